@@ -1,0 +1,66 @@
+/* ferry/common.h: definitions shared by every ferry header.
+ *
+ * - FERRY_ATOMIC(T): an atomic object of type T, written so that a header
+ *   compiles both as C11 (_Atomic(T)) and as C++ (std::atomic<T>, which has
+ *   the same size and representation on the platforms ferry supports). In C++
+ *   the C11 generic functions (atomic_load_explicit, ...) and memory_order_*
+ *   names are brought into the global namespace, exactly as C++23's
+ *   <stdatomic.h> does, so inline functions in ferry's headers read the same
+ *   in both languages.
+ * - ferry__die(fmt, ...): print file, line and message to stderr, then abort().
+ *   Used for misuse that would corrupt memory (DESIGN.md principle 7).
+ * - FERRY_LIKELY / FERRY_UNLIKELY, FERRY_CACHELINE.
+ */
+#ifndef FERRY_COMMON_H
+#define FERRY_COMMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+#include <atomic>
+#define FERRY_ATOMIC(T) std::atomic<T>
+using std::atomic_compare_exchange_strong_explicit;
+using std::atomic_compare_exchange_weak_explicit;
+using std::atomic_exchange_explicit;
+using std::atomic_fetch_add_explicit;
+using std::atomic_fetch_and_explicit;
+using std::atomic_fetch_or_explicit;
+using std::atomic_fetch_sub_explicit;
+using std::atomic_load_explicit;
+using std::atomic_signal_fence;
+using std::atomic_store_explicit;
+using std::atomic_thread_fence;
+using std::memory_order_acq_rel;
+using std::memory_order_acquire;
+using std::memory_order_relaxed;
+using std::memory_order_release;
+using std::memory_order_seq_cst;
+#define FERRY_EXTERN_C_BEGIN extern "C" {
+#define FERRY_EXTERN_C_END }
+#else
+#include <stdatomic.h>
+#define FERRY_ATOMIC(T) _Atomic(T)
+#define FERRY_EXTERN_C_BEGIN
+#define FERRY_EXTERN_C_END
+#endif
+
+#define FERRY_LIKELY(x) __builtin_expect(!!(x), 1)
+#define FERRY_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* Size of a cache line (and of the adjacent-line prefetch pair on x86, which
+ * is what false sharing is really about). */
+#define FERRY_CACHELINE 64
+
+FERRY_EXTERN_C_BEGIN
+
+/* Print "ferry: FILE:LINE: message" to stderr and abort(). Never returns. */
+__attribute__((noreturn, cold, format(printf, 3, 4)))
+void ferry__die_at(const char *file, int line, const char *fmt, ...);
+
+#define ferry__die(...) ferry__die_at(__FILE__, __LINE__, __VA_ARGS__)
+
+FERRY_EXTERN_C_END
+
+#endif /* FERRY_COMMON_H */

@@ -1,0 +1,19 @@
+/* ferry__die_at: report misuse and abort (DESIGN.md principle 7). */
+#include <ferry/common.h>
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+void ferry__die_at(const char *file, int line, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    /* One write, so that the line is not interleaved with other threads. */
+    fprintf(stderr, "ferry: %s:%d: %s\n", file, line, msg);
+    fflush(stderr);
+    abort();
+}

@@ -1,0 +1,72 @@
+/* Futex wrapper: see futex.h. */
+#include "futex.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static long sys_futex(void *uaddr, int op, uint32_t val, const struct timespec *ts,
+                      void *uaddr2, uint32_t val3)
+{
+    return syscall(SYS_futex, uaddr, op, val, ts, uaddr2, val3);
+}
+
+int ferry__futex_wait(FERRY_ATOMIC(uint32_t) *word, uint32_t expected,
+                      const struct timespec *deadline)
+{
+    long r;
+    if (deadline) {
+        /* FUTEX_WAIT_BITSET takes an absolute timeout, on CLOCK_MONOTONIC
+         * unless FUTEX_CLOCK_REALTIME is given. */
+        r = sys_futex((void *)word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, expected,
+                      deadline, NULL, FUTEX_BITSET_MATCH_ANY);
+    } else {
+        r = sys_futex((void *)word, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, expected, NULL, NULL, 0);
+    }
+    if (r == 0)
+        return 0;
+    switch (errno) {
+    case EAGAIN:
+        return -EAGAIN;
+    case ETIMEDOUT:
+        return -ETIMEDOUT;
+    case EINTR:
+        return -EINTR;
+    default:
+        ferry__die("futex wait on %p failed: errno %d", (void *)word, errno);
+    }
+}
+
+int ferry__futex_wake(FERRY_ATOMIC(uint32_t) *word, int n)
+{
+    long r = sys_futex((void *)word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, (uint32_t)n, NULL, NULL, 0);
+    return r < 0 ? 0 : (int)r;
+}
+
+int ferry__futex_requeue(FERRY_ATOMIC(uint32_t) *from, int n_wake,
+                         FERRY_ATOMIC(uint32_t) *to, int n_move)
+{
+    /* For FUTEX_REQUEUE the fourth argument is the number to move, passed in
+     * the timeout slot. */
+    long r = sys_futex((void *)from, FUTEX_REQUEUE | FUTEX_PRIVATE_FLAG, (uint32_t)n_wake,
+                       (const struct timespec *)(uintptr_t)(unsigned)n_move, (void *)to, 0);
+    return r < 0 ? 0 : (int)r;
+}
+
+struct timespec ferry__now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts;
+}
+
+bool ferry__deadline_passed(const struct timespec *deadline)
+{
+    if (!deadline)
+        return false;
+    struct timespec now = ferry__now();
+    return now.tv_sec > deadline->tv_sec ||
+           (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+}

@@ -1,0 +1,89 @@
+/* ferry's test harness.
+ *
+ * A test program holds cases:
+ *
+ *     FERRY_TEST(list_add_tail_keeps_order) { ... CHECK(...); ... }
+ *     FERRY_DEATH_TEST(waitlist_fini_nonempty, "waitlist 'w' destroyed with 1 waiter") { ... }
+ *
+ * CMake (ferry_add_test_file) scans the source for these macros and registers
+ * one CTest test per case, run as "<program> <case>". A death test runs its
+ * body in a child process and passes only if the child is killed by SIGABRT
+ * and its stderr contains the expected message.
+ *
+ * CHECK* failures print the expression, the values, file and line, and exit
+ * with status 1 (not abort, so a failing check is never mistaken for the
+ * abort a death test waits for).
+ */
+#ifndef FERRY_TEST_H
+#define FERRY_TEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+typedef void (*ferry_test_fn)(void);
+void ferry_test_register(const char *name, ferry_test_fn fn, const char *death_msg);
+
+#define FERRY__TEST_DEFINE(name, msg)                                      \
+    static void name(void);                                                \
+    __attribute__((constructor)) static void ferry__test_reg_##name(void)  \
+    { ferry_test_register(#name, name, msg); }                             \
+    static void name(void)
+
+#define FERRY_TEST(name) FERRY__TEST_DEFINE(name, NULL)
+#define FERRY_DEATH_TEST(name, msg) FERRY__TEST_DEFINE(name, msg)
+
+/* A death test for a check that exists only in debug builds (FERRY_DEBUG):
+ * registered (by CMake and here) only in such builds. */
+#ifdef FERRY_DEBUG
+#define FERRY_DEBUG_DEATH_TEST(name, msg) FERRY__TEST_DEFINE(name, msg)
+#else
+#define FERRY_DEBUG_DEATH_TEST(name, msg) __attribute__((unused)) static void name(void)
+#endif
+
+__attribute__((noreturn, format(printf, 3, 4)))
+void ferry_test_fail(const char *file, int line, const char *fmt, ...);
+
+#define CHECK(cond)                                                        \
+    do { if (!(cond)) ferry_test_fail(__FILE__, __LINE__, "CHECK(%s)", #cond); } while (0)
+
+#define CHECK_MSG(cond, ...)                                               \
+    do { if (!(cond)) ferry_test_fail(__FILE__, __LINE__, __VA_ARGS__); } while (0)
+
+#define CHECK_EQ(a, b)                                                     \
+    do {                                                                   \
+        long long ferry__a = (long long)(a), ferry__b = (long long)(b);    \
+        if (ferry__a != ferry__b)                                          \
+            ferry_test_fail(__FILE__, __LINE__, "CHECK_EQ(%s, %s): %lld != %lld", \
+                            #a, #b, ferry__a, ferry__b);                   \
+    } while (0)
+
+#define CHECK_PTR_EQ(a, b)                                                 \
+    do {                                                                   \
+        const void *ferry__a = (a), *ferry__b = (b);                       \
+        if (ferry__a != ferry__b)                                          \
+            ferry_test_fail(__FILE__, __LINE__, "CHECK_PTR_EQ(%s, %s): %p != %p", \
+                            #a, #b, ferry__a, ferry__b);                   \
+    } while (0)
+
+/* Multiplier for iteration counts of torture tests (FERRY_TEST_SCALE, set
+ * lower in sanitizer builds). Returns at least 1 when multiplied by n >= 1. */
+double ferry_test_scale(void);
+size_t ferry_test_scaled(size_t n);
+
+/* CLOCK_MONOTONIC helpers. */
+struct timespec ferry_test_now(void);
+struct timespec ferry_test_deadline_ms(long ms);   /* now + ms */
+long long ferry_test_ns_between(struct timespec a, struct timespec b); /* b - a */
+
+/* Deterministic per-thread random numbers (xorshift64*). */
+static inline uint64_t ferry_test_rand(uint64_t *state)
+{
+    uint64_t x = *state ? *state : 0x9e3779b97f4a7c15ull;
+    x ^= x >> 12; x ^= x << 25; x ^= x >> 27;
+    *state = x;
+    return x * 0x2545f4914f6cdd1dull;
+}
+
+#endif

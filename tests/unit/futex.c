@@ -1,0 +1,59 @@
+/* Internal futex wrapper: wait/wake, value mismatch, absolute deadline. */
+#include <errno.h>
+#include <pthread.h>
+
+#include "futex.h"
+#include "test.h"
+
+static FERRY_ATOMIC(uint32_t) word;
+
+static void *waker(void *arg)
+{
+    (void)arg;
+    struct timespec ts = {0, 20 * 1000000};
+    nanosleep(&ts, NULL);
+    atomic_store_explicit(&word, 1, memory_order_release);
+    ferry__futex_wake(&word, 1);
+    return NULL;
+}
+
+FERRY_TEST(wait_returns_after_wake)
+{
+    atomic_store_explicit(&word, 0, memory_order_relaxed);
+    pthread_t t;
+    pthread_create(&t, NULL, waker, NULL);
+    struct timespec dl = ferry_test_deadline_ms(10000);
+    while (atomic_load_explicit(&word, memory_order_acquire) == 0) {
+        int r = ferry__futex_wait(&word, 0, &dl);
+        CHECK(r == 0 || r == -EAGAIN || r == -EINTR);
+    }
+    pthread_join(t, NULL);
+    CHECK(!ferry__deadline_passed(&dl));
+}
+
+FERRY_TEST(wait_value_mismatch_is_eagain)
+{
+    atomic_store_explicit(&word, 5, memory_order_relaxed);
+    CHECK_EQ(ferry__futex_wait(&word, 4, NULL), -EAGAIN);
+}
+
+FERRY_TEST(wait_timed_deadline_is_absolute_monotonic)
+{
+    atomic_store_explicit(&word, 0, memory_order_relaxed);
+    struct timespec start = ferry_test_now();
+    struct timespec dl = ferry_test_deadline_ms(30);
+    int r;
+    do
+        r = ferry__futex_wait(&word, 0, &dl);
+    while (r != -ETIMEDOUT);
+    long long ns = ferry_test_ns_between(start, ferry_test_now());
+    CHECK(ns >= 30 * 1000000LL);
+    CHECK(ns < 30 * 1000000LL + 50 * 1000000LL);
+    CHECK(ferry__deadline_passed(&dl));
+    CHECK(!ferry__deadline_passed(NULL));
+}
+
+FERRY_TEST(wake_without_waiters_is_zero)
+{
+    CHECK_EQ(ferry__futex_wake(&word, 1), 0);
+}
