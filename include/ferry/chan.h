@@ -1,0 +1,152 @@
+/* ferry/chan.h: the batch channel.
+ *
+ * A multi-producer, multi-consumer channel of fixed-size items, bounded
+ * (capacity N), unbounded (FERRY_UNBOUNDED) or rendezvous (capacity 0), that
+ * moves many items per lock acquisition. Items are elem_size bytes, copied in
+ * and out (pointers are the common case).
+ *
+ *   ferry_tx *tx; ferry_rx *rx;
+ *   ferry_chan_config cfg = { .elem_size = sizeof(char *), .capacity = 1024 };
+ *   ferry_chan_open(&cfg, &tx, &rx);
+ *   ferry_send(tx, paths, npaths);          // blocks while full
+ *   n = ferry_recv(rx, batch, 256);         // up to 256 at once; 0 = closed and drained
+ *
+ * Guarantees
+ * - Nothing is lost: every item sent is received exactly once, or counted
+ *   back to its sender (a send's return value says how many it sent), or
+ *   handed to cfg.drop when no receiver remains.
+ * - FIFO within a priority level; items of one send call stay in order; calls
+ *   of concurrent senders may interleave. Higher levels are received first.
+ * - Direct handoff: a sender that finds receivers waiting copies straight into
+ *   their buffers; a receiver that frees space moves the items of blocked
+ *   senders in. The woken thread does not take the lock again to finish.
+ * - Precise wakeups: only as many waiters are woken as the new items (or the
+ *   new space) can satisfy, oldest first; a blocked sender whose items do not
+ *   fit is not overtaken by later, smaller ones (FIFO among blocked senders).
+ * - No allocation after setup: waiters live on the caller's stack (blocking
+ *   calls) or in the caller's ferry_op (async, see ferry/op.h). Storage grows
+ *   to the largest backlog seen (bounded channels: at most the capacity,
+ *   allocated up front when small) and is then kept.
+ * - Every function here may be called concurrently from any number of
+ *   threads on the same channel, except where a handle's lifetime is
+ *   concerned: do not use a handle after releasing it.
+ */
+#ifndef FERRY_CHAN_H
+#define FERRY_CHAN_H
+
+#include <ferry/common.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+
+FERRY_EXTERN_C_BEGIN
+
+typedef struct ferry_tx ferry_tx; /* sending handle   */
+typedef struct ferry_rx ferry_rx; /* receiving handle */
+
+#define FERRY_UNBOUNDED SIZE_MAX
+/* Most priority levels a channel may have. */
+#define FERRY_MAX_LEVELS 64
+
+typedef struct ferry_chan_config {
+    size_t elem_size;   /* bytes per item; required, > 0                         */
+    size_t capacity;    /* most items buffered; 0 = rendezvous; FERRY_UNBOUNDED  */
+    unsigned levels;    /* priority levels, 0 or 1 = none; at most FERRY_MAX_LEVELS */
+    size_t budget;      /* most total weight buffered; 0 = no weight bound        */
+    size_t (*weigh)(const void *item, void *ctx); /* weight of one item; NULL: elem_size */
+    void *weigh_ctx;
+    void (*drop)(void *item, void *ctx); /* gets items no receiver will take      */
+    void *drop_ctx;
+    const char *name;   /* optional, kept by pointer; in statistics and misuse reports */
+} ferry_chan_config;
+
+/* Create a channel and its first sender and receiver.
+ * Returns 0, -EINVAL (NULL arguments, elem_size 0, capacity * elem_size
+ * overflows, levels > FERRY_MAX_LEVELS) or -ENOMEM. Allocates. */
+int ferry_chan_open(const ferry_chan_config *cfg, ferry_tx **tx, ferry_rx **rx);
+
+/* One more sender / receiver: counts a reference and returns its argument.
+ * Each clone must be released once. Never blocks or allocates. */
+ferry_tx *ferry_tx_clone(ferry_tx *tx);
+ferry_rx *ferry_rx_clone(ferry_rx *rx);
+
+/* Release one sender. When the last sender is released the channel is
+ * closed for sending: receivers drain what is buffered, then get 0; blocked
+ * and pending receivers are woken. Releasing more often than cloned aborts
+ * (while the channel still exists; afterwards it is a use after free).
+ * When both sides are gone the channel's memory is freed. */
+void ferry_tx_release(ferry_tx *tx);
+
+/* Release one receiver. When the last receiver is released, buffered items
+ * go to cfg.drop (if set), blocked and pending senders complete with the
+ * count they sent or -EPIPE, and later sends get -EPIPE. */
+void ferry_rx_release(ferry_rx *rx);
+
+/* Close the channel for sending, for every sender (the handles stay valid
+ * and must still be released). Blocked senders return what they sent so far
+ * or -EPIPE; receivers drain, then get 0. Idempotent. */
+void ferry_tx_close(ferry_tx *tx);
+
+/* Send all n items in order, blocking while there is no room. Returns n; or
+ * the count sent before the channel closed (for sending, or because every
+ * receiver is gone), or -EPIPE if it closed before any was sent. On an
+ * unbounded channel it never blocks: if storage cannot grow it returns the
+ * count sent so far, or -ENOMEM. n == 0 returns 0. -EINVAL for NULL
+ * arguments. */
+ssize_t ferry_send(ferry_tx *tx, const void *items, size_t n);
+
+/* Send as many as fit now, without blocking: a count >= 1, -EAGAIN if none
+ * fit, -EPIPE if closed. */
+ssize_t ferry_try_send(ferry_tx *tx, const void *items, size_t n);
+
+/* ferry_send that gives up at the absolute CLOCK_MONOTONIC deadline: the count
+ * sent so far, or -ETIMEDOUT if none. */
+ssize_t ferry_send_until(ferry_tx *tx, const void *items, size_t n, const struct timespec *deadline);
+
+/* ferry_send at priority level prio (0 .. levels-1; higher is received
+ * first). -EINVAL if prio is out of range. ferry_send is level 0. */
+ssize_t ferry_send_prio(ferry_tx *tx, const void *items, size_t n, unsigned prio);
+
+/* ferry_send_prio with a deadline (NULL: none) and a mode: the general form
+ * behind the calls above. */
+ssize_t ferry_send_prio_until(ferry_tx *tx, const void *items, size_t n, unsigned prio,
+                              const struct timespec *deadline);
+
+/* Wait for at least one item, then take up to max: FIFO within a level,
+ * highest level first. Returns the count (>= 1), or 0 once the channel is
+ * closed for sending and drained. -EINVAL if max == 0 or out is NULL. */
+ssize_t ferry_recv(ferry_rx *rx, void *out, size_t max);
+
+/* ferry_recv without waiting: -EAGAIN if nothing is available. */
+ssize_t ferry_try_recv(ferry_rx *rx, void *out, size_t max);
+
+/* ferry_recv that gives up at the deadline with -ETIMEDOUT. */
+ssize_t ferry_recv_until(ferry_rx *rx, void *out, size_t max, const struct timespec *deadline);
+
+/* Like POSIX struct stat / stat(): the struct tag and the function share a name. */
+struct ferry_chan_stats {
+    const char *name;          /* cfg.name, or NULL                           */
+    size_t elem_size, capacity, budget;
+    unsigned levels;
+    size_t len;                /* items buffered now                          */
+    size_t weight;             /* their total weight (budgeted channels)      */
+    size_t senders, receivers; /* live handles                                */
+    bool closed;               /* closed for sending                          */
+    uint64_t items_sent;       /* items accepted by the channel               */
+    uint64_t batches_sent;     /* send calls that moved at least one item     */
+    uint64_t items_received;
+    uint64_t batches_received; /* receive calls that returned items           */
+    uint64_t sends_blocked;    /* times a sender had to wait                  */
+    uint64_t recvs_blocked;    /* times a receiver had to wait                */
+    uint64_t handoffs;         /* items copied directly between caller buffers */
+    uint64_t wakeups;          /* waiters woken                               */
+};
+
+/* Statistics of the channel behind `handle`, a ferry_tx * or a ferry_rx *.
+ * Returns 0, or -EINVAL if handle is not a live ferry handle. Takes the
+ * channel's lock briefly; never allocates. */
+int ferry_chan_stats(const void *handle, struct ferry_chan_stats *out);
+
+FERRY_EXTERN_C_END
+
+#endif /* FERRY_CHAN_H */

@@ -1,0 +1,88 @@
+/* ferry/op.h: async channel operations with caller-owned state and wakers.
+ *
+ * An async operation is a ferry_op struct the caller owns (on the heap, in a
+ * task, in a connection struct). Starting one never blocks:
+ *
+ *   ferry_op op;
+ *   ferry_waker w = { on_ready, conn };         // e.g. write to an eventfd
+ *   ssize_t r = ferry_recv_start(rx, &op, buf, 64, w);
+ *   if (r != -EINPROGRESS) handle(r);          // completed at once; w not called
+ *   ...later, after on_ready(conn) ran...
+ *   r = ferry_op_result(&op);                  // the count, 0, -EPIPE, ...
+ *
+ * - If the operation can complete at once, *_start returns its result (as the
+ *   blocking call would) and the waker is never called. Otherwise it returns
+ *   -EINPROGRESS: the op is linked into the channel, and out / items must stay
+ *   valid until it completes or is cancelled.
+ * - A receive op completes once it has at least one item (up to max); a send
+ *   op once all n items are taken. Closing and releasing complete pending ops
+ *   (receive: 0 when closed and drained, -EPIPE when the receiving side is
+ *   gone; send: the count sent, or -EPIPE).
+ * - The thread that completes an op calls w.wake(w.ctx) exactly once, after
+ *   releasing the channel's lock. From the moment the op is complete the
+ *   channel never touches it again: the wake callback may free or reuse it.
+ * - ferry_op_cancel withdraws a pending op and returns what it had already
+ *   moved (possibly 0); after it returns the waker will not be called and the
+ *   channel holds no reference to the op. Cancelling a completed op returns
+ *   its result. Call it while the handle the op was started on is still held.
+ * - Blocking calls and async ops mix freely on both ends of one channel; a
+ *   blocking call is an op on the caller's stack whose waker is a futex.
+ * - Nothing allocates.
+ */
+#ifndef FERRY_OP_H
+#define FERRY_OP_H
+
+#include <ferry/chan.h>
+#include <ferry/waitlist.h>
+
+FERRY_EXTERN_C_BEGIN
+
+typedef struct ferry_waker {
+    void (*wake)(void *ctx);
+    void *ctx;
+} ferry_waker;
+
+/* Complete type so that callers can embed it; the fields are private. */
+typedef struct ferry_op {
+    ferry_waiter waiter;          /* linked in the channel's waiter list     */
+    struct ferry_chan *chan;
+    void *buf;                    /* out (receive) or items (send)           */
+    size_t n;                     /* max (receive) or n (send)               */
+    size_t done;                  /* items moved so far                      */
+    size_t head_weight;           /* cached weight of the next item to send  */
+    ssize_t result;               /* final result once complete              */
+    ferry_waker waker;
+    unsigned prio;                /* send level                              */
+    uint8_t kind;                 /* receive / send                          */
+    bool async;                   /* waker vs. futex                         */
+    bool has_head_weight;
+    unsigned gate;                /* wake gate phase of the completer + 1, or 0 */
+    FERRY_ATOMIC(uint32_t) state; /* pending, sleeping, cancelling, done      */
+} ferry_op;
+
+/* Start a receive of up to max items into out. Returns the count (>= 1), 0
+ * (closed and drained), -EPIPE, -EINVAL, or -EINPROGRESS (pending). The op
+ * need not be initialized first. Never blocks. */
+ssize_t ferry_recv_start(ferry_rx *rx, ferry_op *op, void *out, size_t max, ferry_waker w);
+
+/* Start a send of n items at level 0. Returns n (all sent now), -EPIPE,
+ * -EINVAL, -ENOMEM, or -EINPROGRESS (pending; some items may already have
+ * moved: ferry_op_cancel reports how many). Never blocks. */
+ssize_t ferry_send_start(ferry_tx *tx, ferry_op *op, const void *items, size_t n, ferry_waker w);
+
+/* ferry_send_start at priority level prio (-EINVAL if out of range). */
+ssize_t ferry_send_prio_start(ferry_tx *tx, ferry_op *op, const void *items, size_t n, unsigned prio,
+                              ferry_waker w);
+
+/* The op's result once complete (what the blocking call would have
+ * returned), or -EINPROGRESS while pending. Acquire: after it returns a
+ * completed result, the items in out are visible. Any thread; never blocks. */
+ssize_t ferry_op_result(const ferry_op *op);
+
+/* Withdraw a pending op; see above. May wait briefly for a completion that
+ * is already under way on another thread (never for new items). */
+ssize_t ferry_op_cancel(ferry_op *op);
+
+FERRY_EXTERN_C_END
+
+#endif /* FERRY_OP_H */

@@ -1,0 +1,952 @@
+/* The batch channel: see include/ferry/chan.h and include/ferry/op.h.
+ *
+ * One lock protects everything: the per-level ring buffers, the two waiter
+ * lists (receivers waiting for items, senders waiting for room) and the
+ * counters. Every operation -- blocking or async, send or receive -- is a
+ * ferry_op: blocking calls keep theirs on the stack and sleep on its state
+ * word; async callers own theirs and are told through a waker. The code that
+ * moves items never knows the difference.
+ *
+ * Invariants (under the lock):
+ *  - receivers wait only while nothing is buffered and no sender is blocked,
+ *    so a non-empty `recvq` implies an empty buffer and an empty `sendq`;
+ *  - senders wait only while their next item does not fit, and a sender that
+ *    arrives while others are blocked queues behind them (FIFO: nobody
+ *    overtakes a blocked sender, so a heavy item is not starved by light ones);
+ *  - a completed op is on no list; its result is set before it is taken.
+ *
+ * Completion protocol for an op (state word, see op_wake_* below):
+ *   PENDING --(waiter decides to sleep)--> SLEEPING
+ *   PENDING/SLEEPING --(completer, after unlock)--> DONE
+ *   PENDING --(canceller, after finding the op already taken)--> CANCELLING
+ *   CANCELLING --(completer)--> DONE, waker not called
+ */
+#include <ferry/chan.h>
+#include <ferry/op.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "futex.h"
+
+enum { OP_RECV = 1, OP_SEND = 2 };
+enum { ST_PENDING = 0, ST_SLEEPING = 1, ST_CANCELLING = 2, ST_DONE = 3 };
+
+#define TX_MAGIC 0x66547821u /* "fTx!" */
+#define RX_MAGIC 0x66527821u /* "fRx!" */
+#define DEAD_MAGIC 0xdeadc4a1u
+
+struct ferry_tx {
+    uint32_t magic;
+    struct ferry_chan *chan;
+};
+struct ferry_rx {
+    uint32_t magic;
+    struct ferry_chan *chan;
+};
+
+/* One ring per priority level. Slots are a power of two; `wt` (budgeted
+ * channels only) holds each buffered item's weight, at the same index. */
+struct ring {
+    char *buf;
+    size_t *wt;
+    size_t mask; /* slots - 1, or SIZE_MAX when no storage yet */
+    size_t head;
+    size_t len;
+};
+
+/* The wake gate lets ferry_op_cancel wait until a completer that has already
+ * decided to call an op's waker has returned from it (the waker may not run
+ * after cancel returns). Completers that wake async ops count themselves in
+ * running[phase] while they wake; a canceller flips the phase and waits for
+ * the old one to drain. */
+struct gate {
+    unsigned phase;                    /* under the lock */
+    FERRY_ATOMIC(uint32_t) running[2]; /* completers waking, per phase */
+    FERRY_ATOMIC(uint32_t) waiting;    /* cancellers sleeping on running[] */
+};
+
+struct ferry_chan {
+    pthread_mutex_t lock;
+    ferry_waitlist recvq; /* receive ops waiting for items */
+    ferry_waitlist sendq; /* send ops waiting for room     */
+    size_t elem;
+    size_t cap;    /* items; SIZE_MAX = unbounded */
+    size_t budget; /* weight; 0 = none            */
+    unsigned levels;
+    uint64_t nonempty; /* bit per level with buffered items */
+    size_t count;      /* items buffered, all levels        */
+    size_t weight;     /* their weight                       */
+    struct ring *rings;
+    size_t (*weigh)(const void *, void *);
+    void *weigh_ctx;
+    void (*drop)(void *, void *);
+    void *drop_ctx;
+    const char *name;
+    size_t tx_refs, rx_refs;
+    bool closed; /* for sending */
+    struct gate gate;
+    struct ferry_chan_stats st;
+    struct ferry_tx tx;
+    struct ferry_rx rx;
+};
+
+/* Waiters taken under the lock, woken after it is dropped. */
+struct wake {
+    ferry_wakeset ws;
+    int gate_phase; /* -1: holds no gate count */
+};
+
+static const char *chan_name(const struct ferry_chan *c) { return c->name ? c->name : "(unnamed)"; }
+
+static void chan_lock(struct ferry_chan *c) { pthread_mutex_lock(&c->lock); }
+static void chan_unlock(struct ferry_chan *c) { pthread_mutex_unlock(&c->lock); }
+
+static void wake_init(struct wake *wk)
+{
+    ferry_wakeset_init(&wk->ws);
+    wk->gate_phase = -1;
+}
+
+/* Drop the lock, then wake everything taken. */
+static void unlock_and_wake(struct ferry_chan *c, struct wake *wk)
+{
+    chan_unlock(c);
+    if (ferry_wakeset_empty(&wk->ws))
+        return;
+    ferry_wakeset_wake(&wk->ws);
+    if (wk->gate_phase >= 0) {
+        /* seq_cst (release at least): pairs with the load in gate_wait, so a
+         * canceller that sees the count drain also sees every waker call
+         * finished; seq_cst with the `waiting` accesses so that either the
+         * canceller sees the decrement or we see it waiting (Dekker). */
+        uint32_t left = atomic_fetch_sub_explicit(&c->gate.running[wk->gate_phase], 1, memory_order_seq_cst) - 1;
+        if (left == 0 && atomic_load_explicit(&c->gate.waiting, memory_order_seq_cst) != 0)
+            ferry__futex_wake(&c->gate.running[wk->gate_phase], INT_MAX);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Completing ops                                                            */
+
+static void op_wake_blocking(ferry_waiter *w)
+{
+    ferry_op *op = ferry_container_of(w, ferry_op, waiter);
+    /* Release: publishes the result and the items copied into the op's
+     * buffer; pairs with the acquire loads in op_wait. */
+    uint32_t prev = atomic_exchange_explicit(&op->state, ST_DONE, memory_order_release);
+    if (prev == ST_SLEEPING)
+        ferry__futex_wake(&op->state, 1); /* may hit reused memory: harmless */
+}
+
+static void op_wake_async(ferry_waiter *w)
+{
+    ferry_op *op = ferry_container_of(w, ferry_op, waiter);
+    ferry_waker wk = op->waker; /* read before DONE: the op may go away then */
+    /* acq_rel: release publishes the result (pairs with ferry_op_result's
+     * acquire); acquire pairs with a canceller's CAS to CANCELLING. */
+    uint32_t prev = atomic_exchange_explicit(&op->state, ST_DONE, memory_order_acq_rel);
+    if (prev == ST_CANCELLING) {
+        ferry__futex_wake(&op->state, 1); /* the canceller waits for DONE */
+        return;
+    }
+    wk.wake(wk.ctx);
+}
+
+/* Under the lock: `op` is complete with `result`; take it off its list into
+ * the wake set. */
+static void op_complete(struct ferry_chan *c, ferry_op *op, ssize_t result, struct wake *wk)
+{
+    op->result = result;
+    ferry_waitlist_move(op->kind == OP_RECV ? &c->recvq : &c->sendq, &op->waiter, &wk->ws);
+    c->st.wakeups++;
+    if (op->kind == OP_SEND && op->done > 0)
+        c->st.batches_sent++;
+    if (op->kind == OP_RECV && result > 0)
+        c->st.batches_received++;
+    if (op->async) {
+        if (wk->gate_phase < 0) {
+            wk->gate_phase = (int)c->gate.phase;
+            atomic_fetch_add_explicit(&c->gate.running[c->gate.phase], 1, memory_order_relaxed);
+        }
+        op->gate = (unsigned)wk->gate_phase + 1;
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Ring buffers                                                              */
+
+static size_t ring_slots(const struct ring *r) { return r->mask == SIZE_MAX ? 0 : r->mask + 1; }
+
+/* Make room for `need` items in ring r (grow by doubling, keeping the order).
+ * Bounded channels never grow past the capacity rounded up to a power of
+ * two. Returns false on allocation failure. */
+static bool ring_reserve(struct ferry_chan *c, struct ring *r, size_t need)
+{
+    size_t slots = ring_slots(r);
+    if (r->len + need <= slots)
+        return true;
+    size_t want = slots ? slots : 16;
+    while (want < r->len + need) {
+        if (want > SIZE_MAX / 2)
+            return false;
+        want *= 2;
+    }
+    if (want > SIZE_MAX / c->elem)
+        return false;
+    char *nb = malloc(want * c->elem);
+    size_t *nw = NULL;
+    if (!nb)
+        return false;
+    if (c->budget) {
+        nw = malloc(want * sizeof *nw);
+        if (!nw) {
+            free(nb);
+            return false;
+        }
+    }
+    /* Unwrap the live items to the start of the new buffer. */
+    size_t first = slots ? slots - r->head : 0;
+    if (first > r->len)
+        first = r->len;
+    if (r->len) {
+        memcpy(nb, r->buf + r->head * c->elem, first * c->elem);
+        memcpy(nb + first * c->elem, r->buf, (r->len - first) * c->elem);
+        if (nw) {
+            memcpy(nw, r->wt + r->head, first * sizeof *nw);
+            memcpy(nw + first, r->wt, (r->len - first) * sizeof *nw);
+        }
+    }
+    free(r->buf);
+    free(r->wt);
+    r->buf = nb;
+    r->wt = nw;
+    r->mask = want - 1;
+    r->head = 0;
+    return true;
+}
+
+/* Copy k items into ring r at its tail (room reserved). */
+static void ring_put(struct ferry_chan *c, struct ring *r, const char *src, size_t k)
+{
+    size_t slots = r->mask + 1;
+    size_t tail = (r->head + r->len) & r->mask;
+    size_t first = slots - tail < k ? slots - tail : k;
+    memcpy(r->buf + tail * c->elem, src, first * c->elem);
+    memcpy(r->buf, src + first * c->elem, (k - first) * c->elem);
+    r->len += k;
+}
+
+/* Copy k items from the head of ring r into dst and remove them. */
+static void ring_get(struct ferry_chan *c, struct ring *r, char *dst, size_t k)
+{
+    size_t slots = r->mask + 1;
+    size_t first = slots - r->head < k ? slots - r->head : k;
+    memcpy(dst, r->buf + r->head * c->elem, first * c->elem);
+    memcpy(dst + first * c->elem, r->buf, (k - first) * c->elem);
+    if (c->budget) {
+        for (size_t i = 0; i < k; i++)
+            c->weight -= r->wt[(r->head + i) & r->mask];
+    }
+    r->head = (r->head + k) & r->mask;
+    r->len -= k;
+}
+
+/* Move as many of op's remaining items into the buffer as capacity and
+ * budget allow. Returns false if storage could not grow (nothing lost: the
+ * items simply stay with the sender). */
+static bool buffer_put(struct ferry_chan *c, ferry_op *op)
+{
+    struct ring *r = &c->rings[op->prio];
+    const char *src = (const char *)op->buf;
+    if (!c->budget) {
+        size_t k = op->n - op->done;
+        if (k > c->cap - c->count)
+            k = c->cap - c->count;
+        if (k == 0)
+            return true;
+        if (!ring_reserve(c, r, k))
+            return false;
+        ring_put(c, r, src + op->done * c->elem, k);
+        op->done += k;
+        c->count += k;
+        c->nonempty |= 1ull << op->prio;
+        c->st.items_sent += k;
+        return true;
+    }
+    while (op->done < op->n && c->count < c->cap) {
+        const char *item = src + op->done * c->elem;
+        size_t w = op->has_head_weight ? op->head_weight
+                   : c->weigh          ? c->weigh(item, c->weigh_ctx)
+                                       : c->elem;
+        /* An item heavier than the whole budget still goes in when the
+         * channel is empty, so that it cannot wedge the channel. */
+        if (c->count > 0 && (w > c->budget || c->weight > c->budget - w)) {
+            op->head_weight = w; /* weigh each item once */
+            op->has_head_weight = true;
+            break;
+        }
+        if (!ring_reserve(c, r, 1)) {
+            op->head_weight = w;
+            op->has_head_weight = true;
+            return false;
+        }
+        r->wt[(r->head + r->len) & r->mask] = w;
+        ring_put(c, r, item, 1);
+        op->has_head_weight = false;
+        op->done++;
+        c->count++;
+        c->weight += w;
+        c->nonempty |= 1ull << op->prio;
+        c->st.items_sent++;
+    }
+    return true;
+}
+
+/* Take up to max buffered items, highest level first. */
+static size_t buffer_take(struct ferry_chan *c, char *out, size_t max)
+{
+    size_t got = 0;
+    while (got < max && c->nonempty) {
+        unsigned lvl = 63u - (unsigned)__builtin_clzll(c->nonempty);
+        struct ring *r = &c->rings[lvl];
+        size_t k = r->len < max - got ? r->len : max - got;
+        ring_get(c, r, out + got * c->elem, k);
+        got += k;
+        c->count -= k;
+        if (r->len == 0)
+            c->nonempty &= ~(1ull << lvl);
+    }
+    c->st.items_received += got;
+    return got;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Moving items between ops                                                  */
+
+/* Sender `op` hands its items straight to waiting receivers (the buffer is
+ * empty whenever receivers wait). Each receiver gets up to its max, oldest
+ * receiver first; only receivers that get items are woken. */
+static void handoff_to_receivers(struct ferry_chan *c, ferry_op *op, struct wake *wk)
+{
+    ferry_waiter *w;
+    while (op->done < op->n && (w = ferry_waitlist_peek(&c->recvq, FERRY_ROUND_ALL)) != NULL) {
+        ferry_op *rop = ferry_container_of(w, ferry_op, waiter);
+        size_t k = op->n - op->done < rop->n ? op->n - op->done : rop->n;
+        memcpy(rop->buf, (const char *)op->buf + op->done * c->elem, k * c->elem);
+        op->done += k;
+        rop->done = k;
+        c->st.items_sent += k;
+        c->st.items_received += k;
+        c->st.handoffs += k;
+        op_complete(c, rop, (ssize_t)k, wk);
+    }
+}
+
+/* The blocked sender whose items a receiver should take next: the oldest at
+ * the highest level. */
+static ferry_op *next_sender(struct ferry_chan *c)
+{
+    ferry_waiter *w = ferry_waitlist_peek(&c->sendq, FERRY_ROUND_ALL);
+    if (!w || c->levels == 1)
+        return w ? ferry_container_of(w, ferry_op, waiter) : NULL;
+    ferry_op *best = ferry_container_of(w, ferry_op, waiter);
+    while ((w = ferry_waitlist_next(&c->sendq, w, FERRY_ROUND_ALL)) != NULL) {
+        ferry_op *o = ferry_container_of(w, ferry_op, waiter);
+        if (o->prio > best->prio)
+            best = o;
+    }
+    return best;
+}
+
+/* The buffer is empty: receiver `op` takes items directly from blocked
+ * senders (this is how a rendezvous channel moves anything). Senders whose
+ * last item is taken complete. */
+static void take_from_senders(struct ferry_chan *c, ferry_op *rop, struct wake *wk)
+{
+    ferry_op *s;
+    while (rop->done < rop->n && (s = next_sender(c)) != NULL) {
+        size_t k = s->n - s->done < rop->n - rop->done ? s->n - s->done : rop->n - rop->done;
+        memcpy((char *)rop->buf + rop->done * c->elem, (const char *)s->buf + s->done * c->elem, k * c->elem);
+        s->done += k;
+        s->has_head_weight = false; /* the weighed item left through the side door */
+        rop->done += k;
+        c->st.items_sent += k;
+        c->st.items_received += k;
+        c->st.handoffs += k;
+        if (s->done == s->n)
+            op_complete(c, s, (ssize_t)s->n, wk);
+    }
+}
+
+/* Room appeared: move blocked senders' items into the buffer, oldest sender
+ * first, stopping at the first item that does not fit (a blocked sender is
+ * never overtaken). Senders whose items are all in complete. */
+static void refill_from_senders(struct ferry_chan *c, struct wake *wk)
+{
+    ferry_waiter *w;
+    while ((w = ferry_waitlist_peek(&c->sendq, FERRY_ROUND_ALL)) != NULL) {
+        ferry_op *s = ferry_container_of(w, ferry_op, waiter);
+        if (!buffer_put(c, s) || s->done < s->n)
+            return;
+        op_complete(c, s, (ssize_t)s->n, wk);
+    }
+}
+
+/* Complete every waiting op of a list with `result` (or, for senders that
+ * moved something, the count). */
+static void complete_all(struct ferry_chan *c, ferry_waitlist *q, ssize_t result, struct wake *wk)
+{
+    ferry_waiter *w;
+    while ((w = ferry_waitlist_peek(q, FERRY_ROUND_ALL)) != NULL) {
+        ferry_op *op = ferry_container_of(w, ferry_op, waiter);
+        op_complete(c, op, op->kind == OP_SEND && op->done > 0 ? (ssize_t)op->done : result, wk);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Open, clone, release                                                      */
+
+static size_t next_pow2(size_t v)
+{
+    size_t p = 1;
+    while (p < v)
+        p <<= 1;
+    return p;
+}
+
+int ferry_chan_open(const ferry_chan_config *cfg, ferry_tx **tx, ferry_rx **rx)
+{
+    if (!cfg || !tx || !rx || cfg->elem_size == 0)
+        return -EINVAL;
+    unsigned levels = cfg->levels ? cfg->levels : 1;
+    if (levels > FERRY_MAX_LEVELS)
+        return -EINVAL;
+    if (cfg->capacity != FERRY_UNBOUNDED && cfg->capacity > SIZE_MAX / cfg->elem_size)
+        return -EINVAL;
+    struct ferry_chan *c = calloc(1, sizeof *c);
+    if (!c)
+        return -ENOMEM;
+    c->rings = calloc(levels, sizeof *c->rings);
+    if (!c->rings) {
+        free(c);
+        return -ENOMEM;
+    }
+    for (unsigned i = 0; i < levels; i++)
+        c->rings[i].mask = SIZE_MAX;
+    pthread_mutex_init(&c->lock, NULL);
+    ferry_waitlist_init(&c->recvq, "receivers");
+    ferry_waitlist_init(&c->sendq, "senders");
+    c->elem = cfg->elem_size;
+    c->cap = cfg->capacity;
+    c->budget = cfg->budget;
+    c->levels = levels;
+    c->weigh = cfg->weigh;
+    c->weigh_ctx = cfg->weigh_ctx;
+    c->drop = cfg->drop;
+    c->drop_ctx = cfg->drop_ctx;
+    c->name = cfg->name;
+    c->tx_refs = c->rx_refs = 1;
+    c->tx.magic = TX_MAGIC;
+    c->tx.chan = c;
+    c->rx.magic = RX_MAGIC;
+    c->rx.chan = c;
+    /* A small bounded single-level channel gets all its storage now, so it
+     * never allocates again. Larger ones grow to their backlog. */
+    if (levels == 1 && c->cap != FERRY_UNBOUNDED && c->cap > 0 && next_pow2(c->cap) * c->elem <= (1u << 20)) {
+        if (!ring_reserve(c, &c->rings[0], c->cap)) {
+            free(c->rings);
+            free(c);
+            return -ENOMEM;
+        }
+    }
+    *tx = &c->tx;
+    *rx = &c->rx;
+    return 0;
+}
+
+static struct ferry_chan *tx_chan(const ferry_tx *tx)
+{
+    if (FERRY_UNLIKELY(!tx))
+        return NULL;
+    if (FERRY_UNLIKELY(tx->magic != TX_MAGIC))
+        ferry__die("%p is not a live ferry_tx (magic %#x): released too often, or not a sender",
+                   (const void *)tx, tx->magic);
+    return tx->chan;
+}
+
+static struct ferry_chan *rx_chan(const ferry_rx *rx)
+{
+    if (FERRY_UNLIKELY(!rx))
+        return NULL;
+    if (FERRY_UNLIKELY(rx->magic != RX_MAGIC))
+        ferry__die("%p is not a live ferry_rx (magic %#x): released too often, or not a receiver",
+                   (const void *)rx, rx->magic);
+    return rx->chan;
+}
+
+ferry_tx *ferry_tx_clone(ferry_tx *tx)
+{
+    struct ferry_chan *c = tx_chan(tx);
+    if (!c)
+        return NULL;
+    chan_lock(c);
+    if (c->tx_refs == 0)
+        ferry__die("channel '%s': ferry_tx_clone after the last sender was released", chan_name(c));
+    c->tx_refs++;
+    chan_unlock(c);
+    return tx;
+}
+
+ferry_rx *ferry_rx_clone(ferry_rx *rx)
+{
+    struct ferry_chan *c = rx_chan(rx);
+    if (!c)
+        return NULL;
+    chan_lock(c);
+    if (c->rx_refs == 0)
+        ferry__die("channel '%s': ferry_rx_clone after the last receiver was released", chan_name(c));
+    c->rx_refs++;
+    chan_unlock(c);
+    return rx;
+}
+
+static void chan_free(struct ferry_chan *c)
+{
+    ferry_waitlist_fini(&c->recvq);
+    ferry_waitlist_fini(&c->sendq);
+    for (unsigned i = 0; i < c->levels; i++) {
+        free(c->rings[i].buf);
+        free(c->rings[i].wt);
+    }
+    free(c->rings);
+    pthread_mutex_destroy(&c->lock);
+    c->tx.magic = c->rx.magic = DEAD_MAGIC;
+    free(c);
+}
+
+/* Under the lock: close for sending; waiting receivers get 0, waiting
+ * senders what they sent or -EPIPE. */
+static void close_locked(struct ferry_chan *c, struct wake *wk)
+{
+    if (c->closed)
+        return;
+    c->closed = true;
+    complete_all(c, &c->recvq, 0, wk);
+    complete_all(c, &c->sendq, -EPIPE, wk);
+}
+
+void ferry_tx_close(ferry_tx *tx)
+{
+    struct ferry_chan *c = tx_chan(tx);
+    if (!c)
+        return;
+    struct wake wk;
+    wake_init(&wk);
+    chan_lock(c);
+    close_locked(c, &wk);
+    unlock_and_wake(c, &wk);
+}
+
+void ferry_tx_release(ferry_tx *tx)
+{
+    struct ferry_chan *c = tx_chan(tx);
+    if (!c)
+        return;
+    struct wake wk;
+    wake_init(&wk);
+    chan_lock(c);
+    if (FERRY_UNLIKELY(c->tx_refs == 0))
+        ferry__die("channel '%s': ferry_tx released more often than cloned", chan_name(c));
+    bool last = --c->tx_refs == 0;
+    if (last)
+        close_locked(c, &wk);
+    bool gone = last && c->rx_refs == 0;
+    unlock_and_wake(c, &wk);
+    if (gone)
+        chan_free(c);
+}
+
+void ferry_rx_release(ferry_rx *rx)
+{
+    struct ferry_chan *c = rx_chan(rx);
+    if (!c)
+        return;
+    struct wake wk;
+    wake_init(&wk);
+    chan_lock(c);
+    if (FERRY_UNLIKELY(c->rx_refs == 0))
+        ferry__die("channel '%s': ferry_rx released more often than cloned", chan_name(c));
+    bool last = --c->rx_refs == 0;
+    if (last) {
+        /* Nobody will receive: buffered items go to drop, senders learn. */
+        for (unsigned lvl = 0; lvl < c->levels; lvl++) {
+            struct ring *r = &c->rings[lvl];
+            while (r->len) {
+                void *item = r->buf + r->head * c->elem;
+                if (c->drop)
+                    c->drop(item, c->drop_ctx);
+                r->head = (r->head + 1) & r->mask;
+                r->len--;
+            }
+        }
+        c->count = c->weight = 0;
+        c->nonempty = 0;
+        complete_all(c, &c->sendq, -EPIPE, &wk);
+        complete_all(c, &c->recvq, -EPIPE, &wk);
+    }
+    bool gone = last && c->tx_refs == 0;
+    unlock_and_wake(c, &wk);
+    if (gone)
+        chan_free(c);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Waiting                                                                   */
+
+/* Spin this many polls before sleeping: a completion that is already on its
+ * way costs a futex round trip otherwise. */
+#define SPIN_POLLS 64
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+/* A blocked sender or receiver that gives up (deadline): if still linked,
+ * unlink it and return true; the caller reports partial progress. A sender
+ * leaving the head of the queue may let those behind it in. */
+static bool op_withdraw(struct ferry_chan *c, ferry_op *op)
+{
+    struct wake wk;
+    wake_init(&wk);
+    chan_lock(c);
+    ferry_waitlist *q = op->kind == OP_RECV ? &c->recvq : &c->sendq;
+    bool was_linked = ferry_waitlist_unlink(q, &op->waiter);
+    if (was_linked && op->kind == OP_SEND) {
+        if (op->done > 0)
+            c->st.batches_sent++;
+        if (!c->closed && c->rx_refs > 0)
+            refill_from_senders(c, &wk);
+    }
+    unlock_and_wake(c, &wk);
+    return was_linked;
+}
+
+/* Wait for a blocking op to complete, or for the deadline. */
+static ssize_t op_wait(struct ferry_chan *c, ferry_op *op, const struct timespec *deadline)
+{
+    for (int i = 0; i < SPIN_POLLS; i++) {
+        if (atomic_load_explicit(&op->state, memory_order_acquire) == ST_DONE)
+            return op->result;
+        cpu_relax();
+    }
+    uint32_t expect = ST_PENDING;
+    /* Acquire on failure: the only other value is DONE (pairs with the
+     * completer's release exchange). */
+    if (!atomic_compare_exchange_strong_explicit(&op->state, &expect, ST_SLEEPING, memory_order_acquire,
+                                                 memory_order_acquire))
+        return op->result;
+    for (;;) {
+        int r = ferry__futex_wait(&op->state, ST_SLEEPING, deadline);
+        if (atomic_load_explicit(&op->state, memory_order_acquire) == ST_DONE)
+            return op->result;
+        if (r == -ETIMEDOUT) {
+            if (op_withdraw(c, op)) {
+                if (op->kind == OP_SEND && op->done > 0)
+                    return (ssize_t)op->done;
+                return -ETIMEDOUT;
+            }
+            /* Taken by a completer just now: its wake is imminent. */
+            deadline = NULL;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Send and receive                                                          */
+
+enum mode { M_TRY, M_BLOCK, M_ASYNC };
+
+static void op_setup(ferry_op *op, struct ferry_chan *c, int kind, void *buf, size_t n, unsigned prio,
+                     bool async, ferry_waker w)
+{
+    ferry_waiter_init(&op->waiter, async ? op_wake_async : op_wake_blocking);
+    op->chan = c;
+    op->buf = buf;
+    op->n = n;
+    op->done = 0;
+    op->has_head_weight = false;
+    op->head_weight = 0;
+    op->result = -EINPROGRESS;
+    op->waker = w;
+    op->prio = prio;
+    op->kind = (uint8_t)kind;
+    op->async = async;
+    op->gate = 0;
+    atomic_store_explicit(&op->state, ST_PENDING, memory_order_relaxed);
+}
+
+static ssize_t send_op(struct ferry_chan *c, ferry_op *op, enum mode mode, const struct timespec *deadline)
+{
+    struct wake wk;
+    wake_init(&wk);
+    bool nomem = false;
+    chan_lock(c);
+    if (c->closed || c->rx_refs == 0) {
+        chan_unlock(c);
+        return -EPIPE;
+    }
+    if (ferry_waitlist_empty(&c->sendq)) {
+        if (!ferry_waitlist_empty(&c->recvq))
+            handoff_to_receivers(c, op, &wk);
+        if (op->done < op->n)
+            nomem = !buffer_put(c, op);
+    }
+    if (op->done == op->n || mode == M_TRY || nomem || ferry__deadline_passed(deadline)) {
+        if (op->done > 0)
+            c->st.batches_sent++;
+        unlock_and_wake(c, &wk);
+        if (op->done > 0)
+            return (ssize_t)op->done;
+        return nomem ? -ENOMEM : mode == M_TRY ? -EAGAIN : -ETIMEDOUT;
+    }
+    ferry_waitlist_link(&c->sendq, &op->waiter);
+    c->st.sends_blocked++;
+    unlock_and_wake(c, &wk);
+    if (mode == M_ASYNC)
+        return -EINPROGRESS;
+    return op_wait(c, op, deadline);
+}
+
+static ssize_t recv_op(struct ferry_chan *c, ferry_op *op, enum mode mode, const struct timespec *deadline)
+{
+    struct wake wk;
+    wake_init(&wk);
+    chan_lock(c);
+    op->done = buffer_take(c, (char *)op->buf, op->n);
+    if (op->done < op->n && !ferry_waitlist_empty(&c->sendq))
+        take_from_senders(c, op, &wk);
+    if (op->done > 0) {
+        if (!ferry_waitlist_empty(&c->sendq))
+            refill_from_senders(c, &wk);
+        c->st.batches_received++;
+        unlock_and_wake(c, &wk);
+        return (ssize_t)op->done;
+    }
+    if (c->closed || c->tx_refs == 0) {
+        chan_unlock(c);
+        return 0;
+    }
+    if (mode == M_TRY || ferry__deadline_passed(deadline)) {
+        chan_unlock(c);
+        return mode == M_TRY ? -EAGAIN : -ETIMEDOUT;
+    }
+    ferry_waitlist_link(&c->recvq, &op->waiter);
+    c->st.recvs_blocked++;
+    chan_unlock(c);
+    if (mode == M_ASYNC)
+        return -EINPROGRESS;
+    return op_wait(c, op, deadline);
+}
+
+static const ferry_waker no_waker = {NULL, NULL};
+
+static ssize_t send_call(ferry_tx *tx, const void *items, size_t n, unsigned prio, enum mode mode,
+                         const struct timespec *deadline)
+{
+    struct ferry_chan *c = tx_chan(tx);
+    if (!c || (!items && n > 0))
+        return -EINVAL;
+    if (prio >= c->levels)
+        return -EINVAL;
+    if (n == 0)
+        return 0;
+    ferry_op op;
+    op_setup(&op, c, OP_SEND, (void *)(uintptr_t)items, n, prio, false, no_waker);
+    ssize_t r = send_op(c, &op, mode, deadline);
+    ferry_waiter_fini(&op.waiter);
+    return r;
+}
+
+ssize_t ferry_send(ferry_tx *tx, const void *items, size_t n)
+{
+    return send_call(tx, items, n, 0, M_BLOCK, NULL);
+}
+
+ssize_t ferry_try_send(ferry_tx *tx, const void *items, size_t n)
+{
+    return send_call(tx, items, n, 0, M_TRY, NULL);
+}
+
+ssize_t ferry_send_until(ferry_tx *tx, const void *items, size_t n, const struct timespec *deadline)
+{
+    if (!deadline)
+        return -EINVAL;
+    return send_call(tx, items, n, 0, M_BLOCK, deadline);
+}
+
+ssize_t ferry_send_prio(ferry_tx *tx, const void *items, size_t n, unsigned prio)
+{
+    return send_call(tx, items, n, prio, M_BLOCK, NULL);
+}
+
+ssize_t ferry_send_prio_until(ferry_tx *tx, const void *items, size_t n, unsigned prio,
+                              const struct timespec *deadline)
+{
+    return send_call(tx, items, n, prio, M_BLOCK, deadline);
+}
+
+static ssize_t recv_call(ferry_rx *rx, void *out, size_t max, enum mode mode, const struct timespec *deadline)
+{
+    struct ferry_chan *c = rx_chan(rx);
+    if (!c || !out || max == 0)
+        return -EINVAL;
+    ferry_op op;
+    op_setup(&op, c, OP_RECV, out, max, 0, false, no_waker);
+    ssize_t r = recv_op(c, &op, mode, deadline);
+    ferry_waiter_fini(&op.waiter);
+    return r;
+}
+
+ssize_t ferry_recv(ferry_rx *rx, void *out, size_t max)
+{
+    return recv_call(rx, out, max, M_BLOCK, NULL);
+}
+
+ssize_t ferry_try_recv(ferry_rx *rx, void *out, size_t max)
+{
+    return recv_call(rx, out, max, M_TRY, NULL);
+}
+
+ssize_t ferry_recv_until(ferry_rx *rx, void *out, size_t max, const struct timespec *deadline)
+{
+    if (!deadline)
+        return -EINVAL;
+    return recv_call(rx, out, max, M_BLOCK, deadline);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Async operations                                                          */
+
+ssize_t ferry_recv_start(ferry_rx *rx, ferry_op *op, void *out, size_t max, ferry_waker w)
+{
+    struct ferry_chan *c = rx_chan(rx);
+    if (!c || !op || !out || max == 0 || !w.wake)
+        return -EINVAL;
+    op_setup(op, c, OP_RECV, out, max, 0, true, w);
+    ssize_t r = recv_op(c, op, M_ASYNC, NULL);
+    if (r != -EINPROGRESS) {
+        op->result = r;
+        atomic_store_explicit(&op->state, ST_DONE, memory_order_release);
+    }
+    return r;
+}
+
+ssize_t ferry_send_prio_start(ferry_tx *tx, ferry_op *op, const void *items, size_t n, unsigned prio,
+                              ferry_waker w)
+{
+    struct ferry_chan *c = tx_chan(tx);
+    if (!c || !op || (!items && n > 0) || !w.wake || prio >= c->levels)
+        return -EINVAL;
+    op_setup(op, c, OP_SEND, (void *)(uintptr_t)items, n, prio, true, w);
+    ssize_t r = n == 0 ? 0 : send_op(c, op, M_ASYNC, NULL);
+    if (r != -EINPROGRESS) {
+        op->result = r;
+        atomic_store_explicit(&op->state, ST_DONE, memory_order_release);
+    }
+    return r;
+}
+
+ssize_t ferry_send_start(ferry_tx *tx, ferry_op *op, const void *items, size_t n, ferry_waker w)
+{
+    return ferry_send_prio_start(tx, op, items, n, 0, w);
+}
+
+ssize_t ferry_op_result(const ferry_op *op)
+{
+    /* Acquire: pairs with the completer's release, making result and the
+     * received items visible. */
+    if (atomic_load_explicit(&op->state, memory_order_acquire) != ST_DONE)
+        return -EINPROGRESS;
+    return op->result;
+}
+
+/* Wait until no completer of gate phase `p` is still waking. */
+static void gate_wait(struct ferry_chan *c, unsigned p)
+{
+    chan_lock(c);
+    if (c->gate.phase == p)
+        c->gate.phase ^= 1; /* new completers count in the other phase */
+    chan_unlock(c);
+    atomic_fetch_add_explicit(&c->gate.waiting, 1, memory_order_seq_cst);
+    uint32_t v;
+    /* seq_cst: pairs with the completers' decrement (see unlock_and_wake). */
+    while ((v = atomic_load_explicit(&c->gate.running[p], memory_order_seq_cst)) != 0)
+        ferry__futex_wait(&c->gate.running[p], v, NULL);
+    atomic_fetch_sub_explicit(&c->gate.waiting, 1, memory_order_relaxed);
+}
+
+ssize_t ferry_op_cancel(ferry_op *op)
+{
+    if (!op)
+        return -EINVAL;
+    uint32_t s = atomic_load_explicit(&op->state, memory_order_acquire);
+    struct ferry_chan *c = op->chan;
+    if (s != ST_DONE) {
+        if (op_withdraw(c, op)) {
+            /* Still pending: withdrawn. Report what already moved. */
+            op->result = (ssize_t)op->done;
+            atomic_store_explicit(&op->state, ST_DONE, memory_order_release);
+            ferry_waiter_fini(&op->waiter);
+            return (ssize_t)op->done;
+        }
+        /* Taken by a completer that has not woken it yet: stop the waker. */
+        uint32_t expect = ST_PENDING;
+        if (atomic_compare_exchange_strong_explicit(&op->state, &expect, ST_CANCELLING, memory_order_acq_rel,
+                                                    memory_order_acquire)) {
+            while (atomic_load_explicit(&op->state, memory_order_acquire) != ST_DONE)
+                ferry__futex_wait(&op->state, ST_CANCELLING, NULL);
+            ferry_waiter_fini(&op->waiter);
+            return op->result;
+        }
+    }
+    /* Complete. If it completed asynchronously, its waker may still be
+     * running on the completer's thread: wait for that to return. */
+    if (op->gate)
+        gate_wait(c, op->gate - 1);
+    return op->result;
+}
+
+/* ------------------------------------------------------------------------ */
+
+int ferry_chan_stats(const void *handle, struct ferry_chan_stats *out)
+{
+    if (!handle || !out)
+        return -EINVAL;
+    const struct ferry_tx *h = (const struct ferry_tx *)handle; /* same layout as ferry_rx */
+    if (h->magic != TX_MAGIC && h->magic != RX_MAGIC)
+        return -EINVAL;
+    struct ferry_chan *c = h->chan;
+    chan_lock(c);
+    *out = c->st;
+    out->name = c->name;
+    out->elem_size = c->elem;
+    out->capacity = c->cap;
+    out->budget = c->budget;
+    out->levels = c->levels;
+    out->len = c->count;
+    out->weight = c->weight;
+    out->senders = c->tx_refs;
+    out->receivers = c->rx_refs;
+    out->closed = c->closed || c->tx_refs == 0;
+    chan_unlock(c);
+    return 0;
+}
