@@ -1,0 +1,301 @@
+/* ferry/op.h: async operations, per DESIGN.md section 3. */
+#include <errno.h>
+#include <ferry/op.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+
+#include "test.h"
+
+static FERRY_ATOMIC(int) wakes;
+static void count_wake(void *ctx)
+{
+    CHECK_PTR_EQ(ctx, (void *)&wakes);
+    atomic_fetch_add(&wakes, 1);
+}
+static const ferry_waker W = {count_wake, (void *)&wakes};
+
+static void open_chan(size_t cap, unsigned levels, ferry_tx **tx, ferry_rx **rx)
+{
+    ferry_chan_config cfg = {.elem_size = sizeof(long), .capacity = cap, .levels = levels, .name = "async"};
+    CHECK_EQ(ferry_chan_open(&cfg, tx, rx), 0);
+    atomic_store(&wakes, 0);
+}
+
+FERRY_TEST(recv_start_immediate_never_wakes)
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    open_chan(8, 0, &tx, &rx);
+    long in[3] = {1, 2, 3}, out[8];
+    CHECK_EQ(ferry_send(tx, in, 3), 3);
+    ferry_op op;
+    CHECK_EQ(ferry_recv_start(rx, &op, out, 8, W), 3);
+    CHECK_EQ(ferry_op_result(&op), 3);
+    CHECK_EQ(ferry_op_cancel(&op), 3); /* cancelling a completed op: its result */
+    CHECK_EQ(atomic_load(&wakes), 0);
+    CHECK_EQ(out[2], 3);
+    ferry_tx_release(tx);
+    CHECK_EQ(ferry_recv_start(rx, &op, out, 8, W), 0); /* closed and drained */
+    CHECK_EQ(atomic_load(&wakes), 0);
+    ferry_rx_release(rx);
+}
+
+FERRY_TEST(recv_op_completed_by_sender_wakes_once)
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    open_chan(8, 0, &tx, &rx);
+    long out[4] = {0};
+    ferry_op op;
+    CHECK_EQ(ferry_recv_start(rx, &op, out, 4, W), -EINPROGRESS);
+    CHECK_EQ(ferry_op_result(&op), -EINPROGRESS);
+    long in[6] = {1, 2, 3, 4, 5, 6};
+    CHECK_EQ(ferry_send(tx, in, 6), 6); /* completes the op in place */
+    CHECK_EQ(atomic_load(&wakes), 1);
+    CHECK_EQ(ferry_op_result(&op), 4);
+    CHECK_EQ(out[0], 1);
+    CHECK_EQ(out[3], 4);
+    struct ferry_chan_stats st;
+    ferry_chan_stats(tx, &st);
+    CHECK_EQ(st.len, 2);
+    CHECK_EQ(ferry_op_cancel(&op), 4);
+    CHECK_EQ(atomic_load(&wakes), 1);
+    ferry_tx_release(tx);
+    ferry_rx_release(rx);
+}
+
+FERRY_TEST(send_op_pending_until_all_taken)
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    open_chan(2, 0, &tx, &rx);
+    long in[5] = {1, 2, 3, 4, 5}, out[8];
+    ferry_op op;
+    CHECK_EQ(ferry_send_start(tx, &op, in, 5, W), -EINPROGRESS); /* 2 buffered, 3 wait */
+    CHECK_EQ(ferry_recv(rx, out, 1), 1);
+    CHECK_EQ(ferry_op_result(&op), -EINPROGRESS);
+    CHECK_EQ(atomic_load(&wakes), 0);
+    CHECK_EQ(ferry_recv(rx, out + 1, 8), 4);
+    CHECK_EQ(atomic_load(&wakes), 1);
+    CHECK_EQ(ferry_op_result(&op), 5);
+    for (int i = 0; i < 5; i++)
+        CHECK_EQ(out[i], i + 1);
+    ferry_tx_release(tx);
+    ferry_rx_release(rx);
+}
+
+FERRY_TEST(send_start_immediate)
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    open_chan(8, 0, &tx, &rx);
+    long in[3] = {1, 2, 3};
+    ferry_op op;
+    CHECK_EQ(ferry_send_start(tx, &op, in, 3, W), 3);
+    CHECK_EQ(ferry_op_result(&op), 3);
+    CHECK_EQ(ferry_send_start(tx, &op, in, 0, W), 0);
+    CHECK_EQ(atomic_load(&wakes), 0);
+    ferry_tx_release(tx);
+    ferry_rx_release(rx);
+}
+
+FERRY_TEST(cancel_pending_send_reports_moved)
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    open_chan(2, 0, &tx, &rx);
+    long in[5] = {1, 2, 3, 4, 5}, out[8];
+    ferry_op op;
+    CHECK_EQ(ferry_send_start(tx, &op, in, 5, W), -EINPROGRESS);
+    CHECK_EQ(ferry_recv(rx, out, 1), 1); /* moves item 3 in */
+    CHECK_EQ(ferry_op_cancel(&op), 3);   /* three of five left the sender */
+    CHECK_EQ(ferry_op_result(&op), 3);
+    CHECK_EQ(ferry_recv(rx, out + 1, 8), 2);
+    CHECK_EQ(out[2], 3);
+    CHECK_EQ(ferry_try_recv(rx, out, 8), -EAGAIN); /* items 4, 5 stayed with the sender */
+    CHECK_EQ(atomic_load(&wakes), 0);
+    ferry_tx_release(tx);
+    ferry_rx_release(rx);
+}
+
+FERRY_TEST(cancel_pending_recv_then_no_wake)
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    open_chan(4, 0, &tx, &rx);
+    long out[4], v = 9;
+    ferry_op op;
+    CHECK_EQ(ferry_recv_start(rx, &op, out, 4, W), -EINPROGRESS);
+    CHECK_EQ(ferry_op_cancel(&op), 0);
+    CHECK_EQ(ferry_send(tx, &v, 1), 1); /* the cancelled op does not get it */
+    CHECK_EQ(atomic_load(&wakes), 0);
+    struct ferry_chan_stats st;
+    ferry_chan_stats(rx, &st);
+    CHECK_EQ(st.len, 1);
+    ferry_tx_release(tx);
+    ferry_rx_release(rx);
+}
+
+FERRY_TEST(close_completes_pending_recv_with_zero)
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    open_chan(4, 0, &tx, &rx);
+    long out[4];
+    ferry_op a, b;
+    CHECK_EQ(ferry_recv_start(rx, &a, out, 4, W), -EINPROGRESS);
+    CHECK_EQ(ferry_recv_start(rx, &b, out, 4, W), -EINPROGRESS);
+    ferry_tx_release(tx);
+    CHECK_EQ(atomic_load(&wakes), 2);
+    CHECK_EQ(ferry_op_result(&a), 0);
+    CHECK_EQ(ferry_op_result(&b), 0);
+    ferry_rx_release(rx);
+}
+
+FERRY_TEST(receivers_gone_complete_pending_send)
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    open_chan(1, 0, &tx, &rx);
+    long in[3] = {1, 2, 3};
+    ferry_op a, b;
+    CHECK_EQ(ferry_send_start(tx, &a, in, 3, W), -EINPROGRESS); /* one sent */
+    CHECK_EQ(ferry_send_start(tx, &b, in, 3, W), -EINPROGRESS); /* none sent */
+    ferry_rx_release(rx);
+    CHECK_EQ(atomic_load(&wakes), 2);
+    CHECK_EQ(ferry_op_result(&a), 1);
+    CHECK_EQ(ferry_op_result(&b), -EPIPE);
+    CHECK_EQ(ferry_send_start(tx, &a, in, 3, W), -EPIPE);
+    ferry_tx_release(tx);
+}
+
+FERRY_TEST(tx_close_completes_pending_send)
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    open_chan(0, 0, &tx, &rx);
+    long in[2] = {1, 2};
+    ferry_op a;
+    CHECK_EQ(ferry_send_start(tx, &a, in, 2, W), -EINPROGRESS);
+    ferry_tx_close(tx);
+    CHECK_EQ(ferry_op_result(&a), -EPIPE);
+    CHECK_EQ(atomic_load(&wakes), 1);
+    ferry_tx_release(tx);
+    ferry_rx_release(rx);
+}
+
+struct heap_op {
+    ferry_op op;
+    long out[2];
+    ssize_t *result;
+};
+
+static void free_on_wake(void *ctx)
+{
+    struct heap_op *h = ctx;
+    *h->result = ferry_op_result(&h->op); /* complete when woken */
+    free(h);                              /* the channel never touches it again */
+}
+
+FERRY_TEST(wake_callback_may_free_op)
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    open_chan(4, 0, &tx, &rx);
+    ssize_t results[16];
+    for (int i = 0; i < 16; i++) {
+        struct heap_op *h = malloc(sizeof *h);
+        h->result = &results[i];
+        results[i] = -EINPROGRESS;
+        ferry_waker w = {free_on_wake, h};
+        CHECK_EQ(ferry_recv_start(rx, &h->op, h->out, 2, w), -EINPROGRESS);
+    }
+    long in[32];
+    for (int i = 0; i < 32; i++)
+        in[i] = i;
+    CHECK_EQ(ferry_send(tx, in, 32), 32); /* 2 to each of 16 ops */
+    for (int i = 0; i < 16; i++)
+        CHECK_EQ(results[i], 2);
+    ferry_tx_release(tx);
+    ferry_rx_release(rx);
+}
+
+FERRY_TEST(async_send_carries_level)
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    open_chan(2, 4, &tx, &rx);
+    long lo[2] = {1, 2}, hi[2] = {30, 31}, out[4];
+    CHECK_EQ(ferry_send(tx, lo, 2), 2);
+    ferry_op op;
+    CHECK_EQ(ferry_send_prio_start(tx, &op, hi, 2, 4, W), -EINVAL);
+    CHECK_EQ(ferry_send_prio_start(tx, &op, hi, 2, 3, W), -EINPROGRESS);
+    CHECK_EQ(ferry_recv(rx, out, 2), 2); /* the buffered low items; hi moves in */
+    CHECK_EQ(out[0], 1);
+    CHECK_EQ(ferry_op_result(&op), 2);
+    CHECK_EQ(ferry_recv(rx, out, 4), 2);
+    CHECK_EQ(out[0], 30);
+    ferry_tx_release(tx);
+    ferry_rx_release(rx);
+}
+
+FERRY_TEST(start_rejects_bad_arguments)
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    open_chan(2, 0, &tx, &rx);
+    long v[2];
+    ferry_op op;
+    ferry_waker none = {NULL, NULL};
+    CHECK_EQ(ferry_recv_start(rx, NULL, v, 1, W), -EINVAL);
+    CHECK_EQ(ferry_recv_start(rx, &op, NULL, 1, W), -EINVAL);
+    CHECK_EQ(ferry_recv_start(rx, &op, v, 0, W), -EINVAL);
+    CHECK_EQ(ferry_recv_start(rx, &op, v, 1, none), -EINVAL);
+    CHECK_EQ(ferry_send_start(tx, NULL, v, 1, W), -EINVAL);
+    CHECK_EQ(ferry_send_start(tx, &op, NULL, 1, W), -EINVAL);
+    CHECK_EQ(ferry_send_start(tx, &op, v, 1, none), -EINVAL);
+    CHECK_EQ(ferry_op_cancel(NULL), -EINVAL);
+    ferry_tx_release(tx);
+    ferry_rx_release(rx);
+}
+
+/* A blocking receiver and an async sender meet on a rendezvous channel. */
+static void *blocking_recv(void *arg)
+{
+    ferry_rx *rx = arg;
+    long out[8];
+    long sum = 0;
+    ssize_t r;
+    while ((r = ferry_recv(rx, out, 8)) > 0)
+        for (ssize_t i = 0; i < r; i++)
+            sum += out[i];
+    return (void *)(intptr_t)sum;
+}
+
+FERRY_TEST(async_send_blocking_recv_rendezvous)
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    open_chan(0, 0, &tx, &rx);
+    pthread_t t;
+    pthread_create(&t, NULL, blocking_recv, rx);
+    long in[100];
+    long want = 0;
+    for (int i = 0; i < 100; i++)
+        want += in[i] = i;
+    for (int i = 0; i < 100; i += 10) {
+        ferry_op op;
+        ssize_t r = ferry_send_start(tx, &op, in + i, 10, W);
+        if (r == -EINPROGRESS) {
+            while ((r = ferry_op_result(&op)) == -EINPROGRESS)
+                sched_yield();
+        }
+        CHECK_EQ(r, 10);
+    }
+    ferry_tx_release(tx);
+    void *sum;
+    pthread_join(t, &sum);
+    CHECK_EQ((intptr_t)sum, want);
+    ferry_rx_release(rx);
+}
