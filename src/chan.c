@@ -410,6 +410,8 @@ static void complete_all(struct ferry_chan *c, ferry_waitlist *q, ssize_t result
 /* ------------------------------------------------------------------------ */
 /* Open, clone, release                                                      */
 
+static void chan_free(struct ferry_chan *c);
+
 static size_t next_pow2(size_t v)
 {
     size_t p = 1;
@@ -454,13 +456,16 @@ int ferry_chan_open(const ferry_chan_config *cfg, ferry_tx **tx, ferry_rx **rx)
     c->tx.chan = c;
     c->rx.magic = RX_MAGIC;
     c->rx.chan = c;
-    /* A small bounded single-level channel gets all its storage now, so it
-     * never allocates again. Larger ones grow to their backlog. */
-    if (levels == 1 && c->cap != FERRY_UNBOUNDED && c->cap > 0 && next_pow2(c->cap) * c->elem <= (1u << 20)) {
-        if (!ring_reserve(c, &c->rings[0], c->cap)) {
-            free(c->rings);
-            free(c);
-            return -ENOMEM;
+    /* A bounded channel whose full storage is small (1 MiB, all levels) gets
+     * it now, so it never allocates again. Larger and unbounded ones grow to
+     * the largest backlog they see and keep it. */
+    if (c->cap != FERRY_UNBOUNDED && c->cap > 0 && c->cap <= (1u << 20) &&
+        next_pow2(c->cap) * c->elem * levels <= (1u << 20)) {
+        for (unsigned i = 0; i < levels; i++) {
+            if (!ring_reserve(c, &c->rings[i], c->cap)) {
+                chan_free(c);
+                return -ENOMEM;
+            }
         }
     }
     *tx = &c->tx;
