@@ -427,6 +427,8 @@ int ferry_chan_open(const ferry_chan_config *cfg, ferry_tx **tx, ferry_rx **rx)
     unsigned levels = cfg->levels ? cfg->levels : 1;
     if (levels > FERRY_MAX_LEVELS)
         return -EINVAL;
+    if (cfg->weigh && cfg->budget == 0) /* a weight with nothing to bound */
+        return -EINVAL;
     if (cfg->capacity != FERRY_UNBOUNDED && cfg->capacity > SIZE_MAX / cfg->elem_size)
         return -EINVAL;
     struct ferry_chan *c = calloc(1, sizeof *c);

@@ -62,7 +62,14 @@ typedef struct ferry_chan_config {
 
 /* Create a channel and its first sender and receiver.
  * Returns 0, -EINVAL (NULL arguments, elem_size 0, capacity * elem_size
- * overflows, levels > FERRY_MAX_LEVELS) or -ENOMEM. Allocates. */
+ * overflows, levels > FERRY_MAX_LEVELS, weigh set without a budget) or
+ * -ENOMEM. Allocates.
+ *
+ * With a budget, each item's weight is computed once, when it enters the
+ * buffer (by the sending thread, or by the receiver that moves a blocked
+ * sender's item in); weigh must be a pure function of the item. Items handed
+ * directly from a sender to a waiting receiver are never buffered and are not
+ * weighed. A weight of 0 is allowed (such items count only against capacity). */
 int ferry_chan_open(const ferry_chan_config *cfg, ferry_tx **tx, ferry_rx **rx);
 
 /* One more sender / receiver: counts a reference and returns its argument.
