@@ -86,7 +86,12 @@ struct ferry_chan {
     void (*drop)(void *, void *);
     void *drop_ctx;
     const char *name;
-    size_t tx_refs, rx_refs;
+    size_t tx_refs, rx_refs; /* handle counts, under the lock: they decide closing */
+    /* Handles alive, for the memory's lifetime: a release drops its count only
+     * after it has stopped touching the channel (it may still be waking
+     * threads after it dropped tx_refs/rx_refs), and whoever drops the last
+     * count frees. */
+    FERRY_ATOMIC(size_t) live;
     bool closed; /* for sending */
     struct gate gate;
     struct ferry_chan_stats st;
@@ -94,21 +99,30 @@ struct ferry_chan {
     struct ferry_rx rx;
 };
 
-/* Waiters taken under the lock, woken after it is dropped. */
+/* Waiters taken under the lock, woken after it is dropped. While a thread
+ * wakes them, its wake sets form a chain (a wake callback may call into the
+ * channel and wake others), so that ferry_op_cancel called from inside a wake
+ * callback can recognize ops this very thread is completing. */
 struct wake {
     ferry_wakeset ws;
     int gate_phase; /* -1: holds no gate count */
+    struct ferry_chan *chan;
+    struct wake *outer; /* the wake set this thread was delivering before */
 };
+
+static _Thread_local struct wake *tls_waking;
 
 static const char *chan_name(const struct ferry_chan *c) { return c->name ? c->name : "(unnamed)"; }
 
 static void chan_lock(struct ferry_chan *c) { pthread_mutex_lock(&c->lock); }
 static void chan_unlock(struct ferry_chan *c) { pthread_mutex_unlock(&c->lock); }
 
-static void wake_init(struct wake *wk)
+static void wake_init(struct wake *wk, struct ferry_chan *c)
 {
     ferry_wakeset_init(&wk->ws);
     wk->gate_phase = -1;
+    wk->chan = c;
+    wk->outer = NULL;
 }
 
 /* Drop the lock, then wake everything taken. */
@@ -117,7 +131,10 @@ static void unlock_and_wake(struct ferry_chan *c, struct wake *wk)
     chan_unlock(c);
     if (ferry_wakeset_empty(&wk->ws))
         return;
+    wk->outer = tls_waking;
+    tls_waking = wk;
     ferry_wakeset_wake(&wk->ws);
+    tls_waking = wk->outer;
     if (wk->gate_phase >= 0) {
         /* seq_cst (release at least): pairs with the load in gate_wait, so a
          * canceller that sees the count drain also sees every waker call
@@ -161,6 +178,7 @@ static void op_wake_async(ferry_waiter *w)
 static void op_complete(struct ferry_chan *c, ferry_op *op, ssize_t result, struct wake *wk)
 {
     op->result = result;
+    op->completer = wk;
     ferry_waitlist_move(op->kind == OP_RECV ? &c->recvq : &c->sendq, &op->waiter, &wk->ws);
     c->st.wakeups++;
     if (op->kind == OP_SEND && op->done > 0)
@@ -454,6 +472,7 @@ int ferry_chan_open(const ferry_chan_config *cfg, ferry_tx **tx, ferry_rx **rx)
     c->drop_ctx = cfg->drop_ctx;
     c->name = cfg->name;
     c->tx_refs = c->rx_refs = 1;
+    atomic_store_explicit(&c->live, 2, memory_order_relaxed);
     c->tx.magic = TX_MAGIC;
     c->tx.chan = c;
     c->rx.magic = RX_MAGIC;
@@ -504,6 +523,7 @@ ferry_tx *ferry_tx_clone(ferry_tx *tx)
     if (c->tx_refs == 0)
         ferry__die("channel '%s': ferry_tx_clone after the last sender was released", chan_name(c));
     c->tx_refs++;
+    atomic_fetch_add_explicit(&c->live, 1, memory_order_relaxed);
     chan_unlock(c);
     return tx;
 }
@@ -517,6 +537,7 @@ ferry_rx *ferry_rx_clone(ferry_rx *rx)
     if (c->rx_refs == 0)
         ferry__die("channel '%s': ferry_rx_clone after the last receiver was released", chan_name(c));
     c->rx_refs++;
+    atomic_fetch_add_explicit(&c->live, 1, memory_order_relaxed);
     chan_unlock(c);
     return rx;
 }
@@ -533,6 +554,15 @@ static void chan_free(struct ferry_chan *c)
     pthread_mutex_destroy(&c->lock);
     c->tx.magic = c->rx.magic = DEAD_MAGIC;
     free(c);
+}
+
+/* Drop one handle's hold on the memory; the last frees it. acq_rel: the
+ * release orders this thread's use of the channel before the free; the
+ * acquire makes the freeing thread see every other thread's use. */
+static void chan_put(struct ferry_chan *c)
+{
+    if (atomic_fetch_sub_explicit(&c->live, 1, memory_order_acq_rel) == 1)
+        chan_free(c);
 }
 
 /* Under the lock: close for sending; waiting receivers get 0, waiting
@@ -552,7 +582,7 @@ void ferry_tx_close(ferry_tx *tx)
     if (!c)
         return;
     struct wake wk;
-    wake_init(&wk);
+    wake_init(&wk, c);
     chan_lock(c);
     close_locked(c, &wk);
     unlock_and_wake(c, &wk);
@@ -564,17 +594,14 @@ void ferry_tx_release(ferry_tx *tx)
     if (!c)
         return;
     struct wake wk;
-    wake_init(&wk);
+    wake_init(&wk, c);
     chan_lock(c);
     if (FERRY_UNLIKELY(c->tx_refs == 0))
         ferry__die("channel '%s': ferry_tx released more often than cloned", chan_name(c));
-    bool last = --c->tx_refs == 0;
-    if (last)
+    if (--c->tx_refs == 0)
         close_locked(c, &wk);
-    bool gone = last && c->rx_refs == 0;
     unlock_and_wake(c, &wk);
-    if (gone)
-        chan_free(c);
+    chan_put(c);
 }
 
 void ferry_rx_release(ferry_rx *rx)
@@ -583,7 +610,7 @@ void ferry_rx_release(ferry_rx *rx)
     if (!c)
         return;
     struct wake wk;
-    wake_init(&wk);
+    wake_init(&wk, c);
     chan_lock(c);
     if (FERRY_UNLIKELY(c->rx_refs == 0))
         ferry__die("channel '%s': ferry_rx released more often than cloned", chan_name(c));
@@ -605,10 +632,8 @@ void ferry_rx_release(ferry_rx *rx)
         complete_all(c, &c->sendq, -EPIPE, &wk);
         complete_all(c, &c->recvq, -EPIPE, &wk);
     }
-    bool gone = last && c->tx_refs == 0;
     unlock_and_wake(c, &wk);
-    if (gone)
-        chan_free(c);
+    chan_put(c);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -633,7 +658,7 @@ static inline void cpu_relax(void)
 static bool op_withdraw(struct ferry_chan *c, ferry_op *op)
 {
     struct wake wk;
-    wake_init(&wk);
+    wake_init(&wk, c);
     chan_lock(c);
     ferry_waitlist *q = op->kind == OP_RECV ? &c->recvq : &c->sendq;
     bool was_linked = ferry_waitlist_unlink(q, &op->waiter);
@@ -698,13 +723,14 @@ static void op_setup(ferry_op *op, struct ferry_chan *c, int kind, void *buf, si
     op->kind = (uint8_t)kind;
     op->async = async;
     op->gate = 0;
+    op->completer = NULL;
     atomic_store_explicit(&op->state, ST_PENDING, memory_order_relaxed);
 }
 
 static ssize_t send_op(struct ferry_chan *c, ferry_op *op, enum mode mode, const struct timespec *deadline)
 {
     struct wake wk;
-    wake_init(&wk);
+    wake_init(&wk, c);
     bool nomem = false;
     chan_lock(c);
     if (c->closed || c->rx_refs == 0) {
@@ -736,7 +762,7 @@ static ssize_t send_op(struct ferry_chan *c, ferry_op *op, enum mode mode, const
 static ssize_t recv_op(struct ferry_chan *c, ferry_op *op, enum mode mode, const struct timespec *deadline)
 {
     struct wake wk;
-    wake_init(&wk);
+    wake_init(&wk, c);
     chan_lock(c);
     op->done = buffer_take(c, (char *)op->buf, op->n);
     if (op->done < op->n && !ferry_waitlist_empty(&c->sendq))
@@ -886,9 +912,30 @@ ssize_t ferry_op_result(const ferry_op *op)
     return op->result;
 }
 
-/* Wait until no completer of gate phase `p` is still waking. */
+/* Is `wk` one of the wake rounds this thread is delivering right now? */
+static bool waking_here(const struct wake *wk)
+{
+    for (const struct wake *w = tls_waking; w; w = w->outer)
+        if (w == wk)
+            return true;
+    return false;
+}
+
+/* How many gate counts of channel c, phase p, this thread itself holds (it
+ * is inside wake callbacks of those rounds). */
+static uint32_t own_gate_counts(const struct ferry_chan *c, unsigned p)
+{
+    uint32_t n = 0;
+    for (const struct wake *w = tls_waking; w; w = w->outer)
+        if (w->chan == c && w->gate_phase == (int)p)
+            n++;
+    return n;
+}
+
+/* Wait until no other completer of gate phase `p` is still waking. */
 static void gate_wait(struct ferry_chan *c, unsigned p)
 {
+    uint32_t own = own_gate_counts(c, p);
     chan_lock(c);
     if (c->gate.phase == p)
         c->gate.phase ^= 1; /* new completers count in the other phase */
@@ -896,7 +943,7 @@ static void gate_wait(struct ferry_chan *c, unsigned p)
     atomic_fetch_add_explicit(&c->gate.waiting, 1, memory_order_seq_cst);
     uint32_t v;
     /* seq_cst: pairs with the completers' decrement (see unlock_and_wake). */
-    while ((v = atomic_load_explicit(&c->gate.running[p], memory_order_seq_cst)) != 0)
+    while ((v = atomic_load_explicit(&c->gate.running[p], memory_order_seq_cst)) > own)
         ferry__futex_wait(&c->gate.running[p], v, NULL);
     atomic_fetch_sub_explicit(&c->gate.waiting, 1, memory_order_relaxed);
 }
@@ -915,7 +962,19 @@ ssize_t ferry_op_cancel(ferry_op *op)
             ferry_waiter_fini(&op->waiter);
             return (ssize_t)op->done;
         }
-        /* Taken by a completer that has not woken it yet: stop the waker. */
+        struct wake *wk = (struct wake *)op->completer; /* ordered by op_withdraw's lock */
+        if (waking_here(wk)) {
+            /* A wake callback on this thread cancels an op that this thread
+             * completed and has not woken yet: take it out of the round. */
+            if (op->waiter.taken) {
+                ferry_list_del(&op->waiter.node);
+                wk->ws.len--;
+                op->waiter.taken = false;
+                atomic_store_explicit(&op->state, ST_DONE, memory_order_relaxed);
+            }
+            return op->result;
+        }
+        /* Taken by another thread that has not woken it yet: stop the waker. */
         uint32_t expect = ST_PENDING;
         if (atomic_compare_exchange_strong_explicit(&op->state, &expect, ST_CANCELLING, memory_order_acq_rel,
                                                     memory_order_acquire)) {
@@ -925,9 +984,10 @@ ssize_t ferry_op_cancel(ferry_op *op)
             return op->result;
         }
     }
-    /* Complete. If it completed asynchronously, its waker may still be
-     * running on the completer's thread: wait for that to return. */
-    if (op->gate)
+    /* Complete. If it completed asynchronously its waker may still be running
+     * on the completer's thread (unless that is this thread: then we are in
+     * it, or past it): wait for that to return. */
+    if (op->gate && !waking_here((struct wake *)op->completer))
         gate_wait(c, op->gate - 1);
     return op->result;
 }

@@ -57,6 +57,7 @@ typedef struct ferry_op {
     bool async;                   /* waker vs. futex                         */
     bool has_head_weight;
     unsigned gate;                /* wake gate phase of the completer + 1, or 0 */
+    void *completer;              /* the wake round that completed it          */
     FERRY_ATOMIC(uint32_t) state; /* pending, sleeping, cancelling, done      */
 } ferry_op;
 

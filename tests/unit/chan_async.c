@@ -299,3 +299,96 @@ FERRY_TEST(async_send_blocking_recv_rendezvous)
     CHECK_EQ((intptr_t)sum, want);
     ferry_rx_release(rx);
 }
+
+/* ---- regressions: cancelling from wake callbacks, release while waking ---- */
+
+static ferry_op sib1, sib2;
+static long sib_b1, sib_b2;
+static ssize_t sib_cancel_result;
+static FERRY_ATOMIC(int) sib2_woken;
+static void sib_wake1(void *ctx)
+{
+    (void)ctx;
+    /* "First one wins": op2 was completed in the same round, not yet woken. */
+    sib_cancel_result = ferry_op_cancel(&sib2);
+}
+static void sib_wake2(void *ctx)
+{
+    (void)ctx;
+    atomic_fetch_add(&sib2_woken, 1);
+}
+
+FERRY_TEST(wake_callback_cancels_sibling_op_of_same_round)
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    open_chan(4, 0, &tx, &rx);
+    CHECK_EQ(ferry_recv_start(rx, &sib1, &sib_b1, 1, (ferry_waker){sib_wake1, NULL}), -EINPROGRESS);
+    CHECK_EQ(ferry_recv_start(rx, &sib2, &sib_b2, 1, (ferry_waker){sib_wake2, NULL}), -EINPROGRESS);
+    long x[2] = {1, 2};
+    CHECK_EQ(ferry_send(tx, x, 2), 2); /* completes both, wakes both on this thread */
+    CHECK_EQ(sib_cancel_result, 1);    /* op2 had its item: reported, not lost */
+    CHECK_EQ(sib_b2, 2);
+    CHECK_EQ(atomic_load(&sib2_woken), 0); /* and its waker never ran */
+    CHECK_EQ(ferry_op_result(&sib1), 1);
+    ferry_tx_release(tx);
+    ferry_rx_release(rx);
+}
+
+static ferry_op self_op;
+static ssize_t self_cancel_result = -1;
+static void self_cancel_wake(void *ctx)
+{
+    (void)ctx;
+    self_cancel_result = ferry_op_cancel(&self_op); /* its own, completed op */
+}
+
+FERRY_TEST(wake_callback_cancels_its_own_op)
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    open_chan(4, 0, &tx, &rx);
+    long out[2];
+    CHECK_EQ(ferry_recv_start(rx, &self_op, out, 2, (ferry_waker){self_cancel_wake, NULL}), -EINPROGRESS);
+    long v = 5;
+    CHECK_EQ(ferry_send(tx, &v, 1), 1);
+    CHECK_EQ(self_cancel_result, 1);
+    ferry_tx_release(tx);
+    ferry_rx_release(rx);
+}
+
+static FERRY_ATOMIC(int) slow_woken;
+static void slow_wake(void *ctx)
+{
+    (void)ctx;
+    atomic_store(&slow_woken, 1);
+    struct timespec ts = {0, 20 * 1000000};
+    nanosleep(&ts, NULL); /* legal: the releasing thread is still waking */
+}
+
+static void *release_tx(void *arg)
+{
+    ferry_tx_release(arg);
+    return NULL;
+}
+
+FERRY_TEST(release_other_side_while_last_release_is_still_waking)
+{
+    /* The last sender's release completes a pending receive and is still in
+     * its wake round when the receiver, seeing the op complete, releases the
+     * last receiver. The channel must outlive the waking thread (ASan). */
+    ferry_tx *tx;
+    ferry_rx *rx;
+    open_chan(4, 0, &tx, &rx);
+    ferry_op op;
+    long out;
+    atomic_store(&slow_woken, 0);
+    CHECK_EQ(ferry_recv_start(rx, &op, &out, 1, (ferry_waker){slow_wake, NULL}), -EINPROGRESS);
+    pthread_t t;
+    pthread_create(&t, NULL, release_tx, tx);
+    while (!atomic_load(&slow_woken))
+        sched_yield();
+    CHECK_EQ(ferry_op_result(&op), 0);
+    ferry_rx_release(rx);
+    pthread_join(t, NULL);
+}
