@@ -25,6 +25,11 @@
  *   moved (possibly 0); after it returns the waker will not be called and the
  *   channel holds no reference to the op. Cancelling a completed op returns
  *   its result. Call it while the handle the op was started on is still held.
+ * - A wake callback may call into the channel, and may cancel ops -- its own,
+ *   or others that its thread completed in the same round (which then are not
+ *   woken). Cancelling, from inside a wake callback, an op that another
+ *   thread is completing at that moment waits for that thread's round: two
+ *   wake callbacks on different threads must not cancel each other's ops.
  * - Blocking calls and async ops mix freely on both ends of one channel; a
  *   blocking call is an op on the caller's stack whose waker is a futex.
  * - Nothing allocates.
