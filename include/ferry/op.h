@@ -24,7 +24,9 @@
  * - ferry_op_cancel withdraws a pending op and returns what it had already
  *   moved (possibly 0); after it returns the waker will not be called and the
  *   channel holds no reference to the op. Cancelling a completed op returns
- *   its result. Call it while the handle the op was started on is still held.
+ *   its result; if the completion happened but its waker has not run yet, the
+ *   cancel takes it over: it returns the result and the waker is not called.
+ *   Call it while the handle the op was started on is still held.
  * - A wake callback may call into the channel, and may cancel ops -- its own,
  *   or others that its thread completed in the same round (which then are not
  *   woken). Cancelling, from inside a wake callback, an op that another
