@@ -494,51 +494,54 @@ int ferry_chan_open(const ferry_chan_config *cfg, ferry_tx **tx, ferry_rx **rx)
     return 0;
 }
 
-static struct ferry_chan *tx_chan(const ferry_tx *tx)
+/* A handle's channel, after checking that it is a live handle of the kind
+ * wanted (ferry_tx and ferry_rx share one layout: {magic, chan}). */
+static struct ferry_chan *handle_chan(const void *h, uint32_t magic, const char *kind)
 {
-    if (FERRY_UNLIKELY(!tx))
+    const struct ferry_tx *hd = (const struct ferry_tx *)h;
+    if (FERRY_UNLIKELY(!hd))
         return NULL;
-    if (FERRY_UNLIKELY(tx->magic != TX_MAGIC))
-        ferry__die("%p is not a live ferry_tx (magic %#x): released too often, or not a sender",
-                   (const void *)tx, tx->magic);
-    return tx->chan;
+    if (FERRY_UNLIKELY(hd->magic != magic))
+        ferry__die("%p is not a live %s (magic %#x): released too often, or the other kind of handle", h, kind,
+                   hd->magic);
+    return hd->chan;
 }
 
-static struct ferry_chan *rx_chan(const ferry_rx *rx)
+static struct ferry_chan *tx_chan(const ferry_tx *tx) { return handle_chan(tx, TX_MAGIC, "ferry_tx"); }
+static struct ferry_chan *rx_chan(const ferry_rx *rx) { return handle_chan(rx, RX_MAGIC, "ferry_rx"); }
+
+/* Count one more handle of a side (refs: &c->tx_refs or &c->rx_refs). */
+static void clone_side(struct ferry_chan *c, size_t *refs, const char *kind)
 {
-    if (FERRY_UNLIKELY(!rx))
-        return NULL;
-    if (FERRY_UNLIKELY(rx->magic != RX_MAGIC))
-        ferry__die("%p is not a live ferry_rx (magic %#x): released too often, or not a receiver",
-                   (const void *)rx, rx->magic);
-    return rx->chan;
+    chan_lock(c);
+    if (FERRY_UNLIKELY(*refs == 0))
+        ferry__die("channel '%s': %s cloned after its last release", chan_name(c), kind);
+    (*refs)++;
+    atomic_fetch_add_explicit(&c->live, 1, memory_order_relaxed);
+    chan_unlock(c);
+}
+
+/* Under the lock: drop one handle of a side; true if it was the last. */
+static bool release_side(struct ferry_chan *c, size_t *refs, const char *kind)
+{
+    if (FERRY_UNLIKELY(*refs == 0))
+        ferry__die("channel '%s': %s released more often than cloned", chan_name(c), kind);
+    return --*refs == 0;
 }
 
 ferry_tx *ferry_tx_clone(ferry_tx *tx)
 {
     struct ferry_chan *c = tx_chan(tx);
-    if (!c)
-        return NULL;
-    chan_lock(c);
-    if (c->tx_refs == 0)
-        ferry__die("channel '%s': ferry_tx_clone after the last sender was released", chan_name(c));
-    c->tx_refs++;
-    atomic_fetch_add_explicit(&c->live, 1, memory_order_relaxed);
-    chan_unlock(c);
+    if (c)
+        clone_side(c, &c->tx_refs, "ferry_tx");
     return tx;
 }
 
 ferry_rx *ferry_rx_clone(ferry_rx *rx)
 {
     struct ferry_chan *c = rx_chan(rx);
-    if (!c)
-        return NULL;
-    chan_lock(c);
-    if (c->rx_refs == 0)
-        ferry__die("channel '%s': ferry_rx_clone after the last receiver was released", chan_name(c));
-    c->rx_refs++;
-    atomic_fetch_add_explicit(&c->live, 1, memory_order_relaxed);
-    chan_unlock(c);
+    if (c)
+        clone_side(c, &c->rx_refs, "ferry_rx");
     return rx;
 }
 
@@ -596,9 +599,7 @@ void ferry_tx_release(ferry_tx *tx)
     struct wake wk;
     wake_init(&wk, c);
     chan_lock(c);
-    if (FERRY_UNLIKELY(c->tx_refs == 0))
-        ferry__die("channel '%s': ferry_tx released more often than cloned", chan_name(c));
-    if (--c->tx_refs == 0)
+    if (release_side(c, &c->tx_refs, "ferry_tx"))
         close_locked(c, &wk);
     unlock_and_wake(c, &wk);
     chan_put(c);
@@ -612,10 +613,7 @@ void ferry_rx_release(ferry_rx *rx)
     struct wake wk;
     wake_init(&wk, c);
     chan_lock(c);
-    if (FERRY_UNLIKELY(c->rx_refs == 0))
-        ferry__die("channel '%s': ferry_rx released more often than cloned", chan_name(c));
-    bool last = --c->rx_refs == 0;
-    if (last) {
+    if (release_side(c, &c->rx_refs, "ferry_rx")) {
         /* Nobody will receive: buffered items go to drop, senders learn. */
         for (unsigned lvl = 0; lvl < c->levels; lvl++) {
             struct ring *r = &c->rings[lvl];

@@ -53,6 +53,13 @@ size_t ferry_test_scaled(size_t n)
     return v < 1 ? 1 : (size_t)v;
 }
 
+void ferry_test_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
 struct timespec ferry_test_now(void)
 {
     struct timespec ts;

@@ -72,6 +72,9 @@ void ferry_test_fail(const char *file, int line, const char *fmt, ...);
 double ferry_test_scale(void);
 size_t ferry_test_scaled(size_t n);
 
+/* Sleep for ms milliseconds. */
+void ferry_test_sleep_ms(long ms);
+
 /* CLOCK_MONOTONIC helpers. */
 struct timespec ferry_test_now(void);
 struct timespec ferry_test_deadline_ms(long ms);   /* now + ms */

@@ -5,27 +5,7 @@
 #include <sched.h>
 #include <stdlib.h>
 
-#include "test.h"
-
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static struct ferry_chan_stats stats(const void *h)
-{
-    struct ferry_chan_stats st;
-    CHECK_EQ(ferry_chan_stats(h, &st), 0);
-    return st;
-}
-
-static void wait_sends_blocked(const void *h, uint64_t n)
-{
-    for (int i = 0; i < 5000 && stats(h).sends_blocked < n; i++)
-        sleep_ms(1);
-    CHECK(stats(h).sends_blocked >= n);
-}
+#include "chan_test.h"
 
 /* Items are longs: level * 1000 + index. */
 FERRY_TEST(strict_level_order_across_mixed_batches)
@@ -159,7 +139,7 @@ FERRY_TEST(rendezvous_with_levels_takes_highest_blocked_sender)
         for (int k = 0; k < 4; k++)
             o[i].v[k] = (long)levels[i] * 1000 + k;
         pthread_create(&o[i].t, NULL, send_once, &o[i]);
-        wait_sends_blocked(tx, (uint64_t)i + 1); /* they block in this order */
+        wait_blocked(tx, 0, (uint64_t)i + 1); /* they block in this order */
     }
     long out[12];
     CHECK_EQ(ferry_recv(rx, out, 6), 6); /* level 2 first, though it blocked second */
@@ -290,7 +270,7 @@ FERRY_TEST(weights_computed_once_per_item)
      * that did not fit is weighed once, not at every retry. */
     struct once o = {.tx = tx, .v = {6000, 6001, 6002, 1003}};
     pthread_create(&o.t, NULL, send_once, &o);
-    wait_sends_blocked(tx, 1);
+    wait_blocked(tx, 0, 1);
     long out;
     for (int i = 0; i < 4; i++) {
         CHECK_EQ(ferry_recv(rx, &out, 1), 1);
@@ -313,7 +293,7 @@ FERRY_TEST(heavy_sender_not_starved_by_light_ones)
     struct once heavy = {.tx = tx, .v = {5000, 5001, 5002, 5003}};
     heavy.level = 0;
     pthread_create(&heavy.t, NULL, send_once, &heavy);
-    wait_sends_blocked(tx, 1);
+    wait_blocked(tx, 0, 1);
     /* Light items would fit (8 + 1 <= 10) but must not overtake. */
     CHECK_EQ(ferry_try_send(tx, light, 1), -EAGAIN);
     long out[16];

@@ -1,0 +1,30 @@
+/* Helpers shared by the channel's unit tests. */
+#ifndef FERRY_CHAN_TEST_H
+#define FERRY_CHAN_TEST_H
+
+#include <ferry/chan.h>
+
+#include "test.h"
+
+/* The channel's statistics, through either handle. */
+static inline struct ferry_chan_stats stats(const void *h)
+{
+    struct ferry_chan_stats st;
+    CHECK_EQ(ferry_chan_stats(h, &st), 0);
+    return st;
+}
+
+/* Wait (up to 5 s) until at least `recvs` receivers and `sends` senders have
+ * had to wait in total: the threads under test are blocked. */
+static inline void wait_blocked(const void *h, uint64_t recvs, uint64_t sends)
+{
+    for (int i = 0; i < 5000; i++) {
+        struct ferry_chan_stats st = stats(h);
+        if (st.recvs_blocked >= recvs && st.sends_blocked >= sends)
+            return;
+        ferry_test_sleep_ms(1);
+    }
+    CHECK_MSG(0, "threads never blocked");
+}
+
+#endif
