@@ -29,6 +29,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "futex.h"
 
@@ -199,14 +200,22 @@ static void op_complete(struct ferry_chan *c, ferry_op *op, ssize_t result, stru
 
 static size_t ring_slots(const struct ring *r) { return r->mask == SIZE_MAX ? 0 : r->mask + 1; }
 
-/* Make room for `need` items in ring r (grow by doubling, keeping the order).
+/* Copy k items. One pointer-sized item, the common case, is a single move
+ * rather than a call into libc. */
+static inline void copy_items(const struct ferry_chan *c, void *dst, const void *src, size_t k)
+{
+    if (k == 1 && c->elem == sizeof(void *))
+        memcpy(dst, src, sizeof(void *));
+    else
+        memcpy(dst, src, k * c->elem);
+}
+
+/* Grow ring r to hold `need` more items (doubling, keeping the order).
  * Bounded channels never grow past the capacity rounded up to a power of
  * two. Returns false on allocation failure. */
-static bool ring_reserve(struct ferry_chan *c, struct ring *r, size_t need)
+static __attribute__((noinline)) bool ring_grow(struct ferry_chan *c, struct ring *r, size_t need)
 {
     size_t slots = ring_slots(r);
-    if (r->len + need <= slots)
-        return true;
     size_t want = slots ? slots : 16;
     while (want < r->len + need) {
         if (want > SIZE_MAX / 2)
@@ -219,7 +228,7 @@ static bool ring_reserve(struct ferry_chan *c, struct ring *r, size_t need)
     size_t *nw = NULL;
     if (!nb)
         return false;
-    if (c->budget) {
+    if (c->weigh) {
         nw = malloc(want * sizeof *nw);
         if (!nw) {
             free(nb);
@@ -247,30 +256,101 @@ static bool ring_reserve(struct ferry_chan *c, struct ring *r, size_t need)
     return true;
 }
 
+/* Make room for `need` more items in ring r. */
+static inline bool ring_reserve(struct ferry_chan *c, struct ring *r, size_t need)
+{
+    return r->len + need <= ring_slots(r) || ring_grow(c, r, need);
+}
+
 /* Copy k items into ring r at its tail (room reserved). */
-static void ring_put(struct ferry_chan *c, struct ring *r, const char *src, size_t k)
+static inline void ring_put(struct ferry_chan *c, struct ring *r, const char *src, size_t k)
 {
     size_t slots = r->mask + 1;
     size_t tail = (r->head + r->len) & r->mask;
     size_t first = slots - tail < k ? slots - tail : k;
-    memcpy(r->buf + tail * c->elem, src, first * c->elem);
-    memcpy(r->buf, src + first * c->elem, (k - first) * c->elem);
+    copy_items(c, r->buf + tail * c->elem, src, first);
+    if (k > first)
+        memcpy(r->buf, src + first * c->elem, (k - first) * c->elem);
     r->len += k;
 }
 
 /* Copy k items from the head of ring r into dst and remove them. */
-static void ring_get(struct ferry_chan *c, struct ring *r, char *dst, size_t k)
+static inline void ring_get(struct ferry_chan *c, struct ring *r, char *dst, size_t k)
 {
     size_t slots = r->mask + 1;
     size_t first = slots - r->head < k ? slots - r->head : k;
-    memcpy(dst, r->buf + r->head * c->elem, first * c->elem);
-    memcpy(dst + first * c->elem, r->buf, (k - first) * c->elem);
-    if (c->budget) {
+    copy_items(c, dst, r->buf + r->head * c->elem, first);
+    if (k > first)
+        memcpy(dst + first * c->elem, r->buf, (k - first) * c->elem);
+    if (r->wt) {
         for (size_t i = 0; i < k; i++)
             c->weight -= r->wt[(r->head + i) & r->mask];
+    } else if (c->budget) {
+        c->weight -= k * c->elem; /* every item weighs elem_size */
     }
     r->head = (r->head + k) & r->mask;
     r->len -= k;
+}
+
+/* Account k items just put at level lvl. */
+static inline void buffer_added(struct ferry_chan *c, unsigned lvl, size_t k)
+{
+    c->count += k;
+    c->nonempty |= 1ull << lvl;
+    c->st.items_sent += k;
+}
+
+/* Does an item of weight w fit now (its predecessors in this run adding
+ * `pending` items of weight `total`)? An item heavier than the whole budget
+ * still goes in when the channel is empty, so that it cannot wedge it. */
+static inline bool weight_fits(const struct ferry_chan *c, size_t pending, size_t total, size_t w)
+{
+    return (c->count == 0 && pending == 0) || (w <= c->budget && total <= c->budget - w);
+}
+
+/* Budgeted channel with a weigh function: weigh a run of items (each once;
+ * the one that does not fit keeps its weight in the op), then put the run
+ * with one copy. */
+#define WEIGH_RUN 64
+static bool buffer_put_weighed(struct ferry_chan *c, ferry_op *op, struct ring *r)
+{
+    const char *src = (const char *)op->buf;
+    while (op->done < op->n && c->count < c->cap) {
+        size_t lim = op->n - op->done;
+        if (lim > c->cap - c->count)
+            lim = c->cap - c->count;
+        if (lim > WEIGH_RUN)
+            lim = WEIGH_RUN;
+        if (!ring_reserve(c, r, lim))
+            return false;
+        size_t w[WEIGH_RUN], k = 0, total = c->weight;
+        bool stopped = false;
+        while (k < lim) {
+            const char *item = src + (op->done + k) * c->elem;
+            size_t wi = k == 0 && op->has_head_weight ? op->head_weight : c->weigh(item, c->weigh_ctx);
+            if (!weight_fits(c, k, total, wi)) {
+                op->head_weight = wi; /* weigh each item once */
+                op->has_head_weight = true;
+                stopped = true;
+                break;
+            }
+            w[k++] = wi;
+            total += wi;
+        }
+        if (k == 0)
+            break;
+        op->has_head_weight = stopped; /* the cache holds the stopper's weight, or nothing */
+        size_t tail = (r->head + r->len) & r->mask;
+        for (size_t i = 0; i < k; i++)
+            r->wt[(tail + i) & r->mask] = w[i];
+        ring_put(c, r, src + op->done * c->elem, k);
+        op->done += k;
+        c->weight = total;
+        buffer_added(c, op->prio, k);
+        if (stopped)
+            break;
+    }
+    return true;
 }
 
 /* Move as many of op's remaining items into the buffer as capacity and
@@ -279,48 +359,27 @@ static void ring_get(struct ferry_chan *c, struct ring *r, char *dst, size_t k)
 static bool buffer_put(struct ferry_chan *c, ferry_op *op)
 {
     struct ring *r = &c->rings[op->prio];
-    const char *src = (const char *)op->buf;
-    if (!c->budget) {
-        size_t k = op->n - op->done;
-        if (k > c->cap - c->count)
-            k = c->cap - c->count;
-        if (k == 0)
-            return true;
-        if (!ring_reserve(c, r, k))
-            return false;
-        ring_put(c, r, src + op->done * c->elem, k);
-        op->done += k;
-        c->count += k;
-        c->nonempty |= 1ull << op->prio;
-        c->st.items_sent += k;
+    if (c->weigh)
+        return buffer_put_weighed(c, op, r);
+    size_t k = op->n - op->done;
+    if (k > c->cap - c->count)
+        k = c->cap - c->count;
+    if (c->budget) {
+        /* Every item weighs elem_size: the budget is a count bound. */
+        size_t fit = c->weight < c->budget ? (c->budget - c->weight) / c->elem : 0;
+        if (fit == 0 && c->count == 0)
+            fit = 1; /* an oversize item on an empty channel */
+        if (k > fit)
+            k = fit;
+    }
+    if (k == 0)
         return true;
-    }
-    while (op->done < op->n && c->count < c->cap) {
-        const char *item = src + op->done * c->elem;
-        size_t w = op->has_head_weight ? op->head_weight
-                   : c->weigh          ? c->weigh(item, c->weigh_ctx)
-                                       : c->elem;
-        /* An item heavier than the whole budget still goes in when the
-         * channel is empty, so that it cannot wedge the channel. */
-        if (c->count > 0 && (w > c->budget || c->weight > c->budget - w)) {
-            op->head_weight = w; /* weigh each item once */
-            op->has_head_weight = true;
-            break;
-        }
-        if (!ring_reserve(c, r, 1)) {
-            op->head_weight = w;
-            op->has_head_weight = true;
-            return false;
-        }
-        r->wt[(r->head + r->len) & r->mask] = w;
-        ring_put(c, r, item, 1);
-        op->has_head_weight = false;
-        op->done++;
-        c->count++;
-        c->weight += w;
-        c->nonempty |= 1ull << op->prio;
-        c->st.items_sent++;
-    }
+    if (!ring_reserve(c, r, k))
+        return false;
+    ring_put(c, r, (const char *)op->buf + op->done * c->elem, k);
+    op->done += k;
+    c->weight += c->budget ? k * c->elem : 0;
+    buffer_added(c, op->prio, k);
     return true;
 }
 
@@ -637,9 +696,22 @@ void ferry_rx_release(ferry_rx *rx)
 /* ------------------------------------------------------------------------ */
 /* Waiting                                                                   */
 
-/* Spin this many polls before sleeping: a completion that is already on its
- * way costs a futex round trip otherwise. */
+/* Polls of the completion word before sleeping: a completion already on its
+ * way would otherwise cost a futex round trip. Only with more than two CPUs:
+ * measured on an oversubscribed 2-CPU machine, spinning burns the time slice
+ * that the thread being waited for needs (ping-pong 1.8x slower). */
 #define SPIN_POLLS 64
+
+static int spin_polls(void)
+{
+    static FERRY_ATOMIC(int) cached = -1; /* relaxed: any thread may compute it */
+    int v = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (v < 0) {
+        v = sysconf(_SC_NPROCESSORS_ONLN) > 2 ? SPIN_POLLS : 0;
+        atomic_store_explicit(&cached, v, memory_order_relaxed);
+    }
+    return v;
+}
 
 static inline void cpu_relax(void)
 {
@@ -673,7 +745,7 @@ static bool op_withdraw(struct ferry_chan *c, ferry_op *op)
 /* Wait for a blocking op to complete, or for the deadline. */
 static ssize_t op_wait(struct ferry_chan *c, ferry_op *op, const struct timespec *deadline)
 {
-    for (int i = 0; i < SPIN_POLLS; i++) {
+    for (int i = 0, polls = spin_polls(); i < polls; i++) {
         if (atomic_load_explicit(&op->state, memory_order_acquire) == ST_DONE)
             return op->result;
         cpu_relax();
@@ -725,12 +797,12 @@ static void op_setup(ferry_op *op, struct ferry_chan *c, int kind, void *buf, si
     atomic_store_explicit(&op->state, ST_PENDING, memory_order_relaxed);
 }
 
+/* The general send: called with the lock held; drops it. */
 static ssize_t send_op(struct ferry_chan *c, ferry_op *op, enum mode mode, const struct timespec *deadline)
 {
     struct wake wk;
     wake_init(&wk, c);
     bool nomem = false;
-    chan_lock(c);
     if (c->closed || c->rx_refs == 0) {
         chan_unlock(c);
         return -EPIPE;
@@ -757,11 +829,11 @@ static ssize_t send_op(struct ferry_chan *c, ferry_op *op, enum mode mode, const
     return op_wait(c, op, deadline);
 }
 
+/* The general receive: called with the lock held; drops it. */
 static ssize_t recv_op(struct ferry_chan *c, ferry_op *op, enum mode mode, const struct timespec *deadline)
 {
     struct wake wk;
     wake_init(&wk, c);
-    chan_lock(c);
     op->done = buffer_take(c, (char *)op->buf, op->n);
     if (op->done < op->n && !ferry_waitlist_empty(&c->sendq))
         take_from_senders(c, op, &wk);
@@ -800,6 +872,17 @@ static ssize_t send_call(ferry_tx *tx, const void *items, size_t n, unsigned pri
         return -EINVAL;
     if (n == 0)
         return 0;
+    chan_lock(c);
+    /* Fast path: nobody waits and everything fits. No op, no wakeups. */
+    if (FERRY_LIKELY(!c->closed && c->rx_refs != 0 && !c->budget && ferry_waitlist_empty(&c->sendq) &&
+                     ferry_waitlist_empty(&c->recvq) && n <= c->cap - c->count &&
+                     ring_reserve(c, &c->rings[prio], n))) {
+        ring_put(c, &c->rings[prio], items, n);
+        buffer_added(c, prio, n);
+        c->st.batches_sent++;
+        chan_unlock(c);
+        return (ssize_t)n;
+    }
     ferry_op op;
     op_setup(&op, c, OP_SEND, (void *)(uintptr_t)items, n, prio, false, no_waker);
     ssize_t r = send_op(c, &op, mode, deadline);
@@ -840,6 +923,14 @@ static ssize_t recv_call(ferry_rx *rx, void *out, size_t max, enum mode mode, co
     struct ferry_chan *c = rx_chan(rx);
     if (!c || !out || max == 0)
         return -EINVAL;
+    chan_lock(c);
+    /* Fast path: items are buffered and no sender waits for the room. */
+    if (FERRY_LIKELY(c->count > 0 && ferry_waitlist_empty(&c->sendq))) {
+        size_t k = buffer_take(c, out, max);
+        c->st.batches_received++;
+        chan_unlock(c);
+        return (ssize_t)k;
+    }
     ferry_op op;
     op_setup(&op, c, OP_RECV, out, max, 0, false, no_waker);
     ssize_t r = recv_op(c, &op, mode, deadline);
@@ -873,6 +964,7 @@ ssize_t ferry_recv_start(ferry_rx *rx, ferry_op *op, void *out, size_t max, ferr
     if (!c || !op || !out || max == 0 || !w.wake)
         return -EINVAL;
     op_setup(op, c, OP_RECV, out, max, 0, true, w);
+    chan_lock(c);
     ssize_t r = recv_op(c, op, M_ASYNC, NULL);
     if (r != -EINPROGRESS) {
         op->result = r;
@@ -888,7 +980,11 @@ ssize_t ferry_send_prio_start(ferry_tx *tx, ferry_op *op, const void *items, siz
     if (!c || !op || (!items && n > 0) || !w.wake || prio >= c->levels)
         return -EINVAL;
     op_setup(op, c, OP_SEND, (void *)(uintptr_t)items, n, prio, true, w);
-    ssize_t r = n == 0 ? 0 : send_op(c, op, M_ASYNC, NULL);
+    ssize_t r = 0;
+    if (n > 0) {
+        chan_lock(c);
+        r = send_op(c, op, M_ASYNC, NULL);
+    }
     if (r != -EINPROGRESS) {
         op->result = r;
         atomic_store_explicit(&op->state, ST_DONE, memory_order_release);
