@@ -126,7 +126,8 @@ static inline void ferry__rcu_mb_slave(void)
      __atomic_load_n(&(p), __ATOMIC_RELAXED))
 #else
 #define ferry_rcu_dereference(p) ferry_rcu_dereference_raw(p)
-#define ferry_rcu_dereference_protected(p, cond) __atomic_load_n(&(p), __ATOMIC_RELAXED)
+#define ferry_rcu_dereference_protected(p, cond) \
+    ((void)sizeof(cond), __atomic_load_n(&(p), __ATOMIC_RELAXED))
 #endif
 /* The pointer's value, not to be dereferenced (e.g. to compare with NULL). */
 #define ferry_rcu_access_pointer(p) __atomic_load_n(&(p), __ATOMIC_RELAXED)
@@ -178,30 +179,28 @@ void ferry_rcu_unregister_thread(void);
  * registered. */
 static inline void (ferry_rcu_read_lock)(void)
 {
-    struct ferry__rcu_reader *r = &ferry__rcu_reader;
-    unsigned long tmp = atomic_load_explicit(&r->ctr, memory_order_relaxed);
+    unsigned long tmp = atomic_load_explicit(&ferry__rcu_reader.ctr, memory_order_relaxed);
     if (FERRY_LIKELY(!(tmp & FERRY__RCU_NEST_MASK))) {
         /* Outermost: snapshot the phase (and a nest count of 1). */
-        atomic_store_explicit(&r->ctr,
+        atomic_store_explicit(&ferry__rcu_reader.ctr,
                               atomic_load_explicit(&ferry__rcu_gp.ctr, FERRY__RCU_ORD),
                               FERRY__RCU_ORD);
         /* Orders the counter store before the section's loads; pairs with
          * the updater's mb_master between its reader scans. */
         ferry__rcu_mb_slave();
     } else {
-        atomic_store_explicit(&r->ctr, tmp + FERRY__RCU_NEST_COUNT, memory_order_relaxed);
+        atomic_store_explicit(&ferry__rcu_reader.ctr, tmp + FERRY__RCU_NEST_COUNT, memory_order_relaxed);
     }
 }
 
 static inline void ferry__rcu_read_unlock_at(const char *file, int line)
 {
-    struct ferry__rcu_reader *r = &ferry__rcu_reader;
-    unsigned long tmp = atomic_load_explicit(&r->ctr, memory_order_relaxed);
+    unsigned long tmp = atomic_load_explicit(&ferry__rcu_reader.ctr, memory_order_relaxed);
     if (FERRY_LIKELY((tmp & FERRY__RCU_NEST_MASK) == FERRY__RCU_NEST_COUNT)) {
         /* Outermost: the section's loads happen before the counter store;
          * pairs with the updater's mb_master. */
         ferry__rcu_mb_slave();
-        atomic_store_explicit(&r->ctr, tmp - FERRY__RCU_NEST_COUNT, FERRY__RCU_ORD);
+        atomic_store_explicit(&ferry__rcu_reader.ctr, tmp - FERRY__RCU_NEST_COUNT, FERRY__RCU_ORD);
         /* Orders the store before the futex check (Dekker with the
          * updater's store of gp.futex followed by mb_master). */
         ferry__rcu_mb_slave();
@@ -210,7 +209,7 @@ static inline void ferry__rcu_read_unlock_at(const char *file, int line)
     } else {
         if (FERRY_UNLIKELY(!(tmp & FERRY__RCU_NEST_MASK)))
             ferry__rcu_die_unbalanced(file, line);
-        atomic_store_explicit(&r->ctr, tmp - FERRY__RCU_NEST_COUNT, memory_order_relaxed);
+        atomic_store_explicit(&ferry__rcu_reader.ctr, tmp - FERRY__RCU_NEST_COUNT, memory_order_relaxed);
     }
 }
 

@@ -87,15 +87,14 @@ static inline bool ferry_qsbr_read_ongoing(void)
 static inline void ferry__qsbr_quiescent_state_at(const char *file, int line)
 {
     FERRY__QSBR_CHECK("ferry_qsbr_quiescent_state", true);
-    struct ferry__rcu_reader *r = &ferry__qsbr_reader;
     unsigned long g = atomic_load_explicit(&ferry__qsbr_gp.ctr, FERRY__RCU_ORD);
-    if (g == atomic_load_explicit(&r->ctr, memory_order_relaxed))
+    if (g == atomic_load_explicit(&ferry__qsbr_reader.ctr, memory_order_relaxed))
         return;
     /* Orders the earlier read-side accesses before the counter store; pairs
      * with the updater's fence after its scan (the store is a release under
      * TSan, which pairs with the scan's acquire). */
     atomic_thread_fence(memory_order_seq_cst);
-    atomic_store_explicit(&r->ctr, g, FERRY__RCU_ORD);
+    atomic_store_explicit(&ferry__qsbr_reader.ctr, g, FERRY__RCU_ORD);
     /* Orders the store before the futex check and later accesses. */
     atomic_thread_fence(memory_order_seq_cst);
     if (FERRY_UNLIKELY(atomic_load_explicit(&ferry__qsbr_gp.futex, FERRY__RCU_ORD)))
@@ -109,9 +108,8 @@ static inline void ferry__qsbr_quiescent_state_at(const char *file, int line)
 static inline void ferry__qsbr_thread_offline_at(const char *file, int line)
 {
     FERRY__QSBR_CHECK("ferry_qsbr_thread_offline", true);
-    struct ferry__rcu_reader *r = &ferry__qsbr_reader;
     atomic_thread_fence(memory_order_seq_cst);   /* as in quiescent_state */
-    atomic_store_explicit(&r->ctr, 0, FERRY__RCU_ORD);
+    atomic_store_explicit(&ferry__qsbr_reader.ctr, 0, FERRY__RCU_ORD);
     atomic_thread_fence(memory_order_seq_cst);
     if (FERRY_UNLIKELY(atomic_load_explicit(&ferry__qsbr_gp.futex, FERRY__RCU_ORD)))
         ferry__rcu_wake_up_gp(&ferry__qsbr_gp);
@@ -122,8 +120,7 @@ static inline void ferry__qsbr_thread_offline_at(const char *file, int line)
 static inline void ferry__qsbr_thread_online_at(const char *file, int line)
 {
     FERRY__QSBR_CHECK("ferry_qsbr_thread_online", false);
-    struct ferry__rcu_reader *r = &ferry__qsbr_reader;
-    atomic_store_explicit(&r->ctr, atomic_load_explicit(&ferry__qsbr_gp.ctr, FERRY__RCU_ORD),
+    atomic_store_explicit(&ferry__qsbr_reader.ctr, atomic_load_explicit(&ferry__qsbr_gp.ctr, FERRY__RCU_ORD),
                           FERRY__RCU_ORD);
     /* Orders the store before the thread's next RCU loads; pairs with the
      * updater's fence before its scan. */
