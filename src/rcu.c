@@ -106,9 +106,16 @@ static void memb_worker_init(void)
     ferry_rcu_register_thread();
 }
 
+static void memb_thread_exit(void *reader)
+{
+    (void)reader;
+    if (ferry__rcu_reader.registered)
+        ferry_rcu_unregister_thread();
+}
+
 static struct ferry__rcu_flavor memb =
     FERRY__RCU_FLAVOR_INIT("ferry_rcu", &ferry__rcu_gp, memb_state, mb_master, memb_run_gp,
-                           memb_worker_init, NULL, memb_in_read_section);
+                           memb_worker_init, NULL, memb_in_read_section, memb_thread_exit);
 
 void ferry_rcu_register_thread(void)
 {
@@ -118,7 +125,8 @@ void ferry_rcu_register_thread(void)
 void ferry_rcu_unregister_thread(void)
 {
     if (FERRY_UNLIKELY(ferry_rcu_read_ongoing()))
-        ferry__die("ferry_rcu_unregister_thread inside a read-side section");
+        ferry__die("ferry_rcu_unregister_thread inside a read-side section "
+                   "(or the thread exited inside one)");
     ferry__rcu_unregister(&memb, &ferry__rcu_reader);
 }
 

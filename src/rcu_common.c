@@ -70,10 +70,30 @@ void ferry__rcu_check_not_reading(struct ferry__rcu_flavor *f, const char *what,
 /* ------------------------------------------------------------------------ */
 /* Registry.                                                                 */
 
+/* A thread that exits while registered would leave a dangling node in the
+ * registry: a thread-specific key's destructor unregisters it (or aborts if
+ * it exits inside a read-side section). */
+static void arm_exit_key(struct ferry__rcu_flavor *f, struct ferry__rcu_reader *r)
+{
+    /* Acquire pairs with the release below (the key exists). */
+    if (!atomic_load_explicit(&f->exit_key_ready, memory_order_acquire)) {
+        pthread_mutex_lock(&f->worker_lock);
+        if (!atomic_load_explicit(&f->exit_key_ready, memory_order_relaxed)) {
+            int rc = pthread_key_create(&f->exit_key, f->thread_exit);
+            if (rc != 0)
+                ferry__die("%s_register_thread: pthread_key_create: %s", f->name, strerror(rc));
+            atomic_store_explicit(&f->exit_key_ready, 1, memory_order_release);
+        }
+        pthread_mutex_unlock(&f->worker_lock);
+    }
+    pthread_setspecific(f->exit_key, r);
+}
+
 void ferry__rcu_register(struct ferry__rcu_flavor *f, struct ferry__rcu_reader *r)
 {
     if (FERRY_UNLIKELY(r->registered))
         ferry__die("%s_register_thread: thread already registered", f->name);
+    arm_exit_key(f, r);
     pthread_mutex_lock(&f->registry_lock);
     ferry_list_add_tail(&f->registry, &r->node);
     r->registered = true;
@@ -89,6 +109,7 @@ void ferry__rcu_unregister(struct ferry__rcu_flavor *f, struct ferry__rcu_reader
     ferry_list_del(&r->node);
     r->registered = false;
     pthread_mutex_unlock(&f->registry_lock);
+    pthread_setspecific(f->exit_key, NULL);
 }
 
 /* ------------------------------------------------------------------------ */

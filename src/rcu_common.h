@@ -23,6 +23,7 @@ struct ferry__rcu_flavor {
     void (*worker_init)(void);           /* register the callback thread */
     void (*worker_online)(bool online);  /* QSBR: around running callbacks; or NULL */
     bool (*in_read_section)(void);       /* debug checks */
+    void (*thread_exit)(void *reader);   /* key destructor: exit while registered */
 
     pthread_mutex_t gp_lock;             /* one grace period at a time */
     pthread_mutex_t registry_lock;       /* registry and the scan's lists */
@@ -38,14 +39,16 @@ struct ferry__rcu_flavor {
     FERRY_ATOMIC(uint32_t) worker_state; /* 0 running, 1 sleeping on the futex */
     FERRY_ATOMIC(int) worker_started;
     FERRY_ATOMIC(unsigned long) poll_target;  /* gp_seq the worker must reach */
-    pthread_mutex_t worker_lock;
+    pthread_mutex_t worker_lock;         /* worker start, exit_key creation */
+    FERRY_ATOMIC(int) exit_key_ready;
+    pthread_key_t exit_key;
 };
 
-#define FERRY__RCU_FLAVOR_INIT(nm, gpp, st, mb, run, winit, wonline, inrs) \
+#define FERRY__RCU_FLAVOR_INIT(nm, gpp, st, mb, run, winit, wonline, inrs, texit) \
     {                                                                      \
         .name = (nm), .gp = (gpp), .state = (st), .mb_master = (mb),       \
         .run_gp = (run), .worker_init = (winit), .worker_online = (wonline), \
-        .in_read_section = (inrs),                                         \
+        .in_read_section = (inrs), .thread_exit = (texit),                 \
         .gp_lock = PTHREAD_MUTEX_INITIALIZER,                              \
         .registry_lock = PTHREAD_MUTEX_INITIALIZER,                        \
         .waiters_lock = PTHREAD_MUTEX_INITIALIZER,                         \

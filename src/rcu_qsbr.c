@@ -81,9 +81,17 @@ static void qsbr_worker_online(bool online)
         ferry_qsbr_thread_offline();
 }
 
+static void qsbr_thread_exit(void *reader)
+{
+    (void)reader;
+    if (ferry__qsbr_reader.registered)
+        ferry_qsbr_unregister_thread();
+}
+
 static struct ferry__rcu_flavor qsbr =
     FERRY__RCU_FLAVOR_INIT("ferry_qsbr", &ferry__qsbr_gp, qsbr_state, qsbr_mb, qsbr_run_gp,
-                           qsbr_worker_init, qsbr_worker_online, qsbr_in_read_section);
+                           qsbr_worker_init, qsbr_worker_online, qsbr_in_read_section,
+                           qsbr_thread_exit);
 
 void ferry_qsbr_register_thread(void)
 {
@@ -94,7 +102,8 @@ void ferry_qsbr_register_thread(void)
 void ferry_qsbr_unregister_thread(void)
 {
     if (FERRY_UNLIKELY(ferry__qsbr_reader.nest != 0))
-        ferry__die("ferry_qsbr_unregister_thread inside a read-side section");
+        ferry__die("ferry_qsbr_unregister_thread inside a read-side section "
+                   "(or the thread exited inside one)");
     if (ferry_qsbr_read_ongoing())
         ferry__qsbr_thread_offline_at(__FILE__, __LINE__);
     ferry__rcu_unregister(&qsbr, &ferry__qsbr_reader);

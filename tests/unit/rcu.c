@@ -378,3 +378,37 @@ FERRY_DEATH_TEST(barrier_from_callback_aborts, "called from a callback")
     ferry_rcu_call(&h, cb_barrier);
     ferry_rcu_barrier();
 }
+
+static void *exit_registered(void *arg)
+{
+    (void)arg;
+    ferry_rcu_register_thread();
+    ferry_rcu_read_lock();
+    ferry_rcu_read_unlock();
+    return NULL;   /* no unregister: done at thread exit */
+}
+
+FERRY_TEST(thread_exit_unregisters)
+{
+    for (int i = 0; i < 8; i++) {
+        pthread_t t;
+        CHECK_EQ(pthread_create(&t, NULL, exit_registered, NULL), 0);
+        pthread_join(t, NULL);
+    }
+    ferry_rcu_synchronize();   /* would touch the dead threads' state otherwise */
+}
+
+static void *exit_in_section(void *arg)
+{
+    (void)arg;
+    ferry_rcu_register_thread();
+    ferry_rcu_read_lock();
+    return NULL;
+}
+
+FERRY_DEATH_TEST(thread_exit_in_read_section_aborts, "exited inside one")
+{
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, exit_in_section, NULL), 0);
+    pthread_join(t, NULL);
+}
