@@ -4,8 +4,8 @@
  *   read_lock_unlock   ns per read-side section (lock, dereference, load,
  *                      unlock), one thread; QSBR: a quiescent state every 256
  *   reads_T            read-side sections per second with T reader threads
- *   sync_latency_1c    synchronize latency, one caller, one busy reader
- *   sync_latency_4c    per-call latency with 4 concurrent callers
+ *   sync_latency_1c    median synchronize latency, one caller, one busy reader
+ *   sync_latency_4c    the same with 4 concurrent callers
  *   call_throughput    callbacks queued and completed per second (n calls,
  *                      then barrier), one caller
  *
@@ -160,18 +160,26 @@ struct sync_arg {
     double lat;
 };
 
+/* Median of the caller's per-call latencies (robust against the caller
+ * being preempted on a loaded machine). */
 static void *sync_main(void *arg)
 {
     struct sync_arg *a = arg;
-    double t0 = now_s();
-    for (unsigned long i = 0; i < a->iters; i++)
+    double *lat = malloc(a->iters * sizeof *lat);
+    if (!lat)
+        abort();
+    for (unsigned long i = 0; i < a->iters; i++) {
+        double t0 = now_s();
         a->im->sync();
-    a->lat = (now_s() - t0) / (double)a->iters;
+        lat[i] = now_s() - t0;
+    }
+    a->lat = median(lat, (int)a->iters);
+    free(lat);
     return NULL;
 }
 
-/* Mean synchronize latency (us) with `callers` concurrent callers and one
- * busy reader thread. */
+/* Synchronize latency (us): the mean over `callers` concurrent callers of
+ * each one's median per-call latency, with one busy reader thread. */
 static double bench_sync(const struct rcu_bench_impl *im, int callers)
 {
     struct readers rs;

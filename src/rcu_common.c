@@ -263,9 +263,11 @@ unsigned long ferry__rcu_start_poll(struct ferry__rcu_flavor *f)
      * it may have begun before the removal; wait for the next, s + 3. */
     unsigned long cookie = (s + 3) & ~1UL;
     unsigned long t = atomic_load_explicit(&f->poll_target, memory_order_relaxed);
+    /* seq_cst: the Dekker pair of the worker's sleep (it stores SLEEPING,
+     * then checks poll_target; we store poll_target, then check its state). */
     while ((long)(cookie - t) > 0 &&
            !atomic_compare_exchange_weak_explicit(&f->poll_target, &t, cookie,
-                                                  memory_order_relaxed, memory_order_relaxed))
+                                                  memory_order_seq_cst, memory_order_relaxed))
         ;
     worker_start(f);
     worker_kick(f);
@@ -289,7 +291,7 @@ static __thread bool in_worker;
 
 static bool poll_pending(struct ferry__rcu_flavor *f)
 {
-    unsigned long t = atomic_load_explicit(&f->poll_target, memory_order_relaxed);
+    unsigned long t = atomic_load_explicit(&f->poll_target, memory_order_seq_cst);
     return (long)(t - atomic_load_explicit(&f->gp_seq, memory_order_relaxed)) > 0;
 }
 
