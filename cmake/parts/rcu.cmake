@@ -1,34 +1,28 @@
 # RCU (issue 8): extra test runs, the spin model check, the benchmark.
 
 if(FERRY_BUILD_TESTS)
-  # The torture program again in fence mode (no membarrier: readers run full
-  # fences) and in strict mode (one grace period per callback, at once).
-  if(TARGET torture_rcu)
-    foreach(c memb_call memb_synchronize)
-      add_test(NAME torture.rcu.fences.${c} COMMAND torture_rcu ${c})
-      set_tests_properties(torture.rcu.fences.${c} PROPERTIES LABELS torture TIMEOUT 600
-        ENVIRONMENT "FERRY_TEST_SCALE=${FERRY_TEST_SCALE};FERRY_RCU_NO_MEMBARRIER=1")
+  # Re-run cases of a test program with an environment variable set:
+  # fence mode (no membarrier: readers run full fences) and strict mode (one
+  # grace period per callback, at once).
+  function(ferry_rcu_rerun target label timeout tag env)
+    if(NOT TARGET ${target})
+      return()
+    endif()
+    string(REGEX REPLACE "^[a-z]+_" "" base ${target})
+    foreach(c ${ARGN})
+      add_test(NAME ${label}.${base}.${tag}.${c} COMMAND ${target} ${c})
+      set_tests_properties(${label}.${base}.${tag}.${c} PROPERTIES LABELS ${label}
+        TIMEOUT ${timeout} ENVIRONMENT "FERRY_TEST_SCALE=${FERRY_TEST_SCALE};${env}")
     endforeach()
-    foreach(c memb_call qsbr_call)
-      add_test(NAME torture.rcu.strict.${c} COMMAND torture_rcu ${c})
-      set_tests_properties(torture.rcu.strict.${c} PROPERTIES LABELS torture TIMEOUT 600
-        ENVIRONMENT "FERRY_TEST_SCALE=${FERRY_TEST_SCALE};FERRY_RCU_STRICT=1")
-    endforeach()
-  endif()
-  if(TARGET unit_rcu)
-    # The unit cases in fence mode and strict mode as well (they are quick).
-    foreach(c call_runs_after_grace_period_in_order call_batches_callbacks
-              poll_completes_without_synchronize synchronize_waits_for_reader_timing)
-      add_test(NAME unit.rcu.fences.${c} COMMAND unit_rcu ${c})
-      set_tests_properties(unit.rcu.fences.${c} PROPERTIES LABELS unit TIMEOUT 60
-        ENVIRONMENT "FERRY_RCU_NO_MEMBARRIER=1")
-    endforeach()
-    foreach(c call_runs_after_grace_period_in_order callback_may_requeue_its_head)
-      add_test(NAME unit.rcu.strict.${c} COMMAND unit_rcu ${c})
-      set_tests_properties(unit.rcu.strict.${c} PROPERTIES LABELS unit TIMEOUT 60
-        ENVIRONMENT "FERRY_RCU_STRICT=1")
-    endforeach()
-  endif()
+  endfunction()
+  ferry_rcu_rerun(torture_rcu torture 600 fences FERRY_RCU_NO_MEMBARRIER=1
+    memb_call memb_synchronize)
+  ferry_rcu_rerun(torture_rcu torture 600 strict FERRY_RCU_STRICT=1 memb_call qsbr_call)
+  ferry_rcu_rerun(unit_rcu unit 60 fences FERRY_RCU_NO_MEMBARRIER=1
+    call_runs_after_grace_period_in_order call_batches_callbacks
+    poll_completes_without_synchronize synchronize_waits_for_reader_timing)
+  ferry_rcu_rerun(unit_rcu unit 60 strict FERRY_RCU_STRICT=1
+    call_runs_after_grace_period_in_order callback_may_requeue_its_head)
 
   # models/rcu_gp.pml: the two-phase grace period holds, a single flip fails.
   find_program(FERRY_SPIN spin)

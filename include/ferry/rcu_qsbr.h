@@ -42,6 +42,22 @@ void ferry__qsbr_die_unbalanced(const char *file, int line);
 #define FERRY__QSBR_CHECK(what, online) ((void)file, (void)line)
 #endif
 
+/* Publish a quiescent state (v = the global counter) or going offline
+ * (v = 0), and wake an updater sleeping on this thread. */
+static inline void ferry__qsbr_publish(unsigned long v)
+{
+    /* Orders the earlier read-side accesses before the counter store; pairs
+     * with the updater's fence after its scan (the store is a release under
+     * TSan, which pairs with the scan's acquire). */
+    atomic_thread_fence(memory_order_seq_cst);
+    atomic_store_explicit(&ferry__qsbr_reader.ctr, v, FERRY__RCU_ORD);
+    /* Orders the store before the futex check and later accesses (Dekker
+     * with the updater's futex store and fence). */
+    atomic_thread_fence(memory_order_seq_cst);
+    if (FERRY_UNLIKELY(atomic_load_explicit(&ferry__qsbr_gp.futex, FERRY__RCU_ORD)))
+        ferry__rcu_wake_up_gp(&ferry__qsbr_gp);
+}
+
 /* Register the calling thread as a reader; it starts online. Aborts if it is
  * already registered. Takes a lock; may block briefly. */
 void ferry_qsbr_register_thread(void);
@@ -88,17 +104,8 @@ static inline void ferry__qsbr_quiescent_state_at(const char *file, int line)
 {
     FERRY__QSBR_CHECK("ferry_qsbr_quiescent_state", true);
     unsigned long g = atomic_load_explicit(&ferry__qsbr_gp.ctr, FERRY__RCU_ORD);
-    if (g == atomic_load_explicit(&ferry__qsbr_reader.ctr, memory_order_relaxed))
-        return;
-    /* Orders the earlier read-side accesses before the counter store; pairs
-     * with the updater's fence after its scan (the store is a release under
-     * TSan, which pairs with the scan's acquire). */
-    atomic_thread_fence(memory_order_seq_cst);
-    atomic_store_explicit(&ferry__qsbr_reader.ctr, g, FERRY__RCU_ORD);
-    /* Orders the store before the futex check and later accesses. */
-    atomic_thread_fence(memory_order_seq_cst);
-    if (FERRY_UNLIKELY(atomic_load_explicit(&ferry__qsbr_gp.futex, FERRY__RCU_ORD)))
-        ferry__rcu_wake_up_gp(&ferry__qsbr_gp);
+    if (g != atomic_load_explicit(&ferry__qsbr_reader.ctr, memory_order_relaxed))
+        ferry__qsbr_publish(g);
 }
 #define ferry_qsbr_quiescent_state() ferry__qsbr_quiescent_state_at(__FILE__, __LINE__)
 
@@ -108,11 +115,7 @@ static inline void ferry__qsbr_quiescent_state_at(const char *file, int line)
 static inline void ferry__qsbr_thread_offline_at(const char *file, int line)
 {
     FERRY__QSBR_CHECK("ferry_qsbr_thread_offline", true);
-    atomic_thread_fence(memory_order_seq_cst);   /* as in quiescent_state */
-    atomic_store_explicit(&ferry__qsbr_reader.ctr, 0, FERRY__RCU_ORD);
-    atomic_thread_fence(memory_order_seq_cst);
-    if (FERRY_UNLIKELY(atomic_load_explicit(&ferry__qsbr_gp.futex, FERRY__RCU_ORD)))
-        ferry__rcu_wake_up_gp(&ferry__qsbr_gp);
+    ferry__qsbr_publish(0);
 }
 #define ferry_qsbr_thread_offline() ferry__qsbr_thread_offline_at(__FILE__, __LINE__)
 
