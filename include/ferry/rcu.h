@@ -1,0 +1,280 @@
+/* ferry/rcu.h: userspace read-copy update, default ("memb") flavor.
+ *
+ * Readers bracket their accesses with ferry_rcu_read_lock() /
+ * ferry_rcu_read_unlock() (nestable, wait-free, no system call, no atomic
+ * read-modify-write: a thread-local counter update and a compiler barrier).
+ * Updaters publish a new version of a structure with ferry_rcu_assign_pointer()
+ * and, once no reader can still hold the old one, reclaim it: either by
+ * waiting with ferry_rcu_synchronize(), by queueing a callback with
+ * ferry_rcu_call(), or by polling with ferry_rcu_start_poll()/ferry_rcu_poll().
+ *
+ * Every thread that reads must first call ferry_rcu_register_thread() and,
+ * before it exits, ferry_rcu_unregister_thread(). Updaters need not register.
+ *
+ * Ordering: the read side issues only compiler barriers; the update side
+ * makes every running reader execute a full barrier with
+ * membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED). The process registers for it
+ * at load time (a constructor); when the kernel lacks it (or under
+ * ThreadSanitizer, which cannot see it, or with FERRY_RCU_NO_MEMBARRIER=1 in
+ * the environment) readers execute full fences instead, selected by a global
+ * flag that is set before main() and never changes afterwards.
+ *
+ * The grace-period algorithm is liburcu's two-phase flip; docs/rcu.md explains
+ * it and models/rcu_gp.pml checks it with spin.
+ *
+ * Debug checks (FERRY_DEBUG, each aborts naming the call site): a read lock in
+ * an unregistered thread, ferry_rcu_dereference() outside any read-side
+ * section, synchronize or barrier inside a read-side section. Always checked:
+ * unlock without lock, the same head queued twice, double register/unregister.
+ *
+ * Strict mode: FERRY_RCU_STRICT=1 in the environment makes grace periods as
+ * short as possible: every callback gets its own grace period, run at once.
+ */
+#ifndef FERRY_RCU_H
+#define FERRY_RCU_H
+
+#include <ferry/common.h>
+#include <ferry/list.h>
+
+FERRY_EXTERN_C_BEGIN
+
+/* ------------------------------------------------------------------------ */
+/* Internals shared by the flavors (rcu.h and rcu_qsbr.h). Not API.           */
+
+#if defined(__SANITIZE_THREAD__)
+#define FERRY__RCU_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define FERRY__RCU_TSAN 1
+#endif
+#endif
+
+/* Per-thread reader state, one per flavor, registered in the flavor's list.
+ * ctr is the only field other threads read (the grace-period scan). */
+struct ferry__rcu_reader {
+    FERRY_ATOMIC(unsigned long) ctr;
+    unsigned long nest;            /* QSBR: debug read_lock nesting */
+    ferry_list node;               /* in the flavor's registry */
+    bool registered;
+};
+
+/* Per-flavor global grace-period state, read by readers. */
+struct ferry__rcu_gp {
+    FERRY_ATOMIC(unsigned long) ctr;   /* memb: phase bit | 1; qsbr: counter */
+    FERRY_ATOMIC(uint32_t) futex;      /* 1 while an updater sleeps on readers */
+    FERRY_ATOMIC(int) use_fences;      /* memb: readers run full fences */
+};
+
+/* memb: the low half of ctr counts nesting; one bit of the high half is the
+ * phase the outermost read_lock copied from the global counter. */
+#define FERRY__RCU_NEST_COUNT 1UL
+#define FERRY__RCU_NEST_MASK ((1UL << (sizeof(unsigned long) * 4)) - 1)
+#define FERRY__RCU_PHASE (1UL << (sizeof(unsigned long) * 4))
+
+extern __thread struct ferry__rcu_reader ferry__rcu_reader;
+extern struct ferry__rcu_gp ferry__rcu_gp;
+
+void ferry__rcu_wake_up_gp(struct ferry__rcu_gp *gp);
+__attribute__((noreturn, cold)) void ferry__rcu_die_unbalanced(const char *file, int line);
+void ferry__rcu_check_lock(const char *file, int line);
+void ferry__rcu_check_deref(const char *file, int line);
+
+/* Reader-side barrier, paired with the updater's ferry__rcu_mb_master()
+ * (membarrier, or a seq_cst fence in fallback mode). */
+static inline void ferry__rcu_mb_slave(void)
+{
+#ifdef FERRY__RCU_TSAN
+    atomic_thread_fence(memory_order_seq_cst);
+#else
+    if (FERRY_UNLIKELY(atomic_load_explicit(&ferry__rcu_gp.use_fences, memory_order_relaxed)))
+        atomic_thread_fence(memory_order_seq_cst);
+    else
+        atomic_signal_fence(memory_order_seq_cst);
+#endif
+}
+
+/* Orders of the reader's own counter accesses. Without TSan they are relaxed:
+ * the barriers above (and the updater's membarrier) order them. Under TSan
+ * they are seq_cst so that the sanitizer sees reader-side accesses happen
+ * before the updater's scan (acquire) and thus before the free. */
+#ifdef FERRY__RCU_TSAN
+#define FERRY__RCU_ORD memory_order_seq_cst
+#else
+#define FERRY__RCU_ORD memory_order_relaxed
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Pointer publication. These work on plain pointer lvalues (`T *p`).        */
+
+/* Load an RCU-protected pointer for use inside a read-side section (of any
+ * flavor). Acquire: on x86 and most hardware a plain load (compilers promote
+ * memory_order_consume to it anyway); it pairs with the release store of
+ * ferry_rcu_assign_pointer(). Debug builds abort, naming the call site, when
+ * the calling thread is in no read-side section (memb read lock held, or QSBR
+ * thread online). Update-side code that holds the update lock uses
+ * ferry_rcu_dereference_protected(); code that only compares the pointer uses
+ * ferry_rcu_access_pointer(). */
+#define ferry_rcu_dereference_raw(p) __atomic_load_n(&(p), __ATOMIC_ACQUIRE)
+#ifdef FERRY_DEBUG
+#define ferry_rcu_dereference(p) \
+    (ferry__rcu_check_deref(__FILE__, __LINE__), ferry_rcu_dereference_raw(p))
+#define ferry_rcu_dereference_protected(p, cond)                                  \
+    ((cond) ? (void)0                                                           \
+            : ferry__die_at(__FILE__, __LINE__,                                 \
+                            "ferry_rcu_dereference_protected(%s): condition '%s' is false", \
+                            #p, #cond),                                         \
+     __atomic_load_n(&(p), __ATOMIC_RELAXED))
+#else
+#define ferry_rcu_dereference(p) ferry_rcu_dereference_raw(p)
+#define ferry_rcu_dereference_protected(p, cond) \
+    ((void)sizeof(cond), __atomic_load_n(&(p), __ATOMIC_RELAXED))
+#endif
+/* The pointer's value, not to be dereferenced (e.g. to compare with NULL). */
+#define ferry_rcu_access_pointer(p) __atomic_load_n(&(p), __ATOMIC_RELAXED)
+
+/* Publish v in p: a release store, so that a reader that loads v with
+ * ferry_rcu_dereference() sees v's contents as initialized before. */
+#define ferry_rcu_assign_pointer(p, v) __atomic_store_n(&(p), (v), __ATOMIC_RELEASE)
+
+/* Publish v in *pp and return the old value: an acq_rel exchange (release
+ * pairs with readers' dereference, acquire with the previous publisher). */
+#define ferry_rcu_xchg_pointer(pp, v) __atomic_exchange_n((pp), (v), __ATOMIC_ACQ_REL)
+
+/* Compare-and-exchange publication: stores v if *pp == old, returns the value
+ * that was in *pp (== old on success). */
+#define ferry_rcu_cmpxchg_pointer(pp, old, v)                                   \
+    __extension__({                                                            \
+        __typeof__(*(pp)) ferry__old = (old);                                  \
+        __atomic_compare_exchange_n((pp), &ferry__old, (v), false,             \
+                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);       \
+        ferry__old;                                                            \
+    })
+
+/* ------------------------------------------------------------------------ */
+/* Callback heads (shared by the flavors).                                    */
+
+/* Embed in the object to reclaim. Need not be initialized before
+ * ferry_rcu_call(); must stay valid until its callback runs. */
+typedef struct ferry_rcu_head {
+    struct ferry_rcu_head *next;
+    void (*fn)(struct ferry_rcu_head *head);
+    uintptr_t queued;          /* queued-twice check: address ^ magic while queued */
+} ferry_rcu_head;
+
+/* ------------------------------------------------------------------------ */
+/* Default flavor API.                                                        */
+
+/* Make the calling thread a reader (and let callbacks know it). Must be
+ * called before the thread's first read lock; aborts if already registered.
+ * Takes a lock; may block briefly behind a running grace-period scan. */
+void ferry_rcu_register_thread(void);
+
+/* Remove the calling thread from the readers. Aborts if it is not registered
+ * or is inside a read-side section. Call before the thread exits. */
+void ferry_rcu_unregister_thread(void);
+
+/* Begin a read-side section. Nestable, wait-free, never blocks, no system
+ * call. Objects reached through ferry_rcu_dereference() stay valid until the
+ * matching outermost unlock. FERRY_DEBUG: aborts when the thread is not
+ * registered. */
+static inline void (ferry_rcu_read_lock)(void)
+{
+    unsigned long tmp = atomic_load_explicit(&ferry__rcu_reader.ctr, memory_order_relaxed);
+    if (FERRY_LIKELY(!(tmp & FERRY__RCU_NEST_MASK))) {
+        /* Outermost: snapshot the phase (and a nest count of 1). */
+        atomic_store_explicit(&ferry__rcu_reader.ctr,
+                              atomic_load_explicit(&ferry__rcu_gp.ctr, FERRY__RCU_ORD),
+                              FERRY__RCU_ORD);
+        /* Orders the counter store before the section's loads; pairs with
+         * the updater's mb_master between its reader scans. */
+        ferry__rcu_mb_slave();
+    } else {
+        atomic_store_explicit(&ferry__rcu_reader.ctr, tmp + FERRY__RCU_NEST_COUNT, memory_order_relaxed);
+    }
+}
+
+static inline void ferry__rcu_read_unlock_at(const char *file, int line)
+{
+    unsigned long tmp = atomic_load_explicit(&ferry__rcu_reader.ctr, memory_order_relaxed);
+    if (FERRY_LIKELY((tmp & FERRY__RCU_NEST_MASK) == FERRY__RCU_NEST_COUNT)) {
+        /* Outermost: the section's loads happen before the counter store;
+         * pairs with the updater's mb_master. */
+        ferry__rcu_mb_slave();
+        atomic_store_explicit(&ferry__rcu_reader.ctr, tmp - FERRY__RCU_NEST_COUNT, FERRY__RCU_ORD);
+        /* Orders the store before the futex check (Dekker with the
+         * updater's store of gp.futex followed by mb_master). */
+        ferry__rcu_mb_slave();
+        if (FERRY_UNLIKELY(atomic_load_explicit(&ferry__rcu_gp.futex, FERRY__RCU_ORD)))
+            ferry__rcu_wake_up_gp(&ferry__rcu_gp);
+    } else {
+        if (FERRY_UNLIKELY(!(tmp & FERRY__RCU_NEST_MASK)))
+            ferry__rcu_die_unbalanced(file, line);
+        atomic_store_explicit(&ferry__rcu_reader.ctr, tmp - FERRY__RCU_NEST_COUNT, memory_order_relaxed);
+    }
+}
+
+/* End a read-side section. Wait-free (a futex wake when an updater sleeps on
+ * this reader). Aborts when the thread holds no read lock. */
+static inline void (ferry_rcu_read_unlock)(void)
+{
+    ferry__rcu_read_unlock_at(NULL, 0);
+}
+
+#ifdef FERRY_DEBUG
+#define ferry_rcu_read_lock() \
+    (ferry__rcu_check_lock(__FILE__, __LINE__), (ferry_rcu_read_lock)())
+#endif
+#define ferry_rcu_read_unlock() ferry__rcu_read_unlock_at(__FILE__, __LINE__)
+
+/* True if the calling thread is inside a read-side section (default flavor). */
+static inline bool ferry_rcu_read_ongoing(void)
+{
+    return (atomic_load_explicit(&ferry__rcu_reader.ctr, memory_order_relaxed) &
+            FERRY__RCU_NEST_MASK) != 0;
+}
+
+/* Wait until every read-side section that began before the call has ended.
+ * Blocks (spins briefly, then sleeps on a futex); concurrent callers share
+ * grace periods. Never allocates. Any thread, registered or not, except
+ * inside a read-side section (FERRY_DEBUG aborts; otherwise it deadlocks). */
+void ferry_rcu_synchronize_at(const char *file, int line);
+#define ferry_rcu_synchronize() ferry_rcu_synchronize_at(__FILE__, __LINE__)
+void (ferry_rcu_synchronize)(void);
+
+/* Run fn(head) on the callback thread after a grace period. Never blocks,
+ * never allocates (the head is intrusive): a lock-free push and, when the
+ * callback thread sleeps, one futex wake. The thread is started on first use
+ * (the only allocation, and the only failure point: it aborts if it cannot
+ * be created). Callbacks run in queue order, on the callback thread, which is
+ * a registered reader. Aborts if head is already queued. Any thread, also
+ * inside a read-side section. */
+void ferry_rcu_call_at(ferry_rcu_head *head, void (*fn)(ferry_rcu_head *head),
+                       const char *file, int line);
+#define ferry_rcu_call(head, fn) ferry_rcu_call_at((head), (fn), __FILE__, __LINE__)
+void (ferry_rcu_call)(ferry_rcu_head *head, void (*fn)(ferry_rcu_head *head));
+
+/* Wait until every callback queued (by any thread) before the call has run.
+ * Blocks. Not inside a read-side section (FERRY_DEBUG aborts), nor from a
+ * callback. */
+void ferry_rcu_barrier_at(const char *file, int line);
+#define ferry_rcu_barrier() ferry_rcu_barrier_at(__FILE__, __LINE__)
+void (ferry_rcu_barrier)(void);
+
+/* Polled grace periods. ferry_rcu_start_poll() returns a cookie and makes
+ * sure a grace period will start (the callback thread runs one if nobody
+ * else does); ferry_rcu_poll(cookie) returns true once a full grace period
+ * has elapsed since start_poll, after which objects removed before
+ * start_poll may be freed. Neither blocks; any thread, also in a read-side
+ * section. */
+unsigned long ferry_rcu_start_poll(void);
+bool ferry_rcu_poll(unsigned long cookie);
+
+/* How many grace periods this flavor has completed (statistics, tests). */
+unsigned long ferry_rcu_gp_count(void);
+
+/* True when the update side uses membarrier (false: readers run fences). */
+bool ferry_rcu_uses_membarrier(void);
+
+FERRY_EXTERN_C_END
+
+#endif /* FERRY_RCU_H */

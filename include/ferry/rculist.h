@@ -1,0 +1,116 @@
+/* ferry/rculist.h: RCU-protected traversal of ferry/list.h lists.
+ *
+ * Updaters (serialized among themselves by the caller, e.g. with a mutex)
+ * change the list with the functions below; readers traverse it inside a
+ * read-side section (of either flavor) with ferry_list_for_each_entry_rcu,
+ * concurrently with the updates. Readers follow only `next` pointers, which
+ * updaters publish with release stores and readers load with
+ * ferry_rcu_dereference; `prev` is updater-only.
+ *
+ * A node removed with ferry_list_del_rcu or replaced with
+ * ferry_list_replace_rcu keeps its `next` pointer so that readers standing
+ * on it can move on; it may be freed (or reused) only after a grace period
+ * (ferry_rcu_synchronize / ferry_rcu_call, or the qsbr equivalents).
+ * Updaters may traverse with the plain ferry_list_for_each_entry under their
+ * lock. A zero-filled head is a valid empty list here too.
+ *
+ * Nothing here blocks or allocates. Headers compile as C and C++.
+ */
+#ifndef FERRY_RCULIST_H
+#define FERRY_RCULIST_H
+
+#include <ferry/list.h>
+#include <ferry/rcu.h>
+
+FERRY_EXTERN_C_BEGIN
+
+/* Make a zero-filled head self-linked, publishing with a release store
+ * (readers may be looking at it). Updaters only. */
+static inline void ferry__list_touch_rcu(ferry_list *head)
+{
+    if (FERRY_UNLIKELY(head->next == NULL)) {
+        head->prev = head;
+        ferry_rcu_assign_pointer(head->next, head);
+    }
+}
+
+static inline void ferry__list_insert_rcu(ferry_list *node, ferry_list *prev, ferry_list *next)
+{
+#ifdef FERRY_DEBUG
+    if (FERRY_UNLIKELY(prev->next != next || next->prev != prev))
+        ferry__die("rcu list corrupted while inserting node %p between %p and %p",
+                   (void *)node, (void *)prev, (void *)next);
+#endif
+    node->next = next;
+    node->prev = prev;
+    next->prev = node;
+    /* Release: readers that reach node see it (and the object around it)
+     * initialized; pairs with ferry_rcu_dereference in the traversal. */
+    ferry_rcu_assign_pointer(prev->next, node);
+}
+
+/* Insert node right after head (stack order). Updaters only. */
+static inline void ferry_list_add_rcu(ferry_list *head, ferry_list *node)
+{
+    ferry__list_touch_rcu(head);
+    ferry__list_insert_rcu(node, head, head->next);
+}
+
+/* Insert node right before head, i.e. at the tail. Updaters only. */
+static inline void ferry_list_add_tail_rcu(ferry_list *head, ferry_list *node)
+{
+    ferry__list_touch_rcu(head);
+    ferry__list_insert_rcu(node, head->prev, head);
+}
+
+/* Unlink node. Its next pointer stays valid for readers standing on it;
+ * debug builds poison only prev. Free it after a grace period. */
+static inline void ferry_list_del_rcu(ferry_list *node)
+{
+    ferry__list_check_linked(node);
+    ferry_list *next = node->next, *prev = node->prev;
+    next->prev = prev;
+    /* Release, so that a reader reaching next through this store also
+     * synchronizes with next's initialization (a relaxed store would break
+     * the chain from next's original publication). */
+    ferry_rcu_assign_pointer(prev->next, next);
+#ifdef FERRY_DEBUG
+    node->prev = FERRY_LIST_POISON_PREV;
+#endif
+}
+
+/* Replace old (linked) by node at the same position, atomically for
+ * readers: each sees either old or node. Free old after a grace period. */
+static inline void ferry_list_replace_rcu(ferry_list *old, ferry_list *node)
+{
+    ferry__list_check_linked(old);
+    node->next = old->next;
+    node->prev = old->prev;
+    /* Release publishes node's contents; pairs with the readers' dereference. */
+    ferry_rcu_assign_pointer(node->prev->next, node);
+    node->next->prev = node;
+#ifdef FERRY_DEBUG
+    old->prev = FERRY_LIST_POISON_PREV;
+#endif
+}
+
+/* First node for a reader, given head's dereferenced next: head itself when
+ * the list is empty or the head is zero-filled. */
+static inline ferry_list *ferry__list_first_rcu(ferry_list *first, ferry_list *head)
+{
+    return first ? first : head;
+}
+
+/* Traverse inside a read-side section: pos is a `type *` declared by the
+ * macro. May run concurrently with the update functions above; each entry
+ * reached stays valid until the section ends. Do not use `prev`. */
+#define ferry_list_for_each_entry_rcu(pos, head, type, member)                    \
+    for (type *pos = ferry_list_entry(                                            \
+             ferry__list_first_rcu(ferry_rcu_dereference((head)->next), (head)),  \
+             type, member);                                                      \
+         &pos->member != (head);                                                 \
+         pos = ferry_list_entry(ferry_rcu_dereference(pos->member.next), type, member))
+
+FERRY_EXTERN_C_END
+
+#endif /* FERRY_RCULIST_H */

@@ -1,0 +1,158 @@
+/* ferry/seqlock.h: sequence lock. Readers never block writers and never
+ * write shared memory: they read a snapshot optimistically and retry when a
+ * writer overlapped.
+ *
+ *     uint32_t s;
+ *     do {
+ *         s = ferry_seqlock_read_begin(&sl);
+ *         x = ferry_seqlock_load(shared.x);            // relaxed atomic loads
+ *         ferry_seqlock_read_copy(&buf, &shared.buf, sizeof buf);
+ *     } while (ferry_seqlock_read_retry(&sl, s));
+ *
+ *     ferry_seqlock_write_begin(&sl);                    // writers serialized
+ *     ferry_seqlock_store(shared.x, 42);                // by the caller
+ *     ferry_seqlock_write_copy(&shared.buf, &src, sizeof src);
+ *     ferry_seqlock_write_end(&sl);
+ *
+ * Writers: ferry_seqlock does not serialize writers; the caller does (with
+ * its own mutex, or by having a single writer). write_begin aborts when a
+ * write section is already open (the sequence is odd), which catches nested
+ * and most overlapping writers.
+ *
+ * Memory model: a reader may read data while a writer changes it. To keep
+ * that free of data races (undefined behaviour in C11, and reported by
+ * ThreadSanitizer), the protected data is read and written with relaxed
+ * atomic accesses (ferry_seqlock_load/store, ferry_seqlock_read_copy/
+ * write_copy), and the fences follow Boehm's "Can seqlocks get along with
+ * programming language memory models?" (2012): the reader's acquire load of
+ * the sequence at begin, an acquire fence before re-reading it at retry; the
+ * writer's release fence after making the sequence odd and release store at
+ * the end. A value read in an attempt that is then retried may be torn: use
+ * it only after read_retry returned false.
+ *
+ * Readers spin while a writer is inside (bounded pause loop, then
+ * sched_yield): keep write sections short. Nothing here allocates. Zero-
+ * filled memory is an unlocked seqlock.
+ */
+#ifndef FERRY_SEQLOCK_H
+#define FERRY_SEQLOCK_H
+
+#include <ferry/common.h>
+#include <sched.h>
+#include <string.h>
+
+FERRY_EXTERN_C_BEGIN
+
+typedef struct ferry_seqlock {
+    FERRY_ATOMIC(uint32_t) seq;   /* odd while a writer is inside */
+} ferry_seqlock;
+
+#define FERRY_SEQLOCK_INIT { 0 }
+
+static inline void ferry_seqlock_init(ferry_seqlock *sl)
+{
+    atomic_store_explicit(&sl->seq, 0, memory_order_relaxed);
+}
+
+/* Relaxed atomic access to one protected scalar or pointer lvalue. */
+#define ferry_seqlock_load(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define ferry_seqlock_store(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
+/* Start a read attempt: waits while a writer is inside, returns the
+ * (even) sequence to pass to read_retry. Acquire pairs with write_end's
+ * release: data written before it are visible. */
+static inline uint32_t ferry_seqlock_read_begin(ferry_seqlock *sl)
+{
+    unsigned spins = 0;
+    for (;;) {
+        uint32_t s = atomic_load_explicit(&sl->seq, memory_order_acquire);
+        if (FERRY_LIKELY(!(s & 1)))
+            return s;
+        if (++spins < 1000) {
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#endif
+        } else {
+            sched_yield();
+        }
+    }
+}
+
+/* True if a writer overlapped the attempt begun at `start` (retry). The
+ * acquire fence orders the attempt's data loads before the sequence
+ * re-load; it pairs with write_begin's release fence: a reader that saw any
+ * value written in a write section sees that section's odd sequence. */
+static inline bool ferry_seqlock_read_retry(ferry_seqlock *sl, uint32_t start)
+{
+    atomic_thread_fence(memory_order_acquire);
+    return atomic_load_explicit(&sl->seq, memory_order_relaxed) != start;
+}
+
+/* Open a write section (readers retry until it ends). Writers must be
+ * serialized by the caller; aborts if a section is already open. */
+static inline void ferry_seqlock_write_begin(ferry_seqlock *sl)
+{
+    uint32_t s = atomic_load_explicit(&sl->seq, memory_order_relaxed);
+    if (FERRY_UNLIKELY(s & 1))
+        ferry__die("ferry_seqlock_write_begin on seqlock %p: a write section is already open "
+                   "(writers must be serialized)", (void *)sl);
+    atomic_store_explicit(&sl->seq, s + 1, memory_order_relaxed);
+    /* Orders the odd sequence before the section's data stores; pairs with
+     * read_retry's acquire fence. */
+    atomic_thread_fence(memory_order_release);
+}
+
+/* Close the write section. Aborts if none is open. */
+static inline void ferry_seqlock_write_end(ferry_seqlock *sl)
+{
+    uint32_t s = atomic_load_explicit(&sl->seq, memory_order_relaxed);
+    if (FERRY_UNLIKELY(!(s & 1)))
+        ferry__die("ferry_seqlock_write_end on seqlock %p without write_begin", (void *)sl);
+    /* Release: the section's data stores happen before; pairs with
+     * read_begin's acquire. */
+    atomic_store_explicit(&sl->seq, s + 1, memory_order_release);
+}
+
+typedef unsigned long __attribute__((may_alias)) ferry__seq_word;
+
+/* Copy n bytes out of protected memory with relaxed atomic loads (words
+ * where both sides are aligned, bytes otherwise). */
+static inline void ferry_seqlock_read_copy(void *dst, const void *src, size_t n)
+{
+    unsigned char *d = (unsigned char *)dst;
+    const unsigned char *s = (const unsigned char *)src;
+    if ((((uintptr_t)d | (uintptr_t)s) & (sizeof(ferry__seq_word) - 1)) == 0) {
+        for (; n >= sizeof(ferry__seq_word); n -= sizeof(ferry__seq_word)) {
+            ferry__seq_word w = __atomic_load_n((const ferry__seq_word *)(const void *)s,
+                                                __ATOMIC_RELAXED);
+            memcpy(d, &w, sizeof w);
+            d += sizeof w;
+            s += sizeof w;
+        }
+    }
+    for (; n; n--)
+        *d++ = __atomic_load_n(s++, __ATOMIC_RELAXED);
+}
+
+/* Copy n bytes into protected memory with relaxed atomic stores. Only
+ * inside a write section. */
+static inline void ferry_seqlock_write_copy(void *dst, const void *src, size_t n)
+{
+    unsigned char *d = (unsigned char *)dst;
+    const unsigned char *s = (const unsigned char *)src;
+    if ((((uintptr_t)d | (uintptr_t)s) & (sizeof(ferry__seq_word) - 1)) == 0) {
+        for (; n >= sizeof(ferry__seq_word); n -= sizeof(ferry__seq_word)) {
+            ferry__seq_word w;
+            memcpy(&w, s, sizeof w);
+            __atomic_store_n((ferry__seq_word *)(void *)d, w, __ATOMIC_RELAXED);
+            d += sizeof w;
+            s += sizeof w;
+        }
+    }
+    for (; n; n--)
+        __atomic_store_n(d++, *s++, __ATOMIC_RELAXED);
+}
+
+FERRY_EXTERN_C_END
+
+#endif /* FERRY_SEQLOCK_H */

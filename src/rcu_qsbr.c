@@ -1,0 +1,154 @@
+/* QSBR flavor: readers announce quiescent states; a grace period advances
+ * the global counter and waits until every online reader has copied it. The
+ * counter is an unsigned long moving by 2 (odd while nonzero), so it cannot
+ * wrap in practice and one advance is enough (no phase flip). */
+#include "rcu_common.h"
+
+#include <ferry/rcu_qsbr.h>
+
+#include <string.h>
+
+__thread struct ferry__rcu_reader ferry__qsbr_reader;
+struct ferry__rcu_gp ferry__qsbr_gp __attribute__((aligned(FERRY_CACHELINE))) = { 1, 0, 1 };
+
+void ferry__qsbr_check(const char *what, bool need_online, const char *file, int line)
+{
+    struct ferry__rcu_reader *r = &ferry__qsbr_reader;
+    if (!file)
+        file = "(unknown call site)";
+    if (FERRY_UNLIKELY(!r->registered))
+        ferry__die_at(file, line, "%s in a thread that is not registered "
+                      "(call ferry_qsbr_register_thread first)", what);
+    if (need_online && FERRY_UNLIKELY(atomic_load_explicit(&r->ctr, memory_order_relaxed) == 0))
+        ferry__die_at(file, line, "%s in a thread that is offline", what);
+    if (!need_online && FERRY_UNLIKELY(atomic_load_explicit(&r->ctr, memory_order_relaxed) != 0))
+        ferry__die_at(file, line, "%s in a thread that is already online", what);
+    if (FERRY_UNLIKELY(r->nest != 0 && strcmp(what, "ferry_qsbr_read_lock") != 0))
+        ferry__die_at(file, line, "%s inside a ferry_qsbr read-side section", what);
+}
+
+void ferry__qsbr_die_unbalanced(const char *file, int line)
+{
+    ferry__die_at(file ? file : "(unknown call site)", line,
+                  "ferry_qsbr_read_unlock without a matching ferry_qsbr_read_lock");
+}
+
+static void qsbr_mb(void)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+}
+
+static enum ferry__rcu_state qsbr_state(unsigned long gp_ctr, unsigned long v)
+{
+    if (v == 0)
+        return FERRY__RCU_INACTIVE;
+    return v == gp_ctr ? FERRY__RCU_CURRENT : FERRY__RCU_OLD;
+}
+
+static void qsbr_run_gp(struct ferry__rcu_flavor *f)
+{
+    ferry_list qs = { 0 };
+    pthread_mutex_lock(&f->registry_lock);
+    /* Orders the caller's removal before the advance (pairs with readers'
+     * fences around their counter updates). */
+    atomic_thread_fence(memory_order_seq_cst);
+    unsigned long c = atomic_load_explicit(&ferry__qsbr_gp.ctr, memory_order_relaxed);
+    atomic_store_explicit(&ferry__qsbr_gp.ctr, c + 2, FERRY__RCU_ORD);
+    atomic_thread_fence(memory_order_seq_cst);
+    ferry__rcu_wait_for_readers(f, &f->registry, NULL, &qs);
+    ferry_list_splice_tail(&f->registry, &qs);
+    /* Orders the scan before the caller's reclamation. */
+    atomic_thread_fence(memory_order_seq_cst);
+    pthread_mutex_unlock(&f->registry_lock);
+}
+
+static bool qsbr_in_read_section(void)
+{
+    return ferry__qsbr_reader.nest != 0;
+}
+
+static void qsbr_worker_init(void)
+{
+    ferry_qsbr_register_thread();
+    ferry_qsbr_thread_offline();
+}
+
+static void qsbr_worker_online(bool online)
+{
+    if (online)
+        ferry_qsbr_thread_online();
+    else
+        ferry_qsbr_thread_offline();
+}
+
+static void qsbr_thread_exit(void *reader)
+{
+    (void)reader;
+    if (ferry__qsbr_reader.registered)
+        ferry_qsbr_unregister_thread();
+}
+
+static struct ferry__rcu_flavor qsbr =
+    FERRY__RCU_FLAVOR_INIT("ferry_qsbr", &ferry__qsbr_gp, qsbr_state, qsbr_mb, qsbr_run_gp,
+                           qsbr_worker_init, qsbr_worker_online, qsbr_in_read_section,
+                           qsbr_thread_exit);
+
+void ferry_qsbr_register_thread(void)
+{
+    ferry__rcu_register(&qsbr, &ferry__qsbr_reader);
+    ferry__qsbr_thread_online_at(__FILE__, __LINE__);
+}
+
+void ferry_qsbr_unregister_thread(void)
+{
+    if (FERRY_UNLIKELY(ferry__qsbr_reader.nest != 0))
+        ferry__die("ferry_qsbr_unregister_thread inside a read-side section "
+                   "(or the thread exited inside one)");
+    if (ferry_qsbr_read_ongoing())
+        ferry__qsbr_thread_offline_at(__FILE__, __LINE__);
+    ferry__rcu_unregister(&qsbr, &ferry__qsbr_reader);
+}
+
+/* Run fn offline when the caller is online (it would wait for itself). */
+#define OFFLINE_AROUND(call)                                       \
+    do {                                                           \
+        bool was_online = ferry_qsbr_read_ongoing();              \
+        if (was_online)                                            \
+            ferry__qsbr_thread_offline_at(file, line);             \
+        call;                                                      \
+        if (was_online)                                            \
+            ferry__qsbr_thread_online_at(file, line);              \
+    } while (0)
+
+void ferry_qsbr_synchronize_at(const char *file, int line)
+{
+    ferry__rcu_check_not_reading(&qsbr, "ferry_qsbr_synchronize", file, line);
+    OFFLINE_AROUND(ferry__rcu_synchronize(&qsbr));
+}
+
+void ferry_qsbr_call_at(ferry_rcu_head *head, void (*fn)(ferry_rcu_head *), const char *file,
+                        int line)
+{
+    ferry__rcu_call(&qsbr, head, fn, file, line);
+}
+
+void ferry_qsbr_barrier_at(const char *file, int line)
+{
+    ferry__rcu_check_not_reading(&qsbr, "ferry_qsbr_barrier", file, line);
+    OFFLINE_AROUND(ferry__rcu_barrier(&qsbr, file, line));
+}
+
+unsigned long ferry_qsbr_start_poll(void)
+{
+    return ferry__rcu_start_poll(&qsbr);
+}
+
+bool ferry_qsbr_poll(unsigned long cookie)
+{
+    return ferry__rcu_poll(&qsbr, cookie);
+}
+
+unsigned long ferry_qsbr_gp_count(void)
+{
+    return atomic_load_explicit(&qsbr.gp_seq, memory_order_relaxed) / 2;
+}

@@ -1,0 +1,230 @@
+/* ferry/rcu_qsbr.h: quiescent states, offline/online, grace periods that
+ * wait for online threads only, call/barrier/poll, and misuse checks. */
+#include <ferry/rcu_qsbr.h>
+
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "test.h"
+
+/* A registered thread that stays online without quiescent states until told
+ * to announce one (or to go offline). */
+struct holder {
+    pthread_t tid;
+    FERRY_ATOMIC(int) ready;
+    FERRY_ATOMIC(int) release;
+    int offline;   /* release by going offline instead of a quiescent state */
+};
+
+static void *holder_main(void *arg)
+{
+    struct holder *h = arg;
+    ferry_qsbr_register_thread();
+    atomic_store_explicit(&h->ready, 1, memory_order_release);
+    while (!atomic_load_explicit(&h->release, memory_order_acquire))
+        usleep(1000);
+    if (h->offline)
+        ferry_qsbr_thread_offline();
+    else
+        ferry_qsbr_quiescent_state();
+    usleep(5000);
+    ferry_qsbr_unregister_thread();
+    return NULL;
+}
+
+static void holder_start(struct holder *h, int offline)
+{
+    memset(h, 0, sizeof *h);
+    h->offline = offline;
+    CHECK_EQ(pthread_create(&h->tid, NULL, holder_main, h), 0);
+    while (!atomic_load_explicit(&h->ready, memory_order_acquire))
+        usleep(100);
+}
+
+struct sync_arg {
+    FERRY_ATOMIC(int) done;
+};
+
+static void *sync_main(void *arg)
+{
+    struct sync_arg *s = arg;
+    ferry_qsbr_synchronize();
+    atomic_store_explicit(&s->done, 1, memory_order_release);
+    return NULL;
+}
+
+static void check_waits(int offline)
+{
+    struct holder h;
+    holder_start(&h, offline);
+    struct sync_arg s = { 0 };
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, sync_main, &s), 0);
+    usleep(50 * 1000);
+    CHECK_MSG(!atomic_load_explicit(&s.done, memory_order_acquire),
+              "synchronize returned while an online thread had no quiescent state");
+    atomic_store_explicit(&h.release, 1, memory_order_release);
+    pthread_join(t, NULL);
+    pthread_join(h.tid, NULL);
+    CHECK(atomic_load_explicit(&s.done, memory_order_acquire));
+}
+
+FERRY_TEST(synchronize_waits_for_quiescent_state_timing)
+{
+    check_waits(0);
+}
+
+FERRY_TEST(synchronize_waits_until_offline_timing)
+{
+    check_waits(1);
+}
+
+FERRY_TEST(online_caller_and_offline_threads)
+{
+    ferry_qsbr_register_thread();
+    CHECK(ferry_qsbr_read_ongoing());
+    unsigned long g = ferry_qsbr_gp_count();
+    ferry_qsbr_synchronize();          /* online caller: goes offline for it */
+    CHECK(ferry_qsbr_read_ongoing());
+    ferry_qsbr_thread_offline();
+    CHECK(!ferry_qsbr_read_ongoing());
+    ferry_qsbr_synchronize();
+    ferry_qsbr_thread_online();
+    ferry_qsbr_read_lock();
+    ferry_qsbr_read_lock();
+    ferry_qsbr_read_unlock();
+    ferry_qsbr_read_unlock();
+    ferry_qsbr_quiescent_state();
+    CHECK_EQ(ferry_qsbr_gp_count(), g + 2);
+    ferry_qsbr_unregister_thread();
+}
+
+struct obj {
+    int value;
+    ferry_rcu_head rh;
+};
+static FERRY_ATOMIC(int) cb_ran;
+static int order[16];
+
+static void cb(ferry_rcu_head *h)
+{
+    struct obj *o = ferry_container_of(h, struct obj, rh);
+    order[atomic_fetch_add_explicit(&cb_ran, 1, memory_order_relaxed)] = o->value;
+}
+
+FERRY_TEST(call_waits_for_online_threads)
+{
+    struct holder h;
+    holder_start(&h, 0);
+    static struct obj o[16];
+    for (int i = 0; i < 16; i++) {
+        o[i].value = i;
+        ferry_qsbr_call(&o[i].rh, cb);
+    }
+    usleep(30 * 1000);
+    CHECK_EQ(atomic_load_explicit(&cb_ran, memory_order_relaxed), 0);
+    atomic_store_explicit(&h.release, 1, memory_order_release);
+    ferry_qsbr_barrier();
+    CHECK_EQ(atomic_load_explicit(&cb_ran, memory_order_relaxed), 16);
+    for (int i = 0; i < 16; i++)
+        CHECK_EQ(order[i], i);
+    pthread_join(h.tid, NULL);
+}
+
+FERRY_TEST(barrier_from_online_thread)
+{
+    static struct obj o;
+    ferry_qsbr_register_thread();
+    ferry_qsbr_call(&o.rh, cb);
+    ferry_qsbr_barrier();      /* goes offline while waiting */
+    CHECK_EQ(atomic_load_explicit(&cb_ran, memory_order_relaxed), 1);
+    CHECK(ferry_qsbr_read_ongoing());
+    ferry_qsbr_unregister_thread();
+}
+
+FERRY_TEST(poll_completes)
+{
+    struct holder h;
+    holder_start(&h, 0);
+    unsigned long c = ferry_qsbr_start_poll();
+    usleep(20 * 1000);
+    CHECK(!ferry_qsbr_poll(c));
+    atomic_store_explicit(&h.release, 1, memory_order_release);
+    struct timespec dl = ferry_test_deadline_ms(10000);
+    while (!ferry_qsbr_poll(c)) {
+        CHECK_MSG(ferry_test_ns_between(ferry_test_now(), dl) > 0, "poll never completed");
+        usleep(1000);
+    }
+    pthread_join(h.tid, NULL);
+}
+
+static int *shared_ptr;
+
+FERRY_TEST(online_thread_may_dereference)
+{
+    static int x = 7;
+    ferry_qsbr_register_thread();
+    ferry_rcu_assign_pointer(shared_ptr, &x);
+    CHECK_EQ(*ferry_rcu_dereference(shared_ptr), 7);
+    ferry_qsbr_unregister_thread();
+}
+
+/* ---- misuse ---- */
+
+static void cb_nop(ferry_rcu_head *h) { (void)h; }
+
+FERRY_DEATH_TEST(head_queued_twice_aborts, "queued twice")
+{
+    static ferry_rcu_head h;
+    ferry_qsbr_register_thread();   /* online: keeps the first from running */
+    ferry_qsbr_call(&h, cb_nop);
+    ferry_qsbr_call(&h, cb_nop);
+}
+
+FERRY_DEBUG_DEATH_TEST(unlock_without_lock_aborts, "ferry_qsbr_read_unlock without a matching")
+{
+    ferry_qsbr_register_thread();
+    ferry_qsbr_read_unlock();
+}
+
+FERRY_DEBUG_DEATH_TEST(read_lock_unregistered_aborts, "ferry_qsbr_read_lock in a thread that is not registered")
+{
+    ferry_qsbr_read_lock();
+}
+
+FERRY_DEBUG_DEATH_TEST(read_lock_offline_aborts, "ferry_qsbr_read_lock in a thread that is offline")
+{
+    ferry_qsbr_register_thread();
+    ferry_qsbr_thread_offline();
+    ferry_qsbr_read_lock();
+}
+
+FERRY_DEBUG_DEATH_TEST(synchronize_in_read_section_aborts, "ferry_qsbr_synchronize inside a ferry_qsbr read-side section")
+{
+    ferry_qsbr_register_thread();
+    ferry_qsbr_read_lock();
+    ferry_qsbr_synchronize();
+}
+
+FERRY_DEBUG_DEATH_TEST(barrier_in_read_section_aborts, "ferry_qsbr_barrier inside a ferry_qsbr read-side section")
+{
+    ferry_qsbr_register_thread();
+    ferry_qsbr_read_lock();
+    ferry_qsbr_barrier();
+}
+
+FERRY_DEBUG_DEATH_TEST(quiescent_state_in_read_section_aborts, "ferry_qsbr_quiescent_state inside a ferry_qsbr read-side section")
+{
+    ferry_qsbr_register_thread();
+    ferry_qsbr_read_lock();
+    ferry_qsbr_quiescent_state();
+}
+
+FERRY_DEBUG_DEATH_TEST(dereference_offline_aborts, "ferry_rcu_dereference outside a read-side section")
+{
+    ferry_qsbr_register_thread();
+    ferry_qsbr_thread_offline();
+    int *p = ferry_rcu_dereference(shared_ptr);
+    (void)p;
+}
