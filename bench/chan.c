@@ -2,8 +2,10 @@
  *
  *   build/release/bench/chan              full size (N = 5,000,000, 5 repetitions)
  *   build/release/bench/chan --quick      small N, 3 repetitions (make demo)
- *   options: --filter SUBSTR (cases whose "case impl" contains SUBSTR),
- *            --reps R, --n N, --verbose (every repetition)
+ *   options: --filter SUBSTR (cases whose "case impl" contains SUBSTR; a
+ *            trailing $ anchors it at the end: --filter ' ferry$'),
+ *            --reps R, --n N, --verbose (every repetition),
+ *            --stats (ferry_chan_stats of every ferry run, on stderr)
  *
  * Parts (each line: crossbeam-channel's format, the median of R runs):
  *  1. crossbeam-channel's matrix (benchmarks/crossbeam-channel.rs): seq, spsc,
@@ -41,6 +43,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -61,9 +64,9 @@ double ferry_peer_moodycamel(int producers, int consumers, size_t n, size_t batc
 static struct {
     size_t n;
     int reps;
-    bool quick, verbose;
+    bool quick, verbose, stats;
     const char *filter;
-} opt = {FULL_N, 5, false, false, NULL};
+} opt = {FULL_N, 5, false, false, false, NULL};
 
 static void die(const char *what)
 {
@@ -76,6 +79,15 @@ static double now_sec(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* CPU seconds (user + system) of the whole process so far. */
+static double cpu_sec(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -96,13 +108,14 @@ static double median(double *v, int n)
 struct result {
     char kase[40];
     char impl[20];
-    double sec;   /* median */
+    double sec;   /* median wall-clock seconds */
+    double cpu;   /* median CPU seconds, all threads (less sensitive to other load) */
     size_t items; /* items moved per run (round trips for ping-pong) */
 };
 static struct result results[MAX_RESULTS];
 static int nresults;
 
-static void record(const char *kase, const char *impl, double sec, size_t items)
+static void record(const char *kase, const char *impl, double sec, double cpu, size_t items)
 {
     printf("%-25s %-15s %7.3f sec\n", kase, impl, sec);
     fflush(stdout);
@@ -111,6 +124,7 @@ static void record(const char *kase, const char *impl, double sec, size_t items)
         snprintf(r->kase, sizeof r->kase, "%s", kase);
         snprintf(r->impl, sizeof r->impl, "%s", impl);
         r->sec = sec;
+        r->cpu = cpu;
         r->items = items;
     }
 }
@@ -127,9 +141,16 @@ static bool selected(const char *kase, const char *impl)
 {
     if (!opt.filter)
         return true;
-    char both[80];
+    char both[80], pat[80];
     snprintf(both, sizeof both, "%s %s", kase, impl);
-    return strstr(both, opt.filter) != NULL;
+    snprintf(pat, sizeof pat, "%s", opt.filter);
+    size_t pl = strlen(pat);
+    if (pl && pat[pl - 1] == '$') { /* anchored at the end: " ferry$" */
+        pat[--pl] = 0;
+        size_t bl = strlen(both);
+        return bl >= pl && !strcmp(both + bl - pl, pat);
+    }
+    return strstr(both, pat) != NULL;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -284,8 +305,9 @@ static void *consumer_main(void *arg)
     return NULL;
 }
 
-/* Seconds for one run. */
-static double run_once(enum kind kind, const struct qcfg *cfg, int producers, int consumers, size_t n, size_t batch)
+/* Seconds for one run; *cpu gets the CPU seconds of all threads. */
+static double run_once(enum kind kind, const struct qcfg *cfg, int producers, int consumers, size_t n, size_t batch,
+                       double *cpu)
 {
     struct run *run = calloc(1, sizeof *run);
     if (!run)
@@ -295,7 +317,7 @@ static double run_once(enum kind kind, const struct qcfg *cfg, int producers, in
     run->batch = batch;
     run->producers = producers;
     run->consumers = consumers;
-    double t0, t1;
+    double t0, t1, c0 = cpu_sec();
     if (consumers == 0) { /* seq: send everything, then receive everything */
         t0 = now_sec();
         produce(run, 0, n);
@@ -323,12 +345,23 @@ static double run_once(enum kind kind, const struct qcfg *cfg, int producers, in
         }
         pthread_barrier_destroy(&run->start);
     }
+    *cpu = cpu_sec() - c0;
     /* Items are 1..n (producer p sends p*n/P+1 ..), so the sum is known. */
     uint64_t total = 0;
     for (int i = 0; i < (consumers ? consumers : 1); i++)
         total += run->sum[i];
     if (total != (uint64_t)n * (n + 1) / 2)
         die("checksum mismatch: items lost or duplicated");
+    if (opt.stats && kind == K_FERRY) {
+        struct ferry_chan_stats st;
+        if (ferry_chan_stats(run->q.tx, &st) == 0)
+            fprintf(stderr,
+                    "    stats: batches sent %llu recv %llu, blocked sends %llu recvs %llu, wakeups %llu, "
+                    "handoffs %llu (%.1f ns/item)\n",
+                    (unsigned long long)st.batches_sent, (unsigned long long)st.batches_received,
+                    (unsigned long long)st.sends_blocked, (unsigned long long)st.recvs_blocked,
+                    (unsigned long long)st.wakeups, (unsigned long long)st.handoffs, (t1 - t0) * 1e9 / (double)n);
+    }
     q_close(&run->q);
     free(run);
     return t1 - t0;
@@ -345,7 +378,7 @@ struct variant {
 
 static void measure(const char *kase, int producers, int consumers, size_t n, const struct variant *v, int nv)
 {
-    double t[8][16];
+    double t[8][16], cpu[8][16];
     bool on[8];
     bool any = false;
     for (int i = 0; i < nv; i++)
@@ -355,13 +388,13 @@ static void measure(const char *kase, int producers, int consumers, size_t n, co
     for (int r = 0; r < opt.reps; r++)
         for (int i = 0; i < nv; i++)
             if (on[i]) {
-                t[i][r] = run_once(v[i].kind, &v[i].cfg, producers, consumers, n, v[i].batch);
+                t[i][r] = run_once(v[i].kind, &v[i].cfg, producers, consumers, n, v[i].batch, &cpu[i][r]);
                 if (opt.verbose)
                     fprintf(stderr, "  %s %s rep %d: %.3f\n", kase, v[i].impl, r, t[i][r]);
             }
     for (int i = 0; i < nv; i++)
         if (on[i])
-            record(kase, v[i].impl, median(t[i], opt.reps), n);
+            record(kase, v[i].impl, median(t[i], opt.reps), median(cpu[i], opt.reps), n);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -416,10 +449,13 @@ static void part_peer(void)
     for (size_t i = 0; i < sizeof pc / sizeof pc[0]; i++) {
         if (!selected(pc[i].kase, "moodycamel-b256"))
             continue;
-        double t[16];
-        for (int r = 0; r < opt.reps; r++)
+        double t[16], cpu[16];
+        for (int r = 0; r < opt.reps; r++) {
+            double c0 = cpu_sec();
             t[r] = ferry_peer_moodycamel(pc[i].p, pc[i].c, opt.n, 256);
-        record(pc[i].kase, "moodycamel-b256", median(t, opt.reps), opt.n);
+            cpu[r] = cpu_sec() - c0;
+        }
+        record(pc[i].kase, "moodycamel-b256", median(t, opt.reps), median(cpu, opt.reps), opt.n);
     }
 #endif
 }
@@ -552,15 +588,18 @@ static void part_pingpong(void)
     if (rounds < 1000)
         rounds = 1000;
     const char *impls[2] = {"ferry-blocking", "ferry-epoll"};
-    double t[2][16];
+    double t[2][16], cpu[2][16];
     bool on[2] = {selected("pingpong", impls[0]), selected("pingpong", impls[1])};
     for (int r = 0; r < opt.reps; r++)
         for (int i = 0; i < 2; i++)
-            if (on[i])
+            if (on[i]) {
+                double c0 = cpu_sec();
                 t[i][r] = pp_once(i == 1, rounds);
+                cpu[i][r] = cpu_sec() - c0;
+            }
     for (int i = 0; i < 2; i++)
         if (on[i])
-            record("pingpong", impls[i], median(t[i], opt.reps), rounds);
+            record("pingpong", impls[i], median(t[i], opt.reps), median(cpu[i], opt.reps), rounds);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -612,8 +651,9 @@ static double ns_per_item(const struct result *r) { return r->sec * 1e9 / (doubl
 static void summary(void)
 {
     printf("\nSummary: ns per item (median of %d), speedup = baseline time / ferry time\n", opt.reps);
-    printf("%-20s %10s %10s %10s %10s %8s %8s %8s\n", "case", "baseline", "ferry", "ferry-b16", "ferry-b256", "x b1",
-           "x b16", "x b256");
+    printf("(cpu x b1: the same ratio in CPU seconds of all threads, less sensitive to other load)\n");
+    printf("%-20s %10s %10s %10s %10s %8s %8s %8s %9s\n", "case", "baseline", "ferry", "ferry-b16", "ferry-b256",
+           "x b1", "x b16", "x b256", "cpu x b1");
     int b1_total = 0, b1_ok = 0;
     for (size_t ci = 0; ci < sizeof caps / sizeof caps[0]; ci++) {
         for (size_t ti = 0; ti < sizeof topos / sizeof topos[0]; ti++) {
@@ -640,6 +680,8 @@ static void summary(void)
                 else
                     printf(" %8s", "-");
             }
+            if (f[0] && bl && f[0]->cpu > 0)
+                printf(" %8.2fx", bl->cpu / f[0]->cpu);
             printf("\n");
             if (f[0] && bl) {
                 b1_total++;
@@ -680,12 +722,14 @@ static void summary(void)
             continue;
         if (!header) {
             printf("\nPriorities and budgets vs a plain bounded(%d) channel (goal: within 10%%):\n", PB_CAP);
-            printf("  %-16s %-14s %9s %9s %9s\n", "case", "variant", "plain ns", "ns/item", "overhead");
+            printf("  %-16s %-14s %9s %9s %9s %9s\n", "case", "variant", "plain ns", "ns/item", "overhead",
+                   "cpu ovh");
             header = true;
         }
         double ov = (results[i].sec / plain->sec - 1) * 100;
-        printf("  %-16s %-14s %9.1f %9.1f %8.1f%%%s\n", results[i].kase, results[i].impl, ns_per_item(plain),
-               ns_per_item(&results[i]), ov, strcmp(results[i].impl, "budget-bound") ? "" : " (binds: not a goal)");
+        double cov = plain->cpu > 0 ? (results[i].cpu / plain->cpu - 1) * 100 : 0;
+        printf("  %-16s %-14s %9.1f %9.1f %8.1f%% %8.1f%%%s\n", results[i].kase, results[i].impl, ns_per_item(plain),
+               ns_per_item(&results[i]), ov, cov, strcmp(results[i].impl, "budget-bound") ? "" : " (binds: not a goal)");
         if (strcmp(results[i].impl, "budget-bound") && ov > worst)
             worst = ov;
     }
@@ -719,6 +763,8 @@ int main(int argc, char **argv)
             opt.quick = true;
         else if (!strcmp(argv[i], "--verbose"))
             opt.verbose = true;
+        else if (!strcmp(argv[i], "--stats"))
+            opt.stats = true;
         else if (!strcmp(argv[i], "--filter") && i + 1 < argc)
             opt.filter = argv[++i];
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc) {
@@ -729,7 +775,7 @@ int main(int argc, char **argv)
             n_set = true;
         } else {
             fprintf(stderr,
-                    "usage: %s [--quick] [--filter SUBSTR] [--reps R] [--n N] [--verbose]\n"
+                    "usage: %s [--quick] [--filter SUBSTR] [--reps R] [--n N] [--verbose] [--stats]\n"
                     "  full run: N = %u items, 5 repetitions; --quick: N = %u, 3 repetitions\n",
                     argv[0], FULL_N, QUICK_N);
             return 2;
