@@ -68,7 +68,7 @@ static struct {
     const char *filter;
 } opt = {FULL_N, 5, false, false, false, NULL};
 
-static void die(const char *what)
+__attribute__((noreturn)) static void die(const char *what)
 {
     fprintf(stderr, "bench/chan: %s\n", what);
     exit(1);
@@ -544,8 +544,8 @@ static double pp_once(bool async, size_t rounds)
     struct pp pp = {.rounds = rounds, .async = async};
     ferry_chan_config cfg = {.elem_size = sizeof(uint64_t), .capacity = 1, .name = "ping-pong"};
     /* Channel 0 carries pings to side 1, channel 1 pongs to side 0. */
-    ferry_tx *tx0, *tx1;
-    ferry_rx *rx0, *rx1;
+    ferry_tx *tx0 = NULL, *tx1 = NULL;
+    ferry_rx *rx0 = NULL, *rx1 = NULL;
     if (ferry_chan_open(&cfg, &tx0, &rx0) || ferry_chan_open(&cfg, &tx1, &rx1))
         die("ping-pong: open failed");
     pp.tx[0] = tx0;
