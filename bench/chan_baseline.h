@@ -1,0 +1,28 @@
+/* The channel benchmark's baseline: the queue most C programs write first.
+ *
+ * A pthread mutex and two condition variables ("not empty", "not full") over
+ * a ring of 8-byte items, one item per lock acquisition:
+ *   - bounded (capacity N >= 1): a fixed ring of N slots, allocated up front;
+ *   - unbounded (SIZE_MAX): a ring that doubles when full and keeps its storage;
+ *   - rendezvous (capacity 0): a one-item slot; the sender waits until a
+ *     receiver has taken its item (same mutex and two condvars).
+ * Nothing here is tuned beyond what a careful first version would do: signal
+ * only after a change, and only one waiter per item.
+ */
+#ifndef FERRY_BENCH_CHAN_BASELINE_H
+#define FERRY_BENCH_CHAN_BASELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct bl_queue bl_queue;
+
+/* NULL on allocation failure. capacity SIZE_MAX = unbounded, 0 = rendezvous. */
+bl_queue *bl_open(size_t capacity);
+void bl_free(bl_queue *q);
+/* Blocks while full (or, rendezvous, until the item is taken). */
+void bl_send(bl_queue *q, uint64_t item);
+/* Blocks while empty. */
+uint64_t bl_recv(bl_queue *q);
+
+#endif
