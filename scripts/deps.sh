@@ -7,7 +7,7 @@ set -euo pipefail
 
 build_pkgs=(gcc g++ clang make cmake pkg-config libc6-dev)
 test_pkgs=(libuv1-dev spin)
-bench_pkgs=(libck-dev libboost-dev liburcu-dev)
+bench_pkgs=(libck-dev libboost-dev liburcu-dev libconcurrentqueue-dev)
 
 want=("${build_pkgs[@]}")
 for job in "$@"; do
