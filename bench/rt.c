@@ -7,7 +7,9 @@
  *    batches of 1, 16 and 256, for ferry_spsc, Concurrency Kit's ck_ring,
  *    Boost.Lockfree's spsc_queue and the baseline (a pthread mutex+condvar
  *    ring), all in this run. Each case runs R times, implementations
- *    interleaved; the median is printed, then throughput ratios.
+ *    interleaved; the median is printed, then throughput ratios. The
+ *    consumer runs on CPU 0 and the producer on CPU 1 (--no-pin: wherever
+ *    the scheduler puts them).
  * 2. ferry_llq push+pop, ferry_defer push and collect: ns per item on one
  *    thread (the cost a real-time thread pays), against a mutex-protected
  *    list as the baseline.
@@ -25,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "peers/rt_peers.h"
 
@@ -45,6 +48,21 @@ void rt_backoff(unsigned *spins)
         sched_yield();   /* 2-core machines: let the other side run */
 }
 
+static bool pin = true;
+
+void rt_pin(int role)
+{
+    if (!pin)
+        return;
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    if (ncpu < 2)
+        return;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(role ? 1 : 0, &set);
+    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+}
+
 uint64_t rt_expected_sum(size_t n)
 {
     return (uint64_t)n * ((uint64_t)n + 1) / 2;
@@ -60,6 +78,7 @@ typedef struct {
 static void *ferry_producer(void *arg)
 {
     spsc_ctx *c = arg;
+    rt_pin(1);
     uint64_t *items = malloc(c->batch * sizeof *items);
     uint64_t v = 1;
     unsigned spins = 0;
@@ -92,6 +111,7 @@ static double run_ferry(size_t n, size_t batch, size_t cap)
     c->n = n;
     c->batch = batch;
     uint64_t *out = malloc(batch * sizeof *out);
+    rt_pin(0);
     double t0 = rt_now();
     pthread_t t;
     pthread_create(&t, NULL, ferry_producer, c);
@@ -130,6 +150,7 @@ typedef struct {
 static void *mc_producer(void *arg)
 {
     mc_ctx *c = arg;
+    rt_pin(1);
     uint64_t v = 1;
     while (v <= c->n) {
         size_t k = c->batch;
@@ -156,6 +177,7 @@ static double run_mutex(size_t n, size_t batch, size_t cap)
     mc_ctx c = {.m = PTHREAD_MUTEX_INITIALIZER, .not_empty = PTHREAD_COND_INITIALIZER,
                 .not_full = PTHREAD_COND_INITIALIZER, .cap = cap, .n = n, .batch = batch};
     c.buf = malloc(cap * sizeof *c.buf);
+    rt_pin(0);
     double t0 = rt_now();
     pthread_t t;
     pthread_create(&t, NULL, mc_producer, &c);
@@ -332,12 +354,23 @@ static void bench_single(size_t n, int reps)
 
 int main(int argc, char **argv)
 {
-    bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    bool quick = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0)
+            quick = true;
+        else if (strcmp(argv[i], "--no-pin") == 0)
+            pin = false;
+        else {
+            fprintf(stderr, "usage: rt [--quick] [--no-pin]\n");
+            return 2;
+        }
+    }
     size_t n = quick ? 1000000 : 5000000;
     int reps = quick ? 3 : 7;
     printf("# bench/rt: %zu 8-byte items, ring %d, median of %d%s\n", n, CAP, reps,
            quick ? " (quick)" : "");
     bench_spsc(n, reps);
     bench_single(quick ? 2000000 : 20000000, reps);
+    /* the single-thread part ran pinned to CPU 0 if pinning was on */
     return failures ? 1 : 0;
 }

@@ -16,6 +16,7 @@ struct boost_ctx {
 void *boost_producer(void *arg)
 {
     boost_ctx *c = static_cast<boost_ctx *>(arg);
+    rt_pin(1);
     std::vector<uint64_t> items(c->batch);
     uint64_t v = 1;
     unsigned spins = 0;
@@ -46,6 +47,7 @@ extern "C" double rt_peer_boost_spsc(size_t n, size_t batch, size_t cap)
     c.n = n;
     c.batch = batch;
     std::vector<uint64_t> out(batch);
+    rt_pin(0);
     double t0 = rt_now();
     pthread_t t;
     pthread_create(&t, nullptr, boost_producer, &c);

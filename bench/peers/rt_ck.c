@@ -16,6 +16,7 @@ typedef struct {
 static void *ck_producer(void *arg)
 {
     ck_ctx *c = arg;
+    rt_pin(1);
     uint64_t v = 1;
     unsigned spins = 0;
     while (v <= c->n) {
@@ -43,6 +44,7 @@ double rt_peer_ck_ring(size_t n, size_t batch, size_t cap)
      * one slot in 1024). */
     c.buf = calloc(cap, sizeof *c.buf);
     ck_ring_init(&c.ring, (unsigned)cap);
+    rt_pin(0);
     double t0 = rt_now();
     pthread_t t;
     pthread_create(&t, NULL, ck_producer, &c);

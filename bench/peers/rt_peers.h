@@ -19,6 +19,9 @@ double rt_peer_boost_spsc(size_t n, size_t batch, size_t cap);
 double rt_now(void);
 void rt_backoff(unsigned *spins);     /* pause, then sched_yield */
 uint64_t rt_expected_sum(size_t n);   /* sum of 1..n */
+/* Pin the calling thread: role 0 = consumer (CPU 0), 1 = producer (CPU 1),
+ * when the machine has two CPUs or more and pinning is on (--no-pin). */
+void rt_pin(int role);
 
 #ifdef __cplusplus
 }
