@@ -4,7 +4,8 @@
  *
  * It interposes the calls a real-time thread must not make (the malloc family
  * and free, pthread mutex/cond/rwlock waits, semaphores, sleeps,
- * read/write/open/close, poll/epoll_wait and syscall(SYS_futex, ...)). Each
+ * read/write/open/close, poll/epoll_wait, syscall(SYS_futex, ...), and the
+ * common stdio output calls: printf, fprintf, puts, fputs, fwrite, fflush). Each
  * wrapper asks whether the calling thread is inside a ferry real-time
  * section (ferry_rt_enter/ferry_rt_exit); if it is, the checker prints
  *
@@ -36,6 +37,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -179,6 +181,12 @@ REAL(int, ppoll, (struct pollfd *, nfds_t, const struct timespec *, const sigset
 REAL(int, epoll_wait, (int, struct epoll_event *, int, int), NULL)
 REAL(int, epoll_pwait, (int, struct epoll_event *, int, int, const sigset_t *), NULL)
 REAL(long, syscall, (long, ...), NULL)
+REAL(int, vprintf, (const char *, va_list), NULL)
+REAL(int, vfprintf, (FILE *, const char *, va_list), NULL)
+REAL(int, puts, (const char *), NULL)
+REAL(int, fputs, (const char *, FILE *), NULL)
+REAL(size_t, fwrite, (const void *, size_t, size_t, FILE *), NULL)
+REAL(int, fflush, (FILE *), NULL)
 
 /* ------------------------------------------------------------------ */
 /* Reporting. */
@@ -235,6 +243,7 @@ __attribute__((constructor)) static void rtcheck_init(void)
     get_sleep(); get_usleep(); get_nanosleep(); get_clock_nanosleep();
     get_read(); get_write(); get_open(); get_open64(); get_openat(); get_close();
     get_poll(); get_ppoll(); get_epoll_wait(); get_epoll_pwait(); get_syscall();
+    get_vprintf(); get_vfprintf(); get_puts(); get_fputs(); get_fwrite(); get_fflush();
     /* backtrace() loads libgcc's unwinder (dlopen, malloc) on first use: do
      * that now, so that reporting from a real-time section works. */
     void *frames[4];
@@ -509,4 +518,65 @@ EXPORT long syscall(long nr, ...)
             report("syscall");
     }
     return get_syscall()(nr, a1, a2, a3, a4, a5, a6);
+}
+
+/* ------------------------------------------------------------------ */
+/* stdio: its buffers are locked and flushing calls write() inside glibc,
+ * where the write() wrapper above cannot see it. printf() is the classic
+ * mistake in an audio callback. */
+
+EXPORT int printf(const char *fmt, ...)
+{
+    CHECK("printf");
+    va_list ap;
+    va_start(ap, fmt);
+    int r = get_vprintf()(fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+EXPORT int fprintf(FILE *f, const char *fmt, ...)
+{
+    CHECK("fprintf");
+    va_list ap;
+    va_start(ap, fmt);
+    int r = get_vfprintf()(f, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+EXPORT int vprintf(const char *fmt, va_list ap)
+{
+    CHECK("vprintf");
+    return get_vprintf()(fmt, ap);
+}
+
+EXPORT int vfprintf(FILE *f, const char *fmt, va_list ap)
+{
+    CHECK("vfprintf");
+    return get_vfprintf()(f, fmt, ap);
+}
+
+EXPORT int puts(const char *s)
+{
+    CHECK("puts");
+    return get_puts()(s);
+}
+
+EXPORT int fputs(const char *s, FILE *f)
+{
+    CHECK("fputs");
+    return get_fputs()(s, f);
+}
+
+EXPORT size_t fwrite(const void *p, size_t size, size_t n, FILE *f)
+{
+    CHECK("fwrite");
+    return get_fwrite()(p, size, n, f);
+}
+
+EXPORT int fflush(FILE *f)
+{
+    CHECK("fflush");
+    return get_fflush()(f);
 }

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -310,4 +311,10 @@ FERRY_DEATH_TEST(death_backtrace_printed, "rtcheck_test(")
     ferry_rt_enter();
     void *volatile p = malloc(1);
     (void)p;
+}
+
+FERRY_DEATH_TEST(death_printf, "ferry-rtcheck: printf in real-time section")
+{
+    ferry_rt_enter();
+    printf("level %d\n", 3);
 }
