@@ -8,9 +8,15 @@ void ferry_llq_init(ferry_llq *q)
     atomic_store_explicit(&q->last, &q->stub, memory_order_relaxed);
 }
 
+/* The consumer's position; NULL in a zero-filled queue means the stub. */
+static inline ferry_llq_node *llq_first(ferry_llq *q)
+{
+    return FERRY_LIKELY(q->first != NULL) ? q->first : &q->stub;
+}
+
 ferry_llq_node *ferry_llq_pop(ferry_llq *q)
 {
-    ferry_llq_node *cur = q->first;
+    ferry_llq_node *cur = llq_first(q);
     /* Acquire (every load of ->next here): pairs with the release store of
      * prev->next in ferry_llq_push, so the node's contents are visible. */
     ferry_llq_node *next = atomic_load_explicit(&cur->next, memory_order_acquire);
@@ -45,7 +51,7 @@ ferry_llq_node *ferry_llq_pop(ferry_llq *q)
 
 bool ferry_llq_empty(ferry_llq *q)
 {
-    ferry_llq_node *cur = q->first;
+    ferry_llq_node *cur = llq_first(q);
     ferry_llq_node *next = atomic_load_explicit(&cur->next, memory_order_acquire);
     return cur == &q->stub && next == NULL;
 }

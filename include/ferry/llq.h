@@ -46,7 +46,8 @@ typedef struct ferry_llq {
     ferry_llq_node stub;
 } ferry_llq;
 
-/* Make q an empty queue. Not concurrent with any other call on q. */
+/* Make q an empty queue. Zero-filled memory is an empty queue too (as long
+ * as it has not been used). Not concurrent with any other call on q. */
 void ferry_llq_init(ferry_llq *q);
 
 /* Append node (its contents are overwritten). Wait-free (one atomic exchange
@@ -61,6 +62,8 @@ static inline void ferry_llq_push(ferry_llq *q, ferry_llq_node *node)
      * makes the previous pusher's node->next = NULL visible before we
      * overwrite it below. */
     ferry_llq_node *prev = atomic_exchange_explicit(&q->last, node, memory_order_acq_rel);
+    if (FERRY_UNLIKELY(prev == NULL))   /* zero-filled queue: starts at the stub */
+        prev = &q->stub;
     /* Release: publishes node (and what the caller wrote into its object);
      * pairs with the acquire loads of ->next in ferry_llq_pop. After this
      * store the producer never touches prev again. */

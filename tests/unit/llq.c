@@ -2,6 +2,8 @@
 #include <ferry/list.h>
 #include <ferry/llq.h>
 
+#include <string.h>
+
 #include "test.h"
 
 typedef struct obj {
@@ -96,4 +98,21 @@ FERRY_TEST(repush_popped_node)
     }
     CHECK_EQ(pop_id(&a), 5);
     CHECK(ferry_llq_empty(&a) && ferry_llq_empty(&b));
+}
+
+FERRY_TEST(zero_filled_is_empty_queue)
+{
+    ferry_llq q;
+    memset(&q, 0, sizeof q);
+    CHECK(ferry_llq_empty(&q));
+    CHECK(ferry_llq_pop(&q) == NULL);
+    obj o[3] = {{.id = 0}, {.id = 1}, {.id = 2}};
+    for (int i = 0; i < 3; i++)
+        ferry_llq_push(&q, &o[i].node);
+    for (int i = 0; i < 3; i++)
+        CHECK_EQ(pop_id(&q), i);
+    CHECK(ferry_llq_pop(&q) == NULL);
+    ferry_llq_push(&q, &o[1].node);
+    CHECK_EQ(pop_id(&q), 1);
+    CHECK(ferry_llq_empty(&q));
 }
