@@ -59,47 +59,44 @@ int ferry_spsc_init(ferry_spsc *q, void *buf, size_t elem_size, size_t capacity)
  * the arguments would make ferry_spsc_init fail. */
 size_t ferry_spsc_buffer_size(size_t elem_size, size_t capacity);
 
-/* Copy into the buffer: the items are copied in at most two pieces. */
-static inline void ferry__spsc_copy(void *dst, const void *src, size_t bytes)
-{
-    if (bytes == sizeof(uint64_t)) {   /* one pointer: no call */
-        /* Hide the pointers' origin from the optimizer: this branch is
-         * taken only when the caller's arrays hold 8 bytes, which it cannot
-         * see, and it would warn (-Warray-bounds) about smaller arrays. */
-        __asm__("" : "+r"(dst), "+r"(src));
-        memcpy(dst, src, sizeof(uint64_t));
-    } else
-        memcpy(dst, src, bytes);
-}
+/* The 8-byte branches below are taken only for 8-byte items, which the
+ * compiler cannot see: inlined into a caller whose array is smaller, it would
+ * warn about accesses that never happen. */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Warray-bounds"
+#pragma GCC diagnostic ignored "-Wstringop-overflow"
+#pragma GCC diagnostic ignored "-Wstringop-overread"
+#endif
 
-/* Producer only. Copy up to n items from `items` into the ring, as many as
- * fit, in order; return how many (0 when full or n == 0).
- * Wait-free, no allocation, no system call: safe in a real-time section.
- * May run concurrently with ferry_spsc_pop and the consumer-side queries. */
-static inline size_t ferry_spsc_push(ferry_spsc *q, const void *items, size_t n)
+/* The bodies of push and pop, for an element size `es` that is a constant
+ * where the caller passes one (8: pointers), so that the offsets are shifts
+ * and a single item is a single move. */
+__attribute__((always_inline)) static inline size_t
+ferry__spsc_push_es(ferry_spsc *q, const void *items, size_t n, size_t es)
 {
     /* Our own index: only this thread writes it. */
     size_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
-    size_t cap = q->p_mask + 1;
-    size_t room = cap - (head - q->p_tail_cache);
-    if (room < n) {
-        /* Acquire: pairs with the release store of tail in ferry_spsc_pop,
+    size_t mask = q->p_mask;
+    if (FERRY_UNLIKELY(head - q->p_tail_cache + n > mask + 1)) {
+        /* Not enough room as far as we know: look at the consumer's index.
+         * Acquire: pairs with the release store of tail in ferry_spsc_pop,
          * so the consumer's reads of the slots we are about to overwrite
          * happened before our writes. */
         q->p_tail_cache = atomic_load_explicit(&q->tail, memory_order_acquire);
-        room = cap - (head - q->p_tail_cache);
-        if (room < n)
+        size_t room = mask + 1 - (head - q->p_tail_cache);
+        if (n > room)
             n = room;
+        if (n == 0)
+            return 0;
     }
-    if (FERRY_UNLIKELY(n == 0))
-        return 0;
-    size_t es = q->p_esize;
-    size_t at = head & q->p_mask;
-    size_t first = cap - at;                  /* slots before the wrap */
-    if (first >= n) {
-        ferry__spsc_copy(q->p_buf + at * es, items, n * es);
+    size_t at = head & mask;
+    size_t first = mask + 1 - at;             /* slots before the wrap */
+    char *dst = q->p_buf + at * es;
+    if (FERRY_LIKELY(n <= first)) {
+        memcpy(dst, items, n * es);
     } else {
-        memcpy(q->p_buf + at * es, items, first * es);
+        memcpy(dst, items, first * es);
         memcpy(q->p_buf, (const char *)items + first * es, (n - first) * es);
     }
     /* Release: publishes the slots just written; pairs with the acquire
@@ -108,32 +105,30 @@ static inline size_t ferry_spsc_push(ferry_spsc *q, const void *items, size_t n)
     return n;
 }
 
-/* Consumer only. Copy up to max items out of the ring into `out`, oldest
- * first; return how many (0 when empty or max == 0).
- * Wait-free, no allocation, no system call: safe in a real-time section.
- * May run concurrently with ferry_spsc_push and the producer-side queries. */
-static inline size_t ferry_spsc_pop(ferry_spsc *q, void *out, size_t max)
+__attribute__((always_inline)) static inline size_t
+ferry__spsc_pop_es(ferry_spsc *q, void *out, size_t max, size_t es)
 {
     size_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
-    size_t avail = q->c_head_cache - tail;
-    if (avail < max) {
-        /* Acquire: pairs with the release store of head in ferry_spsc_push,
-         * so the producer's writes of the slots are visible. */
+    if (FERRY_UNLIKELY(q->c_head_cache - tail < max)) {
+        /* Fewer items than wanted as far as we know: look at the producer's
+         * index. Acquire: pairs with the release store of head in
+         * ferry_spsc_push, so the producer's writes of the slots are
+         * visible. */
         q->c_head_cache = atomic_load_explicit(&q->head, memory_order_acquire);
-        avail = q->c_head_cache - tail;
-        if (avail < max)
+        size_t avail = q->c_head_cache - tail;
+        if (max > avail)
             max = avail;
+        if (max == 0)
+            return 0;
     }
-    if (FERRY_UNLIKELY(max == 0))
-        return 0;
-    size_t es = q->c_esize;
-    size_t cap = q->c_mask + 1;
-    size_t at = tail & q->c_mask;
-    size_t first = cap - at;
-    if (first >= max) {
-        ferry__spsc_copy(out, q->c_buf + at * es, max * es);
+    size_t mask = q->c_mask;
+    size_t at = tail & mask;
+    size_t first = mask + 1 - at;
+    const char *src = q->c_buf + at * es;
+    if (FERRY_LIKELY(max <= first)) {
+        memcpy(out, src, max * es);
     } else {
-        memcpy(out, q->c_buf + at * es, first * es);
+        memcpy(out, src, first * es);
         memcpy((char *)out + first * es, q->c_buf, (max - first) * es);
     }
     /* Release: our reads of the slots happen before the producer reuses
@@ -141,6 +136,34 @@ static inline size_t ferry_spsc_pop(ferry_spsc *q, void *out, size_t max)
     atomic_store_explicit(&q->tail, tail + max, memory_order_release);
     return max;
 }
+
+/* Producer only. Copy up to n items from `items` into the ring, as many as
+ * fit, in order; return how many (0 when full or n == 0).
+ * Wait-free, no allocation, no system call: safe in a real-time section.
+ * May run concurrently with ferry_spsc_pop and the consumer-side queries. */
+static inline size_t ferry_spsc_push(ferry_spsc *q, const void *items, size_t n)
+{
+    if (FERRY_LIKELY(q->p_esize == sizeof(uint64_t))) {
+        return ferry__spsc_push_es(q, items, n, sizeof(uint64_t));
+    }
+    return ferry__spsc_push_es(q, items, n, q->p_esize);
+}
+
+/* Consumer only. Copy up to max items out of the ring into `out`, oldest
+ * first; return how many (0 when empty or max == 0).
+ * Wait-free, no allocation, no system call: safe in a real-time section.
+ * May run concurrently with ferry_spsc_push and the producer-side queries. */
+static inline size_t ferry_spsc_pop(ferry_spsc *q, void *out, size_t max)
+{
+    if (FERRY_LIKELY(q->c_esize == sizeof(uint64_t))) {
+        return ferry__spsc_pop_es(q, out, max, sizeof(uint64_t));
+    }
+    return ferry__spsc_pop_es(q, out, max, q->c_esize);
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 /* Consumer only: pointer to the oldest item, or NULL when empty. The item
  * stays in the ring (and valid) until ferry_spsc_consume(). Wait-free. */
