@@ -84,3 +84,17 @@ if(FERRY_BUILD_BENCH AND FERRY_SANITIZE STREQUAL "")
     target_compile_definitions(bench_rt PRIVATE ${rt_defs})
   endif()
 endif()
+
+# The Promela model of ferry_llq's protocol (models/llq.pml), checked by spin
+# when it is installed (scripts/deps.sh test installs it).
+find_program(FERRY_SPIN spin)
+if(FERRY_BUILD_TESTS AND FERRY_SPIN AND FERRY_SANITIZE STREQUAL "")
+  set(dir ${PROJECT_BINARY_DIR}/models/llq)
+  file(MAKE_DIRECTORY ${dir})
+  add_test(NAME model.llq
+    COMMAND sh -c "'${FERRY_SPIN}' -a '${PROJECT_SOURCE_DIR}/models/llq.pml' && cc -O2 -w -o pan pan.c && ./pan"
+    WORKING_DIRECTORY ${dir})
+  set_tests_properties(model.llq PROPERTIES LABELS unit TIMEOUT 120
+    PASS_REGULAR_EXPRESSION "errors: 0"
+    FAIL_REGULAR_EXPRESSION "assertion violated|errors: [1-9]")
+endif()

@@ -42,13 +42,11 @@ typedef struct ferry_defer {
     char pad_[FERRY_CACHELINE - sizeof(void *)];
 } ferry_defer;
 
-/* Zero-filled memory is also a valid empty ferry_defer. */
-#define FERRY_DEFER_INIT { NULL, { 0 } }
-
 /* Marks a node whose push has done its exchange but not yet linked it. */
 #define FERRY__DEFER_LINKING ((ferry_defer_node *)(uintptr_t)1)
 
-/* Make d empty. Returns 0, or -EINVAL if d is NULL. Not concurrent with
+/* Make d empty (zero-filled memory, e.g. a static ferry_defer, is already
+ * a valid empty one). Returns 0, or -EINVAL if d is NULL. Not concurrent with
  * other calls on d. Never blocks, never allocates. */
 int ferry_defer_init(ferry_defer *d);
 
@@ -94,7 +92,7 @@ static inline bool ferry_defer_pending(const ferry_defer *d)
 
 /* Collect what remains and leave d empty. Call when no thread pushes any
  * more; pushes after it belong to the next user of d. */
-void ferry_defer_fini(ferry_defer *d);
+void ferry_defer_fini(ferry_defer *d);   /* (a fn that always re-pushes makes it loop) */
 
 /* ------------------------------------------------------------------------
  * ferry_shared: reference-counted object whose last release from a
