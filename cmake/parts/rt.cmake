@@ -92,7 +92,7 @@ if(FERRY_BUILD_TESTS AND FERRY_SPIN AND FERRY_SANITIZE STREQUAL "")
   set(dir ${PROJECT_BINARY_DIR}/models/llq)
   file(MAKE_DIRECTORY ${dir})
   add_test(NAME model.llq
-    COMMAND sh -c "'${FERRY_SPIN}' -a '${PROJECT_SOURCE_DIR}/models/llq.pml' && cc -O2 -w -o pan pan.c && ./pan"
+    COMMAND sh -c "'${FERRY_SPIN}' -a '${PROJECT_SOURCE_DIR}/models/llq.pml' && cc -O2 -w -o pan pan.c && ./pan -w16"
     WORKING_DIRECTORY ${dir})
   set_tests_properties(model.llq PROPERTIES LABELS unit TIMEOUT 120
     PASS_REGULAR_EXPRESSION "errors: 0"
