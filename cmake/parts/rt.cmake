@@ -45,8 +45,8 @@ if(FERRY_BUILD_TESTS AND FERRY_SANITIZE STREQUAL "")
     else()
       set(label unit)
     endif()
-    add_test(NAME rtcheck.${name} COMMAND rtcheck_test ${name})
-    set_tests_properties(rtcheck.${name} PROPERTIES LABELS ${label} TIMEOUT 60
+    add_test(NAME unit.rtcheck.${name} COMMAND rtcheck_test ${name})
+    set_tests_properties(unit.rtcheck.${name} PROPERTIES LABELS ${label} TIMEOUT 60
       ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:ferry_rtcheck>")
   endforeach()
 endif()
@@ -54,13 +54,13 @@ endif()
 ferry_add_example(audio_sim SOURCES ${PROJECT_SOURCE_DIR}/examples/audio_sim.c LIBS m)
 if(FERRY_BUILD_EXAMPLES AND FERRY_BUILD_TESTS)
   if(FERRY_SANITIZE STREQUAL "")
-    add_test(NAME example.audio_sim_rtcheck COMMAND example_audio_sim 1)
-    set_tests_properties(example.audio_sim_rtcheck PROPERTIES LABELS unit TIMEOUT 60
+    add_test(NAME unit.audio_sim.under_rtcheck COMMAND example_audio_sim 1)
+    set_tests_properties(unit.audio_sim.under_rtcheck PROPERTIES LABELS unit TIMEOUT 60
       ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:ferry_rtcheck>"
       PASS_REGULAR_EXPRESSION "audio_sim: ok")
   else()
-    add_test(NAME example.audio_sim COMMAND example_audio_sim 1)
-    set_tests_properties(example.audio_sim PROPERTIES LABELS unit TIMEOUT 60)
+    add_test(NAME unit.audio_sim.plain COMMAND example_audio_sim 1)
+    set_tests_properties(unit.audio_sim.plain PROPERTIES LABELS unit TIMEOUT 60)
   endif()
 endif()
 
@@ -91,10 +91,10 @@ find_program(FERRY_SPIN spin)
 if(FERRY_BUILD_TESTS AND FERRY_SPIN AND FERRY_SANITIZE STREQUAL "")
   set(dir ${PROJECT_BINARY_DIR}/models/llq)
   file(MAKE_DIRECTORY ${dir})
-  add_test(NAME model.llq
+  add_test(NAME unit.model.llq
     COMMAND sh -c "'${FERRY_SPIN}' -a '${PROJECT_SOURCE_DIR}/models/llq.pml' && cc -O2 -w -o pan pan.c && ./pan -w16"
     WORKING_DIRECTORY ${dir})
-  set_tests_properties(model.llq PROPERTIES LABELS unit TIMEOUT 120
+  set_tests_properties(unit.model.llq PROPERTIES LABELS unit TIMEOUT 120
     PASS_REGULAR_EXPRESSION "errors: 0"
     FAIL_REGULAR_EXPRESSION "assertion violated|errors: [1-9]")
 endif()
