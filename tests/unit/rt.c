@@ -3,6 +3,7 @@
 #include <ferry/rt.h>
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "test.h"
 
@@ -21,25 +22,38 @@ FERRY_TEST(marks_nest)
     CHECK_EQ(ferry_rt_depth(), 0);
 }
 
+static atomic_int phase;
+static atomic_bool other_seen;
+
 static void *other(void *arg)
 {
-    bool *seen = arg;
-    *seen = ferry_rt_active();
+    (void)arg;
+    while (atomic_load(&phase) != 1) {
+    }
+    atomic_store(&other_seen, ferry_rt_active());
     ferry_rt_enter();
     ferry_rt_exit();
+    atomic_store(&phase, 2);
     return NULL;
 }
 
 FERRY_TEST(marks_are_per_thread)
 {
-    bool seen = true;
-    ferry_rt_enter();
+    /* The other thread looks while this one is inside a section (the
+     * thread is created outside it: creating threads is not real-time safe,
+     * and RTSan builds would say so). */
     pthread_t t;
-    CHECK_EQ(pthread_create(&t, NULL, other, &seen), 0);
-    pthread_join(t, NULL);
-    CHECK(!seen);
-    CHECK(ferry_rt_active());
+    atomic_store(&other_seen, true);
+    CHECK_EQ(pthread_create(&t, NULL, other, NULL), 0);
+    ferry_rt_enter();
+    atomic_store(&phase, 1);
+    while (atomic_load(&phase) != 2) {
+    }
+    bool still = ferry_rt_active();
     ferry_rt_exit();
+    pthread_join(t, NULL);
+    CHECK(!atomic_load(&other_seen));
+    CHECK(still);
 }
 
 FERRY_DEATH_TEST(exit_without_enter, "ferry_rt_exit() without a matching ferry_rt_enter()")

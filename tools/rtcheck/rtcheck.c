@@ -545,12 +545,6 @@ EXPORT int fprintf(FILE *f, const char *fmt, ...)
     return r;
 }
 
-EXPORT int vprintf(const char *fmt, va_list ap)
-{
-    CHECK("vprintf");
-    return get_vprintf()(fmt, ap);
-}
-
 EXPORT int vfprintf(FILE *f, const char *fmt, va_list ap)
 {
     CHECK("vfprintf");
