@@ -66,7 +66,9 @@ size_t ferry_spsc_buffer_size(size_t elem_size, size_t capacity);
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Warray-bounds"
 #pragma GCC diagnostic ignored "-Wstringop-overflow"
+#if __GNUC__ >= 11
 #pragma GCC diagnostic ignored "-Wstringop-overread"
+#endif
 #endif
 
 /* The bodies of push and pop, for an element size `es` that is a constant
