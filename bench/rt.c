@@ -82,6 +82,16 @@ static void *ferry_producer(void *arg)
     uint64_t *items = malloc(c->batch * sizeof *items);
     uint64_t v = 1;
     unsigned spins = 0;
+    if (c->batch == 1) {   /* one at a time, as a caller would write it */
+        while (v <= c->n) {
+            if (ferry_spsc_push(&c->q, &v, 1)) {
+                v++;
+                spins = 0;
+            } else {
+                rt_backoff(&spins);
+            }
+        }
+    }
     while (v <= c->n) {
         size_t k = c->batch;
         if (k > c->n - v + 1)
@@ -119,7 +129,7 @@ static double run_ferry(size_t n, size_t batch, size_t cap)
     size_t got = 0;
     unsigned spins = 0;
     while (got < n) {
-        size_t k = ferry_spsc_pop(&c->q, out, batch);
+        size_t k = batch == 1 ? ferry_spsc_pop(&c->q, out, 1) : ferry_spsc_pop(&c->q, out, batch);
         if (k == 0) {
             rt_backoff(&spins);
             continue;

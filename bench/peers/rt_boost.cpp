@@ -20,6 +20,16 @@ void *boost_producer(void *arg)
     std::vector<uint64_t> items(c->batch);
     uint64_t v = 1;
     unsigned spins = 0;
+    if (c->batch == 1) {   // one at a time: the single-item push
+        while (v <= c->n) {
+            if (c->q.push(v)) {
+                v++;
+                spins = 0;
+            } else {
+                rt_backoff(&spins);
+            }
+        }
+    }
     while (v <= c->n) {
         size_t k = c->batch;
         if (k > c->n - v + 1)
@@ -55,7 +65,11 @@ extern "C" double rt_peer_boost_spsc(size_t n, size_t batch, size_t cap)
     size_t got = 0;
     unsigned spins = 0;
     while (got < n) {
-        size_t k = c.q.pop(out.data(), batch);
+        size_t k;
+        if (batch == 1)   // the single-item pop
+            k = c.q.pop(out[0]) ? 1 : 0;
+        else
+            k = c.q.pop(out.data(), batch);
         if (k == 0) {
             rt_backoff(&spins);
             continue;

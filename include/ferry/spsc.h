@@ -71,6 +71,17 @@ size_t ferry_spsc_buffer_size(size_t elem_size, size_t capacity);
 #endif
 #endif
 
+/* Copy n items of es bytes. A single 8-byte item is one move (a library
+ * memcpy call would cost more than the copy). */
+__attribute__((always_inline)) static inline void
+ferry__spsc_copy(void *dst, const void *src, size_t n, size_t es)
+{
+    if (es == sizeof(uint64_t) && n == 1)
+        memcpy(dst, src, sizeof(uint64_t));
+    else
+        memcpy(dst, src, n * es);
+}
+
 /* The bodies of push and pop, for an element size `es` that is a constant
  * where the caller passes one (8: pointers), so that the offsets are shifts
  * and a single item is a single move. */
@@ -96,7 +107,7 @@ ferry__spsc_push_es(ferry_spsc *q, const void *items, size_t n, size_t es)
     size_t first = mask + 1 - at;             /* slots before the wrap */
     char *dst = q->p_buf + at * es;
     if (FERRY_LIKELY(n <= first)) {
-        memcpy(dst, items, n * es);
+        ferry__spsc_copy(dst, items, n, es);
     } else {
         memcpy(dst, items, first * es);
         memcpy(q->p_buf, (const char *)items + first * es, (n - first) * es);
@@ -128,7 +139,7 @@ ferry__spsc_pop_es(ferry_spsc *q, void *out, size_t max, size_t es)
     size_t first = mask + 1 - at;
     const char *src = q->c_buf + at * es;
     if (FERRY_LIKELY(max <= first)) {
-        memcpy(out, src, max * es);
+        ferry__spsc_copy(out, src, max, es);
     } else {
         memcpy(out, src, first * es);
         memcpy((char *)out + first * es, q->c_buf, (max - first) * es);
