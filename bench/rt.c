@@ -4,7 +4,9 @@
  *
  * 1. SPSC throughput: N 8-byte items from a producer thread to a consumer
  *    thread through a 1024-slot ring, producer pushing and consumer popping
- *    batches of 1, 16 and 256, for ferry_spsc, Concurrency Kit's ck_ring,
+ *    batches of 1, 16 and 256, for ferry_spsc (at batch 1: "ferry" with the
+ *    pointer calls ferry_spsc_push_ptr/pop_ptr, "ferry_copy" with
+ *    ferry_spsc_push(q, &v, 1)), Concurrency Kit's ck_ring,
  *    Boost.Lockfree's spsc_queue and the baseline (a pthread mutex+condvar
  *    ring), all in this run. Each case runs R times, implementations
  *    interleaved; the median is printed, then throughput ratios. The
@@ -73,6 +75,7 @@ uint64_t rt_expected_sum(size_t n)
 typedef struct {
     ferry_spsc q;
     size_t n, batch;
+    bool by_ptr;   /* batch 1: ferry_spsc_push_ptr/pop_ptr */
 } spsc_ctx;
 
 static void *ferry_producer(void *arg)
@@ -82,7 +85,17 @@ static void *ferry_producer(void *arg)
     uint64_t *items = malloc(c->batch * sizeof *items);
     uint64_t v = 1;
     unsigned spins = 0;
-    if (c->batch == 1) {   /* one at a time, as a caller would write it */
+    if (c->batch == 1 && c->by_ptr) {   /* one at a time: the pointer call */
+        while (v <= c->n) {
+            if (ferry_spsc_push_ptr(&c->q, (void *)(uintptr_t)v)) {
+                v++;
+                spins = 0;
+            } else {
+                rt_backoff(&spins);
+            }
+        }
+    }
+    if (c->batch == 1) {   /* one at a time through the copying call */
         while (v <= c->n) {
             if (ferry_spsc_push(&c->q, &v, 1)) {
                 v++;
@@ -113,13 +126,14 @@ static void *ferry_producer(void *arg)
     return NULL;
 }
 
-static double run_ferry(size_t n, size_t batch, size_t cap)
+static double run_ferry_spsc(size_t n, size_t batch, size_t cap, bool by_ptr)
 {
     spsc_ctx *c = aligned_alloc(256, sizeof(spsc_ctx) + 255 - (sizeof(spsc_ctx) + 255) % 256);
     uint64_t *buf = aligned_alloc(64, cap * sizeof *buf);
     ferry_spsc_init(&c->q, buf, sizeof *buf, cap);
     c->n = n;
     c->batch = batch;
+    c->by_ptr = by_ptr;
     uint64_t *out = malloc(batch * sizeof *out);
     rt_pin(0);
     double t0 = rt_now();
@@ -129,7 +143,16 @@ static double run_ferry(size_t n, size_t batch, size_t cap)
     size_t got = 0;
     unsigned spins = 0;
     while (got < n) {
-        size_t k = batch == 1 ? ferry_spsc_pop(&c->q, out, 1) : ferry_spsc_pop(&c->q, out, batch);
+        size_t k;
+        if (batch == 1 && by_ptr) {
+            void *p = NULL;
+            k = ferry_spsc_pop_ptr(&c->q, &p);
+            out[0] = (uint64_t)(uintptr_t)p;
+        } else if (batch == 1) {
+            k = ferry_spsc_pop(&c->q, out, 1);
+        } else {
+            k = ferry_spsc_pop(&c->q, out, batch);
+        }
         if (k == 0) {
             rt_backoff(&spins);
             continue;
@@ -145,6 +168,19 @@ static double run_ferry(size_t n, size_t batch, size_t cap)
     free(buf);
     free(c);
     return sum == rt_expected_sum(n) ? dt : -1;
+}
+
+/* Batch 1 by pointer (ferry_spsc_push_ptr/pop_ptr, like ck_ring's pointer
+ * calls); larger batches with ferry_spsc_push/pop. */
+static double run_ferry(size_t n, size_t batch, size_t cap)
+{
+    return run_ferry_spsc(n, batch, cap, true);
+}
+
+/* Batch 1 through the copying calls ferry_spsc_push(q, &v, 1). */
+static double run_ferry_copy(size_t n, size_t batch, size_t cap)
+{
+    return run_ferry_spsc(n, batch, cap, false);
 }
 
 /* ---- baseline: pthread mutex + condvar ring ---- */
@@ -218,15 +254,17 @@ typedef double (*spsc_fn)(size_t n, size_t batch, size_t cap);
 static const struct {
     const char *name;
     spsc_fn fn;
+    bool batch1_only;   /* differs from "ferry" only at batch 1 */
 } impls[] = {
-    {"ferry", run_ferry},
+    {"ferry", run_ferry, false},
+    {"ferry_copy", run_ferry_copy, true},
 #ifdef FERRY_BENCH_HAVE_CK
-    {"ck_ring", rt_peer_ck_ring},
+    {"ck_ring", rt_peer_ck_ring, false},
 #endif
 #ifdef FERRY_BENCH_HAVE_BOOST
-    {"boost_spsc", rt_peer_boost_spsc},
+    {"boost_spsc", rt_peer_boost_spsc, false},
 #endif
-    {"mutex_cond", run_mutex},
+    {"mutex_cond", run_mutex, false},
 };
 #define NIMPL (sizeof impls / sizeof impls[0])
 
@@ -254,6 +292,8 @@ static void bench_spsc(size_t n, int reps)
                 /* Rotate the order each repetition so that no implementation
                  * always runs right after another. */
                 size_t k = (i + (size_t)r) % NIMPL;
+                if (impls[k].batch1_only && batches[b] != 1)
+                    continue;
                 t[k][r] = impls[k].fn(n, batches[b], CAP);
                 if (t[k][r] < 0) {
                     fprintf(stderr, "rt: %s batch %zu: wrong checksum\n", impls[k].name,
@@ -264,6 +304,8 @@ static void bench_spsc(size_t n, int reps)
         char name[32];
         snprintf(name, sizeof name, "spsc_batch%zu", batches[b]);
         for (size_t i = 0; i < NIMPL; i++) {
+            if (impls[i].batch1_only && batches[b] != 1)
+                continue;
             best[i] = t[i][0];
             for (int r = 1; r < reps; r++)
                 if (t[i][r] < best[i])
@@ -274,7 +316,8 @@ static void bench_spsc(size_t n, int reps)
         /* Throughput ratios: of the medians, and of the best repetitions
          * (the least disturbed by other load on a shared machine). */
         for (size_t i = 1; i < NIMPL; i++)
-            printf("%-25s ferry vs %-10s %6.2fx throughput (%.1f vs %.1f Mitems/s), "
+            if (!impls[i].batch1_only || batches[b] == 1)
+                printf("%-25s ferry vs %-10s %6.2fx throughput (%.1f vs %.1f Mitems/s), "
                    "best %.2fx (%.1f vs %.1f)\n", name, impls[i].name, med[i] / med[0],
                    n / med[0] / 1e6, n / med[i] / 1e6, best[i] / best[0],
                    n / best[0] / 1e6, n / best[i] / 1e6);

@@ -178,6 +178,48 @@ static inline size_t ferry_spsc_pop(ferry_spsc *q, void *out, size_t max)
 #pragma GCC diagnostic pop
 #endif
 
+/* Producer only: push one pointer onto a ring of pointer-sized items
+ * (elem_size == sizeof(void *)); returns false when the ring is full. The
+ * single-item form of ferry_spsc_push for the common case of handing objects
+ * over by address. Wait-free, no allocation, no system call. A ring of
+ * another item size is misuse and aborts. */
+static inline bool ferry_spsc_push_ptr(ferry_spsc *q, void *p)
+{
+    if (FERRY_UNLIKELY(q->p_esize != sizeof(void *)))
+        ferry__die("ferry_spsc_push_ptr on a ring of %zu-byte items", q->p_esize);
+    size_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
+    if (FERRY_UNLIKELY(head - q->p_tail_cache > q->p_mask)) {
+        /* Acquire: as in ferry_spsc_push. */
+        q->p_tail_cache = atomic_load_explicit(&q->tail, memory_order_acquire);
+        if (head - q->p_tail_cache > q->p_mask)
+            return false;
+    }
+    memcpy(q->p_buf + (head & q->p_mask) * sizeof(void *), &p, sizeof(void *));
+    /* Release: as in ferry_spsc_push. */
+    atomic_store_explicit(&q->head, head + 1, memory_order_release);
+    return true;
+}
+
+/* Consumer only: pop one pointer from a ring of pointer-sized items into
+ * *out; returns false when the ring is empty. Wait-free, no allocation, no
+ * system call. A ring of another item size is misuse and aborts. */
+static inline bool ferry_spsc_pop_ptr(ferry_spsc *q, void **out)
+{
+    if (FERRY_UNLIKELY(q->c_esize != sizeof(void *)))
+        ferry__die("ferry_spsc_pop_ptr on a ring of %zu-byte items", q->c_esize);
+    size_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
+    if (FERRY_UNLIKELY(q->c_head_cache == tail)) {
+        /* Acquire: as in ferry_spsc_pop. */
+        q->c_head_cache = atomic_load_explicit(&q->head, memory_order_acquire);
+        if (q->c_head_cache == tail)
+            return false;
+    }
+    memcpy(out, q->c_buf + (tail & q->c_mask) * sizeof(void *), sizeof(void *));
+    /* Release: as in ferry_spsc_pop. */
+    atomic_store_explicit(&q->tail, tail + 1, memory_order_release);
+    return true;
+}
+
 /* Consumer only: pointer to the oldest item, or NULL when empty. The item
  * stays in the ring (and valid) until ferry_spsc_consume(). Wait-free. */
 static inline void *ferry_spsc_peek(ferry_spsc *q)

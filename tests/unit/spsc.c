@@ -132,3 +132,37 @@ FERRY_TEST(capacity_one)
         CHECK_EQ(out, v);
     }
 }
+
+FERRY_TEST(push_pop_ptr)
+{
+    ferry_spsc q;
+    void *buf[4];
+    int objs[6];
+    ferry_spsc_init(&q, buf, sizeof(void *), 4);
+    void *out;
+    CHECK(!ferry_spsc_pop_ptr(&q, &out));
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 4; i++)
+            CHECK(ferry_spsc_push_ptr(&q, &objs[i + round]));
+        CHECK(!ferry_spsc_push_ptr(&q, &objs[5]));
+        CHECK_EQ(ferry_spsc_size(&q), 4);
+        for (int i = 0; i < 4; i++) {
+            CHECK(ferry_spsc_pop_ptr(&q, &out));
+            CHECK_PTR_EQ(out, &objs[i + round]);
+        }
+        CHECK(!ferry_spsc_pop_ptr(&q, &out));
+    }
+    /* Mixed with the copying calls: same items. */
+    void *p = &objs[0];
+    CHECK_EQ(ferry_spsc_push(&q, &p, 1), 1);
+    CHECK(ferry_spsc_pop_ptr(&q, &out));
+    CHECK_PTR_EQ(out, &objs[0]);
+}
+
+FERRY_DEATH_TEST(push_ptr_on_wrong_item_size, "ferry_spsc_push_ptr on a ring of 4-byte items")
+{
+    ferry_spsc q;
+    uint32_t buf[4];
+    ferry_spsc_init(&q, buf, sizeof buf[0], 4);
+    ferry_spsc_push_ptr(&q, buf);
+}

@@ -79,6 +79,9 @@ FERRY_TEST(clean_spsc)
         ferry_spsc_push(&q, in, 1);
         CHECK(ferry_spsc_peek(&q) != NULL);
         ferry_spsc_consume(&q, 1);
+        void *p;
+        CHECK(ferry_spsc_push_ptr(&q, &q));
+        CHECK(ferry_spsc_pop_ptr(&q, &p));
     }
     ferry_rt_exit();
     CHECK(total > 0);
