@@ -12,7 +12,8 @@
  *     // producer:                      // consumer:
  *     n = ferry_spsc_push(&q, items, k);   m = ferry_spsc_pop(&q, out, max);
  *
- * Items are copied in and out (pointers are the common case). A batch moves
+ * Items are copied in and out (pointers are the common case: for single
+ * pointers ferry_spsc_push_ptr/pop_ptr skip the general copy). A batch moves
  * with at most two memcpy calls on each side (the ring may wrap once).
  *
  * Layout: the producer's index and its cached copy of the consumer's index
