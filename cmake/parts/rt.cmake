@@ -1,0 +1,136 @@
+# Real-time toolkit (issue 7): the LD_PRELOAD checker, its tests, the audio
+# example and the rt benchmark.
+
+option(FERRY_RTSAN "Make ferry_rt_enter/exit drive clang's RealtimeSanitizer (clang >= 19)" OFF)
+set(FERRY_RTSAN_ACTIVE OFF)
+if(FERRY_RTSAN)
+  if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang" OR CMAKE_C_COMPILER_VERSION VERSION_LESS 19)
+    message(FATAL_ERROR "FERRY_RTSAN needs clang >= 19 (with libclang_rt.rtsan)")
+  endif()
+  set(FERRY_RTSAN_ACTIVE ON)
+  target_compile_definitions(ferry_objects PRIVATE FERRY_RTSAN=1)
+  # Programs linking libferry statically get the RTSan runtime: with
+  # -fsanitize=realtime where the driver knows it (clang >= 20), else by
+  # linking clang 19's runtime archive whole (its preinit entry runs
+  # __rtsan_init). Shared-library users link the runtime into their program.
+  include(CheckCSourceCompiles)
+  set(CMAKE_REQUIRED_LINK_OPTIONS -fsanitize=realtime)
+  check_c_source_compiles("int main(void) { return 0; }" FERRY_HAVE_FSANITIZE_REALTIME)
+  unset(CMAKE_REQUIRED_LINK_OPTIONS)
+  if(FERRY_HAVE_FSANITIZE_REALTIME)
+    target_link_options(ferry_static INTERFACE -fsanitize=realtime)
+  else()
+    execute_process(COMMAND ${CMAKE_C_COMPILER} -print-resource-dir
+      OUTPUT_VARIABLE rtsan_res OUTPUT_STRIP_TRAILING_WHITESPACE)
+    find_file(FERRY_RTSAN_RUNTIME NAMES libclang_rt.rtsan-x86_64.a libclang_rt.rtsan.a
+      PATHS ${rtsan_res}/lib/linux ${rtsan_res}/lib/x86_64-pc-linux-gnu ${rtsan_res}/lib/x86_64-unknown-linux-gnu
+      NO_DEFAULT_PATH)
+    if(NOT FERRY_RTSAN_RUNTIME)
+      message(FATAL_ERROR "FERRY_RTSAN: libclang_rt.rtsan not found under ${rtsan_res}")
+    endif()
+    target_link_options(ferry_static INTERFACE
+      -Wl,--whole-archive ${FERRY_RTSAN_RUNTIME} -Wl,--no-whole-archive)
+    target_link_libraries(ferry_static INTERFACE ${CMAKE_DL_LIBS} m rt)
+  endif()
+endif()
+
+# Interposers and static links do not mix with the sanitizers' runtimes.
+if(FERRY_SANITIZE STREQUAL "")
+  add_library(ferry_rtcheck SHARED ${PROJECT_SOURCE_DIR}/tools/rtcheck/rtcheck.c)
+  set_target_properties(ferry_rtcheck PROPERTIES
+    OUTPUT_NAME ferry-rtcheck PREFIX lib
+    LIBRARY_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/tools
+    C_VISIBILITY_PRESET hidden)
+  # -O1 at least, and frame pointers, for readable backtraces.
+  target_compile_options(ferry_rtcheck PRIVATE -fno-omit-frame-pointer)
+  target_link_libraries(ferry_rtcheck PRIVATE ${CMAKE_DL_LIBS})
+  install(TARGETS ferry_rtcheck LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+endif()
+
+if(FERRY_BUILD_TESTS AND FERRY_SANITIZE STREQUAL "" AND NOT FERRY_RTSAN_ACTIVE)
+  # The checker's own tests: each case of tools/rtcheck/rtcheck_test.c runs
+  # with the checker preloaded. clean_* cases must run without a report;
+  # death_* cases must be caught with the checker's message.
+  set(src ${PROJECT_SOURCE_DIR}/tools/rtcheck/rtcheck_test.c)
+  add_executable(rtcheck_test ${src} ${PROJECT_SOURCE_DIR}/tests/harness/test.c)
+  target_include_directories(rtcheck_test PRIVATE ${PROJECT_SOURCE_DIR}/tests/harness)
+  target_link_libraries(rtcheck_test PRIVATE ferry_static Threads::Threads ${CMAKE_DL_LIBS})
+  add_dependencies(rtcheck_test ferry_rtcheck)
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${src})
+  file(READ ${src} text)
+  string(REGEX MATCHALL "FERRY_(DEATH_)?TEST\\(([A-Za-z0-9_]+)" cases "${text}")
+  foreach(c ${cases})
+    string(REGEX REPLACE "FERRY_(DEATH_)?TEST\\(" "" name "${c}")
+    if(c MATCHES "DEATH_TEST")
+      set(label death)
+    else()
+      set(label unit)
+    endif()
+    add_test(NAME unit.rtcheck.${name} COMMAND rtcheck_test ${name})
+    set_tests_properties(unit.rtcheck.${name} PROPERTIES LABELS ${label} TIMEOUT 60
+      ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:ferry_rtcheck>")
+  endforeach()
+endif()
+
+ferry_add_example(audio_sim SOURCES ${PROJECT_SOURCE_DIR}/examples/audio_sim.c LIBS m)
+if(FERRY_BUILD_EXAMPLES AND FERRY_BUILD_TESTS)
+  if(FERRY_SANITIZE STREQUAL "" AND NOT FERRY_RTSAN_ACTIVE)
+    add_test(NAME unit.audio_sim.under_rtcheck COMMAND example_audio_sim 1)
+    set_tests_properties(unit.audio_sim.under_rtcheck PROPERTIES LABELS unit TIMEOUT 60
+      ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:ferry_rtcheck>"
+      PASS_REGULAR_EXPRESSION "audio_sim: ok")
+  else()
+    add_test(NAME unit.audio_sim.plain COMMAND example_audio_sim 1)
+    set_tests_properties(unit.audio_sim.plain PROPERTIES LABELS unit TIMEOUT 60)
+  endif()
+endif()
+
+# bench/rt: ferry's ring against ck_ring (header-only) and Boost.Lockfree's
+# spsc_queue (header-only, C++), plus llq and defer costs.
+if(FERRY_BUILD_BENCH AND FERRY_SANITIZE STREQUAL "")
+  find_path(FERRY_CK_INCLUDE ck_ring.h)
+  find_path(FERRY_BOOST_INCLUDE boost/lockfree/spsc_queue.hpp)
+  set(rt_sources ${PROJECT_SOURCE_DIR}/bench/rt.c)
+  set(rt_defs)
+  if(FERRY_CK_INCLUDE)
+    list(APPEND rt_sources ${PROJECT_SOURCE_DIR}/bench/peers/rt_ck.c)
+    list(APPEND rt_defs FERRY_BENCH_HAVE_CK=1)
+  endif()
+  if(FERRY_BOOST_INCLUDE)
+    list(APPEND rt_sources ${PROJECT_SOURCE_DIR}/bench/peers/rt_boost.cpp)
+    list(APPEND rt_defs FERRY_BENCH_HAVE_BOOST=1)
+  endif()
+  ferry_add_bench(rt SOURCES ${rt_sources})
+  if(TARGET bench_rt)
+    target_compile_definitions(bench_rt PRIVATE ${rt_defs})
+  endif()
+endif()
+
+# The Promela model of ferry_llq's protocol (models/llq.pml), checked by spin
+# when it is installed (scripts/deps.sh test installs it).
+find_program(FERRY_SPIN spin)
+if(FERRY_BUILD_TESTS AND FERRY_SPIN AND FERRY_SANITIZE STREQUAL "")
+  set(dir ${PROJECT_BINARY_DIR}/models/llq)
+  file(MAKE_DIRECTORY ${dir})
+  add_test(NAME unit.model.llq
+    COMMAND sh -c "'${FERRY_SPIN}' -a '${PROJECT_SOURCE_DIR}/models/llq.pml' && cc -O2 -w -o pan pan.c && ./pan -w16"
+    WORKING_DIRECTORY ${dir})
+  set_tests_properties(unit.model.llq PROPERTIES LABELS unit TIMEOUT 120
+    PASS_REGULAR_EXPRESSION "errors: 0"
+    FAIL_REGULAR_EXPRESSION "assertion violated|errors: [1-9]")
+endif()
+
+# With FERRY_RTSAN: the example runs clean under RTSan, and RTSan sees a
+# malloc inside a ferry_rt_enter/exit section.
+if(FERRY_RTSAN_ACTIVE AND FERRY_BUILD_TESTS)
+  add_executable(rtsan_probe ${PROJECT_SOURCE_DIR}/tools/rtcheck/rtsan_probe.c)
+  target_link_libraries(rtsan_probe PRIVATE ferry_static)
+  add_test(NAME unit.rtsan.catches_malloc COMMAND rtsan_probe)
+  set_tests_properties(unit.rtsan.catches_malloc PROPERTIES LABELS unit TIMEOUT 60
+    PASS_REGULAR_EXPRESSION "Real-time violation: .*malloc")
+  if(FERRY_BUILD_EXAMPLES)
+    add_test(NAME unit.audio_sim.under_rtsan COMMAND example_audio_sim 1)
+    set_tests_properties(unit.audio_sim.under_rtsan PROPERTIES LABELS unit TIMEOUT 60
+      PASS_REGULAR_EXPRESSION "audio_sim: ok" FAIL_REGULAR_EXPRESSION "Real-time violation")
+  endif()
+endif()

@@ -1,0 +1,53 @@
+/* ferry/rt.h: marks for a thread's real-time sections.
+ *
+ * A real-time thread (an audio callback, a control loop) must finish its work
+ * before a deadline, so inside its real-time section it must not allocate,
+ * free, lock, sleep, do I/O or wait on a futex: each of those can block for an
+ * unbounded time. ferry_rt_enter() / ferry_rt_exit() bracket such a section:
+ *
+ *     for (;;) {
+ *         wait_for_period();         // sleeping is fine here
+ *         ferry_rt_enter();
+ *         process(block);            // nothing here may block or allocate
+ *         ferry_rt_exit();
+ *     }
+ *
+ * The marks cost a call and a thread-local increment. They do nothing else
+ * unless one of the checkers is present:
+ *
+ * - libferry-rtcheck.so (tools/rtcheck), loaded with LD_PRELOAD, interposes
+ *   the malloc family, free, pthread mutex/cond/rwlock waits, semaphores,
+ *   sleeps, read/write/open/close, poll/epoll_wait, syscall(SYS_futex) and
+ *   stdio output (printf, fputs, fwrite, ...), and aborts with "ferry-rtcheck: <call> in real-time section" and a backtrace
+ *   when the calling thread is inside a section. See docs/rt.md.
+ * - When ferry is built with -DFERRY_RTSAN=ON (clang >= 19 and its
+ *   libclang_rt.rtsan runtime), the marks also call
+ *   __rtsan_realtime_enter() / __rtsan_realtime_exit(), so clang's
+ *   RealtimeSanitizer checks the same sections.
+ */
+#ifndef FERRY_RT_H
+#define FERRY_RT_H
+
+#include <ferry/common.h>
+
+FERRY_EXTERN_C_BEGIN
+
+/* Enter a real-time section on the calling thread. Sections nest: the thread
+ * is real-time until the matching number of ferry_rt_exit() calls.
+ * Never blocks, never allocates, makes no system call; async-signal-safe. */
+void ferry_rt_enter(void);
+
+/* Leave the innermost real-time section of the calling thread. Calling it
+ * outside any section is misuse and aborts with a message.
+ * Never blocks, never allocates. */
+void ferry_rt_exit(void);
+
+/* Whether the calling thread is inside a real-time section. */
+bool ferry_rt_active(void);
+
+/* Nesting depth of the calling thread's real-time sections (0 = none). */
+unsigned ferry_rt_depth(void);
+
+FERRY_EXTERN_C_END
+
+#endif /* FERRY_RT_H */

@@ -1,0 +1,82 @@
+/* Real-time section marks (ferry/rt.h).
+ *
+ * The depth lives in a thread-local counter of this library; entering and
+ * leaving a section is an increment and a decrement of it, nothing more.
+ *
+ * The checker (tools/rtcheck, libferry-rtcheck.so, LD_PRELOAD) must be able to
+ * read that counter, whether libferry is a shared library or was linked
+ * statically into the executable (where none of its symbols are exported).
+ * So instead of the checker looking for us, we look for it: a constructor
+ * asks the dynamic linker for the checker's entry point
+ * "ferry_rtcheck_register" (present only when the checker is preloaded) and
+ * hands it a probe that returns the address of the calling thread's counter.
+ * The checker calls the probe from its interposed functions, so the cost of
+ * checking is paid only when the checker is loaded, and only on the
+ * intercepted (non-real-time-safe) calls.
+ */
+#include <ferry/rt.h>
+
+#include <dlfcn.h>
+
+#ifdef FERRY_RTSAN
+/* clang's RealtimeSanitizer runtime (sanitizer/rtsan_interface.h). */
+void __rtsan_realtime_enter(void);
+void __rtsan_realtime_exit(void);
+#endif
+
+/* initial-exec: no allocation and no __tls_get_addr on access, so the probe
+ * can be called from inside the checker's malloc. */
+static __thread unsigned ferry__rt_depth_tls __attribute__((tls_model("initial-exec")));
+
+void ferry_rt_enter(void)
+{
+    ferry__rt_depth_tls++;
+    /* Keep the compiler from sinking the increment below code that follows
+     * the call after inlining (LTO): the checker reads it from the same
+     * thread, so a compiler barrier is all the ordering needed. */
+    atomic_signal_fence(memory_order_seq_cst);
+#ifdef FERRY_RTSAN
+    __rtsan_realtime_enter();
+#endif
+}
+
+void ferry_rt_exit(void)
+{
+    if (FERRY_UNLIKELY(ferry__rt_depth_tls == 0))
+        ferry__die("ferry_rt_exit() without a matching ferry_rt_enter()");
+#ifdef FERRY_RTSAN
+    __rtsan_realtime_exit();
+#endif
+    atomic_signal_fence(memory_order_seq_cst); /* see ferry_rt_enter */
+    ferry__rt_depth_tls--;
+}
+
+bool ferry_rt_active(void)
+{
+    return ferry__rt_depth_tls != 0;
+}
+
+unsigned ferry_rt_depth(void)
+{
+    return ferry__rt_depth_tls;
+}
+
+static unsigned *ferry__rt_probe(void)
+{
+    return &ferry__rt_depth_tls;
+}
+
+typedef int (*ferry__rtcheck_register_fn)(unsigned *(*probe)(void));
+
+__attribute__((constructor)) static void ferry__rt_attach_checker(void)
+{
+    /* Present only when libferry-rtcheck.so is loaded (LD_PRELOAD). The
+     * cast from void * goes through a union-free memcpy-less idiom that both
+     * gcc and clang accept under -pedantic. */
+    void *sym = dlsym(RTLD_DEFAULT, "ferry_rtcheck_register");
+    if (sym) {
+        ferry__rtcheck_register_fn reg;
+        *(void **)&reg = sym;
+        reg(ferry__rt_probe);
+    }
+}

@@ -1,0 +1,576 @@
+/* libferry-rtcheck.so: a real-time-safety checker loaded with LD_PRELOAD.
+ *
+ *     LD_PRELOAD=/path/to/libferry-rtcheck.so ./my_audio_app
+ *
+ * It interposes the calls a real-time thread must not make (the malloc family
+ * and free, pthread mutex/cond/rwlock waits, semaphores, sleeps,
+ * read/write/open/close, poll/epoll_wait, syscall(SYS_futex, ...), and the
+ * common stdio output calls: printf, fprintf, puts, fputs, fwrite, fflush). Each
+ * wrapper asks whether the calling thread is inside a ferry real-time
+ * section (ferry_rt_enter/ferry_rt_exit); if it is, the checker prints
+ *
+ *     ferry-rtcheck: <call> in real-time section
+ *
+ * and a backtrace to stderr, then aborts (FERRY_RTCHECK=warn: reports and
+ * continues). Otherwise it forwards to the next definition
+ * (dlsym(RTLD_NEXT, ...)).
+ *
+ * How the checker learns the depth: libferry's rt.c looks up
+ * ferry_rtcheck_register() with dlsym(RTLD_DEFAULT, ...) in a constructor
+ * and, when found, registers a probe that returns the address of the calling
+ * thread's depth counter. This works when libferry is a shared library and
+ * when it is linked statically into the program (several copies may
+ * register). The checker never needs to find a symbol of the program.
+ *
+ * Only calls that go through the dynamic linker are seen: calls that glibc
+ * makes internally (stdio's own write(), for instance) are not, nor are
+ * statically linked programs. See docs/rt.md.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <execinfo.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EXPORT __attribute__((visibility("default")))
+#define IE __attribute__((tls_model("initial-exec")))
+
+/* ------------------------------------------------------------------ */
+/* Registered probes: each returns the address of one library copy's
+ * thread-local real-time depth for the calling thread. */
+#define MAX_PROBES 16
+typedef unsigned *(*probe_fn)(void);
+static _Atomic(probe_fn) probes[MAX_PROBES];
+static atomic_uint nprobes;
+
+/* Set while this thread is inside the checker (reporting, resolving): the
+ * wrappers then forward without checking, so the checker never recurses. */
+static __thread int in_checker IE;
+static int warn_only;
+static int flag_all_syscalls;   /* FERRY_RTCHECK_SYSCALLS=all */
+
+EXPORT int ferry_rtcheck_register(unsigned *(*probe)(void))
+{
+    unsigned n = atomic_load_explicit(&nprobes, memory_order_relaxed);
+    for (unsigned i = 0; i < n && i < MAX_PROBES; i++)
+        if (atomic_load_explicit(&probes[i], memory_order_acquire) == probe)
+            return 0;
+    unsigned slot = atomic_fetch_add_explicit(&nprobes, 1, memory_order_relaxed);
+    if (slot >= MAX_PROBES)
+        return -ENOSPC;
+    /* Release: pairs with the acquire load in thread_in_rt(). */
+    atomic_store_explicit(&probes[slot], probe, memory_order_release);
+    return 0;
+}
+
+/* True when the calling thread is inside a real-time section (of any
+ * registered library copy). */
+static bool thread_in_rt(void)
+{
+    if (in_checker)
+        return false;
+    unsigned n = atomic_load_explicit(&nprobes, memory_order_relaxed);
+    if (n > MAX_PROBES)
+        n = MAX_PROBES;
+    for (unsigned i = 0; i < n; i++) {
+        probe_fn p = atomic_load_explicit(&probes[i], memory_order_acquire);
+        if (p && *p() != 0)
+            return true;
+    }
+    return false;
+}
+
+/* For tests and tools: is the checker loaded and does it see the calling
+ * thread as real-time? */
+EXPORT bool ferry_rtcheck_thread_in_rt(void)
+{
+    return thread_in_rt();
+}
+
+/* ------------------------------------------------------------------ */
+/* Resolving the next definitions. dlsym() may call calloc/malloc/free
+ * before the real ones are known: those get memory from a small static
+ * arena, and free() ignores arena pointers. */
+static char arena[16384] __attribute__((aligned(64)));
+static atomic_size_t arena_used;
+
+static void *arena_alloc(size_t n)
+{
+    n = (n + 63) & ~(size_t)63;
+    size_t off = atomic_fetch_add_explicit(&arena_used, n, memory_order_relaxed);
+    if (off + n > sizeof arena)
+        return NULL;
+    return arena + off;   /* zero-filled: static storage, never reused */
+}
+
+static bool in_arena(const void *p)
+{
+    return (const char *)p >= arena && (const char *)p < arena + sizeof arena;
+}
+
+static __thread int resolving IE;
+
+static void *resolve(const char *name, const char *version)
+{
+    resolving++;
+    void *p = version ? dlvsym(RTLD_NEXT, name, version) : NULL;
+    if (!p)
+        p = dlsym(RTLD_NEXT, name);
+    resolving--;
+    return p;
+}
+
+#define REAL(ret, name, params, version)                                  \
+    typedef ret (*name##_fn) params;                                     \
+    static _Atomic(name##_fn) real_##name;                               \
+    static name##_fn get_##name(void)                                    \
+    {                                                                    \
+        name##_fn f = atomic_load_explicit(&real_##name, memory_order_relaxed); \
+        if (!f) {                                                        \
+            void *s = resolve(#name, version);                           \
+            memcpy(&f, &s, sizeof f);                                    \
+            atomic_store_explicit(&real_##name, f, memory_order_relaxed); \
+        }                                                                \
+        return f;                                                        \
+    }
+
+REAL(void *, malloc, (size_t), NULL)
+REAL(void *, calloc, (size_t, size_t), NULL)
+REAL(void *, realloc, (void *, size_t), NULL)
+REAL(void, free, (void *), NULL)
+REAL(void *, aligned_alloc, (size_t, size_t), NULL)
+REAL(int, posix_memalign, (void **, size_t, size_t), NULL)
+REAL(void *, memalign, (size_t, size_t), NULL)
+REAL(void *, valloc, (size_t), NULL)
+REAL(int, pthread_mutex_lock, (pthread_mutex_t *), NULL)
+REAL(int, pthread_mutex_timedlock, (pthread_mutex_t *, const struct timespec *), NULL)
+REAL(int, pthread_cond_wait, (pthread_cond_t *, pthread_mutex_t *), "GLIBC_2.3.2")
+REAL(int, pthread_cond_timedwait, (pthread_cond_t *, pthread_mutex_t *, const struct timespec *), "GLIBC_2.3.2")
+REAL(int, pthread_cond_clockwait, (pthread_cond_t *, pthread_mutex_t *, clockid_t, const struct timespec *), NULL)
+REAL(int, pthread_rwlock_rdlock, (pthread_rwlock_t *), NULL)
+REAL(int, pthread_rwlock_wrlock, (pthread_rwlock_t *), NULL)
+REAL(int, pthread_rwlock_timedrdlock, (pthread_rwlock_t *, const struct timespec *), NULL)
+REAL(int, pthread_rwlock_timedwrlock, (pthread_rwlock_t *, const struct timespec *), NULL)
+REAL(int, sem_wait, (sem_t *), NULL)
+REAL(int, sem_timedwait, (sem_t *, const struct timespec *), NULL)
+REAL(unsigned, sleep, (unsigned), NULL)
+REAL(int, usleep, (useconds_t), NULL)
+REAL(int, nanosleep, (const struct timespec *, struct timespec *), NULL)
+REAL(int, clock_nanosleep, (clockid_t, int, const struct timespec *, struct timespec *), NULL)
+REAL(ssize_t, read, (int, void *, size_t), NULL)
+REAL(ssize_t, write, (int, const void *, size_t), NULL)
+REAL(int, open, (const char *, int, ...), NULL)
+REAL(int, open64, (const char *, int, ...), NULL)
+REAL(int, openat, (int, const char *, int, ...), NULL)
+REAL(int, close, (int), NULL)
+REAL(int, poll, (struct pollfd *, nfds_t, int), NULL)
+REAL(int, ppoll, (struct pollfd *, nfds_t, const struct timespec *, const sigset_t *), NULL)
+REAL(int, epoll_wait, (int, struct epoll_event *, int, int), NULL)
+REAL(int, epoll_pwait, (int, struct epoll_event *, int, int, const sigset_t *), NULL)
+REAL(long, syscall, (long, ...), NULL)
+REAL(int, vprintf, (const char *, va_list), NULL)
+REAL(int, vfprintf, (FILE *, const char *, va_list), NULL)
+REAL(int, puts, (const char *), NULL)
+REAL(int, fputs, (const char *, FILE *), NULL)
+REAL(size_t, fwrite, (const void *, size_t, size_t, FILE *), NULL)
+REAL(int, fflush, (FILE *), NULL)
+
+/* ------------------------------------------------------------------ */
+/* Reporting. */
+
+static void say(const char *s)
+{
+    size_t n = strlen(s);
+    while (n) {
+        ssize_t w = get_write()(STDERR_FILENO, s, n);
+        if (w <= 0)
+            return;
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+__attribute__((noinline)) static void report(const char *call)
+{
+    in_checker++;
+    say("ferry-rtcheck: ");
+    say(call);
+    say(" in real-time section\n");
+    void *frames[64];
+    int n = backtrace(frames, 64);
+    /* Skip report() itself; the wrapper's frame shows the call. */
+    if (n > 1)
+        backtrace_symbols_fd(frames + 1, n - 1, STDERR_FILENO);
+    if (!warn_only)
+        abort();
+    in_checker--;
+}
+
+#define CHECK(call)                                                       \
+    do {                                                                  \
+        if (__builtin_expect(thread_in_rt(), 0))                          \
+            report(call);                                                 \
+    } while (0)
+
+__attribute__((constructor)) static void rtcheck_init(void)
+{
+    in_checker++;
+    const char *mode = getenv("FERRY_RTCHECK");
+    warn_only = mode && strcmp(mode, "warn") == 0;
+    const char *sc = getenv("FERRY_RTCHECK_SYSCALLS");
+    flag_all_syscalls = sc && strcmp(sc, "all") == 0;
+    /* Resolve everything now, outside any real-time section. */
+    get_malloc(); get_calloc(); get_realloc(); get_free();
+    get_aligned_alloc(); get_posix_memalign(); get_memalign(); get_valloc();
+    get_pthread_mutex_lock(); get_pthread_mutex_timedlock();
+    get_pthread_cond_wait(); get_pthread_cond_timedwait(); get_pthread_cond_clockwait();
+    get_pthread_rwlock_rdlock(); get_pthread_rwlock_wrlock();
+    get_pthread_rwlock_timedrdlock(); get_pthread_rwlock_timedwrlock();
+    get_sem_wait(); get_sem_timedwait();
+    get_sleep(); get_usleep(); get_nanosleep(); get_clock_nanosleep();
+    get_read(); get_write(); get_open(); get_open64(); get_openat(); get_close();
+    get_poll(); get_ppoll(); get_epoll_wait(); get_epoll_pwait(); get_syscall();
+    get_vprintf(); get_vfprintf(); get_puts(); get_fputs(); get_fwrite(); get_fflush();
+    /* backtrace() loads libgcc's unwinder (dlopen, malloc) on first use: do
+     * that now, so that reporting from a real-time section works. */
+    void *frames[4];
+    backtrace(frames, 4);
+    in_checker--;
+}
+
+/* ------------------------------------------------------------------ */
+/* Allocation. */
+
+EXPORT void *malloc(size_t n)
+{
+    if (resolving)
+        return arena_alloc(n);
+    CHECK("malloc");
+    return get_malloc()(n);
+}
+
+EXPORT void *calloc(size_t n, size_t size)
+{
+    if (resolving)
+        return arena_alloc(n * size);
+    CHECK("calloc");
+    return get_calloc()(n, size);
+}
+
+EXPORT void *realloc(void *p, size_t n)
+{
+    if (p && in_arena(p)) {   /* from the arena: move it to the real heap */
+        void *q = get_malloc()(n);
+        if (q)
+            memcpy(q, p, n < 256 ? n : 256);
+        return q;
+    }
+    CHECK("realloc");
+    return get_realloc()(p, n);
+}
+
+EXPORT void free(void *p)
+{
+    if (p && in_arena(p))
+        return;
+    CHECK("free");
+    get_free()(p);
+}
+
+EXPORT void *aligned_alloc(size_t align, size_t n)
+{
+    CHECK("aligned_alloc");
+    return get_aligned_alloc()(align, n);
+}
+
+EXPORT int posix_memalign(void **out, size_t align, size_t n)
+{
+    CHECK("posix_memalign");
+    return get_posix_memalign()(out, align, n);
+}
+
+EXPORT void *memalign(size_t align, size_t n)
+{
+    CHECK("memalign");
+    return get_memalign()(align, n);
+}
+
+EXPORT void *valloc(size_t n)
+{
+    CHECK("valloc");
+    return get_valloc()(n);
+}
+
+/* ------------------------------------------------------------------ */
+/* Locks and waits. */
+
+EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
+{
+    CHECK("pthread_mutex_lock");
+    return get_pthread_mutex_lock()(m);
+}
+
+EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *t)
+{
+    CHECK("pthread_mutex_timedlock");
+    return get_pthread_mutex_timedlock()(m, t);
+}
+
+/* The next definitions are looked up by version (GLIBC_2.3.2): a plain
+ * dlsym would find the 2.2.5 compatibility versions with the old condvar. */
+EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
+{
+    CHECK("pthread_cond_wait");
+    return get_pthread_cond_wait()(c, m);
+}
+
+EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m,
+                           const struct timespec *t)
+{
+    CHECK("pthread_cond_timedwait");
+    return get_pthread_cond_timedwait()(c, m, t);
+}
+
+EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clk,
+                                  const struct timespec *t)
+{
+    CHECK("pthread_cond_clockwait");
+    return get_pthread_cond_clockwait()(c, m, clk, t);
+}
+
+EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *l)
+{
+    CHECK("pthread_rwlock_rdlock");
+    return get_pthread_rwlock_rdlock()(l);
+}
+
+EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t *l)
+{
+    CHECK("pthread_rwlock_wrlock");
+    return get_pthread_rwlock_wrlock()(l);
+}
+
+EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t *l, const struct timespec *t)
+{
+    CHECK("pthread_rwlock_timedrdlock");
+    return get_pthread_rwlock_timedrdlock()(l, t);
+}
+
+EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t *l, const struct timespec *t)
+{
+    CHECK("pthread_rwlock_timedwrlock");
+    return get_pthread_rwlock_timedwrlock()(l, t);
+}
+
+EXPORT int sem_wait(sem_t *s)
+{
+    CHECK("sem_wait");
+    return get_sem_wait()(s);
+}
+
+EXPORT int sem_timedwait(sem_t *s, const struct timespec *t)
+{
+    CHECK("sem_timedwait");
+    return get_sem_timedwait()(s, t);
+}
+
+/* ------------------------------------------------------------------ */
+/* Sleeps. */
+
+EXPORT unsigned sleep(unsigned s)
+{
+    CHECK("sleep");
+    return get_sleep()(s);
+}
+
+EXPORT int usleep(useconds_t us)
+{
+    CHECK("usleep");
+    return get_usleep()(us);
+}
+
+EXPORT int nanosleep(const struct timespec *req, struct timespec *rem)
+{
+    CHECK("nanosleep");
+    return get_nanosleep()(req, rem);
+}
+
+EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec *req,
+                           struct timespec *rem)
+{
+    CHECK("clock_nanosleep");
+    return get_clock_nanosleep()(clk, flags, req, rem);
+}
+
+/* ------------------------------------------------------------------ */
+/* I/O. */
+
+EXPORT ssize_t read(int fd, void *buf, size_t n)
+{
+    CHECK("read");
+    return get_read()(fd, buf, n);
+}
+
+EXPORT ssize_t write(int fd, const void *buf, size_t n)
+{
+    CHECK("write");
+    return get_write()(fd, buf, n);
+}
+
+static mode_t open_mode(int flags, va_list ap)
+{
+    if (flags & (O_CREAT | O_TMPFILE))
+        return (mode_t)va_arg(ap, int);
+    return 0;
+}
+
+EXPORT int open(const char *path, int flags, ...)
+{
+    va_list ap;
+    va_start(ap, flags);
+    mode_t mode = open_mode(flags, ap);
+    va_end(ap);
+    CHECK("open");
+    return get_open()(path, flags, mode);
+}
+
+EXPORT int open64(const char *path, int flags, ...)
+{
+    va_list ap;
+    va_start(ap, flags);
+    mode_t mode = open_mode(flags, ap);
+    va_end(ap);
+    CHECK("open");
+    return get_open64()(path, flags, mode);
+}
+
+EXPORT int openat(int dir, const char *path, int flags, ...)
+{
+    va_list ap;
+    va_start(ap, flags);
+    mode_t mode = open_mode(flags, ap);
+    va_end(ap);
+    CHECK("openat");
+    return get_openat()(dir, path, flags, mode);
+}
+
+EXPORT int close(int fd)
+{
+    CHECK("close");
+    return get_close()(fd);
+}
+
+EXPORT int poll(struct pollfd *fds, nfds_t n, int timeout)
+{
+    CHECK("poll");
+    return get_poll()(fds, n, timeout);
+}
+
+EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *t, const sigset_t *m)
+{
+    CHECK("ppoll");
+    return get_ppoll()(fds, n, t, m);
+}
+
+EXPORT int epoll_wait(int ep, struct epoll_event *ev, int n, int timeout)
+{
+    CHECK("epoll_wait");
+    return get_epoll_wait()(ep, ev, n, timeout);
+}
+
+EXPORT int epoll_pwait(int ep, struct epoll_event *ev, int n, int timeout, const sigset_t *m)
+{
+    CHECK("epoll_pwait");
+    return get_epoll_pwait()(ep, ev, n, timeout, m);
+}
+
+/* syscall(): only futex is a real-time violation by itself here; other
+ * numbers are forwarded unchecked (use FERRY_RTCHECK_SYSCALLS=all to flag
+ * every syscall() from a real-time section). */
+EXPORT long syscall(long nr, ...)
+{
+    va_list ap;
+    va_start(ap, nr);
+    long a1 = va_arg(ap, long), a2 = va_arg(ap, long), a3 = va_arg(ap, long);
+    long a4 = va_arg(ap, long), a5 = va_arg(ap, long), a6 = va_arg(ap, long);
+    va_end(ap);
+    if (__builtin_expect(thread_in_rt(), 0)) {
+#ifdef SYS_futex_waitv
+        if (nr == SYS_futex_waitv)
+            report("syscall(SYS_futex_waitv)");
+#endif
+        if (nr == SYS_futex)
+            report("syscall(SYS_futex)");
+        else if (flag_all_syscalls)
+            report("syscall");
+    }
+    return get_syscall()(nr, a1, a2, a3, a4, a5, a6);
+}
+
+/* ------------------------------------------------------------------ */
+/* stdio: its buffers are locked and flushing calls write() inside glibc,
+ * where the write() wrapper above cannot see it. printf() is the classic
+ * mistake in an audio callback. */
+
+EXPORT int printf(const char *fmt, ...)
+{
+    CHECK("printf");
+    va_list ap;
+    va_start(ap, fmt);
+    int r = get_vprintf()(fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+EXPORT int fprintf(FILE *f, const char *fmt, ...)
+{
+    CHECK("fprintf");
+    va_list ap;
+    va_start(ap, fmt);
+    int r = get_vfprintf()(f, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+EXPORT int vfprintf(FILE *f, const char *fmt, va_list ap)
+{
+    CHECK("vfprintf");
+    return get_vfprintf()(f, fmt, ap);
+}
+
+EXPORT int puts(const char *s)
+{
+    CHECK("puts");
+    return get_puts()(s);
+}
+
+EXPORT int fputs(const char *s, FILE *f)
+{
+    CHECK("fputs");
+    return get_fputs()(s, f);
+}
+
+EXPORT size_t fwrite(const void *p, size_t size, size_t n, FILE *f)
+{
+    CHECK("fwrite");
+    return get_fwrite()(p, size, n, f);
+}
+
+EXPORT int fflush(FILE *f)
+{
+    CHECK("fflush");
+    return get_fflush()(f);
+}

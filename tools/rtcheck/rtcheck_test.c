@@ -1,0 +1,323 @@
+/* Tests of libferry-rtcheck.so, run with it preloaded (cmake/parts/rt.cmake).
+ * clean_* cases: every real-time path of ferry runs inside a real-time
+ * section without a report. death_* cases: each forbidden call inside a
+ * section is caught with the checker's message. */
+#include <ferry/defer.h>
+#include <ferry/list.h>
+#include <ferry/llq.h>
+#include <ferry/rt.h>
+#include <ferry/spsc.h>
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test.h"
+
+/* The clean cases would pass vacuously without the checker: check that it
+ * is loaded and sees our sections. */
+static bool checker_sees_rt(void)
+{
+    bool (*in_rt)(void);
+    void *sym = dlsym(RTLD_DEFAULT, "ferry_rtcheck_thread_in_rt");
+    CHECK_MSG(sym != NULL, "libferry-rtcheck.so is not preloaded");
+    memcpy(&in_rt, &sym, sizeof in_rt);
+    return in_rt();
+}
+
+FERRY_TEST(clean_checker_armed)
+{
+    CHECK(!checker_sees_rt());
+    ferry_rt_enter();
+    bool inside = checker_sees_rt();
+    ferry_rt_enter();
+    bool nested = checker_sees_rt();
+    ferry_rt_exit();
+    bool still = checker_sees_rt();
+    ferry_rt_exit();
+    CHECK(inside);
+    CHECK(nested);
+    CHECK(still);
+    CHECK(!checker_sees_rt());
+}
+
+FERRY_TEST(clean_outside_sections)
+{
+    /* Outside a section everything is allowed. */
+    void *volatile p = malloc(64);
+    free(p);
+    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&m);
+    pthread_mutex_unlock(&m);
+    CHECK_EQ(write(STDOUT_FILENO, "", 0), 0);
+    usleep(1);
+}
+
+FERRY_TEST(clean_spsc)
+{
+    uint64_t buf[64], in[100], out[100];
+    ferry_spsc q;
+    CHECK_EQ(ferry_spsc_init(&q, buf, sizeof buf[0], 64), 0);
+    for (int i = 0; i < 100; i++)
+        in[i] = (uint64_t)i;
+    ferry_rt_enter();
+    CHECK(checker_sees_rt());
+    size_t total = 0;
+    for (int round = 0; round < 1000; round++) {
+        size_t n = ferry_spsc_push(&q, in, (size_t)(round % 100) + 1);
+        size_t m = ferry_spsc_pop(&q, out, 100);
+        CHECK_EQ(n, m);
+        total += m;
+        CHECK(ferry_spsc_peek(&q) == NULL);
+        ferry_spsc_push(&q, in, 1);
+        CHECK(ferry_spsc_peek(&q) != NULL);
+        ferry_spsc_consume(&q, 1);
+        void *p;
+        CHECK(ferry_spsc_push_ptr(&q, &q));
+        CHECK(ferry_spsc_pop_ptr(&q, &p));
+    }
+    ferry_rt_exit();
+    CHECK(total > 0);
+}
+
+typedef struct item {
+    ferry_llq_node qn;
+    ferry_defer_node dn;
+    int id;
+} item;
+
+static int freed;
+static void free_item(ferry_defer_node *n)
+{
+    free(ferry_container_of(n, item, dn));
+    freed++;
+}
+
+FERRY_TEST(clean_llq)
+{
+    enum { N = 64 };
+    item *items = calloc(N, sizeof *items);
+    ferry_llq q;
+    ferry_llq_init(&q);
+    ferry_rt_enter();
+    CHECK(checker_sees_rt());
+    for (int round = 0; round < 100; round++) {
+        for (int i = 0; i < N; i++) {
+            items[i].id = i;
+            ferry_llq_push(&q, &items[i].qn);
+            if (i % 3 == 0) {   /* drain to the last node: stub recycling */
+                ferry_llq_node *n;
+                while ((n = ferry_llq_pop(&q)) != NULL)
+                    (void)ferry_container_of(n, item, qn);
+            }
+        }
+        while (ferry_llq_pop(&q))
+            ;
+    }
+    CHECK(ferry_llq_empty(&q));
+    ferry_rt_exit();
+    free(items);
+}
+
+FERRY_TEST(clean_defer_push)
+{
+    enum { N = 1000 };
+    item *items[N];
+    for (int i = 0; i < N; i++)
+        items[i] = calloc(1, sizeof(item));
+    ferry_defer d;
+    CHECK_EQ(ferry_defer_init(&d), 0);
+    freed = 0;
+    ferry_rt_enter();
+    CHECK(checker_sees_rt());
+    for (int i = 0; i < N; i++)
+        ferry_defer_push(&d, &items[i]->dn, free_item);
+    ferry_rt_exit();
+    CHECK_EQ(ferry_defer_collect(&d), N);
+    CHECK_EQ(freed, N);
+    ferry_defer_fini(&d);
+}
+
+typedef struct obj {
+    ferry_shared sh;
+    char data[100];
+} obj;
+static int destroyed;
+static void destroy_obj(ferry_shared *s)
+{
+    free(ferry_container_of(s, obj, sh));
+    destroyed++;
+}
+
+FERRY_TEST(clean_shared_release)
+{
+    ferry_defer d;
+    ferry_defer_init(&d);
+    obj *o = malloc(sizeof *o);
+    CHECK_EQ(ferry_shared_init(&o->sh, &d, destroy_obj), 0);
+    ferry_shared_acquire(&o->sh);
+    destroyed = 0;
+    ferry_rt_enter();
+    CHECK(checker_sees_rt());
+    ferry_shared_acquire(&o->sh);
+    ferry_shared_release(&o->sh);
+    ferry_shared_release(&o->sh);
+    ferry_shared_release(&o->sh);  /* the last one: deferred, no free here */
+    ferry_rt_exit();
+    CHECK_EQ(destroyed, 0);
+    CHECK_EQ(ferry_defer_collect(&d), 1);
+    CHECK_EQ(destroyed, 1);
+    ferry_defer_fini(&d);
+}
+
+/* A real-time thread doing all of it while another thread allocates, locks
+ * and writes outside any section: only the marked thread is checked. */
+static ferry_spsc ring;
+static uint64_t ringbuf[256];
+static ferry_defer garbage;
+
+static void *rt_thread(void *arg)
+{
+    (void)arg;
+    uint64_t got[16];
+    size_t n = 0;
+    ferry_rt_enter();
+    while (n < 10000) {
+        size_t m = ferry_spsc_pop(&ring, got, 16);
+        for (size_t i = 0; i < m; i++) {
+            item *it = (item *)(uintptr_t)got[i];
+            ferry_defer_push(&garbage, &it->dn, free_item);
+        }
+        n += m;
+    }
+    ferry_rt_exit();
+    return NULL;
+}
+
+FERRY_TEST(clean_threads)
+{
+    ferry_spsc_init(&ring, ringbuf, sizeof ringbuf[0], 256);
+    ferry_defer_init(&garbage);
+    freed = 0;
+    pthread_t t;
+    pthread_create(&t, NULL, rt_thread, NULL);
+    pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    for (int i = 0; i < 10000;) {
+        uint64_t p = (uint64_t)(uintptr_t)calloc(1, sizeof(item));
+        while (ferry_spsc_push(&ring, &p, 1) == 0) {
+            pthread_mutex_lock(&m);
+            pthread_mutex_unlock(&m);
+            ferry_defer_collect(&garbage);
+        }
+        i++;
+    }
+    pthread_join(t, NULL);
+    ferry_defer_fini(&garbage);
+    CHECK_EQ(freed, 10000);
+}
+
+/* ---- each forbidden call is caught ---- */
+
+FERRY_DEATH_TEST(death_malloc, "ferry-rtcheck: malloc in real-time section")
+{
+    ferry_rt_enter();
+    void *volatile p = malloc(32);
+    (void)p;
+}
+
+FERRY_DEATH_TEST(death_free, "ferry-rtcheck: free in real-time section")
+{
+    void *volatile p = malloc(32);
+    ferry_rt_enter();
+    free(p);
+}
+
+FERRY_DEATH_TEST(death_calloc_nested, "ferry-rtcheck: calloc in real-time section")
+{
+    ferry_rt_enter();
+    ferry_rt_enter();
+    ferry_rt_exit();   /* still inside the outer section */
+    void *volatile p = calloc(4, 8);
+    (void)p;
+}
+
+FERRY_DEATH_TEST(death_mutex_lock, "ferry-rtcheck: pthread_mutex_lock in real-time section")
+{
+    static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    ferry_rt_enter();
+    pthread_mutex_lock(&m);
+}
+
+FERRY_DEATH_TEST(death_cond_timedwait, "ferry-rtcheck: pthread_cond_timedwait in real-time section")
+{
+    static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    static pthread_cond_t c = PTHREAD_COND_INITIALIZER;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    pthread_mutex_lock(&m);
+    ferry_rt_enter();
+    pthread_cond_timedwait(&c, &m, &ts);
+}
+
+FERRY_DEATH_TEST(death_sem_wait, "ferry-rtcheck: sem_wait in real-time section")
+{
+    sem_t s;
+    sem_init(&s, 0, 1);
+    ferry_rt_enter();
+    sem_wait(&s);
+}
+
+FERRY_DEATH_TEST(death_write, "ferry-rtcheck: write in real-time section")
+{
+    ferry_rt_enter();
+    CHECK_EQ(write(STDOUT_FILENO, "", 0), 0);
+}
+
+FERRY_DEATH_TEST(death_open, "ferry-rtcheck: open in real-time section")
+{
+    ferry_rt_enter();
+    int fd = open("/dev/null", O_RDONLY);
+    (void)fd;
+}
+
+FERRY_DEATH_TEST(death_usleep, "ferry-rtcheck: usleep in real-time section")
+{
+    ferry_rt_enter();
+    usleep(1);
+}
+
+FERRY_DEATH_TEST(death_nanosleep, "ferry-rtcheck: nanosleep in real-time section")
+{
+    struct timespec ts = {0, 1000};
+    ferry_rt_enter();
+    nanosleep(&ts, NULL);
+}
+
+FERRY_DEATH_TEST(death_futex, "ferry-rtcheck: syscall(SYS_futex) in real-time section")
+{
+    static int word = 1;
+    ferry_rt_enter();
+    syscall(SYS_futex, &word, 1 /* FUTEX_WAKE */, 1, NULL, NULL, 0);
+}
+
+FERRY_DEATH_TEST(death_backtrace_printed, "rtcheck_test(")
+{
+    /* The report carries a backtrace: backtrace_symbols_fd prints each frame
+     * as "module(symbol+offset) [address]", this program among them. */
+    ferry_rt_enter();
+    void *volatile p = malloc(1);
+    (void)p;
+}
+
+FERRY_DEATH_TEST(death_printf, "ferry-rtcheck: printf in real-time section")
+{
+    ferry_rt_enter();
+    printf("level %d\n", 3);
+}
