@@ -1,31 +1,41 @@
 /* ferry_mutex and ferry_cond: the out-of-line parts (see ferry/mutex.h and
  * docs/mutex.md).
  *
- * Words. A mutex word is [head | QLOCK | LOCKED], a cond word [head | QLOCK].
- * `head` points at the first node of a circular doubly linked FIFO of
- * waiters; each node lives in its waiting thread's stack frame and is
- * guarded by the QLOCK bit of the word whose queue holds it.
+ * Words. A mutex word is [head | WAKING | QLOCK | LOCKED], a cond word
+ * [head | QLOCK]. `head` points at the first node of a circular doubly
+ * linked FIFO of waiters; each node lives in its waiting thread's stack
+ * frame and is guarded by the QLOCK bit of the word whose queue holds it.
+ * WAKING says that a waiter was dequeued and woken to compete for the
+ * mutex and has not yet taken it or gone back to sleep: while it is set,
+ * unlock wakes nobody else (the woken thread will look at the queue).
  *
  * Rules that make it correct (docs/mutex.md has the full argument):
  *  R1 QLOCK is taken only by compare-and-swap from a word without QLOCK, and
  *     released by the holder's release store or CAS.
  *  R2 LOCKED is set by CAS from a word without LOCKED (with or without
  *     QLOCK), and cleared only by the owner: by the inline CAS from exactly
- *     LOCKED, or by the slow unlock while it holds QLOCK. So while a thread
- *     holds QLOCK and sees LOCKED, LOCKED stays set.
+ *     LOCKED, or in the slow unlock by a CAS from a word without QLOCK or a
+ *     store while holding QLOCK. So while a thread holds QLOCK and sees
+ *     LOCKED, LOCKED stays set.
  *  R3 A locker enqueues only while LOCKED is set (it takes QLOCK by a CAS
  *     from a word with LOCKED). The owner's unlock then cannot take the
- *     inline path (the word is not exactly LOCKED) and takes QLOCK itself,
+ *     inline path (the word is not exactly LOCKED) and looks at the queue,
  *     so it sees the new waiter: no lost wakeup.
- *  R4 Whenever the queue is non-empty and LOCKED is clear, some dequeued
- *     waiter is awake (state WOKEN) and will try to take the mutex; if its
- *     CAS fails, somebody holds the mutex and that owner's unlock wakes the
- *     next waiter. A waiter that gives up (deadline) does so only after it
- *     saw LOCKED set, or while it is still linked (nobody woke it yet).
- *  R5 A waiter's node is touched by another thread only until that thread
- *     stores the node's final state (WOKEN or HANDOFF) with release; the
- *     futex wake that may follow is on the address only, and a spurious wake
- *     of whatever lives there later is harmless.
+ *  R4 WAKING is set only by a QLOCK holder, together with waking one
+ *     dequeued waiter with S_WOKEN, which then "holds" WAKING. Only that
+ *     waiter clears it: in the CAS that takes the mutex, in the CAS that
+ *     takes QLOCK to queue again (LOCKED set), or, giving up at a deadline,
+ *     by a CAS from a word with LOCKED and without QLOCK.
+ *  R5 Whenever the queue is non-empty and LOCKED is clear, WAKING is set:
+ *     its holder is awake and will try to take the mutex; if its CAS fails,
+ *     somebody holds the mutex, and since the holder clears WAKING only
+ *     while it sees LOCKED (R4), that owner's unlock sees the queue without
+ *     WAKING and wakes the next waiter. An unlock that sees WAKING just
+ *     releases: the awake thread will take the mutex or requeue.
+ *  R6 A waiter's node is touched by another thread only until that thread
+ *     stores the node's final state with release; the futex wake that may
+ *     follow is on the address only, and a spurious wake of whatever lives
+ *     there later is harmless.
  */
 #include <ferry/mutex.h>
 
@@ -38,7 +48,8 @@
 
 #define LOCKED FERRY__MUTEX_LOCKED
 #define QLOCK FERRY__MUTEX_QLOCK
-#define PTR_MASK (~(uintptr_t)3)
+#define WAKING ((uintptr_t)4)
+#define PTR_MASK (~(uintptr_t)7)
 
 /* A waiter that has waited this long for the mutex is handed it directly
  * (the eventual-fairness bound)... */
@@ -59,12 +70,14 @@
 enum {
     S_WAIT = 1,    /* linked, or dequeued with the wake not yet stored      */
     S_SLEEP = 2,   /* with S_WAIT: the owner sleeps (or will) in the kernel */
-    S_WOKEN = 4,   /* dequeued: the mutex was released, try to take it      */
+    S_WOKEN = 4,   /* dequeued: compete for the mutex; holds WAKING (R4)   */
     S_HANDOFF = 8, /* dequeued: the mutex was handed over, the waiter owns it */
+    S_RETRY = 16,  /* dequeued: lock the mutex as a newcomer (no WAKING)    */
 };
 
 typedef struct node {
-    struct node *next, *prev; /* under QLOCK of the queue that holds it     */
+    _Alignas(8) struct node *next; /* under QLOCK of the queue holding it   */
+    struct node *prev;
     /* Address of the mutex or cond whose queue holds the node, 0 if none.
      * Written under that queue's QLOCK; read by the owner under a QLOCK
      * (relaxed atomic because a cond waiter reads it under the cond's QLOCK
@@ -75,7 +88,7 @@ typedef struct node {
     FERRY_ATOMIC(uint32_t) state;
 } node;
 
-_Static_assert(_Alignof(node) >= 4, "the two low bits of a node address hold flags");
+_Static_assert(_Alignof(node) >= 8, "the three low bits of a node address hold flags");
 
 /* ------------------------------------------------------------- helpers */
 
@@ -219,13 +232,15 @@ static uintptr_t qlock(FERRY_ATOMIC(uintptr_t) *word)
     }
 }
 
-/* Drop a mutex's QLOCK, installing `head`, keeping LOCKED as it is now (a
- * thread may set it meanwhile, R2). `w` is the word as last seen. */
-static void mutex_qunlock(ferry_mutex *m, uintptr_t w, node *head)
+/* Drop a mutex's QLOCK, installing `head` and or-ing `set`, keeping LOCKED
+ * and WAKING as they are now (a thread may take the mutex meanwhile, and
+ * clear WAKING as it does, R2, R4). `w` is the word as last seen. */
+static void mutex_qunlock(ferry_mutex *m, uintptr_t w, node *head, uintptr_t set)
 {
     /* Release: pairs with the acquire of the next QLOCK holder (qlock, or
-     * the CAS in lock_slow/unlock_slow). */
-    while (!atomic_compare_exchange_weak_explicit(&m->word, &w, (w & LOCKED) | (uintptr_t)head,
+     * the CAS in mutex_lock_node/unlock_slow). */
+    while (!atomic_compare_exchange_weak_explicit(&m->word, &w,
+                                                  (w & (LOCKED | WAKING)) | (uintptr_t)head | set,
                                                   memory_order_release, memory_order_relaxed)) {
     }
 }
@@ -336,31 +351,33 @@ static uint32_t mutex_leave(ferry_mutex *m, node *n)
     if (atomic_load_explicit(&n->where, memory_order_relaxed) == (uintptr_t)m) {
         head = q_remove(head, n);
         atomic_store_explicit(&n->where, 0, memory_order_relaxed);
-        mutex_qunlock(m, w, head);
+        mutex_qunlock(m, w, head, 0);
         return 0;
     }
-    mutex_qunlock(m, w, head);
+    mutex_qunlock(m, w, head, 0);
     return node_wait(n, NULL);
 }
 
 /* Wait for the mutex with node n (in the caller's frame). `requeue`: n has
- * waited before (n->since is kept and it goes back to the front). */
-static int mutex_lock_node(ferry_mutex *m, const struct timespec *deadline, node *n, bool requeue)
+ * waited before (n->since is kept and it goes back to the front).
+ * `waking`: the caller holds the WAKING role (R4). */
+static int mutex_lock_node(ferry_mutex *m, const struct timespec *deadline, node *n, bool requeue,
+                           bool waking)
 {
     unsigned spin = 0, qspins = 0;
     uintptr_t w = atomic_load_explicit(&m->word, memory_order_relaxed);
     for (;;) {
+        uintptr_t role = waking ? WAKING : 0;
         if (!(w & LOCKED)) {
             /* Acquire: pairs with the release of the previous owner's unlock. */
-            if (atomic_compare_exchange_weak_explicit(&m->word, &w, w | LOCKED, memory_order_acquire,
-                                                      memory_order_relaxed))
+            if (atomic_compare_exchange_weak_explicit(&m->word, &w, (w | LOCKED) & ~role,
+                                                      memory_order_acquire, memory_order_relaxed))
                 return 0;
             continue;
         }
-        /* Spin while the owner is likely to release soon: nobody is queued
-         * yet (a queue means the mutex is held for long or by many), or we
-         * were just woken for it. Bounded, with pauses. */
-        if (spin < SPIN_ROUNDS && (requeue || !head_of(w))) {
+        /* Spin while the owner is likely to release soon. Bounded, with
+         * pauses that grow; the word is re-read between them. */
+        if (spin < SPIN_ROUNDS) {
             unsigned pauses = 1u << spin;
             if (pauses > SPIN_MAX_PAUSES)
                 pauses = SPIN_MAX_PAUSES;
@@ -375,14 +392,22 @@ static int mutex_lock_node(ferry_mutex *m, const struct timespec *deadline, node
             w = atomic_load_explicit(&m->word, memory_order_relaxed);
             continue;
         }
-        /* Give up only having seen LOCKED, unlinked (R4). */
-        if (deadline && ferry__deadline_passed(deadline))
+        if (deadline && ferry__deadline_passed(deadline)) {
+            /* Give up, unlinked, having seen LOCKED; drop WAKING only in a
+             * CAS that sees LOCKED still set (R4, R5). */
+            if (waking && !atomic_compare_exchange_weak_explicit(&m->word, &w, w & ~WAKING,
+                                                                 memory_order_relaxed,
+                                                                 memory_order_relaxed))
+                continue;
             return -ETIMEDOUT;
-        /* Take QLOCK while LOCKED is set (R3). Acquire: pairs with the
-         * release that dropped QLOCK last. */
-        if (!atomic_compare_exchange_weak_explicit(&m->word, &w, w | QLOCK, memory_order_acquire,
-                                                   memory_order_relaxed))
+        }
+        /* Take QLOCK while LOCKED is set (R3), dropping our WAKING (R4).
+         * Acquire: pairs with the release that dropped QLOCK last. */
+        if (!atomic_compare_exchange_weak_explicit(&m->word, &w, (w | QLOCK) & ~role,
+                                                   memory_order_acquire, memory_order_relaxed))
             continue;
+        waking = false;
+        w &= ~role;
         node *head = head_of(w);
         check_mutex_head(m, head);
         if (!requeue)
@@ -390,17 +415,20 @@ static int mutex_lock_node(ferry_mutex *m, const struct timespec *deadline, node
         atomic_store_explicit(&n->state, S_WAIT, memory_order_relaxed);
         atomic_store_explicit(&n->where, (uintptr_t)m, memory_order_relaxed);
         head = q_insert(head, n, requeue);
-        /* LOCKED stays set while we hold QLOCK (R2), so a plain store.
-         * Release: pairs with the acquire of the next QLOCK holder. */
-        atomic_store_explicit(&m->word, (uintptr_t)head | LOCKED, memory_order_release);
+        /* While we hold QLOCK and LOCKED is set, nobody else changes the
+         * word (R2, R4), so a plain store. Release: pairs with the acquire
+         * of the next QLOCK holder. */
+        atomic_store_explicit(&m->word, (uintptr_t)head | (w & (LOCKED | WAKING)),
+                              memory_order_release);
 
         uint32_t s = node_wait(n, deadline);
         if (s == 0 && (s = mutex_leave(m, n)) == 0)
             return -ETIMEDOUT;
         if (s & S_HANDOFF)
             return 0;
-        /* S_WOKEN: the mutex was released for us; compete for it, spinning
-         * again, and if we lose, go back to the front of the queue. */
+        /* S_WOKEN: the mutex was released and we hold WAKING; compete for
+         * it, spinning again, and if we lose go back to the front. */
+        waking = (s & S_WOKEN) != 0;
         requeue = true;
         spin = 0;
         w = atomic_load_explicit(&m->word, memory_order_relaxed);
@@ -416,7 +444,7 @@ int ferry__mutex_lock_slow(ferry_mutex *m, const struct timespec *deadline)
     n.since = 0;
     atomic_store_explicit(&n.where, 0, memory_order_relaxed);
     atomic_store_explicit(&n.state, 0, memory_order_relaxed);
-    return mutex_lock_node(m, deadline, &n, false);
+    return mutex_lock_node(m, deadline, &n, false, false);
 }
 
 void ferry__mutex_unlock_slow(ferry_mutex *m)
@@ -432,9 +460,10 @@ void ferry__mutex_unlock_slow(ferry_mutex *m)
             w = atomic_load_explicit(&m->word, memory_order_relaxed);
             continue;
         }
-        if (!head_of(w)) {
-            /* Nobody waits (any more). Release: as in ferry_mutex_unlock. */
-            if (atomic_compare_exchange_weak_explicit(&m->word, &w, 0, memory_order_release,
+        if (!head_of(w) || (w & WAKING)) {
+            /* Nobody waits, or a woken waiter is already on its way (R5):
+             * just release. Release: as in ferry_mutex_unlock. */
+            if (atomic_compare_exchange_weak_explicit(&m->word, &w, w & ~LOCKED, memory_order_release,
                                                       memory_order_relaxed))
                 return;
             continue;
@@ -446,7 +475,8 @@ void ferry__mutex_unlock_slow(ferry_mutex *m)
                                                   memory_order_relaxed))
             break;
     }
-    /* We hold QLOCK and own LOCKED: nobody else changes the word (R2). */
+    /* We hold QLOCK, own LOCKED, and WAKING is clear: nobody else changes
+     * the word (R2, R4). */
     node *n = head_of(w);
     check_mutex_head(m, n);
     node *head = q_remove(n, n);
@@ -457,7 +487,8 @@ void ferry__mutex_unlock_slow(ferry_mutex *m)
         m->fair_at = now_us + FAIR_INTERVAL_US;
     /* Release: pairs with the acquire of the next QLOCK holder and, when we
      * unlock (no handoff), with the acquire of the next owner's lock. */
-    atomic_store_explicit(&m->word, (uintptr_t)head | (handoff ? LOCKED : 0), memory_order_release);
+    atomic_store_explicit(&m->word, (uintptr_t)head | (handoff ? LOCKED : WAKING),
+                          memory_order_release);
     wake_node(n, handoff ? S_HANDOFF : S_WOKEN);
 }
 
@@ -480,8 +511,9 @@ void ferry_cond_fini(ferry_cond *c)
 }
 
 /* Move `list` (circular, detached from cond c whose QLOCK the caller holds)
- * onto mutex m's queue. If m is free, the first node is not queued but
- * returned, to be woken by the caller after it drops c's QLOCK (R4). */
+ * onto mutex m's queue. If m is free and nobody holds WAKING, the first node
+ * is not queued but returned, to be woken with S_WOKEN by the caller after
+ * it drops c's QLOCK; it holds WAKING (R4, R5). */
 static node *move_to_mutex(ferry_mutex *m, node *list)
 {
     uint64_t now = now_ns();
@@ -497,15 +529,18 @@ static node *move_to_mutex(ferry_mutex *m, node *list)
     node *head = head_of(w);
     check_mutex_head(m, head);
     node *wake = NULL;
-    /* LOCKED seen under QLOCK stays set (R2); clear, it may get set. */
-    if (!(w & LOCKED)) {
+    /* LOCKED seen under QLOCK stays set (R2): its owner's unlock will see
+     * the queue. WAKING seen under QLOCK stays set unless its holder takes
+     * the mutex (R4), and then its unlock will see the queue. Otherwise the
+     * mutex is free with nobody on the way: wake one (R5). */
+    if (!(w & (LOCKED | WAKING))) {
         wake = list;
         list = q_remove(list, wake);
         atomic_store_explicit(&wake->where, 0, memory_order_relaxed);
     }
     if (list)
         head = q_splice(head, list);
-    mutex_qunlock(m, w, head);
+    mutex_qunlock(m, w, head, wake ? WAKING : 0);
     return wake;
 }
 
@@ -565,11 +600,12 @@ int ferry_cond_wait_until(ferry_cond *c, ferry_mutex *m, const struct timespec *
         return ret;
     }
     if (ret == 0) {
-        /* Woken from the mutex queue, or because the mutex was free. */
-        mutex_lock_node(m, NULL, &n, true);
+        /* Woken from the mutex queue, or because the mutex was free (then
+         * with S_WOKEN we hold WAKING), or S_RETRY. */
+        mutex_lock_node(m, NULL, &n, true, (s & S_WOKEN) != 0);
     } else {
         n.since = 0;
-        mutex_lock_node(m, NULL, &n, false);
+        mutex_lock_node(m, NULL, &n, false, false);
     }
 #ifdef FERRY_DEBUG
     ferry__mutex_debug_acquired(m);
@@ -649,7 +685,7 @@ void ferry_cond_broadcast(ferry_cond *c)
         for (;;) {
             node *next = p->next;
             bool done = p == last;
-            wake_node(p, S_WOKEN);
+            wake_node(p, S_RETRY);
             if (done)
                 break;
             p = next;
