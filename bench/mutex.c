@@ -17,6 +17,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,11 +34,40 @@ static double now_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-static uint64_t now_ns(void)
+/* Wait times are taken around every acquisition, so they must be cheap:
+ * the TSC on x86 (converted with a rate measured at start), else the
+ * monotonic clock. */
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+static double tsc_per_ns = 1;
+static inline uint64_t ticks(void) { return __rdtsc(); }
+static void calibrate(void)
+{
+    struct timespec a, b, d = {0, 20 * 1000 * 1000};
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    uint64_t t0 = __rdtsc();
+    nanosleep(&d, NULL);
+    uint64_t t1 = __rdtsc();
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    double ns = (double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec);
+    tsc_per_ns = (double)(t1 - t0) / ns;
+}
+#else
+static double tsc_per_ns = 1;
+static inline uint64_t ticks(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+static void calibrate(void) {}
+#endif
+
+static long context_switches(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_nvcsw + ru.ru_nivcsw;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -157,9 +187,9 @@ static void *hammer_main(void *arg)
         ;
     uint64_t ops = 0, maxw = 0;
     while (atomic_load_explicit(&s->go, memory_order_relaxed) == 1) {
-        uint64_t t0 = now_ns();
+        uint64_t t0 = ticks();
         box_lock(&s->box);
-        uint64_t t1 = now_ns();
+        uint64_t t1 = ticks();
         /* Short critical section: a few dependent read-modify-writes. */
         uint64_t v = s->data[0];
         for (int i = 1; i < 8; i++) {
@@ -181,8 +211,9 @@ static void *hammer_main(void *arg)
     return NULL;
 }
 
-/* Runs one hammer round; returns throughput in Mops/s, sets *maxwait_ms. */
-static double hammer(int impl, int nthreads, double seconds, double *maxwait_ms)
+/* Runs one hammer round; returns throughput in Mops/s, sets *maxwait_ms
+ * and *csw (context switches per 1000 acquisitions). */
+static double hammer(int impl, int nthreads, double seconds, double *maxwait_ms, double *csw)
 {
     shared *s = aligned_alloc(64, sizeof *s);
     memset(s, 0, sizeof *s);
@@ -196,6 +227,7 @@ static double hammer(int impl, int nthreads, double seconds, double *maxwait_ms)
     }
     while (atomic_load(&s->ready) < nthreads)
         usleep(100);
+    long cs0 = context_switches();
     double t0 = now_s();
     atomic_store_explicit(&s->go, 1, memory_order_release);
     usleep((useconds_t)(seconds * 1e6));
@@ -208,10 +240,11 @@ static double hammer(int impl, int nthreads, double seconds, double *maxwait_ms)
         if (ws[i].max_wait_ns > maxw)
             maxw = ws[i].max_wait_ns;
     }
+    *csw = (double)(context_switches() - cs0) * 1000.0 / (double)(ops ? ops : 1);
     box_fini(&s->box);
     free(ws);
     free(s);
-    *maxwait_ms = (double)maxw / 1e6;
+    *maxwait_ms = (double)maxw / tsc_per_ns / 1e6;
     return (double)ops / t / 1e6;
 }
 
@@ -226,6 +259,7 @@ typedef struct ring {
     ferry_mutex fm;
     ferry_cond fne, fnf;
     long buf[64];
+    unsigned cap;
     unsigned head, tail;
     long to_produce, to_consume;
     long sum;
@@ -279,13 +313,13 @@ static void *producer(void *arg)
     ring *r = arg;
     for (;;) {
         ring_lock(r);
-        while (r->to_produce > 0 && r->tail - r->head == 64)
+        while (r->to_produce > 0 && r->tail - r->head == r->cap)
             ring_wait(r, false);
         if (r->to_produce == 0) {
             ring_unlock(r);
             return NULL;
         }
-        r->buf[r->tail++ % 64] = r->to_produce--;
+        r->buf[r->tail++ % r->cap] = r->to_produce--;
         ring_signal(r, true);
         ring_unlock(r);
     }
@@ -303,17 +337,19 @@ static void *consumer(void *arg)
             ring_unlock(r);
             return NULL;
         }
-        r->sum += r->buf[r->head++ % 64];
+        r->sum += r->buf[r->head++ % r->cap];
         r->to_consume--;
         ring_signal(r, false);
         ring_unlock(r);
     }
 }
 
-static double condvar_run(int impl, int np, int nc, long items)
+static double condvar_run(int impl, int np, int nc, unsigned cap, long items, double *csw)
 {
+    long cs0 = context_switches();
     ring *r = calloc(1, sizeof *r);
     r->impl = impl;
+    r->cap = cap;
     pthread_mutex_init(&r->pm, NULL);
     pthread_cond_init(&r->pne, NULL);
     pthread_cond_init(&r->pnf, NULL);
@@ -327,6 +363,7 @@ static double condvar_run(int impl, int np, int nc, long items)
     for (int i = 0; i < np + nc; i++)
         pthread_join(t[i], NULL);
     double el = now_s() - t0;
+    *csw = (double)(context_switches() - cs0) * 1000.0 / (double)items;
     if (r->sum != items * (items + 1) / 2) {
         fprintf(stderr, "condvar: lost items (%ld)\n", r->sum);
         exit(1);
@@ -340,9 +377,22 @@ static double condvar_run(int impl, int np, int nc, long items)
 
 /* -------------------------------------------------------------- main */
 
+static void *idle_main(void *arg)
+{
+    (void)arg;
+    pause();
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
     bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    /* A mutex is used by threads: make the process multi-threaded before
+     * measuring (glibc drops the lock prefix from its atomics while a
+     * process has one thread, which flatters pthread's uncontended case). */
+    pthread_t idle;
+    pthread_create(&idle, NULL, idle_main, NULL);
+    calibrate();
     int reps = quick ? 3 : 7;
     long unc_iters = quick ? 5000000 : 50000000;
     double secs = quick ? 0.15 : 0.6;
@@ -366,10 +416,13 @@ int main(int argc, char **argv)
     static const int threads[] = {2, 4, 8, 16};
     for (size_t k = 0; k < sizeof threads / sizeof *threads; k++) {
         int n = threads[k];
-        double tp[NIMPL][16], mw[NIMPL][16];
-        for (int r = 0; r < reps; r++)
+        double tp[NIMPL][16], mw[NIMPL][16], cs[NIMPL][16], pr[2][16];
+        for (int r = 0; r < reps; r++) {
             for (int i = 0; i < NIMPL; i++)
-                tp[i][r] = hammer(i, n, secs, &mw[i][r]);
+                tp[i][r] = hammer(i, n, secs, &mw[i][r], &cs[i][r]);
+            pr[0][r] = tp[IMPL_FERRY][r] / tp[IMPL_PTHREAD][r];
+            pr[1][r] = tp[IMPL_FERRY][r] / tp[IMPL_ADAPTIVE][r];
+        }
         char name[32];
         snprintf(name, sizeof name, "hammer-%d", n);
         double med[NIMPL];
@@ -379,25 +432,30 @@ int main(int argc, char **argv)
                 worst = mw[i][r] > worst ? mw[i][r] : worst;
             double mwm = median(mw[i], reps);
             med[i] = median(tp[i], reps);
-            printf("%-25s %-15s %8.2f Mops/s  longest wait: median %.2f ms, worst %.2f ms\n", name,
-                   impl_name[i], med[i], mwm, worst);
+            printf("%-25s %-15s %8.2f Mops/s  longest wait: median %6.2f ms, worst %6.2f ms;"
+                   " %6.2f context switches / 1000 ops\n",
+                   name, impl_name[i], med[i], mwm, worst, median(cs[i], reps));
         }
-        printf("%-25s %-15s %8.2fx vs pthread, %.2fx vs pthread-adapt (throughput)\n", name, "ratio",
-               med[IMPL_FERRY] / med[IMPL_PTHREAD], med[IMPL_FERRY] / med[IMPL_ADAPTIVE]);
+        printf("%-25s %-15s %8.2fx vs pthread, %.2fx vs pthread-adapt (throughput; median of per-run"
+               " ratios %.2fx, %.2fx)\n",
+               name, "ratio", med[IMPL_FERRY] / med[IMPL_PTHREAD], med[IMPL_FERRY] / med[IMPL_ADAPTIVE],
+               median(pr[0], reps), median(pr[1], reps));
         fflush(stdout);
     }
 
-    static const int pc[][2] = {{1, 1}, {4, 4}};
-    for (size_t k = 0; k < 2; k++) {
-        double el[NIMPL][16];
+    static const int pc[][3] = {{1, 1, 64}, {4, 4, 64}, {4, 4, 4}};
+    for (size_t k = 0; k < 3; k++) {
+        double el[NIMPL][16], cs[NIMPL][16];
         for (int r = 0; r < reps; r++)
             for (int i = 0; i < NIMPL; i += 2) /* pthread and ferry */
-                el[i][r] = condvar_run(i, pc[k][0], pc[k][1], items);
+                el[i][r] = condvar_run(i, pc[k][0], pc[k][1], (unsigned)pc[k][2], items, &cs[i][r]);
         char name[32];
-        snprintf(name, sizeof name, "condvar-%dp%dc", pc[k][0], pc[k][1]);
+        snprintf(name, sizeof name, "condvar-%dp%dc-cap%d", pc[k][0], pc[k][1], pc[k][2]);
         double mp = median(el[IMPL_PTHREAD], reps), mf = median(el[IMPL_FERRY], reps);
-        printf("%-25s %-15s %7.3f sec\n", name, "pthread", mp);
-        printf("%-25s %-15s %7.3f sec\n", name, "ferry", mf);
+        printf("%-25s %-15s %7.3f sec  %8.2f context switches / 1000 items\n", name, "pthread", mp,
+               median(cs[IMPL_PTHREAD], reps));
+        printf("%-25s %-15s %7.3f sec  %8.2f context switches / 1000 items\n", name, "ferry", mf,
+               median(cs[IMPL_FERRY], reps));
         printf("%-25s %-15s %8.2fx vs pthread (time ratio, higher = ferry faster)\n", name, "ratio", mp / mf);
         fflush(stdout);
     }

@@ -21,11 +21,13 @@
  *     from a word with LOCKED). The owner's unlock then cannot take the
  *     inline path (the word is not exactly LOCKED) and looks at the queue,
  *     so it sees the new waiter: no lost wakeup.
- *  R4 WAKING is set only by a QLOCK holder, together with waking one
- *     dequeued waiter with S_WOKEN, which then "holds" WAKING. Only that
- *     waiter clears it: in the CAS that takes the mutex, in the CAS that
- *     takes QLOCK to queue again (LOCKED set), or, giving up at a deadline,
- *     by a CAS from a word with LOCKED and without QLOCK.
+ *  R4 WAKING is set by a QLOCK holder, together with waking one dequeued
+ *     waiter with S_WOKEN, or by a spinning locker, by a CAS from a word with
+ *     LOCKED, waiters and neither QLOCK nor WAKING; that thread then "holds"
+ *     WAKING. Only the holder clears it: in the CAS that takes the mutex, in
+ *     the CAS that takes QLOCK to queue (LOCKED set), or, giving up at a
+ *     deadline, by a CAS from a word with LOCKED and without QLOCK. So while
+ *     a thread holds QLOCK and sees LOCKED, WAKING does not change.
  *  R5 Whenever the queue is non-empty and LOCKED is clear, WAKING is set:
  *     its holder is awake and will try to take the mutex; if its CAS fails,
  *     somebody holds the mutex, and since the holder clears WAKING only
@@ -56,7 +58,7 @@
 #define FAIR_NS 1000000ull
 /* ...but at most once per FAIR_INTERVAL_US per mutex, so that a long queue
  * of old waiters does not turn every unlock into a (slow) handoff. */
-#define FAIR_INTERVAL_US 500u
+#define FAIR_INTERVAL_US 1000u
 
 /* Spinning before sleeping: this many rounds of pauses (doubling, capped),
  * re-reading the word each round. Roughly a few microseconds: about the
@@ -311,7 +313,7 @@ int ferry_mutex_init(ferry_mutex *m)
         return -EINVAL;
     atomic_store_explicit(&m->word, 0, memory_order_relaxed);
     atomic_store_explicit(&m->owner, 0, memory_order_relaxed);
-    m->fair_at = 0;
+    atomic_store_explicit(&m->fair_at, 0, memory_order_relaxed);
     return 0;
 }
 
@@ -378,6 +380,16 @@ static int mutex_lock_node(ferry_mutex *m, const struct timespec *deadline, node
         /* Spin while the owner is likely to release soon. Bounded, with
          * pauses that grow; the word is re-read between them. */
         if (spin < SPIN_ROUNDS) {
+            if (!waking && head_of(w) && !(w & (WAKING | QLOCK))) {
+                /* Threads sleep in the queue: take the WAKING role, so that
+                 * the owner's unlock does not wake one of them while we are
+                 * here to take the mutex (R4). Relaxed: it carries no data. */
+                if (!atomic_compare_exchange_weak_explicit(&m->word, &w, w | WAKING,
+                                                           memory_order_relaxed, memory_order_relaxed))
+                    continue;
+                waking = true;
+                w |= WAKING;
+            }
             unsigned pauses = 1u << spin;
             if (pauses > SPIN_MAX_PAUSES)
                 pauses = SPIN_MAX_PAUSES;
@@ -447,10 +459,17 @@ int ferry__mutex_lock_slow(ferry_mutex *m, const struct timespec *deadline)
     return mutex_lock_node(m, deadline, &n, false, false);
 }
 
+/* Per-thread count of unlocks that found a thread on its way to the mutex
+ * (WAKING): every FAIR_CHECK_EVERY-th of them reads the clock to see whether
+ * the oldest waiter is due a handoff. */
+static _Thread_local unsigned fair_tick;
+#define FAIR_CHECK_EVERY 16
+
 void ferry__mutex_unlock_slow(ferry_mutex *m)
 {
     uint64_t now = 0;
     unsigned spins = 0;
+    int fair_due = -1; /* unknown */
     uintptr_t w = atomic_load_explicit(&m->word, memory_order_relaxed);
     for (;;) {
         if (FERRY_UNLIKELY(!(w & LOCKED)))
@@ -460,9 +479,18 @@ void ferry__mutex_unlock_slow(ferry_mutex *m)
             w = atomic_load_explicit(&m->word, memory_order_relaxed);
             continue;
         }
-        if (!head_of(w) || (w & WAKING)) {
-            /* Nobody waits, or a woken waiter is already on its way (R5):
-             * just release. Release: as in ferry_mutex_unlock. */
+        if ((w & WAKING) && head_of(w) && fair_due < 0) {
+            fair_due = 0;
+            if (++fair_tick % FAIR_CHECK_EVERY == 0) {
+                now = now_ns();
+                fair_due = (int32_t)((uint32_t)(now / 1000) -
+                                     atomic_load_explicit(&m->fair_at, memory_order_relaxed)) >= 0;
+            }
+        }
+        if (!head_of(w) || ((w & WAKING) && !fair_due)) {
+            /* Nobody waits, or a thread is on its way to take the mutex and
+             * the oldest waiter is not due a handoff (R5): just release.
+             * Release: as in ferry_mutex_unlock. */
             if (atomic_compare_exchange_weak_explicit(&m->word, &w, w & ~LOCKED, memory_order_release,
                                                       memory_order_relaxed))
                 return;
@@ -475,21 +503,32 @@ void ferry__mutex_unlock_slow(ferry_mutex *m)
                                                   memory_order_relaxed))
             break;
     }
-    /* We hold QLOCK, own LOCKED, and WAKING is clear: nobody else changes
-     * the word (R2, R4). */
+    /* We hold QLOCK and own LOCKED: nobody else changes the word (R2, R4). */
     node *n = head_of(w);
     check_mutex_head(m, n);
+    uint32_t now_us = (uint32_t)(now / 1000);
+    bool starving = now > n->since && now - n->since >= FAIR_NS &&
+                    (int32_t)(now_us - atomic_load_explicit(&m->fair_at, memory_order_relaxed)) >= 0;
+    if ((w & WAKING) && !starving) {
+        /* Not due: release, and do not look again before the oldest waiter
+         * can be. Release: pairs with the acquire of the next QLOCK holder
+         * and of the next owner's lock. */
+        if (now < n->since + FAIR_NS)
+            atomic_store_explicit(&m->fair_at, (uint32_t)((n->since + FAIR_NS) / 1000), memory_order_relaxed);
+        atomic_store_explicit(&m->word, w & ~LOCKED, memory_order_release);
+        return;
+    }
     node *head = q_remove(n, n);
     atomic_store_explicit(&n->where, 0, memory_order_relaxed);
-    uint32_t now_us = (uint32_t)(now / 1000);
-    bool handoff = now - n->since >= FAIR_NS && (int32_t)(now_us - m->fair_at) >= 0;
-    if (handoff)
-        m->fair_at = now_us + FAIR_INTERVAL_US;
-    /* Release: pairs with the acquire of the next QLOCK holder and, when we
-     * unlock (no handoff), with the acquire of the next owner's lock. */
-    atomic_store_explicit(&m->word, (uintptr_t)head | (handoff ? LOCKED : WAKING),
+    if (starving)
+        atomic_store_explicit(&m->fair_at, now_us + FAIR_INTERVAL_US, memory_order_relaxed);
+    /* Hand the mutex to the starving waiter (whoever holds WAKING keeps
+     * it), or release it and wake the oldest waiter, which takes WAKING.
+     * Release: pairs with the acquire of the next QLOCK holder and with the
+     * acquire of the next owner (its lock, or node_wait for a handoff). */
+    atomic_store_explicit(&m->word, (uintptr_t)head | (starving ? (w & WAKING) | LOCKED : WAKING),
                           memory_order_release);
-    wake_node(n, handoff ? S_HANDOFF : S_WOKEN);
+    wake_node(n, starving ? S_HANDOFF : S_WOKEN);
 }
 
 /* ---------------------------------------------------------------- cond */

@@ -5,19 +5,24 @@
  * embedded and calloc'ed mutexes need no initialization; FERRY_MUTEX_INIT and
  * ferry_mutex_init() exist for symmetry.
  *
- * The state word is   [ queue head pointer | QLOCK bit | LOCKED bit ]:
+ * The state word is   [ queue head pointer | WAKING | QLOCK | LOCKED ]:
  *   - LOCKED: the mutex is held.
  *   - QLOCK:  a small internal bit lock that protects the waiter queue; it is
  *             held only for O(1) list operations.
+ *   - WAKING: a thread is awake and on its way to take the mutex (a waiter
+ *             that unlock woke, or a spinning locker), so unlock need not
+ *             wake another.
  *   - head:   the first of the threads sleeping for the mutex, a FIFO of
  *             nodes that live in the waiting threads' stack frames.
  * Uncontended lock is one compare-and-swap (0 -> LOCKED), uncontended unlock
  * one compare-and-swap (LOCKED -> 0), both inline below. Everything else is
- * out of line in src/mutex.c: bounded spinning while the owner is likely to
- * release soon, then a futex sleep on the waiter's own node; unlock wakes the
- * oldest waiter. Newcomers may barge past a woken waiter (that is what makes
- * the lock fast), but a waiter that has waited longer than about 1 ms is
- * handed the lock directly by unlock (FIFO handoff), so no waiter starves.
+ * out of line in src/mutex.c: bounded spinning, then a futex sleep on the
+ * waiter's own node; unlock wakes the oldest waiter unless a thread is
+ * already on its way. Newcomers may barge past a woken waiter (that is what
+ * makes the lock fast), but a waiter that has waited longer than 1 ms is
+ * handed the lock directly by unlock (FIFO handoff, at most one per
+ * millisecond per mutex), so no waiter starves. docs/mutex.md has the
+ * design and the argument for its correctness.
  *
  * ferry_cond is one word with the same layout (minus LOCKED). Waiters queue
  * on it; signal and broadcast move them onto the mutex's queue instead of
@@ -48,7 +53,7 @@ FERRY_EXTERN_C_BEGIN
 typedef struct ferry_mutex {
     FERRY_ATOMIC(uintptr_t) word; /* head | QLOCK | LOCKED, see above         */
     FERRY_ATOMIC(uint32_t) owner; /* FERRY_DEBUG: owner's thread id, 0 = none */
-    uint32_t fair_at;             /* under QLOCK: next fair handoff, in us    */
+    FERRY_ATOMIC(uint32_t) fair_at; /* no fair handoff before this time (us) */
 } ferry_mutex;
 
 typedef struct ferry_cond {

@@ -259,7 +259,8 @@ static struct {
     long counter;
     long tokens;          /* signalled "items", each taken exactly once */
     long tokens_taken;
-    atomic_int stop;
+    atomic_int stop;      /* lockers and givers stop */
+    int done;             /* under m: no more tokens will come */
     atomic_long lock_timeouts, wait_timeouts;
 } tm;
 
@@ -293,7 +294,7 @@ static void *timed_waiter(void *arg)
     long mine = 0;
     ferry_mutex_lock(&tm.m);
     for (;;) {
-        while (tm.tokens == 0 && !atomic_load(&tm.stop)) {
+        while (tm.tokens == 0 && !tm.done) {
             struct timespec d = ferry_test_deadline_ms(1);
             if (ferry_cond_wait_until(&tm.c, &tm.m, &d) == -ETIMEDOUT)
                 atomic_fetch_add(&tm.wait_timeouts, 1);
@@ -345,12 +346,17 @@ FERRY_TEST(timed_races_with_wakes)
         nanosleep(&s, NULL);
     }
     atomic_store(&tm.stop, 1);
+    long sum = 0;
+    void *r;
+    for (int i = 7; i < n; i++) { /* the givers first */
+        pthread_join(t[i], &r);
+        sum += (long)r;
+    }
     ferry_mutex_lock(&tm.m);
+    tm.done = 1;
     ferry_cond_broadcast(&tm.c);
     ferry_mutex_unlock(&tm.m);
-    long sum = 0;
-    for (int i = 0; i < n; i++) {
-        void *r;
+    for (int i = 0; i < 7; i++) {
         pthread_join(t[i], &r);
         sum += (long)r;
     }
