@@ -12,6 +12,8 @@
  * Each case is repeated (the implementations interleaved) and the median
  * reported; ratios are ferry over each pthread kind (higher is better for
  * throughput, lower for time). --quick: shorter runs, fewer repetitions.
+ * --only WORD: run only the cases whose name starts with WORD
+ * (uncontended, hammer, condvar).
  */
 #include <ferry/mutex.h>
 
@@ -386,7 +388,15 @@ static void *idle_main(void *arg)
 
 int main(int argc, char **argv)
 {
-    bool quick = argc > 1 && strcmp(argv[1], "--quick") == 0;
+    bool quick = false;
+    const char *only = "";
+    for (int a = 1; a < argc; a++) {
+        if (strcmp(argv[a], "--quick") == 0)
+            quick = true;
+        else if (strcmp(argv[a], "--only") == 0 && a + 1 < argc)
+            only = argv[++a];
+    }
+#define WANT(name) (strncmp((name), only, strlen(only)) == 0)
     /* A mutex is used by threads: make the process multi-threaded before
      * measuring (glibc drops the lock prefix from its atomics while a
      * process has one thread, which flatters pthread's uncontended case). */
@@ -402,19 +412,20 @@ int main(int argc, char **argv)
            quick ? " --quick" : "", sysconf(_SC_NPROCESSORS_ONLN), reps);
 
     double v[NIMPL][16];
-    for (int r = 0; r < reps; r++)
+    for (int r = 0; r < reps && WANT("uncontended"); r++)
         for (int i = 0; i < NIMPL; i++)
             v[i][r] = uncontended_ns(i, unc_iters);
     double unc[NIMPL];
-    for (int i = 0; i < NIMPL; i++) {
+    for (int i = 0; i < NIMPL && WANT("uncontended"); i++) {
         unc[i] = median(v[i], reps);
         printf("%-25s %-15s %8.2f ns/op\n", "uncontended", impl_name[i], unc[i]);
     }
-    printf("%-25s %-15s %8.2fx vs pthread, %.2fx vs pthread-adapt (time ratio, higher = ferry faster)\n",
+    if (WANT("uncontended"))
+        printf("%-25s %-15s %8.2fx vs pthread, %.2fx vs pthread-adapt (time ratio, higher = ferry faster)\n",
            "uncontended", "ratio", unc[IMPL_PTHREAD] / unc[IMPL_FERRY], unc[IMPL_ADAPTIVE] / unc[IMPL_FERRY]);
 
     static const int threads[] = {2, 4, 8, 16};
-    for (size_t k = 0; k < sizeof threads / sizeof *threads; k++) {
+    for (size_t k = 0; k < sizeof threads / sizeof *threads && WANT("hammer"); k++) {
         int n = threads[k];
         double tp[NIMPL][16], mw[NIMPL][16], cs[NIMPL][16], pr[2][16];
         for (int r = 0; r < reps; r++) {
@@ -444,11 +455,12 @@ int main(int argc, char **argv)
     }
 
     static const int pc[][3] = {{1, 1, 64}, {4, 4, 64}, {4, 4, 4}};
-    for (size_t k = 0; k < 3; k++) {
+    for (size_t k = 0; k < 3 && WANT("condvar"); k++) {
         double el[NIMPL][16], cs[NIMPL][16];
         for (int r = 0; r < reps; r++)
             for (int i = 0; i < NIMPL; i += 2) /* pthread and ferry */
-                el[i][r] = condvar_run(i, pc[k][0], pc[k][1], (unsigned)pc[k][2], items, &cs[i][r]);
+                el[i][r] = condvar_run(i, pc[k][0], pc[k][1], (unsigned)pc[k][2],
+                                       pc[k][2] < 64 ? items / 10 : items, &cs[i][r]);
         char name[32];
         snprintf(name, sizeof name, "condvar-%dp%dc-cap%d", pc[k][0], pc[k][1], pc[k][2]);
         double mp = median(el[IMPL_PTHREAD], reps), mf = median(el[IMPL_FERRY], reps);

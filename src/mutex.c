@@ -13,7 +13,8 @@
  *  R1 QLOCK is taken only by compare-and-swap from a word without QLOCK, and
  *     released by the holder's release store or CAS.
  *  R2 LOCKED is set by CAS from a word without LOCKED (with or without
- *     QLOCK), and cleared only by the owner: by the inline CAS from exactly
+ *     QLOCK) or by the inline fetch-or (the same thing: it changes the word
+ *     only if LOCKED was clear), and cleared only by the owner: by the inline CAS from exactly
  *     LOCKED, or in the slow unlock by a CAS from a word without QLOCK or a
  *     store while holding QLOCK. So while a thread holds QLOCK and sees
  *     LOCKED, LOCKED stays set.
@@ -329,18 +330,6 @@ void ferry_mutex_fini(ferry_mutex *m)
         ferry__die("ferry_mutex %p destroyed while locked (by thread %u)", (void *)m,
                    atomic_load_explicit(&m->owner, memory_order_relaxed));
 #endif
-}
-
-bool ferry__mutex_trylock_slow(ferry_mutex *m)
-{
-    uintptr_t w = atomic_load_explicit(&m->word, memory_order_relaxed);
-    while (!(w & LOCKED)) {
-        /* Acquire: as in ferry_mutex_lock. */
-        if (atomic_compare_exchange_weak_explicit(&m->word, &w, w | LOCKED, memory_order_acquire,
-                                                  memory_order_relaxed))
-            return true;
-    }
-    return false;
 }
 
 /* A timed-out waiter leaves the queue. Returns 0 if it was still linked and

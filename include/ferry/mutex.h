@@ -14,8 +14,9 @@
  *             wake another.
  *   - head:   the first of the threads sleeping for the mutex, a FIFO of
  *             nodes that live in the waiting threads' stack frames.
- * Uncontended lock is one compare-and-swap (0 -> LOCKED), uncontended unlock
- * one compare-and-swap (LOCKED -> 0), both inline below. Everything else is
+ * Lock is one atomic fetch-or of LOCKED (it takes a free mutex even while
+ * threads sleep in the queue), uncontended unlock one compare-and-swap
+ * (LOCKED -> 0), both inline below. Everything else is
  * out of line in src/mutex.c: bounded spinning, then a futex sleep on the
  * waiter's own node; unlock wakes the oldest waiter unless a thread is
  * already on its way. Newcomers may barge past a woken waiter (that is what
@@ -74,7 +75,6 @@ typedef struct ferry_cond {
 /* Out-of-line parts (src/mutex.c); not for direct use. */
 int ferry__mutex_lock_slow(ferry_mutex *m, const struct timespec *deadline);
 void ferry__mutex_unlock_slow(ferry_mutex *m);
-bool ferry__mutex_trylock_slow(ferry_mutex *m);
 void ferry__mutex_debug_acquired(ferry_mutex *m);
 void ferry__mutex_debug_release(ferry_mutex *m);
 
@@ -96,12 +96,12 @@ void ferry_mutex_fini(ferry_mutex *m);
  * short bounded spin); never allocates. */
 static inline void ferry_mutex_lock(ferry_mutex *m)
 {
-    uintptr_t w = 0;
-    /* Acquire: pairs with the release in ferry_mutex_unlock (or in the slow
-     * unlock path) of the previous owner, so its critical section happens
-     * before ours. */
-    if (FERRY_UNLIKELY(!atomic_compare_exchange_strong_explicit(
-            &m->word, &w, FERRY__MUTEX_LOCKED, memory_order_acquire, memory_order_relaxed)))
+    /* One atomic that sets LOCKED if it is clear, whatever else the word
+     * holds (sleeping waiters do not slow a free mutex down). Acquire: pairs
+     * with the release in ferry_mutex_unlock (or in the slow unlock path) of
+     * the previous owner, so its critical section happens before ours. */
+    if (FERRY_UNLIKELY(atomic_fetch_or_explicit(&m->word, FERRY__MUTEX_LOCKED, memory_order_acquire) &
+                       FERRY__MUTEX_LOCKED))
         ferry__mutex_lock_slow(m, NULL);
 #ifdef FERRY_DEBUG
     ferry__mutex_debug_acquired(m);
@@ -113,16 +113,9 @@ static inline void ferry_mutex_lock(ferry_mutex *m)
  * Thread-safe; never blocks or allocates. */
 static inline bool ferry_mutex_trylock(ferry_mutex *m)
 {
-    uintptr_t w = 0;
-    bool ok;
     /* Acquire: as in ferry_mutex_lock. */
-    if (FERRY_LIKELY(atomic_compare_exchange_strong_explicit(
-            &m->word, &w, FERRY__MUTEX_LOCKED, memory_order_acquire, memory_order_relaxed)))
-        ok = true;
-    else if (w & FERRY__MUTEX_LOCKED)
-        ok = false;
-    else
-        ok = ferry__mutex_trylock_slow(m);
+    bool ok = !(atomic_fetch_or_explicit(&m->word, FERRY__MUTEX_LOCKED, memory_order_acquire) &
+                FERRY__MUTEX_LOCKED);
 #ifdef FERRY_DEBUG
     if (ok)
         ferry__mutex_debug_acquired(m);
@@ -137,13 +130,12 @@ static inline bool ferry_mutex_trylock(ferry_mutex *m)
  * deadline->tv_nsec is out of range. Thread-safe. Blocks; never allocates. */
 static inline int ferry_mutex_lock_until(ferry_mutex *m, const struct timespec *deadline)
 {
-    uintptr_t w = 0;
     int r = 0;
     if (FERRY_UNLIKELY(!m || (deadline && (unsigned long)deadline->tv_nsec >= 1000000000ul)))
         return -EINVAL;
     /* Acquire: as in ferry_mutex_lock. */
-    if (FERRY_UNLIKELY(!atomic_compare_exchange_strong_explicit(
-            &m->word, &w, FERRY__MUTEX_LOCKED, memory_order_acquire, memory_order_relaxed)))
+    if (FERRY_UNLIKELY(atomic_fetch_or_explicit(&m->word, FERRY__MUTEX_LOCKED, memory_order_acquire) &
+                       FERRY__MUTEX_LOCKED))
         r = ferry__mutex_lock_slow(m, deadline);
 #ifdef FERRY_DEBUG
     if (r == 0)
