@@ -627,11 +627,12 @@ int ferry_cond_wait_until(ferry_cond *c, ferry_mutex *m, const struct timespec *
 #endif
         return ret;
     }
-    if (ret == 0) {
-        /* Woken from the mutex queue, or because the mutex was free (then
-         * with S_WOKEN we hold WAKING), or S_RETRY. */
-        mutex_lock_node(m, NULL, &n, true, (s & S_WOKEN) != 0);
+    if (s & S_WOKEN) {
+        /* Woken from the mutex queue, or because the mutex was free; we
+         * hold WAKING and have waited for the mutex since the signal. */
+        mutex_lock_node(m, NULL, &n, true, true);
     } else {
+        /* Timed out on the cond, or S_RETRY: lock as a newcomer. */
         n.since = 0;
         mutex_lock_node(m, NULL, &n, false, false);
     }
