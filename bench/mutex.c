@@ -72,6 +72,16 @@ static long context_switches(void)
     return ru.ru_nvcsw + ru.ru_nivcsw;
 }
 
+/* CPU time (user + system) of the whole process, in seconds: less
+ * sensitive than wall time to other load on the machine. */
+static double cpu_s(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -215,7 +225,8 @@ static void *hammer_main(void *arg)
 
 /* Runs one hammer round; returns throughput in Mops/s, sets *maxwait_ms
  * and *csw (context switches per 1000 acquisitions). */
-static double hammer(int impl, int nthreads, double seconds, double *maxwait_ms, double *csw)
+static double hammer(int impl, int nthreads, double seconds, double *maxwait_ms, double *csw,
+                     double *cpu_ns)
 {
     shared *s = aligned_alloc(64, sizeof *s);
     memset(s, 0, sizeof *s);
@@ -230,6 +241,7 @@ static double hammer(int impl, int nthreads, double seconds, double *maxwait_ms,
     while (atomic_load(&s->ready) < nthreads)
         usleep(100);
     long cs0 = context_switches();
+    double c0 = cpu_s();
     double t0 = now_s();
     atomic_store_explicit(&s->go, 1, memory_order_release);
     usleep((useconds_t)(seconds * 1e6));
@@ -243,6 +255,7 @@ static double hammer(int impl, int nthreads, double seconds, double *maxwait_ms,
             maxw = ws[i].max_wait_ns;
     }
     *csw = (double)(context_switches() - cs0) * 1000.0 / (double)(ops ? ops : 1);
+    *cpu_ns = (cpu_s() - c0) * 1e9 / (double)(ops ? ops : 1);
     box_fini(&s->box);
     free(ws);
     free(s);
@@ -346,9 +359,10 @@ static void *consumer(void *arg)
     }
 }
 
-static double condvar_run(int impl, int np, int nc, unsigned cap, long items, double *csw)
+static double condvar_run(int impl, int np, int nc, unsigned cap, long items, double *csw, double *cpu_us)
 {
     long cs0 = context_switches();
+    double c0 = cpu_s();
     ring *r = calloc(1, sizeof *r);
     r->impl = impl;
     r->cap = cap;
@@ -366,6 +380,7 @@ static double condvar_run(int impl, int np, int nc, unsigned cap, long items, do
         pthread_join(t[i], NULL);
     double el = now_s() - t0;
     *csw = (double)(context_switches() - cs0) * 1000.0 / (double)items;
+    *cpu_us = (cpu_s() - c0) * 1e6 / (double)items;
     if (r->sum != items * (items + 1) / 2) {
         fprintf(stderr, "condvar: lost items (%ld)\n", r->sum);
         exit(1);
@@ -427,10 +442,10 @@ int main(int argc, char **argv)
     static const int threads[] = {2, 4, 8, 16};
     for (size_t k = 0; k < sizeof threads / sizeof *threads && WANT("hammer"); k++) {
         int n = threads[k];
-        double tp[NIMPL][16], mw[NIMPL][16], cs[NIMPL][16], pr[2][16];
+        double tp[NIMPL][16], mw[NIMPL][16], cs[NIMPL][16], cpu[NIMPL][16], pr[2][16];
         for (int r = 0; r < reps; r++) {
             for (int i = 0; i < NIMPL; i++)
-                tp[i][r] = hammer(i, n, secs, &mw[i][r], &cs[i][r]);
+                tp[i][r] = hammer(i, n, secs, &mw[i][r], &cs[i][r], &cpu[i][r]);
             pr[0][r] = tp[IMPL_FERRY][r] / tp[IMPL_PTHREAD][r];
             pr[1][r] = tp[IMPL_FERRY][r] / tp[IMPL_ADAPTIVE][r];
         }
@@ -444,8 +459,8 @@ int main(int argc, char **argv)
             double mwm = median(mw[i], reps);
             med[i] = median(tp[i], reps);
             printf("%-25s %-15s %8.2f Mops/s  longest wait: median %6.2f ms, worst %6.2f ms;"
-                   " %6.2f context switches / 1000 ops\n",
-                   name, impl_name[i], med[i], mwm, worst, median(cs[i], reps));
+                   " %5.2f context switches / 1000 ops, %6.1f ns CPU / op\n",
+                   name, impl_name[i], med[i], mwm, worst, median(cs[i], reps), median(cpu[i], reps));
         }
         printf("%-25s %-15s %8.2fx vs pthread, %.2fx vs pthread-adapt (throughput; median of per-run"
                " ratios %.2fx, %.2fx)\n",
@@ -456,18 +471,17 @@ int main(int argc, char **argv)
 
     static const int pc[][3] = {{1, 1, 64}, {4, 4, 64}, {4, 4, 4}};
     for (size_t k = 0; k < 3 && WANT("condvar"); k++) {
-        double el[NIMPL][16], cs[NIMPL][16];
+        double el[NIMPL][16], cs[NIMPL][16], cpu[NIMPL][16];
         for (int r = 0; r < reps; r++)
             for (int i = 0; i < NIMPL; i += 2) /* pthread and ferry */
                 el[i][r] = condvar_run(i, pc[k][0], pc[k][1], (unsigned)pc[k][2],
-                                       pc[k][2] < 64 ? items / 10 : items, &cs[i][r]);
+                                       pc[k][2] < 64 ? items / 10 : items, &cs[i][r], &cpu[i][r]);
         char name[32];
         snprintf(name, sizeof name, "condvar-%dp%dc-cap%d", pc[k][0], pc[k][1], pc[k][2]);
         double mp = median(el[IMPL_PTHREAD], reps), mf = median(el[IMPL_FERRY], reps);
-        printf("%-25s %-15s %7.3f sec  %8.2f context switches / 1000 items\n", name, "pthread", mp,
-               median(cs[IMPL_PTHREAD], reps));
-        printf("%-25s %-15s %7.3f sec  %8.2f context switches / 1000 items\n", name, "ferry", mf,
-               median(cs[IMPL_FERRY], reps));
+        for (int i = 0; i < NIMPL; i += 2)
+            printf("%-25s %-15s %7.3f sec  %8.2f context switches / 1000 items, %6.2f us CPU / item\n", name,
+                   impl_name[i], i == IMPL_FERRY ? mf : mp, median(cs[i], reps), median(cpu[i], reps));
         printf("%-25s %-15s %8.2fx vs pthread (time ratio, higher = ferry faster)\n", name, "ratio", mp / mf);
         fflush(stdout);
     }
