@@ -77,7 +77,8 @@ enum {
     S_SLEEP = 2,   /* with S_WAIT: the owner sleeps (or will) in the kernel */
     S_WOKEN = 4,   /* dequeued: compete for the mutex; holds WAKING (R4)   */
     S_HANDOFF = 8, /* dequeued: the mutex was handed over, the waiter owns it */
-    S_RETRY = 16,  /* dequeued: lock the mutex as a newcomer (no WAKING)    */
+    S_RETRY = 16,  /* dequeued: lock the mutex as a newcomer (no WAKING):
+                    * a cond waiter woken directly by signal                 */
 };
 
 typedef struct node {
@@ -661,17 +662,30 @@ void ferry_cond_signal(ferry_cond *c)
     uintptr_t w = qlock(&c->word);
     node *head = head_of(w);
     node *wake = NULL;
+    uint32_t how = S_WOKEN;
     if (head) {
         check_cond_head(c, head);
         node *n = head;
         head = q_remove(head, n);
         n->next = n->prev = n;
-        wake = move_to_mutex(n->mutex, n);
+        /* If threads already sleep on the mutex, queueing behind them would
+         * make the signalled thread wait for a chain of wakes (one per
+         * unlock): wake it now to compete for the mutex (measured ~2x
+         * faster with 4 producers and 4 consumers). Otherwise move it onto
+         * the mutex, to be woken when the mutex is released rather than
+         * now, only to find it held. A hint: read without QLOCK. */
+        if (head_of(atomic_load_explicit(&n->mutex->word, memory_order_relaxed))) {
+            atomic_store_explicit(&n->where, 0, memory_order_relaxed);
+            wake = n;
+            how = S_RETRY;
+        } else {
+            wake = move_to_mutex(n->mutex, n);
+        }
     }
     /* Release: pairs with the acquire of the next QLOCK holder. */
     atomic_store_explicit(&c->word, (uintptr_t)head, memory_order_release);
     if (wake)
-        wake_node(wake, S_WOKEN);
+        wake_node(wake, how);
 }
 
 void ferry_cond_broadcast(ferry_cond *c)

@@ -16,12 +16,12 @@
 
 static bool has_waiters_m(ferry_mutex *m)
 {
-    return (atomic_load(&m->word) & ~(uintptr_t)3) != 0;
+    return (atomic_load(&m->word) & ~(uintptr_t)7) != 0;
 }
 
 static bool has_waiters_c(ferry_cond *c)
 {
-    return (atomic_load(&c->word) & ~(uintptr_t)3) != 0;
+    return (atomic_load(&c->word) & ~(uintptr_t)7) != 0;
 }
 
 static void wait_for_waiter_m(ferry_mutex *m)
@@ -262,7 +262,7 @@ static int qlen(_Atomic(uintptr_t) *word)
     do {
         w = atomic_load(word) & ~(uintptr_t)2;
     } while (!atomic_compare_exchange_weak(word, &w, w | 2));
-    struct qn { struct qn *next, *prev; } *h = (struct qn *)(w & ~(uintptr_t)3), *p = h;
+    struct qn { struct qn *next, *prev; } *h = (struct qn *)(w & ~(uintptr_t)7), *p = h;
     int n = 0;
     if (h) {
         do {
