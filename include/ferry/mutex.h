@@ -25,10 +25,10 @@
  * millisecond per mutex), so no waiter starves. docs/mutex.md has the
  * design and the argument for its correctness.
  *
- * ferry_cond is one word with the same layout (minus LOCKED). Waiters queue
- * on it; signal and broadcast move them onto the mutex's queue instead of
- * waking them (no thundering herd: they are woken one at a time as the mutex
- * is released).
+ * ferry_cond is one word, [ queue head pointer | QLOCK ]. Waiters queue on
+ * it; broadcast (and signal, when nobody sleeps on the mutex yet) moves them
+ * onto the mutex's queue instead of waking them (no thundering herd: they
+ * are woken one at a time as the mutex is released).
  *
  * Misuse that would corrupt memory aborts with a message (DESIGN.md
  * principle 7): finishing a mutex or cond that has waiters, using a mutex or
@@ -195,9 +195,10 @@ int ferry_cond_wait(ferry_cond *c, ferry_mutex *m);
  * pthread_cond_timedwait). Thread-safe. Blocks; never allocates. */
 int ferry_cond_wait_until(ferry_cond *c, ferry_mutex *m, const struct timespec *deadline);
 
-/* Wake the longest-waiting waiter, if any. If its mutex is locked, the
- * waiter is moved onto the mutex's queue instead of being woken, and runs
- * when the mutex comes to it. May be called with or without the mutex held.
+/* Wake the longest-waiting waiter, if any. If its mutex is locked and has
+ * no sleeping waiters, the waiter is moved onto the mutex's queue instead of
+ * being woken, and runs when the mutex is released; otherwise it is woken to
+ * compete for the mutex. May be called with or without the mutex held.
  * Thread-safe. Never blocks (may make one wake system call); never
  * allocates. */
 void ferry_cond_signal(ferry_cond *c);
