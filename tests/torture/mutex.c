@@ -1,0 +1,443 @@
+/* ferry_mutex / ferry_cond under stress, with invariants checked as they
+ * run: mutual exclusion and exact counts, no lost wakeups (producer /
+ * consumer, barrier rounds over broadcast), timeouts racing with wakes, and
+ * bounded waits (fairness). */
+#include <ferry/mutex.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "test.h"
+
+#define MAXT 16
+
+static pthread_t spawn(void *(*fn)(void *), void *arg)
+{
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, fn, arg), 0);
+    return t;
+}
+
+static void spin_ns(long ns)
+{
+    struct timespec s = ferry_test_now();
+    while (ferry_test_ns_between(s, ferry_test_now()) < ns)
+        ;
+}
+
+/* -------------------------------------------- counter, all lock kinds */
+
+static struct {
+    ferry_mutex m;
+    long counter;        /* plain: protected by m */
+    atomic_int inside;   /* threads inside the critical section */
+    atomic_long timeouts;
+    size_t iters;
+} ctr;
+
+static void *counter_main(void *arg)
+{
+    uint64_t rng = (uint64_t)(uintptr_t)arg * 7919 + 1;
+    for (size_t i = 0; i < ctr.iters; i++) {
+        unsigned kind = (unsigned)(ferry_test_rand(&rng) % 8);
+        if (kind == 0) {
+            while (!ferry_mutex_trylock(&ctr.m))
+                ;
+        } else if (kind == 1) {
+            /* A deadline 0..50 us away: often times out under load. */
+            struct timespec d = ferry_test_now();
+            d.tv_nsec += (long)(ferry_test_rand(&rng) % 50000);
+            if (d.tv_nsec >= 1000000000L) {
+                d.tv_sec++;
+                d.tv_nsec -= 1000000000L;
+            }
+            int rc;
+            while ((rc = ferry_mutex_lock_until(&ctr.m, &d)) == -ETIMEDOUT) {
+                atomic_fetch_add(&ctr.timeouts, 1);
+                d = ferry_test_deadline_ms(1);
+            }
+            CHECK_EQ(rc, 0);
+        } else {
+            ferry_mutex_lock(&ctr.m);
+        }
+        CHECK_EQ(atomic_fetch_add_explicit(&ctr.inside, 1, memory_order_relaxed), 0);
+        ctr.counter++;
+        if ((i & 255) == 0)
+            spin_ns(2000); /* sometimes a longer hold, so others queue */
+        CHECK_EQ(atomic_fetch_sub_explicit(&ctr.inside, 1, memory_order_relaxed), 1);
+        ferry_mutex_unlock(&ctr.m);
+    }
+    return NULL;
+}
+
+FERRY_TEST(counter_exact_8_threads)
+{
+    enum { T = 8 };
+    memset(&ctr, 0, sizeof ctr);
+    ctr.iters = ferry_test_scaled(150000);
+    pthread_t t[T];
+    for (int i = 0; i < T; i++)
+        t[i] = spawn(counter_main, (void *)(uintptr_t)i);
+    for (int i = 0; i < T; i++)
+        pthread_join(t[i], NULL);
+    CHECK_EQ(ctr.counter, (long)(T * ctr.iters));
+    CHECK_EQ(atomic_load(&ctr.m.word), 0);
+    ferry_mutex_fini(&ctr.m);
+    printf("counter: %ld increments, %ld lock_until timeouts\n", ctr.counter, atomic_load(&ctr.timeouts));
+}
+
+/* ------------------------------------------- producer / consumer ring */
+
+enum { RING = 4, PRODUCERS = 4, CONSUMERS = 4 };
+
+static struct {
+    ferry_mutex m;
+    ferry_cond not_empty, not_full;
+    long buf[RING];
+    unsigned head, tail;
+    long produced_sum, consumed_sum;
+    long consumed;
+    long total;
+    int producers_left;
+    atomic_long timed_out;
+    long seen[PRODUCERS]; /* per-producer next expected value (FIFO check) */
+} pc;
+
+static void *producer_main(void *arg)
+{
+    long id = (long)(uintptr_t)arg;
+    long n = pc.total / PRODUCERS;
+    uint64_t rng = (uint64_t)id + 11;
+    for (long i = 0; i < n; i++) {
+        long item = id * 1000000000L + i;
+        ferry_mutex_lock(&pc.m);
+        while (pc.tail - pc.head == RING)
+            ferry_cond_wait(&pc.not_full, &pc.m);
+        pc.buf[pc.tail++ % RING] = item;
+        pc.produced_sum += item;
+        /* Mostly signal, sometimes broadcast, sometimes after unlocking. */
+        unsigned how = (unsigned)(ferry_test_rand(&rng) % 16);
+        if (how == 0) {
+            ferry_cond_broadcast(&pc.not_empty);
+            ferry_mutex_unlock(&pc.m);
+        } else if (how == 1) {
+            ferry_mutex_unlock(&pc.m);
+            ferry_cond_signal(&pc.not_empty);
+        } else {
+            ferry_cond_signal(&pc.not_empty);
+            ferry_mutex_unlock(&pc.m);
+        }
+    }
+    ferry_mutex_lock(&pc.m);
+    if (--pc.producers_left == 0)
+        ferry_cond_broadcast(&pc.not_empty);
+    ferry_mutex_unlock(&pc.m);
+    return NULL;
+}
+
+static void *consumer_main(void *arg)
+{
+    long id = (long)(uintptr_t)arg;
+    bool timed = id % 2 == 1; /* half the consumers use short timed waits */
+    for (;;) {
+        ferry_mutex_lock(&pc.m);
+        while (pc.tail == pc.head && pc.producers_left > 0) {
+            if (timed) {
+                struct timespec d = ferry_test_deadline_ms(1);
+                if (ferry_cond_wait_until(&pc.not_empty, &pc.m, &d) == -ETIMEDOUT)
+                    atomic_fetch_add(&pc.timed_out, 1);
+            } else {
+                ferry_cond_wait(&pc.not_empty, &pc.m);
+            }
+        }
+        if (pc.tail == pc.head) {
+            ferry_mutex_unlock(&pc.m);
+            return NULL;
+        }
+        long item = pc.buf[pc.head++ % RING];
+        long p = item / 1000000000L, seq = item % 1000000000L;
+        /* Items of one producer arrive in order (one ring, FIFO). */
+        CHECK_MSG(seq == pc.seen[p], "producer %ld: got item %ld, expected %ld", p, seq, pc.seen[p]);
+        pc.seen[p]++;
+        pc.consumed_sum += item;
+        pc.consumed++;
+        ferry_cond_signal(&pc.not_full);
+        ferry_mutex_unlock(&pc.m);
+    }
+}
+
+FERRY_TEST(prodcons_no_lost_wakeups)
+{
+    memset(&pc, 0, sizeof pc);
+    pc.total = (long)ferry_test_scaled(100000) * PRODUCERS;
+    pc.producers_left = PRODUCERS;
+    pthread_t t[PRODUCERS + CONSUMERS];
+    for (int i = 0; i < CONSUMERS; i++)
+        t[PRODUCERS + i] = spawn(consumer_main, (void *)(uintptr_t)i);
+    for (int i = 0; i < PRODUCERS; i++)
+        t[i] = spawn(producer_main, (void *)(uintptr_t)i);
+    for (int i = 0; i < PRODUCERS + CONSUMERS; i++)
+        pthread_join(t[i], NULL);
+    CHECK_EQ(pc.consumed, pc.total);
+    CHECK_EQ(pc.consumed_sum, pc.produced_sum);
+    for (int i = 0; i < PRODUCERS; i++)
+        CHECK_EQ(pc.seen[i], pc.total / PRODUCERS);
+    CHECK_EQ(atomic_load(&pc.m.word), 0);
+    CHECK_EQ(atomic_load(&pc.not_empty.word), 0);
+    CHECK_EQ(atomic_load(&pc.not_full.word), 0);
+    ferry_cond_fini(&pc.not_empty);
+    ferry_cond_fini(&pc.not_full);
+    ferry_mutex_fini(&pc.m);
+    printf("prodcons: %ld items, %ld timed-out waits\n", pc.consumed, atomic_load(&pc.timed_out));
+}
+
+/* ------------------------------------------ barrier over broadcast */
+
+static struct {
+    ferry_mutex m;
+    ferry_cond c;
+    int arrived;
+    unsigned long gen;
+    int nthreads;
+    size_t rounds;
+    long work[MAXT];
+} bar;
+
+static void barrier_wait(void)
+{
+    ferry_mutex_lock(&bar.m);
+    unsigned long g = bar.gen;
+    if (++bar.arrived == bar.nthreads) {
+        bar.arrived = 0;
+        bar.gen++;
+        ferry_cond_broadcast(&bar.c); /* all move onto the mutex */
+    } else {
+        while (bar.gen == g)
+            ferry_cond_wait(&bar.c, &bar.m);
+    }
+    ferry_mutex_unlock(&bar.m);
+}
+
+static void *barrier_main(void *arg)
+{
+    int id = (int)(uintptr_t)arg;
+    for (size_t r = 0; r < bar.rounds; r++) {
+        bar.work[id] = (long)r; /* each thread's own slot */
+        barrier_wait();
+        /* Everyone finished round r before anyone passed the barrier. */
+        for (int i = 0; i < bar.nthreads; i++)
+            CHECK_MSG(bar.work[i] >= (long)r, "thread %d passed barrier %zu before thread %d reached it",
+                      id, r, i);
+        barrier_wait();
+    }
+    return NULL;
+}
+
+FERRY_TEST(barrier_broadcast_rounds)
+{
+    memset(&bar, 0, sizeof bar);
+    bar.nthreads = 6;
+    bar.rounds = ferry_test_scaled(4000);
+    pthread_t t[MAXT];
+    for (int i = 0; i < bar.nthreads; i++)
+        t[i] = spawn(barrier_main, (void *)(uintptr_t)i);
+    for (int i = 0; i < bar.nthreads; i++)
+        pthread_join(t[i], NULL);
+    CHECK_EQ(bar.gen, 2 * bar.rounds);
+    CHECK_EQ(atomic_load(&bar.m.word), 0);
+    CHECK_EQ(atomic_load(&bar.c.word), 0);
+}
+
+/* ------------------------------- timeouts racing with unlocks and wakes */
+
+static struct {
+    ferry_mutex m;
+    ferry_cond c;
+    long counter;
+    long tokens;          /* signalled "items", each taken exactly once */
+    long tokens_taken;
+    atomic_int stop;      /* lockers and givers stop */
+    int done;             /* under m: no more tokens will come */
+    atomic_long lock_timeouts, wait_timeouts;
+} tm;
+
+static void *timed_locker(void *arg)
+{
+    uint64_t rng = (uint64_t)(uintptr_t)arg + 99;
+    long mine = 0;
+    while (!atomic_load(&tm.stop)) {
+        struct timespec d = ferry_test_now();
+        d.tv_nsec += (long)(ferry_test_rand(&rng) % 200000);
+        if (d.tv_nsec >= 1000000000L) {
+            d.tv_sec++;
+            d.tv_nsec -= 1000000000L;
+        }
+        if (ferry_mutex_lock_until(&tm.m, &d) == 0) {
+            tm.counter++;
+            mine++;
+            if (ferry_test_rand(&rng) % 4 == 0)
+                spin_ns((long)(ferry_test_rand(&rng) % 100000));
+            ferry_mutex_unlock(&tm.m);
+        } else {
+            atomic_fetch_add(&tm.lock_timeouts, 1);
+        }
+    }
+    return (void *)mine;
+}
+
+static void *timed_waiter(void *arg)
+{
+    (void)arg;
+    long mine = 0;
+    ferry_mutex_lock(&tm.m);
+    for (;;) {
+        while (tm.tokens == 0 && !tm.done) {
+            struct timespec d = ferry_test_deadline_ms(1);
+            if (ferry_cond_wait_until(&tm.c, &tm.m, &d) == -ETIMEDOUT)
+                atomic_fetch_add(&tm.wait_timeouts, 1);
+        }
+        if (tm.tokens == 0)
+            break;
+        tm.tokens--;
+        tm.tokens_taken++;
+        tm.counter++;
+        mine++;
+    }
+    ferry_mutex_unlock(&tm.m);
+    return (void *)mine;
+}
+
+static void *token_giver(void *arg)
+{
+    uint64_t rng = (uint64_t)(uintptr_t)arg + 5;
+    long mine = 0;
+    while (!atomic_load(&tm.stop)) {
+        ferry_mutex_lock(&tm.m);
+        tm.tokens++;
+        tm.counter++;
+        mine++;
+        if (ferry_test_rand(&rng) % 8 == 0)
+            ferry_cond_broadcast(&tm.c);
+        else
+            ferry_cond_signal(&tm.c);
+        ferry_mutex_unlock(&tm.m);
+        spin_ns((long)(ferry_test_rand(&rng) % 20000));
+    }
+    return (void *)mine;
+}
+
+FERRY_TEST(timed_races_with_wakes)
+{
+    memset(&tm, 0, sizeof tm);
+    pthread_t t[9];
+    int n = 0;
+    for (int i = 0; i < 3; i++)
+        t[n++] = spawn(timed_locker, (void *)(uintptr_t)i);
+    for (int i = 0; i < 4; i++)
+        t[n++] = spawn(timed_waiter, (void *)(uintptr_t)i);
+    for (int i = 0; i < 2; i++)
+        t[n++] = spawn(token_giver, (void *)(uintptr_t)i);
+    struct timespec end = ferry_test_deadline_ms(2000);
+    while (ferry_test_ns_between(ferry_test_now(), end) > 0) {
+        struct timespec s = {0, 10 * 1000 * 1000};
+        nanosleep(&s, NULL);
+    }
+    atomic_store(&tm.stop, 1);
+    long sum = 0;
+    void *r;
+    for (int i = 7; i < n; i++) { /* the givers first */
+        pthread_join(t[i], &r);
+        sum += (long)r;
+    }
+    ferry_mutex_lock(&tm.m);
+    tm.done = 1;
+    ferry_cond_broadcast(&tm.c);
+    ferry_mutex_unlock(&tm.m);
+    for (int i = 0; i < 7; i++) {
+        pthread_join(t[i], &r);
+        sum += (long)r;
+    }
+    CHECK_EQ(tm.counter, sum);
+    CHECK_EQ(tm.tokens, 0); /* the waiters drained every token */
+    CHECK_EQ(atomic_load(&tm.m.word), 0);
+    CHECK_EQ(atomic_load(&tm.c.word), 0);
+    printf("timed: %ld ops, %ld tokens, %ld lock timeouts, %ld wait timeouts\n", tm.counter, tm.tokens_taken,
+           atomic_load(&tm.lock_timeouts), atomic_load(&tm.wait_timeouts));
+}
+
+/* ---------------------------------------------------------- fairness */
+
+static struct {
+    ferry_mutex m;
+    atomic_int go;
+    uint64_t data[8];
+} fr;
+
+struct fair_stat {
+    long acquisitions;
+    long long max_wait_ns;
+};
+
+static void *fair_main(void *arg)
+{
+    struct fair_stat *st = arg;
+    uint64_t rng = (uint64_t)(uintptr_t)arg;
+    while (atomic_load(&fr.go) == 0)
+        ;
+    while (atomic_load_explicit(&fr.go, memory_order_relaxed) == 1) {
+        struct timespec a = ferry_test_now();
+        ferry_mutex_lock(&fr.m);
+        struct timespec b = ferry_test_now();
+        for (int i = 0; i < 8; i++)
+            fr.data[i] += fr.data[(i + 1) % 8] + 1;
+        ferry_mutex_unlock(&fr.m);
+        long long w = ferry_test_ns_between(a, b);
+        if (w > st->max_wait_ns)
+            st->max_wait_ns = w;
+        st->acquisitions++;
+        for (volatile unsigned i = (unsigned)(ferry_test_rand(&rng) % 32); i > 0; i--)
+            ;
+    }
+    return NULL;
+}
+
+FERRY_TEST(fair_8_threads_bounded_wait)
+{
+    enum { T = 8 };
+    memset(&fr, 0, sizeof fr);
+    struct fair_stat st[T];
+    memset(st, 0, sizeof st);
+    pthread_t t[T];
+    for (int i = 0; i < T; i++)
+        t[i] = spawn(fair_main, &st[i]);
+    atomic_store(&fr.go, 1);
+    struct timespec s = {1, 500 * 1000 * 1000};
+    nanosleep(&s, NULL);
+    atomic_store(&fr.go, 2);
+    long total = 0;
+    long long worst = 0;
+    for (int i = 0; i < T; i++) {
+        pthread_join(t[i], NULL);
+        total += st[i].acquisitions;
+        if (st[i].max_wait_ns > worst)
+            worst = st[i].max_wait_ns;
+    }
+    /* The bound: waits are about (waiters ahead) x 1 ms plus scheduling
+     * delay; the machine running the tests may be loaded and have only 2
+     * CPUs for 8 threads, so allow for several time slices (more under
+     * sanitizers). A lock that starves a waiter blows through it. */
+    long long bound = (long long)(500e6 / ferry_test_scale());
+    for (int i = 0; i < T; i++) {
+        printf("thread %d: %ld acquisitions (%.1f%%), longest wait %.2f ms\n", i, st[i].acquisitions,
+               100.0 * (double)st[i].acquisitions / (double)total, (double)st[i].max_wait_ns / 1e6);
+        CHECK_MSG(st[i].max_wait_ns < bound, "thread %d waited %.1f ms for the mutex (bound %.0f ms)", i,
+                  (double)st[i].max_wait_ns / 1e6, (double)bound / 1e6);
+        CHECK_MSG(st[i].acquisitions * T * 20 >= total, "thread %d got only %ld of %ld acquisitions", i,
+                  st[i].acquisitions, total);
+    }
+    printf("fair: %ld acquisitions in 1.5 s, longest wait %.2f ms\n", total, (double)worst / 1e6);
+    CHECK_EQ(atomic_load(&fr.m.word), 0);
+}
