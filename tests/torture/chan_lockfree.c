@@ -267,3 +267,87 @@ FERRY_TEST(lockfree_blocking_batch1_tiny_capacity)
     for (size_t i = 0; i < sizeof cfgs / sizeof cfgs[0]; i++)
         run_one(cfgs[i].P, cfgs[i].C, 1, cfgs[i].cap, DRAIN, ferry_test_scaled(80000));
 }
+
+/* Lost-wakeup detectors: each round waits for the other side to finish the
+ * previous step, so one missed hand-over (a sleeper that the fast path does
+ * not settle) hangs the test instead of being rescued by later traffic. */
+struct lockstep {
+    ferry_tx *tx;
+    ferry_rx *rx;
+    size_t rounds;
+    FERRY_ATOMIC(size_t) sent, received;
+};
+
+static void wait_at_least(FERRY_ATOMIC(size_t) *v, size_t want)
+{
+    while (atomic_load_explicit(v, memory_order_acquire) < want)
+        sched_yield();
+}
+
+/* Receiver sleeps, the sender's fast push must wake it. */
+static void *ls_sender_waits_for_receipt(void *arg)
+{
+    struct lockstep *ls = arg;
+    for (size_t i = 0; i < ls->rounds; i++) {
+        uint64_t v = i;
+        CHECK_EQ(ferry_send(ls->tx, &v, 1), 1);
+        wait_at_least(&ls->received, i + 1);
+    }
+    return NULL;
+}
+
+static void *ls_receiver(void *arg)
+{
+    struct lockstep *ls = arg;
+    for (size_t i = 0; i < ls->rounds; i++) {
+        uint64_t v;
+        CHECK_EQ(ferry_recv(ls->rx, &v, 1), 1);
+        CHECK_EQ(v, i);
+        atomic_store_explicit(&ls->received, i + 1, memory_order_release);
+    }
+    return NULL;
+}
+
+/* Sender sleeps on a full ring, the receiver's fast pop must refill it. */
+static void *ls_sender(void *arg)
+{
+    struct lockstep *ls = arg;
+    for (size_t i = 0; i < ls->rounds + 1; i++) {
+        uint64_t v = i;
+        CHECK_EQ(ferry_send(ls->tx, &v, 1), 1);
+        atomic_store_explicit(&ls->sent, i + 1, memory_order_release);
+    }
+    return NULL;
+}
+
+static void *ls_receiver_waits_for_send(void *arg)
+{
+    struct lockstep *ls = arg;
+    for (size_t i = 0; i < ls->rounds; i++) {
+        uint64_t v;
+        CHECK_EQ(ferry_recv(ls->rx, &v, 1), 1);
+        CHECK_EQ(v, i);
+        wait_at_least(&ls->sent, i + 2); /* the send that needed the room we freed */
+    }
+    return NULL;
+}
+
+static void lockstep(size_t cap, size_t rounds, void *(*s)(void *), void *(*r)(void *))
+{
+    struct lockstep ls = {.rounds = ferry_test_scaled(rounds)};
+    ferry_chan_config cfg = {.elem_size = sizeof(uint64_t), .capacity = cap};
+    CHECK_EQ(ferry_chan_open(&cfg, &ls.tx, &ls.rx), 0);
+    pthread_t ts, tr;
+    pthread_create(&tr, NULL, r, &ls);
+    pthread_create(&ts, NULL, s, &ls);
+    pthread_join(ts, NULL);
+    pthread_join(tr, NULL);
+    ferry_tx_release(ls.tx);
+    ferry_rx_release(ls.rx);
+}
+
+/* The race window is a few instructions wide: with the sender's post-push
+ * check removed (mutant), 400,000 rounds hung reliably, 20,000 did not. */
+FERRY_TEST(lockfree_no_lost_wakeup_receiver) { lockstep(1, 100000, ls_sender_waits_for_receipt, ls_receiver); }
+
+FERRY_TEST(lockfree_no_lost_wakeup_sender) { lockstep(1, 100000, ls_sender, ls_receiver_waits_for_send); }
