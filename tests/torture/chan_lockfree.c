@@ -346,8 +346,10 @@ static void lockstep(size_t cap, size_t rounds, void *(*s)(void *), void *(*r)(v
     ferry_rx_release(ls.rx);
 }
 
-/* The race window is a few instructions wide: with the sender's post-push
- * check removed (mutant), 400,000 rounds hung reliably, 20,000 did not. */
+/* The race window is a few instructions wide: 20,000 rounds did not catch
+ * the mutants below, 100,000 did (each hung in every run tried): the
+ * sender's post-push check removed (receiver case), the receiver's post-pop
+ * check removed (sender case). */
 FERRY_TEST(lockfree_no_lost_wakeup_receiver) { lockstep(1, 100000, ls_sender_waits_for_receipt, ls_receiver); }
 
 FERRY_TEST(lockfree_no_lost_wakeup_sender) { lockstep(1, 100000, ls_sender, ls_receiver_waits_for_send); }
