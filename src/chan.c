@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -98,6 +99,27 @@ struct ferry_chan {
     struct ferry_chan_stats st;
     struct ferry_tx tx;
     struct ferry_rx rx;
+    /* The lock-free ring (plain bounded channels only, see "Lock-free data
+     * path" below); lf == false: none, everything goes through `rings`. */
+    bool lf;
+    char *lf_buf;                 /* cap * elem bytes                         */
+    FERRY_ATOMIC(uint32_t) *lf_seq; /* per slot: its sequence number minus its index */
+    size_t lf_mask;               /* cap - 1 when cap is a power of two, else SIZE_MAX */
+    uint64_t lf_dropped;          /* ring items handed to drop (under the lock) */
+    /* Hot words, each group on its own cache lines (padding, since the
+     * struct comes from calloc and cannot rely on alignment). */
+    char pad0[FERRY_CACHELINE];
+    FERRY_ATOMIC(uint64_t) tail;       /* enqueue position | LF_CLOSED | LF_RXGONE */
+    FERRY_ATOMIC(uint64_t) tx_batches; /* fast-path send calls                   */
+    char pad1[FERRY_CACHELINE];
+    FERRY_ATOMIC(uint64_t) head;       /* dequeue position                       */
+    FERRY_ATOMIC(uint64_t) rx_batches; /* fast-path receive calls                */
+    char pad2[FERRY_CACHELINE];
+    /* Ops linked in sendq / recvq, plus the one deciding to link (written
+     * under the lock, read by the fast paths). */
+    FERRY_ATOMIC(uint32_t) tx_waiters;
+    FERRY_ATOMIC(uint32_t) rx_waiters;
+    char pad3[FERRY_CACHELINE];
 };
 
 /* Waiters taken under the lock, woken after it is dropped. While a thread
@@ -182,6 +204,8 @@ static void op_complete(struct ferry_chan *c, ferry_op *op, ssize_t result, stru
     op->completer = wk;
     ferry_waitlist_move(op->kind == OP_RECV ? &c->recvq : &c->sendq, &op->waiter, &wk->ws);
     c->st.wakeups++;
+    if (c->lf) /* relaxed: under the lock; a stale nonzero only costs a fast path a lock round */
+        atomic_fetch_sub_explicit(op->kind == OP_RECV ? &c->rx_waiters : &c->tx_waiters, 1, memory_order_relaxed);
     if (op->kind == OP_SEND && op->done > 0)
         c->st.batches_sent++;
     if (op->kind == OP_RECV && result > 0)
@@ -208,6 +232,167 @@ static inline void copy_items(const struct ferry_chan *c, void *dst, const void 
         memcpy(dst, src, sizeof(void *));
     else
         memcpy(dst, src, k * c->elem);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Lock-free data path (plain bounded channels)                              */
+/*
+ * A channel with levels <= 1, no budget and 1 <= capacity < FERRY_UNBOUNDED
+ * (storage at most LF_MAX_BYTES) keeps its items in a bounded MPMC ring with a
+ * sequence number per slot (after D. Vyukov's bounded queue): slot i =
+ * pos % cap is free for position pos when seq == 2*pos, holds the item of
+ * position pos when seq == 2*pos + 1, and a consumer frees it for the next
+ * lap with seq = 2*(pos + cap). (Doubled so that capacity 1 works: with
+ * seq == pos + 1 for "full", a full slot would read as free for pos + 1.)
+ * `tail` and `head` count claimed positions; a batch claims k consecutive
+ * positions with one CAS after checking the k slots. The sequence numbers
+ * are 32-bit (compared modulo 2^32; live values differ by at most 2*cap,
+ * far below 2^31) and stored minus 2*index, so that zeroed memory is the
+ * initial state.
+ *
+ * The mutex still guards the waiter lists and every slow path. Fast paths:
+ *  - send: no blocked sender, no waiting receiver, open: claim and fill slots;
+ *  - recv: no blocked sender: claim and empty slots.
+ * Waking sleepers (Dekker): a party that is about to sleep increments its
+ * side's waiter count (tx_waiters / rx_waiters, seq_cst, under the lock),
+ * issues a seq_cst fence, and re-tries the ring before linking its op. A
+ * fast-path party first publishes its slots (release stores of seq), then
+ * issues a seq_cst fence and reads the other side's count. By the fence
+ * rules, either the sleeper's retry sees the published slots, or the
+ * publisher sees the count > 0 and takes the lock to move items between the
+ * ring and the waiting ops (lf_settle). The one that must act is the one that
+ * publishes the slot at the head (items) or frees the slot at the tail
+ * (room): every publisher and every freer checks, so an out-of-order
+ * completion by another thread cannot strand a sleeper.
+ * Closing: LF_CLOSED / LF_RXGONE are bits in `tail`, set under the lock with
+ * fetch_or, so a claim (CAS on tail) is atomic with the "still open" check:
+ * every claim that succeeded is ordered before the close, and its items are
+ * published later (received, or dropped by the releaser, who waits for the
+ * publication). With LF_CLOSED set, head == tail means closed and drained.
+ */
+#define LF_CLOSED (1ull << 63)
+#define LF_RXGONE (1ull << 62)
+#define LF_BITS (LF_CLOSED | LF_RXGONE)
+#define LF_MAX_BYTES ((size_t)64 << 20)
+#define LF_MAX_CAP ((size_t)1 << 28)
+
+static inline size_t lf_index(const struct ferry_chan *c, uint64_t pos)
+{
+    return c->lf_mask != SIZE_MAX ? (size_t)(pos & c->lf_mask) : (size_t)(pos % c->cap);
+}
+
+static inline size_t lf_next(const struct ferry_chan *c, size_t idx) { return idx + 1 == c->cap ? 0 : idx + 1; }
+
+/* seq of slot idx (in the doubled domain, see above) compared with `want`: 0 equal, < 0 behind, > 0 ahead.
+ * Acquire: pairs with the release store that set it (a producer's item
+ * copy, or a consumer's finished read of the old item). */
+static inline int32_t lf_cmp(const struct ferry_chan *c, size_t idx, uint64_t want)
+{
+    uint32_t s = atomic_load_explicit(&c->lf_seq[idx], memory_order_acquire) + 2 * (uint32_t)idx;
+    return (int32_t)(s - (uint32_t)want);
+}
+
+static inline void lf_set(struct ferry_chan *c, size_t idx, uint64_t seq)
+{
+    atomic_store_explicit(&c->lf_seq[idx], (uint32_t)seq - 2 * (uint32_t)idx, memory_order_release);
+}
+
+/* Copy k items between the ring (from slot idx, wrapping) and `mem`. */
+static inline void lf_copy(struct ferry_chan *c, size_t idx, char *mem, size_t k, bool in)
+{
+    size_t first = c->cap - idx < k ? c->cap - idx : k;
+    char *slot = c->lf_buf + idx * c->elem;
+    if (in)
+        copy_items(c, slot, mem, first);
+    else
+        copy_items(c, mem, slot, first);
+    if (k > first) {
+        if (in)
+            memcpy(c->lf_buf, mem + first * c->elem, (k - first) * c->elem);
+        else
+            memcpy(mem + first * c->elem, c->lf_buf, (k - first) * c->elem);
+    }
+}
+
+/* Push up to n items without waiting; returns how many went in (0: full,
+ * or closed). Any thread, with or without the lock. */
+static size_t lf_push(struct ferry_chan *c, const char *src, size_t n)
+{
+    if (n == 0)
+        return 0;
+    uint64_t t = atomic_load_explicit(&c->tail, memory_order_relaxed);
+    size_t k, idx0;
+    for (;;) {
+        if (t & LF_BITS)
+            return 0;
+        idx0 = lf_index(c, t);
+        int32_t d = lf_cmp(c, idx0, 2 * t);
+        if (d != 0) {
+            if (d < 0)
+                return 0; /* the slot still holds an item of the last lap: full */
+            t = atomic_load_explicit(&c->tail, memory_order_relaxed); /* stale */
+            continue;
+        }
+        k = 1;
+        for (size_t idx = lf_next(c, idx0); k < n && lf_cmp(c, idx, 2 * (t + k)) == 0; idx = lf_next(c, idx))
+            k++;
+        /* Relaxed: the claim orders nothing by itself (the slot sequence
+         * numbers carry the data); the RMW chain on tail orders claims
+         * against the closing fetch_or. */
+        if (atomic_compare_exchange_weak_explicit(&c->tail, &t, t + k, memory_order_relaxed, memory_order_relaxed))
+            break;
+    }
+    lf_copy(c, idx0, (char *)(uintptr_t)src, k, true);
+    size_t idx = idx0;
+    for (size_t j = 0; j < k; j++, idx = lf_next(c, idx))
+        lf_set(c, idx, 2 * (t + j) + 1); /* release: publishes the item (lf_cmp's acquire) */
+    return k;
+}
+
+/* Pop up to max items without waiting; returns how many (0: nothing
+ * published at the head). */
+static size_t lf_pop(struct ferry_chan *c, char *dst, size_t max)
+{
+    if (max == 0)
+        return 0;
+    uint64_t h = atomic_load_explicit(&c->head, memory_order_relaxed);
+    size_t k, idx0;
+    for (;;) {
+        idx0 = lf_index(c, h);
+        int32_t d = lf_cmp(c, idx0, 2 * h + 1);
+        if (d != 0) {
+            if (d < 0)
+                return 0; /* empty, or the head item not published yet */
+            h = atomic_load_explicit(&c->head, memory_order_relaxed);
+            continue;
+        }
+        k = 1;
+        for (size_t idx = lf_next(c, idx0); k < max && lf_cmp(c, idx, 2 * (h + k) + 1) == 0; idx = lf_next(c, idx))
+            k++;
+        if (atomic_compare_exchange_weak_explicit(&c->head, &h, h + k, memory_order_relaxed, memory_order_relaxed))
+            break;
+    }
+    lf_copy(c, idx0, dst, k, false);
+    size_t idx = idx0;
+    for (size_t j = 0; j < k; j++, idx = lf_next(c, idx))
+        lf_set(c, idx, 2 * (h + j + c->cap)); /* release: our read is done before the slot is reused */
+    return k;
+}
+
+/* Nothing claimed and not yet taken. Reads tail first: head never passes it. */
+static inline bool lf_empty(struct ferry_chan *c)
+{
+    uint64_t t = atomic_load_explicit(&c->tail, memory_order_seq_cst) & ~LF_BITS;
+    return atomic_load_explicit(&c->head, memory_order_seq_cst) == t;
+}
+
+/* Items in the ring now (approximate while others move them). */
+static size_t lf_len(struct ferry_chan *c)
+{
+    uint64_t h = atomic_load_explicit(&c->head, memory_order_relaxed);
+    uint64_t t = atomic_load_explicit(&c->tail, memory_order_relaxed) & ~LF_BITS;
+    size_t n = t > h ? (size_t)(t - h) : 0;
+    return n > c->cap ? c->cap : n;
 }
 
 /* Grow ring r to hold `need` more items (doubling, keeping the order).
@@ -358,6 +543,10 @@ static bool buffer_put_weighed(struct ferry_chan *c, ferry_op *op, struct ring *
  * items simply stay with the sender). */
 static bool buffer_put(struct ferry_chan *c, ferry_op *op)
 {
+    if (c->lf) {
+        op->done += lf_push(c, (const char *)op->buf + op->done * c->elem, op->n - op->done);
+        return true;
+    }
     struct ring *r = &c->rings[op->prio];
     if (c->weigh)
         return buffer_put_weighed(c, op, r);
@@ -484,6 +673,37 @@ static void complete_all(struct ferry_chan *c, ferry_waitlist *q, ssize_t result
     }
 }
 
+/* Lock-free channels, under the lock: move items between the ring and the
+ * waiting ops until nothing more moves. Waiting receivers take published
+ * items in ring order (oldest receiver first); blocked senders refill the
+ * freed room (oldest first, never overtaken). Once closed and drained,
+ * waiting receivers get 0. */
+static void lf_settle(struct ferry_chan *c, struct wake *wk)
+{
+    for (;;) {
+        bool moved = false;
+        ferry_waiter *w;
+        while ((w = ferry_waitlist_peek(&c->recvq, FERRY_ROUND_ALL)) != NULL) {
+            ferry_op *rop = ferry_container_of(w, ferry_op, waiter);
+            size_t k = lf_pop(c, (char *)rop->buf, rop->n);
+            if (k == 0)
+                break;
+            rop->done = k;
+            op_complete(c, rop, (ssize_t)k, wk);
+            moved = true;
+        }
+        if (!ferry_waitlist_empty(&c->sendq) && !c->closed && c->rx_refs > 0) {
+            uint64_t before = atomic_load_explicit(&c->tail, memory_order_relaxed);
+            refill_from_senders(c, wk);
+            moved |= atomic_load_explicit(&c->tail, memory_order_relaxed) != before;
+        }
+        if (!moved)
+            break;
+    }
+    if (c->closed && !ferry_waitlist_empty(&c->recvq) && lf_empty(c))
+        complete_all(c, &c->recvq, 0, wk);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Open, clone, release                                                      */
 
@@ -536,10 +756,23 @@ int ferry_chan_open(const ferry_chan_config *cfg, ferry_tx **tx, ferry_rx **rx)
     c->tx.chan = c;
     c->rx.magic = RX_MAGIC;
     c->rx.chan = c;
+    /* A plain bounded channel whose ring fits LF_MAX_BYTES gets the
+     * lock-free ring, allocated now (the sequence numbers zeroed: calloc). */
+    if (levels == 1 && c->budget == 0 && c->cap >= 1 && c->cap <= LF_MAX_CAP &&
+        c->cap <= LF_MAX_BYTES / (c->elem + sizeof *c->lf_seq)) {
+        c->lf_buf = malloc(c->cap * c->elem);
+        c->lf_seq = calloc(c->cap, sizeof *c->lf_seq);
+        if (!c->lf_buf || !c->lf_seq) {
+            chan_free(c);
+            return -ENOMEM;
+        }
+        c->lf = true;
+        c->lf_mask = (c->cap & (c->cap - 1)) == 0 ? c->cap - 1 : SIZE_MAX;
+    }
     /* A bounded channel whose full storage is small (1 MiB, all levels) gets
      * it now, so it never allocates again. Larger and unbounded ones grow to
      * the largest backlog they see and keep it. */
-    if (c->cap != FERRY_UNBOUNDED && c->cap > 0 && c->cap <= (1u << 20) &&
+    if (!c->lf && c->cap != FERRY_UNBOUNDED && c->cap > 0 && c->cap <= (1u << 20) &&
         next_pow2(c->cap) * c->elem * levels <= (1u << 20)) {
         for (unsigned i = 0; i < levels; i++) {
             if (!ring_reserve(c, &c->rings[i], c->cap)) {
@@ -613,6 +846,8 @@ static void chan_free(struct ferry_chan *c)
         free(c->rings[i].wt);
     }
     free(c->rings);
+    free(c->lf_buf);
+    free(c->lf_seq);
     pthread_mutex_destroy(&c->lock);
     c->tx.magic = c->rx.magic = DEAD_MAGIC;
     free(c);
@@ -627,6 +862,28 @@ static void chan_put(struct ferry_chan *c)
         chan_free(c);
 }
 
+/* Under the lock, last receiver gone: stop claims (LF_RXGONE), then hand
+ * every claimed item to drop, waiting for the publication of items whose
+ * senders claimed them before the bit (they are between their claim and
+ * their release store: a short wait that needs no lock). */
+static void lf_drop_all(struct ferry_chan *c)
+{
+    /* seq_cst RMW: every successful claim is before it in tail's order, and
+     * its return value is the final tail. */
+    uint64_t end = atomic_fetch_or_explicit(&c->tail, LF_RXGONE, memory_order_seq_cst) & ~LF_BITS;
+    uint64_t h = atomic_load_explicit(&c->head, memory_order_relaxed);
+    for (; h < end; h++) {
+        size_t idx = lf_index(c, h);
+        while (lf_cmp(c, idx, 2 * h + 1) < 0)
+            sched_yield();
+        if (c->drop)
+            c->drop(c->lf_buf + idx * c->elem, c->drop_ctx);
+        c->lf_dropped++;
+        lf_set(c, idx, 2 * (h + c->cap));
+        atomic_store_explicit(&c->head, h + 1, memory_order_relaxed);
+    }
+}
+
 /* Under the lock: close for sending; waiting receivers get 0, waiting
  * senders what they sent or -EPIPE. */
 static void close_locked(struct ferry_chan *c, struct wake *wk)
@@ -634,7 +891,17 @@ static void close_locked(struct ferry_chan *c, struct wake *wk)
     if (c->closed)
         return;
     c->closed = true;
-    complete_all(c, &c->recvq, 0, wk);
+    if (c->lf) {
+        /* seq_cst: claims (CAS on tail) after this fail; lf_empty below and
+         * every later drained check see a frozen tail. Receivers waiting for
+         * an item claimed before the close stay: its publisher settles them
+         * (lf_settle then completes the rest with 0). */
+        atomic_fetch_or_explicit(&c->tail, LF_CLOSED, memory_order_seq_cst);
+        if (lf_empty(c))
+            complete_all(c, &c->recvq, 0, wk);
+    } else {
+        complete_all(c, &c->recvq, 0, wk);
+    }
     complete_all(c, &c->sendq, -EPIPE, wk);
 }
 
@@ -674,6 +941,8 @@ void ferry_rx_release(ferry_rx *rx)
     chan_lock(c);
     if (release_side(c, &c->rx_refs, "ferry_rx")) {
         /* Nobody will receive: buffered items go to drop, senders learn. */
+        if (c->lf)
+            lf_drop_all(c);
         for (unsigned lvl = 0; lvl < c->levels; lvl++) {
             struct ring *r = &c->rings[lvl];
             while (r->len) {
@@ -732,10 +1001,14 @@ static bool op_withdraw(struct ferry_chan *c, ferry_op *op)
     chan_lock(c);
     ferry_waitlist *q = op->kind == OP_RECV ? &c->recvq : &c->sendq;
     bool was_linked = ferry_waitlist_unlink(q, &op->waiter);
+    if (was_linked && c->lf)
+        atomic_fetch_sub_explicit(op->kind == OP_RECV ? &c->rx_waiters : &c->tx_waiters, 1, memory_order_relaxed);
     if (was_linked && op->kind == OP_SEND) {
         if (op->done > 0)
             c->st.batches_sent++;
-        if (!c->closed && c->rx_refs > 0)
+        if (c->lf)
+            lf_settle(c, &wk);
+        else if (!c->closed && c->rx_refs > 0)
             refill_from_senders(c, &wk);
     }
     unlock_and_wake(c, &wk);
@@ -860,7 +1133,180 @@ static ssize_t recv_op(struct ferry_chan *c, ferry_op *op, enum mode mode, const
     return op_wait(c, op, deadline);
 }
 
+/* Lock-free channels: the general send, called with the lock held (drops
+ * it). op->done items may already be in (the fast path's partial push). */
+static ssize_t lf_send_op(struct ferry_chan *c, ferry_op *op, enum mode mode, const struct timespec *deadline)
+{
+    struct wake wk;
+    wake_init(&wk, c);
+    if (c->closed || c->rx_refs == 0) {
+        if (op->done > 0)
+            c->st.batches_sent++;
+        chan_unlock(c);
+        return op->done > 0 ? (ssize_t)op->done : -EPIPE;
+    }
+    bool counted = false, give_up = mode == M_TRY || ferry__deadline_passed(deadline);
+    if (ferry_waitlist_empty(&c->sendq)) {
+        /* Receivers wait: first hand them what the ring holds (in order);
+         * only an empty ring lets this op's items go to them directly. */
+        lf_settle(c, &wk);
+        if (!ferry_waitlist_empty(&c->recvq) && lf_empty(c))
+            handoff_to_receivers(c, op, &wk);
+        buffer_put(c, op);
+        if (op->done < op->n && !give_up) {
+            /* About to sleep: count ourselves, then retry (see the Dekker
+             * argument above; pairs with the fence after a pop). */
+            atomic_fetch_add_explicit(&c->tx_waiters, 1, memory_order_seq_cst);
+            atomic_thread_fence(memory_order_seq_cst);
+            counted = true;
+            buffer_put(c, op);
+        }
+        if (!ferry_waitlist_empty(&c->recvq))
+            lf_settle(c, &wk);
+    }
+    if (op->done == op->n || give_up) {
+        if (counted)
+            atomic_fetch_sub_explicit(&c->tx_waiters, 1, memory_order_relaxed);
+        if (op->done > 0)
+            c->st.batches_sent++;
+        unlock_and_wake(c, &wk);
+        if (op->done > 0)
+            return (ssize_t)op->done;
+        return mode == M_TRY ? -EAGAIN : -ETIMEDOUT;
+    }
+    if (!counted) /* queued behind blocked senders: no retry needed, they go first */
+        atomic_fetch_add_explicit(&c->tx_waiters, 1, memory_order_seq_cst);
+    ferry_waitlist_link(&c->sendq, &op->waiter);
+    c->st.sends_blocked++;
+    unlock_and_wake(c, &wk);
+    if (mode == M_ASYNC)
+        return -EINPROGRESS;
+    return op_wait(c, op, deadline);
+}
+
+/* Lock-free channels: take items into a receive op, the ring first, then
+ * (ring empty) straight from blocked senders. */
+static void lf_take(struct ferry_chan *c, ferry_op *op, struct wake *wk)
+{
+    op->done += lf_pop(c, (char *)op->buf + op->done * c->elem, op->n - op->done);
+    if (op->done < op->n && !ferry_waitlist_empty(&c->sendq) && lf_empty(c))
+        take_from_senders(c, op, wk);
+}
+
+/* Lock-free channels: the general receive, called with the lock held (drops
+ * it). op->done items may already be in (the fast path's pop). */
+static ssize_t lf_recv_op(struct ferry_chan *c, ferry_op *op, enum mode mode, const struct timespec *deadline)
+{
+    struct wake wk;
+    wake_init(&wk, c);
+    lf_take(c, op, &wk);
+    bool counted = false;
+    if (op->done == 0) {
+        /* About to sleep: count ourselves, then retry (pairs with the fence
+         * after a push). */
+        atomic_fetch_add_explicit(&c->rx_waiters, 1, memory_order_seq_cst);
+        atomic_thread_fence(memory_order_seq_cst);
+        counted = true;
+        lf_take(c, op, &wk);
+    }
+    if (op->done > 0) {
+        if (counted)
+            atomic_fetch_sub_explicit(&c->rx_waiters, 1, memory_order_relaxed);
+        lf_settle(c, &wk);
+        c->st.batches_received++;
+        unlock_and_wake(c, &wk);
+        return (ssize_t)op->done;
+    }
+    ssize_t r = 1;
+    if (c->closed && lf_empty(c))
+        r = 0;
+    else if (mode == M_TRY || ferry__deadline_passed(deadline))
+        r = mode == M_TRY ? -EAGAIN : -ETIMEDOUT;
+    if (r <= 0) {
+        atomic_fetch_sub_explicit(&c->rx_waiters, 1, memory_order_relaxed);
+        unlock_and_wake(c, &wk);
+        return r;
+    }
+    ferry_waitlist_link(&c->recvq, &op->waiter);
+    c->st.recvs_blocked++;
+    unlock_and_wake(c, &wk);
+    if (mode == M_ASYNC)
+        return -EINPROGRESS;
+    return op_wait(c, op, deadline);
+}
+
+/* After a fast-path push (items published) or pop (room freed): if the
+ * other side has sleepers, settle under the lock. The seq_cst fence pairs
+ * with the one a sleeper issues after counting itself (Dekker). */
+static void lf_after(struct ferry_chan *c, FERRY_ATOMIC(uint32_t) *waiters)
+{
+    atomic_thread_fence(memory_order_seq_cst);
+    if (FERRY_LIKELY(atomic_load_explicit(waiters, memory_order_relaxed) == 0))
+        return;
+    struct wake wk;
+    wake_init(&wk, c);
+    chan_lock(c);
+    lf_settle(c, &wk);
+    unlock_and_wake(c, &wk);
+}
+
 static const ferry_waker no_waker = {NULL, NULL};
+
+/* Lock-free channels: the send and receive calls. */
+static ssize_t lf_send_call(struct ferry_chan *c, const void *items, size_t n, enum mode mode,
+                            const struct timespec *deadline)
+{
+    size_t k = 0;
+    /* Fast path: open, no blocked sender (never overtake one), no waiting
+     * receiver (those get the items directly, under the lock). Relaxed
+     * pre-checks: a stale view is caught by lf_after or by the claim. */
+    if (FERRY_LIKELY((atomic_load_explicit(&c->tail, memory_order_relaxed) & LF_BITS) == 0 &&
+                     atomic_load_explicit(&c->tx_waiters, memory_order_relaxed) == 0 &&
+                     atomic_load_explicit(&c->rx_waiters, memory_order_relaxed) == 0)) {
+        k = lf_push(c, items, n);
+        if (k > 0) {
+            lf_after(c, &c->rx_waiters);
+            if (k == n || mode == M_TRY) {
+                /* relaxed: a statistic; this cache line is the senders' own */
+                atomic_fetch_add_explicit(&c->tx_batches, 1, memory_order_relaxed);
+                return (ssize_t)k;
+            }
+        }
+    }
+    ferry_op op;
+    op_setup(&op, c, OP_SEND, (void *)(uintptr_t)items, n, 0, false, no_waker);
+    op.done = k;
+    chan_lock(c);
+    ssize_t r = lf_send_op(c, &op, mode, deadline);
+    ferry_waiter_fini(&op.waiter);
+    return r;
+}
+
+static ssize_t lf_recv_call(struct ferry_chan *c, void *out, size_t max, enum mode mode,
+                            const struct timespec *deadline)
+{
+    size_t k = 0;
+    /* Fast path: no blocked sender (else it must be refilled, under the lock). */
+    if (FERRY_LIKELY(atomic_load_explicit(&c->tx_waiters, memory_order_relaxed) == 0)) {
+        k = lf_pop(c, out, max);
+        if (k > 0) {
+            atomic_thread_fence(memory_order_seq_cst); /* Dekker: see lf_after */
+            if (FERRY_LIKELY(atomic_load_explicit(&c->tx_waiters, memory_order_relaxed) == 0)) {
+                atomic_fetch_add_explicit(&c->rx_batches, 1, memory_order_relaxed); /* statistic */
+                return (ssize_t)k;
+            }
+            /* Senders are blocked: go on under the lock (take more of what
+             * they hold, refill the ring from them). */
+        }
+    }
+    ferry_op op;
+    op_setup(&op, c, OP_RECV, out, max, 0, false, no_waker);
+    op.done = k;
+    chan_lock(c);
+    ssize_t r = lf_recv_op(c, &op, mode, deadline);
+    ferry_waiter_fini(&op.waiter);
+    return r;
+}
 
 static ssize_t send_call(ferry_tx *tx, const void *items, size_t n, unsigned prio, enum mode mode,
                          const struct timespec *deadline)
@@ -872,6 +1318,8 @@ static ssize_t send_call(ferry_tx *tx, const void *items, size_t n, unsigned pri
         return -EINVAL;
     if (n == 0)
         return 0;
+    if (c->lf)
+        return lf_send_call(c, items, n, mode, deadline);
     chan_lock(c);
     /* Fast path: nobody waits and everything fits. No op, no wakeups. */
     if (FERRY_LIKELY(!c->closed && c->rx_refs != 0 && !c->budget && ferry_waitlist_empty(&c->sendq) &&
@@ -923,6 +1371,8 @@ static ssize_t recv_call(ferry_rx *rx, void *out, size_t max, enum mode mode, co
     struct ferry_chan *c = rx_chan(rx);
     if (!c || !out || max == 0)
         return -EINVAL;
+    if (c->lf)
+        return lf_recv_call(c, out, max, mode, deadline);
     chan_lock(c);
     /* Fast path: items are buffered and no sender waits for the room. */
     if (FERRY_LIKELY(c->count > 0 && ferry_waitlist_empty(&c->sendq))) {
@@ -965,7 +1415,7 @@ ssize_t ferry_recv_start(ferry_rx *rx, ferry_op *op, void *out, size_t max, ferr
         return -EINVAL;
     op_setup(op, c, OP_RECV, out, max, 0, true, w);
     chan_lock(c);
-    ssize_t r = recv_op(c, op, M_ASYNC, NULL);
+    ssize_t r = c->lf ? lf_recv_op(c, op, M_ASYNC, NULL) : recv_op(c, op, M_ASYNC, NULL);
     if (r != -EINPROGRESS) {
         op->result = r;
         atomic_store_explicit(&op->state, ST_DONE, memory_order_release);
@@ -983,7 +1433,7 @@ ssize_t ferry_send_prio_start(ferry_tx *tx, ferry_op *op, const void *items, siz
     ssize_t r = 0;
     if (n > 0) {
         chan_lock(c);
-        r = send_op(c, op, M_ASYNC, NULL);
+        r = c->lf ? lf_send_op(c, op, M_ASYNC, NULL) : send_op(c, op, M_ASYNC, NULL);
     }
     if (r != -EINPROGRESS) {
         op->result = r;
@@ -1104,6 +1554,17 @@ int ferry_chan_stats(const void *handle, struct ferry_chan_stats *out)
     out->budget = c->budget;
     out->levels = c->levels;
     out->len = c->count;
+    if (c->lf) {
+        /* Fast-path traffic is counted by ring positions and per-side
+         * counters, read without stopping it (see chan.h). */
+        uint64_t h = atomic_load_explicit(&c->head, memory_order_relaxed);
+        uint64_t t = atomic_load_explicit(&c->tail, memory_order_relaxed) & ~LF_BITS;
+        out->items_sent += t;
+        out->items_received += h - c->lf_dropped;
+        out->batches_sent += atomic_load_explicit(&c->tx_batches, memory_order_relaxed);
+        out->batches_received += atomic_load_explicit(&c->rx_batches, memory_order_relaxed);
+        out->len = lf_len(c);
+    }
     out->weight = c->weight;
     out->senders = c->tx_refs;
     out->receivers = c->rx_refs;

@@ -151,7 +151,12 @@ struct ferry_chan_stats {
 
 /* Statistics of the channel behind `handle`, a ferry_tx * or a ferry_rx *.
  * Returns 0, or -EINVAL if handle is not a live ferry handle. Takes the
- * channel's lock briefly; never allocates. */
+ * channel's lock briefly; never allocates.
+ * Plain bounded channels (one level, no budget, storage <= 64 MiB) move
+ * items without the lock; their item and batch counters and len are read
+ * from ring positions and per-side counters without stopping that traffic:
+ * exact once traffic stops, possibly a few operations apart from each other
+ * while it runs. */
 int ferry_chan_stats(const void *handle, struct ferry_chan_stats *out);
 
 FERRY_EXTERN_C_END
