@@ -48,6 +48,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
+
 #include "chan_baseline.h"
 
 #ifdef FERRY_BENCH_MOODYCAMEL
@@ -80,27 +82,6 @@ static double now_sec(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* CPU seconds (user + system) of the whole process so far. */
-static double cpu_sec(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -318,7 +299,7 @@ static double run_once(enum kind kind, const struct qcfg *cfg, int producers, in
     run->batch = batch;
     run->producers = producers;
     run->consumers = consumers;
-    double t0, t1, c0 = cpu_sec();
+    double t0, t1, c0 = bench_cpu_sec();
     if (consumers == 0) { /* seq: send everything, then receive everything */
         t0 = now_sec();
         produce(run, 0, n);
@@ -346,7 +327,7 @@ static double run_once(enum kind kind, const struct qcfg *cfg, int producers, in
         }
         pthread_barrier_destroy(&run->start);
     }
-    *cpu = cpu_sec() - c0;
+    *cpu = bench_cpu_sec() - c0;
     /* Items are 1..n (producer p sends p*n/P+1 ..), so the sum is known. */
     uint64_t total = 0;
     for (int i = 0; i < (consumers ? consumers : 1); i++)
@@ -395,7 +376,7 @@ static void measure(const char *kase, int producers, int consumers, size_t n, co
             }
     for (int i = 0; i < nv; i++)
         if (on[i])
-            record(kase, v[i].impl, median(t[i], opt.reps), median(cpu[i], opt.reps), n);
+            record(kase, v[i].impl, bench_median(t[i], opt.reps), bench_median(cpu[i], opt.reps), n);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -452,11 +433,11 @@ static void part_peer(void)
             continue;
         double t[16], cpu[16];
         for (int r = 0; r < opt.reps; r++) {
-            double c0 = cpu_sec();
+            double c0 = bench_cpu_sec();
             t[r] = ferry_peer_moodycamel(pc[i].p, pc[i].c, opt.n, 256);
-            cpu[r] = cpu_sec() - c0;
+            cpu[r] = bench_cpu_sec() - c0;
         }
-        record(pc[i].kase, "moodycamel-b256", median(t, opt.reps), median(cpu, opt.reps), opt.n);
+        record(pc[i].kase, "moodycamel-b256", bench_median(t, opt.reps), bench_median(cpu, opt.reps), opt.n);
     }
 #endif
 }
@@ -594,13 +575,13 @@ static void part_pingpong(void)
     for (int r = 0; r < opt.reps; r++)
         for (int i = 0; i < 2; i++)
             if (on[i]) {
-                double c0 = cpu_sec();
+                double c0 = bench_cpu_sec();
                 t[i][r] = pp_once(i == 1, rounds);
-                cpu[i][r] = cpu_sec() - c0;
+                cpu[i][r] = bench_cpu_sec() - c0;
             }
     for (int i = 0; i < 2; i++)
         if (on[i])
-            record("pingpong", impls[i], median(t[i], opt.reps), median(cpu[i], opt.reps), rounds);
+            record("pingpong", impls[i], bench_median(t[i], opt.reps), bench_median(cpu[i], opt.reps), rounds);
 }
 
 /* ------------------------------------------------------------------------ */

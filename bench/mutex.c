@@ -41,6 +41,8 @@ static double now_s(void)
  * monotonic clock. */
 #if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
+
+#include "bench.h"
 static double tsc_per_ns = 1;
 static inline uint64_t ticks(void) { return __rdtsc(); }
 static void calibrate(void)
@@ -70,28 +72,6 @@ static long context_switches(void)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return ru.ru_nvcsw + ru.ru_nivcsw;
-}
-
-/* CPU time (user + system) of the whole process, in seconds: less
- * sensitive than wall time to other load on the machine. */
-static double cpu_s(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 typedef struct lockbox {
@@ -241,7 +221,7 @@ static double hammer(int impl, int nthreads, double seconds, double *maxwait_ms,
     while (atomic_load(&s->ready) < nthreads)
         usleep(100);
     long cs0 = context_switches();
-    double c0 = cpu_s();
+    double c0 = bench_cpu_sec();
     double t0 = now_s();
     atomic_store_explicit(&s->go, 1, memory_order_release);
     usleep((useconds_t)(seconds * 1e6));
@@ -255,7 +235,7 @@ static double hammer(int impl, int nthreads, double seconds, double *maxwait_ms,
             maxw = ws[i].max_wait_ns;
     }
     *csw = (double)(context_switches() - cs0) * 1000.0 / (double)(ops ? ops : 1);
-    *cpu_ns = (cpu_s() - c0) * 1e9 / (double)(ops ? ops : 1);
+    *cpu_ns = (bench_cpu_sec() - c0) * 1e9 / (double)(ops ? ops : 1);
     box_fini(&s->box);
     free(ws);
     free(s);
@@ -362,7 +342,7 @@ static void *consumer(void *arg)
 static double condvar_run(int impl, int np, int nc, unsigned cap, long items, double *csw, double *cpu_us)
 {
     long cs0 = context_switches();
-    double c0 = cpu_s();
+    double c0 = bench_cpu_sec();
     ring *r = calloc(1, sizeof *r);
     r->impl = impl;
     r->cap = cap;
@@ -380,7 +360,7 @@ static double condvar_run(int impl, int np, int nc, unsigned cap, long items, do
         pthread_join(t[i], NULL);
     double el = now_s() - t0;
     *csw = (double)(context_switches() - cs0) * 1000.0 / (double)items;
-    *cpu_us = (cpu_s() - c0) * 1e6 / (double)items;
+    *cpu_us = (bench_cpu_sec() - c0) * 1e6 / (double)items;
     if (r->sum != items * (items + 1) / 2) {
         fprintf(stderr, "condvar: lost items (%ld)\n", r->sum);
         exit(1);
@@ -432,7 +412,7 @@ int main(int argc, char **argv)
             v[i][r] = uncontended_ns(i, unc_iters);
     double unc[NIMPL];
     for (int i = 0; i < NIMPL && WANT("uncontended"); i++) {
-        unc[i] = median(v[i], reps);
+        unc[i] = bench_median(v[i], reps);
         printf("%-25s %-15s %8.2f ns/op\n", "uncontended", impl_name[i], unc[i]);
     }
     if (WANT("uncontended"))
@@ -456,16 +436,16 @@ int main(int argc, char **argv)
             double worst = 0;
             for (int r = 0; r < reps; r++)
                 worst = mw[i][r] > worst ? mw[i][r] : worst;
-            double mwm = median(mw[i], reps);
-            med[i] = median(tp[i], reps);
+            double mwm = bench_median(mw[i], reps);
+            med[i] = bench_median(tp[i], reps);
             printf("%-25s %-15s %8.2f Mops/s  longest wait: median %6.2f ms, worst %6.2f ms;"
                    " %5.2f context switches / 1000 ops, %6.1f ns CPU / op\n",
-                   name, impl_name[i], med[i], mwm, worst, median(cs[i], reps), median(cpu[i], reps));
+                   name, impl_name[i], med[i], mwm, worst, bench_median(cs[i], reps), bench_median(cpu[i], reps));
         }
         printf("%-25s %-15s %8.2fx vs pthread, %.2fx vs pthread-adapt (throughput; median of per-run"
                " ratios %.2fx, %.2fx)\n",
                name, "ratio", med[IMPL_FERRY] / med[IMPL_PTHREAD], med[IMPL_FERRY] / med[IMPL_ADAPTIVE],
-               median(pr[0], reps), median(pr[1], reps));
+               bench_median(pr[0], reps), bench_median(pr[1], reps));
         fflush(stdout);
     }
 
@@ -478,10 +458,10 @@ int main(int argc, char **argv)
                                        pc[k][2] < 64 ? items / 10 : items, &cs[i][r], &cpu[i][r]);
         char name[32];
         snprintf(name, sizeof name, "condvar-%dp%dc-cap%d", pc[k][0], pc[k][1], pc[k][2]);
-        double mp = median(el[IMPL_PTHREAD], reps), mf = median(el[IMPL_FERRY], reps);
+        double mp = bench_median(el[IMPL_PTHREAD], reps), mf = bench_median(el[IMPL_FERRY], reps);
         for (int i = 0; i < NIMPL; i += 2)
             printf("%-25s %-15s %7.3f sec  %8.2f context switches / 1000 items, %6.2f us CPU / item\n", name,
-                   impl_name[i], i == IMPL_FERRY ? mf : mp, median(cs[i], reps), median(cpu[i], reps));
+                   impl_name[i], i == IMPL_FERRY ? mf : mp, bench_median(cs[i], reps), bench_median(cpu[i], reps));
         printf("%-25s %-15s %8.2fx vs pthread (time ratio, higher = ferry faster)\n", name, "ratio", mp / mf);
         fflush(stdout);
     }

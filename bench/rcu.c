@@ -22,6 +22,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench.h"
+
 #include "peers/rcu_bench.h"
 
 /* ---- ferry instances of the shared workloads ---- */
@@ -70,18 +72,6 @@ static double now_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
 static int reps = 5;
@@ -173,7 +163,7 @@ static void *sync_main(void *arg)
         a->im->sync();
         lat[i] = now_s() - t0;
     }
-    a->lat = median(lat, (int)a->iters);
+    a->lat = bench_median(lat, (int)a->iters);
     free(lat);
     return NULL;
 }
@@ -231,7 +221,7 @@ static void run_case(const char *name, bench_fn fn, int arg, const char *unit, d
             v[i][r] = fn(impls[i], arg) * scale;
     double med[4];
     for (int i = 0; i < nimpls; i++) {
-        med[i] = median(v[i], reps);
+        med[i] = bench_median(v[i], reps);
         printf("%-25s %-15s %12.3f %s\n", name, impls[i]->name, med[i], unit);
     }
     /* impls: ferry-memb, ferry-qsbr, liburcu-memb, liburcu-qsbr */

@@ -31,6 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
+
 #include "peers/rt_peers.h"
 
 #define CAP 1024
@@ -268,18 +270,6 @@ static const struct {
 };
 #define NIMPL (sizeof impls / sizeof impls[0])
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static double median(double *v, int n)
-{
-    qsort(v, (size_t)n, sizeof *v, cmp_double);
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static int failures;
 
 static void bench_spsc(size_t n, int reps)
@@ -310,7 +300,7 @@ static void bench_spsc(size_t n, int reps)
             for (int r = 1; r < reps; r++)
                 if (t[i][r] < best[i])
                     best[i] = t[i][r];
-            med[i] = median(t[i], reps);
+            med[i] = bench_median(t[i], reps);
             printf("%-25s %-15s %7.3f sec\n", name, impls[i].name, med[i]);
         }
         /* Throughput ratios: of the medians, and of the best repetitions
@@ -400,8 +390,8 @@ static void bench_single(size_t n, int reps)
         }
         mpush[r] = push_t / (double)n * 1e9;
     }
-    double a = median(llq_b, reps), b = median(llq_1, reps), c = median(dpush, reps),
-           d = median(dcoll, reps), e = median(mpush, reps);
+    double a = bench_median(llq_b, reps), b = bench_median(llq_1, reps), c = bench_median(dpush, reps),
+           d = bench_median(dcoll, reps), e = bench_median(mpush, reps);
     printf("%-25s %-15s %7.3f sec\n", "llq_push_pop_batch256", "ferry", a * n * 1e-9);
     printf("%-25s %-15s %7.3f sec\n", "llq_push_pop_1", "ferry", b * n * 1e-9);
     printf("%-25s %-15s %7.3f sec\n", "defer_push", "ferry", c * n * 1e-9);
