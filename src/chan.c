@@ -1070,6 +1070,19 @@ static void op_setup(ferry_op *op, struct ferry_chan *c, int kind, void *buf, si
     atomic_store_explicit(&op->state, ST_PENDING, memory_order_relaxed);
 }
 
+/* The op must wait: link it on q, count the wait, drop the lock (waking
+ * what was taken), then sleep (blocking) or return -EINPROGRESS (async). */
+static ssize_t link_and_wait(struct ferry_chan *c, ferry_waitlist *q, uint64_t *blocked, ferry_op *op,
+                             struct wake *wk, enum mode mode, const struct timespec *deadline)
+{
+    ferry_waitlist_link(q, &op->waiter);
+    (*blocked)++;
+    unlock_and_wake(c, wk);
+    if (mode == M_ASYNC)
+        return -EINPROGRESS;
+    return op_wait(c, op, deadline);
+}
+
 /* The general send: called with the lock held; drops it. */
 static ssize_t send_op(struct ferry_chan *c, ferry_op *op, enum mode mode, const struct timespec *deadline)
 {
@@ -1094,12 +1107,7 @@ static ssize_t send_op(struct ferry_chan *c, ferry_op *op, enum mode mode, const
             return (ssize_t)op->done;
         return nomem ? -ENOMEM : mode == M_TRY ? -EAGAIN : -ETIMEDOUT;
     }
-    ferry_waitlist_link(&c->sendq, &op->waiter);
-    c->st.sends_blocked++;
-    unlock_and_wake(c, &wk);
-    if (mode == M_ASYNC)
-        return -EINPROGRESS;
-    return op_wait(c, op, deadline);
+    return link_and_wait(c, &c->sendq, &c->st.sends_blocked, op, &wk, mode, deadline);
 }
 
 /* The general receive: called with the lock held; drops it. */
@@ -1125,12 +1133,7 @@ static ssize_t recv_op(struct ferry_chan *c, ferry_op *op, enum mode mode, const
         chan_unlock(c);
         return mode == M_TRY ? -EAGAIN : -ETIMEDOUT;
     }
-    ferry_waitlist_link(&c->recvq, &op->waiter);
-    c->st.recvs_blocked++;
-    chan_unlock(c);
-    if (mode == M_ASYNC)
-        return -EINPROGRESS;
-    return op_wait(c, op, deadline);
+    return link_and_wait(c, &c->recvq, &c->st.recvs_blocked, op, &wk, mode, deadline);
 }
 
 /* Lock-free channels: the general send, called with the lock held (drops
@@ -1176,12 +1179,7 @@ static ssize_t lf_send_op(struct ferry_chan *c, ferry_op *op, enum mode mode, co
     }
     if (!counted) /* queued behind blocked senders: no retry needed, they go first */
         atomic_fetch_add_explicit(&c->tx_waiters, 1, memory_order_seq_cst);
-    ferry_waitlist_link(&c->sendq, &op->waiter);
-    c->st.sends_blocked++;
-    unlock_and_wake(c, &wk);
-    if (mode == M_ASYNC)
-        return -EINPROGRESS;
-    return op_wait(c, op, deadline);
+    return link_and_wait(c, &c->sendq, &c->st.sends_blocked, op, &wk, mode, deadline);
 }
 
 /* Lock-free channels: take items into a receive op, the ring first, then
@@ -1227,12 +1225,7 @@ static ssize_t lf_recv_op(struct ferry_chan *c, ferry_op *op, enum mode mode, co
         unlock_and_wake(c, &wk);
         return r;
     }
-    ferry_waitlist_link(&c->recvq, &op->waiter);
-    c->st.recvs_blocked++;
-    unlock_and_wake(c, &wk);
-    if (mode == M_ASYNC)
-        return -EINPROGRESS;
-    return op_wait(c, op, deadline);
+    return link_and_wait(c, &c->recvq, &c->st.recvs_blocked, op, &wk, mode, deadline);
 }
 
 /* After a fast-path push (items published) or pop (room freed): if the
