@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chan_items.h"
 #include "test.h"
 
 struct run {
@@ -37,29 +38,13 @@ struct worker {
     size_t sent;
 };
 
-static uint64_t item(int p, size_t seq) { return (uint64_t)p << 32 | seq; }
+/* Record one received item (see chan_items.h). */
+static void account(struct run *r, size_t *last, uint64_t v) { items_receive(r->seen, r->P, r->per, last, v); }
 
-static void account(struct run *r, size_t *last, uint64_t v)
-{
-    int p = (int)(v >> 32);
-    size_t seq = (size_t)(v & 0xffffffffu);
-    CHECK_MSG(p < r->P && seq < r->per, "garbage item %#llx", (unsigned long long)v);
-    uint8_t was = atomic_fetch_add_explicit(&r->seen[(size_t)p * r->per + seq], 1, memory_order_relaxed);
-    CHECK_MSG(was == 0, "item (%d, %zu) received twice", p, seq);
-    CHECK_MSG(last[p] == SIZE_MAX || last[p] < seq, "producer %d: seq %zu after %zu", p, seq, last[p]);
-    last[p] = seq;
-}
-
-static void count_drop(void *item, void *ctx)
+static void count_drop(void *it, void *ctx)
 {
     struct run *r = ctx;
-    uint64_t v;
-    memcpy(&v, item, sizeof v);
-    int p = (int)(v >> 32);
-    size_t seq = (size_t)(v & 0xffffffffu);
-    CHECK(p < r->P && seq < r->per);
-    uint8_t was = atomic_fetch_add_explicit(&r->seen[(size_t)p * r->per + seq], 1, memory_order_relaxed);
-    CHECK_MSG(was == 0, "dropped item was also received");
+    items_drop(r->seen, r->P, r->per, it);
     atomic_fetch_add_explicit(&r->dropped, 1, memory_order_relaxed);
 }
 
