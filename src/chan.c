@@ -905,7 +905,9 @@ static void close_locked(struct ferry_chan *c, struct wake *wk)
     complete_all(c, &c->sendq, -EPIPE, wk);
 }
 
-void ferry_tx_close(ferry_tx *tx)
+/* Close for sending (close) and/or drop one sender (release): the last
+ * sender's release closes too. */
+static void tx_end(ferry_tx *tx, bool release)
 {
     struct ferry_chan *c = tx_chan(tx);
     if (!c)
@@ -913,23 +915,15 @@ void ferry_tx_close(ferry_tx *tx)
     struct wake wk;
     wake_init(&wk, c);
     chan_lock(c);
-    close_locked(c, &wk);
-    unlock_and_wake(c, &wk);
-}
-
-void ferry_tx_release(ferry_tx *tx)
-{
-    struct ferry_chan *c = tx_chan(tx);
-    if (!c)
-        return;
-    struct wake wk;
-    wake_init(&wk, c);
-    chan_lock(c);
-    if (release_side(c, &c->tx_refs, "ferry_tx"))
+    if (!release || release_side(c, &c->tx_refs, "ferry_tx"))
         close_locked(c, &wk);
     unlock_and_wake(c, &wk);
-    chan_put(c);
+    if (release)
+        chan_put(c);
 }
+
+void ferry_tx_close(ferry_tx *tx) { tx_end(tx, false); }
+void ferry_tx_release(ferry_tx *tx) { tx_end(tx, true); }
 
 void ferry_rx_release(ferry_rx *rx)
 {
