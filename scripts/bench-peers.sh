@@ -37,7 +37,9 @@ rm -rf build/peers/results
 status=0
 scripts/bench-peers-run.sh build/peers/bin --out build/peers/results "$@" || status=$?
 if [ -s build/peers/results/plot.dat ]; then
-  title="ferry against its peers, $(nproc) CPUs, $(date -u +%Y-%m-%d)"
+  loads=$(awk '/^# load round/ { for (i = 1; i <= NF; i++) if ($i == "before" || $i == "after") print $(i + 1) }' \
+            build/peers/results/raw.txt | sort -n | sed -n '1p;$p' | tr '\n' ' ')
+  title="ferry against its peers, $(nproc) CPUs, $(date -u +%Y-%m-%d), load average $(echo $loads | sed 's/ /-/')"
   bench/peers/plot.sh build/peers/results/plot.dat build/peers/results/peers.png "$title"
   echo "bench-peers: plot in build/peers/results/peers.png"
   if [ $full = 1 ] && [ $status = 0 ]; then

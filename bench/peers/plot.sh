@@ -50,7 +50,7 @@ for p in p1 p2 p3; do [ "$(wc -l <"$tmp/$p.dat")" -gt 1 ] && panels=$((panels + 
   echo "set logscale y"
   echo "set ylabel 'M items/s (median; higher is better)'"
   echo "set grid ytics"
-  echo "set key top left horizontal"
+  echo "set key outside right top vertical"
   echo "set xtics rotate by 30 right noenhanced"
   echo "set lmargin 10"
   echo "set bmargin 7"
