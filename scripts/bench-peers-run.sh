@@ -33,7 +33,7 @@
 # marked *). The ring (mutex + condvars) takes a batch per lock acquisition.
 set -euo pipefail
 
-usage() { sed -n '4,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '3,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 [ $# -ge 1 ] || usage
 bindir=$1; shift
 [ -d "$bindir" ] || { echo "bench-peers-run: no directory $bindir" >&2; exit 2; }
