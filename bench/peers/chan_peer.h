@@ -14,6 +14,12 @@
  * thread that is not scheduled does not skew it. The count and
  * the sum of what the consumers got are checked against N and N(N+1)/2.
  *
+ * PEER_PIN in the environment pins every thread, to take the scheduler's
+ * placement out of a measurement (docs/performance.md, "What flips batch 1"):
+ * "one" all threads on CPU 0; "split" producers on CPU 0, consumers on CPU 1;
+ * "alt" thread i of each side on CPU (i + side) mod 2. (The Rust and Go
+ * binaries do not read it; `taskset -c 0` gives them the "one" placement.)
+ *
  * Output, one line on stdout:  RESULT <seconds> <items>
  * Exit status: 0; 2 bad arguments (usage on stderr); 3 a wrong count or sum.
  *
@@ -26,6 +32,7 @@
 #define FERRY_BENCH_PEERS_CHAN_PEER_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +105,7 @@ struct peer_thread {
     const struct peer_args *a;
     pthread_barrier_t *start;
     int index, producer;
+    int pin; /* peer_pin_mode() */
     uint64_t count, sum;
     double t0, t1; /* when this thread left the barrier, when it was done */
 };
@@ -109,10 +117,36 @@ static inline double peer_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* PEER_PIN (see the top): 0 none, 1 one, 2 split, 3 alt; exits 2 if unknown. */
+static inline int peer_pin_mode(void)
+{
+    const char *pin = getenv("PEER_PIN");
+    if (!pin || !*pin)
+        return 0;
+    if (!strcmp(pin, "one"))
+        return 1;
+    if (!strcmp(pin, "split"))
+        return 2;
+    if (!strcmp(pin, "alt"))
+        return 3;
+    fprintf(stderr, "PEER_PIN: one, split or alt, not '%s'\n", pin);
+    exit(2);
+}
+
 static void *peer_thread_main(void *arg)
 {
     struct peer_thread *t = (struct peer_thread *)arg;
     const struct peer_args *a = t->a;
+    if (t->pin) {
+        int cpu = t->pin == 1 ? 0 : t->pin == 2 ? !t->producer : (t->index + !t->producer) % 2;
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        CPU_SET(cpu, &set);
+        if (pthread_setaffinity_np(pthread_self(), sizeof set, &set) != 0) {
+            fprintf(stderr, "PEER_PIN: cannot pin a thread to CPU %d\n", cpu);
+            exit(2);
+        }
+    }
     pthread_barrier_wait(t->start);
     t->t0 = peer_now();
     if (t->producer) {
@@ -129,6 +163,7 @@ static void *peer_thread_main(void *arg)
 static inline int peer_run(const char *lib, const struct peer_args *a, const struct peer_ops *ops)
 {
     int nt = a->producers + a->consumers;
+    int pin = peer_pin_mode();
     struct peer_thread *t = (struct peer_thread *)calloc((size_t)nt, sizeof *t);
     pthread_barrier_t start;
     if (!t || pthread_barrier_init(&start, NULL, (unsigned)nt + 1)) {
@@ -140,6 +175,7 @@ static inline int peer_run(const char *lib, const struct peer_args *a, const str
         t[i].a = a;
         t[i].start = &start;
         t[i].producer = i < a->producers;
+        t[i].pin = pin;
         t[i].index = t[i].producer ? i : i - a->producers;
         if (pthread_create(&t[i].th, NULL, peer_thread_main, &t[i])) {
             fprintf(stderr, "%s: cannot start thread %d\n", lib, i);

@@ -67,6 +67,9 @@ if(FERRY_BUILD_BENCH AND FERRY_BUILD_TESTS AND FERRY_SANITIZE STREQUAL "")
     endforeach()
     add_test(NAME unit.peers.${name}.bad_args COMMAND ${p} 1 1 0 4096 100)
     set_tests_properties(unit.peers.${name}.bad_args PROPERTIES LABELS unit WILL_FAIL TRUE)
+    add_test(NAME unit.peers.${name}.bad_pin COMMAND ${p} 1 1 1 4096 100)
+    set_tests_properties(unit.peers.${name}.bad_pin PROPERTIES LABELS unit WILL_FAIL TRUE
+      ENVIRONMENT "PEER_PIN=bogus")
   endforeach()
   add_test(NAME unit.peers.runner
     COMMAND ${PROJECT_SOURCE_DIR}/scripts/bench-peers-run.sh ${PROJECT_BINARY_DIR}/bench-peers
