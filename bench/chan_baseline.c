@@ -114,3 +114,63 @@ uint64_t bl_recv(bl_queue *q)
         pthread_cond_signal(&q->not_full);
     return v;
 }
+
+void bl_send_n(bl_queue *q, const uint64_t *items, size_t n)
+{
+    if (q->cap == 0 || n == 1) {
+        for (size_t i = 0; i < n; i++)
+            bl_send(q, items[i]);
+        return;
+    }
+    pthread_mutex_lock(&q->m);
+    while (n > 0) {
+        if (q->cap == SIZE_MAX) {
+            while (q->slots - q->len < n)
+                grow(q);
+        } else {
+            while (q->len == q->slots)
+                pthread_cond_wait(&q->not_full, &q->m);
+        }
+        size_t k = q->slots - q->len < n ? q->slots - q->len : n;
+        for (size_t i = 0; i < k; i++) {
+            size_t tail = q->head + q->len;
+            if (tail >= q->slots)
+                tail -= q->slots;
+            q->buf[tail] = items[i];
+            q->len++;
+        }
+        items += k;
+        n -= k;
+        if (k == 1)
+            pthread_cond_signal(&q->not_empty);
+        else
+            pthread_cond_broadcast(&q->not_empty);
+    }
+    pthread_mutex_unlock(&q->m);
+}
+
+size_t bl_recv_n(bl_queue *q, uint64_t *out, size_t max)
+{
+    if (q->cap == 0 || max == 1) {
+        out[0] = bl_recv(q);
+        return 1;
+    }
+    pthread_mutex_lock(&q->m);
+    while (q->len == 0)
+        pthread_cond_wait(&q->not_empty, &q->m);
+    size_t k = q->len < max ? q->len : max;
+    for (size_t i = 0; i < k; i++) {
+        out[i] = q->buf[q->head];
+        if (++q->head == q->slots)
+            q->head = 0;
+    }
+    q->len -= k;
+    pthread_mutex_unlock(&q->m);
+    if (q->cap != SIZE_MAX) {
+        if (k == 1)
+            pthread_cond_signal(&q->not_full);
+        else
+            pthread_cond_broadcast(&q->not_full);
+    }
+    return k;
+}

@@ -3,11 +3,14 @@
 #   scripts/deps.sh build   compilers and build tools
 #   scripts/deps.sh test    build + what the tests and examples use
 #   scripts/deps.sh bench   build + the peer libraries the benchmarks compare against
+#                           (bench-peers: Rust's crossbeam-channel and flume from
+#                           Debian's crate sources with Debian's cargo, Go, gnuplot)
 set -euo pipefail
 
 build_pkgs=(gcc g++ clang make cmake pkg-config libc6-dev)
 test_pkgs=(libuv1-dev spin)
-bench_pkgs=(libck-dev libboost-dev liburcu-dev libconcurrentqueue-dev)
+bench_pkgs=(libck-dev libboost-dev liburcu-dev libconcurrentqueue-dev
+            cargo rustc librust-crossbeam-channel-dev librust-flume-dev golang-go gnuplot-nox file)
 
 want=("${build_pkgs[@]}")
 for job in "$@"; do
@@ -35,5 +38,6 @@ if [ "$(id -u)" != 0 ]; then
   fi
 fi
 export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+$sudo apt-get -o DPkg::Lock::Timeout=600 update -qq
+# Wait for another apt/dpkg run (up to 10 minutes) rather than fail at once.
+$sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}"

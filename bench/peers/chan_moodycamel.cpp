@@ -1,5 +1,12 @@
-// bench/chan's peer: moodycamel::ConcurrentQueue (Debian libconcurrentqueue-dev),
-// bulk calls with producer/consumer tokens, the queue's fastest path. Unbounded.
+// moodycamel::ConcurrentQueue (Debian libconcurrentqueue-dev) as a peer. Unbounded.
+//  - bench/chan links ferry_peer_moodycamel: bulk calls with producer/consumer
+//    tokens, the queue's fastest path, consumers polling (try_dequeue_bulk).
+//  - Built with FERRY_PEER_MAIN it is the peer suite's moodycamel binary (the
+//    workload of chan_peer.h): BlockingConcurrentQueue, consumers block;
+//    batch 1 uses enqueue / wait_dequeue, larger batches enqueue_bulk /
+//    wait_dequeue_bulk, all with tokens. The queue has no close: each
+//    consumer takes its quota N/C.
+#include <concurrentqueue/blockingconcurrentqueue.h>
 #include <concurrentqueue/concurrentqueue.h>
 
 #include <atomic>
@@ -74,3 +81,65 @@ extern "C" double ferry_peer_moodycamel(int producers, int consumers, size_t n, 
     }
     return std::chrono::duration<double>(t1 - t0).count();
 }
+
+#ifdef FERRY_PEER_MAIN
+#include "chan_peer.h"
+
+namespace {
+
+void mc_produce(void *ctx, int, uint64_t first, uint64_t count, size_t batch)
+{
+    auto &q = *static_cast<moodycamel::BlockingConcurrentQueue<uint64_t> *>(ctx);
+    moodycamel::ProducerToken tok(q);
+    uint64_t buf[PEER_MAX_BATCH];
+    for (uint64_t i = 0; i < count;) {
+        size_t k = count - i < batch ? (size_t)(count - i) : batch;
+        bool ok;
+        if (k == 1) {
+            ok = q.enqueue(tok, first + i);
+        } else {
+            for (size_t j = 0; j < k; j++)
+                buf[j] = first + i + j;
+            ok = q.enqueue_bulk(tok, buf, k);
+        }
+        if (!ok) {
+            std::fprintf(stderr, "chan_moodycamel: out of memory\n");
+            std::exit(1);
+        }
+        i += k;
+    }
+}
+
+void mc_consume(void *ctx, int, size_t batch, uint64_t quota, uint64_t *count, uint64_t *sum)
+{
+    auto &q = *static_cast<moodycamel::BlockingConcurrentQueue<uint64_t> *>(ctx);
+    moodycamel::ConsumerToken tok(q);
+    uint64_t buf[PEER_MAX_BATCH], s = 0;
+    for (uint64_t i = 0; i < quota;) {
+        size_t want = quota - i < batch ? (size_t)(quota - i) : batch;
+        if (batch == 1) {
+            q.wait_dequeue(tok, buf[0]);
+            s += buf[0];
+            i++;
+            continue;
+        }
+        size_t got = q.wait_dequeue_bulk(tok, buf, want);
+        for (size_t j = 0; j < got; j++)
+            s += buf[j];
+        i += got;
+    }
+    *count = quota;
+    *sum = s;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    struct peer_args a;
+    peer_parse(argc, argv, &a);
+    moodycamel::BlockingConcurrentQueue<uint64_t> q;
+    struct peer_ops ops = {&q, mc_produce, mc_consume, nullptr};
+    return peer_run("moodycamel", &a, &ops);
+}
+#endif

@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Run the channel peer suite from prebuilt static binaries: nothing is built,
+# nothing is installed, so a directory of binaries can be carried to another
+# machine (bash, coreutils, awk and timeout are all it needs there).
+#
+#   scripts/bench-peers-run.sh BINDIR [options]
+#     --rounds R     rounds (default 5; --quick 2)
+#     --n N          items per batch-1 run (default 2000000; --quick 200000);
+#                    batch 16 and 256 runs move 4N
+#     --filter RE    only cases whose name matches the extended regex RE
+#                    (names: spsc-b1-bounded, mpmc8x8-b256-unbounded,
+#                    spsc-cap1024-b16, select8, ...)
+#     --libs L,L     only these libraries (ferry crossbeam flume go moodycamel ring)
+#     --quick        small N, 2 rounds: a smoke run in well under a minute
+#     --out DIR      where results go (default ./peers-results)
+#     --timeout S    seconds one run may take before it counts as failed (120)
+#
+# Every round runs every case once and, within a case, every library once, in
+# an order rotated by the round number; each run is its own process. Output
+# (also in DIR/summary.md): per case the median M items/s of every library
+# with its worst round in parentheses, ferry's ratio to the best peer (median
+# over median) and ferry's worst round over the best peer's median; the load
+# (/proc/loadavg) before and after every round. DIR/raw.txt has every run,
+# DIR/plot.dat the medians for bench/peers/plot.gp.
+#
+# Cases: spsc (1x1), mpsc (4x1), mpmc4x4, mpmc8x8 at batch 1, 16 and 256,
+# bounded (capacity 4096) and unbounded; spsc-cap1024 at batch 16 and 256 (a
+# ring that holds a few batches); select2 / select8 (one consumer selecting
+# over 2 or 8 bounded channels, one producer each). Libraries without batch
+# calls (crossbeam, flume, go) run batch 1 only; go has no unbounded channel;
+# moodycamel is unbounded only (its numbers are shown in the bounded rows too,
+# marked *). The ring (mutex + condvars) takes a batch per lock acquisition.
+set -euo pipefail
+
+usage() { sed -n '3,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+[ $# -ge 1 ] || usage
+bindir=$1; shift
+[ -d "$bindir" ] || { echo "bench-peers-run: no directory $bindir" >&2; exit 2; }
+bindir=$(cd "$bindir" && pwd)
+
+rounds="" n="" filter="" libs_wanted="" quick=0 out=peers-results timeout_s=120
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rounds) rounds=$2; shift 2 ;;
+    --n) n=$2; shift 2 ;;
+    --filter) filter=$2; shift 2 ;;
+    --libs) libs_wanted=,$2,; shift 2 ;;
+    --quick) quick=1; shift ;;
+    --out) out=$2; shift 2 ;;
+    --timeout) timeout_s=$2; shift 2 ;;
+    -h|--help) usage ;;
+    *) echo "bench-peers-run: unknown option $1" >&2; usage ;;
+  esac
+done
+[ -n "$rounds" ] || rounds=$([ $quick = 1 ] && echo 2 || echo 5)
+[ -n "$n" ] || n=$([ $quick = 1 ] && echo 200000 || echo 2000000)
+for v in "$rounds" "$n" "$timeout_s"; do
+  [[ "$v" =~ ^[1-9][0-9]*$ ]] || { echo "bench-peers-run: bad number '$v'" >&2; exit 2; }
+done
+mkdir -p "$out"
+raw=$out/raw.txt summary=$out/summary.md
+
+# ---------------------------------------------------------------------------
+# The cases: name P C B CAP
+cases=()
+for topo in "spsc 1 1" "mpsc 4 1" "mpmc4x4 4 4" "mpmc8x8 8 8"; do
+  set -- $topo
+  for b in 1 16 256; do
+    cases+=("$1-b$b-bounded $2 $3 $b 4096" "$1-b$b-unbounded $2 $3 $b unbounded")
+  done
+done
+cases+=("spsc-cap1024-b16 1 1 16 1024" "spsc-cap1024-b256 1 1 256 1024")
+cases+=("select2 2 1 1 4096" "select8 8 1 1 4096")
+
+# Which libraries run a case (in a fixed order; rounds rotate it).
+libs_for() {   # name B CAP
+  local name=$1 b=$2 cap=$3
+  case "$name" in
+    select*) echo "ferry crossbeam go"; return ;;
+    *-cap1024-*) echo "ferry ring"; return ;;
+  esac
+  local l="ferry"
+  if [ "$b" = 1 ]; then l="$l crossbeam flume"; [ "$cap" != unbounded ] && l="$l go"; fi
+  [ "$cap" = unbounded ] && l="$l moodycamel"
+  echo "$l ring"
+}
+
+# The binary and its arguments for one run, or nothing if it is missing.
+command_for() {   # lib name P C B CAP N
+  local lib=$1 name=$2 p=$3 c=$4 b=$5 cap=$6 items=$7 bin
+  case "$name" in
+    select*)
+      bin=$bindir/select_$lib
+      # HOOK (issue 14): ferry's select binary (bench/peers/select_ferry.c) is
+      # written with ferry_select; until it exists its cases are skipped.
+      [ -x "$bin" ] || return 0
+      echo "$bin $p $cap $items"; return ;;
+  esac
+  bin=$bindir/chan_$lib
+  [ -x "$bin" ] || return 0
+  echo "$bin $p $c $b $cap $items"
+}
+
+selected_lib() { [ -z "$libs_wanted" ] || [[ "$libs_wanted" == *,$1,* ]]; }
+
+load() { cut -d' ' -f1-3 /proc/loadavg; }
+
+{
+  echo "# ferry peer suite, $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -srm)"
+  echo "# $(nproc) CPUs:$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
+  echo "# rounds $rounds, N $n (batch 16/256: $((4 * n))), filter '${filter}', binaries $bindir"
+  echo "# round case lib seconds items Mitems/s"
+} >"$raw"
+echo "bench-peers-run: $rounds rounds, N $n, $(nproc) CPUs, load $(load); results in $out/"
+missing=""
+for lib in ferry crossbeam flume go moodycamel ring; do
+  selected_lib $lib && [ ! -x "$bindir/chan_$lib" ] && missing="$missing $lib"
+done
+[ -z "$missing" ] || echo "bench-peers-run: not found in $bindir (skipped):$missing"
+if [ ! -x "$bindir/select_ferry" ]; then
+  echo "bench-peers-run: no select_ferry yet (issue 14): the select cases run the peers only"
+fi
+
+failed=0
+for ((r = 1; r <= rounds; r++)); do
+  before=$(load)
+  t0=$(date +%s)
+  for spec in "${cases[@]}"; do
+    set -- $spec
+    name=$1 p=$2 c=$3 b=$4 cap=$5
+    [ -z "$filter" ] || [[ "$name" =~ $filter ]] || continue
+    items=$n
+    [ "$b" = 1 ] || items=$((4 * n))
+    read -r -a libs <<<"$(libs_for "$name" "$b" "$cap")"
+    k=${#libs[@]}
+    for ((i = 0; i < k; i++)); do
+      lib=${libs[$(((i + r) % k))]}
+      selected_lib "$lib" || continue
+      cmd=$(command_for "$lib" "$name" "$p" "$c" "$b" "$cap" "$items")
+      [ -n "$cmd" ] || continue
+      if line=$(timeout "$timeout_s" $cmd 2>"$out/last.err") && [[ "$line" == RESULT* ]]; then
+        read -r _ sec got <<<"$line"
+        awk -v r="$r" -v c="$name" -v l="$lib" -v s="$sec" -v n="$got" \
+          'BEGIN { printf "%d %s %s %s %s %.3f\n", r, c, l, s, n, (s > 0 ? n / s / 1e6 : 0) }' >>"$raw"
+      else
+        echo "bench-peers-run: round $r $name $lib FAILED: $cmd" >&2
+        cat "$out/last.err" >&2
+        echo "$r $name $lib FAILED" >>"$raw"
+        failed=$((failed + 1))
+      fi
+    done
+  done
+  after=$(load)
+  echo "# load round $r: before $before, after $after, $(($(date +%s) - t0)) s" >>"$raw"
+  echo "round $r/$rounds: load before $before, after $after, $(($(date +%s) - t0)) s"
+done
+rm -f "$out/last.err"
+
+# ---------------------------------------------------------------------------
+# Summary: medians, worst rounds, ferry's ratios; plot data.
+awk -v plot="$out/plot.dat" '
+function median(key,   m, i, j, t, v) {
+  m = split(vals[key], v, " ")
+  for (i = 2; i <= m; i++) { t = v[i] + 0; for (j = i - 1; j >= 1 && v[j] + 0 > t; j--) v[j + 1] = v[j]; v[j + 1] = t }
+  return m % 2 ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
+}
+function worst(key,   m, i, v, w) {
+  m = split(vals[key], v, " "); w = v[1] + 0
+  for (i = 2; i <= m; i++) if (v[i] + 0 < w) w = v[i] + 0
+  return w
+}
+# moodycamel is unbounded: a bounded row shows the unbounded row of its case.
+function src(c, l,   u) {
+  u = c; if (l == "moodycamel" && sub(/-bounded$/, "-unbounded", u)) return u
+  return c
+}
+/^# load/ { loads = loads "\n- " substr($0, 3); next }
+/^#/ { if (!head) head = substr($0, 3); next }
+$4 == "FAILED" { fails[$2 " " $3]++; if (!($2 in seen)) { seen[$2] = 1; order[++nc] = $2 }; next }
+{
+  if (!($2 in seen)) { seen[$2] = 1; order[++nc] = $2 }
+  key = $2 " " $3
+  vals[key] = (key in vals) ? vals[key] " " $6 : $6
+}
+END {
+  nl = split("ferry crossbeam flume go moodycamel ring", L, " ")
+  print "# " head
+  print ""
+  print "M items/s, median of the rounds (worst round in parentheses); ferry/best:"
+  print "ferry median over the best peer median; worst/best: ferry worst round over it."
+  print "* moodycamel is unbounded: its unbounded result of the same case."
+  print ""
+  printf "| case |"; for (i = 1; i <= nl; i++) printf " %s |", L[i]; print " best peer | ferry/best | worst/best |"
+  printf "|---|"; for (i = 1; i <= nl; i++) printf "---|"; print "---|---|---|"
+  printf "case" > plot; for (i = 1; i <= nl; i++) printf " %s", L[i] > plot; printf "\n" > plot
+  for (k = 1; k <= nc; k++) {
+    c = order[k]; best = 0; bestlib = ""
+    printf "| %s |", c
+    printf "%s", c > plot
+    for (i = 1; i <= nl; i++) {
+      l = L[i]; key = src(c, l) " " l
+      if (key in vals) {
+        med = median(key); w = worst(key)
+        printf " %.1f (%.1f)%s%s |", med, w, src(c, l) != c ? "*" : "", fails[key] ? " " fails[key] " failed" : ""
+        printf " %.3f", med > plot
+        if (l != "ferry" && med > best) { best = med; bestlib = l }
+        if (l == "ferry") { fm = med; fw = w }
+      } else {
+        printf " %s |", fails[key] ? fails[key] " failed" : "-"
+        printf " NaN" > plot
+      }
+    }
+    printf "\n" > plot
+    if ((c " ferry") in vals && best > 0)
+      printf " %s %.1f | %.2f | %.2f |\n", bestlib, best, fm / best, fw / best
+    else
+      printf " %s | - | - |\n", (best > 0 ? bestlib " " sprintf("%.1f", best) : "-")
+  }
+  print ""
+  printf "Load (1, 5, 15 min) around each round:%s\n", loads
+}' "$raw" | tee "$summary"
+if [ "$failed" -gt 0 ]; then
+  echo "bench-peers-run: $failed runs FAILED (see above and $raw)" >&2
+  exit 1
+fi
