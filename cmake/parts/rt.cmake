@@ -1,4 +1,4 @@
-# Real-time toolkit (issue 7): the LD_PRELOAD checker, its tests, the audio
+# Real-time toolkit: the LD_PRELOAD checker, its tests, the audio
 # example and the rt benchmark.
 
 option(FERRY_RTSAN "Make ferry_rt_enter/exit drive clang's RealtimeSanitizer (clang >= 19)" OFF)
@@ -56,20 +56,8 @@ if(FERRY_BUILD_TESTS AND FERRY_SANITIZE STREQUAL "" AND NOT FERRY_RTSAN_ACTIVE)
   target_include_directories(rtcheck_test PRIVATE ${PROJECT_SOURCE_DIR}/tests/harness)
   target_link_libraries(rtcheck_test PRIVATE ferry_static Threads::Threads ${CMAKE_DL_LIBS})
   add_dependencies(rtcheck_test ferry_rtcheck)
-  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${src})
-  file(READ ${src} text)
-  string(REGEX MATCHALL "FERRY_(DEATH_)?TEST\\(([A-Za-z0-9_]+)" cases "${text}")
-  foreach(c ${cases})
-    string(REGEX REPLACE "FERRY_(DEATH_)?TEST\\(" "" name "${c}")
-    if(c MATCHES "DEATH_TEST")
-      set(label death)
-    else()
-      set(label unit)
-    endif()
-    add_test(NAME unit.rtcheck.${name} COMMAND rtcheck_test ${name})
-    set_tests_properties(unit.rtcheck.${name} PROPERTIES LABELS ${label} TIMEOUT 60
-      ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:ferry_rtcheck>")
-  endforeach()
+  ferry_add_test_cases(rtcheck_test PREFIX unit.rtcheck LABEL unit TIMEOUT 60 NO_TIMING_SERIAL
+    ENV "LD_PRELOAD=$<TARGET_FILE:ferry_rtcheck>")
 endif()
 
 ferry_add_example(audio_sim SOURCES ${PROJECT_SOURCE_DIR}/examples/audio_sim.c LIBS m)
