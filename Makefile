@@ -2,14 +2,15 @@
 #   make test   install what is missing, build, run the whole suite
 #   make demo   the main job: the channel benchmark, quick mode, with its baseline
 #   make bench  every benchmark, full size
-#   make        release build only (build/release)
+#   make        release build only (build/release); installs nothing
+# Only test and demo install missing Debian packages (scripts/deps.sh); a
+# plain make uses what is there.
 JOBS ?= $(shell nproc)
 
 .PHONY: all release test demo bench install clean
 all: release
 
 release:
-	scripts/deps.sh build
 	cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
 	cmake --build build/release -j $(JOBS)
 
