@@ -49,6 +49,8 @@ typedef struct ferry_seqlock {
 
 #define FERRY_SEQLOCK_INIT { 0 }
 
+/* Make sl an unlocked seqlock (the same as zero-filling it or
+ * FERRY_SEQLOCK_INIT). Not concurrent with any other use of sl. */
 static inline void ferry_seqlock_init(ferry_seqlock *sl)
 {
     atomic_store_explicit(&sl->seq, 0, memory_order_relaxed);
