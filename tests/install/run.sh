@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Install the build into a temporary prefix, then build and run a consumer
 # with pkg-config (shared and static) and with find_package(ferry).
-#   run.sh BUILD_DIR SOURCE_DIR
+#   run.sh BUILD_DIR SOURCE_DIR LIBDIR SOVERSION
 set -euo pipefail
-build=$1 src=$2
+build=$1 src=$2 sover=$4
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
 libdir=$(ls -d "$tmp"/prefix/lib*/ | head -1)
 test -f "$tmp/prefix/include/ferry/chan.h"
 soname=$(readelf -d "$libdir/libferry.so" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
-[ "$soname" = "libferry.so.0" ] || { echo "unexpected SONAME '$soname'"; exit 1; }
+[ "$soname" = "libferry.so.$sover" ] || { echo "unexpected SONAME '$soname', expected libferry.so.$sover"; exit 1; }
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
 cc "$src/tests/install/consumer/main.c" -o "$tmp/pc_shared" $(pkg-config --cflags --libs ferry) -Wl,-rpath,"$libdir"
 "$tmp/pc_shared"
