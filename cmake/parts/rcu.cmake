@@ -1,4 +1,4 @@
-# RCU (issue 8): extra test runs, the spin model check, the benchmark.
+# RCU: extra test runs, the spin model check, the benchmark.
 
 if(FERRY_BUILD_TESTS)
   # Re-run cases of a test program with an environment variable set:

@@ -1,10 +1,9 @@
 /* ferry/waitlist.h: the list of waiting operations.
  *
- * The C counterpart of the WakerList / WakerSlot pair in the batch-channel
- * article (seed 000): a waiting operation embeds a ferry_waiter (on the
- * waiting thread's stack, or in a caller-owned async operation struct) and
- * links it into a ferry_waitlist owned by the object it waits on. Nothing is
- * allocated, ever.
+ * The intrusive list of waiters the channel is built on: a waiting operation
+ * embeds a ferry_waiter (on the waiting thread's stack, or in a caller-owned
+ * async operation struct) and links it into a ferry_waitlist owned by the
+ * object it waits on. Nothing is allocated, ever.
  *
  * All mutation of a waitlist, and of the waiters linked in it, happens under
  * a lock the caller holds (the channel's, the mutex's). Waking happens after
