@@ -14,12 +14,21 @@
  * The main thread refills the ring, sends a parameter change every 50 ms and
  * runs ferry_defer_collect(), which frees what the real-time thread gave up.
  *
- * It reports periods, underruns and deadline misses, and prints
- * "audio_sim: ok" when every block sent was played or freed exactly once.
+ * It reports periods, underruns (the ring ran dry: the period played
+ * silence, an audible glitch) and deadline misses (the period finished late:
+ * the scheduler woke the thread late). Exit status: 0 and "audio_sim: ok"
+ * when every block sent was played or freed exactly once and no period ran
+ * dry; 1 when the bookkeeping is wrong; 3 when there were underruns.
  * Run it under the checker to prove the real-time section clean:
  *
  *     LD_PRELOAD=build/release/tools/libferry-rtcheck.so build/release/examples/audio_sim 2
+ *
+ *   cc -std=c11 audio_sim.c $(pkg-config --cflags --libs ferry) -lm
  */
+/* X/Open, beyond ISO C: clock_nanosleep, SCHED_FIFO, M_PI. */
+#ifndef _XOPEN_SOURCE
+#define _XOPEN_SOURCE 700
+#endif
 #include <ferry/defer.h>
 #include <ferry/list.h>
 #include <ferry/llq.h>
@@ -270,6 +279,11 @@ int main(int argc, char **argv)
                (unsigned long long)unplayed, (unsigned long long)blocks_freed,
                (unsigned long long)out_of_order);
         return 1;
+    }
+    if (underruns) {
+        printf("audio_sim: FAILED: %llu underruns (the main thread did not refill the ring in time)\n",
+               (unsigned long long)underruns);
+        return 3;
     }
     printf("audio_sim: ok\n");
     return 0;

@@ -63,13 +63,14 @@ endif()
 ferry_add_example(audio_sim SOURCES ${PROJECT_SOURCE_DIR}/examples/audio_sim.c LIBS m)
 if(FERRY_BUILD_EXAMPLES AND FERRY_BUILD_TESTS)
   if(FERRY_SANITIZE STREQUAL "" AND NOT FERRY_RTSAN_ACTIVE)
+    # Its exit status says: 0 clean, 1 bookkeeping wrong, 3 underruns. It
+    # runs alone, so that the suite's load does not starve its refill thread.
     add_test(NAME unit.audio_sim.under_rtcheck COMMAND example_audio_sim 1)
     set_tests_properties(unit.audio_sim.under_rtcheck PROPERTIES LABELS unit TIMEOUT 60
-      ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:ferry_rtcheck>"
-      PASS_REGULAR_EXPRESSION "audio_sim: ok")
+      ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:ferry_rtcheck>" RUN_SERIAL TRUE)
   else()
     add_test(NAME unit.audio_sim.plain COMMAND example_audio_sim 1)
-    set_tests_properties(unit.audio_sim.plain PROPERTIES LABELS unit TIMEOUT 60)
+    set_tests_properties(unit.audio_sim.plain PROPERTIES LABELS unit TIMEOUT 60 RUN_SERIAL TRUE)
   endif()
 endif()
 
@@ -118,7 +119,7 @@ if(FERRY_RTSAN_ACTIVE AND FERRY_BUILD_TESTS)
     PASS_REGULAR_EXPRESSION "Real-time violation: .*malloc")
   if(FERRY_BUILD_EXAMPLES)
     add_test(NAME unit.audio_sim.under_rtsan COMMAND example_audio_sim 1)
-    set_tests_properties(unit.audio_sim.under_rtsan PROPERTIES LABELS unit TIMEOUT 60
-      PASS_REGULAR_EXPRESSION "audio_sim: ok" FAIL_REGULAR_EXPRESSION "Real-time violation")
+    set_tests_properties(unit.audio_sim.under_rtsan PROPERTIES LABELS unit TIMEOUT 60 RUN_SERIAL TRUE
+      FAIL_REGULAR_EXPRESSION "Real-time violation")
   endif()
 endif()
