@@ -1,13 +1,16 @@
 # Thin wrapper over CMake/CTest; the real work is in scripts/.
-#   make test   install what is missing, build, run the whole suite
-#   make demo   the main job: the channel benchmark, quick mode, with its baseline
-#   make bench  every benchmark, full size
-#   make        release build only (build/release); installs nothing
-# Only test and demo install missing Debian packages (scripts/deps.sh); a
-# plain make uses what is there.
+#   make              release build only (build/release); installs nothing
+#   make test         install what is missing, build, run the whole suite
+#   make demo         the main job: the channel benchmark, quick mode, with its baseline
+#   make bench        every benchmark, full size
+#   make install      install the release build (cmake --install build/release)
+#   make package      build the Debian package (build/package/ferry_VERSION_ARCH.deb)
+#   make abi-baseline store the ABI of this version as abi/libferry.abi
+# Only test, demo, bench and package install missing Debian packages
+# (scripts/deps.sh); a plain make uses what is there.
 JOBS ?= $(shell nproc)
 
-.PHONY: all release test demo bench install clean
+.PHONY: all release test demo bench install package abi-baseline clean
 all: release
 
 release:
@@ -25,6 +28,16 @@ bench:
 
 install: release
 	cmake --install build/release
+
+# Its own build tree without tests, benchmarks or examples: fast from a clean tree.
+package:
+	scripts/deps.sh package
+	cmake -S . -B build/package -DCMAKE_BUILD_TYPE=Release -DFERRY_BUILD_TESTS=OFF \
+	  -DFERRY_BUILD_BENCH=OFF -DFERRY_BUILD_EXAMPLES=OFF >/dev/null
+	cmake --build build/package -j $(JOBS) --target package
+
+abi-baseline:
+	scripts/abi.sh baseline
 
 clean:
 	rm -rf build
