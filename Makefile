@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Thin wrapper over CMake/CTest; the real work is in scripts/.
 #   make              release build only (build/release); installs nothing
 #   make test         install what is missing, build, run the whole suite

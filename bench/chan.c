@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench/chan: the batch channel against a mutex+condvar baseline, same run.
  *
  *   build/release/bench/chan              full size (N = 5,000,000, 5 repetitions)

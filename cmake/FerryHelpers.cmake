@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Helpers shared by the test, benchmark and example parts of the build.
 
 # ferry_add_test_file(<source> LABEL <unit|torture> [TIMEOUT <s>] [LIBS ...] [ENV ...])

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* audio_sim: a simulated audio callback with ferry's real-time toolkit.
  *
  *     audio_sim [seconds]        (default 1)

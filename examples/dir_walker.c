@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* dir_walker: a directory walker feeding hash workers, bounded by the size of
  * what is pending ("at most B bytes of paths, however long they are"), with
  * folders a user asked for first at a higher priority level.

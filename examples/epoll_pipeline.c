@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* epoll_pipeline: worker threads feed a ferry channel; an epoll event loop
  * consumes it without ever blocking inside ferry.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* uv_pipeline: a libuv loop that feeds worker threads and collects their
  * results through two ferry channels, without ever blocking.
  *

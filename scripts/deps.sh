@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Install the Debian packages a job needs, when they are missing.
 #   scripts/deps.sh build   compilers and build tools
 #   scripts/deps.sh test    build + what the tests and examples use

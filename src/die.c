@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry__die_at: report misuse and abort (docs/design.md, "Principles"). */
 #include <ferry/common.h>
 

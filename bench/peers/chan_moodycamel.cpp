@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // bench/chan's peer: moodycamel::ConcurrentQueue (Debian libconcurrentqueue-dev),
 // bulk calls with producer/consumer tokens, the queue's fastest path. Unbounded.
 #include <concurrentqueue/concurrentqueue.h>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Channel: the zero-allocation test interposes malloc, which the sanitizers
 # own, so it exists only in plain builds.
 if(FERRY_BUILD_TESTS AND FERRY_SANITIZE STREQUAL "")

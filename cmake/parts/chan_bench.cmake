@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # bench/chan: the channel benchmark. Static, release builds
 # only (ferry_add_bench skips sanitizer builds). The moodycamel peer is built
 # in when Debian's libconcurrentqueue-dev is installed, and skipped otherwise.

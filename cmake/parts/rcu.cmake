@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # RCU: extra test runs, the spin model check, the benchmark.
 
 if(FERRY_BUILD_TESTS)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Real-time toolkit: the LD_PRELOAD checker, its tests, the audio
 # example and the rt benchmark.
 

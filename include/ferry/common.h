@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry/common.h: definitions shared by every ferry header.
  *
  * - FERRY_ATOMIC(T): an atomic object of type T, written so that a header

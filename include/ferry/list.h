@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry/list.h: circular doubly linked intrusive list.
  *
  * A ferry_list is both the head of a list and the node embedded in each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry/mutex.h: a futex-based mutex and condition variable.
  *
  * ferry_mutex is two words: a state word and a 32-bit debug owner plus a

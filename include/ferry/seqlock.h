@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry/seqlock.h: sequence lock. Readers never block writers and never
  * write shared memory: they read a snapshot optimistically and retry when a
  * writer overlapped.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry/waitlist.h: the list of waiting operations.
  *
  * The intrusive list of waiters the channel is built on: a waiting operation

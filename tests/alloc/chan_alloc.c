@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Zero allocation in steady state (docs/design.md, "Principles").
  *
  * malloc, calloc, realloc and free are interposed (this program defines them;

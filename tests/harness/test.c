@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Test runner: see test.h. */
 #include "test.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry's test harness.
  *
  * A test program holds cases:

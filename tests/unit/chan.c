@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry/chan.h: the channel's contract (docs/chan.md), one behaviour per case. */
 #include <errno.h>
 #include <ferry/chan.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry/op.h: async operations, as docs/async.md describes them. */
 #include <errno.h>
 #include <ferry/op.h>

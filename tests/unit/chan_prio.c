@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Priority levels and weight budgets (docs/chan.md). */
 #include <errno.h>
 #include <ferry/chan.h>
