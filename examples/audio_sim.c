@@ -14,6 +14,9 @@
  *     reclamation through ferry_defer: it never frees anything itself.
  * The main thread refills the ring, sends a parameter change every 50 ms and
  * runs ferry_defer_collect(), which frees what the real-time thread gave up.
+ * It feeds a real-time consumer, so it runs at real-time priority too (below
+ * the audio thread, when allowed): otherwise any busy process on the machine
+ * could keep it off the CPU until the ring runs dry.
  *
  * It reports periods, underruns (the ring ran dry: the period played
  * silence, an audible glitch) and deadline misses (the period finished late:
@@ -230,6 +233,10 @@ int main(int argc, char **argv)
         }
     }
     pthread_attr_destroy(&attr);
+    /* The refill thread (this one), just below the audio thread. */
+    struct sched_param refill = {.sched_priority = sp.sched_priority - 5};
+    const char *refill_sched = pthread_setschedparam(pthread_self(), SCHED_FIFO, &refill) == 0
+                                   ? "SCHED_FIFO" : "SCHED_OTHER";
 
     int64_t end = now_ns() + (int64_t)(seconds * 1e9);
     int64_t next_param = 0;
@@ -264,7 +271,8 @@ int main(int argc, char **argv)
         ferry_shared_release(&ferry_container_of(n, params, qn)->sh);
     ferry_defer_fini(&garbage);
 
-    printf("audio_sim: %.1f s, %s, period %.3f ms\n", seconds, sched, PERIOD_NS / 1e6);
+    printf("audio_sim: %.1f s, audio thread %s, refill thread %s, period %.3f ms\n", seconds, sched,
+           refill_sched, PERIOD_NS / 1e6);
     printf("audio_sim: %llu periods, %llu blocks played, %llu underruns, "
            "%llu deadline misses (worst %.3f ms late)\n",
            (unsigned long long)periods, (unsigned long long)played,
