@@ -24,10 +24,9 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)            # Depends from dpkg-shlibdeps 
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)      # programs built on it depend on this package
 set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS_POLICY ">=")
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS ${PROJECT_BINARY_DIR})
-# The first line is the summary; the rest is the extended description (CPack
-# indents it as Debian requires).
-set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "${PROJECT_DESCRIPTION}
-ferry is a C11 library (libc and pthreads only) for moving work and memory
+# The extended description (CPack puts the summary above it and indents it as
+# Debian requires).
+set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "ferry is a C11 library (libc and pthreads only) for moving work and memory
 between threads: a batch channel (multi-producer, multi-consumer; bounded,
 unbounded or rendezvous; blocking and async operations; priorities and weight
 budgets), an intrusive list, a waiter list, a futex mutex and condition
