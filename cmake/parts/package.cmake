@@ -3,6 +3,12 @@
 # generator): `make package` at the top, or `cmake --build BUILD --target
 # package`. Whatever any part of the build installs (the ferry-dupes program
 # and its manual page included) goes in; tests/package/deb.sh checks it.
+# Only when ferry is the top-level project: CPack would take over a parent
+# project's packaging.
+if(NOT PROJECT_IS_TOP_LEVEL)
+  return()
+endif()
+
 set(FERRY_PACKAGE_CONTACT "ferry maintainers <ferry@invalid>" CACHE STRING
   "Maintainer field of the Debian package (name <address>)")
 
