@@ -1,17 +1,22 @@
+# SPDX-License-Identifier: MIT
 # Thin wrapper over CMake/CTest; the real work is in scripts/.
-#   make test   install what is missing, build, run the whole suite
-#   make demo   the main job: the channel benchmark, quick mode, with its baseline
-#   make bench  every benchmark, full size
-#   make bench-peers   the channel against crossbeam, flume, Go, moodycamel and
-#                      a mutex ring (ARGS="--quick" for a short run)
-#   make        release build only (build/release)
+#   make              release build only (build/release); installs nothing
+#   make test         install what is missing, build, run the whole suite
+#   make demo         the main job: the channel benchmark, quick mode, with its baseline
+#   make bench        every benchmark, full size
+#   make bench-peers  the channel against crossbeam, flume, Go, moodycamel and
+#                     a mutex ring (ARGS="--quick" for a short run)
+#   make install      install the release build (cmake --install build/release)
+#   make package      build the Debian package (build/package/ferry_VERSION_ARCH.deb)
+#   make abi-baseline store the ABI of this version as abi/libferry.abi
+# Only test, demo, bench, bench-peers and package install missing Debian
+# packages (scripts/deps.sh); a plain make uses what is there.
 JOBS ?= $(shell nproc)
 
-.PHONY: all release test demo bench bench-peers install clean
+.PHONY: all release test demo bench bench-peers install package abi-baseline clean
 all: release
 
 release:
-	scripts/deps.sh build
 	cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
 	cmake --build build/release -j $(JOBS)
 
@@ -29,6 +34,16 @@ bench-peers:
 
 install: release
 	cmake --install build/release
+
+# Its own build tree without tests, benchmarks or examples: fast from a clean tree.
+package:
+	scripts/deps.sh package
+	cmake -S . -B build/package -DCMAKE_BUILD_TYPE=Release -DFERRY_BUILD_TESTS=OFF \
+	  -DFERRY_BUILD_BENCH=OFF -DFERRY_BUILD_EXAMPLES=OFF >/dev/null
+	cmake --build build/package -j $(JOBS) --target package
+
+abi-baseline:
+	scripts/abi.sh baseline
 
 clean:
 	rm -rf build

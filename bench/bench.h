@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Helpers shared by the benchmarks: medians and process CPU time. */
 #ifndef FERRY_BENCH_H
 #define FERRY_BENCH_H

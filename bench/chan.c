@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench/chan: the batch channel against a mutex+condvar baseline, same run.
  *
  *   build/release/bench/chan              full size (N = 5,000,000, 5 repetitions)
@@ -30,7 +31,8 @@
  * Timing: from a start barrier that all threads have passed to the join of
  * the last one (channel creation and thread start are outside; crossbeam
  * includes them, which matters only for tiny N). The summary at the end
- * gives ns per item, ratios and the goals of issue 3.
+ * gives ns per item and ratios; docs/performance.md compares them with the
+ * channel's performance goals.
  */
 #include <ferry/chan.h>
 #include <ferry/op.h>
@@ -705,7 +707,7 @@ static void summary(void)
         if (!plain)
             continue;
         if (!header) {
-            printf("\nPriorities and budgets vs a plain bounded(%d) channel (goal: within 10%%):\n", PB_CAP);
+            printf("\nPriorities and budgets vs a plain bounded(%d) channel:\n", PB_CAP);
             printf("  %-16s %-14s %9s %9s %9s %9s\n", "case", "variant", "plain ns", "ns/item", "overhead",
                    "cpu ovh");
             header = true;
@@ -713,20 +715,19 @@ static void summary(void)
         double ov = (results[i].sec / plain->sec - 1) * 100;
         double cov = plain->cpu > 0 ? (results[i].cpu / plain->cpu - 1) * 100 : 0;
         printf("  %-16s %-14s %9.1f %9.1f %8.1f%% %8.1f%%%s\n", results[i].kase, results[i].impl, ns_per_item(plain),
-               ns_per_item(&results[i]), ov, cov, strcmp(results[i].impl, "budget-bound") ? "" : " (binds: not a goal)");
+               ns_per_item(&results[i]), ov, cov, strcmp(results[i].impl, "budget-bound") ? "" : " (the budget binds)");
         if (strcmp(results[i].impl, "budget-bound") && ov > worst)
             worst = ov;
     }
     if (header)
-        printf("  worst overhead (levels8, budget-const, budget-weigh): %.1f%% -> %s\n", worst,
-               worst <= 10 ? "goal met" : "goal MISSED");
+        printf("  worst overhead (levels8, budget-const, budget-weigh): %.1f%%\n", worst);
 
-    printf("\nGoals (issue 3):\n");
+    printf("\nSummary:\n");
     if (b1_total)
-        printf("  batch 1 >= 2x baseline: %d of %d cases\n", b1_ok, b1_total);
+        printf("  batch 1: ferry at least 2x the baseline in %d of %d cases\n", b1_ok, b1_total);
     const struct result *s256 = find("bounded_spsc", "ferry-b256");
     if (s256)
-        printf("  spsc batch 256 bounded(N): %.0f M items/s (goal >= 650 M items/s on this machine)\n",
+        printf("  spsc batch 256 bounded(N): %.0f M items/s\n",
                1e3 / ns_per_item(s256));
     const struct result *s1 = find("bounded_spsc", "ferry");
     if (s1)
@@ -734,8 +735,7 @@ static void summary(void)
                1e3 / ns_per_item(s1));
     const struct result *m256 = find("bounded_mpmc", "ferry-b256");
     if (m256)
-        printf("  mpmc 4x4 batch 256 bounded(N): %.2f ns/item (goal < 2 ns/item on 16 cores; this machine has "
-               "%ld)\n",
+        printf("  mpmc 4x4 batch 256 bounded(N): %.2f ns/item on %ld CPUs\n",
                ns_per_item(m256), sysconf(_SC_NPROCESSORS_ONLN));
 }
 

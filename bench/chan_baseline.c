@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The baseline queue of bench/chan: see chan_baseline.h. */
 #include "chan_baseline.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The channel benchmark's baseline: the queue most C programs write first.
  *
  * A pthread mutex and two condition variables ("not empty", "not full") over

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench/mutex: ferry_mutex against pthread_mutex_t (default and
  * PTHREAD_MUTEX_ADAPTIVE_NP), measured in the same run.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench/rcu: ferry's RCU flavors side by side with liburcu's (urcu-memb and
  * urcu-qsbr, linked statically), measured in the same run:
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* One RCU implementation's workloads for bench/rcu.c, written once and
  * instantiated per implementation: the includer defines IMPL(x) (a name
  * prefix), B_HEAD (the callback head type), B_REG/B_UNREG/B_LOCK/B_UNLOCK/

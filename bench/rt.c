@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench/rt: the real-time toolkit.
  *
  *     rt [--quick]

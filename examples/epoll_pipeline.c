@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* epoll_pipeline: worker threads feed a ferry channel; an epoll event loop
  * consumes it without ever blocking inside ferry.
  *
@@ -18,8 +19,12 @@
  * Both rounds check that every item sent was received or dropped exactly
  * once, in per-worker order. Exit status 0 when every check passed.
  *
- *   cc -O2 epoll_pipeline.c -lferry -lpthread && ./a.out [-v]
+ *   cc -std=c11 epoll_pipeline.c $(pkg-config --cflags --libs ferry) && ./a.out [-v]
  */
+/* POSIX, beyond ISO C: clock_gettime, nanosleep (epoll, eventfd and timerfd are Linux). */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
 #include <ferry/chan.h>
 #include <ferry/op.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* uv_pipeline: a libuv loop that feeds worker threads and collects their
  * results through two ferry channels, without ever blocking.
  *
@@ -16,8 +17,12 @@
  * handles. The program checks that every job's result arrived exactly once
  * and is correct. Exit status 0 when every check passed.
  *
- *   cc -O2 uv_pipeline.c -lferry -luv -lpthread && ./a.out
+ *   cc -std=c11 uv_pipeline.c $(pkg-config --cflags --libs ferry) $(pkg-config --cflags --libs libuv) && ./a.out
  */
+/* POSIX, beyond ISO C: what uv.h needs (pthread_rwlock_t, ...). */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L
+#endif
 #include <ferry/chan.h>
 #include <ferry/op.h>
 

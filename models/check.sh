@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Check the grace-period model with spin: the two-phase algorithm must hold
 # (no errors) and the single-flip variant must fail (an assertion violation).
 # Usage: models/check.sh [spin] [cc]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Promela model of ferry_llq (src/llq.c, include/ferry/llq.h): one producer
  * pushing K nodes, one consumer popping until it has them all. Each shared
  * access is its own step; the exchange is atomic. Checked:

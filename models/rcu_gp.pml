@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Promela model of ferry's default-flavor grace period (src/rcu.c),
  * checked by models/check.sh (registered as unit test rcu_model_spin).
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # make bench: every benchmark at full size, peers included.
 # Arguments are passed to each benchmark (e.g. --quick).
 set -euo pipefail

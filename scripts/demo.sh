@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The README's main command (make demo): build the release configuration and
 # run the channel benchmark in quick mode. Every case is printed in
 # crossbeam-channel's line format beside the baseline (a pthread mutex + two

@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # Install the Debian packages a job needs, when they are missing.
 #   scripts/deps.sh build   compilers and build tools
 #   scripts/deps.sh test    build + what the tests and examples use
 #   scripts/deps.sh bench   build + the peer libraries the benchmarks compare against
 #                           (bench-peers: Rust's crossbeam-channel and flume from
 #                           Debian's crate sources with Debian's cargo, Go, gnuplot)
+#   scripts/deps.sh package build + what CPack's Debian package needs
 set -euo pipefail
 
 build_pkgs=(gcc g++ clang make cmake pkg-config libc6-dev)
-test_pkgs=(libuv1-dev spin)
+# package: dpkg-shlibdeps (dpkg-dev) and file compute the package's Depends.
+package_pkgs=(dpkg-dev file)
+# test: libuv for an example, spin for the models, abigail-tools for the ABI
+# check, man-db and groff-base to check the manual pages, and the package's.
+test_pkgs=(libuv1-dev spin abigail-tools man-db groff-base "${package_pkgs[@]}")
 bench_pkgs=(libck-dev libboost-dev liburcu-dev libconcurrentqueue-dev
             cargo rustc librust-crossbeam-channel-dev librust-flume-dev golang-go gnuplot-nox file)
 
@@ -18,6 +24,7 @@ for job in "$@"; do
     build) ;;
     test) want+=("${test_pkgs[@]}") ;;
     bench) want+=("${bench_pkgs[@]}") ;;
+    package) want+=("${package_pkgs[@]}") ;;
     *) echo "deps.sh: unknown job '$job'" >&2; exit 2 ;;
   esac
 done

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # The README's test command (make test) runs this: install what is missing,
 # then build and run the suite in four configurations:
 #   release  gcc -O2                         unit, torture, death

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The batch channel: see include/ferry/chan.h and include/ferry/op.h.
  *
  * One lock protects everything: the per-level ring buffers, the two waiter

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Deferred reclamation (ferry/defer.h). */
 #include <ferry/defer.h>
 #include <ferry/list.h>

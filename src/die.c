@@ -1,4 +1,5 @@
-/* ferry__die_at: report misuse and abort (DESIGN.md principle 7). */
+/* SPDX-License-Identifier: MIT */
+/* ferry__die_at: report misuse and abort (docs/design.md, "Principles"). */
 #include <ferry/common.h>
 
 #include <stdarg.h>

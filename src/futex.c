@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Futex wrapper: see futex.h. */
 #include "futex.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Internal futex wrapper (Linux). Private futexes on a 32-bit word.
  *
  * ferry__futex_wait(word, expected, deadline):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Unbounded intrusive wait-free SPSC queue (ferry/llq.h). */
 #include <ferry/llq.h>
 

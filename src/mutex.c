@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry_mutex and ferry_cond: the out-of-line parts (see ferry/mutex.h and
  * docs/mutex.md).
  *

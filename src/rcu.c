@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Default RCU flavor ("memb"): readers keep a nest count and a phase bit in
  * a thread-local word and issue only compiler barriers; the updater orders
  * them with membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED), or readers use

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Code shared by the RCU flavors: registry, reader scan, grace-period
  * sharing, polling, and the call_rcu worker (see rcu_common.h). */
 #include "rcu_common.h"

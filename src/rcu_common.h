@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Internal: the parts of RCU shared by the flavors (src/rcu.c, memb, and
  * src/rcu_qsbr.c): the reader registry, the reader scan with its futex
  * sleep, grace-period sharing among concurrent synchronize callers, polled

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* QSBR flavor: readers announce quiescent states; a grace period advances
  * the global counter and waits until every online reader has copied it. The
  * counter is an unsigned long moving by 2 (odd while nonzero), so it cannot

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Real-time section marks (ferry/rt.h).
  *
  * The depth lives in a thread-local counter of this library; entering and

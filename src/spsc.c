@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Bounded wait-free SPSC ring (ferry/spsc.h): set-up. The hot paths are
  * static inline in the header. */
 #include <ferry/spsc.h>

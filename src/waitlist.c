@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Out-of-line parts of ferry/waitlist.h: misuse reports. */
 #include <ferry/waitlist.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // moodycamel::ConcurrentQueue (Debian libconcurrentqueue-dev) as a peer. Unbounded.
 //  - bench/chan links ferry_peer_moodycamel: bulk calls with producer/consumer
 //    tokens, the queue's fastest path, consumers polling (try_dequeue_bulk).

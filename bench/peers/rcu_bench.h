@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The workload interface of bench/rcu.c: one table per RCU implementation
  * (ferry's two flavors in bench/rcu.c, liburcu's urcu-memb and urcu-qsbr in
  * bench/peers/rcu_liburcu_*.c), each compiled in its own translation unit

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* liburcu urcu-memb (membarrier flavor) peer for bench/rcu.c. */
 #define _LGPL_SOURCE
 #define RCU_MEMB

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* liburcu's generic names (mapped to the flavor by the header included
  * before this one) for bench/rcu_impl.h. */
 #define B_HEAD struct rcu_head

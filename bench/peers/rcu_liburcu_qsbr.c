@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* liburcu urcu-qsbr peer for bench/rcu.c. */
 #define _LGPL_SOURCE
 #include <urcu-qsbr.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // Boost.Lockfree's spsc_queue (run-time capacity) on bench/rt's workload,
 // with its batch push(const T *, n) and pop(T *, n).
 #include <boost/lockfree/spsc_queue.hpp>

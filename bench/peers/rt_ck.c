@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Concurrency Kit's ck_ring (SPSC, pointer entries) on bench/rt's workload.
  * ck_ring has no batch calls: a batch is a loop of single enqueues and
  * dequeues, which is how it is used. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* bench/rt peers: each runs the same SPSC workload as bench/rt.c's ferry
  * case (n 8-byte items, producer thread to consumer thread, batches of
  * `batch`, ring of `cap` slots) and returns the seconds it took, or a

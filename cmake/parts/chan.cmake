@@ -1,14 +1,16 @@
+# SPDX-License-Identifier: MIT
 # Channel: the zero-allocation test interposes malloc, which the sanitizers
 # own, so it exists only in plain builds.
 if(FERRY_BUILD_TESTS AND FERRY_SANITIZE STREQUAL "")
   ferry_add_test_file(${PROJECT_SOURCE_DIR}/tests/alloc/chan_alloc.c LABEL unit)
 endif()
 
-# The worked example of docs/chan.md: a directory walker bounded to 20 MB of
-# pending paths, urgent folders at a higher level. Its test checks itself.
+# The worked example of docs/chan.md: a directory walker bounded by the bytes
+# of pending paths (here 4 KiB, so that the budget binds), urgent folders at a
+# higher level. It checks itself.
 ferry_add_example(dir_walker SOURCES ${PROJECT_SOURCE_DIR}/examples/dir_walker.c)
 if(FERRY_BUILD_TESTS AND FERRY_BUILD_EXAMPLES)
   add_test(NAME unit.examples.dir_walker
-    COMMAND example_dir_walker /usr/include/linux /usr/include/linux/netfilter)
+    COMMAND example_dir_walker --budget 4096 /usr/include/linux /usr/include/linux/netfilter)
   set_tests_properties(unit.examples.dir_walker PROPERTIES LABELS unit TIMEOUT 120)
 endif()

@@ -1,4 +1,5 @@
-# Examples of the channel's async API (issue 4): an epoll loop and a libuv
+# SPDX-License-Identifier: MIT
+# Examples of the channel's async API: an epoll loop and a libuv
 # loop driving ferry channels. Each example checks its own output, so the
 # tests simply run them (also in the sanitizer builds: they are plain C, which
 # gives the async path ASan and TSan coverage).

@@ -1,4 +1,5 @@
-# RCU (issue 8): extra test runs, the spin model check, the benchmark.
+# SPDX-License-Identifier: MIT
+# RCU: extra test runs, the spin model check, the benchmark.
 
 if(FERRY_BUILD_TESTS)
   # Re-run cases of a test program with an environment variable set:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry/chan.h: the batch channel.
  *
  * A multi-producer, multi-consumer channel of fixed-size items, bounded

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry/common.h: definitions shared by every ferry header.
  *
  * - FERRY_ATOMIC(T): an atomic object of type T, written so that a header
@@ -7,8 +8,10 @@
  *   names are brought into the global namespace, exactly as C++23's
  *   <stdatomic.h> does, so inline functions in ferry's headers read the same
  *   in both languages.
+ * - FERRY_EXTERN_C_BEGIN / FERRY_EXTERN_C_END around every declaration of a
+ *   public header: C linkage in C++, default (exported) visibility.
  * - ferry__die(fmt, ...): print file, line and message to stderr, then abort().
- *   Used for misuse that would corrupt memory (DESIGN.md principle 7).
+ *   Used for misuse that would corrupt memory (docs/design.md, "Errors").
  * - FERRY_LIKELY / FERRY_UNLIKELY, FERRY_CACHELINE.
  */
 #ifndef FERRY_COMMON_H
@@ -37,14 +40,21 @@ using std::memory_order_acquire;
 using std::memory_order_relaxed;
 using std::memory_order_release;
 using std::memory_order_seq_cst;
-#define FERRY_EXTERN_C_BEGIN extern "C" {
-#define FERRY_EXTERN_C_END }
+#define FERRY__EXTERN_C_OPEN extern "C" {
+#define FERRY__EXTERN_C_CLOSE }
 #else
 #include <stdatomic.h>
 #define FERRY_ATOMIC(T) _Atomic(T)
-#define FERRY_EXTERN_C_BEGIN
-#define FERRY_EXTERN_C_END
+#define FERRY__EXTERN_C_OPEN
+#define FERRY__EXTERN_C_CLOSE
 #endif
+
+/* Every public header wraps its declarations in FERRY_EXTERN_C_BEGIN / _END:
+ * C linkage for C++, and default visibility. The library itself is compiled
+ * with -fvisibility=hidden, so what a public header declares is exported from
+ * libferry.so and nothing else is (docs/design.md, "ABI"). */
+#define FERRY_EXTERN_C_BEGIN FERRY__EXTERN_C_OPEN _Pragma("GCC visibility push(default)")
+#define FERRY_EXTERN_C_END _Pragma("GCC visibility pop") FERRY__EXTERN_C_CLOSE
 
 #define FERRY_LIKELY(x) __builtin_expect(!!(x), 1)
 #define FERRY_UNLIKELY(x) __builtin_expect(!!(x), 0)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry/defer.h: deferred reclamation for real-time threads.
  *
  * A real-time thread must not free memory (free() may take a lock or make a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry/list.h: circular doubly linked intrusive list.
  *
  * A ferry_list is both the head of a list and the node embedded in each
@@ -46,6 +47,8 @@ typedef struct ferry_list {
 #define FERRY_LIST_POISON_NEXT ((ferry_list *)(uintptr_t)0xdead000000000100ull)
 #define FERRY_LIST_POISON_PREV ((ferry_list *)(uintptr_t)0xdead000000000122ull)
 
+/* Make `head` an empty, self-linked list (or an unlinked node). Needed only
+ * for a head that is not zero-filled; never on a non-empty list. */
 static inline void ferry_list_init(ferry_list *head)
 {
     head->next = head;
@@ -59,6 +62,7 @@ static inline void ferry__list_touch(ferry_list *head)
         ferry_list_init(head);
 }
 
+/* True if the list has no node (a zero-filled head is empty). */
 static inline bool ferry_list_empty(const ferry_list *head)
 {
     return head->next == NULL || head->next == head;
@@ -153,7 +157,6 @@ static inline ferry_list *ferry_list_first(const ferry_list *head)
 {
     return ferry_list_empty(head) ? NULL : head->next;
 }
-
 static inline ferry_list *ferry_list_last(const ferry_list *head)
 {
     return ferry_list_empty(head) ? NULL : head->prev;
@@ -206,12 +209,10 @@ static inline size_t ferry_list_count(const ferry_list *head)
 #define ferry_list_for_each(pos, head) \
     for (ferry_list *pos = ferry_list_empty(head) ? (head) : (head)->next; \
          pos != (head); pos = pos->next)
-
 #define ferry_list_for_each_safe(pos, head)                                   \
     for (ferry_list *pos = ferry_list_empty(head) ? (head) : (head)->next,    \
                     *ferry__next_##pos = pos->next;                           \
          pos != (head); pos = ferry__next_##pos, ferry__next_##pos = pos->next)
-
 #define ferry_list_for_each_entry(pos, head, type, member)                     \
     for (type *pos = ferry_list_empty(head) ? NULL                             \
                          : ferry_list_entry((head)->next, type, member);       \

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry/llq.h: unbounded intrusive wait-free SPSC queue.
  *
  * A linked queue of nodes embedded in the caller's objects: push cannot fail

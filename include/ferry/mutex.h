@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry/mutex.h: a futex-based mutex and condition variable.
  *
  * ferry_mutex is two words: a state word and a 32-bit debug owner plus a
@@ -30,8 +31,8 @@
  * onto the mutex's queue instead of waking them (no thundering herd: they
  * are woken one at a time as the mutex is released).
  *
- * Misuse that would corrupt memory aborts with a message (DESIGN.md
- * principle 7): finishing a mutex or cond that has waiters, using a mutex or
+ * Misuse that would corrupt memory aborts with a message (docs/design.md,
+ * "Principles"): finishing a mutex or cond that has waiters, using a mutex or
  * cond after it was moved (copied) to another address while it had waiters,
  * unlocking an unlocked mutex. Debug builds (FERRY_DEBUG) also record the
  * owner's thread id and abort on unlock by a thread that does not own the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry/op.h: async channel operations with caller-owned state and wakers.
  *
  * An async operation is a ferry_op struct the caller owns (on the heap, in a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry/rcu.h: userspace read-copy update, default ("memb") flavor.
  *
  * Readers bracket their accesses with ferry_rcu_read_lock() /

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry/rcu_qsbr.h: quiescent-state-based RCU ("qsbr" flavor).
  *
  * Readers are free: ferry_qsbr_read_lock()/unlock() generate no code in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry/rculist.h: RCU-protected traversal of ferry/list.h lists.
  *
  * Updaters (serialized among themselves by the caller, e.g. with a mutex)

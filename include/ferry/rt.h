@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry/rt.h: marks for a thread's real-time sections.
  *
  * A real-time thread (an audio callback, a control loop) must finish its work

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry/seqlock.h: sequence lock. Readers never block writers and never
  * write shared memory: they read a snapshot optimistically and retry when a
  * writer overlapped.
@@ -49,6 +50,8 @@ typedef struct ferry_seqlock {
 
 #define FERRY_SEQLOCK_INIT { 0 }
 
+/* Make sl an unlocked seqlock (the same as zero-filling it or
+ * FERRY_SEQLOCK_INIT). Not concurrent with any other use of sl. */
 static inline void ferry_seqlock_init(ferry_seqlock *sl)
 {
     atomic_store_explicit(&sl->seq, 0, memory_order_relaxed);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry/spsc.h: bounded wait-free single-producer single-consumer ring.
  *
  * The ring lives in caller memory: a ferry_spsc control block and a buffer of

@@ -1,10 +1,10 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry/waitlist.h: the list of waiting operations.
  *
- * The C counterpart of the WakerList / WakerSlot pair in the batch-channel
- * article (seed 000): a waiting operation embeds a ferry_waiter (on the
- * waiting thread's stack, or in a caller-owned async operation struct) and
- * links it into a ferry_waitlist owned by the object it waits on. Nothing is
- * allocated, ever.
+ * The intrusive list of waiters the channel is built on: a waiting operation
+ * embeds a ferry_waiter (on the waiting thread's stack, or in a caller-owned
+ * async operation struct) and links it into a ferry_waitlist owned by the
+ * object it waits on. Nothing is allocated, ever.
  *
  * All mutation of a waitlist, and of the waiters linked in it, happens under
  * a lock the caller holds (the channel's, the mutex's). Waking happens after
@@ -76,6 +76,7 @@ typedef struct ferry_wakeset {
 __attribute__((noreturn, cold)) void ferry__waitlist_misuse(const char *what, const ferry_waitlist *wl,
                                                             const ferry_waiter *w);
 
+/* The list's name for messages: its name, or "(unnamed)" (also for NULL). */
 static inline const char *ferry_waitlist_name(const ferry_waitlist *wl)
 {
     return wl && wl->name ? wl->name : "(unnamed)";
@@ -98,6 +99,7 @@ static inline void ferry_waitlist_fini(ferry_waitlist *wl)
         ferry__waitlist_misuse("destroyed with waiters linked", wl, NULL);
 }
 
+/* Whether any waiter is linked, and how many. */
 static inline bool ferry_waitlist_empty(const ferry_waitlist *wl) { return wl->len == 0; }
 static inline size_t ferry_waitlist_len(const ferry_waitlist *wl) { return wl->len; }
 
@@ -122,6 +124,8 @@ static inline void ferry_waiter_fini(ferry_waiter *w)
                                NULL, w);
 }
 
+/* Whether `w` is linked on a list, and whether it is in a wakeset waiting to
+ * be woken (at most one of the two holds). */
 static inline bool ferry_waiter_linked(const ferry_waiter *w) { return w->owner != NULL; }
 static inline bool ferry_waiter_taken(const ferry_waiter *w) { return w->taken; }
 
@@ -178,12 +182,14 @@ static inline ferry_waiter *ferry_waitlist_next(const ferry_waitlist *wl, const 
     return n->seq < round ? n : NULL;
 }
 
+/* Make ws empty (the same as zero-filling it or FERRY_WAKESET_INIT). */
 static inline void ferry_wakeset_init(ferry_wakeset *ws)
 {
     ferry_list_init(&ws->head);
     ws->len = 0;
 }
 
+/* Whether ws holds no waiter to wake. */
 static inline bool ferry_wakeset_empty(const ferry_wakeset *ws) { return ws->len == 0; }
 
 /* Move linked waiter `w` from `wl` to the wakeset (it will be woken after

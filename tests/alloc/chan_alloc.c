@@ -1,4 +1,5 @@
-/* Zero allocation in steady state (DESIGN.md principle 1).
+/* SPDX-License-Identifier: MIT */
+/* Zero allocation in steady state (docs/design.md, "Principles").
  *
  * malloc, calloc, realloc and free are interposed (this program defines them;
  * the dynamic linker resolves libc's and ferry's calls to these) and counted

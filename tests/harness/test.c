@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Test runner: see test.h. */
 #include "test.h"
 
@@ -13,19 +14,36 @@
 
 #define MAX_CASES 512
 
-static struct { const char *name; ferry_test_fn fn; const char *death_msg; } cases[MAX_CASES];
+static struct {
+    const char *name;
+    ferry_test_fn fn;
+    const char *death_msg;
+    const char *kind;
+} cases[MAX_CASES];
 static int ncases;
 
-void ferry_test_register(const char *name, ferry_test_fn fn, const char *death_msg)
+void ferry_test_register_kind(const char *name, ferry_test_fn fn, const char *death_msg, const char *kind)
 {
     if (ncases == MAX_CASES) {
         fprintf(stderr, "too many test cases\n");
         exit(2);
     }
+    for (int i = 0; i < ncases; i++) {
+        if (strcmp(cases[i].name, name) == 0) {
+            fprintf(stderr, "two test cases named %s\n", name);
+            exit(2);
+        }
+    }
     cases[ncases].name = name;
     cases[ncases].fn = fn;
     cases[ncases].death_msg = death_msg;
+    cases[ncases].kind = kind;
     ncases++;
+}
+
+void ferry_test_register(const char *name, ferry_test_fn fn, const char *death_msg)
+{
+    ferry_test_register_kind(name, fn, death_msg, death_msg ? "death" : "plain");
 }
 
 void ferry_test_fail(const char *file, int line, const char *fmt, ...)
@@ -157,7 +175,7 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && strcmp(argv[1], "--list") == 0) {
         for (int i = 0; i < ncases; i++)
-            printf("%s%s\n", cases[i].name, cases[i].death_msg ? " (death)" : "");
+            printf("%s %s\n", cases[i].name, cases[i].kind);
         return 0;
     }
     int failed = 0, ran = 0;

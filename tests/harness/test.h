@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry's test harness.
  *
  * A test program holds cases:
@@ -5,10 +6,12 @@
  *     FERRY_TEST(list_add_tail_keeps_order) { ... CHECK(...); ... }
  *     FERRY_DEATH_TEST(waitlist_fini_nonempty, "waitlist 'w' destroyed with 1 waiter") { ... }
  *
- * CMake (ferry_add_test_file) scans the source for these macros and registers
- * one CTest test per case, run as "<program> <case>". A death test runs its
- * body in a child process and passes only if the child is killed by SIGABRT
- * and its stderr contains the expected message.
+ * "<program> --list" prints every case the program holds, one per line, as
+ * "<case> <kind>" (kind: plain, death or debug-death); CMake
+ * (ferry_add_test_file) runs it after building the program and registers one
+ * CTest test per case, run as "<program> <case>". A death test runs its body
+ * in a child process and passes only if the child is killed by SIGABRT and
+ * its stderr contains the expected message.
  *
  * CHECK* failures print the expression, the values, file and line, and exit
  * with status 1 (not abort, so a failing check is never mistaken for the
@@ -23,21 +26,24 @@
 #include <time.h>
 
 typedef void (*ferry_test_fn)(void);
+/* What --list calls a case: "plain", "death" or "debug-death". */
+void ferry_test_register_kind(const char *name, ferry_test_fn fn, const char *death_msg, const char *kind);
+/* A plain case (death_msg NULL) or a death test. */
 void ferry_test_register(const char *name, ferry_test_fn fn, const char *death_msg);
 
-#define FERRY__TEST_DEFINE(name, msg)                                      \
+#define FERRY__TEST_DEFINE(name, msg, kind)                                \
     static void name(void);                                                \
     __attribute__((constructor)) static void ferry__test_reg_##name(void)  \
-    { ferry_test_register(#name, name, msg); }                             \
+    { ferry_test_register_kind(#name, name, msg, kind); }                  \
     static void name(void)
 
-#define FERRY_TEST(name) FERRY__TEST_DEFINE(name, NULL)
-#define FERRY_DEATH_TEST(name, msg) FERRY__TEST_DEFINE(name, msg)
+#define FERRY_TEST(name) FERRY__TEST_DEFINE(name, NULL, "plain")
+#define FERRY_DEATH_TEST(name, msg) FERRY__TEST_DEFINE(name, msg, "death")
 
 /* A death test for a check that exists only in debug builds (FERRY_DEBUG):
- * registered (by CMake and here) only in such builds. */
+ * it exists in the program (and so is registered) only in such builds. */
 #ifdef FERRY_DEBUG
-#define FERRY_DEBUG_DEATH_TEST(name, msg) FERRY__TEST_DEFINE(name, msg)
+#define FERRY_DEBUG_DEATH_TEST(name, msg) FERRY__TEST_DEFINE(name, msg, "debug-death")
 #else
 #define FERRY_DEBUG_DEATH_TEST(name, msg) __attribute__((unused)) static void name(void)
 #endif

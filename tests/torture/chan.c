@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Channel torture: P producers x C consumers x batch sizes x capacities x
  * blocking / try / timed calls. Every item carries (producer, sequence);
  * while the run goes, consumers check that each item is received exactly once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Async torture.
  *
  * cancel_then_free_races_completion: a receiver starts an op whose waker

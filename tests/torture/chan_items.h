@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The item ledger shared by the channel torture tests.
  *
  * An item is (producer, sequence) packed in 64 bits. `seen` has one counter

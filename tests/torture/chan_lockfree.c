@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Torture of the lock-free data path (plain bounded channels, src/chan.c
  * "Lock-free data path"): small batches on capacities 1, 2, 3, 7, 64 and
  * 1000, where the fast paths race with the locked slow paths (sleepers,

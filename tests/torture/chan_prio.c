@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Levels + budget torture: producers send batches at random levels with
  * item-dependent weights; consumers check exactly-once delivery and
  * per-producer order within each level; a monitor samples the channel and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry/defer.h with several real-time producers and a concurrent collector:
  * every node reclaimed exactly once, in push order per producer, nothing
  * leaked; ferry_shared destroyed exactly once, never while held. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry/llq.h under two threads: exactly once, FIFO, nothing freed twice or
  * leaked (ASan/LSan), the stub recycled constantly on a near-empty queue. */
 #include <ferry/list.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry_mutex / ferry_cond under stress, with invariants checked as they
  * run: mutual exclusion and exact counts, no lost wakeups (producer /
  * consumer, barrier rounds over broadcast), timeouts racing with wakes, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* RCU torture, per flavor: readers traverse an RCU list while updaters
  * replace and delete entries and reclaim them through call (the callback
  * poisons, then frees), synchronize (poison after the grace period, then

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry/spsc.h under two threads: every item arrives exactly once, in order,
  * with random batch sizes on both sides and elements of several sizes. */
 #include <ferry/spsc.h>

@@ -1,4 +1,5 @@
-/* ferry/chan.h: the contract of DESIGN.md section 3, one behaviour per case. */
+/* SPDX-License-Identifier: MIT */
+/* ferry/chan.h: the channel's contract (docs/chan.md), one behaviour per case. */
 #include <errno.h>
 #include <ferry/chan.h>
 #include <pthread.h>

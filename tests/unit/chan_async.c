@@ -1,4 +1,5 @@
-/* ferry/op.h: async operations, per DESIGN.md section 3. */
+/* SPDX-License-Identifier: MIT */
+/* ferry/op.h: async operations, as docs/async.md describes them. */
 #include <errno.h>
 #include <ferry/op.h>
 #include <pthread.h>

@@ -1,4 +1,5 @@
-/* Priority levels and weight budgets (DESIGN.md section 3). */
+/* SPDX-License-Identifier: MIT */
+/* Priority levels and weight budgets (docs/chan.md). */
 #include <errno.h>
 #include <ferry/chan.h>
 #include <pthread.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Helpers shared by the channel's unit tests. */
 #ifndef FERRY_CHAN_TEST_H
 #define FERRY_CHAN_TEST_H

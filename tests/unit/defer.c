@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry/defer.h: collect order and counts, re-pushing from fn, fini, and the
  * ferry_shared handle (direct vs deferred destruction, misuse). */
 #include <ferry/defer.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Internal futex wrapper: wait/wake, value mismatch, absolute deadline. */
 #include <errno.h>
 #include <pthread.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry/list.h: every operation, zero-filled heads, moving an empty head,
  * and the misuse checks. */
 #include <ferry/list.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry/llq.h: FIFO, the stub's recycling, node identity and reuse. */
 #include <ferry/list.h>
 #include <ferry/llq.h>

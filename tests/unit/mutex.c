@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry/mutex.h: each operation, timed lock and timed wait accuracy, and
  * each misuse that must abort. */
 #include <ferry/mutex.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry/rcu.h (default flavor): read-side nesting, grace periods that wait
  * for pre-existing readers only, shared grace periods, call_rcu order and
  * batching, barrier, polling, pointer macros, and each misuse check. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry/rcu_qsbr.h: quiescent states, offline/online, grace periods that
  * wait for online threads only, call/barrier/poll, and misuse checks. */
 #include <ferry/rcu_qsbr.h>

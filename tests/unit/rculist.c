@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry/rculist.h: the RCU list updates keep the list well formed, readers
  * see entries in order, a removed node still leads readers on, and the
  * traversal is checked to run in a read-side section. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry/rt.h: section marks nest, are per thread, and unbalanced exits
  * abort. */
 #include <ferry/rt.h>

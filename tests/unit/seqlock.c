@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry/seqlock.h: readers see consistent snapshots while a writer changes
  * the data; retry on overlap; misuse checks. */
 #include <ferry/seqlock.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry/spsc.h: argument checks, FIFO, partial batches, wrap-around. */
 #include <ferry/spsc.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ferry/waitlist.h: link, unlink, rounds (the starvation guard), wakesets,
  * and each misuse that must abort. */
 #include <ferry/waitlist.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* libferry-rtcheck.so: a real-time-safety checker loaded with LD_PRELOAD.
  *
  *     LD_PRELOAD=/path/to/libferry-rtcheck.so ./my_audio_app

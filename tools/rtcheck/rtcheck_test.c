@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Tests of libferry-rtcheck.so, run with it preloaded (cmake/parts/rt.cmake).
  * clean_* cases: every real-time path of ferry runs inside a real-time
  * section without a report. death_* cases: each forbidden call inside a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* With FERRY_RTSAN: a malloc inside a ferry real-time section must be
  * reported by clang's RealtimeSanitizer ("Real-time violation: ... malloc"). */
 #include <ferry/rt.h>

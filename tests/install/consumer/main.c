@@ -1,9 +1,13 @@
-/* A program built against an installed ferry (pkg-config or find_package). */
+/* SPDX-License-Identifier: MIT */
+/* A program built against an installed ferry (pkg-config or find_package):
+ * prints the version of the library it runs with. */
 #include <ferry/chan.h>
 #include <ferry/list.h>
 #include <ferry/op.h>
+#include <ferry/version.h>
 #include <ferry/waitlist.h>
 #include <stdio.h>
+#include <string.h>
 
 int main(void)
 {
@@ -17,6 +21,10 @@ int main(void)
         return 1;
     ferry_tx_release(tx);
     ferry_rx_release(rx);
-    puts("installed ferry works");
+    if (strcmp(ferry_version(), FERRY_VERSION_STRING) != 0) {
+        printf("headers %s, library %s\n", FERRY_VERSION_STRING, ferry_version());
+        return 1;
+    }
+    printf("installed ferry %s works\n", ferry_version());
     return 0;
 }

@@ -1,0 +1,34 @@
+# SPDX-License-Identifier: MIT
+# ABI checks of libferry.so (docs/design.md, "ABI"):
+# - unit.abi.exports: the library exports exactly what the public headers
+#   declare, every symbol with the version node;
+# - unit.abi.baseline: no incompatible change against abi/libferry.abi
+#   (abidiff from abigail-tools; `scripts/abi.sh baseline` regenerates it);
+# - unit.abi.selftest: that comparison does fail on an incompatible change.
+if(NOT FERRY_BUILD_TESTS)
+  return()
+endif()
+
+find_package(Perl)
+if(PERL_FOUND)
+  add_test(NAME unit.abi.exports
+    COMMAND ${PROJECT_SOURCE_DIR}/tests/abi/exports.sh $<TARGET_FILE:ferry_shared>
+            ${FERRY_VERSION_NODE} ${PERL_EXECUTABLE} ${PROJECT_SOURCE_DIR} ${FERRY_HEADERS})
+  set_tests_properties(unit.abi.exports PROPERTIES LABELS unit TIMEOUT 60)
+endif()
+
+# The baseline comes from a plain (non-sanitizer) build; the types are the
+# same with gcc or clang, FERRY_DEBUG on or off.
+find_program(FERRY_ABIDIFF abidiff)
+find_program(FERRY_ABIDW abidw)
+if(FERRY_SANITIZE STREQUAL "")
+  if(FERRY_ABIDIFF AND FERRY_ABIDW)
+    add_test(NAME unit.abi.baseline
+      COMMAND ${PROJECT_SOURCE_DIR}/scripts/abi.sh check $<TARGET_FILE:ferry_shared>
+              ${PROJECT_BINARY_DIR}/include/ferry)
+    add_test(NAME unit.abi.selftest COMMAND ${PROJECT_SOURCE_DIR}/scripts/abi.sh selftest)
+    set_tests_properties(unit.abi.baseline unit.abi.selftest PROPERTIES LABELS unit TIMEOUT 120)
+  else()
+    message(STATUS "abigail-tools not found (scripts/deps.sh test): the ABI check is not registered")
+  endif()
+endif()
