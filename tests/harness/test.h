@@ -85,6 +85,12 @@ void ferry_test_sleep_ms(long ms);
 struct timespec ferry_test_now(void);
 struct timespec ferry_test_deadline_ms(long ms);   /* now + ms */
 long long ferry_test_ns_between(struct timespec a, struct timespec b); /* b - a */
+/* How late a timed wait may return after its deadline and still pass. A timed
+ * wait is never allowed to return early; "late" only proves the deadline was
+ * honoured at all (a broken one waits for the next event, or forever). On a
+ * shared 2-CPU machine under load a woken thread can wait 100+ ms for a CPU, so
+ * the bound is generous. */
+#define FERRY_TEST_LATE_NS (500ll * 1000 * 1000)
 
 /* Deterministic per-thread random numbers (xorshift64*). */
 static inline uint64_t ferry_test_rand(uint64_t *state)

@@ -13,7 +13,7 @@
 #include "test.h"
 
 /* Tolerances for timed calls: never early, at most this late. */
-#define LATE_NS (50ll * 1000 * 1000)
+#define LATE_NS FERRY_TEST_LATE_NS
 
 static bool has_waiters_m(ferry_mutex *m)
 {
