@@ -411,9 +411,11 @@ static bool cpu_ok(int cpu)
 
 int ferry__rcu_worker_create(struct ferry__rcu_flavor *f, ferry_rcu_worker **out, int cpu)
 {
-    if (!out || !cpu_ok(cpu))
+    if (!out)
         return -EINVAL;
     *out = NULL;
+    if (!cpu_ok(cpu))
+        return -EINVAL;
     ferry_rcu_worker *w = worker_alloc(f, cpu);
     if (!w)
         return -ENOMEM;

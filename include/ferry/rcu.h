@@ -176,30 +176,32 @@ void ferry_rcu_register_thread(void);
 void ferry_rcu_unregister_thread(void);
 
 /* The counter updates of read_lock / read_unlock, shared by the memb and bp
- * flavors (r: the thread's record, gp: the flavor's global state). */
-static inline void ferry__rcu_ctr_lock(struct ferry__rcu_reader *r, struct ferry__rcu_gp *gp)
+ * flavors (ctr: the thread's counter, gp: the flavor's global state). They
+ * take the counter's address rather than the record's: GCC's UBSan takes a
+ * member access through a pointer to a thread-local object for a null one. */
+static inline void ferry__rcu_ctr_lock(FERRY_ATOMIC(unsigned long) *ctr, struct ferry__rcu_gp *gp)
 {
-    unsigned long tmp = atomic_load_explicit(&r->ctr, memory_order_relaxed);
+    unsigned long tmp = atomic_load_explicit(ctr, memory_order_relaxed);
     if (FERRY_LIKELY(!(tmp & FERRY__RCU_NEST_MASK))) {
         /* Outermost: snapshot the phase (and a nest count of 1). */
-        atomic_store_explicit(&r->ctr, atomic_load_explicit(&gp->ctr, FERRY__RCU_ORD), FERRY__RCU_ORD);
+        atomic_store_explicit(ctr, atomic_load_explicit(&gp->ctr, FERRY__RCU_ORD), FERRY__RCU_ORD);
         /* Orders the counter store before the section's loads; pairs with
          * the updater's mb_master between its reader scans. */
         ferry__rcu_mb_slave();
     } else {
-        atomic_store_explicit(&r->ctr, tmp + FERRY__RCU_NEST_COUNT, memory_order_relaxed);
+        atomic_store_explicit(ctr, tmp + FERRY__RCU_NEST_COUNT, memory_order_relaxed);
     }
 }
 
-/* Returns false (and changes nothing) when r is in no section. */
-static inline bool ferry__rcu_ctr_unlock(struct ferry__rcu_reader *r, struct ferry__rcu_gp *gp)
+/* Returns false (and changes nothing) when the thread is in no section. */
+static inline bool ferry__rcu_ctr_unlock(FERRY_ATOMIC(unsigned long) *ctr, struct ferry__rcu_gp *gp)
 {
-    unsigned long tmp = atomic_load_explicit(&r->ctr, memory_order_relaxed);
+    unsigned long tmp = atomic_load_explicit(ctr, memory_order_relaxed);
     if (FERRY_LIKELY((tmp & FERRY__RCU_NEST_MASK) == FERRY__RCU_NEST_COUNT)) {
         /* Outermost: the section's loads happen before the counter store;
          * pairs with the updater's mb_master. */
         ferry__rcu_mb_slave();
-        atomic_store_explicit(&r->ctr, tmp - FERRY__RCU_NEST_COUNT, FERRY__RCU_ORD);
+        atomic_store_explicit(ctr, tmp - FERRY__RCU_NEST_COUNT, FERRY__RCU_ORD);
         /* Orders the store before the futex check (Dekker with the
          * updater's store of gp.futex followed by mb_master). */
         ferry__rcu_mb_slave();
@@ -209,7 +211,7 @@ static inline bool ferry__rcu_ctr_unlock(struct ferry__rcu_reader *r, struct fer
     }
     if (FERRY_UNLIKELY(!(tmp & FERRY__RCU_NEST_MASK)))
         return false;
-    atomic_store_explicit(&r->ctr, tmp - FERRY__RCU_NEST_COUNT, memory_order_relaxed);
+    atomic_store_explicit(ctr, tmp - FERRY__RCU_NEST_COUNT, memory_order_relaxed);
     return true;
 }
 
@@ -219,12 +221,12 @@ static inline bool ferry__rcu_ctr_unlock(struct ferry__rcu_reader *r, struct fer
  * registered. */
 static inline void (ferry_rcu_read_lock)(void)
 {
-    ferry__rcu_ctr_lock(&ferry__rcu_reader, &ferry__rcu_gp);
+    ferry__rcu_ctr_lock(&ferry__rcu_reader.ctr, &ferry__rcu_gp);
 }
 
 static inline void ferry__rcu_read_unlock_at(const char *file, int line)
 {
-    if (FERRY_UNLIKELY(!ferry__rcu_ctr_unlock(&ferry__rcu_reader, &ferry__rcu_gp)))
+    if (FERRY_UNLIKELY(!ferry__rcu_ctr_unlock(&ferry__rcu_reader.ctr, &ferry__rcu_gp)))
         ferry__rcu_die_unbalanced(file, line);
 }
 
@@ -311,9 +313,9 @@ typedef struct ferry_rcu_worker ferry_rcu_worker;
 
 /* Create a worker with its own queue and thread, pinned to `cpu` (-1: not
  * pinned; pinning is best effort). Bind threads to it with
- * ferry_rcu_set_thread_worker(). Returns 0 and sets *out, -EINVAL (NULL
+ * ferry_rcu_set_thread_worker(). Returns 0 and sets *out, or -EINVAL (NULL
  * out, cpu < -1 or too large), -ENOMEM, or the error of pthread_create
- * (negated). Allocates; any thread. */
+ * (negated), with *out set to NULL. Allocates; any thread. */
 int ferry_rcu_worker_create(ferry_rcu_worker **out, int cpu);
 
 /* Run what is queued on w, stop its thread and free it. Returns 0, -EINVAL

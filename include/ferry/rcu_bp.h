@@ -61,13 +61,13 @@ static inline void (ferry_rcu_bp_read_lock)(void)
     struct ferry__rcu_reader *r = ferry__rcu_bp_self;
     if (FERRY_UNLIKELY(!r))
         r = ferry__rcu_bp_register_slow();
-    ferry__rcu_ctr_lock(r, &ferry__rcu_bp_gp);
+    ferry__rcu_ctr_lock(&r->ctr, &ferry__rcu_bp_gp);
 }
 
 static inline void ferry__rcu_bp_read_unlock_at(const char *file, int line)
 {
     struct ferry__rcu_reader *r = ferry__rcu_bp_self;
-    if (FERRY_UNLIKELY(!r || !ferry__rcu_ctr_unlock(r, &ferry__rcu_bp_gp)))
+    if (FERRY_UNLIKELY(!r || !ferry__rcu_ctr_unlock(&r->ctr, &ferry__rcu_bp_gp)))
         ferry__rcu_bp_die_unbalanced(file, line);
 }
 

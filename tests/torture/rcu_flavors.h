@@ -12,6 +12,12 @@
 #include <ferry/rcu_bp.h>
 #include <ferry/rcu_qsbr.h>
 
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "test.h"
+
 struct rcu_flavor {
     const char *name;
     bool qsbr;
@@ -75,5 +81,51 @@ static const struct rcu_flavor rcu_bp = {
     ferry_rcu_bp_start_poll, ferry_rcu_bp_poll, ferry_rcu_bp_gp_count,
     RCU_FLAVOR_WORKER_FNS(ferry_rcu_bp),
 };
+
+/* A reader thread that stays inside a read-side section (nested once)
+ * until told to leave, then leaves it, or exits inside it (exit_inside;
+ * for bp, whose exit destructor closes the section). */
+struct rcu_holder {
+    const struct rcu_flavor *f;
+    pthread_t tid;
+    bool exit_inside;
+    FERRY_ATOMIC(int) in;
+    FERRY_ATOMIC(int) release;
+};
+
+static inline void *rcu_holder_main(void *arg)
+{
+    struct rcu_holder *h = (struct rcu_holder *)arg;
+    h->f->reg();
+    h->f->lock();
+    h->f->lock();
+    atomic_store_explicit(&h->in, 1, memory_order_release);
+    while (!atomic_load_explicit(&h->release, memory_order_acquire))
+        usleep(1000);
+    if (h->exit_inside)
+        pthread_exit(NULL);
+    h->f->unlock();
+    h->f->unlock();
+    h->f->unreg();
+    return NULL;
+}
+
+/* Start the holder and wait until it is inside its section. */
+static inline void rcu_holder_start(struct rcu_holder *h, const struct rcu_flavor *f,
+                                    bool exit_inside)
+{
+    memset(h, 0, sizeof *h);
+    h->f = f;
+    h->exit_inside = exit_inside;
+    CHECK_EQ(pthread_create(&h->tid, NULL, rcu_holder_main, h), 0);
+    while (!atomic_load_explicit(&h->in, memory_order_acquire))
+        usleep(100);
+}
+
+static inline void rcu_holder_stop(struct rcu_holder *h)
+{
+    atomic_store_explicit(&h->release, 1, memory_order_release);
+    CHECK_EQ(pthread_join(h->tid, NULL), 0);
+}
 
 #endif

@@ -33,7 +33,13 @@ const char *__tsan_default_options(void)
 }
 #endif
 
-/* ---- forking with a watchdog ---- */
+/* ---- forking with a watchdog ----
+ *
+ * GCC 12's AddressSanitizer does not lock its allocator across fork(): a
+ * parent thread that is still starting (its sanitizer set-up allocates)
+ * when another thread forks can leave the child's allocator locked. So the
+ * parent lets every thread it started get going before it forks: workers
+ * run a callback first (warm_up), other threads report that they run. */
 
 #define CHILD_SECONDS 20
 
@@ -66,44 +72,6 @@ static void in_child(void (*fn)(const struct rcu_flavor *), const struct rcu_fla
     check_child(pid, f->name);
 }
 
-/* A reader thread that stays inside a read-side section until told to
- * leave (QSBR: online without quiescent states; bp: registered by its
- * first lock). */
-struct holder {
-    const struct rcu_flavor *f;
-    pthread_t tid;
-    FERRY_ATOMIC(int) in;
-    FERRY_ATOMIC(int) release;
-};
-
-static void *holder_main(void *arg)
-{
-    struct holder *h = arg;
-    h->f->reg();
-    h->f->lock();
-    atomic_store_explicit(&h->in, 1, memory_order_release);
-    while (!atomic_load_explicit(&h->release, memory_order_acquire))
-        usleep(1000);
-    h->f->unlock();
-    h->f->unreg();
-    return NULL;
-}
-
-static void holder_start(struct holder *h, const struct rcu_flavor *f)
-{
-    memset(h, 0, sizeof *h);
-    h->f = f;
-    CHECK_EQ(pthread_create(&h->tid, NULL, holder_main, h), 0);
-    while (!atomic_load_explicit(&h->in, memory_order_acquire))
-        usleep(100);
-}
-
-static void holder_stop(struct holder *h)
-{
-    atomic_store_explicit(&h->release, 1, memory_order_release);
-    CHECK_EQ(pthread_join(h->tid, NULL), 0);
-}
-
 /* ---- callbacks that count ---- */
 
 struct obj {
@@ -124,16 +92,32 @@ static int ran(void)
     return atomic_load_explicit(&cb_ran, memory_order_relaxed);
 }
 
+static void cb_nothing(ferry_rcu_head *h)
+{
+    (void)h;
+}
+
+/* Start the flavor's workers and let each run a callback (see above). */
+static void warm_up(const struct rcu_flavor *f)
+{
+    ferry_rcu_head h;
+    memset(&h, 0, sizeof h);
+    f->call(&h, cb_nothing);
+    f->barrier();
+}
+
 /* A synchronize in another thread, to see whether it is blocked. */
 struct sync_arg {
     const struct rcu_flavor *f;
     pthread_t tid;
+    FERRY_ATOMIC(int) running;
     FERRY_ATOMIC(int) done;
 };
 
 static void *sync_main(void *arg)
 {
     struct sync_arg *s = arg;
+    atomic_store_explicit(&s->running, 1, memory_order_release);
     s->f->sync();
     atomic_store_explicit(&s->done, 1, memory_order_release);
     return NULL;
@@ -144,6 +128,8 @@ static void sync_start(struct sync_arg *s, const struct rcu_flavor *f)
     memset(s, 0, sizeof *s);
     s->f = f;
     CHECK_EQ(pthread_create(&s->tid, NULL, sync_main, s), 0);
+    while (!atomic_load_explicit(&s->running, memory_order_acquire))
+        usleep(100);
 }
 
 static bool sync_done(struct sync_arg *s)
@@ -159,23 +145,23 @@ static void child_synchronize(const struct rcu_flavor *f)
     f->sync();
     f->sync();
     /* The child's own readers are waited for as usual. */
-    struct holder h;
-    holder_start(&h, f);
+    struct rcu_holder h;
+    rcu_holder_start(&h, f, false);
     struct sync_arg s;
     sync_start(&s, f);
     usleep(30 * 1000);
     CHECK_MSG(!sync_done(&s), "%s: the child's synchronize ignored the child's reader", f->name);
-    holder_stop(&h);
+    rcu_holder_stop(&h);
     CHECK_EQ(pthread_join(s.tid, NULL), 0);
     CHECK(sync_done(&s));
 }
 
 static void fork_with_reader_in_section(const struct rcu_flavor *f)
 {
-    struct holder h;
-    holder_start(&h, f);
+    struct rcu_holder h;
+    rcu_holder_start(&h, f, false);
     in_child(child_synchronize, f);
-    holder_stop(&h);
+    rcu_holder_stop(&h);
 }
 
 FERRY_TEST(memb_fork_while_reading_then_synchronize) { fork_with_reader_in_section(&rcu_memb); }
@@ -214,15 +200,15 @@ static void fork_with_pending_callbacks(const struct rcu_flavor *f)
     f->barrier();
     CHECK_EQ(ran(), 1);
     atomic_store_explicit(&cb_ran, 0, memory_order_relaxed);
-    struct holder h;
-    holder_start(&h, f);
+    struct rcu_holder h;
+    rcu_holder_start(&h, f, false);
     for (int i = 0; i < PENDING; i++)
         f->call(&pending[i].rh, cb_count);
     usleep(20 * 1000);   /* the callback thread takes them and waits for the holder */
     in_child(child_call_and_barrier, f);
     /* The parent: still pending behind its reader, then run exactly once. */
     CHECK_EQ(ran(), 0);
-    holder_stop(&h);
+    rcu_holder_stop(&h);
     f->barrier();
     CHECK_EQ(ran(), PENDING);
 }
@@ -276,8 +262,9 @@ static void child_nothing(const struct rcu_flavor *f)
 
 static void parent_unaffected(const struct rcu_flavor *f)
 {
-    struct holder h;
-    holder_start(&h, f);
+    warm_up(f);
+    struct rcu_holder h;
+    rcu_holder_start(&h, f, false);
     struct sync_arg s;
     sync_start(&s, f);
     static struct obj o[4];
@@ -288,7 +275,7 @@ static void parent_unaffected(const struct rcu_flavor *f)
     usleep(50 * 1000);
     CHECK_MSG(!sync_done(&s), "%s: a fork let the parent's synchronize skip its reader", f->name);
     CHECK_EQ(ran(), 0);
-    holder_stop(&h);
+    rcu_holder_stop(&h);
     CHECK_EQ(pthread_join(s.tid, NULL), 0);
     f->barrier();
     CHECK_EQ(ran(), 4);
@@ -310,12 +297,13 @@ static void child_call_and_barrier_grandchild(const struct rcu_flavor *f)
 
 static void child_forks_again(const struct rcu_flavor *f)
 {
-    struct holder h;
-    holder_start(&h, f);
+    warm_up(f);
+    struct rcu_holder h;
+    rcu_holder_start(&h, f, false);
     static struct obj o;
     f->call(&o.rh, cb_count);
     in_child(child_call_and_barrier_grandchild, f);
-    holder_stop(&h);
+    rcu_holder_stop(&h);
     f->barrier();
     CHECK_EQ(ran(), 1);
 }
@@ -329,8 +317,9 @@ FERRY_TEST(bp_grandchild) { in_child(child_forks_again, &rcu_bp); }
 
 static void explicit_calls(const struct rcu_flavor *f, bool raw)
 {
-    struct holder h;
-    holder_start(&h, f);
+    warm_up(f);
+    struct rcu_holder h;
+    rcu_holder_start(&h, f, false);
     static struct obj o[4];
     for (int i = 0; i < 4; i++)
         f->call(&o[i].rh, cb_count);
@@ -356,7 +345,7 @@ static void explicit_calls(const struct rcu_flavor *f, bool raw)
     ferry_rcu_after_fork_parent();
     check_child(pid, f->name);
     CHECK_EQ(ran(), 0);
-    holder_stop(&h);
+    rcu_holder_stop(&h);
     f->barrier();
     CHECK_EQ(ran(), 4);
 }
@@ -457,8 +446,9 @@ static void fork_with_workers(const struct rcu_flavor *f)
 {
     CHECK_EQ(f->create_cpu_workers(), 0);
     CHECK_EQ(f->worker_create(&own, -1), 0);
-    struct holder h;
-    holder_start(&h, f);
+    warm_up(f);   /* the barrier runs a callback on every worker */
+    struct rcu_holder h;
+    rcu_holder_start(&h, f, false);
     for (int i = 0; i < PENDING; i++)
         f->call(&pending[i].rh, cb_count);   /* a per-CPU worker */
     CHECK_EQ(f->set_thread_worker(own), 0);
@@ -467,7 +457,7 @@ static void fork_with_workers(const struct rcu_flavor *f)
     usleep(20 * 1000);
     in_child(child_workers, f);
     CHECK_EQ(ran(), 0);
-    holder_stop(&h);
+    rcu_holder_stop(&h);
     f->barrier();
     CHECK_EQ(ran(), 2 * PENDING);
     CHECK_EQ(f->set_thread_worker(NULL), 0);
