@@ -15,23 +15,7 @@
 
 #include "../torture/rcu_flavors.h"
 #include "test.h"
-
-#if defined(__SANITIZE_THREAD__)
-#define RCU_FORK_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define RCU_FORK_TSAN 1
-#endif
-#endif
-#ifdef RCU_FORK_TSAN
-/* The children start callback threads, which ThreadSanitizer refuses after
- * a multi-threaded fork unless told otherwise. */
-const char *__tsan_default_options(void);
-const char *__tsan_default_options(void)
-{
-    return "die_after_fork=0";
-}
-#endif
+#include "../torture/rcu_fork_tsan.h"
 
 /* ---- forking with a watchdog ----
  *
