@@ -9,7 +9,14 @@
  * ferry_rcu_call(), or by polling with ferry_rcu_start_poll()/ferry_rcu_poll().
  *
  * Every thread that reads must first call ferry_rcu_register_thread() and,
- * before it exits, ferry_rcu_unregister_thread(). Updaters need not register.
+ * before it exits, ferry_rcu_unregister_thread() (a thread that exits
+ * registered is unregistered for it). Updaters need not register. Readers
+ * that cannot register (threads the code did not create): ferry/rcu_bp.h.
+ *
+ * Callbacks run on worker threads: by default one per flavor with per-CPU
+ * push queues; per-CPU workers and workers that threads bind to on request
+ * (see "Callback workers" below). fork() is handled automatically: the
+ * child can use all of RCU (see "fork()" below).
  *
  * Ordering: the read side issues only compiler barriers; the update side
  * makes every running reader execute a full barrier with
