@@ -52,8 +52,8 @@ bool ferry_rcu_uses_membarrier(void)
 }
 
 /* In a forked child: registration for membarrier belongs to the process
- * (its mm); register again so that a kernel that does not carry it over to
- * the child keeps the expedited command working. */
+ * (its mm). Linux 6.18 carries it over to the child (registering again
+ * returns at once); registering again keeps a kernel that does not working. */
 void ferry__rcu_membarrier_after_fork_child(void)
 {
     if (have_membarrier && membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) != 0)

@@ -81,6 +81,7 @@ static int bp_register(bool parked)
     ferry_mutex_unlock(&bp.registry_lock);
     int rc = -ENOMEM;
     if (r) {
+        /* Relaxed: no section yet; registration's lock and fence publish it. */
         atomic_store_explicit(&r->ctr, 0, memory_order_relaxed);
         ferry__rcu_register(&bp, r, parked);
         ferry__rcu_bp_self = r;
@@ -174,6 +175,7 @@ static void bp_fork_child(void)
             r->in_use = false;
             r->registered = false;
             r->parked = false;
+            /* Relaxed: the child has no other thread. */
             atomic_store_explicit(&r->ctr, 0, memory_order_relaxed);
         }
 }

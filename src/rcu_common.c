@@ -348,6 +348,7 @@ static void follower_wait(struct ferry__rcu_gp_waiter *w)
     if (!atomic_compare_exchange_strong_explicit(&w->state, &expected, SLEEPING,
                                                  memory_order_acquire, memory_order_acquire))
         return;
+    /* Acquire: as above. */
     while (atomic_load_explicit(&w->state, memory_order_acquire) != DONE)
         ferry__futex_wait(&w->state, SLEEPING, NULL);
 }
@@ -370,7 +371,9 @@ void ferry__rcu_synchronize(struct ferry__rcu_flavor *f)
     }
 
     struct ferry__rcu_gp_waiter w;
+    /* Relaxed: the CAS below publishes w. */
     atomic_store_explicit(&w.state, WAITING, memory_order_relaxed);
+    /* Relaxed: only a first guess for the CAS. */
     struct ferry__rcu_gp_waiter *old = atomic_load_explicit(&f->waiters, memory_order_relaxed);
     do {
         w.next = old;
@@ -452,6 +455,7 @@ void ferry__rcu_gp_after_fork_child(struct ferry__rcu_flavor *f)
     ferry_mutex_init(&f->gp_lock);
     ferry_mutex_init(&f->registry_lock);
     ferry_list_init(&f->registry);
+    /* Relaxed stores below: the child has no other thread yet. */
     unsigned long act = 0;
     struct ferry__rcu_reader *me = f->self();
     if (me && me->registered) {

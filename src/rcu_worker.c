@@ -53,6 +53,7 @@ static unsigned slot_of_thread(void)
     if (FERRY_LIKELY(s))
         return s - 1;
     int cpu = sched_getcpu();
+    /* Relaxed: a counter for spreading threads, no data depends on it. */
     s = cpu >= 0 ? (unsigned)cpu : atomic_fetch_add_explicit(&slot_rr, 1, memory_order_relaxed);
     thread_slot = s + 1;
     return s;
@@ -151,6 +152,8 @@ static bool try_exit(ferry_rcu_worker *w)
     ferry_mutex_lock(&w->f->worker_lock);
     bool empty = queues_empty(w);
     if (empty)
+        /* Under worker_lock, which barrier and worker_start read it under;
+         * stop_and_free's acquire load pairs with the lock's release. */
         atomic_store_explicit(&w->started, 0, memory_order_relaxed);
     ferry_mutex_unlock(&w->f->worker_lock);
     return empty;
@@ -194,6 +197,8 @@ static void *worker_main(void *arg)
         if (queues_empty(w) && !default_has_poll(w) &&
             !atomic_load_explicit(&w->stopping, memory_order_seq_cst))
             ferry__futex_wait(&w->state, WORKER_SLEEPING, NULL);
+        /* Relaxed: only this thread acts on its own RUNNING; the next
+         * SLEEPING store is seq_cst. */
         atomic_store_explicit(&w->state, WORKER_RUNNING, memory_order_relaxed);
     }
     f->worker_fini();
@@ -211,6 +216,7 @@ static int spawn(ferry_rcu_worker *w)
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);   /* the worker takes no signals */
+    /* Relaxed: before the thread exists; pthread_create publishes it. */
     atomic_store_explicit(&w->state, WORKER_RUNNING, memory_order_relaxed);
     int rc = pthread_create(&w->tid, &attr, worker_main, w);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
@@ -293,6 +299,9 @@ static void push_to(ferry_rcu_worker *w, ferry_rcu_head *head, unsigned qi)
 void ferry__rcu_call(struct ferry__rcu_flavor *f, ferry_rcu_head *head,
                      void (*fn)(ferry_rcu_head *), const char *file, int line)
 {
+    if (FERRY_UNLIKELY(!head || !fn))
+        ferry__die_at(file ? file : "(unknown call site)", line, "%s_call: NULL %s", f->name,
+                      head ? "callback" : "head");
     uintptr_t mark = (uintptr_t)head ^ HEAD_MAGIC;
     if (FERRY_UNLIKELY(head->queued == mark))
         ferry__die_at(file ? file : "(unknown call site)", line,
@@ -353,6 +362,7 @@ void ferry__rcu_barrier(struct ferry__rcu_flavor *f, const char *file, int line)
         FERRY_ATOMIC(uint32_t) left;
         unsigned n = 0;
         more = false;
+        /* Relaxed: set before any head is pushed (the push publishes it). */
         atomic_store_explicit(&left, 0, memory_order_relaxed);
         ferry_mutex_lock(&f->worker_lock);
         ferry_list_for_each(pos, &f->workers) {
@@ -369,6 +379,7 @@ void ferry__rcu_barrier(struct ferry__rcu_flavor *f, const char *file, int line)
                 heads[n].left = &left;
                 heads[n].head.fn = barrier_cb;
                 heads[n].head.queued = (uintptr_t)&heads[n].head ^ HEAD_MAGIC;
+                /* Relaxed: before the push that publishes the head. */
                 atomic_fetch_add_explicit(&left, 1, memory_order_relaxed);
                 push_to(w, &heads[n].head, q);
             }
@@ -445,6 +456,7 @@ int ferry__rcu_worker_destroy(struct ferry__rcu_flavor *f, ferry_rcu_worker *w)
         ferry_mutex_unlock(&f->worker_lock);
         return -EBUSY;
     }
+    /* Relaxed: written under worker_lock, which we hold. */
     bool running = atomic_load_explicit(&w->started, memory_order_relaxed);
     /* Not running (a fork child that had nothing for it): nothing queued. */
     /* seq_cst: the Dekker pair of the worker's sleep. */
@@ -470,6 +482,7 @@ int ferry__rcu_set_thread_worker(struct ferry__rcu_flavor *f, ferry_rcu_worker *
         return 0;
     if (w) {
         ferry_mutex_lock(&f->worker_lock);
+        /* Relaxed: destroy reads and writes these under worker_lock too. */
         bool stopping = atomic_load_explicit(&w->stopping, memory_order_relaxed);
         if (!stopping)
             atomic_fetch_add_explicit(&w->nbound, 1, memory_order_relaxed);
@@ -479,6 +492,8 @@ int ferry__rcu_set_thread_worker(struct ferry__rcu_flavor *f, ferry_rcu_worker *
         ferry__rcu_arm_exit(f);
     }
     if (old)
+        /* Relaxed: a count destroy checks; the unbinding thread no longer
+         * pushes to old after this. */
         atomic_fetch_sub_explicit(&old->nbound, 1, memory_order_relaxed);
     bound[f->index] = w;
     return 0;
@@ -592,6 +607,7 @@ void ferry__rcu_workers_after_fork_child(struct ferry__rcu_flavor *f)
 {
     ferry_mutex_init(&f->worker_lock);
     ferry_mutex_init(&f->create_lock);
+    /* Relaxed below: the forking thread is the only thread of the child. */
     for_each_worker(w, f) {
         ferry_mutex_init(&w->take_lock);
         atomic_store_explicit(&w->nbound, bound[f->index] == w, memory_order_relaxed);

@@ -274,8 +274,8 @@ void (ferry_rcu_synchronize)(void);
  * allocation, and the only failure point: it aborts if it cannot be
  * created). A thread's callbacks run in the order of its calls (see the
  * workers below), on the worker's thread, which is a registered reader
- * while it runs callbacks. Aborts if head is already queued. Any thread,
- * also inside a read-side section. */
+ * while it runs callbacks. Aborts if head is already queued, or if head or
+ * fn is NULL. Any thread, also inside a read-side section. */
 void ferry_rcu_call_at(ferry_rcu_head *head, void (*fn)(ferry_rcu_head *head),
                        const char *file, int line);
 #define ferry_rcu_call(head, fn) ferry_rcu_call_at((head), (fn), __FILE__, __LINE__)

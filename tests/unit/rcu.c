@@ -459,3 +459,14 @@ FERRY_TEST(idle_callback_thread_is_no_reader_to_wait_for)
     ferry_rcu_synchronize();
     CHECK_EQ(atomic_load_explicit(&ferry__rcu_memb.quick_gps, memory_order_relaxed), q + 1);
 }
+
+FERRY_DEATH_TEST(call_with_null_head_aborts, "ferry_rcu_call: NULL head")
+{
+    ferry_rcu_call(NULL, cb_nop);
+}
+
+FERRY_DEATH_TEST(call_with_null_callback_aborts, "ferry_rcu_call: NULL callback")
+{
+    static ferry_rcu_head h;
+    ferry_rcu_call(&h, NULL);
+}
