@@ -1,7 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Check the grace-period model with spin: the two-phase algorithm must hold
-# (no errors) and the single-flip variant must fail (an assertion violation).
+# Check the grace-period model with spin: the two-phase algorithm with the
+# quick path must hold (no errors); the single-flip variant and the variant
+# whose quick check precedes the publication must fail (an assertion
+# violation each).
 # Usage: models/check.sh [spin] [cc]
 set -eu
 SPIN=${1:-spin}
@@ -21,11 +23,14 @@ run() {   # name spin-flags...
 
 run two_phase
 run single_flip -DSINGLE_FLIP
+run quick_before_publish -DQUICK_BEFORE_PUBLISH
 
 ok=1
 grep -q "errors: 0" out_two_phase || { echo "FAIL: two-phase grace period violates safety"; ok=0; }
-if grep -q "errors: 0" out_single_flip || ! grep -q "assertion violated" out_single_flip; then
-    echo "FAIL: spin found no violation in the single-flip variant"; ok=0
-fi
-[ $ok = 1 ] && echo "PASS: two-phase safe, single flip unsafe"
+for bad in single_flip quick_before_publish; do
+    if grep -q "errors: 0" "out_$bad" || ! grep -q "assertion violated" "out_$bad"; then
+        echo "FAIL: spin found no violation in the $bad variant"; ok=0
+    fi
+done
+[ $ok = 1 ] && echo "PASS: two-phase safe, single flip unsafe, quick check before publish unsafe"
 [ $ok = 1 ]

@@ -52,9 +52,18 @@ bool ferry_rcu_uses_membarrier(void)
     return have_membarrier;
 }
 
+/* In a forked child: registration for membarrier belongs to the process
+ * (its mm). Linux 6.18 carries it over to the child (registering again
+ * returns at once); registering again keeps a kernel that does not working. */
+void ferry__rcu_membarrier_after_fork_child(void)
+{
+    if (have_membarrier && membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) != 0)
+        ferry__die("membarrier registration failed in a forked child");
+}
+
 /* Update-side barrier: every running thread of the process executes a full
  * barrier (membarrier) or, in fence mode, a fence here pairs with readers'. */
-static void mb_master(void)
+void ferry__rcu_mb_master(void)
 {
     if (have_membarrier) {
         if (FERRY_UNLIKELY(membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) != 0))
@@ -64,7 +73,7 @@ static void mb_master(void)
     }
 }
 
-static enum ferry__rcu_state memb_state(unsigned long gp_ctr, unsigned long v)
+enum ferry__rcu_state ferry__rcu_memb_state(unsigned long gp_ctr, unsigned long v)
 {
     if (!(v & FERRY__RCU_NEST_MASK))
         return FERRY__RCU_INACTIVE;
@@ -73,28 +82,29 @@ static enum ferry__rcu_state memb_state(unsigned long gp_ctr, unsigned long v)
     return FERRY__RCU_OLD;
 }
 
-/* Two-phase grace period (liburcu's algorithm). With one phase bit a reader
- * that read the global counter before a flip but published it after could
- * look "current" to the next grace period; waiting on both phases closes it. */
-static void memb_run_gp(struct ferry__rcu_flavor *f)
+/* Two-phase grace period (liburcu's algorithm), shared with the bp flavor.
+ * With one phase bit a reader that read the global counter before a flip
+ * but published it after could look "current" to the next grace period;
+ * waiting on both phases closes it. */
+void ferry__rcu_two_phase_gp(struct ferry__rcu_flavor *f)
 {
     ferry_list cur_snap = { 0 }, qs = { 0 };
-    pthread_mutex_lock(&f->registry_lock);
+    ferry_mutex_lock(&f->registry_lock);
     /* Orders the caller's removal before the scans (pairs with readers'). */
-    mb_master();
+    ferry__rcu_mb_master();
     /* Phase 1: wait for readers still in the previous phase. */
     ferry__rcu_wait_for_readers(f, &f->registry, &cur_snap, &qs);
     /* Finish the first scan before the flip becomes visible. */
     atomic_thread_fence(memory_order_seq_cst);
-    unsigned long c = atomic_load_explicit(&ferry__rcu_gp.ctr, memory_order_relaxed);
-    atomic_store_explicit(&ferry__rcu_gp.ctr, c ^ FERRY__RCU_PHASE, FERRY__RCU_ORD);
+    unsigned long c = atomic_load_explicit(&f->gp->ctr, memory_order_relaxed);
+    atomic_store_explicit(&f->gp->ctr, c ^ FERRY__RCU_PHASE, FERRY__RCU_ORD);
     atomic_thread_fence(memory_order_seq_cst);
     /* Phase 2: wait for readers that were current before the flip. */
     ferry__rcu_wait_for_readers(f, &cur_snap, NULL, &qs);
     ferry_list_splice_tail(&f->registry, &qs);
     /* Orders the scans before the caller's reclamation. */
-    mb_master();
-    pthread_mutex_unlock(&f->registry_lock);
+    ferry__rcu_mb_master();
+    ferry_mutex_unlock(&f->registry_lock);
 }
 
 static bool memb_in_read_section(void)
@@ -102,27 +112,39 @@ static bool memb_in_read_section(void)
     return ferry_rcu_read_ongoing();
 }
 
+static struct ferry__rcu_reader *memb_self(void)
+{
+    return &ferry__rcu_reader;
+}
+
+/* The callback thread: registered, counted only while running callbacks. */
 static void memb_worker_init(void)
 {
-    ferry_rcu_register_thread();
+    ferry__rcu_register(&ferry__rcu_memb, &ferry__rcu_reader, true);
 }
 
-static void memb_thread_exit(void *reader)
+static void memb_worker_enter(bool running)
 {
-    (void)reader;
-    if (ferry__rcu_reader.registered)
-        ferry_rcu_unregister_thread();
+    ferry__rcu_park(&ferry__rcu_memb, &ferry__rcu_reader, !running);
 }
 
-static struct ferry__rcu_flavor memb =
-    FERRY__RCU_FLAVOR_INIT("ferry_rcu", &ferry__rcu_gp, memb_state, mb_master, memb_run_gp,
-                           memb_worker_init, NULL, memb_in_read_section, memb_thread_exit);
+static void memb_worker_fini(void)
+{
+    ferry__rcu_unregister(&ferry__rcu_memb, &ferry__rcu_reader);
+}
+
+struct ferry__rcu_flavor ferry__rcu_memb =
+    FERRY__RCU_FLAVOR_INIT(ferry__rcu_memb, "ferry_rcu", FERRY__RCU_MEMB, &ferry__rcu_gp,
+                           ferry__rcu_memb_state, ferry__rcu_mb_master, ferry__rcu_two_phase_gp,
+                           memb_self, ferry_rcu_unregister_thread, memb_worker_init,
+                           memb_worker_enter, memb_worker_fini, memb_in_read_section, NULL);
+
+#define memb ferry__rcu_memb
 
 void ferry_rcu_register_thread(void)
 {
-    ferry__rcu_register(&memb, &ferry__rcu_reader);
+    ferry__rcu_register(&memb, &ferry__rcu_reader, false);
 }
-
 void ferry_rcu_unregister_thread(void)
 {
     if (FERRY_UNLIKELY(ferry_rcu_read_ongoing()))
@@ -164,17 +186,4 @@ void (ferry_rcu_barrier)(void)
     ferry_rcu_barrier_at(NULL, 0);
 }
 
-unsigned long ferry_rcu_start_poll(void)
-{
-    return ferry__rcu_start_poll(&memb);
-}
-
-bool ferry_rcu_poll(unsigned long cookie)
-{
-    return ferry__rcu_poll(&memb, cookie);
-}
-
-unsigned long ferry_rcu_gp_count(void)
-{
-    return atomic_load_explicit(&memb.gp_seq, memory_order_relaxed) / 2;
-}
+FERRY__RCU_DEFINE_COMMON_API(ferry_rcu, memb)

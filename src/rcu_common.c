@@ -1,23 +1,28 @@
 /* SPDX-License-Identifier: MIT */
-/* Code shared by the RCU flavors: registry, reader scan, grace-period
- * sharing, polling, and the call_rcu worker (see rcu_common.h). */
+/* Code shared by the RCU flavors: registry, reader scan, the synchronize
+ * quick path, grace-period sharing, polling (see rcu_common.h). */
 #include "rcu_common.h"
 
+#include <ferry/rcu_bp.h>
 #include <ferry/rcu_qsbr.h>
 
 #include <errno.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "futex.h"
 
 bool ferry__rcu_strict;
+unsigned ferry__rcu_ncpus = 1;
 
 __attribute__((constructor)) static void rcu_common_init(void)
 {
     const char *s = getenv("FERRY_RCU_STRICT");
     ferry__rcu_strict = s && *s && strcmp(s, "0") != 0;
+    long n = sysconf(_SC_NPROCESSORS_CONF);
+    ferry__rcu_ncpus = n > 0 ? (unsigned)n : 1;
+    ferry__rcu_fork_init();
 }
 
 static inline const char *site_file(const char *file)
@@ -54,7 +59,8 @@ void ferry__rcu_check_lock(const char *file, int line)
 void ferry__rcu_check_deref(const char *file, int line)
 {
     if (FERRY_UNLIKELY(!ferry_rcu_read_ongoing() &&
-                       atomic_load_explicit(&ferry__qsbr_reader.ctr, memory_order_relaxed) == 0))
+                       atomic_load_explicit(&ferry__qsbr_reader.ctr, memory_order_relaxed) == 0 &&
+                       !ferry_rcu_bp_read_ongoing()))
         ferry__die_at(site_file(file), line,
                       "ferry_rcu_dereference outside a read-side section "
                       "(use ferry_rcu_dereference_protected on the update side)");
@@ -71,46 +77,94 @@ void ferry__rcu_check_not_reading(struct ferry__rcu_flavor *f, const char *what,
 /* ------------------------------------------------------------------------ */
 /* Registry.                                                                 */
 
-/* A thread that exits while registered would leave a dangling node in the
- * registry: a thread-specific key's destructor unregisters it (or aborts if
- * it exits inside a read-side section). */
-static void arm_exit_key(struct ferry__rcu_flavor *f, struct ferry__rcu_reader *r)
+/* A thread that exits while registered (or bound to a worker) would leave a
+ * dangling node in the registry: a thread-specific key's destructor
+ * unregisters and unbinds it. */
+static void thread_exit(void *arg)
+{
+    struct ferry__rcu_flavor *f = arg;
+    struct ferry__rcu_reader *r = f->self();
+    if (r && r->registered)
+        f->unregister_self();
+    ferry__rcu_thread_exit_workers(f);
+}
+
+void ferry__rcu_arm_exit(struct ferry__rcu_flavor *f)
 {
     /* Acquire pairs with the release below (the key exists). */
     if (!atomic_load_explicit(&f->exit_key_ready, memory_order_acquire)) {
-        pthread_mutex_lock(&f->worker_lock);
+        ferry_mutex_lock(&f->worker_lock);
         if (!atomic_load_explicit(&f->exit_key_ready, memory_order_relaxed)) {
-            int rc = pthread_key_create(&f->exit_key, f->thread_exit);
+            int rc = pthread_key_create(&f->exit_key, thread_exit);
             if (rc != 0)
-                ferry__die("%s_register_thread: pthread_key_create: %s", f->name, strerror(rc));
+                ferry__die("%s: pthread_key_create: %s", f->name, strerror(rc));
             atomic_store_explicit(&f->exit_key_ready, 1, memory_order_release);
         }
-        pthread_mutex_unlock(&f->worker_lock);
+        ferry_mutex_unlock(&f->worker_lock);
     }
-    pthread_setspecific(f->exit_key, r);
+    /* The value only needs to be non-NULL for the destructor to run; it is
+     * never cleared (the destructor finds nothing to do then). */
+    if (pthread_getspecific(f->exit_key) == NULL)
+        pthread_setspecific(f->exit_key, f);
 }
 
-void ferry__rcu_register(struct ferry__rcu_flavor *f, struct ferry__rcu_reader *r)
+/* Count r in `active`: the fetch_add and the fence after it are the
+ * reader's half of the quick-path argument (see ferry__rcu_synchronize). */
+static void count_reader(struct ferry__rcu_flavor *f)
+{
+    atomic_fetch_add_explicit(&f->active, 1, memory_order_seq_cst);
+    /* Orders the increment before every later load of RCU-protected
+     * pointers by this thread; pairs with the updater's fence before its
+     * load of `active` (store buffering: one of the two sees the other). */
+    atomic_thread_fence(memory_order_seq_cst);
+}
+
+static void uncount_reader(struct ferry__rcu_flavor *f)
+{
+    /* Release: every read-side access of this thread happens before the
+     * decrement; pairs with the updater's acquire load of `active` (all
+     * changes of `active` are read-modify-writes, so a load that reads any
+     * later value synchronizes with this one too). */
+    atomic_fetch_sub_explicit(&f->active, 1, memory_order_release);
+}
+
+void ferry__rcu_register(struct ferry__rcu_flavor *f, struct ferry__rcu_reader *r, bool parked)
 {
     if (FERRY_UNLIKELY(r->registered))
         ferry__die("%s_register_thread: thread already registered", f->name);
-    arm_exit_key(f, r);
-    pthread_mutex_lock(&f->registry_lock);
+    ferry__rcu_arm_exit(f);
+    ferry_mutex_lock(&f->registry_lock);
     ferry_list_add_tail(&f->registry, &r->node);
     r->registered = true;
-    pthread_mutex_unlock(&f->registry_lock);
+    r->parked = parked;
+    ferry_mutex_unlock(&f->registry_lock);
+    if (!parked)
+        count_reader(f);
 }
 
 void ferry__rcu_unregister(struct ferry__rcu_flavor *f, struct ferry__rcu_reader *r)
 {
     if (FERRY_UNLIKELY(!r->registered))
         ferry__die("%s_unregister_thread: thread is not registered", f->name);
-    pthread_mutex_lock(&f->registry_lock);
+    ferry_mutex_lock(&f->registry_lock);
     /* The node may sit on a scan's private list; unlinking works there too. */
     ferry_list_del(&r->node);
     r->registered = false;
-    pthread_mutex_unlock(&f->registry_lock);
-    pthread_setspecific(f->exit_key, NULL);
+    ferry_mutex_unlock(&f->registry_lock);
+    if (!r->parked)
+        uncount_reader(f);
+    r->parked = false;
+}
+
+void ferry__rcu_park(struct ferry__rcu_flavor *f, struct ferry__rcu_reader *r, bool parked)
+{
+    if (r->parked == parked)
+        return;
+    r->parked = parked;
+    if (parked)
+        uncount_reader(f);
+    else
+        count_reader(f);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -179,9 +233,9 @@ void ferry__rcu_wait_for_readers(struct ferry__rcu_flavor *f, ferry_list *input,
             return;
         }
         if (sleep) {
-            pthread_mutex_unlock(&f->registry_lock);
+            ferry_mutex_unlock(&f->registry_lock);
             wait_gp(f);
-            pthread_mutex_lock(&f->registry_lock);
+            ferry_mutex_lock(&f->registry_lock);
         } else {
             attempts++;
             cpu_relax();
@@ -190,88 +244,195 @@ void ferry__rcu_wait_for_readers(struct ferry__rcu_flavor *f, ferry_list *input,
 }
 
 /* ------------------------------------------------------------------------ */
-/* Synchronize: concurrent callers share grace periods.                     */
+/* Synchronize.                                                              */
 
-struct gp_waiter {
-    ferry_list node;
-    FERRY_ATOMIC(uint32_t) done;
-};
+/* The quick path: return at once when no reader but the caller is
+ * registered and counted (liburcu returns early when its registry is empty;
+ * this also covers the common case of a registered caller that is the only
+ * reader). Argument, for a removal W (a store of the new pointer, sequenced
+ * before the call or happening before it) and a reader thread R:
+ *
+ *   updater:  W; F_U (seq_cst fence); load `active` == mine (acquire)
+ *   reader R: fetch_add(active) (seq_cst); F_R (seq_cst fence); then its
+ *             read-side sections load the pointer.
+ *
+ * 1. R registered (or unparked) and its increment is not seen by the load:
+ *    F_U and F_R are ordered in the single total order S of seq_cst
+ *    fences. If F_R came first, the load after F_U would have to see R's
+ *    increment (C11 [atomics.order]: a load sequenced after a seq_cst
+ *    fence that follows, in S, a fence sequenced after a store sees that
+ *    store or a later one). So F_U precedes F_R, and by the same rule every
+ *    load R's sections make of the pointer (sequenced after F_R) sees W or
+ *    a later store: R never holds the old object.
+ * 2. The load sees R's increment: the value is `mine` only if R's matching
+ *    decrement (unregister or park, a release read-modify-write that R
+ *    issues after its last section) precedes it in the modification order
+ *    of `active`; every change of `active` is a read-modify-write, so the
+ *    acquire load synchronizes with R's decrement and R's sections happen
+ *    before the return.
+ * 3. The caller itself: not inside a section (memb and bp check it;
+ *    QSBR callers are taken offline), and its later sections are
+ *    sequenced after W.
+ * Hence no reader that can hold the old object exists; a thread that
+ * registers and starts reading during the call is case 1.
+ * models/rcu_gp.pml checks the same protocol (readers that register, an
+ * updater whose quick check follows its store), and that spin finds the
+ * use-after-free when the check is moved before the store (the reordering
+ * the fences forbid).
+ *
+ * The quick path does not advance gp_seq (polling cookies need a grace
+ * period that started after them, and this check may precede a cookie's
+ * removal); a synchronize that finds a poll pending takes the full path,
+ * so a cookie taken before two synchronize calls is complete after them. */
+static bool nobody_else_reads(struct ferry__rcu_flavor *f)
+{
+    struct ferry__rcu_reader *me = f->self();
+    unsigned long mine = me && me->registered && !me->parked;
+    /* F_U above (pairs with count_reader's fence, and with start_poll's). */
+    atomic_thread_fence(memory_order_seq_cst);
+    /* Acquire pairs with uncount_reader's release. */
+    return atomic_load_explicit(&f->active, memory_order_acquire) == mine;
+}
+
+bool ferry__rcu_poll_pending(struct ferry__rcu_flavor *f)
+{
+    unsigned long t = atomic_load_explicit(&f->poll_target, memory_order_seq_cst);
+    return (long)(t - atomic_load_explicit(&f->gp_seq, memory_order_relaxed)) > 0;
+}
 
 /* One grace period; gp_lock held. */
 static void run_one_gp(struct ferry__rcu_flavor *f)
 {
     unsigned long s = atomic_load_explicit(&f->gp_seq, memory_order_relaxed);
     atomic_store_explicit(&f->gp_seq, s + 1, memory_order_relaxed);
-    f->run_gp(f);
+    /* With nobody else reading, no scan (and no membarrier) is needed: the
+     * quick-path argument, with the odd gp_seq store as part of W, so that
+     * a start_poll whose removal is not covered saw the odd value (its
+     * fence and F_U are ordered in S the same way) and waits for the next
+     * grace period. */
+    if (!nobody_else_reads(f))
+        f->run_gp(f);
     /* Release pairs with ferry__rcu_poll's acquire: a poller that sees the
      * grace period over also sees what the scan acquired from readers. */
     atomic_store_explicit(&f->gp_seq, s + 2, memory_order_release);
 }
 
+/* A synchronize caller waiting on another's grace period: a node on its
+ * stack, pushed on f->waiters. */
+struct ferry__rcu_gp_waiter {
+    struct ferry__rcu_gp_waiter *next;
+    FERRY_ATOMIC(uint32_t) state;
+};
+
+#define WAITING 0u
+#define SLEEPING 1u
+#define DONE 2u
+
+/* Polls of a follower before it sleeps on the futex. A grace period with
+ * no reader to wait for takes well under a microsecond, one with readers a
+ * few; a futex sleep and wake costs the follower and the leader a system
+ * call each plus a context switch. docs/rcu.md has the measurements. */
+#define FOLLOWER_SPINS 200
+
+static void follower_wait(struct ferry__rcu_gp_waiter *w)
+{
+    if (ferry__rcu_ncpus > 1) {
+        for (unsigned i = 0; i < FOLLOWER_SPINS; i++) {
+            /* Acquire pairs with the leader's release exchange. */
+            if (atomic_load_explicit(&w->state, memory_order_acquire) == DONE)
+                return;
+            cpu_relax();
+        }
+    }
+    uint32_t expected = WAITING;
+    /* Announce the sleep; failing means DONE came first (acquire: as above). */
+    if (!atomic_compare_exchange_strong_explicit(&w->state, &expected, SLEEPING,
+                                                 memory_order_acquire, memory_order_acquire))
+        return;
+    /* Acquire: as above. */
+    while (atomic_load_explicit(&w->state, memory_order_acquire) != DONE)
+        ferry__futex_wait(&w->state, SLEEPING, NULL);
+}
+
+static void follower_release(struct ferry__rcu_gp_waiter *w)
+{
+    /* Release pairs with the follower's acquire: the grace period happens
+     * before its return. A follower that did not announce a sleep costs no
+     * system call. Nothing of w is touched after the exchange but its
+     * address (a stale wake is harmless, see futex.h). */
+    if (atomic_exchange_explicit(&w->state, DONE, memory_order_release) == SLEEPING)
+        ferry__futex_wake(&w->state, 1);
+}
+
 void ferry__rcu_synchronize(struct ferry__rcu_flavor *f)
 {
-    struct gp_waiter w;
-    atomic_store_explicit(&w.done, 0, memory_order_relaxed);
-
-    pthread_mutex_lock(&f->waiters_lock);
-    bool leader = ferry_list_empty(&f->waiters);
-    ferry_list_add_tail(&f->waiters, &w.node);
-    pthread_mutex_unlock(&f->waiters_lock);
-
-    if (!leader) {
-        /* The first waiter in the queue takes the whole queue once it owns
-         * gp_lock, i.e. before its grace period starts, so that grace period
-         * began after we queued. Acquire pairs with the leader's release. */
-        while (atomic_load_explicit(&w.done, memory_order_acquire) == 0)
-            ferry__futex_wait(&w.done, 0, NULL);
+    if (nobody_else_reads(f) && !ferry__rcu_poll_pending(f)) {
+        atomic_fetch_add_explicit(&f->quick_gps, 1, memory_order_relaxed);
         return;
     }
 
-    pthread_mutex_lock(&f->gp_lock);
-    ferry_list batch = { 0 };
-    pthread_mutex_lock(&f->waiters_lock);
-    ferry_list_splice_tail(&batch, &f->waiters);
-    pthread_mutex_unlock(&f->waiters_lock);
-
-    run_one_gp(f);
-    pthread_mutex_unlock(&f->gp_lock);
-
-    /* Wake the others. The _safe iteration reads a node's successor before
-     * its owner is released (it may return and reuse its stack at once). */
-    ferry_list_for_each_safe(pos, &batch) {
-        struct gp_waiter *o = ferry_container_of(pos, struct gp_waiter, node);
-        if (o == &w)
-            continue;
-        /* Release pairs with the waiter's acquire load of done. */
-        atomic_store_explicit(&o->done, 1, memory_order_release);
-        ferry__futex_wake(&o->done, 1);
+    struct ferry__rcu_gp_waiter w;
+    /* Relaxed: the CAS below publishes w. */
+    atomic_store_explicit(&w.state, WAITING, memory_order_relaxed);
+    /* Relaxed: only a first guess for the CAS. */
+    struct ferry__rcu_gp_waiter *old = atomic_load_explicit(&f->waiters, memory_order_relaxed);
+    do {
+        w.next = old;
+        /* Release: publishes w and orders the caller's removal before the
+         * leader's grace period (pairs with the leader's acquire exchange). */
+    } while (!atomic_compare_exchange_weak_explicit(&f->waiters, &old, &w, memory_order_release,
+                                                    memory_order_relaxed));
+    if (old) {
+        /* The caller that found the stack empty leads: it takes the whole
+         * stack once it owns gp_lock, i.e. before its grace period starts,
+         * so that grace period began after we queued. */
+        follower_wait(&w);
+        return;
     }
+
+    ferry_mutex_lock(&f->gp_lock);
+    /* Acquire pairs with the pushers' release. */
+    struct ferry__rcu_gp_waiter *batch = atomic_exchange_explicit(&f->waiters, NULL,
+                                                                  memory_order_acquire);
+    run_one_gp(f);
+    ferry_mutex_unlock(&f->gp_lock);
+
+    while (batch) {
+        struct ferry__rcu_gp_waiter *next = batch->next;   /* before its owner may return */
+        if (batch != &w)
+            follower_release(batch);
+        batch = next;
+    }
+}
+
+unsigned long ferry__rcu_gp_count(struct ferry__rcu_flavor *f)
+{
+    return atomic_load_explicit(&f->gp_seq, memory_order_relaxed) / 2 +
+           atomic_load_explicit(&f->quick_gps, memory_order_relaxed);
 }
 
 /* ------------------------------------------------------------------------ */
 /* Polling.                                                                  */
 
-static void worker_kick(struct ferry__rcu_flavor *f);
-static void worker_start(struct ferry__rcu_flavor *f);
-
 unsigned long ferry__rcu_start_poll(struct ferry__rcu_flavor *f)
 {
     /* Orders the caller's removal before reading gp_seq: a grace period the
-     * cookie counts starts after this fence (its mb_master follows it). */
+     * cookie counts starts after this fence (its mb_master, or the fence of
+     * its quick check, follows it). */
     atomic_thread_fence(memory_order_seq_cst);
     unsigned long s = atomic_load_explicit(&f->gp_seq, memory_order_acquire);
     /* Idle (even): the next grace period, ending at s + 2. Running (odd):
      * it may have begun before the removal; wait for the next, s + 3. */
     unsigned long cookie = (s + 3) & ~1UL;
     unsigned long t = atomic_load_explicit(&f->poll_target, memory_order_relaxed);
-    /* seq_cst: the Dekker pair of the worker's sleep (it stores SLEEPING,
-     * then checks poll_target; we store poll_target, then check its state). */
+    /* seq_cst: the Dekker pair of the default worker's sleep (it stores
+     * SLEEPING, then checks poll_target; we store poll_target, then check
+     * its state). */
     while ((long)(cookie - t) > 0 &&
            !atomic_compare_exchange_weak_explicit(&f->poll_target, &t, cookie,
                                                   memory_order_seq_cst, memory_order_relaxed))
         ;
-    worker_start(f);
-    worker_kick(f);
+    ferry__rcu_kick_default(f);
     return cookie;
 }
 
@@ -282,157 +443,31 @@ bool ferry__rcu_poll(struct ferry__rcu_flavor *f, unsigned long cookie)
 }
 
 /* ------------------------------------------------------------------------ */
-/* call_rcu worker.                                                          */
+/* Fork: the child's grace-period state (rcu_fork.c).                        */
 
-#define WORKER_RUNNING 0u
-#define WORKER_SLEEPING 1u
-#define HEAD_MAGIC ((uintptr_t)0x5a17c0ffee0ddba1ull)
-
-static __thread bool in_worker;
-
-static bool poll_pending(struct ferry__rcu_flavor *f)
+/* In the child only the forking thread exists: other threads' reader
+ * records are dropped without being read (they may be half-linked), locks
+ * that dead threads held are reset, and a grace period that was running is
+ * abandoned (gp_seq back to even: cookies issued during it need one more
+ * grace period, which is conservative). The forking thread keeps its
+ * registration and its read-side state. */
+void ferry__rcu_gp_after_fork_child(struct ferry__rcu_flavor *f)
 {
-    unsigned long t = atomic_load_explicit(&f->poll_target, memory_order_seq_cst);
-    return (long)(t - atomic_load_explicit(&f->gp_seq, memory_order_relaxed)) > 0;
-}
-
-static void run_callbacks(struct ferry__rcu_flavor *f, ferry_rcu_head *list)
-{
-    /* The stack is newest first: reverse it into queue order. */
-    ferry_rcu_head *fifo = NULL;
-    while (list) {
-        ferry_rcu_head *next = list->next;
-        list->next = fifo;
-        fifo = list;
-        list = next;
+    ferry_mutex_init(&f->gp_lock);
+    ferry_mutex_init(&f->registry_lock);
+    ferry_list_init(&f->registry);
+    /* Relaxed stores below: the child has no other thread yet. */
+    unsigned long act = 0;
+    struct ferry__rcu_reader *me = f->self();
+    if (me && me->registered) {
+        ferry_list_add_tail(&f->registry, &me->node);
+        act = !me->parked;
     }
-    if (!ferry__rcu_strict)
-        ferry__rcu_synchronize(f);
-    if (f->worker_online)
-        f->worker_online(true);
-    while (fifo) {
-        ferry_rcu_head *next = fifo->next;
-        if (ferry__rcu_strict) {
-            if (f->worker_online)
-                f->worker_online(false);
-            ferry__rcu_synchronize(f);
-            if (f->worker_online)
-                f->worker_online(true);
-        }
-        fifo->queued = 0;   /* may be queued again from here on */
-        fifo->fn(fifo);
-        fifo = next;
-    }
-    if (f->worker_online)
-        f->worker_online(false);
-}
-
-static void *worker_main(void *arg)
-{
-    struct ferry__rcu_flavor *f = arg;
-    in_worker = true;
-    f->worker_init();
-    for (;;) {
-        /* Acquire pairs with the release of the pushers' CAS: the heads'
-         * fields and everything the callers did before are visible. */
-        ferry_rcu_head *list = atomic_exchange_explicit(&f->cbs, NULL, memory_order_acquire);
-        if (list) {
-            run_callbacks(f, list);
-            continue;
-        }
-        if (poll_pending(f)) {
-            ferry__rcu_synchronize(f);
-            continue;
-        }
-        /* Sleep. Dekker with pushers: we store SLEEPING then load cbs; they
-         * push (seq_cst) then load worker_state. One of us sees the other. */
-        atomic_store_explicit(&f->worker_state, WORKER_SLEEPING, memory_order_seq_cst);
-        if (atomic_load_explicit(&f->cbs, memory_order_seq_cst) == NULL && !poll_pending(f))
-            ferry__futex_wait(&f->worker_state, WORKER_SLEEPING, NULL);
-        atomic_store_explicit(&f->worker_state, WORKER_RUNNING, memory_order_relaxed);
-    }
-    return NULL;
-}
-
-static void worker_start(struct ferry__rcu_flavor *f)
-{
-    /* Acquire pairs with the release below (the thread exists). */
-    if (FERRY_LIKELY(atomic_load_explicit(&f->worker_started, memory_order_acquire)))
-        return;
-    pthread_mutex_lock(&f->worker_lock);
-    if (!atomic_load_explicit(&f->worker_started, memory_order_relaxed)) {
-        pthread_attr_t attr;
-        pthread_t tid;
-        sigset_t all, old;
-        pthread_attr_init(&attr);
-        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);   /* the worker takes no signals */
-        int rc = pthread_create(&tid, &attr, worker_main, f);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        pthread_attr_destroy(&attr);
-        if (rc != 0)
-            ferry__die("%s: cannot start the callback thread: %s", f->name, strerror(rc));
-        atomic_store_explicit(&f->worker_started, 1, memory_order_release);
-    }
-    pthread_mutex_unlock(&f->worker_lock);
-}
-
-static void worker_kick(struct ferry__rcu_flavor *f)
-{
-    /* seq_cst: the Dekker pair of the worker's sleep (see worker_main). */
-    if (atomic_load_explicit(&f->worker_state, memory_order_seq_cst) == WORKER_SLEEPING &&
-        atomic_exchange_explicit(&f->worker_state, WORKER_RUNNING, memory_order_seq_cst) ==
-            WORKER_SLEEPING)
-        ferry__futex_wake(&f->worker_state, 1);
-}
-
-void ferry__rcu_call(struct ferry__rcu_flavor *f, ferry_rcu_head *head,
-                     void (*fn)(ferry_rcu_head *), const char *file, int line)
-{
-    uintptr_t mark = (uintptr_t)head ^ HEAD_MAGIC;
-    if (FERRY_UNLIKELY(head->queued == mark))
-        ferry__die_at(site_file(file), line,
-                      "%s_call: head %p queued twice (its callback has not run yet)",
-                      f->name, (void *)head);
-    head->queued = mark;
-    head->fn = fn;
-    worker_start(f);
-    ferry_rcu_head *old = atomic_load_explicit(&f->cbs, memory_order_relaxed);
-    do {
-        head->next = old;
-        /* seq_cst (release at least): publishes the head and orders the
-         * caller's removal before the worker's grace period. */
-    } while (!atomic_compare_exchange_weak_explicit(&f->cbs, &old, head, memory_order_seq_cst,
-                                                    memory_order_relaxed));
-    worker_kick(f);
-}
-
-struct barrier_head {
-    ferry_rcu_head head;
-    FERRY_ATOMIC(uint32_t) done;
-};
-
-static void barrier_cb(ferry_rcu_head *h)
-{
-    struct barrier_head *b = ferry_container_of(h, struct barrier_head, head);
-    /* Release pairs with the barrier caller's acquire. */
-    atomic_store_explicit(&b->done, 1, memory_order_release);
-    ferry__futex_wake(&b->done, 1);
-}
-
-void ferry__rcu_barrier(struct ferry__rcu_flavor *f, const char *file, int line)
-{
-    if (FERRY_UNLIKELY(in_worker))
-        ferry__die_at(site_file(file), line, "%s_barrier called from a callback (deadlock)",
-                      f->name);
-    if (!atomic_load_explicit(&f->worker_started, memory_order_acquire))
-        return;   /* nothing was ever queued */
-    struct barrier_head b;
-    memset(&b, 0, sizeof b);
-    atomic_store_explicit(&b.done, 0, memory_order_relaxed);
-    /* Callbacks run in queue order, so ours runs after all earlier ones. */
-    ferry__rcu_call(f, &b.head, barrier_cb, file, line);
-    while (atomic_load_explicit(&b.done, memory_order_acquire) == 0)
-        ferry__futex_wait(&b.done, 0, NULL);
+    atomic_store_explicit(&f->active, act, memory_order_relaxed);
+    atomic_store_explicit(&f->waiters, NULL, memory_order_relaxed);
+    unsigned long s = atomic_load_explicit(&f->gp_seq, memory_order_relaxed);
+    atomic_store_explicit(&f->gp_seq, s & ~1UL, memory_order_relaxed);
+    atomic_store_explicit(&f->gp->futex, 0, memory_order_relaxed);
+    if (f->fork_child)
+        f->fork_child();
 }

@@ -49,7 +49,7 @@ static enum ferry__rcu_state qsbr_state(unsigned long gp_ctr, unsigned long v)
 static void qsbr_run_gp(struct ferry__rcu_flavor *f)
 {
     ferry_list qs = { 0 };
-    pthread_mutex_lock(&f->registry_lock);
+    ferry_mutex_lock(&f->registry_lock);
     /* Orders the caller's removal before the advance (pairs with readers'
      * fences around their counter updates). */
     atomic_thread_fence(memory_order_seq_cst);
@@ -60,7 +60,7 @@ static void qsbr_run_gp(struct ferry__rcu_flavor *f)
     ferry_list_splice_tail(&f->registry, &qs);
     /* Orders the scan before the caller's reclamation. */
     atomic_thread_fence(memory_order_seq_cst);
-    pthread_mutex_unlock(&f->registry_lock);
+    ferry_mutex_unlock(&f->registry_lock);
 }
 
 static bool qsbr_in_read_section(void)
@@ -68,35 +68,45 @@ static bool qsbr_in_read_section(void)
     return ferry__qsbr_reader.nest != 0;
 }
 
+static struct ferry__rcu_reader *qsbr_self(void)
+{
+    return &ferry__qsbr_reader;
+}
+
+/* The callback thread: registered, offline and not counted except while it
+ * runs callbacks. */
 static void qsbr_worker_init(void)
 {
-    ferry_qsbr_register_thread();
-    ferry_qsbr_thread_offline();
+    ferry__rcu_register(&ferry__rcu_qsbr_flavor, &ferry__qsbr_reader, true);
 }
 
-static void qsbr_worker_online(bool online)
+static void qsbr_worker_enter(bool running)
 {
-    if (online)
+    if (running) {
+        ferry__rcu_park(&ferry__rcu_qsbr_flavor, &ferry__qsbr_reader, false);
         ferry_qsbr_thread_online();
-    else
+    } else {
         ferry_qsbr_thread_offline();
+        ferry__rcu_park(&ferry__rcu_qsbr_flavor, &ferry__qsbr_reader, true);
+    }
 }
 
-static void qsbr_thread_exit(void *reader)
+static void qsbr_worker_fini(void)
 {
-    (void)reader;
-    if (ferry__qsbr_reader.registered)
-        ferry_qsbr_unregister_thread();
+    ferry__rcu_unregister(&ferry__rcu_qsbr_flavor, &ferry__qsbr_reader);
 }
 
-static struct ferry__rcu_flavor qsbr =
-    FERRY__RCU_FLAVOR_INIT("ferry_qsbr", &ferry__qsbr_gp, qsbr_state, qsbr_mb, qsbr_run_gp,
-                           qsbr_worker_init, qsbr_worker_online, qsbr_in_read_section,
-                           qsbr_thread_exit);
+struct ferry__rcu_flavor ferry__rcu_qsbr_flavor =
+    FERRY__RCU_FLAVOR_INIT(ferry__rcu_qsbr_flavor, "ferry_qsbr", FERRY__RCU_QSBR, &ferry__qsbr_gp,
+                           qsbr_state, qsbr_mb, qsbr_run_gp, qsbr_self,
+                           ferry_qsbr_unregister_thread, qsbr_worker_init, qsbr_worker_enter,
+                           qsbr_worker_fini, qsbr_in_read_section, NULL);
+
+#define qsbr ferry__rcu_qsbr_flavor
 
 void ferry_qsbr_register_thread(void)
 {
-    ferry__rcu_register(&qsbr, &ferry__qsbr_reader);
+    ferry__rcu_register(&qsbr, &ferry__qsbr_reader, false);
     ferry__qsbr_thread_online_at(__FILE__, __LINE__);
 }
 
@@ -139,17 +149,4 @@ void ferry_qsbr_barrier_at(const char *file, int line)
     OFFLINE_AROUND(ferry__rcu_barrier(&qsbr, file, line));
 }
 
-unsigned long ferry_qsbr_start_poll(void)
-{
-    return ferry__rcu_start_poll(&qsbr);
-}
-
-bool ferry_qsbr_poll(unsigned long cookie)
-{
-    return ferry__rcu_poll(&qsbr, cookie);
-}
-
-unsigned long ferry_qsbr_gp_count(void)
-{
-    return atomic_load_explicit(&qsbr.gp_seq, memory_order_relaxed) / 2;
-}
+FERRY__RCU_DEFINE_COMMON_API(ferry_qsbr, qsbr)

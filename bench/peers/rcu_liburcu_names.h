@@ -7,6 +7,8 @@
 #define B_LOCK rcu_read_lock
 #define B_UNLOCK rcu_read_unlock
 #define B_DEREF rcu_dereference
+#define B_XCHG(pp, v) rcu_xchg_pointer(pp, v)
 #define B_SYNC synchronize_rcu
 #define B_CALL call_rcu
 #define B_BARRIER rcu_barrier
+#define B_CPU_WORKERS() create_all_cpu_call_rcu_data(0)

@@ -25,29 +25,33 @@ if(FERRY_BUILD_TESTS)
   ferry_rcu_rerun(unit_rcu unit 60 strict FERRY_RCU_STRICT=1
     call_runs_after_grace_period_in_order callback_may_requeue_its_head)
 
-  # models/rcu_gp.pml: the two-phase grace period holds, a single flip fails.
+  # models/rcu_gp.pml: the two-phase grace period with the quick path holds;
+  # a single flip fails, and so does a quick check moved before the store.
   find_program(FERRY_SPIN spin)
   if(FERRY_SPIN)
     add_test(NAME unit.rcu_model_spin
       COMMAND sh ${PROJECT_SOURCE_DIR}/models/check.sh ${FERRY_SPIN} ${CMAKE_C_COMPILER})
     set_tests_properties(unit.rcu_model_spin PROPERTIES LABELS unit TIMEOUT 120
-      PASS_REGULAR_EXPRESSION "PASS: two-phase safe, single flip unsafe")
+      PASS_REGULAR_EXPRESSION "PASS: two-phase safe, single flip unsafe, quick check before publish unsafe")
   else()
     message(STATUS "rcu: spin not found, the grace-period model check is not registered")
   endif()
 endif()
 
-# bench/rcu.c against liburcu (urcu-memb, urcu-qsbr), linked statically.
+# bench/rcu.c against liburcu (urcu-memb, urcu-qsbr, urcu-bp), linked
+# statically.
 if(FERRY_BUILD_BENCH AND FERRY_SANITIZE STREQUAL "")
   find_path(FERRY_URCU_INCLUDE urcu/urcu-memb.h)
   find_library(FERRY_URCU_MEMB NAMES liburcu-memb.a urcu-memb)
   find_library(FERRY_URCU_QSBR NAMES liburcu-qsbr.a urcu-qsbr)
+  find_library(FERRY_URCU_BP NAMES liburcu-bp.a urcu-bp)
   find_library(FERRY_URCU_COMMON NAMES liburcu-common.a urcu-common)
-  if(FERRY_URCU_INCLUDE AND FERRY_URCU_MEMB AND FERRY_URCU_QSBR AND FERRY_URCU_COMMON)
+  if(FERRY_URCU_INCLUDE AND FERRY_URCU_MEMB AND FERRY_URCU_QSBR AND FERRY_URCU_BP AND FERRY_URCU_COMMON)
     ferry_add_bench(rcu SOURCES ${PROJECT_SOURCE_DIR}/bench/rcu.c
       ${PROJECT_SOURCE_DIR}/bench/peers/rcu_liburcu_memb.c
       ${PROJECT_SOURCE_DIR}/bench/peers/rcu_liburcu_qsbr.c
-      LIBS ${FERRY_URCU_MEMB} ${FERRY_URCU_QSBR} ${FERRY_URCU_COMMON}
+      ${PROJECT_SOURCE_DIR}/bench/peers/rcu_liburcu_bp.c
+      LIBS ${FERRY_URCU_MEMB} ${FERRY_URCU_QSBR} ${FERRY_URCU_BP} ${FERRY_URCU_COMMON}
       INCLUDES ${FERRY_URCU_INCLUDE})
   else()
     message(STATUS "rcu: liburcu not found (scripts/deps.sh bench), bench/rcu is built without it")

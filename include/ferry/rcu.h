@@ -10,7 +10,14 @@
  * ferry_rcu_call(), or by polling with ferry_rcu_start_poll()/ferry_rcu_poll().
  *
  * Every thread that reads must first call ferry_rcu_register_thread() and,
- * before it exits, ferry_rcu_unregister_thread(). Updaters need not register.
+ * before it exits, ferry_rcu_unregister_thread() (a thread that exits
+ * registered is unregistered for it). Updaters need not register. Readers
+ * that cannot register (threads the code did not create): ferry/rcu_bp.h.
+ *
+ * Callbacks run on worker threads: by default one per flavor with per-CPU
+ * push queues; per-CPU workers and workers that threads bind to on request
+ * (see "Callback workers" below). fork() is handled automatically: the
+ * child can use all of RCU (see "fork()" below).
  *
  * Ordering: the read side issues only compiler barriers; the update side
  * makes every running reader execute a full barrier with
@@ -57,6 +64,8 @@ struct ferry__rcu_reader {
     unsigned long nest;            /* QSBR: debug read_lock nesting */
     ferry_list node;               /* in the flavor's registry */
     bool registered;
+    bool parked;                   /* callback threads between batches */
+    bool in_use;                   /* bp: the record belongs to a thread */
 };
 
 /* Per-flavor global grace-period state, read by readers. */
@@ -174,44 +183,59 @@ void ferry_rcu_register_thread(void);
  * or is inside a read-side section. Call before the thread exits. */
 void ferry_rcu_unregister_thread(void);
 
+/* The counter updates of read_lock / read_unlock, shared by the memb and bp
+ * flavors (ctr: the thread's counter, gp: the flavor's global state). They
+ * take the counter's address rather than the record's: GCC's UBSan takes a
+ * member access through a pointer to a thread-local object for a null one. */
+static inline void ferry__rcu_ctr_lock(FERRY_ATOMIC(unsigned long) *ctr, struct ferry__rcu_gp *gp)
+{
+    unsigned long tmp = atomic_load_explicit(ctr, memory_order_relaxed);
+    if (FERRY_LIKELY(!(tmp & FERRY__RCU_NEST_MASK))) {
+        /* Outermost: snapshot the phase (and a nest count of 1). */
+        atomic_store_explicit(ctr, atomic_load_explicit(&gp->ctr, FERRY__RCU_ORD), FERRY__RCU_ORD);
+        /* Orders the counter store before the section's loads; pairs with
+         * the updater's mb_master between its reader scans. */
+        ferry__rcu_mb_slave();
+    } else {
+        atomic_store_explicit(ctr, tmp + FERRY__RCU_NEST_COUNT, memory_order_relaxed);
+    }
+}
+
+/* Returns false (and changes nothing) when the thread is in no section. */
+static inline bool ferry__rcu_ctr_unlock(FERRY_ATOMIC(unsigned long) *ctr, struct ferry__rcu_gp *gp)
+{
+    unsigned long tmp = atomic_load_explicit(ctr, memory_order_relaxed);
+    if (FERRY_LIKELY((tmp & FERRY__RCU_NEST_MASK) == FERRY__RCU_NEST_COUNT)) {
+        /* Outermost: the section's loads happen before the counter store;
+         * pairs with the updater's mb_master. */
+        ferry__rcu_mb_slave();
+        atomic_store_explicit(ctr, tmp - FERRY__RCU_NEST_COUNT, FERRY__RCU_ORD);
+        /* Orders the store before the futex check (Dekker with the
+         * updater's store of gp.futex followed by mb_master). */
+        ferry__rcu_mb_slave();
+        if (FERRY_UNLIKELY(atomic_load_explicit(&gp->futex, FERRY__RCU_ORD)))
+            ferry__rcu_wake_up_gp(gp);
+        return true;
+    }
+    if (FERRY_UNLIKELY(!(tmp & FERRY__RCU_NEST_MASK)))
+        return false;
+    atomic_store_explicit(ctr, tmp - FERRY__RCU_NEST_COUNT, memory_order_relaxed);
+    return true;
+}
+
 /* Begin a read-side section. Nestable, wait-free, never blocks, no system
  * call. Objects reached through ferry_rcu_dereference() stay valid until the
  * matching outermost unlock. FERRY_DEBUG: aborts when the thread is not
  * registered. */
 static inline void (ferry_rcu_read_lock)(void)
 {
-    unsigned long tmp = atomic_load_explicit(&ferry__rcu_reader.ctr, memory_order_relaxed);
-    if (FERRY_LIKELY(!(tmp & FERRY__RCU_NEST_MASK))) {
-        /* Outermost: snapshot the phase (and a nest count of 1). */
-        atomic_store_explicit(&ferry__rcu_reader.ctr,
-                              atomic_load_explicit(&ferry__rcu_gp.ctr, FERRY__RCU_ORD),
-                              FERRY__RCU_ORD);
-        /* Orders the counter store before the section's loads; pairs with
-         * the updater's mb_master between its reader scans. */
-        ferry__rcu_mb_slave();
-    } else {
-        atomic_store_explicit(&ferry__rcu_reader.ctr, tmp + FERRY__RCU_NEST_COUNT, memory_order_relaxed);
-    }
+    ferry__rcu_ctr_lock(&ferry__rcu_reader.ctr, &ferry__rcu_gp);
 }
 
 static inline void ferry__rcu_read_unlock_at(const char *file, int line)
 {
-    unsigned long tmp = atomic_load_explicit(&ferry__rcu_reader.ctr, memory_order_relaxed);
-    if (FERRY_LIKELY((tmp & FERRY__RCU_NEST_MASK) == FERRY__RCU_NEST_COUNT)) {
-        /* Outermost: the section's loads happen before the counter store;
-         * pairs with the updater's mb_master. */
-        ferry__rcu_mb_slave();
-        atomic_store_explicit(&ferry__rcu_reader.ctr, tmp - FERRY__RCU_NEST_COUNT, FERRY__RCU_ORD);
-        /* Orders the store before the futex check (Dekker with the
-         * updater's store of gp.futex followed by mb_master). */
-        ferry__rcu_mb_slave();
-        if (FERRY_UNLIKELY(atomic_load_explicit(&ferry__rcu_gp.futex, FERRY__RCU_ORD)))
-            ferry__rcu_wake_up_gp(&ferry__rcu_gp);
-    } else {
-        if (FERRY_UNLIKELY(!(tmp & FERRY__RCU_NEST_MASK)))
-            ferry__rcu_die_unbalanced(file, line);
-        atomic_store_explicit(&ferry__rcu_reader.ctr, tmp - FERRY__RCU_NEST_COUNT, memory_order_relaxed);
-    }
+    if (FERRY_UNLIKELY(!ferry__rcu_ctr_unlock(&ferry__rcu_reader.ctr, &ferry__rcu_gp)))
+        ferry__rcu_die_unbalanced(file, line);
 }
 
 /* End a read-side section. Wait-free (a futex wake when an updater sleeps on
@@ -235,46 +259,123 @@ static inline bool ferry_rcu_read_ongoing(void)
 }
 
 /* Wait until every read-side section that began before the call has ended.
- * Blocks (spins briefly, then sleeps on a futex); concurrent callers share
- * grace periods. Never allocates. Any thread, registered or not, except
- * inside a read-side section (FERRY_DEBUG aborts; otherwise it deadlocks). */
+ * Returns at once, without a system call, when no registered thread other
+ * than the caller counts as a reader (callback threads count only while
+ * running callbacks). Otherwise blocks (spins briefly, then sleeps on a
+ * futex); concurrent callers share grace periods. Never allocates. Any
+ * thread, registered or not, except inside a read-side section (aborts). */
 void ferry_rcu_synchronize_at(const char *file, int line);
 #define ferry_rcu_synchronize() ferry_rcu_synchronize_at(__FILE__, __LINE__)
 void (ferry_rcu_synchronize)(void);
 
-/* Run fn(head) on the callback thread after a grace period. Never blocks,
- * never allocates (the head is intrusive): a lock-free push and, when the
- * callback thread sleeps, one futex wake. The thread is started on first use
- * (the only allocation, and the only failure point: it aborts if it cannot
- * be created). Callbacks run in queue order, on the callback thread, which is
- * a registered reader. Aborts if head is already queued. Any thread, also
- * inside a read-side section. */
+/* Run fn(head) on a callback worker's thread after a grace period. Never
+ * blocks, never allocates (the head is intrusive): a lock-free push on the
+ * calling thread's queue and, when the worker's thread sleeps, one futex
+ * wake. The default worker's thread is started on first use (the only
+ * allocation, and the only failure point: it aborts if it cannot be
+ * created). A thread's callbacks run in the order of its calls (see the
+ * workers below), on the worker's thread, which is a registered reader
+ * while it runs callbacks. Aborts if head is already queued, or if head or
+ * fn is NULL. Any thread, also inside a read-side section. */
 void ferry_rcu_call_at(ferry_rcu_head *head, void (*fn)(ferry_rcu_head *head),
                        const char *file, int line);
 #define ferry_rcu_call(head, fn) ferry_rcu_call_at((head), (fn), __FILE__, __LINE__)
 void (ferry_rcu_call)(ferry_rcu_head *head, void (*fn)(ferry_rcu_head *head));
 
-/* Wait until every callback queued (by any thread) before the call has run.
- * Blocks. Not inside a read-side section (FERRY_DEBUG aborts), nor from a
- * callback. */
+/* Wait until every callback queued (by any thread, on any worker) before the
+ * call has run. Blocks. Not inside a read-side section (aborts), nor from
+ * a callback (aborts). */
 void ferry_rcu_barrier_at(const char *file, int line);
 #define ferry_rcu_barrier() ferry_rcu_barrier_at(__FILE__, __LINE__)
 void (ferry_rcu_barrier)(void);
 
 /* Polled grace periods. ferry_rcu_start_poll() returns a cookie and makes
- * sure a grace period will start (the callback thread runs one if nobody
- * else does); ferry_rcu_poll(cookie) returns true once a full grace period
- * has elapsed since start_poll, after which objects removed before
- * start_poll may be freed. Neither blocks; any thread, also in a read-side
- * section. */
+ * sure a grace period will start (the default worker's thread runs one if
+ * nobody else does); ferry_rcu_poll(cookie) returns true once a full grace
+ * period has elapsed since start_poll, after which objects removed before
+ * start_poll may be freed. Two ferry_rcu_synchronize calls that begin
+ * after start_poll complete the cookie. Neither blocks; any thread, also in
+ * a read-side section. */
 unsigned long ferry_rcu_start_poll(void);
 bool ferry_rcu_poll(unsigned long cookie);
 
-/* How many grace periods this flavor has completed (statistics, tests). */
+/* How many grace periods this flavor has completed, counting each
+ * synchronize that returned at once for want of readers as one
+ * (statistics, tests). */
 unsigned long ferry_rcu_gp_count(void);
 
 /* True when the update side uses membarrier (false: readers run fences). */
 bool ferry_rcu_uses_membarrier(void);
+
+/* ------------------------------------------------------------------------ */
+/* Callback workers (all flavors have the same calls, with their prefix).    */
+
+/* A callback worker: push queues and a thread that runs their callbacks.
+ * By default every call goes to the flavor's default worker, whose queues
+ * are sharded by CPU (threads on different CPUs never contend on one queue)
+ * and whose single thread runs them. A thread's callbacks run in the order
+ * of its calls as long as its binding (below) does not change; a barrier
+ * orders everything. Each worker runs one grace period per batch it takes.
+ * liburcu's names: see docs/rcu.md. */
+typedef struct ferry_rcu_worker ferry_rcu_worker;
+
+/* Create a worker with its own queue and thread, pinned to `cpu` (-1: not
+ * pinned; pinning is best effort). Bind threads to it with
+ * ferry_rcu_set_thread_worker(). Returns 0 and sets *out, or -EINVAL (NULL
+ * out, cpu < -1 or too large), -ENOMEM, or the error of pthread_create
+ * (negated), with *out set to NULL. Allocates; any thread. */
+int ferry_rcu_worker_create(ferry_rcu_worker **out, int cpu);
+
+/* Run what is queued on w, stop its thread and free it. Returns 0, -EINVAL
+ * (NULL, the default or a per-CPU worker, a worker of another flavor),
+ * -EBUSY (a thread is still bound to it, or it is being destroyed), or
+ * -EDEADLK (called from one of w's callbacks). Blocks until w's callbacks
+ * have run. Not concurrently with a call that binds a thread to w. */
+int ferry_rcu_worker_destroy(ferry_rcu_worker *w);
+
+/* Send the calling thread's callbacks to w (NULL: back to the per-CPU or
+ * default worker). Returns 0, or -EINVAL (w of another flavor, or being
+ * destroyed). A bound thread that exits is unbound. Never blocks long. */
+int ferry_rcu_set_thread_worker(ferry_rcu_worker *w);
+
+/* The worker the calling thread is bound to, or NULL. */
+ferry_rcu_worker *ferry_rcu_get_thread_worker(void);
+
+/* Create one worker per configured CPU, each pinned to its CPU; from then
+ * on threads that are not bound send their callbacks to the worker of the
+ * CPU they ran on at their first call. Returns 0 (also when they already
+ * exist), -ENOMEM or a pthread_create error (negated; nothing is left
+ * behind). They are never destroyed. Allocates; any thread. */
+int ferry_rcu_create_cpu_workers(void);
+
+/* The per-CPU worker of `cpu`, or NULL (none created, or cpu out of range). */
+ferry_rcu_worker *ferry_rcu_get_cpu_worker(int cpu);
+
+/* ------------------------------------------------------------------------ */
+/* fork() (all flavors).                                                      */
+
+/* RCU survives fork() on its own: these three run as pthread_atfork
+ * handlers, registered when the library loads. In the child, only the
+ * forking thread is a reader (other threads' records are dropped, so a
+ * section that another thread was in at the fork does not hold up the
+ * child's grace periods), locks and grace-period state are reset, and
+ * callback workers get new threads: callbacks that were queued, or taken
+ * but not yet started, run in the child too (after a grace period there)
+ * as well as in the parent; a callback that was running at the instant of
+ * the fork does not run again in the child. The parent is unaffected.
+ *
+ * Calling them by hand around fork() is allowed (they nest with the
+ * automatic ones, liburcu's pattern ports by renaming), and needed around
+ * a fork that skips atfork handlers (_Fork, a raw clone) if the child uses
+ * RCU: before_fork() in the parent before it, then after_fork_parent() in
+ * the parent or after_fork_child() in the child. The handlers never wait
+ * for readers, grace periods or callbacks (only for locks held a few
+ * instructions), so fork is safe inside a read-side section and while
+ * QSBR threads are online. A callback that forks: in the child its thread
+ * goes on as that worker's thread. after_fork_* without before_fork abort. */
+void ferry_rcu_before_fork(void);
+void ferry_rcu_after_fork_parent(void);
+void ferry_rcu_after_fork_child(void);
 
 FERRY_EXTERN_C_END
 

@@ -10,13 +10,14 @@
  * has passed a quiescent state. A thread that neither announces quiescent
  * states nor goes offline stalls every grace period.
  *
- * The update side (synchronize, call, barrier, polling) has the same
- * semantics and guarantees as in ferry/rcu.h, with ferry_qsbr_ names; heads
- * are the same ferry_rcu_head, and the pointer macros
- * (ferry_rcu_dereference, ferry_rcu_assign_pointer, ...) are shared: a thread
- * that is online counts as inside a read-side section for the debug check.
+ * The update side (synchronize, call, barrier, polling, callback workers,
+ * fork handling) has the same semantics and guarantees as in ferry/rcu.h,
+ * with ferry_qsbr_ names; heads are the same ferry_rcu_head, and the
+ * pointer macros (ferry_rcu_dereference, ferry_rcu_assign_pointer, ...) are
+ * shared: a thread that is online counts as inside a read-side section for
+ * the debug check.
  *
- * The two flavors are independent: their grace periods do not cover each
+ * The flavors are independent: their grace periods do not cover each
  * other's readers.
  *
  * Debug checks (FERRY_DEBUG): read_lock in an unregistered or offline
@@ -155,6 +156,16 @@ bool ferry_qsbr_poll(unsigned long cookie);
 
 /* Completed grace periods of this flavor. */
 unsigned long ferry_qsbr_gp_count(void);
+
+/* Callback workers of this flavor, as ferry_rcu_worker_create & co. in
+ * ferry/rcu.h. A QSBR worker's thread is online only while it runs
+ * callbacks. */
+int ferry_qsbr_worker_create(ferry_rcu_worker **out, int cpu);
+int ferry_qsbr_worker_destroy(ferry_rcu_worker *w);
+int ferry_qsbr_set_thread_worker(ferry_rcu_worker *w);
+ferry_rcu_worker *ferry_qsbr_get_thread_worker(void);
+int ferry_qsbr_create_cpu_workers(void);
+ferry_rcu_worker *ferry_qsbr_get_cpu_worker(int cpu);
 
 FERRY_EXTERN_C_END
 

@@ -1,21 +1,22 @@
 /* SPDX-License-Identifier: MIT */
-/* RCU torture, per flavor: readers traverse an RCU list while updaters
- * replace and delete entries and reclaim them through call (the callback
- * poisons, then frees), synchronize (poison after the grace period, then
- * free) or polled grace periods. Readers check that they never see poison
+/* RCU torture, per flavor (memb, qsbr, bp): readers traverse an RCU list
+ * while updaters replace and delete entries and reclaim them through call
+ * (the callback poisons, then frees; on the default worker, per-CPU
+ * workers, or a worker bound to each updater), synchronize (poison after
+ * the grace period, then free) or polled grace periods. Readers check that they never see poison
  * nor a broken entry. Run under TSan and ASan too (ASan also catches a
  * reader touching freed memory). cmake/parts/rcu.cmake reruns some cases
  * with FERRY_RCU_NO_MEMBARRIER=1 (fence mode) and FERRY_RCU_STRICT=1. */
-#include <ferry/rcu.h>
-#include <ferry/rcu_qsbr.h>
 #include <ferry/rculist.h>
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "rcu_flavors.h"
 #include "test.h"
 
 #define MAGIC 0x600dfeedul
@@ -36,45 +37,13 @@ struct entry {
 
 enum mode { BY_CALL, BY_SYNC, BY_POLL };
 
-struct flavor {
-    const char *name;
-    bool qsbr;
-    void (*reg)(void), (*unreg)(void), (*lock)(void), (*unlock)(void), (*quiesce)(void);
-    void (*offline)(void), (*online)(void);
-    void (*sync)(void), (*barrier)(void);
-    void (*call)(ferry_rcu_head *, void (*)(ferry_rcu_head *));
-    unsigned long (*start_poll)(void);
-    bool (*poll)(unsigned long);
-};
+/* Where BY_CALL's callbacks go: the default worker, per-CPU workers, or a
+ * worker of each updater's own (bound, destroyed when it is done). */
+enum workers { DEFAULT_WORKER, CPU_WORKERS, OWN_WORKERS };
 
-static void memb_lock(void) { ferry_rcu_read_lock(); }
-static void memb_unlock(void) { ferry_rcu_read_unlock(); }
-static void memb_nop(void) {}
-static void memb_sync(void) { ferry_rcu_synchronize(); }
-static void memb_barrier(void) { ferry_rcu_barrier(); }
-static void memb_call_fn(ferry_rcu_head *h, void (*fn)(ferry_rcu_head *)) { ferry_rcu_call(h, fn); }
-static void qsbr_lock(void) { ferry_qsbr_read_lock(); }
-static void qsbr_unlock(void) { ferry_qsbr_read_unlock(); }
-static void qsbr_quiesce(void) { ferry_qsbr_quiescent_state(); }
-static void qsbr_offline(void) { ferry_qsbr_thread_offline(); }
-static void qsbr_online(void) { ferry_qsbr_thread_online(); }
-static void qsbr_sync(void) { ferry_qsbr_synchronize(); }
-static void qsbr_barrier(void) { ferry_qsbr_barrier(); }
-static void qsbr_call_fn(ferry_rcu_head *h, void (*fn)(ferry_rcu_head *)) { ferry_qsbr_call(h, fn); }
-
-static const struct flavor memb = {
-    "memb", false, ferry_rcu_register_thread, ferry_rcu_unregister_thread, memb_lock,
-    memb_unlock, memb_nop, memb_nop, memb_nop, memb_sync, memb_barrier, memb_call_fn,
-    ferry_rcu_start_poll, ferry_rcu_poll,
-};
-static const struct flavor qsbr = {
-    "qsbr", true, ferry_qsbr_register_thread, ferry_qsbr_unregister_thread, qsbr_lock,
-    qsbr_unlock, qsbr_quiesce, qsbr_offline, qsbr_online, qsbr_sync, qsbr_barrier, qsbr_call_fn,
-    ferry_qsbr_start_poll, ferry_qsbr_poll,
-};
-
-static const struct flavor *fl;
+static const struct rcu_flavor *fl;
 static enum mode mode;
+static enum workers workers;
 static ferry_list list_head;
 static pthread_mutex_t update_lock = PTHREAD_MUTEX_INITIALIZER;
 static FERRY_ATOMIC(int) stop;
@@ -176,6 +145,11 @@ static void *updater(void *arg)
     unsigned long key = (uintptr_t)arg << 40;
     struct entry *pending = NULL, **tail = &pending;
     unsigned batch = 0;
+    ferry_rcu_worker *own = NULL;
+    if (workers == OWN_WORKERS) {
+        CHECK_EQ(fl->worker_create(&own, -1), 0);
+        CHECK_EQ(fl->set_thread_worker(own), 0);
+    }
     while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
         struct entry *e = update_one(&rnd, &key);
         switch (mode) {
@@ -219,6 +193,11 @@ static void *updater(void *arg)
             break;
         }
     }
+    if (own) {
+        CHECK_EQ(fl->worker_destroy(own), -EBUSY);   /* still bound */
+        CHECK_EQ(fl->set_thread_worker(NULL), 0);
+        CHECK_EQ(fl->worker_destroy(own), 0);        /* runs what it has queued */
+    }
     if (pending) {
         fl->sync();
         while (pending) {
@@ -232,10 +211,13 @@ static void *updater(void *arg)
     return NULL;
 }
 
-static void torture(const struct flavor *f, enum mode m, long ms)
+static void torture_with(const struct rcu_flavor *f, enum mode m, enum workers wk, long ms)
 {
     fl = f;
     mode = m;
+    workers = wk;
+    if (wk == CPU_WORKERS)
+        CHECK_EQ(f->create_cpu_workers(), 0);
     ferry_list_init(&list_head);
     for (unsigned long i = 0; i < LIVE; i++) {
         struct entry *e = entry_new(i);
@@ -269,11 +251,23 @@ static void torture(const struct flavor *f, enum mode m, long ms)
     CHECK(a > LIVE);
 }
 
-/* About 25 s in all in the release build, with the fence and strict reruns
+static void torture(const struct rcu_flavor *f, enum mode m, long ms)
+{
+    torture_with(f, m, DEFAULT_WORKER, ms);
+}
+
+/* About 35 s in all in the release build, with the fence and strict reruns
  * of cmake/parts/rcu.cmake. */
-FERRY_TEST(memb_call) { torture(&memb, BY_CALL, 2500); }
-FERRY_TEST(memb_synchronize) { torture(&memb, BY_SYNC, 2500); }
-FERRY_TEST(memb_poll) { torture(&memb, BY_POLL, 1500); }
-FERRY_TEST(qsbr_call) { torture(&qsbr, BY_CALL, 2500); }
-FERRY_TEST(qsbr_synchronize) { torture(&qsbr, BY_SYNC, 2500); }
-FERRY_TEST(qsbr_poll) { torture(&qsbr, BY_POLL, 1500); }
+FERRY_TEST(memb_call) { torture(&rcu_memb, BY_CALL, 2500); }
+FERRY_TEST(memb_synchronize) { torture(&rcu_memb, BY_SYNC, 2500); }
+FERRY_TEST(memb_poll) { torture(&rcu_memb, BY_POLL, 1500); }
+FERRY_TEST(qsbr_call) { torture(&rcu_qsbr, BY_CALL, 2500); }
+FERRY_TEST(qsbr_synchronize) { torture(&rcu_qsbr, BY_SYNC, 2500); }
+FERRY_TEST(qsbr_poll) { torture(&rcu_qsbr, BY_POLL, 1500); }
+FERRY_TEST(bp_call) { torture(&rcu_bp, BY_CALL, 2000); }
+FERRY_TEST(bp_synchronize) { torture(&rcu_bp, BY_SYNC, 2000); }
+FERRY_TEST(bp_poll) { torture(&rcu_bp, BY_POLL, 1500); }
+FERRY_TEST(memb_call_cpu_workers) { torture_with(&rcu_memb, BY_CALL, CPU_WORKERS, 1500); }
+FERRY_TEST(memb_call_own_workers) { torture_with(&rcu_memb, BY_CALL, OWN_WORKERS, 1500); }
+FERRY_TEST(qsbr_call_cpu_workers) { torture_with(&rcu_qsbr, BY_CALL, CPU_WORKERS, 1500); }
+FERRY_TEST(bp_call_own_workers) { torture_with(&rcu_bp, BY_CALL, OWN_WORKERS, 1500); }

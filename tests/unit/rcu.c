@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "rcu_common.h"
 #include "test.h"
 
 /* A registered reader thread that holds a read lock until told to drop it. */
@@ -414,4 +415,59 @@ FERRY_DEATH_TEST(thread_exit_in_read_section_aborts, "exited inside one")
     pthread_t t;
     CHECK_EQ(pthread_create(&t, NULL, exit_in_section, NULL), 0);
     pthread_join(t, NULL);
+}
+
+/* ---- the synchronize quick path ---- */
+
+FERRY_TEST(synchronize_as_the_only_registered_reader)
+{
+    /* The caller's own registration does not make it wait (it cannot be in
+     * a section), and each call still counts as a grace period. */
+    ferry_rcu_register_thread();
+    unsigned long g = ferry_rcu_gp_count();
+    for (int i = 0; i < 100; i++)
+        ferry_rcu_synchronize();
+    CHECK_EQ(ferry_rcu_gp_count(), g + 100);
+    ferry_rcu_read_lock();
+    ferry_rcu_read_unlock();
+    ferry_rcu_synchronize();
+    ferry_rcu_unregister_thread();
+}
+
+FERRY_TEST(poll_cookie_completed_by_two_synchronize_without_readers)
+{
+    /* No reader: synchronize could return at once, but a pending poll makes
+     * it run a grace period that the cookie counts. */
+    unsigned long c = ferry_rcu_start_poll();
+    ferry_rcu_synchronize();
+    ferry_rcu_synchronize();
+    CHECK(ferry_rcu_poll(c));
+}
+
+FERRY_TEST(idle_callback_thread_is_no_reader_to_wait_for)
+{
+    /* White box: between batches the callback thread is registered but not
+     * counted, so a synchronize with no other reader takes the quick path
+     * (counted in quick_gps), and during a batch it counts. */
+    static struct obj o;
+    ferry_rcu_call(&o.rh, cb_count);
+    ferry_rcu_barrier();
+    /* The barrier's callback has run; the thread parks right after it. */
+    for (int i = 0; i < 1000 && atomic_load_explicit(&ferry__rcu_memb.active, memory_order_relaxed); i++)
+        usleep(1000);
+    CHECK_EQ(atomic_load_explicit(&ferry__rcu_memb.active, memory_order_relaxed), 0);
+    unsigned long q = atomic_load_explicit(&ferry__rcu_memb.quick_gps, memory_order_relaxed);
+    ferry_rcu_synchronize();
+    CHECK_EQ(atomic_load_explicit(&ferry__rcu_memb.quick_gps, memory_order_relaxed), q + 1);
+}
+
+FERRY_DEATH_TEST(call_with_null_head_aborts, "ferry_rcu_call: NULL head")
+{
+    ferry_rcu_call(NULL, cb_nop);
+}
+
+FERRY_DEATH_TEST(call_with_null_callback_aborts, "ferry_rcu_call: NULL callback")
+{
+    static ferry_rcu_head h;
+    ferry_rcu_call(&h, NULL);
 }

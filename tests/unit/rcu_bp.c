@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: MIT */
+/* ferry/rcu_bp.h: readers that never register (the first read lock does),
+ * release at thread exit (also inside a section, also when a later exit
+ * destructor reads again), grace periods that wait for such readers, the
+ * update side, a first section in a signal handler, and misuse checks. */
+#include <ferry/rcu_bp.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../torture/rcu_flavors.h"
+#include "test.h"
+
+/* Holders (rcu_flavors.h) know nothing about bp registration: their first
+ * read lock registers them. */
+
+struct sync_arg {
+    pthread_t tid;
+    FERRY_ATOMIC(int) done;
+};
+
+static void *sync_main(void *arg)
+{
+    struct sync_arg *s = arg;
+    ferry_rcu_bp_synchronize();
+    atomic_store_explicit(&s->done, 1, memory_order_release);
+    return NULL;
+}
+
+FERRY_TEST(first_read_lock_registers)
+{
+    unsigned long n0 = ferry_rcu_bp_registered_threads();
+    CHECK(!ferry_rcu_bp_read_ongoing());
+    ferry_rcu_bp_read_lock();
+    CHECK(ferry_rcu_bp_read_ongoing());
+    CHECK_EQ(ferry_rcu_bp_registered_threads(), n0 + 1);
+    ferry_rcu_bp_read_lock();
+    ferry_rcu_bp_read_unlock();
+    CHECK(ferry_rcu_bp_read_ongoing());
+    ferry_rcu_bp_read_unlock();
+    CHECK(!ferry_rcu_bp_read_ongoing());
+    CHECK_EQ(ferry_rcu_bp_register_thread(), 0);   /* already: fine */
+    CHECK_EQ(ferry_rcu_bp_registered_threads(), n0 + 1);
+    ferry_rcu_bp_unregister_thread();
+    CHECK_EQ(ferry_rcu_bp_registered_threads(), n0);
+    ferry_rcu_bp_unregister_thread();              /* not registered: no-op */
+    ferry_rcu_bp_read_lock();                      /* registers again */
+    ferry_rcu_bp_read_unlock();
+    CHECK_EQ(ferry_rcu_bp_registered_threads(), n0 + 1);
+}
+
+static void waits_for(bool exit_inside)
+{
+    struct rcu_holder h;
+    rcu_holder_start(&h, &rcu_bp, exit_inside);
+    struct sync_arg s;
+    memset(&s, 0, sizeof s);
+    CHECK_EQ(pthread_create(&s.tid, NULL, sync_main, &s), 0);
+    usleep(50 * 1000);
+    CHECK_MSG(!atomic_load_explicit(&s.done, memory_order_acquire),
+              "synchronize returned while an unregistered thread's section was open");
+    rcu_holder_stop(&h);   /* the thread leaves its section, or exits inside it */
+    CHECK_EQ(pthread_join(s.tid, NULL), 0);
+    CHECK(atomic_load_explicit(&s.done, memory_order_acquire));
+}
+
+FERRY_TEST(synchronize_waits_for_first_use_reader_timing) { waits_for(false); }
+FERRY_TEST(thread_exit_inside_section_ends_it_timing) { waits_for(true); }
+
+static void *read_once(void *arg)
+{
+    (void)arg;
+    ferry_rcu_bp_read_lock();
+    ferry_rcu_bp_read_unlock();
+    return NULL;
+}
+
+FERRY_TEST(thread_exit_releases_the_record)
+{
+    unsigned long n0 = ferry_rcu_bp_registered_threads();
+    for (int i = 0; i < 200; i++) {
+        pthread_t t;
+        CHECK_EQ(pthread_create(&t, NULL, read_once, NULL), 0);
+        CHECK_EQ(pthread_join(t, NULL), 0);
+    }
+    CHECK_EQ(ferry_rcu_bp_registered_threads(), n0);
+    ferry_rcu_bp_synchronize();
+    /* Many at once: the records (more than one block) come back too. */
+    enum { M = 100 };
+    struct rcu_holder h[M];
+    for (int i = 0; i < M; i++)
+        rcu_holder_start(&h[i], &rcu_bp, i % 2 == 0);
+    CHECK_EQ(ferry_rcu_bp_registered_threads(), n0 + M);
+    for (int i = 0; i < M; i++)
+        rcu_holder_stop(&h[i]);
+    CHECK_EQ(ferry_rcu_bp_registered_threads(), n0);
+    ferry_rcu_bp_synchronize();
+}
+
+/* A destructor that runs after ferry's and reads again: the thread is
+ * registered again and released again in the next round. */
+static pthread_key_t late_key;
+
+static void late_destructor(void *v)
+{
+    (void)v;
+    ferry_rcu_bp_read_lock();
+    ferry_rcu_bp_read_unlock();
+}
+
+static void *read_then_exit_with_late_destructor(void *arg)
+{
+    (void)arg;
+    pthread_setspecific(late_key, (void *)1);
+    ferry_rcu_bp_read_lock();
+    ferry_rcu_bp_read_unlock();
+    return NULL;
+}
+
+FERRY_TEST(late_exit_destructor_may_read)
+{
+    ferry_rcu_bp_read_lock();   /* ferry's key exists before late_key */
+    ferry_rcu_bp_read_unlock();
+    unsigned long n0 = ferry_rcu_bp_registered_threads();
+    CHECK_EQ(pthread_key_create(&late_key, late_destructor), 0);
+    for (int i = 0; i < 10; i++) {
+        pthread_t t;
+        CHECK_EQ(pthread_create(&t, NULL, read_then_exit_with_late_destructor, NULL), 0);
+        CHECK_EQ(pthread_join(t, NULL), 0);
+    }
+    CHECK_EQ(ferry_rcu_bp_registered_threads(), n0);
+    ferry_rcu_bp_synchronize();
+}
+
+/* A thread whose first section is in a signal handler. */
+static FERRY_ATOMIC(int) handled;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    ferry_rcu_bp_read_lock();
+    ferry_rcu_bp_read_unlock();
+    atomic_store_explicit(&handled, 1, memory_order_release);
+}
+
+static void *wait_for_signal(void *arg)
+{
+    (void)arg;
+    while (!atomic_load_explicit(&handled, memory_order_acquire))
+        usleep(1000);
+    return NULL;
+}
+
+FERRY_TEST(first_section_in_a_signal_handler)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    CHECK_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, wait_for_signal, NULL), 0);
+    CHECK_EQ(pthread_kill(t, SIGUSR1), 0);
+    CHECK_EQ(pthread_join(t, NULL), 0);
+    ferry_rcu_bp_synchronize();
+}
+
+/* ---- update side ---- */
+
+struct obj {
+    int value;
+    ferry_rcu_head rh;
+};
+
+static FERRY_ATOMIC(int) cb_ran;
+
+static void cb_count(ferry_rcu_head *h)
+{
+    (void)h;
+    atomic_fetch_add_explicit(&cb_ran, 1, memory_order_relaxed);
+}
+
+static struct obj *shared;
+
+FERRY_TEST(call_barrier_poll)
+{
+    struct rcu_holder h;
+    rcu_holder_start(&h, &rcu_bp, false);
+    static struct obj o[8];
+    for (int i = 0; i < 8; i++)
+        ferry_rcu_bp_call(&o[i].rh, cb_count);
+    unsigned long c = ferry_rcu_bp_start_poll();
+    usleep(20 * 1000);
+    CHECK_EQ(atomic_load_explicit(&cb_ran, memory_order_relaxed), 0);
+    CHECK(!ferry_rcu_bp_poll(c));
+    rcu_holder_stop(&h);
+    ferry_rcu_bp_barrier();
+    CHECK_EQ(atomic_load_explicit(&cb_ran, memory_order_relaxed), 8);
+    ferry_rcu_bp_synchronize();
+    ferry_rcu_bp_synchronize();
+    CHECK(ferry_rcu_bp_poll(c));
+    unsigned long g = ferry_rcu_bp_gp_count();
+    ferry_rcu_bp_synchronize();
+    CHECK_EQ(ferry_rcu_bp_gp_count(), g + 1);
+    /* The dereference check accepts a bp section. */
+    static struct obj one = { 1, { 0 } };
+    ferry_rcu_assign_pointer(shared, &one);
+    ferry_rcu_bp_read_lock();
+    CHECK_EQ(ferry_rcu_dereference(shared)->value, 1);
+    ferry_rcu_bp_read_unlock();
+}
+
+/* ---- misuse ---- */
+
+FERRY_DEATH_TEST(unlock_without_lock_aborts, "ferry_rcu_bp_read_unlock without a matching")
+{
+    ferry_rcu_bp_read_unlock();   /* never registered */
+}
+
+FERRY_DEATH_TEST(unbalanced_unlock_aborts, "ferry_rcu_bp_read_unlock without a matching")
+{
+    ferry_rcu_bp_read_lock();
+    ferry_rcu_bp_read_unlock();
+    ferry_rcu_bp_read_unlock();
+}
+
+FERRY_DEATH_TEST(synchronize_in_section_aborts, "ferry_rcu_bp_synchronize inside a ferry_rcu_bp read-side section")
+{
+    ferry_rcu_bp_read_lock();
+    ferry_rcu_bp_synchronize();
+}
+
+FERRY_DEATH_TEST(barrier_in_section_aborts, "ferry_rcu_bp_barrier inside a ferry_rcu_bp read-side section")
+{
+    ferry_rcu_bp_read_lock();
+    ferry_rcu_bp_barrier();
+}
+
+FERRY_DEATH_TEST(unregister_in_section_aborts, "ferry_rcu_bp_unregister_thread inside a read-side section")
+{
+    ferry_rcu_bp_read_lock();
+    ferry_rcu_bp_unregister_thread();
+}
+
+FERRY_DEBUG_DEATH_TEST(dereference_outside_section_aborts, "ferry_rcu_dereference outside a read-side section")
+{
+    static struct obj one;
+    ferry_rcu_assign_pointer(shared, &one);
+    ferry_rcu_bp_read_lock();
+    ferry_rcu_bp_read_unlock();
+    struct obj *p = ferry_rcu_dereference(shared);
+    (void)p;
+}
