@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "futex.h"
+#include "platform.h"
 
 bool ferry__rcu_strict;
 
@@ -22,15 +23,6 @@ __attribute__((constructor)) static void rcu_common_init(void)
 static inline const char *site_file(const char *file)
 {
     return file ? file : "(unknown call site)";
-}
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#else
-    atomic_signal_fence(memory_order_seq_cst);
-#endif
 }
 
 /* ------------------------------------------------------------------------ */
@@ -183,7 +175,7 @@ void ferry__rcu_wait_for_readers(struct ferry__rcu_flavor *f, ferry_list *input,
             pthread_mutex_lock(&f->registry_lock);
         } else {
             attempts++;
-            cpu_relax();
+            ferry__cpu_relax();
         }
     }
 }
