@@ -11,6 +11,8 @@
  *   ferry__deadline_valid() (NULL, or tv_nsec in [0, 1e9): the library-wide
  *   rule for deadlines, see docs/chan.md "Arguments"), and
  *   ferry__deadline_passed() (NULL never passes).
+ * - ferry__copy_items(): memcpy of k items of elem bytes, with one
+ *   pointer-sized item (the common case) as a single move.
  *
  * Nothing here allocates, blocks or touches shared memory.
  */
@@ -19,6 +21,7 @@
 
 #include <ferry/common.h>
 
+#include <string.h>
 #include <time.h>
 
 #define FERRY_TLS _Thread_local
@@ -63,6 +66,14 @@ static inline bool ferry__deadline_passed(const struct timespec *deadline)
         return false;
     struct timespec now = ferry__now();
     return now.tv_sec > deadline->tv_sec || (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+}
+
+static inline void ferry__copy_items(void *dst, const void *src, size_t k, size_t elem)
+{
+    if (k == 1 && elem == sizeof(void *))
+        memcpy(dst, src, sizeof(void *));
+    else
+        memcpy(dst, src, k * elem);
 }
 
 #endif /* FERRY_SRC_PLATFORM_H */

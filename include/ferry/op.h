@@ -49,24 +49,47 @@ typedef struct ferry_waker {
     void *ctx;
 } ferry_waker;
 
-/* Complete type so that callers can embed it; the fields are private. */
+/* An async operation: caller-allocated, embeddable, and opaque in all but
+ * size. Every field is private to the channel (src/chan_op.h says what each
+ * means); `reserved` is space for fields that later versions add without
+ * changing the size, so code compiled against this header keeps working
+ * with a newer library. sizeof(ferry_op) is part of the ABI: 192 bytes on
+ * 64-bit targets (checked below).
+ *
+ * A zero-filled ferry_op is "never started": ferry_op_result returns
+ * -EINVAL and ferry_op_cancel returns -EINVAL. Other uninitialized memory
+ * must not be passed to those two (a *_start sets the op up whatever it
+ * held). */
 typedef struct ferry_op {
-    ferry_waiter waiter;          /* linked in the channel's waiter list     */
+    ferry_waiter waiter;               /* in a waiter list or a wake round      */
     struct ferry_chan *chan;
-    void *buf;                    /* out (receive) or items (send)           */
-    size_t n;                     /* max (receive) or n (send)               */
-    size_t done;                  /* items moved so far                      */
-    size_t head_weight;           /* cached weight of the next item to send  */
-    ssize_t result;               /* final result once complete              */
+    void *buf;                         /* out (receive) or items (send)        */
+    size_t n;                          /* max (receive) or n (send)            */
+    size_t done;                       /* items moved so far                   */
+    size_t need;                       /* items that complete it (send)        */
+    size_t head_weight;                /* cached weight of the next item       */
+    ssize_t result;                    /* final result once complete           */
     ferry_waker waker;
-    unsigned prio;                /* send level                              */
-    uint8_t kind;                 /* receive / send                          */
-    bool async;                   /* waker vs. futex                         */
+    void *round;                       /* the wake round that completed it     */
+    FERRY_ATOMIC(uintptr_t) *claim;    /* shared with sibling ops, or NULL      */
+    unsigned prio;                     /* send level                           */
+    uint32_t round_gen;                /* that round's registration number     */
+    uint32_t ticket;                   /* its place among the round's wakers   */
+    FERRY_ATOMIC(uint32_t) state;      /* never started, pending, ..., done    */
+    uint8_t kind;                      /* receive / send                       */
+    bool async;                        /* waker vs. futex                      */
     bool has_head_weight;
-    unsigned gate;                /* wake gate phase of the completer + 1, or 0 */
-    void *completer;              /* the wake round that completed it          */
-    FERRY_ATOMIC(uint32_t) state; /* pending, sleeping, cancelling, done      */
+    uint8_t pad_;
+    void *reserved[4];                 /* for ABI growth; never touched        */
 } ferry_op;
+
+#if UINTPTR_MAX == UINT64_MAX
+#ifdef __cplusplus
+static_assert(sizeof(ferry_op) == 192, "ferry_op's size is part of the ABI");
+#else
+_Static_assert(sizeof(ferry_op) == 192, "ferry_op's size is part of the ABI");
+#endif
+#endif
 
 /* Start a receive of up to max items into out. Returns the count (>= 1), 0
  * (closed and drained), -EPIPE, -EINVAL, or -EINPROGRESS (pending). The op

@@ -1,4 +1,4 @@
-/* Zero allocation in steady state (DESIGN.md principle 1).
+/* Zero allocation in steady state (docs/chan.md, "Memory and misuse").
  *
  * malloc, calloc, realloc and free are interposed (this program defines them;
  * the dynamic linker resolves libc's and ferry's calls to these) and counted

@@ -1,4 +1,4 @@
-/* ferry/op.h: async operations, per DESIGN.md section 3. */
+/* ferry/op.h: async operations (docs/async.md). */
 #include <errno.h>
 #include <ferry/op.h>
 #include <pthread.h>

@@ -1,4 +1,4 @@
-/* Priority levels and weight budgets (DESIGN.md section 3). */
+/* Priority levels and weight budgets (docs/chan.md, "Priorities and weight budgets"). */
 #include <errno.h>
 #include <ferry/chan.h>
 #include <pthread.h>
