@@ -124,7 +124,8 @@ void ferry__chan_settle(struct ferry_chan *c, struct ferry__wake *wk)
         /* Buffered items to waiting receivers, in order, oldest first. */
         bool took = false;
         ferry_op *rop;
-        while (!ferry_waitlist_empty(&c->recvq) && (rop = ferry__op_first(c, &c->recvq)) != NULL) {
+        while (!ferry_waitlist_empty(&c->recvq) && !c->path->empty(c) &&
+               (rop = ferry__op_first(c, &c->recvq)) != NULL) {
             size_t k = c->path->take(c, (char *)rop->buf, rop->n);
             if (k == 0)
                 break;
