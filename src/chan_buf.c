@@ -206,6 +206,24 @@ static bool buf_put(struct ferry_chan *c, ferry_op *op)
     return true;
 }
 
+/* The path's room: would buf_put move at least one item of op now? (The
+ * head item is weighed here at most once: its weight stays in the op.) */
+static bool buf_room(struct ferry_chan *c, ferry_op *op)
+{
+    struct ferry__chan_buf *b = B(c);
+    if (op->done >= op->n || b->count >= c->cap)
+        return false;
+    if (!c->budget)
+        return true;
+    if (!c->weigh)
+        return b->count == 0 || (b->weight < c->budget && c->budget - b->weight >= c->elem);
+    if (!op->has_head_weight) {
+        op->head_weight = c->weigh((const char *)op->buf + op->done * c->elem, c->weigh_ctx);
+        op->has_head_weight = true;
+    }
+    return weight_fits(c, 0, b->weight, op->head_weight);
+}
+
 /* The path's take: up to max buffered items, highest level first. */
 static size_t buf_take(struct ferry_chan *c, char *out, size_t max)
 {
@@ -327,6 +345,7 @@ const struct ferry__chan_path ferry__chan_path_locked = {
     .send = buf_send,
     .recv = buf_recv,
     .put = buf_put,
+    .room = buf_room,
     .take = buf_take,
     .empty = buf_empty,
     .close = buf_close,

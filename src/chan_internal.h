@@ -93,6 +93,10 @@ struct ferry__chan_path {
      * receiver is gone, every buffered item goes to cfg.drop. stats: add
      * what the path counts itself. */
     bool (*put)(struct ferry_chan *c, ferry_op *op);
+    /* Would put move at least one of op's items now? (For claimed ops,
+     * which must not commit their siblings to a move that does not
+     * happen; may cache the head item's weight in the op.) */
+    bool (*room)(struct ferry_chan *c, ferry_op *op);
     size_t (*take)(struct ferry_chan *c, char *out, size_t max);
     bool (*empty)(struct ferry_chan *c);
     void (*close)(struct ferry_chan *c);

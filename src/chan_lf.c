@@ -111,6 +111,11 @@ static bool lf_put(struct ferry_chan *c, ferry_op *op)
     return true;
 }
 
+static bool lf_room(struct ferry_chan *c, ferry_op *op)
+{
+    return op->done < op->n && ferry__lfring_room(R(c));
+}
+
 static size_t lf_take(struct ferry_chan *c, char *out, size_t max) { return ferry__lfring_pop(R(c), out, max); }
 
 static bool lf_empty(struct ferry_chan *c) { return ferry__lfring_empty(R(c)); }
@@ -153,6 +158,7 @@ const struct ferry__chan_path ferry__chan_path_lockfree = {
     .send = lf_send,
     .recv = lf_recv,
     .put = lf_put,
+    .room = lf_room,
     .take = lf_take,
     .empty = lf_empty,
     .close = lf_close,

@@ -221,6 +221,15 @@ static inline bool ferry__lfring_empty(struct ferry__lfring *r)
     return atomic_load_explicit(&r->head, memory_order_seq_cst) == t;
 }
 
+/* Is the slot at the tail free now, and the ring open? A hint: another
+ * producer may take it at once (R3). */
+static inline bool ferry__lfring_room(struct ferry__lfring *r)
+{
+    /* Relaxed: R3 (the slot's acquire load below is R2). */
+    uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    return !(t & FERRY__LFRING_FLAGS) && ferry__lfring_cmp(r, ferry__lfring_index(r, t), 2 * t) == 0;
+}
+
 /* The flag bits now (relaxed: a hint for fast-path pre-checks; R4 makes
  * the claim itself exact). */
 static inline uint64_t ferry__lfring_flags(struct ferry__lfring *r)

@@ -97,8 +97,19 @@ static void take_from_senders(struct ferry_chan *c, ferry_op *rop, struct ferry_
 static bool refill_from_senders(struct ferry_chan *c, struct ferry__wake *wk)
 {
     bool moved = false;
-    ferry_op *s;
-    while ((s = ferry__op_first(c, &c->sendq)) != NULL) {
+    ferry_waiter *w;
+    while ((w = ferry_waitlist_peek(&c->sendq, FERRY_ROUND_ALL)) != NULL) {
+        ferry_op *s = op_of(w);
+        if (FERRY_UNLIKELY(s->claim != NULL)) {
+            /* A claim commits its sibling ops: take it only for a move that
+             * happens (on a lock-free ring, up to a concurrent fast path). */
+            if (!c->path->room(c, s))
+                break;
+            if (!ferry__op_claim(s)) {
+                ferry__op_lose(c, s);
+                continue;
+            }
+        }
         size_t before = s->done;
         bool ok = c->path->put(c, s);
         moved |= s->done != before;

@@ -174,7 +174,11 @@ static inline void ferry__op_complete(struct ferry_chan *c, ferry_op *op, ssize_
  * op without a claim word always may; one with a claim word only if the
  * word is unclaimed (it then takes it) or already holds this op. A won
  * claim is final: the op must complete through this channel. Call it
- * before the first item moves, only where the move is certain. */
+ * before the first item moves, where the move is certain: a handoff to or
+ * from the op, a close, a take from a buffer that is not empty, a refill
+ * after the path's room() said yes. (On the lock-free ring the last two
+ * can still come up empty if a fast path wins the slot in between; the op
+ * then stays linked, claimed, and completes with the channel's next move.) */
 bool ferry__op_claim_slow(ferry_op *op);
 static inline bool ferry__op_claim(ferry_op *op)
 {

@@ -153,3 +153,43 @@ FERRY_TEST(claim_send_need_completes_partially)
         ferry_rx_release(rx);
     }
 }
+
+/* A claim commits the sibling cases, so it is taken only for a move that
+ * happens: a send case whose weighed item does not fit the room a receive
+ * freed stays unclaimed, and a receive case on another channel can still
+ * win. */
+static size_t weight_is_value(const void *item, void *ctx)
+{
+    (void)ctx;
+    return (size_t)*(const long *)item;
+}
+
+FERRY_TEST(claim_not_taken_for_a_send_that_does_not_fit)
+{
+    ferry_tx *tx, *ty;
+    ferry_rx *rx, *ry;
+    ferry_chan_config cx = {.elem_size = sizeof(long), .capacity = 8, .budget = 20, .weigh = weight_is_value};
+    ferry_chan_config cy = {.elem_size = sizeof(long), .capacity = 4};
+    CHECK_EQ(ferry_chan_open(&cx, &tx, &rx), 0);
+    CHECK_EQ(ferry_chan_open(&cy, &ty, &ry), 0);
+    long fill[2] = {4, 15}, heavy = 10, small = 7, out;
+    CHECK_EQ(ferry_send(tx, fill, 2), 2);
+    atomic_store(&wakes, 0);
+    FERRY_ATOMIC(uintptr_t) claim = 0;
+    ferry_op s, r;
+    CHECK_EQ(ferry__send_start_claimed(tx, &s, &heavy, 1, 0, 1, W, &claim), -EINPROGRESS);
+    CHECK_EQ(ferry__recv_start_claimed(ry, &r, &out, 1, W, &claim), -EINPROGRESS);
+    CHECK_EQ(ferry_try_recv(rx, &out, 1), 1); /* frees 4: 15 + 10 > 20, no room for the case */
+    CHECK_EQ(atomic_load(&claim), 0);
+    CHECK_EQ(ferry_send(ty, &small, 1), 1); /* the receive case wins */
+    CHECK_EQ(atomic_load(&claim), (uintptr_t)&r);
+    CHECK_EQ(ferry_op_result(&r), 1);
+    CHECK_EQ(out, 7);
+    CHECK_EQ(ferry_op_cancel(&s), 0); /* still linked: withdrawn, nothing moved */
+    CHECK_EQ(ferry_op_cancel(&r), 1);
+    CHECK_EQ(atomic_load(&wakes), 1);
+    ferry_tx_release(tx);
+    ferry_rx_release(rx);
+    ferry_tx_release(ty);
+    ferry_rx_release(ry);
+}
