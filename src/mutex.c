@@ -129,7 +129,9 @@ static node *q_insert(node *head, node *n, bool front)
         ferry_list_init(&n->link);
         return n;
     }
-    ferry_list_add_tail(&head->link, &n->link); /* before the first: the tail */
+    /* Before the first: the tail. (The head is linked: no zero-filled head
+     * to set up, so list.h's insert rather than add_tail.) */
+    ferry__list_insert(&n->link, head->link.prev, &head->link);
     return front ? n : head;
 }
 
