@@ -7,21 +7,14 @@
 #include <errno.h>
 #include <sched.h>
 
+#include "platform.h"
+
 int ferry_defer_init(ferry_defer *d)
 {
     if (!d)
         return -EINVAL;
     atomic_store_explicit(&d->head, (ferry_defer_node *)NULL, memory_order_relaxed);
     return 0;
-}
-
-static inline void ferry__cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#else
-    atomic_signal_fence(memory_order_seq_cst);
-#endif
 }
 
 /* The node's link, once its pusher has written it. */

@@ -19,6 +19,13 @@ int ferry__futex_wait(FERRY_ATOMIC(uint32_t) *word, uint32_t expected,
 {
     long r;
     if (deadline) {
+        /* Checked here so that no caller can die in the kernel's EINVAL
+         * below: a bad tv_nsec is the caller's error to report, and a
+         * negative tv_sec (long past) is a timeout. */
+        if (!ferry__deadline_valid(deadline))
+            return -EINVAL;
+        if (deadline->tv_sec < 0)
+            return -ETIMEDOUT;
         /* FUTEX_WAIT_BITSET takes an absolute timeout, on CLOCK_MONOTONIC
          * unless FUTEX_CLOCK_REALTIME is given. */
         r = sys_futex((void *)word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, expected,
@@ -54,20 +61,4 @@ int ferry__futex_requeue(FERRY_ATOMIC(uint32_t) *from, int n_wake,
     long r = sys_futex((void *)from, FUTEX_REQUEUE | FUTEX_PRIVATE_FLAG, (uint32_t)n_wake,
                        (const struct timespec *)(uintptr_t)(unsigned)n_move, (void *)to, 0);
     return r < 0 ? 0 : (int)r;
-}
-
-struct timespec ferry__now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts;
-}
-
-bool ferry__deadline_passed(const struct timespec *deadline)
-{
-    if (!deadline)
-        return false;
-    struct timespec now = ferry__now();
-    return now.tv_sec > deadline->tv_sec ||
-           (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
 }

@@ -4,8 +4,10 @@
  *
  * Words. A mutex word is [head | WAKING | QLOCK | LOCKED], a cond word
  * [head | QLOCK]. `head` points at the first node of a circular doubly
- * linked FIFO of waiters; each node lives in its waiting thread's stack
- * frame and is guarded by the QLOCK bit of the word whose queue holds it.
+ * linked FIFO of waiters (ferry/list.h links without a separate head: the
+ * word is the head pointer, and the node before the first is the last);
+ * each node lives in its waiting thread's stack frame and is guarded by the
+ * QLOCK bit of the word whose queue holds it.
  * WAKING says that a waiter was dequeued and woken to compete for the
  * mutex and has not yet taken it or gone back to sleep: while it is set,
  * unlock wakes nobody else (the woken thread will look at the queue).
@@ -41,9 +43,11 @@
  *     follow is on the address only, and a spurious wake of whatever lives
  *     there later is harmless.
  */
+#include <ferry/list.h>
 #include <ferry/mutex.h>
 
 #include "futex.h"
+#include "platform.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -83,8 +87,7 @@ enum {
 };
 
 typedef struct node {
-    _Alignas(8) struct node *next; /* under QLOCK of the queue holding it   */
-    struct node *prev;
+    _Alignas(8) ferry_list link; /* in the queue; under QLOCK of the queue holding it */
     /* Address of the mutex or cond whose queue holds the node, 0 if none.
      * Written under that queue's QLOCK; read by the owner under a QLOCK
      * (relaxed atomic because a cond waiter reads it under the cond's QLOCK
@@ -99,17 +102,6 @@ _Static_assert(_Alignof(node) >= 8, "the three low bits of a node address hold f
 
 /* ------------------------------------------------------------- helpers */
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__) || defined(__arm__)
-    __asm__ __volatile__("yield" ::: "memory");
-#else
-    atomic_signal_fence(memory_order_seq_cst);
-#endif
-}
-
 /* Back off while a QLOCK is held by another thread: it is held for a few
  * dozen instructions, so spin briefly, then yield the CPU (the holder may
  * have been preempted, and on an oversubscribed machine it needs our CPU). */
@@ -117,61 +109,51 @@ static inline void qlock_backoff(unsigned *spins)
 {
     if (*spins < 16) {
         for (unsigned i = 0; i < (1u << (*spins / 4)); i++)
-            cpu_relax();
+            ferry__cpu_relax();
         (*spins)++;
     } else {
         sched_yield();
     }
 }
 
-static inline uint64_t ts_ns(struct timespec t)
-{
-    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-}
-
-static inline uint64_t now_ns(void) { return ts_ns(ferry__now()); }
-
-static inline bool bad_deadline(const struct timespec *d)
-{
-    return d && (d->tv_nsec < 0 || d->tv_nsec >= 1000000000L);
-}
-
 static inline node *head_of(uintptr_t w) { return (node *)(w & PTR_MASK); }
 
-/* Circular doubly linked queue; `head` may be NULL (empty). */
+/* The queue: nodes on a ferry_list ring with no separate head; the word
+ * holds the first node, NULL when empty. */
+static inline node *q_next(const node *n) { return ferry_container_of(n->link.next, node, link); }
+static inline node *q_prev(const node *n) { return ferry_container_of(n->link.prev, node, link); }
+
+/* Link n at the tail (front: as the new first node). */
 static node *q_insert(node *head, node *n, bool front)
 {
     if (!head) {
-        n->next = n->prev = n;
+        ferry_list_init(&n->link);
         return n;
     }
-    node *tail = head->prev;
-    n->prev = tail;
-    n->next = head;
-    tail->next = n;
-    head->prev = n;
+    /* Before the first: the tail. (The head is linked: no zero-filled head
+     * to set up, so list.h's insert rather than add_tail.) */
+    ferry__list_insert(&n->link, head->link.prev, &head->link);
     return front ? n : head;
 }
 
 static node *q_remove(node *head, node *n)
 {
-    if (n->next == n)
+    if (n->link.next == &n->link)
         return NULL;
-    n->prev->next = n->next;
-    n->next->prev = n->prev;
-    return head == n ? n->next : head;
+    node *next = q_next(n);
+    ferry_list_del(&n->link);
+    return head == n ? next : head;
 }
 
-/* Append circular list b (non-NULL) after the tail of a. */
+/* Append queue b (non-NULL) after the tail of a. */
 static node *q_splice(node *a, node *b)
 {
     if (!a)
         return b;
-    node *at = a->prev, *bt = b->prev;
-    at->next = b;
-    b->prev = at;
-    bt->next = a;
-    a->prev = bt;
+    /* A sentinel just before b makes b a headed list; move it before a. */
+    ferry_list tmp;
+    ferry_list_add_tail(&b->link, &tmp);
+    ferry_list_splice_tail(&a->link, &tmp);
     return a;
 }
 
@@ -197,7 +179,7 @@ static uint32_t node_wait(node *n, const struct timespec *deadline)
         s = atomic_load_explicit(&n->state, memory_order_acquire);
         if (!(s & S_WAIT))
             return s;
-        cpu_relax();
+        ferry__cpu_relax();
     }
     for (;;) {
         /* Acquire: as above. */
@@ -284,7 +266,7 @@ static inline void check_cond_head(ferry_cond *c, node *head)
 
 static uint32_t self_tid(void)
 {
-    static _Thread_local uint32_t tid;
+    static FERRY_TLS uint32_t tid;
     if (FERRY_UNLIKELY(tid == 0))
         tid = (uint32_t)syscall(SYS_gettid);
     return tid;
@@ -387,7 +369,7 @@ static int mutex_lock_node(ferry_mutex *m, const struct timespec *deadline, node
             if (pauses > SPIN_MAX_PAUSES)
                 pauses = SPIN_MAX_PAUSES;
             for (unsigned i = 0; i < pauses; i++)
-                cpu_relax();
+                ferry__cpu_relax();
             spin++;
             w = atomic_load_explicit(&m->word, memory_order_relaxed);
             continue;
@@ -416,7 +398,7 @@ static int mutex_lock_node(ferry_mutex *m, const struct timespec *deadline, node
         node *head = head_of(w);
         check_mutex_head(m, head);
         if (!requeue)
-            n->since = now_ns();
+            n->since = ferry__now_ns();
         atomic_store_explicit(&n->state, S_WAIT, memory_order_relaxed);
         atomic_store_explicit(&n->where, (uintptr_t)m, memory_order_relaxed);
         head = q_insert(head, n, requeue);
@@ -442,7 +424,7 @@ static int mutex_lock_node(ferry_mutex *m, const struct timespec *deadline, node
 
 int ferry__mutex_lock_slow(ferry_mutex *m, const struct timespec *deadline)
 {
-    if (FERRY_UNLIKELY(bad_deadline(deadline)))
+    if (FERRY_UNLIKELY(!ferry__deadline_valid(deadline)))
         return -EINVAL;
     node n;
     n.mutex = m;
@@ -455,7 +437,7 @@ int ferry__mutex_lock_slow(ferry_mutex *m, const struct timespec *deadline)
 /* Per-thread count of unlocks that found a thread on its way to the mutex
  * (WAKING): every FAIR_CHECK_EVERY-th of them reads the clock to see whether
  * the oldest waiter is due a handoff. */
-static _Thread_local unsigned fair_tick;
+static FERRY_TLS unsigned fair_tick;
 #define FAIR_CHECK_EVERY 16
 
 void ferry__mutex_unlock_slow(ferry_mutex *m)
@@ -475,7 +457,7 @@ void ferry__mutex_unlock_slow(ferry_mutex *m)
         if ((w & WAKING) && head_of(w) && fair_due < 0) {
             fair_due = 0;
             if (++fair_tick % FAIR_CHECK_EVERY == 0) {
-                now = now_ns();
+                now = ferry__now_ns();
                 fair_due = (int32_t)((uint32_t)(now / 1000) -
                                      atomic_load_explicit(&m->fair_at, memory_order_relaxed)) >= 0;
             }
@@ -490,7 +472,7 @@ void ferry__mutex_unlock_slow(ferry_mutex *m)
             continue;
         }
         if (!now)
-            now = now_ns();
+            now = ferry__now_ns();
         /* Acquire: pairs with the release that dropped QLOCK last. */
         if (atomic_compare_exchange_weak_explicit(&m->word, &w, w | QLOCK, memory_order_acquire,
                                                   memory_order_relaxed))
@@ -548,13 +530,13 @@ void ferry_cond_fini(ferry_cond *c)
  * it drops c's QLOCK; it holds WAKING (R4, R5). */
 static node *move_to_mutex(ferry_mutex *m, node *list)
 {
-    uint64_t now = now_ns();
+    uint64_t now = ferry__now_ns();
     node *p = list;
     do {
         /* The cond's QLOCK orders this against the owner's timeout check. */
         atomic_store_explicit(&p->where, (uintptr_t)m, memory_order_relaxed);
         p->since = now;
-        p = p->next;
+        p = q_next(p);
     } while (p != list);
 
     uintptr_t w = qlock(&m->word);
@@ -578,7 +560,7 @@ static node *move_to_mutex(ferry_mutex *m, node *list)
 
 int ferry_cond_wait_until(ferry_cond *c, ferry_mutex *m, const struct timespec *deadline)
 {
-    if (!c || !m || bad_deadline(deadline))
+    if (!c || !m || !ferry__deadline_valid(deadline))
         return -EINVAL;
     if (FERRY_UNLIKELY(!(atomic_load_explicit(&m->word, memory_order_relaxed) & LOCKED)))
         ferry__die("ferry_cond %p: wait with mutex %p, which is not locked", (void *)c, (void *)m);
@@ -668,7 +650,7 @@ void ferry_cond_signal(ferry_cond *c)
         check_cond_head(c, head);
         node *n = head;
         head = q_remove(head, n);
-        n->next = n->prev = n;
+        ferry_list_init(&n->link);
         /* If threads already sleep on the mutex, queueing behind them would
          * make the signalled thread wait for a chain of wakes (one per
          * unlock): wake it now to compete for the mutex (measured ~2x
@@ -705,7 +687,7 @@ void ferry_cond_broadcast(ferry_cond *c)
         node *p = list;
         do {
             one_mutex &= p->mutex == list->mutex;
-            p = p->next;
+            p = q_next(p);
         } while (p != list);
         if (one_mutex) {
             wake = move_to_mutex(list->mutex, list);
@@ -715,7 +697,7 @@ void ferry_cond_broadcast(ferry_cond *c)
             p = list;
             do {
                 atomic_store_explicit(&p->where, 0, memory_order_relaxed);
-                p = p->next;
+                p = q_next(p);
             } while (p != list);
             each = list;
         }
@@ -727,9 +709,9 @@ void ferry_cond_broadcast(ferry_cond *c)
     if (each) {
         /* The list is ours now (unlinked, under no lock); read each next
          * pointer before the wake lets that node go. */
-        node *p = each, *last = each->prev;
+        node *p = each, *last = q_prev(each);
         for (;;) {
-            node *next = p->next;
+            node *next = q_next(p);
             bool done = p == last;
             wake_node(p, S_RETRY);
             if (done)

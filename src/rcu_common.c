@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "futex.h"
+#include "platform.h"
 
 bool ferry__rcu_strict;
 unsigned ferry__rcu_ncpus = 1;
@@ -28,15 +29,6 @@ __attribute__((constructor)) static void rcu_common_init(void)
 static inline const char *site_file(const char *file)
 {
     return file ? file : "(unknown call site)";
-}
-
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#else
-    atomic_signal_fence(memory_order_seq_cst);
-#endif
 }
 
 /* ------------------------------------------------------------------------ */
@@ -238,7 +230,7 @@ void ferry__rcu_wait_for_readers(struct ferry__rcu_flavor *f, ferry_list *input,
             ferry_mutex_lock(&f->registry_lock);
         } else {
             attempts++;
-            cpu_relax();
+            ferry__cpu_relax();
         }
     }
 }

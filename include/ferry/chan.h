@@ -31,6 +31,20 @@
  * - Every function here may be called concurrently from any number of
  *   threads on the same channel, except where a handle's lifetime is
  *   concerned: do not use a handle after releasing it.
+ *
+ * Arguments (one policy for every channel and op function):
+ * - A function that returns a result returns -EINVAL, and does nothing,
+ *   for a NULL handle, op or config, a NULL buffer with a non-zero count,
+ *   or a count whose size in bytes (count * elem_size) exceeds PTRDIFF_MAX
+ *   (no buffer can be that large).
+ * - ferry_tx_release(NULL), ferry_rx_release(NULL) and ferry_tx_close(NULL)
+ *   do nothing (like free(NULL)); ferry_tx_clone(NULL) and
+ *   ferry_rx_clone(NULL) return NULL.
+ * - Deadlines are absolute CLOCK_MONOTONIC. NULL means "no deadline" in
+ *   every *_until call (the plain blocking call). A deadline whose tv_nsec
+ *   is outside [0, 1e9) is -EINVAL before anything happens: nothing moved,
+ *   nothing linked. A deadline already past is valid: the call makes the
+ *   progress that needs no waiting (the try call), then -ETIMEDOUT.
  */
 #ifndef FERRY_CHAN_H
 #define FERRY_CHAN_H
@@ -62,9 +76,12 @@ typedef struct ferry_chan_config {
 } ferry_chan_config;
 
 /* Create a channel and its first sender and receiver.
- * Returns 0, -EINVAL (NULL arguments, elem_size 0, capacity * elem_size
- * overflows, levels > FERRY_MAX_LEVELS, weigh set without a budget) or
- * -ENOMEM. Allocates.
+ * Returns 0, -EINVAL (NULL arguments, elem_size 0 or above PTRDIFF_MAX, a
+ * bounded capacity * elem_size above PTRDIFF_MAX, levels >
+ * FERRY_MAX_LEVELS, weigh set without a budget) or -ENOMEM. Allocates
+ * (bounded channels whose whole storage is at most 1 MiB get all of it
+ * now); never blocks. Large items that pass these checks but whose storage
+ * cannot be had make the sends that need it return -ENOMEM.
  *
  * With a budget, each item's weight is computed once, when it enters the
  * buffer (by the sending thread, or by the receiver that moves a blocked
@@ -73,8 +90,9 @@ typedef struct ferry_chan_config {
  * weighed. A weight of 0 is allowed (such items count only against capacity). */
 int ferry_chan_open(const ferry_chan_config *cfg, ferry_tx **tx, ferry_rx **rx);
 
-/* One more sender / receiver: counts a reference and returns its argument.
- * Each clone must be released once. Never blocks or allocates. */
+/* One more sender / receiver: counts a reference and returns its argument
+ * (NULL for NULL). Each clone must be released once. Takes the channel's
+ * lock briefly; never allocates. Any thread, concurrently with any call. */
 ferry_tx *ferry_tx_clone(ferry_tx *tx);
 ferry_rx *ferry_rx_clone(ferry_rx *rx);
 
@@ -82,53 +100,62 @@ ferry_rx *ferry_rx_clone(ferry_rx *rx);
  * closed for sending: receivers drain what is buffered, then get 0; blocked
  * and pending receivers are woken. Releasing more often than cloned aborts
  * (while the channel still exists; afterwards it is a use after free).
- * When both sides are gone the channel's memory is freed. */
+ * When both sides are gone the channel's memory is freed. NULL: nothing.
+ * Takes the lock briefly (wakers of ops it completes run on this thread);
+ * never allocates. */
 void ferry_tx_release(ferry_tx *tx);
 
 /* Release one receiver. When the last receiver is released, buffered items
  * go to cfg.drop (if set), blocked and pending senders complete with the
- * count they sent or -EPIPE, and later sends get -EPIPE. */
+ * count they sent or -EPIPE, and later sends get -EPIPE. NULL: nothing.
+ * Takes the lock (drop runs under it); never allocates. */
 void ferry_rx_release(ferry_rx *rx);
 
 /* Close the channel for sending, for every sender (the handles stay valid
  * and must still be released). Blocked senders return what they sent so far
- * or -EPIPE; receivers drain, then get 0. Idempotent. */
+ * or -EPIPE; receivers drain, then get 0. Idempotent; NULL: nothing. Takes
+ * the lock briefly; never allocates. */
 void ferry_tx_close(ferry_tx *tx);
 
 /* Send all n items in order, blocking while there is no room. Returns n; or
  * the count sent before the channel closed (for sending, or because every
  * receiver is gone), or -EPIPE if it closed before any was sent. On an
  * unbounded channel it never blocks: if storage cannot grow it returns the
- * count sent so far, or -ENOMEM. n == 0 returns 0. -EINVAL for NULL
- * arguments. */
+ * count sent so far, or -ENOMEM. n == 0 returns 0. -EINVAL: see
+ * "Arguments" above. Blocks (never on an unbounded channel); allocates only
+ * to grow storage (see above). */
 ssize_t ferry_send(ferry_tx *tx, const void *items, size_t n);
 
 /* Send as many as fit now, without blocking: a count >= 1, -EAGAIN if none
- * fit, -EPIPE if closed. */
+ * fit, -EPIPE if closed (-ENOMEM as ferry_send). Never blocks. */
 ssize_t ferry_try_send(ferry_tx *tx, const void *items, size_t n);
 
 /* ferry_send that gives up at the absolute CLOCK_MONOTONIC deadline: the count
- * sent so far, or -ETIMEDOUT if none. */
+ * sent so far, or -ETIMEDOUT if none. NULL deadline: ferry_send; tv_nsec
+ * out of range: -EINVAL, nothing sent. */
 ssize_t ferry_send_until(ferry_tx *tx, const void *items, size_t n, const struct timespec *deadline);
 
 /* ferry_send at priority level prio (0 .. levels-1; higher is received
  * first). -EINVAL if prio is out of range. ferry_send is level 0. */
 ssize_t ferry_send_prio(ferry_tx *tx, const void *items, size_t n, unsigned prio);
 
-/* ferry_send_prio with a deadline (NULL: none) and a mode: the general form
- * behind the calls above. */
+/* ferry_send_prio with a deadline (NULL: none): the general form behind the
+ * calls above. */
 ssize_t ferry_send_prio_until(ferry_tx *tx, const void *items, size_t n, unsigned prio,
                               const struct timespec *deadline);
 
 /* Wait for at least one item, then take up to max: FIFO within a level,
  * highest level first. Returns the count (>= 1), or 0 once the channel is
- * closed for sending and drained. -EINVAL if max == 0 or out is NULL. */
+ * closed for sending and drained. -EINVAL if max == 0, or see "Arguments".
+ * Blocks; never allocates. */
 ssize_t ferry_recv(ferry_rx *rx, void *out, size_t max);
 
-/* ferry_recv without waiting: -EAGAIN if nothing is available. */
+/* ferry_recv without waiting: -EAGAIN if nothing is available. Never
+ * blocks. */
 ssize_t ferry_try_recv(ferry_rx *rx, void *out, size_t max);
 
-/* ferry_recv that gives up at the deadline with -ETIMEDOUT. */
+/* ferry_recv that gives up at the deadline with -ETIMEDOUT (NULL: none;
+ * tv_nsec out of range: -EINVAL, nothing taken). */
 ssize_t ferry_recv_until(ferry_rx *rx, void *out, size_t max, const struct timespec *deadline);
 
 /* Like POSIX struct stat / stat(): the struct tag and the function share a name. */
@@ -151,8 +178,8 @@ struct ferry_chan_stats {
 };
 
 /* Statistics of the channel behind `handle`, a ferry_tx * or a ferry_rx *.
- * Returns 0, or -EINVAL if handle is not a live ferry handle. Takes the
- * channel's lock briefly; never allocates.
+ * Returns 0, or -EINVAL if handle or out is NULL or handle is not a live
+ * ferry handle. Takes the channel's lock briefly; never allocates.
  * Plain bounded channels (one level, no budget, storage <= 64 MiB) move
  * items without the lock; their item and batch counters and len are read
  * from ring positions and per-side counters without stopping that traffic:

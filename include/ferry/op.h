@@ -23,16 +23,27 @@
  *   releasing the channel's lock. From the moment the op is complete the
  *   channel never touches it again: the wake callback may free or reuse it.
  * - ferry_op_cancel withdraws a pending op and returns what it had already
- *   moved (possibly 0); after it returns the waker will not be called and the
- *   channel holds no reference to the op. Cancelling a completed op returns
- *   its result; if the completion happened but its waker has not run yet, the
- *   cancel takes it over: it returns the result and the waker is not called.
- *   Call it while the handle the op was started on is still held.
- * - A wake callback may call into the channel, and may cancel ops -- its own,
- *   or others that its thread completed in the same round (which then are not
- *   woken). Cancelling, from inside a wake callback, an op that another
- *   thread is completing at that moment waits for that thread's round: two
- *   wake callbacks on different threads must not cancel each other's ops.
+ *   moved (possibly 0); after it returns the waker will not be called, is
+ *   not running, and the channel holds no reference to the op. Cancelling a
+ *   completed op returns its result; if the completion happened but its
+ *   waker has not started yet, the cancel takes it over: it returns the
+ *   result and the waker is never called. Call it while the handle the op
+ *   was started on is still held.
+ * - The cancel guarantee: a cancel waits only for the completion of the op
+ *   it cancels -- when that op's own waker is running on another thread, it
+ *   waits for that waker to return -- and never for other ops' wakers, even
+ *   those completed by the same send in the same round. So a cancel may be
+ *   called while holding a lock that other ops' wakers take; only the
+ *   cancelled op's own waker must not need what the canceller holds.
+ * - A wake callback may call into the channel, and may cancel ops -- its own
+ *   (the cancel then returns at once), or any other; one that its thread
+ *   completed in the same round and has not woken yet is taken over. Two
+ *   wake callbacks running on different threads must not each cancel the
+ *   other's op (each would wait for the other to return).
+ * - A *_start that fails or completes at once leaves the op complete:
+ *   ferry_op_result and ferry_op_cancel return that result and touch no
+ *   channel (the op may outlive the channel then). A zero-filled op counts
+ *   as never started: both return -EINVAL.
  * - Blocking calls and async ops mix freely on both ends of one channel; a
  *   blocking call is an op on the caller's stack whose waker is a futex.
  * - Nothing allocates.
@@ -50,33 +61,59 @@ typedef struct ferry_waker {
     void *ctx;
 } ferry_waker;
 
-/* Complete type so that callers can embed it; the fields are private. */
+/* An async operation: caller-allocated, embeddable, and opaque in all but
+ * size. Every field is private to the channel (src/chan_op.h says what each
+ * means); `reserved` is space for fields that later versions add without
+ * changing the size, so code compiled against this header keeps working
+ * with a newer library. sizeof(ferry_op) is part of the ABI: 192 bytes on
+ * 64-bit targets (checked below).
+ *
+ * A zero-filled ferry_op is "never started": ferry_op_result returns
+ * -EINVAL and ferry_op_cancel returns -EINVAL. Other uninitialized memory
+ * must not be passed to those two (a *_start sets the op up whatever it
+ * held). */
 typedef struct ferry_op {
-    ferry_waiter waiter;          /* linked in the channel's waiter list     */
+    ferry_waiter waiter;               /* in a waiter list or a wake round      */
     struct ferry_chan *chan;
-    void *buf;                    /* out (receive) or items (send)           */
-    size_t n;                     /* max (receive) or n (send)               */
-    size_t done;                  /* items moved so far                      */
-    size_t head_weight;           /* cached weight of the next item to send  */
-    ssize_t result;               /* final result once complete              */
+    void *buf;                         /* out (receive) or items (send)        */
+    size_t n;                          /* max (receive) or n (send)            */
+    size_t done;                       /* items moved so far                   */
+    size_t need;                       /* items that complete it (send)        */
+    size_t head_weight;                /* cached weight of the next item       */
+    ssize_t result;                    /* final result once complete           */
     ferry_waker waker;
-    unsigned prio;                /* send level                              */
-    uint8_t kind;                 /* receive / send                          */
-    bool async;                   /* waker vs. futex                         */
+    void *round;                       /* the wake round that completed it     */
+    FERRY_ATOMIC(uintptr_t) *claim;    /* shared with sibling ops, or NULL      */
+    unsigned prio;                     /* send level                           */
+    uint32_t round_gen;                /* that round's registration number     */
+    uint32_t ticket;                   /* its place among the round's wakers   */
+    FERRY_ATOMIC(uint32_t) state;      /* never started, pending, ..., done    */
+    uint8_t kind;                      /* receive / send                       */
+    bool async;                        /* waker vs. futex                      */
     bool has_head_weight;
-    unsigned gate;                /* wake gate phase of the completer + 1, or 0 */
-    void *completer;              /* the wake round that completed it          */
-    FERRY_ATOMIC(uint32_t) state; /* pending, sleeping, cancelling, done      */
+    uint8_t pad_;
+    void *reserved[4];                 /* for ABI growth; never touched        */
 } ferry_op;
 
+#if UINTPTR_MAX == UINT64_MAX
+#ifdef __cplusplus
+static_assert(sizeof(ferry_op) == 192, "ferry_op's size is part of the ABI");
+#else
+_Static_assert(sizeof(ferry_op) == 192, "ferry_op's size is part of the ABI");
+#endif
+#endif
+
 /* Start a receive of up to max items into out. Returns the count (>= 1), 0
- * (closed and drained), -EPIPE, -EINVAL, or -EINPROGRESS (pending). The op
- * need not be initialized first. Never blocks. */
+ * (closed and drained), -EPIPE, -EINVAL (NULL rx, op, out or w.wake, max 0,
+ * max * elem_size above PTRDIFF_MAX), or -EINPROGRESS (pending). The op need
+ * not be initialized first. Any thread; never blocks or allocates. */
 ssize_t ferry_recv_start(ferry_rx *rx, ferry_op *op, void *out, size_t max, ferry_waker w);
 
 /* Start a send of n items at level 0. Returns n (all sent now), -EPIPE,
- * -EINVAL, -ENOMEM, or -EINPROGRESS (pending; some items may already have
- * moved: ferry_op_cancel reports how many). Never blocks. */
+ * -EINVAL (NULL tx, op or w.wake, NULL items with n > 0, n * elem_size above
+ * PTRDIFF_MAX), -ENOMEM, or -EINPROGRESS (pending; some items may already
+ * have moved: ferry_op_cancel reports how many). Any thread; never blocks;
+ * allocates only to grow an unbounded channel's storage. */
 ssize_t ferry_send_start(ferry_tx *tx, ferry_op *op, const void *items, size_t n, ferry_waker w);
 
 /* ferry_send_start at priority level prio (-EINVAL if out of range). */
@@ -84,12 +121,17 @@ ssize_t ferry_send_prio_start(ferry_tx *tx, ferry_op *op, const void *items, siz
                               ferry_waker w);
 
 /* The op's result once complete (what the blocking call would have
- * returned), or -EINPROGRESS while pending. Acquire: after it returns a
- * completed result, the items in out are visible. Any thread; never blocks. */
+ * returned), or -EINPROGRESS while pending; -EINVAL for NULL or a
+ * zero-filled (never started) op. Acquire: after it returns a completed
+ * result, the items in out are visible. Any thread; never blocks. */
 ssize_t ferry_op_result(const ferry_op *op);
 
-/* Withdraw a pending op; see above. May wait briefly for a completion that
- * is already under way on another thread (never for new items). */
+/* Withdraw a pending op, or take over a completion whose waker has not
+ * started; see above. Returns what moved (a pending op), or the op's result;
+ * -EINVAL for NULL or a zero-filled op. Waits only for this op's own waker
+ * if it is running on another thread (never for new items, never for other
+ * ops' wakers). One thread owns an op: do not cancel it concurrently with
+ * another cancel or a start of it. Never allocates. */
 ssize_t ferry_op_cancel(ferry_op *op);
 
 FERRY_EXTERN_C_END

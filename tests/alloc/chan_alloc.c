@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Zero allocation in steady state (docs/design.md, "Principles").
+/* Zero allocation in steady state (docs/chan.md, "Memory and misuse").
  *
  * malloc, calloc, realloc and free are interposed (this program defines them;
  * the dynamic linker resolves libc's and ferry's calls to these) and counted

@@ -93,6 +93,9 @@ struct timespec ferry_test_deadline_ms(long ms)
     if (ts.tv_nsec >= 1000000000L) {
         ts.tv_sec++;
         ts.tv_nsec -= 1000000000L;
+    } else if (ts.tv_nsec < 0) { /* ms < 0: a deadline in the past, still a valid timespec */
+        ts.tv_sec--;
+        ts.tv_nsec += 1000000000L;
     }
     return ts;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* ferry/op.h: async operations, as docs/async.md describes them. */
+/* ferry/op.h: async operations (docs/async.md). */
 #include <errno.h>
 #include <ferry/op.h>
 #include <pthread.h>

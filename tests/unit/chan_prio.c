@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Priority levels and weight budgets (docs/chan.md). */
+/* Priority levels and weight budgets (docs/chan.md, "Priorities and weight budgets"). */
 #include <errno.h>
 #include <ferry/chan.h>
 #include <pthread.h>

@@ -58,3 +58,19 @@ FERRY_TEST(wake_without_waiters_is_zero)
 {
     CHECK_EQ(ferry__futex_wake(&word, 1), 0);
 }
+
+/* A bad tv_nsec is -EINVAL without sleeping (it used to abort in the
+ * kernel's EINVAL); a negative tv_sec is long past: -ETIMEDOUT. */
+FERRY_TEST(wait_bad_deadline_is_einval_not_abort)
+{
+    atomic_store_explicit(&word, 0, memory_order_relaxed);
+    struct timespec dl = ferry_test_deadline_ms(10000);
+    dl.tv_nsec = 1000000000L;
+    CHECK_EQ(ferry__futex_wait(&word, 0, &dl), -EINVAL);
+    dl.tv_nsec = -1;
+    CHECK_EQ(ferry__futex_wait(&word, 0, &dl), -EINVAL);
+    struct timespec past = {-1, 0};
+    CHECK_EQ(ferry__futex_wait(&word, 0, &past), -ETIMEDOUT);
+    CHECK(ferry__deadline_valid(NULL));
+    CHECK(!ferry__deadline_valid(&dl));
+}

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: MIT */
+/* The channel's shared internals: the channel struct, its handles, and the
+ * data-path table through which the generic code reaches the buffer.
+ *
+ * Files (docs/chan.md, "How it is built"):
+ *   chan.c         lifecycle (open, clone, release, close) and the public
+ *                  entry points: argument checks, then one call through
+ *                  c->path, chosen once at open;
+ *   chan_move.c    the generic part of every call, under the lock: direct
+ *                  handoff between ops, settling waiters, send / receive
+ *                  slow paths, closing;
+ *   chan_op.c      the op state machine: wake rounds, completion, waiting,
+ *                  cancel (chan_op.h);
+ *   chan_buf.c     data path 1, locked: per-level rings, priorities and
+ *                  weight budgets (rendezvous, unbounded, levels, budgets);
+ *   chan_lf.c      data path 2, lock-free: fast paths over chan_lfring.c
+ *                  and their sleep/wake handshake with the slow path;
+ *   chan_lfring.c  the lock-free batch ring itself (chan_lfring.h);
+ *   chan_stats.c   ferry_chan_stats.
+ *
+ * Invariants (under `lock`):
+ *  I1 a receive op waits (is on recvq) only while the buffer holds nothing
+ *     it could take and no sender waits -- except transiently on a
+ *     lock-free path, where fast-path senders publish without the lock and
+ *     then settle the waiters themselves (chan_lf.c, D1-D3);
+ *  I2 a send op waits only while its next item does not fit; a sender that
+ *     arrives while others wait queues behind them (FIFO: no overtaking);
+ *  I3 an op is on at most one list: recvq / sendq while pending, a wake
+ *     round once complete, none after its waker was called or it was
+ *     cancelled; its result is set before it leaves recvq / sendq;
+ *  I4 closed (for sending) is set once and never cleared; tx_refs == 0
+ *     implies closed; after close nothing waits on recvq with an empty
+ *     buffer, and nothing waits on sendq;
+ *  I5 the memory lives while `live` > 0: every handle holds one count and
+ *     drops it only after its last touch (a release drops it after waking
+ *     what it completed).
+ */
+#ifndef FERRY_SRC_CHAN_INTERNAL_H
+#define FERRY_SRC_CHAN_INTERNAL_H
+
+#include <ferry/chan.h>
+#include <ferry/list.h>
+#include <ferry/mutex.h>
+#include <ferry/op.h>
+#include <ferry/waitlist.h>
+
+#include <pthread.h>
+
+#include "chan_buf.h"
+#include "chan_lfring.h"
+#include "platform.h"
+
+#define FERRY__TX_MAGIC 0x66547821u /* "fTx!" */
+#define FERRY__RX_MAGIC 0x66527821u /* "fRx!" */
+#define FERRY__DEAD_MAGIC 0xdeadc4a1u
+
+struct ferry_tx {
+    uint32_t magic;
+    struct ferry_chan *chan;
+};
+struct ferry_rx {
+    uint32_t magic;
+    struct ferry_chan *chan;
+};
+
+/* How a call waits: not at all, on the caller's futex, or through a waker. */
+enum ferry__mode { FERRY__TRY, FERRY__BLOCK, FERRY__ASYNC };
+
+struct ferry__wake;
+
+/* A data path: the buffer and how items get in and out of it. Chosen once,
+ * at open (chan.c); the generic code (chan_move.c) never names one. */
+struct ferry__chan_path {
+    const char *name;
+    /* Fast paths run without the lock (a sleeper's retry must then pair
+     * with them: chan_lf.c, D1-D3); the generic code then counts sleepers
+     * in tx_waiters / rx_waiters and re-tries before linking. */
+    bool lockfree;
+    /* Set up / tear down the path's storage (c is zeroed, configured). */
+    int (*init)(struct ferry_chan *c);
+    void (*fini)(struct ferry_chan *c);
+    /* The public calls, arguments checked, n / max >= 1: the path's fast
+     * path, else an op on the stack through ferry__chan_send_locked /
+     * ferry__chan_recv_locked. */
+    ssize_t (*send)(struct ferry_chan *c, const void *items, size_t n, unsigned prio, enum ferry__mode mode,
+                    const struct timespec *deadline);
+    ssize_t (*recv)(struct ferry_chan *c, void *out, size_t max, enum ferry__mode mode,
+                    const struct timespec *deadline);
+    /* Under the lock. put: move as many of op's remaining items in as room
+     * allows (op->done grows); false if storage could not grow (nothing
+     * lost). take: move up to max buffered items out. empty: nothing
+     * buffered or claimed. close: closed for sending. drop_all: the last
+     * receiver is gone, every buffered item goes to cfg.drop. stats: add
+     * what the path counts itself. */
+    bool (*put)(struct ferry_chan *c, ferry_op *op);
+    /* Would put move at least one of op's items now? (For claimed ops,
+     * which must not commit their siblings to a move that does not
+     * happen; may cache the head item's weight in the op.) */
+    bool (*room)(struct ferry_chan *c, ferry_op *op);
+    size_t (*take)(struct ferry_chan *c, char *out, size_t max);
+    bool (*empty)(struct ferry_chan *c);
+    void (*close)(struct ferry_chan *c);
+    void (*drop_all)(struct ferry_chan *c);
+    void (*stats)(struct ferry_chan *c, struct ferry_chan_stats *st);
+};
+
+extern const struct ferry__chan_path ferry__chan_path_locked;   /* chan_buf.c */
+extern const struct ferry__chan_path ferry__chan_path_lockfree; /* chan_lf.c  */
+
+/* The lock-free path's state. */
+struct ferry__chan_lf {
+    struct ferry__lfring ring; /* its positions on their own cache lines */
+    uint64_t dropped;          /* ring items handed to drop (under the lock) */
+};
+
+struct ferry_chan {
+    pthread_mutex_t lock;
+    const struct ferry__chan_path *path;
+    ferry_waitlist recvq; /* receive ops waiting for items */
+    ferry_waitlist sendq; /* send ops waiting for room     */
+    size_t elem;
+    size_t max_count; /* most items one call may name: PTRDIFF_MAX / elem */
+    size_t cap;    /* items; FERRY_UNBOUNDED = unbounded */
+    size_t budget; /* weight; 0 = none                    */
+    unsigned levels;
+    size_t (*weigh)(const void *, void *);
+    void *weigh_ctx;
+    void (*drop)(void *, void *);
+    void *drop_ctx;
+    const char *name;
+    size_t tx_refs, rx_refs; /* handle counts, under the lock: they decide closing */
+    FERRY_ATOMIC(size_t) live; /* I5 */
+    bool closed;               /* for sending (I4) */
+    struct ferry_chan_stats st; /* counters kept under the lock */
+    struct ferry_tx tx;
+    struct ferry_rx rx;
+    /* Wake rounds with async ops, registered while they run (chan_op.c). */
+    ferry_mutex wake_lock;
+    ferry_list rounds;
+    uint32_t round_gen;
+    union {
+        struct ferry__chan_buf buf; /* locked path   */
+        struct ferry__chan_lf lf;   /* lock-free path */
+    } u;
+    /* Ops linked in sendq / recvq plus the one deciding to link, on a
+     * lock-free path (written under the lock, read by its fast paths). */
+    char pad0[FERRY_CACHELINE];
+    FERRY_ATOMIC(uint32_t) tx_waiters;
+    FERRY_ATOMIC(uint32_t) rx_waiters;
+    char pad1[FERRY_CACHELINE];
+};
+
+static inline void ferry__chan_lock(struct ferry_chan *c) { pthread_mutex_lock(&c->lock); }
+static inline void ferry__chan_unlock(struct ferry_chan *c) { pthread_mutex_unlock(&c->lock); }
+
+static inline const char *ferry__chan_name(const struct ferry_chan *c)
+{
+    return c->name ? c->name : "(unnamed)";
+}
+
+/* chan_move.c: the generic slow paths. Called with the lock held; they
+ * drop it (waking what they completed) and return the call's result, or
+ * -EINPROGRESS for an async op left linked. */
+ssize_t ferry__chan_send_locked(struct ferry_chan *c, ferry_op *op, enum ferry__mode mode,
+                                const struct timespec *deadline);
+ssize_t ferry__chan_recv_locked(struct ferry_chan *c, ferry_op *op, enum ferry__mode mode,
+                                const struct timespec *deadline);
+/* Under the lock: move items between the buffer and waiting ops until
+ * nothing more moves; once closed and drained, waiting receivers get 0. */
+void ferry__chan_settle(struct ferry_chan *c, struct ferry__wake *wk);
+/* Under the lock: close for sending (idempotent); the last receiver gone. */
+void ferry__chan_close_locked(struct ferry_chan *c, struct ferry__wake *wk);
+void ferry__chan_receivers_gone(struct ferry_chan *c, struct ferry__wake *wk);
+/* Unlink a pending op (a timeout, a cancel); true if it was still linked.
+ * A sender leaving may let those behind it in. _locked: under the lock,
+ * moves what it completes into wk; withdraw: takes and drops the lock. */
+bool ferry__chan_unlink_locked(struct ferry_chan *c, ferry_op *op, struct ferry__wake *wk);
+bool ferry__chan_withdraw(struct ferry_chan *c, ferry_op *op);
+
+/* A call's op on the caller's stack (done: items its fast path already
+ * moved): set up, run through the slow path, finished. Called with the
+ * lock held; drops it. */
+ssize_t ferry__chan_send_slow(struct ferry_chan *c, const void *items, size_t n, size_t done, unsigned prio,
+                                  enum ferry__mode mode, const struct timespec *deadline);
+ssize_t ferry__chan_recv_slow(struct ferry_chan *c, void *out, size_t max, size_t done, enum ferry__mode mode,
+                                  const struct timespec *deadline);
+
+#endif /* FERRY_SRC_CHAN_INTERNAL_H */

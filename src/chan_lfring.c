@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/* The lock-free batch ring: set-up, closing and draining. The hot paths
+ * (push, pop) are static inline in chan_lfring.h, which states the
+ * invariants V1-V3 and the ordering rules R1-R5 cited here. */
+#include "chan_lfring.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+
+bool ferry__lfring_fits(size_t cap, size_t elem)
+{
+    /* Each bound first, so that the sum below cannot wrap. */
+    if (cap < 1 || cap > FERRY__LFRING_MAX_CAP || elem < 1 || elem > FERRY__LFRING_MAX_BYTES)
+        return false;
+    return cap <= FERRY__LFRING_MAX_BYTES / (elem + sizeof(uint32_t));
+}
+
+int ferry__lfring_init(struct ferry__lfring *r, size_t cap, size_t elem)
+{
+    if (!ferry__lfring_fits(cap, elem))
+        return -EINVAL;
+    r->buf = malloc(cap * elem);
+    r->seq = calloc(cap, sizeof *r->seq); /* zeroed: every slot free for lap 0 */
+    if (!r->buf || !r->seq) {
+        ferry__lfring_fini(r);
+        return -ENOMEM;
+    }
+    r->cap = cap;
+    r->elem = elem;
+    r->mask = (cap & (cap - 1)) == 0 ? cap - 1 : SIZE_MAX;
+    /* Relaxed: nobody else sees the ring before init returns. */
+    atomic_store_explicit(&r->tail, 0, memory_order_relaxed);
+    atomic_store_explicit(&r->head, 0, memory_order_relaxed);
+    atomic_store_explicit(&r->tail_aux, 0, memory_order_relaxed);
+    atomic_store_explicit(&r->head_aux, 0, memory_order_relaxed);
+    return 0;
+}
+
+void ferry__lfring_fini(struct ferry__lfring *r)
+{
+    free(r->buf);
+    free(r->seq);
+    r->buf = NULL;
+    r->seq = NULL;
+}
+
+uint64_t ferry__lfring_close(struct ferry__lfring *r, uint64_t flags)
+{
+    /* seq_cst RMW: R4. Claims after it fail; its return value is the last
+     * claimed position. */
+    return atomic_fetch_or_explicit(&r->tail, flags, memory_order_seq_cst);
+}
+
+size_t ferry__lfring_drain(struct ferry__lfring *r, void (*fn)(void *item, void *ctx), void *ctx)
+{
+    uint64_t end = ferry__lfring_close(r, FERRY__LFRING_RXGONE) & ~FERRY__LFRING_FLAGS;
+    /* Relaxed: the caller is the only consumer now (no receiver is left to
+     * pop; its caller holds the channel's lock). */
+    uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+    size_t n = 0;
+    for (; h < end; h++, n++) {
+        size_t idx = ferry__lfring_index(r, h);
+        /* R1: wait for the producer that claimed h (before the flag, R4)
+         * to publish it: it is between its claim and its release store. */
+        while (ferry__lfring_cmp(r, idx, 2 * h + 1) < 0)
+            sched_yield();
+        if (fn)
+            fn(r->buf + idx * r->elem, ctx);
+        ferry__lfring_set(r, idx, 2 * (h + r->cap)); /* R2 */
+        /* Relaxed: statistics read it; nobody claims any more (V3). */
+        atomic_store_explicit(&r->head, h + 1, memory_order_relaxed);
+    }
+    return n;
+}

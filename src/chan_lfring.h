@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: MIT */
+/* The lock-free batch ring: a bounded multi-producer multi-consumer queue
+ * of fixed-size items that moves a batch of consecutive items per claim
+ * (after Dmitry Vyukov's bounded queue, with a sequence number per slot).
+ * It knows nothing about channels, waiters or sleeping: the lock-free data
+ * path (chan_lf.c) builds the channel's fast paths and their handshake with
+ * sleepers on top of it. Tests: tests/unit/chan_lfring.c.
+ *
+ * Positions. `tail` counts claimed enqueue positions, `head` claimed
+ * dequeue positions; position p lives in slot p % cap. A slot's sequence
+ * number says whose turn it is, in a doubled domain so that capacity 1
+ * works (with seq == p + 1 for "full", a full slot would read as free for
+ * p + 1):
+ *     seq == 2p       free for the producer of position p;
+ *     seq == 2p + 1   holds the item of position p;
+ *     seq == 2(p + cap)  freed for the next lap.
+ * Sequence numbers are 32-bit, compared modulo 2^32 (live values differ by
+ * at most 2 * cap <= 2^29) and stored minus 2 * index, so that zeroed
+ * memory is the initial state. A batch claims k consecutive positions with
+ * one CAS, after checking that the k slots are ready.
+ *
+ * Closing. Two flag bits in `tail` (FERRY__LFRING_CLOSED, _RXGONE) make
+ * every later claim fail, atomically with the "still open" check: the
+ * claim is a CAS on the same word. With CLOSED set, head == tail means
+ * closed and drained.
+ *
+ * Invariants:
+ *  V1 head <= tail (positions, flag bits masked); tail - head <= cap;
+ *  V2 a slot is written only by the producer that claimed its position
+ *     while seq == 2p, read only by the consumer that claimed it while
+ *     seq == 2p + 1;
+ *  V3 no claim succeeds after a flag bit is set (R4).
+ *
+ * Ordering rules (cited at each atomic access as R1-R5):
+ *  R1 A producer copies its items in, then stores each slot's seq = 2p + 1
+ *     with release; a consumer's acquire load of seq (cmp) pairs with it
+ *     before it copies the item out.
+ *  R2 A consumer copies its items out, then stores seq = 2(p + cap) with
+ *     release; a producer's acquire load of seq pairs with it before it
+ *     overwrites the slot: the old item's read happens before the write.
+ *  R3 Claims (CAS on tail / head) and the position loads before them are
+ *     relaxed: they carry no data (R1 and R2 do); a stale position only
+ *     fails the CAS or the slot check and is re-read.
+ *  R4 The flag bits are set by a seq_cst RMW on tail. Every successful
+ *     claim precedes it in tail's modification order (the claim is an RMW
+ *     of the same word that saw no flag), so its items are published later
+ *     (R1) and a drain can wait for them.
+ *  R5 empty() reads tail, then head, seq_cst: head never passes the tail
+ *     it read, so "equal" means nothing claimed and untaken at that
+ *     moment; seq_cst so that callers may use it in a Dekker handshake
+ *     (chan_lf.c D1).
+ *
+ * Thread safety: push, pop, empty, len and positions from any number of
+ * threads; close and drain from one thread at a time (the channel's lock);
+ * init and fini alone. Nothing blocks; only init allocates.
+ */
+#ifndef FERRY_SRC_CHAN_LFRING_H
+#define FERRY_SRC_CHAN_LFRING_H
+
+#include <ferry/common.h>
+
+#include <stdint.h>
+
+#include "platform.h"
+
+#define FERRY__LFRING_CLOSED (1ull << 63)
+#define FERRY__LFRING_RXGONE (1ull << 62)
+#define FERRY__LFRING_FLAGS (FERRY__LFRING_CLOSED | FERRY__LFRING_RXGONE)
+/* Largest ring: capacity and bytes (items plus sequence numbers). */
+#define FERRY__LFRING_MAX_CAP ((size_t)1 << 28)
+#define FERRY__LFRING_MAX_BYTES ((size_t)64 << 20)
+
+struct ferry__lfring {
+    char *buf;                     /* cap * elem bytes */
+    FERRY_ATOMIC(uint32_t) *seq;   /* per slot: its sequence number minus 2 * index */
+    size_t cap, elem;
+    size_t mask;                   /* cap - 1 when cap is a power of two, else SIZE_MAX */
+    /* Hot words, each pair on its own cache lines (padding, since the ring
+     * is embedded in calloc'd memory and cannot rely on alignment). */
+    char pad0[FERRY_CACHELINE];
+    FERRY_ATOMIC(uint64_t) tail;     /* enqueue position | flag bits */
+    FERRY_ATOMIC(uint64_t) tail_aux; /* the owner's counter, on the producers' line */
+    char pad1[FERRY_CACHELINE];
+    FERRY_ATOMIC(uint64_t) head;     /* dequeue position */
+    FERRY_ATOMIC(uint64_t) head_aux; /* the owner's counter, on the consumers' line */
+    char pad2[FERRY_CACHELINE];
+};
+
+/* Can a ring of cap items of elem bytes be had (1 <= cap <= MAX_CAP, at
+ * most MAX_BYTES in all)? Overflow-safe for any arguments. */
+bool ferry__lfring_fits(size_t cap, size_t elem);
+
+/* Set up an empty ring (r zeroed or not). 0, -EINVAL (!fits), -ENOMEM. */
+int ferry__lfring_init(struct ferry__lfring *r, size_t cap, size_t elem);
+void ferry__lfring_fini(struct ferry__lfring *r);
+
+/* Set flag bits (CLOSED and/or RXGONE): no claim succeeds afterwards.
+ * Returns the tail before (R4). */
+uint64_t ferry__lfring_close(struct ferry__lfring *r, uint64_t flags);
+
+/* After RXGONE: hand every claimed item, in order, to fn (may be NULL),
+ * waiting (yielding) for the publication of items whose producers are
+ * between their claim and their release store. Returns how many. */
+size_t ferry__lfring_drain(struct ferry__lfring *r, void (*fn)(void *item, void *ctx), void *ctx);
+
+static inline size_t ferry__lfring_index(const struct ferry__lfring *r, uint64_t pos)
+{
+    return r->mask != SIZE_MAX ? (size_t)(pos & r->mask) : (size_t)(pos % r->cap);
+}
+
+static inline size_t ferry__lfring_next(const struct ferry__lfring *r, size_t idx)
+{
+    return idx + 1 == r->cap ? 0 : idx + 1;
+}
+
+/* Slot idx's sequence number compared with `want` (doubled domain): 0
+ * equal, < 0 behind, > 0 ahead. Acquire: R1 (a producer's publication) or
+ * R2 (a consumer's release of the slot). */
+static inline int32_t ferry__lfring_cmp(const struct ferry__lfring *r, size_t idx, uint64_t want)
+{
+    uint32_t s = atomic_load_explicit(&r->seq[idx], memory_order_acquire) + 2 * (uint32_t)idx;
+    return (int32_t)(s - (uint32_t)want);
+}
+
+/* Release store of slot idx's sequence number: R1 (publish) or R2 (free). */
+static inline void ferry__lfring_set(struct ferry__lfring *r, size_t idx, uint64_t seq)
+{
+    atomic_store_explicit(&r->seq[idx], (uint32_t)seq - 2 * (uint32_t)idx, memory_order_release);
+}
+
+/* Copy k items between the ring (from slot idx, wrapping) and mem. */
+static inline void ferry__lfring_copy(struct ferry__lfring *r, size_t idx, char *mem, size_t k, bool in)
+{
+    size_t first = r->cap - idx < k ? r->cap - idx : k;
+    char *slot = r->buf + idx * r->elem;
+    if (in)
+        ferry__copy_items(slot, mem, first, r->elem);
+    else
+        ferry__copy_items(mem, slot, first, r->elem);
+    if (k > first) {
+        if (in)
+            memcpy(r->buf, mem + first * r->elem, (k - first) * r->elem);
+        else
+            memcpy(mem + first * r->elem, r->buf, (k - first) * r->elem);
+    }
+}
+
+/* Push up to n items; returns how many went in (0: full at the tail, or a
+ * flag set). Never waits. */
+static inline size_t ferry__lfring_push(struct ferry__lfring *r, const void *src, size_t n)
+{
+    if (n == 0)
+        return 0;
+    /* Relaxed: R3. */
+    uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    size_t k, idx0;
+    for (;;) {
+        if (t & FERRY__LFRING_FLAGS)
+            return 0;
+        idx0 = ferry__lfring_index(r, t);
+        int32_t d = ferry__lfring_cmp(r, idx0, 2 * t);
+        if (d != 0) {
+            if (d < 0)
+                return 0; /* the slot still holds an item of the last lap: full */
+            t = atomic_load_explicit(&r->tail, memory_order_relaxed); /* stale (R3) */
+            continue;
+        }
+        k = 1;
+        for (size_t idx = ferry__lfring_next(r, idx0); k < n && ferry__lfring_cmp(r, idx, 2 * (t + k)) == 0;
+             idx = ferry__lfring_next(r, idx))
+            k++;
+        /* Relaxed CAS: R3 (claims carry no data); R4 (the RMW chain on
+         * tail orders it against a close). */
+        if (atomic_compare_exchange_weak_explicit(&r->tail, &t, t + k, memory_order_relaxed, memory_order_relaxed))
+            break;
+    }
+    ferry__lfring_copy(r, idx0, (char *)(uintptr_t)src, k, true);
+    size_t idx = idx0;
+    for (size_t j = 0; j < k; j++, idx = ferry__lfring_next(r, idx))
+        ferry__lfring_set(r, idx, 2 * (t + j) + 1); /* R1: publishes the item */
+    return k;
+}
+
+/* Pop up to max items; returns how many (0: nothing published at the
+ * head). Never waits. */
+static inline size_t ferry__lfring_pop(struct ferry__lfring *r, void *dst, size_t max)
+{
+    if (max == 0)
+        return 0;
+    /* Relaxed: R3. */
+    uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+    size_t k, idx0;
+    for (;;) {
+        idx0 = ferry__lfring_index(r, h);
+        int32_t d = ferry__lfring_cmp(r, idx0, 2 * h + 1);
+        if (d != 0) {
+            if (d < 0)
+                return 0; /* empty, or the head item not published yet */
+            h = atomic_load_explicit(&r->head, memory_order_relaxed); /* stale (R3) */
+            continue;
+        }
+        k = 1;
+        for (size_t idx = ferry__lfring_next(r, idx0); k < max && ferry__lfring_cmp(r, idx, 2 * (h + k) + 1) == 0;
+             idx = ferry__lfring_next(r, idx))
+            k++;
+        /* Relaxed CAS: R3. */
+        if (atomic_compare_exchange_weak_explicit(&r->head, &h, h + k, memory_order_relaxed, memory_order_relaxed))
+            break;
+    }
+    ferry__lfring_copy(r, idx0, (char *)dst, k, false);
+    size_t idx = idx0;
+    for (size_t j = 0; j < k; j++, idx = ferry__lfring_next(r, idx))
+        ferry__lfring_set(r, idx, 2 * (h + j + r->cap)); /* R2: our read is done before the slot is reused */
+    return k;
+}
+
+/* Nothing claimed and not yet taken (R5). */
+static inline bool ferry__lfring_empty(struct ferry__lfring *r)
+{
+    uint64_t t = atomic_load_explicit(&r->tail, memory_order_seq_cst) & ~FERRY__LFRING_FLAGS;
+    return atomic_load_explicit(&r->head, memory_order_seq_cst) == t;
+}
+
+/* Is the slot at the tail free now, and the ring open? A hint: another
+ * producer may take it at once (R3). */
+static inline bool ferry__lfring_room(struct ferry__lfring *r)
+{
+    /* Relaxed: R3 (the slot's acquire load below is R2). */
+    uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    return !(t & FERRY__LFRING_FLAGS) && ferry__lfring_cmp(r, ferry__lfring_index(r, t), 2 * t) == 0;
+}
+
+/* The flag bits now (relaxed: a hint for fast-path pre-checks; R4 makes
+ * the claim itself exact). */
+static inline uint64_t ferry__lfring_flags(struct ferry__lfring *r)
+{
+    return atomic_load_explicit(&r->tail, memory_order_relaxed) & FERRY__LFRING_FLAGS;
+}
+
+/* Both positions (relaxed: statistics, exact once traffic stops). */
+static inline void ferry__lfring_positions(struct ferry__lfring *r, uint64_t *head, uint64_t *tail)
+{
+    *head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    *tail = atomic_load_explicit(&r->tail, memory_order_relaxed) & ~FERRY__LFRING_FLAGS;
+}
+
+/* Items in the ring now (approximate while others move them). */
+static inline size_t ferry__lfring_len(struct ferry__lfring *r)
+{
+    uint64_t h, t;
+    ferry__lfring_positions(r, &h, &t);
+    size_t n = t > h ? (size_t)(t - h) : 0;
+    return n > r->cap ? r->cap : n;
+}
+
+#endif /* FERRY_SRC_CHAN_LFRING_H */

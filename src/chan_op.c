@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: MIT */
+/* The op state machine, wake rounds, blocking waits and cancel. The states,
+ * transitions and the cancel guarantee are in chan_op.h; the cancel
+ * protocol is model-checked in models/chan_cancel.pml.
+ *
+ * Invariants:
+ *  W1 An async op is TAKEN exactly while it is in a registered round's
+ *     `async` list; that list changes only under the channel's lock (the
+ *     completer appends) or the round's lock (pops, take-overs). A round
+ *     with async ops is registered from its first async completion until
+ *     it has popped and woken all of them and no canceller pins it.
+ *  W2 A round pops in order and calls each popped op's waker before it
+ *     pops the next; the op's ticket is its pop number (1, 2, ...), and the
+ *     round's seq counts the wakers that returned. So a popped op's waker
+ *     has returned iff seq >= its ticket, and at most one popped op (the
+ *     round's `current`) has a waker running.
+ *  W3 After a completer's DONE store (O1, O3) it never touches the op
+ *     again: the waker was copied first, the futex wake is on the address.
+ *  W4 Blocking ops in a round are woken before any async waker runs, so a
+ *     blocking waiter that times out and finds its op taken waits only for
+ *     the completer's next few instructions.
+ *
+ * Ordering rules (cited at each atomic access as O1-O6):
+ *  O1 Blocking op: the completer's release exchange to DONE publishes the
+ *     result and the items moved; the waiter's acquire loads (its polls,
+ *     its CAS to SLEEPING failing, its load after the futex) pair with it.
+ *  O2 Async op: TAKEN is stored under the channel's lock (relaxed: the
+ *     lock orders it for cancellers, and ferry_op_result reads it as still
+ *     pending, publishing nothing).
+ *  O3 Async op: DONE is stored with release, under the round's lock, by
+ *     the completer that pops it (after copying its waker and setting its
+ *     ticket) or by a canceller; ferry_op_result's and cancel's acquire
+ *     loads pair with it, making the result and the items visible.
+ *  O4 Round seq (Dekker): the completer increments seq (seq_cst) after a
+ *     waker returned, then reads pins (seq_cst); a canceller increments
+ *     pins (seq_cst), then reads seq (seq_cst). Either the canceller sees
+ *     the increment or the completer sees the pin and wakes it. The
+ *     increment's release half pairs with the canceller's acquire half:
+ *     the waker's effects happen before the cancel returns.
+ *  O5 Round pins: a canceller's release decrement pairs with the
+ *     completer's acquire load at the round's end: the canceller is done
+ *     with the round's memory before the round goes away.
+ *  O6 Claim (select): relaxed CAS -- only its atomicity matters (one
+ *     winner); the items and result are published by the winner's own
+ *     completion (O1, O3).
+ */
+#include "chan_op.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <unistd.h>
+
+#include "futex.h"
+
+/* The rounds this thread is waking, innermost first (a waker may call into
+ * a channel and start a nested round). */
+static FERRY_TLS struct ferry__wake *tls_waking;
+
+/* Under the channel's lock: make the round findable by cancellers (W1). */
+void ferry__round_register(struct ferry_chan *c, struct ferry__wake *wk)
+{
+    ferry_mutex_init(&wk->lock);
+    wk->popped = 0;
+    wk->current = NULL;
+    /* Relaxed: the round is published to other threads by wake_lock. */
+    atomic_store_explicit(&wk->seq, 0, memory_order_relaxed);
+    atomic_store_explicit(&wk->pins, 0, memory_order_relaxed);
+    ferry_mutex_lock(&c->wake_lock);
+    wk->gen = ++c->round_gen;
+    ferry_list_add_tail(&c->rounds, &wk->node);
+    ferry_mutex_unlock(&c->wake_lock);
+    wk->registered = true;
+}
+
+static inline ferry_op *op_of_node(ferry_list *n)
+{
+    return ferry_container_of(ferry_container_of(n, ferry_waiter, node), ferry_op, waiter);
+}
+
+/* Take the first op off a round's list (the caller holds what guards it). */
+static ferry_op *wakeset_pop(ferry_wakeset *ws)
+{
+    ferry_list *n = ferry_list_first(&ws->head);
+    if (!n)
+        return NULL;
+    ferry_op *op = op_of_node(n);
+    ferry_list_del(n);
+    ws->len--;
+    op->waiter.taken = false;
+    return op;
+}
+
+void ferry__wake_round(struct ferry_chan *c, struct ferry__wake *wk)
+{
+    ferry_op *op;
+    while ((op = wakeset_pop(&wk->blocking)) != NULL) {
+        /* Release: O1. From here on the op may be gone (W3). */
+        uint32_t prev = atomic_exchange_explicit(&op->state, FERRY__ST_DONE, memory_order_release);
+        if (prev == FERRY__ST_SLEEPING)
+            ferry__futex_wake(&op->state, 1); /* may hit reused memory: harmless */
+    }
+    if (!wk->registered)
+        return;
+    wk->outer = tls_waking;
+    tls_waking = wk;
+    for (;;) {
+        ferry_mutex_lock(&wk->lock);
+        op = wakeset_pop(&wk->async);
+        if (!op) {
+            ferry_mutex_unlock(&wk->lock);
+            break;
+        }
+        op->ticket = ++wk->popped;
+        ferry_waker w = op->waker;
+        wk->current = op;
+        /* Release: O3 (popped). The op is the owner's from here (W3). */
+        atomic_store_explicit(&op->state, FERRY__ST_DONE, memory_order_release);
+        ferry_mutex_unlock(&wk->lock);
+        w.wake(w.ctx);
+        wk->current = NULL;
+        /* seq_cst: O4 (with the pins load below). */
+        atomic_fetch_add_explicit(&wk->seq, 1, memory_order_seq_cst);
+        if (atomic_load_explicit(&wk->pins, memory_order_seq_cst) != 0)
+            ferry__futex_wake(&wk->seq, INT_MAX);
+    }
+    tls_waking = wk->outer;
+    ferry_mutex_lock(&c->wake_lock);
+    ferry_list_del(&wk->node);
+    ferry_mutex_unlock(&c->wake_lock);
+    /* Cancellers that pinned the round before it left the registry (they
+     * see seq complete, so they leave at once). Acquire: O5. */
+    uint32_t v;
+    while ((v = atomic_load_explicit(&wk->pins, memory_order_acquire)) != 0)
+        ferry__futex_wait(&wk->pins, v, NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Setting up and completing                                                 */
+
+void ferry__op_finish_now(ferry_op *op, ssize_t result)
+{
+    op->result = result;
+    op->round = NULL;
+    op->chan = NULL;
+    /* Release: O3 (for a ferry_op_result on another thread). */
+    atomic_store_explicit(&op->state, FERRY__ST_DONE, memory_order_release);
+}
+
+bool ferry__op_claim_slow(ferry_op *op)
+{
+    uintptr_t expect = 0;
+    /* Relaxed: O6. */
+    if (atomic_compare_exchange_strong_explicit(op->claim, &expect, (uintptr_t)op, memory_order_relaxed,
+                                                memory_order_relaxed))
+        return true;
+    return expect == (uintptr_t)op;
+}
+
+void ferry__op_lose(struct ferry_chan *c, ferry_op *op)
+{
+    ferry_waitlist_unlink(op->kind == FERRY__OP_RECV ? &c->recvq : &c->sendq, &op->waiter);
+    ferry__chan_unwait(c, op);
+    /* Relaxed: under the lock, read by the owner's cancel under it. */
+    atomic_store_explicit(&op->state, FERRY__ST_LOST, memory_order_relaxed);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Blocking waits                                                            */
+
+/* Polls of the completion word before sleeping: a completion already on its
+ * way would otherwise cost a futex round trip. Only with more than two CPUs:
+ * measured on an oversubscribed 2-CPU machine, spinning burns the time slice
+ * that the thread being waited for needs (ping-pong 1.8x slower). */
+#define SPIN_POLLS 64
+
+static int spin_polls(void)
+{
+    static FERRY_ATOMIC(int) cached = -1; /* relaxed: any thread may compute it, all get the same */
+    int v = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (v < 0) {
+        v = sysconf(_SC_NPROCESSORS_ONLN) > 2 ? SPIN_POLLS : 0;
+        atomic_store_explicit(&cached, v, memory_order_relaxed);
+    }
+    return v;
+}
+
+ssize_t ferry__op_wait(struct ferry_chan *c, ferry_op *op, const struct timespec *deadline)
+{
+    for (int i = 0, polls = spin_polls(); i < polls; i++) {
+        if (atomic_load_explicit(&op->state, memory_order_acquire) == FERRY__ST_DONE) /* O1 */
+            return op->result;
+        ferry__cpu_relax();
+    }
+    uint32_t expect = FERRY__ST_PENDING;
+    /* Acquire on failure: the only other value is DONE (O1). */
+    if (!atomic_compare_exchange_strong_explicit(&op->state, &expect, FERRY__ST_SLEEPING, memory_order_acquire,
+                                                 memory_order_acquire))
+        return op->result;
+    for (;;) {
+        int r = ferry__futex_wait(&op->state, FERRY__ST_SLEEPING, deadline);
+        if (atomic_load_explicit(&op->state, memory_order_acquire) == FERRY__ST_DONE) /* O1 */
+            return op->result;
+        if (r == -ETIMEDOUT) {
+            if (ferry__chan_withdraw(c, op)) {
+                if (op->kind == FERRY__OP_SEND && op->done > 0)
+                    return (ssize_t)op->done;
+                return -ETIMEDOUT;
+            }
+            /* Taken by a completer just now: its wake is imminent (W4). */
+            deadline = NULL;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Result and cancel                                                         */
+
+ssize_t ferry_op_result(const ferry_op *op)
+{
+    if (!op)
+        return -EINVAL;
+    /* Acquire: O1 / O3 -- after a completed result, the items are visible. */
+    uint32_t s = atomic_load_explicit(&op->state, memory_order_acquire);
+    if (s == FERRY__ST_DONE)
+        return op->result;
+    return s == FERRY__ST_NONE ? -EINVAL : -EINPROGRESS;
+}
+
+/* Under c's wake_lock: the registered round `r` of c, if it is still
+ * registered under that registration number (W1); NULL once it is over. */
+static struct ferry__wake *round_find(struct ferry_chan *c, void *r, uint32_t gen)
+{
+    ferry_list_for_each_entry(w, &c->rounds, struct ferry__wake, node) {
+        if ((void *)w == r && w->gen == gen)
+            return w;
+    }
+    return NULL;
+}
+
+/* Is `r` a round this thread is waking right now? */
+static bool waking_here(const struct ferry__wake *r)
+{
+    for (const struct ferry__wake *w = tls_waking; w; w = w->outer)
+        if (w == r)
+            return true;
+    return false;
+}
+
+ssize_t ferry_op_cancel(ferry_op *op)
+{
+    if (!op)
+        return -EINVAL;
+    /* Acquire: O3 (a DONE seen here makes result readable). */
+    uint32_t s = atomic_load_explicit(&op->state, memory_order_acquire);
+    if (s == FERRY__ST_NONE)
+        return -EINVAL;
+    if (s == FERRY__ST_DONE && op->round == NULL)
+        return op->result; /* no waker outstanding: immediate, failed, withdrawn, taken over */
+    struct ferry_chan *c = op->chan;
+    struct ferry__wake wk;
+    ferry__wake_init(&wk, c);
+    ferry__chan_lock(c);
+    if (ferry__chan_unlink_locked(c, op, &wk)) {
+        /* Still pending: withdrawn. Report what already moved. */
+        ferry__unlock_and_wake(c, &wk);
+        ferry__op_fini(op);
+        ferry__op_finish_now(op, (ssize_t)op->done);
+        return op->result;
+    }
+    /* Relaxed: under the lock, which orders TAKEN and LOST (O2). */
+    s = atomic_load_explicit(&op->state, memory_order_relaxed);
+    if (s == FERRY__ST_LOST) {
+        ferry__chan_unlock(c);
+        ferry__op_finish_now(op, (ssize_t)op->done);
+        return op->result;
+    }
+    /* Complete (TAKEN or DONE) through a round: find it (W1). */
+    ferry_mutex_lock(&c->wake_lock);
+    struct ferry__wake *r = round_find(c, op->round, op->round_gen);
+    bool wait = false;
+    uint32_t ticket = 0;
+    if (r && !(waking_here(r) && r->current == op)) {
+        ferry_mutex_lock(&r->lock);
+        if (atomic_load_explicit(&op->state, memory_order_relaxed) == FERRY__ST_TAKEN) { /* O2, under r->lock */
+            /* Not popped: take the completion over; its waker is never called. */
+            ferry_list_del(&op->waiter.node);
+            r->async.len--;
+            op->waiter.taken = false;
+            /* Release: O3 (taken over). */
+            atomic_store_explicit(&op->state, FERRY__ST_DONE, memory_order_release);
+        } else {
+            /* Popped: its waker has returned iff seq >= ticket (W2). */
+            ticket = op->ticket;
+            /* seq_cst: O4 (pin, then read seq). */
+            atomic_fetch_add_explicit(&r->pins, 1, memory_order_seq_cst);
+            wait = (int32_t)(atomic_load_explicit(&r->seq, memory_order_seq_cst) - ticket) < 0;
+            if (!wait)
+                atomic_fetch_sub_explicit(&r->pins, 1, memory_order_relaxed); /* O5: r is registered, we hold wake_lock */
+        }
+        ferry_mutex_unlock(&r->lock);
+    }
+    /* Otherwise the round is over (every waker returned), or the op's own
+     * waker is running on this thread: we are inside it. */
+    ferry_mutex_unlock(&c->wake_lock);
+    ferry__chan_unlock(c);
+    if (wait) {
+        uint32_t v;
+        /* seq_cst: O4. */
+        while ((int32_t)((v = atomic_load_explicit(&r->seq, memory_order_seq_cst)) - ticket) < 0)
+            ferry__futex_wait(&r->seq, v, NULL);
+        /* Release: O5. r may be gone right after this. */
+        if (atomic_fetch_sub_explicit(&r->pins, 1, memory_order_release) == 1)
+            ferry__futex_wake(&r->pins, 1);
+    }
+    op->round = NULL;
+    return op->result;
+}

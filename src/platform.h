@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/* Internal platform bits shared by every file in src/: one spelling each.
+ *
+ * - ferry__cpu_relax(): the spin-wait hint (x86 `pause`, Arm `yield`; a
+ *   compiler barrier elsewhere). Use it in every busy-wait loop.
+ * - FERRY_TLS: thread-local storage, C11 spelling. (Public headers that
+ *   declare thread-locals for inline functions keep `__thread`, which C++
+ *   also accepts; the definition must match the declaration there.)
+ * - FERRY_CACHELINE, FERRY_LIKELY, FERRY_UNLIKELY: from ferry/common.h.
+ * - Time: ferry__now() (CLOCK_MONOTONIC), ferry__ts_ns(), ferry__now_ns(),
+ *   ferry__deadline_valid() (NULL, or tv_nsec in [0, 1e9): the library-wide
+ *   rule for deadlines, see docs/chan.md "Arguments"), and
+ *   ferry__deadline_passed() (NULL never passes).
+ * - ferry__copy_items(): memcpy of k items of elem bytes, with one
+ *   pointer-sized item (the common case) as a single move.
+ *
+ * Nothing here allocates, blocks or touches shared memory.
+ */
+#ifndef FERRY_SRC_PLATFORM_H
+#define FERRY_SRC_PLATFORM_H
+
+#include <ferry/common.h>
+
+#include <string.h>
+#include <time.h>
+
+#define FERRY_TLS _Thread_local
+
+static inline void ferry__cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+    __asm__ __volatile__("yield" ::: "memory");
+#else
+    atomic_signal_fence(memory_order_seq_cst);
+#endif
+}
+
+static inline struct timespec ferry__now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts;
+}
+
+/* Nanoseconds of a valid, non-negative timespec. */
+static inline uint64_t ferry__ts_ns(struct timespec t)
+{
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+static inline uint64_t ferry__now_ns(void) { return ferry__ts_ns(ferry__now()); }
+
+/* A deadline argument is valid when it is NULL (no deadline) or its tv_nsec
+ * is in [0, 1e9). Any tv_sec is valid: a negative one is long past. */
+static inline bool ferry__deadline_valid(const struct timespec *deadline)
+{
+    return !deadline || (deadline->tv_nsec >= 0 && deadline->tv_nsec < 1000000000L);
+}
+
+/* Has the (valid) deadline passed? NULL never does. */
+static inline bool ferry__deadline_passed(const struct timespec *deadline)
+{
+    if (!deadline)
+        return false;
+    struct timespec now = ferry__now();
+    return now.tv_sec > deadline->tv_sec || (now.tv_sec == deadline->tv_sec && now.tv_nsec >= deadline->tv_nsec);
+}
+
+static inline void ferry__copy_items(void *dst, const void *src, size_t k, size_t elem)
+{
+    if (k == 1 && elem == sizeof(void *))
+        memcpy(dst, src, sizeof(void *));
+    else
+        memcpy(dst, src, k * elem);
+}
+
+#endif /* FERRY_SRC_PLATFORM_H */

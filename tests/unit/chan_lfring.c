@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: MIT */
+/* The lock-free batch ring (src/chan_lfring.h) on its own, without a
+ * channel: limits, batches, laps of every capacity shape, closing,
+ * draining (including an item still between claim and publication), and
+ * many producers and consumers at once. */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chan_lfring.h"
+#include "test.h"
+
+static void ring_open(struct ferry__lfring *r, size_t cap)
+{
+    memset(r, 0xa5, sizeof *r); /* init must not rely on zeroed memory */
+    CHECK_EQ(ferry__lfring_init(r, cap, sizeof(long)), 0);
+}
+
+FERRY_TEST(lfring_fits_limits_and_overflow)
+{
+    CHECK(!ferry__lfring_fits(0, 8));
+    CHECK(ferry__lfring_fits(1, 8));
+    CHECK(!ferry__lfring_fits(1, 0));
+    CHECK(ferry__lfring_fits(FERRY__LFRING_MAX_CAP / 64, 8));
+    CHECK(!ferry__lfring_fits(FERRY__LFRING_MAX_CAP + 1, 1));
+    /* The byte bound: cap * (elem + 4) <= MAX_BYTES. */
+    size_t elem = 60, cap = FERRY__LFRING_MAX_BYTES / (elem + 4);
+    CHECK(ferry__lfring_fits(cap, elem));
+    CHECK(!ferry__lfring_fits(cap + 1, elem));
+    /* Sizes whose sum with the sequence number wraps (the old SIGFPE). */
+    CHECK(!ferry__lfring_fits(1, SIZE_MAX));
+    CHECK(!ferry__lfring_fits(1, SIZE_MAX - 3));
+    CHECK(!ferry__lfring_fits(1, SIZE_MAX - 4));
+    CHECK(!ferry__lfring_fits(SIZE_MAX, 1));
+    CHECK(ferry__lfring_fits(1, FERRY__LFRING_MAX_BYTES - 4));
+    CHECK(!ferry__lfring_fits(1, FERRY__LFRING_MAX_BYTES + 1));
+    struct ferry__lfring r;
+    CHECK_EQ(ferry__lfring_init(&r, 0, 8), -EINVAL);
+    CHECK_EQ(ferry__lfring_init(&r, 1, SIZE_MAX - 3), -EINVAL);
+}
+
+/* Push and pop in batches over many laps, for capacities that are and are
+ * not powers of two (1 exercises the doubled sequence domain). */
+FERRY_TEST(lfring_fifo_batches_over_many_laps)
+{
+    static const size_t caps[] = {1, 2, 3, 7, 8, 64, 1000};
+    for (size_t ci = 0; ci < sizeof caps / sizeof caps[0]; ci++) {
+        size_t cap = caps[ci];
+        struct ferry__lfring r;
+        ring_open(&r, cap);
+        CHECK(ferry__lfring_empty(&r));
+        long next_in = 0, next_out = 0, in[17], out[17];
+        uint64_t rnd = cap;
+        for (int step = 0; step < 20000; step++) {
+            size_t k = 1 + ferry_test_rand(&rnd) % 17;
+            if (ferry_test_rand(&rnd) & 1) {
+                for (size_t i = 0; i < k; i++)
+                    in[i] = next_in + (long)i;
+                size_t room = cap - (size_t)(next_in - next_out);
+                size_t got = ferry__lfring_push(&r, in, k);
+                CHECK_EQ(got, k < room ? k : room); /* as many as fit, in order */
+                next_in += (long)got;
+            } else {
+                size_t have = (size_t)(next_in - next_out);
+                size_t got = ferry__lfring_pop(&r, out, k);
+                CHECK_EQ(got, k < have ? k : have);
+                for (size_t i = 0; i < got; i++)
+                    CHECK_EQ(out[i], next_out++);
+            }
+            CHECK_EQ(ferry__lfring_len(&r), (size_t)(next_in - next_out));
+            CHECK_EQ(ferry__lfring_empty(&r), next_in == next_out);
+        }
+        uint64_t h, t;
+        ferry__lfring_positions(&r, &h, &t);
+        CHECK_EQ(h, (uint64_t)next_out);
+        CHECK_EQ(t, (uint64_t)next_in);
+        ferry__lfring_fini(&r);
+    }
+}
+
+FERRY_TEST(lfring_zero_counts_move_nothing)
+{
+    struct ferry__lfring r;
+    ring_open(&r, 4);
+    long v = 1;
+    CHECK_EQ(ferry__lfring_push(&r, &v, 0), 0);
+    CHECK_EQ(ferry__lfring_pop(&r, &v, 0), 0);
+    CHECK_EQ(ferry__lfring_pop(&r, &v, 1), 0); /* empty */
+    ferry__lfring_fini(&r);
+}
+
+/* After CLOSED no push succeeds; what is in the ring still comes out, and
+ * head == tail then means closed and drained. */
+FERRY_TEST(lfring_close_stops_claims_not_drains)
+{
+    struct ferry__lfring r;
+    ring_open(&r, 4);
+    long in[3] = {1, 2, 3}, out[4];
+    CHECK_EQ(ferry__lfring_push(&r, in, 3), 3);
+    CHECK_EQ(ferry__lfring_flags(&r), 0);
+    uint64_t before = ferry__lfring_close(&r, FERRY__LFRING_CLOSED);
+    CHECK_EQ(before, 3);
+    CHECK_EQ(ferry__lfring_flags(&r), FERRY__LFRING_CLOSED);
+    CHECK_EQ(ferry__lfring_push(&r, in, 1), 0);
+    CHECK(!ferry__lfring_empty(&r));
+    CHECK_EQ(ferry__lfring_pop(&r, out, 4), 3);
+    CHECK_EQ(out[2], 3);
+    CHECK(ferry__lfring_empty(&r));
+    ferry__lfring_fini(&r);
+}
+
+static long drained[16];
+static size_t ndrained;
+static void collect(void *item, void *ctx)
+{
+    CHECK_PTR_EQ(ctx, (void *)drained);
+    memcpy(&drained[ndrained++], item, sizeof(long));
+}
+
+FERRY_TEST(lfring_drain_hands_every_item_over_in_order)
+{
+    struct ferry__lfring r;
+    ring_open(&r, 5);
+    long in[7] = {10, 11, 12, 13, 14, 15, 16}, out[2];
+    CHECK_EQ(ferry__lfring_push(&r, in, 5), 5);
+    CHECK_EQ(ferry__lfring_pop(&r, out, 2), 2);
+    CHECK_EQ(ferry__lfring_push(&r, in + 5, 2), 2); /* wrapped */
+    ndrained = 0;
+    CHECK_EQ(ferry__lfring_drain(&r, collect, drained), 5);
+    CHECK_EQ(ndrained, 5);
+    for (size_t i = 0; i < 5; i++)
+        CHECK_EQ(drained[i], 12 + (long)i);
+    CHECK(ferry__lfring_empty(&r));
+    CHECK_EQ(ferry__lfring_push(&r, in, 1), 0); /* RXGONE */
+    CHECK_EQ(ferry__lfring_drain(&r, NULL, NULL), 0);
+    ferry__lfring_fini(&r);
+}
+
+/* A producer between its claim and its publication: drain waits for it
+ * (R1, R4). The claim is made by hand here, as push makes it. */
+struct late {
+    struct ferry__lfring *r;
+    uint64_t pos;
+    FERRY_ATOMIC(int) published;
+};
+
+static void *publish_late(void *arg)
+{
+    struct late *l = arg;
+    ferry_test_sleep_ms(50);
+    size_t idx = ferry__lfring_index(l->r, l->pos);
+    long v = 99;
+    memcpy(l->r->buf + idx * l->r->elem, &v, sizeof v);
+    atomic_store(&l->published, 1);
+    ferry__lfring_set(l->r, idx, 2 * l->pos + 1);
+    return NULL;
+}
+
+FERRY_TEST(lfring_drain_waits_for_a_claimed_item)
+{
+    struct ferry__lfring r;
+    ring_open(&r, 4);
+    long v = 7;
+    CHECK_EQ(ferry__lfring_push(&r, &v, 1), 1);
+    struct late l = {.r = &r, .pos = 1};
+    atomic_fetch_add(&r.tail, 1); /* claimed, not published */
+    pthread_t t;
+    pthread_create(&t, NULL, publish_late, &l);
+    ndrained = 0;
+    CHECK_EQ(ferry__lfring_drain(&r, collect, drained), 2);
+    CHECK_EQ(atomic_load(&l.published), 1);
+    CHECK_EQ(drained[0], 7);
+    CHECK_EQ(drained[1], 99);
+    pthread_join(t, NULL);
+    ferry__lfring_fini(&r);
+}
+
+/* Many producers and consumers, batches of 1..5, no lock anywhere: every
+ * item exactly once, each producer's items in order per consumer. */
+#define PRODUCERS 3
+#define CONSUMERS 3
+struct mt {
+    struct ferry__lfring r;
+    size_t per;
+    FERRY_ATOMIC(size_t) taken;
+    unsigned char *seen;
+};
+
+static void *producer(void *arg)
+{
+    struct mt *m = *(struct mt **)arg;
+    long id = (long)((struct mt **)arg)[1];
+    uint64_t rnd = (uint64_t)id + 1;
+    for (size_t i = 0; i < m->per;) {
+        long b[5];
+        size_t k = 1 + ferry_test_rand(&rnd) % 5;
+        if (k > m->per - i)
+            k = m->per - i;
+        for (size_t j = 0; j < k; j++)
+            b[j] = id * (long)m->per + (long)(i + j);
+        size_t got = ferry__lfring_push(&m->r, b, k);
+        if (got == 0)
+            sched_yield();
+        i += got;
+    }
+    return NULL;
+}
+
+static void *consumer(void *arg)
+{
+    struct mt *m = arg;
+    long last[PRODUCERS];
+    for (int p = 0; p < PRODUCERS; p++)
+        last[p] = -1;
+    size_t total = m->per * PRODUCERS;
+    uint64_t rnd = 99;
+    while (atomic_load(&m->taken) < total) {
+        long b[5];
+        size_t got = ferry__lfring_pop(&m->r, b, 1 + ferry_test_rand(&rnd) % 5);
+        if (got == 0) {
+            sched_yield();
+            continue;
+        }
+        atomic_fetch_add(&m->taken, got);
+        for (size_t j = 0; j < got; j++) {
+            long p = b[j] / (long)m->per, i = b[j] % (long)m->per;
+            CHECK(p >= 0 && p < PRODUCERS);
+            CHECK_MSG(i > last[p], "producer %ld: %ld after %ld", p, i, last[p]);
+            last[p] = i;
+            CHECK_MSG(m->seen[b[j]]++ == 0, "item %ld twice", b[j]);
+        }
+    }
+    return NULL;
+}
+
+FERRY_TEST(lfring_mpmc_exactly_once_in_order)
+{
+    static const size_t caps[] = {1, 3, 16};
+    for (size_t ci = 0; ci < sizeof caps / sizeof caps[0]; ci++) {
+        struct mt m;
+        memset(&m, 0, sizeof m);
+        CHECK_EQ(ferry__lfring_init(&m.r, caps[ci], sizeof(long)), 0);
+        m.per = ferry_test_scaled(20000);
+        m.seen = calloc(m.per * PRODUCERS, 1);
+        pthread_t pt[PRODUCERS], ct[CONSUMERS];
+        void *args[PRODUCERS][2];
+        for (int i = 0; i < CONSUMERS; i++)
+            pthread_create(&ct[i], NULL, consumer, &m);
+        for (long i = 0; i < PRODUCERS; i++) {
+            args[i][0] = &m;
+            args[i][1] = (void *)i;
+            pthread_create(&pt[i], NULL, producer, args[i]);
+        }
+        for (int i = 0; i < PRODUCERS; i++)
+            pthread_join(pt[i], NULL);
+        for (int i = 0; i < CONSUMERS; i++)
+            pthread_join(ct[i], NULL);
+        for (size_t i = 0; i < m.per * PRODUCERS; i++)
+            CHECK_EQ(m.seen[i], 1);
+        CHECK(ferry__lfring_empty(&m.r));
+        free(m.seen);
+        ferry__lfring_fini(&m.r);
+    }
+}
