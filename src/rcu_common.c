@@ -333,7 +333,7 @@ static void follower_wait(struct ferry__rcu_gp_waiter *w)
             /* Acquire pairs with the leader's release exchange. */
             if (atomic_load_explicit(&w->state, memory_order_acquire) == DONE)
                 return;
-            cpu_relax();
+            ferry__cpu_relax();
         }
     }
     uint32_t expected = WAITING;

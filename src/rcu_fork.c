@@ -36,6 +36,7 @@
  *     run again in the child.
  */
 #include "rcu_common.h"
+#include "platform.h"
 
 static struct ferry__rcu_flavor *const flavors[] = {
     &ferry__rcu_memb, &ferry__rcu_qsbr_flavor, &ferry__rcu_bp_flavor,
@@ -43,7 +44,7 @@ static struct ferry__rcu_flavor *const flavors[] = {
 #define NFLAVORS (sizeof flavors / sizeof flavors[0])
 
 /* Nesting of before_fork calls in this thread (explicit + automatic). */
-static __thread unsigned fork_depth;
+static FERRY_TLS unsigned fork_depth;
 
 static void prepare(void)
 {

@@ -18,6 +18,7 @@
  * started for every worker that has any.
  */
 #include "rcu_common.h"
+#include "platform.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -32,11 +33,11 @@
 #define HEAD_MAGIC ((uintptr_t)0x5a17c0ffee0ddba1ull)
 
 /* The worker whose thread this is (NULL in other threads). */
-static __thread ferry_rcu_worker *self_worker;
+static FERRY_TLS ferry_rcu_worker *self_worker;
 /* Per flavor: the worker the thread is bound to, or NULL. */
-static __thread ferry_rcu_worker *bound[FERRY__RCU_NFLAVORS];
+static FERRY_TLS ferry_rcu_worker *bound[FERRY__RCU_NFLAVORS];
 /* The thread's CPU slot plus one (0: not chosen yet). */
-static __thread unsigned thread_slot;
+static FERRY_TLS unsigned thread_slot;
 
 static FERRY_ATOMIC(unsigned) slot_rr;   /* when sched_getcpu fails */
 
