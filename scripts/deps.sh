@@ -6,7 +6,7 @@
 set -euo pipefail
 
 build_pkgs=(gcc g++ clang make cmake pkg-config libc6-dev)
-test_pkgs=(libuv1-dev spin)
+test_pkgs=(libuv1-dev spin libclang-rt-14-dev)
 bench_pkgs=(libck-dev libboost-dev liburcu-dev libconcurrentqueue-dev)
 
 want=("${build_pkgs[@]}")
