@@ -2,7 +2,7 @@
 /* Promela model of the sleep/wake handshake of the channel's lock-free ring
  * (src/chan.c, "Lock-free data path": lf_push / lf_pop, lf_send_call /
  * lf_recv_call, lf_after, lf_send_op / lf_recv_op, lf_settle), checked by
- * models/chan_lf_wake.sh (test unit.model.chan_lf_wake).
+ * models/verify.sh (test unit.model.chan_lf_wake, cmake/parts/chan_models.cmake).
  *
  * Producers send single items and consumers receive single items, each
  * first on the fast path (no lock) and, when that fails, under the lock,
