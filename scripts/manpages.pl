@@ -193,6 +193,8 @@ sub decls_of {
         if ($head =~ /\(\s*(\w+)\s*\)\s*\(/) { $name = $1; }
         elsif ($head =~ /(\w+)\s*\(/) { $name = $1; }
         return () unless $name;
+        # A compile-time assertion is not a declaration of anything.
+        return () if $name =~ /^(?:_Static_assert|static_assert)$/;
         my $show = squeeze($head);
         $show =~ s/\bstatic\s+inline\s+//;
         $show =~ s/\binline\s+//;
