@@ -37,7 +37,7 @@ if(FERRY_BUILD_TESTS AND FERRY_SANITIZE STREQUAL "" AND CMAKE_BUILD_TYPE STREQUA
       COMMAND ${FERRY_FUZZ_CLANG} -std=c11 -g -O1 -Wall -Wextra -Werror
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
               -D_GNU_SOURCE -DFERRY_DEBUG=1 -DFUZZ_EXPECT_FIXES=$<BOOL:${FERRY_FUZZ_EXPECT_FIXES}>
-              -I${PROJECT_SOURCE_DIR}/include -I${PROJECT_SOURCE_DIR}/src
+              -I${PROJECT_SOURCE_DIR}/include -I${PROJECT_BINARY_DIR}/include -I${PROJECT_SOURCE_DIR}/src
               ${FERRY_SOURCES} ${fuzz_srcs} -lpthread -o ${fuzz_bin}
       DEPENDS ${FERRY_SOURCES} ${fuzz_srcs} ${dir}/chan_model.h ${FERRY_HEADERS} ${fuzz_private_headers}
       COMMENT "Building the channel fuzzer with ${FERRY_FUZZ_CLANG} (libFuzzer, ASan, UBSan)"
