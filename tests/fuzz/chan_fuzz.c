@@ -22,9 +22,10 @@
  * end of each input every handle is released, so that the leak check sees
  * the channel freed.
  *
- * FUZZ_EXPECT_FIXES (default 1) enables the checks of behaviour that
- * docs/testing.md lists as decided but not yet in every build of the
- * library; with 0 those calls are not made at all.
+ * The argument policy is checked too: NULL deadlines mean none, malformed
+ * ones are -EINVAL before anything happens, counts whose bytes exceed
+ * PTRDIFF_MAX are -EINVAL, a rejected start leaves its op answering
+ * -EINVAL, a zero-filled op is "never started".
  *
  * FUZZ_TRACE=1 in the environment prints each step.
  */
@@ -40,10 +41,6 @@
 #include <time.h>
 
 #include "chan_model.h"
-
-#ifndef FUZZ_EXPECT_FIXES
-#define FUZZ_EXPECT_FIXES 1
-#endif
 
 /* ------------------------------------------------------------------------ */
 /* Input                                                                     */
@@ -137,9 +134,8 @@ static int in_call; /* real calls in progress */
 static size_t refs(enum side s) { return s == TX ? M.tx_refs : M.rx_refs; }
 
 /* A count no buffer can hold (count * elem_size > PTRDIFF_MAX): -EINVAL by
- * the argument policy. Without FUZZ_EXPECT_FIXES such counts are passed only
- * where the library fails before reading (closed channels). */
-static bool count_absurd(size_t n) { return FUZZ_EXPECT_FIXES && n > (size_t)PTRDIFF_MAX / M.elem; }
+ * the argument policy. */
+static bool count_absurd(size_t n) { return n > (size_t)PTRDIFF_MAX / M.elem; }
 static bool chan_live(void) { return M.tx_refs + M.rx_refs > 0; }
 
 /* Items: the id in the first 4 bytes, the rest a pattern of the id. */
@@ -288,7 +284,7 @@ static void check_slots(void)
             continue;
         CHECK(s->wakes == s->m.exp_wakes, "op %d: waker called %d times, expected %d", i, s->wakes,
               s->m.exp_wakes);
-        if (s->op && (!s->failed || FUZZ_EXPECT_FIXES))
+        if (s->op)
             CHECK_EQ(ferry_op_result(s->op), s->m.state == MS_LINKED ? -EINPROGRESS : s->m.result,
                      "ferry_op_result");
     }
@@ -391,8 +387,6 @@ static void do_send(int variant)
         dl = pick_deadline(&ts);
     const struct timespec *dp = dl == DL_NULL ? NULL : &ts;
     unsigned odd = in_u8() % 16, wb = in_u8();
-    if (!FUZZ_EXPECT_FIXES && variant == 2 && dl == DL_NULL)
-        return; /* the fixed library reads it as "no deadline" */
     ferry_tx *h = odd == 0 || M.tx_refs == 0 ? NULL : tx;
     bool null_items = odd == 1;
 
@@ -405,14 +399,12 @@ static void do_send(int variant)
     if (!h || (null_items && n > 0) || prio >= M.levels || count_absurd(n)) {
         want = -EINVAL;
     } else if (dl == DL_BAD) {
-        if (!FUZZ_EXPECT_FIXES)
-            return;
         want = -EINVAL;
         n0_or_einval = n == 0;
     } else if (n == 0) {
         want = 0;
     } else if (n > model_ids_left(&M) && (M.closed || M.rx_refs == 0)) {
-        want = -EPIPE; /* an absurd count on a closed channel: nothing is read */
+        want = -EPIPE; /* more items than there are ids, closed: nothing is read */
     } else {
         if (n > model_ids_left(&M))
             n = model_ids_left(&M);
@@ -464,8 +456,6 @@ static void do_recv(int variant)
     enum dl dl = variant == 2 ? pick_deadline(&ts) : DL_NULL;
     const struct timespec *dp = dl == DL_NULL ? NULL : &ts;
     unsigned odd = in_u8() % 16;
-    if (!FUZZ_EXPECT_FIXES && variant == 2 && dl == DL_NULL)
-        return; /* the fixed library reads it as "no deadline" */
     ferry_rx *h = odd == 0 || M.rx_refs == 0 ? NULL : rx;
     bool null_out = odd == 1;
 
@@ -477,8 +467,6 @@ static void do_recv(int variant)
     if (!h || null_out || max == 0 || count_absurd(max)) {
         want = -EINVAL;
     } else if (dl == DL_BAD) {
-        if (!FUZZ_EXPECT_FIXES)
-            return;
         want = -EINVAL;
     } else if (mode == MM_BLOCK && model_recv_would_block(&M)) {
         note("%s: not made, it would block", recv_names[variant]);
@@ -540,12 +528,6 @@ static void start_rejected(struct slot *s, enum side side)
     s->m.state = MS_DONE;
     s->m.result = -EINVAL;
     s->m.exp_wakes = 0;
-    if (!FUZZ_EXPECT_FIXES) { /* the op's memory is in no defined state */
-        free(s->op);
-        s->op = NULL;
-        s->started = false;
-        return;
-    }
     CHECK_EQ(ferry_op_result(s->op), -EINVAL, "ferry_op_result after a rejected start");
     CHECK_EQ(ferry_op_cancel(s->op), -EINVAL, "ferry_op_cancel after a rejected start");
 }
@@ -628,7 +610,8 @@ static void do_send_start(bool with_prio)
         after_call();
         return;
     }
-    /* An absurd count only where nothing is read: a closed channel. */
+    /* More items than there are ids (from an unread pointer) only where
+     * nothing is read: a closed channel. */
     bool absurd = n > model_ids_left(&M) && (M.closed || M.rx_refs == 0);
     if (!absurd && n > model_ids_left(&M))
         n = model_ids_left(&M);
@@ -667,7 +650,7 @@ static void do_send_start(bool with_prio)
 static void do_result(void)
 {
     struct slot *s = &slots[in_u8() % MODEL_MAX_OPS];
-    if (!usable(s) || (s->failed && !FUZZ_EXPECT_FIXES))
+    if (!usable(s))
         return;
     ssize_t r = ferry_op_result(s->op);
     note("op_result(op %d) = %zd", (int)(s - slots), r);
@@ -679,7 +662,7 @@ static void do_result(void)
 static void do_cancel(void)
 {
     struct slot *s = &slots[in_u8() % MODEL_MAX_OPS];
-    if (!usable(s) || (s->failed && !FUZZ_EXPECT_FIXES))
+    if (!usable(s))
         return;
     if (!s->failed && !s->at_once && refs(s->side) == 0)
         return; /* op.h: cancel while the handle the op was started on is held */
@@ -819,18 +802,14 @@ static void do_odd(void)
         break;
     case 3:
         CHECK_EQ(ferry_op_cancel(NULL), -EINVAL, "ferry_op_cancel(NULL)");
-#if FUZZ_EXPECT_FIXES
         CHECK_EQ(ferry_op_result(NULL), -EINVAL, "ferry_op_result(NULL)");
-#endif
         break;
     case 4: {
-#if FUZZ_EXPECT_FIXES
         /* A zero-filled op is "never started". */
         ferry_op *op = calloc(1, sizeof *op);
         CHECK_EQ(ferry_op_result(op), -EINVAL, "ferry_op_result(never started)");
         CHECK_EQ(ferry_op_cancel(op), -EINVAL, "ferry_op_cancel(never started)");
         free(op);
-#endif
         break;
     }
     case 5:
@@ -863,10 +842,6 @@ static void do_odd(void)
         cfg.capacity = caps[(b / 5) % 5];
         cfg.levels = b & 0x80 ? FERRY_MAX_LEVELS : 1;
         cfg.budget = b & 0x40 ? 100 : 0;
-#if !FUZZ_EXPECT_FIXES
-        if (cfg.elem_size == SIZE_MAX - 3)
-            break; /* defect: the lock-free eligibility test divides by zero */
-#endif
         int rc = ferry_chan_open(&cfg, &t, &r);
         CHECK(rc == 0 || rc == -EINVAL || rc == -ENOMEM, "open(elem_size %zu, capacity %zu) = %d", cfg.elem_size,
               cfg.capacity, rc);
