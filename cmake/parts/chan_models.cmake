@@ -11,7 +11,8 @@ if(FERRY_BUILD_TESTS AND FERRY_SPIN AND FERRY_SANITIZE STREQUAL "" AND CMAKE_BUI
             ${PROJECT_SOURCE_DIR}/models/chan_lf_wake.pml
             "pass " "pass -DLEFT=0" "pass -DTWO_PRODUCERS"
             "fail -DNO_PUSH_FENCE -DLEFT=0" "fail -DNO_POP_FENCE"
-            "fail -DNO_SLEEP_FENCE" "fail -DNO_WAITER_CHECK -DLEFT=0")
+            "fail -DNO_SLEEP_FENCE" "fail -DNO_WAITER_CHECK -DLEFT=0"
+            "fail -DNO_RECV_SETTLE")
   set_tests_properties(unit.model.chan_lf_wake PROPERTIES LABELS unit TIMEOUT 300
     PASS_REGULAR_EXPRESSION "PASS: chan_lf_wake.pml")
 elseif(FERRY_BUILD_TESTS AND NOT FERRY_SPIN)
