@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Promela model of the sleep/wake handshake of the channel's lock-free data
  * path, checked by models/verify.sh (test unit.model.chan_lf_wake,
- * cmake/parts/chan_models.cmake).
+ * cmake/parts/models.cmake).
  *
  * Producers send single items and consumers receive single items, each
  * first on the fast path (no lock) and, when that fails, under the lock,
