@@ -116,6 +116,8 @@ struct slot {
     bool failed;  /* its start was rejected (-EINVAL): m.result holds it */
     bool at_once; /* its start completed it (no waker; the op outlives the channel) */
     bool op_busy; /* a start or cancel of it is in progress (a waker runs inside it) */
+    bool in_start;   /* that is its start: a waker may cancel it or ask its result */
+    ssize_t start_r; /* what that start will return (the model's answer) */
     enum side side;
     int wakes;  /* waker calls seen since the start */
     int action; /* what its waker does besides recording */
@@ -272,9 +274,24 @@ static char *items_buffer(const uint32_t *ids, size_t n)
 
 static bool wake_pending(const struct slot *s) { return s->started && s->wakes < s->m.exp_wakes; }
 
-/* May a call use this slot's op now? Not while a start or a cancel of it is
- * still running (the op belongs to that call until it returns). */
-static bool usable(const struct slot *s) { return s->op && s->started && !s->op_busy; }
+/* May a call use this slot's op now? Not while a cancel of it is still
+ * running; while its start is, only ferry_op_result and ferry_op_cancel
+ * from a waker that start runs (op.h). */
+static bool usable(const struct slot *s) { return s->op && s->started && (!s->op_busy || s->in_start); }
+
+/* The op's start is running and completes it at once: it is not the op's
+ * result yet (op.h: the start returns it), so ferry_op_result and
+ * ferry_op_cancel say -EINPROGRESS and change nothing. */
+static bool started_at_once_in_progress(const struct slot *s) { return s->in_start && s->start_r != -EINPROGRESS; }
+
+/* Bracket a start: s's op belongs to it, wakers may cancel it. */
+static void start_begins(struct slot *s, ssize_t want)
+{
+    s->op_busy = s->in_start = true;
+    s->start_r = want;
+}
+
+static void start_ends(struct slot *s) { s->op_busy = s->in_start = false; }
 
 static void check_slots(void)
 {
@@ -568,9 +585,9 @@ static void do_recv_start(void)
     s->action = action < 4 ? 0 : (int)action - 4 > 3 ? 3 : (int)action - 4;
     ssize_t want = model_recv(&M, &s->m, max, MM_ASYNC);
     note("recv_start(op %d, max=%zu, action %d) -> expect %zd", i, max, s->action, want);
-    s->op_busy = true;
+    start_begins(s, want);
     ssize_t r = REAL_CALL(RX, ferry_recv_start(h, s->op, s->buf, max, w));
-    s->op_busy = false;
+    start_ends(s);
     CHECK_EQ(r, want, "recv_start");
     s->at_once = r != -EINPROGRESS;
     if (r != -EINPROGRESS && s->op) {
@@ -636,10 +653,10 @@ static void do_send_start(bool with_prio)
     }
     const void *items = s->buf ? s->buf : null_items ? NULL : (const void *)&M;
     note("send_start(op %d, n=%zu, prio=%u, action %d) -> expect %zd", i, n, prio, s->action, want);
-    s->op_busy = true;
+    start_begins(s, want);
     ssize_t r = with_prio || prio != 0 ? REAL_CALL(TX, ferry_send_prio_start(h, s->op, items, n, prio, w))
                                        : REAL_CALL(TX, ferry_send_start(h, s->op, items, n, w));
-    s->op_busy = false;
+    start_ends(s);
     CHECK_EQ(r, want, "send_start");
     s->at_once = r != -EINPROGRESS;
     if (r != -EINPROGRESS && s->op)
@@ -654,6 +671,10 @@ static void do_result(void)
         return;
     ssize_t r = ferry_op_result(s->op);
     note("op_result(op %d) = %zd", (int)(s - slots), r);
+    if (started_at_once_in_progress(s)) {
+        CHECK_EQ(r, -EINPROGRESS, "ferry_op_result of an op whose start is running");
+        return;
+    }
     if (wake_pending(s) && r == -EINPROGRESS)
         return; /* completed in a round whose waker has not run yet */
     CHECK_EQ(r, s->m.state == MS_LINKED ? -EINPROGRESS : s->m.result, "ferry_op_result");
@@ -667,12 +688,18 @@ static void do_cancel(void)
     if (!s->failed && !s->at_once && refs(s->side) == 0)
         return; /* op.h: cancel while the handle the op was started on is held */
     int i = (int)(s - slots);
-    bool pending_wake = wake_pending(s);
-    ssize_t want = model_cancel(&M, &s->m);
-    note("op_cancel(op %d%s) -> expect %zd", i, pending_wake ? ", wake due" : "", want);
+    bool pending_wake = wake_pending(s), at_once = started_at_once_in_progress(s);
+    /* An op whose running start links it is withdrawn as any pending op. */
+    ssize_t want = at_once ? -EINPROGRESS : model_cancel(&M, &s->m);
+    note("op_cancel(op %d%s) -> expect %zd", i,
+         at_once ? ", its start running" : pending_wake ? ", wake due" : "", want);
+    /* While the cancel runs (its wakers too) the op is the cancel's alone. */
+    bool was_busy = s->op_busy, was_in_start = s->in_start;
     s->op_busy = true;
+    s->in_start = false;
     ssize_t r = REAL_CALL(s->failed ? -1 : (int)s->side, ferry_op_cancel(s->op));
-    s->op_busy = false;
+    s->op_busy = was_busy;
+    s->in_start = was_in_start;
     CHECK_EQ(r, want, "ferry_op_cancel");
     if (pending_wake) {
         s->m.exp_wakes = s->wakes; /* taken over: its waker will not run */
