@@ -10,7 +10,9 @@
  * odd arguments (NULL handles and buffers, zero counts, huge counts, levels
  * out of range, past and malformed deadlines, bad configurations). Wake
  * callbacks record themselves and may free their op, cancel it, or make a
- * further call into the channel (nested up to two deep).
+ * further call into the channel (nested up to two deep), which may be
+ * ferry_op_cancel or ferry_op_result of an op whose start is running it
+ * (op.h: -EINPROGRESS when the start completes that op at once).
  *
  * Every result is checked against the reference model (chan_model.h): the
  * exact return value, the exact items (ids in order) each receive gets, the
