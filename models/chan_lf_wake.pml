@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Promela model of the sleep/wake handshake of the channel's lock-free ring
- * (src/chan.c, "Lock-free data path": lf_push / lf_pop, lf_send_call /
- * lf_recv_call, lf_after, lf_send_op / lf_recv_op, lf_settle), checked by
- * models/verify.sh (test unit.model.chan_lf_wake, cmake/parts/chan_models.cmake).
+/* Promela model of the sleep/wake handshake of the channel's lock-free data
+ * path, checked by models/verify.sh (test unit.model.chan_lf_wake,
+ * cmake/parts/models.cmake).
  *
  * Producers send single items and consumers receive single items, each
  * first on the fast path (no lock) and, when that fails, under the lock,
@@ -10,6 +9,47 @@
  * Items live in a ring of CAP slots with a sequence number per slot (free
  * for position p: 2p; holds the item of p: 2p+1; freed by a consumer for
  * the next lap: 2(p+CAP)); tail and head are claimed with atomic updates.
+ *
+ * What each part models, step by step (the rules are those the code cites:
+ * D1-D4 in src/chan_lf.c, R1-R5 in src/chan_lfring.h):
+ *   push, pop        ferry__lfring_push / _pop for one item: read the
+ *                    slot's sequence number (acquire), claim the position
+ *                    (R3), then publish the item or free the slot with one
+ *                    release store (R1, R2);
+ *   ring_empty       ferry__lfring_empty: tail, then head (R5);
+ *   producer, fast   lf_send (src/chan_lf.c): the relaxed pre-checks of
+ *                    tx_waiters and rx_waiters (D4), the push, then
+ *                    lf_after: fence, read rx_waiters, and if it is not
+ *                    zero lock, ferry__chan_settle, unlock (D2);
+ *   consumer, fast   lf_recv: the pre-check of tx_waiters (D4), the pop,
+ *                    fence, read tx_waiters (D2); not zero: on to the slow
+ *                    path with the item;
+ *   producer, slow   ferry__chan_send_locked (src/chan_move.c) on a
+ *                    lock-free path: with no blocked sender, if receivers
+ *                    wait settle and, the ring empty, hand the item to the
+ *                    oldest receiver (handoff_to_receivers); else put it
+ *                    (lf_put); still not in: count_sleeper with its fence,
+ *                    and put again (D1); if receivers wait, settle; then
+ *                    uncount_sleeper (D3) and return, or link and sleep
+ *                    (count_sleeper without the fence when it queues
+ *                    behind blocked senders: they go first);
+ *   consumer, slow   ferry__chan_recv_locked: take_into (lf_take, then,
+ *                    the ring empty, take_from_senders), and if nothing
+ *                    came, count_sleeper with its fence and take_into again
+ *                    (D1); then uncount_sleeper (D3) and settle if anyone
+ *                    waits, or link and sleep;
+ *   settle           ferry__chan_settle: ring items to waiting receivers,
+ *                    oldest first, while the ring is not empty; then, the
+ *                    first time round or when receivers took some,
+ *                    refill_from_senders; again until nothing moved;
+ *   complete_*       ferry__op_complete: the op leaves its list and its
+ *                    side's count goes down (ferry__chan_unwait, D3).
+ * Left out: batches (every call moves one item), select claims, closing,
+ * deadlines, cancels and try calls (an op that leaves its list otherwise
+ * than by completion lowers the count the same way, D3), and the wake
+ * round: a completed op is marked done under the lock; that its thread
+ * learns of it only after the unlock does not matter here, since it does
+ * not take the lock again.
  *
  * Memory is modelled with one FIFO store buffer per thread: the stores the
  * handshake depends on -- a slot's publication (item and sequence number,
@@ -27,10 +67,10 @@
  * so everything stored before the unlock is visible to the next holder).
  * Data guarded by the lock (the waiter lists, op completion) is plain.
  *
- * The handshake (see the comment in src/chan.c): a party about to sleep
- * counts itself (under the lock), fences, and retries the ring; a fast-path
- * party publishes (or frees) a slot, fences, and reads the other side's
- * count, settling under the lock when it is not zero.
+ * The handshake (src/chan_lf.c, D1 and D2): a party about to sleep counts
+ * itself (under the lock), fences, and retries the ring; a fast-path party
+ * publishes (or frees) a slot, fences, and reads the other side's count,
+ * settling under the lock when it is not zero.
  *
  * The consumer asks for LEFT items fewer than the producers send, so that
  * a run can end with a producer legitimately asleep on a full ring.
@@ -44,12 +84,16 @@
  * item each), one consumer, CAP 2 (out-of-order publication).
  * Broken variants, each of which spin must reject:
  *   -DNO_PUSH_FENCE   no fence between a fast-path push and the read of
- *                     rx_waiters (lf_after);
+ *                     rx_waiters (lf_after, D2);
  *   -DNO_POP_FENCE    no fence between a fast-path pop and the read of
- *                     tx_waiters (lf_recv_call);
+ *                     tx_waiters (lf_recv, D2);
  *   -DNO_SLEEP_FENCE  no fence between counting oneself and the retry
- *                     (lf_send_op / lf_recv_op);
- *   -DNO_WAITER_CHECK the fast-path push does not look at rx_waiters.
+ *                     (count_sleeper, D1);
+ *   -DNO_WAITER_CHECK the fast-path push does not look at rx_waiters
+ *                     afterwards (lf_after without its read).
+ *   -DNO_RECV_SETTLE  a receive that got its item under the lock does not
+ *                     settle: the room it freed is not given to a blocked
+ *                     sender (ferry__chan_recv_locked without its settle).
  */
 
 #ifdef TWO_PRODUCERS
@@ -167,7 +211,8 @@ inline fence() { sbn[me] == 0 }
 inline lock() { atomic { sbn[me] == 0 && lck == 0 -> lck = 1 } }
 inline unlock() { store(LOCKV, 0, 0, 0) }
 
-/* Under the lock: a waiter count up or down (relaxed/seq_cst RMW). */
+/* Under the lock: a waiter count up or down (count_sleeper's seq_cst RMW,
+ * uncount_sleeper's and ferry__chan_unwait's relaxed ones). */
 inline count(var, delta)
 {
     load_w(var, w);
@@ -175,8 +220,8 @@ inline count(var, delta)
     store(var, 0, w + delta, 0)
 }
 
-/* lf_push of one item: claim the tail if its slot is free for it, then
- * publish (release store). r = 1 pushed, 0 full. */
+/* ferry__lfring_push of one item: claim the tail if its slot is free for
+ * it, then publish (R1, a release store). r = 1 pushed, 0 full. */
 inline push(val, r)
 {
     r = 2;
@@ -199,8 +244,9 @@ inline push(val, r)
     fi
 }
 
-/* lf_pop of one item: claim the head if its slot is published, read the
- * item, then free the slot for the next lap (release store). */
+/* ferry__lfring_pop of one item: claim the head if its slot is published,
+ * read the item, then free the slot for the next lap (R2, a release
+ * store). r = 1 popped, 0 nothing published at the head. */
 inline pop(val, r)
 {
     r = 2;
@@ -221,6 +267,14 @@ inline pop(val, r)
     :: r == 1 -> store(SEQV, idx, 2 * (h + CAP), 0)
     :: else -> skip
     fi
+}
+
+/* ferry__lfring_empty (R5): tail, then head, two loads (head never passes
+ * the tail read first). e = 1: nothing claimed and untaken. */
+inline ring_empty(e)
+{
+    e = tail;
+    e = (head == e)
 }
 
 /* Under the lock: complete the oldest waiting receiver with item val. */
@@ -246,34 +300,44 @@ inline complete_sender()
     op_done[c] = 1
 }
 
-/* lf_settle: move items between the ring and waiting ops until nothing moves. */
+/* ferry__chan_settle: ring items to waiting receivers while the ring is not
+ * empty; then, the first time or when receivers took some, refill the ring
+ * from blocked senders (refill_from_senders, oldest first, up to the first
+ * that does not get in); until nothing moves. */
 inline settle()
 {
+    first = 1;
     do
-    :: moved = 0;
+    :: took = 0;
         do
         :: rqn > 0 ->
+            ring_empty(e);
+            if
+            :: e -> break
+            :: else -> skip
+            fi;
             pop(x2, r);
             if
-            :: r == 1 -> complete_receiver(x2); moved = 1
-            :: else -> break
-            fi
-        :: else -> break
-        od;
-        tb = tail;
-        do
-        :: sqn > 0 ->
-            push(op_val[sq[0]], r);
-            if
-            :: r == 1 -> complete_sender()
+            :: r == 1 -> complete_receiver(x2); took = 1
             :: else -> break
             fi
         :: else -> break
         od;
         if
-        :: tail != tb -> moved = 1
+        :: (first == 0 && took == 0) || sqn == 0 -> break
         :: else -> skip
         fi;
+        first = 0;
+        moved = 0;
+        do
+        :: sqn > 0 ->
+            push(op_val[sq[0]], r);
+            if
+            :: r == 1 -> moved = 1; complete_sender()
+            :: else -> break
+            fi
+        :: else -> break
+        od;
         if
         :: moved == 0 -> break
         :: else -> skip
@@ -283,15 +347,32 @@ inline settle()
 
 /* ------------------------------------------------------------------------ */
 
-proctype producer(byte me; byte first)
+/* take_into (src/chan_move.c) for a consumer that has no item yet: lf_take
+ * (a pop), then, the ring empty, the oldest blocked sender's item
+ * (take_from_senders). done = 1: v holds the item. */
+inline take_into()
 {
-    byte i = 0, v, w, w2, r, t, h, idx, s, x, x2, c, j, tb;
-    bit moved, counted, done;
+    pop(v, r); done = r;
+    if
+    :: done == 0 && sqn > 0 ->
+        ring_empty(e);
+        if
+        :: e -> v = op_val[sq[0]]; complete_sender(); done = 1
+        :: else -> skip
+        fi
+    :: else -> skip
+    fi
+}
+
+proctype producer(byte me; byte id0)
+{
+    byte i = 0, v, w, w2, r, t, h, idx, s, x, x2, c, j, e;
+    bit moved, counted, done, first, took;
     do
     :: i < PER_PROD ->
-        v = first + i;
+        v = id0 + i;
         done = 0;
-        /* lf_send_call's fast path: no blocked sender, no waiting receiver */
+        /* lf_send: no blocked sender, no waiting receiver (D4) */
         load_w(TXWV, w);
         load_w(RXWV, w2);
         if
@@ -300,7 +381,7 @@ proctype producer(byte me; byte first)
             if
             :: r == 1 ->
                 done = 1;
-                /* lf_after */
+                /* lf_after (D2) */
 #ifndef NO_PUSH_FENCE
                 fence();
 #endif
@@ -317,22 +398,31 @@ proctype producer(byte me; byte first)
         fi;
         if
         :: done == 0 ->
-            /* lf_send_op, under the lock */
+            /* ferry__chan_send_locked, under the lock */
             lock();
             counted = 0;
             if
             :: sqn == 0 ->
-                settle();
                 if
-                :: rqn > 0 && tail == head -> complete_receiver(v); done = 1    /* handoff */
+                :: rqn > 0 ->
+                    settle();
+                    if                  /* handoff_to_receivers */
+                    :: rqn > 0 ->
+                        ring_empty(e);
+                        if
+                        :: e -> complete_receiver(v); done = 1
+                        :: else -> skip
+                        fi
+                    :: else -> skip
+                    fi
                 :: else -> skip
                 fi;
-                if
+                if                      /* lf_put */
                 :: done == 0 -> push(v, r); done = r
                 :: else -> skip
                 fi;
                 if
-                :: done == 0 ->
+                :: done == 0 ->         /* count_sleeper (D1), lf_put again */
                     count(TXWV, 1);
 #ifndef NO_SLEEP_FENCE
                     fence();
@@ -350,17 +440,17 @@ proctype producer(byte me; byte first)
             if
             :: done == 1 ->
                 if
-                :: counted -> count(TXWV, -1)
+                :: counted -> count(TXWV, -1)   /* uncount_sleeper (D3) */
                 :: else -> skip
                 fi;
                 unlock()
             :: else ->
                 if
-                :: !counted -> count(TXWV, 1)
+                :: !counted -> count(TXWV, 1)   /* behind blocked senders: no retry */
                 :: else -> skip
                 fi;
                 op_val[me] = v; op_done[me] = 0;
-                sq[sqn] = me; sqn++;
+                sq[sqn] = me; sqn++;    /* link_and_wait */
                 unlock();
 end_sleep:      op_done[me] == 1        /* sleep until a settler moved our item */
             fi
@@ -374,12 +464,12 @@ end_sleep:      op_done[me] == 1        /* sleep until a settler moved our item 
 
 proctype consumer(byte me; byte quota)
 {
-    byte n = 0, v, w, r, t, h, idx, s, x, x2, c, j, tb, p;
-    bit moved, counted, done;
+    byte n = 0, v, w, r, t, h, idx, s, x, x2, c, j, p, e;
+    bit moved, counted, done, first, took;
     do
     :: n < quota ->
         done = 0;
-        /* lf_recv_call's fast path: no blocked sender */
+        /* lf_recv: no blocked sender (D4) */
         load_w(TXWV, w);
         if
         :: w == 0 ->
@@ -390,7 +480,7 @@ proctype consumer(byte me; byte quota)
 #ifndef NO_POP_FENCE
                 fence();
 #endif
-                load_w(TXWV, w);
+                load_w(TXWV, w);        /* D2 */
                 if
                 :: w == 0 -> goto got_it
                 :: else -> skip         /* senders blocked: go on under the lock */
@@ -399,44 +489,40 @@ proctype consumer(byte me; byte quota)
             fi
         :: else -> skip
         fi;
-        /* lf_recv_op, under the lock */
+        /* ferry__chan_recv_locked, under the lock (with the item already
+         * popped, take_into takes nothing more: one item asked for) */
         lock();
-        if                              /* lf_take */
-        :: done == 0 -> pop(v, r); done = r
-        :: else -> skip
-        fi;
         if
-        :: done == 0 && sqn > 0 && tail == head ->
-            v = op_val[sq[0]]; complete_sender(); done = 1
+        :: done == 0 -> take_into()
         :: else -> skip
         fi;
         counted = 0;
         if
-        :: done == 0 ->
+        :: done == 0 ->                 /* count_sleeper (D1), take_into again */
             count(RXWV, 1);
 #ifndef NO_SLEEP_FENCE
             fence();
 #endif
             counted = 1;
-            pop(v, r); done = r;        /* lf_take again */
-            if
-            :: done == 0 && sqn > 0 && tail == head ->
-                v = op_val[sq[0]]; complete_sender(); done = 1
-            :: else -> skip
-            fi
+            take_into()
         :: else -> skip
         fi;
         if
         :: done == 1 ->
             if
-            :: counted -> count(RXWV, -1)
+            :: counted -> count(RXWV, -1)       /* uncount_sleeper (D3) */
             :: else -> skip
             fi;
-            settle();
+#ifndef NO_RECV_SETTLE
+            if
+            :: sqn > 0 || rqn > 0 -> settle()
+            :: else -> skip
+            fi;
+#endif
             unlock()
         :: else ->
             op_done[me] = 0;
-            rq[rqn] = me; rqn++;
+            rq[rqn] = me; rqn++;        /* link_and_wait */
             unlock();
 end_sleep:  op_done[me] == 1;           /* sleep until a settler gave us an item */
             v = op_val[me]

@@ -172,6 +172,8 @@ sub decls_of {
         return @d;
     }
     my $b = strip_attributes(bare($t));
+    # A static assertion (op.h checks sizeof(ferry_op)) declares nothing.
+    return () if $b =~ /^\s*(?:_Static_assert|static_assert)\s*\(/;
     if ($b =~ /^\s*typedef\b/) {
         # typedef struct x {...} x;  typedef struct x x;  typedef void (*fn)(...);
         my $body = $b;

@@ -15,17 +15,3 @@ if(FERRY_BUILD_TESTS AND FERRY_BUILD_EXAMPLES)
   set_tests_properties(unit.examples.dir_walker PROPERTIES LABELS unit TIMEOUT 120)
 endif()
 
-# models/chan_cancel.pml: the cancel / wake-round protocol of src/chan_op.c
-# holds, and its two broken variants (the old whole-round wait, no wait)
-# fail.
-if(FERRY_BUILD_TESTS)
-  find_program(FERRY_SPIN spin)
-  if(FERRY_SPIN)
-    add_test(NAME unit.chan_cancel_model_spin
-      COMMAND sh ${PROJECT_SOURCE_DIR}/models/chan_cancel.sh ${FERRY_SPIN} ${CMAKE_C_COMPILER})
-    set_tests_properties(unit.chan_cancel_model_spin PROPERTIES LABELS unit TIMEOUT 120
-      PASS_REGULAR_EXPRESSION "PASS: cancel protocol holds; whole-round wait deadlocks; no wait breaks")
-  else()
-    message(STATUS "chan: spin not found, the cancel model check is not registered")
-  endif()
-endif()

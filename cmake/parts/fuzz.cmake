@@ -6,11 +6,6 @@
 # corpus, then fuzzes for FERRY_FUZZ_SECONDS with a fixed seed.
 
 set(FERRY_FUZZ_SECONDS 25 CACHE STRING "Seconds of fuzzing in torture.fuzz.chan, after the corpus")
-# The fuzzer's checks of the channel behaviour decided in issue 12 (policy for
-# NULL deadlines, malformed deadlines, rejected and never-started ops, huge
-# element sizes), which the library on this branch does not have yet: OFF
-# builds the fuzzer with FUZZ_EXPECT_FIXES=0 (those calls are not made).
-option(FERRY_FUZZ_EXPECT_FIXES "Fuzz with the checks of the issue 12 channel fixes" ON)
 
 if(FERRY_BUILD_TESTS AND FERRY_SANITIZE STREQUAL "" AND CMAKE_BUILD_TYPE STREQUAL "Release")
   find_program(FERRY_FUZZ_CLANG NAMES clang clang-14)
@@ -36,7 +31,7 @@ if(FERRY_BUILD_TESTS AND FERRY_SANITIZE STREQUAL "" AND CMAKE_BUILD_TYPE STREQUA
     add_custom_command(OUTPUT ${fuzz_bin}
       COMMAND ${FERRY_FUZZ_CLANG} -std=c11 -g -O1 -Wall -Wextra -Werror
               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-              -D_GNU_SOURCE -DFERRY_DEBUG=1 -DFUZZ_EXPECT_FIXES=$<BOOL:${FERRY_FUZZ_EXPECT_FIXES}>
+              -D_GNU_SOURCE -DFERRY_DEBUG=1
               -I${PROJECT_SOURCE_DIR}/include -I${PROJECT_BINARY_DIR}/include -I${PROJECT_SOURCE_DIR}/src
               ${FERRY_SOURCES} ${fuzz_srcs} -lpthread -o ${fuzz_bin}
       DEPENDS ${FERRY_SOURCES} ${fuzz_srcs} ${dir}/chan_model.h ${FERRY_HEADERS} ${fuzz_private_headers}

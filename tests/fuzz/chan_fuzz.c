@@ -10,7 +10,9 @@
  * odd arguments (NULL handles and buffers, zero counts, huge counts, levels
  * out of range, past and malformed deadlines, bad configurations). Wake
  * callbacks record themselves and may free their op, cancel it, or make a
- * further call into the channel (nested up to two deep).
+ * further call into the channel (nested up to two deep), which may be
+ * ferry_op_cancel or ferry_op_result of an op whose start is running it
+ * (op.h: -EINPROGRESS when the start completes that op at once).
  *
  * Every result is checked against the reference model (chan_model.h): the
  * exact return value, the exact items (ids in order) each receive gets, the
@@ -22,9 +24,10 @@
  * end of each input every handle is released, so that the leak check sees
  * the channel freed.
  *
- * FUZZ_EXPECT_FIXES (default 1) enables the checks of behaviour that
- * docs/testing.md lists as decided but not yet in every build of the
- * library; with 0 those calls are not made at all.
+ * The argument policy is checked too: NULL deadlines mean none, malformed
+ * ones are -EINVAL before anything happens, counts whose bytes exceed
+ * PTRDIFF_MAX are -EINVAL, a rejected start leaves its op answering
+ * -EINVAL, a zero-filled op is "never started".
  *
  * FUZZ_TRACE=1 in the environment prints each step.
  */
@@ -40,10 +43,6 @@
 #include <time.h>
 
 #include "chan_model.h"
-
-#ifndef FUZZ_EXPECT_FIXES
-#define FUZZ_EXPECT_FIXES 1
-#endif
 
 /* ------------------------------------------------------------------------ */
 /* Input                                                                     */
@@ -119,6 +118,8 @@ struct slot {
     bool failed;  /* its start was rejected (-EINVAL): m.result holds it */
     bool at_once; /* its start completed it (no waker; the op outlives the channel) */
     bool op_busy; /* a start or cancel of it is in progress (a waker runs inside it) */
+    bool in_start;   /* that is its start: a waker may cancel it or ask its result */
+    ssize_t start_r; /* what that start will return (the model's answer) */
     enum side side;
     int wakes;  /* waker calls seen since the start */
     int action; /* what its waker does besides recording */
@@ -137,9 +138,8 @@ static int in_call; /* real calls in progress */
 static size_t refs(enum side s) { return s == TX ? M.tx_refs : M.rx_refs; }
 
 /* A count no buffer can hold (count * elem_size > PTRDIFF_MAX): -EINVAL by
- * the argument policy. Without FUZZ_EXPECT_FIXES such counts are passed only
- * where the library fails before reading (closed channels). */
-static bool count_absurd(size_t n) { return FUZZ_EXPECT_FIXES && n > (size_t)PTRDIFF_MAX / M.elem; }
+ * the argument policy. */
+static bool count_absurd(size_t n) { return n > (size_t)PTRDIFF_MAX / M.elem; }
 static bool chan_live(void) { return M.tx_refs + M.rx_refs > 0; }
 
 /* Items: the id in the first 4 bytes, the rest a pattern of the id. */
@@ -276,9 +276,24 @@ static char *items_buffer(const uint32_t *ids, size_t n)
 
 static bool wake_pending(const struct slot *s) { return s->started && s->wakes < s->m.exp_wakes; }
 
-/* May a call use this slot's op now? Not while a start or a cancel of it is
- * still running (the op belongs to that call until it returns). */
-static bool usable(const struct slot *s) { return s->op && s->started && !s->op_busy; }
+/* May a call use this slot's op now? Not while a cancel of it is still
+ * running; while its start is, only ferry_op_result and ferry_op_cancel
+ * from a waker that start runs (op.h). */
+static bool usable(const struct slot *s) { return s->op && s->started && (!s->op_busy || s->in_start); }
+
+/* The op's start is running and completes it at once: it is not the op's
+ * result yet (op.h: the start returns it), so ferry_op_result and
+ * ferry_op_cancel say -EINPROGRESS and change nothing. */
+static bool started_at_once_in_progress(const struct slot *s) { return s->in_start && s->start_r != -EINPROGRESS; }
+
+/* Bracket a start: s's op belongs to it, wakers may cancel it. */
+static void start_begins(struct slot *s, ssize_t want)
+{
+    s->op_busy = s->in_start = true;
+    s->start_r = want;
+}
+
+static void start_ends(struct slot *s) { s->op_busy = s->in_start = false; }
 
 static void check_slots(void)
 {
@@ -288,7 +303,7 @@ static void check_slots(void)
             continue;
         CHECK(s->wakes == s->m.exp_wakes, "op %d: waker called %d times, expected %d", i, s->wakes,
               s->m.exp_wakes);
-        if (s->op && (!s->failed || FUZZ_EXPECT_FIXES))
+        if (s->op)
             CHECK_EQ(ferry_op_result(s->op), s->m.state == MS_LINKED ? -EINPROGRESS : s->m.result,
                      "ferry_op_result");
     }
@@ -391,8 +406,6 @@ static void do_send(int variant)
         dl = pick_deadline(&ts);
     const struct timespec *dp = dl == DL_NULL ? NULL : &ts;
     unsigned odd = in_u8() % 16, wb = in_u8();
-    if (!FUZZ_EXPECT_FIXES && variant == 2 && dl == DL_NULL)
-        return; /* the fixed library reads it as "no deadline" */
     ferry_tx *h = odd == 0 || M.tx_refs == 0 ? NULL : tx;
     bool null_items = odd == 1;
 
@@ -405,14 +418,12 @@ static void do_send(int variant)
     if (!h || (null_items && n > 0) || prio >= M.levels || count_absurd(n)) {
         want = -EINVAL;
     } else if (dl == DL_BAD) {
-        if (!FUZZ_EXPECT_FIXES)
-            return;
         want = -EINVAL;
         n0_or_einval = n == 0;
     } else if (n == 0) {
         want = 0;
     } else if (n > model_ids_left(&M) && (M.closed || M.rx_refs == 0)) {
-        want = -EPIPE; /* an absurd count on a closed channel: nothing is read */
+        want = -EPIPE; /* more items than there are ids, closed: nothing is read */
     } else {
         if (n > model_ids_left(&M))
             n = model_ids_left(&M);
@@ -464,8 +475,6 @@ static void do_recv(int variant)
     enum dl dl = variant == 2 ? pick_deadline(&ts) : DL_NULL;
     const struct timespec *dp = dl == DL_NULL ? NULL : &ts;
     unsigned odd = in_u8() % 16;
-    if (!FUZZ_EXPECT_FIXES && variant == 2 && dl == DL_NULL)
-        return; /* the fixed library reads it as "no deadline" */
     ferry_rx *h = odd == 0 || M.rx_refs == 0 ? NULL : rx;
     bool null_out = odd == 1;
 
@@ -477,8 +486,6 @@ static void do_recv(int variant)
     if (!h || null_out || max == 0 || count_absurd(max)) {
         want = -EINVAL;
     } else if (dl == DL_BAD) {
-        if (!FUZZ_EXPECT_FIXES)
-            return;
         want = -EINVAL;
     } else if (mode == MM_BLOCK && model_recv_would_block(&M)) {
         note("%s: not made, it would block", recv_names[variant]);
@@ -540,12 +547,6 @@ static void start_rejected(struct slot *s, enum side side)
     s->m.state = MS_DONE;
     s->m.result = -EINVAL;
     s->m.exp_wakes = 0;
-    if (!FUZZ_EXPECT_FIXES) { /* the op's memory is in no defined state */
-        free(s->op);
-        s->op = NULL;
-        s->started = false;
-        return;
-    }
     CHECK_EQ(ferry_op_result(s->op), -EINVAL, "ferry_op_result after a rejected start");
     CHECK_EQ(ferry_op_cancel(s->op), -EINVAL, "ferry_op_cancel after a rejected start");
 }
@@ -586,9 +587,9 @@ static void do_recv_start(void)
     s->action = action < 4 ? 0 : (int)action - 4 > 3 ? 3 : (int)action - 4;
     ssize_t want = model_recv(&M, &s->m, max, MM_ASYNC);
     note("recv_start(op %d, max=%zu, action %d) -> expect %zd", i, max, s->action, want);
-    s->op_busy = true;
+    start_begins(s, want);
     ssize_t r = REAL_CALL(RX, ferry_recv_start(h, s->op, s->buf, max, w));
-    s->op_busy = false;
+    start_ends(s);
     CHECK_EQ(r, want, "recv_start");
     s->at_once = r != -EINPROGRESS;
     if (r != -EINPROGRESS && s->op) {
@@ -628,7 +629,8 @@ static void do_send_start(bool with_prio)
         after_call();
         return;
     }
-    /* An absurd count only where nothing is read: a closed channel. */
+    /* More items than there are ids (from an unread pointer) only where
+     * nothing is read: a closed channel. */
     bool absurd = n > model_ids_left(&M) && (M.closed || M.rx_refs == 0);
     if (!absurd && n > model_ids_left(&M))
         n = model_ids_left(&M);
@@ -653,10 +655,10 @@ static void do_send_start(bool with_prio)
     }
     const void *items = s->buf ? s->buf : null_items ? NULL : (const void *)&M;
     note("send_start(op %d, n=%zu, prio=%u, action %d) -> expect %zd", i, n, prio, s->action, want);
-    s->op_busy = true;
+    start_begins(s, want);
     ssize_t r = with_prio || prio != 0 ? REAL_CALL(TX, ferry_send_prio_start(h, s->op, items, n, prio, w))
                                        : REAL_CALL(TX, ferry_send_start(h, s->op, items, n, w));
-    s->op_busy = false;
+    start_ends(s);
     CHECK_EQ(r, want, "send_start");
     s->at_once = r != -EINPROGRESS;
     if (r != -EINPROGRESS && s->op)
@@ -667,10 +669,14 @@ static void do_send_start(bool with_prio)
 static void do_result(void)
 {
     struct slot *s = &slots[in_u8() % MODEL_MAX_OPS];
-    if (!usable(s) || (s->failed && !FUZZ_EXPECT_FIXES))
+    if (!usable(s))
         return;
     ssize_t r = ferry_op_result(s->op);
     note("op_result(op %d) = %zd", (int)(s - slots), r);
+    if (started_at_once_in_progress(s)) {
+        CHECK_EQ(r, -EINPROGRESS, "ferry_op_result of an op whose start is running");
+        return;
+    }
     if (wake_pending(s) && r == -EINPROGRESS)
         return; /* completed in a round whose waker has not run yet */
     CHECK_EQ(r, s->m.state == MS_LINKED ? -EINPROGRESS : s->m.result, "ferry_op_result");
@@ -679,17 +685,23 @@ static void do_result(void)
 static void do_cancel(void)
 {
     struct slot *s = &slots[in_u8() % MODEL_MAX_OPS];
-    if (!usable(s) || (s->failed && !FUZZ_EXPECT_FIXES))
+    if (!usable(s))
         return;
     if (!s->failed && !s->at_once && refs(s->side) == 0)
         return; /* op.h: cancel while the handle the op was started on is held */
     int i = (int)(s - slots);
-    bool pending_wake = wake_pending(s);
-    ssize_t want = model_cancel(&M, &s->m);
-    note("op_cancel(op %d%s) -> expect %zd", i, pending_wake ? ", wake due" : "", want);
+    bool pending_wake = wake_pending(s), at_once = started_at_once_in_progress(s);
+    /* An op whose running start links it is withdrawn as any pending op. */
+    ssize_t want = at_once ? -EINPROGRESS : model_cancel(&M, &s->m);
+    note("op_cancel(op %d%s) -> expect %zd", i,
+         at_once ? ", its start running" : pending_wake ? ", wake due" : "", want);
+    /* While the cancel runs (its wakers too) the op is the cancel's alone. */
+    bool was_busy = s->op_busy, was_in_start = s->in_start;
     s->op_busy = true;
+    s->in_start = false;
     ssize_t r = REAL_CALL(s->failed ? -1 : (int)s->side, ferry_op_cancel(s->op));
-    s->op_busy = false;
+    s->op_busy = was_busy;
+    s->in_start = was_in_start;
     CHECK_EQ(r, want, "ferry_op_cancel");
     if (pending_wake) {
         s->m.exp_wakes = s->wakes; /* taken over: its waker will not run */
@@ -819,18 +831,14 @@ static void do_odd(void)
         break;
     case 3:
         CHECK_EQ(ferry_op_cancel(NULL), -EINVAL, "ferry_op_cancel(NULL)");
-#if FUZZ_EXPECT_FIXES
         CHECK_EQ(ferry_op_result(NULL), -EINVAL, "ferry_op_result(NULL)");
-#endif
         break;
     case 4: {
-#if FUZZ_EXPECT_FIXES
         /* A zero-filled op is "never started". */
         ferry_op *op = calloc(1, sizeof *op);
         CHECK_EQ(ferry_op_result(op), -EINVAL, "ferry_op_result(never started)");
         CHECK_EQ(ferry_op_cancel(op), -EINVAL, "ferry_op_cancel(never started)");
         free(op);
-#endif
         break;
     }
     case 5:
@@ -863,10 +871,6 @@ static void do_odd(void)
         cfg.capacity = caps[(b / 5) % 5];
         cfg.levels = b & 0x80 ? FERRY_MAX_LEVELS : 1;
         cfg.budget = b & 0x40 ? 100 : 0;
-#if !FUZZ_EXPECT_FIXES
-        if (cfg.elem_size == SIZE_MAX - 3)
-            break; /* defect: the lock-free eligibility test divides by zero */
-#endif
         int rc = ferry_chan_open(&cfg, &t, &r);
         CHECK(rc == 0 || rc == -EINVAL || rc == -ENOMEM, "open(elem_size %zu, capacity %zu) = %d", cfg.elem_size,
               cfg.capacity, rc);

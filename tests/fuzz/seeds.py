@@ -98,6 +98,14 @@ SEEDS = {
                                   *[TX_RELEASE], STATS),
     "waker-cancels-round": steps(open_(RENDEZVOUS), recv_start(0, 1, act=NESTED), recv_start(1, 1),
                                  send(2), *[cancel(1)], result(1)),
+    # a waker that runs inside another op's start cancels that op: completed
+    # at once (-EINPROGRESS, nothing changes) or left pending (withdrawn)
+    "waker-cancels-start-at-once": steps(open_(RENDEZVOUS), recv_start(0, 1, act=NESTED), send_start(1, 1),
+                                         *[cancel(1)], result(1), cancel(1)),
+    "waker-cancels-start-pending": steps(open_(RENDEZVOUS), recv_start(0, 1, act=NESTED), send_start(1, 2),
+                                         *[cancel(1)], result(1), recv(1)),
+    "waker-cancels-recv-start": steps(open_(RENDEZVOUS), send_start(0, 1, act=NESTED), recv_start(1, 2),
+                                      *[result(1)], cancel(1)),
     "start-zero-and-bad": steps(open_(CAPN), send_start(0, 0), recv_start(1, 0), send_start(2, 1, odd=1),
                                 recv_start(3, 1, odd=2), recv_start(4, 1, odd=3), result(0), cancel(0)),
     # handles
