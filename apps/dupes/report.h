@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/* The groups to print, built from the matcher's table once every stage has
+ * ended: paths bytewise sorted within a group, groups by size (largest
+ * first, then by their first path). */
+#ifndef FERRY_DUPES_REPORT_H
+#define FERRY_DUPES_REPORT_H
+
+#include "dupes.h"
+
+struct member {
+    char *path;          /* output path (allocated) */
+    size_t len;
+    struct node *node;
+};
+
+struct group {
+    uint64_t size;
+    uint8_t hash[HASH_MAX];
+    struct member *m;
+    size_t n;            /* paths */
+    size_t inodes;
+};
+
+struct report {
+    struct group *g;
+    size_t n;
+    bool partial;        /* interrupted: groups found so far */
+};
+
+/* 0 or -ENOMEM. */
+int report_build(struct dupes *d, struct report *r);
+/* Group members of one group that were checked into several: sort and keep
+ * the groups that still qualify (two inodes, or two paths with
+ * --hardlinks). Takes ownership of g's members. */
+int report_add(struct report *r, const struct options *o, struct group *g);
+void report_sort(struct report *r);
+void report_free(struct report *r);
+
+/* Wasted bytes of a group: size x (inodes - 1). */
+uint64_t group_wasted(const struct group *g);
+
+#endif
