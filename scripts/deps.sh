@@ -19,10 +19,10 @@ for job in "$@"; do
   esac
 done
 
-# ferry-dupes (apps/dupes/): every job builds it (SQLite, xxHash, BLAKE2,
-# io_uring); its tests compare with fdupes and xxhsum and are Python; its
+# ferry-dupes (apps/dupes/): every job builds it (SQLite, xxHash, BLAKE2);
+# its tests compare with fdupes and xxhsum and are Python; its
 # benchmark runs the peer tools and measures memory with GNU time.
-want+=(libsqlite3-dev libxxhash-dev libb2-dev liburing-dev)
+want+=(libsqlite3-dev libxxhash-dev libb2-dev)
 for job in "$@"; do
   case "$job" in
     test) want+=(python3 fdupes xxhash) ;;

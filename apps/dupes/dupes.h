@@ -41,7 +41,6 @@
 
 enum hash_kind { HASH_XXH3 = 1, HASH_BLAKE2B = 2 };
 enum format { FMT_TEXT, FMT_JSON, FMT_CSV, FMT_FDUPES };
-enum io_kind { IO_PREAD, IO_URING };
 
 struct options {
     char **paths;
@@ -49,7 +48,6 @@ struct options {
     char *db;            /* NULL with --no-db */
     enum format format;
     enum hash_kind hash;
-    enum io_kind io;
     uint64_t min_size;
     bool empty, hardlinks, verify, one_fs, quiet, stats;
     int progress;        /* -1: when stderr is a terminal; 0 off; 1 on */
@@ -220,7 +218,6 @@ struct fgroup {
 void *walker_main(void *arg);      /* arg: struct walker_arg */
 void *grouper_main(void *arg);     /* arg: struct dupes */
 void *reader_main(void *arg);      /* arg: struct dupes */
-void *uring_reader_main(void *arg);/* arg: struct dupes */
 void *matcher_main(void *arg);     /* arg: struct dupes */
 void *writer_main(void *arg);      /* arg: struct dupes */
 

@@ -86,17 +86,6 @@ static int open_channels(struct dupes *d)
     return 0;
 }
 
-static void *(*reader_fn(const struct options *o))(void *)
-{
-#ifdef FERRY_DUPES_URING
-    if (o->io == IO_URING)
-        return uring_reader_main;
-#else
-    (void)o;
-#endif
-    return reader_main;
-}
-
 struct threads {
     pthread_t *walkers, *readers, grouper, matcher, writer;
     struct walker_arg *wargs;
@@ -117,7 +106,7 @@ static int start_threads(struct dupes *d, struct threads *t)
 {
     const struct options *o = d->opt;
     t->nwalkers = o->walkers;
-    t->nreaders = o->io == IO_URING ? 1 : o->threads;
+    t->nreaders = o->threads;
     t->walkers = calloc(t->nwalkers, sizeof *t->walkers);
     t->readers = calloc(t->nreaders, sizeof *t->readers);
     t->wargs = calloc(t->nwalkers, sizeof *t->wargs);
@@ -147,7 +136,7 @@ static int start_threads(struct dupes *d, struct threads *t)
     for (unsigned i = 0; i < t->nreaders && !err; i++) {
         ferry_rx_clone(d->jobs_rx);
         ferry_tx_clone(d->results_tx);
-        err = start(&t->readers[i], reader_fn(o), d);
+        err = start(&t->readers[i], reader_main, d);
     }
     if (!err) {
         ferry_rx_clone(d->results_rx);

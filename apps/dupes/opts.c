@@ -35,9 +35,8 @@ static const char usage[] =
     "                          by default each file (device, inode) counts once\n"
     "      --verify            compare every group byte by byte before reporting it\n"
     "      --hash ALGO         xxh3 (XXH3-128, default) or blake2b (BLAKE2b-256)\n"
-    "  -j, --threads N         reader threads (default 8)\n"
+    "  -j, --threads N         reader threads (default 16)\n"
     "      --walkers N         directory walker threads (default 4)\n"
-    "      --io MODE           pread (threads, default) or uring (io_uring)\n"
     "  -x, --one-file-system   stay on the file system of each PATH\n"
     "  -q, --quiet             no progress line, no summary (warnings still)\n"
     "      --progress          draw the progress line even if stderr is not a terminal\n"
@@ -51,7 +50,7 @@ static const char usage[] =
     "error (such as an unusable index), 130 when interrupted (Ctrl-C: the groups\n"
     "found so far are printed, marked partial; a second Ctrl-C exits at once).\n";
 
-enum { O_DB = 256, O_NO_DB, O_EMPTY, O_VERIFY, O_HASH, O_WALKERS, O_IO, O_PROGRESS,
+enum { O_DB = 256, O_NO_DB, O_EMPTY, O_VERIFY, O_HASH, O_WALKERS, O_PROGRESS,
        O_NO_PROGRESS, O_STATS };
 
 static const struct option longopts[] = {
@@ -65,7 +64,6 @@ static const struct option longopts[] = {
     { "hash", required_argument, NULL, O_HASH },
     { "threads", required_argument, NULL, 'j' },
     { "walkers", required_argument, NULL, O_WALKERS },
-    { "io", required_argument, NULL, O_IO },
     { "one-file-system", no_argument, NULL, 'x' },
     { "quiet", no_argument, NULL, 'q' },
     { "progress", no_argument, NULL, O_PROGRESS },
@@ -140,8 +138,8 @@ static int bad(const char *fmt, const char *arg)
 
 int opts_parse(struct options *o, int argc, char **argv)
 {
-    *o = (struct options){ .format = FMT_TEXT, .hash = HASH_XXH3, .io = IO_PREAD, .min_size = 1,
-                           .progress = -1, .threads = 8, .walkers = 4 };
+    *o = (struct options){ .format = FMT_TEXT, .hash = HASH_XXH3, .min_size = 1, .progress = -1,
+                           .threads = 16, .walkers = 4 };
     bool no_db = false;
     const char *db = NULL;
     int c;
@@ -180,16 +178,6 @@ int opts_parse(struct options *o, int argc, char **argv)
         case O_WALKERS:
             if (parse_count(optarg, &o->walkers))
                 return bad("--walkers %s: want a whole number from 1 to 1024", optarg);
-            break;
-        case O_IO:
-            if (!strcmp(optarg, "pread")) o->io = IO_PREAD;
-#ifdef FERRY_DUPES_URING
-            else if (!strcmp(optarg, "uring")) o->io = IO_URING;
-#else
-            else if (!strcmp(optarg, "uring"))
-                return bad("--io uring: this ferry-dupes was built without liburing%s", "");
-#endif
-            else return bad("--io %s: want pread or uring", optarg);
             break;
         case 'x': o->one_fs = true; break;
         case 'q': o->quiet = true; break;

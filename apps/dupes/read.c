@@ -67,6 +67,10 @@ static uint8_t read_partial(struct reader *r, struct node *n, int fd)
         if (a != (ssize_t)n->size)
             return read_failed(r->d, n, a);
     } else {
+        /* Two small reads: readahead would fetch what is usually never
+         * needed (measured cold on /usr: 4.3-4.7 s with, 4.9-5.0 s without;
+         * a full read later opens its own fd, with readahead). */
+        posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
         a = read_at(fd, r->buf, BLK, 0);
         if (a == BLK)
             b = read_at(fd, r->buf + BLK, BLK, n->size - BLK);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* What every reader does around the read itself: open a file safely,
- * check that it is still the file the walk saw, and the re-stat after
- * hashing. Shared by the pread readers (read.c) and io_uring (uring.c). */
+/* What a reader does around the read itself: open a file safely, check
+ * that it is still the file the walk saw, hash what it read, and the
+ * re-stat after hashing. The reader threads are in read.c; verify.c opens
+ * files the same way. */
 #ifndef FERRY_DUPES_READ_H
 #define FERRY_DUPES_READ_H
 

@@ -1,8 +1,7 @@
 # SPDX-License-Identifier: MIT
 # ferry-dupes (apps/dupes/): the duplicate-file finder built on ferry's
 # channels, its man page, and its tests (tests/dupes/). It needs SQLite,
-# libxxhash and libb2 (scripts/deps.sh build installs them) and uses
-# liburing when present (--io uring).
+# libxxhash and libb2 (scripts/deps.sh build installs them).
 
 option(FERRY_BUILD_DUPES "Build ferry-dupes (needs libsqlite3-dev, libxxhash-dev, libb2-dev)"
        ${PROJECT_IS_TOP_LEVEL})
@@ -14,8 +13,6 @@ if(FERRY_BUILD_DUPES)
   find_library(FERRY_XXHASH_LIB xxhash)
   find_path(FERRY_B2_INCLUDE blake2.h)
   find_library(FERRY_B2_LIB b2)
-  find_path(FERRY_URING_INCLUDE liburing.h)
-  find_library(FERRY_URING_LIB uring)
   if(FERRY_SQLITE_INCLUDE AND FERRY_SQLITE_LIB AND FERRY_XXHASH_INCLUDE AND FERRY_XXHASH_LIB
      AND FERRY_B2_INCLUDE AND FERRY_B2_LIB)
     set(FERRY_DUPES_OK ON)
@@ -31,13 +28,6 @@ if(FERRY_BUILD_DUPES AND FERRY_DUPES_OK)
   list(REMOVE_ITEM dupes_srcs ${PROJECT_SOURCE_DIR}/apps/dupes/main.c)
   set(dupes_libs ${FERRY_SQLITE_LIB} ${FERRY_XXHASH_LIB} ${FERRY_B2_LIB})
   set(dupes_defs FERRY_VERSION="${PROJECT_VERSION}")
-  if(FERRY_URING_INCLUDE AND FERRY_URING_LIB)
-    list(APPEND dupes_libs ${FERRY_URING_LIB})
-    list(APPEND dupes_defs FERRY_DUPES_URING=1)
-  else()
-    list(REMOVE_ITEM dupes_srcs ${PROJECT_SOURCE_DIR}/apps/dupes/uring.c)
-    message(STATUS "ferry-dupes: liburing not found, --io uring is not built (liburing-dev)")
-  endif()
 
   # Everything but main(), so that the unit tests link the same code.
   add_library(ferry_dupes_core STATIC ${dupes_srcs})
