@@ -8,7 +8,7 @@
 #include "dupes.h"
 
 struct member {
-    char *path;          /* output path (allocated) */
+    char *path;          /* output path (in the report's arena) */
     size_t len;
     struct node *node;
 };
@@ -23,15 +23,16 @@ struct group {
 
 struct report {
     struct group *g;
-    size_t n;
+    size_t n, cap;
     bool partial;        /* interrupted: groups found so far */
+    struct arena paths;  /* every member's path, exactly sized */
 };
 
 /* 0 or -ENOMEM. */
 int report_build(struct dupes *d, struct report *r);
-/* Group members of one group that were checked into several: sort and keep
- * the groups that still qualify (two inodes, or two paths with
- * --hardlinks). Takes ownership of g's members. */
+/* Add g if it qualifies (two inodes, or two paths with --hardlinks), its
+ * members sorted. Takes ownership of g's member array (its paths belong to
+ * r->paths). */
 int report_add(struct report *r, const struct options *o, struct group *g);
 void report_sort(struct report *r);
 void report_free(struct report *r);

@@ -102,10 +102,8 @@ static int verify_group(struct dupes *d, struct vbuf *v, struct group *g, struct
         /* members of class c, one inode's paths together */
         for (size_t k = 0; k < n; k++)
             for (size_t i = 0; cls_of[k] == (int)c && i < g->n; i++)
-                if (g->m[i].node == nodes[k]) {
+                if (g->m[i].node == nodes[k])
                     h.m[h.n++] = g->m[i];
-                    g->m[i].path = NULL; /* moved */
-                }
         if (report_add(out, d->opt, &h))
             goto done;
     }
@@ -133,6 +131,8 @@ int verify_report(struct dupes *d, struct report *r)
     }
     free(v.a);
     free(v.b);
+    out.paths = r->paths; /* the members moved to out point into it */
+    r->paths = (struct arena){ 0 };
     report_free(r);
     report_sort(&out);
     *r = out;
