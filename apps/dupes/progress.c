@@ -6,6 +6,7 @@
 #include "stats.h"
 
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 void progress_init(struct progress *p, const struct options *o)
@@ -33,11 +34,16 @@ void progress_tick(struct progress *p, struct dupes *d)
     }
     p->last_ns = now;
     p->last_read = read;
-    char found[32], got[32], rate[32], line[256];
-    int n = snprintf(line, sizeof line, "found %llu files, %s | hashed %llu files, read %s (%s/s)",
+    char found[32], got[32], rate[48] = "", line[256];
+    if (p->rate > 0) {
+        rate[0] = ' ';
+        rate[1] = '(';
+        human_bytes((uint64_t)p->rate, rate + 2, sizeof rate - 6);
+        strcat(rate, "/s)");
+    }
+    int n = snprintf(line, sizeof line, "found %llu files, %s | hashed %llu files, read %s%s",
                      (unsigned long long)get(&d->c.files), human_bytes(get(&d->c.bytes), found, sizeof found),
-                     (unsigned long long)get(&d->c.hashed), human_bytes(read, got, sizeof got),
-                     human_bytes((uint64_t)p->rate, rate, sizeof rate));
+                     (unsigned long long)get(&d->c.hashed), human_bytes(read, got, sizeof got), rate);
     uint64_t todo = get(&d->c.to_read);
     if (atomic_load_explicit(&d->c.walk_done, memory_order_relaxed) && p->rate > 1 && todo > read &&
         n > 0 && (size_t)n < sizeof line) {
