@@ -350,13 +350,19 @@ FERRY_TEST(path_open_goes_beyond_path_max_and_never_through_symlinks)
     CHECK(system(cmd) == 0);
 }
 
-static struct group mkgroup(uint64_t size, const char **paths, size_t n, struct node *nodes)
+/* A group of n paths (in r's path arena), one node each. */
+static struct group mkgroup(struct report *r, uint64_t size, const char **paths, size_t n,
+                            struct node *nodes)
 {
     struct group g = { .size = size, .n = n };
     g.m = calloc(n, sizeof *g.m);
+    CHECK(g.m);
     for (size_t i = 0; i < n; i++) {
-        g.m[i].path = strdup(paths[i]);
-        g.m[i].len = strlen(paths[i]);
+        size_t len = strlen(paths[i]);
+        g.m[i].path = arena_alloc(&r->paths, len + 1);
+        CHECK(g.m[i].path);
+        memcpy(g.m[i].path, paths[i], len + 1);
+        g.m[i].len = len;
         g.m[i].node = &nodes[i];
     }
     return g;
@@ -370,14 +376,14 @@ FERRY_TEST(groups_sort_by_size_then_path_and_need_two_inodes)
     const char *a[] = { "z", "b\xff", "b" };
     const char *b[] = { "y", "x" };
     const char *c[] = { "a", "c" };
-    struct group g = mkgroup(10, a, 3, nodes);
+    struct group g = mkgroup(&r, 10, a, 3, nodes);
     CHECK(report_add(&r, &o, &g) == 0);
-    g = mkgroup(1000, b, 2, nodes);
+    g = mkgroup(&r, 1000, b, 2, nodes);
     CHECK(report_add(&r, &o, &g) == 0);
-    g = mkgroup(10, c, 2, nodes);
+    g = mkgroup(&r, 10, c, 2, nodes);
     CHECK(report_add(&r, &o, &g) == 0);
     struct node same[2];
-    g = mkgroup(10, c, 2, same); /* one inode, two paths */
+    g = mkgroup(&r, 10, c, 2, same); /* one inode, two paths */
     g.m[1].node = g.m[0].node;
     CHECK(report_add(&r, &o, &g) == 0); /* dropped: not --hardlinks */
     report_sort(&r);
@@ -388,7 +394,7 @@ FERRY_TEST(groups_sort_by_size_then_path_and_need_two_inodes)
           !strcmp(r.g[2].m[2].path, "z"));
     CHECK(group_wasted(&r.g[2]) == 20);
     o.hardlinks = true;
-    g = mkgroup(10, c, 2, same);
+    g = mkgroup(&r, 10, c, 2, same);
     g.m[1].node = g.m[0].node;
     CHECK(report_add(&r, &o, &g) == 0);
     CHECK_EQ(r.n, 4);
