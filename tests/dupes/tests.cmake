@@ -19,3 +19,10 @@ foreach(c ${dupes_cases})
   endif()
   set_tests_properties(unit.dupes.${name} PROPERTIES LABELS unit TIMEOUT 300 SKIP_RETURN_CODE 77)
 endforeach()
+
+# make install: the program and its man page (plain builds: the install
+# test of the library runs there too).
+if(FERRY_SANITIZE STREQUAL "")
+  add_test(NAME unit.dupes.install COMMAND ${PROJECT_SOURCE_DIR}/tests/dupes/install.sh ${PROJECT_BINARY_DIR})
+  set_tests_properties(unit.dupes.install PROPERTIES LABELS unit TIMEOUT 120)
+endif()
