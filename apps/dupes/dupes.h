@@ -191,6 +191,10 @@ struct dupes {
     atomic_bool walk_incomplete;  /* a directory was skipped: no index deletions */
 
     struct index *index;          /* NULL with --no-db */
+    /* The index's own files (NAME, NAME-wal, NAME-shm, NAME-journal in the
+     * directory dev/ino) are skipped by the walk: they change while we run. */
+    uint64_t db_dir_dev, db_dir_ino;
+    const char *db_base;
     bool index_unusable;          /* the grouper could not load it (message printed) */
     size_t inode_count;           /* distinct inodes found (grouper, at its end) */
     unsigned nwalkers;

@@ -54,6 +54,20 @@ static void make_parent_dirs(const char *path)
     free(p);
 }
 
+/* Remember where the index lives, so that the walk passes it by. */
+static void skip_own_files(struct dupes *d, const char *db)
+{
+    const char *slash = strrchr(db, '/');
+    char *dir = slash ? strndup(db, slash == db ? 1 : (size_t)(slash - db)) : strdup(".");
+    struct stat st;
+    if (dir && stat(dir, &st) == 0) {
+        d->db_dir_dev = st.st_dev;
+        d->db_dir_ino = st.st_ino;
+        d->db_base = slash ? slash + 1 : db;
+    }
+    free(dir);
+}
+
 static int open_channels(struct dupes *d)
 {
     struct {
@@ -266,6 +280,7 @@ int main(int argc, char **argv)
             opts_free(&o);
             return 2;
         }
+        skip_own_files(&d, o.db);
     }
     struct threads t = { 0 };
     struct progress p;

@@ -159,6 +159,16 @@ static void walk_file_root(struct walker *w, struct dir *dir)
         add_file(w, dir, r->base, strlen(r->base), &st);
 }
 
+/* name is the index (base) or one of SQLite's files beside it. */
+static bool is_index_file(const char *base, const char *name)
+{
+    size_t n = strlen(base);
+    if (strncmp(name, base, n) != 0)
+        return false;
+    name += n;
+    return !*name || !strcmp(name, "-wal") || !strcmp(name, "-shm") || !strcmp(name, "-journal");
+}
+
 static bool is_loop(const struct dir *dir, const struct stat *st)
 {
     for (const struct dir *a = dir->parent; a; a = a->parent)
@@ -206,6 +216,7 @@ static void walk_dir(struct walker *w, struct dir *dir)
     }
     dir->dev = st.st_dev;
     dir->ino = st.st_ino;
+    bool db_here = d->db_base && d->db_dir_dev == (uint64_t)st.st_dev && d->db_dir_ino == (uint64_t)st.st_ino;
     atomic_fetch_add_explicit(&d->c.dirs, 1, memory_order_relaxed);
     for (;;) {
         if (atomic_load_explicit(&d->stop, memory_order_relaxed))
@@ -231,6 +242,8 @@ static void walk_dir(struct walker *w, struct dir *dir)
             }
             if (type != DT_REG && type != DT_UNKNOWN)
                 continue; /* symlink, FIFO, socket, device: never opened */
+            if (db_here && is_index_file(d->db_base, name))
+                continue;
             if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
                 int err = errno;
                 if (err == ENOENT) {

@@ -463,6 +463,20 @@ def case_rerun_reads_nothing():
         check(n == len(dupes_tree.scan(root)), "index rows %d != inodes" % n)
 
 
+def case_index_inside_the_tree():
+    """The index (and its WAL) inside the scanned tree is passed by: it
+    changes while the run writes it, and is not the user's file."""
+    with Tmp() as tmp:
+        root, _ = trap_tree(tmp)
+        db = root + b"/b/i.db"
+        for _ in range(2):
+            rc, out, err = run(["--db", db, "--format", "json", root])
+            check(rc == 0 and b"changed" not in err and b"i.db" not in out, "exit %d: %r" % (rc, err))
+        inodes = {k: v for k, v in dupes_tree.scan(root).items() if b"/b/i.db" not in v["paths"][0]}
+        same_groups(parse_json(out), dupes_tree.expected_groups(inodes))
+        check(not any(b"i.db" in p for p, *_ in rows(db)), "the index indexes itself")
+
+
 def case_default_db_location():
     with Tmp() as tmp:
         root, _ = trap_tree(tmp)
