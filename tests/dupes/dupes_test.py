@@ -192,6 +192,25 @@ def read_log(path):
         return [tuple(rec.split(b" ", 1)) for rec in f.read().split(b"\0") if rec]
 
 
+def as_nobody():
+    """(user, binary) to run the program as someone whom file modes stop:
+    as root, user nobody and a copy of the program it can execute (the
+    build tree may be closed to others; /dev/shm may be noexec); else
+    (None, None): this user is stopped already."""
+    if os.geteuid() != 0:
+        return None, None
+    d = tempfile.mkdtemp(prefix="ferry-dupes-bin-")
+    os.chmod(d, 0o755)
+    binary = os.path.join(d, "ferry-dupes")
+    shutil.copy(BIN, binary)
+    os.chmod(binary, 0o755)
+    _cleanup.append(d)
+    return "nobody", binary
+
+
+_cleanup = []
+
+
 def need_root():
     if os.geteuid() != 0:
         raise Skip("needs root")
@@ -575,13 +594,7 @@ def case_unreadable_files_and_dirs():
     user nobody."""
     with Tmp() as tmp:
         root, _ = trap_tree(tmp)
-        user = None
-        binary = None
-        if os.geteuid() == 0:
-            user = "nobody"
-            binary = tmp + b"/ferry-dupes"
-            shutil.copy(BIN, binary)
-            os.chmod(binary, 0o755)
+        user, binary = as_nobody()
         os.chmod(root + b"/a/dup-100000", 0)
         os.chmod(root + b"/b/deep", 0)
         inodes = dupes_tree.scan(root)
@@ -750,11 +763,7 @@ def case_index_read_only_location():
         root, _ = trap_tree(tmp)
         ro = tmp + b"/ro"
         os.mkdir(ro, 0o555)
-        user, binary = None, None
-        if os.geteuid() == 0:  # root writes anywhere: be nobody
-            user, binary = "nobody", tmp + b"/ferry-dupes"
-            shutil.copy(BIN, binary)
-            os.chmod(binary, 0o755)
+        user, binary = as_nobody()  # root writes anywhere
         index_error(ro + b"/i.db", root, "cannot create it: " + ro.decode() + ": Permission denied", user=user, binary=binary)
         os.chmod(ro, 0o755)
         ok(["--db", ro + b"/i.db", root])
@@ -911,6 +920,9 @@ def main():
     except Skip as e:
         print("SKIPPED: %s" % e)
         return SKIP
+    finally:
+        for d in _cleanup:
+            shutil.rmtree(d, ignore_errors=True)
     print("ok")
     return 0
 
