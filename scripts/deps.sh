@@ -30,6 +30,17 @@ for job in "$@"; do
   esac
 done
 
+# ferry-dupes (apps/dupes/): every job builds it (SQLite, xxHash, BLAKE2);
+# its tests compare with fdupes and xxhsum and are Python; its
+# benchmark runs the peer tools and measures memory with GNU time.
+want+=(libsqlite3-dev libxxhash-dev libb2-dev)
+for job in "$@"; do
+  case "$job" in
+    test) want+=(python3 fdupes xxhash) ;;
+    bench) want+=(jdupes rdfind fdupes rmlint time) ;;
+  esac
+done
+
 missing=()
 for p in "${want[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
