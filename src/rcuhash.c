@@ -234,6 +234,24 @@ struct ferry_lfht {
     FERRY_ATOMIC(unsigned long) stat_failures;     /* allocations failed */
 };
 
+/* Test hooks: tests/torture/rcuhash_windows.c compiles this file with
+ * FERRY_LFHT_TEST_HOOKS and stalls threads at these points to widen the
+ * races between them. Nothing in the library. */
+enum {
+    HOOK_START,     /* updater: between loading the size and its bucket's word */
+    HOOK_LOOKUP,    /* reader: the same */
+    HOOK_COMMIT,    /* updater: before the CAS that links a node */
+    HOOK_UNLINK,    /* del, replace: after marking, before unlinking */
+    HOOK_SHRINK,    /* halving: after publishing the size, between buckets */
+    HOOK_GROW,      /* doubling: after linking, before publishing */
+};
+#ifdef FERRY_LFHT_TEST_HOOKS
+void ferry__lfht_test_hook(int point);
+#define TEST_HOOK(p) ferry__lfht_test_hook(p)
+#else
+#define TEST_HOOK(p) ((void)0)
+#endif
+
 /* FERRY_DEBUG: abort unless the caller is in a read-side section. */
 #ifdef FERRY_DEBUG
 #define CHECK_READING(ht, what)                                                      \
@@ -317,7 +335,9 @@ static inline unsigned long load_size(ferry_lfht *ht)
 static inline ferry_lfht_node *start_bucket(ferry_lfht *ht, unsigned long hash, uintptr_t *word)
 {
     for (;;) {
-        ferry_lfht_node *b = bucket_at(ht, hash & (load_size(ht) - 1));
+        unsigned long size = load_size(ht);
+        TEST_HOOK(HOOK_START);
+        ferry_lfht_node *b = bucket_at(ht, hash & (size - 1));
         /* Acquire: pairs with the CAS that linked b's successor. */
         uintptr_t w = atomic_load_explicit(&b->next, memory_order_acquire);
         if (FERRY_LIKELY(!(w & REMOVED))) {
@@ -521,6 +541,7 @@ restart:;
         cur = nw;
         continue;
     commit:
+        TEST_HOOK(HOOK_COMMIT);
         atomic_store_explicit(&node->next, (cur & ~FLAGS) | (mode == INSERT_BUCKET ? BUCKET : 0),
                               memory_order_relaxed);
         /* seq_cst CAS: release publishes node (its word above and the
@@ -579,6 +600,7 @@ static int replace_node(ferry_lfht *ht, ferry_lfht_node *old, uintptr_t old_next
                                                     memory_order_seq_cst, memory_order_acquire))
             break;
     }
+    TEST_HOOK(HOOK_UNLINK);
     unlink_marked(ht, bit_reverse(old->reverse_hash), old->reverse_hash);
     return 0;
 }
@@ -597,7 +619,9 @@ void ferry_lfht_lookup(ferry_lfht *ht, unsigned long hash, ferry_lfht_match_fn m
         return;
     CHECK_READING(ht, "ferry_lfht_lookup");
     const unsigned long rev = bit_reverse(hash);
-    ferry_lfht_node *b = bucket_at(ht, hash & (load_size(ht) - 1));
+    unsigned long size = load_size(ht);
+    TEST_HOOK(HOOK_LOOKUP);
+    ferry_lfht_node *b = bucket_at(ht, hash & (size - 1));
     /* Acquire (here and below): pairs with the CAS that linked each node,
      * which published its contents. */
     ferry_lfht_node *n = ptr_of(atomic_load_explicit(&b->next, memory_order_acquire));
@@ -805,6 +829,7 @@ int ferry_lfht_del(ferry_lfht *ht, ferry_lfht_node *node)
     } while (!atomic_compare_exchange_weak_explicit(&node->next, &w, w | REMOVED, memory_order_seq_cst,
                                                     memory_order_relaxed));
     unsigned long size = load_size(ht);
+    TEST_HOOK(HOOK_UNLINK);
     unlink_marked(ht, bit_reverse(node->reverse_hash), node->reverse_hash);
     count_op(ht, false, size);
     return 0;
@@ -844,6 +869,7 @@ static int grow_one(ferry_lfht *ht, unsigned long size, const ferry_lfht_flavor 
         chunk_break(fl, i);
     }
     fl->read_unlock();
+    TEST_HOOK(HOOK_GROW);
     /* Release (both): pairs with the acquire loads in bucket_at and
      * load_size; the new buckets are linked before either is seen. */
     atomic_store_explicit(&ht->tbl[o], blk->b, memory_order_release);
@@ -867,6 +893,7 @@ static void shrink_one(ferry_lfht *ht, unsigned long size)
     atomic_store_explicit(&ht->size, half, memory_order_release);
     ht->fl->read_lock();
     for (unsigned long i = 0; i < half; i++) {
+        TEST_HOOK(HOOK_SHRINK);
         ferry_lfht_node *b = &arr[i];
         /* seq_cst RMW: release for the size store above; pairs with the
          * acquire loads of updaters (start_bucket, insert, unlink_marked). */
