@@ -153,7 +153,7 @@
  * while it holds resize_lock), so grace periods need not wait for it.
  *
  * Automatic policy (FERRY_LFHT_AUTO_RESIZE): with FERRY_LFHT_ACCOUNTING,
- * each thread counts adds and dels in its own cache line; at 1, 2, 4, ...,
+ * each CPU counts adds and dels in its own cache line; at 1, 2, 4, ...,
  * COMMIT and then every COMMIT operations of a counter, and when an add
  * walked past CHAIN_HINT nodes, the counters are summed: more than 2 nodes
  * per bucket grows to the next power of two >= the count, fewer than 1 per
@@ -181,6 +181,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -197,7 +198,7 @@
 #define CHAIN_HINT 8u       /* ACCOUNTING: a walk this long triggers a count */
 #define CHAIN_GROW 4u       /* no ACCOUNTING: a walk this long grows */
 #define RESIZE_CHUNK 1024UL /* buckets per read-side section while resizing */
-#define MAX_SLOTS 64u       /* per-thread counter lines */
+#define MAX_SLOTS 64u       /* per-CPU counter lines */
 
 /* One bucket array, freed through the flavor's call after a halving. */
 struct bucket_block {
@@ -205,11 +206,12 @@ struct bucket_block {
     ferry_lfht_node b[];
 };
 
-/* Add/del counters of the threads mapped to one slot (own cache line). */
+/* Add/del counters of the threads running on one CPU. Two lines each: x86
+ * prefetches lines in pairs, which would make neighbours share. */
 struct count_slot {
     FERRY_ATOMIC(unsigned long) add;
     FERRY_ATOMIC(unsigned long) del;
-} __attribute__((aligned(FERRY_CACHELINE)));
+} __attribute__((aligned(2 * FERRY_CACHELINE)));
 
 struct ferry_lfht {
     /* Read by every operation; written only by the resizer. */
@@ -350,16 +352,16 @@ static inline ferry_lfht_node *start_bucket(ferry_lfht *ht, unsigned long hash, 
 /* ------------------------------------------------------------------------ */
 /* Counting and automatic resizing.                                          */
 
-static FERRY_ATOMIC(unsigned) slot_seq;
-static __thread unsigned my_slot;   /* 1 + index, 0 until first use */
-
+/* The counter slot of the calling thread: its CPU (glibc reads it from
+ * rseq: one thread-local load), so threads running at once rarely share a
+ * line; a thread-derived number when the CPU is unknown. */
 static inline unsigned thread_slot(void)
 {
-    unsigned s = my_slot;
-    if (FERRY_UNLIKELY(s == 0))
-        /* Relaxed: only spreads threads over slots. */
-        my_slot = s = atomic_fetch_add_explicit(&slot_seq, 1, memory_order_relaxed) + 1;
-    return s - 1;
+    int cpu = sched_getcpu();
+    if (FERRY_LIKELY(cpu >= 0))
+        return (unsigned)cpu;
+    static __thread char anchor;
+    return (unsigned)((uintptr_t)&anchor >> 12);
 }
 
 static long count_sum(ferry_lfht *ht)
@@ -1053,7 +1055,7 @@ ferry_lfht *ferry_lfht_new_flavor(unsigned long init_size, unsigned long min_nr_
     pthread_mutex_init(&ht->resize_lock, NULL);
     if (flags & FERRY_LFHT_ACCOUNTING) {
         unsigned long n = slot_count();
-        ht->slots = aligned_alloc(FERRY_CACHELINE, n * sizeof *ht->slots);
+        ht->slots = aligned_alloc(_Alignof(struct count_slot), n * sizeof *ht->slots);
         if (!ht->slots)
             goto fail;
         for (unsigned long i = 0; i < n; i++) {

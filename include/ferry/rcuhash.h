@@ -91,7 +91,7 @@ extern const ferry_lfht_flavor ferry_lfht_flavor_qsbr;
 /* Creation flags. */
 enum {
     FERRY_LFHT_AUTO_RESIZE = 1 << 0,   /* grow/shrink by itself */
-    FERRY_LFHT_ACCOUNTING = 1 << 1,    /* per-thread add/del counters:
+    FERRY_LFHT_ACCOUNTING = 1 << 1,    /* per-CPU add/del counters:
                                           count_nodes' estimates, and
                                           count-driven resizing */
 };
