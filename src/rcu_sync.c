@@ -37,6 +37,10 @@ struct ferry__rcu_sync_ops {
     void (*call)(ferry_rcu_head *head, void (*fn)(ferry_rcu_head *));
     void (*barrier)(void);
     bool (*reading)(void);   /* debug: inside a read-side section */
+    /* QSBR: an enterer that blocks (on another enterer's grace period)
+     * must not be online, or it holds that grace period up forever. */
+    bool (*offline)(void);   /* go offline if online; true if it did */
+    void (*online)(void);
 };
 
 static void memb_sync(void) { ferry_rcu_synchronize(); }
@@ -47,9 +51,23 @@ static void qsbr_sync(void) { ferry_qsbr_synchronize(); }
 static void qsbr_call(ferry_rcu_head *h, void (*fn)(ferry_rcu_head *)) { ferry_qsbr_call(h, fn); }
 static void qsbr_barrier(void) { ferry_qsbr_barrier(); }
 
-static const struct ferry__rcu_sync_ops memb_ops = { memb_sync, memb_call, memb_barrier, memb_reading };
-/* QSBR: its synchronize checks read_lock sections itself (FERRY_DEBUG). */
-static const struct ferry__rcu_sync_ops qsbr_ops = { qsbr_sync, qsbr_call, qsbr_barrier, NULL };
+static bool qsbr_offline(void)
+{
+    if (!ferry_qsbr_read_ongoing())
+        return false;   /* offline or not registered */
+    /* FERRY_DEBUG: aborts inside a ferry_qsbr_read_lock section. */
+    ferry_qsbr_thread_offline();
+    return true;
+}
+
+static void qsbr_online(void) { ferry_qsbr_thread_online(); }
+
+static const struct ferry__rcu_sync_ops memb_ops = {
+    memb_sync, memb_call, memb_barrier, memb_reading, NULL, NULL,
+};
+static const struct ferry__rcu_sync_ops qsbr_ops = {
+    qsbr_sync, qsbr_call, qsbr_barrier, NULL, qsbr_offline, qsbr_online,
+};
 
 static int init(ferry_rcu_sync *rs, const struct ferry__rcu_sync_ops *ops)
 {
@@ -119,6 +137,9 @@ int ferry_rcu_sync_enter(ferry_rcu_sync *rs)
     if (rs->ops->reading && rs->ops->reading())
         ferry__die("ferry_rcu_sync_enter inside a read-side section (deadlock)");
 #endif
+    /* QSBR: offline for the whole call (it may block on a grace period,
+     * ours or another enterer's). */
+    bool went_offline = rs->ops->offline && rs->ops->offline();
     pthread_mutex_lock(&rs->lock);
     if (rs->count++ == 0 && get_state(rs) == FERRY__RCU_SYNC_IDLE) {
         set_state(rs, FERRY__RCU_SYNC_ENTER);
@@ -136,6 +157,8 @@ int ferry_rcu_sync_enter(ferry_rcu_sync *rs)
             pthread_cond_wait(&rs->passed, &rs->lock);
     }
     pthread_mutex_unlock(&rs->lock);
+    if (went_offline)
+        rs->ops->online();
     return 0;
 }
 

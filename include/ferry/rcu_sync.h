@@ -77,7 +77,8 @@ static inline bool ferry_rcu_sync_is_idle(const ferry_rcu_sync *rs)
  * more). Blocks for a grace period when the state is idle (concurrent
  * callers share it), else at most until the first enterer's grace period
  * ends. Not inside a read-side section (FERRY_DEBUG aborts; otherwise it
- * deadlocks). Returns 0, or -EINVAL for NULL. Never allocates. */
+ * deadlocks). QSBR: an online caller goes offline for the call and comes
+ * back online. Returns 0, or -EINVAL for NULL. Never allocates. */
 int ferry_rcu_sync_enter(ferry_rcu_sync *rs);
 
 /* Exit: the last exit queues the return to idle, a grace period later, with

@@ -131,29 +131,36 @@ FERRY_TEST(enter_before_the_return_to_idle_waits_for_nothing)
 static ferry_rcu_sync shared_rs;
 static pthread_barrier_t go;
 
+static bool enterers_qsbr;
+
 static void *enterer(void *arg)
 {
     (void)arg;
+    if (enterers_qsbr)
+        ferry_qsbr_register_thread();   /* online while it waits */
     pthread_barrier_wait(&go);
     CHECK_EQ(ferry_rcu_sync_enter(&shared_rs), 0);
     CHECK(!ferry_rcu_sync_is_idle(&shared_rs));
     pthread_barrier_wait(&go);   /* all entered */
     pthread_barrier_wait(&go);   /* main has counted */
     CHECK_EQ(ferry_rcu_sync_exit(&shared_rs), 0);
+    if (enterers_qsbr)
+        ferry_qsbr_unregister_thread();
     return NULL;
 }
 
-FERRY_TEST(concurrent_enters_share_one_grace_period)
+static unsigned long (*gp_count)(void) = ferry_rcu_gp_count;
+
+static void concurrent_enters(void)
 {
-    ferry_rcu_sync_init(&shared_rs);
     pthread_barrier_init(&go, NULL, ENTERERS + 1);
     pthread_t t[ENTERERS];
     for (int i = 0; i < ENTERERS; i++)
         CHECK_EQ(pthread_create(&t[i], NULL, enterer, NULL), 0);
-    unsigned long g0 = ferry_rcu_gp_count();
+    unsigned long g0 = gp_count();
     pthread_barrier_wait(&go);
     pthread_barrier_wait(&go);
-    unsigned long used = ferry_rcu_gp_count() - g0;
+    unsigned long used = gp_count() - g0;
     pthread_barrier_wait(&go);
     for (int i = 0; i < ENTERERS; i++)
         pthread_join(t[i], NULL);
@@ -161,6 +168,22 @@ FERRY_TEST(concurrent_enters_share_one_grace_period)
     CHECK_EQ(ferry_rcu_sync_fini(&shared_rs), 0);
     CHECK(ferry_rcu_sync_is_idle(&shared_rs));
     pthread_barrier_destroy(&go);
+}
+
+FERRY_TEST(concurrent_enters_share_one_grace_period)
+{
+    ferry_rcu_sync_init(&shared_rs);
+    concurrent_enters();
+}
+
+/* QSBR enterers are online threads: one that waits for another enterer's
+ * grace period must not hold that grace period up (it goes offline). */
+FERRY_TEST(qsbr_concurrent_enters_share_one_grace_period)
+{
+    ferry_rcu_sync_init_qsbr(&shared_rs);
+    enterers_qsbr = true;
+    gp_count = ferry_qsbr_gp_count;
+    concurrent_enters();
 }
 
 FERRY_TEST(qsbr_flavor)
