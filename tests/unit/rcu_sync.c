@@ -126,6 +126,60 @@ FERRY_TEST(enter_before_the_return_to_idle_waits_for_nothing)
     ferry_rcu_unregister_thread();
 }
 
+/* A reader that stays in its section, checking the state, until told. */
+static ferry_rcu_sync replay_rs;
+static FERRY_ATOMIC(int) r2_in, r2_stop, r2_saw_idle;
+
+static void *checking_reader(void *arg)
+{
+    (void)arg;
+    ferry_rcu_register_thread();
+    ferry_rcu_read_lock();
+    atomic_store(&r2_in, 1);
+    while (!atomic_load(&r2_stop))
+        if (ferry_rcu_sync_is_idle(&replay_rs))
+            atomic_store(&r2_saw_idle, 1);
+    ferry_rcu_read_unlock();
+    ferry_rcu_unregister_thread();
+    return NULL;
+}
+
+FERRY_TEST(enter_exit_during_the_deferred_return_needs_another_grace_period)
+{
+    /* enter, exit: the return to idle waits for a grace period that a
+     * reader holds up. Meanwhile enter and exit again, and a second reader
+     * starts its section in between: the grace period already running does
+     * not cover it, so the return to idle must wait for another one. The
+     * second reader, inside its section the whole time, must never see
+     * idle. */
+    ferry_rcu_register_thread();
+    ferry_rcu_sync_init(&replay_rs);
+    atomic_store(&reader_in, 0);
+    atomic_store(&release_reader, 0);
+    CHECK_EQ(ferry_rcu_sync_enter(&replay_rs), 0);
+    pthread_t r1, r2;
+    CHECK_EQ(pthread_create(&r1, NULL, holding_reader, NULL), 0);
+    while (!atomic_load(&reader_in))
+        ferry_test_sleep_ms(1);
+    CHECK_EQ(ferry_rcu_sync_exit(&replay_rs), 0);
+    ferry_test_sleep_ms(10);   /* the grace period starts, stuck on r1 */
+    CHECK_EQ(ferry_rcu_sync_enter(&replay_rs), 0);
+    CHECK_EQ(pthread_create(&r2, NULL, checking_reader, NULL), 0);
+    while (!atomic_load(&r2_in))
+        ferry_test_sleep_ms(1);
+    CHECK_EQ(ferry_rcu_sync_exit(&replay_rs), 0);
+    atomic_store(&release_reader, 1);
+    pthread_join(r1, NULL);
+    ferry_test_sleep_ms(50);   /* r1's grace period ends; r2 keeps checking */
+    atomic_store(&r2_stop, 1);
+    pthread_join(r2, NULL);
+    CHECK_MSG(!atomic_load(&r2_saw_idle), "a section that overlapped an updater saw idle");
+    CHECK(!atomic_load(&reader_gave_up));
+    CHECK_EQ(ferry_rcu_sync_fini(&replay_rs), 0);
+    CHECK(ferry_rcu_sync_is_idle(&replay_rs));
+    ferry_rcu_unregister_thread();
+}
+
 /* Concurrent enters from idle share one grace period. */
 #define ENTERERS 8
 static ferry_rcu_sync shared_rs;
