@@ -14,9 +14,11 @@
  * and read-side sections only, no allocation, no reclamation.
  *
  * Each case prints, per implementation, the median and the worst (lowest)
- * of --rounds rounds in Mops/s (all threads together), then the ratio
- * ferry/liburcu of the medians (> 1: ferry faster). Rounds alternate the
- * implementations. Options:
+ * of --rounds rounds in Mops/s (all threads together, wall clock) and in
+ * Mops per CPU-second (operations / process CPU time of the timed part:
+ * on a loaded machine preemption inflates wall time, not CPU time), then
+ * the ratios ferry/liburcu of the medians (> 1: ferry faster). Rounds
+ * alternate the implementations. Options:
  *   --threads 1,2    thread counts       --rounds N   rounds (default 7)
  *   --ops N          per thread/round    --keys N     key space (2^16)
  *   --mix lookup90|update50|all          --impl ferry|liburcu|all
@@ -91,8 +93,10 @@ static void *worker_main(void *arg)
 static unsigned long opt_ops = 2000000, opt_keys = 1UL << 16;
 static int opt_rounds = 7;
 
-/* One round: fresh table, prefill, threads run, teardown. Mops/s. */
-static double round_once(const struct rcuhash_bench_impl *im, int threads, unsigned lookup_pct, int round)
+/* One round: fresh table, prefill, threads run, teardown. Mops/s (wall),
+ * and Mops per CPU-second in *cpu_rate. */
+static double round_once(const struct rcuhash_bench_impl *im, int threads, unsigned lookup_pct, int round,
+                         double *cpu_rate)
 {
     im->reg();
     void *table = im->create();
@@ -118,10 +122,10 @@ static double round_once(const struct rcuhash_bench_impl *im, int threads, unsig
             abort();
     }
     pthread_barrier_wait(&start);
-    double t0 = now_s();
+    double t0 = now_s(), c0 = bench_cpu_sec();
     for (int i = 0; i < threads; i++)
         pthread_join(wk[i].tid, NULL);
-    double t = now_s() - t0;
+    double t = now_s() - t0, c = bench_cpu_sec() - c0;
 
     unsigned long present = opt_keys / 2 + 0UL;
     for (int i = 0; i < threads; i++)
@@ -136,34 +140,45 @@ static double round_once(const struct rcuhash_bench_impl *im, int threads, unsig
         im->free_pool(wk[i].w.pool);
     pthread_barrier_destroy(&start);
     im->unreg();
+    *cpu_rate = (double)opt_ops * threads / (c > 1e-6 ? c : 1e-6) * 1e-6;
     return (double)opt_ops * threads / t * 1e-6;
 }
 
 static const struct rcuhash_bench_impl *impls[2];
 static int nimpls;
 
+static double worst_of(const double *v, int n)
+{
+    double w = v[0];
+    for (int r = 1; r < n; r++)
+        if (v[r] < w)
+            w = v[r];
+    return w;
+}
+
 static void run_case(const char *mix, unsigned lookup_pct, int threads)
 {
-    double v[2][MAX_ROUNDS], worst[2], med[2];
+    double v[2][MAX_ROUNDS], cv[2][MAX_ROUNDS], med[2], cmed[2], worst[2], cworst[2];
     for (int r = 0; r < opt_rounds; r++)
         for (int k = 0; k < nimpls; k++) {
             /* Alternate which implementation goes first. */
             int i = (r & 1) ? nimpls - 1 - k : k;
-            v[i][r] = round_once(impls[i], threads, lookup_pct, r);
+            v[i][r] = round_once(impls[i], threads, lookup_pct, r, &cv[i][r]);
         }
     char name[48];
     snprintf(name, sizeof name, "%s_t%d", mix, threads);
     for (int i = 0; i < nimpls; i++) {
-        worst[i] = v[i][0];
-        for (int r = 1; r < opt_rounds; r++)
-            if (v[i][r] < worst[i])
-                worst[i] = v[i][r];
+        worst[i] = worst_of(v[i], opt_rounds);
+        cworst[i] = worst_of(cv[i], opt_rounds);
         med[i] = bench_median(v[i], opt_rounds);
-        printf("%-14s %-18s median %8.3f Mops/s   worst %8.3f\n", name, impls[i]->name, med[i], worst[i]);
+        cmed[i] = bench_median(cv[i], opt_rounds);
+        printf("%-14s %-18s %8.3f Mops/s (worst %8.3f)   %8.3f Mops/cpu-s (worst %8.3f)\n", name,
+               impls[i]->name, med[i], worst[i], cmed[i], cworst[i]);
     }
     if (nimpls == 2)
-        printf("%-14s %-18s median %8.3f x       worst %8.3f x\n", name, "ratio ferry/urcu", med[0] / med[1],
-               worst[0] / worst[1]);
+        printf("%-14s %-18s %8.3f x      (worst %8.3f)   %8.3f x          (worst %8.3f)\n", name,
+               "ferry/liburcu", med[0] / med[1], worst[0] / worst[1], cmed[0] / cmed[1],
+               cworst[0] / cworst[1]);
     fflush(stdout);
 }
 

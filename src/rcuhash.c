@@ -153,13 +153,24 @@
  * while it holds resize_lock), so grace periods need not wait for it.
  *
  * Automatic policy (FERRY_LFHT_AUTO_RESIZE): with FERRY_LFHT_ACCOUNTING,
- * each CPU counts adds and dels in its own cache line; at 1, 2, 4, ...,
+ * each CPU counts adds and dels in its own cache lines; at 1, 2, 4, ...,
  * COMMIT and then every COMMIT operations of a counter, and when an add
- * walked past CHAIN_HINT nodes, the counters are summed: more than 2 nodes
- * per bucket grows to the next power of two >= the count, fewer than 1 per
- * 8 buckets shrinks to it (never below min_nr_alloc_buckets). Without
- * ACCOUNTING only chain length is known: an add that walked past
- * CHAIN_GROW nodes grows the table by the next power of two of that count.
+ * walked past CHAIN_HINT nodes of distinct hashes, the counters are summed:
+ * more than 2 nodes per bucket grows to the next power of two >= the
+ * count, fewer than 1 per 8 buckets shrinks to it (never below
+ * min_nr_alloc_buckets). Without ACCOUNTING only chain length is known: an
+ * add that walked past CHAIN_GROW nodes of distinct hashes grows the table
+ * by the next power of two of that count. (Equal hashes are not counted:
+ * no size splits them.) While a resize is queued, requests only raise the
+ * target; resize_cb sums the counters again when it runs (retarget).
+ *
+ * Helping: the queued resize waits for a grace period, which a long
+ * read-side section (or a QSBR thread that announces no quiescent state)
+ * holds up. When an add walks past CHAIN_HELP nodes of distinct hashes,
+ * the updater grows the table itself (help_grow): under a trylock of
+ * resize_lock, inside its own read-side section, without leaving it
+ * between chunks. Growing needs no grace period, so this is safe anywhere
+ * an add is; shrinking is left to the callback.
  *
  * ------------------------------------------------------------------------
  * 6. Ordering guarantees (those of cds_lfht)
@@ -197,6 +208,7 @@
 #define COMMIT 1024UL       /* counter checks: every COMMIT ops (and at 2^n) */
 #define CHAIN_HINT 8u       /* ACCOUNTING: a walk this long triggers a count */
 #define CHAIN_GROW 4u       /* no ACCOUNTING: a walk this long grows */
+#define CHAIN_HELP 32u      /* a walk this long: the updater grows the table */
 #define RESIZE_CHUNK 1024UL /* buckets per read-side section while resizing */
 #define MAX_SLOTS 64u       /* per-CPU counter lines */
 
@@ -376,6 +388,7 @@ static long count_sum(ferry_lfht *ht)
 }
 
 static void resize_cb(ferry_rcu_head *h);
+static int do_resize(ferry_lfht *ht, bool in_section);
 
 /* Make sure resize_cb runs (once) after target changed. seq_cst exchange:
  * Dekker pair with resize_cb, which clears queued and then reloads target;
@@ -440,12 +453,36 @@ static void check_count(ferry_lfht *ht, unsigned long size)
         request_shrink(ht, size, un ? 1UL << order_of(un) : 1);
 }
 
-/* After an add walked past `chain` user nodes of its bucket. */
+/* The queued resize is late (its grace period has not ended: a long
+ * read-side section, a QSBR thread that does not announce quiescent
+ * states) and chains are long: the updater grows the table itself, inside
+ * its read-side section (growing needs no grace period), unless another
+ * resize is running. Shrinking stays with the callback. */
+static void help_grow(ferry_lfht *ht, unsigned long size, unsigned chain)
+{
+    if (ht->slots) {
+        long n = count_sum(ht);
+        if (n < 0 || (unsigned long)n <= 2 * size)
+            return;   /* not crowded: equal hashes, which growing cannot split */
+        request_grow(ht, 1UL << order_of((unsigned long)n));
+    } else {
+        unsigned g = order_of(chain);
+        request_grow(ht, g >= LONG_BITS || (size << g) >> g != size ? ht->max_size : size << g);
+    }
+    if (pthread_mutex_trylock(&ht->resize_lock) == 0) {
+        do_resize(ht, true);
+        pthread_mutex_unlock(&ht->resize_lock);
+    }
+}
+
+/* After an add walked past `chain` user nodes (of distinct hashes). */
 static void check_chain(ferry_lfht *ht, unsigned long size, unsigned chain)
 {
     if (!(ht->flags & FERRY_LFHT_AUTO_RESIZE))
         return;
-    if (ht->slots) {
+    if (FERRY_UNLIKELY(chain >= CHAIN_HELP)) {
+        help_grow(ht, size, chain);
+    } else if (ht->slots) {
         if (chain >= CHAIN_HINT)
             check_count(ht, size);
     } else if (chain >= CHAIN_GROW && !atomic_load_explicit(&ht->queued, memory_order_relaxed)) {
@@ -517,6 +554,7 @@ restart:;
     uintptr_t cur;
     ferry_lfht_node *prev = start_bucket(ht, hash, &cur);
     unsigned walked = 0;
+    unsigned long last_rev = rev;   /* != any key passed: they are < rev */
     for (;;) {
         ferry_lfht_node *n = ptr_of(cur);
         if (!n || n->reverse_hash > rev || (mode == INSERT_BUCKET && n->reverse_hash == rev))
@@ -537,8 +575,10 @@ restart:;
             }
             goto commit;   /* as the new head of the run */
         }
-        if (!(nw & BUCKET))
-            walked++;
+        if (!(nw & BUCKET) && n->reverse_hash != last_rev) {
+            walked++;   /* distinct hashes only: growing cannot split equal ones */
+            last_rev = n->reverse_hash;
+        }
         prev = n;
         cur = nw;
         continue;
@@ -909,8 +949,12 @@ static void shrink_one(ferry_lfht *ht, unsigned long size)
     ht->fl->call(&blk->rh, free_block);
 }
 
-/* Work toward target, one step at a time. 0 or -ENOMEM. */
-static int do_resize(ferry_lfht *ht)
+/* Work toward target, one step at a time. 0 or -ENOMEM. in_section: an
+ * updater helping from inside its read-side section (help_grow): grow
+ * only, without leaving the section between chunks. */
+static const ferry_lfht_flavor no_sections;
+
+static int do_resize(ferry_lfht *ht, bool in_section)
 {
     int rc = 0;
     while (!atomic_load_explicit(&ht->destroying, memory_order_relaxed)) {
@@ -920,13 +964,15 @@ static int do_resize(ferry_lfht *ht)
         if (t == s)
             break;
         if (t > s) {
-            rc = grow_one(ht, s, ht->fl);
+            rc = grow_one(ht, s, in_section ? &no_sections : ht->fl);
             if (rc < 0) {
                 /* Give up on this target; a later request may retry. */
                 atomic_compare_exchange_strong_explicit(&ht->target, &t, s, memory_order_seq_cst,
                                                         memory_order_relaxed);
                 break;
             }
+        } else if (in_section) {
+            break;
         } else {
             shrink_one(ht, s);
         }
@@ -935,12 +981,32 @@ static int do_resize(ferry_lfht *ht)
     return rc;
 }
 
+/* ACCOUNTING: the target from the counters as they are now (requests
+ * skip counting while a resize is queued, so the one queued may be stale
+ * when it runs). resize_lock held. */
+static void retarget(ferry_lfht *ht)
+{
+    unsigned long size = atomic_load_explicit(&ht->size, memory_order_relaxed);
+    long n = count_sum(ht);
+    unsigned long un = n > 0 ? (unsigned long)n : 0, want = un ? 1UL << order_of(un) : 1;
+    unsigned long min = 1UL << ht->min_order;
+    if (want > ht->max_size)
+        want = ht->max_size;
+    if (want < min)
+        want = min;
+    if ((un > 2 * size && want > size) || (un < size / 8 && want < size))
+        /* seq_cst: see queue_resize. */
+        atomic_store_explicit(&ht->target, want, memory_order_seq_cst);
+}
+
 static void resize_cb(ferry_rcu_head *h)
 {
     ferry_lfht *ht = ferry_container_of(h, ferry_lfht, resize_head);
     for (;;) {
         pthread_mutex_lock(&ht->resize_lock);
-        do_resize(ht);
+        if (ht->slots)
+            retarget(ht);
+        do_resize(ht, false);
         pthread_mutex_unlock(&ht->resize_lock);
         /* seq_cst: Dekker with queue_resize (see there). */
         atomic_store_explicit(&ht->queued, 0, memory_order_seq_cst);
@@ -966,7 +1032,7 @@ int ferry_lfht_resize(ferry_lfht *ht, unsigned long new_size)
     pthread_mutex_lock(&ht->resize_lock);
     /* seq_cst: see queue_resize. */
     atomic_store_explicit(&ht->target, new_size, memory_order_seq_cst);
-    int rc = do_resize(ht);
+    int rc = do_resize(ht, false);
     pthread_mutex_unlock(&ht->resize_lock);
     return rc;
 }

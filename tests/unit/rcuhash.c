@@ -644,6 +644,64 @@ FERRY_TEST(auto_resize_grows_on_chain_length_without_accounting)
     ferry_rcu_unregister_thread();
 }
 
+/* One read-side section around every add: no grace period can end, so the
+ * resize queued through ferry_rcu_call cannot run; the updaters must grow
+ * the table themselves when chains get long (else each add walks them:
+ * quadratic). */
+static void grows_inside_one_section(int flags)
+{
+    ferry_rcu_register_thread();
+    ferry_lfht *ht = ferry_lfht_new(1, 1, 0, flags);
+    enum { N = 20000 };
+    struct item *a = calloc(N, sizeof *a);
+    CHECK(a != NULL);
+    ferry_rcu_read_lock();
+    for (unsigned long i = 0; i < N; i++) {
+        a[i].key = i;
+        CHECK_EQ(ferry_lfht_add(ht, hash_of(i), &a[i].node), 0);
+    }
+    struct ferry__lfht_stats st;
+    ferry__lfht_stats(ht, &st);
+    CHECK_MSG(st.size >= N / 64, "size %lu for %d nodes inside one read-side section", st.size, N);
+    for (unsigned long i = 0; i < N; i++)
+        CHECK(find(ht, i) == &a[i]);
+    ferry_rcu_read_unlock();
+    drain(ht);
+    CHECK_EQ(ferry_lfht_destroy(ht), 0);
+    free(a);
+    ferry_rcu_unregister_thread();
+}
+
+FERRY_TEST(updaters_grow_when_the_queued_resize_is_late)
+{
+    grows_inside_one_section(FERRY_LFHT_AUTO_RESIZE | FERRY_LFHT_ACCOUNTING);
+}
+
+FERRY_TEST(updaters_grow_when_the_queued_resize_is_late_without_accounting)
+{
+    grows_inside_one_section(FERRY_LFHT_AUTO_RESIZE);
+}
+
+FERRY_TEST(equal_hashes_do_not_make_the_table_grow)
+{
+    /* 200 nodes with one hash: a long chain that growing cannot split. */
+    ferry_rcu_register_thread();
+    ferry_lfht *ht = ferry_lfht_new(1, 1, 0, FERRY_LFHT_AUTO_RESIZE);
+    enum { N = 200 };
+    static struct item a[N];
+    for (unsigned long i = 0; i < N; i++) {
+        a[i].key = i;
+        ferry_rcu_read_lock();
+        CHECK_EQ(ferry_lfht_add(ht, 12345, &a[i].node), 0);
+        ferry_rcu_read_unlock();
+    }
+    ferry_rcu_barrier();
+    CHECK_EQ(size_of(ht), 1);
+    drain(ht);
+    CHECK_EQ(ferry_lfht_destroy(ht), 0);
+    ferry_rcu_unregister_thread();
+}
+
 FERRY_TEST(destroy_refuses_a_table_with_nodes)
 {
     ferry_rcu_register_thread();
