@@ -396,6 +396,8 @@ static int do_resize(ferry_lfht *ht, bool in_section);
  * other's store, so no target is left unserved. */
 static void queue_resize(ferry_lfht *ht)
 {
+    /* Relaxed: destroy runs with no update in flight (the caller's
+     * promise); this only keeps a stray request from queueing. */
     if (atomic_load_explicit(&ht->destroying, memory_order_relaxed))
         return;
     /* A seq_cst load suffices for the Dekker pair and keeps the line
@@ -413,6 +415,7 @@ static void request_grow(ferry_lfht *ht, unsigned long want)
 {
     if (want > ht->max_size)
         want = ht->max_size;
+    /* Relaxed: the CAS below validates it. */
     unsigned long t = atomic_load_explicit(&ht->target, memory_order_relaxed);
     /* seq_cst: see queue_resize. A larger target stays (grows win). */
     while (t < want && !atomic_compare_exchange_weak_explicit(&ht->target, &t, want, memory_order_seq_cst,
@@ -485,7 +488,9 @@ static void check_chain(ferry_lfht *ht, unsigned long size, unsigned chain)
     } else if (ht->slots) {
         if (chain >= CHAIN_HINT)
             check_count(ht, size);
-    } else if (chain >= CHAIN_GROW && !atomic_load_explicit(&ht->queued, memory_order_relaxed)) {
+    } else if (chain >= CHAIN_GROW &&
+               /* Relaxed: a hint (queue_resize decides with seq_cst). */
+               !atomic_load_explicit(&ht->queued, memory_order_relaxed)) {
         unsigned g = order_of(chain);
         request_grow(ht, g >= LONG_BITS || (size << g) >> g != size ? ht->max_size : size << g);
     }
@@ -584,6 +589,7 @@ restart:;
         continue;
     commit:
         TEST_HOOK(HOOK_COMMIT);
+        /* Relaxed: node is not reachable yet; the CAS below publishes it. */
         atomic_store_explicit(&node->next, (cur & ~FLAGS) | (mode == INSERT_BUCKET ? BUCKET : 0),
                               memory_order_relaxed);
         /* seq_cst CAS: release publishes node (its word above and the
@@ -632,6 +638,7 @@ static int replace_node(ferry_lfht *ht, ferry_lfht_node *old, uintptr_t old_next
     for (;;) {
         if (old_next & REMOVED)
             return -ENOENT;
+        /* Relaxed: new_node is not reachable yet; the CAS publishes it. */
         atomic_store_explicit(&new_node->next, old_next, memory_order_relaxed);
         /* seq_cst: release publishes new_node (walkers reach it through
          * old's word with an acquire load); the full barrier is the commit
@@ -898,6 +905,7 @@ static int grow_one(ferry_lfht *ht, unsigned long size, const ferry_lfht_flavor 
     if (size <= (SIZE_MAX - sizeof *blk) / sizeof(ferry_lfht_node))
         blk = malloc(sizeof *blk + size * sizeof(ferry_lfht_node));
     if (!blk) {
+        /* Relaxed: a statistic (tests read it when quiescent). */
         atomic_fetch_add_explicit(&ht->stat_failures, 1, memory_order_relaxed);
         return -ENOMEM;
     }
@@ -929,6 +937,7 @@ static void shrink_one(ferry_lfht *ht, unsigned long size)
 {
     unsigned long half = size / 2;
     unsigned o = order_of(size);
+    /* Relaxed: only the resizer (us, resize_lock held) writes tbl. */
     ferry_lfht_node *arr = atomic_load_explicit(&ht->tbl[o], memory_order_relaxed);
     /* Release: ordered before the marks below (each a seq_cst RMW), which
      * updaters read with acquire before reloading the size (start_bucket). */
@@ -957,6 +966,8 @@ static const ferry_lfht_flavor no_sections;
 static int do_resize(ferry_lfht *ht, bool in_section)
 {
     int rc = 0;
+    /* Relaxed: destroy sets it and then waits for us with a barrier; an
+     * early exit is an optimization. */
     while (!atomic_load_explicit(&ht->destroying, memory_order_relaxed)) {
         /* seq_cst: see queue_resize. The size is ours (relaxed). */
         unsigned long t = atomic_load_explicit(&ht->target, memory_order_seq_cst);
@@ -976,6 +987,7 @@ static int do_resize(ferry_lfht *ht, bool in_section)
         } else {
             shrink_one(ht, s);
         }
+        /* Relaxed: a statistic. */
         atomic_fetch_add_explicit(&ht->stat_resizes, 1, memory_order_relaxed);
     }
     return rc;
@@ -1008,12 +1020,15 @@ static void resize_cb(ferry_rcu_head *h)
             retarget(ht);
         do_resize(ht, false);
         pthread_mutex_unlock(&ht->resize_lock);
-        /* seq_cst: Dekker with queue_resize (see there). */
+        /* seq_cst: Dekker with queue_resize (see there): the store of
+         * queued, then the load of target. destroying and size: relaxed,
+         * they only decide whether to go round again. */
         atomic_store_explicit(&ht->queued, 0, memory_order_seq_cst);
         if (atomic_load_explicit(&ht->destroying, memory_order_relaxed) ||
             atomic_load_explicit(&ht->target, memory_order_seq_cst) ==
                 atomic_load_explicit(&ht->size, memory_order_relaxed))
             return;
+        /* seq_cst: Dekker with queue_resize, as above. */
         if (atomic_exchange_explicit(&ht->queued, 1, memory_order_seq_cst))
             return;   /* someone queued us again */
     }
@@ -1079,6 +1094,7 @@ static unsigned long slot_count(void)
 
 static void free_tables(ferry_lfht *ht)
 {
+    /* Relaxed (both): no other thread uses the table any more. */
     unsigned long size = atomic_load_explicit(&ht->size, memory_order_relaxed);
     for (unsigned o = ht->min_order + 1; size && o <= order_of(size); o++) {
         ferry_lfht_node *arr = atomic_load_explicit(&ht->tbl[o], memory_order_relaxed);
@@ -1157,6 +1173,7 @@ ferry_lfht *ferry_lfht_new_flavor(unsigned long init_size, unsigned long min_nr_
     for (unsigned long s = min_nr_alloc_buckets; s < init_size; s *= 2)
         if (grow_one(ht, s, &no_sections) < 0)
             goto fail;
+    /* Relaxed: the table is not shared yet. */
     atomic_store_explicit(&ht->target, init_size, memory_order_relaxed);
     return ht;
 fail:
@@ -1176,15 +1193,19 @@ int ferry_lfht_destroy(ferry_lfht *ht)
 {
     if (!ht)
         return -EINVAL;
-    /* Stop automatic resizes, then wait for a queued one to finish. */
+    /* Stop automatic resizes (seq_cst: read by a running resize_cb, which
+     * stops early), then wait for a queued one to finish. ever_queued was
+     * stored by updaters that finished before this call (the caller's
+     * promise): relaxed. */
     atomic_store_explicit(&ht->destroying, 1, memory_order_seq_cst);
     if (atomic_load_explicit(&ht->ever_queued, memory_order_relaxed))
         ht->fl->barrier();
-    /* No concurrency from here (the caller's promise). */
+    /* No concurrency from here (the caller's promise): relaxed loads. */
     ferry_lfht_node *n = bucket_at(ht, 0);
     while (n) {
         uintptr_t w = atomic_load_explicit(&n->next, memory_order_relaxed);
         if (!(w & BUCKET)) {
+            /* The table stays usable: automatic resizes may queue again. */
             atomic_store_explicit(&ht->destroying, 0, memory_order_seq_cst);
             return -EPERM;
         }
@@ -1197,6 +1218,7 @@ int ferry_lfht_destroy(ferry_lfht *ht)
 /* ------------------------------------------------------------------------ */
 /* Internal (tests).                                                         */
 
+/* Relaxed loads: statistics for tests, read when the table is quiet. */
 void ferry__lfht_stats(ferry_lfht *ht, struct ferry__lfht_stats *st)
 {
     st->size = load_size(ht);
