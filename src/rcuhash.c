@@ -315,6 +315,20 @@ static inline bool is_pow2(unsigned long v)
     return v && !(v & (v - 1));
 }
 
+/* Can a table have this many buckets? Its bucket arrays take about
+ * buckets * 16 bytes; more than a quarter of the physical memory is
+ * refused (-ENOMEM) up front: with overcommit, trying would end in the OOM
+ * killer, not in a failed malloc. Called only when sizes are chosen. */
+static bool affordable(unsigned long buckets)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page <= 0)
+        return buckets <= SIZE_MAX / 4 / sizeof(ferry_lfht_node);
+    unsigned long limit = (unsigned long)pages / 4;
+    limit = limit > ULONG_MAX / (unsigned long)page ? ULONG_MAX : limit * (unsigned long)page;
+    return buckets <= limit / sizeof(ferry_lfht_node);
+}
+
 static inline ferry_lfht_node *ptr_of(uintptr_t w)
 {
     return (ferry_lfht_node *)(w & ~FLAGS);
@@ -902,7 +916,7 @@ static int grow_one(ferry_lfht *ht, unsigned long size, const ferry_lfht_flavor 
 {
     unsigned o = order_of(size) + 1;
     struct bucket_block *blk = NULL;
-    if (size <= (SIZE_MAX - sizeof *blk) / sizeof(ferry_lfht_node))
+    if (size <= (SIZE_MAX - sizeof *blk) / sizeof(ferry_lfht_node) && affordable(2 * size))
         blk = malloc(sizeof *blk + size * sizeof(ferry_lfht_node));
     if (!blk) {
         /* Relaxed: a statistic (tests read it when quiescent). */
@@ -1044,6 +1058,8 @@ int ferry_lfht_resize(ferry_lfht *ht, unsigned long new_size)
     new_size = 1UL << order_of(new_size);
     if (new_size < min)
         new_size = min;
+    if (!affordable(new_size))
+        return -ENOMEM;   /* before anything changes */
     pthread_mutex_lock(&ht->resize_lock);
     /* seq_cst: see queue_resize. */
     atomic_store_explicit(&ht->target, new_size, memory_order_seq_cst);
@@ -1126,6 +1142,10 @@ ferry_lfht *ferry_lfht_new_flavor(unsigned long init_size, unsigned long min_nr_
         init_size = max_nr_buckets;
     if (init_size < min_nr_alloc_buckets)
         init_size = min_nr_alloc_buckets;
+    if (!affordable(init_size)) {
+        errno = ENOMEM;
+        return NULL;
+    }
 
     ferry_lfht *ht = calloc(1, sizeof *ht);
     if (!ht)

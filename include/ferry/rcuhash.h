@@ -120,11 +120,13 @@ static inline ferry_lfht_node *ferry_lfht_iter_get_node(const ferry_lfht_iter *i
  *   min_nr_alloc_buckets  buckets allocated once and kept: a power of two
  *              >= 1; the table never has fewer buckets (raised to it)
  *   max_nr_buckets  the most buckets: a power of two, or 0 for no limit
- *              (1 << 40 on 64-bit); init_size is lowered to it
+ *              but memory (2^63 on 64-bit); init_size is lowered to it
  *   flags      FERRY_LFHT_AUTO_RESIZE | FERRY_LFHT_ACCOUNTING, or 0
  * Returns the table, or NULL with errno EINVAL (a size that is 0 or not a
- * power of two, max < min, unknown flags) or ENOMEM. Allocates; any thread,
- * registered or not. */
+ * power of two, max < min, unknown flags) or ENOMEM (also when the bucket
+ * arrays would take more than a quarter of the physical memory: refused
+ * up front, not left to the OOM killer). Allocates; any thread, registered
+ * or not. */
 ferry_lfht *ferry_lfht_new(unsigned long init_size, unsigned long min_nr_alloc_buckets,
                            unsigned long max_nr_buckets, int flags);
 
@@ -199,8 +201,8 @@ int ferry_lfht_replace(ferry_lfht *ht, ferry_lfht_iter *old_iter, unsigned long 
 int ferry_lfht_del(ferry_lfht *ht, ferry_lfht_node *node);
 
 /* Nonzero when node has been removed (or was set up with
- * ferry_lfht_node_init_deleted). Inside a read-side section (the node's
- * memory must be valid). No memory barrier. */
+ * ferry_lfht_node_init_deleted, or is NULL). Inside a read-side section
+ * (the node's memory must be valid). No memory barrier. */
 int ferry_lfht_is_node_deleted(const ferry_lfht_node *node);
 
 /* Count the nodes by traversing the table (*count), and sample the
@@ -214,7 +216,9 @@ int ferry_lfht_count_nodes(ferry_lfht *ht, long *split_count_before, unsigned lo
  * [min_nr_alloc_buckets, max_nr_buckets]. Runs in the caller, one doubling
  * or halving at a time, while lookups and updates go on. Returns 0; -EINVAL
  * for NULL ht or new_size 0; -ENOMEM when a bucket table could not be
- * allocated (the table keeps the size reached, consistent and usable). The
+ * allocated (the table keeps the size reached, consistent and usable) or
+ * the size would take more than a quarter of the physical memory (refused
+ * before anything changes). The
  * calling thread must be registered with the flavor and not inside a
  * read-side section (QSBR: online; it announces quiescent states). May
  * block behind another resize; allocates. */

@@ -103,6 +103,31 @@ FERRY_TEST(new_rejects_bad_sizes_and_flags)
     CHECK_EQ(errno, EINVAL);
 }
 
+FERRY_TEST(huge_sizes_are_refused_not_attempted)
+{
+    /* 2^62 buckets (64 EiB of bucket arrays): ENOMEM at once, nothing
+     * allocated step by step toward it. */
+    errno = 0;
+    CHECK(ferry_lfht_new(1UL << 62, 1, 0, 0) == NULL);
+    CHECK_EQ(errno, ENOMEM);
+    errno = 0;
+    CHECK(ferry_lfht_new(1, 1UL << 62, 0, 0) == NULL);
+    CHECK_EQ(errno, ENOMEM);
+    errno = 0;
+    CHECK(ferry_lfht_new(1, 1UL << 63, 0, 0) == NULL);
+    CHECK_EQ(errno, ENOMEM);
+    ferry_rcu_register_thread();
+    ferry_lfht *ht = ferry_lfht_new(4, 4, 0, 0);
+    CHECK(ht != NULL);
+    CHECK_EQ(ferry_lfht_resize(ht, 1UL << 62), -ENOMEM);
+    CHECK_EQ(ferry_lfht_resize(ht, ~0UL), -ENOMEM);
+    CHECK_EQ(size_of(ht), 4);   /* unchanged */
+    CHECK_EQ(ferry_lfht_resize(ht, 64), 0);
+    CHECK_EQ(size_of(ht), 64);
+    CHECK_EQ(ferry_lfht_destroy(ht), 0);
+    ferry_rcu_unregister_thread();
+}
+
 FERRY_TEST(new_clamps_init_size_between_min_and_max)
 {
     ferry_lfht *ht = ferry_lfht_new(1024, 8, 64, 0);
