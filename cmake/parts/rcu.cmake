@@ -21,7 +21,7 @@ if(FERRY_BUILD_TESTS)
   ferry_rcu_rerun(torture_rcu torture 600 strict FERRY_RCU_STRICT=1 memb_call qsbr_call)
   ferry_rcu_rerun(unit_rcu unit 60 fences FERRY_RCU_NO_MEMBARRIER=1
     call_runs_after_grace_period_in_order call_batches_callbacks
-    poll_completes_without_synchronize synchronize_waits_for_reader_timing)
+    poll_completes_without_synchronize synchronize_waits_for_reader membarrier_state_is_reported)
   ferry_rcu_rerun(unit_rcu unit 60 strict FERRY_RCU_STRICT=1
     call_runs_after_grace_period_in_order callback_may_requeue_its_head)
 endif()

@@ -308,6 +308,7 @@ struct cw {
     ferry_cond *c;
     int *pred;
     atomic_int woke;
+    int returns;          /* cond waits that returned; under m */
     int rc;
     struct timespec deadline;
     bool timed;
@@ -326,6 +327,7 @@ static void *cond_waiter(void *arg)
         } else {
             w->rc = ferry_cond_wait(w->c, w->m);
         }
+        w->returns++;
     }
     w->held_on_return = ferry_mutex_is_locked(w->m) && !ferry_mutex_trylock(w->m);
     atomic_fetch_add(&w->woke, 1);
@@ -391,9 +393,21 @@ FERRY_TEST(cond_signal_one_of_two)
         sched_yield();
     }
     ferry_cond_signal(&c);
-    /* One returns to the loop, finds pred 0, waits again. Exactly one is
-     * still on the cond after it settles. */
-    ferry_mutex_lock(&m);
+    /* One returns to the loop, finds pred 0, waits again: once both are on
+     * the cond again, exactly one wait has returned. (Read under m, as the
+     * waiters count and queue under m: a second woken waiter would have
+     * counted its return before it could queue again.) */
+    int returned;
+    for (;;) {
+        ferry_mutex_lock(&m);
+        int n = cond_len(&c);
+        returned = w[0].returns + w[1].returns;
+        if (n == 2 && returned > 0)
+            break; /* keep holding m */
+        ferry_mutex_unlock(&m);
+        sched_yield();
+    }
+    CHECK_MSG(returned == 1, "one signal made %d cond waits return", returned);
     pred = 1;
     ferry_cond_broadcast(&c);
     ferry_mutex_unlock(&m);
