@@ -84,6 +84,9 @@ enum {
     G_ROW_CURRENT = 2,   /* ... and it describes this file as it is now      */
     G_ACTIVE = 4,        /* sent on to be hashed (its size is not unique)    */
     G_RENAMED = 8,       /* current row, but under another path              */
+    G_ALIAS = 16,        /* a link node: a directory entry already seen under
+                            another spelling (PATHs "t" and "./t"), not a
+                            further hard link                                */
 };
 /* have: which hashes are valid */
 enum { HAVE_PARTIAL = 1, HAVE_FULL = 2 };

@@ -245,8 +245,20 @@ static void cleanup(struct dupes *d)
     roots_close(d);
 }
 
+/* A standard descriptor closed by whoever started us would be taken by the
+ * next file we open, and output or messages would go there. Fill each with
+ * /dev/null opened the wrong way round (stdout and stderr read-only), so
+ * that a write to them fails and is reported, as one to a closed one would. */
+static void reserve_std_fds(void)
+{
+    for (int fd = 0; fd < 3; fd++)
+        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF)
+            open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY); /* takes the lowest: fd */
+}
+
 int main(int argc, char **argv)
 {
+    reserve_std_fds();
     static char outbuf[1 << 16];
     setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
     struct options o;
@@ -312,8 +324,14 @@ int main(int argc, char **argv)
     }
     interrupted = interrupted || r.partial;
     r.partial = interrupted;
-    output_report(stdout, &r, o.format, o.hash);
-    fflush(stdout);
+    int werr = output_report(stdout, &r, o.format, o.hash);
+    if (werr) {
+        msg("cannot write the output: %s", strerror(werr));
+        report_free(&r);
+        cleanup(&d);
+        opts_free(&o);
+        return 2;
+    }
     int64_t end = now_ns();
     if (!o.quiet)
         summary_print(&d, &r, end, interrupted);

@@ -151,6 +151,10 @@ static void walk_file_root(struct walker *w, struct dir *dir)
 {
     struct root *r = dir->root;
     struct stat st;
+    if (fstat(r->fd, &st) == 0) { /* its directory: to tell aliases apart (group.c) */
+        dir->dev = st.st_dev;
+        dir->ino = st.st_ino;
+    }
     if (fstatat(r->fd, r->base, &st, AT_SYMLINK_NOFOLLOW) != 0) {
         skip_dir(w, dir, "cannot stat", errno);
         return;
