@@ -46,6 +46,8 @@ struct options {
     char **paths;
     int npaths;
     char *db;            /* NULL with --no-db */
+    size_t db_keep;      /* the default index: its directories after this
+                            many bytes are made when missing; 0: --db     */
     enum format format;
     enum hash_kind hash;
     uint64_t min_size;
@@ -198,6 +200,7 @@ struct dupes {
      * directory dev/ino) are skipped by the walk: they change while we run. */
     uint64_t db_dir_dev, db_dir_ino;
     const char *db_base;
+    char *db_real;                /* the index's real path (db_base points into it) */
     bool index_unusable;          /* the grouper could not load it (message printed) */
     size_t inode_count;           /* distinct inodes found (grouper, at its end) */
     unsigned nwalkers;

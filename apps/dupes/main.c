@@ -38,32 +38,44 @@ static size_t weigh_job(const void *item, void *ctx)
     return (size_t)job_bytes(j->node, j->kind);
 }
 
-/* mkdir -p of the directory that holds path (for the default index). */
-static void make_parent_dirs(const char *path)
+/* mkdir -p of the directory that holds path (for the default index), but
+ * only of the directories after its first keep bytes. 0, or -1 after a
+ * message naming the directory that could not be made. */
+static int make_parent_dirs(const char *path, size_t keep)
 {
     char *p = strdup(path);
-    if (!p)
-        return;
-    for (char *s = p + 1; *s; s++)
+    int ret = 0;
+    if (!p || keep >= strlen(p)) {
+        free(p);
+        return 0; /* (out of memory: SQLite's open will say what is wrong) */
+    }
+    for (char *s = p + keep + 1; *s && !ret; s++) /* (p[keep] ends what must exist) */
         if (*s == '/') {
             *s = 0;
-            if (mkdir(p, 0700) != 0 && errno != EEXIST)
-                break;
+            if (mkdir(p, 0700) != 0 && errno != EEXIST) {
+                msg("index %s: cannot create the directory %s: %s", path, p, strerror(errno));
+                ret = -1;
+            }
             *s = '/';
         }
     free(p);
+    return ret;
 }
 
-/* Remember where the index lives, so that the walk passes it by. */
+/* Remember where the index lives, so that the walk passes it by: where
+ * SQLite put it, that is, a symlink --db resolved (its WAL lies beside the
+ * file the link points to). d->db_real holds the resolved path. */
 static void skip_own_files(struct dupes *d, const char *db)
 {
-    const char *slash = strrchr(db, '/');
-    char *dir = slash ? strndup(db, slash == db ? 1 : (size_t)(slash - db)) : strdup(".");
+    d->db_real = realpath(db, NULL);
+    const char *real = d->db_real ? d->db_real : db;
+    const char *slash = strrchr(real, '/');
+    char *dir = slash ? strndup(real, slash == real ? 1 : (size_t)(slash - real)) : strdup(".");
     struct stat st;
     if (dir && stat(dir, &st) == 0) {
         d->db_dir_dev = st.st_dev;
         d->db_dir_ino = st.st_ino;
-        d->db_base = slash ? slash + 1 : db;
+        d->db_base = slash ? slash + 1 : real;
     }
     free(dir);
 }
@@ -242,6 +254,7 @@ static void cleanup(struct dupes *d)
     for (unsigned i = 0; d->arenas && i < d->nwalkers; i++)
         arena_free_all(&d->arenas[i]);
     free(d->arenas);
+    free(d->db_real);
     roots_close(d);
 }
 
@@ -282,10 +295,11 @@ int main(int argc, char **argv)
         return 2;
     }
     if (o.db) {
-        char *def = default_db_path();
-        if (def && !strcmp(def, o.db))
-            make_parent_dirs(o.db);
-        free(def);
+        if (o.db_keep && make_parent_dirs(o.db, o.db_keep)) {
+            cleanup(&d);
+            opts_free(&o);
+            return 2;
+        }
         d.index = index_open(o.db, o.hash);
         if (!d.index) {
             cleanup(&d);

@@ -107,10 +107,11 @@ static int parse_count(const char *s, unsigned *out)
     return 0;
 }
 
-char *default_db_path(void)
+char *default_db_path(size_t *keep)
 {
     const char *base = getenv("XDG_CACHE_HOME");
     const char *tail = "/ferry-dupes/index.db";
+    *keep = 1; /* $XDG_CACHE_HOME is made if missing (the user named a cache) */
     if (!base || base[0] != '/') { /* unset or relative: ignored, as the spec says */
         const char *home = getenv("HOME");
         if (!home || !*home) {
@@ -121,6 +122,7 @@ char *default_db_path(void)
             return NULL;
         base = home;
         tail = "/.cache/ferry-dupes/index.db";
+        *keep = strlen(home); /* a home that does not exist is not made */
     }
     size_t n = strlen(base) + strlen(tail) + 1;
     char *p = malloc(n);
@@ -227,7 +229,7 @@ int opts_parse(struct options *o, int argc, char **argv)
     o->paths = argv + optind;
     o->npaths = argc - optind;
     if (!no_db) {
-        o->db = db ? strdup(db) : default_db_path();
+        o->db = db ? strdup(db) : default_db_path(&o->db_keep);
         if (!o->db) {
             msg("no home directory for the default index: pass --db FILE or --no-db");
             return 2;

@@ -497,6 +497,7 @@ def case_default_db_location():
         root, _ = trap_tree(tmp)
         ok([root], env={"XDG_CACHE_HOME": tmp + b"/cache"})
         check(os.path.exists(tmp + b"/cache/ferry-dupes/index.db"), "not in $XDG_CACHE_HOME")
+        os.mkdir(tmp + b"/home")  # (a home that does not exist is not made)
         ok([root], env={"HOME": tmp + b"/home"})
         check(os.path.exists(tmp + b"/home/.cache/ferry-dupes/index.db"), "not in ~/.cache")
 
@@ -691,8 +692,10 @@ def case_second_sigint_exits_at_once():
 # ---------------------------------------------------------------------------
 # Index errors: exit 2, a message naming the file, the index sound
 
-def index_error(db, root, what, **kw):
-    rc, out, err = run(["--db", db, root], **kw)
+def index_error(db, root, what, db_arg=True, **kw):
+    """The run fails on the index db (passed as --db unless db_arg is
+    False: the default one) with exit 2 and a message saying what."""
+    rc, out, err = run((["--db", db] if db_arg else []) + [root], **kw)
     check(rc == 2, "exit %d, want 2 (%s)\n%s" % (rc, what, err.decode(errors="replace")))
     check(b"index " + db + b": " in err and what.encode() in err,
           "message: want %r, got %r" % (what, err))

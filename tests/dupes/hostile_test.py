@@ -175,5 +175,79 @@ def case_output_write_errors():
         err = p.stderr.read()
         check(p.wait() == -signal.SIGPIPE and err == b"", "SIGPIPE: %d %r" % (p.returncode, err))
 
+
+# ---------------------------------------------------------------------------
+# The index where it should not be
+
+def case_index_not_a_regular_file():
+    """--db naming a FIFO, a directory or a device: a clear error, before
+    SQLite opens it (a FIFO gave "I/O error: Illegal seek"; a device left a
+    journal beside it); nothing created."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        os.mkfifo(tmp + b"/fifo")
+        os.mkdir(tmp + b"/dir")
+        cases = [(tmp + b"/fifo", "not a regular file (a FIFO)"),
+                 (tmp + b"/dir", "not a regular file (a directory)")]
+        if os.geteuid() == 0:
+            os.mknod(tmp + b"/null", 0o600 | stat_chr(), os.makedev(1, 3))
+            cases.append((tmp + b"/null", "not a regular file (a character device)"))
+        for db, what in cases:
+            t.index_error(db, tmp + b"/t", what, timeout=20)
+            check(not os.path.exists(db + b"-journal") and not os.path.exists(db + b"-wal"),
+                  "%r: a journal was left" % db)
+
+
+def stat_chr():
+    import stat
+    return stat.S_IFCHR
+
+
+def case_index_symlink_into_the_tree():
+    """--db is a symlink to a file inside the scanned tree: SQLite puts the
+    index (and its WAL) where the link points, and the walk passes by that
+    file, not the link's name."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        os.symlink(b"t/sub/real.db", tmp + b"/link.db")
+        for _ in range(2):
+            rc, out, err = run(["--db", tmp + b"/link.db", "--format", "json", "--stats", "t"], cwd=tmp)
+            check(rc == 0, "exit %d: %r" % (rc, err))
+            check(t.stat_value(err, "files") == 5, "the index was walked: %r" % err)
+            check(b"real.db" not in out and b"changed" not in err, "out %r err %r" % (out, err))
+        check(os.path.isfile(tmp + b"/t/sub/real.db"), "not where the link points")
+        t.integrity(tmp + b"/t/sub/real.db")
+
+
+def case_default_index_and_the_environment():
+    """$XDG_CACHE_HOME: used when absolute (made if missing), ignored when
+    empty or relative; then $HOME/.cache (made, but never $HOME itself),
+    else the password database's home. A home that does not exist is an
+    error naming the index, not a directory made out of nothing."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        home = tmp + b"/home"
+        os.mkdir(home)
+        env = {"HOME": home}
+        ok(["-q", "t"], cwd=tmp, env=dict(env, XDG_CACHE_HOME=tmp + b"/x1/x2"))
+        check(os.path.isfile(tmp + b"/x1/x2/ferry-dupes/index.db"), "XDG_CACHE_HOME not made")
+        for xdg in (b"", b"relative"):
+            ok(["-q", "t"], cwd=tmp, env=dict(env, XDG_CACHE_HOME=xdg))
+            check(os.path.isfile(home + b"/.cache/ferry-dupes/index.db"), "XDG_CACHE_HOME=%r" % xdg)
+            check(not os.path.exists(tmp + b"/relative"), "a relative XDG_CACHE_HOME was used")
+        gone = tmp + b"/no-such-home"
+        t.index_error(gone + b"/.cache/ferry-dupes/index.db", b"t",
+                      "cannot create the directory %s/.cache: No such file or directory" % gone.decode(),
+                      cwd=tmp, env={"HOME": gone}, db_arg=False)
+        check(not os.path.exists(gone), "a missing home was made")
+        user, binary = t.as_nobody()
+        if user:
+            ro = tmp + b"/ro"
+            os.mkdir(ro, 0o555)
+            t.index_error(ro + b"/ferry-dupes/index.db", b"t",
+                          "cannot create the directory %s/ferry-dupes: Permission denied" % ro.decode(),
+                          cwd=tmp, user=user,
+                          binary=binary, env={"XDG_CACHE_HOME": ro}, db_arg=False)
+
 if __name__ == "__main__":
     sys.exit(t.main(globals()))
