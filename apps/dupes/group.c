@@ -90,7 +90,7 @@ static void fail(struct grouper *g)
     if (!g->failed)
         msg("out of memory");
     g->failed = true;
-    atomic_store_explicit(&g->d->stop, true, memory_order_relaxed);
+    dupes_fail(g->d);
 }
 
 static void flush(struct grouper *g)
@@ -308,13 +308,8 @@ static void walk_end_rows(struct grouper *g)
 void *grouper_main(void *arg)
 {
     struct dupes *d = arg;
-    struct grouper *g = calloc(1, sizeof *g);
-    if (!g) {
-        msg("out of memory");
-        atomic_store_explicit(&d->stop, true, memory_order_relaxed);
-        abort(); /* cannot even announce the end: nothing sensible left */
-    }
-    g->d = d;
+    struct grouper gs = { .d = d }; /* (40 KB: on the stack, it cannot fail) */
+    struct grouper *g = &gs;
     struct hasher h;
     if (hasher_init(&h, d->opt->hash) == 0) {
         hasher_digest(&h, g->empty_hash);
@@ -323,7 +318,7 @@ void *grouper_main(void *arg)
         fail(g);
     if (d->index && index_load(d->index, d->roots, d->nroots, &g->idx, &g->arena) != 0) {
         d->index_unusable = true;
-        atomic_store_explicit(&d->stop, true, memory_order_relaxed);
+        dupes_fail(d);
     }
     struct node *batch[OUT_BATCH];
     ssize_t n;
@@ -351,7 +346,6 @@ void *grouper_main(void *arg)
     table_free(&g->entries);
     arena_free_all(&g->arena);
     buf_free(&g->path);
-    free(g);
     stage_thread_done(d, STAGE_GROUP);
     return NULL;
 }

@@ -436,7 +436,7 @@ void *writer_main(void *arg)
     if (!rows) {
         msg("out of memory");
         x->failed = true;
-        atomic_store_explicit(&d->stop, true, memory_order_relaxed);
+        dupes_fail(d);
         while (ferry_recv(d->rows_rx, &(struct row){ 0 }, 1) > 0)
             ; /* drain: the run is stopping */
     }
@@ -457,7 +457,7 @@ void *writer_main(void *arg)
         if (rc != SQLITE_OK) {
             report(x, "writing", rc);
             x->failed = true;
-            atomic_store_explicit(&d->stop, true, memory_order_relaxed);
+            dupes_fail(d);
             continue;
         }
         atomic_fetch_add_explicit(&d->c.rows, (uint64_t)n, memory_order_relaxed);

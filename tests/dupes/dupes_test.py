@@ -77,8 +77,9 @@ def mounts_under(path):
     return out
 
 
-def run(args, env=None, timeout=120, user=None, cwd=None, limit_fsize=None, binary=None):
-    """Run the program: (rc, stdout bytes, stderr bytes)."""
+def run(args, env=None, timeout=120, user=None, cwd=None, limit_fsize=None, binary=None, rlimits=None):
+    """Run the program: (rc, stdout bytes, stderr bytes). rlimits: {RLIMIT_X:
+    limit} (soft and hard)."""
     e = dict(os.environ)
     e.pop("XDG_CACHE_HOME", None)
     if env:
@@ -87,6 +88,8 @@ def run(args, env=None, timeout=120, user=None, cwd=None, limit_fsize=None, bina
     def pre():
         if limit_fsize is not None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (limit_fsize, limit_fsize))
+        for res, limit in (rlimits or {}).items():
+            resource.setrlimit(res, (limit, limit))
         if user is not None:
             pw = pwd.getpwnam(user)
             os.setgroups([])

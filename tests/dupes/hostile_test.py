@@ -249,5 +249,183 @@ def case_default_index_and_the_environment():
                           cwd=tmp, user=user,
                           binary=binary, env={"XDG_CACHE_HOME": ro}, db_arg=False)
 
+
+# ---------------------------------------------------------------------------
+# --verify: files that change under it, signals, descriptors
+
+def indexed_copies(tmp, names, size=100_000, seed=5):
+    """Identical files of size bytes in tmp/v, already in the index
+    tmp/i.db (so that a --verify run opens them only to verify)."""
+    root = tmp + b"/v"
+    os.mkdir(root)
+    data = dupes_tree.random.Random(seed).randbytes(size)
+    for name in names:
+        with open(root + b"/" + name, "wb") as f:
+            f.write(data)
+    ok(["--db", tmp + b"/i.db", "-q", root])
+    return root
+
+
+def case_verify_files_that_change():
+    """Between the hash and the verification (x2 rewritten before verify
+    opens it) and during the verification (the first file, the class's
+    representative, grows after its first comparison): each is left out,
+    with a message; the rest are compared again with another member and
+    still grouped."""
+    with Tmp() as tmp:
+        root = indexed_copies(tmp, [b"x1", b"x2", b"x3", b"x4"])
+        once = tmp + b"/once"
+        before = "case \"$1\" in */x2) printf y | dd of=\"$1\" bs=1 seek=5 conv=notrunc 2>/dev/null;; esac"
+        after = "case \"$1\" in */x1) mkdir '%s' 2>/dev/null && printf more >> \"$1\";; esac" % once.decode()
+        rc, out, err = run(["--db", tmp + b"/i.db", "--verify", "-f", "json", root],
+                           env={"FERRY_DUPES_DEBUG_BEFORE_OPEN": before, "FERRY_DUPES_DEBUG_AFTER_READ": after})
+        check(rc == 0, "exit %d: %r" % (rc, err))
+        check(parse_json(out) == [(100_000, [root + b"/x3", root + b"/x4"])], "groups %r" % out)
+        check(b"x2: changed since it was listed: not grouped" in err, "x2: %r" % err)
+        check(b"x1: changed while being read: not grouped" in err, "x1: %r" % err)
+        check(b"differs" not in err, "a changed file was called different: %r" % err)
+        check(b"2 changed while scanned" in err, "summary: %r" % err)
+
+
+def case_verify_interrupted():
+    """A stop signal during --verify ends it: the groups verified so far,
+    marked partial, exit 130 (the signal was ignored until the end)."""
+    with Tmp() as tmp:
+        root = indexed_copies(tmp, [b"big1", b"big2"])
+        for name, size in ((b"small1", 5000), (b"small2", 5000)):
+            with open(root + b"/" + name, "wb") as f:
+                f.write(b"s" * size)
+        ok(["--db", tmp + b"/i.db", "-q", root])
+        once = tmp + b"/once"
+        hook = "case \"$1\" in */small1) mkdir '%s' 2>/dev/null && kill -INT $PPID;; esac" % once.decode()
+        rc, out, err = run(["--db", tmp + b"/i.db", "--verify", "-f", "json", root],
+                           env={"FERRY_DUPES_DEBUG_BEFORE_OPEN": hook})
+        check(rc == 130, "exit %d: %r" % (rc, err))
+        groups = json.loads(out)
+        check([g["files"] for g in groups] == [[(root + b"/big1").decode(), (root + b"/big2").decode()]]
+              and all(g["partial"] for g in groups), "groups %r" % out)
+        check(b"interrupted (partial results)" in err, "summary: %r" % err)
+
+
+def case_verify_many_classes_few_descriptors():
+    """With every hash forced equal, 300 files of one size are one group of
+    300 different files: --verify holds two descriptors at a time, so an
+    open-file limit of 24 is enough (it held one per class, and failed with
+    'Too many open files')."""
+    with Tmp() as tmp:
+        root = tmp + b"/w"
+        os.mkdir(root)
+        for i in range(300):
+            with open(root + b"/f%03d" % i, "wb") as f:
+                f.write(b"%08d" % i)
+        rc, out, err = run(["--no-db", "--verify", "-f", "json", "-j", "1", "--walkers", "1", root],
+                           env={"FERRY_DUPES_DEBUG_WEAK_HASH": "1"}, rlimits={resource.RLIMIT_NOFILE: 24})
+        check(rc == 0 and b"Too many open files" not in err and b"unreadable" not in err,
+              "exit %d: %r" % (rc, err[-300:]))
+        check(json.loads(out) == [], "groups %r" % out[:200])
+        check(err.count(b"differs from the files with the same hash") == 299, "messages %r" % err[-300:])
+
+
+# ---------------------------------------------------------------------------
+# Signals other than SIGINT
+
+def case_sigterm_and_sighup_stop_like_ctrl_c():
+    """SIGTERM and SIGHUP stop the run as the first Ctrl-C does (what was
+    hashed is committed, the groups so far printed, marked partial), with
+    exit status 128 + the signal; the next run resumes and is complete. Two
+    of them end it at once, with the first one's status."""
+    with Tmp() as tmp:
+        root = tmp + b"/bulk"
+        t.bulk_tree(root, 300)
+        want = dupes_tree.expected_groups(dupes_tree.scan(root))
+        for sig, status in ((signal.SIGTERM, 143), (signal.SIGHUP, 129)):
+            db = tmp + b"/%d.db" % sig
+            once = tmp + b"/once-%d" % sig
+            hook = "mkdir '%s' 2>/dev/null && kill -%d $PPID" % (once.decode(), sig)  # (once: mkdir is atomic)
+            rc, out, err = run(["--db", db, "-j", "2", "-f", "json", root], env={"FERRY_DUPES_DEBUG_AFTER_READ": hook})
+            check(rc == status, "signal %d: exit %d, want %d: %r" % (sig, rc, status, err[-300:]))
+            check(all(g["partial"] for g in json.loads(out)), "not marked partial")
+            check(b"interrupted (partial results)" in err, "summary %r" % err[-200:])
+            t.integrity(db)
+            out, _ = ok(["--db", db, "-f", "json", root])
+            same_groups(parse_json(out), want, "resumed after signal %d" % sig)
+        db = tmp + b"/twice.db"
+        hook = "exec >/dev/null 2>&1 </dev/null; kill -TERM $PPID; sleep 0.2; kill -HUP $PPID; sleep 5"
+        rc, out, err = run(["--db", db, "-f", "json", root], env={"FERRY_DUPES_DEBUG_AFTER_READ": hook},
+                           timeout=60)
+        check(rc == 143 and out == b"", "twice: exit %d, printed %r" % (rc, out[:100]))
+        t.integrity(db)
+
+
+# ---------------------------------------------------------------------------
+# Resource limits
+
+def sanitized():
+    """The program is an ASan or TSan build (they need terabytes of address
+    space: RLIMIT_AS cannot be tested on them)."""
+    with open(t.BIN, "rb") as f:
+        data = f.read()
+    return b"__asan_init" in data or b"__tsan_init" in data
+
+
+def case_open_file_limit():
+    """RLIMIT_NOFILE of 16: the run uses as many threads as fit (two
+    descriptors each), says so, and finds every group, with the index and
+    --verify; below what one walker and one reader need it stops at once
+    with a message. 3,000 file PATHs in one directory share its descriptor
+    (each had its own: 'Too many open files' at the 1,024th)."""
+    with Tmp() as tmp:
+        root = tmp + b"/bulk"
+        t.bulk_tree(root, 300)
+        want = dupes_tree.expected_groups(dupes_tree.scan(root))
+        nofile = resource.RLIMIT_NOFILE
+        for args in (["--no-db"], ["--db", tmp + b"/i.db", "--verify"], ["--db", tmp + b"/i.db"]):
+            rc, out, err = run(args + ["-f", "json", root], rlimits={nofile: 16})
+            check(rc == 0 and b"Too many open files" not in err, "%r: exit %d %r" % (args, rc, err[-300:]))
+            check(re.search(rb"the open-file limit \(ulimit -n\) is 16: using \d walker and \d reader threads", err),
+                  "no message: %r" % err[-300:])
+            same_groups(parse_json(out), want, " ".join(map(str, args)))
+        rc, out, err = run(["--no-db", root], rlimits={nofile: 10})
+        check(rc == 2 and b"the open-file limit (ulimit -n) is 10: this run needs at least" in err,
+              "10: exit %d %r" % (rc, err))
+        flat = tmp + b"/flat"
+        os.mkdir(flat)
+        for i in range(3000):
+            with open(flat + b"/f%d" % i, "wb") as f:
+                f.write(b"%d" % (i % 10))
+        names = sorted(os.listdir(flat))
+        out, err = ok(["--no-db", "-f", "json"] + names, cwd=flat, rlimits={nofile: 64})
+        check(len(json.loads(out)) == 10 and b"Too many" not in err, "3,000 PATHs: %r" % err[-300:])
+
+
+def case_threads_that_cannot_start():
+    """Address space too small for the threads asked for (RLIMIT_AS): never
+    a crash (it called abort()); either a complete, correct run -- with
+    fewer threads, said on stderr -- or exit 2 with a message. The most
+    threads allowed (1,024 + 1,024) run with no limit."""
+    with Tmp() as tmp:
+        root = tmp + b"/bulk"
+        t.bulk_tree(root, 200)
+        want = dupes_tree.expected_groups(dupes_tree.scan(root))
+        out, _ = ok(["--no-db", "-f", "json", "--threads", "1024", "--walkers", "1024", root])
+        same_groups(parse_json(out), want, "1024 + 1024 threads")
+        if sanitized():
+            raise t.Skip("a sanitizer build cannot run under RLIMIT_AS")
+        outcomes = set()
+        for mib in (24, 32, 48, 64, 256, 4096):
+            for args in (["--no-db"], ["--db", tmp + b"/i%d.db" % mib]):
+                rc, out, err = run(args + ["-f", "json", "--threads", "512", root],
+                                   rlimits={resource.RLIMIT_AS: mib << 20})
+                check(rc in (0, 2), "%d MiB %r: exit %d (a crash?) %r" % (mib, args, rc, err[-300:]))
+                if rc == 0:
+                    same_groups(parse_json(out), want, "%d MiB" % mib)
+                else:
+                    check(re.search(rb"cannot start the \w+ thread|out of memory", err) and out == b"",
+                          "%d MiB: %r" % (mib, err[-300:]))
+                if b"started only" in err:
+                    outcomes.add("fewer")
+                outcomes.add(rc)
+        check(0 in outcomes and "fewer" in outcomes, "the limits tested nothing: %r" % outcomes)
+
 if __name__ == "__main__":
     sys.exit(t.main(globals()))
