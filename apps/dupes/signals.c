@@ -36,9 +36,16 @@ int signals_install(void)
     sigaddset(&sa.sa_mask, SIGINT); /* one handler at a time: the count is exact */
     sigaddset(&sa.sa_mask, SIGTERM);
     sigaddset(&sa.sa_mask, SIGHUP);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    static const int stops[] = { SIGINT, SIGTERM, SIGHUP };
+    for (int i = 0; i < 3; i++) {
+        /* A signal ignored when we start stays ignored: nohup's SIGHUP, the
+         * SIGINT of a background job started by a shell without job
+         * control. */
+        struct sigaction old;
+        if (sigaction(stops[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+            continue;
+        sigaction(stops[i], &sa, NULL);
+    }
     struct sigaction ign = { .sa_handler = SIG_IGN };
     sigemptyset(&ign.sa_mask);
     sigaction(SIGXFSZ, &ign, NULL);

@@ -10,7 +10,9 @@
 #ifndef FERRY_DUPES_SIGNALS_H
 #define FERRY_DUPES_SIGNALS_H
 
-/* Install the handlers; returns the pipe's read end, or -1. Call before
+/* Install the handlers (not for a signal that is ignored when the program
+ * starts: nohup's SIGHUP stays ignored); returns the pipe's read end, or
+ * -1. Call before
  * starting threads, with signals_block() around the thread creation so
  * that only the main thread takes the signals. Also ignores SIGXFSZ, so
  * that a file size limit makes writes fail (EFBIG) instead of killing us. */

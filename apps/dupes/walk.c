@@ -195,6 +195,13 @@ static void walk_dir(struct walker *w, struct dir *dir)
         skip_dir(w, dir, "cannot open directory", ENOMEM);
         return;
     }
+    if (debug.before_opendir) {
+        struct buf b = { 0 };
+        size_t blen = 0;
+        if (dir_out_path(dir, &b, &blen))
+            debug_hook(debug.before_opendir, b.p);
+        buf_free(&b);
+    }
     int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
     int fd = path_open(r->fd, rel, rlen, flags | (d->euid == 0 ? O_NOATIME : 0));
     if (fd == -EPERM)

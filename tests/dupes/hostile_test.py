@@ -176,6 +176,80 @@ def case_output_write_errors():
         check(p.wait() == -signal.SIGPIPE and err == b"", "SIGPIPE: %d %r" % (p.returncode, err))
 
 
+
+# ---------------------------------------------------------------------------
+# The tree changing under the walk
+
+def case_directory_replaced_by_symlink_mid_walk():
+    """A directory listed, then replaced by a symlink (to a directory full
+    of duplicates) before a walker opens it -- itself, or its parent while
+    it waits in the queue: never followed (openat2 RESOLVE_NO_SYMLINKS),
+    counted as vanished, no error. A directory replaced by a FIFO: the
+    same, and nothing blocks."""
+    with Tmp() as tmp:
+        for target, how in ((b"t/sub", b'mv "$1" "$1.gone"; ln -s ../other "$1"'),
+                            (b"t/sub/deeper", b'mv "${1%/deeper}" "${1%/deeper}.gone"; ln -s ../other "${1%/deeper}"'),
+                            (b"t/sub", b'mv "$1" "$1.gone"; mkfifo "$1"')):
+            w = tmp + b"/w"
+            subprocess.run(["rm", "-rf", w], check=True)
+            for d in (b"t/sub/deeper", b"other"):
+                os.makedirs(w + b"/" + d)
+            for name in (b"t/a", b"t/sub/b", b"t/sub/deeper/c", b"other/o1", b"other/o2"):
+                with open(w + b"/" + name, "wb") as f:
+                    f.write(b"same")
+            hook = b'case "$1" in */' + target + b") " + how + b";; esac"
+            rc, out, err = run(["--no-db", "-f", "fdupes", w + b"/t"], timeout=60,
+                               env={"FERRY_DUPES_DEBUG_BEFORE_OPENDIR": hook})
+            check(rc == 0, "%r: exit %d %r" % (target, rc, err))
+            check(b"other" not in out and b"/o1" not in out, "%r: a symlink was followed: %r" % (target, out))
+            check(re.search(rb"; [12] vanished", err), "%r: %r" % (target, err))
+            # (t/sub/b is read before or after its directory moves: either)
+            check(parse_fdupes(out) in ([], [[w + b"/t/a", w + b"/t/sub/b"]]), "%r: %r" % (target, out))
+
+
+def nth_open_hook(count_dir, name, k, action):
+    """A hook that runs action (sh, the path in $1) at the k-th time the
+    program opens (or re-stats) the file called name."""
+    return ('case "$1" in */%s) n=1; while ! mkdir "%s/$n" 2>/dev/null; do n=$((n+1)); done; '
+            '[ $n = %d ] && { %s; };; esac' % (name, count_dir.decode(), k, action))
+
+
+def case_file_changes_in_every_window():
+    """Of three identical 100 KB files, x changes at one moment each run:
+    before its partial read (grows), before its full read (shrinks; is
+    replaced by a copy through rename; is rewritten in the middle with its
+    times put back), after its full read (rewritten). Each time x is left
+    out with a message and counted, never grouped by what it held before,
+    and y and z still form their group."""
+    grow = 'printf more >> "$1"'
+    shrink = 'truncate -s 99999 "$1"'
+    rename_over = 'cp "$1" "$1.new" && mv "$1.new" "$1"'
+    middle = ('touch -r "$1" "$1.t" && printf X | dd of="$1" bs=1 seek=50000 conv=notrunc 2>/dev/null'
+              ' && touch -r "$1.t" "$1" && rm "$1.t"')
+    for hook_var, k, action, what in (("BEFORE_OPEN", 1, grow, b"changed since it was listed"),
+                                      ("BEFORE_OPEN", 2, shrink, b"changed since it was listed"),
+                                      ("BEFORE_OPEN", 2, rename_over, b"changed since it was listed"),
+                                      ("BEFORE_OPEN", 2, middle, b"changed since it was listed"),
+                                      ("AFTER_READ", 2, middle, b"changed while being read")):
+        with Tmp() as tmp:
+            root = tmp + b"/v"
+            os.mkdir(root)
+            data = dupes_tree.random.Random(9).randbytes(100_000)
+            for name in (b"x", b"y", b"z"):
+                with open(root + b"/" + name, "wb") as f:
+                    f.write(data)
+            os.mkdir(tmp + b"/count")
+            hook = nth_open_hook(tmp + b"/count", "x", k, action)
+            rc, out, err = run(["--db", tmp + b"/i.db", "-f", "json", root],
+                               env={"FERRY_DUPES_DEBUG_" + hook_var: hook})
+            label = "%s %d %s" % (hook_var, k, action)
+            check(rc == 0, "%s: exit %d %r" % (label, rc, err))
+            check(parse_json(out) == [(100_000, [root + b"/y", root + b"/z"])], "%s: %r" % (label, out))
+            check(b"/x: " + what + b": not grouped" in err and b"1 changed while scanned" in err,
+                  "%s: %r" % (label, err))
+            out, _ = ok(["--db", tmp + b"/i.db", "-f", "json", root])  # the next run sees x as it is
+            same_groups(parse_json(out), dupes_tree.expected_groups(dupes_tree.scan(root)), label)
+
 # ---------------------------------------------------------------------------
 # The index where it should not be
 
@@ -249,6 +323,40 @@ def case_default_index_and_the_environment():
                           cwd=tmp, user=user,
                           binary=binary, env={"XDG_CACHE_HOME": ro}, db_arg=False)
 
+
+
+def case_two_runs_on_one_index():
+    """A second ferry-dupes on an index in use stops at once with a clear
+    error (exit 2, nothing printed); the first completes, the index is
+    sound and the next run reads nothing. A zero-length index file is a new
+    index."""
+    with Tmp() as tmp:
+        root = tmp + b"/bulk"
+        t.bulk_tree(root, 300)
+        want = dupes_tree.expected_groups(dupes_tree.scan(root))
+        db = tmp + b"/i.db"
+        marker = tmp + b"/reading"
+        hook = "mkdir -p '%s'; sleep 0.02" % marker.decode()
+        first = subprocess.Popen([t.BIN, "--db", db, "-f", "json", "-j", "2", root], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, env=dict(os.environ, FERRY_DUPES_DEBUG_AFTER_READ=hook))
+        t0 = time.monotonic()
+        while not os.path.exists(marker):
+            check(time.monotonic() - t0 < 60 and first.poll() is None, "the first run never read")
+            time.sleep(0.01)
+        for _ in range(3):
+            t.index_error(db, root, "locked by another process")
+        out, err = first.communicate(timeout=120)
+        check(first.returncode == 0, "first run: exit %d %r" % (first.returncode, err))
+        same_groups(parse_json(out), want, "the first run")
+        t.integrity(db)
+        out, err = ok(["--db", db, "-f", "json", "--stats", root])
+        same_groups(parse_json(out), want, "the next run")
+        check(t.stat_value(err, "bytes read") == 0, "the next run read bytes")
+        empty = tmp + b"/empty.db"
+        open(empty, "wb").close()
+        out, _ = ok(["--db", empty, "-f", "json", root])
+        same_groups(parse_json(out), want, "a zero-length index")
+        t.integrity(empty)
 
 # ---------------------------------------------------------------------------
 # --verify: files that change under it, signals, descriptors
@@ -356,6 +464,61 @@ def case_sigterm_and_sighup_stop_like_ctrl_c():
         check(rc == 143 and out == b"", "twice: exit %d, printed %r" % (rc, out[:100]))
         t.integrity(db)
 
+
+
+def case_signal_while_printing():
+    """A first SIGINT while the groups are being printed (the program
+    blocked on a full pipe) is too late to matter: the output is complete,
+    not marked partial, and the status 0. A second one ends the program at
+    once (status 130, the output cut short)."""
+    import fcntl
+    import termios
+    with Tmp() as tmp:
+        many = tmp + b"/many"
+        os.mkdir(many)
+        for i in range(3000):
+            with open(many + b"/%s-%d" % (b"x" * 40, i), "wb") as f:
+                f.write(b"%d" % (i % 7))
+        for signals, status in ((1, 0), (2, 130)):
+            p = subprocess.Popen([t.BIN, "--no-db", "-f", "json", many], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE)
+            t0 = time.monotonic()
+            while True:  # until the pipe is full: the program is printing
+                pending = fcntl.ioctl(p.stdout.fileno(), termios.FIONREAD, b"\0\0\0\0")
+                if int.from_bytes(pending, sys.byteorder) >= 65536:
+                    break
+                check(time.monotonic() - t0 < 60 and p.poll() is None, "never blocked printing")
+                time.sleep(0.01)
+            for _ in range(signals):
+                p.send_signal(signal.SIGINT)
+                time.sleep(0.2)
+            out, err = p.communicate(timeout=60)
+            check(p.returncode == status, "%d signals: exit %d %r" % (signals, p.returncode, err))
+            if status == 0:
+                groups = json.loads(out)
+                check(len(groups) == 7 and not any("partial" in g for g in groups), "output %r" % out[-200:])
+
+
+def case_ignored_signals_stay_ignored():
+    """A stop signal ignored when the program starts (nohup's SIGHUP, the
+    SIGINT of a background job of a shell without job control) stays
+    ignored: the run completes (the handler replaced SIG_IGN, so nohup did
+    not protect a run)."""
+    with Tmp() as tmp:
+        root = tmp + b"/bulk"
+        t.bulk_tree(root, 200)
+        want = dupes_tree.expected_groups(dupes_tree.scan(root))
+        hook = "mkdir '%s' 2>/dev/null && kill -HUP $PPID && kill -INT $PPID" % (tmp + b"/once").decode()
+        env = dict(os.environ, FERRY_DUPES_DEBUG_AFTER_READ=hook)
+
+        def ignore():
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+        p = subprocess.run([t.BIN, "--no-db", "-f", "json", root], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, env=env, preexec_fn=ignore, timeout=120)
+        check(p.returncode == 0 and os.path.isdir(tmp + b"/once"), "exit %d: %r" % (p.returncode, p.stderr))
+        same_groups(parse_json(p.stdout), want, "with SIGHUP and SIGINT ignored")
 
 # ---------------------------------------------------------------------------
 # Resource limits
