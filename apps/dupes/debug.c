@@ -50,6 +50,8 @@ int debug_init(void)
     debug.before_open = s && *s ? s : NULL;
     s = getenv("FERRY_DUPES_DEBUG_AFTER_READ");
     debug.after_read = s && *s ? s : NULL;
+    s = getenv("FERRY_DUPES_DEBUG_BEFORE_OPENDIR");
+    debug.before_opendir = s && *s ? s : NULL;
     s = getenv("FERRY_DUPES_DEBUG_READ_LOG");
     if (s && *s) {
         debug.read_log = open(s, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);

@@ -8,6 +8,8 @@
  *   FERRY_DUPES_DEBUG_BEFORE_OPEN=CMD  run `sh -c CMD sh PATH` before a reader
  *   FERRY_DUPES_DEBUG_AFTER_READ=CMD     opens PATH / after it read it (before
  *                                      the re-stat), and wait for it
+ *   FERRY_DUPES_DEBUG_BEFORE_OPENDIR=CMD  the same before a walker opens a
+ *                                      directory (PATH: its output path)
  *   FERRY_DUPES_DEBUG_READ_LOG=FILE    append "P PATH\0" or "F PATH\0" for
  *                                      every partial / full read that completed
  *   FERRY_DUPES_DEBUG_WEAK_HASH=1      every hash is 0 (to test --verify)
@@ -25,7 +27,7 @@ enum debug_stage { DBG_NONE, DBG_WALK, DBG_HASH, DBG_ROW };
 struct debug {
     enum debug_stage sigint_stage;
     uint64_t sigint_at;
-    const char *before_open, *after_read;
+    const char *before_open, *after_read, *before_opendir;
     int read_log;          /* fd, or -1 */
     bool weak_hash;
 };

@@ -46,6 +46,8 @@ struct options {
     char **paths;
     int npaths;
     char *db;            /* NULL with --no-db */
+    size_t db_keep;      /* the default index: its directories after this
+                            many bytes are made when missing; 0: --db     */
     enum format format;
     enum hash_kind hash;
     uint64_t min_size;
@@ -62,6 +64,7 @@ struct root {
     char *abs;           /* realpath: the prefix of the paths in the index */
     size_t abslen;
     int fd;              /* the directory the walk is relative to (O_PATH) */
+    bool shares_fd;      /* fd is an earlier root's (the same directory)     */
     dev_t dev;
     bool is_file;        /* arg is a file: fd is its parent, base its name */
     const char *base;
@@ -84,6 +87,9 @@ enum {
     G_ROW_CURRENT = 2,   /* ... and it describes this file as it is now      */
     G_ACTIVE = 4,        /* sent on to be hashed (its size is not unique)    */
     G_RENAMED = 8,       /* current row, but under another path              */
+    G_ALIAS = 16,        /* a link node: a directory entry already seen under
+                            another spelling (PATHs "t" and "./t"), not a
+                            further hard link                                */
 };
 /* have: which hashes are valid */
 enum { HAVE_PARTIAL = 1, HAVE_FULL = 2 };
@@ -188,6 +194,10 @@ struct dupes {
      * work and drain. Relaxed: a stage that sees it late only does a little
      * more work; the channels order everything else. */
     atomic_bool stop;
+    /* Set with stop by a fatal error (out of memory, the index failed),
+     * after its message: the run ends with exit status 2 (read by main
+     * after joining every thread). */
+    atomic_bool failed;
     atomic_bool walk_incomplete;  /* a directory was skipped: no index deletions */
 
     struct index *index;          /* NULL with --no-db */
@@ -195,6 +205,7 @@ struct dupes {
      * directory dev/ino) are skipped by the walk: they change while we run. */
     uint64_t db_dir_dev, db_dir_ino;
     const char *db_base;
+    char *db_real;                /* the index's real path (db_base points into it) */
     bool index_unusable;          /* the grouper could not load it (message printed) */
     size_t inode_count;           /* distinct inodes found (grouper, at its end) */
     unsigned nwalkers;
@@ -221,14 +232,25 @@ struct fgroup {
 /* stage entry points (each runs as one or more threads) */
 void *walker_main(void *arg);      /* arg: struct walker_arg */
 void *grouper_main(void *arg);     /* arg: struct dupes */
-void *reader_main(void *arg);      /* arg: struct dupes */
+void *reader_main(void *arg);      /* arg: a struct reader (reader_new), freed at the end */
 void *matcher_main(void *arg);     /* arg: struct dupes */
 void *writer_main(void *arg);      /* arg: struct dupes */
 
 struct walker_arg {
     struct dupes *d;
     struct arena *arena;
+    struct walker *w;  /* its state (walker_new), freed by the thread */
 };
+struct walker;
+struct reader;
+/* A walker's / reader's state, allocated before its thread starts (so that
+ * a lack of memory is a thread that could not start, not a failed run);
+ * NULL when out of memory. The _free functions are for a thread that did
+ * not start. */
+struct walker *walker_new(struct dupes *d, struct arena *a);
+void walker_free(struct walker *w);
+struct reader *reader_new(struct dupes *d);
+void reader_free(struct reader *r);
 
 /* Start of every directory walk: one record per PATH argument. */
 struct dir *walk_root_dir(struct dupes *d, struct root *r, struct arena *a);
@@ -244,6 +266,13 @@ int64_t now_ns(void);
 int64_t thread_cpu_ns(void);
 /* Record that a thread of stage s ended (its CPU time, and now). */
 void stage_thread_done(struct dupes *d, enum stage s);
+
+/* A fatal error, its message printed: every stage stops; exit status 2. */
+static inline void dupes_fail(struct dupes *d)
+{
+    atomic_store_explicit(&d->failed, true, memory_order_relaxed);
+    atomic_store_explicit(&d->stop, true, memory_order_relaxed);
+}
 
 bool size_eligible(const struct options *o, uint64_t size);
 size_t full_hash_len(enum hash_kind k);

@@ -3,6 +3,12 @@
  *
  * - Hard links collapse by (dev, inode) before anything is read: a second
  *   path of a known inode becomes a link of its node and is never hashed.
+ *   A path that names a directory entry already seen (the same directory
+ *   and name, reached from two PATHs such as "t" and "./t", or through a
+ *   symlinked PATH or a bind mount) is an alias, not a further link: one
+ *   file is never its own duplicate. The entries of inodes with several
+ *   paths are kept in a table, so a file with 65,000 links costs 65,000
+ *   lookups, not their square.
  * - The index (loaded here at the start, while the walkers already run)
  *   says whether a file's row is current: same (dev, inode), size and
  *   mtime, and the same ctime -- or another path (a rename moves the ctime:
@@ -38,6 +44,7 @@ struct sgroup {
 struct grouper {
     struct dupes *d;
     struct table inodes, sizes, idx;
+    struct table entries; /* directory entries of the inodes with several paths */
     struct arena arena;
     struct job jobs[OUT_BATCH];
     struct result res[OUT_BATCH];
@@ -45,7 +52,7 @@ struct grouper {
     size_t njobs, nres, nrows;
     uint64_t issued;     /* results the matcher will receive from us or the readers */
     uint8_t empty_hash[HASH_MAX];
-    struct buf path, path2;
+    struct buf path;
     bool failed;
 };
 
@@ -83,7 +90,7 @@ static void fail(struct grouper *g)
     if (!g->failed)
         msg("out of memory");
     g->failed = true;
-    atomic_store_explicit(&g->d->stop, true, memory_order_relaxed);
+    dupes_fail(g->d);
 }
 
 static void flush(struct grouper *g)
@@ -178,31 +185,41 @@ static void join_size(struct grouper *g, struct sgroup *s, struct node *n)
         activate(g, n);
 }
 
-/* Does path p (len) equal the output path of n or of one of its links? */
-static bool has_path(struct grouper *g, struct node *n, const char *p, size_t len)
+/* A directory entry: the directory (dev, inode) and the name in it. */
+static uint64_t entry_hash(const void *e)
 {
-    for (struct node *x = n; x; x = x->links) {
-        size_t xl = 0;
-        const char *xp = node_out_path(x, &g->path2, &xl);
-        if (xp && xl == len && memcmp(xp, p, len) == 0)
-            return true;
-    }
+    const struct node *n = e;
+    return hash_mix2(hash_mix2(n->dir->dev, n->dir->ino), index_path_hash(n->name, n->namelen));
+}
+
+static bool same_entry(const void *e, const void *key)
+{
+    return same_dir_entry(e, key);
+}
+
+/* Is n's directory entry one seen already? Records it if not. */
+static bool seen_entry(struct grouper *g, struct node *n)
+{
+    uint64_t h = entry_hash(n);
+    if (table_find(&g->entries, h, same_entry, n))
+        return true;
+    if (table_add(&g->entries, h, n, entry_hash))
+        fail(g);
     return false;
 }
 
 /* Another path of an inode we know. */
 static void add_link(struct grouper *g, struct node *old, struct node *n)
 {
-    size_t len = 0;
-    const char *p = node_out_path(n, &g->path, &len);
-    if (!p) {
-        fail(g);
-        return;
-    }
-    if (has_path(g, old, p, len))
-        return; /* the same path again (overlapping PATH arguments) */
+    if (!old->links)
+        seen_entry(g, old); /* its first path, now that it has a second */
+    bool alias = seen_entry(g, n);
     n->links = old->links;
     old->links = n;
+    if (alias) { /* the report shows each entry once, by its smallest path */
+        n->g_flags |= G_ALIAS;
+        return;
+    }
     old->g_paths++;
     if (!g->d->opt->hardlinks || !size_eligible(g->d->opt, old->size))
         return;
@@ -291,13 +308,8 @@ static void walk_end_rows(struct grouper *g)
 void *grouper_main(void *arg)
 {
     struct dupes *d = arg;
-    struct grouper *g = calloc(1, sizeof *g);
-    if (!g) {
-        msg("out of memory");
-        atomic_store_explicit(&d->stop, true, memory_order_relaxed);
-        abort(); /* cannot even announce the end: nothing sensible left */
-    }
-    g->d = d;
+    struct grouper gs = { .d = d }; /* (40 KB: on the stack, it cannot fail) */
+    struct grouper *g = &gs;
     struct hasher h;
     if (hasher_init(&h, d->opt->hash) == 0) {
         hasher_digest(&h, g->empty_hash);
@@ -306,7 +318,7 @@ void *grouper_main(void *arg)
         fail(g);
     if (d->index && index_load(d->index, d->roots, d->nroots, &g->idx, &g->arena) != 0) {
         d->index_unusable = true;
-        atomic_store_explicit(&d->stop, true, memory_order_relaxed);
+        dupes_fail(d);
     }
     struct node *batch[OUT_BATCH];
     ssize_t n;
@@ -331,10 +343,9 @@ void *grouper_main(void *arg)
     table_free(&g->inodes);
     table_free(&g->sizes);
     table_free(&g->idx);
+    table_free(&g->entries);
     arena_free_all(&g->arena);
     buf_free(&g->path);
-    buf_free(&g->path2);
-    free(g);
     stage_thread_done(d, STAGE_GROUP);
     return NULL;
 }

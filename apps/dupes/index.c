@@ -12,8 +12,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <unistd.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,8 +169,22 @@ static int check_or_create(struct index *x)
     return 0;
 }
 
+static const char *file_kind(mode_t m)
+{
+    return S_ISDIR(m) ? "a directory" : S_ISFIFO(m) ? "a FIFO" : S_ISSOCK(m) ? "a socket" :
+           S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device" : "not a plain file";
+}
+
 struct index *index_open(const char *path, enum hash_kind kind)
 {
+    /* SQLite would open a FIFO or a device and fail later (or hang, or
+     * leave a journal beside it): only a regular file (or a symlink to one,
+     * given on purpose) or a new one is an index. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        msg("index %s: not a regular file (%s)", path, file_kind(st.st_mode));
+        return NULL;
+    }
     struct index *x = calloc(1, sizeof *x);
     if (!x || !(x->path = strdup(path))) {
         free(x);
@@ -421,7 +436,7 @@ void *writer_main(void *arg)
     if (!rows) {
         msg("out of memory");
         x->failed = true;
-        atomic_store_explicit(&d->stop, true, memory_order_relaxed);
+        dupes_fail(d);
         while (ferry_recv(d->rows_rx, &(struct row){ 0 }, 1) > 0)
             ; /* drain: the run is stopping */
     }
@@ -442,7 +457,7 @@ void *writer_main(void *arg)
         if (rc != SQLITE_OK) {
             report(x, "writing", rc);
             x->failed = true;
-            atomic_store_explicit(&d->stop, true, memory_order_relaxed);
+            dupes_fail(d);
             continue;
         }
         atomic_fetch_add_explicit(&d->c.rows, (uint64_t)n, memory_order_relaxed);

@@ -88,7 +88,7 @@ static void fail(struct matcher *m)
     if (!m->failed)
         msg("out of memory");
     m->failed = true;
-    atomic_store_explicit(&m->d->stop, true, memory_order_relaxed);
+    dupes_fail(m->d);
 }
 
 static void flush(struct matcher *m)
@@ -234,12 +234,8 @@ static void take(struct matcher *m, const struct result *r)
 void *matcher_main(void *arg)
 {
     struct dupes *d = arg;
-    struct matcher *m = calloc(1, sizeof *m);
-    if (!m) {
-        msg("out of memory");
-        abort();
-    }
-    m->d = d;
+    struct matcher ms = { .d = d }; /* (32 KB: on the stack, it cannot fail) */
+    struct matcher *m = &ms;
     struct result batch[RES_BATCH];
     while (!m->end_seen || m->received < m->expected) {
         ssize_t n = ferry_recv(d->results_rx, batch, RES_BATCH);
@@ -256,7 +252,6 @@ void *matcher_main(void *arg)
     ferry_rx_release(d->results_rx);
     table_free(&m->partials);
     arena_free_all(&m->arena);
-    free(m);
     stage_thread_done(d, STAGE_MATCH);
     char done = 'D';
     if (write(d->wake_fd, &done, 1) != 1)

@@ -107,10 +107,11 @@ static int parse_count(const char *s, unsigned *out)
     return 0;
 }
 
-char *default_db_path(void)
+char *default_db_path(size_t *keep)
 {
     const char *base = getenv("XDG_CACHE_HOME");
     const char *tail = "/ferry-dupes/index.db";
+    *keep = 1; /* $XDG_CACHE_HOME is made if missing (the user named a cache) */
     if (!base || base[0] != '/') { /* unset or relative: ignored, as the spec says */
         const char *home = getenv("HOME");
         if (!home || !*home) {
@@ -121,6 +122,7 @@ char *default_db_path(void)
             return NULL;
         base = home;
         tail = "/.cache/ferry-dupes/index.db";
+        *keep = strlen(home); /* a home that does not exist is not made */
     }
     size_t n = strlen(base) + strlen(tail) + 1;
     char *p = malloc(n);
@@ -131,9 +133,39 @@ char *default_db_path(void)
 
 static int bad(const char *fmt, const char *arg)
 {
+    if (!arg)
+        arg = "";
     msg(fmt, arg);
     fprintf(stderr, "Try '" DUPES_NAME " --help'.\n");
     return 2;
+}
+
+/* The option getopt_long stopped at, as the user wrote it. getopt permutes
+ * argv and keeps its place inside a cluster of short options to itself, so
+ * the element at optind - 1 is the option only when it is a long one (or
+ * the last of a cluster): a short option is named by its letter. */
+static int bad_option(int c, int argc, char **argv)
+{
+    const char *arg = optind > 0 && optind <= argc ? argv[optind - 1] : "";
+    size_t n = strcspn(arg, "="); /* the long option, without its "=VALUE" */
+    bool is_long = !strncmp(arg, "--", 2) && n > 2, given_value = false;
+    for (const struct option *l = longopts; is_long && optopt && l->name; l++)
+        if (l->val == optopt && !strncmp(l->name, arg + 2, n - 2)) /* (or an abbreviation) */
+            given_value = arg[n] == '=';
+    if (is_long && (c == ':' || optopt == 0 || optopt >= 256 || given_value)) {
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)(n < sizeof name ? n : sizeof name - 1), arg);
+        if (c == ':')
+            return bad("option %s needs a value", name);
+        if (optopt != 0) /* a known option given a value it does not take */
+            return bad("option %s takes no value", name);
+        int matches = 0; /* an abbreviation of two or more */
+        for (const struct option *l = longopts; l->name; l++)
+            matches += !strncmp(l->name, arg + 2, n - 2);
+        return bad(matches > 1 ? "ambiguous option %s" : "unknown option %s", name);
+    }
+    char name[3] = { '-', (char)(optopt > 0 && optopt < 128 ? optopt : '?'), 0 };
+    return bad(c == ':' ? "option %s needs a value" : "unknown option %s", name);
 }
 
 int opts_parse(struct options *o, int argc, char **argv)
@@ -153,10 +185,11 @@ int opts_parse(struct options *o, int argc, char **argv)
             else if (!strcmp(optarg, "fdupes")) o->format = FMT_FDUPES;
             else return bad("--format %s: want text, json, csv or fdupes", optarg);
             break;
-        case O_DB:
+        case O_DB: /* the last of --db and --no-db wins */
             if (!*optarg)
                 return bad("--db: an empty file name%s", "");
             db = optarg;
+            no_db = false;
             break;
         case O_NO_DB: no_db = true; break;
         case 'm':
@@ -187,13 +220,8 @@ int opts_parse(struct options *o, int argc, char **argv)
         case 'h': fputs(usage, stdout); return 0;
         case 'V': printf(DUPES_NAME " %s\n", FERRY_VERSION); return 0;
         case ':':
-        default: {
-            /* a short option's letter, or the long option as written */
-            char name[3] = { '-', (char)optopt, 0 };
-            bool is_short = optopt > 0 && optopt < 128 && strchr("fmHjxqhV", optopt);
-            const char *what = is_short ? name : argv[optind - 1];
-            return bad(c == ':' ? "option %s needs a value" : "unknown option %s", what);
-        }
+        default:
+            return bad_option(c, argc, argv);
         }
     }
     if (optind >= argc)
@@ -201,7 +229,7 @@ int opts_parse(struct options *o, int argc, char **argv)
     o->paths = argv + optind;
     o->npaths = argc - optind;
     if (!no_db) {
-        o->db = db ? strdup(db) : default_db_path();
+        o->db = db ? strdup(db) : default_db_path(&o->db_keep);
         if (!o->db) {
             msg("no home directory for the default index: pass --db FILE or --no-db");
             return 2;

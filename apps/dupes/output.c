@@ -17,6 +17,8 @@
 #include "escape.h"
 #include "hash.h"
 
+#include <errno.h>
+
 static void hex(FILE *f, const uint8_t *h, size_t n)
 {
     static const char digits[] = "0123456789abcdef";
@@ -94,12 +96,19 @@ static void fdupes(FILE *f, const struct report *r)
     }
 }
 
-void output_report(FILE *f, const struct report *r, enum format fmt, enum hash_kind kind)
+int output_report(FILE *f, const struct report *r, enum format fmt, enum hash_kind kind)
 {
+    errno = 0;
     switch (fmt) {
     case FMT_TEXT: text(f, r, kind); break;
     case FMT_JSON: json(f, r, kind); break;
     case FMT_CSV: csv(f, r, kind); break;
     case FMT_FDUPES: fdupes(f, r); break;
     }
+    /* A write that failed on the way set the stream's error flag (and
+     * errno, which nothing since has touched); the flush catches the rest. */
+    int err = fflush(f) == 0 ? 0 : errno;
+    if (!err && ferror(f))
+        err = errno ? errno : EIO;
+    return err;
 }

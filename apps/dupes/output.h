@@ -7,7 +7,9 @@
 
 #include <stdio.h>
 
-/* Print r in format fmt; hash_kind names the hash in text. */
-void output_report(FILE *f, const struct report *r, enum format fmt, enum hash_kind kind);
+/* Print r in format fmt and flush f; hash_kind names the hash. 0, or the
+ * errno of a write that failed (a full disk, a closed pipe with SIGPIPE
+ * ignored, a standard output that was closed). */
+int output_report(FILE *f, const struct report *r, enum format fmt, enum hash_kind kind);
 
 #endif

@@ -119,6 +119,12 @@ const char *node_abs_path(const struct node *n, struct buf *b, size_t *len)
     return build(b, r->abs, r->abslen, n->dir, n->name, n->namelen, len);
 }
 
+bool same_dir_entry(const struct node *a, const struct node *b)
+{
+    return a->dir->dev == b->dir->dev && a->dir->ino == b->dir->ino && a->namelen == b->namelen &&
+           memcmp(a->name, b->name, a->namelen) == 0;
+}
+
 /* 1: openat2 works; 0: not tried yet; -1: the kernel lacks it. Relaxed: each
  * thread may find out for itself. */
 static atomic_int have_openat2;

@@ -5,6 +5,7 @@
 #ifndef FERRY_DUPES_PATH_H
 #define FERRY_DUPES_PATH_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct dir;
@@ -30,6 +31,10 @@ const char *node_out_path(const struct node *n, struct buf *b, size_t *len);
 const char *node_abs_path(const struct node *n, struct buf *b, size_t *len);
 /* The same for a directory (messages). */
 const char *dir_out_path(const struct dir *d, struct buf *b, size_t *len);
+
+/* Do a and b name the same directory entry (the same name in the same
+ * directory, by dev and inode), however their PATHs spell it? */
+bool same_dir_entry(const struct node *a, const struct node *b);
 
 /* Open rel (len bytes, any length) below dirfd with open(2) flags, never
  * following a symlink on the way (openat2 RESOLVE_NO_SYMLINKS; before Linux

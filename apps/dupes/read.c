@@ -125,31 +125,47 @@ static uint8_t process(struct reader *r, const struct job *j)
     return status;
 }
 
+struct reader *reader_new(struct dupes *d)
+{
+    struct reader *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->d = d;
+    r->buf = aligned_alloc(4096, CHUNK);
+    if (!r->buf || hasher_init(&r->h, d->opt->hash) != 0) {
+        free(r->buf);
+        free(r);
+        return NULL;
+    }
+    if (hasher_init(&r->hp, d->opt->hash) != 0) {
+        hasher_fini(&r->h);
+        free(r->buf);
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void reader_free(struct reader *r)
+{
+    hasher_fini(&r->h);
+    hasher_fini(&r->hp);
+    buf_free(&r->path);
+    free(r->buf);
+    free(r);
+}
+
 void *reader_main(void *arg)
 {
-    struct dupes *d = arg;
-    struct reader *r = calloc(1, sizeof *r);
-    uint8_t *buf = aligned_alloc(4096, CHUNK);
-    bool ok = r && buf && hasher_init(&r->h, d->opt->hash) == 0;
-    if (ok && hasher_init(&r->hp, d->opt->hash) != 0) {
-        hasher_fini(&r->h);
-        ok = false;
-    }
-    if (!ok) {
-        msg("out of memory");
-        atomic_store_explicit(&d->stop, true, memory_order_relaxed);
-    }
+    struct reader *r = arg;
+    struct dupes *d = r->d;
     struct job jobs[JOB_BATCH];
     struct result res[JOB_BATCH];
     ssize_t n;
-    if (r) {
-        r->d = d;
-        r->buf = buf;
-    }
     while ((n = ferry_recv(d->jobs_rx, jobs, JOB_BATCH)) > 0) {
         size_t nres = 0;
         for (ssize_t i = 0; i < n; i++) {
-            uint8_t status = ok ? process(r, &jobs[i]) : ST_DROPPED;
+            uint8_t status = process(r, &jobs[i]);
             res[nres++] = (struct result){ .node = jobs[i].node, .status = status,
                                            .kind = jobs[i].kind == JOB_PARTIAL ? RES_PARTIAL : RES_FULL,
                                            .links = jobs[i].links };
@@ -162,14 +178,7 @@ void *reader_main(void *arg)
         if (nres)
             ferry_send(d->results_tx, res, nres);
     }
-    if (ok) {
-        hasher_fini(&r->h);
-        hasher_fini(&r->hp);
-    }
-    if (r)
-        buf_free(&r->path);
-    free(r);
-    free(buf);
+    reader_free(r);
     ferry_rx_release(d->jobs_rx);
     ferry_tx_release(d->results_tx);
     stage_thread_done(d, STAGE_READ);

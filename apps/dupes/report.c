@@ -88,8 +88,58 @@ int report_add(struct report *r, const struct options *o, struct group *g)
     return 0;
 }
 
+/* A path of an inode, with the node that found it. */
+struct spelled {
+    const struct node *x;
+    char *path;
+    size_t len;
+};
+
+/* By directory entry (directory dev, inode, name), then by path. */
+static int entry_path_cmp(const void *a, const void *b)
+{
+    const struct spelled *p = a, *q = b;
+    const struct dir *dx = p->x->dir, *dy = q->x->dir;
+    if (dx->dev != dy->dev)
+        return dx->dev < dy->dev ? -1 : 1;
+    if (dx->ino != dy->ino)
+        return dx->ino < dy->ino ? -1 : 1;
+    int c = path_cmp(p->x->name, p->x->namelen, q->x->name, q->x->namelen);
+    return c ? c : path_cmp(p->path, p->len, q->path, q->len);
+}
+
+/* --hardlinks, for an inode whose paths include aliases (one directory
+ * entry reached from two PATHs): each entry once, by its smallest path. */
+static int push_entries(struct report *r, struct buf *b, struct group *g, struct node *n)
+{
+    size_t k = 0;
+    for (const struct node *x = n; x; x = x->links)
+        k++;
+    struct spelled *s = malloc(k * sizeof *s);
+    if (!s)
+        return -ENOMEM;
+    k = 0;
+    for (const struct node *x = n; x; x = x->links) {
+        size_t len = 0;
+        const char *p = node_out_path(x, b, &len);
+        char *kept = p ? keep_path(r, p, len) : NULL;
+        if (!kept) {
+            free(s);
+            return -ENOMEM;
+        }
+        s[k++] = (struct spelled){ .x = x, .path = kept, .len = len };
+    }
+    qsort(s, k, sizeof *s, entry_path_cmp);
+    for (size_t i = 0; i < k; i++) /* the caller sized g->m for every path */
+        if (i == 0 || !same_dir_entry(s[i - 1].x, s[i].x))
+            g->m[g->n++] = (struct member){ .path = s[i].path, .len = s[i].len, .node = n };
+    free(s);
+    return 0;
+}
+
 /* The members of one full group: each inode's smallest path, or (with
- * --hardlinks) all of its paths. Members of one inode stay together. */
+ * --hardlinks) all of its paths, aliases once. Members of one inode stay
+ * together. */
 static int collect(struct report *r, const struct options *o, const struct fgroup *f, struct group *g,
                    struct buf *b)
 {
@@ -103,7 +153,12 @@ static int collect(struct report *r, const struct options *o, const struct fgrou
     memcpy(g->hash, f->hash, HASH_MAX);
     for (struct node *n = f->first; n; n = n->m.next) {
         if (o->hardlinks) {
+            bool aliases = false;
             for (const struct node *x = n; x; x = x->links)
+                aliases |= (x->g_flags & G_ALIAS) != 0;
+            if (aliases && push_entries(r, b, g, n))
+                return -ENOMEM;
+            for (const struct node *x = n; x && !aliases; x = x->links)
                 if (push(r, b, &g->m, &g->n, &cap, x, n))
                     return -ENOMEM;
             continue;

@@ -96,7 +96,7 @@ static void add_file(struct walker *w, struct dir *dir, const char *name, size_t
     struct node *n = arena_alloc(w->arena, sizeof *n + len + 1);
     if (!n) {
         msg("out of memory");
-        atomic_store_explicit(&w->d->stop, true, memory_order_relaxed);
+        dupes_fail(w->d);
         return;
     }
     memset(n, 0, sizeof *n);
@@ -124,7 +124,7 @@ static void add_subdir(struct walker *w, struct dir *parent, const char *name, s
         struct dir **s = realloc(w->subs, cap * sizeof *s);
         if (!s) {
             msg("out of memory");
-            atomic_store_explicit(&w->d->stop, true, memory_order_relaxed);
+            dupes_fail(w->d);
             return;
         }
         w->subs = s;
@@ -151,6 +151,10 @@ static void walk_file_root(struct walker *w, struct dir *dir)
 {
     struct root *r = dir->root;
     struct stat st;
+    if (fstat(r->fd, &st) == 0) { /* its directory: to tell aliases apart (group.c) */
+        dir->dev = st.st_dev;
+        dir->ino = st.st_ino;
+    }
     if (fstatat(r->fd, r->base, &st, AT_SYMLINK_NOFOLLOW) != 0) {
         skip_dir(w, dir, "cannot stat", errno);
         return;
@@ -190,6 +194,13 @@ static void walk_dir(struct walker *w, struct dir *dir)
     if (!rel) {
         skip_dir(w, dir, "cannot open directory", ENOMEM);
         return;
+    }
+    if (debug.before_opendir) {
+        struct buf b = { 0 };
+        size_t blen = 0;
+        if (dir_out_path(dir, &b, &blen))
+            debug_hook(debug.before_opendir, b.p);
+        buf_free(&b);
     }
     int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
     int fd = path_open(r->fd, rel, rlen, flags | (d->euid == 0 ? O_NOATIME : 0));
@@ -293,26 +304,34 @@ unsigned walk_dir_levels(void)
     return DIR_LEVELS;
 }
 
+struct walker *walker_new(struct dupes *d, struct arena *a)
+{
+    struct walker *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    w->d = d;
+    w->arena = a;
+    w->dents = malloc(DENTS_BYTES);
+    if (!w->dents) {
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void walker_free(struct walker *w)
+{
+    free(w->subs);
+    buf_free(&w->path);
+    free(w->dents);
+    free(w);
+}
+
 void *walker_main(void *arg)
 {
     struct walker_arg *a = arg;
-    struct walker *w = calloc(1, sizeof *w);
-    char *dents = malloc(DENTS_BYTES);
+    struct walker *w = a->w;
     struct dupes *d = a->d;
-    if (!w || !dents) {
-        msg("out of memory");
-        atomic_store_explicit(&d->stop, true, memory_order_relaxed);
-        free(w);
-        free(dents);
-        ferry_tx_release(d->entries_tx);
-        ferry_tx_release(d->dirs_tx);
-        ferry_rx_release(d->dirs_rx);
-        stage_thread_done(d, STAGE_WALK);
-        return NULL;
-    }
-    w->d = d;
-    w->arena = a->arena;
-    w->dents = dents;
     struct dir *batch[DIR_BATCH];
     ssize_t n;
     while ((n = ferry_recv(d->dirs_rx, batch, DIR_BATCH)) > 0) {
@@ -327,10 +346,7 @@ void *walker_main(void *arg)
     ferry_tx_release(d->entries_tx);
     ferry_tx_release(d->dirs_tx);
     ferry_rx_release(d->dirs_rx);
-    free(w->subs);
-    buf_free(&w->path);
-    free(dents);
-    free(w);
+    walker_free(w);
     stage_thread_done(d, STAGE_WALK);
     return NULL;
 }
