@@ -193,6 +193,7 @@ sub decls_of {
         if ($head =~ /\(\s*(\w+)\s*\)\s*\(/) { $name = $1; }
         elsif ($head =~ /(\w+)\s*\(/) { $name = $1; }
         return () unless $name;
+        return () if $name =~ /^_?[Ss]tatic_assert$/; # a compile-time check, not a declaration
         my $show = squeeze($head);
         $show =~ s/\bstatic\s+inline\s+//;
         $show =~ s/\binline\s+//;
