@@ -5,7 +5,8 @@
  * How a select runs:
  *  1. Check every case (-EINVAL before anything happens).
  *  2. Draw a random order of the cases (Fisher-Yates from a per-thread
- *     xorshift generator; Go's pollorder).
+ *     xorshift generator; Go's pollorder), lazily: each position as the
+ *     try pass gets to it.
  *  3. Try pass: in that order, the try call of each case with a handle.
  *     The first that does not say -EAGAIN is the chosen case. Nothing is
  *     linked, so no other case can have moved anything.
@@ -153,16 +154,19 @@ static inline uint32_t rng_below(uint32_t n)
     return (uint32_t)(m >> 32);
 }
 
-/* A uniformly random permutation into cases[k].priv_.order (inside-out
- * Fisher-Yates): the k-th case to look at is cases[cases[k].priv_.order]. */
-static void draw_order(ferry_select_case *cases, uint32_t n)
+/* The order is drawn lazily, as the cases are looked at (Fisher-Yates from
+ * the front): the k-th case to look at is cases[cases[k].priv_.order], and
+ * position k is drawn -- uniformly among the cases not placed yet -- only
+ * when the caller gets there. A try pass that finds the first case it looks
+ * at ready draws one number, not n. check_cases starts the order as the
+ * identity. */
+static inline uint32_t order_at(ferry_select_case *cases, uint32_t k, uint32_t n)
 {
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t j = rng_below(i + 1);
-        if (j != i)
-            cases[i].priv_.order = cases[j].priv_.order;
-        cases[j].priv_.order = i;
-    }
+    uint32_t j = k + rng_below(n - k);
+    uint32_t i = cases[j].priv_.order;
+    cases[j].priv_.order = cases[k].priv_.order;
+    cases[k].priv_.order = i;
+    return i;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -175,21 +179,25 @@ static inline struct ferry_chan *case_chan(const ferry_select_case *sc)
 }
 
 /* Check every case (select.h, "Arguments"); counts the cases with a
- * handle into *live. 0 or -EINVAL. */
-static int check_cases(const ferry_select_case *cases, size_t n, size_t *live)
+ * handle into *live. Sets each case up for this call: its channel, and the
+ * identity order. 0 or -EINVAL. */
+static int check_cases(ferry_select_case *cases, size_t n, size_t *live)
 {
     if ((!cases && n > 0) || n > INT_MAX)
         return -EINVAL;
     *live = 0;
     for (size_t i = 0; i < n; i++) {
-        const ferry_select_case *sc = &cases[i];
-        if (sc->op != FERRY_SELECT_RECV && sc->op != FERRY_SELECT_SEND)
+        ferry_select_case *sc = &cases[i];
+        if (FERRY_UNLIKELY((unsigned)sc->op - FERRY_SELECT_RECV > FERRY_SELECT_SEND - FERRY_SELECT_RECV))
             return -EINVAL;
         struct ferry_chan *c = case_chan(sc);
+        sc->priv_.chan = c;
+        sc->priv_.order = (uint32_t)i;
         if (!c)
             continue;
-        if (!sc->buf || sc->n == 0 || sc->n > c->max_count ||
-            (sc->op == FERRY_SELECT_SEND && sc->prio >= c->levels))
+        /* n - 1 >= max_count: n == 0, or more than any buffer holds. */
+        if (FERRY_UNLIKELY(!sc->buf || sc->n - 1 >= c->max_count ||
+                           (sc->prio >= c->levels && sc->op == FERRY_SELECT_SEND)))
             return -EINVAL;
         ++*live;
     }
@@ -199,12 +207,13 @@ static int check_cases(const ferry_select_case *cases, size_t n, size_t *live)
 /* ------------------------------------------------------------------------ */
 /* The steps                                                                 */
 
-/* Step 3: the try pass. The chosen index, or -EAGAIN. */
+/* Steps 2 and 3: the try pass, drawing the order as it goes. The chosen
+ * index, or -EAGAIN (the whole order drawn). */
 static int try_pass(ferry_select_case *cases, uint32_t n)
 {
     for (uint32_t k = 0; k < n; k++) {
-        ferry_select_case *sc = &cases[cases[k].priv_.order];
-        struct ferry_chan *c = case_chan(sc);
+        ferry_select_case *sc = &cases[order_at(cases, k, n)];
+        struct ferry_chan *c = (struct ferry_chan *)sc->priv_.chan;
         if (!c)
             continue;
         ssize_t r = sc->op == FERRY_SELECT_RECV ? c->path->recv(c, sc->buf, sc->n, FERRY__TRY, NULL)
@@ -231,7 +240,7 @@ static int start_cases(ferry_select_case *cases, uint32_t n, ferry_waker w)
         cases[i].priv_.state = CASE_IDLE;
     for (uint32_t k = 0; k < n; k++) {
         ferry_select_case *sc = &cases[cases[k].priv_.order];
-        if (!case_chan(sc))
+        if (!sc->priv_.chan)
             continue;
         ferry_op *op = &sc->priv_.op;
         ssize_t r = sc->op == FERRY_SELECT_RECV
@@ -322,7 +331,6 @@ static int select_call(ferry_select_case *cases, size_t ncases, enum ferry__mode
     uint32_t n = (uint32_t)ncases;
     int r = -EAGAIN;
     if (live > 0) {
-        draw_order(cases, n);
         r = try_pass(cases, n);
         if (r >= 0 || mode == FERRY__TRY)
             return sel_done(cases, ncases, r);
@@ -376,7 +384,6 @@ int ferry_select_start(ferry_select_case *cases, size_t ncases, ferry_waker w)
     /* Relaxed: nothing is linked yet (O6). */
     atomic_store_explicit(&cases[0].priv_.claim, 0, memory_order_relaxed);
     if (live > 0) {
-        draw_order(cases, n);
         int r = try_pass(cases, n);
         if (r >= 0)
             return sel_done(cases, ncases, r);

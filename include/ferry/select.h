@@ -84,12 +84,13 @@ typedef struct ferry_select_case {
     struct {
         ferry_op op;                   /* the case as an async op                */
         FERRY_ATOMIC(uintptr_t) claim; /* case 0: the select's claim word         */
+        void *chan;                    /* this call: the case's channel, or NULL  */
         uint32_t order;                /* this call's random order                */
         int32_t sel_result;            /* case 0: a finished select's return      */
         uint8_t state;                 /* this case: idle, linked, finished       */
         uint8_t sel_state;             /* case 0: never started, pending, done    */
         uint8_t pad[6];
-        void *reserved[3];             /* for ABI growth; never touched           */
+        void *reserved[2];             /* for ABI growth; never touched           */
     } priv_;
 } ferry_select_case;
 
