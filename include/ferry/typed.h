@@ -53,6 +53,11 @@
 
 FERRY_EXTERN_C_BEGIN
 
+/* The generated functions: static inline, and not warned about when a file
+ * uses only some of them (clang warns about unused static inline functions
+ * defined in the main file, where the macro expands). */
+#define FERRY__TYPED_FN static inline __attribute__((unused))
+
 /* Define the typed handles name_tx / name_rx and the static inline
  * wrappers listed above for channels of items of type T (T must be a
  * complete object type; write it as a typedef name if it is an array or
@@ -62,9 +67,9 @@ FERRY_EXTERN_C_BEGIN
     typedef T name##_item; /* so that `const name##_item *` is a pointer to const T, whatever T is */      \
     typedef struct name##_tx name##_tx;                                                                    \
     typedef struct name##_rx name##_rx;                                                                    \
-    static inline ferry_tx *name##_tx_handle(name##_tx *tx) { return (ferry_tx *)(void *)tx; }             \
-    static inline ferry_rx *name##_rx_handle(name##_rx *rx) { return (ferry_rx *)(void *)rx; }             \
-    static inline int name##_open(const ferry_chan_config *cfg, name##_tx **tx, name##_rx **rx)            \
+    FERRY__TYPED_FN ferry_tx *name##_tx_handle(name##_tx *tx) { return (ferry_tx *)(void *)tx; }             \
+    FERRY__TYPED_FN ferry_rx *name##_rx_handle(name##_rx *rx) { return (ferry_rx *)(void *)rx; }             \
+    FERRY__TYPED_FN int name##_open(const ferry_chan_config *cfg, name##_tx **tx, name##_rx **rx)            \
     {                                                                                                      \
         if (!cfg || !tx || !rx || (cfg->elem_size != 0 && cfg->elem_size != sizeof(name##_item)))                    \
             return -EINVAL;                                                                                \
@@ -79,67 +84,67 @@ FERRY_EXTERN_C_BEGIN
         }                                                                                                  \
         return e;                                                                                          \
     }                                                                                                      \
-    static inline name##_tx *name##_tx_clone(name##_tx *tx)                                                \
+    FERRY__TYPED_FN name##_tx *name##_tx_clone(name##_tx *tx)                                                \
     {                                                                                                      \
         return (name##_tx *)(void *)ferry_tx_clone(name##_tx_handle(tx));                                  \
     }                                                                                                      \
-    static inline name##_rx *name##_rx_clone(name##_rx *rx)                                                \
+    FERRY__TYPED_FN name##_rx *name##_rx_clone(name##_rx *rx)                                                \
     {                                                                                                      \
         return (name##_rx *)(void *)ferry_rx_clone(name##_rx_handle(rx));                                  \
     }                                                                                                      \
-    static inline void name##_tx_release(name##_tx *tx) { ferry_tx_release(name##_tx_handle(tx)); }        \
-    static inline void name##_rx_release(name##_rx *rx) { ferry_rx_release(name##_rx_handle(rx)); }        \
-    static inline void name##_tx_close(name##_tx *tx) { ferry_tx_close(name##_tx_handle(tx)); }            \
-    static inline ssize_t name##_send(name##_tx *tx, const name##_item *items, size_t n)                             \
+    FERRY__TYPED_FN void name##_tx_release(name##_tx *tx) { ferry_tx_release(name##_tx_handle(tx)); }        \
+    FERRY__TYPED_FN void name##_rx_release(name##_rx *rx) { ferry_rx_release(name##_rx_handle(rx)); }        \
+    FERRY__TYPED_FN void name##_tx_close(name##_tx *tx) { ferry_tx_close(name##_tx_handle(tx)); }            \
+    FERRY__TYPED_FN ssize_t name##_send(name##_tx *tx, const name##_item *items, size_t n)                             \
     {                                                                                                      \
         return ferry_send(name##_tx_handle(tx), items, n);                                                 \
     }                                                                                                      \
-    static inline ssize_t name##_try_send(name##_tx *tx, const name##_item *items, size_t n)                         \
+    FERRY__TYPED_FN ssize_t name##_try_send(name##_tx *tx, const name##_item *items, size_t n)                         \
     {                                                                                                      \
         return ferry_try_send(name##_tx_handle(tx), items, n);                                             \
     }                                                                                                      \
-    static inline ssize_t name##_send_until(name##_tx *tx, const name##_item *items, size_t n,                       \
+    FERRY__TYPED_FN ssize_t name##_send_until(name##_tx *tx, const name##_item *items, size_t n,                       \
                                             const struct timespec *deadline)                               \
     {                                                                                                      \
         return ferry_send_until(name##_tx_handle(tx), items, n, deadline);                                 \
     }                                                                                                      \
-    static inline ssize_t name##_send_prio(name##_tx *tx, const name##_item *items, size_t n, unsigned prio)         \
+    FERRY__TYPED_FN ssize_t name##_send_prio(name##_tx *tx, const name##_item *items, size_t n, unsigned prio)         \
     {                                                                                                      \
         return ferry_send_prio(name##_tx_handle(tx), items, n, prio);                                      \
     }                                                                                                      \
-    static inline ssize_t name##_send_prio_until(name##_tx *tx, const name##_item *items, size_t n, unsigned prio,   \
+    FERRY__TYPED_FN ssize_t name##_send_prio_until(name##_tx *tx, const name##_item *items, size_t n, unsigned prio,   \
                                                  const struct timespec *deadline)                          \
     {                                                                                                      \
         return ferry_send_prio_until(name##_tx_handle(tx), items, n, prio, deadline);                      \
     }                                                                                                      \
-    static inline ssize_t name##_recv(name##_rx *rx, name##_item *out, size_t max)                                   \
+    FERRY__TYPED_FN ssize_t name##_recv(name##_rx *rx, name##_item *out, size_t max)                                   \
     {                                                                                                      \
         return ferry_recv(name##_rx_handle(rx), out, max);                                                 \
     }                                                                                                      \
-    static inline ssize_t name##_try_recv(name##_rx *rx, name##_item *out, size_t max)                               \
+    FERRY__TYPED_FN ssize_t name##_try_recv(name##_rx *rx, name##_item *out, size_t max)                               \
     {                                                                                                      \
         return ferry_try_recv(name##_rx_handle(rx), out, max);                                             \
     }                                                                                                      \
-    static inline ssize_t name##_recv_until(name##_rx *rx, name##_item *out, size_t max,                             \
+    FERRY__TYPED_FN ssize_t name##_recv_until(name##_rx *rx, name##_item *out, size_t max,                             \
                                             const struct timespec *deadline)                               \
     {                                                                                                      \
         return ferry_recv_until(name##_rx_handle(rx), out, max, deadline);                                 \
     }                                                                                                      \
-    static inline ssize_t name##_recv_start(name##_rx *rx, ferry_op *op, name##_item *out, size_t max, ferry_waker w) \
+    FERRY__TYPED_FN ssize_t name##_recv_start(name##_rx *rx, ferry_op *op, name##_item *out, size_t max, ferry_waker w) \
     {                                                                                                      \
         return ferry_recv_start(name##_rx_handle(rx), op, out, max, w);                                    \
     }                                                                                                      \
-    static inline ssize_t name##_send_start(name##_tx *tx, ferry_op *op, const name##_item *items, size_t n,         \
+    FERRY__TYPED_FN ssize_t name##_send_start(name##_tx *tx, ferry_op *op, const name##_item *items, size_t n,         \
                                             ferry_waker w)                                                 \
     {                                                                                                      \
         return ferry_send_start(name##_tx_handle(tx), op, items, n, w);                                    \
     }                                                                                                      \
-    static inline ssize_t name##_send_prio_start(name##_tx *tx, ferry_op *op, const name##_item *items, size_t n,    \
+    FERRY__TYPED_FN ssize_t name##_send_prio_start(name##_tx *tx, ferry_op *op, const name##_item *items, size_t n,    \
                                                  unsigned prio, ferry_waker w)                             \
     {                                                                                                      \
         return ferry_send_prio_start(name##_tx_handle(tx), op, items, n, prio, w);                         \
     }                                                                                                      \
-    static inline void name##_select_recv(ferry_select_case *c, name##_rx *rx, name##_item *out, size_t max)         \
+    FERRY__TYPED_FN void name##_select_recv(ferry_select_case *c, name##_rx *rx, name##_item *out, size_t max)         \
     {                                                                                                      \
         c->op = FERRY_SELECT_RECV;                                                                         \
         c->prio = 0;                                                                                       \
@@ -148,7 +153,7 @@ FERRY_EXTERN_C_BEGIN
         c->buf = (void *)out;                                                                              \
         c->n = max;                                                                                        \
     }                                                                                                      \
-    static inline void name##_select_send(ferry_select_case *c, name##_tx *tx, const name##_item *items, size_t n,   \
+    FERRY__TYPED_FN void name##_select_send(ferry_select_case *c, name##_tx *tx, const name##_item *items, size_t n,   \
                                           unsigned prio)                                                   \
     {                                                                                                      \
         c->op = FERRY_SELECT_SEND;                                                                         \
