@@ -298,8 +298,8 @@ static int sel_done(ferry_select_case *cases, size_t n, int result)
 static void select_wake(void *ctx)
 {
     FERRY_ATOMIC(uint32_t) *word = (FERRY_ATOMIC(uint32_t) *)ctx;
-    /* Release: S1. From here the selector may return (the wake below may
-     * hit reused memory: harmless, futex.h). */
+    /* Release: S1. The word outlives this call: the selector's cancel of
+     * the chosen case waits for its waker to return (proof (d)). */
     if (atomic_exchange_explicit(word, SLEEP_WOKEN, memory_order_release) == SLEEP_SLEEPING)
         ferry__futex_wake(word, 1);
 }

@@ -21,7 +21,11 @@
  * until they have seen every channel closed): every item, plain or a
  * selector's, was received exactly once -- a case that moved items without
  * being chosen would lose them (never received) or duplicate them (sent
- * again) -- and per receiver, a plain producer's items came in order. */
+ * again) -- and per receiver, a plain producer's items came in order.
+ *
+ * select_async_cancel_races_completion: async selects cancelled at once or
+ * after a yield or two while producers and plain receivers race them (see
+ * its comment). */
 #include <errno.h>
 #include <ferry/select.h>
 #include <pthread.h>
@@ -357,4 +361,150 @@ FERRY_TEST(select_torture_every_kind)
         ferry_rx_release(T.rx[k]);
     }
     free((void *)T.seen);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Async selects cancelled while completions race them                      */
+
+/* One selector starts async selects over three receive cases (two
+ * rendezvous channels, one of capacity 1) and a send case (capacity 1,
+ * drained by a consumer), and cancels each at once or after a yield or two,
+ * while producers send unique items into the three and plain receivers take
+ * from them too. Every cancel races a completion. Checked: the waker runs
+ * at most once per select and never after the cancel returned; a cancel
+ * that says -ECANCELED had no waker and moved nothing; a chosen case's
+ * items are accounted; every item is received exactly once in the end. */
+enum { AR_IN = 3, AR_PRODUCERS = 3 };
+
+static struct {
+    ferry_tx *tx[AR_IN + 1];
+    ferry_rx *rx[AR_IN + 1];
+    size_t per;
+    FERRY_ATOMIC(uint8_t) *seen;
+    FERRY_ATOMIC(int) producing;
+    FERRY_ATOMIC(int) woken, cancelled;
+    FERRY_ATOMIC(uint64_t) received, sent_by_select, got_by_consumer;
+} AR;
+
+static void ar_got(uint64_t v)
+{
+    int p = (int)(v >> 32);
+    size_t seq = (size_t)(v & 0xffffffffu);
+    CHECK_MSG(p < AR_PRODUCERS && seq < AR.per, "garbage item %#llx", (unsigned long long)v);
+    CHECK_MSG(atomic_fetch_add(&AR.seen[(size_t)p * AR.per + seq], 1) == 0, "item (%d, %zu) twice", p, seq);
+    atomic_fetch_add(&AR.received, 1);
+}
+
+static void ar_wake(void *ctx)
+{
+    (void)ctx;
+    CHECK_MSG(atomic_load(&AR.cancelled) == 0, "waker ran after ferry_select_cancel returned");
+    CHECK_EQ(atomic_fetch_add(&AR.woken, 1), 0);
+}
+
+static void *ar_producer(void *arg)
+{
+    int p = (int)(intptr_t)arg;
+    for (size_t seq = 0; seq < AR.per; seq++) {
+        uint64_t v = item(p, seq);
+        CHECK_EQ(ferry_send(AR.tx[p % AR_IN], &v, 1), 1);
+    }
+    atomic_fetch_sub(&AR.producing, 1);
+    return NULL;
+}
+
+static void *ar_receiver(void *arg)
+{
+    int k = (int)(intptr_t)arg;
+    uint64_t v[2];
+    ssize_t r;
+    while ((r = ferry_recv(AR.rx[k], v, 2)) > 0)
+        for (ssize_t i = 0; i < r; i++)
+            ar_got(v[i]);
+    CHECK_EQ(r, 0);
+    return NULL;
+}
+
+static void *ar_consumer(void *arg)
+{
+    (void)arg;
+    uint64_t v[4];
+    ssize_t r;
+    while ((r = ferry_recv(AR.rx[AR_IN], v, 4)) > 0)
+        atomic_fetch_add(&AR.got_by_consumer, (uint64_t)r);
+    return NULL;
+}
+
+FERRY_TEST(select_async_cancel_races_completion)
+{
+    AR.per = ferry_test_scaled(10000);
+    AR.seen = calloc((size_t)AR_PRODUCERS * AR.per, 1);
+    CHECK(AR.seen != NULL);
+    size_t caps[AR_IN + 1] = {0, 0, 1, 1};
+    for (int k = 0; k <= AR_IN; k++) {
+        ferry_chan_config cfg = {.elem_size = sizeof(uint64_t), .capacity = caps[k]};
+        CHECK_EQ(ferry_chan_open(&cfg, &AR.tx[k], &AR.rx[k]), 0);
+    }
+    atomic_store(&AR.producing, AR_PRODUCERS);
+    pthread_t prod[AR_PRODUCERS], recv[AR_IN], cons;
+    for (int k = 0; k < AR_IN; k++)
+        CHECK_EQ(pthread_create(&recv[k], NULL, ar_receiver, (void *)(intptr_t)k), 0);
+    CHECK_EQ(pthread_create(&cons, NULL, ar_consumer, NULL), 0);
+    for (int p = 0; p < AR_PRODUCERS; p++)
+        CHECK_EQ(pthread_create(&prod[p], NULL, ar_producer, (void *)(intptr_t)p), 0);
+    uint64_t out[AR_IN][2], offer[2] = {7, 7}, rng = 99;
+    ferry_select_case cs[AR_IN + 1];
+    long selects = 0, cancelled = 0;
+    while (atomic_load(&AR.producing) > 0) {
+        for (int k = 0; k < AR_IN; k++) {
+            cs[k] = (ferry_select_case){.op = FERRY_SELECT_RECV, .rx = AR.rx[k], .buf = out[k], .n = 2};
+            out[k][0] = out[k][1] = SENTINEL;
+        }
+        cs[AR_IN] = (ferry_select_case){.op = FERRY_SELECT_SEND, .tx = AR.tx[AR_IN], .buf = offer, .n = 2};
+        atomic_store(&AR.woken, 0);
+        atomic_store(&AR.cancelled, 0);
+        int i = ferry_select_start(cs, AR_IN + 1, (ferry_waker){ar_wake, NULL});
+        if (i == -EINPROGRESS) {
+            for (int t = (int)(ferry_test_rand(&rng) % 3); t > 0; t--)
+                sched_yield();
+            i = ferry_select_cancel(cs, AR_IN + 1);
+            atomic_store(&AR.cancelled, 1);
+            if (i == -ECANCELED) {
+                CHECK_EQ(atomic_load(&AR.woken), 0);
+                cancelled++;
+            }
+        }
+        CHECK_MSG(i >= 0 || i == -ECANCELED, "select returned %d", i);
+        for (int k = 0; k < AR_IN; k++) {
+            if (k != i) {
+                CHECK_MSG(out[k][0] == SENTINEL && out[k][1] == SENTINEL, "case %d written, %d chosen", k, i);
+                continue;
+            }
+            CHECK(cs[k].result >= 1 && cs[k].result <= 2);
+            for (ssize_t t = 0; t < cs[k].result; t++)
+                ar_got(out[k][t]);
+            if (cs[k].result == 1)
+                CHECK(out[k][1] == SENTINEL);
+        }
+        if (i == AR_IN) {
+            CHECK(cs[i].result >= 1 && cs[i].result <= 2);
+            atomic_fetch_add(&AR.sent_by_select, (uint64_t)cs[i].result);
+        }
+        selects++;
+    }
+    for (int p = 0; p < AR_PRODUCERS; p++)
+        CHECK_EQ(pthread_join(prod[p], NULL), 0);
+    for (int k = 0; k <= AR_IN; k++)
+        ferry_tx_close(AR.tx[k]);
+    for (int k = 0; k < AR_IN; k++)
+        CHECK_EQ(pthread_join(recv[k], NULL), 0);
+    CHECK_EQ(pthread_join(cons, NULL), 0);
+    CHECK_EQ(atomic_load(&AR.received), (uint64_t)AR_PRODUCERS * AR.per);
+    CHECK_EQ(atomic_load(&AR.got_by_consumer), atomic_load(&AR.sent_by_select));
+    fprintf(stderr, "%ld async selects, %ld cancelled before any case completed\n", selects, cancelled);
+    for (int k = 0; k <= AR_IN; k++) {
+        ferry_tx_release(AR.tx[k]);
+        ferry_rx_release(AR.rx[k]);
+    }
+    free((void *)AR.seen);
 }
