@@ -46,16 +46,8 @@ static void die(const char *what, long r)
 
 static void pin_thread(int index, int producer)
 {
-    if (!B.pin)
-        return;
-    int cpu = B.pin == 1 ? 0 : B.pin == 2 ? !producer : index % 2;
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    CPU_SET(cpu, &set);
-    if (pthread_setaffinity_np(pthread_self(), sizeof set, &set) != 0) {
-        fprintf(stderr, "PEER_PIN: cannot pin a thread to CPU %d\n", cpu);
-        exit(2);
-    }
+    if (B.pin)
+        peer_pin_to(B.pin == 1 ? 0 : B.pin == 2 ? !producer : index % 2);
 }
 
 static void *producer(void *arg)
