@@ -16,7 +16,9 @@
  *   chan_lf.c      data path 2, lock-free: fast paths over chan_lfring.c
  *                  and their sleep/wake handshake with the slow path;
  *   chan_lfring.c  the lock-free batch ring itself (chan_lfring.h);
- *   chan_stats.c   ferry_chan_stats.
+ *   chan_stats.c   ferry_chan_stats;
+ *   select.c       ferry_select and friends, on the claim hook of the op
+ *                  machine (chan_op.h).
  *
  * Invariants (under `lock`):
  *  I1 a receive op waits (is on recvq) only while the buffer holds nothing
@@ -152,6 +154,11 @@ struct ferry_chan {
 
 static inline void ferry__chan_lock(struct ferry_chan *c) { pthread_mutex_lock(&c->lock); }
 static inline void ferry__chan_unlock(struct ferry_chan *c) { pthread_mutex_unlock(&c->lock); }
+
+/* chan.c: a handle's channel, after the check every call makes (a handle
+ * that is not live aborts); NULL for NULL. */
+struct ferry_chan *ferry__tx_chan(const ferry_tx *tx);
+struct ferry_chan *ferry__rx_chan(const ferry_rx *rx);
 
 static inline const char *ferry__chan_name(const struct ferry_chan *c)
 {
