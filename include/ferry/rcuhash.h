@@ -195,8 +195,10 @@ ferry_lfht_node *ferry_lfht_add_replace(ferry_lfht *ht, unsigned long hash, ferr
 /* Replace the node at old_iter (from a lookup in this read-side section) by
  * new_node, which must have the same hash and a key that matches. Returns
  * 0; -ENOENT when old_iter holds no node or the node was removed since;
- * -EINVAL when the hash or key differ or an argument is NULL. Free the old
- * node after a grace period. Inside a read-side section. */
+ * -EINVAL when the hash or key differ, new_node is the old node, or an
+ * argument is NULL. new_node must be in no table (undefined otherwise, as
+ * for add). Free the old node after a grace period. Inside a read-side
+ * section. */
 int ferry_lfht_replace(ferry_lfht *ht, ferry_lfht_iter *old_iter, unsigned long hash,
                        ferry_lfht_match_fn match, const void *key, ferry_lfht_node *new_node);
 

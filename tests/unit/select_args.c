@@ -445,6 +445,13 @@ FERRY_TEST(select_extreme_deadlines)
     CHECK_EQ(ferry_select_until(cs, 1, &far), 0);
     CHECK_EQ(pthread_join(th, NULL), 0);
     CHECK_EQ(out, 11);
+    /* The very last time_t second: still no timeout, no overflow. */
+    struct timespec last = {(time_t)((((uint64_t)1 << (sizeof(time_t) * 8 - 1)) - 1)), 999999999L};
+    l.v = 12;
+    CHECK_EQ(pthread_create(&th, NULL, send_later, &l), 0);
+    CHECK_EQ(ferry_select_until(cs, 1, &last), 0);
+    CHECK_EQ(pthread_join(th, NULL), 0);
+    CHECK_EQ(out, 12);
     struct timespec early = ferry_deadline_in(INT64_MIN);
     CHECK_EQ(ferry_select_until(cs, 1, &early), -ETIMEDOUT);
     struct timespec neg_sec = {-1, 0};
