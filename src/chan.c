@@ -9,9 +9,10 @@
  * chosen at open (chan_internal.h lists the files).
  *
  * Invariants: I1-I5 (chan_internal.h). Handles: a ferry_tx / ferry_rx is
- * part of the channel's memory; its magic is TX / RX while the channel
- * lives and DEAD after it is freed (a use after that is a use after free,
- * caught only if the memory still holds it).
+ * part of the channel's memory; its magic is TX / RX while its side has a
+ * holder and DEAD after the side's last release (a call through it then
+ * aborts) or once the channel is freed (a use after that is a use after
+ * free, caught only if the memory still holds it).
  *
  * Atomics: `live` only.
  *  L1 Each handle's clone increments live (relaxed, under the lock: the
@@ -108,6 +109,8 @@ static struct ferry_chan *handle_chan(const void *h, uint32_t magic, const char 
     const struct ferry_tx *hd = (const struct ferry_tx *)h;
     if (FERRY_UNLIKELY(!hd))
         return NULL;
+    if (FERRY_UNLIKELY(hd->magic == FERRY__DEAD_MAGIC))
+        ferry__die("%s released more often than cloned, or used after its last release (handle %p)", kind, h);
     if (FERRY_UNLIKELY(hd->magic != magic))
         ferry__die("%p is not a live %s (magic %#x): released too often, or the other kind of handle", h, kind,
                    hd->magic);
@@ -131,12 +134,18 @@ static void clone_side(struct ferry_chan *c, size_t *refs, const char *kind)
     ferry__chan_unlock(c);
 }
 
-/* Under the lock: drop one handle of a side; true if it was the last. */
-static bool release_side(struct ferry_chan *c, size_t *refs, const char *kind)
+/* Under the lock: drop one handle of a side; true if it was the last. The
+ * last one also marks the side's handle released (magic DEAD), so that a
+ * later call through it aborts while the other side keeps the channel's
+ * memory (chan.h, ferry_tx_release); only a misuse reads it concurrently. */
+static bool release_side(struct ferry_chan *c, size_t *refs, uint32_t *magic, const char *kind)
 {
     if (FERRY_UNLIKELY(*refs == 0))
         ferry__die("channel '%s': %s released more often than cloned", ferry__chan_name(c), kind);
-    return --*refs == 0;
+    if (--*refs != 0)
+        return false;
+    *magic = FERRY__DEAD_MAGIC;
+    return true;
 }
 
 ferry_tx *ferry_tx_clone(ferry_tx *tx)
@@ -172,7 +181,7 @@ static void tx_end(ferry_tx *tx, bool release)
     struct ferry__wake wk;
     ferry__wake_init(&wk, c);
     ferry__chan_lock(c);
-    if (!release || release_side(c, &c->tx_refs, "ferry_tx"))
+    if (!release || release_side(c, &c->tx_refs, &c->tx.magic, "ferry_tx"))
         ferry__chan_close_locked(c, &wk);
     ferry__unlock_and_wake(c, &wk);
     if (release)
@@ -190,7 +199,7 @@ void ferry_rx_release(ferry_rx *rx)
     struct ferry__wake wk;
     ferry__wake_init(&wk, c);
     ferry__chan_lock(c);
-    if (release_side(c, &c->rx_refs, "ferry_rx"))
+    if (release_side(c, &c->rx_refs, &c->rx.magic, "ferry_rx"))
         ferry__chan_receivers_gone(c, &wk); /* buffered items go to drop, senders learn */
     ferry__unlock_and_wake(c, &wk);
     chan_put(c);

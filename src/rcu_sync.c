@@ -131,7 +131,7 @@ static void return_to_idle(ferry_rcu_head *h)
 
 int ferry_rcu_sync_enter(ferry_rcu_sync *rs)
 {
-    if (!rs)
+    if (!rs || !rs->ops)   /* NULL, zero-filled or finished: not set up */
         return -EINVAL;
 #ifdef FERRY_DEBUG
     if (rs->ops->reading && rs->ops->reading())
@@ -164,7 +164,7 @@ int ferry_rcu_sync_enter(ferry_rcu_sync *rs)
 
 int ferry_rcu_sync_exit(ferry_rcu_sync *rs)
 {
-    if (!rs)
+    if (!rs || !rs->ops)   /* NULL, zero-filled or finished: not set up */
         return -EINVAL;
     pthread_mutex_lock(&rs->lock);
     if (rs->count == 0) {
@@ -188,7 +188,7 @@ int ferry_rcu_sync_exit(ferry_rcu_sync *rs)
 
 int ferry_rcu_sync_fini(ferry_rcu_sync *rs)
 {
-    if (!rs)
+    if (!rs || !rs->ops)   /* NULL, zero-filled or finished: not set up */
         return -EINVAL;
     pthread_mutex_lock(&rs->lock);
     if (rs->count > 0) {
@@ -209,5 +209,6 @@ int ferry_rcu_sync_fini(ferry_rcu_sync *rs)
     }
     pthread_cond_destroy(&rs->passed);
     pthread_mutex_destroy(&rs->lock);
+    rs->ops = NULL;   /* finished: later calls are -EINVAL, not a destroyed mutex */
     return 0;
 }

@@ -445,13 +445,28 @@ int ferry__rcu_worker_create(struct ferry__rcu_flavor *f, ferry_rcu_worker **out
     return 0;
 }
 
+/* worker_lock held. Is w one of f's workers? Compares addresses only, so
+ * that a destroyed worker (freed), a worker of another flavor or any other
+ * pointer is told apart without reading through it. */
+static bool known_worker(struct ferry__rcu_flavor *f, const ferry_rcu_worker *w)
+{
+    ferry_list_for_each(pos, &f->workers)
+        if (pos == &w->node)
+            return true;
+    return false;
+}
+
 int ferry__rcu_worker_destroy(struct ferry__rcu_flavor *f, ferry_rcu_worker *w)
 {
-    if (!w || w->f != f || w->is_default || w->is_cpu)
+    if (!w)
         return -EINVAL;
-    if (w == self_worker)
-        return -EDEADLK;   /* from one of its own callbacks */
+    if (w == self_worker)   /* from one of its own callbacks: w is live */
+        return w->f != f || w->is_default || w->is_cpu ? -EINVAL : -EDEADLK;
     ferry_mutex_lock(&f->worker_lock);
+    if (!known_worker(f, w) || w->is_default || w->is_cpu) {
+        ferry_mutex_unlock(&f->worker_lock);
+        return -EINVAL;   /* destroyed already, another flavor's, or not to be destroyed */
+    }
     if (atomic_load_explicit(&w->nbound, memory_order_relaxed) != 0 ||
         atomic_load_explicit(&w->stopping, memory_order_relaxed)) {
         ferry_mutex_unlock(&f->worker_lock);
@@ -476,15 +491,16 @@ int ferry__rcu_worker_destroy(struct ferry__rcu_flavor *f, ferry_rcu_worker *w)
 
 int ferry__rcu_set_thread_worker(struct ferry__rcu_flavor *f, ferry_rcu_worker *w)
 {
-    if (w && (w->f != f || w->is_default))
-        return -EINVAL;
     ferry_rcu_worker *old = bound[f->index];
     if (old == w)
-        return 0;
+        return 0;   /* bound to it already: it is live (it cannot be destroyed while bound) */
     if (w) {
         ferry_mutex_lock(&f->worker_lock);
-        /* Relaxed: destroy reads and writes these under worker_lock too. */
-        bool stopping = atomic_load_explicit(&w->stopping, memory_order_relaxed);
+        /* Not read through unless it is one of f's workers (a destroyed
+         * one is freed). Relaxed: destroy reads and writes these under
+         * worker_lock too. */
+        bool stopping = !known_worker(f, w) || w->is_default ||
+                        atomic_load_explicit(&w->stopping, memory_order_relaxed);
         if (!stopping)
             atomic_fetch_add_explicit(&w->nbound, 1, memory_order_relaxed);
         ferry_mutex_unlock(&f->worker_lock);

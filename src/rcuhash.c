@@ -560,9 +560,23 @@ static ferry_lfht_node *scan_run(uintptr_t w, unsigned long rev, ferry_lfht_matc
     return NULL;
 }
 
+/* Is node linked in the run of key rev that starts at `w` (a word value)? */
+static bool in_run(uintptr_t w, unsigned long rev, const ferry_lfht_node *node)
+{
+    for (ferry_lfht_node *n = ptr_of(w); n && n->reverse_hash <= rev; n = ptr_of(w)) {
+        if (n == node)
+            return true;
+        /* Acquire: pairs with the CAS that linked n's successor. */
+        w = atomic_load_explicit(&n->next, memory_order_acquire);
+    }
+    return false;
+}
+
 /* Insert node (reverse_hash set) for hash. INSERT_UNIQUE: unless a node
  * matching key is present; then returns it (and its word in *found_next)
- * without inserting. Returns node when inserted. *chain: user nodes walked
+ * without inserting. Returns node when inserted; NULL, inserting nothing,
+ * when the walk meets node itself (added twice under one hash: linking it
+ * again would make a cycle). *chain: user nodes walked
  * in the last pass. Caller is in a read-side section. */
 static ferry_lfht_node *insert(ferry_lfht *ht, unsigned long hash, ferry_lfht_node *node,
                                enum insert_mode mode, ferry_lfht_match_fn match, const void *key,
@@ -585,6 +599,8 @@ restart:;
                 goto restart;
             continue;
         }
+        if (FERRY_UNLIKELY(n == node))
+            return NULL;   /* node is in the table already, under this hash */
         if (mode == INSERT_UNIQUE && n->reverse_hash == rev && !(nw & BUCKET)) {
             /* n heads the run of equal keys (buckets come first). */
             ferry_lfht_node *dup = scan_run(cur, rev, match, key, found_next);
@@ -592,6 +608,8 @@ restart:;
                 *chain = walked;
                 return dup;
             }
+            if (FERRY_UNLIKELY(in_run(cur, rev, node)))
+                return NULL;   /* node is in the run, but does not match key */
             goto commit;   /* as the new head of the run */
         }
         if (!(nw & BUCKET) && n->reverse_hash != last_rev) {
@@ -801,7 +819,8 @@ int ferry_lfht_add(ferry_lfht *ht, unsigned long hash, ferry_lfht_node *node)
     node->reverse_hash = bit_reverse(hash);
     unsigned long size = load_size(ht);
     unsigned chain;
-    insert(ht, hash, node, INSERT_DUP, NULL, NULL, NULL, &chain);
+    if (FERRY_UNLIKELY(!insert(ht, hash, node, INSERT_DUP, NULL, NULL, NULL, &chain)))
+        return -EEXIST;
     added(ht, size, chain);
     return 0;
 }
@@ -817,13 +836,22 @@ static bool unique_args_ok(ferry_lfht *ht, ferry_lfht_match_fn match, ferry_lfht
 
 /* add_unique's body: returns node (added) or the matching node present,
  * whose word the scan read is stored in *w. */
+/* *w is the found node's word, or REMOVED (never a found word: scan_run
+ * returns unmarked nodes only) when node was inserted -- so that node
+ * itself, already in the table with a matching key, reads as found, not as
+ * added. */
 static ferry_lfht_node *add_unique_at(ferry_lfht *ht, unsigned long hash, ferry_lfht_match_fn match,
                                       const void *key, ferry_lfht_node *node, uintptr_t *w)
 {
     unsigned long size = load_size(ht);
     unsigned chain;
+    *w = REMOVED;
     ferry_lfht_node *r = insert(ht, hash, node, INSERT_UNIQUE, match, key, w, &chain);
-    if (r == node)
+    if (!r) {   /* node itself is in the table: found, whatever match says */
+        *w = 0;
+        return node;
+    }
+    if (r == node && (*w & REMOVED))
         added(ht, size, chain);
     return r;
 }
@@ -849,8 +877,11 @@ ferry_lfht_node *ferry_lfht_add_replace(ferry_lfht *ht, unsigned long hash, ferr
     for (;;) {
         uintptr_t w;
         ferry_lfht_node *r = add_unique_at(ht, hash, match, key, node, &w);
-        if (r == node)
+        if (r == node) {
+            if (!(w & REMOVED))
+                errno = EINVAL;   /* node itself was the match: nothing to replace */
             return NULL;
+        }
         if (replace_node(ht, r, w, node) == 0)
             return r;
         /* r was removed between the scan and the replace: try again. */

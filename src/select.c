@@ -204,6 +204,24 @@ static int check_cases(ferry_select_case *cases, size_t n, size_t *live)
     return 0;
 }
 
+/* Are these cases (or some of them) a select in flight -- started by
+ * ferry_select_start and not yet cancelled? A call on them must not touch
+ * them: resetting the claim word or a linked case's state would leave its
+ * op linked in a channel after the cancel. Zero-filled cases are not
+ * (select.h asks for them); neither are finished ones (every linked case
+ * is FINISHED once its select's cancel returns). */
+static bool in_flight(const ferry_select_case *cases, size_t n)
+{
+    if (!cases || n == 0 || n > INT_MAX)
+        return false;
+    if (cases[0].priv_.sel_state == SEL_PENDING)
+        return true;
+    for (size_t i = 0; i < n; i++)
+        if (cases[i].priv_.state == CASE_LINKED)
+            return true;
+    return false;
+}
+
 /* ------------------------------------------------------------------------ */
 /* The steps                                                                 */
 
@@ -325,6 +343,8 @@ static int select_call(ferry_select_case *cases, size_t ncases, enum ferry__mode
                        const struct timespec *deadline)
 {
     size_t live;
+    if (in_flight(cases, ncases))
+        return -EINVAL; /* another select's cases: record nothing in them */
     if (check_cases(cases, ncases, &live) || !ferry__deadline_valid(deadline) ||
         (mode == FERRY__BLOCK && !deadline && live == 0))
         return sel_done(cases, ncases, -EINVAL);
@@ -376,6 +396,8 @@ int ferry_select_until(ferry_select_case *cases, size_t ncases, const struct tim
 int ferry_select_start(ferry_select_case *cases, size_t ncases, ferry_waker w)
 {
     size_t live;
+    if (in_flight(cases, ncases))
+        return -EINVAL; /* another select's cases: record nothing in them */
     if (ncases == 0 || !w.wake || check_cases(cases, ncases, &live))
         return sel_done(cases, ncases, -EINVAL);
     uint32_t n = (uint32_t)ncases;
@@ -398,6 +420,7 @@ int ferry_select_start(ferry_select_case *cases, size_t ncases, ferry_waker w)
          * on another thread, whose waker call is on its way. */
     }
     cases[0].priv_.sel_state = SEL_PENDING;
+    cases[0].priv_.sel_result = (int32_t)n; /* while pending: the count its cancel must name */
     return -EINPROGRESS;
 }
 
@@ -409,6 +432,10 @@ int ferry_select_cancel(ferry_select_case *cases, size_t ncases)
     case SEL_DONE:
         return cases[0].priv_.sel_result;
     case SEL_PENDING:
+        /* A cancel of fewer cases would leave the others linked; of more,
+         * read past the array. */
+        if (ncases != (size_t)cases[0].priv_.sel_result)
+            return -EINVAL;
         break;
     default:
         return -EINVAL;

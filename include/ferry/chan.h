@@ -101,8 +101,10 @@ ferry_rx *ferry_rx_clone(ferry_rx *rx);
 
 /* Release one sender. When the last sender is released the channel is
  * closed for sending: receivers drain what is buffered, then get 0; blocked
- * and pending receivers are woken. Releasing more often than cloned aborts
- * (while the channel still exists; afterwards it is a use after free).
+ * and pending receivers are woken. Releasing more often than cloned, or any
+ * call through a handle after its side's last release, aborts (while the
+ * channel still exists through its other side; afterwards it is a use after
+ * free); ferry_chan_stats says -EINVAL for it.
  * When both sides are gone the channel's memory is freed. NULL: nothing.
  * Takes the lock briefly (wakers of ops it completes run on this thread);
  * never allocates. */

@@ -143,7 +143,10 @@ static inline void ferry_hlist_del_init(ferry_hlist_node *node)
     ferry_hlist_node_init(node);
 }
 
-/* Move the whole list from `from` to the empty `to`; `from` is left empty. */
+/* Move the whole list from `from` to `to`; `from` is left empty. `to` is
+ * meant to be empty: as the kernel's hlist_move_list, any nodes it held are
+ * dropped from it without being unlinked (their pprev still points into
+ * `to`), and from == to with nodes empties the list. */
 static inline void ferry_hlist_move_list(ferry_hlist_head *from, ferry_hlist_head *to)
 {
     to->first = from->first;

@@ -327,15 +327,19 @@ typedef struct ferry_rcu_worker ferry_rcu_worker;
 int ferry_rcu_worker_create(ferry_rcu_worker **out, int cpu);
 
 /* Run what is queued on w, stop its thread and free it. Returns 0, -EINVAL
- * (NULL, the default or a per-CPU worker, a worker of another flavor),
+ * (NULL, the default or a per-CPU worker, a worker of another flavor, one
+ * destroyed already -- w is looked up among the flavor's workers, never
+ * read through first, until its address is reused by a later create),
  * -EBUSY (a thread is still bound to it, or it is being destroyed), or
  * -EDEADLK (called from one of w's callbacks). Blocks until w's callbacks
  * have run. Not concurrently with a call that binds a thread to w. */
 int ferry_rcu_worker_destroy(ferry_rcu_worker *w);
 
 /* Send the calling thread's callbacks to w (NULL: back to the per-CPU or
- * default worker). Returns 0, or -EINVAL (w of another flavor, or being
- * destroyed). A bound thread that exits is unbound. Never blocks long. */
+ * default worker; also when the thread is bound to none). Returns 0, or
+ * -EINVAL (w of another flavor, the default worker, being destroyed or
+ * destroyed already: looked up, as in destroy). A bound thread that exits is
+ * unbound. Never blocks long. */
 int ferry_rcu_set_thread_worker(ferry_rcu_worker *w);
 
 /* The worker the calling thread is bound to, or NULL. */

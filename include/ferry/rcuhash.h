@@ -166,7 +166,11 @@ void ferry_lfht_next(ferry_lfht *ht, ferry_lfht_iter *iter);
 
 /* Add node with this hash; duplicates of its key are allowed. Inside a
  * read-side section. Returns 0, or -EINVAL for NULL ht or node (nothing
- * done). Lock-free; never allocates (may queue an automatic resize). */
+ * done), or -EEXIST when node is in this table already under this hash
+ * (nothing done). A node in a table under another hash, or in another
+ * table, must not be added (undefined: the table's order breaks); nor may a
+ * removed node before its grace period. Lock-free; never allocates (may
+ * queue an automatic resize). */
 int ferry_lfht_add(ferry_lfht *ht, unsigned long hash, ferry_lfht_node *node);
 
 /* Add node unless a node with a matching key is present. Returns node when
@@ -174,7 +178,8 @@ int ferry_lfht_add(ferry_lfht *ht, unsigned long hash, ferry_lfht_node *node);
  * be freed or reused at once). Inside a read-side section. If only
  * add_unique and add_replace add a key, no two nodes with it are ever in the
  * table at once (and no traversal sees two). NULL ht, match or node: returns
- * NULL with errno EINVAL. */
+ * NULL with errno EINVAL. node itself already in the table under this hash:
+ * returns node (the node present), nothing changes. */
 ferry_lfht_node *ferry_lfht_add_unique(ferry_lfht *ht, unsigned long hash, ferry_lfht_match_fn match,
                                        const void *key, ferry_lfht_node *node);
 
@@ -182,15 +187,18 @@ ferry_lfht_node *ferry_lfht_add_unique(ferry_lfht *ht, unsigned long hash, ferry
  * Returns the replaced node (free it after a grace period), or NULL when
  * none was present and node was added. Readers see either the old or the
  * new node, never neither, never both. Inside a read-side section. NULL ht,
- * match or node: returns NULL with errno EINVAL and adds nothing. */
+ * match or node: returns NULL with errno EINVAL and adds nothing; so does
+ * node itself already in the table under this hash (nothing to replace). */
 ferry_lfht_node *ferry_lfht_add_replace(ferry_lfht *ht, unsigned long hash, ferry_lfht_match_fn match,
                                         const void *key, ferry_lfht_node *node);
 
 /* Replace the node at old_iter (from a lookup in this read-side section) by
  * new_node, which must have the same hash and a key that matches. Returns
  * 0; -ENOENT when old_iter holds no node or the node was removed since;
- * -EINVAL when the hash or key differ or an argument is NULL. Free the old
- * node after a grace period. Inside a read-side section. */
+ * -EINVAL when the hash or key differ, new_node is the old node, or an
+ * argument is NULL. new_node must be in no table (undefined otherwise, as
+ * for add). Free the old node after a grace period. Inside a read-side
+ * section. */
 int ferry_lfht_replace(ferry_lfht *ht, ferry_lfht_iter *old_iter, unsigned long hash,
                        ferry_lfht_match_fn match, const void *key, ferry_lfht_node *new_node);
 
@@ -198,7 +206,9 @@ int ferry_lfht_replace(ferry_lfht *ht, ferry_lfht_iter *old_iter, unsigned long 
  * removed it (free it after a grace period), -ENOENT when node is NULL or
  * was already removed (by del, replace or add_replace), -EINVAL for a NULL
  * ht. When it returns 0 no lookup that starts after it finds node. Inside a
- * read-side section. The node must have been added to this table. */
+ * read-side section. The node must have been added to this table (or set up
+ * with ferry_lfht_node_init_deleted: -ENOENT); a node never added, or in
+ * another table, is undefined (not detected: it is marked removed). */
 int ferry_lfht_del(ferry_lfht *ht, ferry_lfht_node *node);
 
 /* Nonzero when node has been removed (or was set up with

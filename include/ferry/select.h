@@ -43,7 +43,14 @@
  *   case with a non-NULL handle: buf NULL, n == 0, n * elem_size above
  *   PTRDIFF_MAX, or (SEND) prio not below the channel's levels. A deadline
  *   follows the channel's rule (ferry/chan.h, "Arguments"). A live handle is
- *   checked as every channel call checks it (a released one aborts).
+ *   checked as every channel call checks it: one whose side has been
+ *   released (every clone of it) aborts while the channel still lives
+ *   through its other side; once both sides are released it is a use after
+ *   free. Cases that are an async select in flight (ferry_select_start
+ *   returned -EINPROGRESS and ferry_select_cancel has not yet) -- case 0,
+ *   or any case it linked -- are -EINVAL for every form, including another
+ *   ferry_select_start, and nothing is written to them: the select in
+ *   flight goes on, and its cancel ends it as usual.
  *
  * Waiting costs no allocation and holds no lock: each case is an async op
  * (ferry/op.h) kept in the case itself, the cases share one claim word so
@@ -86,7 +93,8 @@ typedef struct ferry_select_case {
         FERRY_ATOMIC(uintptr_t) claim; /* case 0: the select's claim word         */
         void *chan;                    /* this call: the case's channel, or NULL  */
         uint32_t order;                /* this call's random order                */
-        int32_t sel_result;            /* case 0: a finished select's return      */
+        int32_t sel_result;            /* case 0: a finished select's return;
+                                          a pending one's ncases                 */
         uint8_t state;                 /* this case: idle, linked, finished       */
         uint8_t sel_state;             /* case 0: never started, pending, done    */
         uint8_t pad[6];
@@ -147,7 +155,9 @@ int ferry_select_start(ferry_select_case *cases, size_t ncases, ferry_waker w);
  * cancel guarantee"), so it must not be called from that waker. Calling it
  * again, or for a select that finished at once or failed, returns the same
  * result; for zero-filled, never-started cases (or cases NULL, ncases 0 or
- * above INT_MAX) it returns -EINVAL. Not concurrently with the start or
+ * above INT_MAX) it returns -EINVAL. While the select is pending, ncases
+ * must be its start's: any other count is -EINVAL and changes nothing (the
+ * cancel with the right count still ends it). Not concurrently with the start or
  * another cancel of the same cases. Never allocates. */
 int ferry_select_cancel(ferry_select_case *cases, size_t ncases);
 

@@ -42,7 +42,12 @@
  *   name_recv_start, name_send_start, name_send_prio_start (async, ferry_op)
  *   name_select_recv(ferry_select_case *, name_rx *, name##_item *out, size_t max)
  *   name_select_send(ferry_select_case *, name_tx *, const name##_item *items, size_t n,
- *                    unsigned prio)     fill one select case
+ *                    unsigned prio)     fill one select case: the whole
+ *                                       case, as a designated initializer
+ *                                       does (the rest zero: a case never
+ *                                       started, whatever it held); a NULL
+ *                                       case pointer: nothing. Not for a
+ *                                       case of a select in flight.
  */
 #ifndef FERRY_TYPED_H
 #define FERRY_TYPED_H
@@ -50,6 +55,7 @@
 #include <ferry/chan.h>
 #include <ferry/op.h>
 #include <ferry/select.h>
+#include <string.h>
 
 FERRY_EXTERN_C_BEGIN
 
@@ -146,19 +152,22 @@ FERRY_EXTERN_C_BEGIN
     }                                                                                                      \
     FERRY__TYPED_FN void name##_select_recv(ferry_select_case *c, name##_rx *rx, name##_item *out, size_t max)         \
     {                                                                                                      \
+        if (!c)                                                                                            \
+            return;                                                                                        \
+        memset(c, 0, sizeof *c);                                                                           \
         c->op = FERRY_SELECT_RECV;                                                                         \
-        c->prio = 0;                                                                                       \
         c->rx = name##_rx_handle(rx);                                                                      \
-        c->tx = NULL;                                                                                      \
         c->buf = (void *)out;                                                                              \
         c->n = max;                                                                                        \
     }                                                                                                      \
     FERRY__TYPED_FN void name##_select_send(ferry_select_case *c, name##_tx *tx, const name##_item *items, size_t n,   \
                                           unsigned prio)                                                   \
     {                                                                                                      \
+        if (!c)                                                                                            \
+            return;                                                                                        \
+        memset(c, 0, sizeof *c);                                                                           \
         c->op = FERRY_SELECT_SEND;                                                                         \
         c->prio = prio;                                                                                    \
-        c->rx = NULL;                                                                                      \
         c->tx = name##_tx_handle(tx);                                                                      \
         c->buf = (void *)(uintptr_t)items;                                                                 \
         c->n = n;                                                                                          \
