@@ -305,10 +305,36 @@ static ssize_t start_done(ferry_op *op, ssize_t r)
     return r;
 }
 
+/* Starting an op that is still pending on channel c (started, neither
+ * complete nor cancelled) is misuse that would corrupt c's wait queues:
+ * abort with a message. The op need not be initialized before a start, so
+ * its memory may hold anything: only a pending state AND a waiter linked on
+ * one of c's queues, looked at under c's lock, counts. (An op pending on
+ * another channel, or complete and waiting for its waker, is not detected.) */
+static void check_not_pending(struct ferry_chan *c, ferry_op *op)
+{
+    /* Relaxed: the value only decides whether to look closer under the
+     * lock, which orders what follows with the op's completer. */
+    uint32_t st = atomic_load_explicit(&op->state, memory_order_relaxed);
+    if (FERRY_LIKELY(!c || (st != FERRY__ST_PENDING && st != FERRY__ST_SLEEPING)))
+        return;
+    ferry__chan_lock(c);
+    bool pending = (atomic_load_explicit(&op->state, memory_order_relaxed) == FERRY__ST_PENDING ||
+                    atomic_load_explicit(&op->state, memory_order_relaxed) == FERRY__ST_SLEEPING) &&
+                   (op->waiter.owner == &c->recvq || op->waiter.owner == &c->sendq);
+    ferry__chan_unlock(c);
+    if (pending)
+        ferry__die("ferry_op %p started again while it is pending on channel '%s' (cancel it, or wait for "
+                   "its result, first)",
+                   (void *)op, ferry__chan_name(c));
+}
+
 ssize_t ferry__recv_start_claimed(ferry_rx *rx, ferry_op *op, void *out, size_t max, ferry_waker w,
                                   FERRY_ATOMIC(uintptr_t) *claim)
 {
     struct ferry_chan *c = rx_chan(rx);
+    if (op)
+        check_not_pending(c, op);
     if (!op || !w.wake || recv_check(c, out, max, NULL))
         return start_done(op, -EINVAL);
     ferry__op_setup(op, c, FERRY__OP_RECV, out, max, 0, true, w);
@@ -322,6 +348,8 @@ ssize_t ferry__send_start_claimed(ferry_tx *tx, ferry_op *op, const void *items,
                                   size_t need, ferry_waker w, FERRY_ATOMIC(uintptr_t) *claim)
 {
     struct ferry_chan *c = tx_chan(tx);
+    if (op)
+        check_not_pending(c, op);
     if (!op || !w.wake || send_check(c, items, n, prio, NULL) || need > n)
         return start_done(op, -EINVAL);
     if (n == 0)

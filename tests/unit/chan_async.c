@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "chan_test.h"
 
@@ -510,4 +511,56 @@ FERRY_TEST(release_other_side_while_last_release_is_still_waking)
     CHECK_EQ(ferry_op_result(&op), 0);
     ferry_rx_release(rx);
     pthread_join(t, NULL);
+}
+
+/* Starting an op again while it is pending would link it twice (a corrupt
+ * wait queue, found much later): the start aborts with a message instead,
+ * for a receive and for a send, also when the second start's arguments are
+ * bad (a rejected start must not mark the pending op done either). */
+FERRY_DEATH_TEST(recv_start_of_a_pending_op_aborts, "started again while it is pending")
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    open_chan(0, 1, &tx, &rx);
+    ferry_op op;
+    long out;
+    CHECK_EQ(ferry_recv_start(rx, &op, &out, 1, W), -EINPROGRESS);
+    ferry_recv_start(rx, &op, &out, 1, W);
+}
+
+FERRY_DEATH_TEST(send_start_of_a_pending_op_aborts, "started again while it is pending")
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    open_chan(1, 1, &tx, &rx);
+    long v = 7;
+    CHECK_EQ(ferry_try_send(tx, &v, 1), 1);
+    ferry_op op;
+    CHECK_EQ(ferry_send_start(tx, &op, &v, 1, W), -EINPROGRESS);
+    ferry_send_start(tx, &op, NULL, 1, W); /* bad arguments too */
+}
+
+/* The check does not reject an op that finished, was cancelled, or holds
+ * garbage: each of those starts again normally. */
+FERRY_TEST(restart_after_completion_cancel_or_garbage)
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    open_chan(0, 1, &tx, &rx);
+    ferry_op op;
+    long out = 0, v = 5;
+    CHECK_EQ(ferry_recv_start(rx, &op, &out, 1, W), -EINPROGRESS);
+    CHECK_EQ(ferry_try_send(tx, &v, 1), 1);
+    CHECK_EQ(ferry_op_result(&op), 1);
+    CHECK_EQ(out, 5);
+    CHECK_EQ(ferry_recv_start(rx, &op, &out, 1, W), -EINPROGRESS); /* completed: fine */
+    CHECK_EQ(ferry_op_cancel(&op), 0);
+    CHECK_EQ(ferry_recv_start(rx, &op, &out, 1, W), -EINPROGRESS); /* cancelled: fine */
+    CHECK_EQ(ferry_op_cancel(&op), 0);
+    memset(&op, 0x01, sizeof op); /* garbage whose state reads "pending" */
+    atomic_store(&op.state, 1);
+    CHECK_EQ(ferry_recv_start(rx, &op, &out, 1, W), -EINPROGRESS);
+    CHECK_EQ(ferry_op_cancel(&op), 0);
+    ferry_tx_release(tx);
+    ferry_rx_release(rx);
 }
