@@ -16,6 +16,8 @@
  *   chan_lf.c      data path 2, lock-free: fast paths over chan_lfring.c
  *                  and their sleep/wake handshake with the slow path;
  *   chan_lfring.c  the lock-free batch ring itself (chan_lfring.h);
+ *   chan_wait.c    the lock-free paths' wait policy: how long a blocking
+ *                  call polls before it sleeps (chan_wait.h);
  *   chan_stats.c   ferry_chan_stats.
  *
  * Invariants (under `lock`):
@@ -48,6 +50,7 @@
 
 #include "chan_buf.h"
 #include "chan_lfring.h"
+#include "chan_wait.h"
 #include "platform.h"
 
 #define FERRY__TX_MAGIC 0x66547821u /* "fTx!" */
@@ -148,6 +151,11 @@ struct ferry_chan {
     FERRY_ATOMIC(uint32_t) tx_waiters;
     FERRY_ATOMIC(uint32_t) rx_waiters;
     char pad1[FERRY_CACHELINE];
+    /* The wait policy's state (chan_wait.h): the last wake of a blocking
+     * op (any path), each lock-free side's poll success share. */
+    FERRY_ATOMIC(uint64_t) wake_ns;
+    struct ferry__poll_side poll_tx, poll_rx;
+    char pad2[FERRY_CACHELINE];
 };
 
 static inline void ferry__chan_lock(struct ferry_chan *c) { pthread_mutex_lock(&c->lock); }
