@@ -40,7 +40,8 @@
  *     overwrites the slot: the old item's read happens before the write.
  *  R3 Claims (CAS on tail / head) and the position loads before them are
  *     relaxed: they carry no data (R1 and R2 do); a stale position only
- *     fails the CAS or the slot check and is re-read.
+ *     fails the CAS or the slot check and is re-read. A caller that asks
+ *     for it backs off after a lost claim (chan_wait.h, "Contention").
  *  R4 The flag bits are set by a seq_cst RMW on tail. Every successful
  *     claim precedes it in tail's modification order (the claim is an RMW
  *     of the same word that saw no flag), so its items are published later
@@ -52,7 +53,9 @@
  *
  * Thread safety: push, pop, empty, len and positions from any number of
  * threads; close and drain from one thread at a time (the channel's lock);
- * init and fini alone. Nothing blocks; only init allocates.
+ * init and fini alone. Nothing waits for another thread (push and pop with
+ * `backoff` may give the CPU away once per lost claim); only init
+ * allocates.
  */
 #ifndef FERRY_SRC_CHAN_LFRING_H
 #define FERRY_SRC_CHAN_LFRING_H
@@ -61,6 +64,7 @@
 
 #include <stdint.h>
 
+#include "chan_wait.h"
 #include "platform.h"
 
 #define FERRY__LFRING_CLOSED (1ull << 63)
@@ -146,8 +150,8 @@ static inline void ferry__lfring_copy(struct ferry__lfring *r, size_t idx, char 
 }
 
 /* Push up to n items; returns how many went in (0: full at the tail, or a
- * flag set). Never waits. */
-static inline size_t ferry__lfring_push(struct ferry__lfring *r, const void *src, size_t n)
+ * flag set). Never waits; with `backoff`, a lost claim yields first (R3). */
+static inline size_t ferry__lfring_push(struct ferry__lfring *r, const void *src, size_t n, bool backoff)
 {
     if (n == 0)
         return 0;
@@ -173,6 +177,8 @@ static inline size_t ferry__lfring_push(struct ferry__lfring *r, const void *src
          * tail orders it against a close). */
         if (atomic_compare_exchange_weak_explicit(&r->tail, &t, t + k, memory_order_relaxed, memory_order_relaxed))
             break;
+        if (backoff)
+            ferry__contention_backoff();
     }
     ferry__lfring_copy(r, idx0, (char *)(uintptr_t)src, k, true);
     size_t idx = idx0;
@@ -182,8 +188,8 @@ static inline size_t ferry__lfring_push(struct ferry__lfring *r, const void *src
 }
 
 /* Pop up to max items; returns how many (0: nothing published at the
- * head). Never waits. */
-static inline size_t ferry__lfring_pop(struct ferry__lfring *r, void *dst, size_t max)
+ * head). Never waits; with `backoff`, a lost claim yields first (R3). */
+static inline size_t ferry__lfring_pop(struct ferry__lfring *r, void *dst, size_t max, bool backoff)
 {
     if (max == 0)
         return 0;
@@ -206,6 +212,8 @@ static inline size_t ferry__lfring_pop(struct ferry__lfring *r, void *dst, size_
         /* Relaxed CAS: R3. */
         if (atomic_compare_exchange_weak_explicit(&r->head, &h, h + k, memory_order_relaxed, memory_order_relaxed))
             break;
+        if (backoff)
+            ferry__contention_backoff();
     }
     ferry__lfring_copy(r, idx0, (char *)dst, k, false);
     size_t idx = idx0;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Torture of the lock-free data path (plain bounded channels, src/chan.c
- * "Lock-free data path"): small batches on capacities 1, 2, 3, 7, 64 and
- * 1000, where the fast paths race with the locked slow paths (sleepers,
+/* Torture of the lock-free data path (plain bounded channels,
+ * src/chan_lf.c): small batches on capacities 1, 2, 3, 7, 64 and 1000,
+ * where the fast paths race with the locked slow paths (sleepers,
  * hand-offs, refills). Each thread mixes blocking, try, timed and async calls
  * at random. Every item carries (producer, sequence): each is received
  * exactly once, and each consumer sees each producer's sequence numbers
@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "chan_items.h"
+#include "chan_wait.h"
 #include "test.h"
 
 struct run {
@@ -246,6 +247,7 @@ FERRY_TEST(lockfree_release_last_receiver_mid_traffic) { sweep(RELEASE_RX_MID, 3
  * call races a sleeper (the Dekker hand-over between fast and slow paths). */
 FERRY_TEST(lockfree_blocking_batch1_tiny_capacity)
 {
+    ferry__poll_enable(false); /* the Dekker hand-over needs sleepers */
     struct run_cfg {
         int P, C;
         size_t cap;
@@ -320,6 +322,8 @@ static void *ls_receiver_waits_for_send(void *arg)
 
 static void lockstep(size_t cap, size_t rounds, void *(*s)(void *), void *(*r)(void *))
 {
+    /* Every wait must reach the sleep path: no polling first (chan_wait.h). */
+    ferry__poll_enable(false);
     struct lockstep ls = {.rounds = ferry_test_scaled(rounds)};
     ferry_chan_config cfg = {.elem_size = sizeof(uint64_t), .capacity = cap};
     CHECK_EQ(ferry_chan_open(&cfg, &ls.tx, &ls.rx), 0);

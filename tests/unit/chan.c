@@ -200,11 +200,17 @@ static void *send_thread(void *arg)
     return NULL;
 }
 
-FERRY_TEST(blocked_receiver_gets_direct_handoff)
+/* A receiver that waits gets a sender's items copied into its buffer, up
+ * to its max, and the rest is buffered. On the locked path (levels = 2)
+ * the sender copies them straight over (a direct handoff); on the
+ * lock-free path they go through the ring and the sender's settle copies
+ * them over (docs/chan.md). */
+static void blocked_receiver_gets_items(unsigned levels)
 {
     ferry_tx *tx;
     ferry_rx *rx;
-    open_chan(16, &tx, &rx);
+    ferry_chan_config cfg = {.elem_size = sizeof(long), .capacity = 16, .levels = levels};
+    CHECK_EQ(ferry_chan_open(&cfg, &tx, &rx), 0);
     long out[4] = {0};
     struct thr t = {.rx = rx, .buf = out, .n = 4};
     pthread_create(&t.t, NULL, recv_thread, &t);
@@ -216,10 +222,15 @@ FERRY_TEST(blocked_receiver_gets_direct_handoff)
     CHECK_EQ(out[0], 1);
     CHECK_EQ(out[3], 4);
     struct ferry_chan_stats st = stats(tx);
-    CHECK_EQ(st.handoffs, 4);
+    CHECK_EQ(st.handoffs, levels > 1 ? 4 : 0);
     CHECK_EQ(st.len, 2); /* the rest is buffered */
+    CHECK_EQ(st.items_received, 4);
     close_chan(tx, rx);
 }
+
+FERRY_TEST(blocked_receiver_gets_direct_handoff) { blocked_receiver_gets_items(2); }
+
+FERRY_TEST(blocked_receiver_gets_items_through_the_ring) { blocked_receiver_gets_items(1); }
 
 FERRY_TEST(blocked_sender_items_moved_in_by_receiver)
 {

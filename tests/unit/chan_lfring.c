@@ -59,12 +59,12 @@ FERRY_TEST(lfring_fifo_batches_over_many_laps)
                 for (size_t i = 0; i < k; i++)
                     in[i] = next_in + (long)i;
                 size_t room = cap - (size_t)(next_in - next_out);
-                size_t got = ferry__lfring_push(&r, in, k);
+                size_t got = ferry__lfring_push(&r, in, k, false);
                 CHECK_EQ(got, k < room ? k : room); /* as many as fit, in order */
                 next_in += (long)got;
             } else {
                 size_t have = (size_t)(next_in - next_out);
-                size_t got = ferry__lfring_pop(&r, out, k);
+                size_t got = ferry__lfring_pop(&r, out, k, false);
                 CHECK_EQ(got, k < have ? k : have);
                 for (size_t i = 0; i < got; i++)
                     CHECK_EQ(out[i], next_out++);
@@ -85,9 +85,9 @@ FERRY_TEST(lfring_zero_counts_move_nothing)
     struct ferry__lfring r;
     ring_open(&r, 4);
     long v = 1;
-    CHECK_EQ(ferry__lfring_push(&r, &v, 0), 0);
-    CHECK_EQ(ferry__lfring_pop(&r, &v, 0), 0);
-    CHECK_EQ(ferry__lfring_pop(&r, &v, 1), 0); /* empty */
+    CHECK_EQ(ferry__lfring_push(&r, &v, 0, false), 0);
+    CHECK_EQ(ferry__lfring_pop(&r, &v, 0, false), 0);
+    CHECK_EQ(ferry__lfring_pop(&r, &v, 1, false), 0); /* empty */
     ferry__lfring_fini(&r);
 }
 
@@ -98,14 +98,14 @@ FERRY_TEST(lfring_close_stops_claims_not_drains)
     struct ferry__lfring r;
     ring_open(&r, 4);
     long in[3] = {1, 2, 3}, out[4];
-    CHECK_EQ(ferry__lfring_push(&r, in, 3), 3);
+    CHECK_EQ(ferry__lfring_push(&r, in, 3, false), 3);
     CHECK_EQ(ferry__lfring_flags(&r), 0);
     uint64_t before = ferry__lfring_close(&r, FERRY__LFRING_CLOSED);
     CHECK_EQ(before, 3);
     CHECK_EQ(ferry__lfring_flags(&r), FERRY__LFRING_CLOSED);
-    CHECK_EQ(ferry__lfring_push(&r, in, 1), 0);
+    CHECK_EQ(ferry__lfring_push(&r, in, 1, false), 0);
     CHECK(!ferry__lfring_empty(&r));
-    CHECK_EQ(ferry__lfring_pop(&r, out, 4), 3);
+    CHECK_EQ(ferry__lfring_pop(&r, out, 4, false), 3);
     CHECK_EQ(out[2], 3);
     CHECK(ferry__lfring_empty(&r));
     ferry__lfring_fini(&r);
@@ -124,16 +124,16 @@ FERRY_TEST(lfring_drain_hands_every_item_over_in_order)
     struct ferry__lfring r;
     ring_open(&r, 5);
     long in[7] = {10, 11, 12, 13, 14, 15, 16}, out[2];
-    CHECK_EQ(ferry__lfring_push(&r, in, 5), 5);
-    CHECK_EQ(ferry__lfring_pop(&r, out, 2), 2);
-    CHECK_EQ(ferry__lfring_push(&r, in + 5, 2), 2); /* wrapped */
+    CHECK_EQ(ferry__lfring_push(&r, in, 5, false), 5);
+    CHECK_EQ(ferry__lfring_pop(&r, out, 2, false), 2);
+    CHECK_EQ(ferry__lfring_push(&r, in + 5, 2, false), 2); /* wrapped */
     ndrained = 0;
     CHECK_EQ(ferry__lfring_drain(&r, collect, drained), 5);
     CHECK_EQ(ndrained, 5);
     for (size_t i = 0; i < 5; i++)
         CHECK_EQ(drained[i], 12 + (long)i);
     CHECK(ferry__lfring_empty(&r));
-    CHECK_EQ(ferry__lfring_push(&r, in, 1), 0); /* RXGONE */
+    CHECK_EQ(ferry__lfring_push(&r, in, 1, false), 0); /* RXGONE */
     CHECK_EQ(ferry__lfring_drain(&r, NULL, NULL), 0);
     ferry__lfring_fini(&r);
 }
@@ -163,7 +163,7 @@ FERRY_TEST(lfring_drain_waits_for_a_claimed_item)
     struct ferry__lfring r;
     ring_open(&r, 4);
     long v = 7;
-    CHECK_EQ(ferry__lfring_push(&r, &v, 1), 1);
+    CHECK_EQ(ferry__lfring_push(&r, &v, 1, false), 1);
     struct late l = {.r = &r, .pos = 1};
     atomic_fetch_add(&r.tail, 1); /* claimed, not published */
     pthread_t t;
@@ -200,7 +200,7 @@ static void *producer(void *arg)
             k = m->per - i;
         for (size_t j = 0; j < k; j++)
             b[j] = id * (long)m->per + (long)(i + j);
-        size_t got = ferry__lfring_push(&m->r, b, k);
+        size_t got = ferry__lfring_push(&m->r, b, k, true);
         if (got == 0)
             sched_yield();
         i += got;
@@ -218,7 +218,7 @@ static void *consumer(void *arg)
     uint64_t rnd = 99;
     while (atomic_load(&m->taken) < total) {
         long b[5];
-        size_t got = ferry__lfring_pop(&m->r, b, 1 + ferry_test_rand(&rnd) % 5);
+        size_t got = ferry__lfring_pop(&m->r, b, 1 + ferry_test_rand(&rnd) % 5, true);
         if (got == 0) {
             sched_yield();
             continue;
