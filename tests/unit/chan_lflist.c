@@ -7,6 +7,7 @@
  * and three slots, where every claim races a block's linking, entering
  * and recycling. */
 #include <errno.h>
+#include <ferry/op.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -390,3 +391,73 @@ static void mpmc(long fail)
 FERRY_TEST(lflist_mpmc_exactly_once_in_order) { mpmc(0); }
 
 FERRY_TEST(lflist_mpmc_allocation_failing_every_7th) { mpmc(7); }
+
+/* ------------------------------------------------------------------------ */
+/* Through a channel (plain unbounded channels take the list)                */
+
+static void nop_wake(void *ctx) { (void)ctx; }
+
+/* No memory for a new block: every kind of send returns what went in, or
+ * -ENOMEM when nothing did; nothing is lost, and sends work again once
+ * memory is back. Blocks of three slots, so that the first block fills. */
+FERRY_TEST(lflist_channel_send_without_memory)
+{
+    ferry__lflist_test_shift = 2;
+    ferry__lflist_test_alloc = test_alloc;
+    ferry_tx *tx;
+    ferry_rx *rx;
+    ferry_chan_config cfg = {.elem_size = sizeof(long), .capacity = FERRY_UNBOUNDED};
+    CHECK_EQ(ferry_chan_open(&cfg, &tx, &rx), 0);
+    atomic_store(&fail_every, 1);
+    long in[8] = {1, 2, 3, 4, 5, 6, 7, 8}, out[16];
+    CHECK_EQ(ferry_send(tx, in, 8), 2); /* slots 0 and 1; the last needs a successor */
+    CHECK_EQ(ferry_send(tx, in + 2, 1), -ENOMEM);
+    CHECK_EQ(ferry_try_send(tx, in + 2, 1), -ENOMEM);
+    struct timespec past = {0, 0};
+    CHECK_EQ(ferry_send_until(tx, in + 2, 3, &past), -ENOMEM);
+    ferry_op op;
+    CHECK_EQ(ferry_send_start(tx, &op, in + 2, 2, (ferry_waker){nop_wake, NULL}), -ENOMEM);
+    CHECK_EQ(ferry_op_result(&op), -ENOMEM);
+    struct ferry_chan_stats st;
+    CHECK_EQ(ferry_chan_stats(tx, &st), 0);
+    CHECK_EQ(st.len, 2);
+    CHECK_EQ(st.items_sent, 2);
+    atomic_store(&fail_every, 0);
+    CHECK_EQ(ferry_send(tx, in + 2, 6), 6);
+    size_t got = 0;
+    while (got < 8)
+        got += (size_t)ferry_recv(rx, out + got, 16 - got);
+    for (int i = 0; i < 8; i++)
+        CHECK_EQ(out[i], i + 1);
+    /* Every 3rd allocation failing: what each send reports as sent is
+     * received exactly once, in order. */
+    atomic_store(&fail_every, 3);
+    long next = 0, expect = 0;
+    uint64_t rnd = 5;
+    for (int round = 0; round < 2000; round++) {
+        long b[7];
+        size_t n = 1 + ferry_test_rand(&rnd) % 7;
+        for (size_t i = 0; i < n; i++)
+            b[i] = next + (long)i;
+        ssize_t k = ferry_send(tx, b, n);
+        CHECK_MSG(k == -ENOMEM || (k >= 1 && (size_t)k <= n), "send returned %zd", k);
+        next += k > 0 ? k : 0;
+        if (ferry_test_rand(&rnd) % 3 == 0) {
+            ssize_t r;
+            while ((r = ferry_try_recv(rx, out, 16)) > 0)
+                for (ssize_t i = 0; i < r; i++)
+                    CHECK_EQ(out[i], expect++);
+        }
+    }
+    atomic_store(&fail_every, 0);
+    ferry_tx_release(tx);
+    ssize_t r;
+    while ((r = ferry_recv(rx, out, 16)) > 0)
+        for (ssize_t i = 0; i < r; i++)
+            CHECK_EQ(out[i], expect++);
+    CHECK_EQ(r, 0);
+    CHECK_EQ(expect, next);
+    ferry_rx_release(rx);
+    ferry__lflist_test_shift = 0;
+    ferry__lflist_test_alloc = NULL;
+}
