@@ -2,8 +2,8 @@
 # Thin wrapper over CMake/CTest; the real work is in scripts/.
 #   make              release build only (build/release); installs nothing
 #   make test         install what is missing, build, run the whole suite
-#   make demo         the main job: the channel benchmark, quick mode, with its baseline
-#   make bench        every benchmark, full size
+#   make demo         the main job: ferry-dupes on /usr/share, a new index then the re-run from it
+#   make bench        every benchmark, full size (ferry-dupes against its peers: bench/dupes.sh)
 #   make bench-peers  the channel against crossbeam, flume, Go, moodycamel and
 #                     a mutex ring (ARGS="--quick" for a short run)
 #   make install      install the release build (cmake --install build/release)

@@ -28,6 +28,13 @@
  *     (random level per send) vs budget (constant weight; item-derived
  *     weight; a budget that binds) at B = 1 and 16 (B = 16 moves 4N items),
  *     spsc and mpmc.
+ *  6. Select, crossbeam-channel's select_rx and select_both for each
+ *     capacity: T channels; select_rx: T producers, one per channel
+ *     (ferry_send), one consumer selecting over the T channels; select_both:
+ *     T producers each selecting over T send cases, T consumers each
+ *     selecting over T receive cases. One item per call ("ferry-select");
+ *     the summary sets them beside ferry's mpsc and mpmc of the same
+ *     capacity (one channel, no select).
  * Timing: from a start barrier that all threads have passed to the join of
  * the last one (channel creation and thread start are outside; crossbeam
  * includes them, which matters only for tiny N). The summary at the end
@@ -36,6 +43,7 @@
  */
 #include <ferry/chan.h>
 #include <ferry/op.h>
+#include <ferry/select.h>
 
 #include <errno.h>
 #include <pthread.h>
@@ -630,6 +638,130 @@ static void part_prio_budget(void)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Part 6: select (crossbeam-channel's select_rx and select_both)           */
+
+struct sel_run {
+    ferry_tx *tx[THREADS];
+    ferry_rx *rx[THREADS];
+    size_t per;        /* items per producer thread */
+    size_t per_consumer;
+    bool both;         /* producers select over send cases too */
+    pthread_barrier_t start;
+    uint64_t sum[THREADS];
+};
+
+struct sel_worker {
+    struct sel_run *run;
+    int id;
+    bool producer;
+    pthread_t th;
+    double t0, t1;
+};
+
+static void *sel_main(void *arg)
+{
+    struct sel_worker *w = arg;
+    struct sel_run *r = w->run;
+    ferry_select_case cs[THREADS];
+    uint64_t v[THREADS];
+    int nc = w->producer ? (r->both ? THREADS : 1) : THREADS;
+    for (int i = 0; i < nc; i++) {
+        int ch = nc == 1 ? w->id : i;
+        cs[i] = w->producer ? (ferry_select_case){.op = FERRY_SELECT_SEND, .tx = r->tx[ch], .buf = &v[0], .n = 1}
+                            : (ferry_select_case){.op = FERRY_SELECT_RECV, .rx = r->rx[ch], .buf = &v[i], .n = 1};
+    }
+    pthread_barrier_wait(&r->start);
+    w->t0 = now_sec();
+    uint64_t sum = 0;
+    size_t count = w->producer ? r->per : r->per_consumer;
+    for (size_t k = 0; k < count; k++) {
+        if (w->producer) {
+            v[0] = (uint64_t)w->id * r->per + k + 1;
+            if (nc == 1) {
+                if (ferry_send(r->tx[w->id], &v[0], 1) != 1)
+                    die("ferry_send failed");
+                continue;
+            }
+        }
+        int i = ferry_select(cs, (size_t)nc);
+        if (i < 0 || cs[i].result != 1)
+            die("ferry_select failed");
+        if (!w->producer)
+            sum += v[i];
+    }
+    w->t1 = now_sec();
+    if (!w->producer)
+        r->sum[w->id] = sum;
+    return NULL;
+}
+
+static double sel_once(size_t cap, bool both, size_t n, double *cpu)
+{
+    struct sel_run *r = calloc(1, sizeof *r);
+    if (!r)
+        die("out of memory");
+    ferry_chan_config cfg = {.elem_size = sizeof(uint64_t), .capacity = cap, .name = "bench-select"};
+    for (int i = 0; i < THREADS; i++)
+        if (ferry_chan_open(&cfg, &r->tx[i], &r->rx[i]))
+            die("ferry_chan_open failed");
+    int consumers = both ? THREADS : 1;
+    r->per = n / THREADS;
+    r->per_consumer = n / (size_t)consumers;
+    r->both = both;
+    struct sel_worker w[2 * THREADS];
+    int nw = THREADS + consumers;
+    pthread_barrier_init(&r->start, NULL, (unsigned)nw + 1);
+    double c0 = bench_cpu_sec();
+    for (int i = 0; i < nw; i++) {
+        w[i] = (struct sel_worker){.run = r, .id = i < THREADS ? i : i - THREADS, .producer = i < THREADS};
+        if (pthread_create(&w[i].th, NULL, sel_main, &w[i]))
+            die("pthread_create failed");
+    }
+    pthread_barrier_wait(&r->start);
+    double t0 = 1e300, t1 = 0;
+    for (int i = 0; i < nw; i++) {
+        pthread_join(w[i].th, NULL);
+        t0 = w[i].t0 < t0 ? w[i].t0 : t0;
+        t1 = w[i].t1 > t1 ? w[i].t1 : t1;
+    }
+    *cpu = bench_cpu_sec() - c0;
+    pthread_barrier_destroy(&r->start);
+    uint64_t total = 0;
+    for (int i = 0; i < consumers; i++)
+        total += r->sum[i];
+    if (total != (uint64_t)n * (n + 1) / 2)
+        die("select: checksum mismatch: items lost or duplicated");
+    for (int i = 0; i < THREADS; i++) {
+        ferry_tx_release(r->tx[i]);
+        ferry_rx_release(r->rx[i]);
+    }
+    free(r);
+    return t1 - t0;
+}
+
+static void part_select(void)
+{
+    for (size_t ci = 0; ci < sizeof caps / sizeof caps[0]; ci++) {
+        for (int both = 0; both < 2; both++) {
+            char kase[40];
+            snprintf(kase, sizeof kase, "%s_select_%s", caps[ci].name, both ? "both" : "rx");
+            if (!selected(kase, "ferry-select"))
+                continue;
+            size_t cap = caps[ci].cap == (size_t)1 << 62 ? opt.n : caps[ci].cap;
+            size_t n = caps[ci].cap <= 1 ? opt.n / SLOW_DIV : opt.n; /* as part 1 */
+            n -= n % (THREADS * 4);
+            double t[16], cpu[16];
+            for (int r = 0; r < opt.reps; r++) {
+                t[r] = sel_once(cap, both, n, &cpu[r]);
+                if (opt.verbose)
+                    fprintf(stderr, "  %s rep %d: %.3f\n", kase, r, t[r]);
+            }
+            record(kase, "ferry-select", bench_median(t, opt.reps), bench_median(cpu, opt.reps), n);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
 /* Summary                                                                   */
 
 static double ns_per_item(const struct result *r) { return r->sec * 1e9 / (double)r->items; }
@@ -722,6 +854,28 @@ static void summary(void)
     if (header)
         printf("  worst overhead (levels8, budget-const, budget-weigh): %.1f%%\n", worst);
 
+    header = false;
+    for (size_t ci = 0; ci < sizeof caps / sizeof caps[0]; ci++) {
+        for (int both = 0; both < 2; both++) {
+            char kase[40], plain[40];
+            snprintf(kase, sizeof kase, "%s_select_%s", caps[ci].name, both ? "both" : "rx");
+            snprintf(plain, sizeof plain, "%s_%s", caps[ci].name, both ? "mpmc" : "mpsc");
+            const struct result *sr = find(kase, "ferry-select"), *pr = find(plain, "ferry");
+            if (!sr)
+                continue;
+            if (!header) {
+                printf("\nSelect over %d channels, one item per call (beside one channel, no select):\n", THREADS);
+                printf("  %-22s %12s %16s %12s\n", "case", "ns/item", "one channel", "ratio");
+                header = true;
+            }
+            printf("  %-22s %12.1f", kase, ns_per_item(sr));
+            if (pr)
+                printf(" %16.1f %11.2fx\n", ns_per_item(pr), sr->sec / (double)sr->items / (pr->sec / (double)pr->items));
+            else
+                printf(" %16s %12s\n", "-", "-");
+        }
+    }
+
     printf("\nSummary:\n");
     if (b1_total)
         printf("  batch 1: ferry at least 2x the baseline in %d of %d cases\n", b1_ok, b1_total);
@@ -783,6 +937,7 @@ int main(int argc, char **argv)
     part_peer();
     part_pingpong();
     part_prio_budget();
+    part_select();
     summary();
     printf("\ntotal %.1f s\n", now_sec() - t0);
     return 0;

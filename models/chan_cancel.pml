@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Promela model of the channel's cancel / wake-round protocol
- * (src/chan_op.c, src/chan_op.h), checked by models/chan_cancel.sh
- * (registered as unit test chan_cancel_model_spin).
+ * (src/chan_op.c, src/chan_op.h), checked by models/verify.sh (test
+ * unit.model.chan_cancel, cmake/parts/models.cmake): the protocol holds and
+ * every state of the canceller is reached.
  *
  * Two async receive ops, A (older) and B, wait on a channel. A sender's
  * one send of two items completes both in one wake round: under the
@@ -38,7 +39,7 @@
  * The model is sequentially consistent: the implementation gets that from
  * the locks and from the seq_cst pairs of chan_op.c O4 (seq / pins).
  *
- * Broken variants, which spin must reject (models/chan_cancel.sh):
+ * Broken variants, which spin must reject:
  *   -DPHASE_WAIT  the old protocol: a cancel of a completed op waits for
  *                 the whole round (every waker of it), with no take-over:
  *                 deadlocks in configurations 0 and 1 (P1);

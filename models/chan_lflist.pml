@@ -4,7 +4,7 @@
  * (L2), entering it (L3), validation of block pointers by the claim (L4),
  * recycling by acks (L5) and the pool (L6: a spare slot, a stack pushed
  * without a lock and popped under one). Checked by models/chan_lflist.sh
- * (test unit.chan_lflist_model_spin).
+ * (test unit.model.chan_lflist, cmake/parts/chan.cmake).
  *
  * Blocks hold CAP slots (LAP = CAP + 1 indices, the last one the block's
  * END); the model has NB blocks in all, so that the list must recycle to

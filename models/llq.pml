@@ -7,8 +7,14 @@
  *     (it is not the `prev` of a push between its exchange and its link);
  *   - the stub is never handed out;
  *   - no invalid end state (the consumer always gets everything).
+ * Checked by models/verify.sh (test unit.model.llq, cmake/parts/models.cmake).
  *
- *     spin -a models/llq.pml && cc -O2 -o pan pan.c && ./pan
+ * Broken variant, which spin must reject:
+ *   -DNO_LAST_CHECK  pop appends the stub behind cur without first checking
+ *                    that cur is the newest node (last == cur): while a push
+ *                    is between its exchange and its link, the stub goes in
+ *                    a second time behind itself (a cycle), and the stub is
+ *                    handed out, an item skipped, or the queue left non-empty.
  */
 #define K 3
 #define STUB K
@@ -52,10 +58,12 @@ proctype consumer()
         :: nxt != NIL -> first = nxt; result = cur; goto done
         :: else -> skip
         fi;
+#ifndef NO_LAST_CHECK
         if
         :: last != cur -> goto done      /* a push is half-way: not yet */
         :: else -> skip
         fi;
+#endif
         /* append the stub behind cur */
         next[STUB] = NIL;
         atomic { cprev = last; last = STUB };

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Promela model of ferry's default-flavor grace period (src/rcu.c),
- * checked by models/check.sh (registered as unit test rcu_model_spin).
+ * checked by models/verify.sh (test unit.model.rcu_gp,
+ * cmake/parts/models.cmake).
  *
  * Readers: read_lock loads the global phase, then publishes (phase, nest=1)
  * in one word store; they load the protected pointer and use the object,

@@ -13,3 +13,11 @@ for b in build/release/bench/*; do
   echo "## $(basename "$b")"
   "$b" "$@"
 done
+# ferry-dupes against jdupes, rdfind, fdupes and rmlint on /usr (bench/dupes.sh;
+# about 20 minutes, or 2 with --quick).
+echo "## dupes"
+if [[ " $* " == *" --quick "* ]]; then
+  ROUNDS=1 MODES="warm index memory" bench/dupes.sh
+else
+  bench/dupes.sh
+fi

@@ -13,8 +13,9 @@ build_pkgs=(gcc g++ clang make cmake pkg-config libc6-dev)
 # package: dpkg-shlibdeps (dpkg-dev) and file compute the package's Depends.
 package_pkgs=(dpkg-dev file)
 # test: libuv for an example, spin for the models, abigail-tools for the ABI
-# check, man-db and groff-base to check the manual pages, and the package's.
-test_pkgs=(libuv1-dev spin abigail-tools man-db groff-base "${package_pkgs[@]}")
+# check, man-db and groff-base to check the manual pages, the package's, and
+# libclang-rt-14-dev for the libFuzzer runtime (only a Recommends of clang).
+test_pkgs=(libuv1-dev spin abigail-tools man-db groff-base libclang-rt-14-dev "${package_pkgs[@]}")
 bench_pkgs=(libck-dev libboost-dev liburcu-dev libconcurrentqueue-dev
             cargo rustc librust-crossbeam-channel-dev librust-flume-dev golang-go gnuplot-nox file)
 
@@ -26,6 +27,17 @@ for job in "$@"; do
     bench) want+=("${bench_pkgs[@]}") ;;
     package) want+=("${package_pkgs[@]}") ;;
     *) echo "deps.sh: unknown job '$job'" >&2; exit 2 ;;
+  esac
+done
+
+# ferry-dupes (apps/dupes/): every job builds it (SQLite, xxHash, BLAKE2);
+# its tests compare with fdupes and xxhsum and are Python; its
+# benchmark runs the peer tools and measures memory with GNU time.
+want+=(libsqlite3-dev libxxhash-dev libb2-dev)
+for job in "$@"; do
+  case "$job" in
+    test) want+=(python3 fdupes xxhash) ;;
+    bench) want+=(jdupes rdfind fdupes rmlint time) ;;
   esac
 done
 

@@ -172,6 +172,8 @@ sub decls_of {
         return @d;
     }
     my $b = strip_attributes(bare($t));
+    # A static assertion (op.h checks sizeof(ferry_op)) declares nothing.
+    return () if $b =~ /^\s*(?:_Static_assert|static_assert)\s*\(/;
     if ($b =~ /^\s*typedef\b/) {
         # typedef struct x {...} x;  typedef struct x x;  typedef void (*fn)(...);
         my $body = $b;
@@ -193,6 +195,8 @@ sub decls_of {
         if ($head =~ /\(\s*(\w+)\s*\)\s*\(/) { $name = $1; }
         elsif ($head =~ /(\w+)\s*\(/) { $name = $1; }
         return () unless $name;
+        # A compile-time assertion is not a declaration of anything.
+        return () if $name =~ /^(?:_Static_assert|static_assert)$/;
         my $show = squeeze($head);
         $show =~ s/\bstatic\s+inline\s+//;
         $show =~ s/\binline\s+//;

@@ -119,6 +119,9 @@ static struct ferry_chan *handle_chan(const void *h, uint32_t magic, const char 
 static struct ferry_chan *tx_chan(const ferry_tx *tx) { return handle_chan(tx, FERRY__TX_MAGIC, "ferry_tx"); }
 static struct ferry_chan *rx_chan(const ferry_rx *rx) { return handle_chan(rx, FERRY__RX_MAGIC, "ferry_rx"); }
 
+struct ferry_chan *ferry__tx_chan(const ferry_tx *tx) { return tx_chan(tx); }
+struct ferry_chan *ferry__rx_chan(const ferry_rx *rx) { return rx_chan(rx); }
+
 /* Count one more handle of a side (refs: &c->tx_refs or &c->rx_refs). */
 static void clone_side(struct ferry_chan *c, size_t *refs, const char *kind)
 {

@@ -20,7 +20,9 @@
  *   chan_lflist.c  the lock-free list of recycled blocks (chan_lflist.h);
  *   chan_wait.c    the lock-free paths' wait policy: how long a blocking
  *                  call polls before it sleeps (chan_wait.h);
- *   chan_stats.c   ferry_chan_stats.
+ *   chan_stats.c   ferry_chan_stats;
+ *   select.c       ferry_select and friends, on the claim hook of the op
+ *                  machine (chan_op.h).
  *
  * Invariants (under `lock`):
  *  I1 a receive op waits (is on recvq) only while the buffer holds nothing
@@ -169,6 +171,11 @@ struct ferry_chan {
 
 static inline void ferry__chan_lock(struct ferry_chan *c) { pthread_mutex_lock(&c->lock); }
 static inline void ferry__chan_unlock(struct ferry_chan *c) { pthread_mutex_unlock(&c->lock); }
+
+/* chan.c: a handle's channel, after the check every call makes (a handle
+ * that is not live aborts); NULL for NULL. */
+struct ferry_chan *ferry__tx_chan(const ferry_tx *tx);
+struct ferry_chan *ferry__rx_chan(const ferry_rx *rx);
 
 static inline const char *ferry__chan_name(const struct ferry_chan *c)
 {

@@ -106,7 +106,16 @@ static inline size_t list_push(struct ferry_chan *c, const void *src, size_t n, 
 }
 static inline size_t list_pop(struct ferry_chan *c, void *dst, size_t max, bool backoff, bool *entered)
 {
-    return ferry__lflist_pop(L(c), dst, max, backoff, entered);
+    /* A pop ends at its block's end; a receive takes up to max of what is
+     * there, as on the ring, so it goes on into the next block. */
+    size_t k = 0;
+    for (;;) {
+        bool e = false;
+        k += ferry__lflist_pop(L(c), (char *)dst + k * c->elem, max - k, backoff, &e);
+        *entered |= e;
+        if (FERRY_LIKELY(!e) || k == max)
+            return k;
+    }
 }
 static inline uint64_t list_flags(struct ferry_chan *c) { return ferry__lflist_flags(L(c)); }
 static inline FERRY_ATOMIC(uint64_t) *list_aux(struct ferry_chan *c, bool tail)
@@ -196,15 +205,23 @@ static inline __attribute__((always_inline)) ssize_t lf_send(struct ferry_chan *
                                                              const struct lf_buf *B)
 {
     size_t k = 0;
-    bool nomem = false;
+    bool nomem = false, hand = false;
     /* Relaxed pre-checks: D4. Waiting receivers do not turn this path off:
-     * the items go into the buffer and lf_after hands them over (D2). */
+     * the items go into the buffer and lf_after hands them over (D2) --
+     * the same items to the same receivers as a direct handoff, as long as
+     * the ring takes the whole batch. One it cannot take goes to the lock
+     * (hand), so that waiting receivers get up to their max straight from
+     * the sender and the rest fills the ring, as the contract says ("Direct
+     * handoff"), not one ring's worth and a sender left blocked. */
     if (FERRY_LIKELY(B->flags(c) == 0 && atomic_load_explicit(&c->tx_waiters, memory_order_relaxed) == 0)) {
-        k = B->push(c, items, n, true, &nomem);
+        hand = B->bounded && n > 1 && FERRY_UNLIKELY(atomic_load_explicit(&c->rx_waiters, memory_order_relaxed) != 0) &&
+               R(c)->cap - ferry__lfring_len(R(c)) < n;
+        if (FERRY_LIKELY(!hand))
+            k = B->push(c, items, n, true, &nomem);
         if (k > 0)
             lf_after(c, &c->rx_waiters);
     }
-    if (B->bounded && FERRY_UNLIKELY(k < n) && mode == FERRY__BLOCK)
+    if (B->bounded && FERRY_UNLIKELY(k < n) && mode == FERRY__BLOCK && !hand)
         k = lf_send_poll(c, items, n, k, deadline);
     if (FERRY_LIKELY(k == n) || (k > 0 && mode == FERRY__TRY && B->bounded)) {
         /* Relaxed: a statistic, on the senders' own line. */
@@ -362,7 +379,7 @@ static size_t list_take(struct ferry_chan *c, char *out, size_t max)
      * the settle that called us goes on taking (and the slow paths re-try
      * after counting themselves). */
     bool entered = false;
-    return ferry__lflist_pop(L(c), out, max, false, &entered);
+    return list_pop(c, out, max, false, &entered);
 }
 
 static bool list_empty(struct ferry_chan *c) { return ferry__lflist_empty(L(c)); }

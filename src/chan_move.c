@@ -20,6 +20,14 @@
  * directly; then refill the room it freed from blocked senders; wait only
  * with nothing taken.
  *
+ * Claims (select, chan_op.h): every move through a claimed op claims it
+ * first -- a linked op's by whoever completes it, the caller's own op (a
+ * select's case being started) by its start: final where the move is
+ * certain (handoffs, closed), provisional where a lock-free ring may come
+ * up empty (buffer takes and puts). A start whose sibling already won
+ * moves nothing, links nothing and returns FERRY__CLAIM_LOST. One select's
+ * cases never pair with each other.
+ *
  * Atomics: the waiter counts only, per chan_lf.c D1 (the sleeper's side of
  * its handshake) and D3.
  */
@@ -33,13 +41,29 @@ static inline ferry_op *op_of(ferry_waiter *w) { return ferry_container_of(w, fe
 /* ------------------------------------------------------------------------ */
 /* Moving items between ops                                                  */
 
-/* Sender `op` hands its items straight to waiting receivers (only when the
- * buffer is empty). Each receiver gets up to its max, oldest first, and
- * completes. */
-static void handoff_to_receivers(struct ferry_chan *c, ferry_op *op, struct ferry__wake *wk)
+/* Sender `op` (the caller's) hands its items straight to waiting receivers
+ * (only when the buffer is empty). Each receiver gets up to its max,
+ * oldest first, and completes. Returns false, having moved nothing, if
+ * op's claim was lost to a sibling (select). */
+static bool handoff_to_receivers(struct ferry_chan *c, ferry_op *op, struct ferry__wake *wk)
 {
-    ferry_op *rop;
-    while (op->done < op->n && (rop = ferry__op_first(c, &c->recvq)) != NULL) {
+    ferry_waiter *w = ferry_waitlist_peek(&c->recvq, FERRY_ROUND_ALL);
+    while (op->done < op->n && w != NULL) {
+        ferry_op *rop = op_of(w);
+        ferry_waiter *next = ferry_waitlist_next(&c->recvq, w, FERRY_ROUND_ALL);
+        switch (ferry__op_claim_pair(op, rop)) {
+        case FERRY__PAIR_WON:
+            break;
+        case FERRY__PAIR_OTHER_LOST:
+            ferry__op_lose(c, rop);
+            w = next;
+            continue;
+        case FERRY__PAIR_SKIP:
+            w = next;
+            continue;
+        default: /* OWN_LOST: nothing moved yet (a won claim stays won) */
+            return false;
+        }
         size_t k = op->n - op->done < rop->n ? op->n - op->done : rop->n;
         memcpy(rop->buf, (const char *)op->buf + op->done * c->elem, k * c->elem);
         op->done += k;
@@ -48,36 +72,53 @@ static void handoff_to_receivers(struct ferry_chan *c, ferry_op *op, struct ferr
         c->st.items_received += k;
         c->st.handoffs += k;
         ferry__op_complete(c, rop, (ssize_t)k, wk);
+        w = next;
     }
+    return true;
 }
 
-/* The blocked sender whose items a receiver takes next: the oldest at the
- * highest level (that the caller may complete). */
-static ferry_op *next_sender(struct ferry_chan *c)
+/* The blocked sender whose items receiver `rop` (the caller's) takes
+ * next: the oldest at the highest level that the caller may complete
+ * (losers leave the list on the way; rop's own siblings are passed over).
+ * NULL if none, or if rop's claim was lost (*own_lost). */
+static ferry_op *next_sender(struct ferry_chan *c, ferry_op *rop, bool *own_lost)
 {
     for (;;) {
-        ferry_waiter *w = ferry_waitlist_peek(&c->sendq, FERRY_ROUND_ALL);
-        if (!w)
-            return NULL;
-        ferry_op *best = op_of(w);
-        if (c->levels > 1) {
-            while ((w = ferry_waitlist_next(&c->sendq, w, FERRY_ROUND_ALL)) != NULL)
-                if (op_of(w)->prio > best->prio)
-                    best = op_of(w);
+        ferry_op *best = NULL;
+        for (ferry_waiter *w = ferry_waitlist_peek(&c->sendq, FERRY_ROUND_ALL); w != NULL;
+             w = ferry_waitlist_next(&c->sendq, w, FERRY_ROUND_ALL)) {
+            ferry_op *s = op_of(w);
+            if (FERRY_UNLIKELY(rop->claim != NULL && s->claim == rop->claim))
+                continue; /* a sibling: never paired */
+            if (!best || s->prio > best->prio)
+                best = s;
+            if (c->levels <= 1)
+                break;
         }
-        if (FERRY_LIKELY(ferry__op_claim(best)))
+        if (!best)
+            return NULL;
+        switch (ferry__op_claim_pair(rop, best)) {
+        case FERRY__PAIR_WON:
             return best;
-        ferry__op_lose(c, best);
+        case FERRY__PAIR_OTHER_LOST:
+            ferry__op_lose(c, best);
+            continue;
+        default: /* OWN_LOST (never SKIP: siblings were passed over) */
+            *own_lost = true;
+            return NULL;
+        }
     }
 }
 
-/* The buffer is empty: receiver `rop` takes items directly from blocked
- * senders (this is how a rendezvous channel moves anything). Senders that
- * have given what they need complete. */
-static void take_from_senders(struct ferry_chan *c, ferry_op *rop, struct ferry__wake *wk)
+/* The buffer is empty: receiver `rop` (the caller's) takes items directly
+ * from blocked senders (this is how a rendezvous channel moves anything).
+ * Senders that have given what they need complete. Returns false, having
+ * moved nothing, if rop's claim was lost. */
+static bool take_from_senders(struct ferry_chan *c, ferry_op *rop, struct ferry__wake *wk)
 {
     ferry_op *s;
-    while (rop->done < rop->n && (s = next_sender(c)) != NULL) {
+    bool own_lost = false;
+    while (rop->done < rop->n && (s = next_sender(c, rop, &own_lost)) != NULL) {
         size_t k = s->n - s->done < rop->n - rop->done ? s->n - s->done : rop->n - rop->done;
         memcpy((char *)rop->buf + rop->done * c->elem, (const char *)s->buf + s->done * c->elem, k * c->elem);
         s->done += k;
@@ -89,6 +130,7 @@ static void take_from_senders(struct ferry_chan *c, ferry_op *rop, struct ferry_
         if (s->done >= s->need)
             ferry__op_complete(c, s, (ssize_t)s->done, wk);
     }
+    return !own_lost;
 }
 
 /* Room appeared: move blocked senders' items into the buffer, oldest first,
@@ -101,11 +143,12 @@ static bool refill_from_senders(struct ferry_chan *c, struct ferry__wake *wk)
     while ((w = ferry_waitlist_peek(&c->sendq, FERRY_ROUND_ALL)) != NULL) {
         ferry_op *s = op_of(w);
         if (FERRY_UNLIKELY(s->claim != NULL)) {
-            /* A claim commits its sibling ops: take it only for a move that
-             * happens (on a lock-free ring, up to a concurrent fast path). */
+            /* A claim commits its sibling ops: take it only where a move
+             * is likely (room), provisionally (on a lock-free ring a fast
+             * path may win the slot first). */
             if (!c->path->room(c, s))
                 break;
-            if (!ferry__op_claim(s)) {
+            if (!ferry__op_claim_prov(s)) {
                 ferry__op_lose(c, s);
                 continue;
             }
@@ -113,6 +156,7 @@ static bool refill_from_senders(struct ferry_chan *c, struct ferry__wake *wk)
         size_t before = s->done;
         bool ok = c->path->put(c, s);
         moved |= s->done != before;
+        ferry__op_claim_done(s, s->done != before);
         if (!ok || s->done < s->need)
             break;
         ferry__op_complete(c, s, (ssize_t)s->done, wk);
@@ -125,7 +169,7 @@ static bool refill_from_senders(struct ferry_chan *c, struct ferry__wake *wk)
 static void complete_all(struct ferry_chan *c, ferry_waitlist *q, ssize_t result, struct ferry__wake *wk)
 {
     ferry_op *op;
-    while ((op = ferry__op_first(c, q)) != NULL)
+    while ((op = ferry__op_first(c, q, false)) != NULL)
         ferry__op_complete(c, op, op->kind == FERRY__OP_SEND && op->done > 0 ? (ssize_t)op->done : result, wk);
 }
 
@@ -136,8 +180,9 @@ void ferry__chan_settle(struct ferry_chan *c, struct ferry__wake *wk)
         bool took = false;
         ferry_op *rop;
         while (!ferry_waitlist_empty(&c->recvq) && !c->path->empty(c) &&
-               (rop = ferry__op_first(c, &c->recvq)) != NULL) {
+               (rop = ferry__op_first(c, &c->recvq, true)) != NULL) {
             size_t k = c->path->take(c, (char *)rop->buf, rop->n);
+            ferry__op_claim_done(rop, k != 0); /* a lock-free ring may come up empty */
             if (k == 0)
                 break;
             rop->done = k;
@@ -216,6 +261,25 @@ bool ferry__chan_withdraw(struct ferry_chan *c, ferry_op *op)
 /* ------------------------------------------------------------------------ */
 /* Send and receive                                                          */
 
+/* The caller's send op puts what fits into the buffer; false if storage
+ * could not grow. A claimed op (a select's case being started) claims
+ * provisionally where the path sees room; *lost if a sibling had won. */
+static bool put_own(struct ferry_chan *c, ferry_op *op, bool *lost)
+{
+    if (FERRY_LIKELY(op->claim == NULL))
+        return c->path->put(c, op);
+    if (!c->path->room(c, op))
+        return true;
+    if (!ferry__op_claim_prov(op)) {
+        *lost = true;
+        return true;
+    }
+    size_t before = op->done;
+    bool ok = c->path->put(c, op);
+    ferry__op_claim_done(op, op->done != before);
+    return ok;
+}
+
 ssize_t ferry__chan_send_locked(struct ferry_chan *c, ferry_op *op, enum ferry__mode mode,
                                 const struct timespec *deadline)
 {
@@ -225,11 +289,14 @@ ssize_t ferry__chan_send_locked(struct ferry_chan *c, ferry_op *op, enum ferry__
     if (c->closed || c->rx_refs == 0) {
         if (op->done > 0)
             c->st.batches_sent++;
+        /* Closed is ready: a claimed start completes with -EPIPE if it
+         * wins its claim. */
+        ssize_t r = op->done > 0 ? (ssize_t)op->done : ferry__op_claim(op) ? -EPIPE : FERRY__CLAIM_LOST;
         ferry__chan_unlock(c);
-        return op->done > 0 ? (ssize_t)op->done : -EPIPE;
+        return r;
     }
     bool give_up = mode == FERRY__TRY || ferry__deadline_passed(deadline);
-    bool nomem = false, counted = false;
+    bool nomem = false, counted = false, lost = false;
     if (ferry_waitlist_empty(&c->sendq)) {
         if (!ferry_waitlist_empty(&c->recvq)) {
             /* Buffered items go first (order); on the locked path the
@@ -237,40 +304,55 @@ ssize_t ferry__chan_send_locked(struct ferry_chan *c, ferry_op *op, enum ferry__
             if (p->lockfree)
                 ferry__chan_settle(c, &wk);
             if (!ferry_waitlist_empty(&c->recvq) && p->empty(c))
-                handoff_to_receivers(c, op, &wk);
+                lost = !handoff_to_receivers(c, op, &wk);
         }
-        if (op->done < op->need)
-            nomem = !p->put(c, op);
-        if (op->done < op->need && p->lockfree && !give_up) {
+        if (!lost && op->done < op->need)
+            nomem = !put_own(c, op, &lost);
+        if (!lost && op->done < op->need && p->lockfree && !give_up) {
             count_sleeper(&c->tx_waiters, true); /* D1: count, fence, retry */
             counted = true;
-            p->put(c, op);
+            put_own(c, op, &lost);
         }
         if (p->lockfree && !ferry_waitlist_empty(&c->recvq))
             ferry__chan_settle(c, &wk);
     }
-    if (op->done >= op->need || give_up || nomem) {
+    if (op->done >= op->need || give_up || nomem || lost) {
         if (counted)
             uncount_sleeper(&c->tx_waiters);
         if (op->done > 0)
             c->st.batches_sent++;
+        ssize_t r = op->done > 0 ? (ssize_t)op->done
+                    : lost       ? FERRY__CLAIM_LOST
+                    : nomem      ? (ferry__op_claim(op) ? -ENOMEM : FERRY__CLAIM_LOST)
+                    : mode == FERRY__TRY ? -EAGAIN
+                                         : -ETIMEDOUT;
         ferry__unlock_and_wake(c, &wk);
-        if (op->done > 0)
-            return (ssize_t)op->done;
-        return nomem ? -ENOMEM : mode == FERRY__TRY ? -EAGAIN : -ETIMEDOUT;
+        return r;
     }
     if (p->lockfree && !counted) /* queued behind blocked senders: they go first, no retry needed */
         count_sleeper(&c->tx_waiters, false);
     return link_and_wait(c, &c->sendq, &c->st.sends_blocked, op, &wk, mode, deadline);
 }
 
-/* Take items into receive op `op`: the buffer first, then (buffer empty)
- * straight from blocked senders. */
-static void take_into(struct ferry_chan *c, ferry_op *op, struct ferry__wake *wk)
+/* Take items into receive op `op` (the caller's): the buffer first, then
+ * (buffer empty) straight from blocked senders. Returns false, having
+ * moved nothing, if op's claim was lost to a sibling (select). */
+static bool take_into(struct ferry_chan *c, ferry_op *op, struct ferry__wake *wk)
 {
-    op->done += c->path->take(c, (char *)op->buf + op->done * c->elem, op->n - op->done);
+    char *out = (char *)op->buf + op->done * c->elem;
+    if (FERRY_LIKELY(op->claim == NULL)) {
+        op->done += c->path->take(c, out, op->n - op->done);
+    } else if (!c->path->empty(c)) {
+        /* Provisional: a lock-free ring's take may come up empty. */
+        if (!ferry__op_claim_prov(op))
+            return false;
+        size_t k = c->path->take(c, out, op->n - op->done);
+        op->done += k;
+        ferry__op_claim_done(op, k != 0);
+    }
     if (op->done < op->n && !ferry_waitlist_empty(&c->sendq) && c->path->empty(c))
-        take_from_senders(c, op, wk);
+        return take_from_senders(c, op, wk);
+    return true;
 }
 
 ssize_t ferry__chan_recv_locked(struct ferry_chan *c, ferry_op *op, enum ferry__mode mode,
@@ -279,12 +361,12 @@ ssize_t ferry__chan_recv_locked(struct ferry_chan *c, ferry_op *op, enum ferry__
     const struct ferry__chan_path *p = c->path;
     struct ferry__wake wk;
     ferry__wake_init(&wk, c);
-    take_into(c, op, &wk);
+    bool lost = !take_into(c, op, &wk);
     bool counted = false;
-    if (op->done == 0 && p->lockfree) {
+    if (!lost && op->done == 0 && p->lockfree) {
         count_sleeper(&c->rx_waiters, true); /* D1: count, fence, retry */
         counted = true;
-        take_into(c, op, &wk);
+        lost = !take_into(c, op, &wk);
     }
     if (op->done > 0) {
         if (counted)
@@ -298,8 +380,12 @@ ssize_t ferry__chan_recv_locked(struct ferry_chan *c, ferry_op *op, enum ferry__
         return (ssize_t)op->done;
     }
     ssize_t r = 1;
-    if (c->closed && p->empty(c))
-        r = 0; /* closed and drained (I4); on a lock-free path items claimed before the close still come */
+    if (lost)
+        r = FERRY__CLAIM_LOST;
+    else if (c->closed && p->empty(c))
+        /* Closed and drained (I4; on a lock-free path items claimed
+         * before the close still come): ready, for a claimed start too. */
+        r = ferry__op_claim(op) ? 0 : FERRY__CLAIM_LOST;
     else if (mode == FERRY__TRY || ferry__deadline_passed(deadline))
         r = mode == FERRY__TRY ? -EAGAIN : -ETIMEDOUT;
     if (r <= 0) {

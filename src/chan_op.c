@@ -40,14 +40,18 @@
  *  O5 Round pins: a canceller's release decrement pairs with the
  *     completer's acquire load at the round's end: the canceller is done
  *     with the round's memory before the round goes away.
- *  O6 Claim (select): relaxed CAS -- only its atomicity matters (one
- *     winner); the items and result are published by the winner's own
- *     completion (O1, O3).
+ *  O6 Claim (select, chan_op.h): relaxed CAS and stores -- only their
+ *     atomicity matters (one winner; a provisional claim is settled by the
+ *     thread that took it); the claim word carries no data: the items and
+ *     the result are published by the winner's completion (O1, O3), and a
+ *     selector that reads the word to learn the winner does so after it
+ *     took, in a cancel, the lock under which the claim was made.
  */
 #include "chan_op.h"
 
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include "futex.h"
@@ -148,14 +152,71 @@ void ferry__op_finish_now(ferry_op *op, ssize_t result)
     atomic_store_explicit(&op->state, FERRY__ST_DONE, memory_order_release);
 }
 
-bool ferry__op_claim_slow(ferry_op *op)
+/* A sibling holds the word provisionally: it settles it within a few
+ * instructions (it waits for nothing lower, chan_op.h), unless it was
+ * preempted -- then give it the CPU. */
+static void claim_spin(unsigned *spins)
 {
-    uintptr_t expect = 0;
-    /* Relaxed: O6. */
-    if (atomic_compare_exchange_strong_explicit(op->claim, &expect, (uintptr_t)op, memory_order_relaxed,
-                                                memory_order_relaxed))
-        return true;
-    return expect == (uintptr_t)op;
+    if (++*spins < 128)
+        ferry__cpu_relax();
+    else
+        sched_yield();
+}
+
+bool ferry__op_claim_slow(ferry_op *op, bool provisional)
+{
+    const uintptr_t me = (uintptr_t)op;
+    const uintptr_t want = provisional ? me | FERRY__CLAIM_PROVISIONAL : me;
+    for (unsigned spins = 0;;) {
+        uintptr_t cur = 0;
+        /* Relaxed: O6. */
+        if (atomic_compare_exchange_strong_explicit(op->claim, &cur, want, memory_order_relaxed,
+                                                    memory_order_relaxed))
+            return true;
+        if (cur == me)
+            return true; /* already final for op */
+        if (!(cur & FERRY__CLAIM_PROVISIONAL))
+            return false; /* final for a sibling */
+        if (FERRY_UNLIKELY(cur == (me | FERRY__CLAIM_PROVISIONAL)))
+            ferry__die("op %p: its claim is already held provisionally (taken twice under one lock)", (void *)op);
+        claim_spin(&spins);
+        /* Relaxed: O6. */
+        while (atomic_load_explicit(op->claim, memory_order_relaxed) == cur)
+            claim_spin(&spins);
+    }
+}
+
+void ferry__op_claim_done_slow(ferry_op *op, bool moved)
+{
+    uintptr_t held = (uintptr_t)op | FERRY__CLAIM_PROVISIONAL;
+    /* Relaxed: O6. A CAS, so that a word that was already final for op
+     * (taken earlier in the same call) stays final. */
+    atomic_compare_exchange_strong_explicit(op->claim, &held, moved ? (uintptr_t)op : 0, memory_order_relaxed,
+                                            memory_order_relaxed);
+}
+
+int ferry__op_claim_pair_slow(ferry_op *own, ferry_op *other)
+{
+    if (other->claim == NULL)
+        return ferry__op_claim(own) ? FERRY__PAIR_WON : FERRY__PAIR_OWN_LOST;
+    if (own->claim == NULL)
+        return ferry__op_claim(other) ? FERRY__PAIR_WON : FERRY__PAIR_OTHER_LOST;
+    if (own->claim == other->claim)
+        return FERRY__PAIR_SKIP;
+    /* Address order: the first word provisionally, the second final; a
+     * holder of a provisional claim waits only for higher words. */
+    if ((uintptr_t)own->claim < (uintptr_t)other->claim) {
+        if (!ferry__op_claim_slow(own, true))
+            return FERRY__PAIR_OWN_LOST;
+        bool won = ferry__op_claim_slow(other, false);
+        ferry__op_claim_done_slow(own, won);
+        return won ? FERRY__PAIR_WON : FERRY__PAIR_OTHER_LOST;
+    }
+    if (!ferry__op_claim_slow(other, true))
+        return FERRY__PAIR_OTHER_LOST;
+    bool won = ferry__op_claim_slow(own, false);
+    ferry__op_claim_done_slow(other, won);
+    return won ? FERRY__PAIR_WON : FERRY__PAIR_OWN_LOST;
 }
 
 void ferry__op_lose(struct ferry_chan *c, ferry_op *op)

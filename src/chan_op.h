@@ -53,6 +53,8 @@
 #ifndef FERRY_SRC_CHAN_OP_H
 #define FERRY_SRC_CHAN_OP_H
 
+#include <errno.h>
+
 #include "chan_internal.h"
 
 enum { FERRY__OP_RECV = 1, FERRY__OP_SEND = 2 };
@@ -170,33 +172,99 @@ static inline void ferry__op_complete(struct ferry_chan *c, ferry_op *op, ssize_
     atomic_store_explicit(&op->state, FERRY__ST_TAKEN, memory_order_relaxed);
 }
 
-/* The select hook: may the calling completer move items through `op`? An
- * op without a claim word always may; one with a claim word only if the
- * word is unclaimed (it then takes it) or already holds this op. A won
- * claim is final: the op must complete through this channel. Call it
- * before the first item moves, where the move is certain: a handoff to or
- * from the op, a close, a take from a buffer that is not empty, a refill
- * after the path's room() said yes. (On the lock-free ring the last two
- * can still come up empty if a fast path wins the slot in between; the op
- * then stays linked, claimed, and completes with the channel's next move.) */
-bool ferry__op_claim_slow(ferry_op *op);
+/* The select hook: claims. Ops that share a claim word (a select's cases)
+ * are siblings, of which at most one may move anything. The word holds:
+ *   0                  open: no sibling has moved anything;
+ *   op                 final: `op` won; every sibling is a loser;
+ *   op | PROVISIONAL   a thread holding op's channel lock is about to move
+ *                      items through `op`, and will make the claim final
+ *                      (something moved) or open again (nothing did)
+ *                      without waiting for anything in between.
+ * Every place that moves items through a claimed op, or completes it,
+ * claims it first, under the op's channel lock:
+ *  - final, where the move is certain (a handoff between two ops, a close,
+ *    an immediate result of a start);
+ *  - provisional, where it may come up empty (a take from or a put into a
+ *    buffer, which on a lock-free path races with the fast paths), then
+ *    ferry__op_claim_done(op, moved). So a won claim always comes with a
+ *    move or a completion in the same hold of the lock, and a claimed op
+ *    never stays linked waiting for "its" channel while a sibling could
+ *    complete (liveness).
+ * Claiming an op whose word a sibling holds provisionally spins until that
+ * resolves. Holders never wait while they hold a provisional claim, except
+ * for a word at a higher address (ferry__op_claim_pair claims two words in
+ * address order), so the spins cannot form a cycle.
+ * (chan_op.c O6; models/chan_select.pml.) */
+#define FERRY__CLAIM_PROVISIONAL ((uintptr_t)1)
+
+bool ferry__op_claim_slow(ferry_op *op, bool provisional);
+
+/* Final claim: may the caller complete `op`? True if op has no claim word,
+ * or the word was open (now op's) or already op's. */
 static inline bool ferry__op_claim(ferry_op *op)
 {
-    return FERRY_LIKELY(op->claim == NULL) || ferry__op_claim_slow(op);
+    return FERRY_LIKELY(op->claim == NULL) || ferry__op_claim_slow(op, false);
 }
+
+/* Provisional claim, for a move that may come up empty; settle it with
+ * ferry__op_claim_done. True as for ferry__op_claim (a word already final
+ * for op stays final). */
+static inline bool ferry__op_claim_prov(ferry_op *op)
+{
+    return FERRY_LIKELY(op->claim == NULL) || ferry__op_claim_slow(op, true);
+}
+
+/* Settle a provisional claim: final if anything moved, open otherwise (a
+ * word already final for op stays final). */
+void ferry__op_claim_done_slow(ferry_op *op, bool moved);
+static inline void ferry__op_claim_done(ferry_op *op, bool moved)
+{
+    if (FERRY_UNLIKELY(op->claim != NULL))
+        ferry__op_claim_done_slow(op, moved);
+}
+
+/* Has `op` (the caller's own, not linked) already won its claim? */
+static inline bool ferry__op_claim_held(const ferry_op *op)
+{
+    /* Relaxed: only this thread writes op's own final claim (O6). */
+    return op->claim == NULL || atomic_load_explicit(op->claim, memory_order_relaxed) == (uintptr_t)op;
+}
+
+/* Outcomes of ferry__op_claim_pair. */
+enum { FERRY__PAIR_WON, FERRY__PAIR_SKIP, FERRY__PAIR_OTHER_LOST, FERRY__PAIR_OWN_LOST };
+
+/* A certain move between the caller's own op `own` (a call or a start,
+ * not linked) and a linked op `other`: take both claims or neither. WON:
+ * both taken (final). SKIP: they are siblings (one select's cases never
+ * pair with each other); neither is touched. OTHER_LOST: other's sibling
+ * won (the caller unlinks it with ferry__op_lose); OWN_LOST: own's sibling
+ * won -- own must move nothing. Two claim words are taken in address
+ * order, the first provisionally. */
+int ferry__op_claim_pair_slow(ferry_op *own, ferry_op *other);
+static inline int ferry__op_claim_pair(ferry_op *own, ferry_op *other)
+{
+    if (FERRY_LIKELY(own->claim == NULL && other->claim == NULL))
+        return FERRY__PAIR_WON;
+    return ferry__op_claim_pair_slow(own, other);
+}
+
+/* The result of a claimed start whose sibling had already won: nothing
+ * moved, nothing linked (the start's op is complete with this result). */
+#define FERRY__CLAIM_LOST (-ECANCELED)
 
 /* Under the lock: a linked op whose claim a sibling won leaves its list
  * (LOST); its owner's cancel reports what it moved (nothing here). */
 void ferry__op_lose(struct ferry_chan *c, ferry_op *op);
 
 /* Under the lock: the oldest op on q that the caller may complete (losers
- * of a claim leave the list on the way), or NULL. */
-static inline ferry_op *ferry__op_first(struct ferry_chan *c, ferry_waitlist *q)
+ * of a claim leave the list on the way), or NULL. prov: claim it
+ * provisionally (the caller settles with ferry__op_claim_done). */
+static inline ferry_op *ferry__op_first(struct ferry_chan *c, ferry_waitlist *q, bool prov)
 {
     ferry_waiter *w;
     while ((w = ferry_waitlist_peek(q, FERRY_ROUND_ALL)) != NULL) {
         ferry_op *op = ferry_container_of(w, ferry_op, waiter);
-        if (FERRY_LIKELY(ferry__op_claim(op)))
+        if (FERRY_LIKELY(op->claim == NULL) || ferry__op_claim_slow(op, prov))
             return op;
         ferry__op_lose(c, op);
     }

@@ -133,20 +133,24 @@ static inline int peer_pin_mode(void)
     exit(2);
 }
 
+/* Pin the calling thread to one CPU; exits 2 if that fails. */
+static inline void peer_pin_to(int cpu)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (pthread_setaffinity_np(pthread_self(), sizeof set, &set) != 0) {
+        fprintf(stderr, "PEER_PIN: cannot pin a thread to CPU %d\n", cpu);
+        exit(2);
+    }
+}
+
 static void *peer_thread_main(void *arg)
 {
     struct peer_thread *t = (struct peer_thread *)arg;
     const struct peer_args *a = t->a;
-    if (t->pin) {
-        int cpu = t->pin == 1 ? 0 : t->pin == 2 ? !t->producer : (t->index + !t->producer) % 2;
-        cpu_set_t set;
-        CPU_ZERO(&set);
-        CPU_SET(cpu, &set);
-        if (pthread_setaffinity_np(pthread_self(), sizeof set, &set) != 0) {
-            fprintf(stderr, "PEER_PIN: cannot pin a thread to CPU %d\n", cpu);
-            exit(2);
-        }
-    }
+    if (t->pin)
+        peer_pin_to(t->pin == 1 ? 0 : t->pin == 2 ? !t->producer : (t->index + !t->producer) % 2);
     pthread_barrier_wait(t->start);
     t->t0 = peer_now();
     if (t->producer) {

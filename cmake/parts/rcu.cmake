@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: MIT
-# RCU: extra test runs, the spin model check, the benchmark.
+# RCU: extra test runs and the benchmark (its model: cmake/parts/models.cmake).
 
 if(FERRY_BUILD_TESTS)
   # Re-run cases of a test program with an environment variable set:
@@ -21,21 +21,9 @@ if(FERRY_BUILD_TESTS)
   ferry_rcu_rerun(torture_rcu torture 600 strict FERRY_RCU_STRICT=1 memb_call qsbr_call)
   ferry_rcu_rerun(unit_rcu unit 60 fences FERRY_RCU_NO_MEMBARRIER=1
     call_runs_after_grace_period_in_order call_batches_callbacks
-    poll_completes_without_synchronize synchronize_waits_for_reader_timing)
+    poll_completes_without_synchronize synchronize_waits_for_reader membarrier_state_is_reported)
   ferry_rcu_rerun(unit_rcu unit 60 strict FERRY_RCU_STRICT=1
     call_runs_after_grace_period_in_order callback_may_requeue_its_head)
-
-  # models/rcu_gp.pml: the two-phase grace period with the quick path holds;
-  # a single flip fails, and so does a quick check moved before the store.
-  find_program(FERRY_SPIN spin)
-  if(FERRY_SPIN)
-    add_test(NAME unit.rcu_model_spin
-      COMMAND sh ${PROJECT_SOURCE_DIR}/models/check.sh ${FERRY_SPIN} ${CMAKE_C_COMPILER})
-    set_tests_properties(unit.rcu_model_spin PROPERTIES LABELS unit TIMEOUT 120
-      PASS_REGULAR_EXPRESSION "PASS: two-phase safe, single flip unsafe, quick check before publish unsafe")
-  else()
-    message(STATUS "rcu: spin not found, the grace-period model check is not registered")
-  endif()
 endif()
 
 # bench/rcu.c against liburcu (urcu-memb, urcu-qsbr, urcu-bp), linked

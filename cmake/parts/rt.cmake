@@ -96,20 +96,6 @@ if(FERRY_BUILD_BENCH AND FERRY_SANITIZE STREQUAL "")
   endif()
 endif()
 
-# The Promela model of ferry_llq's protocol (models/llq.pml), checked by spin
-# when it is installed (scripts/deps.sh test installs it).
-find_program(FERRY_SPIN spin)
-if(FERRY_BUILD_TESTS AND FERRY_SPIN AND FERRY_SANITIZE STREQUAL "")
-  set(dir ${PROJECT_BINARY_DIR}/models/llq)
-  file(MAKE_DIRECTORY ${dir})
-  add_test(NAME unit.model.llq
-    COMMAND sh -c "'${FERRY_SPIN}' -a '${PROJECT_SOURCE_DIR}/models/llq.pml' && cc -O2 -w -o pan pan.c && ./pan -w16"
-    WORKING_DIRECTORY ${dir})
-  set_tests_properties(unit.model.llq PROPERTIES LABELS unit TIMEOUT 120
-    PASS_REGULAR_EXPRESSION "errors: 0"
-    FAIL_REGULAR_EXPRESSION "assertion violated|errors: [1-9]")
-endif()
-
 # With FERRY_RTSAN: the example runs clean under RTSan, and RTSan sees a
 # malloc inside a ferry_rt_enter/exit section.
 if(FERRY_RTSAN_ACTIVE AND FERRY_BUILD_TESTS)

@@ -41,8 +41,9 @@
  * - ferry_tx_release(NULL), ferry_rx_release(NULL) and ferry_tx_close(NULL)
  *   do nothing (like free(NULL)); ferry_tx_clone(NULL) and
  *   ferry_rx_clone(NULL) return NULL.
- * - Deadlines are absolute CLOCK_MONOTONIC. NULL means "no deadline" in
- *   every *_until call (the plain blocking call). A deadline whose tv_nsec
+ * - Deadlines are absolute CLOCK_MONOTONIC (ferry/deadline.h makes one
+ *   from a duration). NULL means "no deadline" in every *_until call (the
+ *   plain blocking call). A deadline whose tv_nsec
  *   is outside [0, 1e9) is -EINVAL before anything happens: nothing moved,
  *   nothing linked. A deadline already past is valid: the call makes the
  *   progress that needs no waiting (the try call), then -ETIMEDOUT.
@@ -51,9 +52,11 @@
 #define FERRY_CHAN_H
 
 #include <ferry/common.h>
+#include <ferry/deadline.h>
+#include <errno.h>     /* the -E... results below */
 #include <stdint.h>
-#include <sys/types.h>
-#include <time.h>
+#include <sys/types.h> /* ssize_t */
+#include <time.h>      /* struct timespec */
 
 FERRY_EXTERN_C_BEGIN
 

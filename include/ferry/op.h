@@ -40,6 +40,17 @@
  *   completed in the same round and has not woken yet is taken over. Two
  *   wake callbacks running on different threads must not each cancel the
  *   other's op (each would wait for the other to return).
+ * - A waker may run inside the *_start of another op B (B's start completed
+ *   the waker's op) and cancel B before that start has returned. If the
+ *   start completes B at once, there is nothing to withdraw: the cancel
+ *   returns -EINPROGRESS and changes nothing (B's result is not known to
+ *   the op until its start returns it), the start then returns B's result
+ *   as usual and B's waker is never called; afterwards ferry_op_result and
+ *   ferry_op_cancel return that result. If the start has linked B (B is
+ *   pending), the cancel withdraws it like any pending op and returns what
+ *   it moved; the start still returns -EINPROGRESS, and B's waker is never
+ *   called. Inside such a waker ferry_op_result(B) is -EINPROGRESS until
+ *   B completes or is withdrawn.
  * - A *_start that fails or completes at once leaves the op complete:
  *   ferry_op_result and ferry_op_cancel return that result and touch no
  *   channel (the op may outlive the channel then). A zero-filled op counts
@@ -130,8 +141,10 @@ ssize_t ferry_op_result(const ferry_op *op);
  * started; see above. Returns what moved (a pending op), or the op's result;
  * -EINVAL for NULL or a zero-filled op. Waits only for this op's own waker
  * if it is running on another thread (never for new items, never for other
- * ops' wakers). One thread owns an op: do not cancel it concurrently with
- * another cancel or a start of it. Never allocates. */
+ * ops' wakers); -EINPROGRESS, changing nothing, for an op whose start is
+ * running on this thread and has not linked it (see above). One thread owns
+ * an op: do not cancel it concurrently with another cancel or a start of it
+ * (except from a waker that start runs, as above). Never allocates. */
 ssize_t ferry_op_cancel(ferry_op *op);
 
 FERRY_EXTERN_C_END

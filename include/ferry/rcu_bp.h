@@ -98,6 +98,10 @@ unsigned long ferry_rcu_bp_start_poll(void);
 bool ferry_rcu_bp_poll(unsigned long cookie);
 unsigned long ferry_rcu_bp_gp_count(void);
 
+/* Callback workers: as ferry_rcu_worker_create, ferry_rcu_worker_destroy,
+ * ferry_rcu_set_thread_worker, ferry_rcu_get_thread_worker,
+ * ferry_rcu_create_cpu_workers and ferry_rcu_get_cpu_worker of ferry/rcu.h,
+ * for this flavor's callbacks. */
 int ferry_rcu_bp_worker_create(ferry_rcu_worker **out, int cpu);
 int ferry_rcu_bp_worker_destroy(ferry_rcu_worker *w);
 int ferry_rcu_bp_set_thread_worker(ferry_rcu_worker *w);

@@ -14,26 +14,8 @@
 #include <stdlib.h>
 
 #include "chan_wait.h"
+#include "counting_malloc.h"
 #include "test.h"
-
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-extern void __libc_free(void *);
-
-static FERRY_ATOMIC(int) armed;
-static FERRY_ATOMIC(long) calls;
-
-static void note(void)
-{
-    if (atomic_load_explicit(&armed, memory_order_relaxed))
-        atomic_fetch_add_explicit(&calls, 1, memory_order_relaxed);
-}
-
-void *malloc(size_t n) { note(); return __libc_malloc(n); }
-void *calloc(size_t a, size_t b) { note(); return __libc_calloc(a, b); }
-void *realloc(void *p, size_t n) { note(); return __libc_realloc(p, n); }
-void free(void *p) { if (p) note(); __libc_free(p); }
 
 struct side {
     ferry_tx *tx;

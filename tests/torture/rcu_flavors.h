@@ -4,7 +4,9 @@
  * tests/unit/rcu_fork.c, tests/unit/rcu_worker.c). QSBR's lock/unlock mark
  * nothing more than "online"; memb and bp have no quiescent states, and
  * their offline/online are no-ops. bp's register is a no-op (its first read
- * lock registers the thread); its unregister is the optional explicit one. */
+ * lock registers the thread); its unregister is the optional explicit one.
+ * `in` is the library's own record of the flavor (src/rcu_common.h), for
+ * tests that look at its grace-period state (rcu_gp_wait.h). */
 #ifndef FERRY_TESTS_RCU_FLAVORS_H
 #define FERRY_TESTS_RCU_FLAVORS_H
 
@@ -16,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "rcu_common.h"
 #include "test.h"
 
 struct rcu_flavor {
@@ -34,6 +37,7 @@ struct rcu_flavor {
     ferry_rcu_worker *(*get_thread_worker)(void);
     int (*create_cpu_workers)(void);
     ferry_rcu_worker *(*get_cpu_worker)(int cpu);
+    struct ferry__rcu_flavor *in;
 };
 
 static inline void rcu_flavor_nop(void) {}
@@ -67,19 +71,19 @@ static const struct rcu_flavor rcu_memb = {
     "memb", false, ferry_rcu_register_thread, ferry_rcu_unregister_thread, rcu_memb_lock,
     rcu_memb_unlock, rcu_flavor_nop, rcu_flavor_nop, rcu_flavor_nop, rcu_memb_sync,
     rcu_memb_barrier, rcu_memb_call, ferry_rcu_start_poll, ferry_rcu_poll, ferry_rcu_gp_count,
-    RCU_FLAVOR_WORKER_FNS(ferry_rcu),
+    RCU_FLAVOR_WORKER_FNS(ferry_rcu), &ferry__rcu_memb,
 };
 static const struct rcu_flavor rcu_qsbr = {
     "qsbr", true, ferry_qsbr_register_thread, ferry_qsbr_unregister_thread, rcu_qsbr_lock,
     rcu_qsbr_unlock, rcu_qsbr_quiesce, rcu_qsbr_offline, rcu_qsbr_online, rcu_qsbr_sync,
     rcu_qsbr_barrier, rcu_qsbr_call, ferry_qsbr_start_poll, ferry_qsbr_poll, ferry_qsbr_gp_count,
-    RCU_FLAVOR_WORKER_FNS(ferry_qsbr),
+    RCU_FLAVOR_WORKER_FNS(ferry_qsbr), &ferry__rcu_qsbr_flavor,
 };
 static const struct rcu_flavor rcu_bp = {
     "bp", false, rcu_flavor_nop, ferry_rcu_bp_unregister_thread, rcu_bp_lock, rcu_bp_unlock,
     rcu_flavor_nop, rcu_flavor_nop, rcu_flavor_nop, rcu_bp_sync, rcu_bp_barrier, rcu_bp_call,
     ferry_rcu_bp_start_poll, ferry_rcu_bp_poll, ferry_rcu_bp_gp_count,
-    RCU_FLAVOR_WORKER_FNS(ferry_rcu_bp),
+    RCU_FLAVOR_WORKER_FNS(ferry_rcu_bp), &ferry__rcu_bp_flavor,
 };
 
 /* A reader thread that stays inside a read-side section (nested once)

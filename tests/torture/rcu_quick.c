@@ -7,7 +7,8 @@
  * one. A reader that registers and reads during an updater's quick check
  * must still never see the freed object: readers check the object's magic
  * (POISON once reclaimed; under ASan the free itself is caught). Both the
- * quick and the full path must have been taken (checked at the end). */
+ * quick and the full path must have been taken (checked at the end; the run is extended until
+ * both were, within a limit). */
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -129,7 +130,19 @@ static void torture(const struct rcu_flavor *f, struct ferry__rcu_flavor *fi, lo
                                 (void *)(uintptr_t)(i + 1)), 0);
     for (int i = 0; i < UPDATERS; i++)
         CHECK_EQ(pthread_create(&u[i], NULL, updater, (void *)(uintptr_t)(i + 1)), 0);
-    ferry_test_sleep_ms((long)ferry_test_scaled((size_t)ms));
+    /* Run for ms (scaled), and on until both paths were taken: which one an
+     * update takes depends on scheduling (under a sanitizer on a loaded
+     * machine the registry may stay busy for a long time), so the run is
+     * extended rather than the check weakened -- up to a generous limit. */
+    long slept = 0, least = (long)ferry_test_scaled((size_t)ms), most = 60000;
+    for (;;) {
+        ferry_test_sleep_ms(50);
+        slept += 50;
+        bool both = atomic_load_explicit(&fi->quick_gps, memory_order_relaxed) != quick0 &&
+                    atomic_load_explicit(&fi->gp_seq, memory_order_relaxed) / 2 != full0;
+        if ((slept >= least && both) || slept >= most)
+            break;
+    }
     atomic_store_explicit(&stop, 1, memory_order_relaxed);
     for (int i = 0; i < UPDATERS; i++)
         CHECK_EQ(pthread_join(u[i], NULL), 0);

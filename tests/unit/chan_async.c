@@ -6,7 +6,7 @@
 #include <sched.h>
 #include <stdlib.h>
 
-#include "test.h"
+#include "chan_test.h"
 
 static FERRY_ATOMIC(int) wakes;
 static void count_wake(void *ctx)
@@ -356,6 +356,124 @@ FERRY_TEST(wake_callback_cancels_its_own_op)
     CHECK_EQ(self_cancel_result, 1);
     ferry_tx_release(tx);
     ferry_rx_release(rx);
+}
+
+/* A waker that runs inside another op's *_start cancels that op (B) before
+ * the start has returned. Not linked (the start completes B at once):
+ * nothing to withdraw, the cancel returns -EINPROGRESS and changes nothing;
+ * the start returns B's result, B's waker never runs. Linked (B is pending
+ * when the waker runs): the cancel withdraws it as any pending op; the
+ * start still returns -EINPROGRESS. */
+static ferry_op in_start_a, in_start_b;
+static ssize_t in_start_cancel = 1234, in_start_result = 1234;
+static FERRY_ATOMIC(int) in_start_a_woken, in_start_b_woken;
+static void in_start_wake_a(void *ctx)
+{
+    (void)ctx;
+    atomic_fetch_add(&in_start_a_woken, 1);
+    in_start_cancel = ferry_op_cancel(&in_start_b);
+    in_start_result = ferry_op_result(&in_start_b);
+}
+static void in_start_wake_b(void *ctx)
+{
+    (void)ctx;
+    atomic_fetch_add(&in_start_b_woken, 1);
+}
+
+static void in_start_reset(void)
+{
+    in_start_cancel = in_start_result = 1234;
+    atomic_store(&in_start_a_woken, 0);
+    atomic_store(&in_start_b_woken, 0);
+}
+
+/* A: a pending receive of up to 1 item; B: a send of n items that A's
+ * completion happens inside. */
+static ssize_t cancel_inside_send_start(size_t cap, unsigned levels, size_t n, long *got)
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    open_chan(cap, levels, &tx, &rx);
+    in_start_reset();
+    *got = 0;
+    CHECK_EQ(ferry_recv_start(rx, &in_start_a, got, 1, (ferry_waker){in_start_wake_a, NULL}), -EINPROGRESS);
+    static const long items[2] = {41, 42};
+    ssize_t r = ferry_send_start(tx, &in_start_b, items, n, (ferry_waker){in_start_wake_b, NULL});
+    CHECK_EQ(atomic_load(&in_start_a_woken), 1);
+    CHECK_EQ(ferry_op_result(&in_start_a), 1);
+    CHECK_EQ(*got, 41);
+    CHECK_EQ(atomic_load(&in_start_b_woken), 0);
+    struct ferry_chan_stats st = stats(tx);
+    CHECK_EQ(st.items_sent, 1);
+    CHECK_EQ(st.items_received, 1);
+    CHECK_EQ(st.len, 0); /* a withdrawn B left nothing behind */
+    long more;
+    CHECK_EQ(ferry_try_recv(rx, &more, 1), -EAGAIN);
+    ferry_tx_release(tx);
+    ferry_rx_release(rx);
+    CHECK_EQ(atomic_load(&in_start_b_woken), 0);
+    return r;
+}
+
+FERRY_TEST(wake_callback_cancels_op_whose_start_completes_it_at_once)
+{
+    /* Rendezvous, the lock-free ring, the locked path with levels. */
+    static const size_t caps[] = {0, 1, 4};
+    static const unsigned levels[] = {0, 0, 2};
+    for (int k = 0; k < 3; k++) {
+        long got;
+        CHECK_EQ(cancel_inside_send_start(caps[k], levels[k], 1, &got), 1); /* the count: nothing lost */
+        CHECK_EQ(in_start_cancel, -EINPROGRESS);                            /* B's start had not returned */
+        CHECK_EQ(in_start_result, -EINPROGRESS);
+        CHECK_EQ(ferry_op_result(&in_start_b), 1); /* afterwards: the start's result */
+        CHECK_EQ(ferry_op_cancel(&in_start_b), 1); /* and no channel touched (it is gone) */
+    }
+}
+
+FERRY_TEST(wake_callback_cancels_op_that_its_start_left_pending)
+{
+    /* B sends 2 on a rendezvous channel: A takes 1, B waits for the second
+     * and is linked before the round wakes A; A's waker withdraws B. */
+    long got;
+    CHECK_EQ(cancel_inside_send_start(0, 0, 2, &got), -EINPROGRESS);
+    CHECK_EQ(in_start_cancel, 1); /* withdrawn: 1 of its 2 items had moved */
+    CHECK_EQ(in_start_result, 1);
+    CHECK_EQ(ferry_op_result(&in_start_b), 1);
+    CHECK_EQ(ferry_op_cancel(&in_start_b), 1);
+}
+
+/* The same from the receiving side: A a pending send of 1, B a receive whose
+ * start takes A's item at once. */
+FERRY_TEST(wake_callback_cancels_recv_whose_start_completes_it_at_once)
+{
+    static const size_t caps[] = {0, 1};
+    for (int k = 0; k < 2; k++) {
+        ferry_tx *tx;
+        ferry_rx *rx;
+        open_chan(caps[k], 0, &tx, &rx);
+        in_start_reset();
+        long fill = 40, item = 41, got[2] = {0, 0};
+        if (caps[k] == 1)
+            CHECK_EQ(ferry_send(tx, &fill, 1), 1); /* A must wait behind a full ring */
+        CHECK_EQ(ferry_send_start(tx, &in_start_a, &item, 1, (ferry_waker){in_start_wake_a, NULL}), -EINPROGRESS);
+        ssize_t r = ferry_recv_start(rx, &in_start_b, got, 2, (ferry_waker){in_start_wake_b, NULL});
+        CHECK_EQ(atomic_load(&in_start_a_woken), 1);
+        CHECK_EQ(ferry_op_result(&in_start_a), 1);
+        CHECK_EQ(in_start_cancel, -EINPROGRESS);
+        CHECK_EQ(in_start_result, -EINPROGRESS);
+        /* Nothing lost: the ring's item (if any), then A's, taken from A. */
+        ssize_t want = caps[k] == 0 ? 1 : 2;
+        CHECK_EQ(r, want);
+        CHECK_EQ(got[want - 1], 41);
+        if (want == 2)
+            CHECK_EQ(got[0], 40);
+        CHECK_EQ(stats(tx).len, 0);
+        CHECK_EQ(ferry_op_result(&in_start_b), want);
+        CHECK_EQ(ferry_op_cancel(&in_start_b), want);
+        CHECK_EQ(atomic_load(&in_start_b_woken), 0);
+        ferry_tx_release(tx);
+        ferry_rx_release(rx);
+    }
 }
 
 static FERRY_ATOMIC(int) slow_woken;

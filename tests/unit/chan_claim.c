@@ -81,7 +81,10 @@ static void receive_cases(size_t cap)
 }
 
 FERRY_TEST(claim_receive_cases_lockfree) { receive_cases(4); }
-FERRY_TEST(claim_receive_cases_locked) { receive_cases(FERRY_UNBOUNDED); }
+/* (1 << 29 items: too large for the lock-free ring, the locked path.) */
+#define LOCKED_CAP ((size_t)1 << 29)
+FERRY_TEST(claim_receive_cases_locked) { receive_cases(LOCKED_CAP); }
+FERRY_TEST(claim_receive_cases_block_list) { receive_cases(FERRY_UNBOUNDED); }
 FERRY_TEST(claim_receive_cases_rendezvous) { receive_cases(0); }
 
 /* Closing completes a case (closed channels are ready), and the claim
@@ -192,4 +195,148 @@ FERRY_TEST(claim_not_taken_for_a_send_that_does_not_fit)
     ferry_rx_release(rx);
     ferry_tx_release(ty);
     ferry_rx_release(ry);
+}
+
+/* The start of a claimed op claims it too, before it moves anything: a
+ * select case being started finds a sibling that already won (on another
+ * thread, in a real select) and moves nothing, links nothing. Regression:
+ * the start used to take buffered items without claiming. */
+FERRY_TEST(claim_start_loses_to_a_sibling_that_won)
+{
+    static const size_t caps[] = {4, LOCKED_CAP, FERRY_UNBOUNDED}; /* ring, locked, block list */
+    for (int k = 0; k < 3; k++) {
+        struct two t;
+        open_two(&t, caps[k]);
+        FERRY_ATOMIC(uintptr_t) claim = 0;
+        ferry_op op[2];
+        long out[2] = {0, 0}, a = 10, b = 20;
+        CHECK_EQ(ferry__recv_start_claimed(t.rx[0], &op[0], &out[0], 1, W, &claim), -EINPROGRESS);
+        CHECK_EQ(ferry_send(t.tx[0], &a, 1), 1); /* op[0] wins */
+        CHECK_EQ(ferry_send(t.tx[1], &b, 1), 1);
+        CHECK_EQ(ferry__recv_start_claimed(t.rx[1], &op[1], &out[1], 1, W, &claim), FERRY__CLAIM_LOST);
+        CHECK_EQ(out[1], 0);
+        CHECK_EQ(stats(t.tx[1]).len, 1); /* the item stayed */
+        CHECK_EQ(ferry_op_cancel(&op[1]), FERRY__CLAIM_LOST); /* finished at its start */
+        long in[2] = {1, 2};
+        CHECK_EQ(ferry__send_start_claimed(t.tx[1], &op[1], in, 2, 0, 1, W, &claim), FERRY__CLAIM_LOST);
+        CHECK_EQ(stats(t.tx[1]).len, 1);
+        ferry_tx_close(t.tx[1]);
+        CHECK_EQ(ferry__send_start_claimed(t.tx[1], &op[1], in, 2, 0, 1, W, &claim), FERRY__CLAIM_LOST);
+        CHECK_EQ(ferry_op_cancel(&op[0]), 1);
+        CHECK_EQ(out[0], 10);
+        close_two(&t);
+    }
+}
+
+/* A start that can complete at once wins the claim; closed channels are
+ * ready (receive 0, send -EPIPE) and claim too. */
+static void start_wins_at_once(size_t cap)
+{
+    struct two t;
+    open_two(&t, cap);
+    long a = 10, out = 0;
+    ferry_op op;
+    FERRY_ATOMIC(uintptr_t) claim = 0;
+    CHECK_EQ(ferry_send(t.tx[0], &a, 1), 1);
+    CHECK_EQ(ferry__recv_start_claimed(t.rx[0], &op, &out, 1, W, &claim), 1);
+    CHECK_EQ(atomic_load(&claim), (uintptr_t)&op);
+    CHECK_EQ(out, 10);
+    ferry_tx_close(t.tx[0]);
+    atomic_store(&claim, 0);
+    CHECK_EQ(ferry__recv_start_claimed(t.rx[0], &op, &out, 1, W, &claim), 0);
+    CHECK_EQ(atomic_load(&claim), (uintptr_t)&op);
+    atomic_store(&claim, 0);
+    CHECK_EQ(ferry__send_start_claimed(t.tx[0], &op, &a, 1, 0, 1, W, &claim), -EPIPE);
+    CHECK_EQ(atomic_load(&claim), (uintptr_t)&op);
+    atomic_store(&claim, 0);
+    CHECK_EQ(ferry__send_start_claimed(t.tx[1], &op, &a, 1, 0, 1, W, &claim), 1); /* room */
+    CHECK_EQ(atomic_load(&claim), (uintptr_t)&op);
+    CHECK_EQ(atomic_load(&wakes), 0);
+    close_two(&t);
+}
+
+FERRY_TEST(claim_start_wins_at_once) { start_wins_at_once(4); }
+FERRY_TEST(claim_start_wins_at_once_block_list) { start_wins_at_once(FERRY_UNBOUNDED); }
+
+/* One select's send and receive cases on one rendezvous channel never pair
+ * with each other (and do not knock each other out). */
+FERRY_TEST(claim_siblings_never_pair)
+{
+    struct two t;
+    open_two(&t, 0);
+    FERRY_ATOMIC(uintptr_t) claim = 0;
+    ferry_op r, s;
+    long out = 0, in = 5;
+    CHECK_EQ(ferry__recv_start_claimed(t.rx[0], &r, &out, 1, W, &claim), -EINPROGRESS);
+    CHECK_EQ(ferry__send_start_claimed(t.tx[0], &s, &in, 1, 0, 1, W, &claim), -EINPROGRESS);
+    CHECK_EQ(atomic_load(&claim), 0);
+    long got = 0;
+    CHECK_EQ(ferry_try_recv(t.rx[0], &got, 1), 1); /* an outsider pairs with the send case */
+    CHECK_EQ(got, 5);
+    CHECK_EQ(atomic_load(&claim), (uintptr_t)&s);
+    CHECK_EQ(ferry_op_cancel(&r), 0);
+    CHECK_EQ(ferry_op_cancel(&s), 1);
+    CHECK_EQ(out, 0);
+    close_two(&t);
+}
+
+/* Two selects, each with one case linked on a rendezvous channel: the
+ * start of a case of the other pairs with it, taking both claims. When one
+ * select has already won elsewhere, its linked case is dropped and the
+ * other's start moves nothing through it; when the starting select's own
+ * sibling won, its start moves nothing and the other's case stays linked,
+ * unclaimed. */
+FERRY_TEST(claim_pairs_between_two_selects)
+{
+    struct two t;
+    open_two(&t, 0);
+    long v = 7, out = 0;
+    /* Both undecided: they pair. */
+    FERRY_ATOMIC(uintptr_t) c1 = 0, c2 = 0;
+    ferry_op s1, r2;
+    CHECK_EQ(ferry__send_start_claimed(t.tx[0], &s1, &v, 1, 0, 1, W, &c1), -EINPROGRESS);
+    CHECK_EQ(ferry__recv_start_claimed(t.rx[0], &r2, &out, 1, W, &c2), 1);
+    CHECK_EQ(out, 7);
+    CHECK_EQ(atomic_load(&c1), (uintptr_t)&s1);
+    CHECK_EQ(atomic_load(&c2), (uintptr_t)&r2);
+    CHECK_EQ(ferry_op_cancel(&s1), 1);
+    CHECK_EQ(atomic_load(&wakes), 1);
+
+    /* Select 1 won elsewhere: its case on channel 0 is dropped. */
+    atomic_store(&c1, 0);
+    atomic_store(&c2, 0);
+    ferry_op a1, b1;
+    long got1 = 0, in1 = 1;
+    CHECK_EQ(ferry__send_start_claimed(t.tx[0], &a1, &in1, 1, 0, 1, W, &c1), -EINPROGRESS);
+    CHECK_EQ(ferry__recv_start_claimed(t.rx[1], &b1, &got1, 1, W, &c1), -EINPROGRESS);
+    long x = 9;
+    CHECK_EQ(ferry_send(t.tx[1], &x, 1), 1); /* b1 wins */
+    out = 0;
+    CHECK_EQ(ferry__recv_start_claimed(t.rx[0], &r2, &out, 1, W, &c2), -EINPROGRESS);
+    CHECK_EQ(out, 0);
+    CHECK_EQ(atomic_load(&c2), 0);
+    CHECK_EQ(ferry_op_cancel(&a1), 0);
+    CHECK_EQ(ferry_op_cancel(&b1), 1);
+    CHECK_EQ(got1, 9);
+    CHECK_EQ(ferry_op_cancel(&r2), 0);
+
+    /* The starting select's own sibling won: nothing moves, the other
+     * select's case stays linked and unclaimed. */
+    atomic_store(&c1, 0);
+    atomic_store(&c2, 0);
+    ferry_op p2, q2;
+    long gp = 0;
+    CHECK_EQ(ferry__send_start_claimed(t.tx[0], &a1, &in1, 1, 0, 1, W, &c1), -EINPROGRESS);
+    CHECK_EQ(ferry__recv_start_claimed(t.rx[1], &p2, &gp, 1, W, &c2), -EINPROGRESS);
+    CHECK_EQ(ferry_send(t.tx[1], &x, 1), 1); /* p2 wins */
+    out = 0;
+    CHECK_EQ(ferry__recv_start_claimed(t.rx[0], &q2, &out, 1, W, &c2), FERRY__CLAIM_LOST);
+    CHECK_EQ(out, 0);
+    CHECK_EQ(atomic_load(&c1), 0);
+    long got = 0;
+    CHECK_EQ(ferry_try_recv(t.rx[0], &got, 1), 1); /* a1 is still there */
+    CHECK_EQ(got, 1);
+    CHECK_EQ(ferry_op_cancel(&a1), 1);
+    CHECK_EQ(ferry_op_cancel(&p2), 1);
+    close_two(&t);
 }

@@ -308,6 +308,7 @@ struct cw {
     ferry_cond *c;
     int *pred;
     atomic_int woke;
+    int returns;          /* cond waits that returned; under m */
     int rc;
     struct timespec deadline;
     bool timed;
@@ -326,6 +327,7 @@ static void *cond_waiter(void *arg)
         } else {
             w->rc = ferry_cond_wait(w->c, w->m);
         }
+        w->returns++;
     }
     w->held_on_return = ferry_mutex_is_locked(w->m) && !ferry_mutex_trylock(w->m);
     atomic_fetch_add(&w->woke, 1);
@@ -391,9 +393,21 @@ FERRY_TEST(cond_signal_one_of_two)
         sched_yield();
     }
     ferry_cond_signal(&c);
-    /* One returns to the loop, finds pred 0, waits again. Exactly one is
-     * still on the cond after it settles. */
-    ferry_mutex_lock(&m);
+    /* One returns to the loop, finds pred 0, waits again: once both are on
+     * the cond again, exactly one wait has returned. (Read under m, as the
+     * waiters count and queue under m: a second woken waiter would have
+     * counted its return before it could queue again.) */
+    int returned;
+    for (;;) {
+        ferry_mutex_lock(&m);
+        int n = cond_len(&c);
+        returned = w[0].returns + w[1].returns;
+        if (n == 2 && returned > 0)
+            break; /* keep holding m */
+        ferry_mutex_unlock(&m);
+        sched_yield();
+    }
+    CHECK_MSG(returned == 1, "one signal made %d cond waits return", returned);
     pred = 1;
     ferry_cond_broadcast(&c);
     ferry_mutex_unlock(&m);
@@ -510,25 +524,45 @@ FERRY_TEST(timed_cond_wait_signalled)
 }
 
 /* A timed-out cond waiter reacquires the mutex even when it is held: the
- * return waits for the mutex, not for the deadline. */
+ * return waits for the mutex, not for the deadline. The waiter must be on
+ * the condvar before its deadline passes and we must hold the mutex when it
+ * does; a loaded machine may run the waiter too late for that (it then
+ * times out before it ever waits, and returns), so such a round is repeated
+ * with a longer deadline. */
 FERRY_TEST(timed_cond_wait_reacquires_after_timeout)
 {
     ferry_mutex m = FERRY_MUTEX_INIT;
     ferry_cond c = FERRY_COND_INIT;
     int pred = 0;
-    struct cw w = {.m = &m, .c = &c, .pred = &pred, .timed = true,
-                   .deadline = ferry_test_deadline_ms(30)};
-    pthread_t t = spawn(cond_waiter, &w);
-    wait_for_waiter_c(&c);
-    ferry_mutex_lock(&m);
-    struct timespec until = ferry_test_deadline_ms(80);
-    while (ferry_test_ns_between(ferry_test_now(), until) > 0)
-        ;
-    CHECK_EQ(atomic_load(&w.woke), 0); /* timed out, but waits for us */
-    ferry_mutex_unlock(&m);
-    pthread_join(t, NULL);
-    CHECK_EQ(w.rc, -ETIMEDOUT);
-    CHECK(w.held_on_return);
+    for (long ms = 30;; ms *= 2) {
+        CHECK_MSG(ms < 30 * 1024, "the waiter never got onto the condvar before its deadline");
+        struct cw w = {.m = &m, .c = &c, .pred = &pred, .timed = true, .deadline = ferry_test_deadline_ms(ms)};
+        pthread_t t = spawn(cond_waiter, &w);
+        while (!has_waiters_c(&c) && atomic_load(&w.woke) == 0)
+            sched_yield();
+        ferry_mutex_lock(&m);
+        if (atomic_load(&w.woke) != 0) { /* it timed out before we held the mutex: again */
+            ferry_mutex_unlock(&m);
+            pthread_join(t, NULL);
+            CHECK_EQ(w.rc, -ETIMEDOUT);
+            continue;
+        }
+        /* We hold the mutex; the waiter times out and must then wait for
+         * it, queued on the mutex, without returning. */
+        for (int i = 0; !has_waiters_m(&m); i++) {
+            CHECK_MSG(i < 10000, "the timed-out waiter never queued on the mutex");
+            ferry_test_sleep_ms(1);
+        }
+        CHECK(ferry_test_ns_between(w.deadline, ferry_test_now()) >= 0);
+        CHECK_EQ(atomic_load(&w.woke), 0); /* timed out, but waits for us */
+        ferry_mutex_unlock(&m);
+        pthread_join(t, NULL);
+        CHECK_EQ(w.rc, -ETIMEDOUT);
+        CHECK(w.held_on_return);
+        break;
+    }
+    ferry_cond_fini(&c);
+    ferry_mutex_fini(&m);
 }
 
 /* ---------------------------------------------------------- misuse */

@@ -4,13 +4,19 @@
  * batching, barrier, polling, pointer macros, and each misuse check. */
 #include <ferry/rcu.h>
 
+#include <linux/membarrier.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../torture/rcu_gp_wait.h"
 #include "rcu_common.h"
 #include "test.h"
+
+#define memb_in (&ferry__rcu_memb)
 
 /* A registered reader thread that holds a read lock until told to drop it. */
 struct holder {
@@ -88,16 +94,16 @@ static void *sync_main(void *arg)
     return NULL;
 }
 
-FERRY_TEST(synchronize_waits_for_reader_timing)
+FERRY_TEST(synchronize_waits_for_reader)
 {
     struct holder h;
     holder_start(&h);
     struct sync_arg s = { 0 };
     pthread_t t;
     CHECK_EQ(pthread_create(&t, NULL, sync_main, &s), 0);
-    usleep(50 * 1000);
-    CHECK_MSG(!atomic_load_explicit(&s.done, memory_order_acquire),
-              "synchronize returned while a reader held the lock");
+    /* Its grace period sleeps on the reader, and goes on waiting when woken. */
+    struct rcu_watch w = { .what = "ferry_rcu_synchronize", .returned = &s.done };
+    rcu_gp_wait_blocked(memb_in, &w);
     holder_stop(&h);
     pthread_join(t, NULL);
     CHECK(atomic_load_explicit(&s.done, memory_order_acquire));
@@ -134,16 +140,25 @@ FERRY_TEST(concurrent_synchronize_share_grace_periods)
     pthread_t t[N];
     struct sync_arg s[N];
     memset(s, 0, sizeof s);
-    for (int i = 0; i < N; i++)
+    /* The first caller leads a grace period, which waits for the holder. */
+    CHECK_EQ(pthread_create(&t[0], NULL, sync_main, &s[0]), 0);
+    struct rcu_watch w = { .what = "the first ferry_rcu_synchronize", .returned = &s[0].done };
+    rcu_gp_wait_blocked(memb_in, &w);
+    /* The others queue behind it, each in turn: each push changes the top
+     * of the waiter stack (nothing pops it while the grace period waits). */
+    for (int i = 1; i < N; i++) {
+        /* Relaxed: only compared, never dereferenced. */
+        void *top = atomic_load_explicit(&memb_in->waiters, memory_order_relaxed);
         CHECK_EQ(pthread_create(&t[i], NULL, sync_main, &s[i]), 0);
-    usleep(100 * 1000);         /* all queue behind the leader */
+        while (atomic_load_explicit(&memb_in->waiters, memory_order_relaxed) == top)
+            usleep(100);
+    }
     holder_stop(&h);
     for (int i = 0; i < N; i++)
         pthread_join(t[i], NULL);
-    /* Expected 2 (the leader's, then one for everybody who queued behind
-     * it); a caller that starts very late on a loaded machine adds one. */
+    /* The leader's grace period, then one for everybody who queued behind it. */
     unsigned long used = ferry_rcu_gp_count() - g0;
-    CHECK_MSG(used >= 1 && used <= 4, "%d synchronize callers used %lu grace periods", N, used);
+    CHECK_MSG(used == 2, "%d synchronize callers used %lu grace periods", N, used);
 }
 
 struct obj {
@@ -173,8 +188,9 @@ FERRY_TEST(call_runs_after_grace_period_in_order)
         o[i].value = i;
         ferry_rcu_call(&o[i].rh, cb_count);
     }
-    usleep(30 * 1000);
-    CHECK_EQ(atomic_load_explicit(&cb_ran, memory_order_acquire), 0);
+    /* The callback thread's grace period waits for the holder. */
+    struct rcu_watch w = { .what = "ferry_rcu_call", .ran = &cb_ran };
+    rcu_gp_wait_blocked(memb_in, &w);
     holder_stop(&h);
     ferry_rcu_barrier();
     CHECK_EQ(atomic_load_explicit(&cb_ran, memory_order_acquire), 32);
@@ -191,7 +207,8 @@ FERRY_TEST(call_batches_callbacks)
      * share one grace period, which cannot end before the holder leaves. */
     for (int i = 0; i < 64; i++)
         ferry_rcu_call(&o[i].rh, cb_count);
-    usleep(20 * 1000);
+    struct rcu_watch w = { .what = "ferry_rcu_call", .ran = &cb_ran };
+    rcu_gp_wait_blocked(memb_in, &w);
     unsigned long g0 = ferry_rcu_gp_count();
     holder_stop(&h);
     ferry_rcu_barrier();
@@ -241,8 +258,10 @@ FERRY_TEST(poll_completes_without_synchronize)
     struct holder h;
     holder_start(&h);
     unsigned long c = ferry_rcu_start_poll();
-    usleep(20 * 1000);
-    CHECK(!ferry_rcu_poll(c));          /* the holder predates the cookie */
+    /* The callback thread runs the grace period; the holder predates the
+     * cookie. */
+    struct rcu_watch w = { .what = "ferry_rcu_start_poll", .poll = ferry_rcu_poll, .cookie = c };
+    rcu_gp_wait_blocked(memb_in, &w);
     holder_stop(&h);
     struct timespec dl = ferry_test_deadline_ms(10000);
     while (!ferry_rcu_poll(c)) {
@@ -281,8 +300,23 @@ FERRY_TEST(pointer_macros)
 
 FERRY_TEST(membarrier_state_is_reported)
 {
-    /* Either mode is valid; this documents which one the machine uses. */
-    CHECK(ferry_rcu_uses_membarrier() || !ferry_rcu_uses_membarrier());
+    /* Readers run full fences exactly when the updater does not use
+     * membarrier: the memb flavor's ordering rests on one or the other. */
+    bool uses = ferry_rcu_uses_membarrier();
+    CHECK_EQ(atomic_load_explicit(&ferry__rcu_gp.use_fences, memory_order_relaxed), !uses);
+    /* It is used exactly when it may be: not under TSan (which cannot see
+     * its ordering), not when FERRY_RCU_NO_MEMBARRIER is set, and only when
+     * the kernel offers MEMBARRIER_CMD_PRIVATE_EXPEDITED. */
+    const char *no = getenv("FERRY_RCU_NO_MEMBARRIER");
+    bool allowed = !(no && *no && strcmp(no, "0") != 0);
+#ifdef FERRY__RCU_TSAN
+    allowed = false;
+#endif
+    long mask = syscall(__NR_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+    bool offered = mask >= 0 && (mask & MEMBARRIER_CMD_PRIVATE_EXPEDITED);
+    CHECK_MSG(uses == (allowed && offered), "uses membarrier: %d; allowed: %d; offered by the kernel: %d",
+              uses, allowed, offered);
+    printf("membarrier: %s\n", uses ? "used" : "not used (readers run fences)");
 }
 
 /* ---- misuse ---- */
@@ -452,10 +486,13 @@ FERRY_TEST(idle_callback_thread_is_no_reader_to_wait_for)
     static struct obj o;
     ferry_rcu_call(&o.rh, cb_count);
     ferry_rcu_barrier();
-    /* The barrier's callback has run; the thread parks right after it. */
-    for (int i = 0; i < 1000 && atomic_load_explicit(&ferry__rcu_memb.active, memory_order_relaxed); i++)
+    /* The barrier's callback has run; the thread parks right after it
+     * (however long it waits for a CPU). */
+    struct timespec limit = ferry_test_deadline_ms(RCU_GP_HANG_MS);
+    while (atomic_load_explicit(&ferry__rcu_memb.active, memory_order_relaxed) != 0) {
+        CHECK_MSG(ferry_test_ns_between(ferry_test_now(), limit) > 0, "the callback thread never parked");
         usleep(1000);
-    CHECK_EQ(atomic_load_explicit(&ferry__rcu_memb.active, memory_order_relaxed), 0);
+    }
     unsigned long q = atomic_load_explicit(&ferry__rcu_memb.quick_gps, memory_order_relaxed);
     ferry_rcu_synchronize();
     CHECK_EQ(atomic_load_explicit(&ferry__rcu_memb.quick_gps, memory_order_relaxed), q + 1);

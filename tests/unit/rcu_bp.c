@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "../torture/rcu_flavors.h"
+#include "../torture/rcu_gp_wait.h"
 #include "test.h"
 
 /* Holders (rcu_flavors.h) know nothing about bp registration: their first
@@ -59,16 +60,17 @@ static void waits_for(bool exit_inside)
     struct sync_arg s;
     memset(&s, 0, sizeof s);
     CHECK_EQ(pthread_create(&s.tid, NULL, sync_main, &s), 0);
-    usleep(50 * 1000);
-    CHECK_MSG(!atomic_load_explicit(&s.done, memory_order_acquire),
-              "synchronize returned while an unregistered thread's section was open");
+    /* Its grace period sleeps on the reader, and goes on waiting when woken. */
+    struct rcu_watch w = { .what = "ferry_rcu_bp_synchronize (an unregistered thread's section was open)",
+                           .returned = &s.done };
+    rcu_gp_wait_blocked(rcu_bp.in, &w);
     rcu_holder_stop(&h);   /* the thread leaves its section, or exits inside it */
     CHECK_EQ(pthread_join(s.tid, NULL), 0);
     CHECK(atomic_load_explicit(&s.done, memory_order_acquire));
 }
 
-FERRY_TEST(synchronize_waits_for_first_use_reader_timing) { waits_for(false); }
-FERRY_TEST(thread_exit_inside_section_ends_it_timing) { waits_for(true); }
+FERRY_TEST(synchronize_waits_for_first_use_reader) { waits_for(false); }
+FERRY_TEST(thread_exit_inside_section_ends_it) { waits_for(true); }
 
 static void *read_once(void *arg)
 {
@@ -192,9 +194,9 @@ FERRY_TEST(call_barrier_poll)
     for (int i = 0; i < 8; i++)
         ferry_rcu_bp_call(&o[i].rh, cb_count);
     unsigned long c = ferry_rcu_bp_start_poll();
-    usleep(20 * 1000);
-    CHECK_EQ(atomic_load_explicit(&cb_ran, memory_order_relaxed), 0);
-    CHECK(!ferry_rcu_bp_poll(c));
+    struct rcu_watch w = { .what = "ferry_rcu_bp_call and start_poll", .ran = &cb_ran,
+                           .poll = ferry_rcu_bp_poll, .cookie = c };
+    rcu_gp_wait_blocked(rcu_bp.in, &w);
     rcu_holder_stop(&h);
     ferry_rcu_bp_barrier();
     CHECK_EQ(atomic_load_explicit(&cb_ran, memory_order_relaxed), 8);

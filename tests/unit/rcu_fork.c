@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../torture/rcu_flavors.h"
+#include "../torture/rcu_gp_wait.h"
 #include "test.h"
 #include "../torture/rcu_fork_tsan.h"
 
@@ -133,8 +134,8 @@ static void child_synchronize(const struct rcu_flavor *f)
     rcu_holder_start(&h, f, false);
     struct sync_arg s;
     sync_start(&s, f);
-    usleep(30 * 1000);
-    CHECK_MSG(!sync_done(&s), "%s: the child's synchronize ignored the child's reader", f->name);
+    struct rcu_watch w = { .what = "the child's synchronize (with the child's reader)", .returned = &s.done };
+    rcu_gp_wait_blocked(f->in, &w);
     rcu_holder_stop(&h);
     CHECK_EQ(pthread_join(s.tid, NULL), 0);
     CHECK(sync_done(&s));
@@ -188,8 +189,12 @@ static void fork_with_pending_callbacks(const struct rcu_flavor *f)
     rcu_holder_start(&h, f, false);
     for (int i = 0; i < PENDING; i++)
         f->call(&pending[i].rh, cb_count);
-    usleep(20 * 1000);   /* the callback thread takes them and waits for the holder */
+    /* The callback thread takes them and waits for the holder. */
+    struct rcu_watch w = { .what = "callbacks pending at the fork", .ran = &cb_ran };
+    rcu_worker_wait_taken(&f->in->dflt, &w);
+    unsigned long seq = rcu_gp_wait_blocked(f->in, &w);
     in_child(child_call_and_barrier, f);
+    rcu_gp_keeps_waiting(f->in, &w, seq);
     /* The parent: still pending behind its reader, then run exactly once. */
     CHECK_EQ(ran(), 0);
     rcu_holder_stop(&h);
@@ -222,11 +227,13 @@ static void fork_inside_section(const struct rcu_flavor *f)
     f->lock();
     struct sync_arg s;
     sync_start(&s, f);
-    usleep(20 * 1000);   /* it waits for us */
-    CHECK(!sync_done(&s));
+    /* It waits for us. */
+    struct rcu_watch w = { .what = "the parent's synchronize (the forking thread is its reader)",
+                           .returned = &s.done };
+    unsigned long seq = rcu_gp_wait_blocked(f->in, &w);
     in_child(child_leave_then_synchronize, f);
-    /* The parent: the other thread still waits for this section. */
-    CHECK(!sync_done(&s));
+    /* The parent: the same grace period still waits for this section. */
+    rcu_gp_keeps_waiting(f->in, &w, seq);
     f->unlock();
     f->unreg();   /* QSBR: the section ends with going offline */
     CHECK_EQ(pthread_join(s.tid, NULL), 0);
@@ -251,14 +258,16 @@ static void parent_unaffected(const struct rcu_flavor *f)
     rcu_holder_start(&h, f, false);
     struct sync_arg s;
     sync_start(&s, f);
+    struct rcu_watch w = { .what = "the parent's synchronize", .returned = &s.done, .ran = &cb_ran };
+    unsigned long seq = rcu_gp_wait_blocked(f->in, &w);
     static struct obj o[4];
     for (int i = 0; i < 4; i++)
         f->call(&o[i].rh, cb_count);
     in_child(child_nothing, f);
     in_child(child_synchronize, f);
-    usleep(50 * 1000);
-    CHECK_MSG(!sync_done(&s), "%s: a fork let the parent's synchronize skip its reader", f->name);
-    CHECK_EQ(ran(), 0);
+    /* The forks let the parent's grace period skip nothing: the same one
+     * still waits for the reader, and no callback ran. */
+    rcu_gp_keeps_waiting(f->in, &w, seq);
     rcu_holder_stop(&h);
     CHECK_EQ(pthread_join(s.tid, NULL), 0);
     f->barrier();
@@ -266,9 +275,9 @@ static void parent_unaffected(const struct rcu_flavor *f)
     f->sync();
 }
 
-FERRY_TEST(memb_parent_unaffected_by_fork_timing) { parent_unaffected(&rcu_memb); }
-FERRY_TEST(qsbr_parent_unaffected_by_fork_timing) { parent_unaffected(&rcu_qsbr); }
-FERRY_TEST(bp_parent_unaffected_by_fork_timing) { parent_unaffected(&rcu_bp); }
+FERRY_TEST(memb_parent_unaffected_by_fork) { parent_unaffected(&rcu_memb); }
+FERRY_TEST(qsbr_parent_unaffected_by_fork) { parent_unaffected(&rcu_qsbr); }
+FERRY_TEST(bp_parent_unaffected_by_fork) { parent_unaffected(&rcu_bp); }
 
 /* ---- a child of a child ---- */
 
@@ -426,6 +435,22 @@ static void child_workers(const struct rcu_flavor *f)
 
 static struct obj more[PENDING];
 
+/* Wait until a per-CPU worker (the calling thread's) has taken callbacks. */
+static void cpu_worker_wait_taken(const struct rcu_flavor *f, const struct rcu_watch *rw)
+{
+    struct timespec limit = ferry_test_deadline_ms(RCU_GP_HANG_MS);
+    for (;;) {
+        ferry_rcu_worker *w;
+        for (int cpu = 0; (w = f->get_cpu_worker(cpu)) != NULL; cpu++)
+            /* Relaxed: a flag to decide when to look. */
+            if (atomic_load_explicit(&w->inflight, memory_order_relaxed))
+                return;
+        rcu_watch_check(rw, "before a per-CPU worker took them");
+        rcu_gp_hang_check(limit, rw, "a per-CPU worker holding callbacks");
+        usleep(100);
+    }
+}
+
 static void fork_with_workers(const struct rcu_flavor *f)
 {
     CHECK_EQ(f->create_cpu_workers(), 0);
@@ -438,9 +463,13 @@ static void fork_with_workers(const struct rcu_flavor *f)
     CHECK_EQ(f->set_thread_worker(own), 0);
     for (int i = 0; i < PENDING; i++)
         f->call(&more[i].rh, cb_count);      /* the own worker */
-    usleep(20 * 1000);
+    /* Both workers have taken callbacks and wait for the holder. */
+    struct rcu_watch w = { .what = "callbacks pending at the fork", .ran = &cb_ran };
+    cpu_worker_wait_taken(f, &w);
+    rcu_worker_wait_taken(own, &w);
+    unsigned long seq = rcu_gp_wait_blocked(f->in, &w);
     in_child(child_workers, f);
-    CHECK_EQ(ran(), 0);
+    rcu_gp_keeps_waiting(f->in, &w, seq);
     rcu_holder_stop(&h);
     f->barrier();
     CHECK_EQ(ran(), 2 * PENDING);

@@ -7,7 +7,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../torture/rcu_gp_wait.h"
 #include "test.h"
+
+#define qsbr_in (&ferry__rcu_qsbr_flavor)
 
 /* A registered thread that stays online without quiescent states until told
  * to announce one (or to go offline). */
@@ -62,21 +65,23 @@ static void check_waits(int offline)
     struct sync_arg s = { 0 };
     pthread_t t;
     CHECK_EQ(pthread_create(&t, NULL, sync_main, &s), 0);
-    usleep(50 * 1000);
-    CHECK_MSG(!atomic_load_explicit(&s.done, memory_order_acquire),
-              "synchronize returned while an online thread had no quiescent state");
+    /* Its grace period sleeps on the online thread, and goes on waiting
+     * when woken. */
+    struct rcu_watch w = { .what = "ferry_qsbr_synchronize (an online thread had no quiescent state)",
+                           .returned = &s.done };
+    rcu_gp_wait_blocked(qsbr_in, &w);
     atomic_store_explicit(&h.release, 1, memory_order_release);
     pthread_join(t, NULL);
     pthread_join(h.tid, NULL);
     CHECK(atomic_load_explicit(&s.done, memory_order_acquire));
 }
 
-FERRY_TEST(synchronize_waits_for_quiescent_state_timing)
+FERRY_TEST(synchronize_waits_for_quiescent_state)
 {
     check_waits(0);
 }
 
-FERRY_TEST(synchronize_waits_until_offline_timing)
+FERRY_TEST(synchronize_waits_until_offline)
 {
     check_waits(1);
 }
@@ -123,8 +128,8 @@ FERRY_TEST(call_waits_for_online_threads)
         o[i].value = i;
         ferry_qsbr_call(&o[i].rh, cb);
     }
-    usleep(30 * 1000);
-    CHECK_EQ(atomic_load_explicit(&cb_ran, memory_order_relaxed), 0);
+    struct rcu_watch w = { .what = "ferry_qsbr_call", .ran = &cb_ran };
+    rcu_gp_wait_blocked(qsbr_in, &w);
     atomic_store_explicit(&h.release, 1, memory_order_release);
     ferry_qsbr_barrier();
     CHECK_EQ(atomic_load_explicit(&cb_ran, memory_order_relaxed), 16);
@@ -149,8 +154,8 @@ FERRY_TEST(poll_completes)
     struct holder h;
     holder_start(&h, 0);
     unsigned long c = ferry_qsbr_start_poll();
-    usleep(20 * 1000);
-    CHECK(!ferry_qsbr_poll(c));
+    struct rcu_watch w = { .what = "ferry_qsbr_start_poll", .poll = ferry_qsbr_poll, .cookie = c };
+    rcu_gp_wait_blocked(qsbr_in, &w);
     atomic_store_explicit(&h.release, 1, memory_order_release);
     struct timespec dl = ferry_test_deadline_ms(10000);
     while (!ferry_qsbr_poll(c)) {

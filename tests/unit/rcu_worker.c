@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../torture/rcu_flavors.h"
+#include "../torture/rcu_gp_wait.h"
 #include "test.h"
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
@@ -134,21 +135,30 @@ static void destroy_runs_pending_callbacks(const struct rcu_flavor *f)
     for (int i = 0; i < 10; i++)
         f->call(&o[i].rh, cb_record);
     CHECK_EQ(f->set_thread_worker(NULL), 0);
+    /* The worker has taken them and waits for the holder. */
     struct destroy_arg d = { f, w, 0, 0 };
+    struct rcu_watch rw = { .what = "ferry_rcu_worker_destroy", .returned = &d.done, .ran = &cb_n };
+    rcu_worker_wait_taken(w, &rw);
     pthread_t t;
     CHECK_EQ(pthread_create(&t, NULL, destroy_main, &d), 0);
-    usleep(30 * 1000);
-    CHECK_MSG(!atomic_load_explicit(&d.done, memory_order_acquire),
-              "%s: destroy returned before its callbacks could run", f->name);
-    CHECK_EQ(ran(), 0);
+    /* destroy has begun (stopping is set under worker_lock; relaxed: a flag
+     * to decide when to look), and the worker's grace period still waits:
+     * destroy must not return, no callback may run. */
+    struct timespec limit = ferry_test_deadline_ms(RCU_GP_HANG_MS);
+    while (!atomic_load_explicit(&w->stopping, memory_order_relaxed)) {
+        rcu_watch_check(&rw, "before it began");
+        rcu_gp_hang_check(limit, &rw, "destroy begun");
+        usleep(100);
+    }
+    rcu_gp_wait_blocked(f->in, &rw);
     rcu_holder_stop(&h);
     CHECK_EQ(pthread_join(t, NULL), 0);
     CHECK_EQ(atomic_load_explicit(&d.rc, memory_order_relaxed), 0);
     CHECK_EQ(ran(), 10);
 }
 
-FERRY_TEST(memb_destroy_runs_pending_callbacks_timing) { destroy_runs_pending_callbacks(&rcu_memb); }
-FERRY_TEST(qsbr_destroy_runs_pending_callbacks_timing) { destroy_runs_pending_callbacks(&rcu_qsbr); }
+FERRY_TEST(memb_destroy_runs_pending_callbacks) { destroy_runs_pending_callbacks(&rcu_memb); }
+FERRY_TEST(qsbr_destroy_runs_pending_callbacks) { destroy_runs_pending_callbacks(&rcu_qsbr); }
 
 static void *bind_and_exit(void *arg)
 {
@@ -374,8 +384,9 @@ static void barrier_waits_for_every_worker(const struct rcu_flavor *f)
         CHECK_EQ(pthread_create(&t[i], NULL, spread_main, &a[i]), 0);
         CHECK_EQ(pthread_join(t[i], NULL), 0);
     }
-    usleep(20 * 1000);
-    CHECK_EQ(ran(), 0);   /* all behind the holder */
+    /* All behind the holder. */
+    struct rcu_watch w = { .what = "callbacks on every worker", .ran = &cb_n };
+    rcu_gp_wait_blocked(f->in, &w);
     rcu_holder_stop(&h);
     f->barrier();
     CHECK_EQ(ran(), 6 * 50);

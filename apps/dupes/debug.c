@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/* Test hooks (debug.h). */
+#include "debug.h"
+
+#include "msg.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+struct debug debug = { .read_log = -1 };
+
+/* Events counted per stage (relaxed: only the K-th matters, and exactly one
+ * thread sees it). */
+static atomic_uint_fast64_t counts[4];
+
+int debug_init(void)
+{
+    const char *s = getenv("FERRY_DUPES_DEBUG_SIGINT");
+    if (s && *s) {
+        const char *colon = strchr(s, ':');
+        char *end;
+        unsigned long long k = colon ? strtoull(colon + 1, &end, 10) : 0;
+        size_t n = colon ? (size_t)(colon - s) : 0;
+        if (!colon || *end || k == 0) {
+            msg("FERRY_DUPES_DEBUG_SIGINT=%s: want walk:K, hash:K or row:K", s);
+            return -1;
+        }
+        debug.sigint_at = k;
+        if (n == 4 && !strncmp(s, "walk", 4))
+            debug.sigint_stage = DBG_WALK;
+        else if (n == 4 && !strncmp(s, "hash", 4))
+            debug.sigint_stage = DBG_HASH;
+        else if (n == 3 && !strncmp(s, "row", 3))
+            debug.sigint_stage = DBG_ROW;
+        else {
+            msg("FERRY_DUPES_DEBUG_SIGINT=%s: want walk:K, hash:K or row:K", s);
+            return -1;
+        }
+    }
+    s = getenv("FERRY_DUPES_DEBUG_BEFORE_OPEN");
+    debug.before_open = s && *s ? s : NULL;
+    s = getenv("FERRY_DUPES_DEBUG_AFTER_READ");
+    debug.after_read = s && *s ? s : NULL;
+    s = getenv("FERRY_DUPES_DEBUG_BEFORE_OPENDIR");
+    debug.before_opendir = s && *s ? s : NULL;
+    s = getenv("FERRY_DUPES_DEBUG_READ_LOG");
+    if (s && *s) {
+        debug.read_log = open(s, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (debug.read_log < 0) {
+            msg("FERRY_DUPES_DEBUG_READ_LOG=%s: cannot open", s);
+            return -1;
+        }
+    }
+    s = getenv("FERRY_DUPES_DEBUG_WEAK_HASH");
+    debug.weak_hash = s && *s && strcmp(s, "0") != 0;
+    return 0;
+}
+
+void debug_fini(void)
+{
+    if (debug.read_log >= 0)
+        close(debug.read_log);
+    debug.read_log = -1;
+}
+
+void debug_count(enum debug_stage s, uint64_t n)
+{
+    if (s != debug.sigint_stage || n == 0)
+        return;
+    uint64_t before = atomic_fetch_add_explicit(&counts[s], n, memory_order_relaxed);
+    if (before < debug.sigint_at && before + n >= debug.sigint_at)
+        kill(getpid(), SIGINT); /* to the process: main takes it */
+}
+
+void debug_hook(const char *cmd, const char *path)
+{
+    char *argv[] = { "sh", "-c", (char *)cmd, "sh", (char *)path, NULL };
+    pid_t pid;
+    if (posix_spawn(&pid, "/bin/sh", NULL, NULL, argv, environ) != 0)
+        return;
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+}
+
+void debug_log_read(char kind, const char *path, size_t len)
+{
+    if (debug.read_log < 0)
+        return;
+    char head[2] = { kind, ' ' };
+    struct iovec iov[3] = { { head, 2 }, { (void *)path, len }, { "", 1 } };
+    /* O_APPEND: each line lands whole (a file system write of a few KiB). */
+    if (writev(debug.read_log, iov, 3) < 0)
+        return;
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/* Test hooks, set only through environment variables (documented in
+ * docs/dupes.md, "Testing"); all off unless set.
+ *
+ *   FERRY_DUPES_DEBUG_SIGINT=STAGE:K   send ourselves SIGINT when the K-th file
+ *                                      is found (walk), hashed (hash) or its
+ *                                      index row committed (row)
+ *   FERRY_DUPES_DEBUG_BEFORE_OPEN=CMD  run `sh -c CMD sh PATH` before a reader
+ *   FERRY_DUPES_DEBUG_AFTER_READ=CMD     opens PATH / after it read it (before
+ *                                      the re-stat), and wait for it
+ *   FERRY_DUPES_DEBUG_BEFORE_OPENDIR=CMD  the same before a walker opens a
+ *                                      directory (PATH: its output path)
+ *   FERRY_DUPES_DEBUG_READ_LOG=FILE    append "P PATH\0" or "F PATH\0" for
+ *                                      every partial / full read that completed
+ *   FERRY_DUPES_DEBUG_WEAK_HASH=1      every hash is 0 (to test --verify)
+ */
+#ifndef FERRY_DUPES_DEBUG_H
+#define FERRY_DUPES_DEBUG_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum debug_stage { DBG_NONE, DBG_WALK, DBG_HASH, DBG_ROW };
+
+struct debug {
+    enum debug_stage sigint_stage;
+    uint64_t sigint_at;
+    const char *before_open, *after_read, *before_opendir;
+    int read_log;          /* fd, or -1 */
+    bool weak_hash;
+};
+extern struct debug debug;
+
+/* Read the environment; 0, or -1 after a message about a bad value. */
+int debug_init(void);
+void debug_fini(void);
+
+/* Count one event of a stage; sends SIGINT to the process at the K-th. */
+void debug_count(enum debug_stage s, uint64_t n);
+
+/* Run a hook command with the path as $1 and wait for it. */
+void debug_hook(const char *cmd, const char *path);
+
+/* Log a completed read. */
+void debug_log_read(char kind, const char *path, size_t len);
+
+#endif

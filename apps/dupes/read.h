@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/* What a reader does around the read itself: open a file safely, check
+ * that it is still the file the walk saw, hash what it read, and the
+ * re-stat after hashing. The reader threads are in read.c; verify.c opens
+ * files the same way. */
+#ifndef FERRY_DUPES_READ_H
+#define FERRY_DUPES_READ_H
+
+#include "dupes.h"
+
+#include <stdbool.h>
+#include <sys/stat.h>
+
+/* Open n for reading (O_NONBLOCK: a FIFO put in its place cannot block us;
+ * O_NOATIME where permitted) and check it is the same regular file with the
+ * same size, mtime and ctime. The fd, or -1 with *status set (and the
+ * message printed, the counter counted). */
+int read_open(struct dupes *d, struct node *n, uint8_t *status);
+
+/* After hashing: is it unchanged and still linked? ST_OK, ST_CHANGED or
+ * ST_VANISHED (counted and reported). Runs the after-read test hook. */
+uint8_t read_restat(struct dupes *d, struct node *n, int fd);
+
+/* Report a read error (EIO...) on n: ST_UNREADABLE, or ST_CHANGED when the
+ * file turned out shorter than when listed. */
+uint8_t read_failed(struct dupes *d, struct node *n, ssize_t got);
+
+bool stat_same(const struct node *n, const struct stat *st);
+
+struct hasher;
+/* The partial hash of n from buf: its whole content (size <= 2 * BLK, and
+ * then it is the full hash too), or its first BLK bytes followed by its
+ * last BLK bytes. */
+void hash_partial(struct hasher *h, struct node *n, const uint8_t *buf);
+/* A full read's chunk [off, off + len): into h, and its part of the first
+ * and last blocks into hp and tail (for the partial-hash check). Call with
+ * off = 0 first (h and hp are reset then). */
+void hash_full_chunk(struct hasher *h, struct hasher *hp, uint8_t tail[BLK], const struct node *n,
+                     uint64_t off, const uint8_t *p, size_t len);
+/* After the last chunk: ST_OK with n->full set, or ST_CHANGED (reported)
+ * when the first and last blocks no longer give n's partial hash. */
+uint8_t hash_full_done(struct dupes *d, struct hasher *h, struct hasher *hp, const uint8_t tail[BLK],
+                       struct node *n);
+
+/* Bytes a job reads: the partial blocks, or the whole file. */
+static inline uint64_t job_bytes(const struct node *n, uint32_t kind)
+{
+    if (kind == JOB_FULL || n->size <= 2 * BLK)
+        return n->size;
+    return 2 * BLK;
+}
+
+#endif

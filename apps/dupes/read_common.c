@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/* Opening and re-checking the files the readers hash (read.h). */
+#include "read.h"
+
+#include "debug.h"
+#include "hash.h"
+#include "msg.h"
+#include "path.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+bool stat_same(const struct node *n, const struct stat *st)
+{
+    return S_ISREG(st->st_mode) && (uint64_t)st->st_dev == n->dev && (uint64_t)st->st_ino == n->ino &&
+           (uint64_t)st->st_size == n->size &&
+           (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec == n->mtime_ns &&
+           (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec == n->ctime_ns;
+}
+
+static void hook(const char *cmd, const struct node *n)
+{
+    struct buf b = { 0 };
+    size_t len = 0;
+    const char *p = node_out_path(n, &b, &len);
+    if (p)
+        debug_hook(cmd, p);
+    buf_free(&b);
+}
+
+static uint8_t changed(struct dupes *d, struct node *n, const char *when)
+{
+    atomic_fetch_add_explicit(&d->c.changed, 1, memory_order_relaxed);
+    msg_node(n, "changed %s: not grouped", when);
+    return ST_CHANGED;
+}
+
+int read_open(struct dupes *d, struct node *n, uint8_t *status)
+{
+    struct buf b = { 0 };
+    size_t len = 0;
+    const char *rel = node_rel_path(n, &b, &len);
+    if (!rel) {
+        *status = read_failed(d, n, -ENOMEM);
+        return -1;
+    }
+    if (debug.before_open)
+        hook(debug.before_open, n);
+    int flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC;
+    bool noatime = d->euid == 0 || d->euid == n->uid;
+    int fd = path_open(n->dir->root->fd, rel, len, flags | (noatime ? O_NOATIME : 0));
+    if (fd == -EPERM && noatime)
+        fd = path_open(n->dir->root->fd, rel, len, flags);
+    buf_free(&b);
+    if (fd < 0) {
+        if (fd == -ENOENT || fd == -ENOTDIR || fd == -ELOOP) { /* gone, or a symlink now */
+            atomic_fetch_add_explicit(&d->c.vanished, 1, memory_order_relaxed);
+            *status = ST_VANISHED;
+        } else {
+            atomic_fetch_add_explicit(&d->c.unreadable, 1, memory_order_relaxed);
+            msg_node(n, "cannot open: %s", strerror(-fd));
+            *status = ST_UNREADABLE;
+        }
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !stat_same(n, &st)) {
+        close(fd);
+        *status = changed(d, n, "since it was listed");
+        return -1;
+    }
+    *status = ST_OK;
+    return fd;
+}
+
+uint8_t read_restat(struct dupes *d, struct node *n, int fd)
+{
+    if (debug.after_read)
+        hook(debug.after_read, n);
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return read_failed(d, n, -errno);
+    if (st.st_nlink == 0) { /* deleted while we read it */
+        atomic_fetch_add_explicit(&d->c.vanished, 1, memory_order_relaxed);
+        return ST_VANISHED;
+    }
+    return stat_same(n, &st) ? ST_OK : changed(d, n, "while being read");
+}
+
+uint8_t read_failed(struct dupes *d, struct node *n, ssize_t got)
+{
+    if (got >= 0)
+        return changed(d, n, "while being read (shorter)");
+    atomic_fetch_add_explicit(&d->c.unreadable, 1, memory_order_relaxed);
+    msg_node(n, "read error: %s", strerror((int)-got));
+    return ST_UNREADABLE;
+}
+
+void hash_partial(struct hasher *h, struct node *n, const uint8_t *buf)
+{
+    uint8_t digest[HASH_MAX];
+    hasher_reset(h);
+    if (n->size <= 2 * BLK) {
+        hasher_update(h, buf, n->size);
+        hasher_digest(h, digest);
+        memcpy(n->full, digest, HASH_MAX);
+        n->have = HAVE_PARTIAL | HAVE_FULL;
+    } else {
+        hasher_update(h, buf, 2 * BLK);
+        hasher_digest(h, digest);
+        n->have |= HAVE_PARTIAL;
+    }
+    memcpy(n->partial, digest, PARTIAL_LEN);
+}
+
+void hash_full_chunk(struct hasher *h, struct hasher *hp, uint8_t tail[BLK], const struct node *n,
+                     uint64_t off, const uint8_t *p, size_t len)
+{
+    if (off == 0) {
+        hasher_reset(h);
+        hasher_reset(hp);
+    }
+    hasher_update(h, p, len);
+    if (off < BLK) /* part of the first block */
+        hasher_update(hp, p, (size_t)(BLK - off) < len ? (size_t)(BLK - off) : len);
+    uint64_t tail_at = n->size - BLK; /* a full job's file is > 2 * BLK */
+    if (off + len > tail_at) {
+        uint64_t from = off > tail_at ? off : tail_at;
+        memcpy(tail + (from - tail_at), p + (from - off), (size_t)(off + len - from));
+    }
+}
+
+uint8_t hash_full_done(struct dupes *d, struct hasher *h, struct hasher *hp, const uint8_t tail[BLK],
+                       struct node *n)
+{
+    uint8_t check[HASH_MAX];
+    hasher_update(hp, tail, BLK);
+    hasher_digest(hp, check);
+    if (memcmp(check, n->partial, PARTIAL_LEN) != 0) {
+        atomic_fetch_add_explicit(&d->c.changed, 1, memory_order_relaxed);
+        msg_node(n, "changed between its partial and full reads: not grouped");
+        return ST_CHANGED;
+    }
+    hasher_digest(h, n->full);
+    n->have |= HAVE_FULL;
+    return ST_OK;
+}

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+/* PATH arguments (roots.h). */
+#include "roots.h"
+
+#include "index.h"
+#include "msg.h"
+#include "table.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The directory every open below r is relative to: r->abs itself, or a
+ * file's parent ("/" for a file in /). */
+static size_t dir_len(const struct root *r)
+{
+    if (!r->is_file)
+        return r->abslen;
+    size_t n = (size_t)(strrchr(r->abs, '/') - r->abs);
+    return n ? n : 1;
+}
+
+static uint64_t root_dir_hash(const void *e)
+{
+    const struct root *r = e;
+    return index_path_hash(r->abs, dir_len(r));
+}
+
+static bool same_root_dir(const void *e, const void *key)
+{
+    const struct root *a = e, *b = key;
+    size_t n = dir_len(a);
+    return n == dir_len(b) && memcmp(a->abs, b->abs, n) == 0;
+}
+
+/* Resolve r's PATH; its directory's descriptor comes from open_dir(). */
+static int resolve_root(struct root *r, char *arg)
+{
+    size_t len = strlen(arg);
+    while (len > 1 && arg[len - 1] == '/')
+        len--;
+    r->arg = arg;
+    r->arglen = len;
+    struct stat st;
+    if (stat(arg, &st) != 0) {
+        msg_path(arg, strlen(arg), "%s", strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode) && !S_ISREG(st.st_mode)) {
+        msg_path(arg, strlen(arg), "neither a directory nor a regular file");
+        return -1;
+    }
+    r->abs = realpath(arg, NULL);
+    if (!r->abs) {
+        msg_path(arg, strlen(arg), "%s", strerror(errno));
+        return -1;
+    }
+    r->abslen = strlen(r->abs);
+    r->dev = st.st_dev;
+    if (S_ISREG(st.st_mode)) { /* a file: its parent directory, and its name there */
+        r->is_file = true;
+        r->base = strrchr(r->abs, '/') + 1;
+    }
+    return 0;
+}
+
+/* Open r's directory, or share the descriptor of an earlier PATH in the
+ * same directory: `ferry-dupes $(find ...)` may name thousands of files
+ * of a few directories, and a descriptor each would exhaust the limit. */
+static int open_dir(struct root *r, struct table *dirs)
+{
+    uint64_t h = root_dir_hash(r);
+    const struct root *same = table_find(dirs, h, same_root_dir, r);
+    if (same) {
+        r->fd = same->fd;
+        r->shares_fd = true;
+        return 0;
+    }
+    char *dir = strndup(r->abs, dir_len(r));
+    r->fd = dir ? open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+    int err = dir ? errno : ENOMEM;
+    free(dir);
+    if (r->fd < 0) {
+        msg_path(r->arg, strlen(r->arg), "%s", strerror(err));
+        return -1;
+    }
+    if (table_add(dirs, h, r, root_dir_hash)) {
+        msg("out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+int roots_open(struct dupes *d)
+{
+    const struct options *o = d->opt;
+    d->roots = calloc((size_t)o->npaths, sizeof *d->roots);
+    if (!d->roots) {
+        msg("out of memory");
+        return -1;
+    }
+    d->nroots = o->npaths;
+    for (int i = 0; i < o->npaths; i++)
+        d->roots[i].fd = -1;
+    struct table dirs = { 0 };
+    int ret = 0;
+    for (int i = 0; i < o->npaths && !ret; i++)
+        ret = resolve_root(&d->roots[i], o->paths[i]) || open_dir(&d->roots[i], &dirs) ? -1 : 0;
+    table_free(&dirs);
+    return ret;
+}
+
+void roots_close(struct dupes *d)
+{
+    for (int i = 0; i < d->nroots; i++) {
+        if (d->roots[i].fd >= 0 && !d->roots[i].shares_fd)
+            close(d->roots[i].fd);
+        free(d->roots[i].abs);
+    }
+    free(d->roots);
+    d->roots = NULL;
+    d->nroots = 0;
+}

@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: MIT */
+/* The walkers: several threads share one queue of directories (the dirs
+ * channel). Each takes a few directories, lists them with getdents64,
+ * stats the regular files (fstatat relative to the directory, so no path
+ * length limit applies), sends the files to the grouper in batches (the
+ * entries channel) and its subdirectories back to the queue. The queue's
+ * priority is the depth, so the walk goes deep first: the queue stays
+ * short and a disk reads neighbouring inodes together.
+ *
+ * Termination is exact: pending_dirs counts the directories queued or being
+ * read; a walker adds a directory's subdirectories before it subtracts the
+ * directory itself, so the count reaches 0 only after the last directory is
+ * done, and the walker that takes it there closes the queue.
+ *
+ * Symlinks, FIFOs, sockets and devices are skipped by their d_type (or
+ * st_mode): never opened, never followed. A directory is checked against its
+ * ancestors (dev, ino) when opened, so a bind-mount loop is reported and
+ * skipped rather than walked forever. */
+#include "debug.h"
+#include "dupes.h"
+#include "msg.h"
+#include "path.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DIR_BATCH 4
+#define ENTRY_BATCH 256
+#define DENTS_BYTES (64 * 1024)
+#define DIR_LEVELS 16
+
+struct walker {
+    struct dupes *d;
+    struct arena *arena;
+    struct node *out[ENTRY_BATCH];
+    size_t nout;
+    struct dir **subs;
+    size_t nsub, capsub;
+    char *dents;
+    struct buf path;
+    uint64_t files, bytes;
+};
+
+static void count_flush(struct walker *w)
+{
+    struct counters *c = &w->d->c;
+    atomic_fetch_add_explicit(&c->files, w->files, memory_order_relaxed);
+    atomic_fetch_add_explicit(&c->bytes, w->bytes, memory_order_relaxed);
+    debug_count(DBG_WALK, w->files);
+    w->files = w->bytes = 0;
+}
+
+static void flush_entries(struct walker *w)
+{
+    if (w->nout) {
+        ferry_send(w->d->entries_tx, w->out, w->nout);
+        w->nout = 0;
+    }
+    count_flush(w);
+}
+
+static struct dir *new_dir(struct walker *w, struct dir *parent, const char *name, size_t len)
+{
+    struct dir *d = arena_alloc(w->arena, sizeof *d + len + 1);
+    if (!d)
+        return NULL;
+    d->parent = parent;
+    d->root = parent->root;
+    d->dev = d->ino = 0;
+    d->depth = parent->depth + 1;
+    d->namelen = (uint32_t)len;
+    memcpy(d->name, name, len);
+    d->name[len] = 0;
+    return d;
+}
+
+struct dir *walk_root_dir(struct dupes *d, struct root *r, struct arena *a)
+{
+    (void)d;
+    struct dir *x = arena_alloc(a, sizeof *x + 1);
+    if (!x)
+        return NULL;
+    memset(x, 0, sizeof *x + 1);
+    x->root = r;
+    return x;
+}
+
+static void add_file(struct walker *w, struct dir *dir, const char *name, size_t len,
+                     const struct stat *st)
+{
+    struct node *n = arena_alloc(w->arena, sizeof *n + len + 1);
+    if (!n) {
+        msg("out of memory");
+        dupes_fail(w->d);
+        return;
+    }
+    memset(n, 0, sizeof *n);
+    n->dev = st->st_dev;
+    n->ino = st->st_ino;
+    n->size = (uint64_t)st->st_size;
+    n->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
+    n->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+    n->uid = st->st_uid;
+    n->dir = dir;
+    n->namelen = (uint32_t)len;
+    memcpy(n->name, name, len);
+    n->name[len] = 0;
+    w->out[w->nout++] = n;
+    w->files++;
+    w->bytes += n->size;
+    if (w->nout == ENTRY_BATCH)
+        flush_entries(w);
+}
+
+static void add_subdir(struct walker *w, struct dir *parent, const char *name, size_t len)
+{
+    if (w->nsub == w->capsub) {
+        size_t cap = w->capsub ? w->capsub * 2 : 64;
+        struct dir **s = realloc(w->subs, cap * sizeof *s);
+        if (!s) {
+            msg("out of memory");
+            dupes_fail(w->d);
+            return;
+        }
+        w->subs = s;
+        w->capsub = cap;
+    }
+    struct dir *d = new_dir(w, parent, name, len);
+    if (d)
+        w->subs[w->nsub++] = d;
+}
+
+static void skip_dir(struct walker *w, struct dir *dir, const char *why, int err)
+{
+    if (err == ENOENT || err == ENOTDIR || err == ELOOP) { /* gone or replaced since listed */
+        atomic_fetch_add_explicit(&w->d->c.vanished, 1, memory_order_relaxed);
+        return;
+    }
+    atomic_store_explicit(&w->d->walk_incomplete, true, memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->d->c.unreadable, 1, memory_order_relaxed);
+    msg_dir(dir, "%s: %s (skipped)", why, strerror(err));
+}
+
+/* A PATH argument that is a file: its one node. */
+static void walk_file_root(struct walker *w, struct dir *dir)
+{
+    struct root *r = dir->root;
+    struct stat st;
+    if (fstat(r->fd, &st) == 0) { /* its directory: to tell aliases apart (group.c) */
+        dir->dev = st.st_dev;
+        dir->ino = st.st_ino;
+    }
+    if (fstatat(r->fd, r->base, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+        skip_dir(w, dir, "cannot stat", errno);
+        return;
+    }
+    if (S_ISREG(st.st_mode))
+        add_file(w, dir, r->base, strlen(r->base), &st);
+}
+
+/* name is the index (base) or one of SQLite's files beside it. */
+static bool is_index_file(const char *base, const char *name)
+{
+    size_t n = strlen(base);
+    if (strncmp(name, base, n) != 0)
+        return false;
+    name += n;
+    return !*name || !strcmp(name, "-wal") || !strcmp(name, "-shm") || !strcmp(name, "-journal");
+}
+
+static bool is_loop(const struct dir *dir, const struct stat *st)
+{
+    for (const struct dir *a = dir->parent; a; a = a->parent)
+        if (a->dev == (uint64_t)st->st_dev && a->ino == (uint64_t)st->st_ino)
+            return true;
+    return false;
+}
+
+static void walk_dir(struct walker *w, struct dir *dir)
+{
+    struct dupes *d = w->d;
+    struct root *r = dir->root;
+    if (r->is_file) {
+        walk_file_root(w, dir);
+        return;
+    }
+    size_t rlen = 0;
+    const char *rel = dir_rel_path(dir, &w->path, &rlen);
+    if (!rel) {
+        skip_dir(w, dir, "cannot open directory", ENOMEM);
+        return;
+    }
+    if (debug.before_opendir) {
+        struct buf b = { 0 };
+        size_t blen = 0;
+        if (dir_out_path(dir, &b, &blen))
+            debug_hook(debug.before_opendir, b.p);
+        buf_free(&b);
+    }
+    int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+    int fd = path_open(r->fd, rel, rlen, flags | (d->euid == 0 ? O_NOATIME : 0));
+    if (fd == -EPERM)
+        fd = path_open(r->fd, rel, rlen, flags);
+    if (fd < 0) {
+        skip_dir(w, dir, "cannot open directory", -fd);
+        return;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        skip_dir(w, dir, "cannot stat directory", errno);
+        close(fd);
+        return;
+    }
+    if (d->opt->one_fs && (uint64_t)st.st_dev != (uint64_t)r->dev) {
+        close(fd);
+        return;
+    }
+    if (is_loop(dir, &st)) {
+        msg_dir(dir, "directory loop (a bind mount?): skipped");
+        close(fd);
+        return;
+    }
+    dir->dev = st.st_dev;
+    dir->ino = st.st_ino;
+    bool db_here = d->db_base && d->db_dir_dev == (uint64_t)st.st_dev && d->db_dir_ino == (uint64_t)st.st_ino;
+    atomic_fetch_add_explicit(&d->c.dirs, 1, memory_order_relaxed);
+    for (;;) {
+        if (atomic_load_explicit(&d->stop, memory_order_relaxed))
+            break;
+        ssize_t n = getdents64(fd, w->dents, DENTS_BYTES);
+        if (n == 0)
+            break;
+        if (n < 0) {
+            skip_dir(w, dir, "cannot read directory", errno);
+            break;
+        }
+        for (ssize_t off = 0; off < n;) {
+            struct dirent64 *e = (struct dirent64 *)(w->dents + off);
+            off += e->d_reclen;
+            const char *name = e->d_name;
+            if (name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0)))
+                continue;
+            size_t len = strlen(name);
+            unsigned type = e->d_type;
+            if (type == DT_DIR) {
+                add_subdir(w, dir, name, len);
+                continue;
+            }
+            if (type != DT_REG && type != DT_UNKNOWN)
+                continue; /* symlink, FIFO, socket, device: never opened */
+            if (db_here && is_index_file(d->db_base, name))
+                continue;
+            if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+                int err = errno;
+                if (err == ENOENT) {
+                    atomic_fetch_add_explicit(&d->c.vanished, 1, memory_order_relaxed);
+                    continue;
+                }
+                atomic_fetch_add_explicit(&d->c.unreadable, 1, memory_order_relaxed);
+                size_t plen = 0;
+                struct buf b = { 0 };
+                const char *p = dir_out_path(dir, &b, &plen);
+                if (p && !buf_append(&b, "/", 1) && !buf_append(&b, name, len))
+                    msg_path(b.p, b.len, "cannot stat: %s", strerror(err));
+                buf_free(&b);
+                continue;
+            }
+            if (S_ISREG(st.st_mode))
+                add_file(w, dir, name, len, &st);
+            else if (S_ISDIR(st.st_mode))
+                add_subdir(w, dir, name, len);
+        }
+    }
+    close(fd);
+}
+
+/* One directory done: queue its subdirectories, then count it out. */
+static void finish_dir(struct walker *w, const struct dir *dir)
+{
+    struct dupes *d = w->d;
+    if (w->nsub && !atomic_load_explicit(&d->stop, memory_order_relaxed)) {
+        /* Relaxed: this thread's decrement below (acq_rel) orders it. */
+        atomic_fetch_add_explicit(&d->pending_dirs, w->nsub, memory_order_relaxed);
+        unsigned level = dir->depth + 1 < DIR_LEVELS ? dir->depth + 1 : DIR_LEVELS - 1;
+        ssize_t sent = ferry_send_prio(d->dirs_tx, w->subs, w->nsub, level);
+        if (sent < (ssize_t)w->nsub) /* closed by a stop: count the rest out */
+            atomic_fetch_sub_explicit(&d->pending_dirs, w->nsub - (sent > 0 ? (size_t)sent : 0),
+                                      memory_order_relaxed);
+    }
+    w->nsub = 0;
+    /* acq_rel: the walker that reaches 0 sees every other walker's
+     * increments (and their sends) before it closes the queue. */
+    if (atomic_fetch_sub_explicit(&d->pending_dirs, 1, memory_order_acq_rel) == 1)
+        ferry_tx_close(d->dirs_tx);
+}
+
+unsigned walk_dir_levels(void)
+{
+    return DIR_LEVELS;
+}
+
+struct walker *walker_new(struct dupes *d, struct arena *a)
+{
+    struct walker *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    w->d = d;
+    w->arena = a;
+    w->dents = malloc(DENTS_BYTES);
+    if (!w->dents) {
+        free(w);
+        return NULL;
+    }
+    return w;
+}
+
+void walker_free(struct walker *w)
+{
+    free(w->subs);
+    buf_free(&w->path);
+    free(w->dents);
+    free(w);
+}
+
+void *walker_main(void *arg)
+{
+    struct walker_arg *a = arg;
+    struct walker *w = a->w;
+    struct dupes *d = a->d;
+    struct dir *batch[DIR_BATCH];
+    ssize_t n;
+    while ((n = ferry_recv(d->dirs_rx, batch, DIR_BATCH)) > 0) {
+        for (ssize_t i = 0; i < n; i++) {
+            if (!atomic_load_explicit(&d->stop, memory_order_relaxed))
+                walk_dir(w, batch[i]);
+            finish_dir(w, batch[i]);
+        }
+        flush_entries(w);
+    }
+    flush_entries(w);
+    ferry_tx_release(d->entries_tx);
+    ferry_tx_release(d->dirs_tx);
+    ferry_rx_release(d->dirs_rx);
+    walker_free(w);
+    stage_thread_done(d, STAGE_WALK);
+    return NULL;
+}

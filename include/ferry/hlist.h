@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: MIT */
+/* ferry/hlist.h: intrusive doubly linked list with a one-pointer head.
+ *
+ * For hash tables with many buckets, where a two-pointer ferry_list head per
+ * bucket would double the table (the kernel's and liburcu's hlist). The
+ * head holds only `first`; each node holds `next` and `pprev`, the address
+ * of the pointer that points at it (the head's `first` or the previous
+ * node's `next`), so a node is unlinked in O(1) without knowing its head.
+ * The list is NULL-terminated, not circular; there is no O(1) tail.
+ *
+ * Zero-filled memory is a valid empty head and a valid unlinked
+ * ("unhashed") node: pprev == NULL means unlinked. After ferry_hlist_del()
+ * debug builds (FERRY_DEBUG) poison the node; deleting a node that is not
+ * linked aborts with a message (always when it was never linked or was
+ * removed with _del_init; with FERRY_DEBUG also when it was poisoned).
+ * Recover the element with ferry_hlist_entry() (= ferry_container_of).
+ *
+ * Concurrency: none; callers serialize. For RCU readers see the _rcu
+ * functions in ferry/rculist.h. Nothing here blocks or allocates.
+ */
+#ifndef FERRY_HLIST_H
+#define FERRY_HLIST_H
+
+#include <ferry/list.h>
+
+FERRY_EXTERN_C_BEGIN
+
+typedef struct ferry_hlist_node {
+    struct ferry_hlist_node *next;
+    struct ferry_hlist_node **pprev;   /* NULL: not on a list */
+} ferry_hlist_node;
+
+typedef struct ferry_hlist_head {
+    ferry_hlist_node *first;
+} ferry_hlist_head;
+
+#define ferry_hlist_entry(node, type, member) ferry_container_of(node, type, member)
+
+/* Static initializer of a head ({0} is the same). */
+#define FERRY_HLIST_HEAD_INIT { NULL }
+
+/* Poison written into deleted nodes in debug builds (faults if followed). */
+#define FERRY_HLIST_POISON_NEXT ((ferry_hlist_node *)(uintptr_t)0xdead000000000200ull)
+#define FERRY_HLIST_POISON_PPREV ((ferry_hlist_node **)(uintptr_t)0xdead000000000222ull)
+
+static inline void ferry_hlist_head_init(ferry_hlist_head *head)
+{
+    head->first = NULL;
+}
+
+/* Make node unlinked (as zero-filling does). */
+static inline void ferry_hlist_node_init(ferry_hlist_node *node)
+{
+    node->next = NULL;
+    node->pprev = NULL;
+}
+
+static inline bool ferry_hlist_empty(const ferry_hlist_head *head)
+{
+    return head->first == NULL;
+}
+
+/* True if node is on no list (never linked, or removed with _del_init).
+ * A node removed with ferry_hlist_del is poisoned in debug builds and reads
+ * as linked there; do not ask. */
+static inline bool ferry_hlist_unhashed(const ferry_hlist_node *node)
+{
+    return node->pprev == NULL;
+}
+
+/* Abort unless node is linked (the checks list.h makes for ferry_list). */
+static inline void ferry__hlist_check_linked(const ferry_hlist_node *node)
+{
+    if (FERRY_UNLIKELY(node->pprev == NULL))
+        ferry__die("hlist node %p deleted but it is not on a list", (const void *)node);
+#ifdef FERRY_DEBUG
+    if (FERRY_UNLIKELY(node->pprev == FERRY_HLIST_POISON_PPREV))
+        ferry__die("hlist node %p deleted twice (it is poisoned)", (const void *)node);
+    if (FERRY_UNLIKELY(*node->pprev != node))
+        ferry__die("hlist corrupted: the pointer before node %p does not point to it",
+                   (const void *)node);
+#endif
+}
+
+/* Insert node at the front of head's list. */
+static inline void ferry_hlist_add_head(ferry_hlist_head *head, ferry_hlist_node *node)
+{
+    ferry_hlist_node *first = head->first;
+    node->next = first;
+    if (first)
+        first->pprev = &node->next;
+    head->first = node;
+    node->pprev = &head->first;
+}
+
+/* Insert node right before `next`, which is linked. */
+static inline void ferry_hlist_add_before(ferry_hlist_node *node, ferry_hlist_node *next)
+{
+    ferry__hlist_check_linked(next);
+    node->pprev = next->pprev;
+    node->next = next;
+    next->pprev = &node->next;
+    *node->pprev = node;
+}
+
+/* Insert node right after `prev`, which is linked. */
+static inline void ferry_hlist_add_behind(ferry_hlist_node *node, ferry_hlist_node *prev)
+{
+    ferry__hlist_check_linked(prev);
+    node->next = prev->next;
+    prev->next = node;
+    node->pprev = &prev->next;
+    if (node->next)
+        node->next->pprev = &node->next;
+}
+
+static inline void ferry__hlist_unlink(ferry_hlist_node *node)
+{
+    ferry__hlist_check_linked(node);
+    ferry_hlist_node *next = node->next;
+    *node->pprev = next;
+    if (next)
+        next->pprev = node->pprev;
+}
+
+/* Unlink node. Debug builds poison it afterwards. */
+static inline void ferry_hlist_del(ferry_hlist_node *node)
+{
+    ferry__hlist_unlink(node);
+#ifdef FERRY_DEBUG
+    node->next = FERRY_HLIST_POISON_NEXT;
+    node->pprev = FERRY_HLIST_POISON_PPREV;
+#endif
+}
+
+/* Unlink node and leave it unlinked (ferry_hlist_unhashed() is true). */
+static inline void ferry_hlist_del_init(ferry_hlist_node *node)
+{
+    ferry__hlist_unlink(node);
+    ferry_hlist_node_init(node);
+}
+
+/* Move the whole list from `from` to the empty `to`; `from` is left empty. */
+static inline void ferry_hlist_move_list(ferry_hlist_head *from, ferry_hlist_head *to)
+{
+    to->first = from->first;
+    if (to->first)
+        to->first->pprev = &to->first;
+    from->first = NULL;
+}
+
+/* Number of nodes (walks the list). */
+static inline size_t ferry_hlist_count(const ferry_hlist_head *head)
+{
+    size_t n = 0;
+    for (const ferry_hlist_node *p = head->first; p; p = p->next)
+        n++;
+    return n;
+}
+
+/* Iteration. pos is declared by the macro. The plain forms must not delete
+ * the current node; the _safe forms may delete (only) the current one. */
+#define ferry_hlist_for_each(pos, head) \
+    for (ferry_hlist_node *pos = (head)->first; pos; pos = pos->next)
+
+#define ferry_hlist_for_each_safe(pos, head)                                    \
+    for (ferry_hlist_node *pos = (head)->first, *ferry__next_##pos = pos ? pos->next : NULL; \
+         pos; pos = ferry__next_##pos, ferry__next_##pos = pos ? pos->next : NULL)
+
+static inline void *ferry__hlist_entry_or_null(const ferry_hlist_node *node, size_t offset)
+{
+    return node ? (void *)((char *)(uintptr_t)node - offset) : NULL;
+}
+
+/* Entry of a node pointer, or NULL for NULL (node is evaluated once). */
+#define ferry_hlist_entry_safe(node, type, member) \
+    ((type *)ferry__hlist_entry_or_null((node), offsetof(type, member)))
+
+#define ferry_hlist_for_each_entry(pos, head, type, member)                     \
+    for (type *pos = ferry_hlist_entry_safe((head)->first, type, member); pos;  \
+         pos = ferry_hlist_entry_safe(pos->member.next, type, member))
+
+#define ferry_hlist_for_each_entry_safe(pos, head, type, member)                             \
+    for (type *pos = ferry_hlist_entry_safe((head)->first, type, member),                    \
+              *ferry__next_##pos = pos ? ferry_hlist_entry_safe(pos->member.next, type, member) \
+                                       : (type *)NULL;                                       \
+         pos; pos = ferry__next_##pos,                                                       \
+              ferry__next_##pos = pos ? ferry_hlist_entry_safe(pos->member.next, type, member) \
+                                      : (type *)NULL)
+
+FERRY_EXTERN_C_END
+
+#endif /* FERRY_HLIST_H */

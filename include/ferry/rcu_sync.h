@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/* ferry/rcu_sync.h: phased state change for RCU readers (the kernel's
+ * rcu_sync).
+ *
+ * Readers run a cheap fast path while no updater is active and a slow path
+ * (say, taking a lock) while one is. Inside a read-side section a reader
+ * asks ferry_rcu_sync_is_idle(): one relaxed load, no barrier. An updater
+ * calls ferry_rcu_sync_enter() before its work: it flips the state and
+ * waits for a grace period, so when it returns every read-side section
+ * that could have seen "idle" has ended, and every section still running
+ * or starting sees "not idle". ferry_rcu_sync_exit() ends the updater's
+ * work; the state returns to idle only a grace period after the last exit,
+ * through the flavor's call (exit never blocks).
+ *
+ * Guarantee: every read-side section that overlaps an updater's interval
+ * [enter returned, exit called] sees "not idle" at every check it makes.
+ *
+ * Sharing: concurrent enters from idle share one grace period; an enter
+ * while another updater is inside, or before the deferred return to idle
+ * has happened, waits for no grace period at all. Enter and exit nest as a
+ * count (any number of updaters at once; exclusion among them is the
+ * caller's business).
+ *
+ * The default flavor (ferry/rcu.h) or QSBR (ferry/rcu_qsbr.h), chosen at
+ * init: readers use that flavor's read-side sections.
+ */
+#ifndef FERRY_RCU_SYNC_H
+#define FERRY_RCU_SYNC_H
+
+#include <ferry/rcu.h>
+
+#include <pthread.h>
+
+FERRY_EXTERN_C_BEGIN
+
+/* Private. States in order: a reader sees idle only in IDLE. */
+enum {
+    FERRY__RCU_SYNC_IDLE,
+    FERRY__RCU_SYNC_ENTER,    /* first enter waits for its grace period */
+    FERRY__RCU_SYNC_PASSED,   /* updaters inside, readers on the slow path */
+    FERRY__RCU_SYNC_EXIT,     /* count 0, return to idle queued */
+    FERRY__RCU_SYNC_REPLAY,   /* an enter/exit pair ran during EXIT's wait */
+};
+
+struct ferry__rcu_sync_ops;
+
+typedef struct ferry_rcu_sync {
+    FERRY_ATOMIC(int) state;           /* read by readers */
+    unsigned long count;               /* updaters inside; under lock */
+    bool queued;                       /* the callback is queued; under lock */
+    bool called;                       /* a callback was ever queued; under lock */
+    pthread_mutex_t lock;
+    pthread_cond_t passed;             /* state reached PASSED */
+    ferry_rcu_head head;
+    const struct ferry__rcu_sync_ops *ops;
+} ferry_rcu_sync;
+
+/* Set up rs, idle, for the default flavor / the QSBR flavor. Returns 0, or
+ * -EINVAL for NULL. Not while rs is in use. Never blocks or allocates. */
+int ferry_rcu_sync_init(ferry_rcu_sync *rs);
+int ferry_rcu_sync_init_qsbr(ferry_rcu_sync *rs);
+
+/* True while no updater is inside (and the deferred return to idle has
+ * happened). Call inside a read-side section of rs's flavor; see the
+ * guarantee above. One load (acquire: a plain load on x86): it pairs with
+ * the release store of the return to idle, so a reader that sees idle also
+ * sees what the updaters did before their exit. Against enter, the grace
+ * period does the ordering (a section that was running when the state left
+ * idle ends before enter returns). rs must be initialized. Wait-free. */
+static inline bool ferry_rcu_sync_is_idle(const ferry_rcu_sync *rs)
+{
+    return atomic_load_explicit(&rs->state, memory_order_acquire) == FERRY__RCU_SYNC_IDLE;
+}
+
+/* Enter: after it returns, no read-side section that saw "idle" is still
+ * running and none will see it until the matching exit (and a grace period
+ * more). Blocks for a grace period when the state is idle (concurrent
+ * callers share it), else at most until the first enterer's grace period
+ * ends. Not inside a read-side section (FERRY_DEBUG aborts; otherwise it
+ * deadlocks). QSBR: an online caller goes offline for the call and comes
+ * back online. Returns 0, or -EINVAL for NULL. Never allocates. */
+int ferry_rcu_sync_enter(ferry_rcu_sync *rs);
+
+/* Exit: the last exit queues the return to idle, a grace period later, with
+ * the flavor's call. Never blocks (a mutex held briefly), never allocates;
+ * any thread, also inside a read-side section. Returns 0, -EINVAL for NULL,
+ * -EPERM when no enter is outstanding (nothing changes). */
+int ferry_rcu_sync_exit(ferry_rcu_sync *rs);
+
+/* Tear down: waits for a queued return to idle (the flavor's barrier: not
+ * inside a read-side section nor from an RCU callback). Returns 0, -EINVAL
+ * for NULL, -EBUSY while an enter is outstanding (nothing changes). */
+int ferry_rcu_sync_fini(ferry_rcu_sync *rs);
+
+FERRY_EXTERN_C_END
+
+#endif /* FERRY_RCU_SYNC_H */

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/* Absolute deadlines from durations (include/ferry/deadline.h): now on
+ * CLOCK_MONOTONIC plus a duration, saturating at time_t's ends. No shared
+ * state, no atomics. */
+#include <ferry/deadline.h>
+
+#include "platform.h"
+
+#define NS_PER_SEC 1000000000
+
+/* time_t's ends (it is a signed integer type on every target ferry
+ * supports). */
+#define TIME_MAX ((time_t)(((uint64_t)1 << (sizeof(time_t) * 8 - 1)) - 1))
+#define TIME_MIN (-TIME_MAX - 1)
+
+static struct timespec saturated(bool future)
+{
+    struct timespec t = {future ? TIME_MAX : TIME_MIN, future ? NS_PER_SEC - 1 : 0};
+    return t;
+}
+
+struct timespec ferry_deadline_in(int64_t ns)
+{
+    struct timespec now = ferry__now();
+    int64_t sec = ns / NS_PER_SEC; /* truncates toward zero: rem has ns's sign */
+    long nsec = now.tv_nsec + (long)(ns % NS_PER_SEC);
+    if (nsec >= NS_PER_SEC) {
+        nsec -= NS_PER_SEC;
+        sec++;
+    } else if (nsec < 0) {
+        nsec += NS_PER_SEC;
+        sec--;
+    }
+    time_t s;
+    /* The builtin checks the exact sum against time_t's range. */
+    if (__builtin_add_overflow(now.tv_sec, sec, &s))
+        return saturated(sec > 0);
+    struct timespec t = {s, nsec};
+    return t;
+}
+
+struct timespec ferry_deadline_in_ms(int64_t ms)
+{
+    if (ms > INT64_MAX / 1000000)
+        return saturated(true);
+    if (ms < INT64_MIN / 1000000)
+        return saturated(false);
+    return ferry_deadline_in(ms * 1000000);
+}

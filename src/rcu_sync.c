@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+/* Phased state change for RCU readers (ferry/rcu_sync.h).
+ *
+ * State machine, all transitions under rs->lock (readers only load state):
+ *
+ *   IDLE   --enter (count 0->1)-->  ENTER: the enterer waits for a grace
+ *                                   period with the lock dropped; others
+ *                                   that arrive wait on `passed`
+ *   ENTER  --grace period over-->   PASSED (broadcast `passed`)
+ *   PASSED --exit (count 1->0)-->   EXIT, callback queued (after a grace
+ *                                   period)
+ *   EXIT   --enter-->               stays EXIT (no wait: readers never saw
+ *                                   idle since), count > 0
+ *   EXIT   --exit (count 1->0)-->   REPLAY: the queued grace period began
+ *                                   before this updater's interval ended,
+ *                                   so it does not cover it
+ *   callback: count > 0 -> PASSED; REPLAY -> EXIT, queued again;
+ *             else -> IDLE
+ *
+ * Why the guarantee of the header holds: a read-side section that overlaps
+ * [enter returned, exit called] began after the store that left IDLE was
+ * made, since enter's grace period waited for every section older than it,
+ * so its loads see "not idle" (the grace period's barriers order the store
+ * before the sections it does not wait for). It ends before the return to
+ * IDLE: that happens in a callback whose grace period began after the last
+ * exit (REPLAY re-queues when an exit came after the grace period began),
+ * so the grace period waits for the section.
+ */
+#include <ferry/rcu_sync.h>
+#include <ferry/rcu_qsbr.h>
+
+#include <errno.h>
+#include <string.h>
+
+struct ferry__rcu_sync_ops {
+    void (*synchronize)(void);
+    void (*call)(ferry_rcu_head *head, void (*fn)(ferry_rcu_head *));
+    void (*barrier)(void);
+    bool (*reading)(void);   /* debug: inside a read-side section */
+    /* QSBR: an enterer that blocks (on another enterer's grace period)
+     * must not be online, or it holds that grace period up forever. */
+    bool (*offline)(void);   /* go offline if online; true if it did */
+    void (*online)(void);
+};
+
+static void memb_sync(void) { ferry_rcu_synchronize(); }
+static void memb_call(ferry_rcu_head *h, void (*fn)(ferry_rcu_head *)) { ferry_rcu_call(h, fn); }
+static void memb_barrier(void) { ferry_rcu_barrier(); }
+static bool memb_reading(void) { return ferry_rcu_read_ongoing(); }
+static void qsbr_sync(void) { ferry_qsbr_synchronize(); }
+static void qsbr_call(ferry_rcu_head *h, void (*fn)(ferry_rcu_head *)) { ferry_qsbr_call(h, fn); }
+static void qsbr_barrier(void) { ferry_qsbr_barrier(); }
+
+static bool qsbr_offline(void)
+{
+    if (!ferry_qsbr_read_ongoing())
+        return false;   /* offline or not registered */
+    /* FERRY_DEBUG: aborts inside a ferry_qsbr_read_lock section. */
+    ferry_qsbr_thread_offline();
+    return true;
+}
+
+static void qsbr_online(void) { ferry_qsbr_thread_online(); }
+
+static const struct ferry__rcu_sync_ops memb_ops = {
+    memb_sync, memb_call, memb_barrier, memb_reading, NULL, NULL,
+};
+static const struct ferry__rcu_sync_ops qsbr_ops = {
+    qsbr_sync, qsbr_call, qsbr_barrier, NULL, qsbr_offline, qsbr_online,
+};
+
+static int init(ferry_rcu_sync *rs, const struct ferry__rcu_sync_ops *ops)
+{
+    if (!rs)
+        return -EINVAL;
+    memset(&rs->head, 0, sizeof rs->head);
+    atomic_init(&rs->state, FERRY__RCU_SYNC_IDLE);
+    rs->count = 0;
+    rs->queued = false;
+    rs->called = false;
+    rs->ops = ops;
+    pthread_mutex_init(&rs->lock, NULL);
+    pthread_cond_init(&rs->passed, NULL);
+    return 0;
+}
+
+int ferry_rcu_sync_init(ferry_rcu_sync *rs)
+{
+    return init(rs, &memb_ops);
+}
+
+int ferry_rcu_sync_init_qsbr(ferry_rcu_sync *rs)
+{
+    return init(rs, &qsbr_ops);
+}
+
+/* Only rs->lock holders store the state; readers load it. */
+static void set_state(ferry_rcu_sync *rs, int s)
+{
+    /* Release: a reader that loads IDLE (acquire, ferry_rcu_sync_is_idle)
+     * sees what the updaters did before their exits (which precede this
+     * store through rs->lock). For the other states the grace period in
+     * enter does the ordering. */
+    atomic_store_explicit(&rs->state, s, memory_order_release);
+}
+
+static int get_state(ferry_rcu_sync *rs)
+{
+    /* Relaxed: under rs->lock, which orders every store. */
+    return atomic_load_explicit(&rs->state, memory_order_relaxed);
+}
+
+static void return_to_idle(ferry_rcu_head *h)
+{
+    ferry_rcu_sync *rs = ferry_container_of(h, ferry_rcu_sync, head);
+    pthread_mutex_lock(&rs->lock);
+    if (rs->count > 0) {
+        /* An updater entered meanwhile: readers stay on the slow path. */
+        set_state(rs, FERRY__RCU_SYNC_PASSED);
+        rs->queued = false;
+    } else if (get_state(rs) == FERRY__RCU_SYNC_REPLAY) {
+        /* An exit came after this grace period began: wait one more. */
+        set_state(rs, FERRY__RCU_SYNC_EXIT);
+        rs->ops->call(&rs->head, return_to_idle);
+    } else {
+        set_state(rs, FERRY__RCU_SYNC_IDLE);
+        rs->queued = false;
+    }
+    pthread_mutex_unlock(&rs->lock);
+}
+
+int ferry_rcu_sync_enter(ferry_rcu_sync *rs)
+{
+    if (!rs)
+        return -EINVAL;
+#ifdef FERRY_DEBUG
+    if (rs->ops->reading && rs->ops->reading())
+        ferry__die("ferry_rcu_sync_enter inside a read-side section (deadlock)");
+#endif
+    /* QSBR: offline for the whole call (it may block on a grace period,
+     * ours or another enterer's). */
+    bool went_offline = rs->ops->offline && rs->ops->offline();
+    pthread_mutex_lock(&rs->lock);
+    if (rs->count++ == 0 && get_state(rs) == FERRY__RCU_SYNC_IDLE) {
+        set_state(rs, FERRY__RCU_SYNC_ENTER);
+        pthread_mutex_unlock(&rs->lock);
+        /* Every section that may have seen IDLE ends within this grace
+         * period; its barriers make ENTER visible to the sections it does
+         * not wait for. */
+        rs->ops->synchronize();
+        pthread_mutex_lock(&rs->lock);
+        set_state(rs, FERRY__RCU_SYNC_PASSED);
+        pthread_cond_broadcast(&rs->passed);
+    } else {
+        /* Another enterer's grace period may be running: share it. */
+        while (get_state(rs) == FERRY__RCU_SYNC_ENTER)
+            pthread_cond_wait(&rs->passed, &rs->lock);
+    }
+    pthread_mutex_unlock(&rs->lock);
+    if (went_offline)
+        rs->ops->online();
+    return 0;
+}
+
+int ferry_rcu_sync_exit(ferry_rcu_sync *rs)
+{
+    if (!rs)
+        return -EINVAL;
+    pthread_mutex_lock(&rs->lock);
+    if (rs->count == 0) {
+        pthread_mutex_unlock(&rs->lock);
+        return -EPERM;
+    }
+    if (--rs->count == 0) {
+        int s = get_state(rs);
+        if (s == FERRY__RCU_SYNC_PASSED) {
+            set_state(rs, FERRY__RCU_SYNC_EXIT);
+            rs->queued = true;
+            rs->called = true;
+            rs->ops->call(&rs->head, return_to_idle);
+        } else if (s == FERRY__RCU_SYNC_EXIT) {
+            set_state(rs, FERRY__RCU_SYNC_REPLAY);
+        }
+    }
+    pthread_mutex_unlock(&rs->lock);
+    return 0;
+}
+
+int ferry_rcu_sync_fini(ferry_rcu_sync *rs)
+{
+    if (!rs)
+        return -EINVAL;
+    pthread_mutex_lock(&rs->lock);
+    if (rs->count > 0) {
+        pthread_mutex_unlock(&rs->lock);
+        return -EBUSY;
+    }
+    bool called = rs->called;
+    pthread_mutex_unlock(&rs->lock);
+    /* A callback that was ever queued may still be running (even after it
+     * set queued = false it still unlocks rs->lock): wait until it has
+     * returned. It may queue itself once more (REPLAY): loop. */
+    bool queued = called;
+    while (queued) {
+        rs->ops->barrier();
+        pthread_mutex_lock(&rs->lock);
+        queued = rs->queued;
+        pthread_mutex_unlock(&rs->lock);
+    }
+    pthread_cond_destroy(&rs->passed);
+    pthread_mutex_destroy(&rs->lock);
+    return 0;
+}

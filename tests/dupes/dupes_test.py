@@ -1,0 +1,936 @@
+# SPDX-License-Identifier: MIT
+"""Tests of ferry-dupes, run as `python3 dupes_test.py BINARY CASE`; CMake
+registers every case_NAME below as the CTest test unit.dupes.NAME (in every
+build, so the sanitizer builds run the program under ASan and TSan).
+
+Each case builds its own tree in a temporary directory and checks the
+program against what it computes itself (dupes_tree.py). Exit status 77
+means the case cannot run here (CTest: skipped), with the reason printed."""
+
+import json
+import os
+import pty
+import pwd
+import re
+import resource
+import select
+import shutil
+import signal
+import sqlite3
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+import csv
+import io
+import hashlib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dupes_tree  # noqa: E402
+
+BIN = None
+SKIP = 77
+
+
+class Skip(Exception):
+    pass
+
+
+def fail(msg):
+    raise AssertionError(msg)
+
+
+def check(cond, msg):
+    if not cond:
+        fail(msg)
+
+
+class Tmp:
+    """A temporary directory (mode 755, so that user nobody can enter)."""
+
+    def __enter__(self):
+        # tmpfs when there is one: creating thousands of files on a busy
+        # disk costs milliseconds each
+        base = os.environ.get("FERRY_DUPES_TEST_TMP") or (
+            "/dev/shm" if os.access("/dev/shm", os.W_OK | os.X_OK) else None)
+        self.path = tempfile.mkdtemp(prefix="ferry-dupes-test-", dir=base).encode()
+        os.chmod(self.path, 0o755)
+        return self.path
+
+    def __exit__(self, *exc):
+        for m in sorted(mounts_under(self.path), reverse=True):
+            subprocess.run(["umount", "-l", m], stderr=subprocess.DEVNULL)
+        # undo chmod 000 before removing (chmod -R follows no symlink); rm
+        # -rf, unlike Python's recursive walks, takes trees of any depth
+        subprocess.run(["chmod", "-R", "u+rwx", self.path], stderr=subprocess.DEVNULL)
+        subprocess.run(["rm", "-rf", self.path], check=True)
+
+
+def mounts_under(path):
+    out = []
+    with open("/proc/self/mounts", "rb") as f:
+        for line in f:
+            mp = line.split()[1].replace(b"\\040", b" ")
+            if mp.startswith(path + b"/"):
+                out.append(mp.decode("utf-8", "surrogateescape"))
+    return out
+
+
+def run(args, env=None, timeout=120, user=None, cwd=None, limit_fsize=None, binary=None, rlimits=None):
+    """Run the program: (rc, stdout bytes, stderr bytes). rlimits: {RLIMIT_X:
+    limit} (soft and hard)."""
+    e = dict(os.environ)
+    e.pop("XDG_CACHE_HOME", None)
+    if env:
+        e.update(env)
+
+    def pre():
+        if limit_fsize is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit_fsize, limit_fsize))
+        for res, limit in (rlimits or {}).items():
+            resource.setrlimit(res, (limit, limit))
+        if user is not None:
+            pw = pwd.getpwnam(user)
+            os.setgroups([])
+            os.setgid(pw.pw_gid)
+            os.setuid(pw.pw_uid)
+
+    p = subprocess.run([binary or BIN] + [a if isinstance(a, (bytes, str)) else str(a) for a in args],
+                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       env=e, timeout=timeout, cwd=cwd, preexec_fn=pre)
+    return p.returncode, p.stdout, p.stderr
+
+
+def ok(args, **kw):
+    rc, out, err = run(args, **kw)
+    if rc != 0:
+        fail("ferry-dupes %r: exit %d\n%s" % (args, rc, err.decode(errors="replace")))
+    return out, err
+
+
+def parse_json(out):
+    """[(size, [paths as bytes])], checking the JSON is strict UTF-8."""
+    text = out.decode("utf-8")  # invalid bytes must have been escaped
+    groups = json.loads(text)
+    check(isinstance(groups, list), "JSON output is not an array")
+    res = []
+    for g in groups:
+        check(set(g) <= {"size", "hash", "files", "partial"}, "unexpected keys %r" % sorted(g))
+        check(re.fullmatch(r"[0-9a-f]{32}|[0-9a-f]{64}", g["hash"]), "bad hash %r" % g["hash"])
+        res.append((g["size"], [p.encode("utf-8", "surrogateescape") for p in g["files"]]))
+    return res
+
+
+def parse_fdupes(out):
+    groups, cur = [], []
+    for line in out.split(b"\n"):
+        if line:
+            cur.append(line)
+        elif cur:
+            groups.append(cur)
+            cur = []
+    check(not cur, "fdupes output does not end with a blank line")
+    return groups
+
+
+def show(groups):
+    return "\n".join("%s: %r" % (s, p) for s, p in groups)
+
+
+def same_groups(got, want, what=""):
+    if got != want:
+        fail("%s groups differ\n--- got\n%s\n--- want\n%s" % (what, show(got), show(want)))
+
+
+def stat_value(err, name):
+    m = re.search(rb"^" + name.encode() + rb"\s+(\d+)", err, re.M)
+    check(m, "no '%s' in --stats output:\n%s" % (name, err.decode(errors="replace")))
+    return int(m.group(1))
+
+
+def integrity(db):
+    con = sqlite3.connect(db.decode() if isinstance(db, bytes) else db)
+    try:
+        r = con.execute("PRAGMA integrity_check").fetchall()
+    finally:
+        con.close()
+    check(r == [("ok",)], "integrity_check: %r" % r)
+
+
+def integrity_copy(db, tmp):
+    """integrity_check of a copy (with its WAL): the original may sit on a
+    full file system where SQLite cannot create its shared-memory file."""
+    d = tmp + b"/check"
+    os.makedirs(d, exist_ok=True)
+    for suffix in (b"", b"-wal"):
+        if os.path.exists(db + suffix):
+            shutil.copy(db + suffix, d + b"/i.db" + suffix)
+    integrity(d + b"/i.db")
+
+
+def rows(db):
+    con = sqlite3.connect(db.decode())
+    try:
+        return con.execute("SELECT path, size, partial IS NOT NULL, full IS NOT NULL FROM files").fetchall()
+    finally:
+        con.close()
+
+
+def trap_tree(tmp):
+    root = tmp + b"/tree"
+    os.mkdir(root)
+    special = dupes_tree.make_trap_tree(root)
+    return root, special
+
+
+def read_log(path):
+    if not os.path.exists(path):
+        return []
+    with open(path, "rb") as f:
+        return [tuple(rec.split(b" ", 1)) for rec in f.read().split(b"\0") if rec]
+
+
+def as_nobody():
+    """(user, binary) to run the program as someone whom file modes stop:
+    as root, user nobody and a copy of the program it can execute (the
+    build tree may be closed to others; /dev/shm may be noexec); else
+    (None, None): this user is stopped already."""
+    if os.geteuid() != 0:
+        return None, None
+    d = tempfile.mkdtemp(prefix="ferry-dupes-bin-")
+    os.chmod(d, 0o755)
+    binary = os.path.join(d, "ferry-dupes")
+    shutil.copy(BIN, binary)
+    os.chmod(binary, 0o755)
+    _cleanup.append(d)
+    return "nobody", binary
+
+
+_cleanup = []
+
+
+def need_root():
+    if os.geteuid() != 0:
+        raise Skip("needs root")
+
+
+def try_mount(args):
+    if os.geteuid() != 0:
+        raise Skip("needs root (mount)")
+    p = subprocess.run(["mount"] + args, stderr=subprocess.PIPE)
+    if p.returncode != 0:
+        raise Skip("mount %s: %s" % (" ".join(args), p.stderr.decode(errors="replace").strip()))
+
+
+def bulk_tree(root, n, seed=7):
+    """n files in a few directories, about a third of them duplicated."""
+    rnd = dupes_tree.random.Random(seed)
+    for i in range(17):
+        os.makedirs(os.path.join(root, b"d%02d" % i))
+    for i in range(n):
+        d = os.path.join(root, b"d%02d" % (i % 17))
+        size = rnd.choice([10, 700, 5000, 40000])
+        data = rnd.randbytes(size) if i % 3 else (b"%d" % (i // 6)) * (size // 8)
+        with open(os.path.join(d, b"f%05d" % i), "wb") as f:
+            f.write(data)
+
+
+# ---------------------------------------------------------------------------
+# The generated tree, every format and option
+
+def case_tree_json():
+    """The trap tree: exactly the groups computed independently."""
+    with Tmp() as tmp:
+        root, _ = trap_tree(tmp)
+        out, err = ok(["--format", "json", "--db", tmp + b"/i.db", root], timeout=60)
+        same_groups(parse_json(out), dupes_tree.expected_groups(dupes_tree.scan(root)))
+        check(b"groups" in err, "no summary line")
+
+
+def case_tree_formats():
+    """text, csv and fdupes give the same groups as json."""
+    with Tmp() as tmp:
+        root, _ = trap_tree(tmp)
+        want = dupes_tree.expected_groups(dupes_tree.scan(root))
+        fd, _ = ok(["--no-db", "--format", "fdupes", root])
+        # fdupes' format has no escaping: leave out the group with newlines
+        odd = b"odd \xe9 dir"
+        same_groups([(None, g) for g in parse_fdupes(fd) if not any(odd in p for p in g)],
+                    [(None, p) for _, p in want if not any(odd in q for q in p)], "fdupes")
+        c, _ = ok(["--no-db", "--format", "csv", root])
+        reader = csv.reader(io.StringIO(c.decode("utf-8", "surrogateescape"), newline=""))
+        rows_ = list(reader)
+        check(rows_[0] == ["group", "size", "hash", "path"], "csv header %r" % rows_[0])
+        groups = {}
+        for g, size, h, path in rows_[1:]:
+            groups.setdefault(int(g), (int(size), []))[1].append(path.encode("utf-8", "surrogateescape"))
+        same_groups([groups[k] for k in sorted(groups)], want, "csv")
+        check(c.endswith(b"\r\n") and b"\r\n" in c, "csv lines end with CRLF")
+        t, _ = ok(["--no-db", root])
+        blocks = [b for b in t.rstrip(b"\n").split(b"\n\n")]
+        check(len(blocks) == len(want), "text: %d groups, want %d" % (len(blocks), len(want)))
+        for block, (size, paths) in zip(blocks, want):
+            lines = block.split(b"\n")
+            check(re.fullmatch(rb"%d files, %d bytes each \(xxh3-128 [0-9a-f]{32}\)" % (len(paths), size),
+                               lines[0]), "text header %r" % lines[0])
+            check(len(lines) == len(paths) + 1, "text group of %r" % paths)
+            for line in lines[1:]:
+                check(line.startswith(b"  ") and b"\n" not in line, "text path line %r" % line)
+
+
+def case_tree_hardlinks():
+    """--hardlinks: every path of an inode, and a lone inode's links group."""
+    with Tmp() as tmp:
+        root, _ = trap_tree(tmp)
+        out, _ = ok(["--no-db", "--format", "json", "--hardlinks", root])
+        want = dupes_tree.expected_groups(dupes_tree.scan(root), hardlinks=True)
+        same_groups(parse_json(out), want)
+        check(any(p[0].endswith(b"/solo1") for _, p in want), "the tree has a lone hard-linked pair")
+
+
+def case_tree_min_size_and_empty():
+    with Tmp() as tmp:
+        root, _ = trap_tree(tmp)
+        inodes = dupes_tree.scan(root)
+        for args, kw in ((["--min-size", "1000"], dict(min_size=1000)),
+                         (["--min-size", "1k"], dict(min_size=1024)),
+                         (["--empty"], dict(empty=True)),
+                         (["--min-size", "0"], dict(min_size=0)),
+                         (["--empty", "--min-size", "4096"], dict(empty=True, min_size=4096))):
+            out, _ = ok(["--no-db", "--format", "json"] + args + [root])
+            same_groups(parse_json(out), dupes_tree.expected_groups(inodes, **kw), " ".join(args))
+
+
+def case_tree_verify():
+    """--verify splits what only the hash put together. With every hash
+    forced to 0 (test hook), files of one size look identical: without
+    --verify they are wrongly grouped, with it they are right."""
+    with Tmp() as tmp:
+        root, _ = trap_tree(tmp)
+        want = dupes_tree.expected_groups(dupes_tree.scan(root))
+        weak = {"FERRY_DUPES_DEBUG_WEAK_HASH": "1"}
+        out, _ = ok(["--no-db", "--format", "json", root], env=weak)
+        check(parse_json(out) != want, "the weak hash does not merge anything: test is void")
+        out, err = ok(["--no-db", "--format", "json", "--verify", root], env=weak)
+        same_groups(parse_json(out), want, "--verify")
+        check(b"differs from the files with the same hash" in err, "no message about the split")
+        out, _ = ok(["--no-db", "--format", "json", "--verify", root])
+        same_groups(parse_json(out), want, "--verify, real hash")
+
+
+def case_tree_blake2b():
+    """--hash blake2b: the hashes are BLAKE2b-256 of the contents."""
+    with Tmp() as tmp:
+        root, _ = trap_tree(tmp)
+        out, _ = ok(["--no-db", "--format", "json", "--hash", "blake2b", root])
+        groups = json.loads(out)
+        same_groups(parse_json(out), dupes_tree.expected_groups(dupes_tree.scan(root)))
+        for g in groups:
+            p = g["files"][0].encode("utf-8", "surrogateescape")
+            if len(p) >= 4096:
+                continue
+            with open(p, "rb") as f:
+                check(hashlib.blake2b(f.read(), digest_size=32).hexdigest() == g["hash"],
+                      "blake2b hash of %r" % p)
+
+
+def case_tree_xxh3_matches_xxhsum():
+    """The xxh3 hash is XXH3-128 in canonical form (as `xxhsum -H2`)."""
+    xxhsum = shutil.which("xxhsum")
+    if not xxhsum:
+        raise Skip("xxhsum not installed (Debian package xxhash)")
+    with Tmp() as tmp:
+        root, _ = trap_tree(tmp)
+        out, _ = ok(["--no-db", "--format", "json", root])
+        for g in json.loads(out)[:6]:
+            p = g["files"][0].encode("utf-8", "surrogateescape")
+            h = subprocess.run([xxhsum, "-H2", p], stdout=subprocess.PIPE, check=True).stdout.split()[0]
+            check(h.decode()[-32:] == g["hash"], "xxh3 of %r: %s vs %s" % (p, h, g["hash"]))
+
+
+def case_tree_threads():
+    """One thread, many threads: the same groups."""
+    with Tmp() as tmp:
+        root, _ = trap_tree(tmp)
+        want = dupes_tree.expected_groups(dupes_tree.scan(root))
+        for args in (["--threads", "1", "--walkers", "1"], ["--threads", "64", "--walkers", "16"]):
+            out, _ = ok(["--no-db", "--format", "json"] + args + [root])
+            same_groups(parse_json(out), want, " ".join(args))
+
+
+def case_many_files_stress():
+    """2000 files, a third duplicated, with many walkers and readers, and
+    with one of each: a workout for the channels under the sanitizers."""
+    with Tmp() as tmp:
+        root = tmp + b"/bulk"
+        bulk_tree(root, 2000)
+        want = dupes_tree.expected_groups(dupes_tree.scan(root))
+        check(len(want) > 50, "few groups: %d" % len(want))
+        db = tmp + b"/i.db"
+        for args in (["--threads", "32", "--walkers", "8"], ["--threads", "1", "--walkers", "1"]):
+            out, _ = ok(["--no-db", "--format", "json"] + args + [root])
+            same_groups(parse_json(out), want, " ".join(args))
+        out, _ = ok(["--db", db, "--format", "json", root])
+        same_groups(parse_json(out), want, "with index")
+        out, err = ok(["--db", db, "--format", "json", "--stats", root])
+        same_groups(parse_json(out), want, "from index")
+        check(stat_value(err, "bytes read") == 0, "re-run read bytes")
+
+
+def case_json_escaping():
+    """JSON: well-formed UTF-8 as is, control characters, quotes and
+    backslashes escaped, other bytes as \\udcNN: the exact bytes come back."""
+    with Tmp() as tmp:
+        root, special = trap_tree(tmp)
+        out, _ = ok(["--no-db", "--format", "json", root])
+        text = out.decode("utf-8")
+        check("\\udcff" in text and "\\udcc3" in text and "\\udcc0\\udcaf" in text, "surrogateescape")
+        check("\\udced\\udca0\\udc80" in text, "an encoded surrogate is not UTF-8: escaped bytewise")
+        check("\u00e9\u20ac\U0001F600" in text, "well-formed UTF-8 is kept as is")
+        check("\\n" in text and "\\t" in text and '\\"' in text and "\\\\" in text and "\\u0001" in text,
+              "control characters and quotes escaped")
+        odd = [p for _, ps in parse_json(out) for p in ps if special["odd_dir"] in p]
+        check(len(odd) == 13, "odd names: %d" % len(odd))
+        for p in odd:
+            check(os.path.exists(p), "path does not round-trip: %r" % p)
+
+
+def case_long_path_beyond_path_max():
+    with Tmp() as tmp:
+        root, special = trap_tree(tmp)
+        out, _ = ok(["--no-db", "--format", "json", root])
+        longest = root + special["long"]
+        check(len(longest) > 4096, "the path is not longer than PATH_MAX")
+        check(any(longest in paths for _, paths in parse_json(out)), "the long path's duplicate is missing")
+
+
+def case_fifo_never_opened():
+    """A FIFO in the tree, and a file replaced by a FIFO before it is
+    opened: neither may be opened for reading (the run would hang)."""
+    with Tmp() as tmp:
+        root, _ = trap_tree(tmp)
+        hook = "case \"$1\" in */a/dup-4095) rm -f \"$1\"; mkfifo \"$1\";; esac"
+        rc, out, err = run(["--no-db", "--format", "json", root], timeout=30,
+                           env={"FERRY_DUPES_DEBUG_BEFORE_OPEN": hook})
+        check(rc == 0, "exit %d: %s" % (rc, err))
+        check(b"dup-4095: changed since it was listed: not grouped" in err, err.decode(errors="replace"))
+        same_groups(parse_json(out), dupes_tree.expected_groups(dupes_tree.scan(root)))
+
+
+def case_symlinks_never_followed():
+    with Tmp() as tmp:
+        root, _ = trap_tree(tmp)
+        out, _ = ok(["--no-db", "--format", "json", root])
+        paths = [p for _, ps in parse_json(out) for p in ps]
+        check(not any(b"link-to-dup" in p or b"/loop/" in p or b"/self/" in p for p in paths),
+              "a symlink was followed")
+
+
+def case_file_and_overlapping_paths():
+    """PATHs that are files, overlap, or end in '/': paths as given, never
+    one file twice."""
+    with Tmp() as tmp:
+        root, _ = trap_tree(tmp)
+        out, _ = ok(["--no-db", "--format", "fdupes", "a/dup-100", "b/dup-100", "a/unique"], cwd=root)
+        check(parse_fdupes(out) == [[b"a/dup-100", b"b/dup-100"]], "file PATHs: %r" % out)
+        want = dupes_tree.expected_groups(dupes_tree.scan(root))
+        out, _ = ok(["--no-db", "--format", "json", root + b"/", root, root + b"/a", root + b"/a/dup-1"])
+        same_groups(parse_json(out), want, "overlapping PATHs")
+        out, _ = ok(["--no-db", "--format", "fdupes", "."], cwd=root)
+        check(b"./a/dup-100\n" in out and b".//" not in out, "relative PATH '.': %r" % out[:200])
+
+
+def case_one_file_system_and_bind_loop():
+    """-x stays on the PATH's file system; a bind mount of a directory
+    inside itself is reported as a loop, not walked forever."""
+    with Tmp() as tmp:
+        root, _ = trap_tree(tmp)
+        want = dupes_tree.expected_groups(dupes_tree.scan(root))
+        mnt = root + b"/b/mnt"
+        os.mkdir(mnt)
+        try_mount(["-t", "tmpfs", "-o", "size=4m", "tmpfs", mnt])
+        shutil.copy(root + b"/a/unique", mnt + b"/unique-copy")
+        out, _ = ok(["--no-db", "--format", "json", "-x", root])
+        same_groups(parse_json(out), want, "-x")
+        out, _ = ok(["--no-db", "--format", "json", root])
+        check(any(p[-1].endswith(b"mnt/unique-copy") for _, p in parse_json(out)), "without -x")
+        loop = root + b"/a/loop"
+        os.mkdir(loop)
+        try_mount(["--bind", root + b"/a", loop])
+        rc, out, err = run(["--no-db", "--format", "json", root], timeout=60)
+        check(rc == 0, "exit %d" % rc)
+        check(b"directory loop" in err, "no loop message: %r" % err)
+
+
+# ---------------------------------------------------------------------------
+# The index: re-runs, changes, renames
+
+def case_rerun_reads_nothing():
+    with Tmp() as tmp:
+        root, _ = trap_tree(tmp)
+        db = tmp + b"/i.db"
+        out1, err1 = ok(["--db", db, "--format", "json", "--stats", root])
+        check(stat_value(err1, "bytes read") > 0, "first run read nothing")
+        out2, err2 = ok(["--db", db, "--format", "json", "--stats", root])
+        check(out1 == out2, "re-run output differs")
+        check(stat_value(err2, "bytes read") == 0, "re-run read bytes")
+        check(stat_value(err2, "index rows") == 0, "re-run wrote rows")
+        integrity(db)
+        n = len(rows(db))
+        check(n == len(dupes_tree.scan(root)), "index rows %d != inodes" % n)
+
+
+def case_index_inside_the_tree():
+    """The index (and its WAL) inside the scanned tree is passed by: it
+    changes while the run writes it, and is not the user's file."""
+    with Tmp() as tmp:
+        root, _ = trap_tree(tmp)
+        db = root + b"/b/i.db"
+        for _ in range(2):
+            rc, out, err = run(["--db", db, "--format", "json", root])
+            check(rc == 0 and b"changed" not in err and b"i.db" not in out, "exit %d: %r" % (rc, err))
+        inodes = {k: v for k, v in dupes_tree.scan(root).items() if b"/b/i.db" not in v["paths"][0]}
+        same_groups(parse_json(out), dupes_tree.expected_groups(inodes))
+        check(not any(b"i.db" in p for p, *_ in rows(db)), "the index indexes itself")
+
+
+def case_default_db_location():
+    with Tmp() as tmp:
+        root, _ = trap_tree(tmp)
+        ok([root], env={"XDG_CACHE_HOME": tmp + b"/cache"})
+        check(os.path.exists(tmp + b"/cache/ferry-dupes/index.db"), "not in $XDG_CACHE_HOME")
+        os.mkdir(tmp + b"/home")  # (a home that does not exist is not made)
+        ok([root], env={"HOME": tmp + b"/home"})
+        check(os.path.exists(tmp + b"/home/.cache/ferry-dupes/index.db"), "not in ~/.cache")
+
+
+def case_renamed_and_vanished():
+    """A moved file costs no read and keeps its hashes under its new path;
+    a deleted one leaves the index."""
+    with Tmp() as tmp:
+        root, _ = trap_tree(tmp)
+        db = tmp + b"/i.db"
+        ok(["--db", db, root])
+        os.rename(root + b"/a/dup-100000", root + b"/b/deep/moved-100000")
+        os.unlink(root + b"/a/dup-1300000")
+        before = len(rows(db))
+        log = tmp + b"/reads.log"
+        out, err = ok(["--db", db, "--format", "json", "--stats", root],
+                      env={"FERRY_DUPES_DEBUG_READ_LOG": log})
+        check(stat_value(err, "bytes read") == 0, "the rename cost reads: %r" % read_log(log))
+        same_groups(parse_json(out), dupes_tree.expected_groups(dupes_tree.scan(root)))
+        r = rows(db)
+        check(len(r) == before - 1, "vanished file still in the index (%d -> %d)" % (before, len(r)))
+        check(any(p.endswith(b"/b/deep/moved-100000") for p, *_ in r), "new path not in the index")
+        check(not any(p.endswith(b"/a/dup-100000") for p, *_ in r), "old path still in the index")
+
+
+def case_changed_file_between_runs():
+    """Rewritten with the same size and its mtime put back: the ctime
+    betrays it, it is read again and grouped by its new content."""
+    with Tmp() as tmp:
+        root, _ = trap_tree(tmp)
+        db = tmp + b"/i.db"
+        ok(["--db", db, root])
+        target = root + b"/b/dup-100000"
+        st = os.stat(target)
+        with open(target, "r+b") as f:
+            f.seek(50000)
+            f.write(b"changed!")
+        os.utime(target, ns=(st.st_atime_ns, st.st_mtime_ns))
+        time.sleep(0.01)
+        log = tmp + b"/reads.log"
+        out, err = ok(["--db", db, "--format", "json", root], env={"FERRY_DUPES_DEBUG_READ_LOG": log})
+        same_groups(parse_json(out), dupes_tree.expected_groups(dupes_tree.scan(root)))
+        check((b"P", target) in read_log(log), "the changed file was not read again")
+        # touched, same content: read again, same groups
+        os.utime(root + b"/a/dup-100")
+        log2 = tmp + b"/reads2.log"
+        out, err = ok(["--db", db, "--format", "json", root], env={"FERRY_DUPES_DEBUG_READ_LOG": log2})
+        same_groups(parse_json(out), dupes_tree.expected_groups(dupes_tree.scan(root)))
+        check((b"P", root + b"/a/dup-100") in read_log(log2), "the touched file was not read again")
+
+
+def case_changed_while_read():
+    """A file that changes while it is hashed is not grouped by stale
+    content: it is reported, counted, left out; the next run sees it."""
+    with Tmp() as tmp:
+        root, _ = trap_tree(tmp)
+        db = tmp + b"/i.db"
+        want_before = dupes_tree.expected_groups(dupes_tree.scan(root))
+        hook = "case \"$1\" in */a/dup-5000|*/a/dup-100000) printf x >> \"$1\";; esac"
+        # dup-5000 does not exist: only dup-100000 changes (after its read)
+        rc, out, err = run(["--db", db, "--format", "json", root],
+                           env={"FERRY_DUPES_DEBUG_AFTER_READ": hook})
+        check(rc == 0, "exit %d" % rc)
+        check(b"dup-100000: changed while being read: not grouped" in err, err.decode(errors="replace"))
+        check(b"1 changed while scanned" in err, "not counted in the summary")
+        got = parse_json(out)
+        stale = [g for g in want_before if any(p.endswith(b"/a/dup-100000") for p in g[1])]
+        check(stale and not any(any(p.endswith(b"/a/dup-100000") for p in ps) for _, ps in got),
+              "the changed file was grouped")
+        out, _ = ok(["--db", db, "--format", "json", root])
+        same_groups(parse_json(out), dupes_tree.expected_groups(dupes_tree.scan(root)))
+
+
+def case_vanished_while_scanned():
+    """Deleted before it is opened, or while it is read: left out, counted,
+    not an error."""
+    with Tmp() as tmp:
+        root, _ = trap_tree(tmp)
+        hook = "case \"$1\" in */a/dup-100) rm -f \"$1\";; esac"
+        hook2 = "case \"$1\" in */b/dup-1300000) rm -f \"$1\";; esac"
+        rc, out, err = run(["--no-db", "--format", "json", root],
+                           env={"FERRY_DUPES_DEBUG_BEFORE_OPEN": hook, "FERRY_DUPES_DEBUG_AFTER_READ": hook2})
+        check(rc == 0, "exit %d %s" % (rc, err))
+        check(b"2 vanished" in err, "summary: %r" % err)
+        same_groups(parse_json(out), dupes_tree.expected_groups(dupes_tree.scan(root)))
+
+
+def case_unreadable_files_and_dirs():
+    """Unreadable file and directory: warned, counted, exit 0, the rest
+    grouped. As root (where chmod 000 stops nothing) the scan runs as the
+    user nobody."""
+    with Tmp() as tmp:
+        root, _ = trap_tree(tmp)
+        user, binary = as_nobody()
+        os.chmod(root + b"/a/dup-100000", 0)
+        os.chmod(root + b"/b/deep", 0)
+        inodes = dupes_tree.scan(root)
+        rc, out, err = run(["--no-db", "--format", "json", root], user=user, binary=binary)
+        os.chmod(root + b"/b/deep", 0o755)
+        check(rc == 0, "exit %d: %s" % (rc, err))
+        check(b"dup-100000: cannot open: Permission denied" in err, err.decode(errors="replace"))
+        check(b"/b/deep: cannot open directory: Permission denied" in err, err.decode(errors="replace"))
+        check(b"2 unreadable" in err, "summary: %r" % err)
+        for k in [k for k, v in inodes.items() if any(b"/b/deep/" in p or p.endswith(b"/a/dup-100000")
+                                                        for p in v["paths"])]:
+            inodes[k]["paths"] = [p for p in inodes[k]["paths"] if b"/b/deep/" not in p
+                                  and not p.endswith(b"/a/dup-100000")]
+            if not inodes[k]["paths"]:
+                del inodes[k]
+        same_groups(parse_json(out), dupes_tree.expected_groups(inodes))
+
+
+# ---------------------------------------------------------------------------
+# Ctrl-C
+
+def interrupt_and_resume(stage, k):
+    with Tmp() as tmp:
+        root, _ = trap_tree(tmp)
+        bulk_tree(root + b"/bulk", 400)
+        want = dupes_tree.expected_groups(dupes_tree.scan(root))
+        db = tmp + b"/i.db"
+        log1, log2 = tmp + b"/r1.log", tmp + b"/r2.log"
+        rc, out, err = run(["--db", db, "--threads", "2", "--format", "json", root],
+                           env={"FERRY_DUPES_DEBUG_SIGINT": "%s:%d" % (stage, k),
+                                "FERRY_DUPES_DEBUG_READ_LOG": log1})
+        check(rc == 130, "%s:%d: exit %d, want 130\n%s" % (stage, k, rc, err.decode(errors="replace")))
+        check(b"interrupted (partial results)" in err, "summary does not say partial")
+        check(all(g.get("partial") is True for g in json.loads(out)), "groups not marked partial")
+        # what it printed is right as far as it goes
+        for _, paths in parse_json(out):
+            check(any(set(paths) <= set(w) for _, w in want), "a wrong partial group: %r" % paths)
+        integrity(db)
+        out, err = ok(["--db", db, "--format", "json", "--stats", root], env={"FERRY_DUPES_DEBUG_READ_LOG": log2})
+        same_groups(parse_json(out), want, "resumed")
+        again = set(read_log(log1)) & set(read_log(log2))
+        check(not again, "read again after the interrupt: %r" % sorted(again)[:5])
+        check(read_log(log1) or stage == "walk", "nothing was read before the interrupt")
+        out, err = ok(["--db", db, "--stats", root])
+        check(stat_value(err, "bytes read") == 0, "third run read bytes")
+
+
+def case_interrupt_during_walk():
+    interrupt_and_resume("walk", 300)
+    with Tmp() as tmp:  # the text format says it too
+        root, _ = trap_tree(tmp)
+        rc, out, err = run(["--no-db", root], env={"FERRY_DUPES_DEBUG_SIGINT": "walk:10"})
+        check(rc == 130 and out.startswith(b"# partial results: interrupted\n"), "text: %r" % out[:80])
+
+
+def case_interrupt_after_first_hash():
+    interrupt_and_resume("hash", 1)
+
+
+def case_interrupt_during_hashing():
+    interrupt_and_resume("hash", 150)
+
+
+def case_interrupt_after_rows_committed():
+    interrupt_and_resume("row", 1)
+
+
+def case_second_sigint_exits_at_once():
+    """While the first Ctrl-C drains (a reader held in a hook), a second one
+    ends the process at once: no groups printed, the index still sound."""
+    with Tmp() as tmp:
+        root, _ = trap_tree(tmp)
+        db = tmp + b"/i.db"
+        marker = tmp + b"/in-hook"
+        # (the hook lets go of our pipes, so that its sleep does not hold them)
+        hook = ("exec </dev/null >/dev/null 2>&1; case \"$1\" in */a/dup-100000) touch '%s'; sleep 5;; esac"
+                % marker.decode())
+        env = dict(os.environ, FERRY_DUPES_DEBUG_AFTER_READ=hook)
+        p = subprocess.Popen([BIN, "--db", db, root], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=env)
+        t0 = time.monotonic()
+        while not os.path.exists(marker):
+            check(time.monotonic() - t0 < 60 and p.poll() is None, "the hook never ran")
+            time.sleep(0.01)
+        p.send_signal(signal.SIGINT)
+        time.sleep(0.2)
+        check(p.poll() is None, "the first SIGINT did not wait for the reader")
+        p.send_signal(signal.SIGINT)
+        rc = p.wait(timeout=4)  # well before the hook's sleep ends
+        out, err = p.communicate(timeout=30)  # (the hook's sleep holds the pipes)
+        check(rc == 130, "exit %d" % rc)
+        check(out == b"" and b"groups" not in err, "printed after the second SIGINT: %r" % out[:100])
+        integrity(db)
+        out, _ = ok(["--db", db, "--format", "json", root])
+        same_groups(parse_json(out), dupes_tree.expected_groups(dupes_tree.scan(root)))
+
+
+# ---------------------------------------------------------------------------
+# Index errors: exit 2, a message naming the file, the index sound
+
+def index_error(db, root, what, db_arg=True, **kw):
+    """The run fails on the index db (passed as --db unless db_arg is
+    False: the default one) with exit 2 and a message saying what."""
+    rc, out, err = run((["--db", db] if db_arg else []) + [root], **kw)
+    check(rc == 2, "exit %d, want 2 (%s)\n%s" % (rc, what, err.decode(errors="replace")))
+    check(b"index " + db + b": " in err and what.encode() in err,
+          "message: want %r, got %r" % (what, err))
+    check(out == b"", "printed groups")
+
+
+def case_index_from_another_version():
+    with Tmp() as tmp:
+        root, _ = trap_tree(tmp)
+        db = tmp + b"/i.db"
+        ok(["--db", db, root])
+        con = sqlite3.connect(db.decode())
+        con.execute("PRAGMA user_version=99")
+        con.commit()
+        con.close()
+        index_error(db, root, "made by another version of ferry-dupes (schema version 99")
+
+
+def case_index_not_ours():
+    with Tmp() as tmp:
+        root, _ = trap_tree(tmp)
+        db = tmp + b"/other.db"
+        con = sqlite3.connect(db.decode())
+        con.execute("CREATE TABLE t(x)")
+        con.commit()
+        con.close()
+        index_error(db, root, "not a ferry-dupes index")
+
+
+def case_index_corrupt():
+    with Tmp() as tmp:
+        root, _ = trap_tree(tmp)
+        db = tmp + b"/i.db"
+        with open(db, "wb") as f:
+            f.write(os.urandom(8192))
+        index_error(db, root, "not an SQLite database")
+        os.unlink(db)
+        ok(["--db", db, root])
+        size = os.path.getsize(db)
+        check(size >= 4 * 4096, "index too small to damage: %d" % size)
+        with open(db, "r+b") as f:  # every page but the header's: garbage
+            f.seek(4096)
+            f.write(os.urandom(size - 4096))
+        index_error(db, root, "corrupt")
+
+
+def case_index_locked():
+    with Tmp() as tmp:
+        root, _ = trap_tree(tmp)
+        db = tmp + b"/i.db"
+        ok(["--db", db, root])
+        con = sqlite3.connect(db.decode(), isolation_level=None)
+        con.execute("BEGIN EXCLUSIVE")
+        try:
+            index_error(db, root, "locked by another process")
+        finally:
+            con.execute("ROLLBACK")
+            con.close()
+        ok(["--db", db, root])
+
+
+def case_index_read_only_location():
+    with Tmp() as tmp:
+        root, _ = trap_tree(tmp)
+        ro = tmp + b"/ro"
+        os.mkdir(ro, 0o555)
+        user, binary = as_nobody()  # root writes anywhere
+        index_error(ro + b"/i.db", root, "cannot create it: " + ro.decode() + ": Permission denied", user=user, binary=binary)
+        os.chmod(ro, 0o755)
+        ok(["--db", ro + b"/i.db", root])
+        os.chmod(ro + b"/i.db", 0o444)
+        os.chmod(ro, 0o555)
+        index_error(ro + b"/i.db", root, "read-only", user=user, binary=binary)
+
+
+def case_index_disk_full():
+    """The index's file system fills up (a 128 KiB tmpfs, or RLIMIT_FSIZE
+    where mounting is not allowed): exit 2 with the reason; the index passes
+    integrity_check and works once there is room again."""
+    with Tmp() as tmp:
+        root = tmp + b"/bulk"
+        bulk_tree(root, 1500)
+        dbdir = tmp + b"/small"
+        os.mkdir(dbdir)
+        db = dbdir + b"/i.db"
+        limit = None
+        try:
+            try_mount(["-t", "tmpfs", "-o", "size=128k", "tmpfs", dbdir])
+            what = "disk full"
+        except Skip:
+            limit = 128 * 1024
+            what = "File too large"
+        rc, out, err = run(["--db", db, root], limit_fsize=limit)
+        check(rc == 2, "exit %d, want 2\n%s" % (rc, err.decode(errors="replace")))
+        check(b"index " + db + b": writing: " in err and (what.encode() in err or b"disk full" in err),
+              "message: %r" % err)
+        integrity_copy(db, tmp)
+        if limit is None:
+            subprocess.run(["mount", "-o", "remount,size=64m", dbdir], check=True)
+        out, _ = ok(["--db", db, "--format", "json", root])
+        same_groups(parse_json(out), dupes_tree.expected_groups(dupes_tree.scan(root)))
+
+
+# ---------------------------------------------------------------------------
+# Command line, progress, statistics, fdupes agreement
+
+def case_bad_usage():
+    with Tmp() as tmp:
+        fifo = tmp + b"/fifo"
+        os.mkfifo(fifo)
+        for args, msg in ((["--threads", "0", "."], "--threads 0: want a whole number from 1 to 1024"),
+                          (["--threads", "-1", "."], "--threads -1: want a whole number"),
+                          (["--threads", "abc", "."], "--threads abc: want a whole number"),
+                          (["--threads", "1025", "."], "--threads 1025: want a whole number"),
+                          (["--threads", "4k", "."], "--threads 4k: want a whole number"),
+                          (["--walkers", "0", "."], "--walkers 0: want a whole number"),
+                          (["--min-size", "abc", "."], "--min-size abc: want a number of bytes"),
+                          (["--min-size", "-5", "."], "--min-size -5: want a number of bytes"),
+                          (["--min-size", "10X", "."], "--min-size 10X: want a number of bytes"),
+                          (["--min-size", "99999999999T", "."], "--min-size 99999999999T: want"),
+                          (["--min-size", "", "."], "--min-size : want a number of bytes"),
+                          (["--format", "xml", "."], "--format xml: want text, json, csv or fdupes"),
+                          (["--hash", "md5", "."], "--hash md5: want xxh3 or blake2b"),
+                          (["--io", "uring", "."], "unknown option --io"),
+                          ([], "no PATH given"),
+                          (["--no-db"], "no PATH given"),
+                          (["/nonexistent/path"], "/nonexistent/path: No such file or directory"),
+                          ([fifo], "neither a directory nor a regular file"),
+                          (["--bogus", "."], "unknown option --bogus"),
+                          (["-z", "."], "unknown option -z"),
+                          (["--db"], "option --db needs a value"),
+                          (["--db", "", "."], "--db: an empty file name")):
+            rc, out, err = run(args, cwd=tmp)
+            check(rc == 2, "%r: exit %d, want 2" % (args, rc))
+            check(msg.encode() in err, "%r: message %r, want %r" % (args, err, msg))
+            check(out == b"", "%r: printed %r" % (args, out))
+
+
+def case_help_and_version():
+    out, _ = ok(["--help"])
+    check(out.startswith(b"Usage: ferry-dupes [OPTION]... PATH...") and b"--hardlinks" in out, "help")
+    out, _ = ok(["-h"])
+    check(b"Exit status" in out, "-h")
+    out, _ = ok(["--version"])
+    check(re.fullmatch(rb"ferry-dupes \d+\.\d+\.\d+\n", out), "version %r" % out)
+
+
+def case_progress_line():
+    """Drawn on a terminal (a pty here) or with --progress; never
+    otherwise; --quiet drops the summary."""
+    with Tmp() as tmp:
+        root = tmp + b"/bulk"
+        bulk_tree(root, 150)
+        slow = {"FERRY_DUPES_DEBUG_AFTER_READ": "sleep 0.002"}  # a run long enough to draw
+        _, err = ok(["--no-db", "--progress", root], env=slow)
+        check(b"\rfound " in err and b" files, " in err, "--progress: %r" % err[:200])
+        _, err = ok(["--no-db", root])
+        check(b"\r" not in err and b"groups" in err, "progress on a pipe: %r" % err[:200])
+        _, err = ok(["--no-db", "--quiet", root])
+        check(err == b"", "--quiet: %r" % err)
+        master, slave = pty.openpty()
+        p = subprocess.Popen([BIN, "--no-db", root], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=slave, env=dict(os.environ, FERRY_DUPES_DEBUG_AFTER_READ="sleep 0.002"))
+        os.close(slave)
+        seen = b""
+        while True:
+            r, _, _ = select.select([master], [], [], 60)
+            if not r:
+                break
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+        p.wait(timeout=60)
+        os.close(master)
+        check(p.returncode == 0, "exit %d" % p.returncode)
+        check(b"\rfound " in seen and b"groups" in seen, "no progress on a terminal: %r" % seen[:300])
+
+
+def case_stats():
+    with Tmp() as tmp:
+        root, _ = trap_tree(tmp)
+        _, err = ok(["--db", tmp + b"/i.db", "--stats", root])
+        for name in (b"walk", b"group", b"read+hash", b"match", b"index write"):
+            check(re.search(rb"^" + re.escape(name) + rb"\s+[\d.]+ s\s+[\d.]+ s", err, re.M), name)
+        for ch in (b"dirs", b"entries", b"jobs", b"results", b"rows"):
+            check(re.search(rb"^" + ch + rb"\s+\d+\s+\d+", err, re.M), "channel %s" % ch)
+        check(stat_value(err, "bytes read") > 0, "bytes read")
+
+
+def case_fdupes_agrees_on_usr_include():
+    """fdupes -r (installed by scripts/deps.sh test) finds the same groups
+    in /usr/include (empty files left out by both)."""
+    fdupes = shutil.which("fdupes")
+    check(fdupes, "fdupes is not installed: run scripts/deps.sh test")
+    theirs = subprocess.run([fdupes, "-r", "-n", "-q", "/usr/include"], stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, check=True, timeout=300).stdout
+    out, _ = ok(["--no-db", "--format", "fdupes", "/usr/include"], timeout=300)
+    a = {frozenset(g) for g in parse_fdupes(out)}
+    b = {frozenset(g) for g in parse_fdupes(theirs)}
+    check(len(a) > 10, "few groups in /usr/include: %d" % len(a))
+    check(a == b, "ferry-dupes only: %r\nfdupes only: %r" % (sorted(map(sorted, a - b))[:3],
+                                                              sorted(map(sorted, b - a))[:3]))
+
+
+def main(cases=None):
+    """Run the case argv[2] of a test file (cases: its globals(); this
+    file's by default) on the program argv[1]."""
+    global BIN
+    cases = cases or globals()
+    if len(sys.argv) != 3:
+        print("usage: %s BINARY CASE" % os.path.basename(sys.argv[0]), file=sys.stderr)
+        return 2
+    BIN = os.path.abspath(sys.argv[1])
+    fn = cases.get("case_" + sys.argv[2])
+    if not fn:
+        print("no case %s" % sys.argv[2], file=sys.stderr)
+        return 2
+    try:
+        fn()
+    except Skip as e:
+        print("SKIPPED: %s" % e)
+        return SKIP
+    finally:
+        for d in _cleanup:
+            shutil.rmtree(d, ignore_errors=True)
+    print("ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,594 @@
+# SPDX-License-Identifier: MIT
+"""ferry-dupes attacked as a hostile user would: arguments that are wrong
+in every way, the same tree given twice, output that cannot be written,
+files that change in every window between the walk and the verification,
+signals at every moment, and resource limits. Run as `python3
+hostile_test.py BINARY CASE`; CMake registers every case_NAME as the CTest
+test unit.dupes.NAME. The helpers are dupes_test.py's."""
+
+import json
+import os
+import re
+import resource
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dupes_test as t  # noqa: E402
+import dupes_tree  # noqa: E402
+from dupes_test import Tmp, check, fail, ok, run, parse_json, parse_fdupes, same_groups  # noqa: E402
+
+
+def small_tree(root):
+    """a, b, sub/c: one group of 3; -dash, sub/x: one group of 2."""
+    os.makedirs(root + b"/sub")
+    for name, data in ((b"a", b"same"), (b"b", b"same"), (b"sub/c", b"same"),
+                       (b"-dash", b"other"), (b"sub/x", b"other")):
+        with open(root + b"/" + name, "wb") as f:
+            f.write(data)
+
+
+def usage_error(args, msg, **kw):
+    rc, out, err = run(args, **kw)
+    check(rc == 2, "%r: exit %d, want 2\n%s" % (args, rc, err.decode(errors="replace")))
+    check(msg.encode() in err, "%r: message %r, want %r" % (args, err, msg))
+    check(out == b"", "%r: printed %r" % (args, out))
+
+
+# ---------------------------------------------------------------------------
+# The command line
+
+def case_option_errors_name_the_option():
+    """The message names the option the user wrote, also when getopt has
+    moved a PATH before it or it sits in a cluster of short options."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        for args, msg in ((["t/", "-d/"], "unknown option -d"),
+                          (["--quiet", "-zq", "t"], "unknown option -z"),
+                          (["--db=x", "-zq", "t"], "unknown option -z"),
+                          (["t", "--help=x"], "option --help takes no value"),
+                          (["t", "--verif=1"], "option --verif takes no value"),
+                          (["t", "--no"], "ambiguous option --no"),
+                          (["t", "--bogus=3"], "unknown option --bogus"),
+                          (["t", "--format"], "option --format needs a value"),
+                          (["t", "-qf"], "option -f needs a value"),
+                          (["t", "--threads="], "--threads : want a whole number"),
+                          (["--min-size", " 5", "t"], "--min-size  5: want a number"),
+                          (["--threads", "+5", "t"], "--threads +5: want a whole number"),
+                          (["--threads", "0x10", "t"], "--threads 0x10: want a whole number"),
+                          (["--min-size", "1.5k", "t"], "--min-size 1.5k: want a number"),
+                          (["--min-size", "18446744073709551616", "t"], "want a number of bytes"),
+                          (["--", "--bogus"], "--bogus: No such file or directory")):
+            usage_error(args, msg, cwd=tmp)
+
+
+def case_options_last_wins_and_after_paths():
+    """Options may follow the PATHs; '--' ends them (a PATH may start with
+    '-'); of --db and --no-db (and of a repeated option) the last wins."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        os.mkdir(tmp + b"/-d")
+        with open(tmp + b"/-d/z", "wb") as f:
+            f.write(b"same")
+        out, _ = ok(["t", "--no-db", "-q", "--format", "fdupes", "--", "-d"], cwd=tmp)
+        check(parse_fdupes(out) == [[b"t/-dash", b"t/sub/x"], [b"-d/z", b"t/a", b"t/b", b"t/sub/c"]],
+              "out %r" % out)
+        ok(["--no-db", "--db", tmp + b"/i.db", "-q", "t"], cwd=tmp)
+        check(os.path.exists(tmp + b"/i.db"), "--no-db --db: the later --db lost")
+        os.unlink(tmp + b"/i.db")
+        ok(["--db", tmp + b"/i.db", "--no-db", "-q", "t"], cwd=tmp)
+        check(not os.path.exists(tmp + b"/i.db"), "--db --no-db: the later --no-db lost")
+        out, _ = ok(["--no-db", "-q", "-f", "json", "-f", "csv", "--min-size", "100", "-m", "1", "t"], cwd=tmp)
+        check(out.startswith(b"group,size,hash,path\r\n") and out.count(b"\r\n") == 6, "out %r" % out)
+
+
+
+# ---------------------------------------------------------------------------
+# The same tree twice, spelled differently
+
+def case_same_tree_under_two_spellings():
+    """One directory entry reached from two PATHs ("u" and "./u", a symlink
+    to u, a file PATH twice) is one file, never its own duplicate, also
+    with --hardlinks; each entry is shown by its smallest spelling."""
+    with Tmp() as tmp:
+        u = tmp + b"/u"
+        os.makedirs(u + b"/s")
+        for name, data in ((b"a", b"1234"), (b"s/b", b"5678"), (b"h1", b"link")):
+            with open(u + b"/" + name, "wb") as f:
+                f.write(data)
+        os.link(u + b"/h1", u + b"/s/h2")
+        os.symlink(b"u", tmp + b"/ul")
+        # (PATHs, what --hardlinks prints: the one real pair of hard links)
+        for args, want in ((["u", "./u"], [[b"./u/h1", b"./u/s/h2"]]),
+                           (["u", "ul"], [[b"u/h1", b"u/s/h2"]]),
+                           (["ul/", "u/s"], [[b"u/s/h2", b"ul/h1"]]),
+                           (["u", "u"], [[b"u/h1", b"u/s/h2"]]),
+                           (["u/a", "./u/a"], []),
+                           (["u/a", "ul/a"], [])):
+            for hl in ([], ["-H"]):
+                out, _ = ok(["--no-db", "-q", "-f", "fdupes"] + hl + args, cwd=tmp)
+                check(parse_fdupes(out) == (want if hl else []),
+                      "%r %r: %r, want %r" % (hl, args, out, want if hl else []))
+
+
+def case_many_hard_links_cost_linear_time():
+    """50,000 hard links of one file (ext4 allows 65,000): each path is
+    checked against the others through a table, not by rebuilding every
+    earlier path (which took 6 s for 20,000, 40 s for 50,000: the square)."""
+    with Tmp() as tmp:
+        root = tmp + b"/hl"
+        os.mkdir(root)
+        with open(root + b"/f0", "wb") as f:
+            f.write(b"data")
+        with open(root + b"/g", "wb") as f:
+            f.write(b"data")
+        for i in range(1, 50000):
+            os.link(root + b"/f0", root + b"/f%d" % i)
+        t0 = time.monotonic()
+        out, _ = ok(["--no-db", "-q", "-f", "fdupes", root], timeout=60)
+        check(parse_fdupes(out) == [[root + b"/f0", root + b"/g"]], "groups %r" % out[:200])
+        out, _ = ok(["--no-db", "-q", "-H", "-f", "fdupes", root, root + b"/", root + b"/g"], timeout=60)
+        check(len(parse_fdupes(out)[0]) == 50001, "--hardlinks: every link once")
+        took = time.monotonic() - t0
+        # (not a speed goal: linear work takes 0.2 s, quadratic 40 s and more)
+        check(took < 20, "50,000 links took %.1f s" % took)
+
+
+# ---------------------------------------------------------------------------
+# Output that cannot be written
+
+def case_output_write_errors():
+    """A full disk, a closed standard output, a pipe closed early with
+    SIGPIPE ignored: one message, exit 2. (With SIGPIPE at its default, as
+    in a shell pipeline, the signal ends the program quietly.)"""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        with open("/dev/full", "wb") as full:
+            p = subprocess.run([t.BIN, "--no-db", "t"], stdout=full, stderr=subprocess.PIPE, cwd=tmp)
+        check(p.returncode == 2 and b"cannot write the output: No space left on device" in p.stderr,
+              "/dev/full: %d %r" % (p.returncode, p.stderr))
+        for close_err in (False, True):
+            p = subprocess.run("exec %s --no-db t >&- %s" % (t.BIN, "2>&-" if close_err else ""),
+                               shell=True, stderr=subprocess.PIPE, cwd=tmp)
+            check(p.returncode == 2, "stdout closed: exit %d" % p.returncode)
+            check(close_err or b"cannot write the output: Bad file descriptor" in p.stderr,
+                  "stdout closed: %r" % p.stderr)
+        many = tmp + b"/many"
+        os.mkdir(many)
+        for i in range(3000):
+            with open(many + b"/%s-%d" % (b"x" * 40, i), "wb") as f:
+                f.write(b"%d" % (i % 7))
+        p = subprocess.Popen([t.BIN, "--no-db", "-f", "fdupes", many], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, restore_signals=False)  # SIGPIPE ignored
+        p.stdout.read(10)
+        p.stdout.close()
+        err = p.stderr.read()
+        check(p.wait() == 2 and err.count(b"\n") <= 1 and b"cannot write the output: Broken pipe" in err,
+              "EPIPE: %d %r" % (p.returncode, err))
+        p = subprocess.Popen([t.BIN, "--no-db", "-f", "fdupes", many], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        p.stdout.read(10)
+        p.stdout.close()
+        err = p.stderr.read()
+        check(p.wait() == -signal.SIGPIPE and err == b"", "SIGPIPE: %d %r" % (p.returncode, err))
+
+
+
+# ---------------------------------------------------------------------------
+# The tree changing under the walk
+
+def case_directory_replaced_by_symlink_mid_walk():
+    """A directory listed, then replaced by a symlink (to a directory full
+    of duplicates) before a walker opens it -- itself, or its parent while
+    it waits in the queue: never followed (openat2 RESOLVE_NO_SYMLINKS),
+    counted as vanished, no error. A directory replaced by a FIFO: the
+    same, and nothing blocks."""
+    with Tmp() as tmp:
+        for target, how in ((b"t/sub", b'mv "$1" "$1.gone"; ln -s ../other "$1"'),
+                            (b"t/sub/deeper", b'mv "${1%/deeper}" "${1%/deeper}.gone"; ln -s ../other "${1%/deeper}"'),
+                            (b"t/sub", b'mv "$1" "$1.gone"; mkfifo "$1"')):
+            w = tmp + b"/w"
+            subprocess.run(["rm", "-rf", w], check=True)
+            for d in (b"t/sub/deeper", b"other"):
+                os.makedirs(w + b"/" + d)
+            for name in (b"t/a", b"t/sub/b", b"t/sub/deeper/c", b"other/o1", b"other/o2"):
+                with open(w + b"/" + name, "wb") as f:
+                    f.write(b"same")
+            hook = b'case "$1" in */' + target + b") " + how + b";; esac"
+            rc, out, err = run(["--no-db", "-f", "fdupes", w + b"/t"], timeout=60,
+                               env={"FERRY_DUPES_DEBUG_BEFORE_OPENDIR": hook})
+            check(rc == 0, "%r: exit %d %r" % (target, rc, err))
+            check(b"other" not in out and b"/o1" not in out, "%r: a symlink was followed: %r" % (target, out))
+            check(re.search(rb"; [12] vanished", err), "%r: %r" % (target, err))
+            # (t/sub/b is read before or after its directory moves: either)
+            check(parse_fdupes(out) in ([], [[w + b"/t/a", w + b"/t/sub/b"]]), "%r: %r" % (target, out))
+
+
+def nth_open_hook(count_dir, name, k, action):
+    """A hook that runs action (sh, the path in $1) at the k-th time the
+    program opens (or re-stats) the file called name."""
+    return ('case "$1" in */%s) n=1; while ! mkdir "%s/$n" 2>/dev/null; do n=$((n+1)); done; '
+            '[ $n = %d ] && { %s; };; esac' % (name, count_dir.decode(), k, action))
+
+
+def case_file_changes_in_every_window():
+    """Of three identical 100 KB files, x changes at one moment each run:
+    before its partial read (grows), before its full read (shrinks; is
+    replaced by a copy through rename; is rewritten in the middle with its
+    times put back), after its full read (rewritten). Each time x is left
+    out with a message and counted, never grouped by what it held before,
+    and y and z still form their group."""
+    grow = 'printf more >> "$1"'
+    shrink = 'truncate -s 99999 "$1"'
+    rename_over = 'cp "$1" "$1.new" && mv "$1.new" "$1"'
+    middle = ('touch -r "$1" "$1.t" && printf X | dd of="$1" bs=1 seek=50000 conv=notrunc 2>/dev/null'
+              ' && touch -r "$1.t" "$1" && rm "$1.t"')
+    for hook_var, k, action, what in (("BEFORE_OPEN", 1, grow, b"changed since it was listed"),
+                                      ("BEFORE_OPEN", 2, shrink, b"changed since it was listed"),
+                                      ("BEFORE_OPEN", 2, rename_over, b"changed since it was listed"),
+                                      ("BEFORE_OPEN", 2, middle, b"changed since it was listed"),
+                                      ("AFTER_READ", 2, middle, b"changed while being read")):
+        with Tmp() as tmp:
+            root = tmp + b"/v"
+            os.mkdir(root)
+            data = dupes_tree.random.Random(9).randbytes(100_000)
+            for name in (b"x", b"y", b"z"):
+                with open(root + b"/" + name, "wb") as f:
+                    f.write(data)
+            os.mkdir(tmp + b"/count")
+            hook = nth_open_hook(tmp + b"/count", "x", k, action)
+            rc, out, err = run(["--db", tmp + b"/i.db", "-f", "json", root],
+                               env={"FERRY_DUPES_DEBUG_" + hook_var: hook})
+            label = "%s %d %s" % (hook_var, k, action)
+            check(rc == 0, "%s: exit %d %r" % (label, rc, err))
+            check(parse_json(out) == [(100_000, [root + b"/y", root + b"/z"])], "%s: %r" % (label, out))
+            check(b"/x: " + what + b": not grouped" in err and b"1 changed while scanned" in err,
+                  "%s: %r" % (label, err))
+            out, _ = ok(["--db", tmp + b"/i.db", "-f", "json", root])  # the next run sees x as it is
+            same_groups(parse_json(out), dupes_tree.expected_groups(dupes_tree.scan(root)), label)
+
+# ---------------------------------------------------------------------------
+# The index where it should not be
+
+def case_index_not_a_regular_file():
+    """--db naming a FIFO, a directory or a device: a clear error, before
+    SQLite opens it (a FIFO gave "I/O error: Illegal seek"; a device left a
+    journal beside it); nothing created."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        os.mkfifo(tmp + b"/fifo")
+        os.mkdir(tmp + b"/dir")
+        cases = [(tmp + b"/fifo", "not a regular file (a FIFO)"),
+                 (tmp + b"/dir", "not a regular file (a directory)")]
+        if os.geteuid() == 0:
+            os.mknod(tmp + b"/null", 0o600 | stat_chr(), os.makedev(1, 3))
+            cases.append((tmp + b"/null", "not a regular file (a character device)"))
+        for db, what in cases:
+            t.index_error(db, tmp + b"/t", what, timeout=20)
+            check(not os.path.exists(db + b"-journal") and not os.path.exists(db + b"-wal"),
+                  "%r: a journal was left" % db)
+
+
+def stat_chr():
+    import stat
+    return stat.S_IFCHR
+
+
+def case_index_symlink_into_the_tree():
+    """--db is a symlink to a file inside the scanned tree: SQLite puts the
+    index (and its WAL) where the link points, and the walk passes by that
+    file, not the link's name."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        os.symlink(b"t/sub/real.db", tmp + b"/link.db")
+        for _ in range(2):
+            rc, out, err = run(["--db", tmp + b"/link.db", "--format", "json", "--stats", "t"], cwd=tmp)
+            check(rc == 0, "exit %d: %r" % (rc, err))
+            check(t.stat_value(err, "files") == 5, "the index was walked: %r" % err)
+            check(b"real.db" not in out and b"changed" not in err, "out %r err %r" % (out, err))
+        check(os.path.isfile(tmp + b"/t/sub/real.db"), "not where the link points")
+        t.integrity(tmp + b"/t/sub/real.db")
+
+
+def case_default_index_and_the_environment():
+    """$XDG_CACHE_HOME: used when absolute (made if missing), ignored when
+    empty or relative; then $HOME/.cache (made, but never $HOME itself),
+    else the password database's home. A home that does not exist is an
+    error naming the index, not a directory made out of nothing."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        home = tmp + b"/home"
+        os.mkdir(home)
+        env = {"HOME": home}
+        ok(["-q", "t"], cwd=tmp, env=dict(env, XDG_CACHE_HOME=tmp + b"/x1/x2"))
+        check(os.path.isfile(tmp + b"/x1/x2/ferry-dupes/index.db"), "XDG_CACHE_HOME not made")
+        for xdg in (b"", b"relative"):
+            ok(["-q", "t"], cwd=tmp, env=dict(env, XDG_CACHE_HOME=xdg))
+            check(os.path.isfile(home + b"/.cache/ferry-dupes/index.db"), "XDG_CACHE_HOME=%r" % xdg)
+            check(not os.path.exists(tmp + b"/relative"), "a relative XDG_CACHE_HOME was used")
+        gone = tmp + b"/no-such-home"
+        t.index_error(gone + b"/.cache/ferry-dupes/index.db", b"t",
+                      "cannot create the directory %s/.cache: No such file or directory" % gone.decode(),
+                      cwd=tmp, env={"HOME": gone}, db_arg=False)
+        check(not os.path.exists(gone), "a missing home was made")
+        user, binary = t.as_nobody()
+        if user:
+            ro = tmp + b"/ro"
+            os.mkdir(ro, 0o555)
+            t.index_error(ro + b"/ferry-dupes/index.db", b"t",
+                          "cannot create the directory %s/ferry-dupes: Permission denied" % ro.decode(),
+                          cwd=tmp, user=user,
+                          binary=binary, env={"XDG_CACHE_HOME": ro}, db_arg=False)
+
+
+
+def case_two_runs_on_one_index():
+    """A second ferry-dupes on an index in use stops at once with a clear
+    error (exit 2, nothing printed); the first completes, the index is
+    sound and the next run reads nothing. A zero-length index file is a new
+    index."""
+    with Tmp() as tmp:
+        root = tmp + b"/bulk"
+        t.bulk_tree(root, 300)
+        want = dupes_tree.expected_groups(dupes_tree.scan(root))
+        db = tmp + b"/i.db"
+        marker = tmp + b"/reading"
+        hook = "mkdir -p '%s'; sleep 0.02" % marker.decode()
+        first = subprocess.Popen([t.BIN, "--db", db, "-f", "json", "-j", "2", root], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, env=dict(os.environ, FERRY_DUPES_DEBUG_AFTER_READ=hook))
+        t0 = time.monotonic()
+        while not os.path.exists(marker):
+            check(time.monotonic() - t0 < 60 and first.poll() is None, "the first run never read")
+            time.sleep(0.01)
+        for _ in range(3):
+            t.index_error(db, root, "locked by another process")
+        out, err = first.communicate(timeout=120)
+        check(first.returncode == 0, "first run: exit %d %r" % (first.returncode, err))
+        same_groups(parse_json(out), want, "the first run")
+        t.integrity(db)
+        out, err = ok(["--db", db, "-f", "json", "--stats", root])
+        same_groups(parse_json(out), want, "the next run")
+        check(t.stat_value(err, "bytes read") == 0, "the next run read bytes")
+        empty = tmp + b"/empty.db"
+        open(empty, "wb").close()
+        out, _ = ok(["--db", empty, "-f", "json", root])
+        same_groups(parse_json(out), want, "a zero-length index")
+        t.integrity(empty)
+
+# ---------------------------------------------------------------------------
+# --verify: files that change under it, signals, descriptors
+
+def indexed_copies(tmp, names, size=100_000, seed=5):
+    """Identical files of size bytes in tmp/v, already in the index
+    tmp/i.db (so that a --verify run opens them only to verify)."""
+    root = tmp + b"/v"
+    os.mkdir(root)
+    data = dupes_tree.random.Random(seed).randbytes(size)
+    for name in names:
+        with open(root + b"/" + name, "wb") as f:
+            f.write(data)
+    ok(["--db", tmp + b"/i.db", "-q", root])
+    return root
+
+
+def case_verify_files_that_change():
+    """Between the hash and the verification (x2 rewritten before verify
+    opens it) and during the verification (the first file, the class's
+    representative, grows after its first comparison): each is left out,
+    with a message; the rest are compared again with another member and
+    still grouped."""
+    with Tmp() as tmp:
+        root = indexed_copies(tmp, [b"x1", b"x2", b"x3", b"x4"])
+        once = tmp + b"/once"
+        before = "case \"$1\" in */x2) printf y | dd of=\"$1\" bs=1 seek=5 conv=notrunc 2>/dev/null;; esac"
+        after = "case \"$1\" in */x1) mkdir '%s' 2>/dev/null && printf more >> \"$1\";; esac" % once.decode()
+        rc, out, err = run(["--db", tmp + b"/i.db", "--verify", "-f", "json", root],
+                           env={"FERRY_DUPES_DEBUG_BEFORE_OPEN": before, "FERRY_DUPES_DEBUG_AFTER_READ": after})
+        check(rc == 0, "exit %d: %r" % (rc, err))
+        check(parse_json(out) == [(100_000, [root + b"/x3", root + b"/x4"])], "groups %r" % out)
+        check(b"x2: changed since it was listed: not grouped" in err, "x2: %r" % err)
+        check(b"x1: changed while being read: not grouped" in err, "x1: %r" % err)
+        check(b"differs" not in err, "a changed file was called different: %r" % err)
+        check(b"2 changed while scanned" in err, "summary: %r" % err)
+
+
+def case_verify_interrupted():
+    """A stop signal during --verify ends it: the groups verified so far,
+    marked partial, exit 130 (the signal was ignored until the end)."""
+    with Tmp() as tmp:
+        root = indexed_copies(tmp, [b"big1", b"big2"])
+        for name, size in ((b"small1", 5000), (b"small2", 5000)):
+            with open(root + b"/" + name, "wb") as f:
+                f.write(b"s" * size)
+        ok(["--db", tmp + b"/i.db", "-q", root])
+        once = tmp + b"/once"
+        hook = "case \"$1\" in */small1) mkdir '%s' 2>/dev/null && kill -INT $PPID;; esac" % once.decode()
+        rc, out, err = run(["--db", tmp + b"/i.db", "--verify", "-f", "json", root],
+                           env={"FERRY_DUPES_DEBUG_BEFORE_OPEN": hook})
+        check(rc == 130, "exit %d: %r" % (rc, err))
+        groups = json.loads(out)
+        check([g["files"] for g in groups] == [[(root + b"/big1").decode(), (root + b"/big2").decode()]]
+              and all(g["partial"] for g in groups), "groups %r" % out)
+        check(b"interrupted (partial results)" in err, "summary: %r" % err)
+
+
+def case_verify_many_classes_few_descriptors():
+    """With every hash forced equal, 300 files of one size are one group of
+    300 different files: --verify holds two descriptors at a time, so an
+    open-file limit of 24 is enough (it held one per class, and failed with
+    'Too many open files')."""
+    with Tmp() as tmp:
+        root = tmp + b"/w"
+        os.mkdir(root)
+        for i in range(300):
+            with open(root + b"/f%03d" % i, "wb") as f:
+                f.write(b"%08d" % i)
+        rc, out, err = run(["--no-db", "--verify", "-f", "json", "-j", "1", "--walkers", "1", root],
+                           env={"FERRY_DUPES_DEBUG_WEAK_HASH": "1"}, rlimits={resource.RLIMIT_NOFILE: 24})
+        check(rc == 0 and b"Too many open files" not in err and b"unreadable" not in err,
+              "exit %d: %r" % (rc, err[-300:]))
+        check(json.loads(out) == [], "groups %r" % out[:200])
+        check(err.count(b"differs from the files with the same hash") == 299, "messages %r" % err[-300:])
+
+
+# ---------------------------------------------------------------------------
+# Signals other than SIGINT
+
+def case_sigterm_and_sighup_stop_like_ctrl_c():
+    """SIGTERM and SIGHUP stop the run as the first Ctrl-C does (what was
+    hashed is committed, the groups so far printed, marked partial), with
+    exit status 128 + the signal; the next run resumes and is complete. Two
+    of them end it at once, with the first one's status."""
+    with Tmp() as tmp:
+        root = tmp + b"/bulk"
+        t.bulk_tree(root, 300)
+        want = dupes_tree.expected_groups(dupes_tree.scan(root))
+        for sig, status in ((signal.SIGTERM, 143), (signal.SIGHUP, 129)):
+            db = tmp + b"/%d.db" % sig
+            once = tmp + b"/once-%d" % sig
+            hook = "mkdir '%s' 2>/dev/null && kill -%d $PPID" % (once.decode(), sig)  # (once: mkdir is atomic)
+            rc, out, err = run(["--db", db, "-j", "2", "-f", "json", root], env={"FERRY_DUPES_DEBUG_AFTER_READ": hook})
+            check(rc == status, "signal %d: exit %d, want %d: %r" % (sig, rc, status, err[-300:]))
+            check(all(g["partial"] for g in json.loads(out)), "not marked partial")
+            check(b"interrupted (partial results)" in err, "summary %r" % err[-200:])
+            t.integrity(db)
+            out, _ = ok(["--db", db, "-f", "json", root])
+            same_groups(parse_json(out), want, "resumed after signal %d" % sig)
+        db = tmp + b"/twice.db"
+        hook = "exec >/dev/null 2>&1 </dev/null; kill -TERM $PPID; sleep 0.2; kill -HUP $PPID; sleep 5"
+        rc, out, err = run(["--db", db, "-f", "json", root], env={"FERRY_DUPES_DEBUG_AFTER_READ": hook},
+                           timeout=60)
+        check(rc == 143 and out == b"", "twice: exit %d, printed %r" % (rc, out[:100]))
+        t.integrity(db)
+
+
+
+def case_signal_while_printing():
+    """A first SIGINT while the groups are being printed (the program
+    blocked on a full pipe) is too late to matter: the output is complete,
+    not marked partial, and the status 0. A second one ends the program at
+    once (status 130, the output cut short)."""
+    import fcntl
+    import termios
+    with Tmp() as tmp:
+        many = tmp + b"/many"
+        os.mkdir(many)
+        for i in range(3000):
+            with open(many + b"/%s-%d" % (b"x" * 40, i), "wb") as f:
+                f.write(b"%d" % (i % 7))
+        for signals, status in ((1, 0), (2, 130)):
+            p = subprocess.Popen([t.BIN, "--no-db", "-f", "json", many], stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE)
+            t0 = time.monotonic()
+            while True:  # until the pipe is full: the program is printing
+                pending = fcntl.ioctl(p.stdout.fileno(), termios.FIONREAD, b"\0\0\0\0")
+                if int.from_bytes(pending, sys.byteorder) >= 65536:
+                    break
+                check(time.monotonic() - t0 < 60 and p.poll() is None, "never blocked printing")
+                time.sleep(0.01)
+            for _ in range(signals):
+                p.send_signal(signal.SIGINT)
+                time.sleep(0.2)
+            out, err = p.communicate(timeout=60)
+            check(p.returncode == status, "%d signals: exit %d %r" % (signals, p.returncode, err))
+            if status == 0:
+                groups = json.loads(out)
+                check(len(groups) == 7 and not any("partial" in g for g in groups), "output %r" % out[-200:])
+
+
+def case_ignored_signals_stay_ignored():
+    """A stop signal ignored when the program starts (nohup's SIGHUP, the
+    SIGINT of a background job of a shell without job control) stays
+    ignored: the run completes (the handler replaced SIG_IGN, so nohup did
+    not protect a run)."""
+    with Tmp() as tmp:
+        root = tmp + b"/bulk"
+        t.bulk_tree(root, 200)
+        want = dupes_tree.expected_groups(dupes_tree.scan(root))
+        hook = "mkdir '%s' 2>/dev/null && kill -HUP $PPID && kill -INT $PPID" % (tmp + b"/once").decode()
+        env = dict(os.environ, FERRY_DUPES_DEBUG_AFTER_READ=hook)
+
+        def ignore():
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+        p = subprocess.run([t.BIN, "--no-db", "-f", "json", root], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, env=env, preexec_fn=ignore, timeout=120)
+        check(p.returncode == 0 and os.path.isdir(tmp + b"/once"), "exit %d: %r" % (p.returncode, p.stderr))
+        same_groups(parse_json(p.stdout), want, "with SIGHUP and SIGINT ignored")
+
+# ---------------------------------------------------------------------------
+# Resource limits
+
+def sanitized():
+    """The program is an ASan or TSan build (they need terabytes of address
+    space: RLIMIT_AS cannot be tested on them)."""
+    with open(t.BIN, "rb") as f:
+        data = f.read()
+    return b"__asan_init" in data or b"__tsan_init" in data
+
+
+def case_open_file_limit():
+    """RLIMIT_NOFILE of 16: the run uses as many threads as fit (two
+    descriptors each), says so, and finds every group, with the index and
+    --verify; below what one walker and one reader need it stops at once
+    with a message. 3,000 file PATHs in one directory share its descriptor
+    (each had its own: 'Too many open files' at the 1,024th)."""
+    with Tmp() as tmp:
+        root = tmp + b"/bulk"
+        t.bulk_tree(root, 300)
+        want = dupes_tree.expected_groups(dupes_tree.scan(root))
+        nofile = resource.RLIMIT_NOFILE
+        for args in (["--no-db"], ["--db", tmp + b"/i.db", "--verify"], ["--db", tmp + b"/i.db"]):
+            rc, out, err = run(args + ["-f", "json", root], rlimits={nofile: 16})
+            check(rc == 0 and b"Too many open files" not in err, "%r: exit %d %r" % (args, rc, err[-300:]))
+            check(re.search(rb"the open-file limit \(ulimit -n\) is 16: using \d walker and \d reader threads", err),
+                  "no message: %r" % err[-300:])
+            same_groups(parse_json(out), want, " ".join(map(str, args)))
+        rc, out, err = run(["--no-db", root], rlimits={nofile: 10})
+        check(rc == 2 and b"the open-file limit (ulimit -n) is 10: this run needs at least" in err,
+              "10: exit %d %r" % (rc, err))
+        flat = tmp + b"/flat"
+        os.mkdir(flat)
+        for i in range(3000):
+            with open(flat + b"/f%d" % i, "wb") as f:
+                f.write(b"%d" % (i % 10))
+        names = sorted(os.listdir(flat))
+        out, err = ok(["--no-db", "-f", "json"] + names, cwd=flat, rlimits={nofile: 64})
+        check(len(json.loads(out)) == 10 and b"Too many" not in err, "3,000 PATHs: %r" % err[-300:])
+
+
+def case_threads_that_cannot_start():
+    """Address space too small for the threads asked for (RLIMIT_AS): never
+    a crash (it called abort()); either a complete, correct run -- with
+    fewer threads, said on stderr -- or exit 2 with a message. The most
+    threads allowed (1,024 + 1,024) run with no limit."""
+    with Tmp() as tmp:
+        root = tmp + b"/bulk"
+        t.bulk_tree(root, 200)
+        want = dupes_tree.expected_groups(dupes_tree.scan(root))
+        out, _ = ok(["--no-db", "-f", "json", "--threads", "1024", "--walkers", "1024", root])
+        same_groups(parse_json(out), want, "1024 + 1024 threads")
+        if sanitized():
+            raise t.Skip("a sanitizer build cannot run under RLIMIT_AS")
+        outcomes = set()
+        for mib in (24, 32, 48, 64, 256, 4096):
+            for args in (["--no-db"], ["--db", tmp + b"/i%d.db" % mib]):
+                rc, out, err = run(args + ["-f", "json", "--threads", "512", root],
+                                   rlimits={resource.RLIMIT_AS: mib << 20})
+                check(rc in (0, 2), "%d MiB %r: exit %d (a crash?) %r" % (mib, args, rc, err[-300:]))
+                if rc == 0:
+                    same_groups(parse_json(out), want, "%d MiB" % mib)
+                else:
+                    check(re.search(rb"cannot start the \w+ thread|out of memory", err) and out == b"",
+                          "%d MiB: %r" % (mib, err[-300:]))
+                if b"started only" in err:
+                    outcomes.add("fewer")
+                outcomes.add(rc)
+        check(0 in outcomes and "fewer" in outcomes, "the limits tested nothing: %r" % outcomes)
+
+if __name__ == "__main__":
+    sys.exit(t.main(globals()))
