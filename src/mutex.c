@@ -66,6 +66,20 @@
  * of old waiters does not turn every unlock into a (slow) handoff. */
 #define FAIR_INTERVAL_US 1000u
 
+/* Whether the mutex's fair_at lets a handoff happen at now_us. fair_at is a
+ * 32-bit microsecond clock, which wraps every 71.6 minutes, and it is only
+ * ever set at most FAIR_INTERVAL_US ahead of the clock (since + FAIR_NS, or
+ * now + FAIR_INTERVAL_US). So only a value at most twice that far ahead holds
+ * a handoff back; anything further "ahead" is the zero of a new mutex or a
+ * value left from an earlier lap of the clock, and is already due. (A signed
+ * difference would read such a value as up to 36 minutes in the future: a new
+ * mutex made no fair handoffs in every other half of the clock's lap.) */
+static inline bool fair_allowed(ferry_mutex *m, uint32_t now_us)
+{
+    uint32_t ahead = atomic_load_explicit(&m->fair_at, memory_order_relaxed) - now_us;
+    return ahead == 0 || ahead > 2 * FAIR_INTERVAL_US;
+}
+
 /* Spinning before sleeping: this many rounds of pauses (1, 2, 4, ... 32,
  * then 32 each), re-reading the word each round: 127 pauses, about 5 us on
  * the test machine (37 ns per pause). That is about half the cost of a futex
@@ -458,8 +472,7 @@ void ferry__mutex_unlock_slow(ferry_mutex *m)
             fair_due = 0;
             if (++fair_tick % FAIR_CHECK_EVERY == 0) {
                 now = ferry__now_ns();
-                fair_due = (int32_t)((uint32_t)(now / 1000) -
-                                     atomic_load_explicit(&m->fair_at, memory_order_relaxed)) >= 0;
+                fair_due = fair_allowed(m, (uint32_t)(now / 1000));
             }
         }
         if (!head_of(w) || ((w & WAKING) && !fair_due)) {
@@ -482,8 +495,7 @@ void ferry__mutex_unlock_slow(ferry_mutex *m)
     node *n = head_of(w);
     check_mutex_head(m, n);
     uint32_t now_us = (uint32_t)(now / 1000);
-    bool starving = now > n->since && now - n->since >= FAIR_NS &&
-                    (int32_t)(now_us - atomic_load_explicit(&m->fair_at, memory_order_relaxed)) >= 0;
+    bool starving = now > n->since && now - n->since >= FAIR_NS && fair_allowed(m, now_us);
     if ((w & WAKING) && !starving) {
         /* Not due: release, and do not look again before the oldest waiter
          * can be. Release: pairs with the acquire of the next QLOCK holder

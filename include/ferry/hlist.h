@@ -34,6 +34,7 @@ typedef struct ferry_hlist_head {
     ferry_hlist_node *first;
 } ferry_hlist_head;
 
+/* The struct of type `type` whose ferry_hlist_node field `member` is node. */
 #define ferry_hlist_entry(node, type, member) ferry_container_of(node, type, member)
 
 /* Static initializer of a head ({0} is the same). */
@@ -43,6 +44,7 @@ typedef struct ferry_hlist_head {
 #define FERRY_HLIST_POISON_NEXT ((ferry_hlist_node *)(uintptr_t)0xdead000000000200ull)
 #define FERRY_HLIST_POISON_PPREV ((ferry_hlist_node **)(uintptr_t)0xdead000000000222ull)
 
+/* Make head an empty list (as FERRY_HLIST_HEAD_INIT or zero-filling does). */
 static inline void ferry_hlist_head_init(ferry_hlist_head *head)
 {
     head->first = NULL;
@@ -55,6 +57,7 @@ static inline void ferry_hlist_node_init(ferry_hlist_node *node)
     node->pprev = NULL;
 }
 
+/* True when the list has no node. */
 static inline bool ferry_hlist_empty(const ferry_hlist_head *head)
 {
     return head->first == NULL;
@@ -162,7 +165,6 @@ static inline size_t ferry_hlist_count(const ferry_hlist_head *head)
  * the current node; the _safe forms may delete (only) the current one. */
 #define ferry_hlist_for_each(pos, head) \
     for (ferry_hlist_node *pos = (head)->first; pos; pos = pos->next)
-
 #define ferry_hlist_for_each_safe(pos, head)                                    \
     for (ferry_hlist_node *pos = (head)->first, *ferry__next_##pos = pos ? pos->next : NULL; \
          pos; pos = ferry__next_##pos, ferry__next_##pos = pos ? pos->next : NULL)
@@ -176,10 +178,11 @@ static inline void *ferry__hlist_entry_or_null(const ferry_hlist_node *node, siz
 #define ferry_hlist_entry_safe(node, type, member) \
     ((type *)ferry__hlist_entry_or_null((node), offsetof(type, member)))
 
+/* Iteration over the entries (pos points to the struct of type `type`
+ * holding each node in field `member`); the _safe form may delete pos. */
 #define ferry_hlist_for_each_entry(pos, head, type, member)                     \
     for (type *pos = ferry_hlist_entry_safe((head)->first, type, member); pos;  \
          pos = ferry_hlist_entry_safe(pos->member.next, type, member))
-
 #define ferry_hlist_for_each_entry_safe(pos, head, type, member)                             \
     for (type *pos = ferry_hlist_entry_safe((head)->first, type, member),                    \
               *ferry__next_##pos = pos ? ferry_hlist_entry_safe(pos->member.next, type, member) \

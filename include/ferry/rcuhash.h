@@ -110,6 +110,7 @@ static inline void ferry_lfht_node_init_deleted(ferry_lfht_node *node)
     node->reverse_hash = 0;
 }
 
+/* The node an iterator is at, or NULL at the end (or after a failed lookup). */
 static inline ferry_lfht_node *ferry_lfht_iter_get_node(const ferry_lfht_iter *iter)
 {
     return iter->node;
@@ -232,7 +233,6 @@ int ferry_lfht_resize(ferry_lfht *ht, unsigned long new_size);
     for (ferry_lfht_first((ht), (iter)), (node) = ferry_lfht_iter_get_node(iter); \
          (node) != NULL;                                                          \
          ferry_lfht_next((ht), (iter)), (node) = ferry_lfht_iter_get_node(iter))
-
 #define ferry_lfht_for_each_duplicate(ht, hash, match, key, iter, node)                        \
     for (ferry_lfht_lookup((ht), (hash), (match), (key), (iter)),                             \
          (node) = ferry_lfht_iter_get_node(iter);                                             \
@@ -244,13 +244,14 @@ int ferry_lfht_resize(ferry_lfht *ht, unsigned long new_size);
 #define ferry__lfht_entry(node, type, member) \
     ((node) ? ferry_container_of((node), type, member) : (type *)NULL)
 
+/* As ferry_lfht_for_each / _for_each_duplicate, with pos a pointer to the
+ * struct that holds each node in its field `member`. */
 #define ferry_lfht_for_each_entry(ht, iter, pos, member)                                       \
     for (ferry_lfht_first((ht), (iter)),                                                       \
          (pos) = ferry__lfht_entry(ferry_lfht_iter_get_node(iter), __typeof__(*(pos)), member); \
          (pos) != NULL;                                                                        \
          ferry_lfht_next((ht), (iter)),                                                        \
          (pos) = ferry__lfht_entry(ferry_lfht_iter_get_node(iter), __typeof__(*(pos)), member))
-
 #define ferry_lfht_for_each_entry_duplicate(ht, hash, match, key, iter, pos, member)           \
     for (ferry_lfht_lookup((ht), (hash), (match), (key), (iter)),                              \
          (pos) = ferry__lfht_entry(ferry_lfht_iter_get_node(iter), __typeof__(*(pos)), member); \

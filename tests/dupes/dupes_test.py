@@ -33,6 +33,14 @@ BIN = None
 SKIP = 77
 
 
+def under_tsan():
+    """Whether the program under test was built with ThreadSanitizer (which
+    delivers a signal only at its own safe points and keeps one pending per
+    signal number, so signal timing cases do not apply to it)."""
+    with open(BIN, "rb") as f:
+        return b"__tsan_init" in f.read()
+
+
 class Skip(Exception):
     pass
 

@@ -480,6 +480,11 @@ def case_signal_while_printing():
             with open(many + b"/%s-%d" % (b"x" * 40, i), "wb") as f:
                 f.write(b"%d" % (i % 7))
         for signals, status in ((1, 0), (2, 130)):
+            if signals == 2 and t.under_tsan():
+                # ThreadSanitizer runs no handler while the program is blocked
+                # in write(), and keeps one pending SIGINT: a second signal
+                # cannot be told from the first there.
+                raise t.Skip("the second-signal half does not apply under ThreadSanitizer (the first half passed)")
             p = subprocess.Popen([t.BIN, "--no-db", "-f", "json", many], stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE)
             t0 = time.monotonic()
@@ -489,14 +494,26 @@ def case_signal_while_printing():
                     break
                 check(time.monotonic() - t0 < 60 and p.poll() is None, "never blocked printing")
                 time.sleep(0.01)
-            for _ in range(signals):
-                p.send_signal(signal.SIGINT)
-                time.sleep(0.2)
+            p.send_signal(signal.SIGINT)
+            time.sleep(0.2)
+            if signals == 2:
+                # The second signal, again until the program ends (on a
+                # loaded machine the first may not have been handled yet).
+                for _ in range(100):
+                    p.send_signal(signal.SIGINT)
+                    try:
+                        p.wait(timeout=0.5)
+                        break
+                    except subprocess.TimeoutExpired:
+                        pass
             out, err = p.communicate(timeout=60)
             check(p.returncode == status, "%d signals: exit %d %r" % (signals, p.returncode, err))
             if status == 0:
                 groups = json.loads(out)
                 check(len(groups) == 7 and not any("partial" in g for g in groups), "output %r" % out[-200:])
+                full = len(out)
+            else:
+                check(len(out) < full, "the second signal did not cut the output short (%d bytes)" % len(out))
 
 
 def case_ignored_signals_stay_ignored():

@@ -534,9 +534,18 @@ static void *ho_barger_main(void *arg)
     return NULL;
 }
 
-FERRY_TEST(fair_handover_past_a_barger)
+/* fair_at_ahead: where the mutex's fair_at starts, in microseconds ahead of
+ * the clock (mod 2^32), or -1 to leave it as ferry_mutex_init made it. */
+static void ho_run(long long fair_at_ahead)
 {
     memset(&ho, 0, sizeof ho);
+    CHECK_EQ(ferry_mutex_init(&ho.m), 0);
+    if (fair_at_ahead >= 0) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        uint64_t now_us = (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
+        atomic_store(&ho.m.fair_at, (uint32_t)(now_us + (uint64_t)fair_at_ahead));
+    }
     ho.cpu[0] = ho.cpu[1] = -1;
     cpu_set_t allowed;
     CHECK_EQ(sched_getaffinity(0, sizeof allowed, &allowed), 0);
@@ -575,8 +584,26 @@ FERRY_TEST(fair_handover_past_a_barger)
     }
     atomic_store(&ho.stop, 1);
     pthread_join(t, NULL);
+    CHECK_EQ(sched_setaffinity(0, sizeof allowed, &allowed), 0); /* unpinned for the next run */
     CHECK_EQ(atomic_load(&ho.m.word), 0);
     printf("handover: %d rounds (%ld tries), at most %ld passes of the queued waiter (bound %d), "
            "%ld barger acquisitions; CPUs %d and %d\n",
            HO_ROUNDS, tries, worst, HO_MAX_PASSES, atomic_load(&ho.acquisitions), ho.cpu[0], ho.cpu[1]);
+}
+
+FERRY_TEST(fair_handover_past_a_barger)
+{
+    ho_run(-1);
+}
+
+/* The mutex keeps "no handoff before" as a 32-bit microsecond time, which
+ * wraps every 71.6 minutes. A new mutex (zero) or one last used more than
+ * half a lap ago must hand over all the same: here the stored time reads as
+ * a quarter and as just under half a lap ahead (regression: for half of
+ * every lap a new mutex made no fair handoff at all, so this test passed or
+ * failed with the time of day). */
+FERRY_TEST(fair_handover_with_a_stale_clock_mark)
+{
+    ho_run(1ll << 30);
+    ho_run((1ll << 31) - 5000);
 }
