@@ -17,8 +17,9 @@
  *                    (R3), then publish the item or free the slot with one
  *                    release store (R1, R2);
  *   ring_empty       ferry__lfring_empty: tail, then head (R5);
- *   producer, fast   lf_send (src/chan_lf.c): the relaxed pre-checks of
- *                    tx_waiters and rx_waiters (D4), the push, then
+ *   producer, fast   lf_send (src/chan_lf.c): the relaxed pre-check of
+ *                    tx_waiters (D4; waiting receivers do not turn the
+ *                    fast path off), the push, then
  *                    lf_after: fence, read rx_waiters, and if it is not
  *                    zero lock, ferry__chan_settle, unlock (D2);
  *   consumer, fast   lf_recv: the pre-check of tx_waiters (D4), the pop,
@@ -366,17 +367,17 @@ inline take_into()
 
 proctype producer(byte me; byte id0)
 {
-    byte i = 0, v, w, w2, r, t, h, idx, s, x, x2, c, j, e;
+    byte i = 0, v, w, r, t, h, idx, s, x, x2, c, j, e;
     bit moved, counted, done, first, took;
     do
     :: i < PER_PROD ->
         v = id0 + i;
         done = 0;
-        /* lf_send: no blocked sender, no waiting receiver (D4) */
+        /* lf_send: no blocked sender (D4); waiting receivers do not turn
+         * the fast path off (lf_after hands the item over) */
         load_w(TXWV, w);
-        load_w(RXWV, w2);
         if
-        :: w == 0 && w2 == 0 ->
+        :: w == 0 ->
             push(v, r);
             if
             :: r == 1 ->

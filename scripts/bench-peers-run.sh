@@ -15,6 +15,10 @@
 #     --quick        small N, 2 rounds: a smoke run in well under a minute
 #     --out DIR      where results go (default ./peers-results)
 #     --timeout S    seconds one run may take before it counts as failed (120)
+#     --extra NAME=BIN  also run BIN (a chan_ferry built from other code, e.g.
+#                    the main branch's) wherever ferry runs, as library NAME:
+#                    same arguments, interleaved in the same rounds; shown as
+#                    its own column and as ferry/NAME, never as a peer
 #
 # Every round runs every case once and, within a case, every library once, in
 # an order rotated by the round number; each run is its own process. Output
@@ -33,13 +37,14 @@
 # marked *). The ring (mutex + condvars) takes a batch per lock acquisition.
 set -euo pipefail
 
-usage() { sed -n '3,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '3,21p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 [ $# -ge 1 ] || usage
 bindir=$1; shift
 [ -d "$bindir" ] || { echo "bench-peers-run: no directory $bindir" >&2; exit 2; }
 bindir=$(cd "$bindir" && pwd)
 
 rounds="" n="" filter="" libs_wanted="" quick=0 out=peers-results timeout_s=120
+extras=() # NAME=BIN, run like chan_ferry
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds=$2; shift 2 ;;
@@ -49,6 +54,12 @@ while [ $# -gt 0 ]; do
     --quick) quick=1; shift ;;
     --out) out=$2; shift 2 ;;
     --timeout) timeout_s=$2; shift 2 ;;
+    --extra)
+      [[ "$2" =~ ^[a-z][a-z0-9_]*=.+$ ]] || { echo "bench-peers-run: --extra NAME=BIN, not '$2'" >&2; exit 2; }
+      case "${2%%=*}" in ferry|crossbeam|flume|go|moodycamel|ring)
+        echo "bench-peers-run: --extra: '${2%%=*}' is a library name" >&2; exit 2 ;; esac
+      [ -x "${2#*=}" ] || { echo "bench-peers-run: --extra: no executable ${2#*=}" >&2; exit 2; }
+      extras+=("${2%%=*}=$(cd "$(dirname "${2#*=}")" && pwd)/$(basename "${2#*=}")"); shift 2 ;;
     -h|--help) usage ;;
     *) echo "bench-peers-run: unknown option $1" >&2; usage ;;
   esac
@@ -78,9 +89,10 @@ libs_for() {   # name B CAP
   local name=$1 b=$2 cap=$3
   case "$name" in
     select*) echo "ferry crossbeam go"; return ;;
-    *-cap1024-*) echo "ferry ring"; return ;;
+    *-cap1024-*) l="ferry"; for e in "${extras[@]}"; do l="$l ${e%%=*}"; done; echo "$l ring"; return ;;
   esac
-  local l="ferry"
+  local l="ferry" e
+  for e in "${extras[@]}"; do l="$l ${e%%=*}"; done
   if [ "$b" = 1 ]; then l="$l crossbeam flume"; [ "$cap" != unbounded ] && l="$l go"; fi
   [ "$cap" = unbounded ] && l="$l moodycamel"
   echo "$l ring"
@@ -98,6 +110,8 @@ command_for() {   # lib name P C B CAP N
       echo "$bin $p $cap $items"; return ;;
   esac
   bin=$bindir/chan_$lib
+  local e
+  for e in "${extras[@]}"; do [ "${e%%=*}" = "$lib" ] && bin=${e#*=}; done
   [ -x "$bin" ] || return 0
   echo "$bin $p $c $b $cap $items"
 }
@@ -110,6 +124,7 @@ load() { cut -d' ' -f1-3 /proc/loadavg; }
   echo "# ferry peer suite, $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -srm)"
   echo "# $(nproc) CPUs:$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
   echo "# rounds $rounds, N $n (batch 16/256: $((4 * n))), filter '${filter}', binaries $bindir"
+  for e in "${extras[@]}"; do echo "# extra ${e%%=*}: ${e#*=}"; done
   echo "# round case lib seconds items Mitems/s"
 } >"$raw"
 echo "bench-peers-run: $rounds rounds, N $n, $(nproc) CPUs, load $(load); results in $out/"
@@ -159,7 +174,9 @@ rm -f "$out/last.err"
 
 # ---------------------------------------------------------------------------
 # Summary: medians, worst rounds, ferry's ratios; plot data.
-awk -v plot="$out/plot.dat" '
+extra_names=""
+for e in "${extras[@]}"; do extra_names="$extra_names ${e%%=*}"; done
+awk -v plot="$out/plot.dat" -v extras="$extra_names" '
 function median(key,   m, i, j, t, v) {
   m = split(vals[key], v, " ")
   for (i = 2; i <= m; i++) { t = v[i] + 0; for (j = i - 1; j >= 1 && v[j] + 0 > t; j--) v[j + 1] = v[j]; v[j + 1] = t }
@@ -184,18 +201,23 @@ $4 == "FAILED" { fails[$2 " " $3]++; if (!($2 in seen)) { seen[$2] = 1; order[++
   vals[key] = (key in vals) ? vals[key] " " $6 : $6
 }
 END {
-  nl = split("ferry crossbeam flume go moodycamel ring", L, " ")
+  nl = split("ferry crossbeam flume go moodycamel ring" extras, L, " ")
+  ne = split(extras, E, " ")
+  for (i = 1; i <= ne; i++) isextra[E[i]] = 1
   print "# " head
   print ""
   print "M items/s, median of the rounds (worst round in parentheses); ferry/best:"
   print "ferry median over the best peer median; worst/best: ferry worst round over it."
   print "* moodycamel is unbounded: its unbounded result of the same case."
+  if (ne) print "Extra ferry builds (not peers):" extras "; ferry/X: ferry median over X median."
   print ""
-  printf "| case |"; for (i = 1; i <= nl; i++) printf " %s |", L[i]; print " best peer | ferry/best | worst/best |"
-  printf "|---|"; for (i = 1; i <= nl; i++) printf "---|"; print "---|---|---|"
+  printf "| case |"; for (i = 1; i <= nl; i++) printf " %s |", L[i]; printf " best peer | ferry/best | worst/best |"
+  for (i = 1; i <= ne; i++) printf " ferry/%s |", E[i]; print ""
+  printf "|---|"; for (i = 1; i <= nl; i++) printf "---|"; printf "---|---|---|"
+  for (i = 1; i <= ne; i++) printf "---|"; print ""
   printf "case" > plot; for (i = 1; i <= nl; i++) printf " %s", L[i] > plot; printf "\n" > plot
   for (k = 1; k <= nc; k++) {
-    c = order[k]; best = 0; bestlib = ""
+    c = order[k]; best = 0; bestlib = ""; fm = ""; split("", xm)
     printf "| %s |", c
     printf "%s", c > plot
     for (i = 1; i <= nl; i++) {
@@ -204,8 +226,9 @@ END {
         med = median(key); w = worst(key)
         printf " %.1f (%.1f)%s%s |", med, w, src(c, l) != c ? "*" : "", fails[key] ? " " fails[key] " failed" : ""
         printf " %.3f", med > plot
-        if (l != "ferry" && med > best) { best = med; bestlib = l }
+        if (l != "ferry" && !(l in isextra) && med > best) { best = med; bestlib = l }
         if (l == "ferry") { fm = med; fw = w }
+        if (l in isextra) xm[l] = med
       } else {
         printf " %s |", fails[key] ? fails[key] " failed" : "-"
         printf " NaN" > plot
@@ -213,9 +236,12 @@ END {
     }
     printf "\n" > plot
     if ((c " ferry") in vals && best > 0)
-      printf " %s %.1f | %.2f | %.2f |\n", bestlib, best, fm / best, fw / best
+      printf " %s %.1f | %.2f | %.2f |", bestlib, best, fm / best, fw / best
     else
-      printf " %s | - | - |\n", (best > 0 ? bestlib " " sprintf("%.1f", best) : "-")
+      printf " %s | - | - |", (best > 0 ? bestlib " " sprintf("%.1f", best) : "-")
+    for (i = 1; i <= ne; i++)
+      printf " %s |", (fm != "" && xm[E[i]] > 0) ? sprintf("%.2f", fm / xm[E[i]]) : "-"
+    printf "\n"
   }
   print ""
   printf "Load (1, 5, 15 min) around each round:%s\n", loads

@@ -48,6 +48,8 @@ static const struct ferry__chan_path *choose_path(const ferry_chan_config *cfg, 
     if (levels == 1 && cfg->budget == 0 && cfg->capacity != FERRY_UNBOUNDED &&
         ferry__lfring_fits(cfg->capacity, cfg->elem_size))
         return &ferry__chan_path_lockfree;
+    if (levels == 1 && cfg->budget == 0 && cfg->capacity == FERRY_UNBOUNDED && ferry__lflist_fits(cfg->elem_size))
+        return &ferry__chan_path_lflist;
     return &ferry__chan_path_locked;
 }
 

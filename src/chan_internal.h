@@ -13,9 +13,13 @@
  *                  cancel (chan_op.h);
  *   chan_buf.c     data path 1, locked: per-level rings, priorities and
  *                  weight budgets (rendezvous, unbounded, levels, budgets);
- *   chan_lf.c      data path 2, lock-free: fast paths over chan_lfring.c
+ *   chan_lf.c      data paths 2 and 3, lock-free: fast paths over
+ *                  chan_lfring.c (bounded) and chan_lflist.c (unbounded)
  *                  and their sleep/wake handshake with the slow path;
  *   chan_lfring.c  the lock-free batch ring itself (chan_lfring.h);
+ *   chan_lflist.c  the lock-free list of recycled blocks (chan_lflist.h);
+ *   chan_wait.c    the lock-free paths' wait policy: how long a blocking
+ *                  call polls before it sleeps (chan_wait.h);
  *   chan_stats.c   ferry_chan_stats;
  *   select.c       ferry_select and friends, on the claim hook of the op
  *                  machine (chan_op.h).
@@ -49,7 +53,9 @@
 #include <pthread.h>
 
 #include "chan_buf.h"
+#include "chan_lflist.h"
 #include "chan_lfring.h"
+#include "chan_wait.h"
 #include "platform.h"
 
 #define FERRY__TX_MAGIC 0x66547821u /* "fTx!" */
@@ -107,12 +113,17 @@ struct ferry__chan_path {
 };
 
 extern const struct ferry__chan_path ferry__chan_path_locked;   /* chan_buf.c */
-extern const struct ferry__chan_path ferry__chan_path_lockfree; /* chan_lf.c  */
+extern const struct ferry__chan_path ferry__chan_path_lockfree; /* chan_lf.c: the ring */
+extern const struct ferry__chan_path ferry__chan_path_lflist;   /* chan_lf.c: the block list */
 
-/* The lock-free path's state. */
+/* The lock-free paths' state: the ring (bounded), the list (unbounded). */
 struct ferry__chan_lf {
     struct ferry__lfring ring; /* its positions on their own cache lines */
     uint64_t dropped;          /* ring items handed to drop (under the lock) */
+};
+struct ferry__chan_lfl {
+    struct ferry__lflist list; /* likewise */
+    uint64_t dropped;          /* list items handed to drop (under the lock) */
 };
 
 struct ferry_chan {
@@ -141,8 +152,9 @@ struct ferry_chan {
     ferry_list rounds;
     uint32_t round_gen;
     union {
-        struct ferry__chan_buf buf; /* locked path   */
-        struct ferry__chan_lf lf;   /* lock-free path */
+        struct ferry__chan_buf buf; /* locked path          */
+        struct ferry__chan_lf lf;   /* lock-free ring path  */
+        struct ferry__chan_lfl lfl; /* lock-free list path  */
     } u;
     /* Ops linked in sendq / recvq plus the one deciding to link, on a
      * lock-free path (written under the lock, read by its fast paths). */
@@ -150,6 +162,11 @@ struct ferry_chan {
     FERRY_ATOMIC(uint32_t) tx_waiters;
     FERRY_ATOMIC(uint32_t) rx_waiters;
     char pad1[FERRY_CACHELINE];
+    /* The wait policy's state (chan_wait.h): the last wake of a blocking
+     * op (any path), each lock-free side's poll success share. */
+    FERRY_ATOMIC(uint64_t) wake_ns;
+    struct ferry__poll_side poll_tx, poll_rx;
+    char pad2[FERRY_CACHELINE];
 };
 
 static inline void ferry__chan_lock(struct ferry_chan *c) { pthread_mutex_lock(&c->lock); }

@@ -40,7 +40,8 @@
  *     overwrites the slot: the old item's read happens before the write.
  *  R3 Claims (CAS on tail / head) and the position loads before them are
  *     relaxed: they carry no data (R1 and R2 do); a stale position only
- *     fails the CAS or the slot check and is re-read.
+ *     fails the CAS or the slot check and is re-read. A caller that asks
+ *     for it backs off after a lost claim (chan_wait.h, "Contention").
  *  R4 The flag bits are set by a seq_cst RMW on tail. Every successful
  *     claim precedes it in tail's modification order (the claim is an RMW
  *     of the same word that saw no flag), so its items are published later
@@ -52,7 +53,9 @@
  *
  * Thread safety: push, pop, empty, len and positions from any number of
  * threads; close and drain from one thread at a time (the channel's lock);
- * init and fini alone. Nothing blocks; only init allocates.
+ * init and fini alone. Nothing waits for another thread (push and pop with
+ * `backoff` may give the CPU away once per lost claim); only init
+ * allocates.
  */
 #ifndef FERRY_SRC_CHAN_LFRING_H
 #define FERRY_SRC_CHAN_LFRING_H
@@ -61,6 +64,7 @@
 
 #include <stdint.h>
 
+#include "chan_wait.h"
 #include "platform.h"
 
 #define FERRY__LFRING_CLOSED (1ull << 63)
@@ -145,72 +149,118 @@ static inline void ferry__lfring_copy(struct ferry__lfring *r, size_t idx, char 
     }
 }
 
+/* Slot idx's stored sequence number (the sequence number minus 2 * idx).
+ * Acquire: R1 or R2. Over a run of consecutive slots that hold consecutive
+ * positions of one lap, the stored number of a given state (free for the
+ * position, holding it, freed for the next lap) is one constant: that is
+ * what the batch loops below compare with and store. */
+static inline uint32_t ferry__lfring_stored(const struct ferry__lfring *r, size_t idx)
+{
+    return atomic_load_explicit(&r->seq[idx], memory_order_acquire);
+}
+
+/* How many slots from idx0 (k = 1 known) up to lim hold stored number
+ * want: the first run (to the array's end), then the run from slot 0, one
+ * lap later (want + 2 * cap in the stored domain). */
+static inline size_t ferry__lfring_run(const struct ferry__lfring *r, size_t idx0, uint32_t want, size_t lim)
+{
+    if (lim == 1)
+        return 1;
+    size_t first = r->cap - idx0 < lim ? r->cap - idx0 : lim, k = 1;
+    while (k < first && ferry__lfring_stored(r, idx0 + k) == want)
+        k++;
+    if (k == first && k < lim) {
+        /* At most the whole ring (V1): slots idx0.. belong to this lap. */
+        uint32_t want2 = want + 2 * (uint32_t)r->cap;
+        size_t end = lim < r->cap ? lim : r->cap;
+        while (k < end && ferry__lfring_stored(r, k - first) == want2)
+            k++;
+    }
+    return k;
+}
+
+/* Store `stored` into k slots from idx0 (wrapping: + 2 * cap after the
+ * array's end), with release: R1 (publish) or R2 (free). */
+static inline void ferry__lfring_set_run(struct ferry__lfring *r, size_t idx0, uint32_t stored, size_t k)
+{
+    if (k == 1) {
+        atomic_store_explicit(&r->seq[idx0], stored, memory_order_release);
+        return;
+    }
+    size_t first = r->cap - idx0 < k ? r->cap - idx0 : k;
+    for (size_t j = 0; j < first; j++)
+        atomic_store_explicit(&r->seq[idx0 + j], stored, memory_order_release);
+    stored += 2 * (uint32_t)r->cap;
+    for (size_t j = first; j < k; j++)
+        atomic_store_explicit(&r->seq[j - first], stored, memory_order_release);
+}
+
 /* Push up to n items; returns how many went in (0: full at the tail, or a
- * flag set). Never waits. */
-static inline size_t ferry__lfring_push(struct ferry__lfring *r, const void *src, size_t n)
+ * flag set). Never waits; with `backoff`, a lost claim yields first (R3). */
+static inline size_t ferry__lfring_push(struct ferry__lfring *r, const void *src, size_t n, bool backoff)
 {
     if (n == 0)
         return 0;
     /* Relaxed: R3. */
     uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
     size_t k, idx0;
+    uint32_t want;
     for (;;) {
         if (t & FERRY__LFRING_FLAGS)
             return 0;
         idx0 = ferry__lfring_index(r, t);
-        int32_t d = ferry__lfring_cmp(r, idx0, 2 * t);
+        want = (uint32_t)(2 * t) - 2 * (uint32_t)idx0; /* free for t, stored */
+        int32_t d = (int32_t)(ferry__lfring_stored(r, idx0) - want);
         if (d != 0) {
             if (d < 0)
                 return 0; /* the slot still holds an item of the last lap: full */
             t = atomic_load_explicit(&r->tail, memory_order_relaxed); /* stale (R3) */
             continue;
         }
-        k = 1;
-        for (size_t idx = ferry__lfring_next(r, idx0); k < n && ferry__lfring_cmp(r, idx, 2 * (t + k)) == 0;
-             idx = ferry__lfring_next(r, idx))
-            k++;
+        k = ferry__lfring_run(r, idx0, want, n);
         /* Relaxed CAS: R3 (claims carry no data); R4 (the RMW chain on
          * tail orders it against a close). */
         if (atomic_compare_exchange_weak_explicit(&r->tail, &t, t + k, memory_order_relaxed, memory_order_relaxed))
             break;
+        if (backoff)
+            ferry__contention_backoff();
     }
     ferry__lfring_copy(r, idx0, (char *)(uintptr_t)src, k, true);
-    size_t idx = idx0;
-    for (size_t j = 0; j < k; j++, idx = ferry__lfring_next(r, idx))
-        ferry__lfring_set(r, idx, 2 * (t + j) + 1); /* R1: publishes the item */
+    ferry__lfring_set_run(r, idx0, want + 1, k); /* R1: publishes the items */
     return k;
 }
 
 /* Pop up to max items; returns how many (0: nothing published at the
- * head). Never waits. */
-static inline size_t ferry__lfring_pop(struct ferry__lfring *r, void *dst, size_t max)
+ * head). Never waits; with `backoff`, a lost claim yields first (R3). */
+static inline size_t ferry__lfring_pop(struct ferry__lfring *r, void *dst, size_t max, bool backoff)
 {
     if (max == 0)
         return 0;
     /* Relaxed: R3. */
     uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
     size_t k, idx0;
+    uint32_t want;
     for (;;) {
         idx0 = ferry__lfring_index(r, h);
-        int32_t d = ferry__lfring_cmp(r, idx0, 2 * h + 1);
+        want = (uint32_t)(2 * h + 1) - 2 * (uint32_t)idx0; /* holds h, stored */
+        int32_t d = (int32_t)(ferry__lfring_stored(r, idx0) - want);
         if (d != 0) {
             if (d < 0)
                 return 0; /* empty, or the head item not published yet */
             h = atomic_load_explicit(&r->head, memory_order_relaxed); /* stale (R3) */
             continue;
         }
-        k = 1;
-        for (size_t idx = ferry__lfring_next(r, idx0); k < max && ferry__lfring_cmp(r, idx, 2 * (h + k) + 1) == 0;
-             idx = ferry__lfring_next(r, idx))
-            k++;
+        k = ferry__lfring_run(r, idx0, want, max);
         /* Relaxed CAS: R3. */
         if (atomic_compare_exchange_weak_explicit(&r->head, &h, h + k, memory_order_relaxed, memory_order_relaxed))
             break;
+        if (backoff)
+            ferry__contention_backoff();
     }
     ferry__lfring_copy(r, idx0, (char *)dst, k, false);
-    size_t idx = idx0;
-    for (size_t j = 0; j < k; j++, idx = ferry__lfring_next(r, idx))
-        ferry__lfring_set(r, idx, 2 * (h + j + r->cap)); /* R2: our read is done before the slot is reused */
+    /* R2: our read is done before the slots are reused (free for the
+     * next lap: 2 (h + cap), stored). */
+    ferry__lfring_set_run(r, idx0, want - 1 + 2 * (uint32_t)r->cap, k);
     return k;
 }
 

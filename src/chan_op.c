@@ -97,6 +97,8 @@ static ferry_op *wakeset_pop(ferry_wakeset *ws)
 void ferry__wake_round(struct ferry_chan *c, struct ferry__wake *wk)
 {
     ferry_op *op;
+    if (!ferry_wakeset_empty(&wk->blocking))
+        ferry__wake_stamp(&c->wake_ns); /* the wait policy's wake-cost sample (chan_wait.h P1) */
     while ((op = wakeset_pop(&wk->blocking)) != NULL) {
         /* Release: O1. From here on the op may be gone (W3). */
         uint32_t prev = atomic_exchange_explicit(&op->state, FERRY__ST_DONE, memory_order_release);
@@ -257,10 +259,14 @@ ssize_t ferry__op_wait(struct ferry_chan *c, ferry_op *op, const struct timespec
     if (!atomic_compare_exchange_strong_explicit(&op->state, &expect, FERRY__ST_SLEEPING, memory_order_acquire,
                                                  memory_order_acquire))
         return op->result;
+    uint64_t slept_at = ferry__now_ns();
     for (;;) {
         int r = ferry__futex_wait(&op->state, FERRY__ST_SLEEPING, deadline);
-        if (atomic_load_explicit(&op->state, memory_order_acquire) == FERRY__ST_DONE) /* O1 */
+        if (atomic_load_explicit(&op->state, memory_order_acquire) == FERRY__ST_DONE) { /* O1 */
+            if (r == 0)
+                ferry__wake_sample(&c->wake_ns, slept_at); /* chan_wait.h P1 */
             return op->result;
+        }
         if (r == -ETIMEDOUT) {
             if (ferry__chan_withdraw(c, op)) {
                 if (op->kind == FERRY__OP_SEND && op->done > 0)

@@ -15,3 +15,16 @@ if(FERRY_BUILD_TESTS AND FERRY_BUILD_EXAMPLES)
   set_tests_properties(unit.examples.dir_walker PROPERTIES LABELS unit TIMEOUT 120)
 endif()
 
+# models/chan_lflist.pml: the lock-free block list of src/chan_lflist.h
+# (claims, linking, entering, recycling, the pool) holds in four
+# configurations, and its four broken variants fail. Its own runner
+# (models/chan_lflist.sh: pan built -O2 with COLLAPSE, deeper search than
+# models/verify.sh's), checked once per suite like the models of
+# cmake/parts/models.cmake: in release builds (~45 s).
+find_program(FERRY_SPIN spin)
+if(FERRY_BUILD_TESTS AND FERRY_SPIN AND FERRY_SANITIZE STREQUAL "" AND CMAKE_BUILD_TYPE STREQUAL "Release")
+  add_test(NAME unit.model.chan_lflist
+    COMMAND sh ${PROJECT_SOURCE_DIR}/models/chan_lflist.sh ${FERRY_SPIN} ${CMAKE_C_COMPILER})
+  set_tests_properties(unit.model.chan_lflist PROPERTIES LABELS unit TIMEOUT 300
+    PASS_REGULAR_EXPRESSION "PASS: block list holds")
+endif()

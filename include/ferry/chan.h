@@ -18,9 +18,10 @@
  *   handed to cfg.drop when no receiver remains.
  * - FIFO within a priority level; items of one send call stay in order; calls
  *   of concurrent senders may interleave. Higher levels are received first.
- * - Direct handoff: a sender that finds receivers waiting copies straight into
- *   their buffers; a receiver that frees space moves the items of blocked
- *   senders in. The woken thread does not take the lock again to finish.
+ * - Direct handoff: a sender that finds receivers waiting copies into their
+ *   buffers (on plain channels through the buffer, under the lock); a
+ *   receiver that frees space moves the items of blocked senders in. The
+ *   woken thread does not take the lock again to finish.
  * - Precise wakeups: only as many waiters are woken as the new items (or the
  *   new space) can satisfy, oldest first; a blocked sender whose items do not
  *   fit is not overtaken by later, smaller ones (FIFO among blocked senders).
@@ -185,11 +186,11 @@ struct ferry_chan_stats {
 /* Statistics of the channel behind `handle`, a ferry_tx * or a ferry_rx *.
  * Returns 0, or -EINVAL if handle or out is NULL or handle is not a live
  * ferry handle. Takes the channel's lock briefly; never allocates.
- * Plain bounded channels (one level, no budget, storage <= 64 MiB) move
- * items without the lock; their item and batch counters and len are read
- * from ring positions and per-side counters without stopping that traffic:
- * exact once traffic stops, possibly a few operations apart from each other
- * while it runs. */
+ * Plain channels (one level, no budget; bounded with storage <= 64 MiB, or
+ * unbounded with items <= 32 KiB) move items without the lock; their item
+ * and batch counters and len are read from the buffer's positions and
+ * per-side counters without stopping that traffic: exact once traffic
+ * stops, possibly a few operations apart from each other while it runs. */
 int ferry_chan_stats(const void *handle, struct ferry_chan_stats *out);
 
 FERRY_EXTERN_C_END

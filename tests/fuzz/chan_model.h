@@ -12,7 +12,11 @@
  *
  * Rules the model follows, all from the headers:
  *  - a sender that finds receivers waiting hands its items to them, oldest
- *    receiver first, each up to its max, before anything is buffered;
+ *    receiver first, each up to its max, before anything is buffered (on
+ *    the lock-free paths -- one level, no budget, capacity >= 1 -- a
+ *    blocking, timed or try send whose items all fit goes through the
+ *    buffer instead: the same items reach the same receivers, but they
+ *    are not counted as handoffs);
  *  - a sender queued behind blocked senders moves nothing (no overtaking);
  *  - an item enters the buffer while count < capacity and, with a budget,
  *    while its weight fits (or the buffer is empty: an oversize item still
@@ -78,6 +82,7 @@ struct model {
     size_t cap, budget, elem;
     unsigned levels;
     bool weigh, drop;
+    bool lockfree; /* a plain channel: the lock-free ring or block list */
     bool closed;
     size_t tx_refs, rx_refs;
     size_t count, weight;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Torture of the lock-free data path (plain bounded channels, src/chan.c
- * "Lock-free data path"): small batches on capacities 1, 2, 3, 7, 64 and
- * 1000, where the fast paths race with the locked slow paths (sleepers,
+/* Torture of the lock-free data path (plain bounded channels,
+ * src/chan_lf.c): small batches on capacities 1, 2, 3, 7, 64 and 1000,
+ * where the fast paths race with the locked slow paths (sleepers,
  * hand-offs, refills). Each thread mixes blocking, try, timed and async calls
  * at random. Every item carries (producer, sequence): each is received
  * exactly once, and each consumer sees each producer's sequence numbers
@@ -17,6 +17,8 @@
 #include <string.h>
 
 #include "chan_items.h"
+#include "chan_lflist.h"
+#include "chan_wait.h"
 #include "test.h"
 
 struct run {
@@ -132,7 +134,7 @@ static void *producer(void *arg)
         for (size_t i = 0; i < n; i++)
             buf[i] = item(w->id, seq + i);
         ssize_t k = send_any(r, buf, n, &rng);
-        if (k == -EAGAIN || k == -ETIMEDOUT) {
+        if (k == -EAGAIN || k == -ETIMEDOUT || k == -ENOMEM) { /* -ENOMEM: unbounded, failing allocations */
             sched_yield();
             continue;
         }
@@ -178,12 +180,26 @@ static void *consumer(void *arg)
 
 enum ending { DRAIN, CLOSE_MID, RELEASE_RX_MID };
 
+/* Unbounded sweeps: the block list's allocator, failing every
+ * `fail_every`-th call once a channel is open (fail_armed). */
+static FERRY_ATOMIC(long) alloc_calls, fail_every;
+static FERRY_ATOMIC(int) fail_armed;
+
+static void *failing_alloc(size_t n)
+{
+    long every = atomic_load(&fail_every);
+    if (every && atomic_load(&fail_armed) && (atomic_fetch_add(&alloc_calls, 1) + 1) % every == 0)
+        return NULL;
+    return malloc(n);
+}
+
 static void run_one(int P, int C, size_t batch, size_t cap, enum ending end, size_t per)
 {
     struct run r = {.P = P, .C = C, .per = per, .batch = batch};
     r.seen = calloc((size_t)P * per, sizeof *r.seen);
     ferry_chan_config cfg = {.elem_size = sizeof(uint64_t), .capacity = cap, .drop = count_drop, .drop_ctx = &r};
     CHECK_EQ(ferry_chan_open(&cfg, &r.tx, &r.rx), 0);
+    atomic_store(&fail_armed, 1); /* block allocations may fail from now on (unbounded sweeps) */
     if (end == RELEASE_RX_MID) {
         r.release_rx = true;
         r.stop_after = 1 + per / 3;
@@ -212,6 +228,7 @@ static void run_one(int P, int C, size_t batch, size_t cap, enum ending end, siz
     ferry_tx_release(r.tx);
     for (int i = 0; i < C; i++)
         pthread_join(ws[i].t, NULL);
+    atomic_store(&fail_armed, 0);
     if (end != RELEASE_RX_MID)
         ferry_rx_release(r.rx); /* drops whatever is left (nothing, when drained) */
     CHECK_MSG(sent == atomic_load(&r.received) + atomic_load(&r.dropped),
@@ -242,10 +259,47 @@ FERRY_TEST(lockfree_small_batches_exactly_once_in_order) { sweep(DRAIN, 5, ferry
 FERRY_TEST(lockfree_close_mid_traffic) { sweep(CLOSE_MID, 3, ferry_test_scaled(12000)); }
 FERRY_TEST(lockfree_release_last_receiver_mid_traffic) { sweep(RELEASE_RX_MID, 3, ferry_test_scaled(12000)); }
 
+/* The unbounded path (the block list, src/chan_lflist.h): the same runs
+ * on blocks of one, three and 1023 slots -- small blocks make nearly every
+ * call cross a block's end, racing its linking, its entering and its
+ * recycling -- and, with `fail`, every fail-th block allocation failing
+ * (sends then return what went in, or -ENOMEM, and are retried). */
+static void sweep_unbounded(enum ending end, size_t batch, size_t per, long fail)
+{
+    static const unsigned shifts[] = {1, 2, 0};
+    ferry__lflist_test_alloc = failing_alloc;
+    atomic_store(&fail_every, fail);
+    for (size_t s = 0; s < sizeof shifts / sizeof shifts[0]; s++) {
+        ferry__lflist_test_shift = shifts[s];
+        for (size_t i = 0; i < sizeof pc / sizeof pc[0]; i++)
+            run_one(pc[i][0], pc[i][1], batch, FERRY_UNBOUNDED, end, per);
+    }
+    ferry__lflist_test_shift = 0;
+    ferry__lflist_test_alloc = NULL;
+    atomic_store(&fail_every, 0);
+}
+
+FERRY_TEST(lockfree_unbounded_exactly_once_in_order)
+{
+    sweep_unbounded(DRAIN, 1, ferry_test_scaled(16000), 0);
+    sweep_unbounded(DRAIN, 5, ferry_test_scaled(16000), 0);
+}
+FERRY_TEST(lockfree_unbounded_close_and_release_mid_traffic)
+{
+    sweep_unbounded(CLOSE_MID, 3, ferry_test_scaled(12000), 0);
+    sweep_unbounded(RELEASE_RX_MID, 3, ferry_test_scaled(12000), 0);
+}
+FERRY_TEST(lockfree_unbounded_allocation_failing)
+{
+    sweep_unbounded(DRAIN, 3, ferry_test_scaled(12000), 5);
+    sweep_unbounded(RELEASE_RX_MID, 3, ferry_test_scaled(12000), 3);
+}
+
 /* Longer runs at batch 1 on the smallest capacities, where nearly every
  * call races a sleeper (the Dekker hand-over between fast and slow paths). */
 FERRY_TEST(lockfree_blocking_batch1_tiny_capacity)
 {
+    ferry__poll_enable(false); /* the Dekker hand-over needs sleepers */
     struct run_cfg {
         int P, C;
         size_t cap;
@@ -320,6 +374,8 @@ static void *ls_receiver_waits_for_send(void *arg)
 
 static void lockstep(size_t cap, size_t rounds, void *(*s)(void *), void *(*r)(void *))
 {
+    /* Every wait must reach the sleep path: no polling first (chan_wait.h). */
+    ferry__poll_enable(false);
     struct lockstep ls = {.rounds = ferry_test_scaled(rounds)};
     ferry_chan_config cfg = {.elem_size = sizeof(uint64_t), .capacity = cap};
     CHECK_EQ(ferry_chan_open(&cfg, &ls.tx, &ls.rx), 0);
@@ -339,3 +395,9 @@ static void lockstep(size_t cap, size_t rounds, void *(*s)(void *), void *(*r)(v
 FERRY_TEST(lockfree_no_lost_wakeup_receiver) { lockstep(1, 100000, ls_sender_waits_for_receipt, ls_receiver); }
 
 FERRY_TEST(lockfree_no_lost_wakeup_sender) { lockstep(1, 100000, ls_sender, ls_receiver_waits_for_send); }
+
+/* The same for the unbounded path (its sends never wait). */
+FERRY_TEST(lockfree_unbounded_no_lost_wakeup_receiver)
+{
+    lockstep(FERRY_UNBOUNDED, 100000, ls_sender_waits_for_receipt, ls_receiver);
+}

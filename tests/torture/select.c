@@ -39,7 +39,9 @@
 #define SENTINEL UINT64_MAX
 #define MAXN 4
 
-enum kind { RENDEZVOUS, CAP1, LOCKFREE, LOCKED, UNBOUNDED, PRIO, BUDGET, NKINDS };
+/* UNBOUNDED: the lock-free block list; UNBOUNDED_LOCKED (two levels, all
+ * sends at level 0): the locked rings. */
+enum kind { RENDEZVOUS, CAP1, LOCKFREE, LOCKED, UNBOUNDED, UNBOUNDED_LOCKED, PRIO, BUDGET, NKINDS };
 #define PRIO_LEVELS 3
 
 static size_t weigh(const void *item, void *ctx)
@@ -315,6 +317,7 @@ FERRY_TEST(select_torture_every_kind)
         case LOCKFREE: break;
         case LOCKED: cfg.capacity = (size_t)1 << 29; break;
         case UNBOUNDED: cfg.capacity = FERRY_UNBOUNDED; break;
+        case UNBOUNDED_LOCKED: cfg.capacity = FERRY_UNBOUNDED; cfg.levels = 2; break;
         case PRIO: cfg.levels = PRIO_LEVELS; break;
         case BUDGET: cfg.budget = 8; cfg.weigh = weigh; break;
         }

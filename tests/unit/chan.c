@@ -200,11 +200,17 @@ static void *send_thread(void *arg)
     return NULL;
 }
 
-FERRY_TEST(blocked_receiver_gets_direct_handoff)
+/* A receiver that waits gets a sender's items copied into its buffer, up
+ * to its max, and the rest is buffered. On the locked path (levels = 2)
+ * the sender copies them straight over (a direct handoff); on the
+ * lock-free path they go through the ring and the sender's settle copies
+ * them over (docs/chan.md). */
+static void blocked_receiver_gets_items(unsigned levels)
 {
     ferry_tx *tx;
     ferry_rx *rx;
-    open_chan(16, &tx, &rx);
+    ferry_chan_config cfg = {.elem_size = sizeof(long), .capacity = 16, .levels = levels};
+    CHECK_EQ(ferry_chan_open(&cfg, &tx, &rx), 0);
     long out[4] = {0};
     struct thr t = {.rx = rx, .buf = out, .n = 4};
     pthread_create(&t.t, NULL, recv_thread, &t);
@@ -216,8 +222,38 @@ FERRY_TEST(blocked_receiver_gets_direct_handoff)
     CHECK_EQ(out[0], 1);
     CHECK_EQ(out[3], 4);
     struct ferry_chan_stats st = stats(tx);
-    CHECK_EQ(st.handoffs, 4);
+    CHECK_EQ(st.handoffs, levels > 1 ? 4 : 0);
     CHECK_EQ(st.len, 2); /* the rest is buffered */
+    CHECK_EQ(st.items_received, 4);
+    close_chan(tx, rx);
+}
+
+FERRY_TEST(blocked_receiver_gets_direct_handoff) { blocked_receiver_gets_items(2); }
+
+FERRY_TEST(blocked_receiver_gets_items_through_the_ring) { blocked_receiver_gets_items(1); }
+
+/* A batch that the lock-free ring cannot take whole, sent while a receiver
+ * waits: the receiver still gets up to its max straight from the sender and
+ * the rest fills the ring (once the ring took what fit and the receiver was
+ * settled with that alone: 2 of its 4, and a try send of 6 sent 2). */
+FERRY_TEST(blocked_receiver_gets_its_max_from_a_batch_the_ring_cannot_take)
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    open_chan(2, &tx, &rx);
+    long out[4] = {0};
+    struct thr t = {.rx = rx, .buf = out, .n = 4};
+    pthread_create(&t.t, NULL, recv_thread, &t);
+    wait_blocked(rx, 1, 0);
+    long in[6] = {1, 2, 3, 4, 5, 6};
+    CHECK_EQ(ferry_try_send(tx, in, 6), 6);
+    pthread_join(t.t, NULL);
+    CHECK_EQ(t.r, 4);
+    for (int i = 0; i < 4; i++)
+        CHECK_EQ(out[i], i + 1);
+    struct ferry_chan_stats st = stats(tx);
+    CHECK_EQ(st.handoffs, 4);
+    CHECK_EQ(st.len, 2);
     close_chan(tx, rx);
 }
 
@@ -318,6 +354,30 @@ FERRY_TEST(capacity_one)
     CHECK_EQ(ferry_recv(rx, out, 2), 1);
     CHECK_EQ(out[0], 2);
     close_chan(tx, rx);
+}
+
+/* A receive on a plain unbounded channel takes up to max of what is
+ * there, across the block list's block ends (a pop once stopped at its
+ * block's end: 1023 of 3000). */
+FERRY_TEST(unbounded_recv_takes_across_blocks)
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    open_chan(FERRY_UNBOUNDED, &tx, &rx);
+    enum { N = 3000 };
+    long *buf = malloc(N * sizeof *buf);
+    for (long i = 0; i < N; i++)
+        buf[i] = i;
+    CHECK_EQ(ferry_send(tx, buf, N), N);
+    memset(buf, 0, N * sizeof *buf);
+    CHECK_EQ(ferry_recv(rx, buf, N + 1), N);
+    for (long i = 0; i < N; i++)
+        CHECK_EQ(buf[i], i);
+    CHECK_EQ(ferry_send(tx, buf, 5), 5); /* then 5 more, across the next end */
+    CHECK_EQ(ferry_try_recv(rx, buf, 4), 4);
+    CHECK_EQ(ferry_try_recv(rx, buf, 4), 1);
+    close_chan(tx, rx);
+    free(buf);
 }
 
 FERRY_TEST(unbounded_grows_keeps_order)

@@ -81,7 +81,10 @@ static void receive_cases(size_t cap)
 }
 
 FERRY_TEST(claim_receive_cases_lockfree) { receive_cases(4); }
-FERRY_TEST(claim_receive_cases_locked) { receive_cases(FERRY_UNBOUNDED); }
+/* (1 << 29 items: too large for the lock-free ring, the locked path.) */
+#define LOCKED_CAP ((size_t)1 << 29)
+FERRY_TEST(claim_receive_cases_locked) { receive_cases(LOCKED_CAP); }
+FERRY_TEST(claim_receive_cases_block_list) { receive_cases(FERRY_UNBOUNDED); }
 FERRY_TEST(claim_receive_cases_rendezvous) { receive_cases(0); }
 
 /* Closing completes a case (closed channels are ready), and the claim
@@ -200,9 +203,10 @@ FERRY_TEST(claim_not_taken_for_a_send_that_does_not_fit)
  * the start used to take buffered items without claiming. */
 FERRY_TEST(claim_start_loses_to_a_sibling_that_won)
 {
-    for (int k = 0; k < 2; k++) {
+    static const size_t caps[] = {4, LOCKED_CAP, FERRY_UNBOUNDED}; /* ring, locked, block list */
+    for (int k = 0; k < 3; k++) {
         struct two t;
-        open_two(&t, k ? FERRY_UNBOUNDED : 4); /* locked / lock-free path */
+        open_two(&t, caps[k]);
         FERRY_ATOMIC(uintptr_t) claim = 0;
         ferry_op op[2];
         long out[2] = {0, 0}, a = 10, b = 20;
@@ -226,10 +230,10 @@ FERRY_TEST(claim_start_loses_to_a_sibling_that_won)
 
 /* A start that can complete at once wins the claim; closed channels are
  * ready (receive 0, send -EPIPE) and claim too. */
-FERRY_TEST(claim_start_wins_at_once)
+static void start_wins_at_once(size_t cap)
 {
     struct two t;
-    open_two(&t, 4);
+    open_two(&t, cap);
     long a = 10, out = 0;
     ferry_op op;
     FERRY_ATOMIC(uintptr_t) claim = 0;
@@ -250,6 +254,9 @@ FERRY_TEST(claim_start_wins_at_once)
     CHECK_EQ(atomic_load(&wakes), 0);
     close_two(&t);
 }
+
+FERRY_TEST(claim_start_wins_at_once) { start_wins_at_once(4); }
+FERRY_TEST(claim_start_wins_at_once_block_list) { start_wins_at_once(FERRY_UNBOUNDED); }
 
 /* One select's send and receive cases on one rendezvous channel never pair
  * with each other (and do not knock each other out). */

@@ -59,12 +59,12 @@ FERRY_TEST(lfring_fifo_batches_over_many_laps)
                 for (size_t i = 0; i < k; i++)
                     in[i] = next_in + (long)i;
                 size_t room = cap - (size_t)(next_in - next_out);
-                size_t got = ferry__lfring_push(&r, in, k);
+                size_t got = ferry__lfring_push(&r, in, k, false);
                 CHECK_EQ(got, k < room ? k : room); /* as many as fit, in order */
                 next_in += (long)got;
             } else {
                 size_t have = (size_t)(next_in - next_out);
-                size_t got = ferry__lfring_pop(&r, out, k);
+                size_t got = ferry__lfring_pop(&r, out, k, false);
                 CHECK_EQ(got, k < have ? k : have);
                 for (size_t i = 0; i < got; i++)
                     CHECK_EQ(out[i], next_out++);
@@ -80,14 +80,99 @@ FERRY_TEST(lfring_fifo_batches_over_many_laps)
     }
 }
 
+/* A batch claim takes the run of ready slots from the head (or tail) and
+ * stops at the first slot still in flight: one whose producer claimed it
+ * but has not published (pop), or whose consumer claimed it but has not
+ * freed it (push); before and after the array's end (the run helpers
+ * compare one stored number per lap). The in-flight side is played by
+ * hand: a claim on the position word without the slot's store. */
+static void claim_unpublished(struct ferry__lfring *r, long v)
+{
+    uint64_t t = atomic_fetch_add(&r->tail, 1);
+    size_t idx = ferry__lfring_index(r, t);
+    memcpy(r->buf + idx * r->elem, &v, sizeof v);
+    CHECK_EQ(ferry__lfring_cmp(r, idx, 2 * t), 0); /* free for t, untouched */
+}
+
+static void publish(struct ferry__lfring *r, uint64_t pos)
+{
+    ferry__lfring_set(r, ferry__lfring_index(r, pos), 2 * pos + 1);
+}
+
+FERRY_TEST(lfring_batch_runs_stop_at_a_slot_in_flight)
+{
+    static const size_t caps[] = {8, 7}; /* mask and modulo indexing */
+    for (size_t ci = 0; ci < 2; ci++) {
+        size_t cap = caps[ci];
+        struct ferry__lfring r;
+        ring_open(&r, cap);
+        long in[8], out[8];
+        for (int i = 0; i < 8; i++)
+            in[i] = 100 + i;
+        /* Move head and tail to cap - 3, so runs cross the array's end. */
+        for (size_t i = 0; i < cap - 3; i++) {
+            CHECK_EQ(ferry__lfring_push(&r, in, 1, false), 1);
+            CHECK_EQ(ferry__lfring_pop(&r, out, 1, false), 1);
+        }
+        uint64_t p0 = cap - 3;
+        /* Pop side: p0, p0+1 published; p0+2 (last slot) in flight; then
+         * p0+3, p0+4 (slots 0, 1) published. */
+        CHECK_EQ(ferry__lfring_push(&r, in, 2, false), 2);
+        claim_unpublished(&r, 7);
+        CHECK_EQ(ferry__lfring_push(&r, in + 3, 2, false), 2);
+        CHECK_EQ(ferry__lfring_pop(&r, out, 8, false), 2); /* stops before p0+2 */
+        CHECK_EQ(out[0], 100);
+        CHECK_EQ(out[1], 101);
+        CHECK_EQ(ferry__lfring_pop(&r, out, 8, false), 0); /* head item unpublished */
+        publish(&r, p0 + 2);
+        CHECK_EQ(ferry__lfring_pop(&r, out, 8, false), 3); /* the run wraps */
+        CHECK_EQ(out[0], 7);
+        CHECK_EQ(out[1], 103);
+        CHECK_EQ(out[2], 104);
+        /* The same with the gap after the wrap: p0+5 .. p0+7 from slot 2;
+         * fill so that the run starts before the end and the gap is in
+         * slot 1 of the next lap. */
+        CHECK(ferry__lfring_empty(&r));
+        uint64_t h, t;
+        ferry__lfring_positions(&r, &h, &t);
+        while (ferry__lfring_index(&r, t) != cap - 2) {
+            CHECK_EQ(ferry__lfring_push(&r, in, 1, false), 1);
+            CHECK_EQ(ferry__lfring_pop(&r, out, 1, false), 1);
+            ferry__lfring_positions(&r, &h, &t);
+        }
+        CHECK_EQ(ferry__lfring_push(&r, in, 3, false), 3); /* slots cap-2, cap-1, 0 */
+        claim_unpublished(&r, 9);                           /* slot 1 */
+        CHECK_EQ(ferry__lfring_push(&r, in + 4, 1, false), 1);
+        CHECK_EQ(ferry__lfring_pop(&r, out, 8, false), 3);
+        CHECK_EQ(out[2], 102);
+        publish(&r, t + 3);
+        CHECK_EQ(ferry__lfring_pop(&r, out, 8, false), 2);
+        CHECK_EQ(out[0], 9);
+        CHECK_EQ(out[1], 104);
+        /* Push side: a consumer holds slot (head + 1) claimed, not freed;
+         * the slots around it are free. Fill the ring, take one, claim one
+         * by hand, take one more: a push of cap runs over one slot only. */
+        CHECK_EQ(ferry__lfring_push(&r, in, 8, false), cap);
+        CHECK_EQ(ferry__lfring_pop(&r, out, 1, false), 1);
+        uint64_t held = atomic_fetch_add(&r.head, 1); /* claimed, slot not freed */
+        CHECK_EQ(ferry__lfring_pop(&r, out, 1, false), 1);
+        CHECK_EQ(ferry__lfring_push(&r, in, 8, false), 1); /* stops at the held slot */
+        CHECK_EQ(ferry__lfring_push(&r, in, 8, false), 0); /* tail's slot still held */
+        ferry__lfring_set(&r, ferry__lfring_index(&r, held), 2 * (held + cap)); /* freed */
+        CHECK_EQ(ferry__lfring_push(&r, in, 8, false), 2); /* the held slot and the next */
+        CHECK_EQ(ferry__lfring_len(&r), cap);
+        ferry__lfring_fini(&r);
+    }
+}
+
 FERRY_TEST(lfring_zero_counts_move_nothing)
 {
     struct ferry__lfring r;
     ring_open(&r, 4);
     long v = 1;
-    CHECK_EQ(ferry__lfring_push(&r, &v, 0), 0);
-    CHECK_EQ(ferry__lfring_pop(&r, &v, 0), 0);
-    CHECK_EQ(ferry__lfring_pop(&r, &v, 1), 0); /* empty */
+    CHECK_EQ(ferry__lfring_push(&r, &v, 0, false), 0);
+    CHECK_EQ(ferry__lfring_pop(&r, &v, 0, false), 0);
+    CHECK_EQ(ferry__lfring_pop(&r, &v, 1, false), 0); /* empty */
     ferry__lfring_fini(&r);
 }
 
@@ -98,14 +183,14 @@ FERRY_TEST(lfring_close_stops_claims_not_drains)
     struct ferry__lfring r;
     ring_open(&r, 4);
     long in[3] = {1, 2, 3}, out[4];
-    CHECK_EQ(ferry__lfring_push(&r, in, 3), 3);
+    CHECK_EQ(ferry__lfring_push(&r, in, 3, false), 3);
     CHECK_EQ(ferry__lfring_flags(&r), 0);
     uint64_t before = ferry__lfring_close(&r, FERRY__LFRING_CLOSED);
     CHECK_EQ(before, 3);
     CHECK_EQ(ferry__lfring_flags(&r), FERRY__LFRING_CLOSED);
-    CHECK_EQ(ferry__lfring_push(&r, in, 1), 0);
+    CHECK_EQ(ferry__lfring_push(&r, in, 1, false), 0);
     CHECK(!ferry__lfring_empty(&r));
-    CHECK_EQ(ferry__lfring_pop(&r, out, 4), 3);
+    CHECK_EQ(ferry__lfring_pop(&r, out, 4, false), 3);
     CHECK_EQ(out[2], 3);
     CHECK(ferry__lfring_empty(&r));
     ferry__lfring_fini(&r);
@@ -124,16 +209,16 @@ FERRY_TEST(lfring_drain_hands_every_item_over_in_order)
     struct ferry__lfring r;
     ring_open(&r, 5);
     long in[7] = {10, 11, 12, 13, 14, 15, 16}, out[2];
-    CHECK_EQ(ferry__lfring_push(&r, in, 5), 5);
-    CHECK_EQ(ferry__lfring_pop(&r, out, 2), 2);
-    CHECK_EQ(ferry__lfring_push(&r, in + 5, 2), 2); /* wrapped */
+    CHECK_EQ(ferry__lfring_push(&r, in, 5, false), 5);
+    CHECK_EQ(ferry__lfring_pop(&r, out, 2, false), 2);
+    CHECK_EQ(ferry__lfring_push(&r, in + 5, 2, false), 2); /* wrapped */
     ndrained = 0;
     CHECK_EQ(ferry__lfring_drain(&r, collect, drained), 5);
     CHECK_EQ(ndrained, 5);
     for (size_t i = 0; i < 5; i++)
         CHECK_EQ(drained[i], 12 + (long)i);
     CHECK(ferry__lfring_empty(&r));
-    CHECK_EQ(ferry__lfring_push(&r, in, 1), 0); /* RXGONE */
+    CHECK_EQ(ferry__lfring_push(&r, in, 1, false), 0); /* RXGONE */
     CHECK_EQ(ferry__lfring_drain(&r, NULL, NULL), 0);
     ferry__lfring_fini(&r);
 }
@@ -163,7 +248,7 @@ FERRY_TEST(lfring_drain_waits_for_a_claimed_item)
     struct ferry__lfring r;
     ring_open(&r, 4);
     long v = 7;
-    CHECK_EQ(ferry__lfring_push(&r, &v, 1), 1);
+    CHECK_EQ(ferry__lfring_push(&r, &v, 1, false), 1);
     struct late l = {.r = &r, .pos = 1};
     atomic_fetch_add(&r.tail, 1); /* claimed, not published */
     pthread_t t;
@@ -200,7 +285,7 @@ static void *producer(void *arg)
             k = m->per - i;
         for (size_t j = 0; j < k; j++)
             b[j] = id * (long)m->per + (long)(i + j);
-        size_t got = ferry__lfring_push(&m->r, b, k);
+        size_t got = ferry__lfring_push(&m->r, b, k, true);
         if (got == 0)
             sched_yield();
         i += got;
@@ -218,7 +303,7 @@ static void *consumer(void *arg)
     uint64_t rnd = 99;
     while (atomic_load(&m->taken) < total) {
         long b[5];
-        size_t got = ferry__lfring_pop(&m->r, b, 1 + ferry_test_rand(&rnd) % 5);
+        size_t got = ferry__lfring_pop(&m->r, b, 1 + ferry_test_rand(&rnd) % 5, true);
         if (got == 0) {
             sched_yield();
             continue;

@@ -14,9 +14,11 @@ void ferry__select_seed(uint64_t seed); /* src/select.c, for reproducible orders
 #define SENTINEL (-77L)
 
 /* The kinds of channel a case can be on. */
-enum kind { RENDEZVOUS, CAP1, LOCKFREE, LOCKED, UNBOUNDED, PRIO, BUDGET, NKINDS };
-static const char *const kind_name[NKINDS] = {"rendezvous", "cap1",      "lockfree", "locked",
-                                              "unbounded",  "priorities", "budget"};
+/* UNBOUNDED is a plain unbounded channel: the lock-free block list;
+ * UNBOUNDED_LOCKED one with two levels: the locked rings. */
+enum kind { RENDEZVOUS, CAP1, LOCKFREE, LOCKED, UNBOUNDED, UNBOUNDED_LOCKED, PRIO, BUDGET, NKINDS };
+static const char *const kind_name[NKINDS] = {"rendezvous", "cap1",       "lockfree",   "locked",
+                                              "unbounded",  "unbounded-locked", "priorities", "budget"};
 
 static void open_kind(enum kind k, ferry_tx **tx, ferry_rx **rx)
 {
@@ -27,6 +29,7 @@ static void open_kind(enum kind k, ferry_tx **tx, ferry_rx **rx)
     case LOCKFREE: break;
     case LOCKED: cfg.capacity = (size_t)1 << 29; break; /* too large for the lock-free ring */
     case UNBOUNDED: cfg.capacity = FERRY_UNBOUNDED; break;
+    case UNBOUNDED_LOCKED: cfg.capacity = FERRY_UNBOUNDED; cfg.levels = 2; break;
     case PRIO: cfg.levels = 3; break;
     case BUDGET: cfg.budget = 3 * sizeof(long); break; /* three items */
     default: CHECK(0);
@@ -195,7 +198,7 @@ FERRY_TEST(select_try_nothing_ready)
         open_kind((enum kind)k, &tx[s], &rx[s]);
         open_kind((enum kind)k, &tx[r], &rx[r]);
         long v = 1;
-        bool never_full = k == UNBOUNDED || k == LOCKED;
+        bool never_full = k == UNBOUNDED || k == UNBOUNDED_LOCKED || k == LOCKED;
         if (!never_full)
             while (ferry_try_send(tx[s], &v, 1) == 1)
                 ;
@@ -456,7 +459,7 @@ FERRY_TEST(select_recv_waits_for_a_later_sender)
 FERRY_TEST(select_send_waits_for_a_later_receiver)
 {
     for (int k = 0; k < NKINDS; k++) {
-        if (k == UNBOUNDED || k == LOCKED)
+        if (k == UNBOUNDED || k == UNBOUNDED_LOCKED || k == LOCKED)
             continue; /* never full */
         ferry_tx *tx, *etx;
         ferry_rx *rx, *erx;

@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: MIT */
+/* The wait policy of the lock-free paths (src/chan_wait.h): who polls
+ * before sleeping and who never does, deadlines, the bound on polls, the
+ * share that shrinks when polls keep failing, closing and releasing while
+ * the other side polls.
+ *
+ * sched_yield is interposed (this program defines it; the library, linked
+ * in statically, calls it) and counted per thread: a poll is one yield. */
+#include <errno.h>
+#include <ferry/op.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "chan_test.h"
+#include "chan_wait.h"
+
+static _Thread_local long yields;
+
+int sched_yield(void)
+{
+    yields++;
+    return (int)syscall(SYS_sched_yield);
+}
+
+/* The most polls one poll phase may make: its budget bound (chan_wait.h),
+ * plus the first poll. */
+static long poll_bound(void)
+{
+    return (long)(FERRY__WAKE_COST_MAX_NS / FERRY__YIELD_COST_MIN_NS) + 2;
+}
+
+static void open_lf(size_t cap, unsigned levels, ferry_tx **tx, ferry_rx **rx)
+{
+    ferry_chan_config cfg = {.elem_size = sizeof(long), .capacity = cap, .levels = levels};
+    CHECK_EQ(ferry_chan_open(&cfg, tx, rx), 0);
+}
+
+static void fill(ferry_tx *tx, size_t cap)
+{
+    long v = 7;
+    for (size_t i = 0; i < cap; i++)
+        CHECK_EQ(ferry_try_send(tx, &v, 1), 1);
+}
+
+static void nop_wake(void *ctx) { (void)ctx; }
+
+FERRY_TEST(poll_try_calls_never_yield)
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    open_lf(4, 0, &tx, &rx);
+    long v[4];
+    long before = yields;
+    CHECK_EQ(ferry_try_recv(rx, v, 1), -EAGAIN); /* empty */
+    fill(tx, 4);
+    CHECK_EQ(ferry_try_send(tx, v, 1), -EAGAIN); /* full */
+    CHECK_EQ(yields, before);
+    ferry_tx_release(tx);
+    ferry_rx_release(rx);
+}
+
+FERRY_TEST(poll_async_starts_never_yield)
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    open_lf(4, 0, &tx, &rx);
+    long v[4] = {1, 2, 3, 4};
+    ferry_op op;
+    ferry_waker w = {nop_wake, NULL};
+    long before = yields;
+    CHECK_EQ(ferry_recv_start(rx, &op, v, 1, w), -EINPROGRESS); /* empty: linked at once */
+    CHECK_EQ(ferry_op_cancel(&op), 0);
+    fill(tx, 4);
+    CHECK_EQ(ferry_send_start(tx, &op, v, 2, w), -EINPROGRESS); /* full: linked at once */
+    CHECK_EQ(ferry_op_cancel(&op), 0);
+    CHECK_EQ(yields, before);
+    ferry_tx_release(tx);
+    ferry_rx_release(rx);
+}
+
+FERRY_TEST(poll_past_deadline_never_yields)
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    open_lf(4, 0, &tx, &rx);
+    long v[4];
+    struct timespec past = {0, 0}, long_past = {-5, 0};
+    long before = yields;
+    CHECK_EQ(ferry_recv_until(rx, v, 1, &past), -ETIMEDOUT);
+    CHECK_EQ(ferry_recv_until(rx, v, 1, &long_past), -ETIMEDOUT);
+    fill(tx, 4);
+    CHECK_EQ(ferry_send_until(tx, v, 1, &past), -ETIMEDOUT);
+    CHECK_EQ(yields, before);
+    ferry_tx_release(tx);
+    ferry_rx_release(rx);
+}
+
+/* A deadline inside the poll phase ends it: the call returns at the
+ * deadline, not after the budget and a sleep. */
+FERRY_TEST(poll_respects_deadline)
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    open_lf(4, 0, &tx, &rx);
+    long v[4];
+    for (long ms = 0; ms <= 4; ms += 2) {
+        struct timespec dl = ferry_test_deadline_ms(ms);
+        long before = yields;
+        CHECK_EQ(ferry_recv_until(rx, v, 1, &dl), -ETIMEDOUT);
+        long late = (long)(ferry__now_ns() - ferry__ts_ns(dl));
+        CHECK_MSG(late >= 0 && late < FERRY_TEST_LATE_NS, "returned %ld ns after the deadline", late);
+        CHECK(yields - before <= poll_bound());
+    }
+    fill(tx, 4);
+    struct timespec dl = ferry_test_deadline_ms(3);
+    CHECK_EQ(ferry_send_until(tx, v, 1, &dl), -ETIMEDOUT);
+    CHECK(ferry__now_ns() >= ferry__ts_ns(dl));
+    ferry_tx_release(tx);
+    ferry_rx_release(rx);
+}
+
+struct waiter {
+    ferry_tx *tx;
+    ferry_rx *rx;
+    pthread_t t;
+    long yields;
+    ssize_t r;
+    long buf[4];
+};
+
+static void *blocking_recv(void *arg)
+{
+    struct waiter *w = arg;
+    w->r = ferry_recv(w->rx, w->buf, 1);
+    w->yields = yields;
+    return NULL;
+}
+
+static void *blocking_send(void *arg)
+{
+    struct waiter *w = arg;
+    long v[3] = {1, 2, 3};
+    w->r = ferry_send(w->tx, v, 3);
+    w->yields = yields;
+    return NULL;
+}
+
+/* A blocking receive on an empty ring polls (a bounded number of times),
+ * then sleeps, and is woken by the next send; the wake feeds the wake-cost
+ * estimate, which stays within its bounds. */
+FERRY_TEST(poll_then_sleep_bounded)
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    open_lf(4, 0, &tx, &rx);
+    struct waiter w = {.rx = rx};
+    pthread_create(&w.t, NULL, blocking_recv, &w);
+    wait_blocked(rx, 1, 0);
+    long v = 42;
+    CHECK_EQ(ferry_send(tx, &v, 1), 1);
+    pthread_join(w.t, NULL);
+    CHECK_EQ(w.r, 1);
+    CHECK_EQ(w.buf[0], 42);
+    CHECK_MSG(w.yields >= 1 && w.yields <= poll_bound(), "%ld polls before sleeping", w.yields);
+    CHECK(ferry__wake_cost_ns() >= FERRY__WAKE_COST_MIN_NS && ferry__wake_cost_ns() <= FERRY__WAKE_COST_MAX_NS);
+    CHECK(ferry__yield_cost_ns() >= FERRY__YIELD_COST_MIN_NS && ferry__yield_cost_ns() <= FERRY__YIELD_COST_MAX_NS);
+    ferry_tx_release(tx);
+    ferry_rx_release(rx);
+}
+
+/* Polls that keep failing (the other side is idle) shrink the side's
+ * share, down to a few polls but never none; successes bring it back. */
+FERRY_TEST(poll_share_shrinks_when_polls_fail)
+{
+    struct ferry__poll_side side = {0}; /* zeroed: full share */
+    struct ferry__poller pl;
+    CHECK(ferry__poll_begin(&pl, &side, NULL));
+    uint32_t full = pl.budget;
+    CHECK_EQ(full, ferry__wake_cost_ns() / ferry__yield_cost_ns() + 1);
+    for (int i = 0; i < 24; i++)
+        ferry__poll_end(&side, false);
+    CHECK(ferry__poll_begin(&pl, &side, NULL));
+    uint32_t low = pl.budget;
+    CHECK_MSG(low >= 1 && low < full / 4, "budget %u after 24 failures (full %u)", low, full);
+    for (int i = 0; i < 24; i++)
+        ferry__poll_end(&side, true);
+    CHECK(ferry__poll_begin(&pl, &side, NULL));
+    CHECK_MSG(pl.budget > full / 2, "budget %u after 24 successes (full %u)", pl.budget, full);
+    /* A deadline that has passed: no phase at all. */
+    struct timespec past = {1, 0};
+    CHECK(!ferry__poll_begin(&pl, &side, &past));
+}
+
+/* On a channel, timed-out waits (nobody sends) poll at most one budget
+ * each, and the calls still end at their deadlines. */
+FERRY_TEST(poll_idle_channel_bounded)
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    open_lf(4, 0, &tx, &rx);
+    long v;
+    for (int i = 0; i < 24; i++) {
+        struct timespec dl = ferry_test_deadline_ms(20);
+        long before = yields;
+        CHECK_EQ(ferry_recv_until(rx, &v, 1, &dl), -ETIMEDOUT);
+        CHECK(yields - before >= 1 && yields - before <= poll_bound());
+    }
+    ferry_tx_release(tx);
+    ferry_rx_release(rx);
+}
+
+/* Only the lock-free paths poll: a locked channel (levels) sleeps at once. */
+FERRY_TEST(poll_not_on_locked_path)
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    open_lf(4, 2, &tx, &rx);
+    long v;
+    struct timespec dl = ferry_test_deadline_ms(3);
+    long before = yields;
+    CHECK_EQ(ferry_recv_until(rx, &v, 1, &dl), -ETIMEDOUT);
+    CHECK_EQ(yields, before);
+    ferry_tx_release(tx);
+    ferry_rx_release(rx);
+}
+
+FERRY_TEST(poll_can_be_turned_off_for_tests)
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    open_lf(4, 0, &tx, &rx);
+    long v;
+    ferry__poll_enable(false);
+    struct timespec dl = ferry_test_deadline_ms(3);
+    long before = yields;
+    CHECK_EQ(ferry_recv_until(rx, &v, 1, &dl), -ETIMEDOUT);
+    CHECK_EQ(yields, before);
+    ferry__poll_enable(true);
+    ferry_tx_release(tx);
+    ferry_rx_release(rx);
+}
+
+/* Run fn on a new thread and give it round i's head start: a different
+ * moment of its call each round (the yields here are not counted). */
+static void start_then_race(struct waiter *w, void *(*fn)(void *), int i)
+{
+    pthread_create(&w->t, NULL, fn, w);
+    for (int j = 0; j < i * 5; j++)
+        syscall(SYS_sched_yield);
+}
+
+/* Closing while a receiver polls (or has just gone to sleep), at every
+ * moment the loop happens to hit: it gets 0, never hangs. */
+FERRY_TEST(poll_close_while_receiver_polls)
+{
+    for (int i = 0; i < 200; i++) {
+        ferry_tx *tx;
+        ferry_rx *rx;
+        open_lf(4, 0, &tx, &rx);
+        struct waiter w = {.rx = rx};
+        start_then_race(&w, blocking_recv, i);
+        ferry_tx_close(tx);
+        pthread_join(w.t, NULL);
+        CHECK_EQ(w.r, 0);
+        ferry_tx_release(tx);
+        ferry_rx_release(rx);
+    }
+}
+
+/* The last receiver leaving while a sender polls a full ring: the sender
+ * gets what it sent, or -EPIPE, never hangs; what it sent is dropped. */
+FERRY_TEST(poll_release_while_sender_polls)
+{
+    for (int i = 0; i < 200; i++) {
+        ferry_tx *tx;
+        ferry_rx *rx;
+        open_lf(2, 0, &tx, &rx);
+        fill(tx, 2);
+        struct waiter w = {.tx = tx};
+        start_then_race(&w, blocking_send, i);
+        ferry_rx_release(rx);
+        pthread_join(w.t, NULL);
+        CHECK_MSG(w.r == -EPIPE || (w.r >= 1 && w.r < 3), "send returned %zd", w.r);
+        ferry_tx_release(tx);
+    }
+}
+
+/* A sender that receives room while polling moves on without sleeping:
+ * a partly full batch goes in as the receiver frees room. */
+FERRY_TEST(poll_partial_send_completes)
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    open_lf(2, 0, &tx, &rx);
+    fill(tx, 2);
+    struct waiter w = {.tx = tx};
+    pthread_create(&w.t, NULL, blocking_send, &w);
+    long out[5];
+    size_t got = 0;
+    while (got < 5) {
+        ssize_t k = ferry_recv(rx, out + got, 5 - got);
+        CHECK(k > 0);
+        got += (size_t)k;
+    }
+    pthread_join(w.t, NULL);
+    CHECK_EQ(w.r, 3);
+    CHECK_EQ(out[0], 7);
+    CHECK_EQ(out[1], 7);
+    for (int i = 2; i < 5; i++)
+        CHECK_EQ(out[i], i - 1);
+    ferry_tx_release(tx);
+    ferry_rx_release(rx);
+}
