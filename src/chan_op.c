@@ -236,16 +236,7 @@ void ferry__op_lose(struct ferry_chan *c, ferry_op *op)
  * that the thread being waited for needs (ping-pong 1.8x slower). */
 #define SPIN_POLLS 64
 
-static int spin_polls(void)
-{
-    static FERRY_ATOMIC(int) cached = -1; /* relaxed: any thread may compute it, all get the same */
-    int v = atomic_load_explicit(&cached, memory_order_relaxed);
-    if (v < 0) {
-        v = sysconf(_SC_NPROCESSORS_ONLN) > 2 ? SPIN_POLLS : 0;
-        atomic_store_explicit(&cached, v, memory_order_relaxed);
-    }
-    return v;
-}
+static int spin_polls(void) { return ferry__many_cpus() ? SPIN_POLLS : 0; }
 
 ssize_t ferry__op_wait(struct ferry_chan *c, ferry_op *op, const struct timespec *deadline)
 {

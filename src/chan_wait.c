@@ -5,6 +5,7 @@
 #include "chan_wait.h"
 
 #include <sched.h>
+#include <unistd.h>
 
 /* The process-wide estimates, ns (P1): a wake-up, and a sched_yield()
  * that returns at once (nothing else to run on the CPU). */
@@ -56,11 +57,29 @@ bool ferry__poll_begin(struct ferry__poller *pl, struct ferry__poll_side *side, 
             return false;
     }
     pl->left = pl->budget;
+    pl->spins = ferry__many_cpus() ? FERRY__POLL_SPINS : 0;
     return true;
+}
+
+bool ferry__many_cpus(void)
+{
+    static FERRY_ATOMIC(int) cached = -1; /* relaxed: every thread computes the same value */
+    int v = atomic_load_explicit(&cached, memory_order_relaxed);
+    if (v < 0) {
+        v = sysconf(_SC_NPROCESSORS_ONLN) > 2;
+        atomic_store_explicit(&cached, v, memory_order_relaxed);
+    }
+    return v;
 }
 
 bool ferry__poll_next(struct ferry__poller *pl)
 {
+    if (pl->spins > 0) {
+        pl->spins--;
+        for (unsigned i = 0; i < FERRY__POLL_SPIN_PAUSES; i++)
+            ferry__cpu_relax();
+        return pl->deadline == UINT64_MAX || ferry__now_ns() < pl->deadline;
+    }
     if (pl->left == 0)
         return false;
     pl->left--;
