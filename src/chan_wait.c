@@ -61,13 +61,16 @@ bool ferry__poll_begin(struct ferry__poller *pl, struct ferry__poll_side *side, 
     return true;
 }
 
+static FERRY_ATOMIC(int) many_cpus = -1; /* relaxed: every thread computes the same value */
+
+void ferry__set_many_cpus(int v) { atomic_store_explicit(&many_cpus, v < 0 ? -1 : v != 0, memory_order_relaxed); }
+
 bool ferry__many_cpus(void)
 {
-    static FERRY_ATOMIC(int) cached = -1; /* relaxed: every thread computes the same value */
-    int v = atomic_load_explicit(&cached, memory_order_relaxed);
+    int v = atomic_load_explicit(&many_cpus, memory_order_relaxed);
     if (v < 0) {
         v = sysconf(_SC_NPROCESSORS_ONLN) > 2;
-        atomic_store_explicit(&cached, v, memory_order_relaxed);
+        atomic_store_explicit(&many_cpus, v, memory_order_relaxed);
     }
     return v;
 }

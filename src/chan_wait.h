@@ -127,6 +127,9 @@ struct ferry__poller {
 
 /* Whether more than two CPUs are online (read once per process). */
 bool ferry__many_cpus(void);
+/* Tests: act as if more than two CPUs were online (1) or not (0), or go
+ * back to asking the system (-1). */
+void ferry__set_many_cpus(int v);
 
 /* Start a poll phase for a blocking call (deadline NULL or valid). False:
  * do not poll (the deadline has passed, or polling is off for tests). */

@@ -313,3 +313,62 @@ FERRY_TEST(poll_partial_send_completes)
     ferry_tx_release(tx);
     ferry_rx_release(rx);
 }
+
+/* With more than two CPUs a poll phase spins FERRY__POLL_SPINS polls (no
+ * system call) before its first yield; with two or fewer it yields from
+ * the first poll. A deadline ends the spin phase too. */
+FERRY_TEST(poll_spins_first_only_with_many_cpus)
+{
+    struct ferry__poll_side side = {0};
+    struct ferry__poller pl;
+    for (int many = 0; many <= 1; many++) {
+        ferry__set_many_cpus(many);
+        CHECK(ferry__poll_begin(&pl, &side, NULL));
+        long before = yields, polls = 0;
+        while (yields == before) {
+            CHECK(ferry__poll_next(&pl));
+            polls++;
+        }
+        CHECK_MSG(polls == (many ? (long)FERRY__POLL_SPINS + 1 : 1), "%s: first yield at poll %ld",
+                  many ? "many CPUs" : "two CPUs", polls);
+        ferry__poll_end(&side, true);
+    }
+    struct timespec dl = ferry_test_deadline_ms(1);
+    CHECK(ferry__poll_begin(&pl, &side, &dl));
+    while (ferry__now_ns() < ferry__ts_ns(dl))
+        ;
+    long before = yields;
+    CHECK(!ferry__poll_next(&pl)); /* in the spin phase, past the deadline */
+    CHECK_EQ(yields, before);
+    ferry__set_many_cpus(-1);
+}
+
+/* Blocking traffic with the spin phase on (as on a many-core machine):
+ * every item arrives once, in order. */
+FERRY_TEST(poll_spin_phase_traffic)
+{
+    ferry__set_many_cpus(1);
+    ferry_tx *tx;
+    ferry_rx *rx;
+    open_lf(4, 0, &tx, &rx);
+    struct waiter w = {.rx = rx};
+    long n = (long)ferry_test_scaled(20000);
+    for (long i = 0; i < n; i++) {
+        if (i % 1000 == 0) {
+            pthread_create(&w.t, NULL, blocking_recv, &w);
+            long v = i;
+            CHECK_EQ(ferry_send(tx, &v, 1), 1);
+            pthread_join(w.t, NULL);
+            CHECK_EQ(w.r, 1);
+            CHECK_EQ(w.buf[0], i);
+        } else {
+            long v = i, got = -1;
+            CHECK_EQ(ferry_send(tx, &v, 1), 1);
+            CHECK_EQ(ferry_recv(rx, &got, 1), 1);
+            CHECK_EQ(got, i);
+        }
+    }
+    ferry_tx_release(tx);
+    ferry_rx_release(rx);
+    ferry__set_many_cpus(-1);
+}
