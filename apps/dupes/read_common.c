@@ -54,6 +54,10 @@ int read_open(struct dupes *d, struct node *n, uint8_t *status)
     if (fd == -EPERM && noatime)
         fd = path_open(n->dir->root->fd, rel, len, flags);
     buf_free(&b);
+    if (fd == -ENOMEM) {
+        *status = read_failed(d, n, fd);
+        return -1;
+    }
     if (fd < 0) {
         if (fd == -ENOENT || fd == -ENOTDIR || fd == -ELOOP) { /* gone, or a symlink now */
             atomic_fetch_add_explicit(&d->c.vanished, 1, memory_order_relaxed);
@@ -93,6 +97,10 @@ uint8_t read_failed(struct dupes *d, struct node *n, ssize_t got)
 {
     if (got >= 0)
         return changed(d, n, "while being read (shorter)");
+    if (got == -ENOMEM) { /* not the file's fault: the run cannot be complete */
+        dupes_oom(d);
+        return ST_DROPPED;
+    }
     atomic_fetch_add_explicit(&d->c.unreadable, 1, memory_order_relaxed);
     msg_node(n, "read error: %s", strerror((int)-got));
     return ST_UNREADABLE;
