@@ -22,7 +22,7 @@ struct debug debug = { .read_log = -1 };
  * thread sees it). */
 static atomic_uint_fast64_t counts[4];
 /* Events counted per fault site (relaxed, as counts). */
-static atomic_uint_fast64_t site_counts[4];
+static atomic_uint_fast64_t site_counts[5];
 
 /* "NAME:K" with NAME one of names[1..]: its index and K, or 0. */
 static int parse_at(const char *s, const char *const *names, int nnames, uint64_t *at)
@@ -46,15 +46,15 @@ static int parse_at(const char *s, const char *const *names, int nnames, uint64_
 int debug_init(void)
 {
     static const char *const stages[] = { "", "walk", "hash", "row" };
-    static const char *const sites[] = { "", "dir", "thread", "send" };
+    static const char *const sites[] = { "", "dir", "thread", "send", "open" };
     const char *s = getenv("FERRY_DUPES_DEBUG_SIGINT");
     if (s && *s && !(debug.sigint_stage = parse_at(s, stages, 4, &debug.sigint_at))) {
         msg("FERRY_DUPES_DEBUG_SIGINT=%s: want walk:K, hash:K or row:K", s);
         return -1;
     }
     s = getenv("FERRY_DUPES_DEBUG_FAIL");
-    if (s && *s && !(debug.fail_site = parse_at(s, sites, 4, &debug.fail_at))) {
-        msg("FERRY_DUPES_DEBUG_FAIL=%s: want dir:K, thread:K or send:K", s);
+    if (s && *s && !(debug.fail_site = parse_at(s, sites, 5, &debug.fail_at))) {
+        msg("FERRY_DUPES_DEBUG_FAIL=%s: want dir:K, thread:K, send:K or open:K", s);
         return -1;
     }
     s = getenv("FERRY_DUPES_DEBUG_BEFORE_OPEN");

@@ -16,7 +16,8 @@
  *   FERRY_DUPES_DEBUG_FAIL=SITE:K      the K-th event of SITE fails as if out
  *                                      of memory: a walker's directory record
  *                                      (dir), a thread start (thread: EAGAIN)
- *                                      or a stage's channel send (send: -ENOMEM)
+ *                                      a stage's channel send (send: -ENOMEM)
+ *                                      or a file's open to read it (open: -ENOMEM)
  */
 #ifndef FERRY_DUPES_DEBUG_H
 #define FERRY_DUPES_DEBUG_H
@@ -27,7 +28,7 @@
 #include <stdint.h>
 
 enum debug_stage { DBG_NONE, DBG_WALK, DBG_HASH, DBG_ROW };
-enum debug_site { FAIL_NONE, FAIL_DIR, FAIL_THREAD, FAIL_SEND };
+enum debug_site { FAIL_NONE, FAIL_DIR, FAIL_THREAD, FAIL_SEND, FAIL_OPEN };
 
 struct debug {
     enum debug_stage sigint_stage;

@@ -50,7 +50,8 @@ int read_open(struct dupes *d, struct node *n, uint8_t *status)
         hook(debug.before_open, n);
     int flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC;
     bool noatime = d->euid == 0 || d->euid == n->uid;
-    int fd = path_open(n->dir->root->fd, rel, len, flags | (noatime ? O_NOATIME : 0));
+    int fd = debug_fail(FAIL_OPEN) ? -ENOMEM
+                                   : path_open(n->dir->root->fd, rel, len, flags | (noatime ? O_NOATIME : 0));
     if (fd == -EPERM && noatime)
         fd = path_open(n->dir->root->fd, rel, len, flags);
     buf_free(&b);

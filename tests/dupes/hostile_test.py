@@ -607,11 +607,11 @@ def case_threads_that_cannot_start():
                 outcomes.add(rc)
         check(0 in outcomes and "fewer" in outcomes, "the limits tested nothing: %r" % outcomes)
 
-def failure_tree(root):
+def failure_tree(root, n=200):
     """The bulk tree, and big files whose partial hashes agree (three
     copies and one that differs only in the middle): full reads too, so
     the matcher sends jobs of its own."""
-    t.bulk_tree(root, 200)
+    t.bulk_tree(root, n)
     big = bytes(range(256)) * 400
     odd = big[:50000] + b"x" + big[50001:]
     for name, data in ((b"d00/big1", big), (b"d05/big2", big), (b"d09/big3", big), (b"d11/big4", odd)):
@@ -669,6 +669,26 @@ def case_thread_start_fails_at_each():
         check(outcomes == {0, 2}, "thread:K tested nothing: %r" % outcomes)
 
 
+def fail_each(root, site, args_list, least, most):
+    """Run with FERRY_DUPES_DEBUG_FAIL=SITE:K for K = 1, 2, ... until a run
+    has fewer than K such events: each run before it exits 2 with "out of
+    memory" and prints nothing; that last one is complete and correct, and
+    K is above least (the events a run must have) and below most."""
+    want = dupes_tree.expected_groups(dupes_tree.scan(root))
+    for args in args_list:
+        for k in range(1, most):
+            what = "%s:%d %r" % (site, k, args)
+            rc, out, err = run(args + ["-f", "json", "--threads", "2", "--walkers", "2", root],
+                               env={"FERRY_DUPES_DEBUG_FAIL": "%s:%d" % (site, k)}, timeout=60)
+            if rc == 0:
+                same_groups(parse_json(out), want, what)
+                check(k > least, "%s: fewer than %d %s events in the run" % (what, least, site))
+                break
+            failed_run(rc, out, err, what)
+        else:
+            fail("%r: %d %s events or more" % (args, most, site))
+
+
 def case_sends_that_fail():
     """A stage's channel send that fails (-ENOMEM: an unbounded channel that
     cannot grow), at each K-th send: exit 2 and "out of memory", never a
@@ -677,18 +697,18 @@ def case_sends_that_fail():
     with Tmp() as tmp:
         root = tmp + b"/bulk"
         failure_tree(root)
-        want = dupes_tree.expected_groups(dupes_tree.scan(root))
-        for args in (["--no-db"], ["--db", tmp + b"/i.db"]):
-            for k in range(1, 200):
-                rc, out, err = run(args + ["-f", "json", "--threads", "2", "--walkers", "2", root],
-                                   env={"FERRY_DUPES_DEBUG_FAIL": "send:%d" % k}, timeout=60)
-                if rc == 0:  # fewer than k sends in the run
-                    same_groups(parse_json(out), want, "send:%d %r" % (k, args))
-                    check(k > 5, "send:%d %r: the run made fewer than 5 sends" % (k, args))
-                    break
-                failed_run(rc, out, err, "send:%d %r" % (k, args))
-            else:
-                fail("%r: 200 sends or more in a run of 200 files" % args)
+        fail_each(root, "send", (["--no-db"], ["--db", tmp + b"/i.db"]), 5, 200)
+
+
+def case_opens_out_of_memory():
+    """A reader's or --verify's open that fails for lack of memory, at each
+    K-th open: exit 2 and "out of memory" -- not an unreadable file left
+    out under status 0, nor (--verify) a partial report as if interrupted
+    (exit 130). FERRY_DUPES_DEBUG_FAIL=open:K fails the K-th open."""
+    with Tmp() as tmp:
+        root = tmp + b"/bulk"
+        failure_tree(root, 40)
+        fail_each(root, "open", (["--no-db"], ["--no-db", "--verify"]), 40, 1000)
 
 
 if __name__ == "__main__":
