@@ -21,30 +21,41 @@ struct debug debug = { .read_log = -1 };
 /* Events counted per stage (relaxed: only the K-th matters, and exactly one
  * thread sees it). */
 static atomic_uint_fast64_t counts[4];
+/* Events counted per fault site (relaxed, as counts). */
+static atomic_uint_fast64_t site_counts[5];
+
+/* "NAME:K" with NAME one of names[1..]: its index and K, or 0. */
+static int parse_at(const char *s, const char *const *names, int nnames, uint64_t *at)
+{
+    const char *colon = strchr(s, ':');
+    if (!colon)
+        return 0;
+    char *end;
+    unsigned long long k = strtoull(colon + 1, &end, 10);
+    if (*end || k == 0 || colon[1] < '0' || colon[1] > '9')
+        return 0;
+    size_t n = (size_t)(colon - s);
+    for (int i = 1; i < nnames; i++)
+        if (strlen(names[i]) == n && !strncmp(s, names[i], n)) {
+            *at = k;
+            return i;
+        }
+    return 0;
+}
 
 int debug_init(void)
 {
+    static const char *const stages[] = { "", "walk", "hash", "row" };
+    static const char *const sites[] = { "", "dir", "thread", "send", "open" };
     const char *s = getenv("FERRY_DUPES_DEBUG_SIGINT");
-    if (s && *s) {
-        const char *colon = strchr(s, ':');
-        char *end;
-        unsigned long long k = colon ? strtoull(colon + 1, &end, 10) : 0;
-        size_t n = colon ? (size_t)(colon - s) : 0;
-        if (!colon || *end || k == 0) {
-            msg("FERRY_DUPES_DEBUG_SIGINT=%s: want walk:K, hash:K or row:K", s);
-            return -1;
-        }
-        debug.sigint_at = k;
-        if (n == 4 && !strncmp(s, "walk", 4))
-            debug.sigint_stage = DBG_WALK;
-        else if (n == 4 && !strncmp(s, "hash", 4))
-            debug.sigint_stage = DBG_HASH;
-        else if (n == 3 && !strncmp(s, "row", 3))
-            debug.sigint_stage = DBG_ROW;
-        else {
-            msg("FERRY_DUPES_DEBUG_SIGINT=%s: want walk:K, hash:K or row:K", s);
-            return -1;
-        }
+    if (s && *s && !(debug.sigint_stage = parse_at(s, stages, 4, &debug.sigint_at))) {
+        msg("FERRY_DUPES_DEBUG_SIGINT=%s: want walk:K, hash:K or row:K", s);
+        return -1;
+    }
+    s = getenv("FERRY_DUPES_DEBUG_FAIL");
+    if (s && *s && !(debug.fail_site = parse_at(s, sites, 5, &debug.fail_at))) {
+        msg("FERRY_DUPES_DEBUG_FAIL=%s: want dir:K, thread:K, send:K or open:K", s);
+        return -1;
     }
     s = getenv("FERRY_DUPES_DEBUG_BEFORE_OPEN");
     debug.before_open = s && *s ? s : NULL;
@@ -79,6 +90,13 @@ void debug_count(enum debug_stage s, uint64_t n)
     uint64_t before = atomic_fetch_add_explicit(&counts[s], n, memory_order_relaxed);
     if (before < debug.sigint_at && before + n >= debug.sigint_at)
         kill(getpid(), SIGINT); /* to the process: main takes it */
+}
+
+bool debug_fail(enum debug_site s)
+{
+    if (s != debug.fail_site)
+        return false;
+    return atomic_fetch_add_explicit(&site_counts[s], 1, memory_order_relaxed) + 1 == debug.fail_at;
 }
 
 void debug_hook(const char *cmd, const char *path)

@@ -13,6 +13,11 @@
  *   FERRY_DUPES_DEBUG_READ_LOG=FILE    append "P PATH\0" or "F PATH\0" for
  *                                      every partial / full read that completed
  *   FERRY_DUPES_DEBUG_WEAK_HASH=1      every hash is 0 (to test --verify)
+ *   FERRY_DUPES_DEBUG_FAIL=SITE:K      the K-th event of SITE fails as if out
+ *                                      of memory: a walker's directory record
+ *                                      (dir), a thread start (thread: EAGAIN)
+ *                                      a stage's channel send (send: -ENOMEM)
+ *                                      or a file's open to read it (open: -ENOMEM)
  */
 #ifndef FERRY_DUPES_DEBUG_H
 #define FERRY_DUPES_DEBUG_H
@@ -23,6 +28,7 @@
 #include <stdint.h>
 
 enum debug_stage { DBG_NONE, DBG_WALK, DBG_HASH, DBG_ROW };
+enum debug_site { FAIL_NONE, FAIL_DIR, FAIL_THREAD, FAIL_SEND, FAIL_OPEN };
 
 struct debug {
     enum debug_stage sigint_stage;
@@ -30,6 +36,8 @@ struct debug {
     const char *before_open, *after_read, *before_opendir;
     int read_log;          /* fd, or -1 */
     bool weak_hash;
+    enum debug_site fail_site;
+    uint64_t fail_at;
 };
 extern struct debug debug;
 
@@ -39,6 +47,9 @@ void debug_fini(void);
 
 /* Count one event of a stage; sends SIGINT to the process at the K-th. */
 void debug_count(enum debug_stage s, uint64_t n);
+
+/* Count one event of a site: true for the one that is to fail (the K-th). */
+bool debug_fail(enum debug_site s);
 
 /* Run a hook command with the path as $1 and wait for it. */
 void debug_hook(const char *cmd, const char *path);

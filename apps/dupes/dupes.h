@@ -198,6 +198,7 @@ struct dupes {
      * after its message: the run ends with exit status 2 (read by main
      * after joining every thread). */
     atomic_bool failed;
+    atomic_bool oom_said;         /* "out of memory" was printed (dupes_oom) */
     atomic_bool walk_incomplete;  /* a directory was skipped: no index deletions */
 
     struct index *index;          /* NULL with --no-db */
@@ -273,6 +274,24 @@ static inline void dupes_fail(struct dupes *d)
     atomic_store_explicit(&d->failed, true, memory_order_relaxed);
     atomic_store_explicit(&d->stop, true, memory_order_relaxed);
 }
+
+/* Out of memory: "out of memory" (once per run), then dupes_fail. */
+void dupes_oom(struct dupes *d);
+
+/* Send all n items (elem bytes each) at level prio: the count sent. Fewer
+ * than n only when the channel closed in a stop (d->stop set) or after a
+ * fatal error this call reported (-ENOMEM: dupes_oom; anything else: a
+ * message and dupes_fail). A caller whose lost items someone counts on
+ * (a result, a job) must make sure that one stops waiting. Blocks as
+ * ferry_send_prio. */
+size_t stage_send(struct dupes *d, ferry_tx *tx, const void *items, size_t n, size_t elem,
+                  unsigned prio);
+/* stage_send of items the matcher counts on (results; jobs, each of which
+ * becomes a result): when some are lost, the results channel is closed for
+ * every sender, so that the matcher drains and ends instead of waiting for
+ * ever. For the grouper and the readers (they hold a results sender). */
+size_t send_counted(struct dupes *d, ferry_tx *tx, const void *items, size_t n, size_t elem,
+                    unsigned prio);
 
 bool size_eligible(const struct options *o, uint64_t size);
 size_t full_hash_len(enum hash_kind k);

@@ -53,7 +53,6 @@ struct grouper {
     uint64_t issued;     /* results the matcher will receive from us or the readers */
     uint8_t empty_hash[HASH_MAX];
     struct buf path;
-    bool failed;
 };
 
 static uint64_t node_hash(const void *e)
@@ -87,17 +86,14 @@ static bool entry_eq(const void *e, const void *key)
 
 static void fail(struct grouper *g)
 {
-    if (!g->failed)
-        msg("out of memory");
-    g->failed = true;
-    dupes_fail(g->d);
+    dupes_oom(g->d);
 }
 
 static void flush(struct grouper *g)
 {
     struct dupes *d = g->d;
     if (g->nres) {
-        ferry_send(d->results_tx, g->res, g->nres);
+        send_counted(d, d->results_tx, g->res, g->nres, sizeof *g->res, 0);
         g->nres = 0;
     }
     if (g->njobs) {
@@ -107,12 +103,12 @@ static void flush(struct grouper *g)
             bytes += s <= 2 * BLK ? s : 2 * BLK;
         }
         atomic_fetch_add_explicit(&d->c.to_read, bytes, memory_order_relaxed);
-        ferry_send_prio(d->jobs_tx, g->jobs, g->njobs, 2);
+        send_counted(d, d->jobs_tx, g->jobs, g->njobs, sizeof *g->jobs, 2);
         g->njobs = 0;
     }
     if (g->nrows) {
         if (d->rows_tx)
-            ferry_send(d->rows_tx, g->rows, g->nrows);
+            stage_send(d, d->rows_tx, g->rows, g->nrows, sizeof *g->rows, 0);
         g->nrows = 0;
     }
 }

@@ -204,7 +204,7 @@ static int print(struct dupes *d, const struct options *o)
     if (!err && o->verify)
         err = verify_report(d, &r); /* (a signal now: the groups verified so far) */
     if (err) {
-        msg("out of memory");
+        dupes_oom(d); /* (said once: a read in verify_report may have said it) */
         report_free(&r);
         return 2;
     }

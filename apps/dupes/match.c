@@ -46,7 +46,8 @@ struct matcher {
     struct row rows[OUT_BATCH];
     size_t njobs, nrows;
     uint64_t expected, received;
-    bool end_seen, failed;
+    bool end_seen;
+    bool lost;           /* jobs were lost (a failure, reported): stop waiting */
 };
 
 static uint64_t pkey_hash(uint64_t size, const uint8_t *h)
@@ -85,10 +86,7 @@ static bool fgroup_eq(const void *e, const void *key)
 
 static void fail(struct matcher *m)
 {
-    if (!m->failed)
-        msg("out of memory");
-    m->failed = true;
-    dupes_fail(m->d);
+    dupes_oom(m->d);
 }
 
 static void flush(struct matcher *m)
@@ -96,7 +94,7 @@ static void flush(struct matcher *m)
     struct dupes *d = m->d;
     if (m->nrows) {
         if (d->rows_tx)
-            ferry_send(d->rows_tx, m->rows, m->nrows);
+            stage_send(d, d->rows_tx, m->rows, m->nrows, sizeof *m->rows, 0);
         m->nrows = 0;
     }
     /* Small files first, each level in one call. */
@@ -111,8 +109,8 @@ static void flush(struct matcher *m)
                 m->jobs[keep++] = m->jobs[i];
         }
         m->njobs = keep;
-        if (n)
-            ferry_send_prio(d->jobs_tx, tmp, n, level);
+        if (n && stage_send(d, d->jobs_tx, tmp, n, sizeof *tmp, level) < n)
+            m->lost = true; /* their results will never come: stop waiting */
         if (level == 0)
             break;
     }
@@ -237,10 +235,10 @@ void *matcher_main(void *arg)
     struct matcher ms = { .d = d }; /* (32 KB: on the stack, it cannot fail) */
     struct matcher *m = &ms;
     struct result batch[RES_BATCH];
-    while (!m->end_seen || m->received < m->expected) {
+    while (!m->lost && (!m->end_seen || m->received < m->expected)) {
         ssize_t n = ferry_recv(d->results_rx, batch, RES_BATCH);
         if (n <= 0)
-            break; /* cannot happen: the readers hold senders until we release jobs */
+            break; /* closed after a lost result (a failure, reported) */
         for (ssize_t i = 0; i < n; i++)
             take(m, &batch[i]);
         flush(m);

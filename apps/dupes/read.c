@@ -171,12 +171,12 @@ void *reader_main(void *arg)
                                            .links = jobs[i].links };
             /* A big file took a while: let the matcher have what is done. */
             if (jobs[i].kind == JOB_FULL && jobs[i].node->size >= CHUNK) {
-                ferry_send(d->results_tx, res, nres);
+                send_counted(d, d->results_tx, res, nres, sizeof *res, 0);
                 nres = 0;
             }
         }
         if (nres)
-            ferry_send(d->results_tx, res, nres);
+            send_counted(d, d->results_tx, res, nres, sizeof *res, 0);
     }
     reader_free(r);
     ferry_rx_release(d->jobs_rx);

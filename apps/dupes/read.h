@@ -22,7 +22,8 @@ int read_open(struct dupes *d, struct node *n, uint8_t *status);
 uint8_t read_restat(struct dupes *d, struct node *n, int fd);
 
 /* Report a read error (EIO...) on n: ST_UNREADABLE, or ST_CHANGED when the
- * file turned out shorter than when listed. */
+ * file turned out shorter than when listed; -ENOMEM is fatal (dupes_oom):
+ * ST_DROPPED. */
 uint8_t read_failed(struct dupes *d, struct node *n, ssize_t got);
 
 bool stat_same(const struct node *n, const struct stat *st);

@@ -50,10 +50,15 @@ int read_open(struct dupes *d, struct node *n, uint8_t *status)
         hook(debug.before_open, n);
     int flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC;
     bool noatime = d->euid == 0 || d->euid == n->uid;
-    int fd = path_open(n->dir->root->fd, rel, len, flags | (noatime ? O_NOATIME : 0));
+    int fd = debug_fail(FAIL_OPEN) ? -ENOMEM
+                                   : path_open(n->dir->root->fd, rel, len, flags | (noatime ? O_NOATIME : 0));
     if (fd == -EPERM && noatime)
         fd = path_open(n->dir->root->fd, rel, len, flags);
     buf_free(&b);
+    if (fd == -ENOMEM) {
+        *status = read_failed(d, n, fd);
+        return -1;
+    }
     if (fd < 0) {
         if (fd == -ENOENT || fd == -ENOTDIR || fd == -ELOOP) { /* gone, or a symlink now */
             atomic_fetch_add_explicit(&d->c.vanished, 1, memory_order_relaxed);
@@ -93,6 +98,10 @@ uint8_t read_failed(struct dupes *d, struct node *n, ssize_t got)
 {
     if (got >= 0)
         return changed(d, n, "while being read (shorter)");
+    if (got == -ENOMEM) { /* not the file's fault: the run cannot be complete */
+        dupes_oom(d);
+        return ST_DROPPED;
+    }
     atomic_fetch_add_explicit(&d->c.unreadable, 1, memory_order_relaxed);
     msg_node(n, "read error: %s", strerror((int)-got));
     return ST_UNREADABLE;

@@ -2,6 +2,7 @@
 /* Starting and joining the stage threads (threads.h). */
 #include "threads.h"
 
+#include "debug.h"
 #include "msg.h"
 #include "signals.h"
 
@@ -18,6 +19,8 @@
 
 static int start(pthread_t *t, void *(*fn)(void *), void *arg, size_t stack)
 {
+    if (debug_fail(FAIL_THREAD))
+        return EAGAIN;
     pthread_attr_t a;
     int r = pthread_attr_init(&a);
     if (r == 0) {
@@ -174,10 +177,8 @@ int threads_start(struct dupes *d, struct threads *t)
         ok = t->matcher_started = start_one(d, &t->matcher, "matcher", matcher_main, false);
     if (ok)
         ok = t->grouper_started = start_one(d, &t->grouper, "grouper", grouper_main, true);
-    else if (t->matcher_started) { /* it waits for the grouper's END: send it ourselves */
-        struct result end = { .kind = RES_END, .count = 0 };
-        ferry_send(d->results_tx, &end, 1);
-    }
+    else if (t->matcher_started) /* it waits for the grouper's END: it drains and ends */
+        ferry_tx_close(d->results_tx); /* (a send of END could fail: out of memory) */
     /* Then the pools: with the stages above running, a pool that could not
      * start at all drains through them (the grouper ends its walk with no
      * entries, the matcher with no results). */

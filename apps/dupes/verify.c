@@ -205,6 +205,10 @@ int verify_report(struct dupes *d, struct report *r)
             break;
         }
     }
+    /* A read that ran out of memory (said, and it stopped the loop as a
+     * signal would): no result, rather than one short of that file. */
+    if (atomic_load_explicit(&d->failed, memory_order_relaxed))
+        ret = -ENOMEM;
     free(v.a);
     free(v.b);
     out.paths = r->paths; /* the members moved to out point into it */

@@ -58,7 +58,7 @@ static void count_flush(struct walker *w)
 static void flush_entries(struct walker *w)
 {
     if (w->nout) {
-        ferry_send(w->d->entries_tx, w->out, w->nout);
+        stage_send(w->d, w->d->entries_tx, w->out, w->nout, sizeof *w->out, 0);
         w->nout = 0;
     }
     count_flush(w);
@@ -66,7 +66,7 @@ static void flush_entries(struct walker *w)
 
 static struct dir *new_dir(struct walker *w, struct dir *parent, const char *name, size_t len)
 {
-    struct dir *d = arena_alloc(w->arena, sizeof *d + len + 1);
+    struct dir *d = debug_fail(FAIL_DIR) ? NULL : arena_alloc(w->arena, sizeof *d + len + 1);
     if (!d)
         return NULL;
     d->parent = parent;
@@ -95,8 +95,7 @@ static void add_file(struct walker *w, struct dir *dir, const char *name, size_t
 {
     struct node *n = arena_alloc(w->arena, sizeof *n + len + 1);
     if (!n) {
-        msg("out of memory");
-        dupes_fail(w->d);
+        dupes_oom(w->d);
         return;
     }
     memset(n, 0, sizeof *n);
@@ -123,20 +122,26 @@ static void add_subdir(struct walker *w, struct dir *parent, const char *name, s
         size_t cap = w->capsub ? w->capsub * 2 : 64;
         struct dir **s = realloc(w->subs, cap * sizeof *s);
         if (!s) {
-            msg("out of memory");
-            dupes_fail(w->d);
+            dupes_oom(w->d);
             return;
         }
         w->subs = s;
         w->capsub = cap;
     }
     struct dir *d = new_dir(w, parent, name, len);
-    if (d)
-        w->subs[w->nsub++] = d;
+    if (!d) { /* a directory left out: the walk would be silently short */
+        dupes_oom(w->d);
+        return;
+    }
+    w->subs[w->nsub++] = d;
 }
 
 static void skip_dir(struct walker *w, struct dir *dir, const char *why, int err)
 {
+    if (err == ENOMEM) { /* not the directory's fault: the run cannot be complete */
+        dupes_oom(w->d);
+        return;
+    }
     if (err == ENOENT || err == ENOTDIR || err == ELOOP) { /* gone or replaced since listed */
         atomic_fetch_add_explicit(&w->d->c.vanished, 1, memory_order_relaxed);
         return;
@@ -261,6 +266,10 @@ static void walk_dir(struct walker *w, struct dir *dir)
                     atomic_fetch_add_explicit(&d->c.vanished, 1, memory_order_relaxed);
                     continue;
                 }
+                if (err == ENOMEM) {
+                    dupes_oom(d);
+                    continue;
+                }
                 atomic_fetch_add_explicit(&d->c.unreadable, 1, memory_order_relaxed);
                 size_t plen = 0;
                 struct buf b = { 0 };
@@ -287,10 +296,9 @@ static void finish_dir(struct walker *w, const struct dir *dir)
         /* Relaxed: this thread's decrement below (acq_rel) orders it. */
         atomic_fetch_add_explicit(&d->pending_dirs, w->nsub, memory_order_relaxed);
         unsigned level = dir->depth + 1 < DIR_LEVELS ? dir->depth + 1 : DIR_LEVELS - 1;
-        ssize_t sent = ferry_send_prio(d->dirs_tx, w->subs, w->nsub, level);
-        if (sent < (ssize_t)w->nsub) /* closed by a stop: count the rest out */
-            atomic_fetch_sub_explicit(&d->pending_dirs, w->nsub - (sent > 0 ? (size_t)sent : 0),
-                                      memory_order_relaxed);
+        size_t sent = stage_send(d, d->dirs_tx, w->subs, w->nsub, sizeof *w->subs, level);
+        if (sent < w->nsub) /* a stop or a failure: count the rest out */
+            atomic_fetch_sub_explicit(&d->pending_dirs, w->nsub - sent, memory_order_relaxed);
     }
     w->nsub = 0;
     /* acq_rel: the walker that reaches 0 sees every other walker's

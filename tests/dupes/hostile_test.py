@@ -607,5 +607,109 @@ def case_threads_that_cannot_start():
                 outcomes.add(rc)
         check(0 in outcomes and "fewer" in outcomes, "the limits tested nothing: %r" % outcomes)
 
+def failure_tree(root, n=200):
+    """The bulk tree, and big files whose partial hashes agree (three
+    copies and one that differs only in the middle): full reads too, so
+    the matcher sends jobs of its own."""
+    t.bulk_tree(root, n)
+    big = bytes(range(256)) * 400
+    odd = big[:50000] + b"x" + big[50001:]
+    for name, data in ((b"d00/big1", big), (b"d05/big2", big), (b"d09/big3", big), (b"d11/big4", odd)):
+        with open(os.path.join(root, name), "wb") as f:
+            f.write(data)
+
+
+def failed_run(rc, out, err, what, why=rb"out of memory"):
+    """Exit 2, the reason on stderr, nothing on stdout: never a short list
+    of groups under status 0."""
+    check(rc == 2 and re.search(why, err) and out == b"",
+          "%s: exit %d, stdout %r, stderr %r" % (what, rc, out[:200], err[-300:]))
+
+
+def case_walk_out_of_memory():
+    """A directory record that cannot be allocated (the walk's arena is out
+    of memory) ends the run with exit 2 and "out of memory": it silently
+    left the directory out (found under RLIMIT_AS: 0 files, exit 0, no
+    groups). FERRY_DUPES_DEBUG_FAIL=dir:K fails the K-th record."""
+    with Tmp() as tmp:
+        root = tmp + b"/bulk"
+        failure_tree(root)
+        for k in (1, 9, 17):
+            for args in (["--no-db"], ["--db", tmp + b"/i.db"]):
+                rc, out, err = run(args + ["-f", "json", "--walkers", "3", root],
+                                   env={"FERRY_DUPES_DEBUG_FAIL": "dir:%d" % k})
+                failed_run(rc, out, err, "dir:%d %r" % (k, args))
+        rc, out, err = run(["--no-db", "-f", "json", root], env={"FERRY_DUPES_DEBUG_FAIL": "dir:18"})
+        check(rc == 0, "dir:18 (there are 17): exit %d %r" % (rc, err[-300:]))
+        same_groups(parse_json(out), dupes_tree.expected_groups(dupes_tree.scan(root)), "dir:18")
+
+
+def case_thread_start_fails_at_each():
+    """The K-th thread start fails, for every K (writer, matcher, grouper,
+    readers, walkers): a correct run with fewer threads (said on stderr) or
+    exit 2 naming the thread, nothing printed; never a hang or a short
+    result."""
+    with Tmp() as tmp:
+        root = tmp + b"/bulk"
+        failure_tree(root)
+        want = dupes_tree.expected_groups(dupes_tree.scan(root))
+        outcomes = set()
+        for args in (["--no-db"], ["--db", tmp + b"/i.db"]):
+            starts = 3 + 2 + (1 if args[0] == "--db" else 0)  # readers, walkers, the stages
+            for k in range(1, starts + 2):
+                rc, out, err = run(args + ["-f", "json", "--threads", "3", "--walkers", "2", root],
+                                   env={"FERRY_DUPES_DEBUG_FAIL": "thread:%d" % k}, timeout=60)
+                what = "thread:%d %r" % (k, args)
+                if rc == 0:
+                    same_groups(parse_json(out), want, what)
+                    check((b"started only" in err) == (k <= starts), "%s: %r" % (what, err[-300:]))
+                else:
+                    failed_run(rc, out, err, what, rb"cannot start the [a-z ]+ thread")
+                outcomes.add(rc)
+        check(outcomes == {0, 2}, "thread:K tested nothing: %r" % outcomes)
+
+
+def fail_each(root, site, args_list, least, most):
+    """Run with FERRY_DUPES_DEBUG_FAIL=SITE:K for K = 1, 2, ... until a run
+    has fewer than K such events: each run before it exits 2 with "out of
+    memory" and prints nothing; that last one is complete and correct, and
+    K is above least (the events a run must have) and below most."""
+    want = dupes_tree.expected_groups(dupes_tree.scan(root))
+    for args in args_list:
+        for k in range(1, most):
+            what = "%s:%d %r" % (site, k, args)
+            rc, out, err = run(args + ["-f", "json", "--threads", "2", "--walkers", "2", root],
+                               env={"FERRY_DUPES_DEBUG_FAIL": "%s:%d" % (site, k)}, timeout=60)
+            if rc == 0:
+                same_groups(parse_json(out), want, what)
+                check(k > least, "%s: fewer than %d %s events in the run" % (what, least, site))
+                break
+            failed_run(rc, out, err, what)
+        else:
+            fail("%r: %d %s events or more" % (args, most, site))
+
+
+def case_sends_that_fail():
+    """A stage's channel send that fails (-ENOMEM: an unbounded channel that
+    cannot grow), at each K-th send: exit 2 and "out of memory", never a
+    hang (the matcher counts results that will not come) nor a silent
+    loss. FERRY_DUPES_DEBUG_FAIL=send:K fails the K-th send."""
+    with Tmp() as tmp:
+        root = tmp + b"/bulk"
+        failure_tree(root)
+        fail_each(root, "send", (["--no-db"], ["--db", tmp + b"/i.db"]), 5, 200)
+
+
+def case_opens_out_of_memory():
+    """A reader's or --verify's open that fails for lack of memory, at each
+    K-th open: exit 2 and "out of memory" -- not an unreadable file left
+    out under status 0, nor (--verify) a partial report as if interrupted
+    (exit 130). FERRY_DUPES_DEBUG_FAIL=open:K fails the K-th open."""
+    with Tmp() as tmp:
+        root = tmp + b"/bulk"
+        failure_tree(root, 40)
+        fail_each(root, "open", (["--no-db"], ["--no-db", "--verify"]), 40, 1000)
+
+
 if __name__ == "__main__":
     sys.exit(t.main(globals()))
