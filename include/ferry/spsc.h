@@ -93,7 +93,9 @@ ferry__spsc_push_es(ferry_spsc *q, const void *items, size_t n, size_t es)
     /* Our own index: only this thread writes it. */
     size_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
     size_t mask = q->p_mask;
-    if (FERRY_UNLIKELY(head - q->p_tail_cache + n > mask + 1)) {
+    /* Room as far as we know: head - p_tail_cache never exceeds mask + 1,
+     * so this cannot wrap (unlike "used + n", for a huge n). */
+    if (FERRY_UNLIKELY(n > mask + 1 - (head - q->p_tail_cache))) {
         /* Not enough room as far as we know: look at the consumer's index.
          * Acquire: pairs with the release store of tail in ferry_spsc_pop,
          * so the consumer's reads of the slots we are about to overwrite
@@ -153,7 +155,9 @@ ferry__spsc_pop_es(ferry_spsc *q, void *out, size_t max, size_t es)
 }
 
 /* Producer only. Copy up to n items from `items` into the ring, as many as
- * fit, in order; return how many (0 when full or n == 0).
+ * fit, in order; return how many (0 when full or n == 0). Any n is accepted
+ * (a count larger than the room is clamped to the room, SIZE_MAX included);
+ * `items` may be NULL only when n == 0. q must not be NULL.
  * Wait-free, no allocation, no system call: safe in a real-time section.
  * May run concurrently with ferry_spsc_pop and the consumer-side queries. */
 static inline size_t ferry_spsc_push(ferry_spsc *q, const void *items, size_t n)
@@ -165,7 +169,8 @@ static inline size_t ferry_spsc_push(ferry_spsc *q, const void *items, size_t n)
 }
 
 /* Consumer only. Copy up to max items out of the ring into `out`, oldest
- * first; return how many (0 when empty or max == 0).
+ * first; return how many (0 when empty or max == 0). Any max is accepted;
+ * `out` may be NULL only when max == 0. q must not be NULL.
  * Wait-free, no allocation, no system call: safe in a real-time section.
  * May run concurrently with ferry_spsc_push and the producer-side queries. */
 static inline size_t ferry_spsc_pop(ferry_spsc *q, void *out, size_t max)
