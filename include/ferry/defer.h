@@ -145,7 +145,8 @@ void ferry_shared_release(ferry_shared *s);
  * mark their sections). Wait-free, no allocation, no system call. */
 void ferry_shared_release_deferred(ferry_shared *s);
 
-/* Current count (a snapshot). */
+/* Current count (a snapshot). The ferry_shared calls other than init do not
+ * check for NULL: s must be an initialized object. */
 size_t ferry_shared_refs(const ferry_shared *s);
 
 FERRY_EXTERN_C_END
