@@ -93,9 +93,11 @@ ferry__spsc_push_es(ferry_spsc *q, const void *items, size_t n, size_t es)
     /* Our own index: only this thread writes it. */
     size_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
     size_t mask = q->p_mask;
-    /* Room as far as we know: head - p_tail_cache never exceeds mask + 1,
-     * so this cannot wrap (unlike "used + n", for a huge n). */
-    if (FERRY_UNLIKELY(n > mask + 1 - (head - q->p_tail_cache))) {
+    /* "n > room as far as we know", written so that it cannot wrap
+     * (head - p_tail_cache never exceeds mask + 1; "used + n" would wrap
+     * for a huge n) and so that n == 0 also takes this branch, which
+     * returns before any memcpy (items may be NULL then). */
+    if (FERRY_UNLIKELY(n - 1 >= mask + 1 - (head - q->p_tail_cache))) {
         /* Not enough room as far as we know: look at the consumer's index.
          * Acquire: pairs with the release store of tail in ferry_spsc_pop,
          * so the consumer's reads of the slots we are about to overwrite
@@ -126,7 +128,9 @@ __attribute__((always_inline)) static inline size_t
 ferry__spsc_pop_es(ferry_spsc *q, void *out, size_t max, size_t es)
 {
     size_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
-    if (FERRY_UNLIKELY(q->c_head_cache - tail < max)) {
+    /* "max > items as far as we know"; max == 0 also takes this branch,
+     * which returns before any memcpy (out may be NULL then). */
+    if (FERRY_UNLIKELY(max - 1 >= q->c_head_cache - tail)) {
         /* Fewer items than wanted as far as we know: look at the producer's
          * index. Acquire: pairs with the release store of head in
          * ferry_spsc_push, so the producer's writes of the slots are
