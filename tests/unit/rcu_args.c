@@ -132,3 +132,38 @@ FERRY_TEST(head_requeued_after_it_ran)
         CHECK_EQ(atomic_load(&stage), 2);
     }
 }
+
+static void cb_qsbr_barrier(ferry_rcu_head *h)
+{
+    (void)h;
+    ferry_qsbr_barrier();
+}
+
+FERRY_DEATH_TEST(qsbr_barrier_from_callback_aborts, "ferry_qsbr_barrier called from a callback")
+{
+    static ferry_rcu_head h;
+    ferry_qsbr_call(&h, cb_qsbr_barrier);
+    ferry_qsbr_barrier();
+}
+
+static void cb_bp_barrier(ferry_rcu_head *h)
+{
+    (void)h;
+    ferry_rcu_bp_barrier();
+}
+
+FERRY_DEATH_TEST(bp_barrier_from_callback_aborts, "ferry_rcu_bp_barrier called from a callback")
+{
+    static ferry_rcu_head h;
+    ferry_rcu_bp_call(&h, cb_bp_barrier);
+    ferry_rcu_bp_barrier();
+}
+
+/* qsbr sections exist only in debug builds; there, unregistering inside
+ * one aborts. */
+FERRY_DEBUG_DEATH_TEST(qsbr_unregister_in_read_section_aborts, "ferry_qsbr_unregister_thread inside a read-side section")
+{
+    ferry_qsbr_register_thread();
+    ferry_qsbr_read_lock();
+    ferry_qsbr_unregister_thread();
+}
