@@ -38,7 +38,7 @@ static ferry_defer_node *wait_link(ferry_defer_node *n)
 
 size_t ferry_defer_collect(ferry_defer *d)
 {
-    if (!atomic_load_explicit(&d->head, memory_order_relaxed))
+    if (!d || !atomic_load_explicit(&d->head, memory_order_relaxed))
         return 0;
     /* Acquire: pairs with the release exchanges of ferry_defer_push (all
      * of them, through the release sequence of exchanges on head), so each

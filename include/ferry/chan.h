@@ -91,7 +91,10 @@ typedef struct ferry_chan_config {
  * buffer (by the sending thread, or by the receiver that moves a blocked
  * sender's item in); weigh must be a pure function of the item. Items handed
  * directly from a sender to a waiting receiver are never buffered and are not
- * weighed. A weight of 0 is allowed (such items count only against capacity). */
+ * weighed. A weight of 0 is allowed (such items count only against capacity).
+ * weigh and drop run with the channel's lock held: they must not call any
+ * function on the same channel (through any of its handles, ferry_chan_stats
+ * included), which deadlocks (not detected). */
 int ferry_chan_open(const ferry_chan_config *cfg, ferry_tx **tx, ferry_rx **rx);
 
 /* One more sender / receiver: counts a reference and returns its argument

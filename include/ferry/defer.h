@@ -53,13 +53,18 @@ int ferry_defer_init(ferry_defer *d);
 
 /* Queue node for reclamation: the collector will call fn(node) exactly once.
  * The caller gives up node (and the object around it) until then; node must
- * not already be queued.
+ * not already be queued. Misuse aborts with a message: a NULL fn (it would
+ * crash the collector later), and pushing the node that is already the
+ * newest one queued on d (it would make the collector loop forever); a node
+ * queued deeper than that is not detected. d and node must not be NULL.
  * Any number of threads, concurrently with each other and with
  * ferry_defer_collect. Wait-free: one atomic exchange and two stores; no
  * allocation, no lock, no system call. Safe in a real-time section. */
 static inline void ferry_defer_push(ferry_defer *d, ferry_defer_node *node,
                                     void (*fn)(ferry_defer_node *node))
 {
+    if (FERRY_UNLIKELY(!fn))
+        ferry__die("ferry_defer_push: NULL fn for node %p", (void *)node);
     node->fn = fn;
     atomic_store_explicit(&node->next, FERRY__DEFER_LINKING, memory_order_relaxed);
     /* acq_rel (the release half matters): publishes fn and the caller's writes to the object (and the
@@ -68,6 +73,8 @@ static inline void ferry_defer_push(ferry_defer *d, ferry_defer_node *node,
      * The acquire half is not needed (we never read through prev) but costs
      * nothing on x86 and keeps the chain of exchanges plainly ordered. */
     ferry_defer_node *prev = atomic_exchange_explicit(&d->head, node, memory_order_acq_rel);
+    if (FERRY_UNLIKELY(prev == node))
+        ferry__die("ferry_defer_push: node %p is already queued", (void *)node);
     /* Release: pairs with the collector's acquire load of node->next when
      * it finds the LINKING mark replaced. */
     atomic_store_explicit(&node->next, prev, memory_order_release);
@@ -81,7 +88,7 @@ static inline void ferry_defer_push(ferry_defer *d, ferry_defer_node *node,
  * Ordinary threads only: may wait briefly (sched_yield) for a pusher that is
  * between its two instructions. Several collectors may run at once (each
  * takes a disjoint batch), but normally one thread collects. Allocates
- * nothing itself. */
+ * nothing itself. A NULL d collects nothing (returns 0). */
 size_t ferry_defer_collect(ferry_defer *d);
 
 /* Whether something is waiting to be collected. Any thread, wait-free. */
@@ -92,7 +99,7 @@ static inline bool ferry_defer_pending(const ferry_defer *d)
 }
 
 /* Collect what remains and leave d empty. Call when no thread pushes any
- * more; pushes after it belong to the next user of d. */
+ * more; pushes after it belong to the next user of d. A NULL d is a no-op. */
 void ferry_defer_fini(ferry_defer *d);   /* (a fn that always re-pushes makes it loop) */
 
 /* ------------------------------------------------------------------------
@@ -138,7 +145,8 @@ void ferry_shared_release(ferry_shared *s);
  * mark their sections). Wait-free, no allocation, no system call. */
 void ferry_shared_release_deferred(ferry_shared *s);
 
-/* Current count (a snapshot). */
+/* Current count (a snapshot). The ferry_shared calls other than init do not
+ * check for NULL: s must be an initialized object. */
 size_t ferry_shared_refs(const ferry_shared *s);
 
 FERRY_EXTERN_C_END

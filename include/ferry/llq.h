@@ -25,6 +25,9 @@
  * (the item it is pushing is not there yet) and the next pop finds it.
  *
  * A node may be pushed again (to this or another queue) once pop returned it.
+ * Neither call checks its arguments (q and node must not be NULL, and a
+ * node pushed while it is still queued corrupts the queue): they are the
+ * wait-free hot paths.
  */
 #ifndef FERRY_LLQ_H
 #define FERRY_LLQ_H

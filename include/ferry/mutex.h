@@ -42,6 +42,14 @@
  *
  * A mutex or cond must not be moved or copied while it is locked or has
  * waiters. Neither is recursive. Nothing here allocates.
+ *
+ * NULL: the calls that return an int (init, lock_until, cond_wait,
+ * cond_wait_until) return -EINVAL for a NULL mutex or cond, and fini,
+ * cond_signal and cond_broadcast ignore NULL; the inline fast paths
+ * (ferry_mutex_lock, _trylock, _unlock, _is_locked) do not check and must
+ * be given a mutex. Deadlines: any tv_sec is valid (a negative one is long
+ * past, time_t's maximum never comes); a tv_nsec outside [0, 1e9) is
+ * -EINVAL before anything happens.
  */
 #ifndef FERRY_MUTEX_H
 #define FERRY_MUTEX_H

@@ -62,8 +62,10 @@ static inline void ferry_seqlock_init(ferry_seqlock *sl)
 #define ferry_seqlock_store(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
 /* Start a read attempt: waits while a writer is inside, returns the
- * (even) sequence to pass to read_retry. Acquire pairs with write_end's
- * release: data written before it are visible. */
+ * (even) sequence to pass to read_retry. The thread that holds the write
+ * section open must not begin a read: it would wait for itself forever
+ * (not detected). Acquire pairs with write_end's release: data written
+ * before it are visible. */
 static inline uint32_t ferry_seqlock_read_begin(ferry_seqlock *sl)
 {
     unsigned spins = 0;

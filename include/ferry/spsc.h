@@ -93,7 +93,11 @@ ferry__spsc_push_es(ferry_spsc *q, const void *items, size_t n, size_t es)
     /* Our own index: only this thread writes it. */
     size_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
     size_t mask = q->p_mask;
-    if (FERRY_UNLIKELY(head - q->p_tail_cache + n > mask + 1)) {
+    /* "n > room as far as we know", written so that it cannot wrap
+     * (head - p_tail_cache never exceeds mask + 1; "used + n" would wrap
+     * for a huge n) and so that n == 0 also takes this branch, which
+     * returns before any memcpy (items may be NULL then). */
+    if (FERRY_UNLIKELY(n - 1 >= mask + 1 - (head - q->p_tail_cache))) {
         /* Not enough room as far as we know: look at the consumer's index.
          * Acquire: pairs with the release store of tail in ferry_spsc_pop,
          * so the consumer's reads of the slots we are about to overwrite
@@ -124,7 +128,9 @@ __attribute__((always_inline)) static inline size_t
 ferry__spsc_pop_es(ferry_spsc *q, void *out, size_t max, size_t es)
 {
     size_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
-    if (FERRY_UNLIKELY(q->c_head_cache - tail < max)) {
+    /* "max > items as far as we know"; max == 0 also takes this branch,
+     * which returns before any memcpy (out may be NULL then). */
+    if (FERRY_UNLIKELY(max - 1 >= q->c_head_cache - tail)) {
         /* Fewer items than wanted as far as we know: look at the producer's
          * index. Acquire: pairs with the release store of head in
          * ferry_spsc_push, so the producer's writes of the slots are
@@ -153,7 +159,9 @@ ferry__spsc_pop_es(ferry_spsc *q, void *out, size_t max, size_t es)
 }
 
 /* Producer only. Copy up to n items from `items` into the ring, as many as
- * fit, in order; return how many (0 when full or n == 0).
+ * fit, in order; return how many (0 when full or n == 0). Any n is accepted
+ * (a count larger than the room is clamped to the room, SIZE_MAX included);
+ * `items` may be NULL only when n == 0. q must not be NULL.
  * Wait-free, no allocation, no system call: safe in a real-time section.
  * May run concurrently with ferry_spsc_pop and the consumer-side queries. */
 static inline size_t ferry_spsc_push(ferry_spsc *q, const void *items, size_t n)
@@ -165,7 +173,8 @@ static inline size_t ferry_spsc_push(ferry_spsc *q, const void *items, size_t n)
 }
 
 /* Consumer only. Copy up to max items out of the ring into `out`, oldest
- * first; return how many (0 when empty or max == 0).
+ * first; return how many (0 when empty or max == 0). Any max is accepted;
+ * `out` may be NULL only when max == 0. q must not be NULL.
  * Wait-free, no allocation, no system call: safe in a real-time section.
  * May run concurrently with ferry_spsc_push and the producer-side queries. */
 static inline size_t ferry_spsc_pop(ferry_spsc *q, void *out, size_t max)

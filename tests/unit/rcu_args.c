@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/* The three RCU flavors' core calls attacked: NULL heads and callbacks on
+ * every flavor, registering twice, unregistering when not registered,
+ * synchronize and call from inside a callback. */
+#include <ferry/rcu.h>
+#include <ferry/rcu_bp.h>
+#include <ferry/rcu_qsbr.h>
+
+#include <stdatomic.h>
+
+#include "test.h"
+
+static void cb_nop(ferry_rcu_head *h)
+{
+    (void)h;
+}
+
+FERRY_DEATH_TEST(qsbr_call_null_head_aborts, "ferry_qsbr_call: NULL head")
+{
+    ferry_qsbr_call(NULL, cb_nop);
+}
+
+FERRY_DEATH_TEST(qsbr_call_null_callback_aborts, "ferry_qsbr_call: NULL callback")
+{
+    static ferry_rcu_head h;
+    ferry_qsbr_call(&h, NULL);
+}
+
+FERRY_DEATH_TEST(bp_call_null_head_aborts, "ferry_rcu_bp_call: NULL head")
+{
+    ferry_rcu_bp_call(NULL, cb_nop);
+}
+
+FERRY_DEATH_TEST(bp_call_null_callback_aborts, "ferry_rcu_bp_call: NULL callback")
+{
+    static ferry_rcu_head h;
+    ferry_rcu_bp_call(&h, NULL);
+}
+
+FERRY_DEATH_TEST(qsbr_register_twice_aborts, "already registered")
+{
+    ferry_qsbr_register_thread();
+    ferry_qsbr_register_thread();
+}
+
+FERRY_DEATH_TEST(qsbr_unregister_unregistered_aborts, "not registered")
+{
+    ferry_qsbr_unregister_thread();
+}
+
+/* bp registration is optional and idempotent both ways. */
+FERRY_TEST(bp_register_twice_and_unregister_twice)
+{
+    CHECK_EQ(ferry_rcu_bp_register_thread(), 0);
+    CHECK_EQ(ferry_rcu_bp_register_thread(), 0);
+    ferry_rcu_bp_unregister_thread();
+    ferry_rcu_bp_unregister_thread();
+    ferry_rcu_bp_read_lock();
+    ferry_rcu_bp_read_unlock();
+    ferry_rcu_bp_unregister_thread();
+}
+
+/* A callback may wait for a grace period and queue another callback. */
+static FERRY_ATOMIC(int) stage;
+static ferry_rcu_head h1, h2;
+
+static void cb_second(ferry_rcu_head *h)
+{
+    (void)h;
+    atomic_store(&stage, 2);
+}
+
+static void cb_sync_then_call(ferry_rcu_head *h)
+{
+    (void)h;
+    ferry_rcu_synchronize();
+    atomic_store(&stage, 1);
+    ferry_rcu_call(&h2, cb_second);
+}
+
+FERRY_TEST(callback_synchronizes_and_calls)
+{
+    ferry_rcu_register_thread();
+    atomic_store(&stage, 0);
+    ferry_rcu_call(&h1, cb_sync_then_call);
+    ferry_rcu_barrier();
+    CHECK(atomic_load(&stage) >= 1);
+    ferry_rcu_barrier(); /* covers the callback queued by the callback */
+    CHECK_EQ(atomic_load(&stage), 2);
+    ferry_rcu_unregister_thread();
+}
+
+static void cb_qsbr_sync(ferry_rcu_head *h)
+{
+    (void)h;
+    ferry_qsbr_synchronize();
+    atomic_store(&stage, 3);
+}
+
+FERRY_TEST(qsbr_callback_synchronizes)
+{
+    ferry_qsbr_register_thread();
+    atomic_store(&stage, 0);
+    ferry_qsbr_call(&h1, cb_qsbr_sync);
+    ferry_qsbr_barrier();
+    CHECK_EQ(atomic_load(&stage), 3);
+    ferry_qsbr_unregister_thread();
+}
+
+static void cb_bp_sync(ferry_rcu_head *h)
+{
+    (void)h;
+    ferry_rcu_bp_synchronize();
+    atomic_store(&stage, 4);
+}
+
+FERRY_TEST(bp_callback_synchronizes)
+{
+    atomic_store(&stage, 0);
+    ferry_rcu_bp_call(&h1, cb_bp_sync);
+    ferry_rcu_bp_barrier();
+    CHECK_EQ(atomic_load(&stage), 4);
+}
+
+/* A head may be queued again once its callback ran. */
+FERRY_TEST(head_requeued_after_it_ran)
+{
+    for (int i = 0; i < 3; i++) {
+        atomic_store(&stage, 0);
+        ferry_rcu_call(&h2, cb_second);
+        ferry_rcu_barrier();
+        CHECK_EQ(atomic_load(&stage), 2);
+    }
+}
+
+static void cb_qsbr_barrier(ferry_rcu_head *h)
+{
+    (void)h;
+    ferry_qsbr_barrier();
+}
+
+FERRY_DEATH_TEST(qsbr_barrier_from_callback_aborts, "ferry_qsbr_barrier called from a callback")
+{
+    static ferry_rcu_head h;
+    ferry_qsbr_call(&h, cb_qsbr_barrier);
+    ferry_qsbr_barrier();
+}
+
+static void cb_bp_barrier(ferry_rcu_head *h)
+{
+    (void)h;
+    ferry_rcu_bp_barrier();
+}
+
+FERRY_DEATH_TEST(bp_barrier_from_callback_aborts, "ferry_rcu_bp_barrier called from a callback")
+{
+    static ferry_rcu_head h;
+    ferry_rcu_bp_call(&h, cb_bp_barrier);
+    ferry_rcu_bp_barrier();
+}
+
+/* qsbr sections exist only in debug builds; there, unregistering inside
+ * one aborts. */
+FERRY_DEBUG_DEATH_TEST(qsbr_unregister_in_read_section_aborts, "ferry_qsbr_unregister_thread inside a read-side section")
+{
+    ferry_qsbr_register_thread();
+    ferry_qsbr_read_lock();
+    ferry_qsbr_unregister_thread();
+}

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+/* The real-time toolkit (ferry/spsc.h, llq.h, defer.h, rt.h) attacked with
+ * hostile arguments: counts at SIZE_MAX, rings of capacity 1 and 2^k,
+ * NULL callbacks, a node queued twice, NULL handles. */
+#include <ferry/defer.h>
+#include <ferry/llq.h>
+#include <ferry/rt.h>
+#include <ferry/spsc.h>
+
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "test.h"
+
+/* A push count larger than the room left must be clamped to the room, even
+ * when the count is so large that "used + count" wraps around size_t (it
+ * used to wrap, pass the "fits" test and copy SIZE_MAX items). */
+FERRY_TEST(spsc_push_huge_count_is_clamped)
+{
+    ferry_spsc q;
+    uint64_t buf[4], items[4] = {1, 2, 3, 4}, out[4] = {0};
+    CHECK_EQ(ferry_spsc_init(&q, buf, sizeof buf[0], 4), 0);
+    CHECK_EQ(ferry_spsc_push(&q, items, 1), 1);
+    CHECK_EQ(ferry_spsc_push(&q, items + 1, SIZE_MAX), 3);
+    CHECK_EQ(ferry_spsc_push(&q, items, SIZE_MAX), 0); /* full */
+    CHECK_EQ(ferry_spsc_pop(&q, out, SIZE_MAX), 4);
+    for (int i = 0; i < 4; i++)
+        CHECK_EQ(out[i], i + 1);
+    CHECK_EQ(ferry_spsc_pop(&q, out, SIZE_MAX), 0); /* empty */
+}
+
+/* The same on the general (not 8-byte) copy path, with the ring wrapped. */
+FERRY_TEST(spsc_push_huge_count_odd_item_size)
+{
+    ferry_spsc q;
+    char buf[2 * 3], out[2 * 3];
+    CHECK_EQ(ferry_spsc_init(&q, buf, 3, 2), 0);
+    CHECK_EQ(ferry_spsc_push(&q, "abcdef", 2), 2);
+    CHECK_EQ(ferry_spsc_pop(&q, out, 1), 1);
+    CHECK(memcmp(out, "abc", 3) == 0);
+    CHECK_EQ(ferry_spsc_push(&q, "ghi", SIZE_MAX - 1), 1);
+    CHECK_EQ(ferry_spsc_push(&q, "jkl", SIZE_MAX), 0);
+    CHECK_EQ(ferry_spsc_pop(&q, out, SIZE_MAX), 2);
+    CHECK(memcmp(out, "defghi", 6) == 0);
+}
+
+/* Zero counts move nothing and touch no buffer (NULL is fine then). */
+FERRY_TEST(spsc_zero_counts)
+{
+    ferry_spsc q;
+    uint64_t buf[1];
+    CHECK_EQ(ferry_spsc_init(&q, buf, sizeof buf[0], 1), 0);
+    CHECK_EQ(ferry_spsc_push(&q, NULL, 0), 0);
+    CHECK_EQ(ferry_spsc_pop(&q, NULL, 0), 0);
+    CHECK_EQ(ferry_spsc_consume(&q, SIZE_MAX), 0);
+    CHECK_EQ(ferry_spsc_size(&q), 0);
+    CHECK_EQ(ferry_spsc_free(&q), 1);
+}
+
+/* Capacity and element-size extremes are refused, not overflowed. */
+FERRY_TEST(spsc_size_extremes)
+{
+    ferry_spsc q;
+    uint64_t buf[1];
+    size_t top = (SIZE_MAX >> 1) + 1; /* the largest power of two */
+    CHECK_EQ(ferry_spsc_buffer_size(1, SIZE_MAX), 0);
+    CHECK_EQ(ferry_spsc_buffer_size(1, top), top);
+    CHECK_EQ(ferry_spsc_buffer_size(2, top), 0);
+    CHECK_EQ(ferry_spsc_buffer_size(SIZE_MAX, 1), SIZE_MAX);
+    CHECK_EQ(ferry_spsc_buffer_size(SIZE_MAX, 2), 0);
+    CHECK_EQ(ferry_spsc_buffer_size(0, 0), 0);
+    CHECK_EQ(ferry_spsc_init(&q, buf, 1, SIZE_MAX), -EINVAL);
+    CHECK_EQ(ferry_spsc_init(&q, buf, SIZE_MAX, 2), -EINVAL);
+}
+
+/* A consume larger than what was peeked drops only what is there. */
+FERRY_TEST(spsc_consume_clamps)
+{
+    ferry_spsc q;
+    uint64_t buf[2], v[2] = {7, 8};
+    CHECK_EQ(ferry_spsc_init(&q, buf, sizeof buf[0], 2), 0);
+    CHECK_EQ(ferry_spsc_push(&q, v, 2), 2);
+    CHECK(ferry_spsc_peek(&q) != NULL);
+    CHECK_EQ(ferry_spsc_consume(&q, SIZE_MAX), 2);
+    CHECK(ferry_spsc_peek(&q) == NULL);
+    CHECK_EQ(ferry_spsc_consume(&q, 1), 0);
+}
+
+static int ran;
+static void count_node(ferry_defer_node *n)
+{
+    (void)n;
+    ran++;
+}
+
+/* NULL handles: init refuses, fini and collect do nothing. */
+FERRY_TEST(defer_null_handles)
+{
+    CHECK_EQ(ferry_defer_init(NULL), -EINVAL);
+    ferry_defer_fini(NULL);
+    CHECK_EQ(ferry_defer_collect(NULL), 0);
+    ferry_shared s;
+    ferry_defer d;
+    CHECK_EQ(ferry_shared_init(&s, &d, NULL), -EINVAL);
+}
+
+/* A NULL fn would be called by the collector, far from the bug: the push
+ * itself aborts. */
+FERRY_DEATH_TEST(defer_push_null_fn_aborts, "ferry_defer_push: NULL fn")
+{
+    static ferry_defer d;
+    static ferry_defer_node n;
+    ferry_defer_push(&d, &n, NULL);
+    ferry_defer_collect(&d);
+}
+
+/* The same node pushed twice in a row would link to itself and make the
+ * collector run its fn forever: the second push aborts. */
+FERRY_DEATH_TEST(defer_push_twice_aborts, "is already queued")
+{
+    static ferry_defer d;
+    static ferry_defer_node n;
+    ferry_defer_push(&d, &n, count_node);
+    ferry_defer_push(&d, &n, count_node);
+    ferry_defer_collect(&d);
+}
+
+/* A node may be pushed again once its fn ran. */
+FERRY_TEST(defer_repush_after_collect)
+{
+    ferry_defer d;
+    ferry_defer_node n;
+    CHECK_EQ(ferry_defer_init(&d), 0);
+    ran = 0;
+    ferry_defer_push(&d, &n, count_node);
+    CHECK_EQ(ferry_defer_collect(&d), 1);
+    ferry_defer_push(&d, &n, count_node);
+    CHECK_EQ(ferry_defer_collect(&d), 1);
+    CHECK_EQ(ran, 2);
+    CHECK_EQ(ferry_defer_collect(&d), 0);
+}
+
+/* A zero-filled llq used from the first pop on, many times over. */
+FERRY_TEST(llq_zero_filled_pop_first)
+{
+    static ferry_llq q; /* zero-filled */
+    ferry_llq_node a, b;
+    CHECK(ferry_llq_empty(&q));
+    CHECK(ferry_llq_pop(&q) == NULL);
+    ferry_llq_push(&q, &a);
+    CHECK(!ferry_llq_empty(&q));
+    CHECK_PTR_EQ(ferry_llq_pop(&q), &a);
+    CHECK(ferry_llq_pop(&q) == NULL);
+    ferry_llq_push(&q, &a);
+    ferry_llq_push(&q, &b);
+    CHECK_PTR_EQ(ferry_llq_pop(&q), &a);
+    CHECK_PTR_EQ(ferry_llq_pop(&q), &b);
+    CHECK(ferry_llq_empty(&q));
+}
+
+/* rt marks nest deeply and unwind exactly. */
+FERRY_TEST(rt_deep_nesting)
+{
+    for (unsigned i = 0; i < 100000; i++)
+        ferry_rt_enter();
+    CHECK_EQ(ferry_rt_depth(), 100000);
+    for (unsigned i = 0; i < 100000; i++)
+        ferry_rt_exit();
+    CHECK(!ferry_rt_active());
+}
