@@ -175,24 +175,58 @@ static const char *file_kind(mode_t m)
            S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device" : "not a plain file";
 }
 
+/* true after a message when the index (st: its stat) is the file that
+ * standard output or standard error writes to. */
+static bool same_as_output(const char *path, const struct stat *st)
+{
+    struct stat out;
+    for (int fd = 1; fd <= 2; fd++)
+        if (fstat(fd, &out) == 0 && S_ISREG(out.st_mode) &&
+            st->st_dev == out.st_dev && st->st_ino == out.st_ino) {
+            msg("index %s: the file standard %s is written to", path, fd == 1 ? "output" : "error");
+            return true;
+        }
+    return false;
+}
+
 struct index *index_open(const char *path, enum hash_kind kind)
 {
     /* SQLite would open a FIFO or a device and fail later (or hang, or
      * leave a journal beside it): only a regular file (or a symlink to one,
      * given on purpose) or a new one is an index. */
     struct stat st;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+    bool exists = stat(path, &st) == 0;
+    if (exists && !S_ISREG(st.st_mode)) {
         msg("index %s: not a regular file (%s)", path, file_kind(st.st_mode));
+        return NULL;
+    }
+    if (path[0] && path[strlen(path) - 1] == '/') { /* (SQLite made a file of "new/") */
+        msg("index %s: not a regular file (the name of a directory)", path);
+        return NULL;
+    }
+    if (exists && same_as_output(path, &st)) /* (the index written into the groups) */
+        return NULL;
+    /* SQLite reads ":memory:" as no file at all, and (built with URIs on,
+     * as Debian's is) "file:NAME?mode=ro" as a URI: a relative name goes
+     * to SQLite as "./NAME", which it takes as it is. */
+    char *sqlite_name = NULL;
+    if (path[0] != '/' && asprintf(&sqlite_name, "./%s", path) < 0)
+        sqlite_name = NULL;
+    if (path[0] != '/' && !sqlite_name) {
+        msg("index %s: out of memory", path);
         return NULL;
     }
     struct index *x = calloc(1, sizeof *x);
     if (!x || !(x->path = strdup(path))) {
         free(x);
+        free(sqlite_name);
         msg("index %s: out of memory", path);
         return NULL;
     }
     x->kind = kind;
-    int rc = sqlite3_open_v2(path, &x->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    int rc = sqlite3_open_v2(sqlite_name ? sqlite_name : path, &x->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    free(sqlite_name);
     if (rc != SQLITE_OK) {
         report(x, "", rc);
         index_free(x);

@@ -2,6 +2,7 @@
 /* PATH arguments (roots.h). */
 #include "roots.h"
 
+#include "fdlimit.h"
 #include "index.h"
 #include "msg.h"
 #include "table.h"
@@ -46,6 +47,10 @@ static int resolve_root(struct root *r, char *arg)
     r->arg = arg;
     r->arglen = len;
     struct stat st;
+    if (!*arg) { /* (stat says ENOENT: the message would name nothing) */
+        msg("an empty PATH (\"\"): %s", strerror(ENOENT));
+        return -1;
+    }
     if (stat(arg, &st) != 0) {
         msg_path(arg, strlen(arg), "%s", strerror(errno));
         return -1;
@@ -71,7 +76,7 @@ static int resolve_root(struct root *r, char *arg)
 /* Open r's directory, or share the descriptor of an earlier PATH in the
  * same directory: `ferry-dupes $(find ...)` may name thousands of files
  * of a few directories, and a descriptor each would exhaust the limit. */
-static int open_dir(struct root *r, struct table *dirs)
+static int open_dir(struct root *r, struct table *dirs, int npaths)
 {
     uint64_t h = root_dir_hash(r);
     const struct root *same = table_find(dirs, h, same_root_dir, r);
@@ -84,6 +89,13 @@ static int open_dir(struct root *r, struct table *dirs)
     r->fd = dir ? open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
     int err = dir ? errno : ENOMEM;
     free(dir);
+    if (r->fd < 0 && err == EMFILE) { /* (roots_open made what room it could) */
+        struct rlimit rl = { 0 };
+        getrlimit(RLIMIT_NOFILE, &rl);
+        msg("the open-file limit (ulimit -n) is %llu: too low for %d directory PATHs (each "
+            "holds a descriptor for the whole run)", (unsigned long long)rl.rlim_cur, npaths);
+        return -1;
+    }
     if (r->fd < 0) {
         msg_path(r->arg, strlen(r->arg), "%s", strerror(err));
         return -1;
@@ -106,10 +118,11 @@ int roots_open(struct dupes *d)
     d->nroots = o->npaths;
     for (int i = 0; i < o->npaths; i++)
         d->roots[i].fd = -1;
+    fdlimit_make_room((unsigned)o->npaths); /* (at most one descriptor per PATH) */
     struct table dirs = { 0 };
     int ret = 0;
     for (int i = 0; i < o->npaths && !ret; i++)
-        ret = resolve_root(&d->roots[i], o->paths[i]) || open_dir(&d->roots[i], &dirs) ? -1 : 0;
+        ret = resolve_root(&d->roots[i], o->paths[i]) || open_dir(&d->roots[i], &dirs, o->npaths) ? -1 : 0;
     table_free(&dirs);
     return ret;
 }

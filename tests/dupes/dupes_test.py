@@ -87,7 +87,7 @@ def mounts_under(path):
 
 def run(args, env=None, timeout=120, user=None, cwd=None, limit_fsize=None, binary=None, rlimits=None):
     """Run the program: (rc, stdout bytes, stderr bytes). rlimits: {RLIMIT_X:
-    limit} (soft and hard)."""
+    limit} (soft and hard), or {RLIMIT_X: (soft, hard)}."""
     e = dict(os.environ)
     e.pop("XDG_CACHE_HOME", None)
     if env:
@@ -96,8 +96,8 @@ def run(args, env=None, timeout=120, user=None, cwd=None, limit_fsize=None, bina
     def pre():
         if limit_fsize is not None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (limit_fsize, limit_fsize))
-        for res, limit in (rlimits or {}).items():
-            resource.setrlimit(res, (limit, limit))
+        for res, limit in (rlimits or {}).items():  # (a pair: soft, hard)
+            resource.setrlimit(res, limit if isinstance(limit, tuple) else (limit, limit))
         if user is not None:
             pw = pwd.getpwnam(user)
             os.setgroups([])

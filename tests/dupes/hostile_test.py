@@ -86,6 +86,39 @@ def case_options_last_wins_and_after_paths():
 
 
 
+def case_empty_path_argument():
+    """A PATH that is the empty string: exit 2 with a message that says so
+    (it was ": No such file or directory", naming nothing)."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        usage_error(["--no-db", "t", ""], 'an empty PATH (""): No such file or directory', cwd=tmp)
+
+
+def case_many_directory_paths():
+    """3,000 directory PATHs (`ferry-dupes */`) each hold a descriptor for
+    the whole run: the soft open-file limit is raised for them, as for the
+    threads (they failed with "Too many open files" at the limit, 1,024 by
+    default); where the hard limit is too low, one message says why."""
+    with Tmp() as tmp:
+        names = []
+        for i in range(3000):
+            names.append(b"d%d" % i)
+            os.mkdir(tmp + b"/" + names[-1])
+            with open(tmp + b"/d%d/f" % i, "wb") as f:
+                f.write(b"%d" % (i % 10))
+        nofile = resource.RLIMIT_NOFILE
+        hard = resource.getrlimit(nofile)[1]
+        if hard != resource.RLIM_INFINITY and hard < 3100:
+            raise t.Skip("the hard open-file limit is %d" % hard)
+        rc, out, err = run(["--no-db", "-f", "json"] + names, cwd=tmp, rlimits={nofile: (256, 3100)})
+        check(rc == 0, "soft limit 256: exit %d %r" % (rc, err[-300:]))
+        groups = parse_json(out)
+        check(len(groups) == 10 and all(len(ps) == 300 for _, ps in groups) and b"Too many" not in err,
+              "%d groups %r" % (len(groups), err[-300:]))
+        usage_error(["--no-db"] + names, "the open-file limit (ulimit -n) is 256: too low for 3000 "
+                    "directory PATHs", cwd=tmp, rlimits={nofile: 256})
+
+
 # ---------------------------------------------------------------------------
 # The same tree twice, spelled differently
 
@@ -270,6 +303,43 @@ def case_index_not_a_regular_file():
             t.index_error(db, tmp + b"/t", what, timeout=20)
             check(not os.path.exists(db + b"-journal") and not os.path.exists(db + b"-wal"),
                   "%r: a journal was left" % db)
+
+
+def case_index_names_sqlite_reads_otherwise():
+    """--db ":memory:" and --db "file:i.db?mode=ro" are files of those names
+    (SQLite took the first as no file at all, the second as a URI: "cannot
+    open: No such file or directory"); a name ending in "/" is refused (it
+    made a file "new"), nothing created."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        for name in (b":memory:", b"file:i.db?mode=ro"):
+            for run_no in (1, 2):
+                _, err = ok(["--db", name, "--stats", "-f", "json", "t"], cwd=tmp)
+                check(os.path.isfile(tmp + b"/" + name), "%r: no such file made" % name)
+                check((t.stat_value(err, "bytes read") == 0) == (run_no == 2),
+                      "%r run %d: the index was not reused: %r" % (name, run_no, err[-300:]))
+            t.integrity(tmp + b"/" + name)
+        t.index_error(b"new/", b"t", "not a regular file (the name of a directory)", cwd=tmp)
+        check(not os.path.exists(tmp + b"/new"), "--db new/ made %r" % os.listdir(tmp))
+
+
+def case_index_is_the_output():
+    """--db naming the file that standard output (or error) is redirected
+    to (`--db out > out`, `--db /dev/stdout > out`): refused, since the
+    index and the groups were written over each other into that file."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        for db, redirect, what in ((b"out", b">", b"output"), (b"/dev/stdout", b">", b"output"),
+                                   (b"out", b"2>", b"error"), (b"/dev/stderr", b"2>", b"error")):
+            sh = b"exec %s --db %s t %s out" % (os.fsencode(t.BIN), db, redirect)
+            p = subprocess.run(sh, shell=True, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            with open(tmp + b"/out", "rb") as f:
+                data = f.read()
+            msg = b"index %s: the file standard %s is written to" % (db, what)
+            check(p.returncode == 2 and msg in p.stderr + data,
+                  "%r: exit %d %r %r" % (sh, p.returncode, p.stderr, data[:200]))
+            check(b"SQLite" not in data, "%r: the index went into the file" % sh)
+            os.unlink(tmp + b"/out")
 
 
 def stat_chr():
