@@ -73,6 +73,10 @@ static const char *reason(sqlite3 *db, int rc, char *buf, size_t len)
     }
 }
 
+/* The longest index path SQLite's unix VFS opens: its 512-byte names must
+ * hold the path and the "-journal" suffix of its journal. */
+#define SQLITE_PATH_MAX (512 - 8)
+
 /* Why path cannot be opened for writing, in words, or NULL if that is not
  * it: SQLite's own errno comes from its last attempt (a read-only retry,
  * often ENOENT), not from the real obstacle. */
@@ -89,10 +93,17 @@ static const char *why_cannot_open(const char *path, char *buf, size_t len)
         return NULL;
     char *slash = strrchr(dir, '/');
     const char *d = slash == dir ? "/" : slash ? (*slash = 0, dir) : ".";
+    char *real = NULL;
+    size_t full = 0; /* the name SQLite makes of path: symlinks resolved */
     if (faccessat(AT_FDCWD, d, W_OK | X_OK, AT_EACCESS) != 0)
         snprintf(buf, len, "cannot create it: %s: %s", d, strerror(errno));
+    else if ((real = realpath(d, NULL)) &&
+             (full = strlen(real) + 1 + strlen(slash ? path + (slash - dir) + 1 : path)) > SQLITE_PATH_MAX)
+        snprintf(buf, len, "its path is too long for SQLite (%zu bytes with symlinks resolved; "
+                 "SQLite takes at most %d)", full, SQLITE_PATH_MAX);
     else
         buf = NULL;
+    free(real);
     free(dir);
     return buf;
 }

@@ -323,6 +323,31 @@ def case_index_names_sqlite_reads_otherwise():
         check(not os.path.exists(tmp + b"/new"), "--db new/ made %r" % os.listdir(tmp))
 
 
+def case_index_path_too_long_for_sqlite():
+    """An index path longer than SQLite's file names allow (512 bytes with
+    "-journal"; the directory exists and is writable): a message that
+    says so (it said "cannot open: No such file or directory"); a path
+    just short of it works."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        real = os.path.realpath(tmp)
+        for length, works in ((504, True), (505, False), (1200, False)):
+            d = real + b"/l%d" % length
+            rest = length - len(d) - len(b"/i.db")
+            while rest > 60:
+                d += b"/" + b"z" * 50
+                rest -= 51
+            d += b"/" + b"z" * (rest - 1)
+            os.makedirs(d)
+            db = d + b"/i.db"
+            check(len(db) == length, "built %d bytes" % len(db))
+            if works:
+                ok(["--db", db, "-q", "t"], cwd=tmp)
+                t.integrity(db)
+            else:
+                t.index_error(db, b"t", "its path is too long for SQLite (%d bytes" % length, cwd=tmp)
+
+
 def case_index_is_the_output():
     """--db naming the file that standard output (or error) is redirected
     to (`--db out > out`, `--db /dev/stdout > out`): refused, since the
