@@ -86,6 +86,18 @@ def case_options_last_wins_and_after_paths():
 
 
 
+def case_posixly_correct_ends_options():
+    """With POSIXLY_CORRECT set (as documented, like other GNU programs)
+    options end at the first PATH: an option after it is a PATH that does
+    not exist (exit 2, nothing indexed); before it, options work."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        env = {"POSIXLY_CORRECT": "1", "HOME": tmp}
+        usage_error(["t", "--no-db"], "--no-db: No such file or directory", cwd=tmp, env=env)
+        check(not os.path.exists(tmp + b"/.cache"), "an index was made")
+        out, _ = ok(["--no-db", "-q", "-f", "fdupes", "t"], cwd=tmp, env=env)
+        check(parse_fdupes(out) == [[b"t/-dash", b"t/sub/x"], [b"t/a", b"t/b", b"t/sub/c"]], "out %r" % out)
+
 def case_empty_path_argument():
     """A PATH that is the empty string: exit 2 with a message that says so
     (it was ": No such file or directory", naming nothing)."""
