@@ -131,6 +131,44 @@ def case_many_directory_paths():
                     "directory PATHs", cwd=tmp, rlimits={nofile: 256})
 
 
+def case_path_argument_beyond_path_max():
+    """A PATH whose name, or whose directory's resolved name, is PATH_MAX
+    bytes or longer -- a long PATH, or "." deep in a tree -- is walked like
+    any other (realpath failed: "File name too long", exit 2), also as
+    file PATHs and with the index (the re-run reads nothing)."""
+    with Tmp() as tmp:
+        parts = [b"p%03d" % i + b"q" * 196 for i in range(25)]
+        fd = os.open(tmp, os.O_RDONLY)
+        for part in parts:
+            os.mkdir(part, dir_fd=fd)
+            nfd = os.open(part, os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = nfd
+        for name, data in ((b"a", b"same"), (b"b", b"same"), (b"c", b"diff")):
+            f = os.open(name, os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+            os.write(f, data)
+            os.close(f)
+        os.close(fd)
+        deep = b"/".join(parts)
+        check(len(tmp + b"/" + deep) > 4096, "not beyond PATH_MAX")
+        for db, args, want in ((tmp + b"/i1.db", [deep], [[deep + b"/a", deep + b"/b"]]),
+                               (tmp + b"/i2.db", [deep + b"/a", deep + b"/b", deep + b"/c"],
+                                [[deep + b"/a", deep + b"/b"]])):
+            for run_no in (1, 2):
+                rc, out, err = run(["--db", db, "-f", "fdupes", "--stats"] + args, cwd=tmp)
+                check(rc == 0 and parse_fdupes(out) == want, "%d %r: exit %d %r %r" % (
+                      run_no, [a[-2:] for a in args], rc, out.replace(deep, b"DEEP"), err[-200:]))
+                check((t.stat_value(err, "bytes read") == 0) == (run_no == 2), "run %d: %r" % (run_no, err[-300:]))
+        # "." and file names from inside (going down a piece at a time)
+        def go_down():
+            for part in parts:
+                os.chdir(part)
+        for args, want in (([b"."], [[b"./a", b"./b"]]), ([b"a", b"./b", b"c"], [[b"./b", b"a"]])):
+            p = subprocess.run([t.BIN, "--no-db", "-f", "fdupes"] + args, cwd=tmp, preexec_fn=go_down,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            check(p.returncode == 0 and parse_fdupes(p.stdout) == want,
+                  "%r from inside: exit %d %r %r" % (args, p.returncode, p.stdout, p.stderr[-200:]))
+
 # ---------------------------------------------------------------------------
 # The same tree twice, spelled differently
 
