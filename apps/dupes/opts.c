@@ -2,6 +2,7 @@
 /* Command line (opts.h). */
 #include "opts.h"
 
+#include "escape.h"
 #include "msg.h"
 
 #include <errno.h>
@@ -135,7 +136,9 @@ static int bad(const char *fmt, const char *arg)
 {
     if (!arg)
         arg = "";
-    msg(fmt, arg);
+    char *shown = esc_text_dup(arg); /* (a value may hold a newline or escapes) */
+    msg(fmt, shown ? shown : arg);
+    free(shown);
     fprintf(stderr, "Try '" DUPES_NAME " --help'.\n");
     return 2;
 }

@@ -86,6 +86,28 @@ def case_options_last_wins_and_after_paths():
 
 
 
+def case_arguments_escaped_in_messages():
+    """An option value, an unknown option or an index path with a newline
+    or a terminal escape is escaped in the message as file names are (it
+    went out raw: a message split over lines, escapes reaching the
+    terminal)."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        for args, env, want in (
+                (["--format", "x\ny\x1b[31m", "t"], None, b"--format x\\ny\\x1b[31m: want text"),
+                (["--bogus\x1b]0;hi\x07", "t"], None, b"unknown option --bogus\\x1b]0;hi\\x07"),
+                (["--db", tmp + b"/no\nsuch/i.db", "t"], None,
+                 b"/no\\nsuch/i.db: cannot create it: " + tmp + b"/no\\nsuch: No such file or directory"),
+                (["--db", tmp + b"/d\x1b/", "t"], None, b"/d\\x1b/: not a regular file (the name of a dir"),
+                (["t"], {"HOME": tmp + b"/gone\x1b", "XDG_CACHE_HOME": ""},
+                 b"/gone\\x1b/.cache/ferry-dupes/index.db: cannot create the directory " + tmp +
+                 b"/gone\\x1b/.cache: No such file")):
+            rc, out, err = run(args, cwd=tmp, env=env)
+            check(rc == 2 and want in err, "%r: exit %d %r, want %r" % (args, rc, err, want))
+            lines = err.count(b"\n")
+            check(b"\x1b" not in err and b"\x07" not in err and lines == (2 if b"want" in want or b"option" in want else 1),
+                  "%r: raw bytes in %r" % (args, err))
+
 def case_posixly_correct_ends_options():
     """With POSIXLY_CORRECT set (as documented, like other GNU programs)
     options end at the first PATH: an option after it is a PATH that does
