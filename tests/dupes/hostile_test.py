@@ -219,6 +219,19 @@ def case_same_tree_under_two_spellings():
                       "%r %r: %r, want %r" % (hl, args, out, want if hl else []))
 
 
+def case_same_path_many_times():
+    """A PATH given again (also with a trailing slash) is walked once, not
+    once per copy: `ferry-dupes t t/ t// ...`, 500 times each, read t's
+    two directories 3,000 times (5,000 copies of a 3,000-file
+    tree took 70 s). The groups are those of one copy."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        want, _ = ok(["--no-db", "-q", "-f", "fdupes", "t"], cwd=tmp)
+        rc, out, err = run(["--no-db", "-f", "fdupes", "--stats"] + ["t", "t/", "t//", "t/sub/x"] * 500, cwd=tmp)
+        check(rc == 0 and out == want, "exit %d %r, want %r" % (rc, out, want))
+        m = re.search(rb"^files .* (\d+) directories", err, re.M)
+        check(m and int(m.group(1)) == 2, "directories walked: %r" % (m and m.group(0)))
+
 def case_many_hard_links_cost_linear_time():
     """50,000 hard links of one file (ext4 allows 65,000): each path is
     checked against the others through a table, not by rebuilding every
