@@ -132,6 +132,16 @@ char *default_db_path(size_t *keep)
     return p;
 }
 
+/* The exit status after --help or --version: 0, or 2 after a message when
+ * standard output could not take the text (a full disk, closed). */
+static int flushed(void)
+{
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return 0;
+    msg("cannot write the output: %s", strerror(errno));
+    return 2;
+}
+
 static int bad(const char *fmt, const char *arg)
 {
     if (!arg)
@@ -220,8 +230,8 @@ int opts_parse(struct options *o, int argc, char **argv)
         case O_PROGRESS: o->progress = 1; break;
         case O_NO_PROGRESS: o->progress = 0; break;
         case O_STATS: o->stats = true; break;
-        case 'h': fputs(usage, stdout); return 0;
-        case 'V': printf(DUPES_NAME " %s\n", FERRY_VERSION); return 0;
+        case 'h': fputs(usage, stdout); return flushed();
+        case 'V': printf(DUPES_NAME " %s\n", FERRY_VERSION); return flushed();
         case ':':
         default:
             return bad_option(c, argc, argv);

@@ -295,6 +295,19 @@ def case_output_write_errors():
 
 
 
+def case_help_and_version_write_errors():
+    """--help and --version to a full disk or a closed standard output:
+    one message, exit 2 (both exited 0 with nothing written)."""
+    for arg in ("--help", "--version"):
+        with open("/dev/full", "wb") as full:
+            p = subprocess.run([t.BIN, arg], stdout=full, stderr=subprocess.PIPE)
+        check(p.returncode == 2 and p.stderr == b"ferry-dupes: cannot write the output: No space left on device\n",
+              "%s > /dev/full: %d %r" % (arg, p.returncode, p.stderr))
+        p = subprocess.run("exec %s %s >&-" % (t.BIN, arg), shell=True, stderr=subprocess.PIPE)
+        check(p.returncode == 2 and b"cannot write the output: Bad file descriptor" in p.stderr,
+              "%s >&-: %d %r" % (arg, p.returncode, p.stderr))
+
+
 # ---------------------------------------------------------------------------
 # The tree changing under the walk
 
