@@ -10,6 +10,7 @@ import json
 import os
 import re
 import resource
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -444,6 +445,22 @@ def case_index_path_too_long_for_sqlite():
                 t.integrity(db)
             else:
                 t.index_error(db, b"t", "its path is too long for SQLite (%d bytes" % length, cwd=tmp)
+
+
+def case_index_named_as_a_path():
+    """The index given as a file PATH (and a copy of it beside it) is
+    passed by, as it is inside a directory PATH: it was read while the run
+    wrote it and reported as a duplicate of its copy, which it no longer
+    was when the run ended."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        ok(["--db", "i.db", "-q", "t"], cwd=tmp)
+        shutil.copy(tmp + b"/i.db", tmp + b"/copy.db")
+        for args in (["i.db", "copy.db"], ["./i.db", tmp + b"/copy.db", "t"]):
+            rc, out, err = run(["--db", "i.db", "-f", "fdupes", "--stats"] + args, cwd=tmp)
+            check(rc == 0 and b"i.db" not in out, "%r: exit %d %r %r" % (args, rc, out, err[-200:]))
+            check(b"changed" not in err, "%r: %r" % (args, err))
+        t.integrity(tmp + b"/i.db")
 
 
 def case_index_is_the_output():
