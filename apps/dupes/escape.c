@@ -3,6 +3,7 @@
 #include "escape.h"
 
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 size_t utf8_seq_len(const unsigned char *p, size_t n)
@@ -130,4 +131,19 @@ static void text_esc(FILE *f, unsigned c)
 void esc_text(FILE *f, const char *s, size_t n)
 {
     escape_runs(f, s, n, text_keep, text_esc);
+}
+
+char *esc_text_dup(const char *s)
+{
+    char *out = NULL;
+    size_t n = 0;
+    FILE *f = open_memstream(&out, &n);
+    if (!f)
+        return NULL;
+    esc_text(f, s, strlen(s));
+    if (fclose(f) != 0) {
+        free(out);
+        return NULL;
+    }
+    return out;
 }

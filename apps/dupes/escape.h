@@ -28,4 +28,8 @@ void esc_csv(FILE *f, const char *s, size_t n);
  * terminal. */
 void esc_text(FILE *f, const char *s, size_t n);
 
+/* esc_text() of the string s into a new string (free it), for messages
+ * that name an argument; NULL when memory is exhausted. */
+char *esc_text_dup(const char *s);
+
 #endif

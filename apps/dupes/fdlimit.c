@@ -25,24 +25,32 @@ static unsigned open_now(rlim_t limit)
     return n;
 }
 
-int fit_open_files(unsigned *walkers, unsigned *readers)
+rlim_t fdlimit_make_room(unsigned n)
 {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
-        return 0;
-    rlim_t used = open_now(rl.rlim_cur) + FDS_SPARE;
-    rlim_t need = used + (rlim_t)FDS_PER_THREAD * (*walkers + *readers);
+        return RLIM_INFINITY;
+    rlim_t need = open_now(rl.rlim_cur) + FDS_SPARE + n;
     if (need > rl.rlim_cur && rl.rlim_max > rl.rlim_cur) {
         struct rlimit up = { .rlim_cur = need < rl.rlim_max ? need : rl.rlim_max, .rlim_max = rl.rlim_max };
         if (setrlimit(RLIMIT_NOFILE, &up) == 0)
             rl.rlim_cur = up.rlim_cur;
     }
-    if (need <= rl.rlim_cur)
+    return rl.rlim_cur;
+}
+
+int fit_open_files(unsigned *walkers, unsigned *readers)
+{
+    rlim_t limit = fdlimit_make_room(FDS_PER_THREAD * (*walkers + *readers));
+    if (limit == RLIM_INFINITY)
         return 0;
-    rlim_t room = rl.rlim_cur > used ? (rl.rlim_cur - used) / FDS_PER_THREAD : 0;
+    rlim_t used = open_now(limit) + FDS_SPARE;
+    if (used + (rlim_t)FDS_PER_THREAD * (*walkers + *readers) <= limit)
+        return 0;
+    rlim_t room = limit > used ? (limit - used) / FDS_PER_THREAD : 0;
     if (room < 2) {
         msg("the open-file limit (ulimit -n) is %llu: this run needs at least %llu",
-            (unsigned long long)rl.rlim_cur, (unsigned long long)(used + 2 * FDS_PER_THREAD));
+            (unsigned long long)limit, (unsigned long long)(used + 2 * FDS_PER_THREAD));
         return -1;
     }
     unsigned w = *walkers, r = *readers;
@@ -53,7 +61,7 @@ int fit_open_files(unsigned *walkers, unsigned *readers)
             w--;
     }
     msg("the open-file limit (ulimit -n) is %llu: using %u walker and %u reader threads",
-        (unsigned long long)rl.rlim_cur, w, r);
+        (unsigned long long)limit, w, r);
     *walkers = w;
     *readers = r;
     return 0;

@@ -12,12 +12,19 @@
 
 #include "dupes.h"
 
+#include <sys/resource.h>
+
 /* Descriptors each walker or reader may hold at once. */
 #define FDS_PER_THREAD 2
 /* Descriptors kept in reserve (SQLite's files and the test hooks' log are
  * open already when the count is taken; this is for what opens for a
  * moment: a directory SQLite syncs, a temporary file). */
 #define FDS_SPARE 2
+
+/* Raise the soft limit (towards the hard one) so that n more descriptors
+ * fit besides those open now: one per PATH directory, held for the whole
+ * run, before any thread starts. Returns the soft limit now in force. */
+rlim_t fdlimit_make_room(unsigned n);
 
 /* Fit *walkers and *readers to the limit. 0, or -1 after a message: not
  * even one of each fits. */

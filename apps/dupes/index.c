@@ -7,6 +7,7 @@
 #include "index.h"
 
 #include "debug.h"
+#include "escape.h"
 #include "msg.h"
 #include "path.h"
 
@@ -30,6 +31,7 @@
 struct index {
     sqlite3 *db;
     char *path;
+    char *shown;         /* path escaped for messages (esc_text) */
     enum hash_kind kind;
     sqlite3_stmt *put, *del;
     bool failed;
@@ -73,6 +75,10 @@ static const char *reason(sqlite3 *db, int rc, char *buf, size_t len)
     }
 }
 
+/* The longest index path SQLite's unix VFS opens: its 512-byte names must
+ * hold the path and the "-journal" suffix of its journal. */
+#define SQLITE_PATH_MAX (512 - 8)
+
 /* Why path cannot be opened for writing, in words, or NULL if that is not
  * it: SQLite's own errno comes from its last attempt (a read-only retry,
  * often ENOENT), not from the real obstacle. */
@@ -89,10 +95,22 @@ static const char *why_cannot_open(const char *path, char *buf, size_t len)
         return NULL;
     char *slash = strrchr(dir, '/');
     const char *d = slash == dir ? "/" : slash ? (*slash = 0, dir) : ".";
-    if (faccessat(AT_FDCWD, d, W_OK | X_OK, AT_EACCESS) != 0)
-        snprintf(buf, len, "cannot create it: %s: %s", d, strerror(errno));
+    char *real = NULL;
+    size_t full = 0; /* the name SQLite makes of path: symlinks resolved */
+    char *d_shown = NULL;
+    if (faccessat(AT_FDCWD, d, W_OK | X_OK, AT_EACCESS) != 0) {
+        int err = errno;
+        d_shown = esc_text_dup(d);
+        snprintf(buf, len, "cannot create it: %s: %s", d_shown ? d_shown : d, strerror(err));
+    }
+    else if ((real = realpath(d, NULL)) &&
+             (full = strlen(real) + 1 + strlen(slash ? path + (slash - dir) + 1 : path)) > SQLITE_PATH_MAX)
+        snprintf(buf, len, "its path is too long for SQLite (%zu bytes with symlinks resolved; "
+                 "SQLite takes at most %d)", full, SQLITE_PATH_MAX);
     else
         buf = NULL;
+    free(real);
+    free(d_shown);
     free(dir);
     return buf;
 }
@@ -105,7 +123,7 @@ static void report(const struct index *x, const char *doing, int rc)
         why = why_cannot_open(x->path, buf, sizeof buf);
     if (!why)
         why = reason(x->db, rc, buf, sizeof buf);
-    msg("index %s: %s%s%s", x->path, doing, doing[0] ? ": " : "", why);
+    msg("index %s: %s%s%s", x->shown, doing, doing[0] ? ": " : "", why);
 }
 
 static int exec(struct index *x, const char *sql, const char *doing)
@@ -139,6 +157,7 @@ static void index_free(struct index *x)
     sqlite3_finalize(x->del);
     sqlite3_close(x->db);
     free(x->path);
+    free(x->shown);
     free(x);
 }
 
@@ -157,13 +176,13 @@ static int check_or_create(struct index *x)
         return exec(x, sql, "creating the index") == SQLITE_OK ? 0 : -1;
     }
     if (app != INDEX_APPLICATION_ID) {
-        msg("index %s: not a ferry-dupes index (an SQLite database of another program)", x->path);
+        msg("index %s: not a ferry-dupes index (an SQLite database of another program)", x->shown);
         return -1;
     }
     if (version != INDEX_SCHEMA_VERSION) {
         msg("index %s: made by another version of ferry-dupes (schema version %lld; this one "
             "reads version %d): move it away or pass another --db",
-            x->path, (long long)version, INDEX_SCHEMA_VERSION);
+            x->shown, (long long)version, INDEX_SCHEMA_VERSION);
         return -1;
     }
     return 0;
@@ -175,24 +194,61 @@ static const char *file_kind(mode_t m)
            S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device" : "not a plain file";
 }
 
-struct index *index_open(const char *path, enum hash_kind kind)
+/* true after a message when the index (st: its stat) is the file that
+ * standard output or standard error writes to. */
+static bool same_as_output(const char *shown, const struct stat *st)
+{
+    struct stat out;
+    for (int fd = 1; fd <= 2; fd++)
+        if (fstat(fd, &out) == 0 && S_ISREG(out.st_mode) &&
+            st->st_dev == out.st_dev && st->st_ino == out.st_ino) {
+            msg("index %s: the file standard %s is written to", shown, fd == 1 ? "output" : "error");
+            return true;
+        }
+    return false;
+}
+
+/* index_open(), with shown: path escaped for messages. */
+static struct index *open_as(const char *path, const char *shown, enum hash_kind kind)
 {
     /* SQLite would open a FIFO or a device and fail later (or hang, or
      * leave a journal beside it): only a regular file (or a symlink to one,
      * given on purpose) or a new one is an index. */
     struct stat st;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        msg("index %s: not a regular file (%s)", path, file_kind(st.st_mode));
+    bool exists = stat(path, &st) == 0;
+    if (exists && !S_ISREG(st.st_mode)) {
+        msg("index %s: not a regular file (%s)", shown, file_kind(st.st_mode));
+        return NULL;
+    }
+    if (path[0] && path[strlen(path) - 1] == '/') { /* (SQLite made a file of "new/") */
+        msg("index %s: not a regular file (the name of a directory)", shown);
+        return NULL;
+    }
+    if (exists && same_as_output(shown, &st)) /* (the index written into the groups) */
+        return NULL;
+    /* SQLite reads ":memory:" as no file at all, and (built with URIs on,
+     * as Debian's is) "file:NAME?mode=ro" as a URI: a relative name goes
+     * to SQLite as "./NAME", which it takes as it is. */
+    char *sqlite_name = NULL;
+    if (path[0] != '/' && asprintf(&sqlite_name, "./%s", path) < 0)
+        sqlite_name = NULL;
+    if (path[0] != '/' && !sqlite_name) {
+        msg("index %s: out of memory", shown);
         return NULL;
     }
     struct index *x = calloc(1, sizeof *x);
-    if (!x || !(x->path = strdup(path))) {
+    if (!x || !(x->path = strdup(path)) || !(x->shown = strdup(shown))) {
+        if (x)
+            free(x->path);
         free(x);
-        msg("index %s: out of memory", path);
+        free(sqlite_name);
+        msg("index %s: out of memory", shown);
         return NULL;
     }
     x->kind = kind;
-    int rc = sqlite3_open_v2(path, &x->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    int rc = sqlite3_open_v2(sqlite_name ? sqlite_name : path, &x->db,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    free(sqlite_name);
     if (rc != SQLITE_OK) {
         report(x, "", rc);
         index_free(x);
@@ -231,6 +287,14 @@ struct index *index_open(const char *path, enum hash_kind kind)
         index_free(x);
         return NULL;
     }
+    return x;
+}
+
+struct index *index_open(const char *path, enum hash_kind kind)
+{
+    char *shown = esc_text_dup(path);
+    struct index *x = open_as(path, shown ? shown : path, kind);
+    free(shown);
     return x;
 }
 
@@ -483,6 +547,7 @@ int index_close(struct index *x)
     }
     x->db = NULL;
     free(x->path);
+    free(x->shown);
     free(x);
     return ret;
 }

@@ -6,6 +6,7 @@
  * pipeline and docs/dupes.md for the whole story. */
 #include "debug.h"
 #include "dupes.h"
+#include "escape.h"
 #include "index.h"
 #include "fdlimit.h"
 #include "msg.h"
@@ -55,7 +56,12 @@ static int make_parent_dirs(const char *path, size_t keep)
         if (*s == '/') {
             *s = 0;
             if (mkdir(p, 0700) != 0 && errno != EEXIST) {
-                msg("index %s: cannot create the directory %s: %s", path, p, strerror(errno));
+                int err = errno;
+                char *shown = esc_text_dup(path), *p_shown = esc_text_dup(p);
+                msg("index %s: cannot create the directory %s: %s", shown ? shown : path,
+                    p_shown ? p_shown : p, strerror(err));
+                free(shown);
+                free(p_shown);
                 ret = -1;
             }
             *s = '/';

@@ -2,6 +2,7 @@
 /* Command line (opts.h). */
 #include "opts.h"
 
+#include "escape.h"
 #include "msg.h"
 
 #include <errno.h>
@@ -35,8 +36,8 @@ static const char usage[] =
     "                          by default each file (device, inode) counts once\n"
     "      --verify            compare every group byte by byte before reporting it\n"
     "      --hash ALGO         xxh3 (XXH3-128, default) or blake2b (BLAKE2b-256)\n"
-    "  -j, --threads N         reader threads (default 16)\n"
-    "      --walkers N         directory walker threads (default 4)\n"
+    "  -j, --threads N         reader threads (default 16, at most 1024)\n"
+    "      --walkers N         directory walker threads (default 4, at most 1024)\n"
     "  -x, --one-file-system   stay on the file system of each PATH\n"
     "  -q, --quiet             no progress line, no summary (warnings still)\n"
     "      --progress          draw the progress line even if stderr is not a terminal\n"
@@ -131,11 +132,23 @@ char *default_db_path(size_t *keep)
     return p;
 }
 
+/* The exit status after --help or --version: 0, or 2 after a message when
+ * standard output could not take the text (a full disk, closed). */
+static int flushed(void)
+{
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return 0;
+    msg("cannot write the output: %s", strerror(errno));
+    return 2;
+}
+
 static int bad(const char *fmt, const char *arg)
 {
     if (!arg)
         arg = "";
-    msg(fmt, arg);
+    char *shown = esc_text_dup(arg); /* (a value may hold a newline or escapes) */
+    msg(fmt, shown ? shown : arg);
+    free(shown);
     fprintf(stderr, "Try '" DUPES_NAME " --help'.\n");
     return 2;
 }
@@ -217,8 +230,8 @@ int opts_parse(struct options *o, int argc, char **argv)
         case O_PROGRESS: o->progress = 1; break;
         case O_NO_PROGRESS: o->progress = 0; break;
         case O_STATS: o->stats = true; break;
-        case 'h': fputs(usage, stdout); return 0;
-        case 'V': printf(DUPES_NAME " %s\n", FERRY_VERSION); return 0;
+        case 'h': fputs(usage, stdout); return flushed();
+        case 'V': printf(DUPES_NAME " %s\n", FERRY_VERSION); return flushed();
         case ':':
         default:
             return bad_option(c, argc, argv);

@@ -145,12 +145,21 @@ static int open_one(int dirfd, const char *rel, int flags)
     return fd >= 0 ? fd : -errno;
 }
 
-int path_open(int dirfd, const char *rel, size_t len, int flags)
+/* open_one(), or with follow a plain openat(2) that follows symlinks. */
+static int open_piece(int dirfd, const char *rel, int flags, bool follow)
+{
+    if (!follow)
+        return open_one(dirfd, rel, flags);
+    int fd = openat(dirfd, rel, flags);
+    return fd >= 0 ? fd : -errno;
+}
+
+static int open_pieces(int dirfd, const char *rel, size_t len, int flags, bool follow)
 {
     if (len == 0)
-        return open_one(dirfd, ".", flags);
+        return open_piece(dirfd, ".", flags, follow);
     if (len < PATH_MAX)
-        return open_one(dirfd, rel, flags);
+        return open_piece(dirfd, rel, flags, follow);
     /* Walk down in pieces shorter than PATH_MAX, each ending at a '/'. */
     char piece[PATH_MAX];
     int cur = dirfd;
@@ -160,7 +169,7 @@ int path_open(int dirfd, const char *rel, size_t len, int flags)
         if (left < PATH_MAX) {
             memcpy(piece, rel + at, left);
             piece[left] = 0;
-            int fd = open_one(cur, piece, flags);
+            int fd = open_piece(cur, piece, flags, follow);
             if (cur != dirfd)
                 close(cur);
             return fd;
@@ -175,7 +184,7 @@ int path_open(int dirfd, const char *rel, size_t len, int flags)
         }
         memcpy(piece, rel + at, cut);
         piece[cut] = 0;
-        int fd = open_one(cur, piece, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        int fd = open_piece(cur, piece, O_PATH | O_DIRECTORY | O_CLOEXEC, follow);
         if (cur != dirfd)
             close(cur);
         if (fd < 0)
@@ -183,4 +192,14 @@ int path_open(int dirfd, const char *rel, size_t len, int flags)
         cur = fd;
         at += cut + 1;
     }
+}
+
+int path_open(int dirfd, const char *rel, size_t len, int flags)
+{
+    return open_pieces(dirfd, rel, len, flags, false);
+}
+
+int path_open_follow(int dirfd, const char *rel, size_t len, int flags)
+{
+    return open_pieces(dirfd, rel, len, flags, true);
 }

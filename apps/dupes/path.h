@@ -43,4 +43,8 @@ bool same_dir_entry(const struct node *a, const struct node *b);
  * directory itself. Returns an fd or -errno. */
 int path_open(int dirfd, const char *rel, size_t len, int flags);
 
+/* path_open(), but following symlinks (the PATH arguments, resolved once
+ * as find -H does). */
+int path_open_follow(int dirfd, const char *rel, size_t len, int flags);
+
 #endif

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The PATH arguments: each resolved once (symlinks in the argument itself
  * are followed, as find -H does; nothing below it ever is) and opened as
- * the directory every later open is relative to. */
+ * the directory every later open is relative to. A PATH may be longer
+ * than PATH_MAX, or lie deeper than that. */
 #ifndef FERRY_DUPES_ROOTS_H
 #define FERRY_DUPES_ROOTS_H
 

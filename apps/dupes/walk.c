@@ -151,6 +151,16 @@ static void skip_dir(struct walker *w, struct dir *dir, const char *why, int err
     msg_dir(dir, "%s: %s (skipped)", why, strerror(err));
 }
 
+/* name is the index (base) or one of SQLite's files beside it. */
+static bool is_index_file(const char *base, const char *name)
+{
+    size_t n = strlen(base);
+    if (strncmp(name, base, n) != 0)
+        return false;
+    name += n;
+    return !*name || !strcmp(name, "-wal") || !strcmp(name, "-shm") || !strcmp(name, "-journal");
+}
+
 /* A PATH argument that is a file: its one node. */
 static void walk_file_root(struct walker *w, struct dir *dir)
 {
@@ -164,18 +174,12 @@ static void walk_file_root(struct walker *w, struct dir *dir)
         skip_dir(w, dir, "cannot stat", errno);
         return;
     }
+    struct dupes *d = w->d;
+    if (d->db_base && d->db_dir_dev == dir->dev && d->db_dir_ino == dir->ino &&
+        is_index_file(d->db_base, r->base))
+        return; /* the index named as a PATH: passed by, as in a directory */
     if (S_ISREG(st.st_mode))
         add_file(w, dir, r->base, strlen(r->base), &st);
-}
-
-/* name is the index (base) or one of SQLite's files beside it. */
-static bool is_index_file(const char *base, const char *name)
-{
-    size_t n = strlen(base);
-    if (strncmp(name, base, n) != 0)
-        return false;
-    name += n;
-    return !*name || !strcmp(name, "-wal") || !strcmp(name, "-shm") || !strcmp(name, "-journal");
 }
 
 static bool is_loop(const struct dir *dir, const struct stat *st)

@@ -87,7 +87,7 @@ def mounts_under(path):
 
 def run(args, env=None, timeout=120, user=None, cwd=None, limit_fsize=None, binary=None, rlimits=None):
     """Run the program: (rc, stdout bytes, stderr bytes). rlimits: {RLIMIT_X:
-    limit} (soft and hard)."""
+    limit} (soft and hard), or {RLIMIT_X: (soft, hard)}."""
     e = dict(os.environ)
     e.pop("XDG_CACHE_HOME", None)
     if env:
@@ -96,8 +96,8 @@ def run(args, env=None, timeout=120, user=None, cwd=None, limit_fsize=None, bina
     def pre():
         if limit_fsize is not None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (limit_fsize, limit_fsize))
-        for res, limit in (rlimits or {}).items():
-            resource.setrlimit(res, (limit, limit))
+        for res, limit in (rlimits or {}).items():  # (a pair: soft, hard)
+            resource.setrlimit(res, limit if isinstance(limit, tuple) else (limit, limit))
         if user is not None:
             pw = pwd.getpwnam(user)
             os.setgroups([])
@@ -852,6 +852,46 @@ def case_help_and_version():
     check(b"Exit status" in out, "-h")
     out, _ = ok(["--version"])
     check(re.fullmatch(rb"ferry-dupes \d+\.\d+\.\d+\n", out), "version %r" % out)
+
+
+def man_options():
+    """The man page's OPTIONS: {(short or None, --long, ARG or None):
+    description}, one per .TP item."""
+    man = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../apps/dupes/ferry-dupes.1")
+    with open(man) as f:
+        text = f.read()
+    section = text.split("\n.SH OPTIONS\n")[1].split("\n.SH ")[0]
+    items = {}
+    for item in section.split("\n.TP\n")[1:]:
+        head, _, body = item.partition("\n")
+        words = re.sub(r'\\f[BIR]|"|,|^\.[BIR]+ ', " ", head.replace("\\-", "-")).split()
+        short = next((w for w in words if re.fullmatch(r"-[a-zA-Z]", w)), None)
+        lng = next(w for w in words if w.startswith("--"))
+        arg = next((w for w in words if re.fullmatch(r"[A-Z]+", w)), None)
+        items[(short, lng, arg)] = re.sub(r"(?m)^\.(TP|SH|SS|PP).*", "", body).strip()
+    return items
+
+
+def help_options(text):
+    """--help's option lines, in the same form as man_options()."""
+    items = set()
+    for m in re.finditer(r"(?m)^  (?:(-[a-zA-Z]), )?\s*(--[a-z-]+)(?: ([A-Z]+))?  ", text):
+        items.add((m.group(1), m.group(2), m.group(3)))
+    return items
+
+
+def case_help_and_man_page_agree():
+    """--help and the man page list the same options, with the same short
+    forms and arguments, and the man page describes each one (-h and -V
+    had an empty entry)."""
+    man = man_options()
+    out, _ = ok(["--help"])
+    helped = help_options(out.decode())
+    check(len(helped) >= 17, "parsed %d options from --help" % len(helped))
+    check(set(man) == helped, "only in the man page: %r; only in --help: %r"
+          % (sorted(set(man) - helped, key=str), sorted(helped - set(man), key=str)))
+    empty = [k for k, body in man.items() if not body]
+    check(not empty, "no description in the man page: %r" % empty)
 
 
 def case_progress_line():

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import resource
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -86,6 +87,111 @@ def case_options_last_wins_and_after_paths():
 
 
 
+def case_arguments_escaped_in_messages():
+    """An option value, an unknown option or an index path with a newline
+    or a terminal escape is escaped in the message as file names are (it
+    went out raw: a message split over lines, escapes reaching the
+    terminal)."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        for args, env, want in (
+                (["--format", "x\ny\x1b[31m", "t"], None, b"--format x\\ny\\x1b[31m: want text"),
+                (["--bogus\x1b]0;hi\x07", "t"], None, b"unknown option --bogus\\x1b]0;hi\\x07"),
+                (["--db", tmp + b"/no\nsuch/i.db", "t"], None,
+                 b"/no\\nsuch/i.db: cannot create it: " + tmp + b"/no\\nsuch: No such file or directory"),
+                (["--db", tmp + b"/d\x1b/", "t"], None, b"/d\\x1b/: not a regular file (the name of a dir"),
+                (["t"], {"HOME": tmp + b"/gone\x1b", "XDG_CACHE_HOME": ""},
+                 b"/gone\\x1b/.cache/ferry-dupes/index.db: cannot create the directory " + tmp +
+                 b"/gone\\x1b/.cache: No such file")):
+            rc, out, err = run(args, cwd=tmp, env=env)
+            check(rc == 2 and want in err, "%r: exit %d %r, want %r" % (args, rc, err, want))
+            lines = err.count(b"\n")
+            check(b"\x1b" not in err and b"\x07" not in err and lines == (2 if b"want" in want or b"option" in want else 1),
+                  "%r: raw bytes in %r" % (args, err))
+
+def case_posixly_correct_ends_options():
+    """With POSIXLY_CORRECT set (as documented, like other GNU programs)
+    options end at the first PATH: an option after it is a PATH that does
+    not exist (exit 2, nothing indexed); before it, options work."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        env = {"POSIXLY_CORRECT": "1", "HOME": tmp}
+        usage_error(["t", "--no-db"], "--no-db: No such file or directory", cwd=tmp, env=env)
+        check(not os.path.exists(tmp + b"/.cache"), "an index was made")
+        out, _ = ok(["--no-db", "-q", "-f", "fdupes", "t"], cwd=tmp, env=env)
+        check(parse_fdupes(out) == [[b"t/-dash", b"t/sub/x"], [b"t/a", b"t/b", b"t/sub/c"]], "out %r" % out)
+
+def case_empty_path_argument():
+    """A PATH that is the empty string: exit 2 with a message that says so
+    (it was ": No such file or directory", naming nothing)."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        usage_error(["--no-db", "t", ""], 'an empty PATH (""): No such file or directory', cwd=tmp)
+
+
+def case_many_directory_paths():
+    """3,000 directory PATHs (`ferry-dupes */`) each hold a descriptor for
+    the whole run: the soft open-file limit is raised for them, as for the
+    threads (they failed with "Too many open files" at the limit, 1,024 by
+    default); where the hard limit is too low, one message says why."""
+    with Tmp() as tmp:
+        names = []
+        for i in range(3000):
+            names.append(b"d%d" % i)
+            os.mkdir(tmp + b"/" + names[-1])
+            with open(tmp + b"/d%d/f" % i, "wb") as f:
+                f.write(b"%d" % (i % 10))
+        nofile = resource.RLIMIT_NOFILE
+        hard = resource.getrlimit(nofile)[1]
+        if hard != resource.RLIM_INFINITY and hard < 3100:
+            raise t.Skip("the hard open-file limit is %d" % hard)
+        rc, out, err = run(["--no-db", "-f", "json"] + names, cwd=tmp, rlimits={nofile: (256, 3100)})
+        check(rc == 0, "soft limit 256: exit %d %r" % (rc, err[-300:]))
+        groups = parse_json(out)
+        check(len(groups) == 10 and all(len(ps) == 300 for _, ps in groups) and b"Too many" not in err,
+              "%d groups %r" % (len(groups), err[-300:]))
+        usage_error(["--no-db"] + names, "the open-file limit (ulimit -n) is 256: too low for 3000 "
+                    "directory PATHs", cwd=tmp, rlimits={nofile: 256})
+
+
+def case_path_argument_beyond_path_max():
+    """A PATH whose name, or whose directory's resolved name, is PATH_MAX
+    bytes or longer -- a long PATH, or "." deep in a tree -- is walked like
+    any other (realpath failed: "File name too long", exit 2), also as
+    file PATHs and with the index (the re-run reads nothing)."""
+    with Tmp() as tmp:
+        parts = [b"p%03d" % i + b"q" * 196 for i in range(25)]
+        fd = os.open(tmp, os.O_RDONLY)
+        for part in parts:
+            os.mkdir(part, dir_fd=fd)
+            nfd = os.open(part, os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = nfd
+        for name, data in ((b"a", b"same"), (b"b", b"same"), (b"c", b"diff")):
+            f = os.open(name, os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+            os.write(f, data)
+            os.close(f)
+        os.close(fd)
+        deep = b"/".join(parts)
+        check(len(tmp + b"/" + deep) > 4096, "not beyond PATH_MAX")
+        for db, args, want in ((tmp + b"/i1.db", [deep], [[deep + b"/a", deep + b"/b"]]),
+                               (tmp + b"/i2.db", [deep + b"/a", deep + b"/b", deep + b"/c"],
+                                [[deep + b"/a", deep + b"/b"]])):
+            for run_no in (1, 2):
+                rc, out, err = run(["--db", db, "-f", "fdupes", "--stats"] + args, cwd=tmp)
+                check(rc == 0 and parse_fdupes(out) == want, "%d %r: exit %d %r %r" % (
+                      run_no, [a[-2:] for a in args], rc, out.replace(deep, b"DEEP"), err[-200:]))
+                check((t.stat_value(err, "bytes read") == 0) == (run_no == 2), "run %d: %r" % (run_no, err[-300:]))
+        # "." and file names from inside (going down a piece at a time)
+        def go_down():
+            for part in parts:
+                os.chdir(part)
+        for args, want in (([b"."], [[b"./a", b"./b"]]), ([b"a", b"./b", b"c"], [[b"./b", b"a"]])):
+            p = subprocess.run([t.BIN, "--no-db", "-f", "fdupes"] + args, cwd=tmp, preexec_fn=go_down,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            check(p.returncode == 0 and parse_fdupes(p.stdout) == want,
+                  "%r from inside: exit %d %r %r" % (args, p.returncode, p.stdout, p.stderr[-200:]))
+
 # ---------------------------------------------------------------------------
 # The same tree twice, spelled differently
 
@@ -113,6 +219,19 @@ def case_same_tree_under_two_spellings():
                 check(parse_fdupes(out) == (want if hl else []),
                       "%r %r: %r, want %r" % (hl, args, out, want if hl else []))
 
+
+def case_same_path_many_times():
+    """A PATH given again (also with a trailing slash) is walked once, not
+    once per copy: `ferry-dupes t t/ t// ...`, 500 times each, read t's
+    two directories 3,000 times (5,000 copies of a 3,000-file
+    tree took 70 s). The groups are those of one copy."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        want, _ = ok(["--no-db", "-q", "-f", "fdupes", "t"], cwd=tmp)
+        rc, out, err = run(["--no-db", "-f", "fdupes", "--stats"] + ["t", "t/", "t//", "t/sub/x"] * 500, cwd=tmp)
+        check(rc == 0 and out == want, "exit %d %r, want %r" % (rc, out, want))
+        m = re.search(rb"^files .* (\d+) directories", err, re.M)
+        check(m and int(m.group(1)) == 2, "directories walked: %r" % (m and m.group(0)))
 
 def case_many_hard_links_cost_linear_time():
     """50,000 hard links of one file (ext4 allows 65,000): each path is
@@ -175,6 +294,19 @@ def case_output_write_errors():
         err = p.stderr.read()
         check(p.wait() == -signal.SIGPIPE and err == b"", "SIGPIPE: %d %r" % (p.returncode, err))
 
+
+
+def case_help_and_version_write_errors():
+    """--help and --version to a full disk or a closed standard output:
+    one message, exit 2 (both exited 0 with nothing written)."""
+    for arg in ("--help", "--version"):
+        with open("/dev/full", "wb") as full:
+            p = subprocess.run([t.BIN, arg], stdout=full, stderr=subprocess.PIPE)
+        check(p.returncode == 2 and p.stderr == b"ferry-dupes: cannot write the output: No space left on device\n",
+              "%s > /dev/full: %d %r" % (arg, p.returncode, p.stderr))
+        p = subprocess.run("exec %s %s >&-" % (t.BIN, arg), shell=True, stderr=subprocess.PIPE)
+        check(p.returncode == 2 and b"cannot write the output: Bad file descriptor" in p.stderr,
+              "%s >&-: %d %r" % (arg, p.returncode, p.stderr))
 
 
 # ---------------------------------------------------------------------------
@@ -270,6 +402,84 @@ def case_index_not_a_regular_file():
             t.index_error(db, tmp + b"/t", what, timeout=20)
             check(not os.path.exists(db + b"-journal") and not os.path.exists(db + b"-wal"),
                   "%r: a journal was left" % db)
+
+
+def case_index_names_sqlite_reads_otherwise():
+    """--db ":memory:" and --db "file:i.db?mode=ro" are files of those names
+    (SQLite took the first as no file at all, the second as a URI: "cannot
+    open: No such file or directory"); a name ending in "/" is refused (it
+    made a file "new"), nothing created."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        for name in (b":memory:", b"file:i.db?mode=ro"):
+            for run_no in (1, 2):
+                _, err = ok(["--db", name, "--stats", "-f", "json", "t"], cwd=tmp)
+                check(os.path.isfile(tmp + b"/" + name), "%r: no such file made" % name)
+                check((t.stat_value(err, "bytes read") == 0) == (run_no == 2),
+                      "%r run %d: the index was not reused: %r" % (name, run_no, err[-300:]))
+            t.integrity(tmp + b"/" + name)
+        t.index_error(b"new/", b"t", "not a regular file (the name of a directory)", cwd=tmp)
+        check(not os.path.exists(tmp + b"/new"), "--db new/ made %r" % os.listdir(tmp))
+
+
+def case_index_path_too_long_for_sqlite():
+    """An index path longer than SQLite's file names allow (512 bytes with
+    "-journal"; the directory exists and is writable): a message that
+    says so (it said "cannot open: No such file or directory"); a path
+    just short of it works."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        real = os.path.realpath(tmp)
+        for length, works in ((504, True), (505, False), (1200, False)):
+            d = real + b"/l%d" % length
+            rest = length - len(d) - len(b"/i.db")
+            while rest > 60:
+                d += b"/" + b"z" * 50
+                rest -= 51
+            d += b"/" + b"z" * (rest - 1)
+            os.makedirs(d)
+            db = d + b"/i.db"
+            check(len(db) == length, "built %d bytes" % len(db))
+            if works:
+                ok(["--db", db, "-q", "t"], cwd=tmp)
+                t.integrity(db)
+            else:
+                t.index_error(db, b"t", "its path is too long for SQLite (%d bytes" % length, cwd=tmp)
+
+
+def case_index_named_as_a_path():
+    """The index given as a file PATH (and a copy of it beside it) is
+    passed by, as it is inside a directory PATH: it was read while the run
+    wrote it and reported as a duplicate of its copy, which it no longer
+    was when the run ended."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        ok(["--db", "i.db", "-q", "t"], cwd=tmp)
+        shutil.copy(tmp + b"/i.db", tmp + b"/copy.db")
+        for args in (["i.db", "copy.db"], ["./i.db", tmp + b"/copy.db", "t"]):
+            rc, out, err = run(["--db", "i.db", "-f", "fdupes", "--stats"] + args, cwd=tmp)
+            check(rc == 0 and b"i.db" not in out, "%r: exit %d %r %r" % (args, rc, out, err[-200:]))
+            check(b"changed" not in err, "%r: %r" % (args, err))
+        t.integrity(tmp + b"/i.db")
+
+
+def case_index_is_the_output():
+    """--db naming the file that standard output (or error) is redirected
+    to (`--db out > out`, `--db /dev/stdout > out`): refused, since the
+    index and the groups were written over each other into that file."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        for db, redirect, what in ((b"out", b">", b"output"), (b"/dev/stdout", b">", b"output"),
+                                   (b"out", b"2>", b"error"), (b"/dev/stderr", b"2>", b"error")):
+            sh = b"exec %s --db %s t %s out" % (os.fsencode(t.BIN), db, redirect)
+            p = subprocess.run(sh, shell=True, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            with open(tmp + b"/out", "rb") as f:
+                data = f.read()
+            msg = b"index %s: the file standard %s is written to" % (db, what)
+            check(p.returncode == 2 and msg in p.stderr + data,
+                  "%r: exit %d %r %r" % (sh, p.returncode, p.stderr, data[:200]))
+            check(b"SQLite" not in data, "%r: the index went into the file" % sh)
+            os.unlink(tmp + b"/out")
 
 
 def stat_chr():
