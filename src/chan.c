@@ -116,7 +116,16 @@ static struct ferry_chan *handle_chan(const void *h, uint32_t magic, const char 
     if (FERRY_UNLIKELY(hd->magic != magic))
         ferry__die("%p is not a live %s (magic %#x): released too often, or the other kind of handle", h, kind,
                    hd->magic);
-    return hd->chan;
+    struct ferry_chan *c = hd->chan;
+    ferry__callback_check(c, kind);
+    return c;
+}
+
+void ferry__callback_reentered(struct ferry_chan *c, const char *what)
+{
+    ferry__die("channel '%s': its weigh or drop callback called into the channel through a %s (the callbacks "
+               "run under the channel's lock and must not call into the channel)",
+               ferry__chan_name(c), what);
 }
 
 static struct ferry_chan *tx_chan(const ferry_tx *tx) { return handle_chan(tx, FERRY__TX_MAGIC, "ferry_tx"); }

@@ -28,6 +28,15 @@
 
 static inline struct ferry__chan_buf *B(struct ferry_chan *c) { return &c->u.buf; }
 
+/* The weight of one item, by the user's weigh callback (under the lock). */
+static size_t weigh_one(struct ferry_chan *c, const char *item)
+{
+    ferry__callback_enter(c);
+    size_t w = c->weigh(item, c->weigh_ctx);
+    ferry__callback_leave(c);
+    return w;
+}
+
 static size_t ring_slots(const struct ferry__ring *r) { return r->mask == SIZE_MAX ? 0 : r->mask + 1; }
 
 /* Grow ring r to hold `need` more items (doubling, keeping the order).
@@ -150,7 +159,7 @@ static bool buffer_put_weighed(struct ferry_chan *c, ferry_op *op, struct ferry_
         bool stopped = false;
         while (k < lim) {
             const char *item = src + (op->done + k) * c->elem;
-            size_t wi = k == 0 && op->has_head_weight ? op->head_weight : c->weigh(item, c->weigh_ctx);
+            size_t wi = k == 0 && op->has_head_weight ? op->head_weight : weigh_one(c, item);
             if (!weight_fits(c, k, total, wi)) {
                 op->head_weight = wi; /* weigh each item once */
                 op->has_head_weight = true;
@@ -218,7 +227,7 @@ static bool buf_room(struct ferry_chan *c, ferry_op *op)
     if (!c->weigh)
         return b->count == 0 || (b->weight < c->budget && c->budget - b->weight >= c->elem);
     if (!op->has_head_weight) {
-        op->head_weight = c->weigh((const char *)op->buf + op->done * c->elem, c->weigh_ctx);
+        op->head_weight = weigh_one(c, (const char *)op->buf + op->done * c->elem);
         op->has_head_weight = true;
     }
     return weight_fits(c, 0, b->weight, op->head_weight);
@@ -253,8 +262,11 @@ static void buf_drop_all(struct ferry_chan *c)
     for (unsigned lvl = 0; lvl < c->levels; lvl++) {
         struct ferry__ring *r = &b->rings[lvl];
         while (r->len) {
-            if (c->drop)
+            if (c->drop) {
+                ferry__callback_enter(c);
                 c->drop(r->buf + r->head * c->elem, c->drop_ctx);
+                ferry__callback_leave(c);
+            }
             r->head = (r->head + 1) & r->mask;
             r->len--;
         }

@@ -129,6 +129,13 @@ struct ferry__chan_lfl {
 struct ferry_chan {
     pthread_mutex_t lock;
     const struct ferry__chan_path *path;
+    /* The thread running one of this channel's weigh or drop callbacks (a
+     * gettid value), 0 when none. The callbacks run under the lock, so a
+     * call into the same channel from one would deadlock; every entry
+     * point aborts with a message instead (chan.c, handle_chan). C1:
+     * relaxed -- only the thread itself can find its own id here, and it
+     * wrote it. */
+    FERRY_ATOMIC(uint32_t) cb_tid;
     ferry_waitlist recvq; /* receive ops waiting for items */
     ferry_waitlist sendq; /* send ops waiting for room     */
     size_t elem;
@@ -168,6 +175,26 @@ struct ferry_chan {
     struct ferry__poll_side poll_tx, poll_rx;
     char pad2[FERRY_CACHELINE];
 };
+
+/* Around a weigh or drop callback, under the lock (C1). */
+static inline void ferry__callback_enter(struct ferry_chan *c)
+{
+    atomic_store_explicit(&c->cb_tid, ferry__self_tid(), memory_order_relaxed); /* C1 */
+}
+static inline void ferry__callback_leave(struct ferry_chan *c)
+{
+    atomic_store_explicit(&c->cb_tid, 0, memory_order_relaxed); /* C1 */
+}
+
+/* Every entry point, before it takes the lock: abort if the calling thread
+ * is inside one of c's callbacks (C1). `what` names the call's handle. */
+__attribute__((noreturn, cold)) void ferry__callback_reentered(struct ferry_chan *c, const char *what);
+static inline void ferry__callback_check(struct ferry_chan *c, const char *what)
+{
+    if (FERRY_UNLIKELY(atomic_load_explicit(&c->cb_tid, memory_order_relaxed) != 0) && /* C1 */
+        atomic_load_explicit(&c->cb_tid, memory_order_relaxed) == ferry__self_tid())
+        ferry__callback_reentered(c, what);
+}
 
 static inline void ferry__chan_lock(struct ferry_chan *c) { pthread_mutex_lock(&c->lock); }
 static inline void ferry__chan_unlock(struct ferry_chan *c) { pthread_mutex_unlock(&c->lock); }

@@ -313,7 +313,9 @@ static void ring_close(struct ferry_chan *c)
 
 static void ring_drop_all(struct ferry_chan *c)
 {
+    ferry__callback_enter(c);
     c->u.lf.dropped += ferry__lfring_drain(R(c), c->drop, c->drop_ctx);
+    ferry__callback_leave(c);
 }
 
 /* Fast-path traffic is counted by the buffer's positions and per-side
@@ -388,7 +390,9 @@ static void list_close(struct ferry_chan *c) { ferry__lflist_close(L(c), FERRY__
 
 static void list_drop_all(struct ferry_chan *c)
 {
+    ferry__callback_enter(c);
     c->u.lfl.dropped += ferry__lflist_drain(L(c), c->drop, c->drop_ctx);
+    ferry__callback_leave(c);
 }
 
 static void list_stats(struct ferry_chan *c, struct ferry_chan_stats *st)

@@ -15,6 +15,7 @@ int ferry_chan_stats(const void *handle, struct ferry_chan_stats *out)
     if (h->magic != FERRY__TX_MAGIC && h->magic != FERRY__RX_MAGIC)
         return -EINVAL;
     struct ferry_chan *c = h->chan;
+    ferry__callback_check(c, "handle");
     ferry__chan_lock(c);
     *out = c->st;
     out->name = c->name;

@@ -278,13 +278,7 @@ static inline void check_cond_head(ferry_cond *c, node *head)
 
 /* --------------------------------------------------------------- debug */
 
-static uint32_t self_tid(void)
-{
-    static FERRY_TLS uint32_t tid;
-    if (FERRY_UNLIKELY(tid == 0))
-        tid = (uint32_t)syscall(SYS_gettid);
-    return tid;
-}
+static uint32_t self_tid(void) { return ferry__self_tid(); }
 
 void ferry__mutex_debug_acquired(ferry_mutex *m)
 {

@@ -21,10 +21,23 @@
 
 #include <ferry/common.h>
 
+#include <stdint.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #define FERRY_TLS _Thread_local
+
+/* The calling thread's kernel thread id (gettid), cached per thread; for
+ * misuse checks, never on a fast path. */
+static inline uint32_t ferry__self_tid(void)
+{
+    static FERRY_TLS uint32_t tid;
+    if (FERRY_UNLIKELY(tid == 0))
+        tid = (uint32_t)syscall(SYS_gettid);
+    return tid;
+}
 
 static inline void ferry__cpu_relax(void)
 {

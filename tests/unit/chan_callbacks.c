@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/* A channel's weigh and drop callbacks run under the channel's lock: one
+ * that calls into its own channel would deadlock on it, so every entry point
+ * aborts with a message instead -- from weigh (a send, or a stats call) and
+ * from drop (the last receiver's release, on the locked, ring and list
+ * buffers). Another thread calling in while a callback runs just waits. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "chan_test.h"
+
+static ferry_tx *g_tx;
+static ferry_rx *g_rx;
+
+static size_t weigh_calls_stats(const void *item, void *ctx)
+{
+    (void)item;
+    (void)ctx;
+    struct ferry_chan_stats st;
+    ferry_chan_stats(g_tx, &st);
+    return 1;
+}
+
+static size_t weigh_calls_recv(const void *item, void *ctx)
+{
+    (void)item;
+    (void)ctx;
+    long v;
+    ferry_try_recv(g_rx, &v, 1);
+    return 1;
+}
+
+static void drop_calls_send(void *item, void *ctx)
+{
+    (void)item;
+    (void)ctx;
+    long v = 1;
+    ferry_try_send(g_tx, &v, 1);
+}
+
+#define CALLBACK_MSG "callback called into the channel"
+
+FERRY_DEATH_TEST(weigh_that_calls_stats_aborts, CALLBACK_MSG)
+{
+    ferry_chan_config cfg = {.elem_size = sizeof(long), .capacity = 4, .budget = 10, .weigh = weigh_calls_stats};
+    CHECK_EQ(ferry_chan_open(&cfg, &g_tx, &g_rx), 0);
+    long v = 1;
+    ferry_try_send(g_tx, &v, 1);
+}
+
+FERRY_DEATH_TEST(weigh_that_receives_aborts, CALLBACK_MSG)
+{
+    ferry_chan_config cfg = {.elem_size = sizeof(long), .capacity = FERRY_UNBOUNDED, .budget = 10,
+                             .weigh = weigh_calls_recv};
+    CHECK_EQ(ferry_chan_open(&cfg, &g_tx, &g_rx), 0);
+    long v = 1;
+    ferry_send(g_tx, &v, 1);
+}
+
+/* Capacity 4 with one level takes the lock-free ring, unbounded the block
+ * list, two levels the locked buffer: each drains through drop. */
+static void drop_case(size_t cap, unsigned levels)
+{
+    ferry_chan_config cfg = {.elem_size = sizeof(long), .capacity = cap, .levels = levels, .drop = drop_calls_send};
+    CHECK_EQ(ferry_chan_open(&cfg, &g_tx, &g_rx), 0);
+    long v = 1;
+    CHECK_EQ(ferry_try_send(g_tx, &v, 1), 1);
+    ferry_rx_release(g_rx);
+}
+
+FERRY_DEATH_TEST(drop_that_sends_aborts_ring, CALLBACK_MSG) { drop_case(4, 1); }
+FERRY_DEATH_TEST(drop_that_sends_aborts_list, CALLBACK_MSG) { drop_case(FERRY_UNBOUNDED, 1); }
+FERRY_DEATH_TEST(drop_that_sends_aborts_locked, CALLBACK_MSG) { drop_case(4, 2); }
+
+/* Another thread's call while a weigh callback runs waits for the lock; it
+ * is not taken for the callback's own call. */
+static FERRY_ATOMIC(int) in_weigh, release_weigh;
+
+static size_t weigh_slowly(const void *item, void *ctx)
+{
+    (void)item;
+    (void)ctx;
+    atomic_store(&in_weigh, 1);
+    while (!atomic_load(&release_weigh))
+        ferry_test_sleep_ms(1);
+    return 1;
+}
+
+static void *other_sender(void *arg)
+{
+    (void)arg;
+    long v = 2;
+    CHECK_EQ(ferry_send(g_tx, &v, 1), 1);
+    return NULL;
+}
+
+FERRY_TEST(other_thread_waits_while_a_callback_runs)
+{
+    ferry_chan_config cfg = {.elem_size = sizeof(long), .capacity = 4, .budget = 10, .weigh = weigh_slowly};
+    CHECK_EQ(ferry_chan_open(&cfg, &g_tx, &g_rx), 0);
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, other_sender, NULL), 0);
+    while (!atomic_load(&in_weigh))
+        ferry_test_sleep_ms(1);
+    struct ferry_chan_stats st;
+    pthread_t s;
+    /* A second sender waits behind the callback (it holds the lock). */
+    CHECK_EQ(pthread_create(&s, NULL, other_sender, NULL), 0);
+    ferry_test_sleep_ms(5);
+    atomic_store(&release_weigh, 1);
+    pthread_join(t, NULL);
+    pthread_join(s, NULL);
+    CHECK_EQ(ferry_chan_stats(g_tx, &st), 0);
+    CHECK_EQ(st.len, 2);
+    long out[2];
+    CHECK_EQ(ferry_try_recv(g_rx, out, 2), 2);
+    CHECK_EQ(out[0] + out[1], 4);
+    ferry_tx_release(g_tx);
+    ferry_rx_release(g_rx);
+}
