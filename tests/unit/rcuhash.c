@@ -79,6 +79,14 @@ static void drain(ferry_lfht *ht)
      * but tests keep them in arrays (freed by the caller). */
 }
 
+/* The end of a test: empty the table, destroy it, leave RCU. */
+static void finish(ferry_lfht *ht)
+{
+    drain(ht);
+    CHECK_EQ(ferry_lfht_destroy(ht), 0);
+    ferry_rcu_unregister_thread();
+}
+
 /* ------------------------------------------------------------------------ */
 
 FERRY_TEST(new_rejects_bad_sizes_and_flags)
@@ -230,9 +238,7 @@ FERRY_TEST(add_then_lookup_finds_each_key)
     CHECK(find(ht, 3) == NULL);
     CHECK_EQ(count(ht), N);
     ferry_rcu_read_unlock();
-    drain(ht);
-    CHECK_EQ(ferry_lfht_destroy(ht), 0);
-    ferry_rcu_unregister_thread();
+    finish(ht);
 }
 
 FERRY_TEST(duplicates_are_kept_in_insertion_order)
@@ -272,9 +278,7 @@ FERRY_TEST(duplicates_are_kept_in_insertion_order)
     CHECK_EQ(seen[0], 0);
     CHECK_EQ(seen[1], 3);
     ferry_rcu_read_unlock();
-    drain(ht);
-    CHECK_EQ(ferry_lfht_destroy(ht), 0);
-    ferry_rcu_unregister_thread();
+    finish(ht);
 }
 
 FERRY_TEST(add_unique_adds_once_and_returns_the_present_node)
@@ -295,9 +299,7 @@ FERRY_TEST(add_unique_adds_once_and_returns_the_present_node)
     CHECK(find(ht, 42) == &b);
     CHECK_EQ(count(ht), 2);
     ferry_rcu_read_unlock();
-    drain(ht);
-    CHECK_EQ(ferry_lfht_destroy(ht), 0);
-    ferry_rcu_unregister_thread();
+    finish(ht);
 }
 
 FERRY_TEST(add_unique_sees_a_match_among_colliding_hashes)
@@ -324,9 +326,7 @@ FERRY_TEST(add_unique_sees_a_match_among_colliding_hashes)
     }
     CHECK_EQ(count(ht), N);
     ferry_rcu_read_unlock();
-    drain(ht);
-    CHECK_EQ(ferry_lfht_destroy(ht), 0);
-    ferry_rcu_unregister_thread();
+    finish(ht);
 }
 
 FERRY_TEST(add_replace_adds_or_replaces)
@@ -349,9 +349,7 @@ FERRY_TEST(add_replace_adds_or_replaces)
     CHECK(find(ht, 7) == &c);
     CHECK_EQ(count(ht), 1);
     ferry_rcu_read_unlock();
-    drain(ht);
-    CHECK_EQ(ferry_lfht_destroy(ht), 0);
-    ferry_rcu_unregister_thread();
+    finish(ht);
 }
 
 FERRY_TEST(replace_checks_its_arguments)
@@ -382,9 +380,7 @@ FERRY_TEST(replace_checks_its_arguments)
     CHECK_EQ(ferry_lfht_replace(ht, &it, hash_of(3), match_key, &k, &c.node), -ENOENT);
     CHECK_EQ(count(ht), 1);
     ferry_rcu_read_unlock();
-    drain(ht);
-    CHECK_EQ(ferry_lfht_destroy(ht), 0);
-    ferry_rcu_unregister_thread();
+    finish(ht);
 }
 
 FERRY_TEST(replace_after_a_neighbour_was_added)
@@ -410,9 +406,7 @@ FERRY_TEST(replace_after_a_neighbour_was_added)
     CHECK_EQ(vals[0], 3);
     CHECK_EQ(vals[1], 2);
     ferry_rcu_read_unlock();
-    drain(ht);
-    CHECK_EQ(ferry_lfht_destroy(ht), 0);
-    ferry_rcu_unregister_thread();
+    finish(ht);
 }
 
 FERRY_TEST(del_removes_once)
@@ -430,9 +424,7 @@ FERRY_TEST(del_removes_once)
     CHECK_EQ(ferry_lfht_del(ht, &a.node), -ENOENT);
     CHECK_EQ(count(ht), 1);
     ferry_rcu_read_unlock();
-    drain(ht);
-    CHECK_EQ(ferry_lfht_destroy(ht), 0);
-    ferry_rcu_unregister_thread();
+    finish(ht);
 }
 
 FERRY_TEST(node_init_deleted_reads_deleted_until_added)
@@ -447,9 +439,7 @@ FERRY_TEST(node_init_deleted_reads_deleted_until_added)
     CHECK_EQ(ferry_lfht_add(ht, hash_of(1), &a.node), 0);
     CHECK_EQ(ferry_lfht_is_node_deleted(&a.node), 0);
     ferry_rcu_read_unlock();
-    drain(ht);
-    CHECK_EQ(ferry_lfht_destroy(ht), 0);
-    ferry_rcu_unregister_thread();
+    finish(ht);
 }
 
 FERRY_TEST(hashes_equal_to_bucket_indexes)
@@ -488,9 +478,7 @@ FERRY_TEST(hashes_equal_to_bucket_indexes)
         CHECK_EQ(count(ht), N + 2);
         ferry_rcu_read_unlock();
     }
-    drain(ht);
-    CHECK_EQ(ferry_lfht_destroy(ht), 0);
-    ferry_rcu_unregister_thread();
+    finish(ht);
 }
 
 FERRY_TEST(iteration_visits_every_node_once)
@@ -536,9 +524,7 @@ FERRY_TEST(iteration_visits_every_node_once)
     }
     CHECK_EQ(visits, N / 2);
     ferry_rcu_read_unlock();
-    drain(ht);
-    CHECK_EQ(ferry_lfht_destroy(ht), 0);
-    ferry_rcu_unregister_thread();
+    finish(ht);
 }
 
 FERRY_TEST(count_nodes_with_and_without_accounting)
@@ -587,9 +573,7 @@ FERRY_TEST(resize_rounds_clamps_and_keeps_every_node)
         CHECK_EQ(count(ht), N);
         ferry_rcu_read_unlock();
     }
-    drain(ht);
-    CHECK_EQ(ferry_lfht_destroy(ht), 0);
-    ferry_rcu_unregister_thread();
+    finish(ht);
 }
 
 FERRY_TEST(auto_resize_grows_and_shrinks_with_accounting)
@@ -722,9 +706,7 @@ FERRY_TEST(equal_hashes_do_not_make_the_table_grow)
     }
     ferry_rcu_barrier();
     CHECK_EQ(size_of(ht), 1);
-    drain(ht);
-    CHECK_EQ(ferry_lfht_destroy(ht), 0);
-    ferry_rcu_unregister_thread();
+    finish(ht);
 }
 
 FERRY_TEST(destroy_refuses_a_table_with_nodes)
