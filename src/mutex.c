@@ -278,13 +278,12 @@ static inline void check_cond_head(ferry_cond *c, node *head)
 
 /* --------------------------------------------------------------- debug */
 
-static uint32_t self_tid(void) { return ferry__self_tid(); }
 
 void ferry__mutex_debug_acquired(ferry_mutex *m)
 {
     /* Relaxed: written by the owner inside its critical section; other
      * threads read it only to report misuse. */
-    atomic_store_explicit(&m->owner, self_tid(), memory_order_relaxed);
+    atomic_store_explicit(&m->owner, ferry__self_tid(), memory_order_relaxed);
 }
 
 void ferry__mutex_debug_release(ferry_mutex *m)
@@ -292,7 +291,7 @@ void ferry__mutex_debug_release(ferry_mutex *m)
     uintptr_t w = atomic_load_explicit(&m->word, memory_order_relaxed);
     if (FERRY_UNLIKELY(!(w & LOCKED)))
         ferry__die("ferry_mutex %p: unlock of a mutex that is not locked", (void *)m);
-    uint32_t me = self_tid();
+    uint32_t me = ferry__self_tid();
     uint32_t owner = atomic_load_explicit(&m->owner, memory_order_relaxed);
     if (FERRY_UNLIKELY(owner != me))
         ferry__die("ferry_mutex %p: unlock by thread %u, which does not own it (owner: thread %u)",
@@ -571,9 +570,9 @@ int ferry_cond_wait_until(ferry_cond *c, ferry_mutex *m, const struct timespec *
     if (FERRY_UNLIKELY(!(atomic_load_explicit(&m->word, memory_order_relaxed) & LOCKED)))
         ferry__die("ferry_cond %p: wait with mutex %p, which is not locked", (void *)c, (void *)m);
 #ifdef FERRY_DEBUG
-    if (FERRY_UNLIKELY(atomic_load_explicit(&m->owner, memory_order_relaxed) != self_tid()))
+    if (FERRY_UNLIKELY(atomic_load_explicit(&m->owner, memory_order_relaxed) != ferry__self_tid()))
         ferry__die("ferry_cond %p: wait by thread %u with mutex %p, which it does not hold (owner: thread %u)",
-                   (void *)c, self_tid(), (void *)m, atomic_load_explicit(&m->owner, memory_order_relaxed));
+                   (void *)c, ferry__self_tid(), (void *)m, atomic_load_explicit(&m->owner, memory_order_relaxed));
 #endif
     node n;
     n.mutex = m;
