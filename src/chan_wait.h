@@ -66,8 +66,15 @@
  * batch 1: no backoff 10-14 M items/s; this 24-66; a fixed pause loop
  * after each lost claim 38-72 at 6.4 us (longer was better still, up to
  * holding the CPU for a whole slice, which is what a constant tuned to one
- * machine does); on one CPU no claim is lost and nothing changes. Code
- * under the channel's lock never backs off.
+ * machine does); on one CPU no claim is lost and nothing changes. With
+ * more than two CPUs the winner most likely runs on another CPU and is
+ * done in well under a microsecond, while a yield costs a system call
+ * whether or not it runs anything: there a call's first lost claims spin
+ * 1, 2, 4, ... 64 spin-wait hints (exponential backoff), and only later
+ * ones yield. (On the 16-core machine the yield-only backoff went with
+ * bounded batch 1 with several threads falling to 0.67-1.04x the code
+ * without it; docs/performance.md, "16 cores".) Code under the channel's
+ * lock never backs off.
  *
  * Ordering: P1 the stamp and the averages are relaxed: they are estimates,
  * read and written racily on purpose (a lost update loses one sample).
@@ -156,8 +163,23 @@ void ferry__wake_sample(FERRY_ATOMIC(uint64_t) *stamp, uint64_t slept_at);
 uint64_t ferry__wake_cost_ns(void);
 uint64_t ferry__yield_cost_ns(void);
 
-/* A lost claim on a fast path (see "Contention" above). */
-static inline void ferry__contention_backoff(void) { sched_yield(); }
+/* Spin steps of a lost claim's backoff with more than two CPUs: the s-th
+ * lost claim of a call (s from 0) waits 2^s spin-wait hints while s is
+ * below this (1 to 64 hints), and yields from then on (see "Contention"). */
+#define FERRY__BACKOFF_SPINS 7u
+
+/* A lost claim on a fast path (see "Contention" above). *lost counts the
+ * call's lost claims so far; start it at 0. */
+static inline void ferry__contention_backoff(unsigned *lost)
+{
+    unsigned s = (*lost)++;
+    if (s < FERRY__BACKOFF_SPINS && ferry__many_cpus()) {
+        for (unsigned i = 1u << s; i > 0; i--)
+            ferry__cpu_relax();
+        return;
+    }
+    sched_yield();
+}
 
 /* Tests that need every wait to reach the sleep path (lost-wakeup
  * detectors) turn polling off for the whole process; true turns it on. */

@@ -343,6 +343,26 @@ FERRY_TEST(poll_spins_first_only_with_many_cpus)
     ferry__set_many_cpus(-1);
 }
 
+/* A lost claim's backoff: with more than two CPUs the first
+ * FERRY__BACKOFF_SPINS lost claims of a call spin (no system call) and later
+ * ones yield; with two or fewer every lost claim yields. */
+FERRY_TEST(contention_backoff_spins_first_only_with_many_cpus)
+{
+    for (int many = 0; many <= 1; many++) {
+        ferry__set_many_cpus(many);
+        unsigned lost = 0;
+        long before = yields;
+        for (unsigned i = 0; i < FERRY__BACKOFF_SPINS; i++)
+            ferry__contention_backoff(&lost);
+        CHECK_EQ(lost, FERRY__BACKOFF_SPINS);
+        CHECK_EQ(yields - before, many ? 0 : (long)FERRY__BACKOFF_SPINS);
+        ferry__contention_backoff(&lost);
+        ferry__contention_backoff(&lost);
+        CHECK_EQ(yields - before, many ? 2 : (long)FERRY__BACKOFF_SPINS + 2);
+    }
+    ferry__set_many_cpus(-1);
+}
+
 /* Blocking traffic with the spin phase on (as on a many-core machine):
  * every item arrives once, in order. */
 FERRY_TEST(poll_spin_phase_traffic)
