@@ -71,10 +71,11 @@
  * done in well under a microsecond, while a yield costs a system call
  * whether or not it runs anything: there a call's first lost claims spin
  * 1, 2, 4, ... 64 spin-wait hints (exponential backoff), and only later
- * ones yield. (On the 16-core machine the yield-only backoff went with
- * bounded batch 1 with several threads falling to 0.67-1.04x the code
- * without it; docs/performance.md, "16 cores".) Code under the channel's
- * lock never backs off.
+ * ones yield, as crossbeam-channel and Concurrency Kit back off. (On the
+ * 16-core machine bounded batch 1 with several threads fell to 0.67-1.04x
+ * the code before the yield-only backoff, docs/performance.md "16 cores";
+ * this spin backoff is the suspected fix, not yet measured there.) Code
+ * under the channel's lock never backs off.
  *
  * Ordering: P1 the stamp and the averages are relaxed: they are estimates,
  * read and written racily on purpose (a lost update loses one sample).
