@@ -144,7 +144,7 @@ struct ferry__poll_side {
  * more (one such yield lately), a poll phase with two CPUs or fewer does
  * not yield at all: it spins for at most FERRY__HOGGED_SPIN_NS (the other
  * side, if it runs on the other CPU, publishes within a microsecond) and
- * then sleeps, to be woken by the other side's next publication (29-31 M
+ * then sleeps, to be woken by the other side's next publication (22-36 M
  * items/s in the case above). Any phase also ends after a yield that long
  * unless that poll made progress. A phase that spins in vain decays the
  * share by 1/32, so that once the busy thread is gone the phases go back
