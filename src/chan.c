@@ -128,6 +128,12 @@ void ferry__callback_reentered(struct ferry_chan *c, const char *what)
                ferry__chan_name(c), what);
 }
 
+void ferry__callback_check_tid(struct ferry_chan *c, const char *what)
+{
+    if (atomic_load_explicit(&c->cb_tid, memory_order_relaxed) == ferry__self_tid()) /* C1 */
+        ferry__callback_reentered(c, what);
+}
+
 static struct ferry_chan *tx_chan(const ferry_tx *tx) { return handle_chan(tx, FERRY__TX_MAGIC, "ferry_tx"); }
 static struct ferry_chan *rx_chan(const ferry_rx *rx) { return handle_chan(rx, FERRY__RX_MAGIC, "ferry_rx"); }
 

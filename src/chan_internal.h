@@ -189,11 +189,13 @@ static inline void ferry__callback_leave(struct ferry_chan *c)
 /* Every entry point, before it takes the lock: abort if the calling thread
  * is inside one of c's callbacks (C1). `what` names the call's handle. */
 __attribute__((noreturn, cold)) void ferry__callback_reentered(struct ferry_chan *c, const char *what);
+/* Some thread is in a callback now: is it this one? (Out of line, so that
+ * the entry points' common path stays small.) */
+__attribute__((cold)) void ferry__callback_check_tid(struct ferry_chan *c, const char *what);
 static inline void ferry__callback_check(struct ferry_chan *c, const char *what)
 {
-    if (FERRY_UNLIKELY(atomic_load_explicit(&c->cb_tid, memory_order_relaxed) != 0) && /* C1 */
-        atomic_load_explicit(&c->cb_tid, memory_order_relaxed) == ferry__self_tid())
-        ferry__callback_reentered(c, what);
+    if (FERRY_UNLIKELY(atomic_load_explicit(&c->cb_tid, memory_order_relaxed) != 0)) /* C1 */
+        ferry__callback_check_tid(c, what);
 }
 
 static inline void ferry__chan_lock(struct ferry_chan *c) { pthread_mutex_lock(&c->lock); }

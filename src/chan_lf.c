@@ -49,6 +49,12 @@
  *  D4 The fast paths' pre-checks (the counts, the buffer's flag bits) are
  *     relaxed hints: a stale view is caught by D2 or by the claim (lfring
  *     R4, lflist L7).
+ *  D5 A call that is done on its fast path makes D2's fence out of the
+ *     seq_cst RMW that counts its batch (ferry__mb_after_rmw: free on
+ *     x86, where the fence would be a second locked instruction per call).
+ *     The count goes before the read of the other side's count, after the
+ *     publication; a receive that then finds senders blocked takes its
+ *     count back and goes to the lock, which counts the batch.
  * Closing: the buffer's CLOSED / RXGONE bits (lfring R4, lflist L7), set
  * under the lock; the last receiver's release drains the buffer into
  * cfg.drop.
@@ -129,19 +135,42 @@ static const struct lf_buf list_buf = {false, list_push, list_pop, list_flags, l
 /* ------------------------------------------------------------------------ */
 /* Fast paths, polling, the publisher's half of the handshake                */
 
+/* The other side has sleepers: settle under the lock (D2). */
+static __attribute__((noinline)) void lf_settle(struct ferry_chan *c)
+{
+    struct ferry__wake wk;
+    ferry__wake_init(&wk, c);
+    ferry__chan_lock(c);
+    ferry__chan_settle(c, &wk);
+    ferry__unlock_and_wake(c, &wk);
+}
+
 /* After a fast-path push (items published), pop (room freed) or a list
  * head's move (items reachable): if the other side has sleepers, settle
  * under the lock (D2). */
 static void lf_after(struct ferry_chan *c, FERRY_ATOMIC(uint32_t) *waiters)
 {
     atomic_thread_fence(memory_order_seq_cst); /* D2, pairs with D1's fence */
+    if (FERRY_UNLIKELY(atomic_load_explicit(waiters, memory_order_relaxed) != 0)) /* D2 */
+        lf_settle(c);
+}
+
+/* A fast-path call is done: count its batch in the side's counter and,
+ * with the same RMW as D2's barrier, read the other side's waiters (D5).
+ * True: none (or they were settled here, when `settle`). */
+static inline __attribute__((always_inline)) bool lf_done(struct ferry_chan *c, FERRY_ATOMIC(uint64_t) *aux,
+                                                          FERRY_ATOMIC(uint32_t) *waiters, bool settle)
+{
+    /* seq_cst RMW, then the barrier it makes free on x86: D5 (D2's fence);
+     * the count itself is a statistic, on the side's own line. */
+    atomic_fetch_add_explicit(aux, 1, memory_order_seq_cst);
+    ferry__mb_after_rmw(); /* D5: after the fetch_add above; pairs with D1's fence */
     if (FERRY_LIKELY(atomic_load_explicit(waiters, memory_order_relaxed) == 0)) /* D2 */
-        return;
-    struct ferry__wake wk;
-    ferry__wake_init(&wk, c);
-    ferry__chan_lock(c);
-    ferry__chan_settle(c, &wk);
-    ferry__unlock_and_wake(c, &wk);
+        return true;
+    if (!settle)
+        return false;
+    lf_settle(c);
+    return true;
 }
 
 /* A blocking send found the ring full after pushing k of its n items:
@@ -218,13 +247,18 @@ static inline __attribute__((always_inline)) ssize_t lf_send(struct ferry_chan *
                R(c)->cap - ferry__lfring_len(R(c)) < n;
         if (FERRY_LIKELY(!hand))
             k = B->push(c, items, n, true, &nomem);
+        if (FERRY_LIKELY(k == n) || (k > 0 && mode == FERRY__TRY && B->bounded)) {
+            lf_done(c, B->aux(c, true), &c->rx_waiters, true); /* D5 */
+            return (ssize_t)k;
+        }
         if (k > 0)
             lf_after(c, &c->rx_waiters);
     }
     if (B->bounded && FERRY_UNLIKELY(k < n) && mode == FERRY__BLOCK && !hand)
         k = lf_send_poll(c, items, n, k, deadline);
-    if (FERRY_LIKELY(k == n) || (k > 0 && mode == FERRY__TRY && B->bounded)) {
-        /* Relaxed: a statistic, on the senders' own line. */
+    if (k == n) {
+        /* Relaxed: a statistic, on the senders' own line (the poll's
+         * pushes made their own D2 checks). */
         atomic_fetch_add_explicit(B->aux(c, true), 1, memory_order_relaxed);
         return (ssize_t)k;
     }
@@ -249,14 +283,12 @@ static inline __attribute__((always_inline)) ssize_t lf_recv(struct ferry_chan *
     if (FERRY_UNLIKELY(entered))
         lf_after(c, &c->rx_waiters); /* D2: the items past the block's end are reachable now */
     if (FERRY_LIKELY(k > 0)) {
-        atomic_thread_fence(memory_order_seq_cst); /* D2, pairs with D1's fence */
-        if (FERRY_LIKELY(atomic_load_explicit(&c->tx_waiters, memory_order_relaxed) == 0)) { /* D2 */
-            /* Relaxed: a statistic, on the receivers' own line. */
-            atomic_fetch_add_explicit(B->aux(c, false), 1, memory_order_relaxed);
+        if (FERRY_LIKELY(lf_done(c, B->aux(c, false), &c->tx_waiters, false))) /* D5 */
             return (ssize_t)k;
-        }
         /* Senders are blocked: go on under the lock (take more of what
-         * they hold, refill the ring from them). */
+         * they hold, refill the ring from them), which counts the batch
+         * itself. Relaxed: a statistic. */
+        atomic_fetch_sub_explicit(B->aux(c, false), 1, memory_order_relaxed);
     }
     ferry__chan_lock(c);
     return ferry__chan_recv_slow(c, out, max, k, mode, deadline);

@@ -214,12 +214,13 @@ static inline char *ferry__lflist_item(const struct ferry__lflist *l, struct fer
 
 /* Push up to n items (n >= 1); returns how many went in (fewer: a flag
  * is set, or no block could be had: then *nomem is set). With `backoff`,
- * a lost claim yields first (chan_wait.h, "Contention"). */
+ * a lost claim backs off first (chan_wait.h, "Contention"). */
 static inline size_t ferry__lflist_push(struct ferry__lflist *l, const void *src, size_t n, bool backoff,
                                         bool *nomem)
 {
     const char *from = (const char *)src;
     size_t done = 0;
+    unsigned lost = 0; /* lost claims and waits at END, for the backoff */
     struct ferry__lfblock *next = NULL; /* held for linking (L2) */
     while (done < n) {
         /* Acquire: L2 (then tail_blk is the block of t, and cleared). */
@@ -228,7 +229,9 @@ static inline size_t ferry__lflist_push(struct ferry__lflist *l, const void *src
             break;
         size_t o = (size_t)t & (l->cap);
         if (FERRY_UNLIKELY(o == l->cap)) {
-            sched_yield(); /* END: another producer links the next block (L2's three stores) */
+            /* END: another producer links the next block (L2's three
+             * stores): a short wait, backed off like a lost claim. */
+            ferry__contention_backoff(&lost);
             continue;
         }
         /* Relaxed: ordered by the acquire above (L2, L4). */
@@ -246,7 +249,7 @@ static inline size_t ferry__lflist_push(struct ferry__lflist *l, const void *src
         if (!atomic_compare_exchange_weak_explicit(&l->tail, &t, t + k, memory_order_relaxed,
                                                    memory_order_relaxed)) {
             if (backoff)
-                ferry__contention_backoff();
+                ferry__contention_backoff(&lost);
             continue;
         }
         if (FERRY_UNLIKELY(last)) {
@@ -272,6 +275,7 @@ static inline size_t ferry__lflist_pop(struct ferry__lflist *l, void *dst, size_
     size_t o, k;
     struct ferry__lfblock *b;
     uint64_t h;
+    unsigned lost = 0;
     for (;;) {
         /* Acquire: L3 (then head_blk is the block of h). */
         h = atomic_load_explicit(&l->head, memory_order_acquire);
@@ -292,7 +296,7 @@ static inline size_t ferry__lflist_pop(struct ferry__lflist *l, void *dst, size_
         if (atomic_compare_exchange_weak_explicit(&l->head, &h, h + k, memory_order_relaxed, memory_order_relaxed))
             break;
         if (backoff)
-            ferry__contention_backoff();
+            ferry__contention_backoff(&lost);
     }
     if (FERRY_UNLIKELY(o + k == l->cap)) {
         ferry__lflist_enter(l, b, h + k);

@@ -54,7 +54,7 @@
  * Thread safety: push, pop, empty, len and positions from any number of
  * threads; close and drain from one thread at a time (the channel's lock);
  * init and fini alone. Nothing waits for another thread (push and pop with
- * `backoff` may give the CPU away once per lost claim); only init
+ * `backoff` spin or give the CPU away after a lost claim); only init
  * allocates.
  */
 #ifndef FERRY_SRC_CHAN_LFRING_H
@@ -196,7 +196,7 @@ static inline void ferry__lfring_set_run(struct ferry__lfring *r, size_t idx0, u
 }
 
 /* Push up to n items; returns how many went in (0: full at the tail, or a
- * flag set). Never waits; with `backoff`, a lost claim yields first (R3). */
+ * flag set). Never waits; with `backoff`, a lost claim backs off first (R3). */
 static inline size_t ferry__lfring_push(struct ferry__lfring *r, const void *src, size_t n, bool backoff)
 {
     if (n == 0)
@@ -205,6 +205,7 @@ static inline size_t ferry__lfring_push(struct ferry__lfring *r, const void *src
     uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
     size_t k, idx0;
     uint32_t want;
+    unsigned lost = 0;
     for (;;) {
         if (t & FERRY__LFRING_FLAGS)
             return 0;
@@ -223,7 +224,7 @@ static inline size_t ferry__lfring_push(struct ferry__lfring *r, const void *src
         if (atomic_compare_exchange_weak_explicit(&r->tail, &t, t + k, memory_order_relaxed, memory_order_relaxed))
             break;
         if (backoff)
-            ferry__contention_backoff();
+            ferry__contention_backoff(&lost);
     }
     ferry__lfring_copy(r, idx0, (char *)(uintptr_t)src, k, true);
     ferry__lfring_set_run(r, idx0, want + 1, k); /* R1: publishes the items */
@@ -231,7 +232,7 @@ static inline size_t ferry__lfring_push(struct ferry__lfring *r, const void *src
 }
 
 /* Pop up to max items; returns how many (0: nothing published at the
- * head). Never waits; with `backoff`, a lost claim yields first (R3). */
+ * head). Never waits; with `backoff`, a lost claim backs off first (R3). */
 static inline size_t ferry__lfring_pop(struct ferry__lfring *r, void *dst, size_t max, bool backoff)
 {
     if (max == 0)
@@ -240,6 +241,7 @@ static inline size_t ferry__lfring_pop(struct ferry__lfring *r, void *dst, size_
     uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
     size_t k, idx0;
     uint32_t want;
+    unsigned lost = 0;
     for (;;) {
         idx0 = ferry__lfring_index(r, h);
         want = (uint32_t)(2 * h + 1) - 2 * (uint32_t)idx0; /* holds h, stored */
@@ -255,7 +257,7 @@ static inline size_t ferry__lfring_pop(struct ferry__lfring *r, void *dst, size_
         if (atomic_compare_exchange_weak_explicit(&r->head, &h, h + k, memory_order_relaxed, memory_order_relaxed))
             break;
         if (backoff)
-            ferry__contention_backoff();
+            ferry__contention_backoff(&lost);
     }
     ferry__lfring_copy(r, idx0, (char *)dst, k, false);
     /* R2: our read is done before the slots are reused (free for the

@@ -14,6 +14,11 @@ static FERRY_ATOMIC(uint32_t) yield_cost = FERRY__YIELD_COST_INIT_NS;
 /* Tests may turn polling off (P1: read relaxed, set before the threads
  * that must see it start). */
 static FERRY_ATOMIC(int) poll_off;
+/* This thread's share of yields that took longer than a wake-up (P2). */
+static FERRY_TLS uint32_t hogged;
+
+uint32_t ferry__hogged_share(void) { return hogged; }
+void ferry__set_hogged_share(uint32_t share) { hogged = share; }
 
 uint64_t ferry__wake_cost_ns(void) { return atomic_load_explicit(&wake_cost, memory_order_relaxed); }
 uint64_t ferry__yield_cost_ns(void) { return atomic_load_explicit(&yield_cost, memory_order_relaxed); }
@@ -57,7 +62,14 @@ bool ferry__poll_begin(struct ferry__poller *pl, struct ferry__poll_side *side, 
             return false;
     }
     pl->left = pl->budget;
-    pl->spins = ferry__many_cpus() ? FERRY__POLL_SPINS : 0;
+    pl->spin_end = 0;
+    pl->spins = 0;
+    if (ferry__many_cpus()) {
+        pl->spins = FERRY__POLL_SPINS;
+    } else if (hogged >= FERRY__HOGGED_SHARE) { /* P2: spin briefly, never yield */
+        pl->spin_end = ferry__now_ns() + (budget < FERRY__HOGGED_SPIN_NS ? budget : FERRY__HOGGED_SPIN_NS) + 1;
+        pl->left = 0;
+    }
     return true;
 }
 
@@ -77,6 +89,15 @@ bool ferry__many_cpus(void)
 
 bool ferry__poll_next(struct ferry__poller *pl)
 {
+    if (pl->spin_end != 0) { /* P2 */
+        for (unsigned i = 0; i < FERRY__POLL_SPIN_PAUSES; i++)
+            ferry__cpu_relax();
+        uint64_t now = ferry__now_ns();
+        if (now < pl->spin_end && now < pl->deadline)
+            return true;
+        hogged -= hogged / 32; /* spun in vain: perhaps the busy thread is gone */
+        return false;
+    }
     if (pl->spins > 0) {
         pl->spins--;
         for (unsigned i = 0; i < FERRY__POLL_SPIN_PAUSES; i++)
@@ -90,9 +111,15 @@ bool ferry__poll_next(struct ferry__poller *pl)
     sched_yield();
     uint64_t after = ferry__now_ns();
     /* A yield that took long ran other threads: it is not a sample of
-     * the yield itself (nor a poll that burnt the CPU). */
+     * the yield itself (nor a poll that burnt the CPU). One that took
+     * longer than a wake-up is a sample of a hogged CPU (P2), and the
+     * phase ends after this poll unless it makes progress. */
+    bool slice = after - before > FERRY__HOG_SLICE_NS;
     if (after - before < 4 * ferry__yield_cost_ns())
         average(&yield_cost, after - before, FERRY__YIELD_COST_MIN_NS, FERRY__YIELD_COST_MAX_NS);
+    hogged += ((int32_t)(slice ? FERRY__POLL_SHARE_ONE : 0) - (int32_t)hogged) / 8;
+    if (slice)
+        pl->left = 0;
     return after < pl->deadline;
 }
 

@@ -17,7 +17,8 @@
  *
  * How. Between two polls the thread calls sched_yield(): when the thread
  * it waits for shares its CPU, that thread runs; when it does not, the
- * yield returns at once and the poll is a plain re-check. (Polling with
+ * yield returns at once and the poll is a plain re-check. (Not on a CPU
+ * shared with a thread that keeps it for whole time slices: P2 below.) (Polling with
  * `pause` instead was measured slower with four threads per CPU: the
  * poller holds the CPU that the other side needs.)
  *
@@ -66,11 +67,21 @@
  * batch 1: no backoff 10-14 M items/s; this 24-66; a fixed pause loop
  * after each lost claim 38-72 at 6.4 us (longer was better still, up to
  * holding the CPU for a whole slice, which is what a constant tuned to one
- * machine does); on one CPU no claim is lost and nothing changes. Code
+ * machine does); on one CPU no claim is lost and nothing changes. With
+ * more than two CPUs the winner most likely runs on another CPU and is
+ * done in well under a microsecond, while a yield costs a system call
+ * whether or not it runs anything: there a call's first lost claims spin
+ * 1, 2, 4, ... 64 spin-wait hints (exponential backoff), and only later
+ * ones yield, as crossbeam-channel and Concurrency Kit back off. (On the
+ * 16-core machine bounded batch 1 with several threads fell to 0.67-1.04x
+ * the code before the yield-only backoff, docs/performance.md "16 cores";
+ * this spin backoff is the suspected fix, not yet measured there.) Code
  * under the channel's lock never backs off.
  *
  * Ordering: P1 the stamp and the averages are relaxed: they are estimates,
  * read and written racily on purpose (a lost update loses one sample).
+ * P2 the share of long yields is per thread (thread-local): it describes
+ * the CPU the thread runs on, not the channel.
  */
 #ifndef FERRY_SRC_CHAN_WAIT_H
 #define FERRY_SRC_CHAN_WAIT_H
@@ -117,11 +128,39 @@ struct ferry__poll_side {
 #define FERRY__POLL_SPINS 64u
 #define FERRY__POLL_SPIN_PAUSES 32u
 
+/* A CPU shared with a busy thread (P2). sched_yield() hands the CPU to
+ * any thread that is ready to run there, and a thread that does not give
+ * it back (a busy thread of another program, or one of the application's
+ * own doing real work) keeps it for a whole time slice -- milliseconds,
+ * not the microseconds a poll is worth. Measured on the 2-CPU machine
+ * with a busy loop on the consumer's CPU and the producer alone on the
+ * other (spsc, batch 1, capacity 4096): yield polls moved 1.1-4.7 M
+ * items/s, each yield losing the rest of the consumer's slice while the
+ * ring ran dry. So each thread keeps the share of its yields that took
+ * longer than FERRY__HOG_SLICE_NS (thread-local: it describes the thread's
+ * CPU; a moving average, 1/8 per yield, of 0 or FERRY__POLL_SHARE_ONE;
+ * channel threads that poll give the CPU back within microseconds, so
+ * their yields do not count). While the share is FERRY__HOGGED_SHARE or
+ * more (one such yield lately), a poll phase with two CPUs or fewer does
+ * not yield at all: it spins for at most FERRY__HOGGED_SPIN_NS (the other
+ * side, if it runs on the other CPU, publishes within a microsecond) and
+ * then sleeps, to be woken by the other side's next publication (22-36 M
+ * items/s in the case above). Any phase also ends after a yield that long
+ * unless that poll made progress. A phase that spins in vain decays the
+ * share by 1/32, so that once the busy thread is gone the phases go back
+ * to yielding, and a short yield brings the share down. (Spinning on every
+ * phase instead cost 20-25% when both sides shared one CPU, with the ring
+ * of capacity 1024 at batch 16 and 256.) */
+#define FERRY__HOG_SLICE_NS 500000u
+#define FERRY__HOGGED_SHARE (FERRY__POLL_SHARE_ONE / 8)
+#define FERRY__HOGGED_SPIN_NS 4000u
+
 /* One call's poll phase, on its stack. */
 struct ferry__poller {
     uint32_t budget;   /* polls per budget */
     uint32_t left;     /* polls left in this budget */
     uint32_t spins;    /* spin polls left (more than two CPUs) */
+    uint64_t spin_end; /* ns: a hogged CPU's spin phase ends (P2), or 0 */
     uint64_t deadline; /* ns: the call's deadline, or UINT64_MAX */
 };
 
@@ -155,9 +194,28 @@ void ferry__wake_sample(FERRY_ATOMIC(uint64_t) *stamp, uint64_t slept_at);
 /* The current estimates, ns (for tests and statistics). */
 uint64_t ferry__wake_cost_ns(void);
 uint64_t ferry__yield_cost_ns(void);
+/* The calling thread's share of long yields (P2), out of
+ * FERRY__POLL_SHARE_ONE; tests may set it. */
+uint32_t ferry__hogged_share(void);
+void ferry__set_hogged_share(uint32_t share);
 
-/* A lost claim on a fast path (see "Contention" above). */
-static inline void ferry__contention_backoff(void) { sched_yield(); }
+/* Spin steps of a lost claim's backoff with more than two CPUs: the s-th
+ * lost claim of a call (s from 0) waits 2^s spin-wait hints while s is
+ * below this (1 to 64 hints), and yields from then on (see "Contention"). */
+#define FERRY__BACKOFF_SPINS 7u
+
+/* A lost claim on a fast path (see "Contention" above). *lost counts the
+ * call's lost claims so far; start it at 0. */
+static inline void ferry__contention_backoff(unsigned *lost)
+{
+    unsigned s = (*lost)++;
+    if (s < FERRY__BACKOFF_SPINS && ferry__many_cpus()) {
+        for (unsigned i = 1u << s; i > 0; i--)
+            ferry__cpu_relax();
+        return;
+    }
+    sched_yield();
+}
 
 /* Tests that need every wait to reach the sleep path (lost-wakeup
  * detectors) turn polling off for the whole process; true turns it on. */

@@ -11,6 +11,7 @@
  *   ferry__deadline_valid() (NULL, or tv_nsec in [0, 1e9): the library-wide
  *   rule for deadlines, see docs/chan.md "Arguments"), and
  *   ferry__deadline_passed() (NULL never passes).
+ * - ferry__mb_after_rmw(): a full barrier after a seq_cst RMW (free on x86).
  * - ferry__copy_items(): memcpy of k items of elem bytes, with one
  *   pointer-sized item (the common case) as a single move.
  *
@@ -47,6 +48,21 @@ static inline void ferry__cpu_relax(void)
     __asm__ __volatile__("yield" ::: "memory");
 #else
     atomic_signal_fence(memory_order_seq_cst);
+#endif
+}
+
+/* A full memory barrier placed right after a seq_cst read-modify-write, for
+ * a store-then-load handshake whose store side already pays for an RMW: on
+ * x86 a locked instruction orders every earlier store before every later
+ * load, so the barrier only has to hold the compiler back (the RMW's
+ * acquire and release halves already keep the accesses on their sides);
+ * elsewhere it is a seq_cst fence. Say at the call which RMW it follows. */
+static inline void ferry__mb_after_rmw(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    atomic_signal_fence(memory_order_seq_cst);
+#else
+    atomic_thread_fence(memory_order_seq_cst);
 #endif
 }
 

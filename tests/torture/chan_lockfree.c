@@ -295,6 +295,16 @@ FERRY_TEST(lockfree_unbounded_allocation_failing)
     sweep_unbounded(RELEASE_RX_MID, 3, ferry_test_scaled(12000), 3);
 }
 
+/* As on a machine with more than two CPUs: poll phases spin first and lost
+ * claims back off by spinning (chan_wait.h), on the ring and on the list. */
+FERRY_TEST(lockfree_many_cpu_policy_exactly_once_in_order)
+{
+    ferry__set_many_cpus(1);
+    sweep(DRAIN, 1, ferry_test_scaled(6000));
+    sweep_unbounded(DRAIN, 2, ferry_test_scaled(6000), 0);
+    ferry__set_many_cpus(-1);
+}
+
 /* Longer runs at batch 1 on the smallest capacities, where nearly every
  * call races a sleeper (the Dekker hand-over between fast and slow paths). */
 FERRY_TEST(lockfree_blocking_batch1_tiny_capacity)

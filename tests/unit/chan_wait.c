@@ -17,10 +17,15 @@
 #include "chan_wait.h"
 
 static _Thread_local long yields;
+/* Act as a CPU shared with a busy thread: each yield of this thread takes
+ * this long (us; 0 = a plain yield). */
+static _Thread_local unsigned yield_sleep_us;
 
 int sched_yield(void)
 {
     yields++;
+    if (yield_sleep_us)
+        return usleep(yield_sleep_us);
     return (int)syscall(SYS_sched_yield);
 }
 
@@ -203,6 +208,9 @@ FERRY_TEST(poll_idle_channel_bounded)
     long v;
     for (int i = 0; i < 24; i++) {
         struct timespec dl = ferry_test_deadline_ms(20);
+        /* On a loaded machine a yield may take a time slice, after which
+         * the next phase would spin instead (P2, tested below). */
+        ferry__set_hogged_share(0);
         long before = yields;
         CHECK_EQ(ferry_recv_until(rx, &v, 1, &dl), -ETIMEDOUT);
         CHECK(yields - before >= 1 && yields - before <= poll_bound());
@@ -340,6 +348,116 @@ FERRY_TEST(poll_spins_first_only_with_many_cpus)
     long before = yields;
     CHECK(!ferry__poll_next(&pl)); /* in the spin phase, past the deadline */
     CHECK_EQ(yields, before);
+    ferry__set_many_cpus(-1);
+}
+
+/* A lost claim's backoff: with more than two CPUs the first
+ * FERRY__BACKOFF_SPINS lost claims of a call spin (no system call) and later
+ * ones yield; with two or fewer every lost claim yields. */
+FERRY_TEST(contention_backoff_spins_first_only_with_many_cpus)
+{
+    for (int many = 0; many <= 1; many++) {
+        ferry__set_many_cpus(many);
+        unsigned lost = 0;
+        long before = yields;
+        for (unsigned i = 0; i < FERRY__BACKOFF_SPINS; i++)
+            ferry__contention_backoff(&lost);
+        CHECK_EQ(lost, FERRY__BACKOFF_SPINS);
+        CHECK_EQ(yields - before, many ? 0 : (long)FERRY__BACKOFF_SPINS);
+        ferry__contention_backoff(&lost);
+        ferry__contention_backoff(&lost);
+        CHECK_EQ(yields - before, many ? 2 : (long)FERRY__BACKOFF_SPINS + 2);
+    }
+    ferry__set_many_cpus(-1);
+}
+
+/* A CPU shared with a busy thread (P2): yields that take a time slice
+ * raise the thread's share; then a poll phase (two CPUs) never yields,
+ * spins for at most FERRY__HOGGED_SPIN_NS and ends; a phase ends after a
+ * slice-long yield; and short yields bring the share down again. */
+FERRY_TEST(poll_on_a_hogged_cpu_spins_briefly_and_never_yields)
+{
+    ferry__set_many_cpus(0);
+    ferry__set_hogged_share(0);
+    struct ferry__poll_side side = {0};
+    struct ferry__poller pl;
+    /* A slice-long yield ends the phase after its poll. */
+    yield_sleep_us = FERRY__HOG_SLICE_NS / 1000 + 200;
+    CHECK(ferry__poll_begin(&pl, &side, NULL));
+    CHECK(pl.spin_end == 0);
+    long before = yields;
+    CHECK(ferry__poll_next(&pl)); /* yields (long), then one more poll */
+    CHECK_EQ(yields - before, 1);
+    CHECK(!ferry__poll_next(&pl)); /* no progress: over */
+    ferry__poll_end(&side, false);
+    CHECK(ferry__hogged_share() >= FERRY__HOGGED_SHARE);
+    /* Hogged: spins only, then over, within about the spin bound. */
+    before = yields;
+    CHECK(ferry__poll_begin(&pl, &side, NULL));
+    uint64_t t0 = ferry__now_ns();
+    long polls = 0;
+    while (ferry__poll_next(&pl))
+        polls++;
+    uint64_t took = ferry__now_ns() - t0;
+    CHECK_EQ(yields, before);
+    CHECK(polls > 0);
+    CHECK_MSG(took >= FERRY__HOGGED_SPIN_NS / 2 || polls < 2, "spun %llu ns", (unsigned long long)took);
+    ferry__poll_end(&side, false);
+    /* Plain yields again (the busy thread is gone): the share falls below
+     * the mark after a few, and phases yield again. */
+    yield_sleep_us = 0;
+    ferry__set_hogged_share(FERRY__HOGGED_SHARE);
+    CHECK(ferry__poll_begin(&pl, &side, NULL));
+    while (ferry__poll_next(&pl)) /* the spins fail: the share decays */
+        ;
+    CHECK(ferry__hogged_share() < FERRY__HOGGED_SHARE);
+    CHECK(ferry__poll_begin(&pl, &side, NULL));
+    before = yields;
+    CHECK(ferry__poll_next(&pl));
+    CHECK_EQ(yields - before, 1);
+    ferry__poll_end(&side, true);
+    ferry__set_hogged_share(0);
+    ferry__set_many_cpus(-1);
+}
+
+struct hogged_sender {
+    pthread_t t;
+    ferry_tx *tx;
+    long n;
+};
+
+static void *hogged_send(void *arg)
+{
+    struct hogged_sender *s = arg;
+    ferry__set_hogged_share(FERRY__POLL_SHARE_ONE);
+    for (long i = 0; i < s->n; i++)
+        CHECK_EQ(ferry_send(s->tx, &i, 1), 1);
+    return NULL;
+}
+
+/* Blocking traffic with both threads on "hogged" CPUs (spin, then sleep;
+ * never yield): every item arrives once, in order, on the ring and the
+ * list. */
+FERRY_TEST(poll_hogged_traffic)
+{
+    ferry__set_many_cpus(0);
+    for (int unbounded = 0; unbounded <= 1; unbounded++) {
+        ferry_tx *tx;
+        ferry_rx *rx;
+        open_lf(unbounded ? FERRY_UNBOUNDED : 4, 0, &tx, &rx);
+        struct hogged_sender s = {.tx = tx, .n = (long)ferry_test_scaled(20000)};
+        ferry__set_hogged_share(FERRY__POLL_SHARE_ONE);
+        pthread_create(&s.t, NULL, hogged_send, &s);
+        for (long i = 0; i < s.n; i++) {
+            long got = -1;
+            CHECK_EQ(ferry_recv(rx, &got, 1), 1);
+            CHECK_EQ(got, i);
+        }
+        pthread_join(s.t, NULL);
+        ferry_tx_release(tx);
+        ferry_rx_release(rx);
+    }
+    ferry__set_hogged_share(0);
     ferry__set_many_cpus(-1);
 }
 
