@@ -62,6 +62,8 @@ void progress_end(struct progress *p)
         msg_progress(NULL);
 }
 
+static const char *plural(uint64_t n) { return n == 1 ? "" : "s"; }
+
 void summary_print(struct dupes *d, const struct report *r, int64_t end_ns, bool interrupted)
 {
     uint64_t dup_files = 0, wasted = 0;
@@ -80,9 +82,10 @@ void summary_print(struct dupes *d, const struct report *r, int64_t end_ns, bool
                       (unsigned long long)changed);
     if (vanished && n >= 0 && (size_t)n < sizeof extra)
         snprintf(extra + n, sizeof extra - (size_t)n, "; %llu vanished", (unsigned long long)vanished);
-    msg("%s%llu files (%s) in %.2f s; read %s; %zu groups, %llu duplicate files, %s wasted%s",
-        interrupted ? "interrupted (partial results): " : "", (unsigned long long)get(&d->c.files),
+    uint64_t files = get(&d->c.files);
+    msg("%s%llu file%s (%s) in %.2f s; read %s; %zu group%s, %llu duplicate file%s, %s wasted%s",
+        interrupted ? "interrupted (partial results): " : "", (unsigned long long)files, plural(files),
         human_bytes(get(&d->c.bytes), found, sizeof found), (double)(end_ns - d->start_ns) / 1e9,
-        human_bytes(get(&d->c.bytes_read), rd, sizeof rd), r->n, (unsigned long long)dup_files,
-        human_bytes(wasted, w, sizeof w), extra);
+        human_bytes(get(&d->c.bytes_read), rd, sizeof rd), r->n, plural(r->n), (unsigned long long)dup_files,
+        plural(dup_files), human_bytes(wasted, w, sizeof w), extra);
 }

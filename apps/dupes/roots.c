@@ -159,6 +159,26 @@ static int resolve_root(struct root *r, char *arg)
     return 0;
 }
 
+/* Can the directory at fd (O_PATH) be listed? 0 or an errno value. */
+static int dir_readable(int fd)
+{
+    int d = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (d < 0)
+        return errno;
+    close(d);
+    return 0;
+}
+
+/* The message when the PATHs' directories do not fit the open-file limit
+ * (roots_open made what room it could). */
+static void too_many_dirs(int npaths)
+{
+    struct rlimit rl = { 0 };
+    getrlimit(RLIMIT_NOFILE, &rl);
+    msg("the open-file limit (ulimit -n) is %llu: too low for %d directory PATHs (each "
+        "holds a descriptor for the whole run)", (unsigned long long)rl.rlim_cur, npaths);
+}
+
 /* Open r's directory, or share the descriptor of an earlier PATH in the
  * same directory: `ferry-dupes $(find ...)` may name thousands of files
  * of a few directories, and a descriptor each would exhaust the limit. */
@@ -177,15 +197,24 @@ static int open_dir(struct root *r, struct table *dirs, int npaths)
     free(dir);
     if (r->fd < 0)
         r->fd = -1;
-    if (r->fd < 0 && err == EMFILE) { /* (roots_open made what room it could) */
-        struct rlimit rl = { 0 };
-        getrlimit(RLIMIT_NOFILE, &rl);
-        msg("the open-file limit (ulimit -n) is %llu: too low for %d directory PATHs (each "
-            "holds a descriptor for the whole run)", (unsigned long long)rl.rlim_cur, npaths);
+    if (r->fd < 0 && err == EMFILE) {
+        too_many_dirs(npaths);
         return -1;
     }
     if (r->fd < 0) {
         msg_path(r->arg, strlen(r->arg), "%s", strerror(err));
+        return -1;
+    }
+    if (!r->is_file && (err = dir_readable(r->fd)) != 0) {
+        /* A directory PATH that cannot be listed is an operand that cannot
+         * be scanned, as one that does not exist (exit 2, nothing scanned),
+         * not a directory met on the way (warned and counted). */
+        if (err == EMFILE)
+            too_many_dirs(npaths);
+        else
+            msg_path(r->arg, strlen(r->arg), "cannot open directory: %s", strerror(err));
+        close(r->fd);
+        r->fd = -1;
         return -1;
     }
     if (table_add(dirs, h, r, root_dir_hash)) {
@@ -206,7 +235,7 @@ int roots_open(struct dupes *d)
     d->nroots = o->npaths;
     for (int i = 0; i < o->npaths; i++)
         d->roots[i].fd = -1;
-    fdlimit_make_room((unsigned)o->npaths); /* (at most one descriptor per PATH) */
+    fdlimit_make_room((unsigned)o->npaths + 1); /* (one per PATH, and one to test that a directory lists) */
     struct table dirs = { 0 }, args = { 0 };
     int ret = 0, n = 0;
     for (int i = 0; i < o->npaths && !ret; i++) {

@@ -621,6 +621,50 @@ def case_unreadable_files_and_dirs():
         same_groups(parse_json(out), dupes_tree.expected_groups(inodes))
 
 
+def case_unscannable_path_operands():
+    """A PATH that cannot be scanned at all is an error, as one that does
+    not exist: a directory PATH that cannot be listed, and a file PATH in a
+    directory that cannot be searched, each exit 2 with a message naming it
+    and nothing scanned (a directory met inside a PATH is warned about and
+    counted instead: case_unreadable_files_and_dirs). As root the program
+    runs as the user nobody."""
+    with Tmp() as tmp:
+        user, binary = as_nobody()
+        os.chmod(tmp, 0o755)
+        for d in (b"ok", b"closed", b"unsearchable"):
+            os.mkdir(os.path.join(tmp, d))
+            for name in (b"x", b"y"):
+                with open(os.path.join(tmp, d, name), "wb") as f:
+                    f.write(b"same bytes")
+        ok_dir = os.path.join(tmp, b"ok")
+        closed = os.path.join(tmp, b"closed")
+        unsearchable = os.path.join(tmp, b"unsearchable")
+        os.chmod(closed, 0o300)        # search, no listing
+        os.chmod(unsearchable, 0o600)  # listing, no search
+        try:
+            for args, msg in (([ok_dir, closed], closed + b": cannot open directory: Permission denied"),
+                              ([closed], closed + b": cannot open directory: Permission denied"),
+                              ([ok_dir, os.path.join(unsearchable, b"x")],
+                               os.path.join(unsearchable, b"x") + b": Permission denied")):
+                rc, out, err = run(["--no-db"] + args, user=user, binary=binary)
+                check(rc == 2, "%r: exit %d, want 2: %r" % (args, rc, err))
+                check(msg in err, "%r: message %r, want %r" % (args, err, msg))
+                check(out == b"", "%r: printed %r" % (args, out))
+            # The same tree when it can be read: scanned, one group each.
+            os.chmod(closed, 0o755)
+            os.chmod(unsearchable, 0o755)
+            rc, out, err = run(["--no-db", ok_dir, closed], user=user, binary=binary)
+            check(rc == 0, "exit %d: %r" % (rc, err))
+            check(out.count(b"files, 10 bytes each") == 1, "groups: %r" % out)
+            check(b": 4 files (40 B)" in err and b"; 1 group, 3 duplicate files," in err, "summary %r" % err)
+            rc, out, err = run(["--no-db", os.path.join(ok_dir, b"x")], user=user, binary=binary)
+            check(rc == 0 and b": 1 file (10 B)" in err and b"; 0 groups, 0 duplicate files," in err,
+                  "exit %d, summary %r" % (rc, err))
+        finally:
+            os.chmod(closed, 0o755)
+            os.chmod(unsearchable, 0o755)
+
+
 # ---------------------------------------------------------------------------
 # Ctrl-C
 
