@@ -14,7 +14,7 @@ static FERRY_ATOMIC(uint32_t) yield_cost = FERRY__YIELD_COST_INIT_NS;
 /* Tests may turn polling off (P1: read relaxed, set before the threads
  * that must see it start). */
 static FERRY_ATOMIC(int) poll_off;
-/* This thread's share of yields that took longer than a wake-up (P2). */
+/* This thread's share of yields that took a time slice (P2). */
 static FERRY_TLS uint32_t hogged;
 
 uint32_t ferry__hogged_share(void) { return hogged; }
@@ -111,9 +111,9 @@ bool ferry__poll_next(struct ferry__poller *pl)
     sched_yield();
     uint64_t after = ferry__now_ns();
     /* A yield that took long ran other threads: it is not a sample of
-     * the yield itself (nor a poll that burnt the CPU). One that took
-     * longer than a wake-up is a sample of a hogged CPU (P2), and the
-     * phase ends after this poll unless it makes progress. */
+     * the yield itself (nor a poll that burnt the CPU). One that took a
+     * time slice (FERRY__HOG_SLICE_NS) is a sample of a hogged CPU (P2),
+     * and the phase ends after this poll unless it makes progress. */
     bool slice = after - before > FERRY__HOG_SLICE_NS;
     if (after - before < 4 * ferry__yield_cost_ns())
         average(&yield_cost, after - before, FERRY__YIELD_COST_MIN_NS, FERRY__YIELD_COST_MAX_NS);
