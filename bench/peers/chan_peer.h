@@ -17,8 +17,10 @@
  * PEER_PIN in the environment pins every thread, to take the scheduler's
  * placement out of a measurement (docs/performance.md, "What flips batch 1"):
  * "one" all threads on CPU 0; "split" producers on CPU 0, consumers on CPU 1;
- * "alt" thread i of each side on CPU (i + side) mod 2. (The Rust and Go
- * binaries do not read it; `taskset -c 0` gives them the "one" placement.)
+ * "alt" thread i of each side on CPU (i + side) mod 2. (The Rust binaries
+ * read it too, bench/peers/rust/peer.rs; the Go ones do not, since their
+ * goroutines are not threads: `taskset -c 0` gives them the "one"
+ * placement.)
  *
  * Output, one line on stdout:  RESULT <seconds> <items>
  * Exit status: 0; 2 bad arguments (usage on stderr); 3 a wrong count or sum.

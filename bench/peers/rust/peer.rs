@@ -84,6 +84,47 @@ pub fn report(lib: &str, n: u64, sec: f64, count: u64, sum: u64) {
     println!("RESULT {:.6} {}", sec, n);
 }
 
+extern "C" {
+    fn sched_setaffinity(pid: i32, size: usize, mask: *const u64) -> i32;
+}
+
+/// PEER_PIN as chan_peer.h reads it: 0 none, 1 one, 2 split, 3 alt; exits 2
+/// if unknown.
+fn pin_mode() -> u32 {
+    match std::env::var("PEER_PIN").as_deref() {
+        Err(_) | Ok("") => 0,
+        Ok("one") => 1,
+        Ok("split") => 2,
+        Ok("alt") => 3,
+        Ok(other) => {
+            eprintln!("PEER_PIN: one, split or alt, not '{}'", other);
+            std::process::exit(2);
+        }
+    }
+}
+
+/// Pin the calling thread to the CPU chan_peer.h gives thread `index` of
+/// its side: all on 0 (one), producers on 0 and consumers on 1 (split), or
+/// alternating (alt); exits 2 if that fails.
+fn pin(mode: u32, producer: bool, index: usize) {
+    if mode == 0 {
+        return;
+    }
+    let c = (!producer) as usize;
+    let cpu = match mode {
+        1 => 0,
+        2 => c,
+        _ => (index + c) % 2,
+    };
+    let mut mask = [0u64; 16];
+    mask[cpu / 64] |= 1u64 << (cpu % 64);
+    // SAFETY: the mask is a valid cpu_set_t of 1024 bits for the calling thread (pid 0).
+    if unsafe { sched_setaffinity(0, std::mem::size_of_val(&mask), mask.as_ptr()) } != 0 {
+        eprintln!("PEER_PIN: cannot pin a thread to CPU {}", cpu);
+        std::process::exit(2);
+    }
+}
+
 /// Run the workload: each producer gets one sender (and drops it when done:
 /// the channel disconnects after the last), each consumer one receiver and
 /// returns (count, sum).
@@ -95,10 +136,12 @@ where
 {
     let start = Arc::new(Barrier::new(a.producers + a.consumers));
     let share = a.n / a.producers as u64;
+    let mode = pin_mode();
     let mut prod = Vec::new();
     for (p, s) in senders.into_iter().enumerate() {
         let b = start.clone();
         prod.push(thread::spawn(move || {
+            pin(mode, true, p);
             b.wait();
             let t0 = Instant::now();
             produce(s, p as u64 * share + 1, share);
@@ -106,9 +149,10 @@ where
         }));
     }
     let mut cons = Vec::new();
-    for r in receivers.into_iter() {
+    for (i, r) in receivers.into_iter().enumerate() {
         let b = start.clone();
         cons.push(thread::spawn(move || {
+            pin(mode, false, i);
             b.wait();
             let t0 = Instant::now();
             let r = consume(r);
