@@ -19,6 +19,12 @@
 #                    the main branch's) wherever ferry runs, as library NAME:
 #                    same arguments, interleaved in the same rounds; shown as
 #                    its own column and as ferry/NAME, never as a peer
+#     --pin MODE     pin every thread (PEER_PIN=one|split|alt: all on CPU 0;
+#                    producers on 0, consumers on 1; alternating); the C, C++
+#                    and Rust binaries do, the Go ones cannot (goroutines)
+#     --busy CPU     keep a busy loop on CPU for the whole run (taskset), as
+#                    another program's work would (docs/performance.md,
+#                    "Second pass")
 #
 # Every round runs every case once and, within a case, every library once, in
 # an order rotated by the round number; each run is its own process. Output
@@ -37,13 +43,13 @@
 # marked *). The ring (mutex + condvars) takes a batch per lock acquisition.
 set -euo pipefail
 
-usage() { sed -n '3,21p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '3,27p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 [ $# -ge 1 ] || usage
 bindir=$1; shift
 [ -d "$bindir" ] || { echo "bench-peers-run: no directory $bindir" >&2; exit 2; }
 bindir=$(cd "$bindir" && pwd)
 
-rounds="" n="" filter="" libs_wanted="" quick=0 out=peers-results timeout_s=120
+rounds="" n="" filter="" libs_wanted="" quick=0 out=peers-results timeout_s=120 pin="" busy=""
 extras=() # NAME=BIN, run like chan_ferry
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -54,6 +60,15 @@ while [ $# -gt 0 ]; do
     --quick) quick=1; shift ;;
     --out) out=$2; shift 2 ;;
     --timeout) timeout_s=$2; shift 2 ;;
+    --pin)
+      case "$2" in one|split|alt) pin=$2 ;;
+        *) echo "bench-peers-run: --pin one, split or alt, not '$2'" >&2; exit 2 ;; esac
+      shift 2 ;;
+    --busy)
+      [[ "$2" =~ ^[0-9]+$ ]] && [ "$2" -lt "$(nproc)" ] ||
+        { echo "bench-peers-run: --busy: a CPU number below $(nproc), not '$2'" >&2; exit 2; }
+      command -v taskset >/dev/null || { echo "bench-peers-run: --busy needs taskset" >&2; exit 2; }
+      busy=$2; shift 2 ;;
     --extra)
       [[ "$2" =~ ^[a-z][a-z0-9_]*=.+$ ]] || { echo "bench-peers-run: --extra NAME=BIN, not '$2'" >&2; exit 2; }
       case "${2%%=*}" in ferry|crossbeam|flume|go|moodycamel|ring)
@@ -71,6 +86,17 @@ for v in "$rounds" "$n" "$timeout_s"; do
 done
 mkdir -p "$out"
 raw=$out/raw.txt summary=$out/summary.md
+placement=""
+if [ -n "$pin" ]; then
+  export PEER_PIN=$pin
+  placement="$placement, PEER_PIN=$pin"
+fi
+if [ -n "$busy" ]; then
+  taskset -c "$busy" sh -c 'while :; do :; done' ferry-peers-busy &
+  busy_pid=$!
+  trap 'kill "$busy_pid" 2>/dev/null' EXIT
+  placement="$placement, a busy loop on CPU $busy"
+fi
 
 # ---------------------------------------------------------------------------
 # The cases: name P C B CAP
@@ -121,7 +147,7 @@ selected_lib() { [ -z "$libs_wanted" ] || [[ "$libs_wanted" == *,$1,* ]]; }
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
 {
-  echo "# ferry peer suite, $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -srm)"
+  echo "# ferry peer suite, $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -srm)$placement"
   echo "# $(nproc) CPUs:$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
   echo "# rounds $rounds, N $n (batch 16/256: $((4 * n))), filter '${filter}', binaries $bindir"
   for e in "${extras[@]}"; do echo "# extra ${e%%=*}: ${e#*=}"; done

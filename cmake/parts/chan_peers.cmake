@@ -76,4 +76,12 @@ if(FERRY_BUILD_BENCH AND FERRY_BUILD_TESTS AND FERRY_SANITIZE STREQUAL "")
             --rounds 2 --n 4000 --filter "^(spsc|mpmc8x8)-b(1|256)-" --out ${PROJECT_BINARY_DIR}/peers-runner-test)
   set_tests_properties(unit.peers.runner PROPERTIES LABELS unit TIMEOUT 120
     PASS_REGULAR_EXPRESSION "\\| mpmc8x8-b256-unbounded \\| [0-9.]+ \\([0-9.]+\\) \\|")
+  # Pinned, beside a busy loop (tests/bench/peers_runner_busy.sh).
+  add_test(NAME unit.peers.runner_pinned_busy
+    COMMAND ${PROJECT_SOURCE_DIR}/tests/bench/peers_runner_busy.sh ${PROJECT_SOURCE_DIR}/scripts/bench-peers-run.sh
+            ${PROJECT_BINARY_DIR}/bench-peers ${PROJECT_BINARY_DIR}/peers-runner-busy-test)
+  set_tests_properties(unit.peers.runner_pinned_busy PROPERTIES LABELS unit TIMEOUT 120)
+  add_test(NAME unit.peers.runner_bad_pin
+    COMMAND ${PROJECT_SOURCE_DIR}/scripts/bench-peers-run.sh ${PROJECT_BINARY_DIR}/bench-peers --pin bogus)
+  set_tests_properties(unit.peers.runner_bad_pin PROPERTIES LABELS unit WILL_FAIL TRUE)
 endif()
