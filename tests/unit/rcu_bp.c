@@ -137,8 +137,15 @@ FERRY_TEST(late_exit_destructor_may_read)
     ferry_rcu_bp_synchronize();
 }
 
-/* A thread whose first section is in a signal handler. */
-static FERRY_ATOMIC(int) handled;
+/* A thread whose first section is in a signal handler. The signal goes
+ * to the thread once it runs its own code (ready), and again every 100 ms
+ * until a handler has run: under ThreadSanitizer about one run in 150
+ * never ran the handler for a signal that pthread_kill had sent (the
+ * thread sat in its usleep loop; the runtime defers signals to its own
+ * safe points and lost that one), and the test waited forever (CI, TSan
+ * build). Each delivery runs the same handler; the first is the thread's
+ * first section. */
+static FERRY_ATOMIC(int) handled, ready;
 
 static void on_signal(int sig)
 {
@@ -151,6 +158,7 @@ static void on_signal(int sig)
 static void *wait_for_signal(void *arg)
 {
     (void)arg;
+    atomic_store_explicit(&ready, 1, memory_order_release);
     while (!atomic_load_explicit(&handled, memory_order_acquire))
         usleep(1000);
     return NULL;
@@ -164,8 +172,15 @@ FERRY_TEST(first_section_in_a_signal_handler)
     CHECK_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
     pthread_t t;
     CHECK_EQ(pthread_create(&t, NULL, wait_for_signal, NULL), 0);
-    CHECK_EQ(pthread_kill(t, SIGUSR1), 0);
+    while (!atomic_load_explicit(&ready, memory_order_acquire))
+        usleep(1000);
+    for (int i = 0; !atomic_load_explicit(&handled, memory_order_acquire); i++) {
+        if (i % 100 == 0)
+            CHECK_EQ(pthread_kill(t, SIGUSR1), 0);
+        usleep(1000);
+    }
     CHECK_EQ(pthread_join(t, NULL), 0);
+    CHECK_EQ(atomic_load_explicit(&handled, memory_order_acquire), 1);
     ferry_rcu_bp_synchronize();
 }
 
