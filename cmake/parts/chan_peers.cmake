@@ -81,6 +81,11 @@ if(FERRY_BUILD_BENCH AND FERRY_BUILD_TESTS AND FERRY_SANITIZE STREQUAL "")
     COMMAND ${PROJECT_SOURCE_DIR}/tests/bench/peers_runner_busy.sh ${PROJECT_SOURCE_DIR}/scripts/bench-peers-run.sh
             ${PROJECT_BINARY_DIR}/bench-peers ${PROJECT_BINARY_DIR}/peers-runner-busy-test)
   set_tests_properties(unit.peers.runner_pinned_busy PROPERTIES LABELS unit TIMEOUT 120)
+  # A chan_ferry from another revision (tests/bench/peers_at.sh).
+  add_test(NAME unit.peers.build_at_revision
+    COMMAND ${PROJECT_SOURCE_DIR}/tests/bench/peers_at.sh ${PROJECT_SOURCE_DIR}/scripts/bench-peers-at.sh
+            ${PROJECT_BINARY_DIR}/peers-at-test)
+  set_tests_properties(unit.peers.build_at_revision PROPERTIES LABELS unit TIMEOUT 300 SKIP_RETURN_CODE 77)
   add_test(NAME unit.peers.runner_bad_pin
     COMMAND ${PROJECT_SOURCE_DIR}/scripts/bench-peers-run.sh ${PROJECT_BINARY_DIR}/bench-peers --pin bogus)
   set_tests_properties(unit.peers.runner_bad_pin PROPERTIES LABELS unit WILL_FAIL TRUE)
