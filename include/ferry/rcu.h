@@ -33,7 +33,8 @@
  * Debug checks (FERRY_DEBUG, each aborts naming the call site): a read lock in
  * an unregistered thread, ferry_rcu_dereference() outside any read-side
  * section, synchronize or barrier inside a read-side section. Always checked:
- * unlock without lock, the same head queued twice, double register/unregister.
+ * unlock without lock, nesting deeper than 2^32 - 1 levels, the same head
+ * queued twice, double register/unregister.
  *
  * Strict mode: FERRY_RCU_STRICT=1 in the environment makes grace periods as
  * short as possible: every callback gets its own grace period, run at once.
@@ -197,6 +198,11 @@ static inline void ferry__rcu_ctr_lock(FERRY_ATOMIC(unsigned long) *ctr, struct 
          * the updater's mb_master between its reader scans. */
         ferry__rcu_mb_slave();
     } else {
+        /* One more level would carry into the phase bit and make the thread
+         * look outside any section to grace periods. */
+        if (FERRY_UNLIKELY((tmp & FERRY__RCU_NEST_MASK) == FERRY__RCU_NEST_MASK))
+            ferry__die("RCU read-side sections nested too deep (%lu levels): "
+                       "a read lock without its unlock?", FERRY__RCU_NEST_MASK);
         atomic_store_explicit(ctr, tmp + FERRY__RCU_NEST_COUNT, memory_order_relaxed);
     }
 }

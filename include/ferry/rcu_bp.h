@@ -25,9 +25,9 @@
  * after ferry's and reads again registers the thread again for the next
  * round of destructors.
  *
- * Debug checks: unlock without lock (always), synchronize or barrier inside
- * a section (always), and ferry_rcu_dereference outside any section of any
- * flavor (FERRY_DEBUG).
+ * Debug checks: unlock without lock and nesting deeper than 2^32 - 1 levels
+ * (always), synchronize or barrier inside a section (always), and
+ * ferry_rcu_dereference outside any section of any flavor (FERRY_DEBUG).
  */
 #ifndef FERRY_RCU_BP_H
 #define FERRY_RCU_BP_H

@@ -335,6 +335,20 @@ FERRY_DEATH_TEST(unbalanced_nested_unlock_aborts, "ferry_rcu_read_unlock without
     ferry_rcu_read_unlock();
 }
 
+/* The nest count has 32 bits: one more level would carry into the phase bit
+ * and leave the thread looking outside any section to grace periods (a
+ * read lock without its unlock in a loop gets there). Staged: the count is
+ * set just below the limit rather than reached by 2^32 locks. */
+FERRY_DEATH_TEST(nesting_past_the_limit_aborts, "read-side sections nested too deep")
+{
+    ferry_rcu_register_thread();
+    ferry_rcu_read_lock();
+    unsigned long v = atomic_load_explicit(&ferry__rcu_reader.ctr, memory_order_relaxed);
+    atomic_store_explicit(&ferry__rcu_reader.ctr, v | FERRY__RCU_NEST_MASK, memory_order_relaxed);
+    ferry_rcu_read_lock();
+    CHECK(ferry_rcu_read_ongoing());   /* not reached with the check */
+}
+
 FERRY_DEATH_TEST(synchronize_in_read_section_aborts, "ferry_rcu_synchronize inside a ferry_rcu read-side section")
 {
     ferry_rcu_register_thread();

@@ -243,6 +243,17 @@ FERRY_DEATH_TEST(unbalanced_unlock_aborts, "ferry_rcu_bp_read_unlock without a m
     ferry_rcu_bp_read_unlock();
 }
 
+/* As in tests/unit/rcu.c: one level past the 32-bit nest count aborts
+ * instead of carrying into the phase bit (staged below the limit). */
+FERRY_DEATH_TEST(nesting_past_the_limit_aborts, "read-side sections nested too deep")
+{
+    ferry_rcu_bp_read_lock();
+    unsigned long v = atomic_load_explicit(&ferry__rcu_bp_self->ctr, memory_order_relaxed);
+    atomic_store_explicit(&ferry__rcu_bp_self->ctr, v | FERRY__RCU_NEST_MASK, memory_order_relaxed);
+    ferry_rcu_bp_read_lock();
+    CHECK(ferry_rcu_bp_read_ongoing());   /* not reached with the check */
+}
+
 FERRY_DEATH_TEST(synchronize_in_section_aborts, "ferry_rcu_bp_synchronize inside a ferry_rcu_bp read-side section")
 {
     ferry_rcu_bp_read_lock();
