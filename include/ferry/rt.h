@@ -18,9 +18,12 @@
  *
  * - libferry-rtcheck.so (tools/rtcheck), loaded with LD_PRELOAD, interposes
  *   the malloc family, free, pthread mutex/cond/rwlock waits, semaphores,
- *   sleeps, read/write/open/close, poll/epoll_wait, syscall(SYS_futex) and
- *   stdio output (printf, fputs, fwrite, ...), and aborts with "ferry-rtcheck: <call> in real-time section" and a backtrace
- *   when the calling thread is inside a section. See docs/rt.md.
+ *   sleeps, file and socket I/O (read/write/open/close, pread, readv,
+ *   select, send/recv, fsync, ...), poll/epoll_wait, syscall(SYS_futex),
+ *   pthread_join, mmap/munmap and stdio (printf, fputs, fwrite, fread,
+ *   fgets, ...), and aborts with "ferry-rtcheck: <call> in real-time
+ *   section" and a backtrace when the calling thread is inside a section.
+ *   See docs/rt.md.
  * - When ferry is built with -DFERRY_RTSAN=ON (clang >= 19 and its
  *   libclang_rt.rtsan runtime), the marks also call
  *   __rtsan_realtime_enter() / __rtsan_realtime_exit(), so clang's

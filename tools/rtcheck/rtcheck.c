@@ -5,8 +5,11 @@
  *
  * It interposes the calls a real-time thread must not make (the malloc family
  * and free, pthread mutex/cond/rwlock waits, semaphores, sleeps,
- * read/write/open/close, poll/epoll_wait, syscall(SYS_futex, ...), and the
- * common stdio output calls: printf, fprintf, puts, fputs, fwrite, fflush). Each
+ * read/write/open/close and the other I/O calls (pread/pwrite, readv/writev,
+ * select/pselect, socket send/recv/accept/connect, fsync), poll/epoll_wait,
+ * syscall(SYS_futex, ...), pthread_join, mmap/munmap, the common stdio output
+ * calls: printf, fprintf, puts, fputs, fwrite, fflush, and stdio input:
+ * fread, fgets, fgetc, getc, getline, getdelim; see SIMPLE_CALLS). Each
  * wrapper asks whether the calling thread is inside a ferry real-time
  * section (ferry_rt_enter/ferry_rt_exit); if it is, the checker prints
  *
@@ -42,7 +45,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
+#include <sys/select.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -226,6 +233,59 @@ __attribute__((noinline)) static void report(const char *call)
             report(call);                                                 \
     } while (0)
 
+/* ------------------------------------------------------------------ */
+/* Calls that are checked and forwarded as they are: the other forms of
+ * I/O (positioned, vectored, sockets, select, sync), stdio input (a
+ * buffered stream's read() happens inside glibc, out of the read()
+ * wrapper's sight, and the stream lock is taken either way), joining a
+ * thread, and mapping memory (the process's memory-map lock). */
+#define SIMPLE_CALLS(X)                                                                  \
+    X(ssize_t, pread, (int fd, void *b, size_t n, off_t o), (fd, b, n, o))               \
+    X(ssize_t, pread64, (int fd, void *b, size_t n, off64_t o), (fd, b, n, o))           \
+    X(ssize_t, pwrite, (int fd, const void *b, size_t n, off_t o), (fd, b, n, o))        \
+    X(ssize_t, pwrite64, (int fd, const void *b, size_t n, off64_t o), (fd, b, n, o))    \
+    X(ssize_t, readv, (int fd, const struct iovec *v, int n), (fd, v, n))                \
+    X(ssize_t, writev, (int fd, const struct iovec *v, int n), (fd, v, n))               \
+    X(int, select, (int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *t),          \
+      (n, r, w, e, t))                                                                   \
+    X(int, pselect, (int n, fd_set *r, fd_set *w, fd_set *e, const struct timespec *t,   \
+                     const sigset_t *m), (n, r, w, e, t, m))                             \
+    X(ssize_t, recv, (int fd, void *b, size_t n, int fl), (fd, b, n, fl))                \
+    X(ssize_t, recvfrom, (int fd, void *b, size_t n, int fl, struct sockaddr *a,         \
+                          socklen_t *al), (fd, b, n, fl, a, al))                         \
+    X(ssize_t, recvmsg, (int fd, struct msghdr *m, int fl), (fd, m, fl))                 \
+    X(ssize_t, send, (int fd, const void *b, size_t n, int fl), (fd, b, n, fl))          \
+    X(ssize_t, sendto, (int fd, const void *b, size_t n, int fl,                         \
+                        const struct sockaddr *a, socklen_t al), (fd, b, n, fl, a, al))  \
+    X(ssize_t, sendmsg, (int fd, const struct msghdr *m, int fl), (fd, m, fl))           \
+    X(int, accept, (int fd, struct sockaddr *a, socklen_t *al), (fd, a, al))             \
+    X(int, accept4, (int fd, struct sockaddr *a, socklen_t *al, int fl), (fd, a, al, fl)) \
+    X(int, connect, (int fd, const struct sockaddr *a, socklen_t al), (fd, a, al))       \
+    X(int, fsync, (int fd), (fd))                                                        \
+    X(int, fdatasync, (int fd), (fd))                                                    \
+    X(size_t, fread, (void *p, size_t size, size_t n, FILE *f), (p, size, n, f))         \
+    X(char *, fgets, (char *b, int n, FILE *f), (b, n, f))                               \
+    X(int, fgetc, (FILE *f), (f))                                                        \
+    X(int, getc, (FILE *f), (f))                                                         \
+    X(ssize_t, getline, (char **l, size_t *n, FILE *f), (l, n, f))                       \
+    X(ssize_t, getdelim, (char **l, size_t *n, int d, FILE *f), (l, n, d, f))            \
+    X(int, pthread_join, (pthread_t t, void **r), (t, r))                                \
+    X(void *, mmap, (void *a, size_t n, int pr, int fl, int fd, off_t o), (a, n, pr, fl, fd, o)) \
+    X(void *, mmap64, (void *a, size_t n, int pr, int fl, int fd, off64_t o),            \
+      (a, n, pr, fl, fd, o))                                                             \
+    X(int, munmap, (void *a, size_t n), (a, n))
+
+#define SIMPLE_WRAPPER(ret, name, params, args)                           \
+    REAL(ret, name, params, NULL)                                        \
+    EXPORT ret name params                                               \
+    {                                                                    \
+        CHECK(#name);                                                    \
+        return get_##name() args;                                        \
+    }
+SIMPLE_CALLS(SIMPLE_WRAPPER)
+
+#define SIMPLE_RESOLVE(ret, name, params, args) get_##name();
+
 __attribute__((constructor)) static void rtcheck_init(void)
 {
     in_checker++;
@@ -245,6 +305,7 @@ __attribute__((constructor)) static void rtcheck_init(void)
     get_read(); get_write(); get_open(); get_open64(); get_openat(); get_close();
     get_poll(); get_ppoll(); get_epoll_wait(); get_epoll_pwait(); get_syscall();
     get_vprintf(); get_vfprintf(); get_puts(); get_fputs(); get_fwrite(); get_fflush();
+    SIMPLE_CALLS(SIMPLE_RESOLVE)
     /* backtrace() loads libgcc's unwinder (dlopen, malloc) on first use: do
      * that now, so that reporting from a real-time section works. */
     void *frames[4];

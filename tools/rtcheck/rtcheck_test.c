@@ -16,7 +16,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/select.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -321,4 +325,120 @@ FERRY_DEATH_TEST(death_printf, "ferry-rtcheck: printf in real-time section")
 {
     ferry_rt_enter();
     printf("level %d\n", 3);
+}
+
+/* ---- I/O and waits beyond read/write/open: each blocks like them ---- */
+
+FERRY_DEATH_TEST(death_pread, "ferry-rtcheck: pread in real-time section")
+{
+    char b[8];
+    int fd = open("/dev/zero", O_RDONLY);
+    ferry_rt_enter();
+    CHECK_EQ(pread(fd, b, sizeof b, 0), (ssize_t)sizeof b);
+}
+
+FERRY_DEATH_TEST(death_pwrite, "ferry-rtcheck: pwrite in real-time section")
+{
+    int fd = open("/dev/null", O_WRONLY);
+    ferry_rt_enter();
+    CHECK_EQ(pwrite(fd, "x", 1, 0), 1);
+}
+
+FERRY_DEATH_TEST(death_readv, "ferry-rtcheck: readv in real-time section")
+{
+    char b[8];
+    struct iovec v = { b, sizeof b };
+    int fd = open("/dev/zero", O_RDONLY);
+    ferry_rt_enter();
+    CHECK_EQ(readv(fd, &v, 1), (ssize_t)sizeof b);
+}
+
+FERRY_DEATH_TEST(death_writev, "ferry-rtcheck: writev in real-time section")
+{
+    struct iovec v = { (void *)"x", 1 };
+    int fd = open("/dev/null", O_WRONLY);
+    ferry_rt_enter();
+    CHECK_EQ(writev(fd, &v, 1), 1);
+}
+
+FERRY_DEATH_TEST(death_select, "ferry-rtcheck: select in real-time section")
+{
+    struct timeval tv = { 0, 1 };
+    ferry_rt_enter();
+    CHECK_EQ(select(0, NULL, NULL, NULL, &tv), 0);
+}
+
+FERRY_DEATH_TEST(death_recv, "ferry-rtcheck: recv in real-time section")
+{
+    int sv[2];
+    char b[1];
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    CHECK_EQ(send(sv[1], "x", 1, 0), 1);
+    ferry_rt_enter();
+    CHECK_EQ(recv(sv[0], b, 1, 0), 1);
+}
+
+FERRY_DEATH_TEST(death_send, "ferry-rtcheck: send in real-time section")
+{
+    int sv[2];
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    ferry_rt_enter();
+    CHECK_EQ(send(sv[1], "x", 1, 0), 1);
+}
+
+FERRY_DEATH_TEST(death_fread_buffered, "ferry-rtcheck: fread in real-time section")
+{
+    /* The stream's buffer exists already: fread allocates nothing, and its
+     * read() happens inside glibc where the read() wrapper cannot see it. */
+    char b[8];
+    FILE *f = fopen("/dev/zero", "r");
+    CHECK(f != NULL);
+    CHECK_EQ(fread(b, 1, sizeof b, f), sizeof b);
+    ferry_rt_enter();
+    CHECK_EQ(fread(b, 1, sizeof b, f), sizeof b);
+}
+
+FERRY_DEATH_TEST(death_fgets_buffered, "ferry-rtcheck: fgets in real-time section")
+{
+    char b[8];
+    FILE *f = fopen("/dev/zero", "r");
+    CHECK(f != NULL);
+    CHECK(fgets(b, sizeof b, f) != NULL);
+    ferry_rt_enter();
+    CHECK(fgets(b, sizeof b, f) != NULL);
+}
+
+FERRY_DEATH_TEST(death_fsync, "ferry-rtcheck: fsync in real-time section")
+{
+    int fd = open("/dev/null", O_WRONLY);
+    ferry_rt_enter();
+    (void)fsync(fd);
+}
+
+static void *idle_thread(void *arg)
+{
+    return arg;
+}
+
+FERRY_DEATH_TEST(death_pthread_join, "ferry-rtcheck: pthread_join in real-time section")
+{
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, idle_thread, NULL), 0);
+    ferry_rt_enter();
+    pthread_join(t, NULL);
+}
+
+FERRY_DEATH_TEST(death_mmap, "ferry-rtcheck: mmap in real-time section")
+{
+    ferry_rt_enter();
+    void *volatile p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    (void)p;
+}
+
+FERRY_DEATH_TEST(death_munmap, "ferry-rtcheck: munmap in real-time section")
+{
+    void *p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(p != MAP_FAILED);
+    ferry_rt_enter();
+    munmap(p, 4096);
 }
