@@ -150,13 +150,17 @@ static bool default_has_poll(ferry_rcu_worker *w)
  * worker_lock) are checked for under the same lock. */
 static bool try_exit(ferry_rcu_worker *w)
 {
-    ferry_mutex_lock(&w->f->worker_lock);
+    struct ferry__rcu_flavor *f = w->f;   /* w may be freed once started is 0 */
+    ferry_mutex_lock(&f->worker_lock);
     bool empty = queues_empty(w);
     if (empty)
-        /* Under worker_lock, which barrier and worker_start read it under;
-         * stop_and_free's acquire load pairs with the lock's release. */
-        atomic_store_explicit(&w->started, 0, memory_order_relaxed);
-    ferry_mutex_unlock(&w->f->worker_lock);
+        /* Under worker_lock, which barrier and worker_start read it under.
+         * Release, and this thread's last access to w: stop_and_free polls
+         * `started` without the lock (acquire) and frees w as soon as it
+         * reads 0, so everything this thread did with w must happen before
+         * (the lock's release would come too late). */
+        atomic_store_explicit(&w->started, 0, memory_order_release);
+    ferry_mutex_unlock(&f->worker_lock);
     return empty;
 }
 
@@ -537,7 +541,8 @@ static void stop_and_free(ferry_rcu_worker **ws, unsigned n)
         atomic_store_explicit(&ws[i]->stopping, 1, memory_order_seq_cst);
         worker_kick(ws[i]);
     }
-    /* Detached threads cannot be joined: wait until each has left. */
+    /* Detached threads cannot be joined: wait until each has left (acquire
+     * pairs with try_exit's release store, its last access to the worker). */
     for (unsigned i = 0; i < n; i++) {
         while (atomic_load_explicit(&ws[i]->started, memory_order_acquire))
             sched_yield();

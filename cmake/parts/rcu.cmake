@@ -26,6 +26,12 @@ if(FERRY_BUILD_TESTS)
     call_runs_after_grace_period_in_order callback_may_requeue_its_head)
 endif()
 
+# tests/alloc/rcu_worker_alloc.c interposes malloc, which the sanitizers own:
+# plain builds only.
+if(FERRY_BUILD_TESTS AND FERRY_SANITIZE STREQUAL "")
+  ferry_add_test_file(${PROJECT_SOURCE_DIR}/tests/alloc/rcu_worker_alloc.c LABEL unit)
+endif()
+
 # bench/rcu.c against liburcu (urcu-memb, urcu-qsbr, urcu-bp), linked
 # statically.
 if(FERRY_BUILD_BENCH AND FERRY_SANITIZE STREQUAL "")

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+/* RCU callback workers under allocation failure: malloc, calloc, realloc
+ * and aligned_alloc are interposed (this program defines them; the dynamic
+ * linker resolves libc's and ferry's calls to these) and, while armed, every
+ * k-th call fails, which also makes pthread_create fail (glibc allocates a
+ * new thread's TLS with them). ferry_*_worker_create must then return
+ * -ENOMEM or -EAGAIN with *out NULL and leave nothing behind;
+ * ferry_*_create_cpu_workers must fail the same way, stop and free the
+ * workers it had started, and succeed on a later try; callbacks queued
+ * before and after every failure run exactly once. Not built under
+ * sanitizers (they own malloc). */
+#include <ferry/rcu.h>
+#include <ferry/rcu_bp.h>
+#include <ferry/rcu_qsbr.h>
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "test.h"
+
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void *__libc_memalign(size_t, size_t);
+extern void __libc_free(void *);
+
+static FERRY_ATOMIC(long) every;   /* 0: disarmed; k: fail every k-th call */
+static FERRY_ATOMIC(long) calls;
+
+static bool fail_now(void)
+{
+    /* Relaxed: a counter; the threads that allocate while armed are the
+     * test's own and the workers it starts. */
+    long k = atomic_load_explicit(&every, memory_order_relaxed);
+    if (k == 0)
+        return false;
+    if ((atomic_fetch_add_explicit(&calls, 1, memory_order_relaxed) + 1) % k)
+        return false;
+    errno = ENOMEM;
+    return true;
+}
+
+void *malloc(size_t n) { return fail_now() ? NULL : __libc_malloc(n); }
+void *calloc(size_t a, size_t b) { return fail_now() ? NULL : __libc_calloc(a, b); }
+void *realloc(void *p, size_t n) { return fail_now() ? NULL : __libc_realloc(p, n); }
+void *aligned_alloc(size_t a, size_t n) { return fail_now() ? NULL : __libc_memalign(a, n); }
+void free(void *p) { __libc_free(p); }
+
+static void arm(long k)
+{
+    atomic_store(&calls, 0);
+    atomic_store(&every, k);
+}
+
+static void disarm(void)
+{
+    atomic_store(&every, 0);
+}
+
+/* One flavor's entry points. */
+struct flavor {
+    int (*create)(ferry_rcu_worker **out, int cpu);
+    int (*destroy)(ferry_rcu_worker *w);
+    int (*bind)(ferry_rcu_worker *w);
+    int (*create_cpu)(void);
+    ferry_rcu_worker *(*cpu_worker)(int cpu);
+    void (*call)(ferry_rcu_head *h, void (*fn)(ferry_rcu_head *));
+    void (*barrier)(void);
+};
+
+static void memb_call(ferry_rcu_head *h, void (*fn)(ferry_rcu_head *)) { ferry_rcu_call(h, fn); }
+static void memb_barrier(void) { ferry_rcu_barrier(); }
+static void qsbr_call(ferry_rcu_head *h, void (*fn)(ferry_rcu_head *)) { ferry_qsbr_call(h, fn); }
+static void qsbr_barrier(void) { ferry_qsbr_barrier(); }
+static void bp_call(ferry_rcu_head *h, void (*fn)(ferry_rcu_head *)) { ferry_rcu_bp_call(h, fn); }
+static void bp_barrier(void) { ferry_rcu_bp_barrier(); }
+
+static const struct flavor memb = {
+    ferry_rcu_worker_create, ferry_rcu_worker_destroy, ferry_rcu_set_thread_worker,
+    ferry_rcu_create_cpu_workers, ferry_rcu_get_cpu_worker, memb_call, memb_barrier,
+};
+static const struct flavor qsbr = {
+    ferry_qsbr_worker_create, ferry_qsbr_worker_destroy, ferry_qsbr_set_thread_worker,
+    ferry_qsbr_create_cpu_workers, ferry_qsbr_get_cpu_worker, qsbr_call, qsbr_barrier,
+};
+static const struct flavor bp = {
+    ferry_rcu_bp_worker_create, ferry_rcu_bp_worker_destroy, ferry_rcu_bp_set_thread_worker,
+    ferry_rcu_bp_create_cpu_workers, ferry_rcu_bp_get_cpu_worker, bp_call, bp_barrier,
+};
+
+/* Callbacks: each head counts its runs. */
+struct item {
+    ferry_rcu_head head;
+    FERRY_ATOMIC(int) runs;
+};
+
+static void count_run(ferry_rcu_head *h)
+{
+    struct item *it = ferry_container_of(h, struct item, head);
+    /* Relaxed: read after the barrier, which orders the callbacks before. */
+    atomic_fetch_add_explicit(&it->runs, 1, memory_order_relaxed);
+}
+
+#define MAX_K 40
+
+/* Queue one callback (on whichever worker the thread now uses), wait for it
+ * with a barrier, and check it ran exactly once. */
+static void one_callback_runs(const struct flavor *f)
+{
+    struct item it = { .runs = 0 };
+    f->call(&it.head, count_run);
+    f->barrier();
+    CHECK_EQ(atomic_load_explicit(&it.runs, memory_order_relaxed), 1);
+}
+
+static void worker_create_fails_cleanly(const struct flavor *f)
+{
+    one_callback_runs(f);   /* the default worker runs before failures are armed */
+    int made = 0, failed = 0;
+    for (long k = 1; k <= MAX_K; k++) {
+        /* A callback queued on the default worker across the failure. */
+        struct item pending = { .runs = 0 };
+        f->call(&pending.head, count_run);
+        ferry_rcu_worker *w = (ferry_rcu_worker *)&w;   /* must be overwritten */
+        arm(k);
+        int rc = f->create(&w, -1);
+        disarm();
+        if (rc != 0) {
+            CHECK_MSG(rc == -ENOMEM || rc == -EAGAIN, "k=%ld: rc %d", k, rc);
+            CHECK(w == NULL);
+            failed++;
+        } else {
+            CHECK(w != NULL);
+            CHECK_EQ(f->bind(w), 0);
+            one_callback_runs(f);
+            CHECK_EQ(f->bind(NULL), 0);
+            CHECK_EQ(f->destroy(w), 0);
+            made++;
+        }
+        f->barrier();
+        CHECK_EQ(atomic_load_explicit(&pending.runs, memory_order_relaxed), 1);
+    }
+    CHECK(failed > 0);
+    CHECK(made > 0);
+}
+
+static void cpu_workers_fail_cleanly_then_succeed(const struct flavor *f)
+{
+    one_callback_runs(f);
+    int failed = 0;
+    for (long k = 1;; k++) {
+        CHECK_MSG(k <= 1000, "create_cpu_workers never succeeded");
+        arm(k);
+        int rc = f->create_cpu();
+        disarm();
+        if (rc == 0)
+            break;
+        CHECK_MSG(rc == -ENOMEM || rc == -EAGAIN, "k=%ld: rc %d", k, rc);
+        CHECK(f->cpu_worker(0) == NULL);   /* nothing left behind */
+        /* Calls still go to the default worker and run. */
+        one_callback_runs(f);
+        failed++;
+    }
+    CHECK(failed > 0);
+    CHECK(f->cpu_worker(0) != NULL);
+    one_callback_runs(f);   /* now on a per-CPU worker */
+}
+
+FERRY_TEST(memb_worker_create_fails_cleanly) { worker_create_fails_cleanly(&memb); }
+FERRY_TEST(qsbr_worker_create_fails_cleanly) { worker_create_fails_cleanly(&qsbr); }
+FERRY_TEST(bp_worker_create_fails_cleanly) { worker_create_fails_cleanly(&bp); }
+FERRY_TEST(memb_cpu_workers_fail_cleanly_then_succeed) { cpu_workers_fail_cleanly_then_succeed(&memb); }
+FERRY_TEST(qsbr_cpu_workers_fail_cleanly_then_succeed) { cpu_workers_fail_cleanly_then_succeed(&qsbr); }
+FERRY_TEST(bp_cpu_workers_fail_cleanly_then_succeed) { cpu_workers_fail_cleanly_then_succeed(&bp); }
