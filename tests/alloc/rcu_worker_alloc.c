@@ -9,13 +9,10 @@
  * workers it had started, and succeed on a later try; callbacks queued
  * before and after every failure run exactly once. Not built under
  * sanitizers (they own malloc). */
-#include <ferry/rcu.h>
-#include <ferry/rcu_bp.h>
-#include <ferry/rcu_qsbr.h>
-
 #include <errno.h>
 #include <stdlib.h>
 
+#include "../torture/rcu_flavors.h"
 #include "test.h"
 
 extern void *__libc_malloc(size_t);
@@ -57,37 +54,6 @@ static void disarm(void)
     atomic_store(&every, 0);
 }
 
-/* One flavor's entry points. */
-struct flavor {
-    int (*create)(ferry_rcu_worker **out, int cpu);
-    int (*destroy)(ferry_rcu_worker *w);
-    int (*bind)(ferry_rcu_worker *w);
-    int (*create_cpu)(void);
-    ferry_rcu_worker *(*cpu_worker)(int cpu);
-    void (*call)(ferry_rcu_head *h, void (*fn)(ferry_rcu_head *));
-    void (*barrier)(void);
-};
-
-static void memb_call(ferry_rcu_head *h, void (*fn)(ferry_rcu_head *)) { ferry_rcu_call(h, fn); }
-static void memb_barrier(void) { ferry_rcu_barrier(); }
-static void qsbr_call(ferry_rcu_head *h, void (*fn)(ferry_rcu_head *)) { ferry_qsbr_call(h, fn); }
-static void qsbr_barrier(void) { ferry_qsbr_barrier(); }
-static void bp_call(ferry_rcu_head *h, void (*fn)(ferry_rcu_head *)) { ferry_rcu_bp_call(h, fn); }
-static void bp_barrier(void) { ferry_rcu_bp_barrier(); }
-
-static const struct flavor memb = {
-    ferry_rcu_worker_create, ferry_rcu_worker_destroy, ferry_rcu_set_thread_worker,
-    ferry_rcu_create_cpu_workers, ferry_rcu_get_cpu_worker, memb_call, memb_barrier,
-};
-static const struct flavor qsbr = {
-    ferry_qsbr_worker_create, ferry_qsbr_worker_destroy, ferry_qsbr_set_thread_worker,
-    ferry_qsbr_create_cpu_workers, ferry_qsbr_get_cpu_worker, qsbr_call, qsbr_barrier,
-};
-static const struct flavor bp = {
-    ferry_rcu_bp_worker_create, ferry_rcu_bp_worker_destroy, ferry_rcu_bp_set_thread_worker,
-    ferry_rcu_bp_create_cpu_workers, ferry_rcu_bp_get_cpu_worker, bp_call, bp_barrier,
-};
-
 /* Callbacks: each head counts its runs. */
 struct item {
     ferry_rcu_head head;
@@ -105,7 +71,7 @@ static void count_run(ferry_rcu_head *h)
 
 /* Queue one callback (on whichever worker the thread now uses), wait for it
  * with a barrier, and check it ran exactly once. */
-static void one_callback_runs(const struct flavor *f)
+static void one_callback_runs(const struct rcu_flavor *f)
 {
     struct item it = { .runs = 0 };
     f->call(&it.head, count_run);
@@ -113,7 +79,7 @@ static void one_callback_runs(const struct flavor *f)
     CHECK_EQ(atomic_load_explicit(&it.runs, memory_order_relaxed), 1);
 }
 
-static void worker_create_fails_cleanly(const struct flavor *f)
+static void worker_create_fails_cleanly(const struct rcu_flavor *f)
 {
     one_callback_runs(f);   /* the default worker runs before failures are armed */
     int made = 0, failed = 0;
@@ -123,7 +89,7 @@ static void worker_create_fails_cleanly(const struct flavor *f)
         f->call(&pending.head, count_run);
         ferry_rcu_worker *w = (ferry_rcu_worker *)&w;   /* must be overwritten */
         arm(k);
-        int rc = f->create(&w, -1);
+        int rc = f->worker_create(&w, -1);
         disarm();
         if (rc != 0) {
             CHECK_MSG(rc == -ENOMEM || rc == -EAGAIN, "k=%ld: rc %d", k, rc);
@@ -131,10 +97,10 @@ static void worker_create_fails_cleanly(const struct flavor *f)
             failed++;
         } else {
             CHECK(w != NULL);
-            CHECK_EQ(f->bind(w), 0);
+            CHECK_EQ(f->set_thread_worker(w), 0);
             one_callback_runs(f);
-            CHECK_EQ(f->bind(NULL), 0);
-            CHECK_EQ(f->destroy(w), 0);
+            CHECK_EQ(f->set_thread_worker(NULL), 0);
+            CHECK_EQ(f->worker_destroy(w), 0);
             made++;
         }
         f->barrier();
@@ -144,31 +110,31 @@ static void worker_create_fails_cleanly(const struct flavor *f)
     CHECK(made > 0);
 }
 
-static void cpu_workers_fail_cleanly_then_succeed(const struct flavor *f)
+static void cpu_workers_fail_cleanly_then_succeed(const struct rcu_flavor *f)
 {
     one_callback_runs(f);
     int failed = 0;
     for (long k = 1;; k++) {
         CHECK_MSG(k <= 1000, "create_cpu_workers never succeeded");
         arm(k);
-        int rc = f->create_cpu();
+        int rc = f->create_cpu_workers();
         disarm();
         if (rc == 0)
             break;
         CHECK_MSG(rc == -ENOMEM || rc == -EAGAIN, "k=%ld: rc %d", k, rc);
-        CHECK(f->cpu_worker(0) == NULL);   /* nothing left behind */
+        CHECK(f->get_cpu_worker(0) == NULL);   /* nothing left behind */
         /* Calls still go to the default worker and run. */
         one_callback_runs(f);
         failed++;
     }
     CHECK(failed > 0);
-    CHECK(f->cpu_worker(0) != NULL);
+    CHECK(f->get_cpu_worker(0) != NULL);
     one_callback_runs(f);   /* now on a per-CPU worker */
 }
 
-FERRY_TEST(memb_worker_create_fails_cleanly) { worker_create_fails_cleanly(&memb); }
-FERRY_TEST(qsbr_worker_create_fails_cleanly) { worker_create_fails_cleanly(&qsbr); }
-FERRY_TEST(bp_worker_create_fails_cleanly) { worker_create_fails_cleanly(&bp); }
-FERRY_TEST(memb_cpu_workers_fail_cleanly_then_succeed) { cpu_workers_fail_cleanly_then_succeed(&memb); }
-FERRY_TEST(qsbr_cpu_workers_fail_cleanly_then_succeed) { cpu_workers_fail_cleanly_then_succeed(&qsbr); }
-FERRY_TEST(bp_cpu_workers_fail_cleanly_then_succeed) { cpu_workers_fail_cleanly_then_succeed(&bp); }
+FERRY_TEST(memb_worker_create_fails_cleanly) { worker_create_fails_cleanly(&rcu_memb); }
+FERRY_TEST(qsbr_worker_create_fails_cleanly) { worker_create_fails_cleanly(&rcu_qsbr); }
+FERRY_TEST(bp_worker_create_fails_cleanly) { worker_create_fails_cleanly(&rcu_bp); }
+FERRY_TEST(memb_cpu_workers_fail_cleanly_then_succeed) { cpu_workers_fail_cleanly_then_succeed(&rcu_memb); }
+FERRY_TEST(qsbr_cpu_workers_fail_cleanly_then_succeed) { cpu_workers_fail_cleanly_then_succeed(&rcu_qsbr); }
+FERRY_TEST(bp_cpu_workers_fail_cleanly_then_succeed) { cpu_workers_fail_cleanly_then_succeed(&rcu_bp); }

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/* ferry_*_create_cpu_workers when a thread cannot be started part-way:
+ * this program interposes pthread_attr_setdetachstate (ferry calls it just
+ * before pthread_create for the per-CPU and default workers) and, on the
+ * armed call, asks for a stack larger than the address space, so that this
+ * one pthread_create fails with EAGAIN while the workers before it already
+ * run. The call must fail cleanly (nothing published, the started workers
+ * stopped and freed) and succeed when tried again. No allocator is
+ * interposed, so it runs in every build: under ThreadSanitizer it checks
+ * that a stopped worker's last access to its memory happens before the
+ * creating thread frees it. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+
+#include "../torture/rcu_flavors.h"
+#include "test.h"
+
+static FERRY_ATOMIC(int) fail_at;   /* 0: disarmed; n: the n-th call fails */
+static FERRY_ATOMIC(int) calls;
+
+int pthread_attr_setdetachstate(pthread_attr_t *attr, int state)
+{
+    static int (*real)(pthread_attr_t *, int);
+    if (!real) {
+        void *sym = dlsym(RTLD_NEXT, "pthread_attr_setdetachstate");
+        memcpy(&real, &sym, sizeof real);
+    }
+    int n = atomic_load(&fail_at);
+    if (n && atomic_fetch_add(&calls, 1) + 1 == n)
+        /* More than the 47-bit user address space: the stack cannot be
+         * mapped, pthread_create fails with EAGAIN. */
+        pthread_attr_setstacksize(attr, (size_t)1 << 47);
+    return real(attr, state);
+}
+
+static FERRY_ATOMIC(int) runs;
+
+static void count_run(ferry_rcu_head *h)
+{
+    (void)h;
+    /* Relaxed: read after the barrier. */
+    atomic_fetch_add_explicit(&runs, 1, memory_order_relaxed);
+}
+
+static void one_callback_runs(const struct rcu_flavor *f)
+{
+    ferry_rcu_head h;
+    memset(&h, 0, sizeof h);
+    int before = atomic_load_explicit(&runs, memory_order_relaxed);
+    f->call(&h, count_run);
+    f->barrier();
+    CHECK_EQ(atomic_load_explicit(&runs, memory_order_relaxed), before + 1);
+}
+
+static void spawn_fails_part_way(const struct rcu_flavor *f)
+{
+    enum { NCPU = 4 };
+    /* The CPUs the library counts (src/rcu_common.h), raised before the
+     * flavor's first use so that workers start before and after the
+     * failing one. */
+    ferry__rcu_ncpus = NCPU;
+    one_callback_runs(f);      /* the default worker runs */
+    for (int n = 1; n <= NCPU; n++) {
+        atomic_store(&calls, 0);
+        atomic_store(&fail_at, n);   /* workers 0 .. n-2 start, n-1 fails */
+        int rc = f->create_cpu_workers();
+        atomic_store(&fail_at, 0);
+        CHECK_MSG(rc == -EAGAIN, "failing spawn %d of %d: rc %d", n, NCPU, rc);
+        CHECK(f->get_cpu_worker(0) == NULL);
+        one_callback_runs(f);   /* still on the default worker */
+    }
+    CHECK_EQ(f->create_cpu_workers(), 0);
+    for (int c = 0; c < NCPU; c++)
+        CHECK(f->get_cpu_worker(c) != NULL);
+    one_callback_runs(f);
+}
+
+FERRY_TEST(memb_cpu_workers_spawn_fails_part_way) { spawn_fails_part_way(&rcu_memb); }
+FERRY_TEST(qsbr_cpu_workers_spawn_fails_part_way) { spawn_fails_part_way(&rcu_qsbr); }
+FERRY_TEST(bp_cpu_workers_spawn_fails_part_way) { spawn_fails_part_way(&rcu_bp); }
