@@ -268,6 +268,24 @@ static int worker_start(ferry_rcu_worker *w, bool die)
     return -rc;
 }
 
+/* worker_lock held. A worker without a thread has nothing queued (a push
+ * starts the thread first), except in a forked child whose restart failed
+ * (ferry__rcu_workers_after_fork_child does not die for it): start it now,
+ * or die as a call would. Returns whether w has a thread. */
+static bool ensure_running(ferry_rcu_worker *w)
+{
+    /* Relaxed: written under worker_lock (started), or by no thread at all
+     * while there is none (inflight). */
+    if (atomic_load_explicit(&w->started, memory_order_relaxed))
+        return true;
+    if (!atomic_load_explicit(&w->inflight, memory_order_relaxed) && queues_empty(w))
+        return false;
+    int rc = spawn(w);
+    if (rc != 0)
+        ferry__die("%s: cannot start a callback thread: %s", w->f->name, strerror(rc));
+    return true;
+}
+
 /* ------------------------------------------------------------------------ */
 /* call, barrier, polling.                                                   */
 
@@ -374,9 +392,7 @@ void ferry__rcu_barrier(struct ferry__rcu_flavor *f, const char *file, int line)
             ferry_rcu_worker *w = ferry_container_of(pos, ferry_rcu_worker, node);
             if (w->seq < from_seq)
                 continue;
-            /* A worker that is not running has nothing queued: a push
-             * starts its worker first, under worker_lock. */
-            if (!atomic_load_explicit(&w->started, memory_order_relaxed))
+            if (!ensure_running(w))
                 continue;
             unsigned q = w->seq == from_seq ? from_q : 0;
             for (; q < w->nq && n < BARRIER_HEADS; q++, n++) {
@@ -476,9 +492,8 @@ int ferry__rcu_worker_destroy(struct ferry__rcu_flavor *f, ferry_rcu_worker *w)
         ferry_mutex_unlock(&f->worker_lock);
         return -EBUSY;
     }
-    /* Relaxed: written under worker_lock, which we hold. */
-    bool running = atomic_load_explicit(&w->started, memory_order_relaxed);
     /* Not running (a fork child that had nothing for it): nothing queued. */
+    bool running = ensure_running(w);
     /* seq_cst: the Dekker pair of the worker's sleep. */
     atomic_store_explicit(&w->stopping, 1, memory_order_seq_cst);
     ferry_mutex_unlock(&f->worker_lock);

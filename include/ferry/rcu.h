@@ -372,7 +372,10 @@ ferry_rcu_worker *ferry_rcu_get_cpu_worker(int cpu);
  * callback workers get new threads: callbacks that were queued, or taken
  * but not yet started, run in the child too (after a grace period there)
  * as well as in the parent; a callback that was running at the instant of
- * the fork does not run again in the child. The parent is unaffected.
+ * the fork does not run again in the child (a worker whose thread cannot be
+ * restarted there gets it at the next call, barrier or destroy that needs
+ * it, which abort if it still cannot be started). The parent is
+ * unaffected.
  *
  * Calling them by hand around fork() is allowed (they nest with the
  * automatic ones, liburcu's pattern ports by renaming), and needed around

@@ -8,13 +8,20 @@
  * stopped and freed) and succeed when tried again. No allocator is
  * interposed, so it runs in every build: under ThreadSanitizer it checks
  * that a stopped worker's last access to its memory happens before the
- * creating thread frees it. */
+ * creating thread frees it. The same failure hits a forked child whose
+ * callback thread cannot be restarted: a barrier there must still run the
+ * callbacks that were pending at the fork. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "../torture/rcu_flavors.h"
+#include "../torture/rcu_fork_tsan.h"
 #include "test.h"
 
 static FERRY_ATOMIC(int) fail_at;   /* 0: disarmed; n: the n-th call fails */
@@ -80,3 +87,52 @@ static void spawn_fails_part_way(const struct rcu_flavor *f)
 FERRY_TEST(memb_cpu_workers_spawn_fails_part_way) { spawn_fails_part_way(&rcu_memb); }
 FERRY_TEST(qsbr_cpu_workers_spawn_fails_part_way) { spawn_fails_part_way(&rcu_qsbr); }
 FERRY_TEST(bp_cpu_workers_spawn_fails_part_way) { spawn_fails_part_way(&rcu_bp); }
+
+/* ---- a forked child whose callback thread cannot be restarted ---- */
+
+#define PENDING 8
+
+static void fork_restart_fails(const struct rcu_flavor *f)
+{
+    one_callback_runs(f);   /* the default worker runs */
+    /* Callbacks pending at the fork: a reader holds their grace period. */
+    struct rcu_holder h;
+    rcu_holder_start(&h, f, false);
+    static ferry_rcu_head heads[PENDING];
+    int before = atomic_load_explicit(&runs, memory_order_relaxed);
+    for (int i = 0; i < PENDING; i++)
+        f->call(&heads[i], count_run);
+    /* The child's fork handler restarts the worker's thread: that spawn
+     * fails. */
+    atomic_store(&calls, 0);
+    atomic_store(&fail_at, 1);
+    fflush(NULL);
+    pid_t pid = fork();
+    atomic_store(&fail_at, 0);
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        alarm(20);
+        CHECK_EQ(atomic_load(&calls), 1);   /* the restart was tried, and failed */
+        /* The barrier starts the thread (or dies trying, as call does) and
+         * waits for the callbacks. */
+        f->barrier();
+        CHECK_EQ(atomic_load_explicit(&runs, memory_order_relaxed), before + PENDING);
+        fflush(NULL);
+        _exit(0);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        CHECK_EQ(errno, EINTR);
+    CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: the child failed (%s %d)",
+              f->name, WIFSIGNALED(status) ? "signal" : "exit status",
+              WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+    /* The parent: pending until the reader leaves, then run once. */
+    CHECK_EQ(atomic_load_explicit(&runs, memory_order_relaxed), before);
+    rcu_holder_stop(&h);
+    f->barrier();
+    CHECK_EQ(atomic_load_explicit(&runs, memory_order_relaxed), before + PENDING);
+}
+
+FERRY_TEST(memb_fork_child_restart_fails) { fork_restart_fails(&rcu_memb); }
+FERRY_TEST(qsbr_fork_child_restart_fails) { fork_restart_fails(&rcu_qsbr); }
+FERRY_TEST(bp_fork_child_restart_fails) { fork_restart_fails(&rcu_bp); }
