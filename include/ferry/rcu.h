@@ -301,7 +301,8 @@ void (ferry_rcu_barrier)(void);
  * period has elapsed since start_poll, after which objects removed before
  * start_poll may be freed. Two ferry_rcu_synchronize calls that begin
  * after start_poll complete the cookie. Neither blocks; any thread, also in
- * a read-side section. */
+ * a read-side section. The first start_poll starts the default worker's
+ * thread (and, as ferry_rcu_call, aborts if it cannot be created). */
 unsigned long ferry_rcu_start_poll(void);
 bool ferry_rcu_poll(unsigned long cookie);
 

@@ -136,3 +136,25 @@ static void fork_restart_fails(const struct rcu_flavor *f)
 FERRY_TEST(memb_fork_child_restart_fails) { fork_restart_fails(&rcu_memb); }
 FERRY_TEST(qsbr_fork_child_restart_fails) { fork_restart_fails(&rcu_qsbr); }
 FERRY_TEST(bp_fork_child_restart_fails) { fork_restart_fails(&rcu_bp); }
+
+/* ---- the documented aborts: a call (or a poll) that needs the default
+ * worker's thread when it cannot be started ---- */
+
+static void nothing(ferry_rcu_head *h)
+{
+    (void)h;
+}
+
+FERRY_DEATH_TEST(call_aborts_when_the_thread_cannot_start, "ferry_rcu: cannot start a callback thread")
+{
+    static ferry_rcu_head h;
+    atomic_store(&fail_at, 1);
+    ferry_rcu_call(&h, nothing);
+}
+
+FERRY_DEATH_TEST(start_poll_aborts_when_the_thread_cannot_start,
+                 "ferry_qsbr: cannot start a callback thread")
+{
+    atomic_store(&fail_at, 1);
+    (void)ferry_qsbr_start_poll();
+}
