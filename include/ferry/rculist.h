@@ -20,6 +20,10 @@
  * _add_behind_rcu, _del_rcu, _del_init_rcu, _replace_rcu and
  * ferry_hlist_for_each_entry_rcu.
  *
+ * Debug checks (FERRY_DEBUG) as for the plain lists, among them adding a
+ * node where it already is (next to itself: readers would go round it
+ * forever), which aborts naming the node.
+ *
  * Nothing here blocks or allocates. Headers compile as C and C++.
  */
 #ifndef FERRY_RCULIST_H
@@ -47,6 +51,9 @@ static inline void ferry__list_insert_rcu(ferry_list *node, ferry_list *prev, fe
     if (FERRY_UNLIKELY(prev->next != next || next->prev != prev))
         ferry__die("rcu list corrupted while inserting node %p between %p and %p",
                    (void *)node, (void *)prev, (void *)next);
+    /* Linked next to itself, readers would go round it forever. */
+    if (FERRY_UNLIKELY(node == prev || node == next))
+        ferry__die("rcu list node %p inserted twice", (void *)node);
 #endif
     node->next = next;
     node->prev = prev;
@@ -133,9 +140,22 @@ static inline ferry_list *ferry__list_first_rcu(ferry_list *first, ferry_list *h
  */
 
 /* Insert node at the front of head's list. Updaters only. */
+/* FERRY_DEBUG: abort when node would be linked to itself (added again
+ * where it already is), which would send readers round it forever. */
+static inline void ferry__hlist_check_self_rcu(bool self, const ferry_hlist_node *node)
+{
+#ifdef FERRY_DEBUG
+    if (FERRY_UNLIKELY(self))
+        ferry__die("hlist node %p inserted twice", (const void *)node);
+#else
+    (void)self, (void)node;
+#endif
+}
+
 static inline void ferry_hlist_add_head_rcu(ferry_hlist_head *head, ferry_hlist_node *node)
 {
     ferry_hlist_node *first = head->first;
+    ferry__hlist_check_self_rcu(node == first, node);
     node->next = first;
     node->pprev = &head->first;
     if (first)
@@ -149,6 +169,7 @@ static inline void ferry_hlist_add_head_rcu(ferry_hlist_head *head, ferry_hlist_
 static inline void ferry_hlist_add_before_rcu(ferry_hlist_node *node, ferry_hlist_node *next)
 {
     ferry__hlist_check_linked(next);
+    ferry__hlist_check_self_rcu(node == next || next->pprev == &node->next, node);
     node->pprev = next->pprev;
     node->next = next;
     next->pprev = &node->next;
@@ -160,6 +181,7 @@ static inline void ferry_hlist_add_before_rcu(ferry_hlist_node *node, ferry_hlis
 static inline void ferry_hlist_add_behind_rcu(ferry_hlist_node *node, ferry_hlist_node *prev)
 {
     ferry__hlist_check_linked(prev);
+    ferry__hlist_check_self_rcu(node == prev || node == prev->next, node);
     node->next = prev->next;
     node->pprev = &prev->next;
     if (node->next)

@@ -126,3 +126,21 @@ FERRY_DEBUG_DEATH_TEST(hlist_traversal_outside_read_section_aborts,
         n += it->v;
     CHECK_EQ(n, 7);
 }
+
+/* Adding the first node again, or a node before / behind itself, would link
+ * it to itself and readers would go round it forever (debug check). */
+FERRY_DEBUG_DEATH_TEST(add_head_rcu_twice_aborts, "inserted twice")
+{
+    ferry_hlist_head head = FERRY_HLIST_HEAD_INIT;
+    struct item a = { 1, { 0 } };
+    ferry_hlist_add_head_rcu(&head, &a.node);
+    ferry_hlist_add_head_rcu(&head, &a.node);
+}
+
+FERRY_DEBUG_DEATH_TEST(add_behind_rcu_itself_aborts, "inserted twice")
+{
+    ferry_hlist_head head = FERRY_HLIST_HEAD_INIT;
+    struct item a = { 1, { 0 } };
+    ferry_hlist_add_head_rcu(&head, &a.node);
+    ferry_hlist_add_behind_rcu(&a.node, &a.node);
+}

@@ -84,3 +84,22 @@ FERRY_DEBUG_DEATH_TEST(traversal_outside_read_section_aborts, "ferry_rcu_derefer
         n += it->v;
     CHECK_EQ(n, 7);
 }
+
+/* Adding a node that is already linked next to where it goes would link it
+ * to itself, and readers would go round it forever: the debug check
+ * ferry_list_add makes (list.h) holds for the _rcu adds too. */
+FERRY_DEBUG_DEATH_TEST(add_rcu_twice_aborts, "inserted twice")
+{
+    ferry_list head = FERRY_LIST_INIT(head);
+    struct item a = { 1, { 0 } };
+    ferry_list_add_rcu(&head, &a.node);
+    ferry_list_add_rcu(&head, &a.node);
+}
+
+FERRY_DEBUG_DEATH_TEST(add_tail_rcu_twice_aborts, "inserted twice")
+{
+    ferry_list head = FERRY_LIST_INIT(head);
+    struct item a = { 1, { 0 } };
+    ferry_list_add_tail_rcu(&head, &a.node);
+    ferry_list_add_tail_rcu(&head, &a.node);
+}
