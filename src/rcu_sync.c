@@ -137,6 +137,14 @@ int ferry_rcu_sync_enter(ferry_rcu_sync *rs)
     if (rs->ops->reading && rs->ops->reading())
         ferry__die("ferry_rcu_sync_enter inside a read-side section (deadlock)");
 #endif
+    /* Not a cancellation point, though pthread_cond_wait below is one: a
+     * thread cancelled there would die holding rs->lock (cond_wait takes it
+     * back first), and every later call on rs, the enterer whose grace
+     * period it waited for, and the flavor's callback thread (the return to
+     * idle) would block on it for ever. A pending cancellation acts at the
+     * caller's next cancellation point. */
+    int cancel_state;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
     /* QSBR: offline for the whole call (it may block on a grace period,
      * ours or another enterer's). */
     bool went_offline = rs->ops->offline && rs->ops->offline();
@@ -159,6 +167,7 @@ int ferry_rcu_sync_enter(ferry_rcu_sync *rs)
     pthread_mutex_unlock(&rs->lock);
     if (went_offline)
         rs->ops->online();
+    pthread_setcancelstate(cancel_state, NULL);
     return 0;
 }
 

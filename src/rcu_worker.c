@@ -499,7 +499,14 @@ int ferry__rcu_worker_destroy(struct ferry__rcu_flavor *f, ferry_rcu_worker *w)
     ferry_mutex_unlock(&f->worker_lock);
     if (running) {
         worker_kick(w);
+        /* Not a cancellation point, though pthread_join is one: cancelled
+         * there, the caller would leave w stopping, its thread never
+         * joined and w never freed (every later destroy -EBUSY). A pending
+         * cancellation acts at the caller's next cancellation point. */
+        int cancel_state;
+        pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
         pthread_join(w->tid, NULL);   /* it runs what is queued first */
+        pthread_setcancelstate(cancel_state, NULL);
     }
     ferry_mutex_lock(&f->worker_lock);
     ferry_list_del(&w->node);

@@ -339,7 +339,9 @@ int ferry_rcu_worker_create(ferry_rcu_worker **out, int cpu);
  * read through first, until its address is reused by a later create),
  * -EBUSY (a thread is still bound to it, or it is being destroyed), or
  * -EDEADLK (called from one of w's callbacks). Blocks until w's callbacks
- * have run. Not concurrently with a call that binds a thread to w. */
+ * have run; not a cancellation point (a pthread_cancel meanwhile acts at
+ * the caller's next one). Not concurrently with a call that binds a thread
+ * to w. */
 int ferry_rcu_worker_destroy(ferry_rcu_worker *w);
 
 /* Send the calling thread's callbacks to w (NULL: back to the per-CPU or

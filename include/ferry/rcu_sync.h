@@ -80,7 +80,9 @@ static inline bool ferry_rcu_sync_is_idle(const ferry_rcu_sync *rs)
  * callers share it), else at most until the first enterer's grace period
  * ends. Not inside a read-side section (FERRY_DEBUG aborts; otherwise it
  * deadlocks). QSBR: an online caller goes offline for the call and comes
- * back online. Returns 0, or -EINVAL for NULL. Never allocates. */
+ * back online. Returns 0, or -EINVAL for NULL. Never allocates. Not a
+ * cancellation point: a pthread_cancel that arrives while it waits takes
+ * effect at the caller's next cancellation point, after it returned. */
 int ferry_rcu_sync_enter(ferry_rcu_sync *rs);
 
 /* Exit: the last exit queues the return to idle, a grace period later, with

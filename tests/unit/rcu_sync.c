@@ -180,6 +180,70 @@ FERRY_TEST(enter_exit_during_the_deferred_return_needs_another_grace_period)
     ferry_rcu_unregister_thread();
 }
 
+/* pthread_cancel of an enterer that waits for another enterer's grace
+ * period: enter is no cancellation point (the request stays pending until
+ * the caller's next one), so the cancelled thread cannot die holding rs's
+ * lock, which the first enterer, every later call and the flavor's callback
+ * thread (the return to idle) need. */
+static ferry_rcu_sync cancel_rs;
+static FERRY_ATOMIC(int) first_done, second_started;
+
+static void *first_enterer(void *arg)
+{
+    (void)arg;
+    CHECK_EQ(ferry_rcu_sync_enter(&cancel_rs), 0);
+    atomic_store(&first_done, 1);
+    return NULL;
+}
+
+static void *second_enterer(void *arg)
+{
+    (void)arg;
+    atomic_store(&second_started, 1);
+    CHECK_EQ(ferry_rcu_sync_enter(&cancel_rs), 0);
+    pthread_testcancel();   /* the pending cancellation acts here */
+    return NULL;
+}
+
+FERRY_TEST(cancelled_enterer_leaves_the_state_usable)
+{
+    ferry_rcu_sync_init(&cancel_rs);
+    atomic_store(&reader_in, 0);
+    atomic_store(&release_reader, 0);
+    pthread_t r, a, b;
+    CHECK_EQ(pthread_create(&r, NULL, holding_reader, NULL), 0);
+    while (!atomic_load(&reader_in))
+        ferry_test_sleep_ms(1);
+    /* The first enterer leaves idle and waits for the grace period that
+     * the reader holds up; the second waits for the first. */
+    CHECK_EQ(pthread_create(&a, NULL, first_enterer, NULL), 0);
+    while (ferry_rcu_sync_is_idle(&cancel_rs))
+        ferry_test_sleep_ms(1);
+    CHECK_EQ(pthread_create(&b, NULL, second_enterer, NULL), 0);
+    while (!atomic_load(&second_started))
+        ferry_test_sleep_ms(1);
+    ferry_test_sleep_ms(20);   /* b waits in enter */
+    CHECK_EQ(pthread_cancel(b), 0);
+    ferry_test_sleep_ms(20);
+    atomic_store(&release_reader, 1);
+    CHECK_EQ(pthread_join(r, NULL), 0);
+    struct timespec end = ferry_test_deadline_ms(10000);
+    while (!atomic_load(&first_done) && ferry_test_ns_between(ferry_test_now(), end) > 0)
+        ferry_test_sleep_ms(1);
+    CHECK_MSG(atomic_load(&first_done), "the first enterer never returned: the cancelled one "
+                                        "left the lock held");
+    void *ret;
+    CHECK_EQ(pthread_join(a, NULL), 0);
+    CHECK_EQ(pthread_join(b, &ret), 0);
+    CHECK(ret == PTHREAD_CANCELED);
+    /* Both entered; the exits (any thread may make them) return to idle. */
+    CHECK_EQ(ferry_rcu_sync_exit(&cancel_rs), 0);
+    CHECK_EQ(ferry_rcu_sync_exit(&cancel_rs), 0);
+    ferry_rcu_barrier();
+    CHECK(ferry_rcu_sync_is_idle(&cancel_rs));
+    CHECK_EQ(ferry_rcu_sync_fini(&cancel_rs), 0);
+}
+
 /* Concurrent enters from idle share one grace period. */
 #define ENTERERS 8
 static ferry_rcu_sync shared_rs;

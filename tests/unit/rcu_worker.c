@@ -121,10 +121,15 @@ static void *destroy_main(void *arg)
     struct destroy_arg *d = arg;
     atomic_store_explicit(&d->rc, d->f->worker_destroy(d->w), memory_order_relaxed);
     atomic_store_explicit(&d->done, 1, memory_order_release);
+    pthread_testcancel();   /* a cancellation sent during destroy acts here */
     return NULL;
 }
 
-static void destroy_runs_pending_callbacks(const struct rcu_flavor *f)
+/* cancel: the destroying thread is cancelled while destroy waits for the
+ * worker's thread. destroy is no cancellation point (its pthread_join is
+ * one): it must still finish, or the worker would be left stopping, never
+ * joined nor freed, and every later destroy -EBUSY. */
+static void destroy_runs_pending_callbacks(const struct rcu_flavor *f, bool cancel)
 {
     ferry_rcu_worker *w;
     CHECK_EQ(f->worker_create(&w, -1), 0);
@@ -151,14 +156,24 @@ static void destroy_runs_pending_callbacks(const struct rcu_flavor *f)
         usleep(100);
     }
     rcu_gp_wait_blocked(f->in, &rw);
+    if (cancel) {
+        usleep(20000);   /* destroy waits in its join */
+        CHECK_EQ(pthread_cancel(t), 0);
+        usleep(20000);
+    }
     rcu_holder_stop(&h);
-    CHECK_EQ(pthread_join(t, NULL), 0);
+    void *ret;
+    CHECK_EQ(pthread_join(t, &ret), 0);
+    CHECK(ret == (cancel ? PTHREAD_CANCELED : NULL));
+    CHECK_MSG(atomic_load_explicit(&d.done, memory_order_acquire), "destroy did not return");
     CHECK_EQ(atomic_load_explicit(&d.rc, memory_order_relaxed), 0);
     CHECK_EQ(ran(), 10);
+    CHECK_EQ(f->worker_destroy(w), -EINVAL);   /* gone (looked up, not read) */
 }
 
-FERRY_TEST(memb_destroy_runs_pending_callbacks) { destroy_runs_pending_callbacks(&rcu_memb); }
-FERRY_TEST(qsbr_destroy_runs_pending_callbacks) { destroy_runs_pending_callbacks(&rcu_qsbr); }
+FERRY_TEST(memb_destroy_runs_pending_callbacks) { destroy_runs_pending_callbacks(&rcu_memb, false); }
+FERRY_TEST(qsbr_destroy_runs_pending_callbacks) { destroy_runs_pending_callbacks(&rcu_qsbr, false); }
+FERRY_TEST(memb_cancelled_destroy_finishes) { destroy_runs_pending_callbacks(&rcu_memb, true); }
 
 static void *bind_and_exit(void *arg)
 {
