@@ -139,7 +139,6 @@ static inline ferry_list *ferry__list_first_rcu(ferry_list *first, ferry_list *h
  * iteration under their lock.
  */
 
-/* Insert node at the front of head's list. Updaters only. */
 /* FERRY_DEBUG: abort when node would be linked to itself (added again
  * where it already is), which would send readers round it forever. */
 static inline void ferry__hlist_check_self_rcu(bool self, const ferry_hlist_node *node)
@@ -152,6 +151,7 @@ static inline void ferry__hlist_check_self_rcu(bool self, const ferry_hlist_node
 #endif
 }
 
+/* Insert node at the front of head's list. Updaters only. */
 static inline void ferry_hlist_add_head_rcu(ferry_hlist_head *head, ferry_hlist_node *node)
 {
     ferry_hlist_node *first = head->first;
