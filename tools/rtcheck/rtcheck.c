@@ -117,6 +117,8 @@ static atomic_size_t arena_used;
 
 static void *arena_alloc(size_t n)
 {
+    if (n > sizeof arena)
+        return NULL; /* also keeps the rounding below from wrapping */
     n = (n + 63) & ~(size_t)63;
     size_t off = atomic_fetch_add_explicit(&arena_used, n, memory_order_relaxed);
     if (off + n > sizeof arena)
@@ -130,6 +132,13 @@ static bool in_arena(const void *p)
 }
 
 static __thread int resolving IE;
+
+/* For the checker's own tests: make this thread's allocations come from
+ * the arena, as they do while a definition is being resolved. */
+EXPORT void ferry_rtcheck__test_resolving(int on)
+{
+    resolving = on;
+}
 
 static void *resolve(const char *name, const char *version)
 {
@@ -327,7 +336,7 @@ EXPORT void *malloc(size_t n)
 EXPORT void *calloc(size_t n, size_t size)
 {
     if (resolving)
-        return arena_alloc(n * size);
+        return size != 0 && n > SIZE_MAX / size ? NULL : arena_alloc(n * size);
     CHECK("calloc");
     return get_calloc()(n, size);
 }
@@ -335,9 +344,13 @@ EXPORT void *calloc(size_t n, size_t size)
 EXPORT void *realloc(void *p, size_t n)
 {
     if (p && in_arena(p)) {   /* from the arena: move it to the real heap */
+        /* The block's size is not kept: copy n bytes, or up to the
+         * arena's end (bytes past the old block are indeterminate in the
+         * new one anyway). */
+        size_t left = (size_t)(arena + sizeof arena - (char *)p);
         void *q = get_malloc()(n);
         if (q)
-            memcpy(q, p, n < 256 ? n : 256);
+            memcpy(q, p, n < left ? n : left);
         return q;
     }
     CHECK("realloc");
@@ -494,7 +507,8 @@ EXPORT ssize_t write(int fd, const void *buf, size_t n)
 
 static mode_t open_mode(int flags, va_list ap)
 {
-    if (flags & (O_CREAT | O_TMPFILE))
+    /* O_TMPFILE includes O_DIRECTORY's bit: test all of its bits. */
+    if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE)
         return (mode_t)va_arg(ap, int);
     return 0;
 }

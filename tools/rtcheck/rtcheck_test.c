@@ -53,6 +53,33 @@ FERRY_TEST(clean_checker_armed)
     CHECK(!checker_sees_rt());
 }
 
+/* The arena that serves allocations while the checker resolves the real
+ * functions: a block moved to the heap keeps all of its bytes (it kept the
+ * first 256), and sizes that wrap are refused (calloc's product and the
+ * arena's rounding wrapped, and returned a block). */
+FERRY_TEST(clean_arena_blocks)
+{
+    void (*set)(int);
+    void *sym = dlsym(RTLD_DEFAULT, "ferry_rtcheck__test_resolving");
+    CHECK_MSG(sym != NULL, "libferry-rtcheck.so is not preloaded");
+    memcpy(&set, &sym, sizeof set);
+    set(1);
+    unsigned char *p = malloc(300);
+    volatile size_t big = SIZE_MAX / 2; /* no compile-time size warnings */
+    void *wrapped = calloc(big, 4);
+    void *huge = malloc(big * 2 - 8);
+    set(0);
+    CHECK(p != NULL);
+    CHECK(wrapped == NULL);
+    CHECK(huge == NULL);
+    memset(p, 0x5a, 300);
+    unsigned char *q = realloc(p, 1000);
+    CHECK(q != NULL);
+    for (int i = 0; i < 300; i++)
+        CHECK_EQ(q[i], 0x5a);
+    free(q);
+}
+
 FERRY_TEST(clean_outside_sections)
 {
     /* Outside a section everything is allowed. */
