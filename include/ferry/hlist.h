@@ -13,6 +13,8 @@
  * debug builds (FERRY_DEBUG) poison the node; deleting a node that is not
  * linked aborts with a message (always when it was never linked or was
  * removed with _del_init; with FERRY_DEBUG also when it was poisoned).
+ * With FERRY_DEBUG, adding a node where it already is (again at the front,
+ * before or behind itself) aborts too: it would be linked to itself.
  * Recover the element with ferry_hlist_entry() (= ferry_container_of).
  *
  * Concurrency: none; callers serialize. For RCU readers see the _rcu
@@ -85,10 +87,24 @@ static inline void ferry__hlist_check_linked(const ferry_hlist_node *node)
 #endif
 }
 
+/* FERRY_DEBUG: abort when node would be linked to itself (added again
+ * where it already is), which would send a traversal round it forever
+ * (the plain and the RCU adds). */
+static inline void ferry__hlist_check_self(bool self, const ferry_hlist_node *node)
+{
+#ifdef FERRY_DEBUG
+    if (FERRY_UNLIKELY(self))
+        ferry__die("hlist node %p inserted twice", (const void *)node);
+#else
+    (void)self, (void)node;
+#endif
+}
+
 /* Insert node at the front of head's list. */
 static inline void ferry_hlist_add_head(ferry_hlist_head *head, ferry_hlist_node *node)
 {
     ferry_hlist_node *first = head->first;
+    ferry__hlist_check_self(node == first, node);
     node->next = first;
     if (first)
         first->pprev = &node->next;
@@ -100,6 +116,7 @@ static inline void ferry_hlist_add_head(ferry_hlist_head *head, ferry_hlist_node
 static inline void ferry_hlist_add_before(ferry_hlist_node *node, ferry_hlist_node *next)
 {
     ferry__hlist_check_linked(next);
+    ferry__hlist_check_self(node == next || next->pprev == &node->next, node);
     node->pprev = next->pprev;
     node->next = next;
     next->pprev = &node->next;
@@ -110,6 +127,7 @@ static inline void ferry_hlist_add_before(ferry_hlist_node *node, ferry_hlist_no
 static inline void ferry_hlist_add_behind(ferry_hlist_node *node, ferry_hlist_node *prev)
 {
     ferry__hlist_check_linked(prev);
+    ferry__hlist_check_self(node == prev || node == prev->next, node);
     node->next = prev->next;
     prev->next = node;
     node->pprev = &prev->next;

@@ -139,23 +139,11 @@ static inline ferry_list *ferry__list_first_rcu(ferry_list *first, ferry_list *h
  * iteration under their lock.
  */
 
-/* FERRY_DEBUG: abort when node would be linked to itself (added again
- * where it already is), which would send readers round it forever. */
-static inline void ferry__hlist_check_self_rcu(bool self, const ferry_hlist_node *node)
-{
-#ifdef FERRY_DEBUG
-    if (FERRY_UNLIKELY(self))
-        ferry__die("hlist node %p inserted twice", (const void *)node);
-#else
-    (void)self, (void)node;
-#endif
-}
-
 /* Insert node at the front of head's list. Updaters only. */
 static inline void ferry_hlist_add_head_rcu(ferry_hlist_head *head, ferry_hlist_node *node)
 {
     ferry_hlist_node *first = head->first;
-    ferry__hlist_check_self_rcu(node == first, node);
+    ferry__hlist_check_self(node == first, node);
     node->next = first;
     node->pprev = &head->first;
     if (first)
@@ -169,7 +157,7 @@ static inline void ferry_hlist_add_head_rcu(ferry_hlist_head *head, ferry_hlist_
 static inline void ferry_hlist_add_before_rcu(ferry_hlist_node *node, ferry_hlist_node *next)
 {
     ferry__hlist_check_linked(next);
-    ferry__hlist_check_self_rcu(node == next || next->pprev == &node->next, node);
+    ferry__hlist_check_self(node == next || next->pprev == &node->next, node);
     node->pprev = next->pprev;
     node->next = next;
     next->pprev = &node->next;
@@ -181,7 +169,7 @@ static inline void ferry_hlist_add_before_rcu(ferry_hlist_node *node, ferry_hlis
 static inline void ferry_hlist_add_behind_rcu(ferry_hlist_node *node, ferry_hlist_node *prev)
 {
     ferry__hlist_check_linked(prev);
-    ferry__hlist_check_self_rcu(node == prev || node == prev->next, node);
+    ferry__hlist_check_self(node == prev || node == prev->next, node);
     node->next = prev->next;
     node->pprev = &prev->next;
     if (node->next)

@@ -172,6 +172,33 @@ FERRY_DEBUG_DEATH_TEST(del_twice_aborts, "deleted twice")
     ferry_hlist_del(&a.node);
 }
 
+/* Adding the first node again, or a node before / behind itself, links it
+ * to itself: a traversal would go round it forever (debug check). */
+FERRY_DEBUG_DEATH_TEST(add_head_twice_aborts, "inserted twice")
+{
+    ferry_hlist_head head = FERRY_HLIST_HEAD_INIT;
+    struct item a = { 1, { 0 } };
+    ferry_hlist_add_head(&head, &a.node);
+    ferry_hlist_add_head(&head, &a.node);
+}
+
+FERRY_DEBUG_DEATH_TEST(add_before_itself_aborts, "inserted twice")
+{
+    ferry_hlist_head head = FERRY_HLIST_HEAD_INIT;
+    struct item a = { 1, { 0 } }, b = { 2, { 0 } };
+    ferry_hlist_add_head(&head, &b.node);
+    ferry_hlist_add_before(&a.node, &b.node);
+    ferry_hlist_add_before(&a.node, &b.node); /* a is already right before b */
+}
+
+FERRY_DEBUG_DEATH_TEST(add_behind_itself_aborts, "inserted twice")
+{
+    ferry_hlist_head head = FERRY_HLIST_HEAD_INIT;
+    struct item a = { 1, { 0 } };
+    ferry_hlist_add_head(&head, &a.node);
+    ferry_hlist_add_behind(&a.node, &a.node);
+}
+
 FERRY_DEBUG_DEATH_TEST(corrupted_link_aborts, "does not point to it")
 {
     ferry_hlist_head head = FERRY_HLIST_HEAD_INIT;
