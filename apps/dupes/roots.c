@@ -152,6 +152,7 @@ static int resolve_root(struct root *r, char *arg)
     }
     r->abslen = strlen(r->abs);
     r->dev = st.st_dev;
+    r->ino = st.st_ino;
     if (S_ISREG(st.st_mode)) { /* a file: its parent directory, and its name there */
         r->is_file = true;
         r->base = strrchr(r->abs, '/') + 1;

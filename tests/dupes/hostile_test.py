@@ -233,6 +233,81 @@ def case_same_path_many_times():
         m = re.search(rb"^files .* (\d+) directories", err, re.M)
         check(m and int(m.group(1)) == 2, "directories walked: %r" % (m and m.group(0)))
 
+def walk_counts(err):
+    """(paths found, directories listed) from --stats."""
+    m = re.search(rb"^files +(\d+) paths?, \d+ inodes?, (\d+) director", err, re.M)
+    check(m, "no files line in %r" % err[-400:])
+    return int(m.group(1)), int(m.group(2))
+
+
+def case_nested_paths_walk_each_directory_once():
+    """PATHs inside other PATHs ("t t/sub", ". t/sub", "t ./t") list each
+    directory once, under the spelling the report shows (each directory
+    was listed once per enclosing PATH, and the summary counted its files
+    as often); the groups are what they were. Where the better spelling
+    depends on the names below ("t t/sub/.") both walks happen, as before.
+    A PATH left to an enclosing one that cannot list the directory between
+    them is walked at the end."""
+    with Tmp() as tmp:
+        os.makedirs(tmp + b"/t/sub/deep")
+        os.makedirs(tmp + b"/t/-x")
+        for name in (b"a", b"b", b"sub/c", b"sub/deep/d", b"-x/e", b"sub/-f"):
+            with open(tmp + b"/t/" + name, "wb") as f:
+                f.write(b"same")
+        os.link(tmp + b"/t/a", tmp + b"/t/sub/h")
+        os.symlink(b"t", tmp + b"/tl")
+        below = [b"-x/e", b"a", b"b", b"sub/-f", b"sub/c", b"sub/deep/d", b"sub/h"]
+        def spelled(prefix_of):
+            return sorted(prefix_of(p) + p for p in below)
+        # (PATHs, (how each path below t is spelled), directories walked)
+        for args, want, dirs in (
+                (["t", "t/sub"], spelled(lambda p: b"t/"), 4),
+                (["t/sub/deep", "t/sub", "t"], spelled(lambda p: b"t/"), 4),
+                (["./t", "t/sub"], spelled(lambda p: b"./t/"), 4),
+                (["./t", "t/sub", "t/sub/deep"], spelled(lambda p: b"./t/"), 4),
+                (["t", "./t/sub"], spelled(lambda p: b"./t/" if p.startswith(b"sub/") else b"t/"), 4),
+                ([".", "t/sub"], spelled(lambda p: b"./t/"), 5),
+                (["t/sub", "."], spelled(lambda p: b"./t/"), 5),
+                (["t", "./t"], spelled(lambda p: b"./t/"), 4),
+                (["./t", "tl", "t"], spelled(lambda p: b"./t/"), 4),
+                (["tl/sub", "t"], spelled(lambda p: b"t/"), 4),
+                (["t", "t/-x"], spelled(lambda p: b"t/"), 4)):
+            for hl in ([], ["-H"]):
+                rc, out, err = run(["--no-db", "--stats", "-f", "fdupes"] + hl + args, cwd=tmp)
+                check(rc == 0, "%r: exit %d %r" % (args, rc, err))
+                got = sorted(p for g in parse_fdupes(out) for p in g)
+                # (without -H: t/a and t/sub/h, one inode, by its smaller path)
+                links = [p for p in want if p.endswith(b"t/a") or p.endswith(b"/sub/h")]
+                have = want if hl else sorted([p for p in want if p not in links] + [min(links)])
+                check(got == have, "%r %r: %r, want %r" % (hl, args, got, have))
+                check(walk_counts(err) == (7, dirs), "%r %r: (paths, directories) %r, want %r" % (
+                      hl, args, walk_counts(err), (7, dirs)))
+        # the order depends on the name below ("t/sub/./c" but "t/sub/-f")
+        rc, out, err = run(["--no-db", "-f", "fdupes", "t", "t/sub/."], cwd=tmp)
+        got = sorted(p for g in parse_fdupes(out) for p in g)
+        check(rc == 0 and got == [b"t/-x/e", b"t/a", b"t/b", b"t/sub/-f", b"t/sub/./c", b"t/sub/./deep/d"],
+              "t t/sub/.: %r" % got)
+        # the index sees each file once; a re-run reads nothing
+        for run_no in (1, 2):
+            rc, out, err = run(["--db", tmp + b"/i.db", "--stats", "-f", "fdupes", "./t", "t/sub"], cwd=tmp)
+            check(rc == 0 and sorted(p for g in parse_fdupes(out) for p in g) ==
+                  [b"./t/" + p for p in below if p != b"sub/h"], "index run %d: %r" % (run_no, out))
+            check((t.stat_value(err, "bytes read") == 0) == (run_no == 2), "run %d: %r" % (run_no, err[-300:]))
+        # "./t" cannot list t/sub (user nobody): "t/sub/deep" is walked at the end
+        user, binary = t.as_nobody()
+        os.chmod(tmp + b"/t/sub", 0o311)
+        try:
+            rc, out, err = run(["--no-db", "--stats", "-f", "fdupes", "./t", "t/sub/deep"], cwd=tmp,
+                               user=user, binary=binary)
+        finally:
+            os.chmod(tmp + b"/t/sub", 0o755)
+        got = sorted(p for g in parse_fdupes(out) for p in g)
+        check(rc == 0 and got == [b"./t/-x/e", b"./t/a", b"./t/b", b"t/sub/deep/d"], "unlistable: %d %r %r" % (
+              rc, got, err))
+        check(b"./t/sub: cannot open directory: Permission denied" in err and walk_counts(err) == (4, 3),
+              "unlistable: %r" % err)
+
+
 def case_many_hard_links_cost_linear_time():
     """50,000 hard links of one file (ext4 allows 65,000): each path is
     checked against the others through a table, not by rebuilding every
