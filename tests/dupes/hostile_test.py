@@ -610,6 +610,39 @@ def case_default_index_and_the_environment():
 
 
 
+def case_one_file_system_keeps_other_file_systems_rows():
+    """-x leaves a file system mounted below a PATH alone, and so its files'
+    index rows: the -x run deleted them as files that had vanished, and the
+    next run without -x read every one of them again."""
+    with Tmp() as tmp:
+        root = tmp + b"/m"
+        os.makedirs(root + b"/mnt")
+        t.try_mount(["-t", "tmpfs", "-o", "size=4m", "tmpfs", root + b"/mnt"])
+        try:
+            data = dupes_tree.random.Random(5).randbytes(100_000)
+            for name in (b"mnt/a", b"mnt/b", b"c", b"d"):
+                with open(root + b"/" + name, "wb") as f:
+                    f.write(data)
+            db = tmp + b"/i.db"
+            for args, groups, bytes_read in (([], [[b"m/c", b"m/d", b"m/mnt/a", b"m/mnt/b"]], None),
+                                             (["-x"], [[b"m/c", b"m/d"]], 0),
+                                             ([], [[b"m/c", b"m/d", b"m/mnt/a", b"m/mnt/b"]], 0)):
+                rc, out, err = run(["--db", db, "--stats", "-f", "fdupes"] + args + ["m"], cwd=tmp)
+                check(rc == 0 and parse_fdupes(out) == groups, "%r: exit %d %r %r" % (args, rc, out, err[-300:]))
+                check(bytes_read is None or t.stat_value(err, "bytes read") == bytes_read,
+                      "%r: the index was not reused: %r" % (args, err[-400:]))
+            # a file deleted on the PATH's own file system is still forgotten
+            os.unlink(root + b"/d")
+            ok(["--db", db, "-x", "-q", "m"], cwd=tmp)
+            con = sqlite3.connect(db.decode())
+            paths = sorted(p for (p,) in con.execute("SELECT path FROM files"))
+            con.close()
+            check(paths == sorted(os.path.realpath(root) + p for p in (b"/c", b"/mnt/a", b"/mnt/b")),
+                  "rows %r" % paths)
+        finally:
+            subprocess.run(["umount", root + b"/mnt"])
+
+
 def case_two_runs_on_one_index():
     """A second ferry-dupes on an index in use stops at once with a clear
     error (exit 2, nothing printed); the first completes, the index is
