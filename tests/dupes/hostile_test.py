@@ -479,6 +479,26 @@ def case_index_not_a_regular_file():
                   "%r: a journal was left" % db)
 
 
+def case_index_inside_a_file():
+    """--db FILE/i.db, where FILE is a regular file: "Not a directory"
+    (it said "Permission denied", from access(2)'s X_OK on a file without
+    the x bit, or SQLite's "unable to open" with it), also deeper, and for
+    the default index when ~/.cache is a file."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        with open(tmp + b"/f", "wb") as f:
+            f.write(b"x")
+        for mode in (0o644, 0o755):
+            os.chmod(tmp + b"/f", mode)
+            t.index_error(tmp + b"/f/i.db", tmp + b"/t", "cannot create it: " + tmp.decode() + "/f: Not a directory")
+            t.index_error(tmp + b"/f/d/i.db", tmp + b"/t", "/f/d: Not a directory")
+        os.mkdir(tmp + b"/home")
+        with open(tmp + b"/home/.cache", "wb") as f:
+            f.write(b"x")
+        rc, out, err = run([tmp + b"/t"], env={"HOME": tmp + b"/home", "XDG_CACHE_HOME": ""})
+        check(rc == 2 and out == b"" and b"Not a directory" in err, "~/.cache a file: %d %r" % (rc, err))
+
+
 def case_index_names_sqlite_reads_otherwise():
     """--db ":memory:" and --db "file:i.db?mode=ro" are files of those names
     (SQLite took the first as no file at all, the second as a URI: "cannot
