@@ -152,6 +152,8 @@ def case_many_directory_paths():
               "%d groups %r" % (len(groups), err[-300:]))
         usage_error(["--no-db"] + names, "the open-file limit (ulimit -n) is 256: too low for 3000 "
                     "directory PATHs", cwd=tmp, rlimits={nofile: 256})
+        usage_error(["--no-db", "d0"], "the open-file limit (ulimit -n) is 5: too low for 1 "
+                    "directory PATH (each", cwd=tmp, rlimits={nofile: 5})
 
 
 def case_path_argument_beyond_path_max():
