@@ -755,6 +755,30 @@ def case_verify_interrupted():
         check(b"interrupted (partial results)" in err, "summary: %r" % err)
 
 
+def case_short_reads():
+    """A file system that returns less than asked, and is interrupted
+    (FUSE does; FERRY_DUPES_DEBUG_SHORT_READS): every read goes on until it
+    has what it asked for. --verify read once and left its files out as
+    "changed while being read (shorter)" or unreadable ("Interrupted system
+    call")."""
+    with Tmp() as tmp:
+        root = tmp + b"/v"
+        os.mkdir(root)
+        rnd = dupes_tree.random.Random(11)
+        for size in (100, 20_000, 300_000):
+            data = rnd.randbytes(size)
+            for name in (b"x%d" % size, b"y%d" % size):
+                with open(root + b"/" + name, "wb") as f:
+                    f.write(data)
+        want = [(300_000, [root + b"/x300000", root + b"/y300000"]),
+                (20_000, [root + b"/x20000", root + b"/y20000"]), (100, [root + b"/x100", root + b"/y100"])]
+        for args in ([], ["--verify"]):
+            rc, out, err = run(["--no-db", "-f", "json"] + args + [root],
+                               env={"FERRY_DUPES_DEBUG_SHORT_READS": "1"})
+            check(rc == 0 and parse_json(out) == want and b"changed" not in err,
+                  "%r: exit %d %r %r" % (args, rc, out, err))
+
+
 def case_verify_many_classes_few_descriptors():
     """With every hash forced equal, 300 files of one size are one group of
     300 different files: --verify holds two descriptors at a time, so an
