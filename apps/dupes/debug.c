@@ -73,6 +73,8 @@ int debug_init(void)
     }
     s = getenv("FERRY_DUPES_DEBUG_WEAK_HASH");
     debug.weak_hash = s && *s && strcmp(s, "0") != 0;
+    s = getenv("FERRY_DUPES_DEBUG_SHORT_READS");
+    debug.short_reads = s && *s && strcmp(s, "0") != 0;
     return 0;
 }
 

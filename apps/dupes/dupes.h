@@ -68,6 +68,13 @@ struct root {
     dev_t dev;
     bool is_file;        /* arg is a file: fd is its parent, base its name */
     const char *base;
+    uint64_t ino;        /* a directory's inode (dev above): overlap.h */
+    bool deferred;       /* inside another PATH that spells it first: walked
+                            only where no walk covered it (overlap.h)         */
+    bool forced;         /* deferred, walked at the end: never skipped at its
+                            top (set before its record is queued)             */
+    atomic_bool covered; /* deferred: a walk that spells it first listed it
+                            (relaxed: read after pending_dirs reached 0)      */
 };
 
 /* A directory. Created by the walker that lists its parent; dev and ino are
@@ -175,6 +182,9 @@ struct dupes {
     const struct options *opt;
     struct root *roots;
     int nroots;
+    struct root **root_dirs;      /* the directory PATHs by (dev, inode): overlap.h */
+    size_t nroot_dirs;
+    atomic_bool deferred_done;    /* the uncovered deferred PATHs were queued */
     int64_t start_ns;
     uid_t euid;                   /* O_NOATIME is allowed for root and the owner */
 

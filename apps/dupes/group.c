@@ -276,6 +276,20 @@ static void take(struct grouper *g, struct node *n)
         join_size(g, s, n);
 }
 
+/* With -x the walk leaves other file systems below a PATH alone: is dev
+ * one that a PATH is on (the rows of the others are not the walk's to
+ * delete: a later run without -x would read those files again)? */
+static bool walked_dev(const struct dupes *d, uint64_t dev, uint64_t *last_other)
+{
+    if (!d->opt->one_fs || dev == *last_other)
+        return !d->opt->one_fs;
+    for (int i = 0; i < d->nroots; i++)
+        if ((uint64_t)d->roots[i].dev == dev)
+            return true;
+    *last_other = dev; /* (most often the one other device: looked up once) */
+    return false;
+}
+
 /* The walk is over and complete: rows for what was never hashed, deletions
  * for what the walk did not find. */
 static void walk_end_rows(struct grouper *g)
@@ -287,9 +301,10 @@ static void walk_end_rows(struct grouper *g)
     }
     if (atomic_load_explicit(&g->d->walk_incomplete, memory_order_relaxed))
         return; /* a directory went unread: its files may still exist */
+    uint64_t other_dev = UINT64_MAX; /* (no device has this number) */
     for (size_t i = 0; i < table_slots(&g->idx); i++) {
         struct index_entry *e = g->idx.slot[i];
-        if (!e || e->seen)
+        if (!e || e->seen || !walked_dev(g->d, e->dev, &other_dev))
             continue;
         struct row *r = &g->rows[g->nrows++];
         memset(r, 0, sizeof *r);

@@ -98,8 +98,13 @@ static const char *why_cannot_open(const char *path, char *buf, size_t len)
     char *real = NULL;
     size_t full = 0; /* the name SQLite makes of path: symlinks resolved */
     char *d_shown = NULL;
-    if (faccessat(AT_FDCWD, d, W_OK | X_OK, AT_EACCESS) != 0) {
-        int err = errno;
+    struct stat st;
+    int err = 0;
+    if (stat(d, &st) == 0 && !S_ISDIR(st.st_mode))
+        err = ENOTDIR; /* (access(2) says EACCES: a file lacks the x bit) */
+    else if (faccessat(AT_FDCWD, d, W_OK | X_OK, AT_EACCESS) != 0)
+        err = errno;
+    if (err) {
         d_shown = esc_text_dup(d);
         snprintf(buf, len, "cannot create it: %s: %s", d_shown ? d_shown : d, strerror(err));
     }

@@ -12,6 +12,7 @@
 #include "msg.h"
 #include "opts.h"
 #include "output.h"
+#include "overlap.h"
 #include "progress.h"
 #include "read.h"
 #include "report.h"
@@ -157,6 +158,7 @@ static void cleanup(struct dupes *d)
         arena_free_all(&d->arenas[i]);
     free(d->arenas);
     free(d->db_real);
+    overlap_free(d);
     roots_close(d);
 }
 
@@ -175,7 +177,7 @@ static void reserve_std_fds(void)
  * the pipeline has drained. 0, or 2 after a message (nothing to print). */
 static int scan(struct dupes *d, struct options *o, int wake_fd)
 {
-    if (roots_open(d))
+    if (roots_open(d) || overlap_init(d))
         return 2;
     if (o->db) {
         if (o->db_keep && make_parent_dirs(o->db, o->db_keep))

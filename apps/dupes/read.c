@@ -35,24 +35,6 @@ struct reader {
     struct buf path;
 };
 
-/* pread until n bytes, end of file or an error: the count, or -errno. */
-static ssize_t read_at(int fd, uint8_t *p, size_t n, uint64_t off)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = pread(fd, p + got, n - got, (off_t)(off + got));
-        if (r < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        if (r == 0)
-            break;
-        got += (size_t)r;
-    }
-    return (ssize_t)got;
-}
-
 static void count_read(struct reader *r, uint64_t bytes)
 {
     atomic_fetch_add_explicit(&r->d->c.bytes_read, bytes, memory_order_relaxed);

@@ -28,6 +28,10 @@ uint8_t read_failed(struct dupes *d, struct node *n, ssize_t got);
 
 bool stat_same(const struct node *n, const struct stat *st);
 
+/* pread(2) until n bytes, the end of the file or an error (a short read or
+ * EINTR is read on): the count, or -errno. */
+ssize_t read_at(int fd, uint8_t *p, size_t n, uint64_t off);
+
 struct hasher;
 /* The partial hash of n from buf: its whole content (size <= 2 * BLK, and
  * then it is the full hash too), or its first BLK bytes followed by its

@@ -9,8 +9,44 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
+
+/* pread(2), or with FERRY_DUPES_DEBUG_SHORT_READS as a file system that
+ * returns less than asked (FUSE with direct_io does) and is interrupted:
+ * at most SHORT_READ bytes a call, and EINTR every fifth call. */
+#define SHORT_READ 4097
+static ssize_t file_pread(int fd, uint8_t *p, size_t n, uint64_t off)
+{
+    if (debug.short_reads) {
+        static atomic_uint calls; /* (relaxed: any thread's fifth call will do) */
+        if (atomic_fetch_add_explicit(&calls, 1, memory_order_relaxed) % 5 == 4) {
+            errno = EINTR;
+            return -1;
+        }
+        if (n > SHORT_READ)
+            n = SHORT_READ;
+    }
+    return pread(fd, p, n, (off_t)off);
+}
+
+ssize_t read_at(int fd, uint8_t *p, size_t n, uint64_t off)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = file_pread(fd, p + got, n - got, off + got);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        if (r == 0)
+            break;
+        got += (size_t)r;
+    }
+    return (ssize_t)got;
+}
 
 bool stat_same(const struct node *n, const struct stat *st)
 {

@@ -152,6 +152,7 @@ static int resolve_root(struct root *r, char *arg)
     }
     r->abslen = strlen(r->abs);
     r->dev = st.st_dev;
+    r->ino = st.st_ino;
     if (S_ISREG(st.st_mode)) { /* a file: its parent directory, and its name there */
         r->is_file = true;
         r->base = strrchr(r->abs, '/') + 1;
@@ -175,8 +176,9 @@ static void too_many_dirs(int npaths)
 {
     struct rlimit rl = { 0 };
     getrlimit(RLIMIT_NOFILE, &rl);
-    msg("the open-file limit (ulimit -n) is %llu: too low for %d directory PATHs (each "
-        "holds a descriptor for the whole run)", (unsigned long long)rl.rlim_cur, npaths);
+    msg("the open-file limit (ulimit -n) is %llu: too low for %d directory PATH%s (each "
+        "holds a descriptor for the whole run)", (unsigned long long)rl.rlim_cur, npaths,
+        npaths == 1 ? "" : "s");
 }
 
 /* Open r's directory, or share the descriptor of an earlier PATH in the

@@ -156,8 +156,13 @@ int threads_start(struct dupes *d, struct threads *t)
     bool ok = t->walkers && t->readers && t->wargs && d->arenas;
     /* The roots' directories start the walk (their records come from the
      * first walker's arena, before it runs). */
-    atomic_store_explicit(&d->pending_dirs, (size_t)d->nroots, memory_order_relaxed);
+    size_t queued = 0; /* (a deferred PATH waits: overlap.h) */
+    for (int i = 0; i < d->nroots; i++)
+        queued += !d->roots[i].deferred;
+    atomic_store_explicit(&d->pending_dirs, queued, memory_order_relaxed);
     for (int i = 0; i < d->nroots && ok; i++) {
+        if (d->roots[i].deferred)
+            continue;
         struct dir *top = walk_root_dir(d, &d->roots[i], &d->arenas[0]);
         ok = top && ferry_send(d->dirs_tx, &top, 1) == 1;
     }

@@ -44,14 +44,14 @@ static int compare(struct dupes *d, struct vbuf *v, int fa, struct node *na, int
         if (stopped(d))
             return STOPPED;
         size_t want = na->size - off < VCHUNK ? (size_t)(na->size - off) : VCHUNK;
-        ssize_t x = pread(fa, v->a, want, (off_t)off);
+        ssize_t x = read_at(fa, v->a, want, off);
         if (x != (ssize_t)want) {
-            read_failed(d, na, x < 0 ? -errno : x);
+            read_failed(d, na, x);
             return A_FAILED;
         }
-        ssize_t y = pread(fb, v->b, want, (off_t)off);
+        ssize_t y = read_at(fb, v->b, want, off);
         if (y != (ssize_t)want) {
-            read_failed(d, nb, y < 0 ? -errno : y);
+            read_failed(d, nb, y);
             return B_FAILED;
         }
         atomic_fetch_add_explicit(&d->c.bytes_read, 2 * want, memory_order_relaxed);

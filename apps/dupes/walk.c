@@ -15,10 +15,13 @@
  * Symlinks, FIFOs, sockets and devices are skipped by their d_type (or
  * st_mode): never opened, never followed. A directory is checked against its
  * ancestors (dev, ino) when opened, so a bind-mount loop is reported and
- * skipped rather than walked forever. */
+ * skipped rather than walked forever. A directory that is also another
+ * PATH is listed by one walk only (overlap.h); PATHs left to an enclosing
+ * one that did not reach them are queued when the count reaches 0. */
 #include "debug.h"
 #include "dupes.h"
 #include "msg.h"
+#include "overlap.h"
 #include "path.h"
 
 #include <dirent.h>
@@ -116,18 +119,26 @@ static void add_file(struct walker *w, struct dir *dir, const char *name, size_t
         flush_entries(w);
 }
 
-static void add_subdir(struct walker *w, struct dir *parent, const char *name, size_t len)
+/* Room for one more directory to queue; false after dupes_oom. */
+static bool room_for_sub(struct walker *w)
 {
     if (w->nsub == w->capsub) {
         size_t cap = w->capsub ? w->capsub * 2 : 64;
         struct dir **s = realloc(w->subs, cap * sizeof *s);
         if (!s) {
             dupes_oom(w->d);
-            return;
+            return false;
         }
         w->subs = s;
         w->capsub = cap;
     }
+    return true;
+}
+
+static void add_subdir(struct walker *w, struct dir *parent, const char *name, size_t len)
+{
+    if (!room_for_sub(w))
+        return;
     struct dir *d = new_dir(w, parent, name, len);
     if (!d) { /* a directory left out: the walk would be silently short */
         dupes_oom(w->d);
@@ -234,6 +245,10 @@ static void walk_dir(struct walker *w, struct dir *dir)
         close(fd);
         return;
     }
+    if (overlap_skip(d, dir, &st, &w->path)) { /* another PATH's walk lists it */
+        close(fd);
+        return;
+    }
     dir->dev = st.st_dev;
     dir->ino = st.st_ino;
     bool db_here = d->db_base && d->db_dir_dev == (uint64_t)st.st_dev && d->db_dir_ino == (uint64_t)st.st_ino;
@@ -292,6 +307,37 @@ static void walk_dir(struct walker *w, struct dir *dir)
     close(fd);
 }
 
+/* pending_dirs reached 0: queue the deferred PATHs that no walk covered
+ * (overlap.h), the first time only. True when the walk goes on: some were
+ * queued, and what they add up to is counted in pending_dirs. */
+static bool queue_uncovered(struct walker *w)
+{
+    struct dupes *d = w->d;
+    if (atomic_load_explicit(&d->stop, memory_order_relaxed) || !overlap_release(d))
+        return false;
+    for (int i = 0; i < d->nroots; i++) {
+        struct root *r = &d->roots[i];
+        if (!overlap_uncovered(r) || !room_for_sub(w))
+            continue;
+        struct dir *top = walk_root_dir(d, r, w->arena);
+        if (!top) {
+            dupes_oom(d);
+            break;
+        }
+        r->forced = true; /* (the channel hands it to the walker that reads it) */
+        w->subs[w->nsub++] = top;
+    }
+    size_t n = w->nsub, sent = 0;
+    w->nsub = 0;
+    if (!n)
+        return false;
+    /* Relaxed: nobody else touches pending_dirs until these are sent. */
+    atomic_fetch_add_explicit(&d->pending_dirs, n, memory_order_relaxed);
+    sent = stage_send(d, d->dirs_tx, w->subs, n, sizeof *w->subs, 0);
+    /* acq_rel as in finish_dir: whoever takes it to 0 closes the queue. */
+    return sent == n || atomic_fetch_sub_explicit(&d->pending_dirs, n - sent, memory_order_acq_rel) != n - sent;
+}
+
 /* One directory done: queue its subdirectories, then count it out. */
 static void finish_dir(struct walker *w, const struct dir *dir)
 {
@@ -306,8 +352,9 @@ static void finish_dir(struct walker *w, const struct dir *dir)
     }
     w->nsub = 0;
     /* acq_rel: the walker that reaches 0 sees every other walker's
-     * increments (and their sends) before it closes the queue. */
-    if (atomic_fetch_sub_explicit(&d->pending_dirs, 1, memory_order_acq_rel) == 1)
+     * increments (and their sends, and their overlap_skip marks) before it
+     * queues what is left or closes the queue. */
+    if (atomic_fetch_sub_explicit(&d->pending_dirs, 1, memory_order_acq_rel) == 1 && !queue_uncovered(w))
         ferry_tx_close(d->dirs_tx);
 }
 

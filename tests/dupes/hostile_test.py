@@ -152,6 +152,8 @@ def case_many_directory_paths():
               "%d groups %r" % (len(groups), err[-300:]))
         usage_error(["--no-db"] + names, "the open-file limit (ulimit -n) is 256: too low for 3000 "
                     "directory PATHs", cwd=tmp, rlimits={nofile: 256})
+        usage_error(["--no-db", "d0"], "the open-file limit (ulimit -n) is 5: too low for 1 "
+                    "directory PATH (each", cwd=tmp, rlimits={nofile: 5})
 
 
 def case_path_argument_beyond_path_max():
@@ -232,6 +234,81 @@ def case_same_path_many_times():
         check(rc == 0 and out == want, "exit %d %r, want %r" % (rc, out, want))
         m = re.search(rb"^files .* (\d+) directories", err, re.M)
         check(m and int(m.group(1)) == 2, "directories walked: %r" % (m and m.group(0)))
+
+def walk_counts(err):
+    """(paths found, directories listed) from --stats."""
+    m = re.search(rb"^files +(\d+) paths?, \d+ inodes?, (\d+) director", err, re.M)
+    check(m, "no files line in %r" % err[-400:])
+    return int(m.group(1)), int(m.group(2))
+
+
+def case_nested_paths_walk_each_directory_once():
+    """PATHs inside other PATHs ("t t/sub", ". t/sub", "t ./t") list each
+    directory once, under the spelling the report shows (each directory
+    was listed once per enclosing PATH, and the summary counted its files
+    as often); the groups are what they were. Where the better spelling
+    depends on the names below ("t t/sub/.") both walks happen, as before.
+    A PATH left to an enclosing one that cannot list the directory between
+    them is walked at the end."""
+    with Tmp() as tmp:
+        os.makedirs(tmp + b"/t/sub/deep")
+        os.makedirs(tmp + b"/t/-x")
+        for name in (b"a", b"b", b"sub/c", b"sub/deep/d", b"-x/e", b"sub/-f"):
+            with open(tmp + b"/t/" + name, "wb") as f:
+                f.write(b"same")
+        os.link(tmp + b"/t/a", tmp + b"/t/sub/h")
+        os.symlink(b"t", tmp + b"/tl")
+        below = [b"-x/e", b"a", b"b", b"sub/-f", b"sub/c", b"sub/deep/d", b"sub/h"]
+        def spelled(prefix_of):
+            return sorted(prefix_of(p) + p for p in below)
+        # (PATHs, (how each path below t is spelled), directories walked)
+        for args, want, dirs in (
+                (["t", "t/sub"], spelled(lambda p: b"t/"), 4),
+                (["t/sub/deep", "t/sub", "t"], spelled(lambda p: b"t/"), 4),
+                (["./t", "t/sub"], spelled(lambda p: b"./t/"), 4),
+                (["./t", "t/sub", "t/sub/deep"], spelled(lambda p: b"./t/"), 4),
+                (["t", "./t/sub"], spelled(lambda p: b"./t/" if p.startswith(b"sub/") else b"t/"), 4),
+                ([".", "t/sub"], spelled(lambda p: b"./t/"), 5),
+                (["t/sub", "."], spelled(lambda p: b"./t/"), 5),
+                (["t", "./t"], spelled(lambda p: b"./t/"), 4),
+                (["./t", "tl", "t"], spelled(lambda p: b"./t/"), 4),
+                (["tl/sub", "t"], spelled(lambda p: b"t/"), 4),
+                (["t", "t/-x"], spelled(lambda p: b"t/"), 4)):
+            for hl in ([], ["-H"]):
+                rc, out, err = run(["--no-db", "--stats", "-f", "fdupes"] + hl + args, cwd=tmp)
+                check(rc == 0, "%r: exit %d %r" % (args, rc, err))
+                got = sorted(p for g in parse_fdupes(out) for p in g)
+                # (without -H: t/a and t/sub/h, one inode, by its smaller path)
+                links = [p for p in want if p.endswith(b"t/a") or p.endswith(b"/sub/h")]
+                have = want if hl else sorted([p for p in want if p not in links] + [min(links)])
+                check(got == have, "%r %r: %r, want %r" % (hl, args, got, have))
+                check(walk_counts(err) == (7, dirs), "%r %r: (paths, directories) %r, want %r" % (
+                      hl, args, walk_counts(err), (7, dirs)))
+        # the order depends on the name below ("t/sub/./c" but "t/sub/-f")
+        rc, out, err = run(["--no-db", "-f", "fdupes", "t", "t/sub/."], cwd=tmp)
+        got = sorted(p for g in parse_fdupes(out) for p in g)
+        check(rc == 0 and got == [b"t/-x/e", b"t/a", b"t/b", b"t/sub/-f", b"t/sub/./c", b"t/sub/./deep/d"],
+              "t t/sub/.: %r" % got)
+        # the index sees each file once; a re-run reads nothing
+        for run_no in (1, 2):
+            rc, out, err = run(["--db", tmp + b"/i.db", "--stats", "-f", "fdupes", "./t", "t/sub"], cwd=tmp)
+            check(rc == 0 and sorted(p for g in parse_fdupes(out) for p in g) ==
+                  [b"./t/" + p for p in below if p != b"sub/h"], "index run %d: %r" % (run_no, out))
+            check((t.stat_value(err, "bytes read") == 0) == (run_no == 2), "run %d: %r" % (run_no, err[-300:]))
+        # "./t" cannot list t/sub (user nobody): "t/sub/deep" is walked at the end
+        user, binary = t.as_nobody()
+        os.chmod(tmp + b"/t/sub", 0o311)
+        try:
+            rc, out, err = run(["--no-db", "--stats", "-f", "fdupes", "./t", "t/sub/deep"], cwd=tmp,
+                               user=user, binary=binary)
+        finally:
+            os.chmod(tmp + b"/t/sub", 0o755)
+        got = sorted(p for g in parse_fdupes(out) for p in g)
+        check(rc == 0 and got == [b"./t/-x/e", b"./t/a", b"./t/b", b"t/sub/deep/d"], "unlistable: %d %r %r" % (
+              rc, got, err))
+        check(b"./t/sub: cannot open directory: Permission denied" in err and walk_counts(err) == (4, 3),
+              "unlistable: %r" % err)
+
 
 def case_many_hard_links_cost_linear_time():
     """50,000 hard links of one file (ext4 allows 65,000): each path is
@@ -404,6 +481,26 @@ def case_index_not_a_regular_file():
                   "%r: a journal was left" % db)
 
 
+def case_index_inside_a_file():
+    """--db FILE/i.db, where FILE is a regular file: "Not a directory"
+    (it said "Permission denied", from access(2)'s X_OK on a file without
+    the x bit, or SQLite's "unable to open" with it), also deeper, and for
+    the default index when ~/.cache is a file."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        with open(tmp + b"/f", "wb") as f:
+            f.write(b"x")
+        for mode in (0o644, 0o755):
+            os.chmod(tmp + b"/f", mode)
+            t.index_error(tmp + b"/f/i.db", tmp + b"/t", "cannot create it: " + tmp.decode() + "/f: Not a directory")
+            t.index_error(tmp + b"/f/d/i.db", tmp + b"/t", "/f/d: Not a directory")
+        os.mkdir(tmp + b"/home")
+        with open(tmp + b"/home/.cache", "wb") as f:
+            f.write(b"x")
+        rc, out, err = run([tmp + b"/t"], env={"HOME": tmp + b"/home", "XDG_CACHE_HOME": ""})
+        check(rc == 2 and out == b"" and b"Not a directory" in err, "~/.cache a file: %d %r" % (rc, err))
+
+
 def case_index_names_sqlite_reads_otherwise():
     """--db ":memory:" and --db "file:i.db?mode=ro" are files of those names
     (SQLite took the first as no file at all, the second as a URI: "cannot
@@ -535,6 +632,39 @@ def case_default_index_and_the_environment():
 
 
 
+def case_one_file_system_keeps_other_file_systems_rows():
+    """-x leaves a file system mounted below a PATH alone, and so its files'
+    index rows: the -x run deleted them as files that had vanished, and the
+    next run without -x read every one of them again."""
+    with Tmp() as tmp:
+        root = tmp + b"/m"
+        os.makedirs(root + b"/mnt")
+        t.try_mount(["-t", "tmpfs", "-o", "size=4m", "tmpfs", root + b"/mnt"])
+        try:
+            data = dupes_tree.random.Random(5).randbytes(100_000)
+            for name in (b"mnt/a", b"mnt/b", b"c", b"d"):
+                with open(root + b"/" + name, "wb") as f:
+                    f.write(data)
+            db = tmp + b"/i.db"
+            for args, groups, bytes_read in (([], [[b"m/c", b"m/d", b"m/mnt/a", b"m/mnt/b"]], None),
+                                             (["-x"], [[b"m/c", b"m/d"]], 0),
+                                             ([], [[b"m/c", b"m/d", b"m/mnt/a", b"m/mnt/b"]], 0)):
+                rc, out, err = run(["--db", db, "--stats", "-f", "fdupes"] + args + ["m"], cwd=tmp)
+                check(rc == 0 and parse_fdupes(out) == groups, "%r: exit %d %r %r" % (args, rc, out, err[-300:]))
+                check(bytes_read is None or t.stat_value(err, "bytes read") == bytes_read,
+                      "%r: the index was not reused: %r" % (args, err[-400:]))
+            # a file deleted on the PATH's own file system is still forgotten
+            os.unlink(root + b"/d")
+            ok(["--db", db, "-x", "-q", "m"], cwd=tmp)
+            con = sqlite3.connect(db.decode())
+            paths = sorted(p for (p,) in con.execute("SELECT path FROM files"))
+            con.close()
+            check(paths == sorted(os.path.realpath(root) + p for p in (b"/c", b"/mnt/a", b"/mnt/b")),
+                  "rows %r" % paths)
+        finally:
+            subprocess.run(["umount", root + b"/mnt"])
+
+
 def case_two_runs_on_one_index():
     """A second ferry-dupes on an index in use stops at once with a clear
     error (exit 2, nothing printed); the first completes, the index is
@@ -623,6 +753,30 @@ def case_verify_interrupted():
         check([g["files"] for g in groups] == [[(root + b"/big1").decode(), (root + b"/big2").decode()]]
               and all(g["partial"] for g in groups), "groups %r" % out)
         check(b"interrupted (partial results)" in err, "summary: %r" % err)
+
+
+def case_short_reads():
+    """A file system that returns less than asked, and is interrupted
+    (FUSE does; FERRY_DUPES_DEBUG_SHORT_READS): every read goes on until it
+    has what it asked for. --verify read once and left its files out as
+    "changed while being read (shorter)" or unreadable ("Interrupted system
+    call")."""
+    with Tmp() as tmp:
+        root = tmp + b"/v"
+        os.mkdir(root)
+        rnd = dupes_tree.random.Random(11)
+        for size in (100, 20_000, 300_000):
+            data = rnd.randbytes(size)
+            for name in (b"x%d" % size, b"y%d" % size):
+                with open(root + b"/" + name, "wb") as f:
+                    f.write(data)
+        want = [(300_000, [root + b"/x300000", root + b"/y300000"]),
+                (20_000, [root + b"/x20000", root + b"/y20000"]), (100, [root + b"/x100", root + b"/y100"])]
+        for args in ([], ["--verify"]):
+            rc, out, err = run(["--no-db", "-f", "json"] + args + [root],
+                               env={"FERRY_DUPES_DEBUG_SHORT_READS": "1"})
+            check(rc == 0 and parse_json(out) == want and b"changed" not in err,
+                  "%r: exit %d %r %r" % (args, rc, out, err))
 
 
 def case_verify_many_classes_few_descriptors():

@@ -9,6 +9,7 @@
 #include "dupes.h"
 #include "escape.h"
 #include "opts.h"
+#include "overlap.h"
 #include "path.h"
 #include "report.h"
 #include "table.h"
@@ -285,6 +286,46 @@ FERRY_TEST(paths_join_the_argument_and_the_chain)
     check_path(p, len, "/abs/some/file.txt");
     arena_free_all(&c.a);
     buf_free(&b);
+}
+
+/* Every path below a directory spelled a (and below it spelled b) with
+ * the name x: which sorts first (memcmp, then the shorter)? */
+static int below_cmp(const char *a, const char *b, const char *x)
+{
+    char pa[64], pb[64];
+    snprintf(pa, sizeof pa, "%s%s%s", a, strcmp(a, "/") ? "/" : "", x);
+    snprintf(pb, sizeof pb, "%s%s%s", b, strcmp(b, "/") ? "/" : "", x);
+    int c = strcmp(pa, pb); /* (strcmp compares as unsigned char) */
+    return c < 0 ? -1 : c > 0;
+}
+
+FERRY_TEST(spelling_order_decides_every_path_below_or_says_mixed)
+{
+    static const char *sp[] = { "t", "./t", "t/sub", "./t/sub", "t/sub/.", "/", "/t", "..", "../t",
+                                "t-", "t0", "t/-", "\xff", "t/\xff", "a b" };
+    static const char *names[] = { "a", "-", ".", "0", "z", "\x01", "\xff", "\xff\xff", "sub/c", "-x/y" };
+    size_t nsp = sizeof sp / sizeof sp[0], nn = sizeof names / sizeof names[0];
+    for (size_t i = 0; i < nsp; i++)
+        for (size_t j = 0; j < nsp; j++) {
+            int o = spelling_order(sp[i], strlen(sp[i]), sp[j], strlen(sp[j]));
+            CHECK_MSG(spelling_order(sp[j], strlen(sp[j]), sp[i], strlen(sp[i])) ==
+                          (o == SPELLING_MIXED ? o : -o), "'%s' '%s': not symmetric", sp[i], sp[j]);
+            CHECK_MSG((o == 0) == (i == j), "'%s' '%s': %d", sp[i], sp[j], o);
+            bool lower = false, higher = false;
+            for (size_t k = 0; k < nn; k++) {
+                int c = below_cmp(sp[i], sp[j], names[k]);
+                lower |= c < 0;
+                higher |= c > 0;
+                if (o != SPELLING_MIXED)
+                    CHECK_MSG(c == o, "'%s' '%s' below '%s': %d, said %d", sp[i], sp[j], names[k], c, o);
+            }
+            if (o == SPELLING_MIXED)
+                CHECK_MSG(lower && higher, "'%s' '%s': said mixed, but one always sorts first", sp[i], sp[j]);
+        }
+    CHECK(spelling_order("t", 1, "t", 1) == 0);
+    CHECK(spelling_order("t", 1, "t/sub", 5) == SPELLING_MIXED);
+    CHECK(spelling_order("/", 1, "/t", 2) == SPELLING_MIXED);
+    CHECK(spelling_order("./t", 3, "t", 1) == -1);
 }
 
 FERRY_TEST(path_open_goes_beyond_path_max_and_never_through_symlinks)
