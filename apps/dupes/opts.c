@@ -112,23 +112,32 @@ char *default_db_path(size_t *keep)
 {
     const char *base = getenv("XDG_CACHE_HOME");
     const char *tail = "/ferry-dupes/index.db";
-    *keep = 1; /* $XDG_CACHE_HOME is made if missing (the user named a cache) */
-    if (!base || base[0] != '/') { /* unset or relative: ignored, as the spec says */
+    bool home_based = !base || base[0] != '/'; /* unset or relative: ignored, as the spec says */
+    if (home_based) {
         const char *home = getenv("HOME");
         if (!home || !*home) {
             struct passwd *pw = getpwuid(getuid());
             home = pw ? pw->pw_dir : NULL;
         }
-        if (!home)
+        if (!home) {
+            errno = ENOENT;
             return NULL;
+        }
         base = home;
         tail = "/.cache/ferry-dupes/index.db";
-        *keep = strlen(home); /* a home that does not exist is not made */
     }
-    size_t n = strlen(base) + strlen(tail) + 1;
+    /* Without the base's trailing slashes ("/" is then empty: the tail
+     * starts at the root), so that the path and its messages show no "//". */
+    size_t len = strlen(base);
+    while (len > 0 && base[len - 1] == '/')
+        len--;
+    /* $XDG_CACHE_HOME is made if missing (the user named a cache); a home
+     * that does not exist is not made. */
+    *keep = home_based && len > 0 ? len : 1;
+    size_t n = len + strlen(tail) + 1;
     char *p = malloc(n);
     if (p)
-        snprintf(p, n, "%s%s", base, tail);
+        snprintf(p, n, "%.*s%s", (int)len, base, tail);
     return p;
 }
 
@@ -244,7 +253,10 @@ int opts_parse(struct options *o, int argc, char **argv)
     if (!no_db) {
         o->db = db ? strdup(db) : default_db_path(&o->db_keep);
         if (!o->db) {
-            msg("no home directory for the default index: pass --db FILE or --no-db");
+            if (db || errno == ENOMEM)
+                msg("out of memory");
+            else
+                msg("no home directory for the default index: pass --db FILE or --no-db");
             return 2;
         }
     }

@@ -15,7 +15,9 @@ void opts_free(struct options *o);
 int parse_size(const char *s, uint64_t *out);
 
 /* The default index: $XDG_CACHE_HOME/ferry-dupes/index.db, else
- * ~/.cache/ferry-dupes/index.db (allocated; NULL if there is no home).
+ * ~/.cache/ferry-dupes/index.db, without a doubled slash where the
+ * variable ends in one (allocated; NULL with errno ENOENT if there is no
+ * home, ENOMEM).
  * *keep: the length of its leading part that must exist already (the
  * directories after it are made when missing: all of them below "/" for
  * $XDG_CACHE_HOME, .cache and ferry-dupes in a home). */

@@ -621,6 +621,12 @@ def case_default_index_and_the_environment():
                       "cannot create the directory %s/.cache: No such file or directory" % gone.decode(),
                       cwd=tmp, env={"HOME": gone}, db_arg=False)
         check(not os.path.exists(gone), "a missing home was made")
+        # A home ending in slashes: the path has no "//" (it showed in messages).
+        t.index_error(gone + b"/.cache/ferry-dupes/index.db", b"t",
+                      "cannot create the directory %s/.cache: No such file or directory" % gone.decode(),
+                      cwd=tmp, env={"HOME": gone + b"//"}, db_arg=False)
+        ok(["-q", "t"], cwd=tmp, env=dict(env, XDG_CACHE_HOME=tmp + b"/x3/"))
+        check(os.path.isfile(tmp + b"/x3/ferry-dupes/index.db"), "XDG_CACHE_HOME with a slash not used")
         user, binary = t.as_nobody()
         if user:
             ro = tmp + b"/ro"
