@@ -206,6 +206,11 @@ struct ferry__lfblock *ferry__lflist_get(struct ferry__lflist *l);
 void ferry__lflist_put(struct ferry__lflist *l, struct ferry__lfblock *b);
 void ferry__lflist_link(struct ferry__lflist *l, struct ferry__lfblock *b, struct ferry__lfblock *n);
 void ferry__lflist_enter(struct ferry__lflist *l, struct ferry__lfblock *b, uint64_t end);
+/* A batch's ready bytes, four per step (out of line, so that the one-item
+ * paths stay small): how many slots from o, up to lim, are ready (acquire:
+ * L1); set k slots' bytes from o (release: L1). */
+size_t ferry__lflist_ready_run(struct ferry__lfblock *b, size_t o, size_t lim);
+void ferry__lflist_set_ready(struct ferry__lfblock *b, size_t o, size_t k);
 
 static inline char *ferry__lflist_item(const struct ferry__lflist *l, struct ferry__lfblock *b, size_t o)
 {
@@ -257,8 +262,10 @@ static inline size_t ferry__lflist_push(struct ferry__lflist *l, const void *src
             next = NULL;
         }
         ferry__copy_items(ferry__lflist_item(l, b, o), from + done * l->elem, k, l->elem);
-        for (size_t j = 0; j < k; j++)
-            atomic_store_explicit(&b->ready[o + j], 1, memory_order_release); /* L1 */
+        if (k == 1)
+            atomic_store_explicit(&b->ready[o], 1, memory_order_release); /* L1 */
+        else
+            ferry__lflist_set_ready(b, o, k); /* L1 */
         done += k;
     }
     if (FERRY_UNLIKELY(next != NULL))
@@ -285,11 +292,12 @@ static inline size_t ferry__lflist_pop(struct ferry__lflist *l, void *dst, size_
         /* Relaxed: ordered by the acquire above (L3, L4). */
         b = atomic_load_explicit(&l->head_blk, memory_order_relaxed);
         size_t lim = max < l->cap - o ? max : l->cap - o;
-        k = 0;
         /* Acquire: L1. Through a stale b these bytes mean nothing and the
          * CAS below fails (L4). */
-        while (k < lim && atomic_load_explicit(&b->ready[o + k], memory_order_acquire))
-            k++;
+        if (lim == 1)
+            k = atomic_load_explicit(&b->ready[o], memory_order_acquire) != 0;
+        else
+            k = ferry__lflist_ready_run(b, o, lim);
         if (k == 0)
             return 0;
         /* Relaxed CAS: L4. */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The lock-free batch ring: set-up, closing and draining. The hot paths
- * (push, pop) are static inline in chan_lfring.h, which states the
- * invariants V1-V3 and the ordering rules R1-R5 cited here. */
+/* The lock-free batch ring: set-up, the sequence-number loops of a batch,
+ * closing and draining. The hot paths (push, pop) are static inline in
+ * chan_lfring.h, which states the invariants V1-V3 and the ordering rules
+ * R1-R5 cited here. */
 #include "chan_lfring.h"
 
 #include <errno.h>
@@ -43,6 +44,63 @@ void ferry__lfring_fini(struct ferry__lfring *r)
     free(r->seq);
     r->buf = NULL;
     r->seq = NULL;
+}
+
+/* The first j in [j, end) whose slot does not hold stored number want, or
+ * end. Four slots per step: four acquire loads (R1 or R2) and one branch,
+ * so that a batch costs a few instructions per item; a step that finds a
+ * mismatch is read again one slot at a time. */
+static size_t scan(FERRY_ATOMIC(uint32_t) *seq, uint32_t want, size_t j, size_t end)
+{
+    for (; end - j >= 4; j += 4) {
+        uint32_t x = (atomic_load_explicit(&seq[j], memory_order_acquire) ^ want) |
+                     (atomic_load_explicit(&seq[j + 1], memory_order_acquire) ^ want) |
+                     (atomic_load_explicit(&seq[j + 2], memory_order_acquire) ^ want) |
+                     (atomic_load_explicit(&seq[j + 3], memory_order_acquire) ^ want);
+        if (x != 0)
+            break;
+    }
+    while (j < end && atomic_load_explicit(&seq[j], memory_order_acquire) == want)
+        j++;
+    return j;
+}
+
+/* Release stores of stored number `stored` into slots [j, end): R1
+ * (publish) or R2 (free), four per step. */
+static void fill(FERRY_ATOMIC(uint32_t) *seq, uint32_t stored, size_t j, size_t end)
+{
+    for (; end - j >= 4; j += 4) {
+        atomic_store_explicit(&seq[j], stored, memory_order_release);
+        atomic_store_explicit(&seq[j + 1], stored, memory_order_release);
+        atomic_store_explicit(&seq[j + 2], stored, memory_order_release);
+        atomic_store_explicit(&seq[j + 3], stored, memory_order_release);
+    }
+    for (; j < end; j++)
+        atomic_store_explicit(&seq[j], stored, memory_order_release);
+}
+
+/* How many slots from idx0 (k = 1 known) up to lim hold stored number
+ * want: the first run (to the array's end), then the run from slot 0, one
+ * lap later (want + 2 * cap in the stored domain). */
+size_t ferry__lfring_run_many(const struct ferry__lfring *r, size_t idx0, uint32_t want, size_t lim)
+{
+    size_t first = r->cap - idx0 < lim ? r->cap - idx0 : lim;
+    size_t k = scan(r->seq + idx0, want, 1, first);
+    if (k == first && k < lim) {
+        /* At most the whole ring (V1): slots idx0.. belong to this lap. */
+        size_t end = lim < r->cap ? lim : r->cap;
+        k = first + scan(r->seq, want + 2 * (uint32_t)r->cap, 0, end - first);
+    }
+    return k;
+}
+
+/* Store `stored` into k slots from idx0 (wrapping: + 2 * cap after the
+ * array's end), with release: R1 (publish) or R2 (free). */
+void ferry__lfring_set_many(struct ferry__lfring *r, size_t idx0, uint32_t stored, size_t k)
+{
+    size_t first = r->cap - idx0 < k ? r->cap - idx0 : k;
+    fill(r->seq + idx0, stored, 0, first);
+    fill(r->seq, stored + 2 * (uint32_t)r->cap, 0, k - first);
 }
 
 uint64_t ferry__lfring_close(struct ferry__lfring *r, uint64_t flags)

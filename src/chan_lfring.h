@@ -161,38 +161,24 @@ static inline uint32_t ferry__lfring_stored(const struct ferry__lfring *r, size_
 
 /* How many slots from idx0 (k = 1 known) up to lim hold stored number
  * want: the first run (to the array's end), then the run from slot 0, one
- * lap later (want + 2 * cap in the stored domain). */
+ * lap later (want + 2 * cap in the stored domain). Acquire loads: R1 or
+ * R2. A batch's loop lives out of line in chan_lfring.c, so that the
+ * one-item path stays small enough to be inlined into its callers. */
+size_t ferry__lfring_run_many(const struct ferry__lfring *r, size_t idx0, uint32_t want, size_t lim);
 static inline size_t ferry__lfring_run(const struct ferry__lfring *r, size_t idx0, uint32_t want, size_t lim)
 {
-    if (lim == 1)
-        return 1;
-    size_t first = r->cap - idx0 < lim ? r->cap - idx0 : lim, k = 1;
-    while (k < first && ferry__lfring_stored(r, idx0 + k) == want)
-        k++;
-    if (k == first && k < lim) {
-        /* At most the whole ring (V1): slots idx0.. belong to this lap. */
-        uint32_t want2 = want + 2 * (uint32_t)r->cap;
-        size_t end = lim < r->cap ? lim : r->cap;
-        while (k < end && ferry__lfring_stored(r, k - first) == want2)
-            k++;
-    }
-    return k;
+    return lim == 1 ? 1 : ferry__lfring_run_many(r, idx0, want, lim);
 }
 
 /* Store `stored` into k slots from idx0 (wrapping: + 2 * cap after the
  * array's end), with release: R1 (publish) or R2 (free). */
+void ferry__lfring_set_many(struct ferry__lfring *r, size_t idx0, uint32_t stored, size_t k);
 static inline void ferry__lfring_set_run(struct ferry__lfring *r, size_t idx0, uint32_t stored, size_t k)
 {
-    if (k == 1) {
+    if (k == 1)
         atomic_store_explicit(&r->seq[idx0], stored, memory_order_release);
-        return;
-    }
-    size_t first = r->cap - idx0 < k ? r->cap - idx0 : k;
-    for (size_t j = 0; j < first; j++)
-        atomic_store_explicit(&r->seq[idx0 + j], stored, memory_order_release);
-    stored += 2 * (uint32_t)r->cap;
-    for (size_t j = first; j < k; j++)
-        atomic_store_explicit(&r->seq[j - first], stored, memory_order_release);
+    else
+        ferry__lfring_set_many(r, idx0, stored, k);
 }
 
 /* Push up to n items; returns how many went in (0: full at the tail, or a

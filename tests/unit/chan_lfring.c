@@ -165,6 +165,72 @@ FERRY_TEST(lfring_batch_runs_stop_at_a_slot_in_flight)
     }
 }
 
+/* Long runs, four slots per step (the batch loops of chan_lfring.c): a
+ * run of ready slots stops exactly at the one in flight, wherever it lies
+ * in a step, before or after the array's end, on both sides. */
+static void move_to_slot(struct ferry__lfring *r, size_t idx)
+{
+    long v = 0;
+    uint64_t h, t;
+    ferry__lfring_positions(r, &h, &t);
+    for (; ferry__lfring_index(r, t) != idx; t++) {
+        CHECK_EQ(ferry__lfring_push(r, &v, 1, false), 1);
+        CHECK_EQ(ferry__lfring_pop(r, &v, 1, false), 1);
+    }
+}
+
+FERRY_TEST(lfring_long_runs_stop_exactly_at_the_slot_in_flight)
+{
+    static const size_t caps[] = {64, 61}; /* mask and modulo indexing */
+    long in[64], out[64];
+    for (int i = 0; i < 64; i++)
+        in[i] = 1000 + i;
+    for (size_t ci = 0; ci < 2; ci++) {
+        size_t cap = caps[ci];
+        struct ferry__lfring r;
+        ring_open(&r, cap);
+        for (size_t start = 0; start < cap; start += 3) {
+            for (size_t gap = 1; gap < 40; gap++) {
+                /* Pop side: gap items published, one claimed unpublished,
+                 * more published behind it. */
+                move_to_slot(&r, start);
+                uint64_t h, t;
+                ferry__lfring_positions(&r, &h, &t);
+                CHECK_EQ(ferry__lfring_push(&r, in, gap, false), gap);
+                claim_unpublished(&r, 7);
+                CHECK_EQ(ferry__lfring_push(&r, in + gap, 8, false), 8);
+                CHECK_EQ(ferry__lfring_pop(&r, out, 64, false), gap);
+                for (size_t i = 0; i < gap; i++)
+                    CHECK_EQ(out[i], in[i]);
+                CHECK_EQ(ferry__lfring_pop(&r, out, 64, false), 0);
+                publish(&r, t + gap);
+                CHECK_EQ(ferry__lfring_pop(&r, out, 64, false), 9);
+                CHECK_EQ(out[0], 7);
+                CHECK_EQ(out[8], in[gap + 7]);
+                CHECK(ferry__lfring_empty(&r));
+                /* Push side: the consumer of position h + gap holds its slot
+                 * (claimed, not freed) one lap later; a push runs up to it. */
+                ferry__lfring_positions(&r, &h, &t);
+                size_t fill = gap + 1;
+                CHECK_EQ(ferry__lfring_push(&r, in, fill, false), fill);
+                CHECK_EQ(ferry__lfring_pop(&r, out, gap, false), gap);
+                uint64_t held = atomic_fetch_add(&r.head, 1); /* claimed, slot not freed */
+                CHECK_EQ(held, h + gap);
+                /* Free slots from t + fill on; the held slot is reached at
+                 * position held + cap. */
+                size_t room = (size_t)(held + cap - (t + fill));
+                CHECK_EQ(ferry__lfring_push(&r, in, 64, false), room < 64 ? room : 64);
+                ferry__lfring_set(&r, ferry__lfring_index(&r, held), 2 * (held + cap)); /* freed */
+                /* Take everything out again. */
+                while (ferry__lfring_pop(&r, out, 64, false) > 0)
+                    ;
+                CHECK(ferry__lfring_empty(&r));
+            }
+        }
+        ferry__lfring_fini(&r);
+    }
+}
+
 FERRY_TEST(lfring_zero_counts_move_nothing)
 {
     struct ferry__lfring r;
