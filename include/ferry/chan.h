@@ -32,6 +32,11 @@
  * - Every function here may be called concurrently from any number of
  *   threads on the same channel, except where a handle's lifetime is
  *   concerned: do not use a handle after releasing it.
+ * - fork(): the child gets the channel as it was -- buffered items, pending
+ *   async ops -- without the blocking calls and selects that other threads
+ *   were waiting in (they do not exist there); a call another thread was in
+ *   the middle of may leave the channel unusable in the child (docs/chan.md,
+ *   "fork()").
  *
  * Arguments (one policy for every channel and op function):
  * - A function that returns a result returns -EINVAL, and does nothing,
