@@ -99,8 +99,8 @@ typedef struct ferry_chan_config {
  * weighed. A weight of 0 is allowed (such items count only against capacity).
  * weigh and drop run with the channel's lock held: they must not call any
  * function on the same channel (through any of its handles, ferry_chan_stats
- * included): such a call aborts with a message (it would deadlock on the
- * lock). Other threads' calls meanwhile simply wait for the lock. */
+ * included, or ferry_op_cancel of an op on it): such a call aborts with a
+ * message (it would deadlock on the lock). Other threads' calls meanwhile simply wait for the lock. */
 int ferry_chan_open(const ferry_chan_config *cfg, ferry_tx **tx, ferry_rx **rx);
 
 /* One more sender / receiver: counts a reference and returns its argument
