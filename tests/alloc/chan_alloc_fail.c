@@ -171,3 +171,35 @@ FERRY_TEST(every_kth_allocation_fails_cleanly)
     __libc_free(out);
 }
 
+/* A bounded channel's storage grows to at most its capacity rounded up to a
+ * power of two (chan.h), whatever the item size. Before the fix a ring's
+ * first growth took 16 slots: 16 times the capacity of a channel of one
+ * large item (a 64 MiB item asked for 1 GiB). Two levels and items over
+ * 1 MiB: the locked path, storage not allocated at open. */
+FERRY_TEST(bounded_storage_at_most_the_capacity)
+{
+    static const size_t caps[] = {1, 3, 5};
+    const size_t elem = (size_t)1 << 21;
+    char *buf = __libc_malloc(5 * elem);
+    CHECK(buf);
+    memset(buf, 7, 5 * elem);
+    for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
+        size_t slots = 1;
+        while (slots < caps[i])
+            slots *= 2;
+        ferry_chan_config cfg = {.elem_size = elem, .capacity = caps[i], .levels = 2};
+        ferry_tx *tx;
+        ferry_rx *rx;
+        CHECK_EQ(ferry_chan_open(&cfg, &tx, &rx), 0);
+        atomic_store_explicit(&biggest, 0, memory_order_relaxed);
+        CHECK_EQ(ferry_try_send(tx, buf, caps[i]), (ssize_t)caps[i]);
+        struct timespec past = {0, 0};
+        CHECK_EQ(ferry_send_prio_until(tx, buf, caps[i], 1, &past), -ETIMEDOUT); /* full */
+        size_t most = atomic_load_explicit(&biggest, memory_order_relaxed);
+        CHECK_MSG(most > 0 && most <= slots * elem, "capacity %zu: a request of %zu bytes (at most %zu)", caps[i],
+                  most, slots * elem);
+        ferry_tx_release(tx);
+        ferry_rx_release(rx);
+    }
+    __libc_free(buf);
+}
