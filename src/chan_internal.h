@@ -204,7 +204,7 @@ static inline void ferry__callback_check(struct ferry_chan *c, const char *what)
  * count drops, the first time its lock is taken, the waiters of the threads
  * that do not exist in this process (ferry__chan_after_fork). Relaxed: the
  * count changes only in a child that has one thread. */
-extern FERRY_ATOMIC(uint32_t) ferry__fork_gen;
+extern __attribute__((visibility("hidden"))) FERRY_ATOMIC(uint32_t) ferry__fork_gen;
 __attribute__((cold)) void ferry__chan_after_fork(struct ferry_chan *c);
 
 static inline void ferry__chan_lock(struct ferry_chan *c)
