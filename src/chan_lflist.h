@@ -210,6 +210,12 @@ void ferry__lflist_put(struct ferry__lflist *l, struct ferry__lfblock *b);
 void ferry__lflist_link(struct ferry__lflist *l, struct ferry__lfblock *b, struct ferry__lfblock *n);
 void ferry__lflist_enter(struct ferry__lflist *l, struct ferry__lfblock *b, uint64_t end);
 
+/* Tests may define this before including this header, to stall a pop
+ * between its head and head_blk loads (the window L4 is about). */
+#ifndef FERRY__LFLIST_POP_STALL
+#define FERRY__LFLIST_POP_STALL() ((void)0)
+#endif
+
 static inline char *ferry__lflist_item(const struct ferry__lflist *l, struct ferry__lfblock *b, size_t o)
 {
     return (char *)b + l->items_off + o * l->elem;
@@ -285,6 +291,7 @@ static inline size_t ferry__lflist_pop(struct ferry__lflist *l, void *dst, size_
         o = (size_t)h & l->cap;
         if (FERRY_UNLIKELY(o == l->cap))
             return 0; /* END: another consumer enters the next block (L3) */
+        FERRY__LFLIST_POP_STALL(); /* tests: widen the window (below) */
         /* Acquire: L3. The acquire of head orders this load, but the
          * block read may be newer than that head (the index moved on meanwhile:
          * L4, the CAS below fails) -- a block a producer has only just
