@@ -29,6 +29,60 @@
 #include <stdlib.h>
 
 /* ------------------------------------------------------------------------ */
+/* fork()                                                                    */
+
+/* fork() copies only the calling thread, and the channel's memory as it
+ * was: in the child, the waits of the parent's other threads -- blocking
+ * calls, blocking selects, linked on recvq / sendq -- belong to threads
+ * that do not exist there, and would take the child's items (a receive) or
+ * hand it their own and hold its sends up behind them (a send). The child
+ * handler counts the fork; each channel, the first time its lock is taken
+ * after it, drops those waits (chan_internal.h). The forking thread itself
+ * is not waiting (it called fork), and async ops stay: their owner may be
+ * the forking thread. Calls that other threads were in the middle of (a
+ * lock held, a fast path between claim and publication) are not repaired:
+ * docs/chan.md, "fork()". */
+
+FERRY_ATOMIC(uint32_t) ferry__fork_gen;
+
+static void chan_forked_child(void)
+{
+    /* Relaxed: the child has one thread (chan_internal.h). */
+    atomic_fetch_add_explicit(&ferry__fork_gen, 1, memory_order_relaxed);
+}
+
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static void fork_register(void)
+{
+    /* On failure (no memory) channels are as fork-unsafe as before:
+     * nothing else depends on the handler. */
+    (void)pthread_atfork(NULL, NULL, chan_forked_child);
+}
+
+/* Drop one list's waits of threads that do not exist in this process. */
+static void drop_thread_waits(struct ferry_chan *c, ferry_waitlist *q)
+{
+    ferry_waiter *w = ferry_waitlist_peek(q, FERRY_ROUND_ALL);
+    while (w) {
+        ferry_waiter *next = ferry_waitlist_next(q, w, FERRY_ROUND_ALL);
+        ferry_op *op = ferry_container_of(w, ferry_op, waiter);
+        if (ferry__op_is_thread_wait(op)) {
+            ferry_waitlist_unlink(q, w);
+            ferry__chan_unwait(c, op);
+        }
+        w = next;
+    }
+}
+
+void ferry__chan_after_fork(struct ferry_chan *c)
+{
+    drop_thread_waits(c, &c->recvq);
+    drop_thread_waits(c, &c->sendq);
+    c->fork_gen = atomic_load_explicit(&ferry__fork_gen, memory_order_relaxed); /* chan_internal.h */
+}
+
+/* ------------------------------------------------------------------------ */
 /* Open                                                                      */
 
 static void chan_free(struct ferry_chan *c)
@@ -65,9 +119,11 @@ int ferry_chan_open(const ferry_chan_config *cfg, ferry_tx **tx, ferry_rx **rx)
     /* A bounded channel's whole buffer must be a possible object. */
     if (cfg->capacity != FERRY_UNBOUNDED && cfg->capacity > (size_t)PTRDIFF_MAX / cfg->elem_size)
         return -EINVAL;
+    pthread_once(&fork_once, fork_register);
     struct ferry_chan *c = calloc(1, sizeof *c);
     if (!c)
         return -ENOMEM;
+    c->fork_gen = atomic_load_explicit(&ferry__fork_gen, memory_order_relaxed); /* chan_internal.h */
     pthread_mutex_init(&c->lock, NULL);
     ferry_mutex_init(&c->wake_lock);
     ferry_list_init(&c->rounds);

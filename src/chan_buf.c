@@ -47,6 +47,15 @@ static __attribute__((noinline)) bool ring_grow(struct ferry_chan *c, struct fer
         return false;
     size_t slots = ring_slots(r);
     size_t want = slots ? slots : 16;
+    if (c->cap != FERRY_UNBOUNDED) {
+        /* Bounded: never more than the capacity rounded up (B3; cap >= 1
+         * here, and len + need <= cap, so the loop below stops there). */
+        size_t most = 1;
+        while (most < c->cap && most <= SIZE_MAX / 2)
+            most *= 2;
+        if (want > most)
+            want = most;
+    }
     while (want < r->len + need) {
         if (want > SIZE_MAX / 2)
             return false;

@@ -149,6 +149,7 @@ struct ferry_chan {
     void *drop_ctx;
     const char *name;
     size_t tx_refs, rx_refs; /* handle counts, under the lock: they decide closing */
+    uint32_t fork_gen;         /* ferry__fork_gen when the waiters were last checked (under the lock) */
     FERRY_ATOMIC(size_t) live; /* I5 */
     bool closed;               /* for sending (I4) */
     struct ferry_chan_stats st; /* counters kept under the lock */
@@ -198,7 +199,20 @@ static inline void ferry__callback_check(struct ferry_chan *c, const char *what)
         ferry__callback_check_tid(c, what);
 }
 
-static inline void ferry__chan_lock(struct ferry_chan *c) { pthread_mutex_lock(&c->lock); }
+/* fork() (chan.c): the number of forks this process is the child of,
+ * counted by an atfork handler. A channel that has not seen the current
+ * count drops, the first time its lock is taken, the waiters of the threads
+ * that do not exist in this process (ferry__chan_after_fork). Relaxed: the
+ * count changes only in a child that has one thread. */
+extern __attribute__((visibility("hidden"))) FERRY_ATOMIC(uint32_t) ferry__fork_gen;
+__attribute__((cold)) void ferry__chan_after_fork(struct ferry_chan *c);
+
+static inline void ferry__chan_lock(struct ferry_chan *c)
+{
+    pthread_mutex_lock(&c->lock);
+    if (FERRY_UNLIKELY(c->fork_gen != atomic_load_explicit(&ferry__fork_gen, memory_order_relaxed)))
+        ferry__chan_after_fork(c);
+}
 static inline void ferry__chan_unlock(struct ferry_chan *c) { pthread_mutex_unlock(&c->lock); }
 
 /* chan.c: a handle's channel, after the check every call makes (a handle

@@ -80,6 +80,9 @@
  *     (the index moved on, the block may be recycled and reused), the
  *     bytes it read are meaningless and the CAS fails. No thread writes
  *     or reads items through a pointer it has not validated by its claim.
+ *     A consumer loads head_blk with acquire, so that even a pointer newer
+ *     than its head (a block just allocated and linked) is one whose
+ *     allocation and clearing it has seen (L2, L3).
  *  L5 Recycling: a consumer adds its k to acks after its copy-out (acq_rel
  *     RMW); the one whose add completes CAP recycles the block. By then
  *     every slot of the block has been claimed and read, tail_blk moved on
@@ -212,6 +215,12 @@ void ferry__lflist_enter(struct ferry__lflist *l, struct ferry__lfblock *b, uint
 size_t ferry__lflist_ready_run(struct ferry__lfblock *b, size_t o, size_t lim);
 void ferry__lflist_set_ready(struct ferry__lfblock *b, size_t o, size_t k);
 
+/* Tests may define this before including this header, to stall a pop
+ * between its head and head_blk loads (the window L4 is about). */
+#ifndef FERRY__LFLIST_POP_STALL
+#define FERRY__LFLIST_POP_STALL() ((void)0)
+#endif
+
 static inline char *ferry__lflist_item(const struct ferry__lflist *l, struct ferry__lfblock *b, size_t o)
 {
     return (char *)b + l->items_off + o * l->elem;
@@ -289,8 +298,16 @@ static inline size_t ferry__lflist_pop(struct ferry__lflist *l, void *dst, size_
         o = (size_t)h & l->cap;
         if (FERRY_UNLIKELY(o == l->cap))
             return 0; /* END: another consumer enters the next block (L3) */
-        /* Relaxed: ordered by the acquire above (L3, L4). */
-        b = atomic_load_explicit(&l->head_blk, memory_order_relaxed);
+        FERRY__LFLIST_POP_STALL(); /* tests: widen the window (below) */
+        /* Acquire: L3. The acquire of head orders this load, but the
+         * block read may be newer than that head (the index moved on meanwhile:
+         * L4, the CAS below fails) -- a block a producer has only just
+         * allocated and linked. Its ready bytes are read before the CAS, so
+         * the block's allocation and clearing must happen before: this
+         * pairs with the enterer's release store of head_blk, which
+         * follows its acquire of the linker's next (L2). (ThreadSanitizer
+         * caught the relaxed load reading a block fresh from malloc.) */
+        b = atomic_load_explicit(&l->head_blk, memory_order_acquire);
         size_t lim = max < l->cap - o ? max : l->cap - o;
         /* Acquire: L1. Through a stale b these bytes mean nothing and the
          * CAS below fails (L4). */

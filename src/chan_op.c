@@ -315,6 +315,9 @@ ssize_t ferry_op_cancel(ferry_op *op)
     if (s == FERRY__ST_DONE && op->round == NULL)
         return op->result; /* no waker outstanding: immediate, failed, withdrawn, taken over */
     struct ferry_chan *c = op->chan;
+    /* A weigh or drop callback of c cancelling would deadlock on c's lock:
+     * abort with a message instead, as every entry point does (C1). */
+    ferry__callback_check(c, "ferry_op");
     struct ferry__wake wk;
     ferry__wake_init(&wk, c);
     ferry__chan_lock(c);

@@ -284,6 +284,18 @@ ssize_t ferry__recv_start_claimed(ferry_rx *rx, ferry_op *op, void *out, size_t 
 ssize_t ferry__send_start_claimed(ferry_tx *tx, ferry_op *op, const void *items, size_t n, unsigned prio,
                                   size_t need, ferry_waker w, FERRY_ATOMIC(uintptr_t) *claim);
 
+/* The waker of a blocking select's cases (select.c): such a case, like a
+ * blocking call's op, is a wait of the thread that made the call. */
+void ferry__select_wake(void *ctx);
+
+/* Is `op` a wait of the thread that made the call -- a blocking call's op
+ * or a blocking select's case -- rather than an async op, which its owner
+ * may complete or cancel from any thread? */
+static inline bool ferry__op_is_thread_wait(const ferry_op *op)
+{
+    return !op->async || op->waker.wake == ferry__select_wake;
+}
+
 /* Finish an op that lived on the caller's stack (checks it is on no list). */
 static inline void ferry__op_fini(ferry_op *op) { ferry_waiter_fini(&op->waiter); }
 

@@ -73,9 +73,14 @@ static inline struct timespec ferry__now(void)
     return ts;
 }
 
-/* Nanoseconds of a valid, non-negative timespec. */
+/* Nanoseconds of a valid, non-negative timespec, saturating: a time past
+ * 2^64 ns (from tv_sec 18446744073, in the year 2554; any tv_sec is a
+ * valid deadline) is UINT64_MAX, "never", instead of wrapping to a time
+ * long past. */
 static inline uint64_t ferry__ts_ns(struct timespec t)
 {
+    if (FERRY_UNLIKELY((uint64_t)t.tv_sec >= UINT64_MAX / 1000000000ull))
+        return UINT64_MAX;
     return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
 }
 

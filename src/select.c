@@ -101,7 +101,7 @@
  * came up empty, fail.
  *
  * Atomics: the claim word (chan_op.c O6) and the sleep word:
- *  S1 select_wake's exchange to WOKEN is a release: the sleeper's acquire
+ *  S1 ferry__select_wake's exchange to WOKEN is a release: the sleeper's acquire
  *     loads pair with it (the completion itself is published to the
  *     selector by the cancels, which take the channel locks, chan_op.c
  *     O1-O3). The sleeper's CAS to SLEEPING and the exchange are RMWs of
@@ -312,8 +312,9 @@ static int sel_done(ferry_select_case *cases, size_t n, int result)
 /* ------------------------------------------------------------------------ */
 /* Blocking forms                                                            */
 
-/* The blocking form's waker: the one futex word of the select (S1). */
-static void select_wake(void *ctx)
+/* The blocking form's waker: the one futex word of the select (S1). Its
+ * address marks the cases of a blocking select (chan_op.h). */
+void ferry__select_wake(void *ctx)
 {
     FERRY_ATOMIC(uint32_t) *word = (FERRY_ATOMIC(uint32_t) *)ctx;
     /* Release: S1. The word outlives this call: the selector's cancel of
@@ -366,7 +367,7 @@ static int select_call(ferry_select_case *cases, size_t ncases, enum ferry__mode
     }
     if (ferry__deadline_passed(deadline))
         return sel_done(cases, ncases, -ETIMEDOUT);
-    ferry_waker w = {select_wake, (void *)&word};
+    ferry_waker w = {ferry__select_wake, (void *)&word};
     if (start_cases(cases, n, w) == -EINPROGRESS)
         sleep_on(&word, deadline);
     r = finish_cases(cases, n);

@@ -1,8 +1,9 @@
 # SPDX-License-Identifier: MIT
-# Channel: the zero-allocation test interposes malloc, which the sanitizers
-# own, so it exists only in plain builds.
+# Channel: the zero-allocation and allocation-failure tests interpose
+# malloc, which the sanitizers own, so they exist only in plain builds.
 if(FERRY_BUILD_TESTS AND FERRY_SANITIZE STREQUAL "")
   ferry_add_test_file(${PROJECT_SOURCE_DIR}/tests/alloc/chan_alloc.c LABEL unit)
+  ferry_add_test_file(${PROJECT_SOURCE_DIR}/tests/alloc/chan_alloc_fail.c LABEL unit)
 endif()
 
 # The worked example of docs/chan.md: a directory walker bounded by the bytes

@@ -32,6 +32,11 @@
  * - Every function here may be called concurrently from any number of
  *   threads on the same channel, except where a handle's lifetime is
  *   concerned: do not use a handle after releasing it.
+ * - fork(): the child gets the channel as it was -- buffered items, pending
+ *   async ops -- without the blocking calls and selects that other threads
+ *   were waiting in (they do not exist there); a call another thread was in
+ *   the middle of may leave the channel unusable in the child (docs/chan.md,
+ *   "fork()").
  *
  * Arguments (one policy for every channel and op function):
  * - A function that returns a result returns -EINVAL, and does nothing,
@@ -94,8 +99,8 @@ typedef struct ferry_chan_config {
  * weighed. A weight of 0 is allowed (such items count only against capacity).
  * weigh and drop run with the channel's lock held: they must not call any
  * function on the same channel (through any of its handles, ferry_chan_stats
- * included): such a call aborts with a message (it would deadlock on the
- * lock). Other threads' calls meanwhile simply wait for the lock. */
+ * included, or ferry_op_cancel of an op on it): such a call aborts with a
+ * message (it would deadlock on the lock). Other threads' calls meanwhile simply wait for the lock. */
 int ferry_chan_open(const ferry_chan_config *cfg, ferry_tx **tx, ferry_rx **rx);
 
 /* One more sender / receiver: counts a reference and returns its argument

@@ -17,67 +17,8 @@
 #include <string.h>
 
 #include "rcuhash_internal.h"
+#include "failing_malloc.h"
 #include "test.h"
-
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-extern void *__libc_memalign(size_t, size_t);
-extern void __libc_free(void *);
-
-static FERRY_ATOMIC(long) every;      /* 0: disarmed; k: fail every k-th call */
-static FERRY_ATOMIC(long) calls, failed, live;
-
-/* Decide for one allocation; count it. */
-static bool fail_now(void)
-{
-    long k = atomic_load_explicit(&every, memory_order_relaxed);
-    if (k == 0)
-        return false;
-    long c = atomic_fetch_add_explicit(&calls, 1, memory_order_relaxed) + 1;
-    if (c % k)
-        return false;
-    atomic_fetch_add_explicit(&failed, 1, memory_order_relaxed);
-    errno = ENOMEM;
-    return true;
-}
-
-static void *counted(void *p)
-{
-    if (p)
-        atomic_fetch_add_explicit(&live, 1, memory_order_relaxed);
-    return p;
-}
-
-void *malloc(size_t n) { return fail_now() ? NULL : counted(__libc_malloc(n)); }
-void *calloc(size_t a, size_t b) { return fail_now() ? NULL : counted(__libc_calloc(a, b)); }
-void *realloc(void *p, size_t n)
-{
-    if (fail_now())
-        return NULL;
-    void *q = __libc_realloc(p, n);
-    if (q && !p)
-        atomic_fetch_add_explicit(&live, 1, memory_order_relaxed);
-    return q;
-}
-void *aligned_alloc(size_t a, size_t n) { return fail_now() ? NULL : counted(__libc_memalign(a, n)); }
-void free(void *p)
-{
-    if (p)
-        atomic_fetch_sub_explicit(&live, 1, memory_order_relaxed);
-    __libc_free(p);
-}
-
-static void arm(long k)
-{
-    atomic_store(&calls, 0);
-    atomic_store(&every, k);
-}
-
-static void disarm(void)
-{
-    atomic_store(&every, 0);
-}
 
 struct item {
     unsigned long key;

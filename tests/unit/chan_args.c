@@ -19,25 +19,6 @@ static void never(void *ctx)
 }
 static const ferry_waker W = {never, NULL};
 
-/* The channel kinds: each data path and buffer shape. */
-static const struct kind {
-    const char *name;
-    size_t cap;
-    unsigned levels;
-    size_t budget;
-} kinds[] = {
-    {"rendezvous", 0, 0, 0},   {"cap1", 1, 0, 0},        {"cap4", 4, 0, 0},
-    {"unbounded", FERRY_UNBOUNDED, 0, 0}, {"levels", 4, 3, 0}, {"budget", 4, 0, 64},
-};
-#define NKINDS (sizeof kinds / sizeof kinds[0])
-
-static void open_kind(const struct kind *k, ferry_tx **tx, ferry_rx **rx)
-{
-    ferry_chan_config cfg = {.elem_size = sizeof(long), .capacity = k->cap, .levels = k->levels,
-                             .budget = k->budget, .name = k->name};
-    CHECK_EQ(ferry_chan_open(&cfg, tx, rx), 0);
-}
-
 /* ---- the NULL-handle policy ------------------------------------------ */
 
 FERRY_TEST(null_handles_every_function)
@@ -81,10 +62,10 @@ FERRY_TEST(null_handles_every_function)
 
 FERRY_TEST(null_buffers_and_null_arguments_with_live_handles)
 {
-    for (size_t i = 0; i < NKINDS; i++) {
+    for (size_t i = 0; i < CHAN_NKINDS; i++) {
         ferry_tx *tx;
         ferry_rx *rx;
-        open_kind(&kinds[i], &tx, &rx);
+        open_chan_kind(&chan_kinds[i], &tx, &rx);
         struct timespec dl = ferry_test_deadline_ms(10);
         ferry_op op;
         long v[2] = {0};
@@ -136,19 +117,20 @@ static struct timespec bad_deadline(long nsec)
 FERRY_TEST(bad_deadline_is_einval_before_anything_happens)
 {
     static const long bad[] = {-1, 1000000000L, LONG_MIN, LONG_MAX};
-    for (size_t i = 0; i < NKINDS; i++) {
+    for (size_t i = 0; i < CHAN_NKINDS; i++) {
         for (size_t b = 0; b < sizeof bad / sizeof bad[0]; b++) {
             ferry_tx *tx;
             ferry_rx *rx;
-            open_kind(&kinds[i], &tx, &rx);
+            open_chan_kind(&chan_kinds[i], &tx, &rx);
             struct timespec dl = bad_deadline(bad[b]);
             long v[8] = {1, 2, 3, 4, 5, 6, 7, 8}, out[8];
             /* Would wait: nothing buffered / no receiver. */
             CHECK_EQ(ferry_recv_until(rx, out, 8, &dl), -EINVAL);
-            if (kinds[i].cap == 0) /* rendezvous: a send waits for a receiver */
+            if (chan_kinds[i].cap == 0) /* rendezvous: a send waits for a receiver */
                 CHECK_EQ(ferry_send_until(tx, v, 1, &dl), -EINVAL);
             /* Fill what can be filled, then a send that would wait. */
-            ssize_t k = kinds[i].cap == 0 || kinds[i].cap == FERRY_UNBOUNDED ? 0 : ferry_try_send(tx, v, 8);
+            size_t cap = chan_kinds[i].cap;
+            ssize_t k = cap == 0 || cap == FERRY_UNBOUNDED ? 0 : ferry_try_send(tx, v, 8);
             CHECK(k >= 0);
             CHECK_EQ(ferry_send_until(tx, v, 8, &dl), -EINVAL);
             CHECK_EQ(ferry_send_prio_until(tx, v, 8, 0, &dl), -EINVAL);
@@ -172,12 +154,12 @@ FERRY_TEST(bad_deadline_is_einval_before_anything_happens)
 /* NULL means "no deadline" in every *_until call, like the plain call. */
 FERRY_TEST(null_deadline_means_none)
 {
-    for (size_t i = 0; i < NKINDS; i++) {
-        if (kinds[i].cap == 0)
+    for (size_t i = 0; i < CHAN_NKINDS; i++) {
+        if (chan_kinds[i].cap == 0)
             continue; /* a plain send on a rendezvous channel would wait */
         ferry_tx *tx;
         ferry_rx *rx;
-        open_kind(&kinds[i], &tx, &rx);
+        open_chan_kind(&chan_kinds[i], &tx, &rx);
         long v[2] = {7, 8}, out[2];
         CHECK_EQ(ferry_send_until(tx, v, 1, NULL), 1);
         CHECK_EQ(ferry_recv_until(rx, out, 2, NULL), 1);
@@ -194,16 +176,16 @@ FERRY_TEST(null_deadline_means_none)
  * one with a negative tv_sec (long ago). */
 FERRY_TEST(past_deadline_is_the_try_call)
 {
-    for (size_t i = 0; i < NKINDS; i++) {
+    for (size_t i = 0; i < CHAN_NKINDS; i++) {
         ferry_tx *tx;
         ferry_rx *rx;
-        open_kind(&kinds[i], &tx, &rx);
+        open_chan_kind(&chan_kinds[i], &tx, &rx);
         struct timespec past = ferry_test_deadline_ms(-5), ancient = {-100, 5};
         long v = 3, out;
         CHECK_EQ(ferry_recv_until(rx, &out, 1, &past), -ETIMEDOUT);
         CHECK_EQ(ferry_recv_until(rx, &out, 1, &ancient), -ETIMEDOUT);
         ssize_t r = ferry_send_until(tx, &v, 1, &ancient);
-        CHECK_EQ(r, kinds[i].cap == 0 ? -ETIMEDOUT : 1);
+        CHECK_EQ(r, chan_kinds[i].cap == 0 ? -ETIMEDOUT : 1);
         ferry_tx_release(tx);
         ferry_rx_release(rx);
     }
@@ -241,12 +223,19 @@ FERRY_TEST(huge_capacity_times_elem_is_einval)
 }
 
 /* Large but consistent configurations open; storage that cannot be had is
- * -ENOMEM at the send, with nothing lost. */
+ * -ENOMEM at the send, with nothing lost. The sanitizers' malloc must say
+ * so (return NULL) rather than abort on a request that large. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void) { return "allocator_may_return_null=1"; }
+const char *__tsan_default_options(void);
+const char *__tsan_default_options(void) { return "allocator_may_return_null=1"; }
+
 FERRY_TEST(storage_that_cannot_grow_is_enomem)
 {
     ferry_tx *tx;
     ferry_rx *rx;
-    /* One item of PTRDIFF_MAX / 2 bytes: valid, but no ring of 16 fits. */
+    /* One item of PTRDIFF_MAX / 2 bytes: valid, but no such block can be
+     * had (its ring is the one slot of the capacity). */
     ferry_chan_config cfg = {.elem_size = (size_t)PTRDIFF_MAX / 2, .capacity = 1};
     CHECK_EQ(ferry_chan_open(&cfg, &tx, &rx), 0);
     char small[16] = {0};
@@ -279,13 +268,13 @@ FERRY_TEST(storage_that_cannot_grow_is_enomem)
  * were accepted.) */
 FERRY_TEST(huge_counts_are_einval)
 {
-    for (size_t i = 0; i < NKINDS; i++) {
+    for (size_t i = 0; i < CHAN_NKINDS; i++) {
         ferry_tx *tx;
         ferry_rx *rx;
-        open_kind(&kinds[i], &tx, &rx);
+        open_chan_kind(&chan_kinds[i], &tx, &rx);
         long v[4] = {1, 2, 3, 4}, out[4];
         ferry_op op;
-        ssize_t k = kinds[i].cap == 0 ? 0 : ferry_try_send(tx, v, 1);
+        ssize_t k = chan_kinds[i].cap == 0 ? 0 : ferry_try_send(tx, v, 1);
         CHECK(k >= 0);
         static const size_t huge[] = {SIZE_MAX, SIZE_MAX / sizeof(long) + 1, (size_t)PTRDIFF_MAX / sizeof(long) + 1};
         for (size_t h = 0; h < sizeof huge / sizeof huge[0]; h++) {

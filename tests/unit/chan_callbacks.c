@@ -3,10 +3,13 @@
  * that calls into its own channel would deadlock on it, so every entry point
  * aborts with a message instead -- from weigh (a send, or a stats call) and
  * from drop (the last receiver's release, on the locked, ring and list
- * buffers). Another thread calling in while a callback runs just waits. */
+ * buffers), and so does ferry_op_cancel of an op on that channel. Another
+ * thread calling in while a callback runs just waits. */
 #include <errno.h>
+#include <ferry/op.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "chan_test.h"
 
@@ -72,6 +75,57 @@ static void drop_case(size_t cap, unsigned levels)
 FERRY_DEATH_TEST(drop_that_sends_aborts_ring, CALLBACK_MSG) { drop_case(4, 1); }
 FERRY_DEATH_TEST(drop_that_sends_aborts_list, CALLBACK_MSG) { drop_case(FERRY_UNBOUNDED, 1); }
 FERRY_DEATH_TEST(drop_that_sends_aborts_locked, CALLBACK_MSG) { drop_case(4, 2); }
+
+/* ferry_op_cancel reaches the channel through the op, not a handle: it is
+ * checked too. Before the fix it deadlocked on the channel's lock (the
+ * alarm turns that into a failure here). */
+static ferry_op g_op;
+static bool cancel_armed;
+
+static void drop_cancels_op(void *item, void *ctx)
+{
+    (void)item;
+    (void)ctx;
+    ferry_op_cancel(&g_op);
+}
+
+static size_t weigh_cancels_op(const void *item, void *ctx)
+{
+    (void)item;
+    (void)ctx;
+    if (cancel_armed)
+        ferry_op_cancel(&g_op);
+    return 1;
+}
+
+static void nop_wake(void *ctx) { (void)ctx; }
+
+/* A full channel of capacity 1 with a send op pending behind the item. */
+static void full_with_pending_send(const ferry_chan_config *cfg)
+{
+    alarm(5);
+    CHECK_EQ(ferry_chan_open(cfg, &g_tx, &g_rx), 0);
+    long v[2] = {1, 2};
+    CHECK_EQ(ferry_try_send(g_tx, &v[0], 1), 1);
+    ferry_waker w = {nop_wake, NULL};
+    CHECK_EQ(ferry_send_start(g_tx, &g_op, &v[1], 1, w), -EINPROGRESS);
+}
+
+FERRY_DEATH_TEST(drop_that_cancels_an_op_aborts, CALLBACK_MSG)
+{
+    ferry_chan_config cfg = {.elem_size = sizeof(long), .capacity = 1, .drop = drop_cancels_op};
+    full_with_pending_send(&cfg);
+    ferry_rx_release(g_rx); /* drops the buffered item, with the op still pending */
+}
+
+FERRY_DEATH_TEST(weigh_that_cancels_an_op_aborts, CALLBACK_MSG)
+{
+    ferry_chan_config cfg = {.elem_size = sizeof(long), .capacity = 1, .budget = 10, .weigh = weigh_cancels_op};
+    full_with_pending_send(&cfg);
+    cancel_armed = true;
+    long out;
+    ferry_try_recv(g_rx, &out, 1); /* the room it frees weighs the op's item in */
+}
 
 /* Another thread's call while a weigh callback runs waits for the lock; it
  * is not taken for the callback's own call. */

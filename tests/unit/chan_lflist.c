@@ -3,15 +3,22 @@
  * channel: block shapes, batches across block ends, recycling (steady
  * traffic allocates no block), running out of memory at every k-th
  * allocation, closing, draining (including an item still between claim and
- * publication), and many producers and consumers at once on blocks of one
+ * publication), many producers and consumers at once on blocks of one
  * and three slots, where every claim races a block's linking, entering
- * and recycling. */
+ * and recycling, and a pop stalled inside its window (L4) while the list
+ * moves on into a block allocated meanwhile. */
 #include <errno.h>
+#include <ferry/common.h>
 #include <ferry/op.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+
+/* This program's pops can stall between their head and head_blk loads
+ * (pop_stall, below): the hook must be defined before the header. */
+static void pop_stall(void);
+#define FERRY__LFLIST_POP_STALL() pop_stall()
 
 #include "chan_lflist.h"
 #include "test.h"
@@ -460,4 +467,70 @@ FERRY_TEST(lflist_channel_send_without_memory)
     ferry_rx_release(rx);
     ferry__lflist_test_shift = 0;
     ferry__lflist_test_alloc = NULL;
+}
+
+/* ---- a pop stalled between its head and head_blk loads ----
+ *
+ * The stalled thread waits on relaxed flags only, so that nothing it does
+ * is ordered after what the main thread does meanwhile (ThreadSanitizer
+ * sees exactly the order the list itself provides). */
+static _Thread_local bool stall_me;
+static FERRY_ATOMIC(int) stalled, stall_go;
+
+static void pop_stall(void)
+{
+    if (!stall_me)
+        return;
+    stall_me = false;
+    atomic_store_explicit(&stalled, 1, memory_order_relaxed);
+    while (!atomic_load_explicit(&stall_go, memory_order_relaxed))
+        sched_yield();
+}
+
+struct stalled_pop {
+    struct ferry__lflist *l;
+    size_t k;
+    long v;
+};
+
+static void *stalled_popper(void *arg)
+{
+    struct stalled_pop *sp = arg;
+    bool entered = false;
+    stall_me = true;
+    sp->k = ferry__lflist_pop(sp->l, &sp->v, 1, false, &entered);
+    return NULL;
+}
+
+/* While a pop is stalled after its head load, the list moves on through
+ * two blocks of one slot, the second allocated only now; the pop then
+ * reads that block's ready byte (L4: its CAS would fail). The block's
+ * allocation must be ordered before that read: before the fix the pop
+ * loaded head_blk relaxed, and ThreadSanitizer reported a data race
+ * with the malloc of the block (this test fails in the TSan build). */
+FERRY_TEST(stalled_pop_meets_a_block_allocated_meanwhile)
+{
+    struct ferry__lflist l;
+    list_open(&l, 1);
+    long a = 1, b = 2, c = 3, out = 0;
+    CHECK_EQ(push(&l, &a, 1), 1); /* block 0's slot; block 1 linked */
+    struct stalled_pop sp = {.l = &l};
+    pthread_t t;
+    pthread_create(&t, NULL, stalled_popper, &sp);
+    while (!atomic_load_explicit(&stalled, memory_order_relaxed))
+        sched_yield();
+    /* Block 1's slot: block 2 allocated (none recycled yet) and linked. */
+    CHECK_EQ(push(&l, &b, 1), 1);
+    bool entered = false;
+    CHECK_EQ(ferry__lflist_pop(&l, &out, 1, false, &entered), 1); /* enters block 1 */
+    CHECK_EQ(out, a);
+    CHECK_EQ(ferry__lflist_pop(&l, &out, 1, false, &entered), 1); /* enters block 2 */
+    CHECK_EQ(out, b);
+    atomic_store_explicit(&stall_go, 1, memory_order_relaxed);
+    pthread_join(t, NULL);
+    CHECK_EQ(sp.k, 0); /* block 2's slot is not published yet */
+    CHECK_EQ(push(&l, &c, 1), 1);
+    CHECK_EQ(ferry__lflist_pop(&l, &out, 1, false, &entered), 1);
+    CHECK_EQ(out, c);
+    ferry__lflist_fini(&l);
 }

@@ -155,24 +155,28 @@ static void *blocking_send(void *arg)
 /* A blocking receive on an empty ring polls (a bounded number of times),
  * then sleeps, and is woken by the next send; the wake feeds the wake-cost
  * estimate, which stays within its bounds. */
-FERRY_TEST(poll_then_sleep_bounded)
+static void poll_then_sleep(void *(*receive)(void *), long v)
 {
     ferry_tx *tx;
     ferry_rx *rx;
     open_lf(4, 0, &tx, &rx);
     struct waiter w = {.rx = rx};
-    pthread_create(&w.t, NULL, blocking_recv, &w);
+    pthread_create(&w.t, NULL, receive, &w);
     wait_blocked(rx, 1, 0);
-    long v = 42;
     CHECK_EQ(ferry_send(tx, &v, 1), 1);
     pthread_join(w.t, NULL);
     CHECK_EQ(w.r, 1);
-    CHECK_EQ(w.buf[0], 42);
+    CHECK_EQ(w.buf[0], v);
     CHECK_MSG(w.yields >= 1 && w.yields <= poll_bound(), "%ld polls before sleeping", w.yields);
-    CHECK(ferry__wake_cost_ns() >= FERRY__WAKE_COST_MIN_NS && ferry__wake_cost_ns() <= FERRY__WAKE_COST_MAX_NS);
-    CHECK(ferry__yield_cost_ns() >= FERRY__YIELD_COST_MIN_NS && ferry__yield_cost_ns() <= FERRY__YIELD_COST_MAX_NS);
     ferry_tx_release(tx);
     ferry_rx_release(rx);
+}
+
+FERRY_TEST(poll_then_sleep_bounded)
+{
+    poll_then_sleep(blocking_recv, 42);
+    CHECK(ferry__wake_cost_ns() >= FERRY__WAKE_COST_MIN_NS && ferry__wake_cost_ns() <= FERRY__WAKE_COST_MAX_NS);
+    CHECK(ferry__yield_cost_ns() >= FERRY__YIELD_COST_MIN_NS && ferry__yield_cost_ns() <= FERRY__YIELD_COST_MAX_NS);
 }
 
 /* Polls that keep failing (the other side is idle) shrink the side's
@@ -196,6 +200,34 @@ FERRY_TEST(poll_share_shrinks_when_polls_fail)
     /* A deadline that has passed: no phase at all. */
     struct timespec past = {1, 0};
     CHECK(!ferry__poll_begin(&pl, &side, &past));
+}
+
+/* A deadline far in the future is valid (any tv_sec is) and polls like no
+ * deadline. Before the fix its nanoseconds wrapped past 2^64 (from tv_sec
+ * 18446744074, in the year 2554): to a time long past, so the wait never
+ * polled; or to a nearer one, so its polls stopped early. */
+static const struct timespec far_deadline = {(time_t)18446744074ll, 0};
+
+static void *blocking_recv_far(void *arg)
+{
+    struct waiter *w = arg;
+    ferry__set_hogged_share(0); /* a yield that took a slice would make it spin (P2) */
+    w->r = ferry_recv_until(w->rx, w->buf, 1, &far_deadline);
+    w->yields = yields;
+    return NULL;
+}
+
+FERRY_TEST(poll_far_deadline_is_no_deadline)
+{
+    struct ferry__poll_side side = {0};
+    struct ferry__poller pl;
+    CHECK(ferry__poll_begin(&pl, &side, &far_deadline));
+    CHECK(pl.deadline > ferry__now_ns());
+    const struct timespec latest = {(time_t)INT64_MAX, 999999999};
+    CHECK(ferry__poll_begin(&pl, &side, &latest));
+    CHECK(pl.deadline > ferry__now_ns());
+    /* On a channel: the receive polls before it sleeps, then gets the item. */
+    poll_then_sleep(blocking_recv_far, 43);
 }
 
 /* On a channel, timed-out waits (nobody sends) poll at most one budget
