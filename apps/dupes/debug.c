@@ -3,6 +3,7 @@
 #include "debug.h"
 
 #include "msg.h"
+#include "signals.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -90,8 +91,19 @@ void debug_count(enum debug_stage s, uint64_t n)
     if (s != debug.sigint_stage || n == 0)
         return;
     uint64_t before = atomic_fetch_add_explicit(&counts[s], n, memory_order_relaxed);
-    if (before < debug.sigint_at && before + n >= debug.sigint_at)
+    if (before < debug.sigint_at && before + n >= debug.sigint_at) {
         kill(getpid(), SIGINT); /* to the process: main takes it */
+        /* The interrupt is to come at this point of the run: wait (up to
+         * 10 s) until main has taken it, or the run could finish first.
+         * ThreadSanitizer defers signals and now and then loses one (no
+         * handler ran in 10 s): send it again after a second without one.
+         * (A signal still pending is not queued twice.) */
+        for (int i = 1; i <= 10000 && signals_count() == 0; i++) {
+            usleep(1000);
+            if (i % 1000 == 0 && signals_count() == 0)
+                kill(getpid(), SIGINT);
+        }
+    }
 }
 
 bool debug_fail(enum debug_site s)

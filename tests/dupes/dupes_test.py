@@ -672,7 +672,9 @@ def interrupt_and_resume(stage, k):
     with Tmp() as tmp:
         root, _ = trap_tree(tmp)
         bulk_tree(root + b"/bulk", 400)
-        want = dupes_tree.expected_groups(dupes_tree.scan(root))
+        inodes = dupes_tree.scan(root)
+        want = dupes_tree.expected_groups(inodes)
+        inode_of = {p: key for key, ino in inodes.items() for p in ino["paths"]}
         db = tmp + b"/i.db"
         log1, log2 = tmp + b"/r1.log", tmp + b"/r2.log"
         rc, out, err = run(["--db", db, "--threads", "2", "--format", "json", root],
@@ -681,9 +683,13 @@ def interrupt_and_resume(stage, k):
         check(rc == 130, "%s:%d: exit %d, want 130\n%s" % (stage, k, rc, err.decode(errors="replace")))
         check(b"interrupted (partial results)" in err, "summary does not say partial")
         check(all(g.get("partial") is True for g in json.loads(out)), "groups not marked partial")
-        # what it printed is right as far as it goes
+        # what it printed is right as far as it goes: files (inodes) of one
+        # group (a file with several links is shown by the smallest path
+        # found so far, which an interrupted walk may not have reached)
+        def files(paths):
+            return {inode_of.get(p, p) for p in paths}
         for _, paths in parse_json(out):
-            check(any(set(paths) <= set(w) for _, w in want), "a wrong partial group: %r" % paths)
+            check(any(files(paths) <= files(w) for _, w in want), "a wrong partial group: %r" % paths)
         integrity(db)
         out, err = ok(["--db", db, "--format", "json", "--stats", root], env={"FERRY_DUPES_DEBUG_READ_LOG": log2})
         same_groups(parse_json(out), want, "resumed")
