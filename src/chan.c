@@ -23,6 +23,7 @@
  *     freeing thread see it.
  */
 #include "chan_op.h"
+#include "rt_block.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -324,8 +325,28 @@ static ssize_t recv_call(ferry_rx *rx, void *out, size_t max, enum ferry__mode m
     return c->path->recv(c, out, max, mode, deadline);
 }
 
+/* The blocking calls with the real-time checker loaded (rt_block.h): name
+ * the call, then make it. Out of line, so that the plain path below is a
+ * load, a branch and a tail call. */
+static __attribute__((noinline, cold)) ssize_t send_named(const char *call, ferry_tx *tx, const void *items,
+                                                          size_t n, unsigned prio,
+                                                          const struct timespec *deadline)
+{
+    FERRY__RT_MAY_BLOCK(call);
+    return send_call(tx, items, n, prio, FERRY__BLOCK, deadline);
+}
+
+static __attribute__((noinline, cold)) ssize_t recv_named(const char *call, ferry_rx *rx, void *out, size_t max,
+                                                          const struct timespec *deadline)
+{
+    FERRY__RT_MAY_BLOCK(call);
+    return recv_call(rx, out, max, FERRY__BLOCK, deadline);
+}
+
 ssize_t ferry_send(ferry_tx *tx, const void *items, size_t n)
 {
+    if (ferry__rt_checking())
+        return send_named("ferry_send", tx, items, n, 0, NULL);
     return send_call(tx, items, n, 0, FERRY__BLOCK, NULL);
 }
 
@@ -336,22 +357,30 @@ ssize_t ferry_try_send(ferry_tx *tx, const void *items, size_t n)
 
 ssize_t ferry_send_until(ferry_tx *tx, const void *items, size_t n, const struct timespec *deadline)
 {
+    if (ferry__rt_checking())
+        return send_named("ferry_send_until", tx, items, n, 0, deadline);
     return send_call(tx, items, n, 0, FERRY__BLOCK, deadline);
 }
 
 ssize_t ferry_send_prio(ferry_tx *tx, const void *items, size_t n, unsigned prio)
 {
+    if (ferry__rt_checking())
+        return send_named("ferry_send_prio", tx, items, n, prio, NULL);
     return send_call(tx, items, n, prio, FERRY__BLOCK, NULL);
 }
 
 ssize_t ferry_send_prio_until(ferry_tx *tx, const void *items, size_t n, unsigned prio,
                               const struct timespec *deadline)
 {
+    if (ferry__rt_checking())
+        return send_named("ferry_send_prio_until", tx, items, n, prio, deadline);
     return send_call(tx, items, n, prio, FERRY__BLOCK, deadline);
 }
 
 ssize_t ferry_recv(ferry_rx *rx, void *out, size_t max)
 {
+    if (ferry__rt_checking())
+        return recv_named("ferry_recv", rx, out, max, NULL);
     return recv_call(rx, out, max, FERRY__BLOCK, NULL);
 }
 
@@ -362,6 +391,8 @@ ssize_t ferry_try_recv(ferry_rx *rx, void *out, size_t max)
 
 ssize_t ferry_recv_until(ferry_rx *rx, void *out, size_t max, const struct timespec *deadline)
 {
+    if (ferry__rt_checking())
+        return recv_named("ferry_recv_until", rx, out, max, deadline);
     return recv_call(rx, out, max, FERRY__BLOCK, deadline);
 }
 

@@ -48,6 +48,7 @@
 
 #include "futex.h"
 #include "platform.h"
+#include "rt_block.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -563,7 +564,7 @@ static node *move_to_mutex(ferry_mutex *m, node *list)
     return wake;
 }
 
-int ferry_cond_wait_until(ferry_cond *c, ferry_mutex *m, const struct timespec *deadline)
+static int cond_wait_until(ferry_cond *c, ferry_mutex *m, const struct timespec *deadline)
 {
     if (!c || !m || !ferry__deadline_valid(deadline))
         return -EINVAL;
@@ -633,9 +634,16 @@ int ferry_cond_wait_until(ferry_cond *c, ferry_mutex *m, const struct timespec *
     return ret;
 }
 
+int ferry_cond_wait_until(ferry_cond *c, ferry_mutex *m, const struct timespec *deadline)
+{
+    FERRY__RT_MAY_BLOCK("ferry_cond_wait_until");
+    return cond_wait_until(c, m, deadline);
+}
+
 int ferry_cond_wait(ferry_cond *c, ferry_mutex *m)
 {
-    return ferry_cond_wait_until(c, m, NULL);
+    FERRY__RT_MAY_BLOCK("ferry_cond_wait");
+    return cond_wait_until(c, m, NULL);
 }
 
 void ferry_cond_signal(ferry_cond *c)

@@ -13,6 +13,7 @@
 
 #include "futex.h"
 #include "platform.h"
+#include "rt_block.h"
 
 bool ferry__rcu_strict;
 unsigned ferry__rcu_ncpus = 1;
@@ -358,6 +359,7 @@ static void follower_release(struct ferry__rcu_gp_waiter *w)
 
 void ferry__rcu_synchronize(struct ferry__rcu_flavor *f)
 {
+    FERRY__RT_MAY_BLOCK(f->sync_name);
     if (nobody_else_reads(f) && !ferry__rcu_poll_pending(f)) {
         atomic_fetch_add_explicit(&f->quick_gps, 1, memory_order_relaxed);
         return;

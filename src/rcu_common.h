@@ -62,6 +62,7 @@ struct ferry_rcu_worker {
 
 struct ferry__rcu_flavor {
     const char *name;                    /* "ferry_rcu", "ferry_qsbr", ... (messages) */
+    const char *sync_name, *barrier_name; /* "<name>_synchronize", "<name>_barrier" (rt_block.h) */
     int index;                           /* FERRY__RCU_MEMB, ... */
     struct ferry__rcu_gp *gp;
     /* Classify a reader counter value against the global counter. */
@@ -111,7 +112,8 @@ struct ferry__rcu_flavor {
                                wfini, inrs, forkc)                                \
     {                                                                      \
         .dflt = { .f = &(var) },                                           \
-        .name = (nm), .index = (idx), .gp = (gpp), .state = (st), .mb_master = (mb), \
+        .name = (nm), .sync_name = nm "_synchronize", .barrier_name = nm "_barrier",     \
+        .index = (idx), .gp = (gpp), .state = (st), .mb_master = (mb), \
         .run_gp = (run), .self = (slf), .unregister_self = (unreg),        \
         .worker_init = (winit), .worker_enter = (wenter), .worker_fini = (wfini), \
         .in_read_section = (inrs), .fork_child = (forkc),                  \

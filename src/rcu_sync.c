@@ -32,6 +32,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "rt_block.h"
+
 struct ferry__rcu_sync_ops {
     void (*synchronize)(void);
     void (*call)(ferry_rcu_head *head, void (*fn)(ferry_rcu_head *));
@@ -131,6 +133,7 @@ static void return_to_idle(ferry_rcu_head *h)
 
 int ferry_rcu_sync_enter(ferry_rcu_sync *rs)
 {
+    FERRY__RT_MAY_BLOCK("ferry_rcu_sync_enter");
     if (!rs || !rs->ops)   /* NULL, zero-filled or finished: not set up */
         return -EINVAL;
 #ifdef FERRY_DEBUG

@@ -19,6 +19,7 @@
  */
 #include "rcu_common.h"
 #include "platform.h"
+#include "rt_block.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -370,6 +371,7 @@ static void barrier_cb(ferry_rcu_head *h)
 
 void ferry__rcu_barrier(struct ferry__rcu_flavor *f, const char *file, int line)
 {
+    FERRY__RT_MAY_BLOCK(f->barrier_name);
     if (FERRY_UNLIKELY(self_worker != NULL))
         ferry__die_at(file ? file : "(unknown call site)", line,
                       "%s_barrier called from a callback (deadlock)", f->name);

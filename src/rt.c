@@ -19,6 +19,8 @@
 
 #include <dlfcn.h>
 
+#include "rt_block.h"
+
 #ifdef FERRY_RTSAN
 /* clang's RealtimeSanitizer runtime (sanitizer/rtsan_interface.h). */
 void __rtsan_realtime_enter(void);
@@ -69,6 +71,8 @@ static unsigned *ferry__rt_probe(void)
 
 typedef int (*ferry__rtcheck_register_fn)(unsigned *(*probe)(void));
 
+FERRY_ATOMIC(ferry__rt_block_fn) ferry__rt_block_hook; /* rt_block.h */
+
 __attribute__((constructor)) static void ferry__rt_attach_checker(void)
 {
     /* Present only when libferry-rtcheck.so is loaded (LD_PRELOAD). The
@@ -79,5 +83,14 @@ __attribute__((constructor)) static void ferry__rt_attach_checker(void)
         ferry__rtcheck_register_fn reg;
         *(void **)&reg = sym;
         reg(ferry__rt_probe);
+    }
+    /* ferry's own calls that may block report through this (rt_block.h);
+     * an older checker without it leaves them to its futex check. */
+    sym = dlsym(RTLD_DEFAULT, "ferry_rtcheck_blocking");
+    if (sym) {
+        ferry__rt_block_fn fn;
+        *(void **)&fn = sym;
+        /* Relaxed: rt_block.h. */
+        atomic_store_explicit(&ferry__rt_block_hook, fn, memory_order_relaxed);
     }
 }

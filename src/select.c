@@ -115,6 +115,7 @@
 
 #include "chan_op.h"
 #include "futex.h"
+#include "rt_block.h"
 
 enum { CASE_IDLE = 0, CASE_LINKED = 1, CASE_FINISHED = 2 };
 enum { SEL_NEVER = 0, SEL_PENDING = 1, SEL_DONE = 2 };
@@ -376,6 +377,7 @@ static int select_call(ferry_select_case *cases, size_t ncases, enum ferry__mode
 
 int ferry_select(ferry_select_case *cases, size_t ncases)
 {
+    FERRY__RT_MAY_BLOCK("ferry_select");
     if (ncases == 0)
         return -EINVAL;
     return select_call(cases, ncases, FERRY__BLOCK, NULL);
@@ -388,6 +390,7 @@ int ferry_try_select(ferry_select_case *cases, size_t ncases)
 
 int ferry_select_until(ferry_select_case *cases, size_t ncases, const struct timespec *deadline)
 {
+    FERRY__RT_MAY_BLOCK("ferry_select_until");
     return select_call(cases, ncases, FERRY__BLOCK, deadline);
 }
 

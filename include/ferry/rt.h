@@ -23,6 +23,10 @@
  *   pthread_join, mmap/munmap and stdio (printf, fputs, fwrite, fread,
  *   fgets, ...), and aborts with "ferry-rtcheck: <call> in real-time
  *   section" and a backtrace when the calling thread is inside a section.
+ *   ferry's own calls that may block (blocking sends, receives and selects,
+ *   condition waits, RCU grace periods and barriers) are reported too,
+ *   whether or not they would wait; the inline ferry_mutex_lock only when
+ *   it waits.
  *   See docs/rt.md.
  * - When ferry is built with -DFERRY_RTSAN=ON (clang >= 19 and its
  *   libclang_rt.rtsan runtime), the marks also call

@@ -242,6 +242,13 @@ __attribute__((noinline)) static void report(const char *call)
             report(call);                                                 \
     } while (0)
 
+/* libferry's own calls that may block (src/rt_block.h) name themselves
+ * here when they start, whether or not they will wait this time. */
+EXPORT void ferry_rtcheck_blocking(const char *call)
+{
+    CHECK(call);
+}
+
 /* ------------------------------------------------------------------ */
 /* Calls that are checked and forwarded as they are: the other forms of
  * I/O (positioned, vectored, sockets, select, sync), stdio input (a

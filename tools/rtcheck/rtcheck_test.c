@@ -3,10 +3,16 @@
  * clean_* cases: every real-time path of ferry runs inside a real-time
  * section without a report. death_* cases: each forbidden call inside a
  * section is caught with the checker's message. */
+#include <ferry/chan.h>
 #include <ferry/defer.h>
 #include <ferry/list.h>
 #include <ferry/llq.h>
+#include <ferry/mutex.h>
+#include <ferry/rcu.h>
+#include <ferry/rcu_qsbr.h>
+#include <ferry/rcu_sync.h>
 #include <ferry/rt.h>
+#include <ferry/select.h>
 #include <ferry/spsc.h>
 
 #include <dlfcn.h>
@@ -468,4 +474,119 @@ FERRY_DEATH_TEST(death_munmap, "ferry-rtcheck: munmap in real-time section")
     CHECK(p != MAP_FAILED);
     ferry_rt_enter();
     munmap(p, 4096);
+}
+
+/* ---- ferry's own calls that may block: caught even when they would not
+ * wait this time (src/rt_block.h), as pthread_mutex_lock is ---- */
+
+/* A lock-free channel (capacity 4) holding one item, made and filled
+ * before the section (opening allocates). */
+static void chan_with_an_item(ferry_tx **tx, ferry_rx **rx)
+{
+    ferry_chan_config cfg = {.elem_size = sizeof(long), .capacity = 4};
+    CHECK_EQ(ferry_chan_open(&cfg, tx, rx), 0);
+    long v = 7;
+    CHECK_EQ(ferry_try_send(*tx, &v, 1), 1);
+}
+
+FERRY_TEST(clean_channel_try_calls)
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    chan_with_an_item(&tx, &rx);
+    long v = 1;
+    ferry_rt_enter();
+    ssize_t sent = ferry_try_send(tx, &v, 1);
+    ssize_t got = ferry_try_recv(rx, &v, 1);
+    ferry_rt_exit();
+    CHECK_EQ(sent, 1);
+    CHECK_EQ(got, 1);
+    ferry_tx_release(tx);
+    ferry_rx_release(rx);
+}
+
+FERRY_DEATH_TEST(death_ferry_recv_with_items, "ferry-rtcheck: ferry_recv in real-time section")
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    chan_with_an_item(&tx, &rx);
+    long v;
+    ferry_rt_enter();
+    (void)ferry_recv(rx, &v, 1);
+}
+
+FERRY_DEATH_TEST(death_ferry_send_with_room, "ferry-rtcheck: ferry_send in real-time section")
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    chan_with_an_item(&tx, &rx);
+    long v = 1;
+    ferry_rt_enter();
+    (void)ferry_send(tx, &v, 1);
+}
+
+FERRY_DEATH_TEST(death_ferry_recv_until_past, "ferry-rtcheck: ferry_recv_until in real-time section")
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    chan_with_an_item(&tx, &rx);
+    long v;
+    struct timespec past = {0, 0};
+    ferry_rt_enter();
+    (void)ferry_recv_until(rx, &v, 1, &past);
+}
+
+FERRY_DEATH_TEST(death_ferry_select_ready, "ferry-rtcheck: ferry_select in real-time section")
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    chan_with_an_item(&tx, &rx);
+    long v;
+    ferry_select_case c[1];
+    memset(c, 0, sizeof c);
+    c[0].op = FERRY_SELECT_RECV;
+    c[0].rx = rx;
+    c[0].buf = &v;
+    c[0].n = 1;
+    ferry_rt_enter();
+    (void)ferry_select(c, 1);
+}
+
+FERRY_DEATH_TEST(death_ferry_rcu_synchronize_no_readers, "ferry-rtcheck: ferry_rcu_synchronize in real-time section")
+{
+    ferry_rcu_register_thread();
+    ferry_rt_enter();
+    ferry_rcu_synchronize();
+}
+
+FERRY_DEATH_TEST(death_ferry_qsbr_synchronize, "ferry-rtcheck: ferry_qsbr_synchronize in real-time section")
+{
+    ferry_rt_enter();
+    ferry_qsbr_synchronize();
+}
+
+FERRY_DEATH_TEST(death_ferry_rcu_barrier, "ferry-rtcheck: ferry_rcu_barrier in real-time section")
+{
+    ferry_rt_enter();
+    ferry_rcu_barrier();
+}
+
+FERRY_DEATH_TEST(death_ferry_cond_wait_until_past, "ferry-rtcheck: ferry_cond_wait_until in real-time section")
+{
+    static ferry_mutex m;
+    static ferry_cond c;
+    CHECK_EQ(ferry_mutex_init(&m), 0);
+    CHECK_EQ(ferry_cond_init(&c), 0);
+    struct timespec past = {0, 0};
+    ferry_mutex_lock(&m);
+    ferry_rt_enter();
+    (void)ferry_cond_wait_until(&c, &m, &past);
+}
+
+FERRY_DEATH_TEST(death_ferry_rcu_sync_enter, "ferry-rtcheck: ferry_rcu_sync_enter in real-time section")
+{
+    static ferry_rcu_sync rs;
+    CHECK_EQ(ferry_rcu_sync_init(&rs), 0);
+    ferry_rt_enter();
+    (void)ferry_rcu_sync_enter(&rs);
 }
