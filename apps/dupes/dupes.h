@@ -108,6 +108,7 @@ struct node {
     /* Written by the walker, then read-only. */
     uint64_t dev, ino, size;
     int64_t mtime_ns, ctime_ns;
+    int64_t btime_ns;    /* birth time; 0: the file system keeps none      */
     struct dir *dir;
     uint32_t uid;
     uint32_t namelen;
@@ -150,7 +151,7 @@ enum row_kind { ROW_PUT, ROW_DELETE };
 struct row {
     uint8_t kind, have;
     uint64_t dev, ino, size;
-    int64_t mtime_ns, ctime_ns;
+    int64_t mtime_ns, ctime_ns, btime_ns;
     const struct node *node;  /* ROW_PUT: its path (immutable fields only)   */
     uint8_t partial[PARTIAL_LEN];
     uint8_t full[HASH_MAX];

@@ -704,6 +704,83 @@ def case_two_runs_on_one_index():
         same_groups(parse_json(out), want, "a zero-length index")
         t.integrity(empty)
 
+def btime_kept(path):
+    """Whether path's file system keeps birth times (statx STATX_BTIME)."""
+    p = subprocess.run(["stat", "-c", "%W", path], capture_output=True)
+    return p.returncode == 0 and p.stdout.strip() not in (b"0", b"-", b"")
+
+
+def case_new_file_reusing_a_deleted_inode():
+    """x is deleted and a new file w, of other content, takes x's inode
+    (ext4 reuses it at once) with x's size and mtime (cp -p, tar, rsync do
+    that) under another path: not a rename -- w is read, and grouped by
+    what it holds (it was grouped with x's duplicate y from x's row). The
+    inode reuse is made here by writing w's inode into x's row (tmpfs never
+    reuses one); a real rename still costs no read."""
+    with Tmp() as tmp:
+        if not btime_kept(tmp):
+            raise t.Skip("no birth times on this file system")
+        root = tmp + b"/t"
+        os.mkdir(root)
+        for name, data in ((b"x", b"AAAA"), (b"y", b"AAAA"), (b"z", b"BBBB")):
+            with open(root + b"/" + name, "wb") as f:
+                f.write(data)
+            os.utime(root + b"/" + name, ns=(0, 1577836800_123456789))
+        db = tmp + b"/i.db"
+        out, _ = ok(["--db", db, "-f", "json", root])
+        check(parse_json(out) == [(4, [root + b"/x", root + b"/y"])], "first run: %r" % out)
+        real = os.path.realpath(root)
+        os.unlink(root + b"/x")
+        with open(root + b"/w", "wb") as f:
+            f.write(b"BBBB")
+        os.utime(root + b"/w", ns=(0, 1577836800_123456789))
+        con = sqlite3.connect(db.decode())
+        with con:
+            n = con.execute("UPDATE files SET ino=? WHERE path=?", (os.stat(root + b"/w").st_ino, real + b"/x")).rowcount
+        con.close()
+        check(n == 1, "no row for x")
+        out, err = ok(["--db", db, "-f", "json", "--stats", root])
+        check(parse_json(out) == [(4, [root + b"/w", root + b"/z"])], "w grouped by x's row: %r" % out)
+        check(t.stat_value(err, "bytes read") == 4, "w was not read: %r" % err[-300:])
+        os.rename(root + b"/z", root + b"/z2")
+        out, err = ok(["--db", db, "-f", "json", "--stats", root])
+        check(parse_json(out) == [(4, [root + b"/w", root + b"/z2"])], "after a rename: %r" % out)
+        check(t.stat_value(err, "bytes read") == 0, "the rename cost reads")
+        t.integrity(db)
+
+
+def case_index_of_version_1_is_upgraded():
+    """An index written by version 1 (no birth times) is upgraded in place
+    (a column added, user_version 2), keeps its hashes (an unchanged file
+    is not read), and a file renamed since is read once more (its row
+    cannot tell a rename from a new file in a reused inode), then its
+    next rename costs nothing."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        root, db = tmp + b"/t", tmp + b"/i.db"
+        ok(["--db", db, root])
+        con = sqlite3.connect(db.decode())
+        con.execute("ALTER TABLE files DROP COLUMN btime_ns")
+        con.execute("PRAGMA user_version=1")
+        con.close()
+        want = parse_json(ok(["--no-db", "-f", "json", root])[0])
+        out, err = ok(["--db", db, "-f", "json", "--stats", root])
+        same_groups(parse_json(out), want, "upgraded")
+        check(t.stat_value(err, "bytes read") == 0, "an unchanged file was read: %r" % err[-300:])
+        con = sqlite3.connect(db.decode())
+        version = con.execute("PRAGMA user_version").fetchone()[0]
+        cols = [c[1] for c in con.execute("PRAGMA table_info(files)")]
+        con.close()
+        check(version == 2 and "btime_ns" in cols, "not upgraded: version %d, columns %r" % (version, cols))
+        t.integrity(db)
+        for new, reads in ((b"/moved", 5), (b"/moved2", 0)):
+            os.rename(root + (b"/moved" if reads == 0 else b"/-dash"), root + new)
+            want = parse_json(ok(["--no-db", "-f", "json", root])[0])
+            out, err = ok(["--db", db, "-f", "json", "--stats", root])
+            same_groups(parse_json(out), want, new.decode())
+            check(t.stat_value(err, "bytes read") == reads,
+                  "%r: read %d bytes, want %d" % (new, t.stat_value(err, "bytes read"), reads))
+
 # ---------------------------------------------------------------------------
 # --verify: files that change under it, signals, descriptors
 
