@@ -279,6 +279,16 @@ int64_t thread_cpu_ns(void);
 /* Record that a thread of stage s ended (its CPU time, and now). */
 void stage_thread_done(struct dupes *d, enum stage s);
 
+/* A time (seconds and nanoseconds) as nanoseconds since the epoch, as the
+ * nodes and the index keep it: exact from 1677 to 2262; outside, modulo 2^64
+ * (computed unsigned: a file dated 2300, which ext4, XFS and tmpfs allow, is
+ * no overflow), so only times 584 years apart with the same fraction of a
+ * second look the same. */
+static inline int64_t time_ns(int64_t sec, long nsec)
+{
+    return (int64_t)((uint64_t)sec * 1000000000u + (uint64_t)(int64_t)nsec);
+}
+
 /* A fatal error, its message printed: every stage stops; exit status 2. */
 static inline void dupes_fail(struct dupes *d)
 {

@@ -122,7 +122,7 @@ static int stat_entry(int dir, const char *name, struct stat *st, int64_t *btime
     st->st_mtim = (struct timespec){ x.stx_mtime.tv_sec, x.stx_mtime.tv_nsec };
     st->st_ctim = (struct timespec){ x.stx_ctime.tv_sec, x.stx_ctime.tv_nsec };
     if (x.stx_mask & STATX_BTIME)
-        *btime_ns = (int64_t)x.stx_btime.tv_sec * 1000000000 + x.stx_btime.tv_nsec;
+        *btime_ns = time_ns(x.stx_btime.tv_sec, (long)x.stx_btime.tv_nsec);
     return 0;
 }
 
@@ -138,8 +138,8 @@ static void add_file(struct walker *w, struct dir *dir, const char *name, size_t
     n->dev = st->st_dev;
     n->ino = st->st_ino;
     n->size = (uint64_t)st->st_size;
-    n->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
-    n->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+    n->mtime_ns = time_ns(st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
+    n->ctime_ns = time_ns(st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
     n->btime_ns = btime_ns;
     n->uid = st->st_uid;
     n->dir = dir;

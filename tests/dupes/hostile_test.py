@@ -704,6 +704,36 @@ def case_two_runs_on_one_index():
         same_groups(parse_json(out), want, "a zero-length index")
         t.integrity(empty)
 
+def case_times_beyond_the_nanosecond_range():
+    """Files dated 2286 and 1653 (ext4, XFS and tmpfs keep such times; the
+    nanoseconds since 1970 do not fit 64 bits): grouped, indexed, re-run
+    without a read, a changed one read again (the times overflowed: under
+    UBSan the run aborted)."""
+    with Tmp() as tmp:
+        root = tmp + b"/t"
+        os.mkdir(root)
+        for name, data, sec in ((b"a", b"same", 10**10), (b"b", b"same", -10**10),
+                                (b"c", b"diff", 10**10), (b"d", b"DIFF", 10**10)):
+            with open(root + b"/" + name, "wb") as f:
+                f.write(data)
+            os.utime(root + b"/" + name, ns=(0, sec * 10**9 + 5))
+        if os.stat(root + b"/a").st_mtime_ns != 10**19 + 5:
+            raise t.Skip("this file system does not keep a time in 2286")
+        db = tmp + b"/i.db"
+        want = [(4, [root + b"/a", root + b"/b"])]
+        for reads in (16, 0):
+            out, err = ok(["--db", db, "-f", "json", "--stats", root])
+            check(parse_json(out) == want, "groups %r" % out)
+            check(t.stat_value(err, "bytes read") == reads, "read %r" % err[-300:])
+        with open(root + b"/d", "wb") as f:
+            f.write(b"diff")
+        os.utime(root + b"/d", ns=(0, 10**19 + 5))
+        out, err = ok(["--db", db, "-f", "json", "--verify", root])
+        check(parse_json(out) == [(4, [root + b"/a", root + b"/b"]), (4, [root + b"/c", root + b"/d"])],
+              "after d changed: %r" % out)
+        t.integrity(db)
+
+
 def btime_kept(path):
     """Whether path's file system keeps birth times (statx STATX_BTIME)."""
     p = subprocess.run(["stat", "-c", "%W", path], capture_output=True)
