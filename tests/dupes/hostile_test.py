@@ -912,6 +912,91 @@ def case_verify_many_classes_few_descriptors():
 
 
 # ---------------------------------------------------------------------------
+# SIGKILL: the index after a run that could not clean up
+
+def sound_after_kill(db, root, what):
+    """The run after a killed one succeeds, gives what --no-db gives, and
+    the index passes integrity_check."""
+    rc, out, err = run(["--db", db, "-f", "json", root])
+    check(rc == 0, "%s: the next run: exit %d %r" % (what, rc, err[-300:]))
+    same_groups(parse_json(out), parse_json(ok(["--no-db", "-f", "json", root])[0]), what)
+    t.integrity(db)
+
+
+def mutate(root, rnd, i):
+    """A few changes of every kind: appended, rewritten with its mtime put
+    back, deleted, renamed, a new copy of another file."""
+    files = sorted(os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs)
+    a, b, c, d, e = rnd.sample(files, 5)
+    with open(a, "ab") as f:
+        f.write(b"x")
+    st = os.stat(b)
+    with open(b, "r+b") as f:
+        f.write(b"Z")
+    os.utime(b, ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.unlink(c)
+    os.rename(d, d + b".moved%d" % i)
+    shutil.copyfile(e, e + b".copy%d" % i)
+
+
+def case_sigkill_at_any_moment():
+    """SIGKILL (no handler runs, nothing is rolled back by the program) at
+    the first read, at a later read, and at random moments of first runs
+    and re-runs over a changed tree (with and without --verify): every
+    next run succeeds, gives exactly the groups of a --no-db run, and the
+    index passes integrity_check."""
+    rnd = dupes_tree.random.Random(17)
+    with Tmp() as tmp:
+        root = tmp + b"/bulk"
+        t.bulk_tree(root, 1500)
+        db = tmp + b"/i.db"
+        t0 = time.monotonic()
+        ok(["--db", tmp + b"/measure.db", "-q", root])
+        span = (time.monotonic() - t0) * 1.2
+        for k in (1, 40):  # from inside: the k-th read's hook kills a first run
+            if os.path.exists(db):
+                os.unlink(db)
+            os.mkdir(tmp + b"/count%d" % k)
+            hook = ('n=1; while ! mkdir "%s/$n" 2>/dev/null; do n=$((n+1)); done; [ $n = %d ] && kill -9 $PPID'
+                    % ((tmp + b"/count%d" % k).decode(), k))
+            rc, _, _ = run(["--db", db, "-q", root], env={"FERRY_DUPES_DEBUG_AFTER_READ": hook})
+            check(rc == -signal.SIGKILL, "read %d: exit %d, want SIGKILL" % (k, rc))
+            sound_after_kill(db, root, "killed at read %d" % k)
+        killed = 0
+        for i in range(10):
+            mutate(root, rnd, i)
+            if i == 5:
+                os.unlink(db)  # a first run again
+            args = ["--verify"] if i % 3 == 2 else []
+            p = subprocess.Popen([t.BIN, "--db", db, "-q"] + args + [root],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(rnd.uniform(0, span))
+            p.kill()
+            killed += p.wait() == -signal.SIGKILL
+            sound_after_kill(db, root, "killed after %s" % i)
+        check(killed >= 3, "only %d of 10 runs were killed before they ended" % killed)
+
+
+def case_sigkill_of_the_index_holder():
+    """The run holding the index is killed while a second is refused: the
+    lock goes with it, and the next run uses the index."""
+    with Tmp() as tmp:
+        root = tmp + b"/bulk"
+        t.bulk_tree(root, 300)
+        db, marker = tmp + b"/i.db", tmp + b"/reading"
+        hook = "mkdir -p '%s'; sleep 0.05" % marker.decode()
+        first = subprocess.Popen([t.BIN, "--db", db, "-q", root], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL, env=dict(os.environ, FERRY_DUPES_DEBUG_AFTER_READ=hook))
+        t0 = time.monotonic()
+        while not os.path.exists(marker):
+            check(time.monotonic() - t0 < 60 and first.poll() is None, "the first run never read")
+            time.sleep(0.01)
+        t.index_error(db, root, "locked by another process")
+        first.kill()
+        first.wait()
+        sound_after_kill(db, root, "the holder killed")
+
+# ---------------------------------------------------------------------------
 # Signals other than SIGINT
 
 def case_sigterm_and_sighup_stop_like_ctrl_c():
