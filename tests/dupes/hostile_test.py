@@ -916,11 +916,14 @@ def case_verify_many_classes_few_descriptors():
 
 def sound_after_kill(db, root, what):
     """The run after a killed one succeeds, gives what --no-db gives, and
-    the index passes integrity_check."""
+    the index passes integrity_check. Returns the seconds that run took."""
+    t0 = time.monotonic()
     rc, out, err = run(["--db", db, "-f", "json", root])
+    took = time.monotonic() - t0
     check(rc == 0, "%s: the next run: exit %d %r" % (what, rc, err[-300:]))
     same_groups(parse_json(out), parse_json(ok(["--no-db", "-f", "json", root])[0]), what)
     t.integrity(db)
+    return took
 
 
 def mutate(root, rnd, i):
@@ -941,18 +944,15 @@ def mutate(root, rnd, i):
 
 def case_sigkill_at_any_moment():
     """SIGKILL (no handler runs, nothing is rolled back by the program) at
-    the first read, at a later read, and at random moments of first runs
+    the first read, at a later read, and at six random moments of first runs
     and re-runs over a changed tree (with and without --verify): every
     next run succeeds, gives exactly the groups of a --no-db run, and the
     index passes integrity_check."""
     rnd = dupes_tree.random.Random(17)
     with Tmp() as tmp:
         root = tmp + b"/bulk"
-        t.bulk_tree(root, 1500)
+        t.bulk_tree(root, 600)
         db = tmp + b"/i.db"
-        t0 = time.monotonic()
-        ok(["--db", tmp + b"/measure.db", "-q", root])
-        span = (time.monotonic() - t0) * 1.2
         for k in (1, 40):  # from inside: the k-th read's hook kills a first run
             if os.path.exists(db):
                 os.unlink(db)
@@ -961,20 +961,25 @@ def case_sigkill_at_any_moment():
                     % ((tmp + b"/count%d" % k).decode(), k))
             rc, _, _ = run(["--db", db, "-q", root], env={"FERRY_DUPES_DEBUG_AFTER_READ": hook})
             check(rc == -signal.SIGKILL, "read %d: exit %d, want SIGKILL" % (k, rc))
-            sound_after_kill(db, root, "killed at read %d" % k)
+            span = sound_after_kill(db, root, "killed at read %d" % k)
+        # from outside, at a random moment within the time the last full run
+        # took, until 6 runs were killed before they ended (at most 40)
         killed = 0
-        for i in range(10):
+        for i in range(40):
             mutate(root, rnd, i)
             if i == 5:
                 os.unlink(db)  # a first run again
+                span = 2 * span
             args = ["--verify"] if i % 3 == 2 else []
             p = subprocess.Popen([t.BIN, "--db", db, "-q"] + args + [root],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(rnd.uniform(0, span))
             p.kill()
             killed += p.wait() == -signal.SIGKILL
-            sound_after_kill(db, root, "killed after %s" % i)
-        check(killed >= 3, "only %d of 10 runs were killed before they ended" % killed)
+            span = sound_after_kill(db, root, "killed after %s" % i)
+            if killed == 6:
+                break
+        check(killed == 6, "only %d of 40 runs were killed before they ended" % killed)
 
 
 def case_sigkill_of_the_index_holder():
