@@ -183,8 +183,9 @@ static int check_or_create(struct index *x)
     }
     if (app == INDEX_APPLICATION_ID && version == 1) {
         /* Version 1 had no birth times: its rows get NULL (unknown), which
-         * never passes for a rename (group.c), so each renamed file is read
-         * once more. In the open transaction: all of it or none. */
+         * never passes for a rename where the file system keeps birth times
+         * (group.c), so each renamed file is read once more. In the open
+         * transaction: all of it or none. */
         char sql[128];
         snprintf(sql, sizeof sql, "ALTER TABLE files ADD COLUMN btime_ns INTEGER; PRAGMA user_version=%d;",
                  INDEX_SCHEMA_VERSION);
