@@ -108,6 +108,7 @@ struct node {
     /* Written by the walker, then read-only. */
     uint64_t dev, ino, size;
     int64_t mtime_ns, ctime_ns;
+    int64_t btime_ns;    /* birth time; 0: the file system keeps none      */
     struct dir *dir;
     uint32_t uid;
     uint32_t namelen;
@@ -150,7 +151,7 @@ enum row_kind { ROW_PUT, ROW_DELETE };
 struct row {
     uint8_t kind, have;
     uint64_t dev, ino, size;
-    int64_t mtime_ns, ctime_ns;
+    int64_t mtime_ns, ctime_ns, btime_ns;
     const struct node *node;  /* ROW_PUT: its path (immutable fields only)   */
     uint8_t partial[PARTIAL_LEN];
     uint8_t full[HASH_MAX];
@@ -277,6 +278,16 @@ int64_t now_ns(void);
 int64_t thread_cpu_ns(void);
 /* Record that a thread of stage s ended (its CPU time, and now). */
 void stage_thread_done(struct dupes *d, enum stage s);
+
+/* A time (seconds and nanoseconds) as nanoseconds since the epoch, as the
+ * nodes and the index keep it: exact from 1677 to 2262; outside, modulo 2^64
+ * (computed unsigned: a file dated 2300, which ext4, XFS and tmpfs allow, is
+ * no overflow), so only times 584 years apart with the same fraction of a
+ * second look the same. */
+static inline int64_t time_ns(int64_t sec, long nsec)
+{
+    return (int64_t)((uint64_t)sec * 1000000000u + (uint64_t)(int64_t)nsec);
+}
 
 /* A fatal error, its message printed: every stage stops; exit status 2. */
 static inline void dupes_fail(struct dupes *d)

@@ -11,9 +11,10 @@
  *   lookups, not their square.
  * - The index (loaded here at the start, while the walkers already run)
  *   says whether a file's row is current: same (dev, inode), size and
- *   mtime, and the same ctime -- or another path (a rename moves the ctime:
- *   a moved file keeps its hashes and costs no read). A current row's
- *   hashes are used as they are.
+ *   mtime, and the same ctime -- or another path and the same birth time
+ *   (a rename moves the ctime: a moved file keeps its hashes and costs no
+ *   read; a new file that reuses a deleted file's inode is born later). A
+ *   current row's hashes are used as they are.
  * - Size grouping: a file goes on only once another file has its size.
  *   Then it is sent to the readers for its partial hash (jobs channel, top
  *   level), or, with a partial hash known from the index, straight to the
@@ -240,7 +241,12 @@ static void check_index(struct grouper *g, struct node *n)
         return;
     if (e->ctime_ns != n->ctime_ns) {
         /* Renamed or moved (the ctime moves with it), or changed with its
-         * mtime put back: only the path tells them apart. */
+         * mtime put back: the path tells them apart. Or a new file under
+         * another path that reuses a deleted file's inode (ext4 does at
+         * once) with its size and mtime (cp -p, tar, rsync): the birth
+         * time tells that apart (a row without one is read again). */
+        if (e->btime_ns != n->btime_ns)
+            return;
         size_t len = 0;
         const char *p = node_abs_path(n, &g->path, &len);
         if (!p || index_path_hash(p, len) == e->path_hash)

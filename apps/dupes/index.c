@@ -44,6 +44,7 @@ static const char schema[] =
     " path BLOB NOT NULL,"
     " algo INTEGER NOT NULL,"      /* 1 xxh3-128, 2 blake2b-256 */
     " partial BLOB, full BLOB,"
+    " btime_ns INTEGER,"           /* NULL or 0: unknown */
     " PRIMARY KEY (dev, ino)) WITHOUT ROWID;"
     "CREATE INDEX files_path ON files(path);";
 
@@ -180,6 +181,16 @@ static int check_or_create(struct index *x)
                  INDEX_APPLICATION_ID, INDEX_SCHEMA_VERSION);
         return exec(x, sql, "creating the index") == SQLITE_OK ? 0 : -1;
     }
+    if (app == INDEX_APPLICATION_ID && version == 1) {
+        /* Version 1 had no birth times: its rows get NULL (unknown), which
+         * never passes for a rename where the file system keeps birth times
+         * (group.c), so each renamed file is read once more. In the open
+         * transaction: all of it or none. */
+        char sql[128];
+        snprintf(sql, sizeof sql, "ALTER TABLE files ADD COLUMN btime_ns INTEGER; PRAGMA user_version=%d;",
+                 INDEX_SCHEMA_VERSION);
+        return exec(x, sql, "upgrading the index") == SQLITE_OK ? 0 : -1;
+    }
     if (app != INDEX_APPLICATION_ID) {
         msg("index %s: not a ferry-dupes index (an SQLite database of another program)", x->shown);
         return -1;
@@ -283,7 +294,7 @@ static struct index *open_as(const char *path, const char *shown, enum hash_kind
     }
     rc = sqlite3_prepare_v2(x->db,
                             "INSERT OR REPLACE INTO files(dev, ino, size, mtime_ns, ctime_ns, path,"
-                            " algo, partial, full) VALUES(?,?,?,?,?,?,?,?,?)",
+                            " algo, partial, full, btime_ns) VALUES(?,?,?,?,?,?,?,?,?,?)",
                             -1, &x->put, NULL);
     if (rc == SQLITE_OK)
         rc = sqlite3_prepare_v2(x->db, "DELETE FROM files WHERE dev=? AND ino=?", -1, &x->del, NULL);
@@ -348,6 +359,7 @@ static int load_range(struct index *x, sqlite3_stmt *st, const char *lo, size_t 
         e->size = (uint64_t)sqlite3_column_int64(st, 2);
         e->mtime_ns = sqlite3_column_int64(st, 3);
         e->ctime_ns = sqlite3_column_int64(st, 4);
+        e->btime_ns = sqlite3_column_int64(st, 9); /* (NULL: 0) */
         e->path_hash = index_path_hash(sqlite3_column_blob(st, 5), (size_t)sqlite3_column_bytes(st, 5));
         e->have = 0;
         e->seen = false;
@@ -380,8 +392,8 @@ int index_load(struct index *x, const struct root *roots, int nroots, struct tab
 {
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(x->db,
-                                "SELECT dev, ino, size, mtime_ns, ctime_ns, path, algo, partial, full"
-                                " FROM files WHERE path >= ?1 AND path < ?2",
+                                "SELECT dev, ino, size, mtime_ns, ctime_ns, path, algo, partial, full,"
+                                " btime_ns FROM files WHERE path >= ?1 AND path < ?2",
                                 -1, &st, NULL);
     if (rc != SQLITE_OK) {
         report(x, "reading it", rc);
@@ -421,6 +433,7 @@ void row_of_node(struct row *r, const struct node *n)
     r->size = n->size;
     r->mtime_ns = n->mtime_ns;
     r->ctime_ns = n->ctime_ns;
+    r->btime_ns = n->btime_ns;
     r->node = n;
     r->have = n->have;
     memcpy(r->partial, n->partial, PARTIAL_LEN);
@@ -455,6 +468,7 @@ static int put_row(struct index *x, const struct row *r, struct buf *path)
         sqlite3_bind_blob(st, 9, r->full, (int)full_hash_len(x->kind), SQLITE_STATIC);
     else
         sqlite3_bind_null(st, 9);
+    sqlite3_bind_int64(st, 10, r->btime_ns);
     return sqlite3_step(st);
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The index: an SQLite database (WAL) of every regular file seen, keyed by
- * (dev, inode), with size, mtime_ns, ctime_ns, the path and the partial and
- * full hashes where computed. Schema version in PRAGMA user_version, owner in
+ * (dev, inode), with size, mtime_ns, ctime_ns, btime_ns, the path and the
+ * partial and full hashes where computed. Schema version in PRAGMA user_version, owner in
  * PRAGMA application_id. One process at a time: the database is held in
  * exclusive locking mode for the whole run. */
 #ifndef FERRY_DUPES_INDEX_H
@@ -9,13 +9,14 @@
 
 #include "dupes.h"
 
-#define INDEX_SCHEMA_VERSION 1
+#define INDEX_SCHEMA_VERSION 2
 #define INDEX_APPLICATION_ID 0x46447570 /* "FDup" */
 
 /* A row loaded for this run's roots. */
 struct index_entry {
     uint64_t dev, ino, size;
     int64_t mtime_ns, ctime_ns;
+    int64_t btime_ns;          /* 0: unknown (no birth time, or a version 1 row) */
     uint64_t path_hash;        /* index_path_hash of its path */
     uint8_t have;              /* HAVE_PARTIAL | HAVE_FULL, for this run's hash */
     bool seen;                 /* found by this run's walk */

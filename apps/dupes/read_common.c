@@ -52,8 +52,8 @@ bool stat_same(const struct node *n, const struct stat *st)
 {
     return S_ISREG(st->st_mode) && (uint64_t)st->st_dev == n->dev && (uint64_t)st->st_ino == n->ino &&
            (uint64_t)st->st_size == n->size &&
-           (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec == n->mtime_ns &&
-           (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec == n->ctime_ns;
+           time_ns(st->st_mtim.tv_sec, st->st_mtim.tv_nsec) == n->mtime_ns &&
+           time_ns(st->st_ctim.tv_sec, st->st_ctim.tv_nsec) == n->ctime_ns;
 }
 
 static void hook(const char *cmd, const struct node *n)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The walkers: several threads share one queue of directories (the dirs
  * channel). Each takes a few directories, lists them with getdents64,
- * stats the regular files (fstatat relative to the directory, so no path
- * length limit applies), sends the files to the grouper in batches (the
+ * stats the regular files (statx relative to the directory, so no path
+ * length limit applies; with the birth time, see stat_entry), sends the files to the grouper in batches (the
  * entries channel) and its subdirectories back to the queue. The queue's
  * priority is the depth, so the walk goes deep first: the queue stays
  * short and a disk reads neighbouring inodes together.
@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #define DIR_BATCH 4
@@ -93,8 +94,42 @@ struct dir *walk_root_dir(struct dupes *d, struct root *r, struct arena *a)
     return x;
 }
 
+/* fstatat(dir, name, st, AT_SYMLINK_NOFOLLOW), with the birth time in
+ * *btime_ns (0 where the file system keeps none): the index tells a renamed
+ * file from a new file that reuses a deleted file's inode by it (group.c).
+ * 0, or -1 with errno set. */
+static int stat_entry(int dir, const char *name, struct stat *st, int64_t *btime_ns)
+{
+    struct statx x;
+    *btime_ns = 0;
+    if (statx(dir, name, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME, &x) != 0) {
+        /* ENOSYS: a kernel before 4.11; EPERM: a container whose seccomp
+         * filter predates statx (stat itself never fails so) */
+        if (errno != ENOSYS && errno != EPERM)
+            return -1;
+        return fstatat(dir, name, st, AT_SYMLINK_NOFOLLOW);
+    }
+    memset(st, 0, sizeof *st);
+    st->st_dev = makedev(x.stx_dev_major, x.stx_dev_minor);
+    st->st_ino = x.stx_ino;
+    st->st_mode = x.stx_mode;
+    st->st_nlink = x.stx_nlink;
+    st->st_uid = x.stx_uid;
+    st->st_gid = x.stx_gid;
+    st->st_rdev = makedev(x.stx_rdev_major, x.stx_rdev_minor);
+    st->st_size = (off_t)x.stx_size;
+    st->st_blksize = (blksize_t)x.stx_blksize;
+    st->st_blocks = (blkcnt_t)x.stx_blocks;
+    st->st_atim = (struct timespec){ x.stx_atime.tv_sec, x.stx_atime.tv_nsec };
+    st->st_mtim = (struct timespec){ x.stx_mtime.tv_sec, x.stx_mtime.tv_nsec };
+    st->st_ctim = (struct timespec){ x.stx_ctime.tv_sec, x.stx_ctime.tv_nsec };
+    if (x.stx_mask & STATX_BTIME)
+        *btime_ns = time_ns(x.stx_btime.tv_sec, (long)x.stx_btime.tv_nsec);
+    return 0;
+}
+
 static void add_file(struct walker *w, struct dir *dir, const char *name, size_t len,
-                     const struct stat *st)
+                     const struct stat *st, int64_t btime_ns)
 {
     struct node *n = arena_alloc(w->arena, sizeof *n + len + 1);
     if (!n) {
@@ -105,8 +140,9 @@ static void add_file(struct walker *w, struct dir *dir, const char *name, size_t
     n->dev = st->st_dev;
     n->ino = st->st_ino;
     n->size = (uint64_t)st->st_size;
-    n->mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec;
-    n->ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec;
+    n->mtime_ns = time_ns(st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
+    n->ctime_ns = time_ns(st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
+    n->btime_ns = btime_ns;
     n->uid = st->st_uid;
     n->dir = dir;
     n->namelen = (uint32_t)len;
@@ -181,7 +217,8 @@ static void walk_file_root(struct walker *w, struct dir *dir)
         dir->dev = st.st_dev;
         dir->ino = st.st_ino;
     }
-    if (fstatat(r->fd, r->base, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+    int64_t btime_ns;
+    if (stat_entry(r->fd, r->base, &st, &btime_ns) != 0) {
         skip_dir(w, dir, "cannot stat", errno);
         return;
     }
@@ -190,7 +227,7 @@ static void walk_file_root(struct walker *w, struct dir *dir)
         is_index_file(d->db_base, r->base))
         return; /* the index named as a PATH: passed by, as in a directory */
     if (S_ISREG(st.st_mode))
-        add_file(w, dir, r->base, strlen(r->base), &st);
+        add_file(w, dir, r->base, strlen(r->base), &st, btime_ns);
 }
 
 static bool is_loop(const struct dir *dir, const struct stat *st)
@@ -279,7 +316,8 @@ static void walk_dir(struct walker *w, struct dir *dir)
                 continue; /* symlink, FIFO, socket, device: never opened */
             if (db_here && is_index_file(d->db_base, name))
                 continue;
-            if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            int64_t btime_ns;
+            if (stat_entry(fd, name, &st, &btime_ns) != 0) {
                 int err = errno;
                 if (err == ENOENT) {
                     atomic_fetch_add_explicit(&d->c.vanished, 1, memory_order_relaxed);
@@ -299,7 +337,7 @@ static void walk_dir(struct walker *w, struct dir *dir)
                 continue;
             }
             if (S_ISREG(st.st_mode))
-                add_file(w, dir, name, len, &st);
+                add_file(w, dir, name, len, &st, btime_ns);
             else if (S_ISDIR(st.st_mode))
                 add_subdir(w, dir, name, len);
         }

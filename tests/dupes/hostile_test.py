@@ -704,6 +704,114 @@ def case_two_runs_on_one_index():
         same_groups(parse_json(out), want, "a zero-length index")
         t.integrity(empty)
 
+def case_times_beyond_the_nanosecond_range():
+    """Files dated 2286 and 1653 (ext4, XFS and tmpfs keep such times; the
+    nanoseconds since 1970 do not fit 64 bits): grouped, indexed, re-run
+    without a read, a changed one read again (the times overflowed: under
+    UBSan the run aborted)."""
+    with Tmp() as tmp:
+        root = tmp + b"/t"
+        os.mkdir(root)
+        for name, data, sec in ((b"a", b"same", 10**10), (b"b", b"same", -10**10),
+                                (b"c", b"diff", 10**10), (b"d", b"DIFF", 10**10)):
+            with open(root + b"/" + name, "wb") as f:
+                f.write(data)
+            os.utime(root + b"/" + name, ns=(0, sec * 10**9 + 5))
+        if os.stat(root + b"/a").st_mtime_ns != 10**19 + 5:
+            raise t.Skip("this file system does not keep a time in 2286")
+        db = tmp + b"/i.db"
+        want = [(4, [root + b"/a", root + b"/b"])]
+        for reads in (16, 0):
+            out, err = ok(["--db", db, "-f", "json", "--stats", root])
+            check(parse_json(out) == want, "groups %r" % out)
+            check(t.stat_value(err, "bytes read") == reads, "read %r" % err[-300:])
+        with open(root + b"/d", "wb") as f:
+            f.write(b"diff")
+        os.utime(root + b"/d", ns=(0, 10**19 + 5))
+        out, err = ok(["--db", db, "-f", "json", "--verify", root])
+        check(parse_json(out) == [(4, [root + b"/a", root + b"/b"]), (4, [root + b"/c", root + b"/d"])],
+              "after d changed: %r" % out)
+        t.integrity(db)
+
+
+def btime_kept(path):
+    """Whether path's file system keeps birth times (statx STATX_BTIME)."""
+    p = subprocess.run(["stat", "-c", "%W", path], capture_output=True)
+    return p.returncode == 0 and p.stdout.strip() not in (b"0", b"-", b"")
+
+
+def case_new_file_reusing_a_deleted_inode():
+    """x is deleted and a new file w, of other content, takes x's inode
+    (ext4 reuses it at once) with x's size and mtime (cp -p, tar, rsync do
+    that) under another path: not a rename -- w is read, and grouped by
+    what it holds (it was grouped with x's duplicate y from x's row). The
+    inode reuse is made here by writing w's inode into x's row (tmpfs never
+    reuses one); a real rename still costs no read."""
+    with Tmp() as tmp:
+        if not btime_kept(tmp):
+            raise t.Skip("no birth times on this file system")
+        root = tmp + b"/t"
+        os.mkdir(root)
+        for name, data in ((b"x", b"AAAA"), (b"y", b"AAAA"), (b"z", b"BBBB")):
+            with open(root + b"/" + name, "wb") as f:
+                f.write(data)
+            os.utime(root + b"/" + name, ns=(0, 1577836800_123456789))
+        db = tmp + b"/i.db"
+        out, _ = ok(["--db", db, "-f", "json", root])
+        check(parse_json(out) == [(4, [root + b"/x", root + b"/y"])], "first run: %r" % out)
+        real = os.path.realpath(root)
+        os.unlink(root + b"/x")
+        with open(root + b"/w", "wb") as f:
+            f.write(b"BBBB")
+        os.utime(root + b"/w", ns=(0, 1577836800_123456789))
+        con = sqlite3.connect(db.decode())
+        with con:
+            n = con.execute("UPDATE files SET ino=? WHERE path=?", (os.stat(root + b"/w").st_ino, real + b"/x")).rowcount
+        con.close()
+        check(n == 1, "no row for x")
+        out, err = ok(["--db", db, "-f", "json", "--stats", root])
+        check(parse_json(out) == [(4, [root + b"/w", root + b"/z"])], "w grouped by x's row: %r" % out)
+        check(t.stat_value(err, "bytes read") == 4, "w was not read: %r" % err[-300:])
+        os.rename(root + b"/z", root + b"/z2")
+        out, err = ok(["--db", db, "-f", "json", "--stats", root])
+        check(parse_json(out) == [(4, [root + b"/w", root + b"/z2"])], "after a rename: %r" % out)
+        check(t.stat_value(err, "bytes read") == 0, "the rename cost reads")
+        t.integrity(db)
+
+
+def case_index_of_version_1_is_upgraded():
+    """An index written by version 1 (no birth times) is upgraded in place
+    (a column added, user_version 2), keeps its hashes (an unchanged file
+    is not read), and a file renamed since is read once more (its row
+    cannot tell a rename from a new file in a reused inode), then its
+    next rename costs nothing."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        root, db = tmp + b"/t", tmp + b"/i.db"
+        ok(["--db", db, root])
+        con = sqlite3.connect(db.decode())
+        con.execute("ALTER TABLE files DROP COLUMN btime_ns")
+        con.execute("PRAGMA user_version=1")
+        con.close()
+        want = parse_json(ok(["--no-db", "-f", "json", root])[0])
+        out, err = ok(["--db", db, "-f", "json", "--stats", root])
+        same_groups(parse_json(out), want, "upgraded")
+        check(t.stat_value(err, "bytes read") == 0, "an unchanged file was read: %r" % err[-300:])
+        con = sqlite3.connect(db.decode())
+        version = con.execute("PRAGMA user_version").fetchone()[0]
+        cols = [c[1] for c in con.execute("PRAGMA table_info(files)")]
+        con.close()
+        check(version == 2 and "btime_ns" in cols, "not upgraded: version %d, columns %r" % (version, cols))
+        t.integrity(db)
+        # (where the file system keeps no birth times, the path decides alone)
+        for old, new, reads in ((b"/-dash", b"/moved", 5 if btime_kept(tmp) else 0), (b"/moved", b"/moved2", 0)):
+            os.rename(root + old, root + new)
+            want = parse_json(ok(["--no-db", "-f", "json", root])[0])
+            out, err = ok(["--db", db, "-f", "json", "--stats", root])
+            same_groups(parse_json(out), want, new.decode())
+            check(t.stat_value(err, "bytes read") == reads,
+                  "%r: read %d bytes, want %d" % (new, t.stat_value(err, "bytes read"), reads))
+
 # ---------------------------------------------------------------------------
 # --verify: files that change under it, signals, descriptors
 
@@ -803,6 +911,96 @@ def case_verify_many_classes_few_descriptors():
         check(json.loads(out) == [], "groups %r" % out[:200])
         check(err.count(b"differs from the files with the same hash") == 299, "messages %r" % err[-300:])
 
+
+# ---------------------------------------------------------------------------
+# SIGKILL: the index after a run that could not clean up
+
+def sound_after_kill(db, root, what):
+    """The run after a killed one succeeds, gives what --no-db gives, and
+    the index passes integrity_check. Returns the seconds that run took."""
+    t0 = time.monotonic()
+    rc, out, err = run(["--db", db, "-f", "json", root])
+    took = time.monotonic() - t0
+    check(rc == 0, "%s: the next run: exit %d %r" % (what, rc, err[-300:]))
+    same_groups(parse_json(out), parse_json(ok(["--no-db", "-f", "json", root])[0]), what)
+    t.integrity(db)
+    return took
+
+
+def mutate(root, rnd, i):
+    """A few changes of every kind: appended, rewritten with its mtime put
+    back, deleted, renamed, a new copy of another file."""
+    files = sorted(os.path.join(d, f) for d, _, fs in os.walk(root) for f in fs)
+    a, b, c, d, e = rnd.sample(files, 5)
+    with open(a, "ab") as f:
+        f.write(b"x")
+    st = os.stat(b)
+    with open(b, "r+b") as f:
+        f.write(b"Z")
+    os.utime(b, ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.unlink(c)
+    os.rename(d, d + b".moved%d" % i)
+    shutil.copyfile(e, e + b".copy%d" % i)
+
+
+def case_sigkill_at_any_moment():
+    """SIGKILL (no handler runs, nothing is rolled back by the program) at
+    the first read, at a later read, and at six random moments of first runs
+    and re-runs over a changed tree (with and without --verify): every
+    next run succeeds, gives exactly the groups of a --no-db run, and the
+    index passes integrity_check."""
+    rnd = dupes_tree.random.Random(17)
+    with Tmp() as tmp:
+        root = tmp + b"/bulk"
+        t.bulk_tree(root, 600)
+        db = tmp + b"/i.db"
+        for k in (1, 40):  # from inside: the k-th read's hook kills a first run
+            if os.path.exists(db):
+                os.unlink(db)
+            os.mkdir(tmp + b"/count%d" % k)
+            hook = ('n=1; while ! mkdir "%s/$n" 2>/dev/null; do n=$((n+1)); done; [ $n = %d ] && kill -9 $PPID'
+                    % ((tmp + b"/count%d" % k).decode(), k))
+            rc, _, _ = run(["--db", db, "-q", root], env={"FERRY_DUPES_DEBUG_AFTER_READ": hook})
+            check(rc == -signal.SIGKILL, "read %d: exit %d, want SIGKILL" % (k, rc))
+            span = sound_after_kill(db, root, "killed at read %d" % k)
+        # from outside, at a random moment within the time the last full run
+        # took, until 6 runs were killed before they ended (at most 40)
+        killed = 0
+        for i in range(40):
+            mutate(root, rnd, i)
+            if i == 5:
+                os.unlink(db)  # a first run again
+                span = 2 * span
+            args = ["--verify"] if i % 3 == 2 else []
+            p = subprocess.Popen([t.BIN, "--db", db, "-q"] + args + [root],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(rnd.uniform(0, span))
+            p.kill()
+            killed += p.wait() == -signal.SIGKILL
+            span = sound_after_kill(db, root, "killed after %s" % i)
+            if killed == 6:
+                break
+        check(killed == 6, "only %d of 40 runs were killed before they ended" % killed)
+
+
+def case_sigkill_of_the_index_holder():
+    """The run holding the index is killed while a second is refused: the
+    lock goes with it, and the next run uses the index."""
+    with Tmp() as tmp:
+        root = tmp + b"/bulk"
+        t.bulk_tree(root, 300)
+        db, marker = tmp + b"/i.db", tmp + b"/reading"
+        hook = "mkdir -p '%s'; sleep 0.05" % marker.decode()
+        first = subprocess.Popen([t.BIN, "--db", db, "-q", root], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL, env=dict(os.environ, FERRY_DUPES_DEBUG_AFTER_READ=hook))
+        t0 = time.monotonic()
+        while not os.path.exists(marker):
+            check(time.monotonic() - t0 < 60 and first.poll() is None, "the first run never read")
+            time.sleep(0.01)
+        t.index_error(db, root, "locked by another process")
+        first.kill()
+        first.wait()
+        sound_after_kill(db, root, "the holder killed")
 
 # ---------------------------------------------------------------------------
 # Signals other than SIGINT
