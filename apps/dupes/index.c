@@ -242,6 +242,15 @@ static struct index *open_as(const char *path, const char *shown, enum hash_kind
     }
     if (exists && same_as_output(shown, &st)) /* (the index written into the groups) */
         return NULL;
+    if (exists && st.st_nlink > 1) {
+        /* SQLite keeps the journal (WAL) beside the name it opened: two
+         * runs through two names would each see only their own, which can
+         * corrupt the database. */
+        msg("index %s: the file has %ju names (hard links); a run through another name would not see "
+            "this one's journal, which can corrupt it: give the index one name",
+            shown, (uintmax_t)st.st_nlink);
+        return NULL;
+    }
     /* SQLite reads ":memory:" as no file at all, and (built with URIs on,
      * as Debian's is) "file:NAME?mode=ro" as a URI: a relative name goes
      * to SQLite as "./NAME", which it takes as it is. */

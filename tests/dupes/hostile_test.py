@@ -501,6 +501,23 @@ def case_index_inside_a_file():
         check(rc == 2 and out == b"" and b"Not a directory" in err, "~/.cache a file: %d %r" % (rc, err))
 
 
+def case_index_with_two_names():
+    """An index file with a second name (a hard link) is refused: SQLite
+    keeps its journal beside the name it opened, so runs through the two
+    names would not see each other's journal and could corrupt it. With
+    one name again it works, and it was left sound."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        db = tmp + b"/i.db"
+        ok(["--db", db, tmp + b"/t"])
+        os.link(db, tmp + b"/other.db")
+        for name in (db, tmp + b"/other.db"):
+            t.index_error(name, tmp + b"/t", "the file has 2 names (hard links)")
+        os.unlink(tmp + b"/other.db")
+        ok(["--db", db, tmp + b"/t"])
+        t.integrity(db)
+
+
 def case_index_names_sqlite_reads_otherwise():
     """--db ":memory:" and --db "file:i.db?mode=ro" are files of those names
     (SQLite took the first as no file at all, the second as a URI: "cannot
