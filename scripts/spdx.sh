@@ -7,7 +7,7 @@
 #   scripts/spdx.sh --list    print the files it covers and their comment style
 #
 # The files are those tracked by git (every file under the tree when it is
-# not a git checkout, build/ aside) that are source, header, script, CMake,
+# not a git checkout, build trees aside) that are source, header, script, CMake,
 # Makefile, Markdown, manual page or model text; data (JSON, CSV, test
 # corpora, the stored ABI in abi/, LICENSE itself) is left alone. The line
 # goes first, or right after a "#!" line:
@@ -26,7 +26,10 @@ files() {
   if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
     git ls-files
   else
-    find . -path ./build -prune -o -path ./.git -prune -o -type f -print | sed 's|^\./||'
+    # A release tarball: every file but build trees (build/, or any directory
+    # with a CMakeCache.txt, such as a packager's obj-ARCH/) and .git.
+    find . \( -path ./build -o -path ./.git \) -prune -o \
+      -type d -exec test -e '{}/CMakeCache.txt' ';' -prune -o -type f -print | sed 's|^\./||'
   fi
 }
 

@@ -27,8 +27,19 @@ set(CPACK_DEBIAN_PACKAGE_SECTION libdevel)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_COMPRESSION_TYPE gzip)           # fast: the package is built by make test
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)            # Depends from dpkg-shlibdeps (libc6)
-set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS ON)      # programs built on it depend on this package
-set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS_POLICY ">=")
+# Programs built on the library depend on this package (shlibs), and the
+# dynamic linker's cache is refreshed by dpkg's ldconfig trigger: CPack's own
+# GENERATE_SHLIBS would call ldconfig from postinst and postrm, which Debian
+# policy rejects (lintian: lacks-ldconfig-trigger).
+set(CPACK_DEBIAN_PACKAGE_GENERATE_SHLIBS OFF)
+file(CONFIGURE OUTPUT ${PROJECT_BINARY_DIR}/deb/shlibs
+  CONTENT "libferry ${FERRY_SOVERSION} ferry (>= ${PROJECT_VERSION})\n")
+file(CONFIGURE OUTPUT ${PROJECT_BINARY_DIR}/deb/triggers CONTENT "activate-noawait ldconfig\n")
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${PROJECT_BINARY_DIR}/deb/shlibs ${PROJECT_BINARY_DIR}/deb/triggers)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+# Compressed manual pages, usr/share/doc/ferry/copyright and changelog.gz
+# (cmake/deb-staging.cmake, run on the staging tree).
+set(CPACK_PRE_BUILD_SCRIPTS ${PROJECT_SOURCE_DIR}/cmake/deb-staging.cmake)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS_PRIVATE_DIRS ${PROJECT_BINARY_DIR})
 # The extended description (CPack puts the summary above it and indents it as
 # Debian requires).

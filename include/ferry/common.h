@@ -22,7 +22,11 @@
 #include <stdint.h>
 
 #ifdef __cplusplus
+/* C++ linkage for <atomic> (templates), also when a program includes a
+ * ferry header inside its own extern "C" { } block. */
+extern "C++" {
 #include <atomic>
+}
 #define FERRY_ATOMIC(T) std::atomic<T>
 using std::atomic_compare_exchange_strong_explicit;
 using std::atomic_compare_exchange_weak_explicit;

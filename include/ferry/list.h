@@ -107,12 +107,12 @@ static inline void ferry_list_add_tail(ferry_list *head, ferry_list *node)
 static inline void ferry__list_check_linked(const ferry_list *node)
 {
     if (FERRY_UNLIKELY(node->next == NULL || node->prev == NULL))
-        ferry__die("list node %p deleted but it was never linked", (void *)node);
+        ferry__die("list node %p deleted but it was never linked", (const void *)node);
 #ifdef FERRY_DEBUG
     if (FERRY_UNLIKELY(node->next == FERRY_LIST_POISON_NEXT || node->prev == FERRY_LIST_POISON_PREV))
-        ferry__die("list node %p deleted twice (it is poisoned)", (void *)node);
+        ferry__die("list node %p deleted twice (it is poisoned)", (const void *)node);
     if (FERRY_UNLIKELY(node->next->prev != node || node->prev->next != node))
-        ferry__die("list corrupted: neighbours of node %p do not point back to it", (void *)node);
+        ferry__die("list corrupted: neighbours of node %p do not point back to it", (const void *)node);
 #endif
 }
 

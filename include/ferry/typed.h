@@ -7,7 +7,7 @@
  * static inline wrappers whose parameters say T (in the manner of Concurrency
  * Kit's CK_RING_PROTOTYPE):
  *
- *   FERRY_CHAN_TYPED(jobq, struct job *)
+ *   FERRY_CHAN_TYPED(jobq, struct job *);
  *
  *   jobq_tx *tx; jobq_rx *rx;
  *   ferry_chan_config cfg = { .capacity = 256 };   // elem_size: set for you

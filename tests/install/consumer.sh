@@ -39,9 +39,12 @@ cmake --build "$tmp/cm" >/dev/null
 [ "$(LD_LIBRARY_PATH="$libdir" "$tmp/cm/consumer_shared")" = "installed ferry $version works" ] || fail "find_package consumer"
 "$tmp/cm/consumer_static" >/dev/null
 
-# Manual pages: a page per function, found the way man finds them.
+# Manual pages: a page per function, found the way man finds them (the
+# Debian package compresses them).
 man3="$prefix/share/man/man3"
-[ -f "$man3/ferry_chan.3" ] && [ -f "$man3/ferry_send.3" ] || fail "no manual pages in $man3"
+for p in ferry_chan ferry_send; do
+  [ -f "$man3/$p.3" ] || [ -f "$man3/$p.3.gz" ] || fail "no manual page $p.3 in $man3"
+done
 if command -v man >/dev/null; then
   MANPATH="$prefix/share/man" man ferry_send 2>/dev/null | grep -q 'ferry_send' || fail "man ferry_send does not show the page"
 fi

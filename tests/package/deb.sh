@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # `make package`'s Debian package: build it from this build tree with CPack,
-# check its control fields and contents, then unpack it into a temporary
+# check its control fields and contents (what lintian would reject among
+# them), then unpack it into a temporary
 # root and check it as an installed tree (tests/install/consumer.sh:
 # pkg-config, find_package, man pages, docs, examples).
 #   deb.sh BUILD_DIR SOURCE_DIR LIBDIR SOVERSION "PROGRAM..."
@@ -39,8 +40,9 @@ want=(
   "usr/$libdir/cmake/ferry/ferry-config.cmake"
   "usr/$libdir/cmake/ferry/ferry-config-version.cmake"
   "usr/$libdir/cmake/ferry/ferryTargets.cmake"
-  usr/share/man/man3/ferry_chan.3 usr/share/man/man3/ferry_send.3
+  usr/share/man/man3/ferry_chan.3.gz usr/share/man/man3/ferry_send.3.gz
   usr/share/doc/ferry/README.md usr/share/doc/ferry/LICENSE usr/share/doc/ferry/CHANGELOG.md
+  usr/share/doc/ferry/copyright usr/share/doc/ferry/changelog.gz
   usr/share/doc/ferry/docs/design.md usr/share/doc/ferry/docs/chan.md
   usr/share/doc/ferry/examples/dir_walker.c
 )
@@ -51,6 +53,17 @@ done
 for w in "${want[@]}"; do
   grep -q -x -F "$w" "$tmp/list" || fail "missing $w"
 done
+# What Debian policy (lintian) rejects: manual pages not compressed, no
+# copyright or changelog.gz (checked above), a changelog.gz not in Debian's
+# format, a shared library in usr/lib without dpkg's ldconfig trigger.
+uncompressed=$(grep -E '^usr/share/man/man[1-8]/.*\.[1-8]$' "$tmp/list" || true)
+[ -z "$uncompressed" ] || fail "manual pages not compressed: $(head -n 3 <<<"$uncompressed")"
+dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/share/doc/ferry/changelog.gz | gzip -dc |
+  head -n 1 | grep -q -E "^ferry \($version\) [a-z]+; urgency=[a-z]+$" ||
+  fail "changelog.gz does not start with a Debian changelog entry for $version"
+dpkg-deb -e "$deb" "$tmp/control"
+grep -q -x 'activate-noawait ldconfig' "$tmp/control/triggers" 2>/dev/null || fail "no ldconfig trigger (DEBIAN/triggers)"
+grep -q -x "libferry $sover ferry (>= $version)" "$tmp/control/shlibs" 2>/dev/null || fail "DEBIAN/shlibs: $(cat "$tmp/control/shlibs" 2>&1)"
 # Nothing from the build machine: no absolute paths of the build tree.
 if dpkg-deb --fsys-tarfile "$deb" | tar -xO --wildcards '*.pc' '*/cmake/ferry/*.cmake' | grep -q -F "$build"; then
   fail "a .pc or CMake file refers to the build tree $build"

@@ -19,6 +19,12 @@ printf 'add_library(x a.c)\n' > "$tmp/CMakeLists.txt"
 printf '{"data": 1}\n' > "$tmp/data.json"
 printf 'seed bytes\n' > "$tmp/tests/fuzz/corpus/case1"
 chmod +x "$tmp/run"
+# A build tree inside the source (not a git checkout: a release tarball, built
+# as a packager does in obj-ARCH/): not the project's files.
+mkdir -p "$tmp/obj-x86_64-linux-gnu/CMakeFiles"
+touch "$tmp/obj-x86_64-linux-gnu/CMakeCache.txt"
+printf 'all:\n' > "$tmp/obj-x86_64-linux-gnu/Makefile"
+printf 'set(x 1)\n' > "$tmp/obj-x86_64-linux-gnu/CMakeFiles/x.cmake"
 if out=$("$tmp/scripts/spdx.sh" --check); then
   echo "spdx.sh --check passed a tree with files lacking the line"; exit 1
 fi
@@ -26,6 +32,7 @@ for f in a.c run docs/page.md CMakeLists.txt; do
   grep -q -x "no SPDX line: $f" <<<"$out" || { echo "--check did not name $f:"; echo "$out"; exit 1; }
 done
 if grep -q -E 'data.json|corpus' <<<"$out"; then echo "--check named a data file:"; echo "$out"; exit 1; fi
+if grep -q 'obj-' <<<"$out"; then echo "--check named a file of a build tree:"; echo "$out"; exit 1; fi
 "$tmp/scripts/spdx.sh" --fix >/dev/null
 "$tmp/scripts/spdx.sh" --check >/dev/null
 [ "$(head -n 1 "$tmp/a.c")" = "/* SPDX-License-Identifier: MIT */" ] || { echo "a.c: $(head -n 1 "$tmp/a.c")"; exit 1; }

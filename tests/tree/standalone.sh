@@ -16,7 +16,9 @@ check() {   # check DIR: print every citation, exit status 1 if any
   if git -C "$dir" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
     list=$(git -C "$dir" ls-files)
   else
-    list=$(cd "$dir" && find . -path ./build -prune -o -type f -print | sed 's|^\./||')
+    # Not build trees: build/, or any directory with a CMakeCache.txt.
+    list=$(cd "$dir" && find . \( -path ./build -o -path ./.git \) -prune -o \
+      -type d -exec test -e '{}/CMakeCache.txt' ';' -prune -o -type f -print | sed 's|^\./||')
   fi
   local found=0
   while IFS= read -r f; do
@@ -32,8 +34,12 @@ trap 'rm -rf "$tmp"' EXIT
 printf '/* see %s section 3 */\n' "DESIGN"".md" > "$tmp/a.c"
 printf 'As the %s 001 says.\n' "seed" > "$tmp/b.md"
 printf 'clean\n' > "$tmp/c.md"
+mkdir "$tmp/obj-x86_64-linux-gnu"   # a build tree, as a packager names it
+touch "$tmp/obj-x86_64-linux-gnu/CMakeCache.txt"
+cp "$tmp/a.c" "$tmp/obj-x86_64-linux-gnu/generated.c"
 out=$(check "$tmp" || true)
-grep -q '^a.c:' <<<"$out" && grep -q '^b.md:' <<<"$out" && ! grep -q '^c.md:' <<<"$out" ||
+grep -q '^a.c:' <<<"$out" && grep -q '^b.md:' <<<"$out" && ! grep -q '^c.md:' <<<"$out" &&
+  ! grep -q '^obj-' <<<"$out" ||
   { echo "the citation check does not work:"; echo "$out"; exit 1; }
 
 if ! check "$src"; then

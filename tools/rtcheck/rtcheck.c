@@ -30,6 +30,10 @@
  * makes internally (stdio's own write(), for instance) are not, nor are
  * statically linked programs. See docs/rt.md.
  */
+/* The checker defines read, printf, open, ... itself: the inline checking
+ * versions that _FORTIFY_SOURCE (a distribution's default flags) puts in
+ * glibc's headers under those names must not be there. */
+#undef _FORTIFY_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
 #include <execinfo.h>
@@ -291,9 +295,15 @@ EXPORT void ferry_rtcheck_blocking(const char *call)
       (a, n, pr, fl, fd, o))                                                             \
     X(int, munmap, (void *a, size_t n), (a, n))
 
+/* The wrapper's C name is rtcheck_NAME and its symbol is NAME (an asm
+ * label): glibc's headers may already define NAME as an inline function
+ * (getline when optimizing; read, fread, fgets, ... with _FORTIFY_SOURCE),
+ * and a second definition of that C name would not take EXPORT (clang
+ * rejects the attribute, and without -Werror hides the symbol). */
 #define SIMPLE_WRAPPER(ret, name, params, args)                           \
     REAL(ret, name, params, NULL)                                        \
-    EXPORT ret name params                                               \
+    EXPORT ret rtcheck_##name params __asm__(#name);                     \
+    ret rtcheck_##name params                                            \
     {                                                                    \
         CHECK(#name);                                                    \
         return get_##name() args;                                        \
