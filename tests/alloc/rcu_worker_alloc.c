@@ -8,51 +8,13 @@
  * ferry_*_create_cpu_workers must fail the same way, stop and free the
  * workers it had started, and succeed on a later try; callbacks queued
  * before and after every failure run exactly once. Not built under
- * sanitizers (they own malloc). */
+ * sanitizers (they own malloc). The allocator: failing_malloc.h. */
 #include <errno.h>
 #include <stdlib.h>
 
 #include "../torture/rcu_flavors.h"
+#include "failing_malloc.h"
 #include "test.h"
-
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-extern void *__libc_memalign(size_t, size_t);
-extern void __libc_free(void *);
-
-static FERRY_ATOMIC(long) every;   /* 0: disarmed; k: fail every k-th call */
-static FERRY_ATOMIC(long) calls;
-
-static bool fail_now(void)
-{
-    /* Relaxed: a counter; the threads that allocate while armed are the
-     * test's own and the workers it starts. */
-    long k = atomic_load_explicit(&every, memory_order_relaxed);
-    if (k == 0)
-        return false;
-    if ((atomic_fetch_add_explicit(&calls, 1, memory_order_relaxed) + 1) % k)
-        return false;
-    errno = ENOMEM;
-    return true;
-}
-
-void *malloc(size_t n) { return fail_now() ? NULL : __libc_malloc(n); }
-void *calloc(size_t a, size_t b) { return fail_now() ? NULL : __libc_calloc(a, b); }
-void *realloc(void *p, size_t n) { return fail_now() ? NULL : __libc_realloc(p, n); }
-void *aligned_alloc(size_t a, size_t n) { return fail_now() ? NULL : __libc_memalign(a, n); }
-void free(void *p) { __libc_free(p); }
-
-static void arm(long k)
-{
-    atomic_store(&calls, 0);
-    atomic_store(&every, k);
-}
-
-static void disarm(void)
-{
-    atomic_store(&every, 0);
-}
 
 /* Callbacks: each head counts its runs. */
 struct item {
