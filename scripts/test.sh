@@ -13,6 +13,7 @@ scripts/deps.sh test || exit 1
 
 jobs=$(nproc)
 total_pass=0 total_fail=0 status=0
+failed_names=''   # "build: test (reason)" lines, repeated after the closing line
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
@@ -34,6 +35,10 @@ run() {   # name labels cmake-args...
     total_pass=$((total_pass + all - failed)); total_fail=$((total_fail + failed))
   fi
   if [ "$rc" != 0 ]; then status=1; [ -z "$line" ] && total_fail=$((total_fail + 1)); fi
+  # CTest lists each failure as "<tab>NN - name (Failed)" after this heading.
+  local names
+  names=$(sed -n '/^The following tests FAILED:/,/^$/{/ - /s/^[[:space:]]*[0-9]* - /  '"$name"': /p}' "$log")
+  [ -n "$names" ] && failed_names+="$names"$'\n'
 }
 
 run release 'unit|torture|death' -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++
@@ -44,4 +49,5 @@ run asan    'unit|torture'       -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFERRY_SANIT
 echo
 echo "=== all builds (release, debug, tsan, asan):"
 echo "$total_pass passed, $total_fail failed"
+[ -n "$failed_names" ] && printf 'failed:\n%s' "$failed_names"
 exit $status
