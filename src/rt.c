@@ -18,6 +18,7 @@
 #include <ferry/rt.h>
 
 #include <dlfcn.h>
+#include <limits.h>
 
 #include "rt_block.h"
 
@@ -33,6 +34,11 @@ static __thread unsigned ferry__rt_depth_tls __attribute__((tls_model("initial-e
 
 void ferry_rt_enter(void)
 {
+    /* 2^32 - 1 levels: one more would wrap to 0 and leave the thread
+     * looking outside any section (an enter without its exit in a loop
+     * gets there). */
+    if (FERRY_UNLIKELY(ferry__rt_depth_tls == UINT_MAX))
+        ferry__die("ferry_rt_enter(): real-time sections nested too deep (2^32 - 1 levels)");
     ferry__rt_depth_tls++;
     /* Keep the compiler from sinking the increment below code that follows
      * the call after inlining (LTO): the checker reads it from the same

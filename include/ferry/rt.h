@@ -41,7 +41,8 @@
 FERRY_EXTERN_C_BEGIN
 
 /* Enter a real-time section on the calling thread. Sections nest: the thread
- * is real-time until the matching number of ferry_rt_exit() calls.
+ * is real-time until the matching number of ferry_rt_exit() calls. Nesting
+ * deeper than 2^32 - 1 levels is misuse and aborts with a message.
  * Never blocks, never allocates, makes no system call; async-signal-safe. */
 void ferry_rt_enter(void);
 
