@@ -29,6 +29,7 @@
 #include "index.h"
 #include "msg.h"
 #include "path.h"
+#include "satcount.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -103,7 +104,7 @@ static void flush(struct grouper *g)
             uint64_t s = g->jobs[i].node->size;
             bytes += s <= 2 * BLK ? s : 2 * BLK;
         }
-        atomic_fetch_add_explicit(&d->c.to_read, bytes, memory_order_relaxed);
+        sat_add_atomic(&d->c.to_read, bytes);
         send_counted(d, d->jobs_tx, g->jobs, g->njobs, sizeof *g->jobs, 2);
         g->njobs = 0;
     }

@@ -21,6 +21,7 @@
 #include "index.h"
 #include "msg.h"
 #include "read.h"
+#include "satcount.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -155,7 +156,7 @@ static void need_full(struct matcher *m, struct node *n)
         return;
     n->m_state = M_FULL_WAIT;
     m->expected++;
-    atomic_fetch_add_explicit(&m->d->c.to_read, n->size, memory_order_relaxed);
+    sat_add_atomic(&m->d->c.to_read, n->size);
     m->jobs[m->njobs++] = (struct job){ .node = n, .kind = JOB_FULL };
     if (m->njobs == OUT_BATCH)
         flush(m);

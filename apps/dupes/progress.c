@@ -3,6 +3,7 @@
 #include "progress.h"
 
 #include "msg.h"
+#include "satcount.h"
 #include "stats.h"
 
 #include <stdio.h>
@@ -69,7 +70,7 @@ void summary_print(struct dupes *d, const struct report *r, int64_t end_ns, bool
     uint64_t dup_files = 0, wasted = 0;
     for (size_t i = 0; i < r->n; i++) {
         dup_files += r->g[i].n - 1;
-        wasted += group_wasted(&r->g[i]);
+        wasted = sat_add(wasted, group_wasted(&r->g[i]));
     }
     char found[32], rd[32], w[32], extra[160] = "";
     uint64_t unreadable = get(&d->c.unreadable), changed = get(&d->c.changed),

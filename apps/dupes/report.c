@@ -3,6 +3,7 @@
 #include "report.h"
 
 #include "path.h"
+#include "satcount.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -228,5 +229,5 @@ void report_free(struct report *r)
 
 uint64_t group_wasted(const struct group *g)
 {
-    return g->size * (g->inodes - 1);
+    return sat_mul(g->size, g->inodes - 1);
 }

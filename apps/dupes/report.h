@@ -37,7 +37,7 @@ int report_add(struct report *r, const struct options *o, struct group *g);
 void report_sort(struct report *r);
 void report_free(struct report *r);
 
-/* Wasted bytes of a group: size x (inodes - 1). */
+/* Wasted bytes of a group: size x (inodes - 1), at most UINT64_MAX. */
 uint64_t group_wasted(const struct group *g);
 
 #endif

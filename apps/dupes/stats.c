@@ -32,10 +32,14 @@ void stage_thread_done(struct dupes *d, enum stage s)
 
 const char *human_bytes(uint64_t n, char *buf, size_t len)
 {
-    static const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB" };
+    static const char *unit[] = { "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB" };
+    if (n == UINT64_MAX) { /* a total that stopped there (satcount.h) */
+        snprintf(buf, len, ">= 16.0 EiB");
+        return buf;
+    }
     double v = (double)n;
     int u = 0;
-    while (v >= 1024 && u < 5) {
+    while (v >= 1024 && u < 6) {
         v /= 1024;
         u++;
     }

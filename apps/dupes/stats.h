@@ -10,7 +10,8 @@
 
 void stats_print(FILE *f, struct dupes *d, int64_t end_ns);
 
-/* Human sizes: "1.5 GiB" (into buf). */
+/* Human sizes: "1.5 GiB" (into buf); UINT64_MAX, where totals stop
+ * (satcount.h), reads ">= 16.0 EiB". */
 const char *human_bytes(uint64_t n, char *buf, size_t len);
 
 #endif

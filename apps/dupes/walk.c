@@ -23,6 +23,7 @@
 #include "msg.h"
 #include "overlap.h"
 #include "path.h"
+#include "satcount.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -54,7 +55,7 @@ static void count_flush(struct walker *w)
 {
     struct counters *c = &w->d->c;
     atomic_fetch_add_explicit(&c->files, w->files, memory_order_relaxed);
-    atomic_fetch_add_explicit(&c->bytes, w->bytes, memory_order_relaxed);
+    sat_add_atomic(&c->bytes, w->bytes);
     debug_count(DBG_WALK, w->files);
     w->files = w->bytes = 0;
 }
@@ -150,7 +151,7 @@ static void add_file(struct walker *w, struct dir *dir, const char *name, size_t
     n->name[len] = 0;
     w->out[w->nout++] = n;
     w->files++;
-    w->bytes += n->size;
+    w->bytes = sat_add(w->bytes, n->size);
     if (w->nout == ENTRY_BATCH)
         flush_entries(w);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests of ferry-dupes' pieces: escaping, sizes, the hash table, the
- * arena, paths (including opening paths longer than PATH_MAX without
+/* Unit tests of ferry-dupes' pieces: escaping, sizes, byte totals, the hash
+ * table, the arena, paths (including opening paths longer than PATH_MAX without
  * following symlinks) and the order of the printed groups. The program as a
  * whole is tested by dupes_test.py. */
 #include "test.h"
@@ -12,6 +12,8 @@
 #include "overlap.h"
 #include "path.h"
 #include "report.h"
+#include "satcount.h"
+#include "stats.h"
 #include "table.h"
 
 #include <errno.h>
@@ -441,4 +443,39 @@ FERRY_TEST(groups_sort_by_size_then_path_and_need_two_inodes)
     CHECK_EQ(r.n, 4);
     CHECK(group_wasted(&r.g[3]) == 0);
     report_free(&r);
+}
+
+/* Byte totals stop at UINT64_MAX instead of wrapping (satcount.h): two
+ * sparse files near 2^63 bytes each, or one such file in a group of three,
+ * must not print as a small number. */
+FERRY_TEST(byte_totals_stop_at_the_top_instead_of_wrapping)
+{
+    const uint64_t big = (uint64_t)1 << 63;
+    CHECK(sat_add(big, big - 1) == UINT64_MAX);
+    CHECK(sat_add(big, big) == UINT64_MAX);
+    CHECK(sat_add(UINT64_MAX, 1) == UINT64_MAX);
+    CHECK(sat_add(5, 7) == 12);
+    CHECK(sat_mul(big, 2) == UINT64_MAX);
+    CHECK(sat_mul(big - 1, 2) == UINT64_MAX - 1);
+    CHECK(sat_mul(0, UINT64_MAX) == 0);
+
+    atomic_uint_fast64_t c = UINT64_MAX - 3;
+    sat_add_atomic(&c, 2);
+    CHECK(atomic_load(&c) == UINT64_MAX - 1);
+    sat_add_atomic(&c, big);
+    CHECK(atomic_load(&c) == UINT64_MAX);
+    sat_add_atomic(&c, 1);
+    CHECK(atomic_load(&c) == UINT64_MAX);
+
+    struct group g = { .size = big + 5, .inodes = 3 }; /* 2 x (2^63 + 5) wraps to 10 */
+    CHECK(group_wasted(&g) == UINT64_MAX);
+    g.inodes = 2;
+    CHECK(group_wasted(&g) == big + 5);
+
+    char buf[32];
+    CHECK_MSG(!strcmp(human_bytes(UINT64_MAX, buf, sizeof buf), ">= 16.0 EiB"), "%s", buf);
+    CHECK_MSG(!strcmp(human_bytes(big, buf, sizeof buf), "8.00 EiB"), "%s", buf);
+    CHECK_MSG(!strcmp(human_bytes((uint64_t)3 << 50, buf, sizeof buf), "3.00 PiB"), "%s", buf);
+    CHECK_MSG(!strcmp(human_bytes(1023, buf, sizeof buf), "1023 B"), "%s", buf);
+    CHECK_MSG(!strcmp(human_bytes(1536, buf, sizeof buf), "1.50 KiB"), "%s", buf);
 }
