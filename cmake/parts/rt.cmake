@@ -63,14 +63,21 @@ endif()
 
 ferry_add_example(audio_sim SOURCES ${PROJECT_SOURCE_DIR}/examples/audio_sim.c LIBS m)
 if(FERRY_BUILD_EXAMPLES AND FERRY_BUILD_TESTS)
+  # Its exit status says: 0 clean, 1 bookkeeping wrong, 3 underruns. An
+  # underrun (the refill thread was kept off its CPU for a whole ring of
+  # periods, 43 ms) says how the machine scheduled the run, not whether the
+  # code is right: on a shared virtual machine the host can stall a CPU that
+  # long. So the test passes on 0 and 3 (and prints the underruns); what it
+  # holds the example to is the exact bookkeeping, and under the checker a
+  # real-time section that never allocates, locks or sleeps. It runs alone,
+  # so that the suite's own load does not starve the refill thread.
+  set(_audio_run ${PROJECT_SOURCE_DIR}/tests/harness/exit_in.sh "0 3" $<TARGET_FILE:example_audio_sim> 1)
   if(FERRY_SANITIZE STREQUAL "" AND NOT FERRY_RTSAN_ACTIVE)
-    # Its exit status says: 0 clean, 1 bookkeeping wrong, 3 underruns. It
-    # runs alone, so that the suite's load does not starve its refill thread.
-    add_test(NAME unit.audio_sim.under_rtcheck COMMAND example_audio_sim 1)
+    add_test(NAME unit.audio_sim.under_rtcheck COMMAND ${_audio_run})
     set_tests_properties(unit.audio_sim.under_rtcheck PROPERTIES LABELS unit TIMEOUT 60
       ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:ferry_rtcheck>" RUN_SERIAL TRUE)
   else()
-    add_test(NAME unit.audio_sim.plain COMMAND example_audio_sim 1)
+    add_test(NAME unit.audio_sim.plain COMMAND ${_audio_run})
     set_tests_properties(unit.audio_sim.plain PROPERTIES LABELS unit TIMEOUT 60 RUN_SERIAL TRUE)
   endif()
 endif()
@@ -105,7 +112,7 @@ if(FERRY_RTSAN_ACTIVE AND FERRY_BUILD_TESTS)
   set_tests_properties(unit.rtsan.catches_malloc PROPERTIES LABELS unit TIMEOUT 60
     PASS_REGULAR_EXPRESSION "Real-time violation: .*malloc")
   if(FERRY_BUILD_EXAMPLES)
-    add_test(NAME unit.audio_sim.under_rtsan COMMAND example_audio_sim 1)
+    add_test(NAME unit.audio_sim.under_rtsan COMMAND ${_audio_run})
     set_tests_properties(unit.audio_sim.under_rtsan PROPERTIES LABELS unit TIMEOUT 60 RUN_SERIAL TRUE
       FAIL_REGULAR_EXPRESSION "Real-time violation")
   endif()
