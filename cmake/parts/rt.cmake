@@ -62,6 +62,7 @@ if(FERRY_BUILD_TESTS AND FERRY_SANITIZE STREQUAL "" AND NOT FERRY_RTSAN_ACTIVE)
 endif()
 
 ferry_add_example(audio_sim SOURCES ${PROJECT_SOURCE_DIR}/examples/audio_sim.c LIBS m)
+set(_audio_run ${PROJECT_SOURCE_DIR}/tests/harness/exit_in.sh "0 3" $<TARGET_FILE:example_audio_sim> 1)
 if(FERRY_BUILD_EXAMPLES AND FERRY_BUILD_TESTS)
   # Its exit status says: 0 clean, 1 bookkeeping wrong, 3 underruns. An
   # underrun (the refill thread was kept off its CPU for a whole ring of
@@ -71,7 +72,7 @@ if(FERRY_BUILD_EXAMPLES AND FERRY_BUILD_TESTS)
   # holds the example to is the exact bookkeeping, and under the checker a
   # real-time section that never allocates, locks or sleeps. It runs alone,
   # so that the suite's own load does not starve the refill thread.
-  set(_audio_run ${PROJECT_SOURCE_DIR}/tests/harness/exit_in.sh "0 3" $<TARGET_FILE:example_audio_sim> 1)
+  # (_audio_run, above: the under_rtsan test below uses it too.)
   if(FERRY_SANITIZE STREQUAL "" AND NOT FERRY_RTSAN_ACTIVE)
     add_test(NAME unit.audio_sim.under_rtcheck COMMAND ${_audio_run})
     set_tests_properties(unit.audio_sim.under_rtcheck PROPERTIES LABELS unit TIMEOUT 60
