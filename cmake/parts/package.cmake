@@ -60,11 +60,12 @@ if(FERRY_BUILD_TESTS AND FERRY_SANITIZE STREQUAL "")
   find_program(FERRY_DPKG_DEB dpkg-deb)
   find_program(FERRY_DPKG_SHLIBDEPS dpkg-shlibdeps)
   if(FERRY_DPKG_DEB AND FERRY_DPKG_SHLIBDEPS)
-    # ferry-dupes is expected in the package once apps/dupes is part of the tree.
+    # The programs expected in the package (space-separated), each with its
+    # section-1 page: ferry-rtcheck (this test exists only where the checker
+    # is built), and ferry-dupes once apps/dupes is part of the tree.
+    set(_expect_programs ferry-rtcheck)
     if(EXISTS ${PROJECT_SOURCE_DIR}/apps/dupes)
-      set(_expect_programs ferry-dupes)
-    else()
-      set(_expect_programs "")
+      string(APPEND _expect_programs " ferry-dupes")
     endif()
     add_test(NAME unit.package.deb
       COMMAND ${PROJECT_SOURCE_DIR}/tests/package/deb.sh ${PROJECT_BINARY_DIR} ${PROJECT_SOURCE_DIR}

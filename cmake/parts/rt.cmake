@@ -45,7 +45,23 @@ if(FERRY_SANITIZE STREQUAL "")
   # -O1 at least, and frame pointers, for readable backtraces.
   target_compile_options(ferry_rtcheck PRIVATE -fno-omit-frame-pointer)
   target_link_libraries(ferry_rtcheck PRIVATE ${CMAKE_DL_LIBS})
-  install(TARGETS ferry_rtcheck LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+  # Installed in a directory of its own (it is loaded by path, never linked,
+  # so it has no SONAME and no place among the libraries in LIBDIR), with
+  # the ferry-rtcheck command that preloads it: ferry-rtcheck(1).
+  install(TARGETS ferry_rtcheck LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/ferry)
+  # The command finds the checker relative to itself, so an installed tree
+  # can be moved (and DESTDIR staging works); the build tree's copy finds
+  # the build's checker beside it.
+  file(RELATIVE_PATH FERRY_RTCHECK_LIB ${CMAKE_INSTALL_FULL_BINDIR}
+       ${CMAKE_INSTALL_FULL_LIBDIR}/ferry/libferry-rtcheck.so)
+  configure_file(${PROJECT_SOURCE_DIR}/tools/rtcheck/ferry-rtcheck.in
+                 ${PROJECT_BINARY_DIR}/rtcheck-install/ferry-rtcheck @ONLY)
+  install(PROGRAMS ${PROJECT_BINARY_DIR}/rtcheck-install/ferry-rtcheck DESTINATION ${CMAKE_INSTALL_BINDIR})
+  install(FILES ${PROJECT_SOURCE_DIR}/tools/rtcheck/ferry-rtcheck.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+  set(FERRY_RTCHECK_LIB libferry-rtcheck.so)
+  configure_file(${PROJECT_SOURCE_DIR}/tools/rtcheck/ferry-rtcheck.in
+                 ${PROJECT_BINARY_DIR}/tools/ferry-rtcheck @ONLY
+                 FILE_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
 endif()
 
 if(FERRY_BUILD_TESTS AND FERRY_SANITIZE STREQUAL "" AND NOT FERRY_RTSAN_ACTIVE)

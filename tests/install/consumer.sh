@@ -7,7 +7,11 @@
 #   - a consumer built with pkg-config (shared, static) and with
 #     find_package(ferry) (ferry::ferry, ferry::ferry_static) runs, and the
 #     library it loads reports the version pkg-config does;
-#   - the manual pages resolve (`man ferry_send`), docs and examples are in
+#   - ferry-rtcheck runs a program under the real-time checker (installed
+#     in LIBDIR/ferry): it catches a malloc in a real-time section, --warn
+#     goes on, a clean program runs as without it;
+#   - the manual pages resolve (`man ferry_send`, `man ferry-rtcheck`), the
+#     section-1 pages carry this version, docs and examples are in
 #     share/doc/ferry, and every example compiles on its own with the
 #     command in its header comment: cc -std=c11 NAME.c $(pkg-config --cflags --libs ferry).
 #   consumer.sh PREFIX SOURCE_DIR LIBDIR SOVERSION
@@ -39,6 +43,42 @@ cmake --build "$tmp/cm" >/dev/null
 [ "$(LD_LIBRARY_PATH="$libdir" "$tmp/cm/consumer_shared")" = "installed ferry $version works" ] || fail "find_package consumer"
 "$tmp/cm/consumer_static" >/dev/null
 
+# The real-time checker, through its command, on a program linked with the
+# installed library: a malloc inside a section is caught (and the program
+# aborted) or, with --warn, reported; a clean program is left alone.
+rtcheck="$prefix/bin/ferry-rtcheck"
+[ -x "$rtcheck" ] || fail "no bin/ferry-rtcheck"
+[ -f "$libdir/ferry/libferry-rtcheck.so" ] || fail "no $3/ferry/libferry-rtcheck.so"
+[ ! -e "$libdir/libferry-rtcheck.so" ] || fail "libferry-rtcheck.so in $3 itself (it belongs in $3/ferry)"
+cat > "$tmp/rt_bad.c" <<'C'
+#include <ferry/rt.h>
+#include <stdio.h>
+#include <stdlib.h>
+void *volatile keep;
+int main(void)
+{
+    ferry_rt_enter();
+    keep = malloc(16);
+    ferry_rt_exit();
+    free(keep);
+    puts("went on");
+    return 0;
+}
+C
+cc -std=c11 "$tmp/rt_bad.c" -o "$tmp/rt_bad" $(pkg-config --cflags --libs ferry) -Wl,-rpath,"$libdir"
+[ "$("$tmp/rt_bad")" = "went on" ] || fail "rt_bad without the checker"
+rc=0
+"$rtcheck" "$tmp/rt_bad" >"$tmp/rt.out" 2>"$tmp/rt.err" || rc=$?
+[ "$rc" = 134 ] && grep -q '^ferry-rtcheck: malloc in real-time section' "$tmp/rt.err" ||
+  fail "ferry-rtcheck did not catch a malloc in a real-time section (exit $rc): $(head -c 300 "$tmp/rt.err")"
+[ ! -s "$tmp/rt.out" ] || fail "the program went on after the checker's report"
+"$rtcheck" --warn -- "$tmp/rt_bad" >"$tmp/rt.out" 2>"$tmp/rt.err" || fail "ferry-rtcheck --warn: exit $?"
+grep -q '^ferry-rtcheck: malloc in real-time section' "$tmp/rt.err" && [ "$(cat "$tmp/rt.out")" = "went on" ] ||
+  fail "ferry-rtcheck --warn: $(head -c 300 "$tmp/rt.err")"
+[ "$("$rtcheck" "$tmp/pc_shared")" = "installed ferry $version works" ] || fail "ferry-rtcheck on a clean program"
+rc=0; "$rtcheck" >/dev/null 2>&1 || rc=$?
+[ "$rc" = 2 ] || fail "ferry-rtcheck without a command: exit $rc, expected 2"
+
 # Manual pages: a page per function, found the way man finds them (the
 # Debian package compresses them).
 man3="$prefix/share/man/man3"
@@ -47,7 +87,14 @@ for p in ferry_chan ferry_send; do
 done
 if command -v man >/dev/null; then
   MANPATH="$prefix/share/man" man ferry_send 2>/dev/null | grep -q 'ferry_send' || fail "man ferry_send does not show the page"
+  MANPATH="$prefix/share/man" man ferry-rtcheck 2>/dev/null | grep -q 'LD_PRELOAD' || fail "man ferry-rtcheck does not show the page"
 fi
+# The section-1 pages (written by hand) name this version.
+for page in "$prefix"/share/man/man1/ferry*.1*; do
+  [ -e "$page" ] || fail "no section-1 manual pages in $prefix/share/man/man1"
+  case $page in *.gz) th=$(gzip -dc "$page" | grep -m1 '^\.TH') ;; *) th=$(grep -m1 '^\.TH' "$page") ;; esac
+  grep -q -F "\"ferry $version\"" <<<"$th" || fail "$(basename "$page"): '$th' does not name ferry $version"
+done
 
 # Documentation, and the examples compiled against this tree alone.
 doc="$prefix/share/doc/ferry"
@@ -68,4 +115,4 @@ for ex in "$src"/examples/*.c; do
     fail "$(basename "$ex") does not compile on its own"
   n=$((n + 1))
 done
-echo "installed tree: headers, SONAME $so, pkg-config (shared, static), find_package, man pages, docs, $n examples: ok"
+echo "installed tree: headers, SONAME $so, pkg-config (shared, static), find_package, ferry-rtcheck, man pages, docs, $n examples: ok"
