@@ -162,6 +162,7 @@ struct row {
 struct counters {
     atomic_uint_fast64_t files, bytes;          /* regular files found (paths), their bytes */
     atomic_uint_fast64_t dirs;
+    atomic_uint_fast64_t dir_path_opens;        /* directories opened by their whole path */
     atomic_uint_fast64_t hashed, bytes_read;    /* files hashed; bytes read by the readers */
     atomic_uint_fast64_t partial_reads, full_reads;
     atomic_uint_fast64_t to_read;               /* bytes sent to the readers */

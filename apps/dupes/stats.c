@@ -75,6 +75,8 @@ void stats_print(FILE *f, struct dupes *d, int64_t end_ns)
     fprintf(f, "files           %llu paths, %zu inodes, %llu directories, %s\n",
             (unsigned long long)get(&c->files), d->inode_count, (unsigned long long)get(&c->dirs),
             human_bytes(get(&c->bytes), a, sizeof a));
+    fprintf(f, "path opens      %llu of the directories (the others from their parent's descriptor)\n",
+            (unsigned long long)get(&c->dir_path_opens));
     fprintf(f, "bytes read      %llu (%s): %llu partial reads, %llu full reads\n",
             (unsigned long long)get(&c->bytes_read), human_bytes(get(&c->bytes_read), b, sizeof b),
             (unsigned long long)get(&c->partial_reads), (unsigned long long)get(&c->full_reads));

@@ -49,7 +49,53 @@ struct walker {
     char *dents;
     struct buf path;
     uint64_t files, bytes;
+    /* The directory this walker listed last, still open: a subdirectory of
+     * it is opened from it by name, not by its whole path from the PATH
+     * (which the kernel resolves component by component: a tree N levels
+     * deep would cost N^2 / 2 lookups). A walker usually takes the
+     * subdirectories it queued itself, so a deep chain stays with one
+     * walker and costs one lookup a level. fd -1: none. */
+    const struct dir *open_dir;
+    int open_fd;
 };
+
+/* Close the walker's last directory (walker.open_dir). */
+static void forget_open_dir(struct walker *w)
+{
+    if (w->open_fd >= 0)
+        close(w->open_fd);
+    w->open_fd = -1;
+    w->open_dir = NULL;
+}
+
+/* Open dir: from the walker's last directory when that is its parent (one
+ * lookup, no symlink followed: O_NOFOLLOW on the one name), else by its
+ * path below the PATH's descriptor (path_open). With noatime, O_NOATIME
+ * first and without it where that is refused (EPERM: not the owner, and a
+ * file system that will not let even root). The last directory is closed
+ * either way, so that a walker holds at most two descriptors (fdlimit.h).
+ * A descriptor, or -errno. */
+static int open_walk_dir(struct walker *w, const struct dir *dir, int flags, bool noatime)
+{
+    int fd = -EPERM;
+    if (w->open_dir && dir->parent == w->open_dir) {
+        for (int i = !noatime; i < 2 && fd == -EPERM; i++) {
+            fd = openat(w->open_fd, dir->name, flags | O_NOFOLLOW | (i == 0 ? O_NOATIME : 0));
+            fd = fd >= 0 ? fd : -errno;
+        }
+        forget_open_dir(w);
+        return fd;
+    }
+    forget_open_dir(w);
+    atomic_fetch_add_explicit(&w->d->c.dir_path_opens, 1, memory_order_relaxed); /* (struct counters) */
+    size_t rlen = 0;
+    const char *rel = dir_rel_path(dir, &w->path, &rlen);
+    if (!rel)
+        return -ENOMEM;
+    for (int i = !noatime; i < 2 && fd == -EPERM; i++)
+        fd = path_open(dir->root->fd, rel, rlen, flags | (i == 0 ? O_NOATIME : 0));
+    return fd;
+}
 
 static void count_flush(struct walker *w)
 {
@@ -247,12 +293,6 @@ static void walk_dir(struct walker *w, struct dir *dir)
         walk_file_root(w, dir);
         return;
     }
-    size_t rlen = 0;
-    const char *rel = dir_rel_path(dir, &w->path, &rlen);
-    if (!rel) {
-        skip_dir(w, dir, "cannot open directory", ENOMEM);
-        return;
-    }
     if (debug.before_opendir) {
         struct buf b = { 0 };
         size_t blen = 0;
@@ -261,9 +301,7 @@ static void walk_dir(struct walker *w, struct dir *dir)
         buf_free(&b);
     }
     int flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
-    int fd = path_open(r->fd, rel, rlen, flags | (d->euid == 0 ? O_NOATIME : 0));
-    if (fd == -EPERM)
-        fd = path_open(r->fd, rel, rlen, flags);
+    int fd = open_walk_dir(w, dir, flags, d->euid == 0);
     if (fd < 0) {
         skip_dir(w, dir, "cannot open directory", -fd);
         return;
@@ -343,7 +381,9 @@ static void walk_dir(struct walker *w, struct dir *dir)
                 add_subdir(w, dir, name, len);
         }
     }
-    close(fd);
+    /* Kept open for its subdirectories (open_walk_dir). */
+    w->open_dir = dir;
+    w->open_fd = fd;
 }
 
 /* pending_dirs reached 0: queue the deferred PATHs that no walk covered
@@ -377,24 +417,33 @@ static bool queue_uncovered(struct walker *w)
     return sent == n || atomic_fetch_sub_explicit(&d->pending_dirs, n - sent, memory_order_acq_rel) != n - sent;
 }
 
-/* One directory done: queue its subdirectories, then count it out. */
-static void finish_dir(struct walker *w, const struct dir *dir)
+/* One directory done: queue its subdirectories but one, then count it out.
+ * Returns the one kept (NULL: none), which this walker lists next: it opens
+ * from the directory still open (open_walk_dir), so a chain of directories
+ * stays with one walker at one lookup a level however deep it goes. It is
+ * counted in pending_dirs like the others until its own finish_dir. */
+static struct dir *finish_dir(struct walker *w, const struct dir *dir)
 {
     struct dupes *d = w->d;
+    struct dir *next = NULL;
     if (w->nsub && !atomic_load_explicit(&d->stop, memory_order_relaxed)) {
         /* Relaxed: this thread's decrement below (acq_rel) orders it. */
         atomic_fetch_add_explicit(&d->pending_dirs, w->nsub, memory_order_relaxed);
-        unsigned level = dir->depth + 1 < DIR_LEVELS ? dir->depth + 1 : DIR_LEVELS - 1;
-        size_t sent = stage_send(d, d->dirs_tx, w->subs, w->nsub, sizeof *w->subs, level);
-        if (sent < w->nsub) /* a stop or a failure: count the rest out */
-            atomic_fetch_sub_explicit(&d->pending_dirs, w->nsub - sent, memory_order_relaxed);
+        next = w->subs[--w->nsub];
+        if (w->nsub) {
+            unsigned level = dir->depth + 1 < DIR_LEVELS ? dir->depth + 1 : DIR_LEVELS - 1;
+            size_t sent = stage_send(d, d->dirs_tx, w->subs, w->nsub, sizeof *w->subs, level);
+            if (sent < w->nsub) /* a stop or a failure: count the rest out */
+                atomic_fetch_sub_explicit(&d->pending_dirs, w->nsub - sent, memory_order_relaxed);
+        }
     }
     w->nsub = 0;
     /* acq_rel: the walker that reaches 0 sees every other walker's
      * increments (and their sends, and their overlap_skip marks) before it
      * queues what is left or closes the queue. */
     if (atomic_fetch_sub_explicit(&d->pending_dirs, 1, memory_order_acq_rel) == 1 && !queue_uncovered(w))
-        ferry_tx_close(d->dirs_tx);
+        ferry_tx_close(d->dirs_tx); /* (not with one kept: it is still counted) */
+    return next;
 }
 
 unsigned walk_dir_levels(void)
@@ -409,6 +458,7 @@ struct walker *walker_new(struct dupes *d, struct arena *a)
         return NULL;
     w->d = d;
     w->arena = a;
+    w->open_fd = -1;
     w->dents = malloc(DENTS_BYTES);
     if (!w->dents) {
         free(w);
@@ -419,6 +469,7 @@ struct walker *walker_new(struct dupes *d, struct arena *a)
 
 void walker_free(struct walker *w)
 {
+    forget_open_dir(w);
     free(w->subs);
     buf_free(&w->path);
     free(w->dents);
@@ -433,10 +484,17 @@ void *walker_main(void *arg)
     struct dir *batch[DIR_BATCH];
     ssize_t n;
     while ((n = ferry_recv(d->dirs_rx, batch, DIR_BATCH)) > 0) {
+        unsigned walked = 0;
         for (ssize_t i = 0; i < n; i++) {
-            if (!atomic_load_explicit(&d->stop, memory_order_relaxed))
-                walk_dir(w, batch[i]);
-            finish_dir(w, batch[i]);
+            /* The directory, then the subdirectory finish_dir kept of it,
+             * and so on down. */
+            for (struct dir *x = batch[i]; x;) {
+                if (!atomic_load_explicit(&d->stop, memory_order_relaxed))
+                    walk_dir(w, x);
+                x = finish_dir(w, x);
+                if (++walked % DIR_BATCH == 0) /* counters and files out as often as before */
+                    flush_entries(w);
+            }
         }
         flush_entries(w);
     }

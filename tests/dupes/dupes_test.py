@@ -413,6 +413,34 @@ def case_long_path_beyond_path_max():
         check(any(longest in paths for _, paths in parse_json(out)), "the long path's duplicate is missing")
 
 
+def case_deep_chain_opens_each_directory_from_its_parent():
+    """A chain of 2,000 directories (paths of 4 KB, beyond PATH_MAX at the
+    bottom) costs one lookup a level: the walker that lists a directory
+    keeps one subdirectory and opens it from the parent's descriptor, so
+    only the PATH itself is opened by path (--stats, "path opens"). Opened
+    by their whole paths, the levels cost N^2 / 2 lookups: 30,000 levels
+    took 4 minutes, and take seconds now."""
+    with Tmp() as tmp:
+        root = tmp + b"/chain"
+        os.mkdir(root)
+        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+        for i in range(2000):
+            if i % 500 == 0:
+                w = os.open(b"f", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd)
+                os.write(w, b"level" * 100)
+                os.close(w)
+            os.mkdir(b"d", dir_fd=fd)
+            nfd = os.open(b"d", os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = nfd
+        os.close(fd)
+        out, err = ok(["--no-db", "--stats", "-f", "fdupes", root])
+        want = [sorted(root + b"/d" * (500 * k) + b"/f" for k in range(4))]
+        check([sorted(g) for g in parse_fdupes(out)] == want, "groups: %r" % out[-300:])
+        check(stat_value(err, "path opens") == 1, "opened by path: %d of 2001 directories"
+              % stat_value(err, "path opens"))
+
+
 def case_fifo_never_opened():
     """A FIFO in the tree, and a file replaced by a FIFO before it is
     opened: neither may be opened for reading (the run would hang)."""
