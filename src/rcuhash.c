@@ -1156,7 +1156,10 @@ static void free_tables(ferry_lfht *ht)
 ferry_lfht *ferry_lfht_new_flavor(unsigned long init_size, unsigned long min_nr_alloc_buckets,
                                   unsigned long max_nr_buckets, int flags, const ferry_lfht_flavor *flavor)
 {
-    if (!flavor || !is_pow2(init_size) || !is_pow2(min_nr_alloc_buckets) ||
+    /* Every hook but read_ongoing is called (a NULL one would crash the
+     * first resize, perhaps on the callback thread, or destroy). */
+    if (!flavor || !flavor->read_lock || !flavor->read_unlock || !flavor->quiescent_state ||
+        !flavor->call || !flavor->barrier || !is_pow2(init_size) || !is_pow2(min_nr_alloc_buckets) ||
         (max_nr_buckets && !is_pow2(max_nr_buckets)) ||
         (flags & ~(FERRY_LFHT_AUTO_RESIZE | FERRY_LFHT_ACCOUNTING)) ||
         min_nr_alloc_buckets > (1UL << MAX_ORDER)) {
