@@ -31,6 +31,13 @@
  * iteration or update runs outside a read-side section of the table's
  * flavor.
  *
+ * fork(): a fork waits for the resize steps in progress (a pthread_atfork
+ * handler takes each live table's resize lock), so the child gets every
+ * table between two steps, with no lock held, and may use, resize and
+ * destroy it. An automatic resize that had begun on the callback thread at
+ * the fork does not finish in the child, and that table does not resize
+ * itself there (ferry_lfht_resize still works). docs/rcuhash.md, "fork()".
+ *
  * Ordering guarantees are liburcu's (src/rcuhash.c lists them): a lookup
  * ordered after an update sees it; an update that succeeds is a full memory
  * barrier before and after its commit; add_unique and add_replace never
