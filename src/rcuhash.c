@@ -186,6 +186,7 @@
  * Loads of next words are acquire (ferry_rcu_dereference's order): the
  * CAS that linked a node published its contents (release half of seq_cst).
  */
+#include <ferry/list.h>
 #include <ferry/rcuhash.h>
 #include <ferry/rcu_qsbr.h>
 
@@ -244,6 +245,7 @@ struct ferry_lfht {
     FERRY_ATOMIC(int) destroying;
     ferry_rcu_head resize_head;
     ferry_lfht_node *initial;                      /* buckets [0, min), one allocation */
+    ferry_list live;                               /* in live_tables (fork handling) */
     FERRY_ATOMIC(unsigned long) stat_resizes;      /* steps done (tests) */
     FERRY_ATOMIC(unsigned long) stat_failures;     /* allocations failed */
 };
@@ -1130,6 +1132,55 @@ static const ferry_lfht_flavor no_sections = {
     memb_nothing, memb_nothing, memb_nothing, memb_call, memb_barrier, always,
 };
 
+/* fork(): the child has only the forking thread, so a resize_lock that
+ * another thread held at the fork would stay locked there for ever (every
+ * resize in the child hangs), over a table left half way through a
+ * doubling or halving. So the prepare handler takes the resize_lock of
+ * every live table, waiting for the resize steps in progress to end (they
+ * wait for nobody: no grace period, no other thread), and both after-fork
+ * handlers release them: each table crosses the fork between two steps.
+ * Registered at the first table's creation, after RCU's own handlers
+ * (registered at load time), so this prepare runs before RCU's: a resize
+ * being waited for may still queue callbacks. */
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static ferry_list live_tables;   /* zero-filled: empty */
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&live_lock);
+    ferry_list_for_each(p, &live_tables)
+        pthread_mutex_lock(&ferry_container_of(p, ferry_lfht, live)->resize_lock);
+}
+
+static void fork_after(void)
+{
+    ferry_list_for_each(p, &live_tables)
+        pthread_mutex_unlock(&ferry_container_of(p, ferry_lfht, live)->resize_lock);
+    pthread_mutex_unlock(&live_lock);
+}
+
+static void fork_register(void)
+{
+    if (pthread_atfork(fork_prepare, fork_after, fork_after) != 0)
+        ferry__die("pthread_atfork failed: hash tables would not survive fork");
+}
+
+static void live_add(ferry_lfht *ht)
+{
+    pthread_once(&fork_once, fork_register);
+    pthread_mutex_lock(&live_lock);
+    ferry_list_add_tail(&live_tables, &ht->live);
+    pthread_mutex_unlock(&live_lock);
+}
+
+static void live_del(ferry_lfht *ht)
+{
+    pthread_mutex_lock(&live_lock);
+    ferry_list_del(&ht->live);
+    pthread_mutex_unlock(&live_lock);
+}
+
 static unsigned long slot_count(void)
 {
     long n = sysconf(_SC_NPROCESSORS_CONF);
@@ -1156,7 +1207,10 @@ static void free_tables(ferry_lfht *ht)
 ferry_lfht *ferry_lfht_new_flavor(unsigned long init_size, unsigned long min_nr_alloc_buckets,
                                   unsigned long max_nr_buckets, int flags, const ferry_lfht_flavor *flavor)
 {
-    if (!flavor || !is_pow2(init_size) || !is_pow2(min_nr_alloc_buckets) ||
+    /* Every hook but read_ongoing is called (a NULL one would crash the
+     * first resize, perhaps on the callback thread, or destroy). */
+    if (!flavor || !flavor->read_lock || !flavor->read_unlock || !flavor->quiescent_state ||
+        !flavor->call || !flavor->barrier || !is_pow2(init_size) || !is_pow2(min_nr_alloc_buckets) ||
         (max_nr_buckets && !is_pow2(max_nr_buckets)) ||
         (flags & ~(FERRY_LFHT_AUTO_RESIZE | FERRY_LFHT_ACCOUNTING)) ||
         min_nr_alloc_buckets > (1UL << MAX_ORDER)) {
@@ -1226,6 +1280,7 @@ ferry_lfht *ferry_lfht_new_flavor(unsigned long init_size, unsigned long min_nr_
             goto fail;
     /* Relaxed: the table is not shared yet. */
     atomic_store_explicit(&ht->target, init_size, memory_order_relaxed);
+    live_add(ht);
     return ht;
 fail:
     free_tables(ht);
@@ -1262,6 +1317,7 @@ int ferry_lfht_destroy(ferry_lfht *ht)
         }
         n = ptr_of(w);
     }
+    live_del(ht);
     free_tables(ht);
     return 0;
 }

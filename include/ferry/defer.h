@@ -91,11 +91,12 @@ static inline void ferry_defer_push(ferry_defer *d, ferry_defer_node *node,
  * nothing itself. A NULL d collects nothing (returns 0). */
 size_t ferry_defer_collect(ferry_defer *d);
 
-/* Whether something is waiting to be collected. Any thread, wait-free. */
+/* Whether something is waiting to be collected (false for a NULL d). Any
+ * thread, wait-free. */
 static inline bool ferry_defer_pending(const ferry_defer *d)
 {
     /* Relaxed: a hint; collect does the synchronizing. */
-    return atomic_load_explicit(&d->head, memory_order_relaxed) != NULL;
+    return d && atomic_load_explicit(&d->head, memory_order_relaxed) != NULL;
 }
 
 /* Collect what remains and leave d empty. Call when no thread pushes any

@@ -100,6 +100,19 @@ static inline void ferry__hlist_check_self(bool self, const ferry_hlist_node *no
 #endif
 }
 
+/* FERRY_DEBUG: abort when a node would replace itself
+ * (ferry_hlist_replace_rcu: the poisoning of the old node would hit the
+ * live one). */
+static inline void ferry__hlist_check_replace(const ferry_hlist_node *old, const ferry_hlist_node *node)
+{
+#ifdef FERRY_DEBUG
+    if (FERRY_UNLIKELY(old == node))
+        ferry__die("hlist node %p replaced by itself", (const void *)node);
+#else
+    (void)old, (void)node;
+#endif
+}
+
 /* Insert node at the front of head's list. */
 static inline void ferry_hlist_add_head(ferry_hlist_head *head, ferry_hlist_node *node)
 {

@@ -14,8 +14,9 @@
  *
  * A node that is on no list is "unlinked". After ferry_list_del() the node's
  * pointers are poisoned in debug builds (FERRY_DEBUG), and deleting or
- * re-deleting a poisoned or never-linked node aborts with a message. In
- * release builds ferry_list_del() does the minimum. ferry_list_del_init()
+ * re-deleting a poisoned or never-linked node aborts with a message, as
+ * does (FERRY_DEBUG) replacing a node by itself. In release builds
+ * ferry_list_del() does the minimum. ferry_list_del_init()
  * leaves the node as an empty self-linked list, safe to delete again.
  *
  * Concurrency: none. Callers serialize all access (for RCU traversal see
@@ -138,10 +139,24 @@ static inline void ferry_list_del_init(ferry_list *node)
     ferry_list_init(node);
 }
 
-/* Replace `old` (linked) by `node` in the same position. */
+/* FERRY_DEBUG: abort when a node would replace itself (the poisoning of
+ * the old node would then hit the live one). Plain and RCU replace. */
+static inline void ferry__list_check_replace(const ferry_list *old, const ferry_list *node)
+{
+#ifdef FERRY_DEBUG
+    if (FERRY_UNLIKELY(old == node))
+        ferry__die("list node %p replaced by itself", (const void *)node);
+#else
+    (void)old, (void)node;
+#endif
+}
+
+/* Replace `old` (linked) by `node` in the same position. FERRY_DEBUG: a
+ * node replaced by itself aborts. */
 static inline void ferry_list_replace(ferry_list *old, ferry_list *node)
 {
     ferry__list_check_linked(old);
+    ferry__list_check_replace(old, node);
     node->next = old->next;
     node->next->prev = node;
     node->prev = old->prev;

@@ -43,6 +43,13 @@
  * A mutex or cond must not be moved or copied while it is locked or has
  * waiters. Neither is recursive. Nothing here allocates.
  *
+ * Signals and cancellation: a signal handled while a thread waits does not
+ * end the wait (it resumes with the same absolute deadline; no EINTR). No
+ * call here is a cancellation point, unlike pthread_cond_wait: a
+ * pthread_cancel that arrives during a wait acts at the thread's next
+ * cancellation point, after the call returned (cond waits: with the mutex
+ * held again). Not async-cancel-safe.
+ *
  * NULL: the calls that return an int (init, lock_until, cond_wait,
  * cond_wait_until) return -EINVAL for a NULL mutex or cond, and fini,
  * cond_signal and cond_broadcast ignore NULL; the inline fast paths

@@ -31,6 +31,13 @@
  * iteration or update runs outside a read-side section of the table's
  * flavor.
  *
+ * fork(): a fork waits for the resize steps in progress (a pthread_atfork
+ * handler takes each live table's resize lock), so the child gets every
+ * table between two steps, with no lock held, and may use, resize and
+ * destroy it. An automatic resize that had begun on the callback thread at
+ * the fork does not finish in the child, and that table does not resize
+ * itself there (ferry_lfht_resize still works). docs/rcuhash.md, "fork()".
+ *
  * Ordering guarantees are liburcu's (src/rcuhash.c lists them): a lookup
  * ordered after an update sees it; an update that succeeds is a full memory
  * barrier before and after its commit; add_unique and add_replace never
@@ -75,7 +82,9 @@ typedef int (*ferry_lfht_match_fn)(ferry_lfht_node *node, const void *key);
  * that lookups and updates run inside a read-side section.
  * ferry_lfht_flavor_memb (ferry/rcu.h, the default) and
  * ferry_lfht_flavor_qsbr (ferry/rcu_qsbr.h) are provided; a user flavor
- * fills the same hooks (read_ongoing may be NULL: no check). */
+ * fills the same hooks (read_ongoing may be NULL: no check; every other hook
+ * must be set, a flavor without quiescent states giving one that does
+ * nothing). */
 typedef struct ferry_lfht_flavor {
     void (*read_lock)(void);
     void (*read_unlock)(void);
@@ -131,8 +140,8 @@ static inline ferry_lfht_node *ferry_lfht_iter_get_node(const ferry_lfht_iter *i
 ferry_lfht *ferry_lfht_new(unsigned long init_size, unsigned long min_nr_alloc_buckets,
                            unsigned long max_nr_buckets, int flags);
 
-/* The same with the given flavor (NULL: EINVAL). The flavor object must
- * outlive the table. */
+/* The same with the given flavor (NULL, or a hook other than read_ongoing
+ * NULL: EINVAL). The flavor object must outlive the table. */
 ferry_lfht *ferry_lfht_new_flavor(unsigned long init_size, unsigned long min_nr_alloc_buckets,
                                   unsigned long max_nr_buckets, int flags,
                                   const ferry_lfht_flavor *flavor);

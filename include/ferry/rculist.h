@@ -22,7 +22,7 @@
  *
  * Debug checks (FERRY_DEBUG) as for the plain lists, among them adding a
  * node where it already is (next to itself: readers would go round it
- * forever), which aborts naming the node.
+ * forever) and replacing a node by itself, which abort naming the node.
  *
  * Nothing here blocks or allocates. Headers compile as C and C++.
  */
@@ -94,10 +94,12 @@ static inline void ferry_list_del_rcu(ferry_list *node)
 }
 
 /* Replace old (linked) by node at the same position, atomically for
- * readers: each sees either old or node. Free old after a grace period. */
+ * readers: each sees either old or node. Free old after a grace period.
+ * FERRY_DEBUG: a node replaced by itself aborts. */
 static inline void ferry_list_replace_rcu(ferry_list *old, ferry_list *node)
 {
     ferry__list_check_linked(old);
+    ferry__list_check_replace(old, node);
     node->next = old->next;
     node->prev = old->prev;
     /* Release publishes node's contents; pairs with the readers' dereference. */
@@ -210,10 +212,11 @@ static inline void ferry_hlist_del_init_rcu(ferry_hlist_node *node)
 
 /* Replace old (linked) by node at the same position, atomically for
  * readers: each sees old or node, never neither. Free old after a grace
- * period. */
+ * period. FERRY_DEBUG: a node replaced by itself aborts. */
 static inline void ferry_hlist_replace_rcu(ferry_hlist_node *old, ferry_hlist_node *node)
 {
     ferry__hlist_check_linked(old);
+    ferry__hlist_check_replace(old, node);
     ferry_hlist_node *next = old->next;
     node->next = next;
     node->pprev = old->pprev;

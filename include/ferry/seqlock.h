@@ -32,7 +32,15 @@
  * it only after read_retry returned false.
  *
  * Readers spin while a writer is inside (bounded pause loop, then
- * sched_yield): keep write sections short. Nothing here allocates. Zero-
+ * sched_yield): keep write sections short. Readers are not guaranteed to
+ * finish while writers run back to back (each overlapping section makes
+ * them retry); they finish once the writers pause. The sequence is 32
+ * bits: an attempt overlapped by a multiple of 2^31 whole write sections
+ * would not notice them (as with the kernel's seqcount), which needs a
+ * reader stalled for billions of writes. fork(): a write section another
+ * thread had open at the fork stays open in the child (its readers wait
+ * for ever), over half-written data: there, re-initialize the seqlock and
+ * rewrite the data, or fork only while no other thread writes. Nothing here allocates. Zero-
  * filled memory is an unlocked seqlock.
  */
 #ifndef FERRY_SEQLOCK_H

@@ -26,7 +26,8 @@
  * Misuse aborts with a message naming the list (its name, or its address):
  * finishing a waitlist that still has waiters, finishing a waiter that is
  * still linked or is waiting in a wakeset to be woken, linking a waiter twice,
- * and unlinking a waiter from a list it is not on.
+ * unlinking a waiter from a list it is not on, and waking (with
+ * ferry_wakeset_wake) a waiter that has no wake function.
  *
  * Zero-filled memory is a valid empty waitlist, waiter and wakeset.
  * Nothing here blocks or allocates.
@@ -223,7 +224,10 @@ static inline size_t ferry_waitlist_take(ferry_waitlist *wl, uint64_t round, fer
 /* Wake every waiter in `ws`, oldest first, and leave `ws` empty. Call it
  * after dropping the lock that protects the waitlists. Each waiter is
  * detached before its wake function runs, and not touched afterwards.
- * Returns the number woken. */
+ * Returns the number woken. Aborts with a message on a waiter whose wake
+ * function is NULL (a zero-filled waiter, or one initialized with NULL:
+ * such waiters may be linked and taken, but their owner must wake them
+ * itself). */
 static inline size_t ferry_wakeset_wake(ferry_wakeset *ws)
 {
     size_t n = 0;
@@ -234,6 +238,9 @@ static inline size_t ferry_wakeset_wake(ferry_wakeset *ws)
         ws->len--;
         w->taken = false;
         ferry_wake_fn fn = w->wake;
+        if (FERRY_UNLIKELY(!fn))
+            ferry__waitlist_misuse("was asked to wake a waiter that has no wake function "
+                                   "(ferry_wakeset_wake)", NULL, w);
         fn(w);
         n++;
     }

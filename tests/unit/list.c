@@ -229,3 +229,15 @@ FERRY_DEBUG_DEATH_TEST(insert_twice_aborts, "inserted twice")
     ferry_list_add_tail(&h, &it.node);
     ferry_list_add_tail(&h, &it.node);
 }
+
+/* Replacing a node by itself: release builds leave the list as it was, but
+ * the debug poisoning of the old node hit the live one, and the next walk
+ * followed the poison. FERRY_DEBUG aborts at the replace instead. */
+FERRY_DEBUG_DEATH_TEST(replace_by_itself_aborts, "replaced by itself")
+{
+    ferry_list h = {0};
+    item it[3];
+    fill(&h, it, 3);
+    ferry_list_replace(&it[1].node, &it[1].node);
+    CHECK_EQ(ferry_list_count(&h), 3);
+}

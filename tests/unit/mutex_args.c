@@ -43,11 +43,14 @@ FERRY_TEST(lock_until_free_mutex_any_valid_deadline)
     }
 }
 
+static FERRY_ATOMIC(int) held;   /* hold_briefly has taken the mutex */
+
 static void *hold_briefly(void *arg)
 {
     ferry_mutex *m = arg;
     struct timespec d = ferry_deadline_in_ms(20);
     ferry_mutex_lock(m);
+    atomic_store(&held, 1);
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &d, NULL) != 0) {
     }
     ferry_mutex_unlock(m);
@@ -73,8 +76,12 @@ FERRY_TEST(lock_until_far_future_waits_for_release)
 {
     static ferry_mutex m = FERRY_MUTEX_INIT;
     pthread_t t;
+    atomic_store(&held, 0);
     CHECK_EQ(pthread_create(&t, NULL, hold_briefly, &m), 0);
-    while (!ferry_mutex_is_locked(&m))
+    /* A flag, not ferry_mutex_is_locked: a main thread descheduled for the
+     * holder's whole 20 ms would never see the mutex locked (and spun until
+     * the test's timeout). */
+    while (!atomic_load(&held))
         sched_yield();
     CHECK_EQ(ferry_mutex_lock_until(&m, &far_future), 0);
     ferry_mutex_unlock(&m);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* ferry/rcuhash.h as a hostile caller uses it: a node added twice, add_unique
  * and add_replace of the node that is already there, del of a node twice or
- * of one set up deleted, a non-empty destroy, odd sizes. (tests/unit/
+ * of one set up deleted, a non-empty destroy, odd sizes, a user flavor with
+ * a hook missing. (tests/unit/
  * rcuhash.c has the NULL arguments and the ordinary contract.) */
 #include <ferry/rcuhash.h>
 
@@ -184,4 +185,37 @@ FERRY_TEST(lfht_odd_sizes_and_nonempty_destroy)
     ferry_rcu_read_unlock();
     CHECK_EQ(ferry_lfht_destroy(ht), 0);
     ferry_rcu_unregister_thread();
+}
+
+/* A user flavor with a hook left NULL (only read_ongoing may be): refused
+ * at creation with EINVAL. It used to be accepted, and the table then
+ * jumped to address 0 at its first resize (read_lock, read_unlock,
+ * quiescent_state, call: on the flavor's callback thread for an automatic
+ * one) or in destroy (barrier). */
+FERRY_TEST(lfht_flavor_with_a_null_hook_is_einval)
+{
+    for (int hook = 0; hook < 5; hook++) {
+        ferry_lfht_flavor fl = ferry_lfht_flavor_memb;
+        switch (hook) {
+        case 0: fl.read_lock = NULL; break;
+        case 1: fl.read_unlock = NULL; break;
+        case 2: fl.quiescent_state = NULL; break;
+        case 3: fl.call = NULL; break;
+        default: fl.barrier = NULL; break;
+        }
+        errno = 0;
+        ferry_lfht *ht = ferry_lfht_new_flavor(1, 1, 0, FERRY_LFHT_AUTO_RESIZE, &fl);
+        CHECK_MSG(ht == NULL, "a flavor without hook %d was accepted", hook);
+        CHECK_EQ(errno, EINVAL);
+    }
+    /* read_ongoing alone may be NULL (no debug check): a working table. */
+    ferry_lfht_flavor fl = ferry_lfht_flavor_memb;
+    fl.read_ongoing = NULL;
+    ferry_lfht *ht = ferry_lfht_new_flavor(1, 1, 0, 0, &fl);
+    CHECK(ht != NULL);
+    ferry_rcu_register_thread();
+    CHECK_EQ(ferry_lfht_resize(ht, 4096), 0);
+    CHECK_EQ(ferry_lfht_resize(ht, 1), 0);
+    ferry_rcu_unregister_thread();
+    CHECK_EQ(ferry_lfht_destroy(ht), 0);
 }

@@ -144,3 +144,14 @@ FERRY_DEBUG_DEATH_TEST(add_behind_rcu_itself_aborts, "inserted twice")
     ferry_hlist_add_head_rcu(&head, &a.node);
     ferry_hlist_add_behind_rcu(&a.node, &a.node);
 }
+
+/* Replacing a node by itself (debug: aborts; the poisoning of the old node
+ * used to hit the live one, and its delete then took it for deleted). */
+FERRY_DEBUG_DEATH_TEST(replace_rcu_by_itself_aborts, "replaced by itself")
+{
+    ferry_hlist_head head = FERRY_HLIST_HEAD_INIT;
+    struct item a = { 1, { 0 } };
+    ferry_hlist_add_head_rcu(&head, &a.node);
+    ferry_hlist_replace_rcu(&a.node, &a.node);
+    ferry_hlist_del_rcu(&a.node);
+}

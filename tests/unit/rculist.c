@@ -103,3 +103,16 @@ FERRY_DEBUG_DEATH_TEST(add_tail_rcu_twice_aborts, "inserted twice")
     ferry_list_add_tail_rcu(&head, &a.node);
     ferry_list_add_tail_rcu(&head, &a.node);
 }
+
+/* Replacing a node by itself (debug: aborts; the poisoning of the old node
+ * used to hit the live one). */
+FERRY_DEBUG_DEATH_TEST(replace_rcu_by_itself_aborts, "replaced by itself")
+{
+    ferry_list head = FERRY_LIST_INIT(head);
+    struct item a = { 1, { 0 } }, b = { 2, { 0 } };
+    ferry_list_add_tail_rcu(&head, &a.node);
+    ferry_list_add_tail_rcu(&head, &b.node);
+    ferry_list_replace_rcu(&a.node, &a.node);
+    ferry_list_del_rcu(&b.node);
+    ferry_list_del_rcu(&a.node);
+}

@@ -105,6 +105,12 @@ FERRY_TEST(defer_null_handles)
     CHECK_EQ(ferry_shared_init(&s, &d, NULL), -EINVAL);
 }
 
+/* The query too: nothing is pending on no list (it read through NULL). */
+FERRY_TEST(defer_pending_null_is_false)
+{
+    CHECK(!ferry_defer_pending(NULL));
+}
+
 /* A NULL fn would be called by the collector, far from the bug: the push
  * itself aborts. */
 FERRY_DEATH_TEST(defer_push_null_fn_aborts, "ferry_defer_push: NULL fn")

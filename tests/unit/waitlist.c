@@ -248,3 +248,17 @@ FERRY_DEATH_TEST(unlink_from_wrong_list_aborts, "linked on another list")
     ferry_waitlist_link(&a, &w[0].waiter);
     ferry_waitlist_unlink(&b, &w[0].waiter);
 }
+
+/* A waiter with no wake function (zero-filled, or initialized with NULL:
+ * the channel links such waiters and wakes their ops itself) that ends up
+ * in ferry_wakeset_wake: a clear abort, not a jump to address 0. */
+FERRY_DEATH_TEST(wake_of_waiter_without_wake_function_aborts, "has no wake function")
+{
+    ferry_waitlist wl = FERRY_WAITLIST_INIT;
+    ferry_waitlist_init(&wl, "q");
+    static ferry_waiter zero; /* zero-filled: a valid waiter, wake NULL */
+    ferry_waitlist_link(&wl, &zero);
+    ferry_wakeset ws = FERRY_WAKESET_INIT;
+    CHECK_EQ(ferry_waitlist_take(&wl, FERRY_ROUND_ALL, &ws, 1), 1);
+    ferry_wakeset_wake(&ws);
+}
