@@ -48,7 +48,10 @@
  * call here is a cancellation point, unlike pthread_cond_wait: a
  * pthread_cancel that arrives during a wait acts at the thread's next
  * cancellation point, after the call returned (cond waits: with the mutex
- * held again). Not async-cancel-safe.
+ * held again). Not async-cancel-safe, and not async-signal-safe either, as
+ * with pthread: a signal handler that locks, unlocks, signals or
+ * broadcasts while the thread it interrupted is inside one of these calls
+ * may deadlock.
  *
  * NULL: the calls that return an int (init, lock_until, cond_wait,
  * cond_wait_until) return -EINVAL for a NULL mutex or cond, and fini,

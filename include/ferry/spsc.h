@@ -5,7 +5,9 @@
  * `capacity * elem_size` bytes, capacity a power of two. One thread pushes,
  * one thread pops; both calls are wait-free (a bounded number of steps, no
  * lock, no allocation, no system call), so both ends may be real-time
- * threads.
+ * threads. ferry_spsc_init checks its arguments; the inline calls below do
+ * not (a NULL or uninitialized ring is undefined behaviour, as for the
+ * standard library's string functions): they are the fast path.
  *
  *     static uint64_t storage[1024];
  *     ferry_spsc q;

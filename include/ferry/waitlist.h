@@ -23,6 +23,9 @@
  * if the round continues after dropping and retaking the lock. Waiters are
  * taken oldest first.
  *
+ * The inline calls (init, fini, empty, len, name, waiter init and fini) do
+ * not check for NULL; the list and the waiter must exist.
+ *
  * Misuse aborts with a message naming the list (its name, or its address):
  * finishing a waitlist that still has waiters, finishing a waiter that is
  * still linked or is waiting in a wakeset to be woken, linking a waiter twice,
