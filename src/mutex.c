@@ -294,7 +294,7 @@ void ferry__mutex_debug_release(ferry_mutex *m)
         ferry__die("ferry_mutex %p: unlock of a mutex that is not locked", (void *)m);
     uint32_t me = ferry__self_tid();
     uint32_t owner = atomic_load_explicit(&m->owner, memory_order_relaxed);
-    if (FERRY_UNLIKELY(owner != me))
+    if (FERRY_UNLIKELY(!ferry__is_self_tid(owner))) /* (locked before a fork: the id it had then) */
         ferry__die("ferry_mutex %p: unlock by thread %u, which does not own it (owner: thread %u)",
                    (void *)m, me, owner);
     atomic_store_explicit(&m->owner, 0, memory_order_relaxed);
@@ -571,7 +571,7 @@ static int cond_wait_until(ferry_cond *c, ferry_mutex *m, const struct timespec 
     if (FERRY_UNLIKELY(!(atomic_load_explicit(&m->word, memory_order_relaxed) & LOCKED)))
         ferry__die("ferry_cond %p: wait with mutex %p, which is not locked", (void *)c, (void *)m);
 #ifdef FERRY_DEBUG
-    if (FERRY_UNLIKELY(atomic_load_explicit(&m->owner, memory_order_relaxed) != ferry__self_tid()))
+    if (FERRY_UNLIKELY(!ferry__is_self_tid(atomic_load_explicit(&m->owner, memory_order_relaxed))))
         ferry__die("ferry_cond %p: wait by thread %u with mutex %p, which it does not hold (owner: thread %u)",
                    (void *)c, ferry__self_tid(), (void *)m, atomic_load_explicit(&m->owner, memory_order_relaxed));
 #endif

@@ -22,6 +22,8 @@
 
 #include <ferry/common.h>
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -30,14 +32,31 @@
 
 #define FERRY_TLS _Thread_local
 
-/* The calling thread's kernel thread id (gettid), cached per thread; for
- * misuse checks, never on a fast path. */
+/* The calling thread's kernel thread id (gettid), cached per thread and
+ * refreshed after a fork() (src/thread_id.c); for misuse checks, never on a
+ * fast path. initial-exec: no allocation on first access (the calls may be
+ * in a real-time section). */
+#define FERRY__TID_TLS FERRY_TLS __attribute__((tls_model("initial-exec")))
+extern FERRY__TID_TLS uint32_t ferry__tid_tls;
+extern FERRY__TID_TLS uint32_t ferry__tid_gen_tls;
+extern FERRY__TID_TLS uint32_t ferry__tid_prev_tls; /* this thread's id before the last fork, or 0 */
+extern FERRY_ATOMIC(uint32_t) ferry__tid_fork_gen;
+uint32_t ferry__tid_refresh(void);
+
 static inline uint32_t ferry__self_tid(void)
 {
-    static FERRY_TLS uint32_t tid;
-    if (FERRY_UNLIKELY(tid == 0))
-        tid = (uint32_t)syscall(SYS_gettid);
-    return tid;
+    /* Relaxed: raised only in a fork's child handler (thread_id.c). */
+    if (FERRY_UNLIKELY(ferry__tid_tls == 0 ||
+                       ferry__tid_gen_tls != atomic_load_explicit(&ferry__tid_fork_gen, memory_order_relaxed)))
+        return ferry__tid_refresh();
+    return ferry__tid_tls;
+}
+
+/* Whether id is the calling thread's: its id now, or (a thread that forked)
+ * the one it had before the fork. 0 is no thread's. */
+static inline bool ferry__is_self_tid(uint32_t id)
+{
+    return id != 0 && (id == ferry__self_tid() || id == ferry__tid_prev_tls);
 }
 
 static inline void ferry__cpu_relax(void)
