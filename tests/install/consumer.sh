@@ -76,6 +76,9 @@ rc=0
 grep -q '^ferry-rtcheck: malloc in real-time section' "$tmp/rt.err" && [ "$(cat "$tmp/rt.out")" = "went on" ] ||
   fail "ferry-rtcheck --warn: $(head -c 300 "$tmp/rt.err")"
 [ "$("$rtcheck" "$tmp/pc_shared")" = "installed ferry $version works" ] || fail "ferry-rtcheck on a clean program"
+ln -s "$rtcheck" "$tmp/rtcheck-link" # (a symlink elsewhere to the command finds the checker too)
+"$tmp/rtcheck-link" "$tmp/rt_bad" >/dev/null 2>"$tmp/rt.err" || true
+grep -q '^ferry-rtcheck: malloc in real-time section' "$tmp/rt.err" || fail "ferry-rtcheck through a symlink: $(head -c 300 "$tmp/rt.err")"
 rc=0; "$rtcheck" >/dev/null 2>&1 || rc=$?
 [ "$rc" = 2 ] || fail "ferry-rtcheck without a command: exit $rc, expected 2"
 
