@@ -7,7 +7,8 @@
 #   make bench-peers  the channel against crossbeam, flume, Go, moodycamel and
 #                     a mutex ring (ARGS="--quick" for a short run)
 #   make install      install the release build (cmake --install build/release)
-#   make package      build the Debian package (build/package/ferry_VERSION_ARCH.deb)
+#   make package      build the Debian packages (build/package/NAME_VERSION_ARCH.deb:
+#                     libferry0.2, libferry-dev, ferry-dupes)
 #   make abi-baseline store the ABI of this version as abi/libferry.abi
 # Only test, demo, bench, bench-peers and package install missing Debian
 # packages (scripts/deps.sh); a plain make uses what is there.
