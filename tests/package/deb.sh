@@ -151,6 +151,19 @@ if grep -r -q -F "$build" --include='*.pc' --include='*.cmake' "$tmp/root"; then
   fail "a .pc or CMake file refers to the build tree $build"
 fi
 
+# lintian itself, where it is installed (scripts/deps.sh does not install it;
+# it takes a few seconds): no errors or warnings but the maintainer address
+# (FERRY_PACKAGE_CONTACT's placeholder) and, in a build tree whose LIBDIR is
+# plain lib (a prefix other than /usr; `make package` uses /usr and gets
+# Debian's multiarch directory), pkg-config's cross-compilation directory.
+if command -v lintian >/dev/null; then
+  rc=0
+  lintian --suppress-tags bogus-mail-host,bogus-mail-host-in-debian-changelog,pkg-config-unavailable-for-cross-compilation \
+    "$tmp"/out/*.deb >"$tmp/lintian" 2>&1 || rc=$?
+  tags=$(grep -E '^[EW]: ' "$tmp/lintian" || true)
+  if [ "$rc" != 0 ] || [ -n "$tags" ]; then fail "lintian (exit $rc): $(head -c 1000 "$tmp/lintian")"; fi
+fi
+
 # A consumer against all the packages unpacked into one root.
 "$src/tests/install/consumer.sh" "$tmp/root/usr" "$src" "$libdir" "$sover"
 for pkg in "${expect[@]}"; do
