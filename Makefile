@@ -37,10 +37,12 @@ install: release
 	cmake --install build/release
 
 # Its own build tree without tests, benchmarks or examples: fast from a clean tree.
+# Prefix /usr, so that the libraries go where Debian puts them
+# (usr/lib/<multiarch triplet>, GNUInstallDirs); `make install` is unchanged.
 package:
 	scripts/deps.sh package
 	cmake -S . -B build/package -DCMAKE_BUILD_TYPE=Release -DFERRY_BUILD_TESTS=OFF \
-	  -DFERRY_BUILD_BENCH=OFF -DFERRY_BUILD_EXAMPLES=OFF >/dev/null
+	  -DFERRY_BUILD_BENCH=OFF -DFERRY_BUILD_EXAMPLES=OFF -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
 	cmake --build build/package -j $(JOBS) --target package
 
 abi-baseline:
