@@ -7,7 +7,8 @@
 #   make bench-peers  the channel against crossbeam, flume, Go, moodycamel and
 #                     a mutex ring (ARGS="--quick" for a short run)
 #   make install      install the release build (cmake --install build/release)
-#   make package      build the Debian package (build/package/ferry_VERSION_ARCH.deb)
+#   make package      build the Debian packages (build/package/NAME_VERSION_ARCH.deb:
+#                     libferry0.2, libferry-dev, ferry-dupes)
 #   make abi-baseline store the ABI of this version as abi/libferry.abi
 # Only test, demo, bench, bench-peers and package install missing Debian
 # packages (scripts/deps.sh); a plain make uses what is there.
@@ -36,10 +37,12 @@ install: release
 	cmake --install build/release
 
 # Its own build tree without tests, benchmarks or examples: fast from a clean tree.
+# Prefix /usr, so that the libraries go where Debian puts them
+# (usr/lib/<multiarch triplet>, GNUInstallDirs); `make install` is unchanged.
 package:
 	scripts/deps.sh package
 	cmake -S . -B build/package -DCMAKE_BUILD_TYPE=Release -DFERRY_BUILD_TESTS=OFF \
-	  -DFERRY_BUILD_BENCH=OFF -DFERRY_BUILD_EXAMPLES=OFF >/dev/null
+	  -DFERRY_BUILD_BENCH=OFF -DFERRY_BUILD_EXAMPLES=OFF -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
 	cmake --build build/package -j $(JOBS) --target package
 
 abi-baseline:

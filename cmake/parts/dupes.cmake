@@ -39,9 +39,10 @@ if(FERRY_BUILD_DUPES AND FERRY_DUPES_OK)
   add_executable(ferry-dupes ${PROJECT_SOURCE_DIR}/apps/dupes/main.c)
   target_link_libraries(ferry-dupes PRIVATE ferry_dupes_core)
   set_target_properties(ferry-dupes PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/apps)
-  install(TARGETS ferry-dupes RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+  # The program's own Debian package (cmake/parts/package.cmake).
+  install(TARGETS ferry-dupes RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR} COMPONENT dupes)
   install(FILES ${PROJECT_SOURCE_DIR}/apps/dupes/ferry-dupes.1
-          DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+          DESTINATION ${CMAKE_INSTALL_MANDIR}/man1 COMPONENT dupes)
 
   if(FERRY_BUILD_TESTS)
     include(${PROJECT_SOURCE_DIR}/tests/dupes/tests.cmake)

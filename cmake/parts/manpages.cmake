@@ -20,7 +20,7 @@ add_custom_command(OUTPUT ${_man_stamp}
   COMMENT "Manual pages from the public headers"
   VERBATIM)
 add_custom_target(ferry_manpages ALL DEPENDS ${_man_stamp})
-install(DIRECTORY ${FERRY_MAN_DIR}/man3 DESTINATION ${CMAKE_INSTALL_MANDIR}
+install(DIRECTORY ${FERRY_MAN_DIR}/man3 DESTINATION ${CMAKE_INSTALL_MANDIR} COMPONENT dev
   FILES_MATCHING PATTERN "*.3")
 
 # Every public function and macro is documented in its header, the pages

@@ -48,7 +48,7 @@ if(FERRY_SANITIZE STREQUAL "")
   # Installed in a directory of its own (it is loaded by path, never linked,
   # so it has no SONAME and no place among the libraries in LIBDIR), with
   # the ferry-rtcheck command that preloads it: ferry-rtcheck(1).
-  install(TARGETS ferry_rtcheck LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/ferry)
+  install(TARGETS ferry_rtcheck LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/ferry COMPONENT dev)
   # The command finds the checker relative to itself, so an installed tree
   # can be moved (and DESTDIR staging works); the build tree's copy finds
   # the build's checker beside it.
@@ -56,8 +56,10 @@ if(FERRY_SANITIZE STREQUAL "")
        ${CMAKE_INSTALL_FULL_LIBDIR}/ferry/libferry-rtcheck.so)
   configure_file(${PROJECT_SOURCE_DIR}/tools/rtcheck/ferry-rtcheck.in
                  ${PROJECT_BINARY_DIR}/rtcheck-install/ferry-rtcheck @ONLY)
-  install(PROGRAMS ${PROJECT_BINARY_DIR}/rtcheck-install/ferry-rtcheck DESTINATION ${CMAKE_INSTALL_BINDIR})
-  install(FILES ${PROJECT_SOURCE_DIR}/tools/rtcheck/ferry-rtcheck.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
+  install(PROGRAMS ${PROJECT_BINARY_DIR}/rtcheck-install/ferry-rtcheck DESTINATION ${CMAKE_INSTALL_BINDIR}
+          COMPONENT dev)
+  install(FILES ${PROJECT_SOURCE_DIR}/tools/rtcheck/ferry-rtcheck.1 DESTINATION ${CMAKE_INSTALL_MANDIR}/man1
+          COMPONENT dev)
   set(FERRY_RTCHECK_LIB libferry-rtcheck.so)
   configure_file(${PROJECT_SOURCE_DIR}/tools/rtcheck/ferry-rtcheck.in
                  ${PROJECT_BINARY_DIR}/tools/ferry-rtcheck @ONLY

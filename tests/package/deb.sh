@@ -1,10 +1,17 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# `make package`'s Debian package: build it from this build tree with CPack,
-# check its control fields and contents (what lintian would reject among
-# them), then unpack it into a temporary
-# root and check it as an installed tree (tests/install/consumer.sh:
-# pkg-config, find_package, man pages, docs, examples).
+# `make package`'s Debian packages, split as Debian splits a library:
+#   libferry<SOVERSION>  the shared library and its SONAME link, the shlibs
+#                        file (naming this package) and the ldconfig trigger;
+#   libferry-dev         everything to build against it, and the real-time
+#                        checker (ferry-rtcheck, LIBDIR/ferry);
+#   ferry-dupes          the program (when it is part of the build).
+# Build them from this build tree with CPack, check each one's control fields
+# and contents (what lintian would reject among them), that no file is in two
+# packages and that together they hold exactly what `cmake --install`
+# installs; then unpack them all into one temporary root and check it as an
+# installed tree (tests/install/consumer.sh: pkg-config, find_package, man
+# pages, docs, examples).
 #   deb.sh BUILD_DIR SOURCE_DIR LIBDIR SOVERSION "PROGRAM..."
 set -euo pipefail
 build=$1 src=$2 libdir=$3 sover=$4 programs=$5
@@ -14,62 +21,152 @@ fail() { echo "package: $*"; exit 1; }
 
 cpack -G DEB --config "$build/CPackConfig.cmake" -B "$tmp/out" >"$tmp/cpack.log" 2>&1 ||
   { cat "$tmp/cpack.log"; fail "cpack failed"; }
-debs=("$tmp"/out/*.deb)
-[ ${#debs[@]} = 1 ] && [ -f "${debs[0]}" ] || fail "expected one .deb, got: $(ls "$tmp/out")"
-deb=${debs[0]}
 
-# Control fields.
-field() { dpkg-deb -f "$deb" "$1"; }
-[ "$(field Package)" = ferry ] || fail "Package: $(field Package)"
-[ "$(field Section)" = libdevel ] || fail "Section: $(field Section)"
-version=$(field Version)
-[ -n "$version" ] && [[ "$(basename "$deb")" == "ferry_${version}_"*.deb ]] || fail "file name $(basename "$deb") vs Version $version"
-[[ "$(field Depends)" == *libc6* ]] || fail "Depends lacks libc6 (dpkg-shlibdeps): '$(field Depends)'"
-[[ "$(field Maintainer)" == *"<"*">"* ]] || fail "Maintainer: $(field Maintainer)"
-[ "$(field Description | wc -l)" -ge 3 ] || fail "Description has no extended text"
-
-# Contents: every path below must be in the package (symlinks as symlinks).
-dpkg-deb -c "$deb" | awk '{ p = $6; if ($7 == "->") p = p " -> " $8; print p }' | sed 's|^\./||' > "$tmp/list"
-want=(
-  "usr/$libdir/libferry.a"
-  "usr/$libdir/libferry.so -> libferry.so.$sover"
-  "usr/$libdir/libferry.so.$sover -> libferry.so.$version"
-  "usr/$libdir/libferry.so.$version"
-  usr/include/ferry/chan.h usr/include/ferry/op.h usr/include/ferry/version.h
-  "usr/$libdir/pkgconfig/ferry.pc"
-  "usr/$libdir/cmake/ferry/ferry-config.cmake"
-  "usr/$libdir/cmake/ferry/ferry-config-version.cmake"
-  "usr/$libdir/cmake/ferry/ferryTargets.cmake"
-  usr/share/man/man3/ferry_chan.3.gz usr/share/man/man3/ferry_send.3.gz
-  usr/share/doc/ferry/README.md usr/share/doc/ferry/LICENSE usr/share/doc/ferry/CHANGELOG.md
-  usr/share/doc/ferry/copyright usr/share/doc/ferry/changelog.gz
-  usr/share/doc/ferry/docs/design.md usr/share/doc/ferry/docs/chan.md
-  usr/share/doc/ferry/examples/dir_walker.c
-)
+runtime=libferry$sover
+# The packages expected, and the package of each program: ferry-rtcheck is a
+# development tool; any other program is a package of its own.
+expect=("$runtime" libferry-dev)
+declare -A program_pkg=()
 for p in $programs; do
-  want+=("usr/bin/$p")
-  grep -q -E "^usr/share/man/man1/$p\.1(\.gz)?$" "$tmp/list" || fail "no manual page usr/share/man/man1/$p.1"
+  case $p in
+    ferry-rtcheck) program_pkg[$p]=libferry-dev ;;
+    *) program_pkg[$p]=$p; expect+=("$p") ;;
+  esac
 done
-for w in "${want[@]}"; do
-  grep -q -x -F "$w" "$tmp/list" || fail "missing $w"
+got=$(find "$tmp/out" -maxdepth 1 -name '*.deb' -printf '%f\n' | sed 's/_.*//' | sort)
+[ "$got" = "$(printf '%s\n' "${expect[@]}" | sort)" ] ||
+  fail "expected the packages ${expect[*]}, got: $(ls "$tmp/out")"
+deb() { echo "$tmp"/out/"$1"_*.deb; }
+version=$(dpkg-deb -f "$(deb "$runtime")" Version)
+[ -n "$version" ] || fail "$runtime has no Version"
+
+# What every package has: its name and version in the file name, one source,
+# a maintainer, an extended description, compressed manual pages, and
+# usr/share/doc/PACKAGE/copyright and changelog.gz (Debian's format).
+# Its entries (symlinks as "path -> target", directories left out) go to
+# $tmp/PACKAGE.list.
+for pkg in "${expect[@]}"; do
+  f=$(deb "$pkg")
+  field() { dpkg-deb -f "$f" "$1"; }
+  [ "$(field Package)" = "$pkg" ] || fail "$f: Package: $(field Package)"
+  [ "$(field Version)" = "$version" ] || fail "$pkg: Version $(field Version), $runtime has $version"
+  [[ "$(basename "$f")" == "${pkg}_${version}_"*.deb ]] || fail "file name $(basename "$f") vs $pkg $version"
+  [ "$(field Source)" = ferry ] || fail "$pkg: Source: '$(field Source)'"
+  [[ "$(field Maintainer)" == *"<"*">"* ]] || fail "$pkg: Maintainer: $(field Maintainer)"
+  [ "$(field Description | wc -l)" -ge 3 ] || fail "$pkg: Description has no extended text"
+  [[ "$(field Depends)" == *libc6* ]] || fail "$pkg: Depends lacks libc6 (dpkg-shlibdeps): '$(field Depends)'"
+  dpkg-deb -c "$f" | awk '$1 !~ /^d/ { p = $6; if ($7 == "->") p = p " -> " $8; print p }' |
+    sed 's|^\./||' | sort > "$tmp/$pkg.list"
+  for w in "usr/share/doc/$pkg/copyright" "usr/share/doc/$pkg/changelog.gz"; do
+    grep -q -x -F "$w" "$tmp/$pkg.list" || fail "$pkg: no $w"
+  done
+  dpkg-deb --fsys-tarfile "$f" | tar -xO "./usr/share/doc/$pkg/changelog.gz" | gzip -dc |
+    head -n 1 | grep -q -E "^ferry \($version\) [a-z]+; urgency=[a-z]+$" ||
+    fail "$pkg: changelog.gz does not start with a Debian changelog entry for ferry $version"
+  uncompressed=$(grep -E '^usr/share/man/man[1-8]/.*\.[1-8]$' "$tmp/$pkg.list" || true)
+  [ -z "$uncompressed" ] || fail "$pkg: manual pages not compressed: $(head -n 3 <<<"$uncompressed")"
+  dpkg-deb -e "$f" "$tmp/control-$pkg"
+  field Section > "$tmp/section-$pkg"
+  field Depends > "$tmp/depends-$pkg"
 done
-# What Debian policy (lintian) rejects: manual pages not compressed, no
-# copyright or changelog.gz (checked above), a changelog.gz not in Debian's
-# format, a shared library in usr/lib without dpkg's ldconfig trigger.
-uncompressed=$(grep -E '^usr/share/man/man[1-8]/.*\.[1-8]$' "$tmp/list" || true)
-[ -z "$uncompressed" ] || fail "manual pages not compressed: $(head -n 3 <<<"$uncompressed")"
-dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/share/doc/ferry/changelog.gz | gzip -dc |
-  head -n 1 | grep -q -E "^ferry \($version\) [a-z]+; urgency=[a-z]+$" ||
-  fail "changelog.gz does not start with a Debian changelog entry for $version"
-dpkg-deb -e "$deb" "$tmp/control"
-grep -q -x 'activate-noawait ldconfig' "$tmp/control/triggers" 2>/dev/null || fail "no ldconfig trigger (DEBIAN/triggers)"
-grep -q -x "libferry $sover ferry (>= $version)" "$tmp/control/shlibs" 2>/dev/null || fail "DEBIAN/shlibs: $(cat "$tmp/control/shlibs" 2>&1)"
+has() { # has PACKAGE PATH...: each PATH is among PACKAGE's entries
+  local pkg=$1; shift
+  for w in "$@"; do grep -q -x -F "$w" "$tmp/$pkg.list" || fail "$pkg: missing $w"; done
+}
+lacks() { # lacks PACKAGE REGEX: no entry of PACKAGE matches
+  local bad
+  bad=$(grep -E "$2" "$tmp/$1.list" || true)
+  [ -z "$bad" ] || fail "$1 holds what belongs elsewhere: $(head -n 3 <<<"$bad")"
+}
+
+# The runtime package: the library and its SONAME link, nothing else; the
+# shlibs file names this package, the ldconfig trigger replaces ldconfig
+# calls in maintainer scripts.
+[ "$(cat "$tmp/section-$runtime")" = libs ] || fail "$runtime: Section $(cat "$tmp/section-$runtime")"
+printf '%s\n' "usr/$libdir/libferry.so.$sover -> libferry.so.$version" "usr/$libdir/libferry.so.$version" \
+  "usr/share/doc/$runtime/changelog.gz" "usr/share/doc/$runtime/copyright" | sort > "$tmp/want"
+diff -u "$tmp/want" "$tmp/$runtime.list" >"$tmp/diff" || fail "$runtime holds more or less than the library: $(cat "$tmp/diff")"
+grep -q -x 'activate-noawait ldconfig' "$tmp/control-$runtime/triggers" 2>/dev/null ||
+  fail "$runtime: no ldconfig trigger (DEBIAN/triggers)"
+grep -q -x "libferry $sover $runtime (>= $version)" "$tmp/control-$runtime/shlibs" 2>/dev/null ||
+  fail "$runtime: DEBIAN/shlibs: $(cat "$tmp/control-$runtime/shlibs" 2>&1)"
+for pkg in "${expect[@]}"; do
+  if [ "$pkg" != "$runtime" ] && [ -e "$tmp/control-$pkg/shlibs" ]; then fail "$pkg has a shlibs file"; fi
+  for s in postinst postrm; do
+    if grep -q -w ldconfig "$tmp/control-$pkg/$s" 2>/dev/null; then fail "$pkg: $s calls ldconfig (the trigger does it)"; fi
+  done
+done
+
+# The development package: all that builds against the library, the
+# checker; it depends on exactly this version of the runtime package.
+dev=libferry-dev
+[ "$(cat "$tmp/section-$dev")" = libdevel ] || fail "$dev: Section $(cat "$tmp/section-$dev")"
+[[ "$(cat "$tmp/depends-$dev")" == "$runtime (= $version)"* ]] || fail "$dev: Depends: $(cat "$tmp/depends-$dev")"
+has "$dev" \
+  "usr/$libdir/libferry.a" \
+  "usr/$libdir/libferry.so -> libferry.so.$sover" \
+  usr/include/ferry/chan.h usr/include/ferry/op.h usr/include/ferry/version.h \
+  "usr/$libdir/pkgconfig/ferry.pc" \
+  "usr/$libdir/cmake/ferry/ferry-config.cmake" \
+  "usr/$libdir/cmake/ferry/ferry-config-version.cmake" \
+  "usr/$libdir/cmake/ferry/ferryTargets.cmake" \
+  usr/share/man/man3/ferry_chan.3.gz usr/share/man/man3/ferry_send.3.gz \
+  usr/share/doc/ferry/README.md usr/share/doc/ferry/LICENSE usr/share/doc/ferry/CHANGELOG.md \
+  usr/share/doc/ferry/docs/design.md usr/share/doc/ferry/docs/chan.md \
+  usr/share/doc/ferry/examples/dir_walker.c
+lacks "$dev" "^usr/$libdir/libferry\.so\.[0-9]"
+# Each program and its section-1 page, in its package; the programs'
+# packages hold nothing of the library's.
+for p in $programs; do
+  pkg=${program_pkg[$p]}
+  has "$pkg" "usr/bin/$p" "usr/share/man/man1/$p.1.gz"
+  if [ "$pkg" != "$dev" ]; then
+    lacks "$pkg" "^usr/(include|$libdir)/"
+    [ "$(cat "$tmp/section-$pkg")" = utils ] || fail "$pkg: Section $(cat "$tmp/section-$pkg")"
+  fi
+done
+
+# No file in two packages, and together the packages hold what `cmake
+# --install` installs: the same paths, manual pages compressed, with each
+# package's copyright and changelog.gz added.
+dups=$(sort "$tmp"/*.list | uniq -d)
+[ -z "$dups" ] || fail "in two packages: $(head -n 3 <<<"$dups")"
+cmake --install "$build" --prefix "$tmp/inst/usr" >/dev/null
+(cd "$tmp/inst" && find . ! -type d | sed 's|^\./||' | while IFS= read -r p; do
+  if [ -L "$p" ]; then p="$p -> $(readlink "$p")"; fi
+  sed -E 's|^(usr/share/man/man[1-8]/[^/]*\.[1-8])$|\1.gz|' <<<"$p"
+done
+for pkg in "${expect[@]}"; do
+  printf '%s\n' "usr/share/doc/$pkg/copyright" "usr/share/doc/$pkg/changelog.gz"
+done) | sort > "$tmp/want"
+sort "$tmp"/*.list > "$tmp/union"
+diff -u "$tmp/want" "$tmp/union" >"$tmp/diff" ||
+  fail "the packages (+) do not hold what cmake --install installs (-): $(grep '^[-+][^-+]' "$tmp/diff" | head -n 10)"
+
 # Nothing from the build machine: no absolute paths of the build tree.
-if dpkg-deb --fsys-tarfile "$deb" | tar -xO --wildcards '*.pc' '*/cmake/ferry/*.cmake' | grep -q -F "$build"; then
+for pkg in "${expect[@]}"; do
+  dpkg-deb -x "$(deb "$pkg")" "$tmp/root"
+done
+if grep -r -q -F "$build" --include='*.pc' --include='*.cmake' "$tmp/root"; then
   fail "a .pc or CMake file refers to the build tree $build"
 fi
 
-# A consumer against the package unpacked into a temporary root.
-dpkg-deb -x "$deb" "$tmp/root"
+# lintian itself, where it is installed (scripts/deps.sh does not install it;
+# it takes a few seconds): no errors or warnings but the maintainer address
+# (FERRY_PACKAGE_CONTACT's placeholder) and, in a build tree whose LIBDIR is
+# plain lib (a prefix other than /usr; `make package` uses /usr and gets
+# Debian's multiarch directory), pkg-config's cross-compilation directory.
+if command -v lintian >/dev/null; then
+  rc=0
+  lintian --suppress-tags bogus-mail-host,bogus-mail-host-in-debian-changelog,pkg-config-unavailable-for-cross-compilation \
+    "$tmp"/out/*.deb >"$tmp/lintian" 2>&1 || rc=$?
+  tags=$(grep -E '^[EW]: ' "$tmp/lintian" || true)
+  if [ "$rc" != 0 ] || [ -n "$tags" ]; then fail "lintian (exit $rc): $(head -c 1000 "$tmp/lintian")"; fi
+fi
+
+# A consumer against all the packages unpacked into one root.
 "$src/tests/install/consumer.sh" "$tmp/root/usr" "$src" "$libdir" "$sover"
-echo "package $(basename "$deb"): fields, $(wc -l < "$tmp/list") entries, consumer: ok"
+for pkg in "${expect[@]}"; do
+  echo "package $(basename "$(deb "$pkg")"): $(wc -l < "$tmp/$pkg.list") entries, Depends: $(cat "$tmp/depends-$pkg")"
+done
+echo "packages: fields, contents, no overlap, = cmake --install, consumer: ok"
