@@ -20,10 +20,13 @@ static void stall(void *r);
 static void (*stall_fn)(struct ferry__lfring *r);
 static void stall(void *r)
 {
+    /* Set and run on one thread only; the threads of the other tests only
+     * read it (NULL). */
     void (*fn)(struct ferry__lfring *) = stall_fn;
-    stall_fn = NULL; /* once, and not in the calls it makes */
-    if (fn)
+    if (fn) {
+        stall_fn = NULL; /* once, and not in the calls it makes */
         fn((struct ferry__lfring *)r);
+    }
 }
 
 static void ring_open(struct ferry__lfring *r, size_t cap)
