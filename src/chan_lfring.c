@@ -14,7 +14,7 @@ bool ferry__lfring_fits(size_t cap, size_t elem)
     /* Each bound first, so that the sum below cannot wrap. */
     if (cap < 1 || cap > FERRY__LFRING_MAX_CAP || elem < 1 || elem > FERRY__LFRING_MAX_BYTES)
         return false;
-    return cap <= FERRY__LFRING_MAX_BYTES / (elem + sizeof(uint32_t));
+    return cap <= FERRY__LFRING_MAX_BYTES / (elem + sizeof(uint8_t));
 }
 
 int ferry__lfring_init(struct ferry__lfring *r, size_t cap, size_t elem)
@@ -30,6 +30,9 @@ int ferry__lfring_init(struct ferry__lfring *r, size_t cap, size_t elem)
     r->cap = cap;
     r->elem = elem;
     r->mask = (cap & (cap - 1)) == 0 ? cap - 1 : SIZE_MAX;
+    r->shift = 0;
+    while (((size_t)1 << r->shift) < cap)
+        r->shift++;
     /* Relaxed: nobody else sees the ring before init returns. */
     atomic_store_explicit(&r->tail, 0, memory_order_relaxed);
     atomic_store_explicit(&r->head, 0, memory_order_relaxed);
@@ -46,61 +49,68 @@ void ferry__lfring_fini(struct ferry__lfring *r)
     r->seq = NULL;
 }
 
-/* The first j in [j, end) whose slot does not hold stored number want, or
- * end. Four slots per step: four acquire loads (R1 or R2) and one branch,
- * so that a batch costs a few instructions per item; a step that finds a
- * mismatch is read again one slot at a time. */
-static size_t scan(FERRY_ATOMIC(uint32_t) *seq, uint32_t want, size_t j, size_t end)
+/* The first j in [j, end) whose slot does not hold sequence number want,
+ * or end. Eight slots per step: eight acquire loads (R1 or R2) and one
+ * branch, so that a batch costs a few instructions per item; a step that
+ * finds a mismatch is read again one slot at a time. */
+static size_t scan(FERRY_ATOMIC(uint8_t) *seq, uint8_t want, size_t j, size_t end)
 {
-    for (; end - j >= 4; j += 4) {
-        uint32_t x = (atomic_load_explicit(&seq[j], memory_order_acquire) ^ want) |
-                     (atomic_load_explicit(&seq[j + 1], memory_order_acquire) ^ want) |
-                     (atomic_load_explicit(&seq[j + 2], memory_order_acquire) ^ want) |
-                     (atomic_load_explicit(&seq[j + 3], memory_order_acquire) ^ want);
+#define LD(i) atomic_load_explicit(&seq[j + (i)], memory_order_acquire)
+    for (; end - j >= 8; j += 8) {
+        unsigned x = (unsigned)((LD(0) ^ want) | (LD(1) ^ want) | (LD(2) ^ want) | (LD(3) ^ want) |
+                                (LD(4) ^ want) | (LD(5) ^ want) | (LD(6) ^ want) | (LD(7) ^ want));
         if (x != 0)
             break;
     }
+#undef LD
     while (j < end && atomic_load_explicit(&seq[j], memory_order_acquire) == want)
         j++;
     return j;
 }
 
-/* Release stores of stored number `stored` into slots [j, end): R1
- * (publish) or R2 (free), four per step. */
-static void fill(FERRY_ATOMIC(uint32_t) *seq, uint32_t stored, size_t j, size_t end)
+/* Release stores of sequence number `v` into slots [j, end): R1 (publish)
+ * or R2 (free), eight per step. */
+static void fill(FERRY_ATOMIC(uint8_t) *seq, uint8_t v, size_t j, size_t end)
 {
-    for (; end - j >= 4; j += 4) {
-        atomic_store_explicit(&seq[j], stored, memory_order_release);
-        atomic_store_explicit(&seq[j + 1], stored, memory_order_release);
-        atomic_store_explicit(&seq[j + 2], stored, memory_order_release);
-        atomic_store_explicit(&seq[j + 3], stored, memory_order_release);
+#define ST(i) atomic_store_explicit(&seq[j + (i)], v, memory_order_release)
+    for (; end - j >= 8; j += 8) {
+        ST(0);
+        ST(1);
+        ST(2);
+        ST(3);
+        ST(4);
+        ST(5);
+        ST(6);
+        ST(7);
     }
+#undef ST
     for (; j < end; j++)
-        atomic_store_explicit(&seq[j], stored, memory_order_release);
+        atomic_store_explicit(&seq[j], v, memory_order_release);
 }
 
-/* How many slots from idx0 (k = 1 known) up to lim hold stored number
+/* How many slots from idx0 (k = 1 known) up to lim hold sequence number
  * want: the first run (to the array's end), then the run from slot 0, one
- * lap later (want + 2 * cap in the stored domain). */
-size_t ferry__lfring_run_many(const struct ferry__lfring *r, size_t idx0, uint32_t want, size_t lim)
+ * lap later (want + 2). */
+size_t ferry__lfring_run_many(const struct ferry__lfring *r, size_t idx0, uint8_t want, size_t lim)
 {
     size_t first = r->cap - idx0 < lim ? r->cap - idx0 : lim;
     size_t k = scan(r->seq + idx0, want, 1, first);
     if (k == first && k < lim) {
         /* At most the whole ring (V1): slots idx0.. belong to this lap. */
         size_t end = lim < r->cap ? lim : r->cap;
-        k = first + scan(r->seq, want + 2 * (uint32_t)r->cap, 0, end - first);
+        k = first + scan(r->seq, (uint8_t)(want + 2), 0, end - first);
     }
     return k;
 }
 
-/* Store `stored` into k slots from idx0 (wrapping: + 2 * cap after the
- * array's end), with release: R1 (publish) or R2 (free). */
-void ferry__lfring_set_many(struct ferry__lfring *r, size_t idx0, uint32_t stored, size_t k)
+/* Store `v` into k slots from idx0 (wrapping: v + 2, the next lap's
+ * number, after the array's end), with release: R1 (publish) or R2
+ * (free). */
+void ferry__lfring_set_many(struct ferry__lfring *r, size_t idx0, uint8_t v, size_t k)
 {
     size_t first = r->cap - idx0 < k ? r->cap - idx0 : k;
-    fill(r->seq + idx0, stored, 0, first);
-    fill(r->seq, stored + 2 * (uint32_t)r->cap, 0, k - first);
+    fill(r->seq + idx0, v, 0, first);
+    fill(r->seq, (uint8_t)(v + 2), 0, k - first);
 }
 
 uint64_t ferry__lfring_close(struct ferry__lfring *r, uint64_t flags)

@@ -7,17 +7,31 @@
  * sleepers on top of it. Tests: tests/unit/chan_lfring.c.
  *
  * Positions. `tail` counts claimed enqueue positions, `head` claimed
- * dequeue positions; position p lives in slot p % cap. A slot's sequence
- * number says whose turn it is, in a doubled domain so that capacity 1
- * works (with seq == p + 1 for "full", a full slot would read as free for
- * p + 1):
- *     seq == 2p       free for the producer of position p;
- *     seq == 2p + 1   holds the item of position p;
- *     seq == 2(p + cap)  freed for the next lap.
- * Sequence numbers are 32-bit, compared modulo 2^32 (live values differ by
- * at most 2 * cap <= 2^29) and stored minus 2 * index, so that zeroed
- * memory is the initial state. A batch claims k consecutive positions with
- * one CAS, after checking that the k slots are ready.
+ * dequeue positions; position p lives in slot p % cap, in lap p / cap. A
+ * slot's sequence number says whose turn it is, in a doubled lap domain
+ * so that capacity 1 works (with "full" equal to the next lap's "free", a
+ * full slot would read as free one lap later):
+ *     2L       free for the producer of lap L's position;
+ *     2L + 1   holds the item of lap L's position;
+ *     2L + 2   freed: free for lap L + 1.
+ * Sequence numbers are one byte each, modulo 256, so that they add one
+ * byte per item to the memory traffic (four bytes made a batch of 256
+ * 8-byte items move 48 cache lines instead of 36); zeroed memory is the
+ * initial state.
+ *
+ * Why a byte is enough (V4). A thread compares a slot's number with the
+ * one it wants for its position p, read from `tail` (or `head`) before.
+ * While the position word still equals p, the slot's number is one of
+ * three (for a push: 2L - 2 claimed in the last lap and not published,
+ * 2L - 1 holding the last lap's item, 2L free; for a pop: 2L - 1 the last
+ * lap's item still being copied out, 2L not yet published, 2L + 1
+ * published), because the number only moves when position p or p - cap is
+ * claimed and the positions are 64-bit and only grow. So a comparison can
+ * mislead only a thread whose p is stale, by 64 laps or more, and the
+ * claim (a CAS that expects p) fails for such a thread; a verdict taken
+ * without a claim ("full", "empty", "room") is confirmed by re-reading the
+ * position word and taken again if it moved. A batch claims k consecutive
+ * positions with one CAS, after checking that the k slots are ready.
  *
  * Closing. Two flag bits in `tail` (FERRY__LFRING_CLOSED, _RXGONE) make
  * every later claim fail, atomically with the "still open" check: the
@@ -29,12 +43,15 @@
  *  V2 a slot is written only by the producer that claimed its position
  *     while seq == 2p, read only by the consumer that claimed it while
  *     seq == 2p + 1;
- *  V3 no claim succeeds after a flag bit is set (R4).
+ *  V3 no claim succeeds after a flag bit is set (R4);
+ *  V4 while the position word equals p, slot p % cap's number is within
+ *     two of the one wanted for p (see "Why a byte is enough").
  *
  * Ordering rules (cited at each atomic access as R1-R5):
  *  R1 A producer copies its items in, then stores each slot's seq = 2p + 1
  *     with release; a consumer's acquire load of seq (cmp) pairs with it
- *     before it copies the item out.
+ *     before it copies the item out (ferry__lfring_stored and the batch
+ *     loops).
  *  R2 A consumer copies its items out, then stores seq = 2(p + cap) with
  *     release; a producer's acquire load of seq pairs with it before it
  *     overwrites the slot: the old item's read happens before the write.
@@ -74,11 +91,18 @@
 #define FERRY__LFRING_MAX_CAP ((size_t)1 << 28)
 #define FERRY__LFRING_MAX_BYTES ((size_t)64 << 20)
 
+/* Tests only: runs in push, pop and room between the position load and the
+ * slot's load, where a thread can be preempted for any time (V4). */
+#ifndef FERRY__LFRING_STALL
+#define FERRY__LFRING_STALL(r) ((void)0)
+#endif
+
 struct ferry__lfring {
     char *buf;                     /* cap * elem bytes */
-    FERRY_ATOMIC(uint32_t) *seq;   /* per slot: its sequence number minus 2 * index */
+    FERRY_ATOMIC(uint8_t) *seq;    /* per slot: its sequence number (modulo 256) */
     size_t cap, elem;
     size_t mask;                   /* cap - 1 when cap is a power of two, else SIZE_MAX */
+    unsigned shift;                /* log2(cap) when cap is a power of two */
     /* Hot words, each pair on its own cache lines (padding, since the ring
      * is embedded in calloc'd memory and cannot rely on alignment). */
     char pad0[FERRY_CACHELINE];
@@ -112,24 +136,47 @@ static inline size_t ferry__lfring_index(const struct ferry__lfring *r, uint64_t
     return r->mask != SIZE_MAX ? (size_t)(pos & r->mask) : (size_t)(pos % r->cap);
 }
 
-static inline size_t ferry__lfring_next(const struct ferry__lfring *r, size_t idx)
+/* Position pos's slot, and the sequence number "free for pos" (2L for its
+ * lap L, modulo 256). */
+static inline size_t ferry__lfring_slot(const struct ferry__lfring *r, uint64_t pos, uint8_t *free_seq)
 {
-    return idx + 1 == r->cap ? 0 : idx + 1;
+    if (r->mask != SIZE_MAX) {
+        *free_seq = (uint8_t)(2 * (pos >> r->shift));
+        return (size_t)(pos & r->mask);
+    }
+    *free_seq = (uint8_t)(2 * (pos / r->cap));
+    return (size_t)(pos % r->cap);
 }
 
-/* Slot idx's sequence number compared with `want` (doubled domain): 0
- * equal, < 0 behind, > 0 ahead. Acquire: R1 (a producer's publication) or
+/* A doubled position 2p + f (f = 1: holds p's item, f = 0: free for p) as
+ * the sequence number stored for it in slot p % cap. */
+static inline uint8_t ferry__lfring_encode(const struct ferry__lfring *r, uint64_t dpos)
+{
+    uint8_t free_seq;
+    (void)ferry__lfring_slot(r, dpos >> 1, &free_seq);
+    return (uint8_t)(free_seq + (dpos & 1));
+}
+
+/* Slot idx's sequence number. Acquire: R1 (a producer's publication) or
  * R2 (a consumer's release of the slot). */
-static inline int32_t ferry__lfring_cmp(const struct ferry__lfring *r, size_t idx, uint64_t want)
+static inline uint8_t ferry__lfring_stored(const struct ferry__lfring *r, size_t idx)
 {
-    uint32_t s = atomic_load_explicit(&r->seq[idx], memory_order_acquire) + 2 * (uint32_t)idx;
-    return (int32_t)(s - (uint32_t)want);
+    return atomic_load_explicit(&r->seq[idx], memory_order_acquire);
 }
 
-/* Release store of slot idx's sequence number: R1 (publish) or R2 (free). */
-static inline void ferry__lfring_set(struct ferry__lfring *r, size_t idx, uint64_t seq)
+/* Slot idx's sequence number compared with the doubled position dpos
+ * (2p + f, see encode): 0 equal, < 0 behind, > 0 ahead, exact within V4's
+ * window. Acquire: R1 or R2. */
+static inline int ferry__lfring_cmp(const struct ferry__lfring *r, size_t idx, uint64_t dpos)
 {
-    atomic_store_explicit(&r->seq[idx], (uint32_t)seq - 2 * (uint32_t)idx, memory_order_release);
+    return (int8_t)(uint8_t)(ferry__lfring_stored(r, idx) - ferry__lfring_encode(r, dpos));
+}
+
+/* Release store of slot idx's sequence number for the doubled position
+ * dpos: R1 (publish) or R2 (free). */
+static inline void ferry__lfring_set(struct ferry__lfring *r, size_t idx, uint64_t dpos)
+{
+    atomic_store_explicit(&r->seq[idx], ferry__lfring_encode(r, dpos), memory_order_release);
 }
 
 /* Copy k items between the ring (from slot idx, wrapping) and mem. */
@@ -149,36 +196,26 @@ static inline void ferry__lfring_copy(struct ferry__lfring *r, size_t idx, char 
     }
 }
 
-/* Slot idx's stored sequence number (the sequence number minus 2 * idx).
- * Acquire: R1 or R2. Over a run of consecutive slots that hold consecutive
- * positions of one lap, the stored number of a given state (free for the
- * position, holding it, freed for the next lap) is one constant: that is
- * what the batch loops below compare with and store. */
-static inline uint32_t ferry__lfring_stored(const struct ferry__lfring *r, size_t idx)
-{
-    return atomic_load_explicit(&r->seq[idx], memory_order_acquire);
-}
-
-/* How many slots from idx0 (k = 1 known) up to lim hold stored number
+/* How many slots from idx0 (k = 1 known) up to lim hold sequence number
  * want: the first run (to the array's end), then the run from slot 0, one
- * lap later (want + 2 * cap in the stored domain). Acquire loads: R1 or
- * R2. A batch's loop lives out of line in chan_lfring.c, so that the
- * one-item path stays small enough to be inlined into its callers. */
-size_t ferry__lfring_run_many(const struct ferry__lfring *r, size_t idx0, uint32_t want, size_t lim);
-static inline size_t ferry__lfring_run(const struct ferry__lfring *r, size_t idx0, uint32_t want, size_t lim)
+ * lap later (want + 2). Acquire loads: R1 or R2. A batch's loop lives out
+ * of line in chan_lfring.c, so that the one-item path stays small enough
+ * to be inlined into its callers. */
+size_t ferry__lfring_run_many(const struct ferry__lfring *r, size_t idx0, uint8_t want, size_t lim);
+static inline size_t ferry__lfring_run(const struct ferry__lfring *r, size_t idx0, uint8_t want, size_t lim)
 {
     return lim == 1 ? 1 : ferry__lfring_run_many(r, idx0, want, lim);
 }
 
-/* Store `stored` into k slots from idx0 (wrapping: + 2 * cap after the
- * array's end), with release: R1 (publish) or R2 (free). */
-void ferry__lfring_set_many(struct ferry__lfring *r, size_t idx0, uint32_t stored, size_t k);
-static inline void ferry__lfring_set_run(struct ferry__lfring *r, size_t idx0, uint32_t stored, size_t k)
+/* Store `seq` into k slots from idx0 (wrapping: seq + 2 after the array's
+ * end), with release: R1 (publish) or R2 (free). */
+void ferry__lfring_set_many(struct ferry__lfring *r, size_t idx0, uint8_t seq, size_t k);
+static inline void ferry__lfring_set_run(struct ferry__lfring *r, size_t idx0, uint8_t seq, size_t k)
 {
     if (k == 1)
-        atomic_store_explicit(&r->seq[idx0], stored, memory_order_release);
+        atomic_store_explicit(&r->seq[idx0], seq, memory_order_release);
     else
-        ferry__lfring_set_many(r, idx0, stored, k);
+        ferry__lfring_set_many(r, idx0, seq, k);
 }
 
 /* Push up to n items; returns how many went in (0: full at the tail, or a
@@ -190,30 +227,34 @@ static inline size_t ferry__lfring_push(struct ferry__lfring *r, const void *src
     /* Relaxed: R3. */
     uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
     size_t k, idx0;
-    uint32_t want;
+    uint8_t want;
     unsigned lost = 0;
     for (;;) {
         if (t & FERRY__LFRING_FLAGS)
             return 0;
-        idx0 = ferry__lfring_index(r, t);
-        want = (uint32_t)(2 * t) - 2 * (uint32_t)idx0; /* free for t, stored */
-        int32_t d = (int32_t)(ferry__lfring_stored(r, idx0) - want);
+        idx0 = ferry__lfring_slot(r, t, &want); /* want: free for t */
+        FERRY__LFRING_STALL(r);
+        int8_t d = (int8_t)(uint8_t)(ferry__lfring_stored(r, idx0) - want);
         if (d != 0) {
-            if (d < 0)
-                return 0; /* the slot still holds an item of the last lap: full */
-            t = atomic_load_explicit(&r->tail, memory_order_relaxed); /* stale (R3) */
+            /* Relaxed: R3. Behind: the slot still holds an item of the
+             * last lap (full), unless t is stale (V4: re-read). Ahead: t
+             * is stale. */
+            uint64_t now = atomic_load_explicit(&r->tail, memory_order_relaxed);
+            if (d < 0 && now == t)
+                return 0;
+            t = now;
             continue;
         }
         k = ferry__lfring_run(r, idx0, want, n);
         /* Relaxed CAS: R3 (claims carry no data); R4 (the RMW chain on
-         * tail orders it against a close). */
+         * tail orders it against a close); V4 (it fails for a stale t). */
         if (atomic_compare_exchange_weak_explicit(&r->tail, &t, t + k, memory_order_relaxed, memory_order_relaxed))
             break;
         if (backoff)
             ferry__contention_backoff(&lost);
     }
     ferry__lfring_copy(r, idx0, (char *)(uintptr_t)src, k, true);
-    ferry__lfring_set_run(r, idx0, want + 1, k); /* R1: publishes the items */
+    ferry__lfring_set_run(r, idx0, (uint8_t)(want + 1), k); /* R1: publishes the items */
     return k;
 }
 
@@ -226,20 +267,24 @@ static inline size_t ferry__lfring_pop(struct ferry__lfring *r, void *dst, size_
     /* Relaxed: R3. */
     uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
     size_t k, idx0;
-    uint32_t want;
+    uint8_t want;
     unsigned lost = 0;
     for (;;) {
-        idx0 = ferry__lfring_index(r, h);
-        want = (uint32_t)(2 * h + 1) - 2 * (uint32_t)idx0; /* holds h, stored */
-        int32_t d = (int32_t)(ferry__lfring_stored(r, idx0) - want);
+        idx0 = ferry__lfring_slot(r, h, &want);
+        want++; /* holds h */
+        FERRY__LFRING_STALL(r);
+        int8_t d = (int8_t)(uint8_t)(ferry__lfring_stored(r, idx0) - want);
         if (d != 0) {
-            if (d < 0)
-                return 0; /* empty, or the head item not published yet */
-            h = atomic_load_explicit(&r->head, memory_order_relaxed); /* stale (R3) */
+            /* Relaxed: R3. Behind: empty, or the head item not published
+             * yet, unless h is stale (V4: re-read). Ahead: h is stale. */
+            uint64_t now = atomic_load_explicit(&r->head, memory_order_relaxed);
+            if (d < 0 && now == h)
+                return 0;
+            h = now;
             continue;
         }
         k = ferry__lfring_run(r, idx0, want, max);
-        /* Relaxed CAS: R3. */
+        /* Relaxed CAS: R3; V4 (it fails for a stale h). */
         if (atomic_compare_exchange_weak_explicit(&r->head, &h, h + k, memory_order_relaxed, memory_order_relaxed))
             break;
         if (backoff)
@@ -247,8 +292,8 @@ static inline size_t ferry__lfring_pop(struct ferry__lfring *r, void *dst, size_
     }
     ferry__lfring_copy(r, idx0, (char *)dst, k, false);
     /* R2: our read is done before the slots are reused (free for the
-     * next lap: 2 (h + cap), stored). */
-    ferry__lfring_set_run(r, idx0, want - 1 + 2 * (uint32_t)r->cap, k);
+     * next lap: 2L + 2). */
+    ferry__lfring_set_run(r, idx0, (uint8_t)(want + 1), k);
     return k;
 }
 
@@ -260,12 +305,21 @@ static inline bool ferry__lfring_empty(struct ferry__lfring *r)
 }
 
 /* Is the slot at the tail free now, and the ring open? A hint: another
- * producer may take it at once (R3). */
+ * producer may take it at once (R3). The verdict holds for a tail that did
+ * not move while the slot was read (V4). */
 static inline bool ferry__lfring_room(struct ferry__lfring *r)
 {
-    /* Relaxed: R3 (the slot's acquire load below is R2). */
-    uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
-    return !(t & FERRY__LFRING_FLAGS) && ferry__lfring_cmp(r, ferry__lfring_index(r, t), 2 * t) == 0;
+    /* Relaxed: R3 (the slot's acquire load is R2). */
+    uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed), now;
+    for (;; t = now) {
+        if (t & FERRY__LFRING_FLAGS)
+            return false;
+        FERRY__LFRING_STALL(r);
+        bool room = ferry__lfring_cmp(r, ferry__lfring_index(r, t), 2 * t) == 0;
+        now = atomic_load_explicit(&r->tail, memory_order_relaxed); /* R3, V4 */
+        if (now == t)
+            return room;
+    }
 }
 
 /* The flag bits now (relaxed: a hint for fast-path pre-checks; R4 makes

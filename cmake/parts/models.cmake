@@ -32,6 +32,15 @@ if(FERRY_BUILD_TESTS AND FERRY_SPIN AND FERRY_SANITIZE STREQUAL "" AND CMAKE_BUI
   ferry_add_model(chan_lf_wake "pass " "pass -DLEFT=0" "pass -DTWO_PRODUCERS"
     "assert -DNO_PUSH_FENCE -DLEFT=0" "assert -DNO_POP_FENCE" "assert -DNO_SLEEP_FENCE"
     "assert -DNO_WAITER_CHECK -DLEFT=0" "assert -DNO_RECV_SETTLE")
+  # The lock-free ring's one-byte sequence numbers (src/chan_lfring.h, V4):
+  # exactly once, and "full" / "empty" only when true, with 2 and 3 items
+  # per producer and rings of 1, 2 and 3 slots; taking "behind" as full or
+  # empty without re-reading the position breaks it (a thread two laps
+  # stale: the model's numbers are modulo 8), and is harmless when the
+  # numbers do not wrap (M=32).
+  ferry_add_model(chan_lfring "pass/consumer " "pass/producer -DPER=3" "pass -DCAP=2 -DPER=3"
+    "pass -DCAP=3 -DPROD=1 -DPER=6 -DCONS=2"
+    "assert -DNO_REREAD" "assert -DNO_REREAD_PUSH -DPER=3" "pass -DNO_REREAD -DPER=3 -DM=32")
 elseif(FERRY_BUILD_TESTS AND NOT FERRY_SPIN)
   message(STATUS "models: spin not found, the models in models/ are not checked")
 endif()

@@ -9,8 +9,25 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A thread stalled in push or pop between reading the position word and
+ * the slot (V4): the test's stall function runs there. */
+static void stall(void *r);
+#define FERRY__LFRING_STALL(r) stall(r)
+
 #include "chan_lfring.h"
 #include "test.h"
+
+static void (*stall_fn)(struct ferry__lfring *r);
+static void stall(void *r)
+{
+    /* Set and run on one thread only; the threads of the other tests only
+     * read it (NULL). */
+    void (*fn)(struct ferry__lfring *) = stall_fn;
+    if (fn) {
+        stall_fn = NULL; /* once, and not in the calls it makes */
+        fn((struct ferry__lfring *)r);
+    }
+}
 
 static void ring_open(struct ferry__lfring *r, size_t cap)
 {
@@ -25,8 +42,8 @@ FERRY_TEST(lfring_fits_limits_and_overflow)
     CHECK(!ferry__lfring_fits(1, 0));
     CHECK(ferry__lfring_fits(FERRY__LFRING_MAX_CAP / 64, 8));
     CHECK(!ferry__lfring_fits(FERRY__LFRING_MAX_CAP + 1, 1));
-    /* The byte bound: cap * (elem + 4) <= MAX_BYTES. */
-    size_t elem = 60, cap = FERRY__LFRING_MAX_BYTES / (elem + 4);
+    /* The byte bound: cap * (elem + 1) <= MAX_BYTES. */
+    size_t elem = 60, cap = FERRY__LFRING_MAX_BYTES / (elem + 1);
     CHECK(ferry__lfring_fits(cap, elem));
     CHECK(!ferry__lfring_fits(cap + 1, elem));
     /* Sizes whose sum with the sequence number wraps (the old SIGFPE). */
@@ -34,7 +51,7 @@ FERRY_TEST(lfring_fits_limits_and_overflow)
     CHECK(!ferry__lfring_fits(1, SIZE_MAX - 3));
     CHECK(!ferry__lfring_fits(1, SIZE_MAX - 4));
     CHECK(!ferry__lfring_fits(SIZE_MAX, 1));
-    CHECK(ferry__lfring_fits(1, FERRY__LFRING_MAX_BYTES - 4));
+    CHECK(ferry__lfring_fits(1, FERRY__LFRING_MAX_BYTES - 1));
     CHECK(!ferry__lfring_fits(1, FERRY__LFRING_MAX_BYTES + 1));
     struct ferry__lfring r;
     CHECK_EQ(ferry__lfring_init(&r, 0, 8), -EINVAL);
@@ -413,5 +430,96 @@ FERRY_TEST(lfring_mpmc_exactly_once_in_order)
         CHECK(ferry__lfring_empty(&m.r));
         free(m.seen);
         ferry__lfring_fini(&m.r);
+    }
+}
+
+/* V4: a thread whose position is stale by 64 to 127 laps reads its slot's
+ * one-byte sequence number as "behind" (the doubled lap difference wraps
+ * to a negative byte). Without the re-read of the position word that is a
+ * false "full" for a push or a room check and a false "empty" for a pop;
+ * with it, the call starts again from the current position. Any number
+ * of laps is covered: 64 and 100 wrap, 128 reads as equal (the claim
+ * fails), 1 and 200 read as ahead. */
+static size_t stall_laps;
+
+static void move_laps(struct ferry__lfring *r, bool pop_first)
+{
+    long v[8];
+    for (size_t j = 0; j < 8; j++)
+        v[j] = (long)j;
+    for (size_t i = 0; i < stall_laps; i++) {
+        if (pop_first)
+            CHECK_EQ(ferry__lfring_pop(r, v, 8, false), r->cap);
+        CHECK_EQ(ferry__lfring_push(r, v, r->cap, false), r->cap);
+        if (!pop_first)
+            CHECK_EQ(ferry__lfring_pop(r, v, 8, false), r->cap);
+    }
+}
+
+/* The stalled push's tail: fill the ring, go round it stall_laps times
+ * (full after each lap), take one item: one slot free at the new tail. */
+static void laps_then_room(struct ferry__lfring *r)
+{
+    long v = 1;
+    CHECK_EQ(ferry__lfring_push(r, &v, 1, false), 1);
+    move_laps(r, true);
+    CHECK_EQ(ferry__lfring_pop(r, &v, 1, false), 1);
+}
+
+/* The same for a full ring (the stalled room check). */
+static void full_laps_then_room(struct ferry__lfring *r)
+{
+    long v;
+    move_laps(r, true);
+    CHECK_EQ(ferry__lfring_pop(r, &v, 1, false), 1);
+}
+
+/* The stalled pop's head: take the one item, go round the ring
+ * stall_laps times (empty after each lap), put one item in. */
+static void laps_then_item(struct ferry__lfring *r)
+{
+    long v = 1;
+    CHECK_EQ(ferry__lfring_pop(r, &v, 1, false), 1);
+    move_laps(r, false);
+    v = 77;
+    CHECK_EQ(ferry__lfring_push(r, &v, 1, false), 1);
+}
+
+FERRY_TEST(lfring_a_position_stale_by_many_laps_is_read_again)
+{
+    static const size_t laps[] = {1, 63, 64, 100, 127, 128, 129, 200, 256, 300};
+    static const size_t caps[] = {8, 7};
+    for (size_t ci = 0; ci < 2; ci++) {
+        for (size_t li = 0; li < sizeof laps / sizeof laps[0]; li++) {
+            size_t cap = caps[ci];
+            struct ferry__lfring r;
+            ring_open(&r, cap);
+            long v[8], out[8];
+            for (size_t j = 0; j < 8; j++)
+                v[j] = 50 + (long)j;
+            /* Push: one slot free at the tail; while the push is stalled
+             * the ring goes round and a slot is free at the new tail. */
+            CHECK_EQ(ferry__lfring_push(&r, v, cap - 1, false), cap - 1);
+            stall_laps = laps[li];
+            stall_fn = laps_then_room;
+            CHECK_EQ(ferry__lfring_push(&r, v, 1, false), 1);
+            CHECK_EQ(ferry__lfring_len(&r), cap);
+            CHECK_PTR_EQ((void *)stall_fn, NULL); /* the stall ran */
+            /* Room: the same, asked without a claim. */
+            CHECK(!ferry__lfring_room(&r));
+            stall_fn = full_laps_then_room;
+            CHECK(ferry__lfring_room(&r));
+            CHECK_EQ(ferry__lfring_push(&r, v, 8, false), 1);
+            /* Pop: one item at the head; while the pop is stalled the ring
+             * goes round and one item is at the new head. */
+            while (ferry__lfring_pop(&r, out, 8, false) > 0)
+                ;
+            CHECK_EQ(ferry__lfring_push(&r, v, 1, false), 1);
+            stall_fn = laps_then_item;
+            CHECK_EQ(ferry__lfring_pop(&r, out, 1, false), 1);
+            CHECK_EQ(out[0], 77);
+            CHECK(ferry__lfring_empty(&r));
+            ferry__lfring_fini(&r);
+        }
     }
 }
