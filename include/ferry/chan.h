@@ -173,7 +173,8 @@ ssize_t ferry_try_recv(ferry_rx *rx, void *out, size_t max);
  * tv_nsec out of range: -EINVAL, nothing taken). */
 ssize_t ferry_recv_until(ferry_rx *rx, void *out, size_t max, const struct timespec *deadline);
 
-/* Like POSIX struct stat / stat(): the struct tag and the function share a name. */
+/* Like POSIX struct stat / stat(): the struct tag and the function share a
+ * name (in C++ too: write `struct ferry_chan_stats` for the type). */
 struct ferry_chan_stats {
     const char *name;          /* cfg.name, or NULL                           */
     size_t elem_size, capacity, budget;
@@ -200,7 +201,16 @@ struct ferry_chan_stats {
  * and batch counters and len are read from the buffer's positions and
  * per-side counters without stopping that traffic: exact once traffic
  * stops, possibly a few operations apart from each other while it runs. */
+#if defined(__cplusplus) && defined(__GNUC__) && !defined(__clang__)
+/* g++ -Wshadow: "hides constructor for struct ferry_chan_stats". As with
+ * stat(), C++ callers name the type `struct ferry_chan_stats`. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wshadow"
+#endif
 int ferry_chan_stats(const void *handle, struct ferry_chan_stats *out);
+#if defined(__cplusplus) && defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 FERRY_EXTERN_C_END
 
