@@ -193,22 +193,29 @@ static void wait_for(FERRY_ATOMIC(int) *flag)
     }
 }
 
-enum child_queue { KEEP_QUEUE, DROP_QUEUE, IN_SECTION };
+enum child_queue { KEEP_QUEUE, DROP_QUEUE, IN_SECTION, EXPLICIT_RCU };
 
 /* Fork; the child (under an alarm) lets go of what the parent holds,
  * drops the manual flavor's queue if asked, adds the rest of the keys and
  * checks that its table grew. IN_SECTION: fork inside a read-side section
  * and leave it in the child only after the adds, so that no callback runs
- * in the child before them. Returns the child's pid. */
+ * in the child before them. EXPLICIT_RCU: fork between explicit
+ * ferry_rcu_before_fork / after_fork_* calls (RCU's automatic handlers then
+ * do nothing, and the child's callback threads restart only at the
+ * explicit call). Returns the child's pid. */
 static pid_t fork_test_child(enum child_queue q)
 {
     if (q == IN_SECTION)
         ht->fl->read_lock();
+    if (q == EXPLICIT_RCU)
+        ferry_rcu_before_fork();
     fflush(NULL);
     pid_t pid = fork();
     CHECK(pid >= 0);
     if (pid == 0) {
         alarm(CHILD_SECONDS);
+        if (q == EXPLICIT_RCU)
+            ferry_rcu_after_fork_child();
         atomic_store(&hold_cb, 0);
         atomic_store(&hold_call, 0);
         if (q == DROP_QUEUE)
@@ -222,6 +229,8 @@ static pid_t fork_test_child(enum child_queue q)
     }
     if (q == IN_SECTION)
         ht->fl->read_unlock();
+    if (q == EXPLICIT_RCU)
+        ferry_rcu_after_fork_parent();
     return pid;
 }
 
@@ -255,27 +264,36 @@ static void fork_and_finish(enum child_queue q, FERRY_ATOMIC(int) *hold, pthread
 
 /* resize_cb started on the callback thread and is held there at the fork:
  * it does not run in the child. */
-static void callback_running_at_fork(const ferry_lfht_flavor *fl)
+static void callback_running_at_fork(const ferry_lfht_flavor *fl, enum child_queue q)
 {
     atomic_store(&hold_cb, 1);
     atomic_store(&cb_held, 0);
     make_table(fl);
     wait_for(&cb_held);
     CHECK_EQ(stats().queued, 1);
-    fork_and_finish(KEEP_QUEUE, &hold_cb, NULL);
+    fork_and_finish(q, &hold_cb, NULL);
 }
 
 FERRY_TEST(memb_callback_running_at_fork)
 {
     ferry_rcu_register_thread();
-    callback_running_at_fork(&ferry_lfht_flavor_memb);
+    callback_running_at_fork(&ferry_lfht_flavor_memb, KEEP_QUEUE);
+    ferry_rcu_unregister_thread();
+}
+
+/* The same inside explicit ferry_rcu_before_fork / after_fork_* calls: the
+ * table's own child handler sees to it (RCU's runs later). */
+FERRY_TEST(memb_callback_running_at_fork_inside_explicit_rcu_calls)
+{
+    ferry_rcu_register_thread();
+    callback_running_at_fork(&ferry_lfht_flavor_memb, EXPLICIT_RCU);
     ferry_rcu_unregister_thread();
 }
 
 FERRY_TEST(qsbr_callback_running_at_fork)
 {
     ferry_qsbr_register_thread();
-    callback_running_at_fork(&ferry_lfht_flavor_qsbr);
+    callback_running_at_fork(&ferry_lfht_flavor_qsbr, KEEP_QUEUE);
     ferry_qsbr_unregister_thread();
 }
 
