@@ -43,6 +43,16 @@ static struct ferry__rcu_flavor *const flavors[] = {
 };
 #define NFLAVORS (sizeof flavors / sizeof flavors[0])
 
+/* rcuhash.c's child handler, run before anything else in the child
+ * (see ferry__rcu_set_fork_child_hook). Acquire/release: the store
+ * publishes the function's data (the table list) to a forking thread. */
+static FERRY_ATOMIC(void (*)(void)) child_hook;
+
+void ferry__rcu_set_fork_child_hook(void (*fn)(void))
+{
+    atomic_store_explicit(&child_hook, fn, memory_order_release);
+}
+
 /* Nesting of before_fork calls in this thread (explicit + automatic). */
 static FERRY_TLS unsigned fork_depth;
 
@@ -60,6 +70,10 @@ static void parent(void)
 
 static void child(void)
 {
+    /* Acquire: pairs with ferry__rcu_set_fork_child_hook's release. */
+    void (*hook)(void) = atomic_load_explicit(&child_hook, memory_order_acquire);
+    if (hook)
+        hook();   /* before any worker thread exists in the child */
     ferry__rcu_membarrier_after_fork_child();
     /* Registries first: the workers restarted below register. */
     for (unsigned i = 0; i < NFLAVORS; i++)

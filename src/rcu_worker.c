@@ -340,6 +340,14 @@ void ferry__rcu_call(struct ferry__rcu_flavor *f, ferry_rcu_head *head,
     push_to(w, head, w->nq == 1 ? 0 : slot_of_thread() % w->nq);
 }
 
+bool ferry__rcu_head_pending(const ferry_rcu_head *head)
+{
+    /* Set by ferry__rcu_call before the push, cleared by run_batch before
+     * the callback starts; read only where no thread can change it (a
+     * fork child before its workers restart). */
+    return head->queued == ((uintptr_t)head ^ HEAD_MAGIC);
+}
+
 void ferry__rcu_kick_default(struct ferry__rcu_flavor *f)
 {
     ferry_rcu_worker *w = &f->dflt;

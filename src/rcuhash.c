@@ -197,6 +197,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "platform.h"
+#include "rcu_common.h"
 #include "rcuhash_internal.h"
 
 #define REMOVED ((uintptr_t)1)
@@ -212,6 +214,14 @@
 #define CHAIN_HELP 32u      /* a walk this long: the updater grows the table */
 #define RESIZE_CHUNK 1024UL /* buckets per read-side section while resizing */
 #define MAX_SLOTS 64u       /* per-CPU counter lines */
+
+/* The head automatic resizes are queued with: the table's own, or, after a
+ * fork child had to leave the table's head to the flavor (fork_child_one),
+ * an allocated one. */
+struct resize_req {
+    ferry_rcu_head rh;
+    ferry_lfht *ht;
+};
 
 /* One bucket array, freed through the flavor's call after a halving. */
 struct bucket_block {
@@ -243,7 +253,11 @@ struct ferry_lfht {
     FERRY_ATOMIC(int) queued;                      /* resize_cb queued or running */
     FERRY_ATOMIC(int) ever_queued;                 /* destroy must run a barrier */
     FERRY_ATOMIC(int) destroying;
-    ferry_rcu_head resize_head;
+    /* Fork handling only (fork_child_one reads them in a child). */
+    FERRY_ATOMIC(int) calling;                     /* queue_resize inside fl->call */
+    FERRY_ATOMIC(int) cb_started;                  /* the last queued resize_cb began */
+    struct resize_req *req;                        /* &own_req, or one a fork child made */
+    struct resize_req own_req;
     ferry_lfht_node *initial;                      /* buckets [0, min), one allocation */
     ferry_list live;                               /* in live_tables (fork handling) */
     FERRY_ATOMIC(unsigned long) stat_resizes;      /* steps done (tests) */
@@ -260,6 +274,8 @@ enum {
     HOOK_UNLINK,    /* del, replace: after marking, before unlinking */
     HOOK_SHRINK,    /* halving: after publishing the size, between buckets */
     HOOK_GROW,      /* doubling: after linking, before publishing */
+    HOOK_CALLBACK,  /* resize_cb: started, before anything else */
+    HOOK_COUNT
 };
 #ifdef FERRY_LFHT_TEST_HOOKS
 void ferry__lfht_test_hook(int point);
@@ -421,9 +437,16 @@ static void queue_resize(ferry_lfht *ht)
     if (atomic_load_explicit(&ht->queued, memory_order_seq_cst))
         return;
     if (atomic_exchange_explicit(&ht->queued, 1, memory_order_seq_cst) == 0) {
+        /* Relaxed (calling, cb_started): only a fork child reads them, in
+         * fork's copy of memory, which respects this thread's program
+         * order; the opaque call keeps the compiler from moving them
+         * across it. */
+        atomic_store_explicit(&ht->calling, 1, memory_order_relaxed);
+        atomic_store_explicit(&ht->cb_started, 0, memory_order_relaxed);
         /* Relaxed: destroy reads it after the table is quiescent. */
         atomic_store_explicit(&ht->ever_queued, 1, memory_order_relaxed);
-        ht->fl->call(&ht->resize_head, resize_cb);
+        ht->fl->call(&ht->req->rh, resize_cb);
+        atomic_store_explicit(&ht->calling, 0, memory_order_relaxed);
     }
 }
 
@@ -1060,7 +1083,21 @@ static void retarget(ferry_lfht *ht)
 
 static void resize_cb(ferry_rcu_head *h)
 {
-    ferry_lfht *ht = ferry_container_of(h, ferry_lfht, resize_head);
+    struct resize_req *rq = ferry_container_of(h, struct resize_req, rh);
+    ferry_lfht *ht = rq->ht;
+    /* ht->req changes only in a fork child with no other thread (before
+     * its callback threads restart), so a plain read. */
+    if (FERRY_UNLIKELY(rq != ht->req)) {
+        /* A head a fork child gave up on (fork_child_one), which this
+         * flavor carried into the child after all: the table has queued
+         * its new head meanwhile, or will. Nothing to do but free it. */
+        if (rq != &ht->own_req)
+            free(rq);
+        return;
+    }
+    /* Relaxed: see queue_resize. */
+    atomic_store_explicit(&ht->cb_started, 1, memory_order_relaxed);
+    TEST_HOOK(HOOK_CALLBACK);
     for (;;) {
         pthread_mutex_lock(&ht->resize_lock);
         if (ht->slots)
@@ -1141,28 +1178,103 @@ static const ferry_lfht_flavor no_sections = {
  * handlers release them: each table crosses the fork between two steps.
  * Registered at the first table's creation, after RCU's own handlers
  * (registered at load time), so this prepare runs before RCU's: a resize
- * being waited for may still queue callbacks. */
+ * being waited for may still queue callbacks.
+ *
+ * The automatic resize queued at the fork (queued set). Its callback may
+ * run in the child, or never:
+ *  - ferry's flavors (memb, qsbr) run in the child every callback that was
+ *    queued and had not started at the fork; one that had started (it was
+ *    running on the callback thread) does not run there. The head says
+ *    which (ferry__rcu_head_pending), read before the child's callback
+ *    threads restart: RCU's child handler calls fork_child_tables first.
+ *  - A flavor of the user's (ferry_lfht_new_flavor) may carry its queued
+ *    callbacks into the child or drop them; the table cannot tell. One
+ *    that had started (cb_started) is lost, as above.
+ *  - A call under way in another thread at the fork (calling) may or may
+ *    not have queued the head.
+ * Lost: the head is free (the flavor handed it to resize_cb, or was never
+ * given it); the child clears queued and the target, and the next add or
+ * del that wants a resize queues it again. Unknown: the head may still be
+ * queued, so queueing it again could link it twice; the child gives it up
+ * (resize_cb run with it does nothing, see there) and queues an allocated
+ * head from then on. Will run in the child: left alone. */
 static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
 static ferry_list live_tables;   /* zero-filled: empty */
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+/* This thread's fork: 1 from our prepare handler until the child's tables
+ * are seen to (fork_child_tables), 0 otherwise. */
+static FERRY_TLS int fork_phase;
 
 static void fork_prepare(void)
 {
     pthread_mutex_lock(&live_lock);
     ferry_list_for_each(p, &live_tables)
         pthread_mutex_lock(&ferry_container_of(p, ferry_lfht, live)->resize_lock);
+    fork_phase = 1;
 }
 
-static void fork_after(void)
+static void fork_unlock(void)
 {
     ferry_list_for_each(p, &live_tables)
         pthread_mutex_unlock(&ferry_container_of(p, ferry_lfht, live)->resize_lock);
     pthread_mutex_unlock(&live_lock);
+    fork_phase = 0;
+}
+
+/* In a child: the resize queued at the fork (see above). Relaxed loads and
+ * stores: the child's only thread, on fork's copy of memory. */
+static void fork_child_one(ferry_lfht *ht)
+{
+    if (!atomic_load_explicit(&ht->queued, memory_order_relaxed))
+        return;
+    bool give_up;   /* the head may still be queued */
+    if (atomic_load_explicit(&ht->calling, memory_order_relaxed))
+        give_up = true;
+    else if (ht->fl == &ferry_lfht_flavor_memb || ht->fl == &ferry_lfht_flavor_qsbr) {
+        if (ferry__rcu_head_pending(&ht->req->rh))
+            return;   /* runs in the child */
+        give_up = false;
+    } else {
+        give_up = !atomic_load_explicit(&ht->cb_started, memory_order_relaxed);
+    }
+    if (give_up) {
+        struct resize_req *rq = calloc(1, sizeof *rq);
+        if (!rq)
+            return;   /* this table resizes only when asked to, in this child */
+        rq->ht = ht;
+        ht->req = rq;   /* the old head, if it ever runs, does nothing */
+    }
+    atomic_store_explicit(&ht->calling, 0, memory_order_relaxed);
+    atomic_store_explicit(&ht->target, atomic_load_explicit(&ht->size, memory_order_relaxed),
+                          memory_order_relaxed);
+    atomic_store_explicit(&ht->queued, 0, memory_order_relaxed);
+}
+
+/* In the child, once: from RCU's child handler before its callback threads
+ * restart, or from ours if RCU's is put off (explicit, nested
+ * ferry_rcu_before_fork: no callback thread restarts before ours either).
+ * Not for a fork whose prepare handler was not ours (_Fork with explicit
+ * RCU calls): live_lock is not held and nothing was waited for. */
+static void fork_child_tables(void)
+{
+    if (fork_phase != 1)
+        return;
+    fork_phase = 2;
+    ferry_list_for_each(p, &live_tables)
+        fork_child_one(ferry_container_of(p, ferry_lfht, live));
+}
+
+static void fork_child(void)
+{
+    fork_child_tables();
+    fork_unlock();
 }
 
 static void fork_register(void)
 {
-    if (pthread_atfork(fork_prepare, fork_after, fork_after) != 0)
+    ferry__rcu_set_fork_child_hook(fork_child_tables);
+    if (pthread_atfork(fork_prepare, fork_unlock, fork_child) != 0)
         ferry__die("pthread_atfork failed: hash tables would not survive fork");
 }
 
@@ -1198,6 +1310,8 @@ static void free_tables(ferry_lfht *ht)
         ferry_lfht_node *arr = atomic_load_explicit(&ht->tbl[o], memory_order_relaxed);
         free(ferry_container_of((void *)arr, struct bucket_block, b));
     }
+    if (ht->req != &ht->own_req)
+        free(ht->req);   /* made by a fork child */
     free(ht->initial);
     free(ht->slots);
     pthread_mutex_destroy(&ht->resize_lock);
@@ -1239,6 +1353,8 @@ ferry_lfht *ferry_lfht_new_flavor(unsigned long init_size, unsigned long min_nr_
     ht->min_order = order_of(min_nr_alloc_buckets);
     ht->max_size = max_nr_buckets;
     ht->fl = flavor;
+    ht->own_req.ht = ht;
+    ht->req = &ht->own_req;
     pthread_mutex_init(&ht->resize_lock, NULL);
     if (flags & FERRY_LFHT_ACCOUNTING) {
         unsigned long n = slot_count();

@@ -34,9 +34,12 @@
  * fork(): a fork waits for the resize steps in progress (a pthread_atfork
  * handler takes each live table's resize lock), so the child gets every
  * table between two steps, with no lock held, and may use, resize and
- * destroy it. An automatic resize that had begun on the callback thread at
- * the fork does not finish in the child, and that table does not resize
- * itself there (ferry_lfht_resize still works). docs/rcuhash.md, "fork()".
+ * destroy it. Automatic resizing goes on in the child too: an automatic
+ * resize whose callback was queued or running at the fork either runs in
+ * the child or is queued again there by the next add or del that wants a
+ * resize (never twice: with a user flavor that may or may not carry queued
+ * callbacks into a child, the child queues a new head). docs/rcuhash.md,
+ * "fork()".
  *
  * Ordering guarantees are liburcu's (src/rcuhash.c lists them): a lookup
  * ordered after an update sees it; an update that succeeds is a full memory
@@ -84,7 +87,8 @@ typedef int (*ferry_lfht_match_fn)(ferry_lfht_node *node, const void *key);
  * ferry_lfht_flavor_qsbr (ferry/rcu_qsbr.h) are provided; a user flavor
  * fills the same hooks (read_ongoing may be NULL: no check; every other hook
  * must be set, a flavor without quiescent states giving one that does
- * nothing). */
+ * nothing). Across fork() the table needs nothing of a user flavor: the
+ * callbacks its call queued may run in the child or be dropped there. */
 typedef struct ferry_lfht_flavor {
     void (*read_lock)(void);
     void (*read_unlock)(void);

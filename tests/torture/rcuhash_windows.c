@@ -13,7 +13,7 @@
 #include "rcuhash_torture.h"
 
 static __thread uint64_t hook_rnd;
-static FERRY_ATOMIC(unsigned long) hook_hits[HOOK_GROW + 1];
+static FERRY_ATOMIC(unsigned long) hook_hits[HOOK_COUNT];
 
 void ferry__lfht_test_hook(int point)
 {
@@ -36,7 +36,7 @@ void ferry__lfht_test_hook(int point)
  * of them. */
 static void check_hooks(void)
 {
-    for (int p = 0; p <= HOOK_GROW; p++)
+    for (int p = 0; p < HOOK_COUNT; p++)
         CHECK_MSG(atomic_load(&hook_hits[p]) > 0, "test hook %d never reached", p);
 }
 
