@@ -47,15 +47,15 @@ static int parse_at(const char *s, const char *const *names, int nnames, uint64_
 int debug_init(void)
 {
     static const char *const stages[] = { "", "walk", "hash", "row" };
-    static const char *const sites[] = { "", "dir", "thread", "send", "open" };
+    static const char *const sites[] = { "", "dir", "thread", "send", "open", "dirset" };
     const char *s = getenv("FERRY_DUPES_DEBUG_SIGINT");
     if (s && *s && !(debug.sigint_stage = parse_at(s, stages, 4, &debug.sigint_at))) {
         msg("FERRY_DUPES_DEBUG_SIGINT=%s: want walk:K, hash:K or row:K", s);
         return -1;
     }
     s = getenv("FERRY_DUPES_DEBUG_FAIL");
-    if (s && *s && !(debug.fail_site = parse_at(s, sites, 5, &debug.fail_at))) {
-        msg("FERRY_DUPES_DEBUG_FAIL=%s: want dir:K, thread:K, send:K or open:K", s);
+    if (s && *s && !(debug.fail_site = parse_at(s, sites, 6, &debug.fail_at))) {
+        msg("FERRY_DUPES_DEBUG_FAIL=%s: want dir:K, thread:K, send:K, open:K or dirset:K", s);
         return -1;
     }
     s = getenv("FERRY_DUPES_DEBUG_BEFORE_OPEN");

@@ -20,7 +20,9 @@
  *                                      of memory: a walker's directory record
  *                                      (dir), a thread start (thread: EAGAIN)
  *                                      a stage's channel send (send: -ENOMEM)
- *                                      or a file's open to read it (open: -ENOMEM)
+ *                                      a file's open to read it (open: -ENOMEM)
+ *                                      or a directory's entry in the set of
+ *                                      directories listed (dirset: -ENOMEM)
  */
 #ifndef FERRY_DUPES_DEBUG_H
 #define FERRY_DUPES_DEBUG_H
@@ -31,7 +33,7 @@
 #include <stdint.h>
 
 enum debug_stage { DBG_NONE, DBG_WALK, DBG_HASH, DBG_ROW };
-enum debug_site { FAIL_NONE, FAIL_DIR, FAIL_THREAD, FAIL_SEND, FAIL_OPEN };
+enum debug_site { FAIL_NONE, FAIL_DIR, FAIL_THREAD, FAIL_SEND, FAIL_OPEN, FAIL_DIRSET };
 
 struct debug {
     enum debug_stage sigint_stage;
