@@ -32,8 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum debug_stage { DBG_NONE, DBG_WALK, DBG_HASH, DBG_ROW };
-enum debug_site { FAIL_NONE, FAIL_DIR, FAIL_THREAD, FAIL_SEND, FAIL_OPEN, FAIL_DIRSET };
+enum debug_stage { DBG_NONE, DBG_WALK, DBG_HASH, DBG_ROW, DBG_STAGES };
+enum debug_site { FAIL_NONE, FAIL_DIR, FAIL_THREAD, FAIL_SEND, FAIL_OPEN, FAIL_DIRSET, FAIL_SITES };
 
 struct debug {
     enum debug_stage sigint_stage;
