@@ -78,7 +78,7 @@ void stats_print(FILE *f, struct dupes *d, int64_t end_ns)
     fprintf(f, "path opens      %llu of the directories (the others from their parent's descriptor)\n",
             (unsigned long long)get(&c->dir_path_opens));
     fprintf(f, "dir set         %zu directories (%zu B); %llu reached again: %llu not listed again, "
-               "%llu listed again (another PATH's), %llu loops (%llu ancestors looked at)\n",
+               "%llu listed again (a spelling that sorts first), %llu loops (%llu ancestors looked at)\n",
             dirset_len(&d->dirs_seen), dirset_bytes(&d->dirs_seen),
             (unsigned long long)(get(&c->dirs_again) + get(&c->dirs_relisted) + get(&c->dir_loops)),
             (unsigned long long)get(&c->dirs_again), (unsigned long long)get(&c->dirs_relisted),

@@ -18,14 +18,12 @@
  * one that did not reach them are queued when the count reaches 0.
  *
  * Every directory listed is recorded by (dev, inode) in a set all walkers
- * share (dirset.h), so each is listed once whichever route reaches it
- * first: one lookup a directory, however deep. A directory found there was
- * reached by a second route, a bind mount of it elsewhere (not listed
- * again, silently: --stats counts it) or of one of its ancestors inside it
- * (a loop: reported and skipped; only then are the ancestors looked at).
- * Below one PATH the route that reaches a directory first lists it: with
- * several walkers, a race (docs/dupes.md); between PATHs the output stays
- * what it was when every route listed it (route_lists). */
+ * share (dirset.h): one lookup a directory, however deep. A directory
+ * found there was reached by a second route: a bind mount of one of its
+ * ancestors inside it (a loop: reported and skipped; only then are the
+ * ancestors looked at), or a bind mount of it elsewhere, which is listed
+ * again only where that makes the output what it would be had every route
+ * listed it, whichever route came first (route_lists). */
 #include "debug.h"
 #include "dirset.h"
 #include "dupes.h"
@@ -301,14 +299,15 @@ static bool is_loop(struct walker *w, const struct dir *dir)
  * in the set of directories listed (dirset.h). Reached before by another
  * route (first):
  *   - a loop (dir is one of its own ancestors) is reported and skipped;
- *   - from the same PATH (a bind mount of it elsewhere in the tree): left
- *     to the route that got there first;
- *   - from another PATH (overlap.h left both walks to it): listed again
- *     when this route's spelling sorts first, or when the order depends on
- *     the names below (one spelling followed by "/" begins the other: "t"
- *     and "t/sub/."), so that, whichever walker came first, every file's
+ *   - otherwise (a bind mount of it elsewhere below this PATH, or another
+ *     PATH that overlap.h left both walks to): listed again when this
+ *     route's spelling sorts first, or when the order depends on the names
+ *     below (one spelling followed by "/" begins the other: "t" and
+ *     "t/sub/."), so that, whichever walker came first, every file's
  *     smallest path is found and the output is the same as when every
- *     route listed it (the grouper takes the second paths as aliases). */
+ *     route listed it (the grouper takes the second paths as aliases):
+ *     the same from run to run, with any number of walkers. A route that
+ *     sorts after the first is not listed. */
 static bool route_lists(struct walker *w, struct dir *dir)
 {
     struct dupes *d = w->d;
@@ -327,15 +326,13 @@ static bool route_lists(struct walker *w, struct dir *dir)
         msg_dir(dir, "directory loop (a bind mount?): skipped");
         return false;
     }
-    if (first->root != dir->root) {
-        size_t alen = 0, blen = 0;
-        const char *a = dir_out_path(dir, &w->path, &alen);
-        const char *b = a ? dir_out_path(first, &w->other, &blen) : NULL;
-        int o = b ? spelling_order(a, alen, b, blen) : -1; /* (out of memory: listed, as before) */
-        if (o == -1 || o == SPELLING_MIXED) {
-            atomic_fetch_add_explicit(&c->dirs_relisted, 1, memory_order_relaxed);
-            return true;
-        }
+    size_t alen = 0, blen = 0;
+    const char *a = dir_out_path(dir, &w->path, &alen);
+    const char *b = a ? dir_out_path(first, &w->other, &blen) : NULL;
+    int o = b ? spelling_order(a, alen, b, blen) : -1; /* (out of memory: listed, as before) */
+    if (o == -1 || o == SPELLING_MIXED) {
+        atomic_fetch_add_explicit(&c->dirs_relisted, 1, memory_order_relaxed);
+        return true;
     }
     atomic_fetch_add_explicit(&c->dirs_again, 1, memory_order_relaxed);
     return false;

@@ -160,7 +160,7 @@ def stat_value(err, name):
 def dir_set(err):
     """The "dir set" line of --stats, as a dict."""
     m = re.search(rb"^dir set\s+(\d+) directories \(\d+ B\); (\d+) reached again: (\d+) not listed "
-                  rb"again, (\d+) listed again \(another PATH's\), (\d+) loops \((\d+) ancestors",
+                  rb"again, (\d+) listed again \(a spelling that sorts first\), (\d+) loops \((\d+) ancestors",
                   err, re.M)
     check(m, "no 'dir set' in --stats output:\n%s" % err.decode(errors="replace"))
     return dict(zip(("dirs", "again", "skipped", "relisted", "loops", "ancestors"), map(int, m.groups())))
@@ -542,11 +542,12 @@ def case_one_file_system_and_bind_loop():
 
 def case_bind_mount_listed_once():
     """A directory that a bind mount shows at a second place in the tree is
-    listed once, by whichever route reaches it first (with several walkers,
-    a race: the groups are checked with the mount points' paths mapped back
-    to the directories they show): its files are not found twice, and its
-    directories are not listed twice (--stats). Before, every route listed
-    it (the grouper took the second paths as aliases)."""
+    shown under the spelling that sorts first, whichever route a walker
+    reaches first: the output is the same in every run, with 1 or 4
+    walkers (the groups are checked with the mount points' paths mapped
+    back to the directories they show: "zmnt" sorts after "a", "0mnt"
+    before "deep"). A route that sorts after the first one to arrive is
+    not walked (--stats: reached again, not listed again)."""
     with Tmp() as tmp:
         root, _ = trap_tree(tmp)
         os.mkdir(root + b"/zmnt")
@@ -562,19 +563,24 @@ def case_bind_mount_listed_once():
                     return real + p[len(m):]
             return p
 
-        for walkers in (1, 4, 4):
+        first = None
+        for walkers in (1, 4, 4, 4):
             rc, out, err = run_with_binds(binds, ["--no-db", "--stats", "--walkers", walkers,
                                                   "-f", "json", root], timeout=60)
             check(rc == 0, "exit %d: %s" % (rc, err.decode(errors="replace")))
+            first = out if first is None else first
+            check(out == first, "the output changed with %d walkers" % walkers)
+            paths = [p for _, ps in parse_json(out) for p in ps]
+            check(not any(p.startswith(root + b"/zmnt/") or p.startswith(root + b"/b/deep/")
+                          for p in paths), "a path under the spelling that sorts last")
             got = sorted((size, sorted(mapped(p) for p in paths)) for size, paths in parse_json(out))
             same_groups(got, sorted((size, sorted(paths)) for size, paths in want), "bind mounts")
-            check(stat_value(err, "files") == files, "files found: %d of %d"
+            check(stat_value(err, "files") >= files, "files found: %d of %d"
                   % (stat_value(err, "files"), files))
             ds = dir_set(err)
-            check(ds["dirs"] == dirs - 2 and ds["again"] == 2 and ds["skipped"] == 2 and
-                  ds["relisted"] == 0 and ds["loops"] == 0 and ds["ancestors"] < 50,
+            check(ds["again"] >= 2 and ds["again"] == ds["skipped"] + ds["relisted"] and
+                  ds["loops"] == 0 and ds["ancestors"] < 50,
                   "%d directories and 2 mount points: %r" % (dirs, ds))
-            check(re.search(rb"^files .* %d directories" % (dirs - 2), err, re.M), "directories listed")
             check(b"loop" not in err.split(b"--- stats")[0], "a message: %r" % err)
 
 
