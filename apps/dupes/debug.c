@@ -21,9 +21,9 @@ struct debug debug = { .read_log = -1 };
 
 /* Events counted per stage (relaxed: only the K-th matters, and exactly one
  * thread sees it). */
-static atomic_uint_fast64_t counts[4];
+static atomic_uint_fast64_t counts[DBG_STAGES];
 /* Events counted per fault site (relaxed, as counts). */
-static atomic_uint_fast64_t site_counts[5];
+static atomic_uint_fast64_t site_counts[FAIL_SITES];
 
 /* "NAME:K" with NAME one of names[1..]: its index and K, or 0. */
 static int parse_at(const char *s, const char *const *names, int nnames, uint64_t *at)
@@ -46,16 +46,16 @@ static int parse_at(const char *s, const char *const *names, int nnames, uint64_
 
 int debug_init(void)
 {
-    static const char *const stages[] = { "", "walk", "hash", "row" };
-    static const char *const sites[] = { "", "dir", "thread", "send", "open" };
+    static const char *const stages[DBG_STAGES] = { "", "walk", "hash", "row" };
+    static const char *const sites[FAIL_SITES] = { "", "dir", "thread", "send", "open", "dirset" };
     const char *s = getenv("FERRY_DUPES_DEBUG_SIGINT");
-    if (s && *s && !(debug.sigint_stage = parse_at(s, stages, 4, &debug.sigint_at))) {
+    if (s && *s && !(debug.sigint_stage = parse_at(s, stages, DBG_STAGES, &debug.sigint_at))) {
         msg("FERRY_DUPES_DEBUG_SIGINT=%s: want walk:K, hash:K or row:K", s);
         return -1;
     }
     s = getenv("FERRY_DUPES_DEBUG_FAIL");
-    if (s && *s && !(debug.fail_site = parse_at(s, sites, 5, &debug.fail_at))) {
-        msg("FERRY_DUPES_DEBUG_FAIL=%s: want dir:K, thread:K, send:K or open:K", s);
+    if (s && *s && !(debug.fail_site = parse_at(s, sites, FAIL_SITES, &debug.fail_at))) {
+        msg("FERRY_DUPES_DEBUG_FAIL=%s: want dir:K, thread:K, send:K, open:K or dirset:K", s);
         return -1;
     }
     s = getenv("FERRY_DUPES_DEBUG_BEFORE_OPEN");

@@ -20,7 +20,9 @@
  *                                      of memory: a walker's directory record
  *                                      (dir), a thread start (thread: EAGAIN)
  *                                      a stage's channel send (send: -ENOMEM)
- *                                      or a file's open to read it (open: -ENOMEM)
+ *                                      a file's open to read it (open: -ENOMEM)
+ *                                      or a directory's entry in the set of
+ *                                      directories listed (dirset: -ENOMEM)
  */
 #ifndef FERRY_DUPES_DEBUG_H
 #define FERRY_DUPES_DEBUG_H
@@ -30,8 +32,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum debug_stage { DBG_NONE, DBG_WALK, DBG_HASH, DBG_ROW };
-enum debug_site { FAIL_NONE, FAIL_DIR, FAIL_THREAD, FAIL_SEND, FAIL_OPEN };
+enum debug_stage { DBG_NONE, DBG_WALK, DBG_HASH, DBG_ROW, DBG_STAGES };
+enum debug_site { FAIL_NONE, FAIL_DIR, FAIL_THREAD, FAIL_SEND, FAIL_OPEN, FAIL_DIRSET, FAIL_SITES };
 
 struct debug {
     enum debug_stage sigint_stage;

@@ -28,6 +28,7 @@
 #include <sys/types.h>
 
 #include "arena.h"
+#include "dirset.h"
 #include "table.h"
 
 #define DUPES_NAME "ferry-dupes"
@@ -78,7 +79,9 @@ struct root {
 };
 
 /* A directory. Created by the walker that lists its parent; dev and ino are
- * written by the walker that opens it, before it sends any child on. */
+ * written by the walker that opens it, before it records the directory in
+ * dirs_seen (other walkers read them there, under the shard's mutex) and
+ * before it sends any child on. */
 struct dir {
     struct dir *parent;  /* NULL: the root's own directory */
     struct root *root;
@@ -163,6 +166,10 @@ struct counters {
     atomic_uint_fast64_t files, bytes;          /* regular files found (paths), their bytes */
     atomic_uint_fast64_t dirs;
     atomic_uint_fast64_t dir_path_opens;        /* directories opened by their whole path */
+    atomic_uint_fast64_t dirs_again;            /* reached by a further route, not listed again */
+    atomic_uint_fast64_t dirs_relisted;         /* ... listed again: that route sorts first */
+    atomic_uint_fast64_t dir_loops;             /* ... inside themselves: loops, skipped */
+    atomic_uint_fast64_t ancestor_steps;        /* ancestors looked at to tell a loop */
     atomic_uint_fast64_t hashed, bytes_read;    /* files hashed; bytes read by the readers */
     atomic_uint_fast64_t partial_reads, full_reads;
     atomic_uint_fast64_t to_read;               /* bytes sent to the readers */
@@ -223,6 +230,9 @@ struct dupes {
     size_t inode_count;           /* distinct inodes found (grouper, at its end) */
     unsigned nwalkers;
     struct arena *arenas;         /* one per walker: every dir and node */
+    /* Every directory listed, by (dev, inode): a directory reached again,
+     * by a bind mount or a loop, is found there (walk.c). */
+    struct dirset dirs_seen;
 
     /* The matcher's full groups (struct fgroup, from match_arena), read by
      * main after every thread ended. */

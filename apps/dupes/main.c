@@ -159,6 +159,7 @@ static void cleanup(struct dupes *d)
     free(d->arenas);
     free(d->db_real);
     overlap_free(d);
+    dirset_free(&d->dirs_seen);
     roots_close(d);
 }
 
@@ -248,6 +249,7 @@ int main(int argc, char **argv)
         return 2;
     }
     struct dupes d = { .opt = &o, .euid = geteuid(), .start_ns = now_ns(), .wake_fd = signals_wake_fd() };
+    dirset_init(&d.dirs_seen);
     status = debug_init() ? 2 : scan(&d, &o, wake_fd);
     /* The index is closed before anything is printed: a SIGPIPE or a
      * second Ctrl-C while printing cannot touch it. */

@@ -77,6 +77,12 @@ void stats_print(FILE *f, struct dupes *d, int64_t end_ns)
             human_bytes(get(&c->bytes), a, sizeof a));
     fprintf(f, "path opens      %llu of the directories (the others from their parent's descriptor)\n",
             (unsigned long long)get(&c->dir_path_opens));
+    fprintf(f, "dir set         %zu directories (%zu B); %llu reached again: %llu not listed again, "
+               "%llu listed again (a spelling that sorts first), %llu loops (%llu ancestors looked at)\n",
+            dirset_len(&d->dirs_seen), dirset_bytes(&d->dirs_seen),
+            (unsigned long long)(get(&c->dirs_again) + get(&c->dirs_relisted) + get(&c->dir_loops)),
+            (unsigned long long)get(&c->dirs_again), (unsigned long long)get(&c->dirs_relisted),
+            (unsigned long long)get(&c->dir_loops), (unsigned long long)get(&c->ancestor_steps));
     fprintf(f, "bytes read      %llu (%s): %llu partial reads, %llu full reads\n",
             (unsigned long long)get(&c->bytes_read), human_bytes(get(&c->bytes_read), b, sizeof b),
             (unsigned long long)get(&c->partial_reads), (unsigned long long)get(&c->full_reads));

@@ -53,6 +53,23 @@ int table_add(struct table *t, uint64_t h, void *entry, table_hash_fn rehash)
     return 0;
 }
 
+void *table_find_or_add(struct table *t, uint64_t h, void *entry, table_eq_fn eq,
+                        table_hash_fn rehash, int *err)
+{
+    /* (grown first, even when entry is there: the probe below then ends
+     * at an empty slot either way) */
+    *err = (!t->slot || (t->len + 1) * 4 > (t->mask + 1) * 3) ? grow(t, rehash) : 0;
+    if (*err)
+        return NULL;
+    size_t i = h & t->mask;
+    for (; t->slot[i]; i = (i + 1) & t->mask)
+        if (eq(t->slot[i], entry))
+            return t->slot[i];
+    t->slot[i] = entry;
+    t->len++;
+    return NULL;
+}
+
 void table_free(struct table *t)
 {
     free(t->slot);

@@ -26,6 +26,13 @@ void *table_find(const struct table *t, uint64_t h, table_eq_fn eq, const void *
  * entry when the table grows. Returns 0 or -ENOMEM. */
 int table_add(struct table *t, uint64_t h, void *entry, table_hash_fn rehash);
 
+/* The entry equal to entry (h its hash) if there is one; else entry is
+ * added and NULL returned, or, when the table could not grow, NULL with
+ * *err = -ENOMEM (*err is 0 otherwise). One probe where table_find and
+ * table_add take two. */
+void *table_find_or_add(struct table *t, uint64_t h, void *entry, table_eq_fn eq,
+                        table_hash_fn rehash, int *err);
+
 /* Remove every entry (frees the slots, not the entries). */
 void table_free(struct table *t);
 

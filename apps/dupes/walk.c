@@ -13,12 +13,19 @@
  * done, and the walker that takes it there closes the queue.
  *
  * Symlinks, FIFOs, sockets and devices are skipped by their d_type (or
- * st_mode): never opened, never followed. A directory is checked against its
- * ancestors (dev, ino) when opened, so a bind-mount loop is reported and
- * skipped rather than walked forever. A directory that is also another
+ * st_mode): never opened, never followed. A directory that is also another
  * PATH is listed by one walk only (overlap.h); PATHs left to an enclosing
- * one that did not reach them are queued when the count reaches 0. */
+ * one that did not reach them are queued when the count reaches 0.
+ *
+ * Every directory listed is recorded by (dev, inode) in a set all walkers
+ * share (dirset.h): one lookup a directory, however deep. A directory
+ * found there was reached by a second route: a bind mount of one of its
+ * ancestors inside it (a loop: reported and skipped; only then are the
+ * ancestors looked at), or a bind mount of it elsewhere, which is listed
+ * again only where that makes the output what it would be had every route
+ * listed it, whichever route came first (route_lists). */
 #include "debug.h"
+#include "dirset.h"
 #include "dupes.h"
 #include "msg.h"
 #include "overlap.h"
@@ -47,7 +54,7 @@ struct walker {
     struct dir **subs;
     size_t nsub, capsub;
     char *dents;
-    struct buf path;
+    struct buf path, other;          /* scratch: paths (other: route_lists) */
     uint64_t files, bytes;
     /* The directory this walker listed last, still open: a subdirectory of
      * it is opened from it by name, not by its whole path from the PATH
@@ -277,11 +284,57 @@ static void walk_file_root(struct walker *w, struct dir *dir)
         add_file(w, dir, r->base, strlen(r->base), &st, btime_ns);
 }
 
-static bool is_loop(const struct dir *dir, const struct stat *st)
+/* Is dir (reached a second time: route_lists) one of its own ancestors? */
+static bool is_loop(struct walker *w, const struct dir *dir)
 {
-    for (const struct dir *a = dir->parent; a; a = a->parent)
-        if (a->dev == (uint64_t)st->st_dev && a->ino == (uint64_t)st->st_ino)
-            return true;
+    uint64_t steps = 0;
+    bool loop = false;
+    for (const struct dir *a = dir->parent; a && !loop; a = a->parent, steps++)
+        loop = a->dev == dir->dev && a->ino == dir->ino;
+    atomic_fetch_add_explicit(&w->d->c.ancestor_steps, steps, memory_order_relaxed); /* (struct counters) */
+    return loop;
+}
+
+/* Is dir (dev and ino set, opened) to be listed by this route? Records it
+ * in the set of directories listed (dirset.h). Reached before by another
+ * route (first):
+ *   - a loop (dir is one of its own ancestors) is reported and skipped;
+ *   - otherwise (a bind mount of it elsewhere below this PATH, or another
+ *     PATH that overlap.h left both walks to): listed again when this
+ *     route's spelling sorts first, or when the order depends on the names
+ *     below (one spelling followed by "/" begins the other: "t" and
+ *     "t/sub/."), so that, whichever walker came first, every file's
+ *     smallest path is found and the output is the same as when every
+ *     route listed it (the grouper takes the second paths as aliases):
+ *     the same from run to run, with any number of walkers. A route that
+ *     sorts after the first is not listed. */
+static bool route_lists(struct walker *w, struct dir *dir)
+{
+    struct dupes *d = w->d;
+    struct counters *c = &d->c;
+    const struct dir *first = NULL;
+    int r = debug_fail(FAIL_DIRSET) ? -ENOMEM : dirset_add(&d->dirs_seen, dir, &first);
+    if (r == 0)
+        return true;
+    if (r < 0) { /* unrecorded, a loop through it would go on for ever: */
+        dupes_oom(d); /* the run stops (exit 2), nothing silently lost */
+        return false;
+    }
+    /* Relaxed, all: statistics (struct counters). */
+    if (is_loop(w, dir)) {
+        atomic_fetch_add_explicit(&c->dir_loops, 1, memory_order_relaxed);
+        msg_dir(dir, "directory loop (a bind mount?): skipped");
+        return false;
+    }
+    size_t alen = 0, blen = 0;
+    const char *a = dir_out_path(dir, &w->path, &alen);
+    const char *b = a ? dir_out_path(first, &w->other, &blen) : NULL;
+    int o = b ? spelling_order(a, alen, b, blen) : -1; /* (out of memory: listed, as before) */
+    if (o == -1 || o == SPELLING_MIXED) {
+        atomic_fetch_add_explicit(&c->dirs_relisted, 1, memory_order_relaxed);
+        return true;
+    }
+    atomic_fetch_add_explicit(&c->dirs_again, 1, memory_order_relaxed);
     return false;
 }
 
@@ -316,17 +369,16 @@ static void walk_dir(struct walker *w, struct dir *dir)
         close(fd);
         return;
     }
-    if (is_loop(dir, &st)) {
-        msg_dir(dir, "directory loop (a bind mount?): skipped");
-        close(fd);
-        return;
-    }
     if (overlap_skip(d, dir, &st, &w->path)) { /* another PATH's walk lists it */
         close(fd);
         return;
     }
     dir->dev = st.st_dev;
     dir->ino = st.st_ino;
+    if (!route_lists(w, dir)) { /* listed by another route, or a loop */
+        close(fd);
+        return;
+    }
     bool db_here = d->db_base && d->db_dir_dev == (uint64_t)st.st_dev && d->db_dir_ino == (uint64_t)st.st_ino;
     atomic_fetch_add_explicit(&d->c.dirs, 1, memory_order_relaxed);
     for (;;) {
@@ -472,6 +524,7 @@ void walker_free(struct walker *w)
     forget_open_dir(w);
     free(w->subs);
     buf_free(&w->path);
+    buf_free(&w->other);
     free(w->dents);
     free(w);
 }

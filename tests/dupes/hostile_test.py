@@ -1274,6 +1274,17 @@ def fail_each(root, site, args_list, least, most):
             fail("%r: %d %s events or more" % (args, most, site))
 
 
+def case_dir_set_that_cannot_grow():
+    """A directory that cannot be recorded in the set of directories listed
+    (its table cannot grow), at each K-th directory: exit 2 and "out of
+    memory", never a crash nor a directory silently left out (or walked
+    with no loop check). FERRY_DUPES_DEBUG_FAIL=dirset:K fails the K-th."""
+    with Tmp() as tmp:
+        root = tmp + b"/bulk"
+        failure_tree(root)  # 18 directories
+        fail_each(root, "dirset", [["--no-db"], ["--db", tmp + b"/i.db"]], 18, 20)
+
+
 def case_sends_that_fail():
     """A stage's channel send that fails (-ENOMEM: an unbounded channel that
     cannot grow), at each K-th send: exit 2 and "out of memory", never a

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests of ferry-dupes' pieces: escaping, sizes, byte totals, the hash
  * table, the arena, paths (including opening paths longer than PATH_MAX without
- * following symlinks) and the order of the printed groups. The program as a
+ * following symlinks), the order of the printed groups and the set of
+ * directories listed (several threads at once). The program as a
  * whole is tested by dupes_test.py. */
 #include "test.h"
 
 #include "arena.h"
+#include "dirset.h"
 #include "dupes.h"
 #include "escape.h"
 #include "opts.h"
@@ -172,6 +174,78 @@ FERRY_TEST(table_finds_every_entry_through_growth)
         CHECK(table_slots(&t) == 0 && !table_find(&t, 1, kv_eq, &absent));
         free(kv);
     }
+}
+
+/* The set of directories listed, hit by several walkers at once: each
+ * (dev, inode) is recorded by exactly one of the threads that add it, the
+ * others are given that record, and every key is found at the end. */
+#define DS_THREADS 4
+#define DS_KEYS 20000 /* each thread adds every key, in its own order */
+
+struct ds_arg {
+    struct dirset *set;
+    struct dir *dirs;  /* this thread's records: one per key */
+    int self;
+    size_t recorded, again, wrong;
+};
+
+static void *ds_thread(void *p)
+{
+    struct ds_arg *a = p;
+    for (size_t j = 0; j < DS_KEYS; j++) {
+        /* each thread its own order: some race for the same key, some not */
+        size_t i = a->self % 2 ? DS_KEYS - 1 - j : (j * 7919) % DS_KEYS;
+        const struct dir *first = NULL;
+        int r = dirset_add(a->set, &a->dirs[i], &first);
+        if (r == 0)
+            a->recorded++;
+        else if (r == 1 && first != &a->dirs[i] && first->dev == a->dirs[i].dev &&
+                 first->ino == a->dirs[i].ino)
+            a->again++;
+        else
+            a->wrong++;
+    }
+    return NULL;
+}
+
+FERRY_TEST(dir_set_records_each_directory_once_across_threads)
+{
+    static struct dirset set;
+    dirset_init(&set);
+    struct ds_arg args[DS_THREADS];
+    pthread_t th[DS_THREADS];
+    for (int t = 0; t < DS_THREADS; t++) {
+        struct dir *d = calloc(DS_KEYS, sizeof *d);
+        CHECK(d);
+        for (size_t i = 0; i < DS_KEYS; i++) {
+            d[i].dev = i % 3;     /* the same inode number on several devices */
+            d[i].ino = i / 3 + 2;
+        }
+        args[t] = (struct ds_arg){ .set = &set, .dirs = d, .self = t };
+    }
+    for (int t = 0; t < DS_THREADS; t++)
+        CHECK(pthread_create(&th[t], NULL, ds_thread, &args[t]) == 0);
+    size_t recorded = 0;
+    for (int t = 0; t < DS_THREADS; t++) {
+        CHECK(pthread_join(th[t], NULL) == 0);
+        CHECK_EQ(args[t].wrong, 0);
+        CHECK_EQ(args[t].recorded + args[t].again, (size_t)DS_KEYS);
+        recorded += args[t].recorded;
+    }
+    CHECK_EQ(recorded, (size_t)DS_KEYS);
+    CHECK_EQ(dirset_len(&set), (size_t)DS_KEYS);
+    /* at most 3/4 full: at least 4/3 of a slot, 8 bytes each, per directory */
+    CHECK(dirset_bytes(&set) * 3 >= (size_t)DS_KEYS * 4 * sizeof(void *));
+    /* every key is there: a fresh record of it is given the one recorded */
+    for (size_t i = 0; i < DS_KEYS; i++) {
+        struct dir probe = { .dev = i % 3, .ino = i / 3 + 2 };
+        const struct dir *first = NULL;
+        CHECK(dirset_add(&set, &probe, &first) == 1);
+        CHECK(first && first->dev == probe.dev && first->ino == probe.ino);
+    }
+    dirset_free(&set);
+    for (int t = 0; t < DS_THREADS; t++)
+        free(args[t].dirs);
 }
 
 FERRY_TEST(arena_aligns_and_keeps_everything)
