@@ -13,6 +13,10 @@
  * - ferry__die(fmt, ...): print file, line and message to stderr, then abort().
  *   Used for misuse that would corrupt memory (docs/design.md, "Errors").
  * - FERRY_LIKELY / FERRY_UNLIKELY, FERRY_CACHELINE.
+ * - FERRY__SCAST, FERRY__RCAST, FERRY__QCAST, FERRY__NULLPTR,
+ *   FERRY__ZERO_INIT: what the headers' inline functions and macros write
+ *   for casts, NULL and { 0 }, so that C++ programs compile them without
+ *   warnings (internal; see below).
  */
 #ifndef FERRY_COMMON_H
 #define FERRY_COMMON_H
@@ -59,6 +63,40 @@ using std::memory_order_seq_cst;
  * libferry.so and nothing else is (docs/design.md, "ABI"). */
 #define FERRY_EXTERN_C_BEGIN FERRY__EXTERN_C_OPEN _Pragma("GCC visibility push(default)")
 #define FERRY_EXTERN_C_END _Pragma("GCC visibility pop") FERRY__EXTERN_C_CLOSE
+
+/* Casts, null pointers and zero initializers in the public headers' inline
+ * functions and macros. C++ programs include the headers with
+ * -Wold-style-cast and -Wzero-as-null-pointer-constant, where a warning
+ * breaks their -Werror build: clang++ reports a C cast or NULL in an inline
+ * function of a header, and both clang++ and g++ report one in a macro,
+ * which is compiled in the program's own code. In C each of these is
+ * exactly the C cast, NULL or initializer it replaces (the C code compiles
+ * as before); in C++ it is the named cast that does what the C cast did:
+ * - FERRY__SCAST(T, x): (T)(x); static_cast<T>(x) in C++ (between
+ *   arithmetic types, and between void * and object pointers);
+ * - FERRY__RCAST(T, x): (T)(x); reinterpret_cast<T>(x) in C++ (between
+ *   pointers and integers, e.g. uintptr_t);
+ * - FERRY__QCAST(T, p): (T)(p), object pointer p to object pointer type T,
+ *   dropping const and volatile as the C cast does (in C++ a static_cast to
+ *   const volatile void *, a const_cast to void *, a static_cast to T):
+ *   ferry_container_of takes a pointer to a const node, as in C;
+ * - FERRY__NULLPTR: NULL; nullptr in C++;
+ * - FERRY__ZERO_INIT: { 0 }; {} in C++, where a struct whose first member
+ *   is atomic cannot be copy-initialized from 0 before C++17.
+ * Internal: for the headers, not for programs. */
+#ifdef __cplusplus
+#define FERRY__SCAST(T, x) (static_cast<T>(x))
+#define FERRY__RCAST(T, x) (reinterpret_cast<T>(x))
+#define FERRY__QCAST(T, p) (static_cast<T>(const_cast<void *>(static_cast<const volatile void *>(p))))
+#define FERRY__NULLPTR nullptr
+#define FERRY__ZERO_INIT {}
+#else
+#define FERRY__SCAST(T, x) ((T)(x))
+#define FERRY__RCAST(T, x) ((T)(x))
+#define FERRY__QCAST(T, p) ((T)(p))
+#define FERRY__NULLPTR NULL
+#define FERRY__ZERO_INIT { 0 }
+#endif
 
 #define FERRY_LIKELY(x) __builtin_expect(!!(x), 1)
 #define FERRY_UNLIKELY(x) __builtin_expect(!!(x), 0)

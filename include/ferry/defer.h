@@ -44,7 +44,7 @@ typedef struct ferry_defer {
 } ferry_defer;
 
 /* Marks a node whose push has done its exchange but not yet linked it. */
-#define FERRY__DEFER_LINKING ((ferry_defer_node *)(uintptr_t)1)
+#define FERRY__DEFER_LINKING FERRY__RCAST(ferry_defer_node *, FERRY__SCAST(uintptr_t, 1))
 
 /* Make d empty (zero-filled memory, e.g. a static ferry_defer, is already
  * a valid empty one). Returns 0, or -EINVAL if d is NULL. Not concurrent with
@@ -64,7 +64,7 @@ static inline void ferry_defer_push(ferry_defer *d, ferry_defer_node *node,
                                     void (*fn)(ferry_defer_node *node))
 {
     if (FERRY_UNLIKELY(!fn))
-        ferry__die("ferry_defer_push: NULL fn for node %p", (void *)node);
+        ferry__die("ferry_defer_push: NULL fn for node %p", FERRY__SCAST(void *, node));
     node->fn = fn;
     atomic_store_explicit(&node->next, FERRY__DEFER_LINKING, memory_order_relaxed);
     /* acq_rel (the release half matters): publishes fn and the caller's writes to the object (and the
@@ -74,7 +74,7 @@ static inline void ferry_defer_push(ferry_defer *d, ferry_defer_node *node,
      * nothing on x86 and keeps the chain of exchanges plainly ordered. */
     ferry_defer_node *prev = atomic_exchange_explicit(&d->head, node, memory_order_acq_rel);
     if (FERRY_UNLIKELY(prev == node))
-        ferry__die("ferry_defer_push: node %p is already queued", (void *)node);
+        ferry__die("ferry_defer_push: node %p is already queued", FERRY__SCAST(void *, node));
     /* Release: pairs with the collector's acquire load of node->next when
      * it finds the LINKING mark replaced. */
     atomic_store_explicit(&node->next, prev, memory_order_release);
@@ -96,7 +96,7 @@ size_t ferry_defer_collect(ferry_defer *d);
 static inline bool ferry_defer_pending(const ferry_defer *d)
 {
     /* Relaxed: a hint; collect does the synchronizing. */
-    return d && atomic_load_explicit(&d->head, memory_order_relaxed) != NULL;
+    return d && atomic_load_explicit(&d->head, memory_order_relaxed) != FERRY__NULLPTR;
 }
 
 /* Collect what remains and leave d empty. Call when no thread pushes any

@@ -40,29 +40,29 @@ typedef struct ferry_hlist_head {
 #define ferry_hlist_entry(node, type, member) ferry_container_of(node, type, member)
 
 /* Static initializer of a head ({0} is the same). */
-#define FERRY_HLIST_HEAD_INIT { NULL }
+#define FERRY_HLIST_HEAD_INIT { FERRY__NULLPTR }
 
 /* Poison written into deleted nodes in debug builds (faults if followed). */
-#define FERRY_HLIST_POISON_NEXT ((ferry_hlist_node *)(uintptr_t)0xdead000000000200ull)
-#define FERRY_HLIST_POISON_PPREV ((ferry_hlist_node **)(uintptr_t)0xdead000000000222ull)
+#define FERRY_HLIST_POISON_NEXT FERRY__RCAST(ferry_hlist_node *, FERRY__SCAST(uintptr_t, 0xdead000000000200ull))
+#define FERRY_HLIST_POISON_PPREV FERRY__RCAST(ferry_hlist_node **, FERRY__SCAST(uintptr_t, 0xdead000000000222ull))
 
 /* Make head an empty list (as FERRY_HLIST_HEAD_INIT or zero-filling does). */
 static inline void ferry_hlist_head_init(ferry_hlist_head *head)
 {
-    head->first = NULL;
+    head->first = FERRY__NULLPTR;
 }
 
 /* Make node unlinked (as zero-filling does). */
 static inline void ferry_hlist_node_init(ferry_hlist_node *node)
 {
-    node->next = NULL;
-    node->pprev = NULL;
+    node->next = FERRY__NULLPTR;
+    node->pprev = FERRY__NULLPTR;
 }
 
 /* True when the list has no node. */
 static inline bool ferry_hlist_empty(const ferry_hlist_head *head)
 {
-    return head->first == NULL;
+    return head->first == FERRY__NULLPTR;
 }
 
 /* True if node is on no list (never linked, or removed with _del_init).
@@ -70,20 +70,20 @@ static inline bool ferry_hlist_empty(const ferry_hlist_head *head)
  * as linked there; do not ask. */
 static inline bool ferry_hlist_unhashed(const ferry_hlist_node *node)
 {
-    return node->pprev == NULL;
+    return node->pprev == FERRY__NULLPTR;
 }
 
 /* Abort unless node is linked (the checks list.h makes for ferry_list). */
 static inline void ferry__hlist_check_linked(const ferry_hlist_node *node)
 {
-    if (FERRY_UNLIKELY(node->pprev == NULL))
-        ferry__die("hlist node %p deleted but it is not on a list", (const void *)node);
+    if (FERRY_UNLIKELY(node->pprev == FERRY__NULLPTR))
+        ferry__die("hlist node %p deleted but it is not on a list", FERRY__SCAST(const void *, node));
 #ifdef FERRY_DEBUG
     if (FERRY_UNLIKELY(node->pprev == FERRY_HLIST_POISON_PPREV))
-        ferry__die("hlist node %p deleted twice (it is poisoned)", (const void *)node);
+        ferry__die("hlist node %p deleted twice (it is poisoned)", FERRY__SCAST(const void *, node));
     if (FERRY_UNLIKELY(*node->pprev != node))
         ferry__die("hlist corrupted: the pointer before node %p does not point to it",
-                   (const void *)node);
+                   FERRY__SCAST(const void *, node));
 #endif
 }
 
@@ -94,7 +94,7 @@ static inline void ferry__hlist_check_self(bool self, const ferry_hlist_node *no
 {
 #ifdef FERRY_DEBUG
     if (FERRY_UNLIKELY(self))
-        ferry__die("hlist node %p inserted twice", (const void *)node);
+        ferry__die("hlist node %p inserted twice", FERRY__SCAST(const void *, node));
 #else
     (void)self, (void)node;
 #endif
@@ -107,7 +107,7 @@ static inline void ferry__hlist_check_replace(const ferry_hlist_node *old, const
 {
 #ifdef FERRY_DEBUG
     if (FERRY_UNLIKELY(old == node))
-        ferry__die("hlist node %p replaced by itself", (const void *)node);
+        ferry__die("hlist node %p replaced by itself", FERRY__SCAST(const void *, node));
 #else
     (void)old, (void)node;
 #endif
@@ -183,7 +183,7 @@ static inline void ferry_hlist_move_list(ferry_hlist_head *from, ferry_hlist_hea
     to->first = from->first;
     if (to->first)
         to->first->pprev = &to->first;
-    from->first = NULL;
+    from->first = FERRY__NULLPTR;
 }
 
 /* Number of nodes (walks the list). */
@@ -200,17 +200,17 @@ static inline size_t ferry_hlist_count(const ferry_hlist_head *head)
 #define ferry_hlist_for_each(pos, head) \
     for (ferry_hlist_node *pos = (head)->first; pos; pos = pos->next)
 #define ferry_hlist_for_each_safe(pos, head)                                    \
-    for (ferry_hlist_node *pos = (head)->first, *ferry__next_##pos = pos ? pos->next : NULL; \
-         pos; pos = ferry__next_##pos, ferry__next_##pos = pos ? pos->next : NULL)
+    for (ferry_hlist_node *pos = (head)->first, *ferry__next_##pos = pos ? pos->next : FERRY__NULLPTR; \
+         pos; pos = ferry__next_##pos, ferry__next_##pos = pos ? pos->next : FERRY__NULLPTR)
 
 static inline void *ferry__hlist_entry_or_null(const ferry_hlist_node *node, size_t offset)
 {
-    return node ? (void *)((char *)(uintptr_t)node - offset) : NULL;
+    return node ? FERRY__SCAST(void *, FERRY__RCAST(char *, FERRY__RCAST(uintptr_t, node)) - offset) : FERRY__NULLPTR;
 }
 
 /* Entry of a node pointer, or NULL for NULL (node is evaluated once). */
 #define ferry_hlist_entry_safe(node, type, member) \
-    ((type *)ferry__hlist_entry_or_null((node), offsetof(type, member)))
+    FERRY__SCAST(type *, ferry__hlist_entry_or_null((node), offsetof(type, member)))
 
 /* Iteration over the entries (pos points to the struct of type `type`
  * holding each node in field `member`); the _safe form may delete pos. */
@@ -220,10 +220,10 @@ static inline void *ferry__hlist_entry_or_null(const ferry_hlist_node *node, siz
 #define ferry_hlist_for_each_entry_safe(pos, head, type, member)                             \
     for (type *pos = ferry_hlist_entry_safe((head)->first, type, member),                    \
               *ferry__next_##pos = pos ? ferry_hlist_entry_safe(pos->member.next, type, member) \
-                                       : (type *)NULL;                                       \
+                                       : FERRY__SCAST(type *, FERRY__NULLPTR);               \
          pos; pos = ferry__next_##pos,                                                       \
               ferry__next_##pos = pos ? ferry_hlist_entry_safe(pos->member.next, type, member) \
-                                      : (type *)NULL)
+                                      : FERRY__SCAST(type *, FERRY__NULLPTR))
 
 FERRY_EXTERN_C_END
 

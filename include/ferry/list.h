@@ -36,7 +36,7 @@ typedef struct ferry_list {
 
 /* Pointer to the struct of type `type` whose member `member` is at `ptr`. */
 #define ferry_container_of(ptr, type, member) \
-    ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+    FERRY__SCAST(type *, FERRY__SCAST(void *, FERRY__QCAST(char *, ptr) - offsetof(type, member)))
 #define ferry_list_entry(node, type, member) ferry_container_of(node, type, member)
 
 /* Static initializer for a head: FERRY_LIST_INIT(name) self-links it;
@@ -45,8 +45,8 @@ typedef struct ferry_list {
 
 /* Poison values written into deleted nodes in debug builds: non-NULL,
  * non-canonical addresses that fault if dereferenced. */
-#define FERRY_LIST_POISON_NEXT ((ferry_list *)(uintptr_t)0xdead000000000100ull)
-#define FERRY_LIST_POISON_PREV ((ferry_list *)(uintptr_t)0xdead000000000122ull)
+#define FERRY_LIST_POISON_NEXT FERRY__RCAST(ferry_list *, FERRY__SCAST(uintptr_t, 0xdead000000000100ull))
+#define FERRY_LIST_POISON_PREV FERRY__RCAST(ferry_list *, FERRY__SCAST(uintptr_t, 0xdead000000000122ull))
 
 /* Make `head` an empty, self-linked list (or an unlinked node). Needed only
  * for a head that is not zero-filled; never on a non-empty list. */
@@ -59,21 +59,21 @@ static inline void ferry_list_init(ferry_list *head)
 /* Make a zero-filled head self-linked (first use). */
 static inline void ferry__list_touch(ferry_list *head)
 {
-    if (FERRY_UNLIKELY(head->next == NULL))
+    if (FERRY_UNLIKELY(head->next == FERRY__NULLPTR))
         ferry_list_init(head);
 }
 
 /* True if the list has no node (a zero-filled head is empty). */
 static inline bool ferry_list_empty(const ferry_list *head)
 {
-    return head->next == NULL || head->next == head;
+    return head->next == FERRY__NULLPTR || head->next == head;
 }
 
 /* True if `node` is linked into some list (and is not a self-linked or
  * zero-filled head, nor a poisoned deleted node). */
 static inline bool ferry_list_linked(const ferry_list *node)
 {
-    return node->next != NULL && node->next != node && node->next != FERRY_LIST_POISON_NEXT;
+    return node->next != FERRY__NULLPTR && node->next != node && node->next != FERRY_LIST_POISON_NEXT;
 }
 
 static inline void ferry__list_insert(ferry_list *node, ferry_list *prev, ferry_list *next)
@@ -81,9 +81,9 @@ static inline void ferry__list_insert(ferry_list *node, ferry_list *prev, ferry_
 #ifdef FERRY_DEBUG
     if (FERRY_UNLIKELY(prev->next != next || next->prev != prev))
         ferry__die("list corrupted while inserting node %p between %p and %p",
-                   (void *)node, (void *)prev, (void *)next);
+                   FERRY__SCAST(void *, node), FERRY__SCAST(void *, prev), FERRY__SCAST(void *, next));
     if (FERRY_UNLIKELY(node == prev || node == next))
-        ferry__die("list node %p inserted twice", (void *)node);
+        ferry__die("list node %p inserted twice", FERRY__SCAST(void *, node));
 #endif
     next->prev = node;
     node->next = next;
@@ -107,13 +107,13 @@ static inline void ferry_list_add_tail(ferry_list *head, ferry_list *node)
 
 static inline void ferry__list_check_linked(const ferry_list *node)
 {
-    if (FERRY_UNLIKELY(node->next == NULL || node->prev == NULL))
-        ferry__die("list node %p deleted but it was never linked", (const void *)node);
+    if (FERRY_UNLIKELY(node->next == FERRY__NULLPTR || node->prev == FERRY__NULLPTR))
+        ferry__die("list node %p deleted but it was never linked", FERRY__SCAST(const void *, node));
 #ifdef FERRY_DEBUG
     if (FERRY_UNLIKELY(node->next == FERRY_LIST_POISON_NEXT || node->prev == FERRY_LIST_POISON_PREV))
-        ferry__die("list node %p deleted twice (it is poisoned)", (const void *)node);
+        ferry__die("list node %p deleted twice (it is poisoned)", FERRY__SCAST(const void *, node));
     if (FERRY_UNLIKELY(node->next->prev != node || node->prev->next != node))
-        ferry__die("list corrupted: neighbours of node %p do not point back to it", (const void *)node);
+        ferry__die("list corrupted: neighbours of node %p do not point back to it", FERRY__SCAST(const void *, node));
 #endif
 }
 
@@ -145,7 +145,7 @@ static inline void ferry__list_check_replace(const ferry_list *old, const ferry_
 {
 #ifdef FERRY_DEBUG
     if (FERRY_UNLIKELY(old == node))
-        ferry__die("list node %p replaced by itself", (const void *)node);
+        ferry__die("list node %p replaced by itself", FERRY__SCAST(const void *, node));
 #else
     (void)old, (void)node;
 #endif
@@ -170,11 +170,11 @@ static inline void ferry_list_replace(ferry_list *old, ferry_list *node)
 /* First / last node, or NULL if the list is empty. */
 static inline ferry_list *ferry_list_first(const ferry_list *head)
 {
-    return ferry_list_empty(head) ? NULL : head->next;
+    return ferry_list_empty(head) ? FERRY__NULLPTR : head->next;
 }
 static inline ferry_list *ferry_list_last(const ferry_list *head)
 {
-    return ferry_list_empty(head) ? NULL : head->prev;
+    return ferry_list_empty(head) ? FERRY__NULLPTR : head->prev;
 }
 
 /* Unlink and return the first node, or NULL if empty. */
@@ -229,9 +229,9 @@ static inline size_t ferry_list_count(const ferry_list *head)
                     *ferry__next_##pos = pos->next;                           \
          pos != (head); pos = ferry__next_##pos, ferry__next_##pos = pos->next)
 #define ferry_list_for_each_entry(pos, head, type, member)                     \
-    for (type *pos = ferry_list_empty(head) ? NULL                             \
+    for (type *pos = ferry_list_empty(head) ? FERRY__NULLPTR                   \
                          : ferry_list_entry((head)->next, type, member);       \
-         pos != NULL && &pos->member != (head);                                \
+         pos != FERRY__NULLPTR && &pos->member != (head);                      \
          pos = ferry_list_entry(pos->member.next, type, member))
 
 FERRY_EXTERN_C_END

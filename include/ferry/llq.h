@@ -60,13 +60,13 @@ void ferry_llq_init(ferry_llq *q);
  * accounted for). node must not be in any queue. */
 static inline void ferry_llq_push(ferry_llq *q, ferry_llq_node *node)
 {
-    atomic_store_explicit(&node->next, (ferry_llq_node *)NULL, memory_order_relaxed);
+    atomic_store_explicit(&node->next, FERRY__SCAST(ferry_llq_node *, FERRY__NULLPTR), memory_order_relaxed);
     /* acq_rel: release publishes node->next = NULL before anyone can link
      * onto node (pairs with the acquire half of the next exchange); acquire
      * makes the previous pusher's node->next = NULL visible before we
      * overwrite it below. */
     ferry_llq_node *prev = atomic_exchange_explicit(&q->last, node, memory_order_acq_rel);
-    if (FERRY_UNLIKELY(prev == NULL))   /* zero-filled queue: starts at the stub */
+    if (FERRY_UNLIKELY(prev == FERRY__NULLPTR))   /* zero-filled queue: starts at the stub */
         prev = &q->stub;
     /* Release: publishes node (and what the caller wrote into its object);
      * pairs with the acquire loads of ->next in ferry_llq_pop. After this

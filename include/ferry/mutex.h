@@ -88,8 +88,8 @@ typedef struct ferry_cond {
 #define FERRY_COND_INIT {0}
 #endif
 
-#define FERRY__MUTEX_LOCKED ((uintptr_t)1)
-#define FERRY__MUTEX_QLOCK ((uintptr_t)2)
+#define FERRY__MUTEX_LOCKED FERRY__SCAST(uintptr_t, 1)
+#define FERRY__MUTEX_QLOCK FERRY__SCAST(uintptr_t, 2)
 
 /* Out-of-line parts (src/mutex.c); not for direct use. */
 int ferry__mutex_lock_slow(ferry_mutex *m, const struct timespec *deadline);
@@ -121,7 +121,7 @@ static inline void ferry_mutex_lock(ferry_mutex *m)
      * the previous owner, so its critical section happens before ours. */
     if (FERRY_UNLIKELY(atomic_fetch_or_explicit(&m->word, FERRY__MUTEX_LOCKED, memory_order_acquire) &
                        FERRY__MUTEX_LOCKED))
-        ferry__mutex_lock_slow(m, NULL);
+        ferry__mutex_lock_slow(m, FERRY__NULLPTR);
 #ifdef FERRY_DEBUG
     ferry__mutex_debug_acquired(m);
 #endif
@@ -150,7 +150,7 @@ static inline bool ferry_mutex_trylock(ferry_mutex *m)
 static inline int ferry_mutex_lock_until(ferry_mutex *m, const struct timespec *deadline)
 {
     int r = 0;
-    if (FERRY_UNLIKELY(!m || (deadline && (unsigned long)deadline->tv_nsec >= 1000000000ul)))
+    if (FERRY_UNLIKELY(!m || (deadline && FERRY__SCAST(unsigned long, deadline->tv_nsec) >= 1000000000ul)))
         return -EINVAL;
     /* Acquire: as in ferry_mutex_lock. */
     if (FERRY_UNLIKELY(atomic_fetch_or_explicit(&m->word, FERRY__MUTEX_LOCKED, memory_order_acquire) &

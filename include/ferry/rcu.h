@@ -248,7 +248,7 @@ static inline void ferry__rcu_read_unlock_at(const char *file, int line)
  * this reader). Aborts when the thread holds no read lock. */
 static inline void (ferry_rcu_read_unlock)(void)
 {
-    ferry__rcu_read_unlock_at(NULL, 0);
+    ferry__rcu_read_unlock_at(FERRY__NULLPTR, 0);
 }
 
 #ifdef FERRY_DEBUG

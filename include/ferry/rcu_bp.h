@@ -74,7 +74,7 @@ static inline void ferry__rcu_bp_read_unlock_at(const char *file, int line)
 /* End a read-side section. Wait-free. Aborts without a matching lock. */
 static inline void (ferry_rcu_bp_read_unlock)(void)
 {
-    ferry__rcu_bp_read_unlock_at(NULL, 0);
+    ferry__rcu_bp_read_unlock_at(FERRY__NULLPTR, 0);
 }
 #define ferry_rcu_bp_read_unlock() ferry__rcu_bp_read_unlock_at(__FILE__, __LINE__)
 

@@ -88,8 +88,8 @@ static inline void ferry__qsbr_read_unlock_at(const char *file, int line)
 /* Mark a read-side section. No code in release builds (the thread being
  * online is what protects it); debug builds count nesting and check that the
  * thread is registered and online. Never blocks. */
-static inline void (ferry_qsbr_read_lock)(void) { ferry__qsbr_read_lock_at(NULL, 0); }
-static inline void (ferry_qsbr_read_unlock)(void) { ferry__qsbr_read_unlock_at(NULL, 0); }
+static inline void (ferry_qsbr_read_lock)(void) { ferry__qsbr_read_lock_at(FERRY__NULLPTR, 0); }
+static inline void (ferry_qsbr_read_unlock)(void) { ferry__qsbr_read_unlock_at(FERRY__NULLPTR, 0); }
 #define ferry_qsbr_read_lock() ferry__qsbr_read_lock_at(__FILE__, __LINE__)
 #define ferry_qsbr_read_unlock() ferry__qsbr_read_unlock_at(__FILE__, __LINE__)
 

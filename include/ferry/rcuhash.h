@@ -119,7 +119,7 @@ static inline void ferry_lfht_node_init(ferry_lfht_node *node)
  * (ferry_lfht_is_node_deleted returns nonzero) until it is added. */
 static inline void ferry_lfht_node_init_deleted(ferry_lfht_node *node)
 {
-    atomic_store_explicit(&node->next, (uintptr_t)1, memory_order_relaxed);
+    atomic_store_explicit(&node->next, FERRY__SCAST(uintptr_t, 1), memory_order_relaxed);
     node->reverse_hash = 0;
 }
 
@@ -254,31 +254,31 @@ int ferry_lfht_resize(ferry_lfht *ht, unsigned long new_size);
  * (member names the embedded node). */
 #define ferry_lfht_for_each(ht, iter, node)                                       \
     for (ferry_lfht_first((ht), (iter)), (node) = ferry_lfht_iter_get_node(iter); \
-         (node) != NULL;                                                          \
+         (node) != FERRY__NULLPTR;                                                \
          ferry_lfht_next((ht), (iter)), (node) = ferry_lfht_iter_get_node(iter))
 #define ferry_lfht_for_each_duplicate(ht, hash, match, key, iter, node)                        \
     for (ferry_lfht_lookup((ht), (hash), (match), (key), (iter)),                             \
          (node) = ferry_lfht_iter_get_node(iter);                                             \
-         (node) != NULL;                                                                      \
+         (node) != FERRY__NULLPTR;                                                            \
          ferry_lfht_next_duplicate((ht), (match), (key), (iter)),                             \
          (node) = ferry_lfht_iter_get_node(iter))
 
 /* Entry of a node, or NULL for a NULL node. */
 #define ferry__lfht_entry(node, type, member) \
-    ((node) ? ferry_container_of((node), type, member) : (type *)NULL)
+    ((node) ? ferry_container_of((node), type, member) : FERRY__SCAST(type *, FERRY__NULLPTR))
 
 /* As ferry_lfht_for_each / _for_each_duplicate, with pos a pointer to the
  * struct that holds each node in its field `member`. */
 #define ferry_lfht_for_each_entry(ht, iter, pos, member)                                       \
     for (ferry_lfht_first((ht), (iter)),                                                       \
          (pos) = ferry__lfht_entry(ferry_lfht_iter_get_node(iter), __typeof__(*(pos)), member); \
-         (pos) != NULL;                                                                        \
+         (pos) != FERRY__NULLPTR;                                                              \
          ferry_lfht_next((ht), (iter)),                                                        \
          (pos) = ferry__lfht_entry(ferry_lfht_iter_get_node(iter), __typeof__(*(pos)), member))
 #define ferry_lfht_for_each_entry_duplicate(ht, hash, match, key, iter, pos, member)           \
     for (ferry_lfht_lookup((ht), (hash), (match), (key), (iter)),                              \
          (pos) = ferry__lfht_entry(ferry_lfht_iter_get_node(iter), __typeof__(*(pos)), member); \
-         (pos) != NULL;                                                                        \
+         (pos) != FERRY__NULLPTR;                                                              \
          ferry_lfht_next_duplicate((ht), (match), (key), (iter)),                              \
          (pos) = ferry__lfht_entry(ferry_lfht_iter_get_node(iter), __typeof__(*(pos)), member))
 

@@ -39,7 +39,7 @@ FERRY_EXTERN_C_BEGIN
  * (readers may be looking at it). Updaters only. */
 static inline void ferry__list_touch_rcu(ferry_list *head)
 {
-    if (FERRY_UNLIKELY(head->next == NULL)) {
+    if (FERRY_UNLIKELY(head->next == FERRY__NULLPTR)) {
         head->prev = head;
         ferry_rcu_assign_pointer(head->next, head);
     }
@@ -50,10 +50,10 @@ static inline void ferry__list_insert_rcu(ferry_list *node, ferry_list *prev, fe
 #ifdef FERRY_DEBUG
     if (FERRY_UNLIKELY(prev->next != next || next->prev != prev))
         ferry__die("rcu list corrupted while inserting node %p between %p and %p",
-                   (void *)node, (void *)prev, (void *)next);
+                   FERRY__SCAST(void *, node), FERRY__SCAST(void *, prev), FERRY__SCAST(void *, next));
     /* Linked next to itself, readers would go round it forever. */
     if (FERRY_UNLIKELY(node == prev || node == next))
-        ferry__die("rcu list node %p inserted twice", (void *)node);
+        ferry__die("rcu list node %p inserted twice", FERRY__SCAST(void *, node));
 #endif
     node->next = next;
     node->prev = prev;
@@ -207,7 +207,7 @@ static inline void ferry_hlist_del_rcu(ferry_hlist_node *node)
 static inline void ferry_hlist_del_init_rcu(ferry_hlist_node *node)
 {
     ferry__hlist_unlink_rcu(node);
-    node->pprev = NULL;
+    node->pprev = FERRY__NULLPTR;
 }
 
 /* Replace old (linked) by node at the same position, atomically for

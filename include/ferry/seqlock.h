@@ -56,7 +56,7 @@ typedef struct ferry_seqlock {
     FERRY_ATOMIC(uint32_t) seq;   /* odd while a writer is inside */
 } ferry_seqlock;
 
-#define FERRY_SEQLOCK_INIT { 0 }
+#define FERRY_SEQLOCK_INIT FERRY__ZERO_INIT
 
 /* Make sl an unlocked seqlock (the same as zero-filling it or
  * FERRY_SEQLOCK_INIT). Not concurrent with any other use of sl. */
@@ -108,7 +108,7 @@ static inline void ferry_seqlock_write_begin(ferry_seqlock *sl)
     uint32_t s = atomic_load_explicit(&sl->seq, memory_order_relaxed);
     if (FERRY_UNLIKELY(s & 1))
         ferry__die("ferry_seqlock_write_begin on seqlock %p: a write section is already open "
-                   "(writers must be serialized)", (void *)sl);
+                   "(writers must be serialized)", FERRY__SCAST(void *, sl));
     atomic_store_explicit(&sl->seq, s + 1, memory_order_relaxed);
     /* Orders the odd sequence before the section's data stores; pairs with
      * read_retry's acquire fence. */
@@ -120,7 +120,7 @@ static inline void ferry_seqlock_write_end(ferry_seqlock *sl)
 {
     uint32_t s = atomic_load_explicit(&sl->seq, memory_order_relaxed);
     if (FERRY_UNLIKELY(!(s & 1)))
-        ferry__die("ferry_seqlock_write_end on seqlock %p without write_begin", (void *)sl);
+        ferry__die("ferry_seqlock_write_end on seqlock %p without write_begin", FERRY__SCAST(void *, sl));
     /* Release: the section's data stores happen before; pairs with
      * read_begin's acquire. */
     atomic_store_explicit(&sl->seq, s + 1, memory_order_release);
@@ -132,11 +132,11 @@ typedef unsigned long __attribute__((may_alias)) ferry__seq_word;
  * where both sides are aligned, bytes otherwise). */
 static inline void ferry_seqlock_read_copy(void *dst, const void *src, size_t n)
 {
-    unsigned char *d = (unsigned char *)dst;
-    const unsigned char *s = (const unsigned char *)src;
-    if ((((uintptr_t)d | (uintptr_t)s) & (sizeof(ferry__seq_word) - 1)) == 0) {
+    unsigned char *d = FERRY__SCAST(unsigned char *, dst);
+    const unsigned char *s = FERRY__SCAST(const unsigned char *, src);
+    if (((FERRY__RCAST(uintptr_t, d) | FERRY__RCAST(uintptr_t, s)) & (sizeof(ferry__seq_word) - 1)) == 0) {
         for (; n >= sizeof(ferry__seq_word); n -= sizeof(ferry__seq_word)) {
-            ferry__seq_word w = __atomic_load_n((const ferry__seq_word *)(const void *)s,
+            ferry__seq_word w = __atomic_load_n(FERRY__SCAST(const ferry__seq_word *, FERRY__SCAST(const void *, s)),
                                                 __ATOMIC_RELAXED);
             memcpy(d, &w, sizeof w);
             d += sizeof w;
@@ -151,13 +151,13 @@ static inline void ferry_seqlock_read_copy(void *dst, const void *src, size_t n)
  * inside a write section. */
 static inline void ferry_seqlock_write_copy(void *dst, const void *src, size_t n)
 {
-    unsigned char *d = (unsigned char *)dst;
-    const unsigned char *s = (const unsigned char *)src;
-    if ((((uintptr_t)d | (uintptr_t)s) & (sizeof(ferry__seq_word) - 1)) == 0) {
+    unsigned char *d = FERRY__SCAST(unsigned char *, dst);
+    const unsigned char *s = FERRY__SCAST(const unsigned char *, src);
+    if (((FERRY__RCAST(uintptr_t, d) | FERRY__RCAST(uintptr_t, s)) & (sizeof(ferry__seq_word) - 1)) == 0) {
         for (; n >= sizeof(ferry__seq_word); n -= sizeof(ferry__seq_word)) {
             ferry__seq_word w;
             memcpy(&w, s, sizeof w);
-            __atomic_store_n((ferry__seq_word *)(void *)d, w, __ATOMIC_RELAXED);
+            __atomic_store_n(FERRY__SCAST(ferry__seq_word *, FERRY__SCAST(void *, d)), w, __ATOMIC_RELAXED);
             d += sizeof w;
             s += sizeof w;
         }

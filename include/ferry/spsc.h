@@ -118,7 +118,7 @@ ferry__spsc_push_es(ferry_spsc *q, const void *items, size_t n, size_t es)
         ferry__spsc_copy(dst, items, n, es);
     } else {
         memcpy(dst, items, first * es);
-        memcpy(q->p_buf, (const char *)items + first * es, (n - first) * es);
+        memcpy(q->p_buf, FERRY__SCAST(const char *, items) + first * es, (n - first) * es);
     }
     /* Release: publishes the slots just written; pairs with the acquire
      * load of head in ferry_spsc_pop. */
@@ -152,7 +152,7 @@ ferry__spsc_pop_es(ferry_spsc *q, void *out, size_t max, size_t es)
         ferry__spsc_copy(out, src, max, es);
     } else {
         memcpy(out, src, first * es);
-        memcpy((char *)out + first * es, q->c_buf, (max - first) * es);
+        memcpy(FERRY__SCAST(char *, out) + first * es, q->c_buf, (max - first) * es);
     }
     /* Release: our reads of the slots happen before the producer reuses
      * them; pairs with the acquire load of tail in ferry_spsc_push. */
@@ -242,7 +242,7 @@ static inline void *ferry_spsc_peek(ferry_spsc *q)
         /* Acquire: as in ferry_spsc_pop. */
         q->c_head_cache = atomic_load_explicit(&q->head, memory_order_acquire);
         if (q->c_head_cache == tail)
-            return NULL;
+            return FERRY__NULLPTR;
     }
     return q->c_buf + (tail & q->c_mask) * q->c_esize;
 }

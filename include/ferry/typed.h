@@ -73,8 +73,14 @@ FERRY_EXTERN_C_BEGIN
     typedef T name##_item; /* so that `const name##_item *` is a pointer to const T, whatever T is */      \
     typedef struct name##_tx name##_tx;                                                                    \
     typedef struct name##_rx name##_rx;                                                                    \
-    FERRY__TYPED_FN ferry_tx *name##_tx_handle(name##_tx *tx) { return (ferry_tx *)(void *)tx; }             \
-    FERRY__TYPED_FN ferry_rx *name##_rx_handle(name##_rx *rx) { return (ferry_rx *)(void *)rx; }             \
+    FERRY__TYPED_FN ferry_tx *name##_tx_handle(name##_tx *tx)                                              \
+    {                                                                                                      \
+        return FERRY__SCAST(ferry_tx *, FERRY__SCAST(void *, tx));                                         \
+    }                                                                                                      \
+    FERRY__TYPED_FN ferry_rx *name##_rx_handle(name##_rx *rx)                                              \
+    {                                                                                                      \
+        return FERRY__SCAST(ferry_rx *, FERRY__SCAST(void *, rx));                                         \
+    }                                                                                                      \
     FERRY__TYPED_FN int name##_open(const ferry_chan_config *cfg, name##_tx **tx, name##_rx **rx)            \
     {                                                                                                      \
         if (!cfg || !tx || !rx || (cfg->elem_size != 0 && cfg->elem_size != sizeof(name##_item)))                    \
@@ -85,18 +91,18 @@ FERRY_EXTERN_C_BEGIN
         ferry_rx *r;                                                                                       \
         int e = ferry_chan_open(&c, &t, &r);                                                               \
         if (e == 0) {                                                                                      \
-            *tx = (name##_tx *)(void *)t;                                                                  \
-            *rx = (name##_rx *)(void *)r;                                                                  \
+            *tx = FERRY__SCAST(name##_tx *, FERRY__SCAST(void *, t));                                      \
+            *rx = FERRY__SCAST(name##_rx *, FERRY__SCAST(void *, r));                                      \
         }                                                                                                  \
         return e;                                                                                          \
     }                                                                                                      \
     FERRY__TYPED_FN name##_tx *name##_tx_clone(name##_tx *tx)                                                \
     {                                                                                                      \
-        return (name##_tx *)(void *)ferry_tx_clone(name##_tx_handle(tx));                                  \
+        return FERRY__SCAST(name##_tx *, FERRY__SCAST(void *, ferry_tx_clone(name##_tx_handle(tx))));      \
     }                                                                                                      \
     FERRY__TYPED_FN name##_rx *name##_rx_clone(name##_rx *rx)                                                \
     {                                                                                                      \
-        return (name##_rx *)(void *)ferry_rx_clone(name##_rx_handle(rx));                                  \
+        return FERRY__SCAST(name##_rx *, FERRY__SCAST(void *, ferry_rx_clone(name##_rx_handle(rx))));      \
     }                                                                                                      \
     FERRY__TYPED_FN void name##_tx_release(name##_tx *tx) { ferry_tx_release(name##_tx_handle(tx)); }        \
     FERRY__TYPED_FN void name##_rx_release(name##_rx *rx) { ferry_rx_release(name##_rx_handle(rx)); }        \
@@ -154,10 +160,10 @@ FERRY_EXTERN_C_BEGIN
     {                                                                                                      \
         if (!c)                                                                                            \
             return;                                                                                        \
-        memset(c, 0, sizeof *c);                                                                           \
+        memset(FERRY__SCAST(void *, c), 0, sizeof *c); /* the cast: no g++ -Wclass-memaccess (atomics) */ \
         c->op = FERRY_SELECT_RECV;                                                                         \
         c->rx = name##_rx_handle(rx);                                                                      \
-        c->buf = (void *)out;                                                                              \
+        c->buf = FERRY__SCAST(void *, out);                                                                \
         c->n = max;                                                                                        \
     }                                                                                                      \
     FERRY__TYPED_FN void name##_select_send(ferry_select_case *c, name##_tx *tx, const name##_item *items, size_t n,   \
@@ -165,11 +171,11 @@ FERRY_EXTERN_C_BEGIN
     {                                                                                                      \
         if (!c)                                                                                            \
             return;                                                                                        \
-        memset(c, 0, sizeof *c);                                                                           \
+        memset(FERRY__SCAST(void *, c), 0, sizeof *c); /* the cast: no g++ -Wclass-memaccess (atomics) */ \
         c->op = FERRY_SELECT_SEND;                                                                         \
         c->prio = prio;                                                                                    \
         c->tx = name##_tx_handle(tx);                                                                      \
-        c->buf = (void *)(uintptr_t)items;                                                                 \
+        c->buf = FERRY__RCAST(void *, FERRY__RCAST(uintptr_t, items));                                     \
         c->n = n;                                                                                          \
     }                                                                                                      \
     typedef name##_item name##_item /* a repeat of the first typedef: swallows the ';' after the macro */

@@ -73,8 +73,8 @@ typedef struct ferry_wakeset {
     size_t len;
 } ferry_wakeset;
 
-#define FERRY_WAITLIST_INIT {{NULL, NULL}, 0, 0, NULL}
-#define FERRY_WAKESET_INIT {{NULL, NULL}, 0}
+#define FERRY_WAITLIST_INIT {{FERRY__NULLPTR, FERRY__NULLPTR}, 0, 0, FERRY__NULLPTR}
+#define FERRY_WAKESET_INIT {{FERRY__NULLPTR, FERRY__NULLPTR}, 0}
 
 /* Out-of-line misuse reports (src/waitlist.c). */
 __attribute__((noreturn, cold)) void ferry__waitlist_misuse(const char *what, const ferry_waitlist *wl,
@@ -100,7 +100,7 @@ static inline void ferry_waitlist_init(ferry_waitlist *wl, const char *name)
 static inline void ferry_waitlist_fini(ferry_waitlist *wl)
 {
     if (FERRY_UNLIKELY(wl->len != 0))
-        ferry__waitlist_misuse("destroyed with waiters linked", wl, NULL);
+        ferry__waitlist_misuse("destroyed with waiters linked", wl, FERRY__NULLPTR);
 }
 
 /* Whether any waiter is linked, and how many. */
@@ -110,8 +110,8 @@ static inline size_t ferry_waitlist_len(const ferry_waitlist *wl) { return wl->l
 /* Prepare a waiter; `wake` is what ferry_wakeset_wake() will call. */
 static inline void ferry_waiter_init(ferry_waiter *w, ferry_wake_fn wake)
 {
-    w->node.next = w->node.prev = NULL;
-    w->owner = NULL;
+    w->node.next = w->node.prev = FERRY__NULLPTR;
+    w->owner = FERRY__NULLPTR;
     w->seq = 0;
     w->wake = wake;
     w->taken = false;
@@ -121,22 +121,22 @@ static inline void ferry_waiter_init(ferry_waiter *w, ferry_wake_fn wake)
  * its memory is about to go away while a list still points at it. */
 static inline void ferry_waiter_fini(ferry_waiter *w)
 {
-    if (FERRY_UNLIKELY(w->owner != NULL))
+    if (FERRY_UNLIKELY(w->owner != FERRY__NULLPTR))
         ferry__waitlist_misuse("still links a waiter that is being finished", w->owner, w);
     if (FERRY_UNLIKELY(w->taken))
         ferry__waitlist_misuse("had a waiter taken for waking that is being finished before it was woken",
-                               NULL, w);
+                               FERRY__NULLPTR, w);
 }
 
 /* Whether `w` is linked on a list, and whether it is in a wakeset waiting to
  * be woken (at most one of the two holds). */
-static inline bool ferry_waiter_linked(const ferry_waiter *w) { return w->owner != NULL; }
+static inline bool ferry_waiter_linked(const ferry_waiter *w) { return w->owner != FERRY__NULLPTR; }
 static inline bool ferry_waiter_taken(const ferry_waiter *w) { return w->taken; }
 
 /* Link `w` at the tail. Aborts if it is already linked or taken. */
 static inline void ferry_waitlist_link(ferry_waitlist *wl, ferry_waiter *w)
 {
-    if (FERRY_UNLIKELY(w->owner != NULL || w->taken))
+    if (FERRY_UNLIKELY(w->owner != FERRY__NULLPTR || w->taken))
         ferry__waitlist_misuse("was asked to link a waiter that is already linked", w->owner ? w->owner : wl, w);
     ferry_list_add_tail(&wl->head, &w->node);
     w->owner = wl;
@@ -149,12 +149,12 @@ static inline void ferry_waitlist_link(ferry_waitlist *wl, ferry_waiter *w)
  * Aborts if `w` is linked on a different list. */
 static inline bool ferry_waitlist_unlink(ferry_waitlist *wl, ferry_waiter *w)
 {
-    if (w->owner == NULL)
+    if (w->owner == FERRY__NULLPTR)
         return false;
     if (FERRY_UNLIKELY(w->owner != wl))
         ferry__waitlist_misuse("was asked to unlink a waiter that is linked on another list", wl, w);
     ferry_list_del(&w->node);
-    w->owner = NULL;
+    w->owner = FERRY__NULLPTR;
     wl->len--;
     return true;
 }
@@ -171,9 +171,9 @@ static inline ferry_waiter *ferry_waitlist_peek(const ferry_waitlist *wl, uint64
 {
     ferry_list *n = ferry_list_first(&wl->head);
     if (!n)
-        return NULL;
+        return FERRY__NULLPTR;
     ferry_waiter *w = ferry_container_of(n, ferry_waiter, node);
-    return w->seq < round ? w : NULL;
+    return w->seq < round ? w : FERRY__NULLPTR;
 }
 
 /* The waiter after `w` on its list that `round` admits, or NULL. */
@@ -181,9 +181,9 @@ static inline ferry_waiter *ferry_waitlist_next(const ferry_waitlist *wl, const 
                                                 uint64_t round)
 {
     if (w->node.next == &wl->head)
-        return NULL;
+        return FERRY__NULLPTR;
     ferry_waiter *n = ferry_container_of(w->node.next, ferry_waiter, node);
-    return n->seq < round ? n : NULL;
+    return n->seq < round ? n : FERRY__NULLPTR;
 }
 
 /* Make ws empty (the same as zero-filling it or FERRY_WAKESET_INIT). */
@@ -203,7 +203,7 @@ static inline void ferry_waitlist_move(ferry_waitlist *wl, ferry_waiter *w, ferr
     if (FERRY_UNLIKELY(w->owner != wl))
         ferry__waitlist_misuse("was asked to give up a waiter that is not linked on it", wl, w);
     ferry_list_del(&w->node);
-    w->owner = NULL;
+    w->owner = FERRY__NULLPTR;
     wl->len--;
     w->taken = true;
     ferry_list_add_tail(&ws->head, &w->node);
@@ -217,7 +217,7 @@ static inline size_t ferry_waitlist_take(ferry_waitlist *wl, uint64_t round, fer
 {
     size_t n = 0;
     ferry_waiter *w;
-    while (n < max && (w = ferry_waitlist_peek(wl, round)) != NULL) {
+    while (n < max && (w = ferry_waitlist_peek(wl, round)) != FERRY__NULLPTR) {
         ferry_waitlist_move(wl, w, ws);
         n++;
     }
@@ -235,7 +235,7 @@ static inline size_t ferry_wakeset_wake(ferry_wakeset *ws)
 {
     size_t n = 0;
     ferry_list *node;
-    while ((node = ferry_list_first(&ws->head)) != NULL) {
+    while ((node = ferry_list_first(&ws->head)) != FERRY__NULLPTR) {
         ferry_waiter *w = ferry_container_of(node, ferry_waiter, node);
         ferry_list_del(node);
         ws->len--;
@@ -243,7 +243,7 @@ static inline size_t ferry_wakeset_wake(ferry_wakeset *ws)
         ferry_wake_fn fn = w->wake;
         if (FERRY_UNLIKELY(!fn))
             ferry__waitlist_misuse("was asked to wake a waiter that has no wake function "
-                                   "(ferry_wakeset_wake)", NULL, w);
+                                   "(ferry_wakeset_wake)", FERRY__NULLPTR, w);
         fn(w);
         n++;
     }

@@ -7,7 +7,8 @@
 #   - all of them together as C17 and gnu11, and optimized with
 #     _FORTIFY_SOURCE=2 (its inline checking versions of libc's functions);
 #   - as C++11 and C++20, also inside the program's own extern "C" { } block
-#     (as programs include C libraries whose headers they do not trust).
+#     (as programs include C libraries whose headers they do not trust),
+#     also with -Wold-style-cast and -Wzero-as-null-pointer-constant.
 #   headers.sh SOURCE_DIR BUILD_DIR C_COMPILER [CXX_COMPILER]
 set -euo pipefail
 src=$1 build=$2 cc=$3 cxx=${4:-}
@@ -17,6 +18,7 @@ inc=(-I"$src/include" -I"$build/include")
 common=(-Wall -Wextra -Werror -pedantic -Wconversion -Wsign-conversion -Wcast-qual -Wundef
         -Wpointer-arith -Wredundant-decls -Wformat=2 -Wmissing-declarations)
 cwarn=("${common[@]}" -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wwrite-strings)
+cxxwarn=("${common[@]}" -Wold-style-cast -Wzero-as-null-pointer-constant)
 
 headers=()
 for h in "$src"/include/ferry/*.h "$build"/include/ferry/version.h; do headers+=("$(basename "$h")"); done
@@ -46,8 +48,8 @@ if [ -n "$cxx" ]; then
   sed -i 's/^int ferry_all(void) {/extern "C" int ferry_all(void);\nint ferry_all(void) {/' "$tmp/extern_c.cpp"
   cp "$tmp/all.c" "$tmp/all.cpp"
   for std in c++11 c++20; do
-    compile "$tmp/all.cpp" "all headers, $std" "$cxx" -std=$std -fsyntax-only "${common[@]}"
-    compile "$tmp/extern_c.cpp" "all headers inside extern \"C\", $std" "$cxx" -std=$std -fsyntax-only "${common[@]}"
+    compile "$tmp/all.cpp" "all headers, $std" "$cxx" -std=$std -fsyntax-only "${cxxwarn[@]}"
+    compile "$tmp/extern_c.cpp" "all headers inside extern \"C\", $std" "$cxx" -std=$std -fsyntax-only "${cxxwarn[@]}"
   done
   langs="$langs, C++11, C++20 (also in extern \"C\")"
 fi
