@@ -35,8 +35,8 @@
 
 /* The queued-twice mark of a head: its address ^ magic ^ the fork
  * generation, which a fork child's handler bumps (before any other thread
- * exists there) after re-marking every head that is really on one of its
- * queues (remark_queued). A head whose call was under way in another
+ * exists there) and then re-marks every head that is really on one of its
+ * queues (ferry__rcu_workers_remark). A head whose call was under way in another
  * thread at the fork -- marked, not yet pushed: the mark is stored before
  * the push -- keeps the old generation's mark in the child, which no
  * longer reads as queued, so the child can queue it. Relaxed: written only
