@@ -166,15 +166,21 @@ void ferry__rcu_fork_init(void);
 void ferry__rcu_workers_prepare_fork(struct ferry__rcu_flavor *f);
 void ferry__rcu_workers_after_fork_parent(struct ferry__rcu_flavor *f);
 void ferry__rcu_workers_after_fork_child(struct ferry__rcu_flavor *f);
+/* In the child, before anything else: a new generation of queued marks,
+ * then every flavor's heads that are on a queue marked with it (see
+ * rcu_worker.c: a head whose call was under way at the fork is not). */
+void ferry__rcu_fork_new_generation(void);
+void ferry__rcu_workers_remark(struct ferry__rcu_flavor *f);
 void ferry__rcu_gp_after_fork_child(struct ferry__rcu_flavor *f);
-/* For the hash table's fork handling (rcuhash.c): fn is called first in
- * the child handler, while the child has no thread but the forking one,
- * before any worker gets a new thread (so before any callback can start
- * there); set once, before the first fork that needs it. And: was head
- * queued with ferry__rcu_call, its callback not started yet? Read in a
- * child before the workers restart, true means it runs in the child --
- * provided no call of head was under way in another thread at the fork
- * (the mark is set just before the push). */
+/* For the hash table's fork handling (rcuhash.c): fn is called early in
+ * the child handler (after the queued marks are renewed), while the child
+ * has no thread but the forking one, before any worker gets a new thread
+ * (so before any callback can start there); set once, before the first
+ * fork that needs it. And: was head queued with ferry__rcu_call, its
+ * callback not started yet? Read in a child before the workers restart,
+ * true means it runs in the child -- provided no call of head was under
+ * way in another thread at the fork, or RCU's child handler has renewed
+ * the marks already (the mark is set just before the push). */
 void ferry__rcu_set_fork_child_hook(void (*fn)(void));
 bool ferry__rcu_head_pending(const ferry_rcu_head *head);
 

@@ -29,6 +29,11 @@
  *   - callback queues: lock-free stacks, consistent at any instant (fork's
  *     copy of memory respects each thread's program order: a push is in
  *     the child or not);
+ *   - calls under way in other threads (not waited for: that would take a
+ *     count or a lock on every call): a head marked queued but not pushed
+ *     is on no queue in the child; the child renews the marks of the heads
+ *     that are (a new generation, rcu_worker.c), so the old mark no longer
+ *     reads as queued and the head can be queued again there;
  *   - batches a worker had taken: recorded in its `inflight` under
  *     take_lock and trimmed before each callback starts, so the child runs
  *     every callback that had not started (after a grace period of its
@@ -70,6 +75,10 @@ static void parent(void)
 
 static void child(void)
 {
+    /* Heads whose call was under way in another thread: not queued. */
+    ferry__rcu_fork_new_generation();
+    for (unsigned i = 0; i < NFLAVORS; i++)
+        ferry__rcu_workers_remark(flavors[i]);
     /* Acquire: pairs with ferry__rcu_set_fork_child_hook's release. */
     void (*hook)(void) = atomic_load_explicit(&child_hook, memory_order_acquire);
     if (hook)

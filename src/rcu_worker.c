@@ -33,6 +33,22 @@
 #define WORKER_SLEEPING 1u
 #define HEAD_MAGIC ((uintptr_t)0x5a17c0ffee0ddba1ull)
 
+/* The queued-twice mark of a head: its address ^ magic ^ the fork
+ * generation, which a fork child's handler bumps (before any other thread
+ * exists there) and then re-marks every head that is really on one of its
+ * queues (ferry__rcu_workers_remark). A head whose call was under way in another
+ * thread at the fork -- marked, not yet pushed: the mark is stored before
+ * the push -- keeps the old generation's mark in the child, which no
+ * longer reads as queued, so the child can queue it. Relaxed: written only
+ * in a child with one thread; threads created later see it through
+ * pthread_create. */
+static FERRY_ATOMIC(uintptr_t) fork_gen;
+
+static inline uintptr_t head_mark(const ferry_rcu_head *head)
+{
+    return (uintptr_t)head ^ HEAD_MAGIC ^ atomic_load_explicit(&fork_gen, memory_order_relaxed);
+}
+
 /* The worker whose thread this is (NULL in other threads). */
 static FERRY_TLS ferry_rcu_worker *self_worker;
 /* Per flavor: the worker the thread is bound to, or NULL. */
@@ -326,7 +342,7 @@ void ferry__rcu_call(struct ferry__rcu_flavor *f, ferry_rcu_head *head,
     if (FERRY_UNLIKELY(!head || !fn))
         ferry__die_at(file ? file : "(unknown call site)", line, "%s_call: NULL %s", f->name,
                       head ? "callback" : "head");
-    uintptr_t mark = (uintptr_t)head ^ HEAD_MAGIC;
+    uintptr_t mark = head_mark(head);
     if (FERRY_UNLIKELY(head->queued == mark))
         ferry__die_at(file ? file : "(unknown call site)", line,
                       "%s_call: head %p queued twice (its callback has not run yet)",
@@ -345,7 +361,7 @@ bool ferry__rcu_head_pending(const ferry_rcu_head *head)
     /* Set by ferry__rcu_call before the push, cleared by run_batch before
      * the callback starts; read only where no thread can change it (a
      * fork child before its workers restart). */
-    return head->queued == ((uintptr_t)head ^ HEAD_MAGIC);
+    return head->queued == head_mark(head);
 }
 
 void ferry__rcu_kick_default(struct ferry__rcu_flavor *f)
@@ -409,7 +425,7 @@ void ferry__rcu_barrier(struct ferry__rcu_flavor *f, const char *file, int line)
                 memset(&heads[n], 0, sizeof heads[n]);
                 heads[n].left = &left;
                 heads[n].head.fn = barrier_cb;
-                heads[n].head.queued = (uintptr_t)&heads[n].head ^ HEAD_MAGIC;
+                heads[n].head.queued = head_mark(&heads[n].head);
                 /* Relaxed: before the push that publishes the head. */
                 atomic_fetch_add_explicit(&left, 1, memory_order_relaxed);
                 push_to(w, &heads[n].head, q);
@@ -651,6 +667,37 @@ void ferry__rcu_workers_after_fork_parent(struct ferry__rcu_flavor *f)
     for_each_worker(w, f)
         ferry_mutex_unlock(&w->take_lock);
     ferry_mutex_unlock(&f->worker_lock);
+}
+
+/* A fork child, first of all (its only thread; relaxed below): what the
+ * child sees of a call under way in another thread at the fork is its
+ * program order cut anywhere -- prepare_fork does not wait for calls (it
+ * could not without a count or a lock on every call's path). Pushed: the
+ * head is on a queue and runs in the child. Not pushed (marked, perhaps
+ * also waiting for worker_lock to start the worker): the head is on no
+ * queue and nothing will push it, but its mark says queued, and the
+ * child's next call with it would die "queued twice". So: a new
+ * generation, and every head that is on a queue or in a worker's
+ * `inflight` gets the new mark; the others' old marks mean nothing now. */
+void ferry__rcu_fork_new_generation(void)
+{
+    atomic_store_explicit(&fork_gen, atomic_load_explicit(&fork_gen, memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+}
+
+static void remark_list(ferry_rcu_head *h)
+{
+    for (; h; h = h->next)
+        h->queued = head_mark(h);
+}
+
+void ferry__rcu_workers_remark(struct ferry__rcu_flavor *f)
+{
+    for_each_worker(w, f) {
+        remark_list(atomic_load_explicit(&w->inflight, memory_order_relaxed));
+        for (unsigned i = 0; i < w->nq; i++)
+            remark_list(atomic_load_explicit(&w->queues[i].top, memory_order_relaxed));
+    }
 }
 
 /* In the child no worker thread exists (unless the fork came from one of

@@ -223,9 +223,12 @@ struct resize_req {
     ferry_lfht *ht;
 };
 
-/* One bucket array, freed through the flavor's call after a halving. */
+/* One bucket array, freed through the flavor's call after a halving: put
+ * on the resizer's `retired` list under resize_lock, handed to the call
+ * once the lock is released (free_retired). */
 struct bucket_block {
     ferry_rcu_head rh;
+    struct bucket_block *retired_next;
     ferry_lfht_node b[];
 };
 
@@ -420,7 +423,7 @@ static long count_sum(ferry_lfht *ht)
 }
 
 static void resize_cb(ferry_rcu_head *h);
-static int do_resize(ferry_lfht *ht, bool in_section);
+static int do_resize(ferry_lfht *ht, bool in_section, struct bucket_block **retired);
 
 /* Make sure resize_cb runs (once) after target changed. seq_cst exchange:
  * Dekker pair with resize_cb, which clears queued and then reloads target;
@@ -512,7 +515,7 @@ static void help_grow(ferry_lfht *ht, unsigned long size, unsigned chain)
         request_grow(ht, g >= LONG_BITS || (size << g) >> g != size ? ht->max_size : size << g);
     }
     if (pthread_mutex_trylock(&ht->resize_lock) == 0) {
-        do_resize(ht, true);
+        do_resize(ht, true, NULL);   /* grows only: retires nothing */
         pthread_mutex_unlock(&ht->resize_lock);
     }
 }
@@ -1002,8 +1005,8 @@ static void free_block(ferry_rcu_head *h)
     free(ferry_container_of(h, struct bucket_block, rh));
 }
 
-/* 2^(k+1) -> 2^k. Never fails. */
-static void shrink_one(ferry_lfht *ht, unsigned long size)
+/* 2^(k+1) -> 2^k. Never fails. The old array goes on *retired. */
+static void shrink_one(ferry_lfht *ht, unsigned long size, struct bucket_block **retired)
 {
     unsigned long half = size / 2;
     unsigned o = order_of(size);
@@ -1023,17 +1026,37 @@ static void shrink_one(ferry_lfht *ht, unsigned long size)
         chunk_break(ht->fl, i);
     }
     ht->fl->read_unlock();
-    /* Free after a grace period: readers may still stand on the buckets. */
+    /* Free after a grace period (readers may still stand on the buckets),
+     * but not from here: see free_retired. */
     struct bucket_block *blk = ferry_container_of((void *)arr, struct bucket_block, b);
-    ht->fl->call(&blk->rh, free_block);
+    blk->retired_next = *retired;
+    *retired = blk;
+}
+
+/* The arrays that halvings retired, to the flavor's call, which frees each
+ * after a grace period. Called once resize_lock is released: the call may
+ * take a lock of the flavor's -- ferry's takes its worker lock to start
+ * the callback thread -- and a fork can come with that lock held by the
+ * forking thread (explicit ferry_rcu_before_fork, then fork(), whose
+ * prepare handler takes every resize_lock): a call made under resize_lock
+ * would wait for the forking thread, which waits for resize_lock. */
+static void free_retired(ferry_lfht *ht, struct bucket_block *retired)
+{
+    while (retired) {
+        struct bucket_block *next = retired->retired_next;
+        ht->fl->call(&retired->rh, free_block);
+        retired = next;
+    }
 }
 
 /* Work toward target, one step at a time. 0 or -ENOMEM. in_section: an
  * updater helping from inside its read-side section (help_grow): grow
- * only, without leaving the section between chunks. */
+ * only, without leaving the section between chunks (retired may be NULL
+ * then). Halvings put their old arrays on *retired, for free_retired
+ * after resize_lock is released. */
 static const ferry_lfht_flavor no_sections;
 
-static int do_resize(ferry_lfht *ht, bool in_section)
+static int do_resize(ferry_lfht *ht, bool in_section, struct bucket_block **retired)
 {
     int rc = 0;
     /* Relaxed: destroy sets it and then waits for us with a barrier; an
@@ -1055,7 +1078,7 @@ static int do_resize(ferry_lfht *ht, bool in_section)
         } else if (in_section) {
             break;
         } else {
-            shrink_one(ht, s);
+            shrink_one(ht, s, retired);
         }
         /* Relaxed: a statistic. */
         atomic_fetch_add_explicit(&ht->stat_resizes, 1, memory_order_relaxed);
@@ -1099,11 +1122,13 @@ static void resize_cb(ferry_rcu_head *h)
     atomic_store_explicit(&ht->cb_started, 1, memory_order_relaxed);
     TEST_HOOK(HOOK_CALLBACK);
     for (;;) {
+        struct bucket_block *retired = NULL;
         pthread_mutex_lock(&ht->resize_lock);
         if (ht->slots)
             retarget(ht);
-        do_resize(ht, false);
+        do_resize(ht, false, &retired);
         pthread_mutex_unlock(&ht->resize_lock);
+        free_retired(ht, retired);
         /* seq_cst: Dekker with queue_resize (see there): the store of
          * queued, then the load of target. destroying and size: relaxed,
          * they only decide whether to go round again. */
@@ -1130,11 +1155,13 @@ int ferry_lfht_resize(ferry_lfht *ht, unsigned long new_size)
         new_size = min;
     if (!affordable(new_size))
         return -ENOMEM;   /* before anything changes */
+    struct bucket_block *retired = NULL;
     pthread_mutex_lock(&ht->resize_lock);
     /* seq_cst: see queue_resize. */
     atomic_store_explicit(&ht->target, new_size, memory_order_seq_cst);
-    int rc = do_resize(ht, false);
+    int rc = do_resize(ht, false, &retired);
     pthread_mutex_unlock(&ht->resize_lock);
+    free_retired(ht, retired);
     return rc;
 }
 
@@ -1174,8 +1201,14 @@ static const ferry_lfht_flavor no_sections = {
  * resize in the child hangs), over a table left half way through a
  * doubling or halving. So the prepare handler takes the resize_lock of
  * every live table, waiting for the resize steps in progress to end (they
- * wait for nobody: no grace period, no other thread), and both after-fork
- * handlers release them: each table crosses the fork between two steps.
+ * wait for nobody: no grace period, no other thread, no lock of RCU's --
+ * a halving hands its old array to the flavor's call only after releasing
+ * resize_lock, see free_retired, so RCU's locks may already be held by the
+ * forking thread, as they are after an explicit ferry_rcu_before_fork),
+ * and both after-fork handlers release them: each table crosses the fork
+ * between two steps. A resizer that had released resize_lock but not yet
+ * handed the arrays it retired to the call does so in the parent only: a
+ * child does not free them (the parent does).
  * Registered at the first table's creation, after RCU's own handlers
  * (registered at load time), so this prepare runs before RCU's: a resize
  * being waited for may still queue callbacks.

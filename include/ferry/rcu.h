@@ -169,7 +169,7 @@ static inline void ferry__rcu_mb_slave(void)
 typedef struct ferry_rcu_head {
     struct ferry_rcu_head *next;
     void (*fn)(struct ferry_rcu_head *head);
-    uintptr_t queued;          /* queued-twice check: address ^ magic while queued */
+    uintptr_t queued;          /* queued-twice check: address ^ magic ^ fork generation while queued */
 } ferry_rcu_head;
 
 /* ------------------------------------------------------------------------ */
@@ -377,15 +377,20 @@ ferry_rcu_worker *ferry_rcu_get_cpu_worker(int cpu);
  * as well as in the parent; a callback that was running at the instant of
  * the fork does not run again in the child (a worker whose thread cannot be
  * restarted there gets it at the next call, barrier or destroy that needs
- * it, which abort if it still cannot be started). The parent is
- * unaffected.
+ * it, which abort if it still cannot be started). A call that another
+ * thread was making at the fork is in the child or not: its callback runs
+ * there if the head was pushed, else not, and then the child may queue
+ * that head again. The parent is unaffected.
  *
  * Calling them by hand around fork() is allowed (they nest with the
  * automatic ones, liburcu's pattern ports by renaming), and needed around
  * a fork that skips atfork handlers (_Fork, a raw clone) if the child uses
  * RCU: before_fork() in the parent before it, then after_fork_parent() in
- * the parent or after_fork_child() in the child. The handlers never wait
- * for readers, grace periods or callbacks (only for locks held a few
+ * the parent or after_fork_child() in the child. Between before_fork()
+ * and the fork the calling thread holds RCU's worker locks: a barrier,
+ * worker management or a call that has to start a callback thread would
+ * wait for itself. The handlers never wait for readers, grace periods,
+ * callbacks or calls in progress (only for locks held a few
  * instructions), so fork is safe inside a read-side section and while
  * QSBR threads are online. A callback that forks: in the child its thread
  * goes on as that worker's thread. after_fork_* without before_fork abort. */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../torture/rcu_flavors.h"
+#include "../torture/rcu_fork_child.h"
 #include "../torture/rcu_gp_wait.h"
 #include "test.h"
 #include "../torture/rcu_fork_tsan.h"
@@ -26,56 +27,12 @@
  * parent lets every thread it started get going before it forks: workers
  * run a callback first (warm_up), other threads report that they run. */
 
-#define CHILD_SECONDS 20
-
-/* How a child ended: 0 when it exited 0; fails the test otherwise. */
-static void check_child(pid_t pid, const char *name)
-{
-    int status;
-    while (waitpid(pid, &status, 0) < 0)
-        CHECK_EQ(errno, EINTR);
-    CHECK_MSG(!(WIFSIGNALED(status) && WTERMSIG(status) == SIGALRM),
-              "%s: the child hung (killed by its %d s alarm)", name, CHILD_SECONDS);
-    CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s: the child failed (%s %d)",
-              name, WIFSIGNALED(status) ? "signal" : "exit status",
-              WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-}
-
-/* Fork; the child runs fn under an alarm and exits 0 when it returns (a
- * failed CHECK exits 1, a hang dies of SIGALRM). */
-static void in_child(void (*fn)(const struct rcu_flavor *), const struct rcu_flavor *f)
-{
-    fflush(NULL);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        alarm(CHILD_SECONDS);
-        fn(f);
-        fflush(NULL);
-        _exit(0);
-    }
-    check_child(pid, f->name);
-}
-
 /* ---- callbacks that count ---- */
 
 struct obj {
     int value;
     ferry_rcu_head rh;
 };
-
-static FERRY_ATOMIC(int) cb_ran;
-
-static void cb_count(ferry_rcu_head *h)
-{
-    (void)h;
-    atomic_fetch_add_explicit(&cb_ran, 1, memory_order_relaxed);
-}
-
-static int ran(void)
-{
-    return atomic_load_explicit(&cb_ran, memory_order_relaxed);
-}
 
 static void cb_nothing(ferry_rcu_head *h)
 {
@@ -145,7 +102,7 @@ static void fork_with_reader_in_section(const struct rcu_flavor *f)
 {
     struct rcu_holder h;
     rcu_holder_start(&h, f, false);
-    in_child(child_synchronize, f);
+    rcu_fork_in_child(child_synchronize, f);
     rcu_holder_stop(&h);
 }
 
@@ -193,7 +150,7 @@ static void fork_with_pending_callbacks(const struct rcu_flavor *f)
     struct rcu_watch w = { .what = "callbacks pending at the fork", .ran = &cb_ran };
     rcu_worker_wait_taken(&f->in->dflt, &w);
     unsigned long seq = rcu_gp_wait_blocked(f->in, &w);
-    in_child(child_call_and_barrier, f);
+    rcu_fork_in_child(child_call_and_barrier, f);
     rcu_gp_keeps_waiting(f->in, &w, seq);
     /* The parent: still pending behind its reader, then run exactly once. */
     CHECK_EQ(ran(), 0);
@@ -231,7 +188,7 @@ static void fork_inside_section(const struct rcu_flavor *f)
     struct rcu_watch w = { .what = "the parent's synchronize (the forking thread is its reader)",
                            .returned = &s.done };
     unsigned long seq = rcu_gp_wait_blocked(f->in, &w);
-    in_child(child_leave_then_synchronize, f);
+    rcu_fork_in_child(child_leave_then_synchronize, f);
     /* The parent: the same grace period still waits for this section. */
     rcu_gp_keeps_waiting(f->in, &w, seq);
     f->unlock();
@@ -263,8 +220,8 @@ static void parent_unaffected(const struct rcu_flavor *f)
     static struct obj o[4];
     for (int i = 0; i < 4; i++)
         f->call(&o[i].rh, cb_count);
-    in_child(child_nothing, f);
-    in_child(child_synchronize, f);
+    rcu_fork_in_child(child_nothing, f);
+    rcu_fork_in_child(child_synchronize, f);
     /* The forks let the parent's grace period skip nothing: the same one
      * still waits for the reader, and no callback ran. */
     rcu_gp_keeps_waiting(f->in, &w, seq);
@@ -295,14 +252,14 @@ static void child_forks_again(const struct rcu_flavor *f)
     rcu_holder_start(&h, f, false);
     static struct obj o;
     f->call(&o.rh, cb_count);
-    in_child(child_call_and_barrier_grandchild, f);
+    rcu_fork_in_child(child_call_and_barrier_grandchild, f);
     rcu_holder_stop(&h);
     f->barrier();
     CHECK_EQ(ran(), 1);
 }
 
-FERRY_TEST(memb_grandchild) { in_child(child_forks_again, &rcu_memb); }
-FERRY_TEST(bp_grandchild) { in_child(child_forks_again, &rcu_bp); }
+FERRY_TEST(memb_grandchild) { rcu_fork_in_child(child_forks_again, &rcu_memb); }
+FERRY_TEST(bp_grandchild) { rcu_fork_in_child(child_forks_again, &rcu_bp); }
 
 /* ---- the explicit calls (liburcu's pattern) nest with the automatic
  * handlers; around _Fork, which runs no handlers, they are what makes the
@@ -328,7 +285,7 @@ static void explicit_calls(const struct rcu_flavor *f, bool raw)
     CHECK(pid >= 0);
     if (pid == 0) {
         ferry_rcu_after_fork_child();
-        alarm(CHILD_SECONDS);
+        alarm(RCU_FORK_CHILD_SECONDS);
         f->sync();
         f->barrier();
         CHECK_EQ(ran(), 4);
@@ -336,7 +293,7 @@ static void explicit_calls(const struct rcu_flavor *f, bool raw)
         _exit(0);
     }
     ferry_rcu_after_fork_parent();
-    check_child(pid, f->name);
+    rcu_fork_check_child(pid, f->name);
     CHECK_EQ(ran(), 0);
     rcu_holder_stop(&h);
     f->barrier();
@@ -390,7 +347,7 @@ static void cb_fork(ferry_rcu_head *h)
     fflush(NULL);
     pid_t pid = fork();
     if (pid == 0) {
-        alarm(CHILD_SECONDS);
+        alarm(RCU_FORK_CHILD_SECONDS);
         atomic_store_explicit(&cb_ran, 1, memory_order_relaxed);
         pthread_t t;
         if (pthread_create(&t, NULL, child_helper, (void *)cb_flavor) != 0)
@@ -408,7 +365,7 @@ static void fork_from_callback(const struct rcu_flavor *f)
     f->barrier();
     pid_t pid = atomic_load_explicit(&forked_child, memory_order_acquire);
     CHECK(pid > 0);
-    check_child(pid, f->name);
+    rcu_fork_check_child(pid, f->name);
 }
 
 FERRY_TEST(memb_fork_from_callback) { fork_from_callback(&rcu_memb); }
@@ -468,7 +425,7 @@ static void fork_with_workers(const struct rcu_flavor *f)
     cpu_worker_wait_taken(f, &w);
     rcu_worker_wait_taken(own, &w);
     unsigned long seq = rcu_gp_wait_blocked(f->in, &w);
-    in_child(child_workers, f);
+    rcu_fork_in_child(child_workers, f);
     rcu_gp_keeps_waiting(f->in, &w, seq);
     rcu_holder_stop(&h);
     f->barrier();
