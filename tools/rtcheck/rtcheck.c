@@ -4,7 +4,9 @@
  *     LD_PRELOAD=/path/to/libferry-rtcheck.so ./my_audio_app
  *
  * It interposes the calls a real-time thread must not make (the malloc family
- * and free, pthread mutex/cond/rwlock waits, semaphores, sleeps,
+ * and free, pthread mutex/cond/rwlock waits and their clock forms, spin
+ * locks, semaphores, C11 mtx/cnd/thrd waits, sleeps, waits for a child
+ * (wait/waitpid/waitid) or a signal (pause, sigsuspend, sigwait, ...),
  * read/write/open/close and the other I/O calls (pread/pwrite, readv/writev,
  * select/pselect, socket send/recv/accept/connect, fsync), poll/epoll_wait,
  * syscall(SYS_futex, ...), pthread_join, mmap/munmap, the common stdio output
@@ -54,6 +56,9 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
+#include <signal.h>
+#include <threads.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -258,7 +263,11 @@ EXPORT void ferry_rtcheck_blocking(const char *call)
  * I/O (positioned, vectored, sockets, select, sync), stdio input (a
  * buffered stream's read() happens inside glibc, out of the read()
  * wrapper's sight, and the stream lock is taken either way), joining a
- * thread, and mapping memory (the process's memory-map lock). */
+ * thread, and mapping memory (the process's memory-map lock); the
+ * clock forms of the lock waits (libstdc++'s timed mutexes use them),
+ * spin locks, C11 threads' locks, waits and sleep (glibc's mtx_lock and
+ * the rest call the pthread functions inside libc, out of sight of those
+ * wrappers), pvalloc, waiting for a child and waiting for a signal. */
 #define SIMPLE_CALLS(X)                                                                  \
     X(ssize_t, pread, (int fd, void *b, size_t n, off_t o), (fd, b, n, o))               \
     X(ssize_t, pread64, (int fd, void *b, size_t n, off64_t o), (fd, b, n, o))           \
@@ -293,7 +302,35 @@ EXPORT void ferry_rtcheck_blocking(const char *call)
     X(void *, mmap, (void *a, size_t n, int pr, int fl, int fd, off_t o), (a, n, pr, fl, fd, o)) \
     X(void *, mmap64, (void *a, size_t n, int pr, int fl, int fd, off64_t o),            \
       (a, n, pr, fl, fd, o))                                                             \
-    X(int, munmap, (void *a, size_t n), (a, n))
+    X(int, munmap, (void *a, size_t n), (a, n))                                          \
+    X(void *, pvalloc, (size_t n), (n))                                                  \
+    X(int, pthread_mutex_clocklock, (pthread_mutex_t *m, clockid_t c, const struct timespec *t), \
+      (m, c, t))                                                                         \
+    X(int, pthread_rwlock_clockrdlock, (pthread_rwlock_t *l, clockid_t c, const struct timespec *t), \
+      (l, c, t))                                                                         \
+    X(int, pthread_rwlock_clockwrlock, (pthread_rwlock_t *l, clockid_t c, const struct timespec *t), \
+      (l, c, t))                                                                         \
+    X(int, pthread_spin_lock, (pthread_spinlock_t *l), (l))                              \
+    X(int, sem_clockwait, (sem_t *s, clockid_t c, const struct timespec *t), (s, c, t)) \
+    X(int, pthread_timedjoin_np, (pthread_t t, void **r, const struct timespec *d), (t, r, d)) \
+    X(int, pthread_clockjoin_np, (pthread_t t, void **r, clockid_t c, const struct timespec *d), \
+      (t, r, c, d))                                                                      \
+    X(int, mtx_lock, (mtx_t *m), (m))                                                    \
+    X(int, mtx_timedlock, (mtx_t *restrict m, const struct timespec *restrict t), (m, t)) \
+    X(int, cnd_wait, (cnd_t *c, mtx_t *m), (c, m))                                       \
+    X(int, cnd_timedwait, (cnd_t *restrict c, mtx_t *restrict m,                         \
+                           const struct timespec *restrict t), (c, m, t))                \
+    X(int, thrd_sleep, (const struct timespec *d, struct timespec *r), (d, r))           \
+    X(int, thrd_join, (thrd_t t, int *r), (t, r))                                        \
+    X(pid_t, wait, (int *st), (st))                                                      \
+    X(pid_t, waitpid, (pid_t p, int *st, int o), (p, st, o))                             \
+    X(int, waitid, (idtype_t i, id_t id, siginfo_t *in, int o), (i, id, in, o))          \
+    X(int, pause, (void), ())                                                            \
+    X(int, sigsuspend, (const sigset_t *m), (m))                                         \
+    X(int, sigwait, (const sigset_t *restrict m, int *restrict s), (m, s))               \
+    X(int, sigwaitinfo, (const sigset_t *restrict m, siginfo_t *restrict in), (m, in))   \
+    X(int, sigtimedwait, (const sigset_t *restrict m, siginfo_t *restrict in,           \
+                          const struct timespec *restrict t), (m, in, t))
 
 /* The wrapper's C name is rtcheck_NAME and its symbol is NAME (an asm
  * label): glibc's headers may already define NAME as an inline function

@@ -17,8 +17,10 @@
 
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +29,8 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
+#include <threads.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -474,6 +478,216 @@ FERRY_DEATH_TEST(death_munmap, "ferry-rtcheck: munmap in real-time section")
     CHECK(p != MAP_FAILED);
     ferry_rt_enter();
     munmap(p, 4096);
+}
+
+/* ---- the other forms of those calls: clock-based and C11 locks and
+ * waits (libstdc++'s timed mutexes use the clock forms), spin locks,
+ * joins with a deadline, waiting for a child or a signal ---- */
+
+/* A deadline already past on CLOCK_MONOTONIC / CLOCK_REALTIME: a call the
+ * checker let through would return at once instead of waiting. */
+static struct timespec past(clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return ts;
+}
+
+FERRY_DEATH_TEST(death_pvalloc, "ferry-rtcheck: pvalloc in real-time section")
+{
+    ferry_rt_enter();
+    void *volatile p = pvalloc(32);
+    (void)p;
+}
+
+FERRY_DEATH_TEST(death_mutex_clocklock, "ferry-rtcheck: pthread_mutex_clocklock in real-time section")
+{
+    static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    struct timespec ts = past(CLOCK_MONOTONIC);
+    ferry_rt_enter();
+    pthread_mutex_clocklock(&m, CLOCK_MONOTONIC, &ts);
+}
+
+FERRY_DEATH_TEST(death_rwlock_clockrdlock, "ferry-rtcheck: pthread_rwlock_clockrdlock in real-time section")
+{
+    static pthread_rwlock_t l = PTHREAD_RWLOCK_INITIALIZER;
+    struct timespec ts = past(CLOCK_MONOTONIC);
+    ferry_rt_enter();
+    pthread_rwlock_clockrdlock(&l, CLOCK_MONOTONIC, &ts);
+}
+
+FERRY_DEATH_TEST(death_rwlock_clockwrlock, "ferry-rtcheck: pthread_rwlock_clockwrlock in real-time section")
+{
+    static pthread_rwlock_t l = PTHREAD_RWLOCK_INITIALIZER;
+    struct timespec ts = past(CLOCK_MONOTONIC);
+    ferry_rt_enter();
+    pthread_rwlock_clockwrlock(&l, CLOCK_MONOTONIC, &ts);
+}
+
+FERRY_DEATH_TEST(death_spin_lock, "ferry-rtcheck: pthread_spin_lock in real-time section")
+{
+    static pthread_spinlock_t l;
+    pthread_spin_init(&l, PTHREAD_PROCESS_PRIVATE);
+    ferry_rt_enter();
+    pthread_spin_lock(&l);
+}
+
+FERRY_DEATH_TEST(death_sem_clockwait, "ferry-rtcheck: sem_clockwait in real-time section")
+{
+    sem_t s;
+    sem_init(&s, 0, 1);
+    struct timespec ts = past(CLOCK_MONOTONIC);
+    ferry_rt_enter();
+    sem_clockwait(&s, CLOCK_MONOTONIC, &ts);
+}
+
+FERRY_DEATH_TEST(death_timedjoin, "ferry-rtcheck: pthread_timedjoin_np in real-time section")
+{
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, idle_thread, NULL), 0);
+    struct timespec ts = past(CLOCK_REALTIME);
+    ts.tv_sec += 10;
+    ferry_rt_enter();
+    pthread_timedjoin_np(t, NULL, &ts);
+}
+
+FERRY_DEATH_TEST(death_clockjoin, "ferry-rtcheck: pthread_clockjoin_np in real-time section")
+{
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, idle_thread, NULL), 0);
+    struct timespec ts = past(CLOCK_MONOTONIC);
+    ts.tv_sec += 10;
+    ferry_rt_enter();
+    pthread_clockjoin_np(t, NULL, CLOCK_MONOTONIC, &ts);
+}
+
+FERRY_DEATH_TEST(death_mtx_lock, "ferry-rtcheck: mtx_lock in real-time section")
+{
+    static mtx_t m;
+    CHECK_EQ(mtx_init(&m, mtx_plain), thrd_success);
+    ferry_rt_enter();
+    mtx_lock(&m);
+}
+
+FERRY_DEATH_TEST(death_mtx_timedlock, "ferry-rtcheck: mtx_timedlock in real-time section")
+{
+    static mtx_t m;
+    CHECK_EQ(mtx_init(&m, mtx_timed), thrd_success);
+    struct timespec ts = past(CLOCK_REALTIME);
+    ferry_rt_enter();
+    mtx_timedlock(&m, &ts);
+}
+
+FERRY_DEATH_TEST(death_cnd_wait, "ferry-rtcheck: cnd_wait in real-time section")
+{
+    static mtx_t m;
+    static cnd_t c;
+    CHECK_EQ(mtx_init(&m, mtx_plain), thrd_success);
+    CHECK_EQ(cnd_init(&c), thrd_success);
+    mtx_lock(&m);
+    ferry_rt_enter();
+    cnd_wait(&c, &m);   /* no one signals: only the checker ends this */
+}
+
+FERRY_DEATH_TEST(death_cnd_timedwait, "ferry-rtcheck: cnd_timedwait in real-time section")
+{
+    static mtx_t m;
+    static cnd_t c;
+    CHECK_EQ(mtx_init(&m, mtx_plain), thrd_success);
+    CHECK_EQ(cnd_init(&c), thrd_success);
+    mtx_lock(&m);
+    struct timespec ts = past(CLOCK_REALTIME);
+    ferry_rt_enter();
+    cnd_timedwait(&c, &m, &ts);
+}
+
+FERRY_DEATH_TEST(death_thrd_sleep, "ferry-rtcheck: thrd_sleep in real-time section")
+{
+    struct timespec ts = {0, 1000};
+    ferry_rt_enter();
+    thrd_sleep(&ts, NULL);
+}
+
+static int idle_thrd(void *arg)
+{
+    (void)arg;
+    return 0;
+}
+
+FERRY_DEATH_TEST(death_thrd_join, "ferry-rtcheck: thrd_join in real-time section")
+{
+    thrd_t t;
+    CHECK_EQ(thrd_create(&t, idle_thrd, NULL), thrd_success);
+    ferry_rt_enter();
+    thrd_join(t, NULL);
+}
+
+FERRY_DEATH_TEST(death_waitpid, "ferry-rtcheck: waitpid in real-time section")
+{
+    ferry_rt_enter();
+    waitpid(-1, NULL, WNOHANG);
+}
+
+FERRY_DEATH_TEST(death_wait, "ferry-rtcheck: wait in real-time section")
+{
+    ferry_rt_enter();
+    wait(NULL);   /* no child: ECHILD at once if let through */
+}
+
+FERRY_DEATH_TEST(death_waitid, "ferry-rtcheck: waitid in real-time section")
+{
+    siginfo_t in;
+    ferry_rt_enter();
+    waitid(P_ALL, 0, &in, WEXITED | WNOHANG);
+}
+
+/* The signal waits: SIGUSR2, blocked, is never sent; each call that the
+ * checker let through would wait for ever (or, timed, return EAGAIN). */
+static sigset_t usr2_blocked(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR2);
+    CHECK_EQ(pthread_sigmask(SIG_BLOCK, &set, NULL), 0);
+    return set;
+}
+
+FERRY_DEATH_TEST(death_pause, "ferry-rtcheck: pause in real-time section")
+{
+    ferry_rt_enter();
+    pause();
+}
+
+FERRY_DEATH_TEST(death_sigsuspend, "ferry-rtcheck: sigsuspend in real-time section")
+{
+    sigset_t all;
+    sigfillset(&all);
+    sigdelset(&all, SIGABRT);
+    ferry_rt_enter();
+    sigsuspend(&all);
+}
+
+FERRY_DEATH_TEST(death_sigwait, "ferry-rtcheck: sigwait in real-time section")
+{
+    sigset_t set = usr2_blocked();
+    int sig;
+    ferry_rt_enter();
+    sigwait(&set, &sig);
+}
+
+FERRY_DEATH_TEST(death_sigwaitinfo, "ferry-rtcheck: sigwaitinfo in real-time section")
+{
+    sigset_t set = usr2_blocked();
+    ferry_rt_enter();
+    sigwaitinfo(&set, NULL);
+}
+
+FERRY_DEATH_TEST(death_sigtimedwait, "ferry-rtcheck: sigtimedwait in real-time section")
+{
+    sigset_t set = usr2_blocked();
+    struct timespec zero = {0, 0};
+    ferry_rt_enter();
+    sigtimedwait(&set, NULL, &zero);
 }
 
 /* ---- ferry's own calls that may block: caught even when they would not
