@@ -10,8 +10,9 @@
  * read/write/open/close and the other I/O calls (pread/pwrite, readv/writev,
  * select/pselect, socket send/recv/accept/connect, fsync), poll/epoll_wait,
  * syscall(SYS_futex, ...), pthread_join, mmap/munmap, the common stdio output
- * calls: printf, fprintf, puts, fputs, fwrite, fflush, and stdio input:
- * fread, fgets, fgetc, getc, getline, getdelim; see SIMPLE_CALLS). Each
+ * calls: printf, fprintf, puts, fputs, fputc, putc, putchar, fwrite, fflush,
+ * and stdio input: fread, fgets, fgetc, getc, getchar, getline, getdelim;
+ * see SIMPLE_CALLS). Each
  * wrapper asks whether the calling thread is inside a ferry real-time
  * section (ferry_rt_enter/ferry_rt_exit); if it is, the checker prints
  *
@@ -260,7 +261,8 @@ EXPORT void ferry_rtcheck_blocking(const char *call)
 
 /* ------------------------------------------------------------------ */
 /* Calls that are checked and forwarded as they are: the other forms of
- * I/O (positioned, vectored, sockets, select, sync), stdio input (a
+ * I/O (positioned, vectored, sockets, select, sync), stdio's character
+ * output (the stream lock, and a write when the buffer fills), stdio input (a
  * buffered stream's read() happens inside glibc, out of the read()
  * wrapper's sight, and the stream lock is taken either way), joining a
  * thread, and mapping memory (the process's memory-map lock); the
@@ -296,6 +298,10 @@ EXPORT void ferry_rtcheck_blocking(const char *call)
     X(char *, fgets, (char *b, int n, FILE *f), (b, n, f))                               \
     X(int, fgetc, (FILE *f), (f))                                                        \
     X(int, getc, (FILE *f), (f))                                                         \
+    X(int, getchar, (void), ())                                                          \
+    X(int, fputc, (int c, FILE *f), (c, f))                                              \
+    X(int, putc, (int c, FILE *f), (c, f))                                               \
+    X(int, putchar, (int c), (c))                                                        \
     X(ssize_t, getline, (char **l, size_t *n, FILE *f), (l, n, f))                       \
     X(ssize_t, getdelim, (char **l, size_t *n, int d, FILE *f), (l, n, d, f))            \
     X(int, pthread_join, (pthread_t t, void **r), (t, r))                                \

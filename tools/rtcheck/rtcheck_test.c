@@ -690,6 +690,37 @@ FERRY_DEATH_TEST(death_sigtimedwait, "ferry-rtcheck: sigtimedwait in real-time s
     sigtimedwait(&set, NULL, &zero);
 }
 
+/* stdio's character calls, with the stream's buffer already there (the
+ * first use allocates it, which the malloc check would catch instead). */
+FERRY_DEATH_TEST(death_putc, "ferry-rtcheck: putc in real-time section")
+{
+    fputs("", stdout);
+    ferry_rt_enter();
+    putc('\n', stdout);
+}
+
+FERRY_DEATH_TEST(death_fputc, "ferry-rtcheck: fputc in real-time section")
+{
+    fputs("", stdout);
+    ferry_rt_enter();
+    fputc('\n', stdout);
+}
+
+FERRY_DEATH_TEST(death_putchar, "ferry-rtcheck: putchar in real-time section")
+{
+    fputs("", stdout);
+    int (*volatile put)(int) = putchar;   /* the library's, not glibc's inline form (putc) */
+    ferry_rt_enter();
+    put('\n');
+}
+
+FERRY_DEATH_TEST(death_getchar, "ferry-rtcheck: getchar in real-time section")
+{
+    int (*volatile get)(void) = getchar;   /* as putchar above */
+    ferry_rt_enter();
+    get();
+}
+
 /* ---- ferry's own calls that may block: caught even when they would not
  * wait this time (src/rt_block.h), as pthread_mutex_lock is ---- */
 
