@@ -8,7 +8,9 @@
  * locks, semaphores, C11 mtx/cnd/thrd waits, sleeps, waits for a child
  * (wait/waitpid/waitid) or a signal (pause, sigsuspend, sigwait, ...),
  * read/write/open/close and the other I/O calls (pread/pwrite, readv/writev,
- * select/pselect, socket send/recv/accept/connect, fsync), poll/epoll_wait,
+ * preadv/pwritev, select/pselect, socket send/recv/accept/connect and
+ * their batched forms, sendfile, fsync/syncfs/msync, flock/lockf),
+ * poll/epoll_wait,
  * syscall(SYS_futex, ...), pthread_join, mmap/munmap, the common stdio output
  * calls: printf, fprintf, puts, fputs, fputc, putc, putchar, fwrite, fflush,
  * and stdio input: fread, fgets, fgetc, getc, getchar, getline, getdelim;
@@ -44,6 +46,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -52,13 +55,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/select.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
-#include <signal.h>
 #include <threads.h>
 #include <time.h>
 #include <unistd.h>
@@ -261,7 +265,7 @@ EXPORT void ferry_rtcheck_blocking(const char *call)
 
 /* ------------------------------------------------------------------ */
 /* Calls that are checked and forwarded as they are: the other forms of
- * I/O (positioned, vectored, sockets, select, sync), stdio's character
+ * I/O (positioned, vectored, sockets, select, sync, file locks), stdio's character
  * output (the stream lock, and a write when the buffer fills), stdio input (a
  * buffered stream's read() happens inside glibc, out of the read()
  * wrapper's sight, and the stream lock is taken either way), joining a
@@ -293,6 +297,16 @@ EXPORT void ferry_rtcheck_blocking(const char *call)
     X(int, accept4, (int fd, struct sockaddr *a, socklen_t *al, int fl), (fd, a, al, fl)) \
     X(int, connect, (int fd, const struct sockaddr *a, socklen_t al), (fd, a, al))       \
     X(int, fsync, (int fd), (fd))                                                        \
+    X(ssize_t, preadv, (int fd, const struct iovec *v, int n, off_t o), (fd, v, n, o))   \
+    X(ssize_t, pwritev, (int fd, const struct iovec *v, int n, off_t o), (fd, v, n, o))  \
+    X(int, recvmmsg, (int fd, struct mmsghdr *m, unsigned n, int fl, struct timespec *t), \
+      (fd, m, n, fl, t))                                                                 \
+    X(int, sendmmsg, (int fd, struct mmsghdr *m, unsigned n, int fl), (fd, m, n, fl))    \
+    X(ssize_t, sendfile, (int o, int i, off_t *off, size_t n), (o, i, off, n))           \
+    X(int, flock, (int fd, int op), (fd, op))                                            \
+    X(int, lockf, (int fd, int cmd, off_t n), (fd, cmd, n))                              \
+    X(int, msync, (void *a, size_t n, int fl), (a, n, fl))                               \
+    X(int, syncfs, (int fd), (fd))                                                       \
     X(int, fdatasync, (int fd), (fd))                                                    \
     X(size_t, fread, (void *p, size_t size, size_t n, FILE *f), (p, size, n, f))         \
     X(char *, fgets, (char *b, int n, FILE *f), (b, n, f))                               \

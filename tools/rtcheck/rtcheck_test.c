@@ -24,8 +24,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/select.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -688,6 +690,95 @@ FERRY_DEATH_TEST(death_sigtimedwait, "ferry-rtcheck: sigtimedwait in real-time s
     struct timespec zero = {0, 0};
     ferry_rt_enter();
     sigtimedwait(&set, NULL, &zero);
+}
+
+/* More I/O: vectored positioned, batched sockets, sendfile, file locks,
+ * syncing a mapping or a file system. */
+FERRY_DEATH_TEST(death_preadv, "ferry-rtcheck: preadv in real-time section")
+{
+    int fd = open("/dev/zero", O_RDONLY);
+    CHECK(fd >= 0);
+    char b[8];
+    struct iovec v = {b, sizeof b};
+    ferry_rt_enter();
+    preadv(fd, &v, 1, 0);
+}
+
+FERRY_DEATH_TEST(death_pwritev, "ferry-rtcheck: pwritev in real-time section")
+{
+    int fd = open("/dev/null", O_WRONLY);
+    CHECK(fd >= 0);
+    char b[8] = {0};
+    struct iovec v = {b, sizeof b};
+    ferry_rt_enter();
+    pwritev(fd, &v, 1, 0);
+}
+
+FERRY_DEATH_TEST(death_recvmmsg, "ferry-rtcheck: recvmmsg in real-time section")
+{
+    int sv[2];
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+    struct mmsghdr m;
+    memset(&m, 0, sizeof m);
+    ferry_rt_enter();
+    recvmmsg(sv[0], &m, 1, MSG_DONTWAIT, NULL);
+}
+
+FERRY_DEATH_TEST(death_sendmmsg, "ferry-rtcheck: sendmmsg in real-time section")
+{
+    int sv[2];
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+    struct mmsghdr m;
+    memset(&m, 0, sizeof m);
+    ferry_rt_enter();
+    sendmmsg(sv[0], &m, 1, MSG_DONTWAIT);
+}
+
+FERRY_DEATH_TEST(death_sendfile, "ferry-rtcheck: sendfile in real-time section")
+{
+    int in = open("/dev/zero", O_RDONLY), out = open("/dev/null", O_WRONLY);
+    CHECK(in >= 0 && out >= 0);
+    ferry_rt_enter();
+    sendfile(out, in, NULL, 8);
+}
+
+/* A file of its own to lock: the test's temporary directory or /tmp. */
+static int temp_file(void)
+{
+    char path[] = "/tmp/ferry-rtcheck-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    unlink(path);
+    return fd;
+}
+
+FERRY_DEATH_TEST(death_flock, "ferry-rtcheck: flock in real-time section")
+{
+    int fd = temp_file();
+    ferry_rt_enter();
+    flock(fd, LOCK_EX);
+}
+
+FERRY_DEATH_TEST(death_lockf, "ferry-rtcheck: lockf in real-time section")
+{
+    int fd = temp_file();
+    ferry_rt_enter();
+    lockf(fd, F_LOCK, 0);
+}
+
+FERRY_DEATH_TEST(death_msync, "ferry-rtcheck: msync in real-time section")
+{
+    void *p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(p != MAP_FAILED);
+    ferry_rt_enter();
+    msync(p, 4096, MS_ASYNC);
+}
+
+FERRY_DEATH_TEST(death_syncfs, "ferry-rtcheck: syncfs in real-time section")
+{
+    int fd = temp_file();
+    ferry_rt_enter();
+    syncfs(fd);
 }
 
 /* stdio's character calls, with the stream's buffer already there (the
