@@ -23,6 +23,15 @@
  *
  * The default flavor (ferry/rcu.h) or QSBR (ferry/rcu_qsbr.h), chosen at
  * init: readers use that flavor's read-side sections.
+ *
+ * fork(): no fork handler sees to an rcu_sync (it is like a mutex there).
+ * One that another thread was inside at the fork (from the start of its
+ * enter to the end of its exit, or between them), or whose return to idle
+ * was running, must not be used in the child (it may be locked, or wait
+ * for ever for that thread's grace period): set it up again there with
+ * ferry_rcu_sync_init, without fini. One used only by the forking thread,
+ * or idle, works in the child; a return to idle queued and not yet running
+ * at the fork runs there too.
  */
 #ifndef FERRY_RCU_SYNC_H
 #define FERRY_RCU_SYNC_H
