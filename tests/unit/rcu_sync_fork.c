@@ -3,8 +3,8 @@
  * the parent was using (the header's "fork()" paragraph).
  *  - Another thread was inside enter at the fork, waiting for the grace
  *    period a reader holds up: in the child nobody ends that grace period
- *    (the state would stay "entering" and every enter there would wait for
- *    ever), so the child sets it up again, and it works.
+ *    (the state stays "entering"), so the child leaves it alone and uses
+ *    a new one.
  *  - Only the forking thread used it, between its enter and its exit: the
  *    child's exit returns it to idle.
  *  - It was exited, its return to idle queued behind the reader's grace
@@ -19,7 +19,7 @@
 #include "../torture/rcu_fork_tsan.h"
 #include "test.h"
 
-static ferry_rcu_sync rs;
+static ferry_rcu_sync rs, fresh;
 
 /* A reader that holds a grace period up until told. */
 static FERRY_ATOMIC(int) reader_in, release_reader;
@@ -54,16 +54,24 @@ static void stop_reader(pthread_t t)
     CHECK_EQ(pthread_join(t, NULL), 0);
 }
 
-/* The child's side: one enter/exit round that must come back to idle,
- * then fini. */
-static void round_trip_and_fini(void)
+/* The child's side: one enter/exit round on s that must come back to
+ * idle, then fini. */
+static void round_trip_and_fini(ferry_rcu_sync *s)
 {
-    CHECK_EQ(ferry_rcu_sync_enter(&rs), 0);
-    CHECK(!ferry_rcu_sync_is_idle(&rs));
-    CHECK_EQ(ferry_rcu_sync_exit(&rs), 0);
+    CHECK_EQ(ferry_rcu_sync_enter(s), 0);
+    CHECK(!ferry_rcu_sync_is_idle(s));
+    CHECK_EQ(ferry_rcu_sync_exit(s), 0);
     ferry_rcu_barrier();
-    CHECK(ferry_rcu_sync_is_idle(&rs));
-    CHECK_EQ(ferry_rcu_sync_fini(&rs), 0);
+    CHECK(ferry_rcu_sync_is_idle(s));
+    CHECK_EQ(ferry_rcu_sync_fini(s), 0);
+}
+
+/* The child's side for an rcu_sync another thread was inside: leave it
+ * alone, use a new one. */
+static void use_a_fresh_one(void)
+{
+    CHECK_EQ(ferry_rcu_sync_init(&fresh), 0);
+    round_trip_and_fini(&fresh);
 }
 
 /* Fork; the child runs fn under an alarm; the parent checks how it ended. */
@@ -94,15 +102,14 @@ static void *enterer(void *arg)
     return NULL;
 }
 
-static void child_sets_it_up_again(void)
+static void child_uses_a_fresh_one(void)
 {
     CHECK(!ferry_rcu_sync_is_idle(&rs));   /* the enterer's state, for ever */
-    CHECK_EQ(ferry_rcu_sync_init(&rs), 0);
-    CHECK(ferry_rcu_sync_is_idle(&rs));
-    round_trip_and_fini();
+    ferry_rcu_barrier();
+    use_a_fresh_one();
 }
 
-FERRY_TEST(another_threads_enter_under_way_child_sets_it_up_again)
+FERRY_TEST(another_threads_enter_under_way_child_uses_a_fresh_one)
 {
     ferry_rcu_sync_init(&rs);
     pthread_t r = start_reader();
@@ -111,7 +118,7 @@ FERRY_TEST(another_threads_enter_under_way_child_sets_it_up_again)
     while (!atomic_load(&enterer_started) || ferry_rcu_sync_is_idle(&rs))
         ferry_test_sleep_ms(1);
     ferry_test_sleep_ms(10);   /* in the grace period's wait, rs's lock released */
-    in_child(child_sets_it_up_again);
+    in_child(child_uses_a_fresh_one);
     stop_reader(r);
     CHECK_EQ(pthread_join(e, NULL), 0);
     ferry_rcu_barrier();
@@ -127,7 +134,7 @@ static void child_exits(void)
     CHECK_EQ(ferry_rcu_sync_exit(&rs), 0);
     ferry_rcu_barrier();
     CHECK(ferry_rcu_sync_is_idle(&rs));
-    round_trip_and_fini();
+    round_trip_and_fini(&rs);
 }
 
 FERRY_TEST(forking_updater_exits_in_the_child)
@@ -147,7 +154,7 @@ static void child_returns_to_idle(void)
 {
     ferry_rcu_barrier();   /* the return to idle, inherited, runs here */
     CHECK(ferry_rcu_sync_is_idle(&rs));
-    round_trip_and_fini();
+    round_trip_and_fini(&rs);
 }
 
 FERRY_TEST(queued_return_to_idle_runs_in_the_child)
@@ -160,6 +167,54 @@ FERRY_TEST(queued_return_to_idle_runs_in_the_child)
     CHECK(!ferry_rcu_sync_is_idle(&rs));
     in_child(child_returns_to_idle);
     stop_reader(r);
+    ferry_rcu_barrier();
+    CHECK(ferry_rcu_sync_is_idle(&rs));
+    CHECK_EQ(ferry_rcu_sync_fini(&rs), 0);
+}
+
+/* ---- fork while other threads enter and exit without pause ---- */
+
+/* The regression: each rcu_sync had its own pthread mutex, which a thread
+ * of the parent could hold at the fork. In the child the inherited return
+ * to idle then waited for it for ever on the callback thread, and the
+ * child's first barrier with it. Now the fork handlers take the one lock
+ * that every rcu_sync shares. Two threads enter and exit back to back
+ * (no readers: the grace periods are quick, the lock is taken often)
+ * while the test forks FORKS times; each child finishes a barrier (which
+ * runs any inherited return to idle) and uses a new rcu_sync (rs may be
+ * one that a churning thread was inside). Before the fix about one child
+ * in a hundred hung here. */
+enum { FORKS = 300 };
+static FERRY_ATOMIC(int) churn_stop;
+
+static void *churn(void *arg)
+{
+    (void)arg;
+    while (!atomic_load(&churn_stop)) {
+        CHECK_EQ(ferry_rcu_sync_enter(&rs), 0);
+        CHECK_EQ(ferry_rcu_sync_exit(&rs), 0);
+    }
+    return NULL;
+}
+
+static void child_after_churn(void)
+{
+    ferry_rcu_barrier();
+    use_a_fresh_one();
+}
+
+FERRY_TEST(fork_while_others_enter_and_exit)
+{
+    ferry_rcu_sync_init(&rs);
+    atomic_store(&churn_stop, 0);
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++)
+        CHECK_EQ(pthread_create(&t[i], NULL, churn, NULL), 0);
+    for (int i = 0; i < FORKS; i++)
+        in_child(child_after_churn);
+    atomic_store(&churn_stop, 1);
+    for (int i = 0; i < 2; i++)
+        CHECK_EQ(pthread_join(t[i], NULL), 0);
     ferry_rcu_barrier();
     CHECK(ferry_rcu_sync_is_idle(&rs));
     CHECK_EQ(ferry_rcu_sync_fini(&rs), 0);
