@@ -1237,7 +1237,8 @@ static const ferry_lfht_flavor no_sections = {
  * (resize_cb run with it does nothing, see there) and queues an allocated
  * head from then on. An allocated head given up in turn (a fork of the
  * child) goes on the table's given_up list, freed by destroy after the
- * flavor's barrier: it may still run, or never. Will run in the child: left alone. */
+ * flavor's barrier: it may still run, or never. Will run in the child:
+ * left alone. */
 static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
 static ferry_list live_tables;   /* zero-filled: empty */
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
