@@ -217,10 +217,13 @@
 
 /* The head automatic resizes are queued with: the table's own, or, after a
  * fork child had to leave the table's head to the flavor (fork_child_one),
- * an allocated one. */
+ * an allocated one. An allocated head given up in a later fork goes on the
+ * table's given_up list, which destroy frees (the flavor may run it or drop
+ * it; the table cannot tell which). */
 struct resize_req {
     ferry_rcu_head rh;
     ferry_lfht *ht;
+    struct resize_req *given_up_next;
 };
 
 /* One bucket array, freed through the flavor's call after a halving: put
@@ -261,6 +264,7 @@ struct ferry_lfht {
     FERRY_ATOMIC(int) cb_started;                  /* the last queued resize_cb began */
     struct resize_req *req;                        /* &own_req, or one a fork child made */
     struct resize_req own_req;
+    struct resize_req *given_up;                   /* allocated heads given up */
     ferry_lfht_node *initial;                      /* buckets [0, min), one allocation */
     ferry_list live;                               /* in live_tables (fork handling) */
     FERRY_ATOMIC(unsigned long) stat_resizes;      /* steps done (tests) */
@@ -1113,9 +1117,10 @@ static void resize_cb(ferry_rcu_head *h)
     if (FERRY_UNLIKELY(rq != ht->req)) {
         /* A head a fork child gave up on (fork_child_one), which this
          * flavor carried into the child after all: the table has queued
-         * its new head meanwhile, or will. Nothing to do but free it. */
-        if (rq != &ht->own_req)
-            free(rq);
+         * its new head meanwhile, or will. Nothing to do: an allocated one
+         * is on the given_up list, which destroy frees (a later fork child
+         * may have put it there after this callback was queued, so it
+         * cannot be freed here without freeing it twice). */
         return;
     }
     /* Relaxed: see queue_resize. */
@@ -1230,7 +1235,10 @@ static const ferry_lfht_flavor no_sections = {
  * del that wants a resize queues it again. Unknown: the head may still be
  * queued, so queueing it again could link it twice; the child gives it up
  * (resize_cb run with it does nothing, see there) and queues an allocated
- * head from then on. Will run in the child: left alone. */
+ * head from then on. An allocated head given up in turn (a fork of the
+ * child) goes on the table's given_up list, freed by destroy after the
+ * flavor's barrier: it may still run, or never. Will run in the child:
+ * left alone. */
 static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
 static ferry_list live_tables;   /* zero-filled: empty */
 static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
@@ -1276,6 +1284,11 @@ static void fork_child_one(ferry_lfht *ht)
         if (!rq)
             return;   /* this table resizes only when asked to, in this child */
         rq->ht = ht;
+        if (ht->req != &ht->own_req) {
+            /* Allocated by an earlier fork child: freed by destroy. */
+            ht->req->given_up_next = ht->given_up;
+            ht->given_up = ht->req;
+        }
         ht->req = rq;   /* the old head, if it ever runs, does nothing */
     }
     atomic_store_explicit(&ht->calling, 0, memory_order_relaxed);
@@ -1345,6 +1358,10 @@ static void free_tables(ferry_lfht *ht)
     }
     if (ht->req != &ht->own_req)
         free(ht->req);   /* made by a fork child */
+    for (struct resize_req *rq = ht->given_up, *next; rq; rq = next) {
+        next = rq->given_up_next;
+        free(rq);
+    }
     free(ht->initial);
     free(ht->slots);
     pthread_mutex_destroy(&ht->resize_lock);

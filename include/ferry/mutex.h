@@ -80,13 +80,10 @@ typedef struct ferry_cond {
     FERRY_ATOMIC(uintptr_t) word; /* head | QLOCK                              */
 } ferry_cond;
 
-#ifdef __cplusplus
-#define FERRY_MUTEX_INIT {}
-#define FERRY_COND_INIT {}
-#else
-#define FERRY_MUTEX_INIT {0, 0, 0}
-#define FERRY_COND_INIT {0}
-#endif
+/* Static initializers: the same as zero-filling (C: { 0 }; C++: {}, see
+ * FERRY__ZERO_INIT in ferry/common.h). */
+#define FERRY_MUTEX_INIT FERRY__ZERO_INIT
+#define FERRY_COND_INIT FERRY__ZERO_INIT
 
 #define FERRY__MUTEX_LOCKED FERRY__SCAST(uintptr_t, 1)
 #define FERRY__MUTEX_QLOCK FERRY__SCAST(uintptr_t, 2)

@@ -21,8 +21,11 @@
  * other's readers.
  *
  * Debug checks (FERRY_DEBUG): read_lock in an unregistered or offline
- * thread, unlock without lock, quiescent state / offline / synchronize /
- * barrier inside a read_lock section: each aborts naming the call site.
+ * thread, unlock without lock, online when already online, quiescent
+ * state / offline / synchronize / barrier / unregister inside a read_lock
+ * section, a thread that exits inside one: each aborts (naming the call
+ * site where there is one). Release builds do not count read_lock
+ * sections, so none of these is checked there.
  */
 #ifndef FERRY_RCU_QSBR_H
 #define FERRY_RCU_QSBR_H
@@ -64,7 +67,8 @@ static inline void ferry__qsbr_publish(unsigned long v)
  * already registered. Takes a lock; may block briefly. */
 void ferry_qsbr_register_thread(void);
 
-/* Unregister (going offline first). Aborts if not registered. */
+/* Unregister (going offline first). Aborts if not registered; with
+ * FERRY_DEBUG, also inside a read_lock section. */
 void ferry_qsbr_unregister_thread(void);
 
 static inline void ferry__qsbr_read_lock_at(const char *file, int line)

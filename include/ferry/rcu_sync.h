@@ -23,6 +23,20 @@
  *
  * The default flavor (ferry/rcu.h) or QSBR (ferry/rcu_qsbr.h), chosen at
  * init: readers use that flavor's read-side sections.
+ *
+ * fork(): the library's fork handlers leave no rcu_sync half-way through
+ * a transition or locked in the child, and a return to idle that was
+ * queued (not yet running) at the fork runs there too (RCU runs the
+ * callbacks a child inherits). One used only by the forking thread (also
+ * between its enter and exit), or idle, works in the child. What the child
+ * cannot have is another thread's part: an rcu_sync that another thread
+ * was inside at the fork (from the start of its enter to the end of its
+ * exit, or between them), or whose return to idle was running, stays in
+ * that thread's state there (an enter would wait for ever for its grace
+ * period, the count keeps its enter, fini waits for ever for its return).
+ * A child that may have such a one leaves it alone (no enter, exit, fini,
+ * init or free: an inherited return to idle may still use it) and uses a
+ * new rcu_sync.
  */
 #ifndef FERRY_RCU_SYNC_H
 #define FERRY_RCU_SYNC_H
@@ -46,11 +60,11 @@ struct ferry__rcu_sync_ops;
 
 typedef struct ferry_rcu_sync {
     FERRY_ATOMIC(int) state;           /* read by readers */
-    unsigned long count;               /* updaters inside; under lock */
-    bool queued;                       /* the callback is queued; under lock */
-    bool called;                       /* a callback was ever queued; under lock */
-    pthread_mutex_t lock;
-    pthread_cond_t passed;             /* state reached PASSED */
+    unsigned long count;               /* updaters inside; under the library's lock */
+    bool queued;                       /* the callback is queued; under that lock */
+    bool called;                       /* a callback was ever queued; under that lock */
+    pthread_mutex_t lock;              /* unused (one lock serves every rcu_sync) */
+    pthread_cond_t passed;             /* unused */
     ferry_rcu_head head;
     const struct ferry__rcu_sync_ops *ops;
 } ferry_rcu_sync;

@@ -17,8 +17,9 @@
  * unless one of the checkers is present:
  *
  * - libferry-rtcheck.so (tools/rtcheck), loaded with LD_PRELOAD, interposes
- *   the malloc family, free, pthread mutex/cond/rwlock waits, semaphores,
- *   sleeps, file and socket I/O (read/write/open/close, pread, readv,
+ *   the malloc family, free, pthread mutex/cond/rwlock waits (also the
+ *   clock forms), spin locks, semaphores, C11 mtx/cnd/thrd waits, sleeps,
+ *   waits for a child process or a signal, file and socket I/O (read/write/open/close, pread, readv,
  *   select, send/recv, fsync, ...), poll/epoll_wait, syscall(SYS_futex),
  *   pthread_join, mmap/munmap and stdio (printf, fputs, fwrite, fread,
  *   fgets, ...), and aborts with "ferry-rtcheck: <call> in real-time

@@ -8,7 +8,9 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "../torture/rcu_flavors.h"
@@ -281,3 +283,58 @@ FERRY_DEBUG_DEATH_TEST(dereference_outside_section_aborts, "ferry_rcu_dereferenc
     struct obj *p = ferry_rcu_dereference(shared);
     (void)p;
 }
+
+/* ---- registration without memory: reader records come from mmap'ed
+ * blocks; with the address space capped at what the process already maps,
+ * the first registration cannot get one. Not under ThreadSanitizer, whose
+ * own bookkeeping needs to map memory while the cap holds. ---- */
+
+#if defined(__SANITIZE_THREAD__)
+#define RCU_BP_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define RCU_BP_TSAN 1
+#endif
+#endif
+
+#ifndef RCU_BP_TSAN
+
+/* Cap the address space at its current size (plus nothing); returns the
+ * limit to restore. */
+static struct rlimit cap_address_space(void)
+{
+    struct rlimit old;
+    CHECK_EQ(getrlimit(RLIMIT_AS, &old), 0);
+    FILE *f = fopen("/proc/self/statm", "r");
+    CHECK(f != NULL);
+    unsigned long pages = 0;
+    CHECK_EQ(fscanf(f, "%lu", &pages), 1);
+    fclose(f);
+    struct rlimit cap = {pages * (unsigned long)sysconf(_SC_PAGESIZE), old.rlim_max};
+    CHECK_EQ(setrlimit(RLIMIT_AS, &cap), 0);
+    return old;
+}
+
+FERRY_TEST(register_without_memory_is_enomem)
+{
+    ferry_rcu_bp_synchronize();   /* whatever a grace period sets up, before the cap */
+    struct rlimit old = cap_address_space();
+    int rc = ferry_rcu_bp_register_thread();
+    CHECK_EQ(setrlimit(RLIMIT_AS, &old), 0);
+    CHECK_EQ(rc, -ENOMEM);
+    CHECK_EQ(ferry_rcu_bp_registered_threads(), 0);
+    /* With memory again it registers, and works. */
+    CHECK_EQ(ferry_rcu_bp_register_thread(), 0);
+    ferry_rcu_bp_read_lock();
+    ferry_rcu_bp_read_unlock();
+    ferry_rcu_bp_unregister_thread();
+}
+
+FERRY_DEATH_TEST(read_lock_without_memory_aborts, "cannot register the thread (out of memory)")
+{
+    ferry_rcu_bp_synchronize();
+    cap_address_space();
+    ferry_rcu_bp_read_lock();
+}
+
+#endif /* RCU_BP_TSAN */

@@ -227,6 +227,65 @@ FERRY_DEBUG_DEATH_TEST(quiescent_state_in_read_section_aborts, "ferry_qsbr_quies
     ferry_qsbr_quiescent_state();
 }
 
+/* A thread that exits registered is unregistered by its key's
+ * destructor, online or offline: it holds up no grace period after it. */
+static void *exit_registered(void *arg)
+{
+    ferry_qsbr_register_thread();
+    if (arg)
+        ferry_qsbr_thread_offline();
+    return NULL;   /* no unregister */
+}
+
+FERRY_TEST(thread_exit_unregisters_online_or_offline)
+{
+    for (int i = 0; i < 8; i++) {
+        pthread_t t;
+        CHECK_EQ(pthread_create(&t, NULL, exit_registered, (i & 1) ? &t : NULL), 0);
+        CHECK_EQ(pthread_join(t, NULL), 0);
+    }
+    ferry_qsbr_synchronize();   /* would wait for ever for an online thread left behind */
+    static ferry_rcu_head h;
+    ferry_qsbr_call(&h, cb_nop);
+    ferry_qsbr_barrier();
+}
+
+FERRY_DEBUG_DEATH_TEST(offline_in_read_section_aborts, "ferry_qsbr_thread_offline inside a ferry_qsbr read-side section")
+{
+    ferry_qsbr_register_thread();
+    ferry_qsbr_read_lock();
+    ferry_qsbr_thread_offline();
+}
+
+FERRY_DEBUG_DEATH_TEST(online_twice_aborts, "ferry_qsbr_thread_online in a thread that is already online")
+{
+    ferry_qsbr_register_thread();
+    ferry_qsbr_thread_online();
+}
+
+FERRY_DEBUG_DEATH_TEST(unregister_in_read_section_aborts, "ferry_qsbr_unregister_thread inside a read-side section")
+{
+    ferry_qsbr_register_thread();
+    ferry_qsbr_read_lock();
+    ferry_qsbr_unregister_thread();
+}
+
+static void *exit_in_section(void *arg)
+{
+    (void)arg;
+    ferry_qsbr_register_thread();
+    ferry_qsbr_read_lock();
+    return NULL;
+}
+
+/* The thread's key destructor unregisters it and finds it in a section. */
+FERRY_DEBUG_DEATH_TEST(thread_exit_in_read_section_aborts, "exited inside one")
+{
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, exit_in_section, NULL), 0);
+    pthread_join(t, NULL);
+}
+
 FERRY_DEBUG_DEATH_TEST(dereference_offline_aborts, "ferry_rcu_dereference outside a read-side section")
 {
     ferry_qsbr_register_thread();

@@ -13,9 +13,15 @@
  * it. Before the fix, a child whose callback was lost kept one bucket.
  *
  * This program compiles the table itself (src/rcuhash.c) with
- * FERRY_LFHT_TEST_HOOKS: the hook below holds resize_cb at its start. */
+ * FERRY_LFHT_TEST_HOOKS: the hook below holds resize_cb at its start, and
+ * with its calls of free() logged (freed_log), so a test can tell that a
+ * head was freed. */
 #define FERRY_LFHT_TEST_HOOKS 1
+#include <stdlib.h>
+static void logged_free(void *p);
+#define free(p) logged_free(p)
 #include "../../src/rcuhash.c"
+#undef free
 
 #include <errno.h>
 #include <signal.h>
@@ -51,6 +57,29 @@ static void pause_ms(long ms)
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The table's calls of free(), the last FREED_LOG of them.                  */
+
+enum { FREED_LOG = 64 };
+static void *freed_log[FREED_LOG];
+static FERRY_ATOMIC(unsigned) freed_n;
+
+static void logged_free(void *p)
+{
+    if (p)
+        freed_log[atomic_fetch_add(&freed_n, 1) % FREED_LOG] = p;
+    free(p);
+}
+
+static bool was_freed(const void *p)
+{
+    unsigned n = atomic_load(&freed_n);
+    for (unsigned i = n > FREED_LOG ? n - FREED_LOG : 0; i < n; i++)
+        if (freed_log[i % FREED_LOG] == p)
+            return true;
+    return false;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -420,4 +449,64 @@ FERRY_TEST(custom_flavor_call_under_way_at_fork_carried)
 FERRY_TEST(custom_flavor_call_under_way_at_fork_dropped)
 {
     call_under_way_at_fork(DROP_QUEUE);
+}
+
+/* A head allocated by a fork child (its call was under way at the fork),
+ * queued in that child and given up again by a fork of the child, whose
+ * flavor drops it: the grandchild's destroy frees it (before the fix it
+ * was never freed). The child runs it (carried) and destroys its table
+ * too; ASan: nothing freed twice. */
+enum { KEYS_IN_CHILD = 15 };   /* between KEYS_AT_FORK and KEYS */
+
+static void grandchild(struct resize_req *first)
+{
+    alarm(CHILD_SECONDS);
+    manual_queue = NULL;   /* the flavor drops the child's queued head */
+    atomic_store(&freed_n, 0);
+    CHECK_MSG(ht->req != first, "the grandchild did not give the child's head up");
+    add_keys(KEYS_IN_CHILD, KEYS);   /* queues the grandchild's own head */
+    check_grown_and_destroy(KEYS, "grandchild");
+    CHECK_MSG(was_freed(first), "the head given up twice was not freed");
+    fflush(NULL);
+    _exit(0);
+}
+
+FERRY_TEST(custom_flavor_head_given_up_twice_dropped_is_freed)
+{
+    ferry_rcu_register_thread();
+    ht = ferry_lfht_new_flavor(1, 1, 0, FERRY_LFHT_AUTO_RESIZE, &manual);
+    CHECK(ht != NULL);
+    add_keys(0, KEYS_AT_FORK - 1);
+    atomic_store(&hold_call, 1);
+    atomic_store(&call_held, 0);
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, add_fifth, NULL), 0);
+    wait_for(&call_held);
+    fflush(NULL);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        alarm(CHILD_SECONDS);
+        atomic_store(&hold_call, 0);
+        manual_queue = NULL;
+        struct resize_req *first = ht->req;
+        CHECK_MSG(first != &ht->own_req, "the child did not give the table's head up");
+        add_keys(KEYS_AT_FORK, KEYS_IN_CHILD);   /* queues `first` */
+        CHECK(manual_queue == &first->rh);
+        CHECK_EQ(stats().queued, 1);
+        fflush(NULL);
+        pid_t g = fork();
+        CHECK(g >= 0);
+        if (g == 0)
+            grandchild(first);
+        reap(g);
+        check_grown_and_destroy(KEYS_IN_CHILD, "child");
+        fflush(NULL);
+        _exit(0);
+    }
+    atomic_store(&hold_call, 0);
+    CHECK_EQ(pthread_join(t, NULL), 0);
+    reap(pid);
+    check_grown_and_destroy(KEYS_AT_FORK, "parent");
+    ferry_rcu_unregister_thread();
 }

@@ -167,3 +167,12 @@ FERRY_DEATH_TEST(push_ptr_on_wrong_item_size, "ferry_spsc_push_ptr on a ring of 
     ferry_spsc_init(&q, buf, sizeof buf[0], 4);
     ferry_spsc_push_ptr(&q, buf);
 }
+
+FERRY_DEATH_TEST(pop_ptr_on_wrong_item_size, "ferry_spsc_pop_ptr on a ring of 4-byte items")
+{
+    ferry_spsc q;
+    uint32_t buf[4];
+    void *out;
+    ferry_spsc_init(&q, buf, sizeof buf[0], 4);
+    ferry_spsc_pop_ptr(&q, &out);
+}

@@ -4,12 +4,17 @@
  *     LD_PRELOAD=/path/to/libferry-rtcheck.so ./my_audio_app
  *
  * It interposes the calls a real-time thread must not make (the malloc family
- * and free, pthread mutex/cond/rwlock waits, semaphores, sleeps,
+ * and free, pthread mutex/cond/rwlock waits and their clock forms, spin
+ * locks, semaphores, C11 mtx/cnd/thrd waits, sleeps, waits for a child
+ * (wait/waitpid/waitid) or a signal (pause, sigsuspend, sigwait, ...),
  * read/write/open/close and the other I/O calls (pread/pwrite, readv/writev,
- * select/pselect, socket send/recv/accept/connect, fsync), poll/epoll_wait,
+ * preadv/pwritev, select/pselect, socket send/recv/accept/connect and
+ * their batched forms, sendfile, fsync/syncfs/msync, flock/lockf),
+ * poll/epoll_wait,
  * syscall(SYS_futex, ...), pthread_join, mmap/munmap, the common stdio output
- * calls: printf, fprintf, puts, fputs, fwrite, fflush, and stdio input:
- * fread, fgets, fgetc, getc, getline, getdelim; see SIMPLE_CALLS). Each
+ * calls: printf, fprintf, puts, fputs, fputc, putc, putchar, fwrite, fflush,
+ * and stdio input: fread, fgets, fgetc, getc, getchar, getline, getdelim;
+ * see SIMPLE_CALLS). Each
  * wrapper asks whether the calling thread is inside a ferry real-time
  * section (ferry_rt_enter/ferry_rt_exit); if it is, the checker prints
  *
@@ -41,6 +46,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -49,11 +55,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/select.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
+#include <threads.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -255,10 +265,15 @@ EXPORT void ferry_rtcheck_blocking(const char *call)
 
 /* ------------------------------------------------------------------ */
 /* Calls that are checked and forwarded as they are: the other forms of
- * I/O (positioned, vectored, sockets, select, sync), stdio input (a
+ * I/O (positioned, vectored, sockets, select, sync, file locks), stdio's character
+ * output (the stream lock, and a write when the buffer fills), stdio input (a
  * buffered stream's read() happens inside glibc, out of the read()
  * wrapper's sight, and the stream lock is taken either way), joining a
- * thread, and mapping memory (the process's memory-map lock). */
+ * thread, and mapping memory (the process's memory-map lock); the
+ * clock forms of the lock waits (libstdc++'s timed mutexes use them),
+ * spin locks, C11 threads' locks, waits and sleep (glibc's mtx_lock and
+ * the rest call the pthread functions inside libc, out of sight of those
+ * wrappers), pvalloc, waiting for a child and waiting for a signal. */
 #define SIMPLE_CALLS(X)                                                                  \
     X(ssize_t, pread, (int fd, void *b, size_t n, off_t o), (fd, b, n, o))               \
     X(ssize_t, pread64, (int fd, void *b, size_t n, off64_t o), (fd, b, n, o))           \
@@ -282,18 +297,60 @@ EXPORT void ferry_rtcheck_blocking(const char *call)
     X(int, accept4, (int fd, struct sockaddr *a, socklen_t *al, int fl), (fd, a, al, fl)) \
     X(int, connect, (int fd, const struct sockaddr *a, socklen_t al), (fd, a, al))       \
     X(int, fsync, (int fd), (fd))                                                        \
+    X(ssize_t, preadv, (int fd, const struct iovec *v, int n, off_t o), (fd, v, n, o))   \
+    X(ssize_t, pwritev, (int fd, const struct iovec *v, int n, off_t o), (fd, v, n, o))  \
+    X(int, recvmmsg, (int fd, struct mmsghdr *m, unsigned n, int fl, struct timespec *t), \
+      (fd, m, n, fl, t))                                                                 \
+    X(int, sendmmsg, (int fd, struct mmsghdr *m, unsigned n, int fl), (fd, m, n, fl))    \
+    X(ssize_t, sendfile, (int o, int i, off_t *off, size_t n), (o, i, off, n))           \
+    X(int, flock, (int fd, int op), (fd, op))                                            \
+    X(int, lockf, (int fd, int cmd, off_t n), (fd, cmd, n))                              \
+    X(int, msync, (void *a, size_t n, int fl), (a, n, fl))                               \
+    X(int, syncfs, (int fd), (fd))                                                       \
     X(int, fdatasync, (int fd), (fd))                                                    \
     X(size_t, fread, (void *p, size_t size, size_t n, FILE *f), (p, size, n, f))         \
     X(char *, fgets, (char *b, int n, FILE *f), (b, n, f))                               \
     X(int, fgetc, (FILE *f), (f))                                                        \
     X(int, getc, (FILE *f), (f))                                                         \
+    X(int, getchar, (void), ())                                                          \
+    X(int, fputc, (int c, FILE *f), (c, f))                                              \
+    X(int, putc, (int c, FILE *f), (c, f))                                               \
+    X(int, putchar, (int c), (c))                                                        \
     X(ssize_t, getline, (char **l, size_t *n, FILE *f), (l, n, f))                       \
     X(ssize_t, getdelim, (char **l, size_t *n, int d, FILE *f), (l, n, d, f))            \
     X(int, pthread_join, (pthread_t t, void **r), (t, r))                                \
     X(void *, mmap, (void *a, size_t n, int pr, int fl, int fd, off_t o), (a, n, pr, fl, fd, o)) \
     X(void *, mmap64, (void *a, size_t n, int pr, int fl, int fd, off64_t o),            \
       (a, n, pr, fl, fd, o))                                                             \
-    X(int, munmap, (void *a, size_t n), (a, n))
+    X(int, munmap, (void *a, size_t n), (a, n))                                          \
+    X(void *, pvalloc, (size_t n), (n))                                                  \
+    X(int, pthread_mutex_clocklock, (pthread_mutex_t *m, clockid_t c, const struct timespec *t), \
+      (m, c, t))                                                                         \
+    X(int, pthread_rwlock_clockrdlock, (pthread_rwlock_t *l, clockid_t c, const struct timespec *t), \
+      (l, c, t))                                                                         \
+    X(int, pthread_rwlock_clockwrlock, (pthread_rwlock_t *l, clockid_t c, const struct timespec *t), \
+      (l, c, t))                                                                         \
+    X(int, pthread_spin_lock, (pthread_spinlock_t *l), (l))                              \
+    X(int, sem_clockwait, (sem_t *s, clockid_t c, const struct timespec *t), (s, c, t)) \
+    X(int, pthread_timedjoin_np, (pthread_t t, void **r, const struct timespec *d), (t, r, d)) \
+    X(int, pthread_clockjoin_np, (pthread_t t, void **r, clockid_t c, const struct timespec *d), \
+      (t, r, c, d))                                                                      \
+    X(int, mtx_lock, (mtx_t *m), (m))                                                    \
+    X(int, mtx_timedlock, (mtx_t *restrict m, const struct timespec *restrict t), (m, t)) \
+    X(int, cnd_wait, (cnd_t *c, mtx_t *m), (c, m))                                       \
+    X(int, cnd_timedwait, (cnd_t *restrict c, mtx_t *restrict m,                         \
+                           const struct timespec *restrict t), (c, m, t))                \
+    X(int, thrd_sleep, (const struct timespec *d, struct timespec *r), (d, r))           \
+    X(int, thrd_join, (thrd_t t, int *r), (t, r))                                        \
+    X(pid_t, wait, (int *st), (st))                                                      \
+    X(pid_t, waitpid, (pid_t p, int *st, int o), (p, st, o))                             \
+    X(int, waitid, (idtype_t i, id_t id, siginfo_t *in, int o), (i, id, in, o))          \
+    X(int, pause, (void), ())                                                            \
+    X(int, sigsuspend, (const sigset_t *m), (m))                                         \
+    X(int, sigwait, (const sigset_t *restrict m, int *restrict s), (m, s))               \
+    X(int, sigwaitinfo, (const sigset_t *restrict m, siginfo_t *restrict in), (m, in))   \
+    X(int, sigtimedwait, (const sigset_t *restrict m, siginfo_t *restrict in,           \
+                          const struct timespec *restrict t), (m, in, t))
 
 /* The wrapper's C name is rtcheck_NAME and its symbol is NAME (an asm
  * label): glibc's headers may already define NAME as an inline function

@@ -17,16 +17,22 @@
 
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/select.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
+#include <threads.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -474,6 +480,336 @@ FERRY_DEATH_TEST(death_munmap, "ferry-rtcheck: munmap in real-time section")
     CHECK(p != MAP_FAILED);
     ferry_rt_enter();
     munmap(p, 4096);
+}
+
+/* ---- the other forms of those calls: clock-based and C11 locks and
+ * waits (libstdc++'s timed mutexes use the clock forms), spin locks,
+ * joins with a deadline, waiting for a child or a signal ---- */
+
+/* A deadline already past on CLOCK_MONOTONIC / CLOCK_REALTIME: a call the
+ * checker let through would return at once instead of waiting. */
+static struct timespec past(clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return ts;
+}
+
+FERRY_DEATH_TEST(death_pvalloc, "ferry-rtcheck: pvalloc in real-time section")
+{
+    ferry_rt_enter();
+    void *volatile p = pvalloc(32);
+    (void)p;
+}
+
+FERRY_DEATH_TEST(death_mutex_clocklock, "ferry-rtcheck: pthread_mutex_clocklock in real-time section")
+{
+    static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    struct timespec ts = past(CLOCK_MONOTONIC);
+    ferry_rt_enter();
+    pthread_mutex_clocklock(&m, CLOCK_MONOTONIC, &ts);
+}
+
+FERRY_DEATH_TEST(death_rwlock_clockrdlock, "ferry-rtcheck: pthread_rwlock_clockrdlock in real-time section")
+{
+    static pthread_rwlock_t l = PTHREAD_RWLOCK_INITIALIZER;
+    struct timespec ts = past(CLOCK_MONOTONIC);
+    ferry_rt_enter();
+    pthread_rwlock_clockrdlock(&l, CLOCK_MONOTONIC, &ts);
+}
+
+FERRY_DEATH_TEST(death_rwlock_clockwrlock, "ferry-rtcheck: pthread_rwlock_clockwrlock in real-time section")
+{
+    static pthread_rwlock_t l = PTHREAD_RWLOCK_INITIALIZER;
+    struct timespec ts = past(CLOCK_MONOTONIC);
+    ferry_rt_enter();
+    pthread_rwlock_clockwrlock(&l, CLOCK_MONOTONIC, &ts);
+}
+
+FERRY_DEATH_TEST(death_spin_lock, "ferry-rtcheck: pthread_spin_lock in real-time section")
+{
+    static pthread_spinlock_t l;
+    pthread_spin_init(&l, PTHREAD_PROCESS_PRIVATE);
+    ferry_rt_enter();
+    pthread_spin_lock(&l);
+}
+
+FERRY_DEATH_TEST(death_sem_clockwait, "ferry-rtcheck: sem_clockwait in real-time section")
+{
+    sem_t s;
+    sem_init(&s, 0, 1);
+    struct timespec ts = past(CLOCK_MONOTONIC);
+    ferry_rt_enter();
+    sem_clockwait(&s, CLOCK_MONOTONIC, &ts);
+}
+
+FERRY_DEATH_TEST(death_timedjoin, "ferry-rtcheck: pthread_timedjoin_np in real-time section")
+{
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, idle_thread, NULL), 0);
+    struct timespec ts = past(CLOCK_REALTIME);
+    ts.tv_sec += 10;
+    ferry_rt_enter();
+    pthread_timedjoin_np(t, NULL, &ts);
+}
+
+FERRY_DEATH_TEST(death_clockjoin, "ferry-rtcheck: pthread_clockjoin_np in real-time section")
+{
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, idle_thread, NULL), 0);
+    struct timespec ts = past(CLOCK_MONOTONIC);
+    ts.tv_sec += 10;
+    ferry_rt_enter();
+    pthread_clockjoin_np(t, NULL, CLOCK_MONOTONIC, &ts);
+}
+
+FERRY_DEATH_TEST(death_mtx_lock, "ferry-rtcheck: mtx_lock in real-time section")
+{
+    static mtx_t m;
+    CHECK_EQ(mtx_init(&m, mtx_plain), thrd_success);
+    ferry_rt_enter();
+    mtx_lock(&m);
+}
+
+FERRY_DEATH_TEST(death_mtx_timedlock, "ferry-rtcheck: mtx_timedlock in real-time section")
+{
+    static mtx_t m;
+    CHECK_EQ(mtx_init(&m, mtx_timed), thrd_success);
+    struct timespec ts = past(CLOCK_REALTIME);
+    ferry_rt_enter();
+    mtx_timedlock(&m, &ts);
+}
+
+FERRY_DEATH_TEST(death_cnd_wait, "ferry-rtcheck: cnd_wait in real-time section")
+{
+    static mtx_t m;
+    static cnd_t c;
+    CHECK_EQ(mtx_init(&m, mtx_plain), thrd_success);
+    CHECK_EQ(cnd_init(&c), thrd_success);
+    mtx_lock(&m);
+    ferry_rt_enter();
+    cnd_wait(&c, &m);   /* no one signals: only the checker ends this */
+}
+
+FERRY_DEATH_TEST(death_cnd_timedwait, "ferry-rtcheck: cnd_timedwait in real-time section")
+{
+    static mtx_t m;
+    static cnd_t c;
+    CHECK_EQ(mtx_init(&m, mtx_plain), thrd_success);
+    CHECK_EQ(cnd_init(&c), thrd_success);
+    mtx_lock(&m);
+    struct timespec ts = past(CLOCK_REALTIME);
+    ferry_rt_enter();
+    cnd_timedwait(&c, &m, &ts);
+}
+
+FERRY_DEATH_TEST(death_thrd_sleep, "ferry-rtcheck: thrd_sleep in real-time section")
+{
+    struct timespec ts = {0, 1000};
+    ferry_rt_enter();
+    thrd_sleep(&ts, NULL);
+}
+
+static int idle_thrd(void *arg)
+{
+    (void)arg;
+    return 0;
+}
+
+FERRY_DEATH_TEST(death_thrd_join, "ferry-rtcheck: thrd_join in real-time section")
+{
+    thrd_t t;
+    CHECK_EQ(thrd_create(&t, idle_thrd, NULL), thrd_success);
+    ferry_rt_enter();
+    thrd_join(t, NULL);
+}
+
+FERRY_DEATH_TEST(death_waitpid, "ferry-rtcheck: waitpid in real-time section")
+{
+    ferry_rt_enter();
+    waitpid(-1, NULL, WNOHANG);
+}
+
+FERRY_DEATH_TEST(death_wait, "ferry-rtcheck: wait in real-time section")
+{
+    ferry_rt_enter();
+    wait(NULL);   /* no child: ECHILD at once if let through */
+}
+
+FERRY_DEATH_TEST(death_waitid, "ferry-rtcheck: waitid in real-time section")
+{
+    siginfo_t in;
+    ferry_rt_enter();
+    waitid(P_ALL, 0, &in, WEXITED | WNOHANG);
+}
+
+/* The signal waits: SIGUSR2, blocked, is never sent; each call that the
+ * checker let through would wait for ever (or, timed, return EAGAIN). */
+static sigset_t usr2_blocked(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGUSR2);
+    CHECK_EQ(pthread_sigmask(SIG_BLOCK, &set, NULL), 0);
+    return set;
+}
+
+FERRY_DEATH_TEST(death_pause, "ferry-rtcheck: pause in real-time section")
+{
+    ferry_rt_enter();
+    pause();
+}
+
+FERRY_DEATH_TEST(death_sigsuspend, "ferry-rtcheck: sigsuspend in real-time section")
+{
+    sigset_t all;
+    sigfillset(&all);
+    sigdelset(&all, SIGABRT);
+    ferry_rt_enter();
+    sigsuspend(&all);
+}
+
+FERRY_DEATH_TEST(death_sigwait, "ferry-rtcheck: sigwait in real-time section")
+{
+    sigset_t set = usr2_blocked();
+    int sig;
+    ferry_rt_enter();
+    sigwait(&set, &sig);
+}
+
+FERRY_DEATH_TEST(death_sigwaitinfo, "ferry-rtcheck: sigwaitinfo in real-time section")
+{
+    sigset_t set = usr2_blocked();
+    ferry_rt_enter();
+    sigwaitinfo(&set, NULL);
+}
+
+FERRY_DEATH_TEST(death_sigtimedwait, "ferry-rtcheck: sigtimedwait in real-time section")
+{
+    sigset_t set = usr2_blocked();
+    struct timespec zero = {0, 0};
+    ferry_rt_enter();
+    sigtimedwait(&set, NULL, &zero);
+}
+
+/* More I/O: vectored positioned, batched sockets, sendfile, file locks,
+ * syncing a mapping or a file system. */
+FERRY_DEATH_TEST(death_preadv, "ferry-rtcheck: preadv in real-time section")
+{
+    int fd = open("/dev/zero", O_RDONLY);
+    CHECK(fd >= 0);
+    char b[8];
+    struct iovec v = {b, sizeof b};
+    ferry_rt_enter();
+    preadv(fd, &v, 1, 0);
+}
+
+FERRY_DEATH_TEST(death_pwritev, "ferry-rtcheck: pwritev in real-time section")
+{
+    int fd = open("/dev/null", O_WRONLY);
+    CHECK(fd >= 0);
+    char b[8] = {0};
+    struct iovec v = {b, sizeof b};
+    ferry_rt_enter();
+    pwritev(fd, &v, 1, 0);
+}
+
+FERRY_DEATH_TEST(death_recvmmsg, "ferry-rtcheck: recvmmsg in real-time section")
+{
+    int sv[2];
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+    struct mmsghdr m;
+    memset(&m, 0, sizeof m);
+    ferry_rt_enter();
+    recvmmsg(sv[0], &m, 1, MSG_DONTWAIT, NULL);
+}
+
+FERRY_DEATH_TEST(death_sendmmsg, "ferry-rtcheck: sendmmsg in real-time section")
+{
+    int sv[2];
+    CHECK_EQ(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+    struct mmsghdr m;
+    memset(&m, 0, sizeof m);
+    ferry_rt_enter();
+    sendmmsg(sv[0], &m, 1, MSG_DONTWAIT);
+}
+
+FERRY_DEATH_TEST(death_sendfile, "ferry-rtcheck: sendfile in real-time section")
+{
+    int in = open("/dev/zero", O_RDONLY), out = open("/dev/null", O_WRONLY);
+    CHECK(in >= 0 && out >= 0);
+    ferry_rt_enter();
+    sendfile(out, in, NULL, 8);
+}
+
+/* A file of its own to lock: the test's temporary directory or /tmp. */
+static int temp_file(void)
+{
+    char path[] = "/tmp/ferry-rtcheck-XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    unlink(path);
+    return fd;
+}
+
+FERRY_DEATH_TEST(death_flock, "ferry-rtcheck: flock in real-time section")
+{
+    int fd = temp_file();
+    ferry_rt_enter();
+    flock(fd, LOCK_EX);
+}
+
+FERRY_DEATH_TEST(death_lockf, "ferry-rtcheck: lockf in real-time section")
+{
+    int fd = temp_file();
+    ferry_rt_enter();
+    lockf(fd, F_LOCK, 0);
+}
+
+FERRY_DEATH_TEST(death_msync, "ferry-rtcheck: msync in real-time section")
+{
+    void *p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(p != MAP_FAILED);
+    ferry_rt_enter();
+    msync(p, 4096, MS_ASYNC);
+}
+
+FERRY_DEATH_TEST(death_syncfs, "ferry-rtcheck: syncfs in real-time section")
+{
+    int fd = temp_file();
+    ferry_rt_enter();
+    syncfs(fd);
+}
+
+/* stdio's character calls, with the stream's buffer already there (the
+ * first use allocates it, which the malloc check would catch instead). */
+FERRY_DEATH_TEST(death_putc, "ferry-rtcheck: putc in real-time section")
+{
+    fputs("", stdout);
+    ferry_rt_enter();
+    putc('\n', stdout);
+}
+
+FERRY_DEATH_TEST(death_fputc, "ferry-rtcheck: fputc in real-time section")
+{
+    fputs("", stdout);
+    ferry_rt_enter();
+    fputc('\n', stdout);
+}
+
+FERRY_DEATH_TEST(death_putchar, "ferry-rtcheck: putchar in real-time section")
+{
+    fputs("", stdout);
+    int (*volatile put)(int) = putchar;   /* the library's, not glibc's inline form (putc) */
+    ferry_rt_enter();
+    put('\n');
+}
+
+FERRY_DEATH_TEST(death_getchar, "ferry-rtcheck: getchar in real-time section")
+{
+    int (*volatile get)(void) = getchar;   /* as putchar above */
+    ferry_rt_enter();
+    get();
 }
 
 /* ---- ferry's own calls that may block: caught even when they would not
