@@ -410,22 +410,30 @@ static ssize_t start_done(ferry_op *op, ssize_t r)
 }
 
 /* Starting an op that is still pending on channel c (started, neither
- * complete nor cancelled) is misuse that would corrupt c's wait queues:
- * abort with a message. The op need not be initialized before a start, so
- * its memory may hold anything: only a pending state AND a waiter linked on
- * one of c's queues, looked at under c's lock, counts. (An op pending on
- * another channel, or complete and waiting for its waker, is not detected.) */
+ * complete nor cancelled; or complete, in a wake round of c, with its waker
+ * not called yet: ferry_op_result says -EINPROGRESS) is misuse that would
+ * corrupt c's wait queues or the round's list: abort with a message. The op
+ * need not be initialized before a start, so its memory may hold anything:
+ * only a pending state AND a waiter linked on one of c's queues, or the
+ * taken state AND c as the op's channel, looked at under c's lock, counts
+ * (a taken op's channel is c's only while c's round holds it: every other
+ * way out of TAKEN sets DONE, and a start sets PENDING). An op pending on
+ * another channel is not detected. */
 static void check_not_pending(struct ferry_chan *c, ferry_op *op)
 {
     /* Relaxed: the value only decides whether to look closer under the
      * lock, which orders what follows with the op's completer. */
     uint32_t st = atomic_load_explicit(&op->state, memory_order_relaxed);
-    if (FERRY_LIKELY(!c || (st != FERRY__ST_PENDING && st != FERRY__ST_SLEEPING)))
+    if (FERRY_LIKELY(!c || (st != FERRY__ST_PENDING && st != FERRY__ST_SLEEPING && st != FERRY__ST_TAKEN)))
         return;
     ferry__chan_lock(c);
-    bool pending = (atomic_load_explicit(&op->state, memory_order_relaxed) == FERRY__ST_PENDING ||
-                    atomic_load_explicit(&op->state, memory_order_relaxed) == FERRY__ST_SLEEPING) &&
-                   (op->waiter.owner == &c->recvq || op->waiter.owner == &c->sendq);
+    /* Relaxed: under the lock, which orders PENDING, SLEEPING and TAKEN
+     * (chan_op.c O2); a round's pop to DONE meanwhile still means the
+     * start came while the op was pending. */
+    st = atomic_load_explicit(&op->state, memory_order_relaxed);
+    bool pending = ((st == FERRY__ST_PENDING || st == FERRY__ST_SLEEPING) &&
+                    (op->waiter.owner == &c->recvq || op->waiter.owner == &c->sendq)) ||
+                   (st == FERRY__ST_TAKEN && op->chan == c);
     ferry__chan_unlock(c);
     if (pending)
         ferry__die("ferry_op %p started again while it is pending on channel '%s' (cancel it, or wait for "

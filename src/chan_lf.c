@@ -282,15 +282,18 @@ static inline __attribute__((always_inline)) ssize_t lf_recv(struct ferry_chan *
         k = lf_recv_poll(c, out, max, deadline, B, &entered);
     if (FERRY_UNLIKELY(entered))
         lf_after(c, &c->rx_waiters); /* D2: the items past the block's end are reachable now */
-    if (FERRY_LIKELY(k > 0)) {
-        if (FERRY_LIKELY(lf_done(c, B->aux(c, false), &c->tx_waiters, false))) /* D5 */
-            return (ssize_t)k;
-        /* Senders are blocked: go on under the lock (take more of what
-         * they hold, refill the ring from them), which counts the batch
-         * itself. Relaxed: a statistic. */
-        atomic_fetch_sub_explicit(B->aux(c, false), 1, memory_order_relaxed);
-    }
+    if (FERRY_LIKELY(k > 0) && FERRY_LIKELY(lf_done(c, B->aux(c, false), &c->tx_waiters, false))) /* D5 */
+        return (ssize_t)k;
     ferry__chan_lock(c);
+    /* k > 0: senders are blocked; go on under the lock (take more of what
+     * they hold, refill the ring from them). The slow path counts the
+     * batch under the lock, and lf_done has counted it in aux already:
+     * take the lock's count back in the same hold of the lock, so that
+     * ferry_chan_stats (which reads both under it) sees the batch once
+     * from the pop on. (Taking aux's count back before the lock would
+     * show the counter going down meanwhile.) */
+    if (k > 0)
+        c->st.batches_received--;
     return ferry__chan_recv_slow(c, out, max, k, mode, deadline);
 }
 

@@ -37,6 +37,13 @@
  *   were waiting in (they do not exist there); a call another thread was in
  *   the middle of may leave the channel unusable in the child (docs/chan.md,
  *   "fork()").
+ * - Signals and cancellation: a signal handled while a call waits does not
+ *   end the wait (it resumes with the same absolute deadline; no -EINTR,
+ *   nothing lost). No call here (nor in ferry/op.h, ferry/select.h) is a
+ *   cancellation point: a pthread_cancel that arrives while a thread waits
+ *   in a blocking call acts at the thread's next cancellation point, after
+ *   the call has returned with what it moved. The calls are neither
+ *   async-signal-safe nor async-cancel-safe.
  *
  * Arguments (one policy for every channel and op function):
  * - A function that returns a result returns -EINVAL, and does nothing,
@@ -200,7 +207,9 @@ struct ferry_chan_stats {
  * unbounded with items <= 32 KiB) move items without the lock; their item
  * and batch counters and len are read from the buffer's positions and
  * per-side counters without stopping that traffic: exact once traffic
- * stops, possibly a few operations apart from each other while it runs. */
+ * stops, possibly a few operations apart from each other while it runs.
+ * Each counter only grows (items_sent, batches_received, ...) on every
+ * channel, read from any thread at any time. */
 #if defined(__cplusplus) && defined(__GNUC__) && !defined(__clang__)
 /* g++ -Wshadow: "hides constructor for struct ferry_chan_stats". As with
  * stat(), C++ callers name the type `struct ferry_chan_stats`. */

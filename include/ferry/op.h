@@ -117,10 +117,11 @@ _Static_assert(sizeof(ferry_op) == 192, "ferry_op's size is part of the ABI");
 /* Start a receive of up to max items into out. Returns the count (>= 1), 0
  * (closed and drained), -EPIPE, -EINVAL (NULL rx, op, out or w.wake, max 0,
  * max * elem_size above PTRDIFF_MAX), or -EINPROGRESS (pending). The op need
- * not be initialized first, but must not be pending: starting an op that is
- * still pending on the same channel aborts with a message (it would corrupt
- * the channel's queues); on another channel it is undetected misuse. Any
- * thread; never blocks or allocates. */
+ * not be initialized first, but must not be pending (ferry_op_result says
+ * -EINPROGRESS, also while it is complete and its waker not yet called):
+ * starting an op that is still pending on the same channel aborts with a
+ * message (it would corrupt the channel's queues); on another channel it is
+ * undetected misuse. Any thread; never blocks or allocates. */
 ssize_t ferry_recv_start(ferry_rx *rx, ferry_op *op, void *out, size_t max, ferry_waker w);
 
 /* Start a send of n items at level 0. Returns n (all sent now), -EPIPE,

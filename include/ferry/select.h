@@ -60,6 +60,9 @@
  *
  * Threads: a cases array belongs to one select at a time; any number of
  * selects and channel calls may run concurrently on the same channels.
+ * Signals and pthread_cancel: as every channel call (ferry/chan.h): a
+ * signal does not end a select's wait (no -EINTR), and no select call is a
+ * cancellation point.
  */
 #ifndef FERRY_SELECT_H
 #define FERRY_SELECT_H

@@ -540,6 +540,35 @@ FERRY_DEATH_TEST(send_start_of_a_pending_op_aborts, "started again while it is p
     ferry_send_start(tx, &op, NULL, 1, W); /* bad arguments too */
 }
 
+/* An op that is complete but whose waker has not been called yet (queued
+ * in its round behind another op's waker) is still pending to its owner
+ * (ferry_op_result says -EINPROGRESS): starting it again aborts with the
+ * same message. Before, the start re-linked an op that was still on its
+ * round's list (a corrupt list: a debug build's poisoned node, a release
+ * build's silent damage). Here the first op's waker restarts the second. */
+static ferry_rx *restart_rx;
+static ferry_op restart_ops[2];
+static long restart_out[3];
+
+static void restart_sibling(void *ctx)
+{
+    (void)ctx;
+    CHECK_EQ(ferry_op_result(&restart_ops[1]), -EINPROGRESS);
+    ferry_recv_start(restart_rx, &restart_ops[1], &restart_out[2], 1, W);
+}
+
+FERRY_DEATH_TEST(recv_start_of_an_op_waiting_for_its_waker_aborts, "started again while it is pending")
+{
+    ferry_tx *tx;
+    open_chan(0, 1, &tx, &restart_rx);
+    CHECK_EQ(ferry_recv_start(restart_rx, &restart_ops[0], &restart_out[0], 1,
+                              (ferry_waker){restart_sibling, NULL}),
+             -EINPROGRESS);
+    CHECK_EQ(ferry_recv_start(restart_rx, &restart_ops[1], &restart_out[1], 1, W), -EINPROGRESS);
+    long v[2] = {1, 2};
+    ferry_send(tx, v, 2); /* completes both; the first waker runs first */
+}
+
 /* The check does not reject an op that finished, was cancelled, or holds
  * garbage: each of those starts again normally. */
 FERRY_TEST(restart_after_completion_cancel_or_garbage)
