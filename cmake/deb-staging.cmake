@@ -6,7 +6,10 @@
 #     the package is reproducible); a link page's ".so man3/ferry_chan.3"
 #     still finds the compressed page;
 #   - usr/share/doc/PACKAGE/copyright (the license) and changelog.gz in each
-#     package.
+#     package;
+#   - every directory 0755, copyright and changelog.gz 0644, whatever the
+#     umask CPack ran under (it makes usr/ itself with it) and the mode of
+#     the source's LICENSE (0444 in a read-only source tree).
 # Run by CPack, which passes the CPACK_* variables. With one package per
 # component (CPACK_DEB_COMPONENT_INSTALL) each component has its own tree,
 # CPACK_TEMPORARY_DIRECTORY/COMPONENT/usr/..., and its package name in
@@ -44,6 +47,16 @@ function(ferry_deb_stage root package)
   if(NOT rc EQUAL 0)
     message(FATAL_ERROR "deb-staging.cmake: gzip of the changelog failed")
   endif()
+  file(CHMOD "${doc}/copyright" "${doc}/changelog.gz"
+    PERMISSIONS OWNER_READ OWNER_WRITE GROUP_READ WORLD_READ)
+  # The staging tree is CPack's, made for this package: all of it is ours.
+  file(GLOB_RECURSE dirs LIST_DIRECTORIES true "${root}/*")
+  foreach(d "${root}" ${dirs})
+    if(IS_DIRECTORY "${d}" AND NOT IS_SYMLINK "${d}")
+      file(CHMOD "${d}" PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE
+           WORLD_READ WORLD_EXECUTE)
+    endif()
+  endforeach()
 endfunction()
 
 if(CPACK_DEB_COMPONENT_INSTALL)
