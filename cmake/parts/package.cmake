@@ -39,6 +39,7 @@ set(CPACK_RESOURCE_FILE_LICENSE ${PROJECT_SOURCE_DIR}/LICENSE)
 set(CPACK_RESOURCE_FILE_README ${PROJECT_SOURCE_DIR}/README.md)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)
+set(CPACK_FERRY_STRIP "${CMAKE_STRIP}")           # for cmake/deb-staging.cmake (libferry.a)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)            # NAME_VERSION_ARCH.deb, one per package
 set(CPACK_DEBIAN_PACKAGE_SOURCE ferry)            # the three come from one source
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)

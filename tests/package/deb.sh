@@ -159,6 +159,17 @@ done
 if grep -r -q -F "$build" --include='*.pc' --include='*.cmake' "$tmp/root"; then
   fail "a .pc or CMake file refers to the build tree $build"
 fi
+# Every object stripped as dh_strip strips it: no debug information (the
+# objects are built with -g; in libferry.a it was six times the code) and no
+# .comment section (compiler version strings).
+while IFS= read -r -d '' f; do
+  case $(head -c 4 "$f" | od -An -c | tr -d ' ') in
+    177ELF|'!<ar') ;;
+    *) continue ;;
+  esac
+  sections=$(readelf -S -W "$f" 2>/dev/null | { grep -o -E ' \.(debug_[a-z_]+|comment) ' || true; } | sort -u | xargs)
+  [ -z "$sections" ] || fail "${f#"$tmp/root/"} is not stripped: $sections"
+done < <(find "$tmp/root" -type f \( -name '*.so*' -o -name '*.a' -o -path '*/bin/*' \) -print0)
 
 # lintian itself, where it is installed (scripts/deps.sh does not install it;
 # it takes a few seconds): no errors or warnings but the maintainer address
