@@ -6,7 +6,9 @@
 #   (add_subdirectory, FetchContent) leaves the parent's build type alone,
 #   adds none of its tests or packaging, and its targets link (about 10 s);
 # - unit.build.m32: the library for 32-bit x86 (i386) with -Werror, and a
-#   program on it runs (about 15 s); skipped where gcc-multilib is missing.
+#   program on it runs (about 15 s); skipped where gcc-multilib is missing;
+# - unit.build.flags: the library with -Werror at -O0, with Debian's
+#   hardening flags (_FORTIFY_SOURCE=3) and with LTO (about 8 s).
 if(NOT FERRY_BUILD_TESTS OR NOT FERRY_SANITIZE STREQUAL "")
   return()
 endif()
@@ -14,5 +16,7 @@ add_test(NAME unit.build.subproject
   COMMAND ${PROJECT_SOURCE_DIR}/tests/build/subproject.sh ${PROJECT_SOURCE_DIR} ${CMAKE_C_COMPILER})
 add_test(NAME unit.build.m32
   COMMAND ${PROJECT_SOURCE_DIR}/tests/build/m32.sh ${PROJECT_SOURCE_DIR} ${CMAKE_C_COMPILER})
-set_tests_properties(unit.build.subproject unit.build.m32 PROPERTIES LABELS unit TIMEOUT 300)
+add_test(NAME unit.build.flags
+  COMMAND ${PROJECT_SOURCE_DIR}/tests/build/flags.sh ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR} ${CMAKE_C_COMPILER})
+set_tests_properties(unit.build.subproject unit.build.m32 unit.build.flags PROPERTIES LABELS unit TIMEOUT 300)
 set_tests_properties(unit.build.m32 PROPERTIES SKIP_RETURN_CODE 77)
