@@ -7,12 +7,14 @@
 #   make bench-peers  the channel against crossbeam, flume, Go, moodycamel and
 #                     a mutex ring (ARGS="--quick" for a short run)
 #   make install      install the release build (cmake --install build/release)
-#   make package      build the Debian packages (build/package/NAME_VERSION_ARCH.deb:
+#   make package      build the Debian packages (build/package/NAME_VERSION_ARCH.deb,
+#                     or PACKAGE_DIR=DIR:
 #                     libferry0.2, libferry-dev, ferry-dupes)
 #   make abi-baseline store the ABI of this version as abi/libferry.abi
 # Only test, demo, bench, bench-peers and package install missing Debian
 # packages (scripts/deps.sh); a plain make uses what is there.
 JOBS ?= $(shell nproc)
+PACKAGE_DIR ?= build/package
 
 .PHONY: all release test demo bench bench-peers install package abi-baseline clean
 all: release
@@ -39,11 +41,16 @@ install: release
 # Its own build tree without tests, benchmarks or examples: fast from a clean tree.
 # Prefix /usr, so that the libraries go where Debian puts them
 # (usr/lib/<multiarch triplet>, GNUInstallDirs); `make install` is unchanged.
+# Built with Debian's own flags (dpkg-buildflags, hardening=+all: fortified
+# functions, stack protector, RELRO and BIND_NOW), as a Debian build is.
 package:
 	scripts/deps.sh package
-	cmake -S . -B build/package -DCMAKE_BUILD_TYPE=Release -DFERRY_BUILD_TESTS=OFF \
-	  -DFERRY_BUILD_BENCH=OFF -DFERRY_BUILD_EXAMPLES=OFF -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
-	cmake --build build/package -j $(JOBS) --target package
+	eval "$$(DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --export=sh)" && \
+	cmake -S . -B "$(PACKAGE_DIR)" -DCMAKE_BUILD_TYPE=Release -DFERRY_BUILD_TESTS=OFF \
+	  -DFERRY_BUILD_BENCH=OFF -DFERRY_BUILD_EXAMPLES=OFF -DCMAKE_INSTALL_PREFIX=/usr \
+	  -DCMAKE_C_FLAGS="$$CPPFLAGS $$CFLAGS" -DCMAKE_EXE_LINKER_FLAGS="$$LDFLAGS" \
+	  -DCMAKE_SHARED_LINKER_FLAGS="$$LDFLAGS" -DCMAKE_MODULE_LINKER_FLAGS="$$LDFLAGS" >/dev/null
+	cmake --build "$(PACKAGE_DIR)" -j $(JOBS) --target package
 
 abi-baseline:
 	scripts/abi.sh baseline

@@ -20,7 +20,9 @@ trap 'rm -f "$log"' EXIT
 run() {   # name labels cmake-args...
   local name=$1 labels=$2; shift 2
   echo "=== $name: configure and build"
-  if ! cmake -S . -B "build/$name" -DFERRY_WERROR=ON "$@" >"$log" 2>&1 ||
+  # (scripts/configure.sh: every setting holds even where build/$name was
+  # configured before with another compiler, e.g. by `make`.)
+  if ! scripts/configure.sh . "build/$name" -DFERRY_WERROR=ON "$@" >"$log" 2>&1 ||
      ! cmake --build "build/$name" -j "$jobs" >>"$log" 2>&1; then
     cat "$log"; echo "=== $name: BUILD FAILED"; status=1; total_fail=$((total_fail + 1)); return
   fi

@@ -4,7 +4,8 @@
 #   declare, every symbol with the version node;
 # - unit.abi.baseline: no incompatible change against abi/libferry.abi
 #   (abidiff from abigail-tools; `scripts/abi.sh baseline` regenerates it);
-# - unit.abi.selftest: that comparison does fail on an incompatible change.
+# - unit.abi.selftest: that comparison does fail on an incompatible change;
+# - unit.abi.static_names: libferry.a defines nothing outside ferry_ / ferry__.
 if(NOT FERRY_BUILD_TESTS)
   return()
 endif()
@@ -15,6 +16,13 @@ if(PERL_FOUND)
     COMMAND ${PROJECT_SOURCE_DIR}/tests/abi/exports.sh $<TARGET_FILE:ferry_shared>
             ${FERRY_VERSION_NODE} ${PERL_EXECUTABLE} ${PROJECT_SOURCE_DIR} ${FERRY_HEADERS})
   set_tests_properties(unit.abi.exports PROPERTIES LABELS unit TIMEOUT 60)
+endif()
+
+# (Not in the sanitizer builds: their instrumentation defines symbols of its own.)
+if(FERRY_SANITIZE STREQUAL "")
+  add_test(NAME unit.abi.static_names
+    COMMAND ${PROJECT_SOURCE_DIR}/tests/abi/static_names.sh $<TARGET_FILE:ferry_static> ${CMAKE_C_COMPILER})
+  set_tests_properties(unit.abi.static_names PROPERTIES LABELS unit TIMEOUT 60)
 endif()
 
 # The baseline comes from a plain (non-sanitizer) build; the types are the

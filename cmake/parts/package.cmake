@@ -39,6 +39,7 @@ set(CPACK_RESOURCE_FILE_LICENSE ${PROJECT_SOURCE_DIR}/LICENSE)
 set(CPACK_RESOURCE_FILE_README ${PROJECT_SOURCE_DIR}/README.md)
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)
+set(CPACK_FERRY_STRIP "${CMAKE_STRIP}")           # for cmake/deb-staging.cmake (libferry.a)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)            # NAME_VERSION_ARCH.deb, one per package
 set(CPACK_DEBIAN_PACKAGE_SOURCE ferry)            # the three come from one source
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
@@ -113,6 +114,13 @@ if(FERRY_BUILD_TESTS AND FERRY_SANITIZE STREQUAL "")
       COMMAND ${PROJECT_SOURCE_DIR}/tests/package/deb.sh ${PROJECT_BINARY_DIR} ${PROJECT_SOURCE_DIR}
               ${CMAKE_INSTALL_LIBDIR} ${FERRY_SOVERSION} "${_expect_programs}")
     set_tests_properties(unit.package.deb PROPERTIES LABELS unit TIMEOUT 300)
+    # `make package` itself, hardened with Debian's flags (tests/package/make.sh):
+    # a build of its own, so in the release build only.
+    find_program(FERRY_DPKG_BUILDFLAGS dpkg-buildflags)
+    if(CMAKE_BUILD_TYPE STREQUAL "Release" AND FERRY_DPKG_BUILDFLAGS)
+      add_test(NAME unit.package.make COMMAND ${PROJECT_SOURCE_DIR}/tests/package/make.sh ${PROJECT_SOURCE_DIR})
+      set_tests_properties(unit.package.make PROPERTIES LABELS unit TIMEOUT 300)
+    endif()
   else()
     message(STATUS "dpkg-deb or dpkg-shlibdeps not found (scripts/deps.sh test): the package test is not registered")
   endif()

@@ -3,7 +3,8 @@
 # Check an installed ferry (an install prefix, or a Debian package unpacked
 # into a temporary root) as a user would use it:
 #   - headers under include/ferry/ (version.h too), the shared library with
-#     its SONAME and symlinks, the static library;
+#     its SONAME and symlinks, needing libc alone, no rpath in any object,
+#     the static library;
 #   - a consumer built with pkg-config (shared, static) and with
 #     find_package(ferry) (ferry::ferry, ferry::ferry_static) runs, and the
 #     library it loads reports the version pkg-config does;
@@ -31,6 +32,16 @@ so="libferry.so.$sover"
 [ -L "$libdir/$so" ] && [ -f "$libdir/$(readlink "$libdir/$so")" ] || fail "$so is not a symlink to the library"
 soname=$(readelf -d "$libdir/libferry.so" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
 [ "$soname" = "$so" ] || fail "SONAME '$soname', expected '$so'"
+# The library needs libc alone (pthreads are in it; ld.so for thread-local
+# storage), and no installed object carries the build tree's rpath.
+needed=$(readelf -d "$libdir/$so" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+other=$(grep -v -E '^(libc\.so\.6|libpthread\.so\.0|ld-linux[-a-z0-9_.]*\.so\.[0-9]+)$' <<<"$needed" || true)
+[ -z "$other" ] || fail "$so needs more than libc: $(xargs <<<"$other")"
+for f in "$libdir/$so" "$libdir/ferry/libferry-rtcheck.so" "$prefix"/bin/*; do
+  [ -f "$f" ] && head -c 4 "$f" | grep -q ELF || continue
+  dynamic=$(readelf -d "$f")
+  if grep -q -E '\((RPATH|RUNPATH)\)' <<<"$dynamic"; then fail "${f#"$prefix"/} has an rpath"; fi
+done
 
 export PKG_CONFIG_PATH="$libdir/pkgconfig"
 version=$(pkg-config --modversion ferry)

@@ -19,7 +19,14 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "package: $*"; exit 1; }
 
-cpack -G DEB --config "$build/CPackConfig.cmake" -B "$tmp/out" >"$tmp/cpack.log" 2>&1 ||
+# Built as a hostile packager's setup would: under umask 077, from a
+# read-only source tree (its LICENSE, which becomes each package's copyright
+# file, mode 0444). Every entry must still be 0755 (directories, programs) or
+# 0644 (other files), as Debian policy (10.9) asks; lintian, where it is
+# installed, says the same, but scripts/deps.sh does not install it.
+install -m 0444 "$src/LICENSE" "$tmp/LICENSE"
+(umask 077 && cpack -G DEB --config "$build/CPackConfig.cmake" -B "$tmp/out" \
+   -D CPACK_RESOURCE_FILE_LICENSE="$tmp/LICENSE" >"$tmp/cpack.log" 2>&1) ||
   { cat "$tmp/cpack.log"; fail "cpack failed"; }
 
 runtime=libferry$sover
@@ -57,6 +64,8 @@ for pkg in "${expect[@]}"; do
   [[ "$(field Depends)" == *libc6* ]] || fail "$pkg: Depends lacks libc6 (dpkg-shlibdeps): '$(field Depends)'"
   dpkg-deb -c "$f" | awk '$1 !~ /^d/ { p = $6; if ($7 == "->") p = p " -> " $8; print p }' |
     sed 's|^\./||' | sort > "$tmp/$pkg.list"
+  modes=$(dpkg-deb -c "$f" | awk '$1 !~ /^(drwxr-xr-x|-rw-r--r--|-rwxr-xr-x|lrwxrwxrwx)$/ { print $1, $6 }')
+  [ -z "$modes" ] || fail "$pkg: entries not 0755/0644 (built under umask 077, read-only source): $(head -n 3 <<<"$modes")"
   for w in "usr/share/doc/$pkg/copyright" "usr/share/doc/$pkg/changelog.gz"; do
     grep -q -x -F "$w" "$tmp/$pkg.list" || fail "$pkg: no $w"
   done
@@ -150,6 +159,17 @@ done
 if grep -r -q -F "$build" --include='*.pc' --include='*.cmake' "$tmp/root"; then
   fail "a .pc or CMake file refers to the build tree $build"
 fi
+# Every object stripped as dh_strip strips it: no debug information (the
+# objects are built with -g; in libferry.a it was six times the code) and no
+# .comment section (compiler version strings).
+while IFS= read -r -d '' f; do
+  case $(head -c 4 "$f" | od -An -c | tr -d ' ') in
+    177ELF|'!<ar') ;;
+    *) continue ;;
+  esac
+  sections=$(readelf -S -W "$f" 2>/dev/null | { grep -o -E ' \.(debug_[a-z_]+|comment) ' || true; } | sort -u | xargs)
+  [ -z "$sections" ] || fail "${f#"$tmp/root/"} is not stripped: $sections"
+done < <(find "$tmp/root" -type f \( -name '*.so*' -o -name '*.a' -o -path '*/bin/*' \) -print0)
 
 # lintian itself, where it is installed (scripts/deps.sh does not install it;
 # it takes a few seconds): no errors or warnings but the maintainer address

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# cmake -S SOURCE -B BUILD ARGS..., so that every -D of ARGS holds afterwards.
+# When ARGS name another compiler than the one BUILD was configured with
+# (build/release made by `make` or by hand with cc, then scripts/test.sh
+# asking for gcc), CMake deletes the cache and configures again without the
+# other -D arguments: CMAKE_BUILD_TYPE, FERRY_WERROR, FERRY_SANITIZE, ...
+# silently back to their defaults. Then this configures once more, which
+# sets them on the new cache. Prints CMake's output; exits with its status.
+#   scripts/configure.sh SOURCE BUILD ARGS...
+set -euo pipefail
+src=$1 build=$2; shift 2
+out=$(cmake -S "$src" -B "$build" "$@" 2>&1) || { printf '%s\n' "$out"; exit 1; }
+if grep -q 'require your cache to be deleted' <<<"$out"; then
+  printf '%s\n' "$out"
+  echo "configure.sh: the cache of $build was reset (another compiler): configuring again with every argument"
+  out=$(cmake -S "$src" -B "$build" "$@" 2>&1) || { printf '%s\n' "$out"; exit 1; }
+fi
+printf '%s\n' "$out"
