@@ -216,6 +216,9 @@ static void add_link(struct grouper *g, struct node *old, struct node *n)
     old->links = n;
     if (alias) { /* the report shows each entry once, by its smallest path */
         n->g_flags |= G_ALIAS;
+        /* counted once in the totals (files_found); relaxed: a statistic */
+        atomic_fetch_add_explicit(&g->d->c.aliases, 1, memory_order_relaxed);
+        sat_add_atomic(&g->d->c.alias_bytes, n->size);
         return;
     }
     old->g_paths++;

@@ -310,6 +310,33 @@ def case_nested_paths_walk_each_directory_once():
               "unlistable: %r" % err)
 
 
+def case_counts_each_entry_once():
+    """The summary and --stats count each directory entry and directory
+    once where two routes list it: a file PATH inside a directory PATH
+    ("t t/a"), spellings whose order depends on the names below ("t
+    t/sub/.": both walks list t/sub), a PATH given twice. Both routes were
+    counted: "3 files" for 2 (a bind mount listed again likewise)."""
+    with Tmp() as tmp:
+        os.makedirs(tmp + b"/t/sub/deep")
+        for name in (b"a", b"sub/c", b"sub/-f", b"sub/deep/d"):
+            with open(tmp + b"/t/" + name, "wb") as f:
+                f.write(b"same")
+        os.link(tmp + b"/t/a", tmp + b"/t/sub/h")  # (a hard link: a path of its own)
+        for args, paths, dirs in ((["t"], 5, 3), (["t", "t/a"], 5, 3), (["t/a", "t"], 5, 3),
+                                  (["t", "t/sub/."], 5, 3), (["t/sub/.", "t"], 5, 3),
+                                  (["t", "t/sub/.", "t/sub/deep/d", "t"], 5, 3),
+                                  (["t/a", "t/a", "./t/a"], 1, 0)):
+            for walkers in ("1", "4"):
+                rc, out, err = run(["--no-db", "--stats", "--walkers", walkers, "-f", "fdupes"] + args,
+                                   cwd=tmp)
+                check(rc == 0, "%r: exit %d %r" % (args, rc, err))
+                check(walk_counts(err) == (paths, dirs), "%r: (paths, directories) %r, want %r" % (
+                      args, walk_counts(err), (paths, dirs)))
+                m = re.search(rb"^ferry-dupes: (\d+) files? \((\d+) B\)", err, re.M)
+                check(m and (int(m.group(1)), int(m.group(2))) == (paths, 4 * paths),
+                      "%r: summary %r, want %d files (%d B)" % (args, m and m.group(0), paths, 4 * paths))
+
+
 def case_many_hard_links_cost_linear_time():
     """50,000 hard links of one file (ext4 allows 65,000): each path is
     checked against the others through a table, not by rebuilding every
