@@ -528,6 +528,25 @@ def case_index_inside_a_file():
         check(rc == 2 and out == b"" and b"Not a directory" in err, "~/.cache a file: %d %r" % (rc, err))
 
 
+def case_index_of_one_byte_is_not_overwritten():
+    """--db naming a file of one byte that is no database: refused, the
+    byte kept (SQLite's Unix layer reports a 1-byte file as empty, so it
+    became a new index, 12 KB over the user's file; 2 bytes or more were
+    refused already). An empty file is a new index."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        for data in (b"x", b"\0", b"S"):
+            with open(tmp + b"/one", "wb") as f:
+                f.write(data)
+            t.index_error(tmp + b"/one", tmp + b"/t", "not an SQLite database")
+            with open(tmp + b"/one", "rb") as f:
+                check(f.read() == data, "%r: the file was changed" % data)
+            check(not os.path.exists(tmp + b"/one-wal"), "a journal was left")
+        open(tmp + b"/empty", "wb").close()
+        ok(["--db", tmp + b"/empty", tmp + b"/t"])
+        t.integrity(tmp + b"/empty")
+
+
 def case_index_with_two_names():
     """An index file with a second name (a hard link) is refused: SQLite
     keeps its journal beside the name it opened, so runs through the two
