@@ -26,6 +26,10 @@ uint8_t read_restat(struct dupes *d, struct node *n, int fd);
  * ST_DROPPED. */
 uint8_t read_failed(struct dupes *d, struct node *n, ssize_t got);
 
+/* n holds more than its size says (an empty file that is not: /proc's
+ * files have a size of 0): ST_CHANGED, reported and counted as changed. */
+uint8_t read_longer(struct dupes *d, struct node *n);
+
 bool stat_same(const struct node *n, const struct stat *st);
 
 /* pread(2) until n bytes, the end of the file or an error (a short read or

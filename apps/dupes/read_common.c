@@ -130,6 +130,14 @@ uint8_t read_restat(struct dupes *d, struct node *n, int fd)
     return stat_same(n, &st) ? ST_OK : changed(d, n, "while being read");
 }
 
+uint8_t read_longer(struct dupes *d, struct node *n)
+{
+    atomic_fetch_add_explicit(&d->c.changed, 1, memory_order_relaxed);
+    msg_node(n, "holds more than its size of %llu bytes (a /proc or /sys file?): not grouped",
+             (unsigned long long)n->size);
+    return ST_CHANGED;
+}
+
 uint8_t read_failed(struct dupes *d, struct node *n, ssize_t got)
 {
     if (got >= 0)

@@ -528,6 +528,38 @@ def case_index_inside_a_file():
         check(rc == 2 and out == b"" and b"Not a directory" in err, "~/.cache a file: %d %r" % (rc, err))
 
 
+def case_empty_files_that_are_not():
+    """--empty: a file whose size is 0 but which holds something (/proc's
+    files) is not grouped with the empty files, nor with the others of its
+    kind, with a message; it was taken as empty unread ("1428 files, 0
+    bytes each" of /proc/self). Empty files still form their group, from
+    the index too; a file that grows between its listing and its read is
+    left out as changed."""
+    procs = [p for p in (b"/proc/version", b"/proc/self/limits", b"/proc/self/status")
+             if os.path.isfile(p) and os.stat(p).st_size == 0]
+    if len(procs) < 2:
+        print("no /proc files of size 0 with contents: skipped")
+        sys.exit(t.SKIP)
+    with Tmp() as tmp:
+        os.mkdir(tmp + b"/e")
+        for name in (b"e1", b"e2", b"grows"):
+            open(tmp + b"/e/" + name, "wb").close()
+        for db in (["--no-db"], ["--db", tmp + b"/i.db"], ["--db", tmp + b"/i.db"]):
+            rc, out, err = run(db + ["--empty", "-f", "json"] + procs + [tmp + b"/e"])
+            check(rc == 0, "%r: exit %d %r" % (db, rc, err))
+            check(parse_json(out) == [(0, [tmp + b"/e/e1", tmp + b"/e/e2", tmp + b"/e/grows"])],
+                  "%r: %r" % (db, out))
+            for p in procs:
+                check(p + b": holds more than its size of 0 bytes (a /proc or /sys file?): not grouped"
+                      in err, "%r %r: %r" % (db, p, err))
+            check(b"; %d changed while scanned" % len(procs) in err, "%r: %r" % (db, err))
+        hook = 'case "$1" in */grows) printf x > "$1";; esac'
+        rc, out, err = run(["--no-db", "--empty", "-f", "json", tmp + b"/e"],
+                           env={"FERRY_DUPES_DEBUG_BEFORE_OPEN": hook})
+        check(rc == 0 and parse_json(out) == [(0, [tmp + b"/e/e1", tmp + b"/e/e2"])], "grows: %r" % out)
+        check(b"/e/grows: changed since it was listed: not grouped" in err, "grows: %r" % err)
+
+
 def case_index_of_one_byte_is_not_overwritten():
     """--db naming a file of one byte that is no database: refused, the
     byte kept (SQLite's Unix layer reports a 1-byte file as empty, so it
