@@ -1332,6 +1332,24 @@ def case_thread_start_fails_at_each():
         check(outcomes == {0, 2}, "thread:K tested nothing: %r" % outcomes)
 
 
+def case_test_hooks_refuse_bad_values():
+    """The fault and signal hooks take SITE:K with K from 1 to 2^64 - 1;
+    anything else is refused with exit 2 before the scan (K beyond 2^64
+    was taken as 2^64 - 1, a hook that never fires: a test that passed
+    without testing)."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        for var, value in (("FAIL", "dir:0"), ("FAIL", "dir:-1"), ("FAIL", "dir:"), ("FAIL", "dir"),
+                           ("FAIL", "dir:1x"), ("FAIL", "dir: 1"), ("FAIL", "nosuch:1"),
+                           ("FAIL", "dir:18446744073709551616"), ("FAIL", "send:99999999999999999999999"),
+                           ("SIGINT", "walk:0"), ("SIGINT", "hash:18446744073709551616"), ("SIGINT", "row:")):
+            rc, out, err = run(["--no-db", tmp + b"/t"], env={"FERRY_DUPES_DEBUG_" + var: value})
+            check(rc == 2 and out == b"" and ("FERRY_DUPES_DEBUG_%s=%s: want" % (var, value)).encode() in err,
+                  "%s=%s: exit %d %r" % (var, value, rc, err))
+        rc, out, err = run(["--no-db", "-q", tmp + b"/t"], env={"FERRY_DUPES_DEBUG_FAIL": "dir:18446744073709551615"})
+        check(rc == 0 and out and not err, "dir:2^64-1: exit %d %r" % (rc, err))
+
+
 def fail_each(root, site, args_list, least, most):
     """Run with FERRY_DUPES_DEBUG_FAIL=SITE:K for K = 1, 2, ... until a run
     has fewer than K such events: each run before it exits 2 with "out of
