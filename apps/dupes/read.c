@@ -58,7 +58,7 @@ static uint8_t read_partial(struct reader *r, struct node *n, int fd)
         a = read_at(fd, r->buf, n->size, 0);
         count_read(r, a > 0 ? (uint64_t)a : 0);
         if (a != (ssize_t)n->size)
-            return read_failed(r->d, n, a);
+            return read_short(r->d, n, fd, a);
     } else {
         /* Two small reads: readahead would fetch what is usually never
          * needed (measured cold on /usr: 4.3-4.7 s with, 4.9-5.0 s without;
@@ -69,7 +69,7 @@ static uint8_t read_partial(struct reader *r, struct node *n, int fd)
             b = read_at(fd, r->buf + BLK, BLK, n->size - BLK);
         count_read(r, (uint64_t)(a > 0 ? a : 0) + (uint64_t)(b > 0 ? b : 0));
         if (a != BLK || b != BLK)
-            return read_failed(r->d, n, a != BLK ? a : b);
+            return read_short(r->d, n, fd, a != BLK ? a : b);
     }
     hash_partial(&r->h, n, r->buf);
     return ST_OK;
@@ -86,7 +86,7 @@ static uint8_t read_full(struct reader *r, struct node *n, int fd)
         ssize_t got = read_at(fd, r->buf, want, off);
         count_read(r, got > 0 ? (uint64_t)got : 0);
         if (got != (ssize_t)want)
-            return read_failed(d, n, got);
+            return read_short(d, n, fd, got);
         hash_full_chunk(&r->h, &r->hp, r->tail, n, off, r->buf, want);
         off += want;
     }

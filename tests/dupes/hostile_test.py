@@ -13,6 +13,7 @@ import resource
 import shutil
 import signal
 import sqlite3
+import stat
 import subprocess
 import sys
 import time
@@ -558,6 +559,37 @@ def case_empty_files_that_are_not():
                            env={"FERRY_DUPES_DEBUG_BEFORE_OPEN": hook})
         check(rc == 0 and parse_json(out) == [(0, [tmp + b"/e/e1", tmp + b"/e/e2"])], "grows: %r" % out)
         check(b"/e/grows: changed since it was listed: not grouped" in err, "grows: %r" % err)
+
+
+def case_files_shorter_than_their_size():
+    """Files that hold less than their size says and do not change (sysfs's
+    have a size of 4096) are left out with a message that says so, counted
+    as changed; it said "changed while being read (shorter)"."""
+    sysfs = []
+    for d, _, fs in os.walk(b"/sys/kernel"):
+        for f in fs:
+            p = os.path.join(d, f)
+            try:
+                st = os.stat(p, follow_symlinks=False)
+                if stat.S_ISREG(st.st_mode) and st.st_size == 4096 and st.st_mode & 0o444:
+                    with open(p, "rb") as fh:
+                        if 0 < len(fh.read()) < 4096:
+                            sysfs.append(p)
+            except OSError:
+                pass
+            if len(sysfs) == 3:
+                break
+        if len(sysfs) == 3:
+            break
+    if len(sysfs) < 2:
+        print("no sysfs files of 4096 bytes that hold less: skipped")
+        sys.exit(t.SKIP)
+    rc, out, err = run(["--no-db", "-f", "json"] + sysfs)
+    check(rc == 0 and parse_json(out) == [], "exit %d %r %r" % (rc, out, err))
+    for p in sysfs:
+        check(p + b": holds less than its size of 4096 bytes (a /proc or /sys file?): not grouped" in err,
+              "%r: %r" % (p, err))
+    check(b"; %d changed while scanned" % len(sysfs) in err, "%r" % err)
 
 
 def case_index_of_one_byte_is_not_overwritten():
