@@ -32,8 +32,9 @@ static int parse_at(const char *s, const char *const *names, int nnames, uint64_
     if (!colon)
         return 0;
     char *end;
+    errno = 0;
     unsigned long long k = strtoull(colon + 1, &end, 10);
-    if (*end || k == 0 || colon[1] < '0' || colon[1] > '9')
+    if (*end || k == 0 || errno == ERANGE || colon[1] < '0' || colon[1] > '9') /* (2^64: not K) */
         return 0;
     size_t n = (size_t)(colon - s);
     for (int i = 1; i < nnames; i++)

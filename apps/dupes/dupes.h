@@ -164,7 +164,9 @@ struct row {
  * each is a statistic on its own, nothing is ordered by them). */
 struct counters {
     atomic_uint_fast64_t files, bytes;          /* regular files found (paths), their bytes */
-    atomic_uint_fast64_t dirs;
+    atomic_uint_fast64_t aliases, alias_bytes;  /* ... of them found again (group.c): an entry
+                                                   two routes listed, counted once (files_found) */
+    atomic_uint_fast64_t dirs;                  /* directories listed, dirs_relisted twice */
     atomic_uint_fast64_t dir_path_opens;        /* directories opened by their whole path */
     atomic_uint_fast64_t dirs_again;            /* reached by a further route, not listed again */
     atomic_uint_fast64_t dirs_relisted;         /* ... listed again: that route sorts first */

@@ -53,7 +53,6 @@ struct grouper {
     struct row rows[OUT_BATCH];
     size_t njobs, nres, nrows;
     uint64_t issued;     /* results the matcher will receive from us or the readers */
-    uint8_t empty_hash[HASH_MAX];
     struct buf path;
 };
 
@@ -137,11 +136,8 @@ static void activate(struct grouper *g, struct node *n)
 {
     n->g_flags |= G_ACTIVE;
     uint32_t links = g->d->opt->hardlinks ? n->g_paths - 1 : 0;
-    if (n->size == 0) { /* nothing to read */
-        memcpy(n->partial, g->empty_hash, PARTIAL_LEN);
-        memcpy(n->full, g->empty_hash, HASH_MAX);
-        n->have = HAVE_PARTIAL | HAVE_FULL;
-    }
+    /* (An empty file is read too, --empty: a size of 0 may hide contents,
+     * as /proc's files do; read.c.) */
     g->issued++;
     if (n->have & HAVE_PARTIAL) {
         push_result(g, n, RES_PARTIAL, links);
@@ -216,6 +212,9 @@ static void add_link(struct grouper *g, struct node *old, struct node *n)
     old->links = n;
     if (alias) { /* the report shows each entry once, by its smallest path */
         n->g_flags |= G_ALIAS;
+        /* counted once in the totals (files_found); relaxed: a statistic */
+        atomic_fetch_add_explicit(&g->d->c.aliases, 1, memory_order_relaxed);
+        sat_add_atomic(&g->d->c.alias_bytes, n->size);
         return;
     }
     old->g_paths++;
@@ -328,12 +327,6 @@ void *grouper_main(void *arg)
     struct dupes *d = arg;
     struct grouper gs = { .d = d }; /* (40 KB: on the stack, it cannot fail) */
     struct grouper *g = &gs;
-    struct hasher h;
-    if (hasher_init(&h, d->opt->hash) == 0) {
-        hasher_digest(&h, g->empty_hash);
-        hasher_fini(&h);
-    } else
-        fail(g);
     if (d->index && index_load(d->index, d->roots, d->nroots, &g->idx, &g->arena) != 0) {
         d->index_unusable = true;
         dupes_fail(d);

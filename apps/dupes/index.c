@@ -251,6 +251,14 @@ static struct index *open_as(const char *path, const char *shown, enum hash_kind
             shown, (uintmax_t)st.st_nlink);
         return NULL;
     }
+    if (exists && st.st_size == 1) {
+        /* SQLite's Unix layer reports a file of one byte as empty (a byte
+         * it writes itself on some file systems), so it would make a new
+         * database over it; no database is one byte long. */
+        char why[64];
+        msg("index %s: %s", shown, reason(NULL, SQLITE_NOTADB, why, sizeof why));
+        return NULL;
+    }
     /* SQLite reads ":memory:" as no file at all, and (built with URIs on,
      * as Debian's is) "file:NAME?mode=ro" as a URI: a relative name goes
      * to SQLite as "./NAME", which it takes as it is. */

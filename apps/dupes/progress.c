@@ -43,7 +43,7 @@ void progress_tick(struct progress *p, struct dupes *d)
         strcat(rate, "/s)");
     }
     int n = snprintf(line, sizeof line, "found %llu files, %s | hashed %llu files, read %s%s",
-                     (unsigned long long)get(&d->c.files), human_bytes(get(&d->c.bytes), found, sizeof found),
+                     (unsigned long long)files_found(d), human_bytes(bytes_found(d), found, sizeof found),
                      (unsigned long long)get(&d->c.hashed), human_bytes(read, got, sizeof got), rate);
     uint64_t todo = get(&d->c.to_read);
     if (atomic_load_explicit(&d->c.walk_done, memory_order_relaxed) && p->rate > 1 && todo > read &&
@@ -83,10 +83,10 @@ void summary_print(struct dupes *d, const struct report *r, int64_t end_ns, bool
                       (unsigned long long)changed);
     if (vanished && n >= 0 && (size_t)n < sizeof extra)
         snprintf(extra + n, sizeof extra - (size_t)n, "; %llu vanished", (unsigned long long)vanished);
-    uint64_t files = get(&d->c.files);
+    uint64_t files = files_found(d);
     msg("%s%llu file%s (%s) in %.2f s; read %s; %zu group%s, %llu duplicate file%s, %s wasted%s",
         interrupted ? "interrupted (partial results): " : "", (unsigned long long)files, plural(files),
-        human_bytes(get(&d->c.bytes), found, sizeof found), (double)(end_ns - d->start_ns) / 1e9,
+        human_bytes(bytes_found(d), found, sizeof found), (double)(end_ns - d->start_ns) / 1e9,
         human_bytes(get(&d->c.bytes_read), rd, sizeof rd), r->n, plural(r->n), (unsigned long long)dup_files,
         plural(dup_files), human_bytes(wasted, w, sizeof w), extra);
 }

@@ -26,6 +26,16 @@ uint8_t read_restat(struct dupes *d, struct node *n, int fd);
  * ST_DROPPED. */
 uint8_t read_failed(struct dupes *d, struct node *n, ssize_t got);
 
+/* A read of n (open as fd) that got less than asked (got >= 0), or an
+ * error (got < 0): read_failed, unless n is unchanged, still linked, and
+ * so holds less than its size says (sysfs's files have a size of 4096):
+ * ST_CHANGED, reported as that and counted as changed. */
+uint8_t read_short(struct dupes *d, struct node *n, int fd, ssize_t got);
+
+/* n holds more than its size says (an empty file that is not: /proc's
+ * files have a size of 0): ST_CHANGED, reported and counted as changed. */
+uint8_t read_longer(struct dupes *d, struct node *n);
+
 bool stat_same(const struct node *n, const struct stat *st);
 
 /* pread(2) until n bytes, the end of the file or an error (a short read or

@@ -130,6 +130,25 @@ uint8_t read_restat(struct dupes *d, struct node *n, int fd)
     return stat_same(n, &st) ? ST_OK : changed(d, n, "while being read");
 }
 
+uint8_t read_longer(struct dupes *d, struct node *n)
+{
+    atomic_fetch_add_explicit(&d->c.changed, 1, memory_order_relaxed);
+    msg_node(n, "holds more than its size of %llu bytes (a /proc or /sys file?): not grouped",
+             (unsigned long long)n->size);
+    return ST_CHANGED;
+}
+
+uint8_t read_short(struct dupes *d, struct node *n, int fd, ssize_t got)
+{
+    struct stat st;
+    if (got < 0 || fstat(fd, &st) != 0 || !stat_same(n, &st) || st.st_nlink == 0)
+        return read_failed(d, n, got);
+    atomic_fetch_add_explicit(&d->c.changed, 1, memory_order_relaxed);
+    msg_node(n, "holds less than its size of %llu bytes (a /proc or /sys file?): not grouped",
+             (unsigned long long)n->size);
+    return ST_CHANGED;
+}
+
 uint8_t read_failed(struct dupes *d, struct node *n, ssize_t got)
 {
     if (got >= 0)

@@ -55,6 +55,28 @@ static uint64_t get(atomic_uint_fast64_t *a)
     return atomic_load_explicit(a, memory_order_relaxed);
 }
 
+/* a - b, or 0 (a counter subtracted may run ahead of the other) */
+static uint64_t less(uint64_t a, uint64_t b)
+{
+    return a > b ? a - b : 0;
+}
+
+uint64_t files_found(struct dupes *d)
+{
+    return less(get(&d->c.files), get(&d->c.aliases));
+}
+
+uint64_t bytes_found(struct dupes *d)
+{
+    uint64_t b = get(&d->c.bytes);
+    return b == UINT64_MAX ? b : less(b, get(&d->c.alias_bytes)); /* (stopped: unknown) */
+}
+
+uint64_t dirs_found(struct dupes *d)
+{
+    return less(get(&d->c.dirs), get(&d->c.dirs_relisted));
+}
+
 void stats_print(FILE *f, struct dupes *d, int64_t end_ns)
 {
     static const char *names[STAGE_COUNT] = { "walk", "group", "read+hash", "match", "index write" };
@@ -73,8 +95,8 @@ void stats_print(FILE *f, struct dupes *d, int64_t end_ns)
     }
     struct counters *c = &d->c;
     fprintf(f, "files           %llu paths, %zu inodes, %llu directories, %s\n",
-            (unsigned long long)get(&c->files), d->inode_count, (unsigned long long)get(&c->dirs),
-            human_bytes(get(&c->bytes), a, sizeof a));
+            (unsigned long long)files_found(d), d->inode_count, (unsigned long long)dirs_found(d),
+            human_bytes(bytes_found(d), a, sizeof a));
     fprintf(f, "path opens      %llu of the directories (the others from their parent's descriptor)\n",
             (unsigned long long)get(&c->dir_path_opens));
     fprintf(f, "dir set         %zu directories (%zu B); %llu reached again: %llu not listed again, "

@@ -46,12 +46,12 @@ static int compare(struct dupes *d, struct vbuf *v, int fa, struct node *na, int
         size_t want = na->size - off < VCHUNK ? (size_t)(na->size - off) : VCHUNK;
         ssize_t x = read_at(fa, v->a, want, off);
         if (x != (ssize_t)want) {
-            read_failed(d, na, x);
+            read_short(d, na, fa, x);
             return A_FAILED;
         }
         ssize_t y = read_at(fb, v->b, want, off);
         if (y != (ssize_t)want) {
-            read_failed(d, nb, y);
+            read_short(d, nb, fb, y);
             return B_FAILED;
         }
         atomic_fetch_add_explicit(&d->c.bytes_read, 2 * want, memory_order_relaxed);

@@ -13,6 +13,7 @@ import resource
 import shutil
 import signal
 import sqlite3
+import stat
 import subprocess
 import sys
 import time
@@ -310,6 +311,33 @@ def case_nested_paths_walk_each_directory_once():
               "unlistable: %r" % err)
 
 
+def case_counts_each_entry_once():
+    """The summary and --stats count each directory entry and directory
+    once where two routes list it: a file PATH inside a directory PATH
+    ("t t/a"), spellings whose order depends on the names below ("t
+    t/sub/.": both walks list t/sub), a PATH given twice. Both routes were
+    counted: "3 files" for 2 (a bind mount listed again likewise)."""
+    with Tmp() as tmp:
+        os.makedirs(tmp + b"/t/sub/deep")
+        for name in (b"a", b"sub/c", b"sub/-f", b"sub/deep/d"):
+            with open(tmp + b"/t/" + name, "wb") as f:
+                f.write(b"same")
+        os.link(tmp + b"/t/a", tmp + b"/t/sub/h")  # (a hard link: a path of its own)
+        for args, paths, dirs in ((["t"], 5, 3), (["t", "t/a"], 5, 3), (["t/a", "t"], 5, 3),
+                                  (["t", "t/sub/."], 5, 3), (["t/sub/.", "t"], 5, 3),
+                                  (["t", "t/sub/.", "t/sub/deep/d", "t"], 5, 3),
+                                  (["t/a", "t/a", "./t/a"], 1, 0)):
+            for walkers in ("1", "4"):
+                rc, out, err = run(["--no-db", "--stats", "--walkers", walkers, "-f", "fdupes"] + args,
+                                   cwd=tmp)
+                check(rc == 0, "%r: exit %d %r" % (args, rc, err))
+                check(walk_counts(err) == (paths, dirs), "%r: (paths, directories) %r, want %r" % (
+                      args, walk_counts(err), (paths, dirs)))
+                m = re.search(rb"^ferry-dupes: (\d+) files? \((\d+) B\)", err, re.M)
+                check(m and (int(m.group(1)), int(m.group(2))) == (paths, 4 * paths),
+                      "%r: summary %r, want %d files (%d B)" % (args, m and m.group(0), paths, 4 * paths))
+
+
 def case_many_hard_links_cost_linear_time():
     """50,000 hard links of one file (ext4 allows 65,000): each path is
     checked against the others through a table, not by rebuilding every
@@ -499,6 +527,88 @@ def case_index_inside_a_file():
             f.write(b"x")
         rc, out, err = run([tmp + b"/t"], env={"HOME": tmp + b"/home", "XDG_CACHE_HOME": ""})
         check(rc == 2 and out == b"" and b"Not a directory" in err, "~/.cache a file: %d %r" % (rc, err))
+
+
+def case_empty_files_that_are_not():
+    """--empty: a file whose size is 0 but which holds something (/proc's
+    files) is not grouped with the empty files, nor with the others of its
+    kind, with a message; it was taken as empty unread ("1428 files, 0
+    bytes each" of /proc/self). Empty files still form their group, from
+    the index too; a file that grows between its listing and its read is
+    left out as changed."""
+    procs = [p for p in (b"/proc/version", b"/proc/self/limits", b"/proc/self/status")
+             if os.path.isfile(p) and os.stat(p).st_size == 0]
+    if len(procs) < 2:
+        print("no /proc files of size 0 with contents: skipped")
+        sys.exit(t.SKIP)
+    with Tmp() as tmp:
+        os.mkdir(tmp + b"/e")
+        for name in (b"e1", b"e2", b"grows"):
+            open(tmp + b"/e/" + name, "wb").close()
+        for db in (["--no-db"], ["--db", tmp + b"/i.db"], ["--db", tmp + b"/i.db"]):
+            rc, out, err = run(db + ["--empty", "-f", "json"] + procs + [tmp + b"/e"])
+            check(rc == 0, "%r: exit %d %r" % (db, rc, err))
+            check(parse_json(out) == [(0, [tmp + b"/e/e1", tmp + b"/e/e2", tmp + b"/e/grows"])],
+                  "%r: %r" % (db, out))
+            for p in procs:
+                check(p + b": holds more than its size of 0 bytes (a /proc or /sys file?): not grouped"
+                      in err, "%r %r: %r" % (db, p, err))
+            check(b"; %d changed while scanned" % len(procs) in err, "%r: %r" % (db, err))
+        hook = 'case "$1" in */grows) printf x > "$1";; esac'
+        rc, out, err = run(["--no-db", "--empty", "-f", "json", tmp + b"/e"],
+                           env={"FERRY_DUPES_DEBUG_BEFORE_OPEN": hook})
+        check(rc == 0 and parse_json(out) == [(0, [tmp + b"/e/e1", tmp + b"/e/e2"])], "grows: %r" % out)
+        check(b"/e/grows: changed since it was listed: not grouped" in err, "grows: %r" % err)
+
+
+def case_files_shorter_than_their_size():
+    """Files that hold less than their size says and do not change (sysfs's
+    have a size of 4096) are left out with a message that says so, counted
+    as changed; it said "changed while being read (shorter)"."""
+    sysfs = []
+    for d, _, fs in os.walk(b"/sys/kernel"):
+        for f in fs:
+            p = os.path.join(d, f)
+            try:
+                st = os.stat(p, follow_symlinks=False)
+                if stat.S_ISREG(st.st_mode) and st.st_size == 4096 and st.st_mode & 0o444:
+                    with open(p, "rb") as fh:
+                        if 0 < len(fh.read()) < 4096:
+                            sysfs.append(p)
+            except OSError:
+                pass
+            if len(sysfs) == 3:
+                break
+        if len(sysfs) == 3:
+            break
+    if len(sysfs) < 2:
+        print("no sysfs files of 4096 bytes that hold less: skipped")
+        sys.exit(t.SKIP)
+    rc, out, err = run(["--no-db", "-f", "json"] + sysfs)
+    check(rc == 0 and parse_json(out) == [], "exit %d %r %r" % (rc, out, err))
+    for p in sysfs:
+        check(p + b": holds less than its size of 4096 bytes (a /proc or /sys file?): not grouped" in err,
+              "%r: %r" % (p, err))
+    check(b"; %d changed while scanned" % len(sysfs) in err, "%r" % err)
+
+
+def case_index_of_one_byte_is_not_overwritten():
+    """--db naming a file of one byte that is no database: refused, the
+    byte kept (SQLite's Unix layer reports a 1-byte file as empty, so it
+    became a new index, 12 KB over the user's file; 2 bytes or more were
+    refused already). An empty file is a new index."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        for data in (b"x", b"\0", b"S"):
+            with open(tmp + b"/one", "wb") as f:
+                f.write(data)
+            t.index_error(tmp + b"/one", tmp + b"/t", "not an SQLite database")
+            with open(tmp + b"/one", "rb") as f:
+                check(f.read() == data, "%r: the file was changed" % data)
+            check(not os.path.exists(tmp + b"/one-wal"), "a journal was left")
+        open(tmp + b"/empty", "wb").close()
+        ok(["--db", tmp + b"/empty", tmp + b"/t"])
+        t.integrity(tmp + b"/empty")
 
 
 def case_index_with_two_names():
@@ -1252,6 +1362,24 @@ def case_thread_start_fails_at_each():
                     failed_run(rc, out, err, what, rb"cannot start the [a-z ]+ thread")
                 outcomes.add(rc)
         check(outcomes == {0, 2}, "thread:K tested nothing: %r" % outcomes)
+
+
+def case_test_hooks_refuse_bad_values():
+    """The fault and signal hooks take SITE:K with K from 1 to 2^64 - 1;
+    anything else is refused with exit 2 before the scan (K beyond 2^64
+    was taken as 2^64 - 1, a hook that never fires: a test that passed
+    without testing)."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        for var, value in (("FAIL", "dir:0"), ("FAIL", "dir:-1"), ("FAIL", "dir:"), ("FAIL", "dir"),
+                           ("FAIL", "dir:1x"), ("FAIL", "dir: 1"), ("FAIL", "nosuch:1"),
+                           ("FAIL", "dir:18446744073709551616"), ("FAIL", "send:99999999999999999999999"),
+                           ("SIGINT", "walk:0"), ("SIGINT", "hash:18446744073709551616"), ("SIGINT", "row:")):
+            rc, out, err = run(["--no-db", tmp + b"/t"], env={"FERRY_DUPES_DEBUG_" + var: value})
+            check(rc == 2 and out == b"" and ("FERRY_DUPES_DEBUG_%s=%s: want" % (var, value)).encode() in err,
+                  "%s=%s: exit %d %r" % (var, value, rc, err))
+        rc, out, err = run(["--no-db", "-q", tmp + b"/t"], env={"FERRY_DUPES_DEBUG_FAIL": "dir:18446744073709551615"})
+        check(rc == 0 and out and not err, "dir:2^64-1: exit %d %r" % (rc, err))
 
 
 def fail_each(root, site, args_list, least, most):
