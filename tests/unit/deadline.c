@@ -21,7 +21,7 @@ FERRY_TEST(deadline_in_adds_and_saturates)
     CHECK(ferry_test_ns_between(d, ferry_test_now()) >= 2500000000ll);
     d = ferry_deadline_in(0);
     CHECK(ferry_test_ns_between(d, ferry_test_now()) >= 0);
-    /* 292 years, or the last time_t where it is 32 bits (i386: 2038). */
+    /* 292 years, or the last time_t where it is 32 bits (i386: 2^31 - 1 s). */
     long long time_max = (long long)(((uint64_t)1 << (sizeof(time_t) * 8 - 1)) - 1);
     long long far_sec = before.tv_sec + 9000000000ll < time_max ? before.tv_sec + 9000000000ll : time_max;
     d = ferry_deadline_in(INT64_MAX);
