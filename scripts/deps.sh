@@ -16,9 +16,10 @@ package_pkgs=(dpkg-dev file)
 # check, man-db and groff-base to check the manual pages, the package's, and
 # libclang-rt-14-dev for the libFuzzer runtime (only a Recommends of clang).
 test_pkgs=(libuv1-dev spin abigail-tools man-db groff-base libclang-rt-14-dev "${package_pkgs[@]}")
-# gcc-multilib: the library's 32-bit build check (tests/build/m32.sh), on
-# amd64 only (elsewhere the check skips itself).
-if [ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ]; then test_pkgs+=(gcc-multilib); fi
+# gcc-multilib, g++-multilib: the library's 32-bit build check (tests/build/
+# m32.sh) and the suite's i386 job (scripts/test.sh, m32; its C++ header
+# check needs the second), on amd64 only (elsewhere both skip themselves).
+if [ "$(dpkg --print-architecture 2>/dev/null)" = amd64 ]; then test_pkgs+=(gcc-multilib g++-multilib); fi
 bench_pkgs=(libck-dev libboost-dev liburcu-dev libconcurrentqueue-dev
             cargo rustc librust-crossbeam-channel-dev librust-flume-dev golang-go gnuplot-nox file)
 

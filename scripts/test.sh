@@ -6,6 +6,12 @@
 #   debug    clang -O1, FERRY_DEBUG            unit, death
 #   tsan     clang, ThreadSanitizer           unit, torture
 #   asan     gcc, AddressSanitizer+UBSan      unit, torture
+#   m32      gcc -m32 -O2 (i386)              unit, torture, death
+# The m32 job runs where gcc and g++ build and run 32-bit programs
+# (gcc-multilib, g++-multilib: scripts/deps.sh test installs them on amd64)
+# and says it is skipped elsewhere, or with FERRY_TEST_M32=0. It leaves out
+# what has no 32-bit libraries here: benchmarks (their peers), examples
+# (libuv) and ferry-dupes (sqlite3, xxhash, b2). About 3 minutes on 2 CPUs.
 # Prints CTest's summary for each and one closing line for all of them.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -48,8 +54,28 @@ run debug   'unit|death'         -DCMAKE_BUILD_TYPE=Debug -DFERRY_DEBUG=ON -DCMA
 run tsan    'unit|torture'       -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFERRY_SANITIZE=thread -DFERRY_TEST_SCALE=0.25 -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++
 run asan    'unit|torture'       -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFERRY_SANITIZE=address -DFERRY_DEBUG=ON -DFERRY_TEST_SCALE=0.5 -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++
 
+builds='release, debug, tsan, asan'
+m32_works() {   # gcc and g++ -m32 build a threaded program that runs
+  local d; d=$(mktemp -d) || return 1
+  printf '#include <pthread.h>\nint main(void) { return pthread_self() == 0; }\n' > "$d/p.c"
+  cp "$d/p.c" "$d/p.cpp"
+  gcc -m32 -pthread "$d/p.c" -o "$d/p" 2>/dev/null && "$d/p" &&
+    g++ -m32 -pthread "$d/p.cpp" -o "$d/pp" 2>/dev/null && "$d/pp"
+  local rc=$?; rm -rf "$d"; return $rc
+}
+if [ "${FERRY_TEST_M32:-1}" = 0 ]; then
+  echo "=== m32: skipped (FERRY_TEST_M32=0)"
+elif ! m32_works; then
+  echo "=== m32: skipped (gcc/g++ -m32 cannot build or run a 32-bit program here: gcc-multilib, g++-multilib)"
+else
+  builds+=', m32'
+  run m32   'unit|torture|death' -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ \
+            -DCMAKE_C_FLAGS=-m32 -DCMAKE_CXX_FLAGS=-m32 -DFERRY_BUILD_BENCH=OFF -DFERRY_BUILD_EXAMPLES=OFF \
+            -DFERRY_BUILD_DUPES=OFF
+fi
+
 echo
-echo "=== all builds (release, debug, tsan, asan):"
+echo "=== all builds ($builds):"
 echo "$total_pass passed, $total_fail failed"
 [ -n "$failed_names" ] && printf 'failed:\n%s' "$failed_names"
 exit $status

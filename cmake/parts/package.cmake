@@ -102,7 +102,19 @@ include(CPack)
 if(FERRY_BUILD_TESTS AND FERRY_SANITIZE STREQUAL "")
   find_program(FERRY_DPKG_DEB dpkg-deb)
   find_program(FERRY_DPKG_SHLIBDEPS dpkg-shlibdeps)
-  if(FERRY_DPKG_DEB AND FERRY_DPKG_SHLIBDEPS)
+  # A 32-bit build on a 64-bit Debian (gcc -m32, tests/build/m32.sh) would
+  # package i386 binaries as the host's architecture, and dpkg-shlibdeps
+  # finds no package for their libc: the check needs a native build.
+  set(_foreign_target OFF)
+  if(FERRY_DPKG_DEB AND CMAKE_SIZEOF_VOID_P EQUAL 4)
+    execute_process(COMMAND dpkg --print-architecture OUTPUT_VARIABLE _dpkg_arch
+                    OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+    if(_dpkg_arch MATCHES "64|s390x")
+      set(_foreign_target ON)
+      message(STATUS "32-bit build on ${_dpkg_arch}: unit.package.deb is not registered (it needs a native build)")
+    endif()
+  endif()
+  if(FERRY_DPKG_DEB AND FERRY_DPKG_SHLIBDEPS AND NOT _foreign_target)
     # The programs expected in the package (space-separated), each with its
     # section-1 page: ferry-rtcheck (this test exists only where the checker
     # is built), and ferry-dupes once apps/dupes is part of the tree.

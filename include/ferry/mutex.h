@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* ferry/mutex.h: a futex-based mutex and condition variable.
  *
- * ferry_mutex is two words: a state word and a 32-bit debug owner plus a
- * 32-bit fairness clock. Zero-filled memory is an unlocked mutex, so static,
+ * ferry_mutex is a state word, a 32-bit debug owner and a 32-bit fairness
+ * clock: two words on 64-bit targets, 12 bytes on 32-bit ones. Zero-filled memory is an unlocked mutex, so static,
  * embedded and calloc'ed mutexes need no initialization; FERRY_MUTEX_INIT and
  * ferry_mutex_init() exist for symmetry.
  *

@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 # The library builds for a 32-bit x86 target (Debian's i386, here gcc -m32)
 # with the project's warnings as errors, and a program linked with it, shared
-# and static, runs. Only the library: ferry's own tests assume a 64-bit
-# target (README.md, "Platforms"). Skipped (exit 77) where the
+# and static, runs. Only the library, quickly: scripts/test.sh's m32 job
+# runs the whole suite for i386 (docs/testing.md). Skipped (exit 77) where the
 # compiler cannot build and run a 32-bit program (no gcc-multilib: scripts/
 # deps.sh test installs it on amd64). About 15 s of CPU.
 #   m32.sh SOURCE_DIR C_COMPILER

@@ -3,6 +3,7 @@
 #include "test.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -76,6 +77,18 @@ void ferry_test_sleep_ms(long ms)
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
     }
+}
+
+unsigned long long ferry_test_vm_bytes(void)
+{
+    int fd = open("/proc/self/statm", O_RDONLY);
+    CHECK(fd >= 0);
+    char text[64] = {0};
+    CHECK(read(fd, text, sizeof text - 1) > 0);
+    close(fd);
+    unsigned long long pages = strtoull(text, NULL, 10);
+    CHECK(pages > 0);
+    return pages * (unsigned long long)sysconf(_SC_PAGESIZE);
 }
 
 struct timespec ferry_test_now(void)

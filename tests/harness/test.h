@@ -78,6 +78,12 @@ void ferry_test_fail(const char *file, int line, const char *fmt, ...);
 double ferry_test_scale(void);
 size_t ferry_test_scaled(size_t n);
 
+/* The process's address-space size in bytes (/proc/self/statm), read with
+ * read(2) into the stack: nothing allocated or freed, so that a RLIMIT_AS
+ * set from it has no slack (stdio's fclose frees a buffer, and malloc may
+ * return that page to the system; it did on i386). */
+unsigned long long ferry_test_vm_bytes(void);
+
 /* Sleep for ms milliseconds. */
 void ferry_test_sleep_ms(long ms);
 

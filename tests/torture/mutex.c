@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -99,9 +100,9 @@ enum { RING = 4, PRODUCERS = 4, CONSUMERS = 4 };
 static struct {
     ferry_mutex m;
     ferry_cond not_empty, not_full;
-    long buf[RING];
+    int64_t buf[RING];   /* producer * 1e9 + sequence: past 32 bits */
     unsigned head, tail;
-    long produced_sum, consumed_sum;
+    int64_t produced_sum, consumed_sum;
     long consumed;
     long total;
     int producers_left;
@@ -115,7 +116,7 @@ static void *producer_main(void *arg)
     long n = pc.total / PRODUCERS;
     uint64_t rng = (uint64_t)id + 11;
     for (long i = 0; i < n; i++) {
-        long item = id * 1000000000L + i;
+        int64_t item = (int64_t)id * 1000000000 + i;
         ferry_mutex_lock(&pc.m);
         while (pc.tail - pc.head == RING)
             ferry_cond_wait(&pc.not_full, &pc.m);
@@ -160,8 +161,8 @@ static void *consumer_main(void *arg)
             ferry_mutex_unlock(&pc.m);
             return NULL;
         }
-        long item = pc.buf[pc.head++ % RING];
-        long p = item / 1000000000L, seq = item % 1000000000L;
+        int64_t item = pc.buf[pc.head++ % RING];
+        long p = (long)(item / 1000000000), seq = (long)(item % 1000000000);
         /* Items of one producer arrive in order (one ring, FIFO). */
         CHECK_MSG(seq == pc.seen[p], "producer %ld: got item %ld, expected %ld", p, seq, pc.seen[p]);
         pc.seen[p]++;

@@ -10,6 +10,7 @@
 #include <ferry/rculist.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <sched.h>
@@ -20,7 +21,10 @@
 #include "test.h"
 
 #define MAGIC 0x600dfeedul
-#define POISON 0xdeadbeefdeadbeeful
+/* An updater's keys start at its index << KEY_SHIFT: each its own range. */
+#define KEY_SHIFT (ULONG_MAX > 0xffffffffUL ? 40 : 24)
+/* The pattern in an unsigned long: 0xdeadbeef on ILP32 targets such as i386. */
+#define POISON ((unsigned long)0xdeadbeefdeadbeefull)
 #define LIVE 48          /* entries on the list */
 #define READERS 3
 #define UPDATERS 2
@@ -142,7 +146,7 @@ static struct entry *update_one(uint64_t *rnd, unsigned long *key)
 static void *updater(void *arg)
 {
     uint64_t rnd = (uintptr_t)arg * 7919 + 1;
-    unsigned long key = (uintptr_t)arg << 40;
+    unsigned long key = (unsigned long)(uintptr_t)arg << KEY_SHIFT;
     struct entry *pending = NULL, **tail = &pending;
     unsigned batch = 0;
     ferry_rcu_worker *own = NULL;

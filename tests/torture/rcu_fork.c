@@ -21,6 +21,7 @@
  * one is reported as a use after poison) and marked POISON for the other
  * builds. */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <sanitizer/asan_interface.h>
 #include <sched.h>
@@ -37,7 +38,8 @@
 #include "rcu_fork_tsan.h"
 
 #define MAGIC 0x600dfeedul
-#define POISON 0xdeadbeefdeadbeeful
+/* The pattern in an unsigned long: 0xdeadbeef on ILP32 targets such as i386. */
+#define POISON ((unsigned long)0xdeadbeefdeadbeefull)
 #define LIVE 32
 #define POOL 8192
 #define CHILD_POOL 256   /* the last entries: never used by the parent */
@@ -209,7 +211,7 @@ static void *updater(void *arg)
 {
     struct updater_arg *a = arg;
     uint64_t rnd = a->seed;
-    unsigned long key = a->seed << 32;
+    unsigned long key = (unsigned long)a->seed << (ULONG_MAX > 0xffffffffUL ? 32 : 24);
     struct entry *batch = NULL;
     unsigned nb = 0;
     while (!atomic_load_explicit(a->stop, memory_order_relaxed)) {
@@ -301,7 +303,7 @@ static void child(bool in_section)
     static ferry_list mine;
     static pthread_mutex_t mine_lock = PTHREAD_MUTEX_INITIALIZER;
     static FERRY_ATOMIC(int) mine_stop;
-    list_fill(&mine, 8, 1ul << 60);
+    list_fill(&mine, 8, ULONG_MAX / 16 + 1);   /* 2^60 on LP64, 2^28 on ILP32 */
     pthread_t r, u[2];
     struct updater_arg ua[2] = {
         { &mine, &mine_lock, 8, true, &mine_stop, 11 },

@@ -9,6 +9,7 @@
  * (POISON once reclaimed; under ASan the free itself is caught). Both the
  * quick and the full path must have been taken (checked at the end; the run is extended until
  * both were, within a limit). */
+#include <limits.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -19,7 +20,10 @@
 #include "test.h"
 
 #define MAGIC 0x600dfeedul
-#define POISON 0xdeadbeefdeadbeeful
+/* An updater's keys start at its index << KEY_SHIFT: each its own range. */
+#define KEY_SHIFT (ULONG_MAX > 0xffffffffUL ? 40 : 24)
+/* The pattern in an unsigned long: 0xdeadbeef on ILP32 targets such as i386. */
+#define POISON ((unsigned long)0xdeadbeefdeadbeefull)
 #define READERS 3
 #define UPDATERS 2
 
@@ -103,7 +107,7 @@ static void *bp_churn_reader(void *arg)
 
 static void *updater(void *arg)
 {
-    unsigned long v = (uintptr_t)arg << 40;
+    unsigned long v = (unsigned long)(uintptr_t)arg << KEY_SHIFT;
     while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
         struct obj *fresh = obj_new(++v);
         struct obj *old = ferry_rcu_xchg_pointer(&shared, fresh);

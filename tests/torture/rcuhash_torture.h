@@ -37,8 +37,9 @@
 #include "rcuhash_internal.h"
 #include "test.h"
 
-#define MAGIC 0x1f2e3d4c5b6a7988ul
-#define POISON 0xdeaddeaddeaddeadul
+/* Patterns in an unsigned long (their low 32 bits on ILP32 targets such as i386). */
+#define MAGIC ((unsigned long)0x1f2e3d4c5b6a7988ull)
+#define POISON ((unsigned long)0xdeaddeaddeaddeadull)
 #define KEYS 2048u            /* [0, KEYS/2): unique range; the rest: duplicates */
 #define UNIQUE (KEYS / 2)
 #define HASHES 700u           /* keys k and k + HASHES share a hash */

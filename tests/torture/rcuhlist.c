@@ -15,8 +15,9 @@
 
 #include "test.h"
 
-#define MAGIC 0x5eed5eed5eed5eedul
-#define POISON 0xdeadbeefdeadbeeful
+#define MAGIC ((unsigned long)0x5eed5eed5eed5eedull)
+/* The pattern in an unsigned long: 0xdeadbeef on ILP32 targets such as i386. */
+#define POISON ((unsigned long)0xdeadbeefdeadbeefull)
 #define BUCKETS 16
 #define READERS 2
 #define UPDATERS 2

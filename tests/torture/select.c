@@ -315,7 +315,7 @@ FERRY_TEST(select_torture_every_kind)
         case RENDEZVOUS: cfg.capacity = 0; break;
         case CAP1: cfg.capacity = 1; break;
         case LOCKFREE: break;
-        case LOCKED: cfg.capacity = (size_t)1 << 29; break;
+        case LOCKED: cfg.capacity = (size_t)1 << 24; break; /* 128 MiB: past the lock-free ring (64 MiB) */
         case UNBOUNDED: cfg.capacity = FERRY_UNBOUNDED; break;
         case UNBOUNDED_LOCKED: cfg.capacity = FERRY_UNBOUNDED; cfg.levels = 2; break;
         case PRIO: cfg.levels = PRIO_LEVELS; break;

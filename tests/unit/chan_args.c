@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "chan_test.h"
 
@@ -230,12 +231,28 @@ const char *__asan_default_options(void) { return "allocator_may_return_null=1";
 const char *__tsan_default_options(void);
 const char *__tsan_default_options(void) { return "allocator_may_return_null=1"; }
 
+/* On a 32-bit target PTRDIFF_MAX / 2 bytes is 1 GiB, which malloc may well
+ * give (a 32-bit process on a 64-bit kernel has 4 GiB): there the address
+ * space is capped 256 MiB above its current size while the sends run.
+ * Returns the limit to restore. */
+static struct rlimit cap_small_address_space(void)
+{
+    struct rlimit old;
+    CHECK_EQ(getrlimit(RLIMIT_AS, &old), 0);
+    if (SIZE_MAX > 0xffffffffu)
+        return old;   /* 2^62 bytes: no address space holds them */
+    struct rlimit cap = {(rlim_t)(ferry_test_vm_bytes() + (256ull << 20)), old.rlim_max};
+    CHECK_EQ(setrlimit(RLIMIT_AS, &cap), 0);
+    return old;
+}
+
 FERRY_TEST(storage_that_cannot_grow_is_enomem)
 {
     ferry_tx *tx;
     ferry_rx *rx;
     /* One item of PTRDIFF_MAX / 2 bytes: valid, but no such block can be
      * had (its ring is the one slot of the capacity). */
+    struct rlimit old = cap_small_address_space();
     ferry_chan_config cfg = {.elem_size = (size_t)PTRDIFF_MAX / 2, .capacity = 1};
     CHECK_EQ(ferry_chan_open(&cfg, &tx, &rx), 0);
     char small[16] = {0};
@@ -250,6 +267,7 @@ FERRY_TEST(storage_that_cannot_grow_is_enomem)
     CHECK_EQ(ferry_send_prio(tx, small, 1, 63), -ENOMEM);
     ferry_tx_release(tx);
     ferry_rx_release(rx);
+    CHECK_EQ(setrlimit(RLIMIT_AS, &old), 0);
     /* A bounded capacity near SIZE_MAX with 1-byte items works as a big
      * bounded channel. */
     cfg = (ferry_chan_config){.elem_size = 1, .capacity = (size_t)PTRDIFF_MAX - 1};

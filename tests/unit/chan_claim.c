@@ -81,8 +81,9 @@ static void receive_cases(size_t cap)
 }
 
 FERRY_TEST(claim_receive_cases_lockfree) { receive_cases(4); }
-/* (1 << 29 items: too large for the lock-free ring, the locked path.) */
-#define LOCKED_CAP ((size_t)1 << 29)
+/* (2^28 + 1 items: too large for the lock-free ring, the locked path; of
+ * longs, within PTRDIFF_MAX bytes on i386 too.) */
+#define LOCKED_CAP (((size_t)1 << 28) + 1)
 FERRY_TEST(claim_receive_cases_locked) { receive_cases(LOCKED_CAP); }
 FERRY_TEST(claim_receive_cases_block_list) { receive_cases(FERRY_UNBOUNDED); }
 FERRY_TEST(claim_receive_cases_rendezvous) { receive_cases(0); }
@@ -136,10 +137,10 @@ FERRY_TEST(claim_send_need_completes_partially)
         size_t cap = k ? 1000 : 2; /* lock-free ring / locked rings (budget) */
         ferry_tx *tx;
         ferry_rx *rx;
-        ferry_chan_config cfg = {.elem_size = sizeof(long), .capacity = cap, .budget = k ? 16 : 0};
+        ferry_chan_config cfg = {.elem_size = sizeof(long), .capacity = cap, .budget = k ? 2 * sizeof(long) : 0};
         CHECK_EQ(ferry_chan_open(&cfg, &tx, &rx), 0);
         long in[5] = {1, 2, 3, 4, 5}, out[5];
-        CHECK_EQ(ferry_send(tx, in, 2), 2); /* full (cap 2, or budget 16 = two longs) */
+        CHECK_EQ(ferry_send(tx, in, 2), 2); /* full (cap 2, or a budget of two longs) */
         atomic_store(&wakes, 0);
         ferry_op op;
         CHECK_EQ(ferry__send_start_claimed(tx, &op, in + 2, 3, 0, 1, W, NULL), -EINPROGRESS);

@@ -4,6 +4,7 @@
 #include <ferry/chan.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "chan_test.h"
@@ -73,10 +74,10 @@ enum { PER = 2000 };
 static void *prio_producer(void *arg)
 {
     struct prod *p = arg;
-    for (long i = 0; i < PER; i += 4) {
-        long v[4];
+    for (int64_t i = 0; i < PER; i += 4) {
+        int64_t v[4];   /* producer id in the high half, sequence in the low */
         for (int k = 0; k < 4; k++)
-            v[k] = (long)p->id << 32 | (i + k);
+            v[k] = (int64_t)p->id << 32 | (i + k);
         CHECK_EQ(ferry_send_prio(p->tx, v, 4, p->level), 4);
     }
     return NULL;
@@ -86,21 +87,21 @@ FERRY_TEST(fifo_within_level_under_8_producers)
 {
     ferry_tx *tx;
     ferry_rx *rx;
-    ferry_chan_config cfg = {.elem_size = sizeof(long), .capacity = 64, .levels = 2};
+    ferry_chan_config cfg = {.elem_size = sizeof(int64_t), .capacity = 64, .levels = 2};
     CHECK_EQ(ferry_chan_open(&cfg, &tx, &rx), 0);
     struct prod p[8];
     for (int i = 0; i < 8; i++) {
         p[i] = (struct prod){.tx = tx, .id = i, .level = (unsigned)(i % 2)};
         pthread_create(&p[i].t, NULL, prio_producer, &p[i]);
     }
-    long next[8] = {0}, out[50];
+    int64_t next[8] = {0}, out[50];
     size_t total = 0;
     while (total < 8 * PER) {
         ssize_t r = ferry_recv(rx, out, 50);
         CHECK(r > 0);
         for (ssize_t i = 0; i < r; i++) {
             int id = (int)(out[i] >> 32);
-            long seq = out[i] & 0xffffffff;
+            int64_t seq = out[i] & 0xffffffff;
             CHECK_EQ(seq, next[id]);
             next[id]++;
         }

@@ -223,7 +223,8 @@ FERRY_TEST(poll_far_deadline_is_no_deadline)
     struct ferry__poller pl;
     CHECK(ferry__poll_begin(&pl, &side, &far_deadline));
     CHECK(pl.deadline > ferry__now_ns());
-    const struct timespec latest = {(time_t)INT64_MAX, 999999999};
+    /* The last time_t (2^31 - 1 s where it is 32 bits). */
+    const struct timespec latest = {(time_t)(((uint64_t)1 << (sizeof(time_t) * 8 - 1)) - 1), 999999999};
     CHECK(ferry__poll_begin(&pl, &side, &latest));
     CHECK(pl.deadline > ferry__now_ns());
     /* On a channel: the receive polls before it sleeps, then gets the item. */

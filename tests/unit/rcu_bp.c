@@ -305,12 +305,7 @@ static struct rlimit cap_address_space(void)
 {
     struct rlimit old;
     CHECK_EQ(getrlimit(RLIMIT_AS, &old), 0);
-    FILE *f = fopen("/proc/self/statm", "r");
-    CHECK(f != NULL);
-    unsigned long pages = 0;
-    CHECK_EQ(fscanf(f, "%lu", &pages), 1);
-    fclose(f);
-    struct rlimit cap = {pages * (unsigned long)sysconf(_SC_PAGESIZE), old.rlim_max};
+    struct rlimit cap = {(rlim_t)ferry_test_vm_bytes(), old.rlim_max};
     CHECK_EQ(setrlimit(RLIMIT_AS, &cap), 0);
     return old;
 }

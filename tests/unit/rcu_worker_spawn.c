@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -23,6 +24,12 @@
 #include "../torture/rcu_flavors.h"
 #include "../torture/rcu_fork_tsan.h"
 #include "test.h"
+
+#if SIZE_MAX > 0xffffffffu
+#define HUGE_STACK ((size_t)1 << 47)        /* the 47-bit user address space */
+#else
+#define HUGE_STACK ((size_t)0xf0000000u)    /* 3.75 GiB of a 32-bit process's 4 */
+#endif
 
 static FERRY_ATOMIC(int) fail_at;   /* 0: disarmed; n: the n-th call fails */
 static FERRY_ATOMIC(int) calls;
@@ -36,9 +43,9 @@ int pthread_attr_setdetachstate(pthread_attr_t *attr, int state)
     }
     int n = atomic_load(&fail_at);
     if (n && atomic_fetch_add(&calls, 1) + 1 == n)
-        /* More than the 47-bit user address space: the stack cannot be
+        /* More than the address space has free: the stack cannot be
          * mapped, pthread_create fails with EAGAIN. */
-        pthread_attr_setstacksize(attr, (size_t)1 << 47);
+        pthread_attr_setstacksize(attr, HUGE_STACK);
     return real(attr, state);
 }
 

@@ -6,11 +6,16 @@
 #include <ferry/rcu_qsbr.h>
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "rcuhash_internal.h"
 #include "test.h"
+
+/* 2^(bits of unsigned long - 2) and the top bit: 2^62 and 2^63 on LP64. */
+#define QUARTER_RANGE ((~0UL >> 2) + 1)
+#define TOP_BIT (~(~0UL >> 1))
 
 struct item {
     unsigned long key;
@@ -26,10 +31,11 @@ static int match_key(ferry_lfht_node *node, const void *key)
 /* A good hash (keys spread over all bits) and a bad one (all collide). */
 static unsigned long hash_of(unsigned long key)
 {
-    key ^= key >> 33;
-    key *= 0xff51afd7ed558ccdUL;
-    key ^= key >> 33;
-    return key;
+    uint64_t k = key;   /* 64-bit mixing; hashes are unsigned long (32 bits on i386) */
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdULL;
+    k ^= k >> 33;
+    return (unsigned long)k;
 }
 
 static struct item *find(ferry_lfht *ht, unsigned long key)
@@ -113,21 +119,22 @@ FERRY_TEST(new_rejects_bad_sizes_and_flags)
 
 FERRY_TEST(huge_sizes_are_refused_not_attempted)
 {
-    /* 2^62 buckets (64 EiB of bucket arrays): ENOMEM at once, nothing
-     * allocated step by step toward it. */
+    /* 2^62 buckets on LP64, 2^30 on i386: more bytes of bucket arrays
+     * than the address space. ENOMEM at once, nothing allocated step by
+     * step toward it. */
     errno = 0;
-    CHECK(ferry_lfht_new(1UL << 62, 1, 0, 0) == NULL);
+    CHECK(ferry_lfht_new(QUARTER_RANGE, 1, 0, 0) == NULL);
     CHECK_EQ(errno, ENOMEM);
     errno = 0;
-    CHECK(ferry_lfht_new(1, 1UL << 62, 0, 0) == NULL);
+    CHECK(ferry_lfht_new(1, QUARTER_RANGE, 0, 0) == NULL);
     CHECK_EQ(errno, ENOMEM);
     errno = 0;
-    CHECK(ferry_lfht_new(1, 1UL << 63, 0, 0) == NULL);
+    CHECK(ferry_lfht_new(1, TOP_BIT, 0, 0) == NULL);
     CHECK_EQ(errno, ENOMEM);
     ferry_rcu_register_thread();
     ferry_lfht *ht = ferry_lfht_new(4, 4, 0, 0);
     CHECK(ht != NULL);
-    CHECK_EQ(ferry_lfht_resize(ht, 1UL << 62), -ENOMEM);
+    CHECK_EQ(ferry_lfht_resize(ht, QUARTER_RANGE), -ENOMEM);
     CHECK_EQ(ferry_lfht_resize(ht, ~0UL), -ENOMEM);
     CHECK_EQ(size_of(ht), 4);   /* unchanged */
     CHECK_EQ(ferry_lfht_resize(ht, 64), 0);
@@ -458,7 +465,7 @@ FERRY_TEST(hashes_equal_to_bucket_indexes)
     a[N].key = N;
     CHECK_EQ(ferry_lfht_add(ht, ~0UL, &a[N].node), 0);         /* largest key */
     a[N + 1].key = N + 1;
-    CHECK_EQ(ferry_lfht_add(ht, 1UL << 63, &a[N + 1].node), 0);
+    CHECK_EQ(ferry_lfht_add(ht, TOP_BIT, &a[N + 1].node), 0);
     ferry_rcu_read_unlock();
     static const unsigned long sizes[] = { 1, 2, 64, 128, 4, 1024, 1 };
     for (size_t s = 0; s < sizeof sizes / sizeof *sizes; s++) {
@@ -473,7 +480,7 @@ FERRY_TEST(hashes_equal_to_bucket_indexes)
         ferry_lfht_iter it;
         ferry_lfht_lookup(ht, ~0UL, match_key, &a[N].key, &it);
         CHECK(it.node == &a[N].node);
-        ferry_lfht_lookup(ht, 1UL << 63, match_key, &a[N + 1].key, &it);
+        ferry_lfht_lookup(ht, TOP_BIT, match_key, &a[N + 1].key, &it);
         CHECK(it.node == &a[N + 1].node);
         CHECK_EQ(count(ht), N + 2);
         ferry_rcu_read_unlock();

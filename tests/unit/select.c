@@ -27,7 +27,9 @@ static void open_kind(enum kind k, ferry_tx **tx, ferry_rx **rx)
     case RENDEZVOUS: cfg.capacity = 0; break;
     case CAP1: cfg.capacity = 1; break;
     case LOCKFREE: break;
-    case LOCKED: cfg.capacity = (size_t)1 << 29; break; /* too large for the lock-free ring */
+    /* Too large for the lock-free ring (2^28 items), and a ring of longs
+     * within PTRDIFF_MAX bytes on i386 too. */
+    case LOCKED: cfg.capacity = ((size_t)1 << 28) + 1; break;
     case UNBOUNDED: cfg.capacity = FERRY_UNBOUNDED; break;
     case UNBOUNDED_LOCKED: cfg.capacity = FERRY_UNBOUNDED; cfg.levels = 2; break;
     case PRIO: cfg.levels = 3; break;

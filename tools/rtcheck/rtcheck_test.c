@@ -107,8 +107,10 @@ FERRY_TEST(clean_outside_sections)
 FERRY_TEST(clean_spsc)
 {
     uint64_t buf[64], in[100], out[100];
-    ferry_spsc q;
+    void *pbuf[8];   /* push_ptr/pop_ptr: a ring of pointer-size items */
+    ferry_spsc q, pq;
     CHECK_EQ(ferry_spsc_init(&q, buf, sizeof buf[0], 64), 0);
+    CHECK_EQ(ferry_spsc_init(&pq, pbuf, sizeof pbuf[0], 8), 0);
     for (int i = 0; i < 100; i++)
         in[i] = (uint64_t)i;
     ferry_rt_enter();
@@ -124,8 +126,9 @@ FERRY_TEST(clean_spsc)
         CHECK(ferry_spsc_peek(&q) != NULL);
         ferry_spsc_consume(&q, 1);
         void *p;
-        CHECK(ferry_spsc_push_ptr(&q, &q));
-        CHECK(ferry_spsc_pop_ptr(&q, &p));
+        CHECK(ferry_spsc_push_ptr(&pq, &q));
+        CHECK(ferry_spsc_pop_ptr(&pq, &p));
+        CHECK(p == &q);
     }
     ferry_rt_exit();
     CHECK(total > 0);
