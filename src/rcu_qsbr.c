@@ -1,12 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /* QSBR flavor: readers announce quiescent states; a grace period advances
  * the global counter and waits until every online reader has copied it. The
- * counter is an unsigned long moving by 2 (odd while nonzero), so it cannot
- * wrap in practice and one advance is enough (no phase flip). */
+ * counter is an unsigned long moving by 2 (odd while nonzero). With 64 bits
+ * it cannot wrap in practice and one advance is enough (no phase flip).
+ * With 32 bits it wraps after 2^31 grace periods, and a thread that read it
+ * in thread_online before a wrap and stores it after would pass for current
+ * when the counter comes round to its value again: there a grace period
+ * advances and waits twice (QSBR_PHASES), and that value cannot be the
+ * current one at both scans. */
 #include "rcu_common.h"
 
 #include <ferry/rcu_qsbr.h>
 
+#include <limits.h>
 #include <string.h>
 
 __thread struct ferry__rcu_reader ferry__qsbr_reader;
@@ -46,18 +52,25 @@ static enum ferry__rcu_state qsbr_state(unsigned long gp_ctr, unsigned long v)
     return v == gp_ctr ? FERRY__RCU_CURRENT : FERRY__RCU_OLD;
 }
 
+#define QSBR_PHASES (ULONG_MAX > 0xffffffffu ? 1 : 2)
+
 static void qsbr_run_gp(struct ferry__rcu_flavor *f)
 {
-    ferry_list qs = { 0 };
     ferry_mutex_lock(&f->registry_lock);
     /* Orders the caller's removal before the advance (pairs with readers'
      * fences around their counter updates). */
     atomic_thread_fence(memory_order_seq_cst);
-    unsigned long c = atomic_load_explicit(&ferry__qsbr_gp.ctr, memory_order_relaxed);
-    atomic_store_explicit(&ferry__qsbr_gp.ctr, c + 2, FERRY__RCU_ORD);
-    atomic_thread_fence(memory_order_seq_cst);
-    ferry__rcu_wait_for_readers(f, &f->registry, NULL, &qs);
-    ferry_list_splice_tail(&f->registry, &qs);
+    for (int phase = 0; phase < QSBR_PHASES; phase++) {
+        ferry_list qs = { 0 };
+        /* Relaxed: only grace periods store it, under registry_lock. */
+        unsigned long c = atomic_load_explicit(&ferry__qsbr_gp.ctr, memory_order_relaxed);
+        atomic_store_explicit(&ferry__qsbr_gp.ctr, c + 2, FERRY__RCU_ORD);
+        /* Orders the advance before the scan (pairs with the readers'
+         * fences after their counter stores). */
+        atomic_thread_fence(memory_order_seq_cst);
+        ferry__rcu_wait_for_readers(f, &f->registry, NULL, &qs);
+        ferry_list_splice_tail(&f->registry, &qs);
+    }
     /* Orders the scan before the caller's reclamation. */
     atomic_thread_fence(memory_order_seq_cst);
     ferry_mutex_unlock(&f->registry_lock);

@@ -3,6 +3,7 @@
  * wait for online threads only, call/barrier/poll, and misuse checks. */
 #include <ferry/rcu_qsbr.h>
 
+#include <limits.h>
 #include <pthread.h>
 #include <string.h>
 #include <unistd.h>
@@ -85,6 +86,34 @@ FERRY_TEST(synchronize_waits_until_offline)
 {
     check_waits(1);
 }
+
+#if ULONG_MAX <= 0xffffffffu
+/* Where unsigned long has 32 bits the global counter wraps after 2^31 grace
+ * periods, so a thread preempted in ferry_qsbr_thread_online between its
+ * load of the counter and its store can come online holding a value from
+ * before a wrap, which an advance then makes current again. A grace period
+ * must still wait for that thread. The state is set up directly: a thread
+ * online with value g while the counter is wound back to g - 2 (what 2^31
+ * grace periods during the preemption leave). 64-bit targets cannot reach
+ * it (2^63 grace periods) and do not build this case. */
+FERRY_TEST(synchronize_waits_for_a_thread_whose_counter_wrapped)
+{
+    struct holder h;
+    holder_start(&h, 0);
+    unsigned long g = atomic_load_explicit(&ferry__qsbr_gp.ctr, memory_order_relaxed);
+    atomic_store_explicit(&ferry__qsbr_gp.ctr, g - 2, memory_order_seq_cst);
+    struct sync_arg s = { 0 };
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, sync_main, &s), 0);
+    struct rcu_watch w = { .what = "ferry_qsbr_synchronize (the counter came round to an online thread's value)",
+                           .returned = &s.done };
+    rcu_gp_wait_blocked(qsbr_in, &w);
+    atomic_store_explicit(&h.release, 1, memory_order_release);
+    pthread_join(t, NULL);
+    pthread_join(h.tid, NULL);
+    CHECK(atomic_load_explicit(&s.done, memory_order_acquire));
+}
+#endif
 
 FERRY_TEST(online_caller_and_offline_threads)
 {
