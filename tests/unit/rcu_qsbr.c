@@ -59,22 +59,33 @@ static void *sync_main(void *arg)
     return NULL;
 }
 
-static void check_waits(int offline)
+/* A synchronize waits for an online holder until it announces a quiescent
+ * state (or goes offline). wind_back: the counter is first set 2 below the
+ * holder's value (see the wrap case below). */
+static void check_waits_for(int offline, bool wind_back, const char *what)
 {
     struct holder h;
     holder_start(&h, offline);
+    if (wind_back) {
+        unsigned long g = atomic_load_explicit(&ferry__qsbr_gp.ctr, memory_order_relaxed);
+        atomic_store_explicit(&ferry__qsbr_gp.ctr, g - 2, memory_order_seq_cst);
+    }
     struct sync_arg s = { 0 };
     pthread_t t;
     CHECK_EQ(pthread_create(&t, NULL, sync_main, &s), 0);
     /* Its grace period sleeps on the online thread, and goes on waiting
      * when woken. */
-    struct rcu_watch w = { .what = "ferry_qsbr_synchronize (an online thread had no quiescent state)",
-                           .returned = &s.done };
+    struct rcu_watch w = { .what = what, .returned = &s.done };
     rcu_gp_wait_blocked(qsbr_in, &w);
     atomic_store_explicit(&h.release, 1, memory_order_release);
     pthread_join(t, NULL);
     pthread_join(h.tid, NULL);
     CHECK(atomic_load_explicit(&s.done, memory_order_acquire));
+}
+
+static void check_waits(int offline)
+{
+    check_waits_for(offline, false, "ferry_qsbr_synchronize (an online thread had no quiescent state)");
 }
 
 FERRY_TEST(synchronize_waits_for_quiescent_state)
@@ -98,20 +109,7 @@ FERRY_TEST(synchronize_waits_until_offline)
  * it (2^63 grace periods) and do not build this case. */
 FERRY_TEST(synchronize_waits_for_a_thread_whose_counter_wrapped)
 {
-    struct holder h;
-    holder_start(&h, 0);
-    unsigned long g = atomic_load_explicit(&ferry__qsbr_gp.ctr, memory_order_relaxed);
-    atomic_store_explicit(&ferry__qsbr_gp.ctr, g - 2, memory_order_seq_cst);
-    struct sync_arg s = { 0 };
-    pthread_t t;
-    CHECK_EQ(pthread_create(&t, NULL, sync_main, &s), 0);
-    struct rcu_watch w = { .what = "ferry_qsbr_synchronize (the counter came round to an online thread's value)",
-                           .returned = &s.done };
-    rcu_gp_wait_blocked(qsbr_in, &w);
-    atomic_store_explicit(&h.release, 1, memory_order_release);
-    pthread_join(t, NULL);
-    pthread_join(h.tid, NULL);
-    CHECK(atomic_load_explicit(&s.done, memory_order_acquire));
+    check_waits_for(0, true, "ferry_qsbr_synchronize (the counter came round to an online thread's value)");
 }
 #endif
 
