@@ -174,6 +174,20 @@ FERRY_TEST(queued_return_to_idle_runs_in_the_child)
 
 /* ---- fork while other threads enter and exit without pause ---- */
 
+/* Not under AddressSanitizer: gcc 12's does not hold its allocator's locks
+ * across fork(), so a child forked while another thread was inside the
+ * allocator hangs at its first allocation -- here the callback thread that
+ * RCU's child handler restarts (seen in gdb: the new thread waits for the
+ * sanitizer's size-class lock). Release, debug, TSan and m32 run it. */
+#if defined(__SANITIZE_ADDRESS__)
+#define RCU_SYNC_FORK_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define RCU_SYNC_FORK_ASAN 1
+#endif
+#endif
+#ifndef RCU_SYNC_FORK_ASAN
+
 /* The regression: each rcu_sync had its own pthread mutex, which a thread
  * of the parent could hold at the fork. In the child the inherited return
  * to idle then waited for it for ever on the callback thread, and the
@@ -219,3 +233,4 @@ FERRY_TEST(fork_while_others_enter_and_exit)
     CHECK(ferry_rcu_sync_is_idle(&rs));
     CHECK_EQ(ferry_rcu_sync_fini(&rs), 0);
 }
+#endif /* RCU_SYNC_FORK_ASAN */
