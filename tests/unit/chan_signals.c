@@ -13,24 +13,7 @@
 #include <string.h>
 
 #include "chan_test.h"
-
-static FERRY_ATOMIC(long) handled;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    atomic_fetch_add_explicit(&handled, 1, memory_order_relaxed);
-}
-
-static void install_handler(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART */
-    CHECK_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
-}
+#include "signal_count.h"
 
 enum how { PLAIN, TIMED, SELECT };
 

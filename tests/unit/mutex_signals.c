@@ -14,24 +14,7 @@
 #include <string.h>
 
 #include "test.h"
-
-static FERRY_ATOMIC(long) handled;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    atomic_fetch_add_explicit(&handled, 1, memory_order_relaxed);
-}
-
-static void install_handler(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = 0; /* no SA_RESTART: interrupted sleeps end with EINTR */
-    CHECK_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
-}
+#include "signal_count.h"
 
 /* Run n threads, fn(args[i]), while another thread sends SIGUSR1 to each
  * of them every 50 us; the storm stops once all have finished their work
