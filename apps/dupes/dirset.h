@@ -9,7 +9,13 @@
  * the same time rarely wait for each other. A table keeps only pointers to
  * the directory records (struct dir, which hold dev and inode already): 8
  * bytes a slot, 3/8 to 3/4 full, so 11 to 21 bytes per directory (twice
- * that, for one shard, while that shard grows). */
+ * that, for one shard, while that shard grows).
+ *
+ * Beside it, the loops reported, by the directory entry that makes each
+ * one (its parent's dev and inode, and its name): a loop below a directory
+ * that two routes list (a bind mount of it elsewhere, listed again because
+ * its spelling sorts first) is reached by both, and is one loop. Loops are
+ * rare: one table under one mutex. */
 #ifndef FERRY_DUPES_DIRSET_H
 #define FERRY_DUPES_DIRSET_H
 
@@ -27,6 +33,8 @@ struct dirset {
         pthread_mutex_t lock;
         struct table t;           /* struct dir *, by (dev, ino) */
     } shard[DIRSET_SHARDS];
+    pthread_mutex_t loops_lock;
+    struct table loops;           /* struct dir *, by (parent's dev and ino, name) */
 };
 
 /* An empty set. Not thread-safe (before the walkers start). */
@@ -41,6 +49,13 @@ void dirset_free(struct dirset *s);
  * recorded). Safe from any thread; takes a mutex; may allocate (a shard's
  * table doubles). */
 int dirset_add(struct dirset *s, const struct dir *dir, const struct dir **first);
+
+/* Record the loop that dir (a directory that is one of its own ancestors,
+ * its parent's dev and ino set) makes, unless a loop through the same
+ * directory entry is recorded: 0 when it was recorded now, 1 when it was
+ * already (reached by another route), -ENOMEM when the table could not
+ * grow (nothing recorded). Safe from any thread; takes a mutex. */
+int dirset_add_loop(struct dirset *s, const struct dir *dir);
 
 /* Directories recorded, and the bytes the tables take (--stats). Safe
  * from any thread (takes each shard's mutex in turn). */

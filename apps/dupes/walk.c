@@ -298,7 +298,8 @@ static bool is_loop(struct walker *w, const struct dir *dir)
 /* Is dir (dev and ino set, opened) to be listed by this route? Records it
  * in the set of directories listed (dirset.h). Reached before by another
  * route (first):
- *   - a loop (dir is one of its own ancestors) is reported and skipped;
+ *   - a loop (dir is one of its own ancestors) is reported, once however
+ *     many routes reach it, and skipped;
  *   - otherwise (a bind mount of it elsewhere below this PATH, or another
  *     PATH that overlap.h left both walks to): listed again when this
  *     route's spelling sorts first, or when the order depends on the names
@@ -322,6 +323,13 @@ static bool route_lists(struct walker *w, struct dir *dir)
     }
     /* Relaxed, all: statistics (struct counters). */
     if (is_loop(w, dir)) {
+        /* One loop however many routes reach it (one through a bind mount
+         * of its parent too): reported once. Not recorded (out of memory):
+         * reported again rather than not at all. */
+        if (dirset_add_loop(&d->dirs_seen, dir) == 1) {
+            atomic_fetch_add_explicit(&c->dirs_again, 1, memory_order_relaxed);
+            return false;
+        }
         atomic_fetch_add_explicit(&c->dir_loops, 1, memory_order_relaxed);
         msg_dir(dir, "directory loop (a bind mount?): skipped");
         return false;
