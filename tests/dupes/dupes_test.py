@@ -548,7 +548,8 @@ def case_bind_mount_listed_once():
     back to the directories they show: "zmnt" sorts after "a", "0mnt"
     before "deep"). A route that sorts after the first one to arrive is
     not walked (--stats: reached again, not listed again). Each file and
-    directory is counted once, in the summary and --stats."""
+    directory is counted once, in the summary and --stats. Each route is
+    also held back before its open once, so that the other comes first."""
     with Tmp() as tmp:
         root, _ = trap_tree(tmp)
         os.mkdir(root + b"/zmnt")
@@ -565,9 +566,12 @@ def case_bind_mount_listed_once():
             return p
 
         first = None
-        for walkers in (1, 4, 4, 4):
+        hold = 'case "$1" in */%s) sleep 0.3;; esac'  # (that route comes second)
+        for walkers, held in ((1, None), (4, None), (4, None), (4, "a"), (4, "zmnt"),
+                              (4, "deep"), (4, "0mnt")):
+            env = {"FERRY_DUPES_DEBUG_BEFORE_OPENDIR": hold % held} if held else None
             rc, out, err = run_with_binds(binds, ["--no-db", "--stats", "--walkers", walkers,
-                                                  "-f", "json", root], timeout=60)
+                                                  "-f", "json", root], timeout=60, env=env)
             check(rc == 0, "exit %d: %s" % (rc, err.decode(errors="replace")))
             first = out if first is None else first
             check(out == first, "the output changed with %d walkers" % walkers)
