@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Run the channel peer suite from prebuilt static binaries: nothing is built,
 # nothing is installed, so a directory of binaries can be carried to another
-# machine (bash, coreutils, awk and timeout are all it needs there).
+# machine (bash, coreutils, awk and timeout are all it needs there, with this
+# checkout's bench/peers/summary.awk, which makes the table).
 #
 #   scripts/bench-peers-run.sh BINDIR [options]
 #     --rounds R     rounds (default 5; --quick 2)
@@ -25,6 +26,7 @@
 #     --busy CPU     keep a busy loop on CPU for the whole run (taskset), as
 #                    another program's work would (docs/performance.md,
 #                    "Second pass")
+#     --no-probe     do not run BINDIR/handoff_probe around every run (below)
 #
 # Every round runs every case once and, within a case, every library once, in
 # an order rotated by the round number; each run is its own process. Output
@@ -33,6 +35,15 @@
 # over median) and ferry's worst round over the best peer's median; the load
 # (/proc/loadavg) before and after every round. DIR/raw.txt has every run,
 # DIR/plot.dat the medians for bench/peers/plot.gp.
+#
+# The machine state: where BINDIR has handoff_probe, it runs for 20 ms before
+# and after every run and measures a cache line's round trip between two
+# CPUs (raw.txt: the last two columns, ns). A run is "fast" when both are
+# within 2x the smallest probe of the whole suite, "slow" when both are
+# above, "mixed" otherwise. The table then also compares ferry with the best
+# peer within each state: the fast runs' medians and ferry's worst fast run,
+# and the slow runs' medians (on a shared VM the round trip moves 5-6x
+# between states that last seconds: docs/performance.md).
 #
 # Cases: spsc (1x1), mpsc (4x1), mpmc4x4, mpmc8x8 at batch 1, 16 and 256,
 # bounded (capacity 4096) and unbounded; spsc-cap1024 at batch 16 and 256 (a
@@ -43,13 +54,15 @@
 # marked *). The ring (mutex + condvars) takes a batch per lock acquisition.
 set -euo pipefail
 
-usage() { sed -n '3,27p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '3,28p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 [ $# -ge 1 ] || usage
 bindir=$1; shift
 [ -d "$bindir" ] || { echo "bench-peers-run: no directory $bindir" >&2; exit 2; }
 bindir=$(cd "$bindir" && pwd)
+summary_awk=$(cd "$(dirname "$0")/.." && pwd)/bench/peers/summary.awk
+[ -r "$summary_awk" ] || { echo "bench-peers-run: no $summary_awk" >&2; exit 2; }
 
-rounds="" n="" filter="" libs_wanted="" quick=0 out=peers-results timeout_s=120 pin="" busy=""
+rounds="" n="" filter="" libs_wanted="" quick=0 out=peers-results timeout_s=120 pin="" busy="" probe=1
 extras=() # NAME=BIN, run like chan_ferry
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -75,6 +88,7 @@ while [ $# -gt 0 ]; do
         echo "bench-peers-run: --extra: '${2%%=*}' is a library name" >&2; exit 2 ;; esac
       [ -x "${2#*=}" ] || { echo "bench-peers-run: --extra: no executable ${2#*=}" >&2; exit 2; }
       extras+=("${2%%=*}=$(cd "$(dirname "${2#*=}")" && pwd)/$(basename "${2#*=}")"); shift 2 ;;
+    --no-probe) probe=0; shift ;;
     -h|--help) usage ;;
     *) echo "bench-peers-run: unknown option $1" >&2; usage ;;
   esac
@@ -146,12 +160,20 @@ selected_lib() { [ -z "$libs_wanted" ] || [[ "$libs_wanted" == *,$1,* ]]; }
 
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
+# A cache line's round trip between two CPUs now, in ns ("-": not measured).
+[ $probe = 1 ] && [ -x "$bindir/handoff_probe" ] || probe=0
+probe_ns() {
+  local v=""
+  [ $probe = 1 ] && v=$("$bindir/handoff_probe" 20 2>/dev/null)
+  [[ "$v" =~ ^PROBE\ ([0-9.]+)$ ]] && echo "${BASH_REMATCH[1]}" || echo -
+}
+
 {
   echo "# ferry peer suite, $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -srm)$placement"
   echo "# $(nproc) CPUs:$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
   echo "# rounds $rounds, N $n (batch 16/256: $((4 * n))), filter '${filter}', binaries $bindir"
   for e in "${extras[@]}"; do echo "# extra ${e%%=*}: ${e#*=}"; done
-  echo "# round case lib seconds items Mitems/s"
+  echo "# round case lib seconds items Mitems/s probe-before-ns probe-after-ns"
 } >"$raw"
 echo "bench-peers-run: $rounds rounds, N $n, $(nproc) CPUs, load $(load); results in $out/"
 missing=""
@@ -180,10 +202,12 @@ for ((r = 1; r <= rounds; r++)); do
       selected_lib "$lib" || continue
       cmd=$(command_for "$lib" "$name" "$p" "$c" "$b" "$cap" "$items")
       [ -n "$cmd" ] || continue
+      pb=$(probe_ns)
       if line=$(timeout "$timeout_s" $cmd 2>"$out/last.err") && [[ "$line" == RESULT* ]]; then
+        pa=$(probe_ns)
         read -r _ sec got <<<"$line"
-        awk -v r="$r" -v c="$name" -v l="$lib" -v s="$sec" -v n="$got" \
-          'BEGIN { printf "%d %s %s %s %s %.3f\n", r, c, l, s, n, (s > 0 ? n / s / 1e6 : 0) }' >>"$raw"
+        awk -v r="$r" -v c="$name" -v l="$lib" -v s="$sec" -v n="$got" -v pb="$pb" -v pa="$pa" \
+          'BEGIN { printf "%d %s %s %s %s %.3f %s %s\n", r, c, l, s, n, (s > 0 ? n / s / 1e6 : 0), pb, pa }' >>"$raw"
       else
         echo "bench-peers-run: round $r $name $lib FAILED: $cmd" >&2
         cat "$out/last.err" >&2
@@ -202,76 +226,7 @@ rm -f "$out/last.err"
 # Summary: medians, worst rounds, ferry's ratios; plot data.
 extra_names=""
 for e in "${extras[@]}"; do extra_names="$extra_names ${e%%=*}"; done
-awk -v plot="$out/plot.dat" -v extras="$extra_names" '
-function median(key,   m, i, j, t, v) {
-  m = split(vals[key], v, " ")
-  for (i = 2; i <= m; i++) { t = v[i] + 0; for (j = i - 1; j >= 1 && v[j] + 0 > t; j--) v[j + 1] = v[j]; v[j + 1] = t }
-  return m % 2 ? v[(m + 1) / 2] : (v[m / 2] + v[m / 2 + 1]) / 2
-}
-function worst(key,   m, i, v, w) {
-  m = split(vals[key], v, " "); w = v[1] + 0
-  for (i = 2; i <= m; i++) if (v[i] + 0 < w) w = v[i] + 0
-  return w
-}
-# moodycamel is unbounded: a bounded row shows the unbounded row of its case.
-function src(c, l,   u) {
-  u = c; if (l == "moodycamel" && sub(/-bounded$/, "-unbounded", u)) return u
-  return c
-}
-/^# load/ { loads = loads "\n- " substr($0, 3); next }
-/^#/ { if (!head) head = substr($0, 3); next }
-$4 == "FAILED" { fails[$2 " " $3]++; if (!($2 in seen)) { seen[$2] = 1; order[++nc] = $2 }; next }
-{
-  if (!($2 in seen)) { seen[$2] = 1; order[++nc] = $2 }
-  key = $2 " " $3
-  vals[key] = (key in vals) ? vals[key] " " $6 : $6
-}
-END {
-  nl = split("ferry crossbeam flume go moodycamel ring" extras, L, " ")
-  ne = split(extras, E, " ")
-  for (i = 1; i <= ne; i++) isextra[E[i]] = 1
-  print "# " head
-  print ""
-  print "M items/s, median of the rounds (worst round in parentheses); ferry/best:"
-  print "ferry median over the best peer median; worst/best: ferry worst round over it."
-  print "* moodycamel is unbounded: its unbounded result of the same case."
-  if (ne) print "Extra ferry builds (not peers):" extras "; ferry/X: ferry median over X median."
-  print ""
-  printf "| case |"; for (i = 1; i <= nl; i++) printf " %s |", L[i]; printf " best peer | ferry/best | worst/best |"
-  for (i = 1; i <= ne; i++) printf " ferry/%s |", E[i]; print ""
-  printf "|---|"; for (i = 1; i <= nl; i++) printf "---|"; printf "---|---|---|"
-  for (i = 1; i <= ne; i++) printf "---|"; print ""
-  printf "case" > plot; for (i = 1; i <= nl; i++) printf " %s", L[i] > plot; printf "\n" > plot
-  for (k = 1; k <= nc; k++) {
-    c = order[k]; best = 0; bestlib = ""; fm = ""; split("", xm)
-    printf "| %s |", c
-    printf "%s", c > plot
-    for (i = 1; i <= nl; i++) {
-      l = L[i]; key = src(c, l) " " l
-      if (key in vals) {
-        med = median(key); w = worst(key)
-        printf " %.1f (%.1f)%s%s |", med, w, src(c, l) != c ? "*" : "", fails[key] ? " " fails[key] " failed" : ""
-        printf " %.3f", med > plot
-        if (l != "ferry" && !(l in isextra) && med > best) { best = med; bestlib = l }
-        if (l == "ferry") { fm = med; fw = w }
-        if (l in isextra) xm[l] = med
-      } else {
-        printf " %s |", fails[key] ? fails[key] " failed" : "-"
-        printf " NaN" > plot
-      }
-    }
-    printf "\n" > plot
-    if ((c " ferry") in vals && best > 0)
-      printf " %s %.1f | %.2f | %.2f |", bestlib, best, fm / best, fw / best
-    else
-      printf " %s | - | - |", (best > 0 ? bestlib " " sprintf("%.1f", best) : "-")
-    for (i = 1; i <= ne; i++)
-      printf " %s |", (fm != "" && xm[E[i]] > 0) ? sprintf("%.2f", fm / xm[E[i]]) : "-"
-    printf "\n"
-  }
-  print ""
-  printf "Load (1, 5, 15 min) around each round:%s\n", loads
-}' "$raw" | tee "$summary"
+awk -v plot="$out/plot.dat" -v extras="$extra_names" -f "$summary_awk" "$raw" | tee "$summary"
 if [ "$failed" -gt 0 ]; then
   echo "bench-peers-run: $failed runs FAILED (see above and $raw)" >&2
   exit 1

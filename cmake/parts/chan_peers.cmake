@@ -5,6 +5,9 @@
 #   chan_ring        the pthread mutex + condvar ring (bench/chan_baseline.c)
 #   chan_moodycamel  moodycamel::BlockingConcurrentQueue (when Debian's
 #                    libconcurrentqueue-dev is installed; skipped otherwise)
+#   handoff_probe    the round trip of a cache line between two CPUs: the
+#                    machine state each result comes from (the runner runs it
+#                    around every measurement)
 #   select_ferry     ferry's select, for the select cases. HOOK (issue 14): built
 #                    once bench/peers/select_ferry.c exists; until then the runner
 #                    skips ferry's select cases.
@@ -24,7 +27,8 @@ if(FERRY_BUILD_BENCH AND FERRY_SANITIZE STREQUAL "")
 
   ferry_add_peer(chan_ferry ${PROJECT_SOURCE_DIR}/bench/peers/chan_ferry.c)
   ferry_add_peer(chan_ring ${PROJECT_SOURCE_DIR}/bench/peers/chan_ring.c ${PROJECT_SOURCE_DIR}/bench/chan_baseline.c)
-  set(_peer_targets peer_chan_ferry peer_chan_ring)
+  ferry_add_peer(handoff_probe ${PROJECT_SOURCE_DIR}/bench/peers/handoff_probe.c)
+  set(_peer_targets peer_chan_ferry peer_chan_ring peer_handoff_probe)
 
   find_path(FERRY_MOODYCAMEL_INCLUDE concurrentqueue/blockingconcurrentqueue.h)
   if(FERRY_MOODYCAMEL_INCLUDE)
@@ -55,7 +59,7 @@ endif()
 if(FERRY_BUILD_BENCH AND FERRY_BUILD_TESTS AND FERRY_SANITIZE STREQUAL "")
   foreach(p ${_peer_targets})
     string(REGEX REPLACE "^peer_" "" name ${p})
-    if(name MATCHES "^select_")
+    if(name MATCHES "^(select_|handoff_probe)")
       continue()
     endif()
     foreach(shape "1 1 1 4096" "4 4 1 4096" "8 8 16 64" "4 1 256 unbounded" "1 1 256 1024")
@@ -86,6 +90,23 @@ if(FERRY_BUILD_BENCH AND FERRY_BUILD_TESTS AND FERRY_SANITIZE STREQUAL "")
     COMMAND ${PROJECT_SOURCE_DIR}/tests/bench/peers_at.sh ${PROJECT_SOURCE_DIR}/scripts/bench-peers-at.sh
             ${PROJECT_BINARY_DIR}/peers-at-test)
   set_tests_properties(unit.peers.build_at_revision PROPERTIES LABELS unit TIMEOUT 300 SKIP_RETURN_CODE 77)
+  add_test(NAME unit.peers.handoff_probe COMMAND peer_handoff_probe 5)
+  set_tests_properties(unit.peers.handoff_probe PROPERTIES LABELS unit TIMEOUT 60
+    PASS_REGULAR_EXPRESSION "^PROBE ([0-9]+\\.[0-9]|-)\n$")
+  foreach(bad 0 10001 x 5x "")
+    add_test(NAME unit.peers.handoff_probe_bad_ms_${bad} COMMAND peer_handoff_probe "${bad}")
+    set_tests_properties(unit.peers.handoff_probe_bad_ms_${bad} PROPERTIES LABELS unit WILL_FAIL TRUE)
+  endforeach()
+  # The machine state around every run (tests/bench/peers_runner_probe.sh),
+  # and the summary on a made-up raw.txt (tests/bench/peers_summary.sh).
+  add_test(NAME unit.peers.runner_probe
+    COMMAND ${PROJECT_SOURCE_DIR}/tests/bench/peers_runner_probe.sh ${PROJECT_SOURCE_DIR}/scripts/bench-peers-run.sh
+            ${PROJECT_BINARY_DIR}/bench-peers ${PROJECT_BINARY_DIR}/peers-runner-probe-test)
+  set_tests_properties(unit.peers.runner_probe PROPERTIES LABELS unit TIMEOUT 120)
+  add_test(NAME unit.peers.summary
+    COMMAND ${PROJECT_SOURCE_DIR}/tests/bench/peers_summary.sh ${PROJECT_SOURCE_DIR}/bench/peers/summary.awk
+            ${PROJECT_BINARY_DIR}/peers-summary-test)
+  set_tests_properties(unit.peers.summary PROPERTIES LABELS unit TIMEOUT 60)
   add_test(NAME unit.peers.runner_bad_pin
     COMMAND ${PROJECT_SOURCE_DIR}/scripts/bench-peers-run.sh ${PROJECT_BINARY_DIR}/bench-peers --pin bogus)
   set_tests_properties(unit.peers.runner_bad_pin PROPERTIES LABELS unit WILL_FAIL TRUE)
