@@ -15,15 +15,18 @@ void *(*ferry__lflist_test_alloc)(size_t);
 
 bool ferry__lflist_fits(size_t elem) { return elem >= 1 && elem <= FERRY__LFLIST_MAX_ELEM; }
 
-/* A block for linking, cleared (it is private until linked: L2). Stale
- * pointers may read its ready bytes meanwhile (L4), hence atomic stores. */
-static void block_clear(struct ferry__lflist *l, struct ferry__lfblock *b)
+/* A block for linking, cleared, its ready bytes laid out for batches of n
+ * ("Layout"; it is private until linked: L2). Stale pointers may read its
+ * layout and ready bytes meanwhile (L4), hence atomic stores. */
+static void block_clear(struct ferry__lflist *l, struct ferry__lfblock *b, size_t n)
 {
+    unsigned spread = n < FERRY__LFLIST_SPREAD_BELOW ? FERRY__LFLIST_SPREAD_SHIFT : 0;
     /* Relaxed: published by the linker's release stores (L2). */
     atomic_store_explicit(&b->next, NULL, memory_order_relaxed);
     atomic_store_explicit(&b->acks, 0, memory_order_relaxed);
+    atomic_store_explicit(&b->spread, (uint8_t)spread, memory_order_relaxed);
     for (size_t i = 0; i < l->cap; i++)
-        atomic_store_explicit(&b->ready[i], 0, memory_order_relaxed);
+        atomic_store_explicit(&b->ready[i << spread], 0, memory_order_relaxed);
 }
 
 /* Under pool_lock: pop the stack (L6: the only popper), else allocate. */
@@ -36,16 +39,21 @@ static struct ferry__lfblock *pool_take_locked(struct ferry__lflist *l)
         ;
     if (top)
         return top;
-    struct ferry__lfblock *b = l->alloc(l->block_bytes);
-    if (b) {
-        b->all_next = l->all;
-        l->all = b;
-        l->blocks++;
-    }
+    /* Cache-line aligned, so that the ready bytes of eight slots and their
+     * items (8 bytes each) lie on one line each ("Layout"). */
+    char *mem = l->alloc(l->block_bytes + FERRY_CACHELINE - 1);
+    if (!mem)
+        return NULL;
+    struct ferry__lfblock *b =
+        (struct ferry__lfblock *)(mem + (FERRY_CACHELINE - 1 - ((uintptr_t)mem + FERRY_CACHELINE - 1) % FERRY_CACHELINE));
+    b->mem = mem;
+    b->all_next = l->all;
+    l->all = b;
+    l->blocks++;
     return b;
 }
 
-struct ferry__lfblock *ferry__lflist_get(struct ferry__lflist *l)
+struct ferry__lfblock *ferry__lflist_get(struct ferry__lflist *l, size_t n)
 {
     /* Acquire: L6, pairs with the release CAS that left it there. */
     struct ferry__lfblock *b = atomic_exchange_explicit(&l->spare, NULL, memory_order_acquire);
@@ -56,7 +64,7 @@ struct ferry__lfblock *ferry__lflist_get(struct ferry__lflist *l)
         if (!b)
             return NULL;
     }
-    block_clear(l, b);
+    block_clear(l, b, n);
     return b;
 }
 
@@ -105,9 +113,11 @@ int ferry__lflist_init_shape(struct ferry__lflist *l, size_t elem, unsigned shif
     l->elem = elem;
     l->shift = shift;
     l->cap = ((size_t)1 << shift) - 1;
-    /* Items after the ready bytes, aligned as malloc aligns. */
-    size_t align = _Alignof(max_align_t);
-    l->items_off = (sizeof(struct ferry__lfblock) + l->cap + align - 1) / align * align;
+    /* Items after room for the spread ready bytes, on a cache line of
+     * their own (blocks are cache-line aligned: pool_take_locked). */
+    size_t align = FERRY_CACHELINE;
+    l->items_off = (sizeof(struct ferry__lfblock) + (l->cap << FERRY__LFLIST_SPREAD_SHIFT) + align - 1) / align *
+                   align;
     l->block_bytes = l->items_off + l->cap * elem; /* <= 32 KiB * 1023 + a little: no overflow */
     if (!l->alloc)
         l->alloc = ferry__lflist_test_alloc ? ferry__lflist_test_alloc : malloc;
@@ -122,7 +132,7 @@ int ferry__lflist_init_shape(struct ferry__lflist *l, size_t elem, unsigned shif
         ferry__lflist_fini(l);
         return -ENOMEM;
     }
-    block_clear(l, b);
+    block_clear(l, b, FERRY__LFLIST_SPREAD_BELOW); /* packed, until a push links the next */
     atomic_store_explicit(&l->tail, 0, memory_order_relaxed);
     atomic_store_explicit(&l->head, 0, memory_order_relaxed);
     atomic_store_explicit(&l->tail_blk, b, memory_order_relaxed);
@@ -136,7 +146,7 @@ void ferry__lflist_fini(struct ferry__lflist *l)
 {
     for (struct ferry__lfblock *b = l->all, *nx; b; b = nx) {
         nx = b->all_next;
-        free(b);
+        free(b->mem);
     }
     l->all = NULL;
     l->blocks = 0;
@@ -153,34 +163,40 @@ size_t ferry__lflist_blocks(struct ferry__lflist *l)
 
 size_t ferry__lflist_ready_run(struct ferry__lfblock *b, size_t o, size_t lim)
 {
+    /* Relaxed: the layout, as ferry__lflist_ready reads it. */
+    unsigned sh = atomic_load_explicit(&b->spread, memory_order_relaxed);
+    FERRY_ATOMIC(uint8_t) *r = b->ready;
     size_t k = 0;
     for (; lim - k >= 4; k += 4) {
         /* Acquire: L1 (four bytes, one branch; a step with a byte still
          * clear is read again one byte at a time). */
-        unsigned x = (unsigned)atomic_load_explicit(&b->ready[o + k], memory_order_acquire) &
-                     atomic_load_explicit(&b->ready[o + k + 1], memory_order_acquire) &
-                     atomic_load_explicit(&b->ready[o + k + 2], memory_order_acquire) &
-                     atomic_load_explicit(&b->ready[o + k + 3], memory_order_acquire);
+        unsigned x = (unsigned)atomic_load_explicit(&r[(o + k) << sh], memory_order_acquire) &
+                     atomic_load_explicit(&r[(o + k + 1) << sh], memory_order_acquire) &
+                     atomic_load_explicit(&r[(o + k + 2) << sh], memory_order_acquire) &
+                     atomic_load_explicit(&r[(o + k + 3) << sh], memory_order_acquire);
         if (x == 0)
             break;
     }
-    while (k < lim && atomic_load_explicit(&b->ready[o + k], memory_order_acquire)) /* L1 */
+    while (k < lim && atomic_load_explicit(&r[(o + k) << sh], memory_order_acquire)) /* L1 */
         k++;
     return k;
 }
 
 void ferry__lflist_set_ready(struct ferry__lfblock *b, size_t o, size_t k)
 {
+    /* Relaxed: the layout, set before the block was linked (L2). */
+    unsigned sh = atomic_load_explicit(&b->spread, memory_order_relaxed);
+    FERRY_ATOMIC(uint8_t) *r = b->ready;
     size_t j = 0;
     for (; k - j >= 4; j += 4) {
         /* Release: L1 (the items were copied in before). */
-        atomic_store_explicit(&b->ready[o + j], 1, memory_order_release);
-        atomic_store_explicit(&b->ready[o + j + 1], 1, memory_order_release);
-        atomic_store_explicit(&b->ready[o + j + 2], 1, memory_order_release);
-        atomic_store_explicit(&b->ready[o + j + 3], 1, memory_order_release);
+        atomic_store_explicit(&r[(o + j) << sh], 1, memory_order_release);
+        atomic_store_explicit(&r[(o + j + 1) << sh], 1, memory_order_release);
+        atomic_store_explicit(&r[(o + j + 2) << sh], 1, memory_order_release);
+        atomic_store_explicit(&r[(o + j + 3) << sh], 1, memory_order_release);
     }
     for (; j < k; j++)
-        atomic_store_explicit(&b->ready[o + j], 1, memory_order_release); /* L1 */
+        atomic_store_explicit(&r[(o + j) << sh], 1, memory_order_release); /* L1 */
 }
 
 void ferry__lflist_close(struct ferry__lflist *l, uint64_t flags)
@@ -209,7 +225,7 @@ size_t ferry__lflist_drain(struct ferry__lflist *l, void (*fn)(void *item, void 
         }
         /* Acquire: L1. Claimed before the flag (L7): its producer is
          * between its claim and its publication. */
-        while (!atomic_load_explicit(&b->ready[o], memory_order_acquire))
+        while (!atomic_load_explicit(ferry__lflist_ready(b, o), memory_order_acquire))
             sched_yield();
         if (fn)
             fn(ferry__lflist_item(l, b, o), ctx);

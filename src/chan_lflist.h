@@ -45,6 +45,22 @@
  * takes the block's last slot enters the next block (L3). After the
  * claim: copy the items out, then add k to the block's acks (L5).
  *
+ * Layout of the ready bytes, chosen per block by the producer that
+ * prepares it for linking, from the size of the batch it is pushing:
+ * packed (slot o's byte at ready[o]: 64 slots' bytes on a cache line, so a
+ * batch of 256 is published and scanned in 4 lines) for batches of
+ * FERRY__LFLIST_SPREAD_BELOW items or more; spread (at ready[o * 8]: eight
+ * slots' bytes a line, the eight 8-byte items of an item line) for smaller
+ * ones. At batch 1 a consumer follows the producer closely, and while they
+ * are within 64 slots of each other every publication and check of a
+ * packed byte moves its line between their CPUs, though their items lie
+ * on different lines; spread, the two lines a handoff moves are shared at
+ * the same moments. Where moving a line between CPUs is dear (2-CPU VM,
+ * slow state: a 335 ns round trip), spread ran batch 1 1.2-1.5x faster and
+ * packed ran batch 256 1.6-2.5x faster (docs/performance.md, "The slow
+ * machine state, measured"). Every block has room for the spread bytes;
+ * `spread` (L2: set before linking) says which layout it has now.
+ *
  * ------------------------------------------------------------------------
  * Why it is safe: the rules (cited at each atomic access as L1-L8).
  *  L1 Publication: a producer copies its items in, then stores each
@@ -114,7 +130,9 @@
  * acked, a producer's hands (prepared for linking), `spare`, the stack --
  * and in the list of all blocks until fini.
  *
- * Memory: one block at init; more only when the chain holds more items
+ * Memory: a block is its items (about TARGET bytes) plus room for CAP
+ * spread ready bytes (8 a slot), cache-line aligned. One block at init;
+ * more only when the chain holds more items
  * than the blocks so far (a backlog); every block is kept and reused,
  * so a list that once held a backlog of B items keeps about B items of
  * storage. Nothing waits for another thread, except a producer that meets
@@ -147,16 +165,28 @@
 #define FERRY__LFLIST_MIN_LAP 32u
 #define FERRY__LFLIST_MAX_LAP 1024u
 #define FERRY__LFLIST_MAX_ELEM ((size_t)32 << 10)
+/* Ready bytes spread out (see "Layout"): slot o's at ready[o << SHIFT],
+ * for blocks linked by a push of fewer than SPREAD_BELOW items. */
+#define FERRY__LFLIST_SPREAD_SHIFT 3u
+#ifndef FERRY__LFLIST_SPREAD_BELOW
+#define FERRY__LFLIST_SPREAD_BELOW 8u
+#endif
 
 struct ferry__lfblock {
     FERRY_ATOMIC(struct ferry__lfblock *) next; /* L2 */
     struct ferry__lfblock *pool_next;           /* on the stack (L6) */
     struct ferry__lfblock *all_next;            /* every block, for fini */
+    void *mem;                                  /* what to free (the block is aligned in it) */
+    /* The layout of the ready bytes: 0 packed, FERRY__LFLIST_SPREAD_SHIFT
+     * spread. Set while the block is private, published by linking (L2);
+     * atomic because a stale pointer may read it meanwhile (L4). */
+    FERRY_ATOMIC(uint8_t) spread;
     char pad0[FERRY_CACHELINE];
     FERRY_ATOMIC(size_t) acks; /* slots taken out (L5), on its own line */
     char pad1[FERRY_CACHELINE];
-    /* then CAP ready bytes, then the items (at items_off) */
-    FERRY_ATOMIC(uint8_t) ready[];
+    /* Room for CAP spread ready bytes (CAP << SPREAD_SHIFT), from a line
+     * of its own; then the items (at items_off, on a line of their own). */
+    _Alignas(FERRY_CACHELINE) FERRY_ATOMIC(uint8_t) ready[];
 };
 
 struct ferry__lflist {
@@ -203,12 +233,22 @@ int ferry__lflist_init_shape(struct ferry__lflist *l, size_t elem, unsigned shif
 void ferry__lflist_fini(struct ferry__lflist *l);
 
 /* Out of line (chan_lflist.c): a cleared block for linking, from the
- * pool or newly allocated, or NULL (L6); give one back (unused, or
- * recycled: L5, L6); link B's successor N (L2); enter it (L3). */
-struct ferry__lfblock *ferry__lflist_get(struct ferry__lflist *l);
+ * pool or newly allocated, with its ready bytes laid out for batches of n
+ * (see "Layout"), or NULL (L6); give one back (unused, or recycled: L5,
+ * L6); link B's successor N (L2); enter it (L3). */
+struct ferry__lfblock *ferry__lflist_get(struct ferry__lflist *l, size_t n);
 void ferry__lflist_put(struct ferry__lflist *l, struct ferry__lfblock *b);
 void ferry__lflist_link(struct ferry__lflist *l, struct ferry__lfblock *b, struct ferry__lfblock *n);
 void ferry__lflist_enter(struct ferry__lflist *l, struct ferry__lfblock *b, uint64_t end);
+/* Slot o's ready byte in block b, in b's layout. Relaxed: the layout was
+ * set before b was linked and is ordered like its cleared bytes (L2, L4);
+ * through a stale b any layout gives a byte within the block, and what it
+ * says means nothing (L4). */
+static inline FERRY_ATOMIC(uint8_t) *ferry__lflist_ready(struct ferry__lfblock *b, size_t o)
+{
+    return &b->ready[o << atomic_load_explicit(&b->spread, memory_order_relaxed)];
+}
+
 /* A batch's ready bytes, four per step (out of line, so that the one-item
  * paths stay small): how many slots from o, up to lim, are ready (acquire:
  * L1); set k slots' bytes from o (release: L1). */
@@ -252,7 +292,7 @@ static inline size_t ferry__lflist_push(struct ferry__lflist *l, const void *src
         struct ferry__lfblock *b = atomic_load_explicit(&l->tail_blk, memory_order_relaxed);
         size_t k = n - done < l->cap - o ? n - done : l->cap - o;
         bool last = o + k == l->cap;
-        if (FERRY_UNLIKELY(last) && !next && !(next = ferry__lflist_get(l))) {
+        if (FERRY_UNLIKELY(last) && !next && !(next = ferry__lflist_get(l, n))) {
             /* No block for linking: claim only up to the last slot. */
             *nomem = true;
             if (--k == 0)
@@ -272,7 +312,7 @@ static inline size_t ferry__lflist_push(struct ferry__lflist *l, const void *src
         }
         ferry__copy_items(ferry__lflist_item(l, b, o), from + done * l->elem, k, l->elem);
         if (k == 1)
-            atomic_store_explicit(&b->ready[o], 1, memory_order_release); /* L1 */
+            atomic_store_explicit(ferry__lflist_ready(b, o), 1, memory_order_release); /* L1 */
         else
             ferry__lflist_set_ready(b, o, k); /* L1 */
         done += k;
@@ -312,7 +352,7 @@ static inline size_t ferry__lflist_pop(struct ferry__lflist *l, void *dst, size_
         /* Acquire: L1. Through a stale b these bytes mean nothing and the
          * CAS below fails (L4). */
         if (lim == 1)
-            k = atomic_load_explicit(&b->ready[o], memory_order_acquire) != 0;
+            k = atomic_load_explicit(ferry__lflist_ready(b, o), memory_order_acquire) != 0;
         else
             k = ferry__lflist_ready_run(b, o, lim);
         if (k == 0)

@@ -135,6 +135,82 @@ FERRY_TEST(lflist_fifo_batches_across_blocks)
     }
 }
 
+/* The layout of a block's ready bytes follows the push that links it
+ * (chan_lflist.h, "Layout"): spread (slot o's byte at o << SPREAD_SHIFT)
+ * after a push of fewer than SPREAD_BELOW items, packed after a larger one;
+ * a recycled block takes the layout of its new linker, and no byte of its
+ * old one is read as set. Blocks, their ready bytes and their items are
+ * cache-line aligned. FIFO throughout. */
+static struct ferry__lfblock *tail_block(struct ferry__lflist *l) { return atomic_load(&l->tail_blk); }
+
+static void check_aligned(struct ferry__lflist *l, struct ferry__lfblock *b)
+{
+    CHECK_EQ((uintptr_t)b % FERRY_CACHELINE, 0);
+    CHECK_EQ((uintptr_t)b->ready % FERRY_CACHELINE, 0);
+    CHECK_EQ((uintptr_t)ferry__lflist_item(l, b, 0) % FERRY_CACHELINE, 0);
+}
+
+FERRY_TEST(lflist_layout_follows_the_linking_push)
+{
+    struct ferry__lflist l;
+    list_open(&l, 3); /* 7 slots a block */
+    long in[64], out[64], next_in = 0, next_out = 0;
+    struct ferry__lfblock *first = tail_block(&l);
+    check_aligned(&l, first);
+    CHECK_EQ(atomic_load(&first->spread), 0); /* the first block: packed */
+    /* One at a time to the block's end: the block linked then is spread. */
+    for (int i = 0; i < 7; i++) {
+        in[0] = next_in++;
+        CHECK_EQ(push(&l, in, 1), 1);
+    }
+    struct ferry__lfblock *b = tail_block(&l);
+    CHECK(b != first);
+    check_aligned(&l, b);
+    CHECK_EQ(atomic_load(&b->spread), FERRY__LFLIST_SPREAD_SHIFT);
+    /* Its bytes where spread puts them, none where packed would. */
+    for (int i = 0; i < 3; i++) {
+        in[0] = next_in++;
+        CHECK_EQ(push(&l, in, 1), 1);
+    }
+    for (size_t o = 0; o < 3; o++)
+        CHECK_EQ(atomic_load(&b->ready[o << FERRY__LFLIST_SPREAD_SHIFT]), 1);
+    CHECK_EQ(atomic_load(&b->ready[1]), 0);
+    CHECK_EQ(atomic_load(&b->ready[2]), 0);
+    /* A batch of SPREAD_BELOW across the end: the next block is packed. */
+    for (size_t i = 0; i < FERRY__LFLIST_SPREAD_BELOW; i++)
+        in[i] = next_in++;
+    CHECK_EQ(push(&l, in, FERRY__LFLIST_SPREAD_BELOW), FERRY__LFLIST_SPREAD_BELOW);
+    struct ferry__lfblock *c = tail_block(&l);
+    CHECK(c != b);
+    CHECK_EQ(atomic_load(&c->spread), 0);
+    /* Everything out, in order, in pops of 1 and of many. */
+    for (size_t got; (got = pop(&l, out, next_out % 2 ? 5 : 1)) > 0;)
+        for (size_t i = 0; i < got; i++)
+            CHECK_EQ(out[i], next_out++);
+    CHECK_EQ(next_out, next_in);
+    /* Blocks now come back recycled, each time laid out anew: alternate
+     * batches of 1 and of 9 for many blocks, popping behind. */
+    uint64_t rnd = 5;
+    for (int round = 0; round < 2000; round++) {
+        size_t k = round % 3 ? 1 : 9;
+        for (size_t i = 0; i < k; i++)
+            in[i] = next_in++;
+        CHECK_EQ(push(&l, in, k), k);
+        size_t want = 1 + ferry_test_rand(&rnd) % 12, got = 0, g;
+        while (got < want && (g = pop(&l, out + got, want - got)) > 0)
+            got += g;
+        for (size_t i = 0; i < got; i++)
+            CHECK_EQ(out[i], next_out++);
+        check_aligned(&l, tail_block(&l));
+    }
+    for (size_t got; (got = pop(&l, out, 7)) > 0;)
+        for (size_t i = 0; i < got; i++)
+            CHECK_EQ(out[i], next_out++);
+    CHECK_EQ(next_out, next_in);
+    CHECK(ferry__lflist_blocks(&l) <= 6); /* recycled, not allocated again */
+    ferry__lflist_fini(&l);
+}
+
 /* Steady traffic allocates no block: after a warm-up with a backlog of at
  * most 100 items, a million more items through blocks of 3 slots. */
 FERRY_TEST(lflist_steady_traffic_allocates_nothing)
@@ -265,7 +341,7 @@ static void *publish_late(void *arg)
     long v = 99;
     memcpy(ferry__lflist_item(lt->l, lt->b, lt->o), &v, sizeof v);
     atomic_store(&lt->published, 1);
-    atomic_store_explicit(&lt->b->ready[lt->o], 1, memory_order_release);
+    atomic_store_explicit(ferry__lflist_ready(lt->b, lt->o), 1, memory_order_release);
     return NULL;
 }
 
@@ -288,7 +364,7 @@ FERRY_TEST(lflist_drain_waits_for_a_claimed_item)
     ferry__lflist_fini(&l);
 }
 
-/* Many producers and consumers, batches of 1..5, no lock anywhere, on
+/* Many producers and consumers, batches of 1..5 and 8..12, no lock anywhere, on
  * blocks of 1, 3 and 31 slots, with (optionally) every 7th allocation
  * failing: every item exactly once, each producer's items in order per
  * consumer, and no more blocks than the backlog needs. */
@@ -312,8 +388,10 @@ static void *producer(void *arg)
     struct mt *m = a->m;
     uint64_t rnd = (uint64_t)a->id + 1;
     for (size_t i = 0; i < m->per;) {
-        long b[5];
-        size_t k = 1 + ferry_test_rand(&rnd) % 5;
+        long b[12];
+        /* Mostly 1..5, one batch in four 8..12: blocks of both layouts
+         * (chan_lflist.h, "Layout"), recycled from one into the other. */
+        size_t k = ferry_test_rand(&rnd) % 4 ? 1 + ferry_test_rand(&rnd) % 5 : 8 + ferry_test_rand(&rnd) % 5;
         if (k > m->per - i)
             k = m->per - i;
         for (size_t j = 0; j < k; j++)
