@@ -16,8 +16,11 @@ void *(*ferry__lflist_test_alloc)(size_t);
 bool ferry__lflist_fits(size_t elem) { return elem >= 1 && elem <= FERRY__LFLIST_MAX_ELEM; }
 
 /* A block for linking, cleared, its ready bytes laid out for batches of n
- * ("Layout"; it is private until linked: L2). Stale pointers may read its
- * layout and ready bytes meanwhile (L4), hence atomic stores. */
+ * ("Layout"; it is private until linked: L2). Only the new layout's
+ * positions are cleared: a byte at another position may still be 1 from an
+ * earlier layout, and is read only through a stale pointer (L4). Stale
+ * pointers may read the layout and ready bytes meanwhile (L4), hence
+ * atomic stores. */
 static void block_clear(struct ferry__lflist *l, struct ferry__lfblock *b, size_t n)
 {
     unsigned spread = n < FERRY__LFLIST_SPREAD_BELOW ? FERRY__LFLIST_SPREAD_SHIFT : 0;
@@ -47,6 +50,12 @@ static struct ferry__lfblock *pool_take_locked(struct ferry__lflist *l)
     struct ferry__lfblock *b =
         (struct ferry__lfblock *)(mem + (FERRY_CACHELINE - 1 - ((uintptr_t)mem + FERRY_CACHELINE - 1) % FERRY_CACHELINE));
     b->mem = mem;
+    /* Every ready byte zero once: block_clear clears only the positions of
+     * a block's current layout, and the others are read only through stale
+     * pointers (L4) -- which must not read memory never written. Relaxed:
+     * the block is new, nobody else can see it. */
+    for (size_t i = 0; i < l->cap << FERRY__LFLIST_SPREAD_SHIFT; i++)
+        atomic_store_explicit(&b->ready[i], 0, memory_order_relaxed);
     b->all_next = l->all;
     l->all = b;
     l->blocks++;

@@ -69,12 +69,12 @@
  *     claim reads the item.
  *  L2 Linking: the producer whose claim took block B's last slot (there is
  *     exactly one: positions are claimed once) links B's successor N,
- *     which it prepared privately before its claim (ready bytes cleared,
- *     acks and next zero): it stores B->next = N (release), tail_blk = N
- *     (release), then adds 1 to tail (release RMW: END -> N's offset 0;
- *     an add, so that a flag set meanwhile survives). A producer's acquire
- *     load of tail that sees an index in N therefore sees tail_blk == N
- *     and N's cleared state. The linker publishes its own last slot of B
+ *     which it prepared privately before its claim (its layout set and
+ *     that layout's ready bytes cleared, acks and next zero): it stores
+ *     B->next = N (release), tail_blk = N (release), then adds 1 to
+ *     tail (release RMW: END -> N's offset 0; an add, so that a flag set
+ *     meanwhile survives). A producer's acquire load of tail that sees an
+ *     index in N therefore sees tail_blk == N and N's cleared state. The linker publishes its own last slot of B
  *     only after all this (L1 orders it), so a consumer that sees B's last
  *     slot ready sees B->next.
  *  L3 Entering: the consumer whose claim took B's last slot (exactly one)
@@ -104,9 +104,10 @@
  *     every slot of the block has been claimed and read, tail_blk moved on
  *     before the last slot was published (L2), head_blk before the last
  *     slot was read (L3); nobody will claim, write or read an item in it
- *     again, and stale pointers to it only read ready bytes (L4). The
- *     release half of each add orders that consumer's copy-out before the
- *     reuse; the acquire half makes the recycler see all of them. Blocks
+ *     again, and stale pointers to it only read its layout and ready
+ *     bytes (L4). The release half of each add orders that consumer's
+ *     copy-out before the reuse; the acquire half makes the recycler see
+ *     all of them. Blocks
  *     are freed only by fini: a stale pointer always points at a block.
  *  L6 The pool: one `spare` block (taken with an exchange, returned with a
  *     CAS from NULL) and a stack of the rest. Pushes onto the stack are

@@ -31,6 +31,9 @@
 #include <time.h>
 
 #define SLICES 5
+/* Round trips between two readings of the clock (a reading costs about a
+ * third of a fast round trip; a slice overshoots by at most this many). */
+#define TRIPS_PER_CHECK 32
 
 /* The ball: the main thread stores odd values, the partner even ones. */
 static _Alignas(64) _Atomic uint64_t ball;
@@ -117,7 +120,7 @@ int main(int argc, char **argv)
         double s = now(), e;
         uint64_t trips = 0;
         do {
-            for (int j = 0; j < 256; j++) {
+            for (int j = 0; j < TRIPS_PER_CHECK; j++) {
                 atomic_store_explicit(&ball, v + 1, memory_order_release); /* pairs with partner's acquire */
                 v += 2;
                 /* Acquire: pairs with the partner's release store. A
@@ -132,7 +135,7 @@ int main(int argc, char **argv)
                 if (stalled)
                     break;
             }
-            trips += 256;
+            trips += TRIPS_PER_CHECK;
             e = now();
         } while (!stalled && e - s < slice);
         ns[i] = (e - s) * 1e9 / (double)trips;

@@ -138,8 +138,8 @@ FERRY_TEST(lflist_fifo_batches_across_blocks)
 /* The layout of a block's ready bytes follows the push that links it
  * (chan_lflist.h, "Layout"): spread (slot o's byte at o << SPREAD_SHIFT)
  * after a push of fewer than SPREAD_BELOW items, packed after a larger one;
- * a recycled block takes the layout of its new linker, and no byte of its
- * old one is read as set. Blocks, their ready bytes and their items are
+ * a recycled block takes the layout of its new linker (checked at every
+ * link), and no byte of its old one is read as set. Blocks, their ready bytes and their items are
  * cache-line aligned. FIFO throughout. */
 static struct ferry__lfblock *tail_block(struct ferry__lflist *l) { return atomic_load(&l->tail_blk); }
 
@@ -167,7 +167,8 @@ FERRY_TEST(lflist_layout_follows_the_linking_push)
     CHECK(b != first);
     check_aligned(&l, b);
     CHECK_EQ(atomic_load(&b->spread), FERRY__LFLIST_SPREAD_SHIFT);
-    /* Its bytes where spread puts them, none where packed would. */
+    /* Its bytes where spread puts them, none where packed would (a new
+     * block's ready bytes are all zero). */
     for (int i = 0; i < 3; i++) {
         in[0] = next_in++;
         CHECK_EQ(push(&l, in, 1), 1);
@@ -188,14 +189,24 @@ FERRY_TEST(lflist_layout_follows_the_linking_push)
         for (size_t i = 0; i < got; i++)
             CHECK_EQ(out[i], next_out++);
     CHECK_EQ(next_out, next_in);
-    /* Blocks now come back recycled, each time laid out anew: alternate
-     * batches of 1 and of 9 for many blocks, popping behind. */
+    /* Blocks now come back recycled, each time laid out anew for the push
+     * that links them: alternate batches of 1 and of 9 for many blocks,
+     * popping behind; both layouts follow each other. */
     uint64_t rnd = 5;
+    size_t relaid = 0;
     for (int round = 0; round < 2000; round++) {
         size_t k = round % 3 ? 1 : 9;
         for (size_t i = 0; i < k; i++)
             in[i] = next_in++;
+        struct ferry__lfblock *before = tail_block(&l);
+        unsigned was = atomic_load(&before->spread);
         CHECK_EQ(push(&l, in, k), k);
+        struct ferry__lfblock *now = tail_block(&l);
+        if (now != before) { /* this push linked it */
+            unsigned want = k < FERRY__LFLIST_SPREAD_BELOW ? FERRY__LFLIST_SPREAD_SHIFT : 0;
+            CHECK_EQ(atomic_load(&now->spread), want);
+            relaid += want != was;
+        }
         size_t want = 1 + ferry_test_rand(&rnd) % 12, got = 0, g;
         while (got < want && (g = pop(&l, out + got, want - got)) > 0)
             got += g;
@@ -208,6 +219,7 @@ FERRY_TEST(lflist_layout_follows_the_linking_push)
             CHECK_EQ(out[i], next_out++);
     CHECK_EQ(next_out, next_in);
     CHECK(ferry__lflist_blocks(&l) <= 6); /* recycled, not allocated again */
+    CHECK(relaid > 100);                  /* layouts changed along the way */
     ferry__lflist_fini(&l);
 }
 
