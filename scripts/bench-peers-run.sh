@@ -138,22 +138,24 @@ libs_for() {   # name B CAP
   echo "$l ring"
 }
 
-# The binary and its arguments for one run, or nothing if it is missing.
+# The binary and its arguments for one run, in the array cmd (empty if the
+# binary is missing; an array, so that a path with spaces stays one word).
 command_for() {   # lib name P C B CAP N
   local lib=$1 name=$2 p=$3 c=$4 b=$5 cap=$6 items=$7 bin
+  cmd=()
   case "$name" in
     select*)
       bin=$bindir/select_$lib
       # HOOK (issue 14): ferry's select binary (bench/peers/select_ferry.c) is
       # written with ferry_select; until it exists its cases are skipped.
       [ -x "$bin" ] || return 0
-      echo "$bin $p $cap $items"; return ;;
+      cmd=("$bin" "$p" "$cap" "$items"); return ;;
   esac
   bin=$bindir/chan_$lib
   local e
   for e in "${extras[@]}"; do [ "${e%%=*}" = "$lib" ] && bin=${e#*=}; done
   [ -x "$bin" ] || return 0
-  echo "$bin $p $c $b $cap $items"
+  cmd=("$bin" "$p" "$c" "$b" "$cap" "$items")
 }
 
 selected_lib() { [ -z "$libs_wanted" ] || [[ "$libs_wanted" == *,$1,* ]]; }
@@ -200,16 +202,16 @@ for ((r = 1; r <= rounds; r++)); do
     for ((i = 0; i < k; i++)); do
       lib=${libs[$(((i + r) % k))]}
       selected_lib "$lib" || continue
-      cmd=$(command_for "$lib" "$name" "$p" "$c" "$b" "$cap" "$items")
-      [ -n "$cmd" ] || continue
+      command_for "$lib" "$name" "$p" "$c" "$b" "$cap" "$items"
+      [ ${#cmd[@]} -gt 0 ] || continue
       pb=$(probe_ns)
-      if line=$(timeout "$timeout_s" $cmd 2>"$out/last.err") && [[ "$line" == RESULT* ]]; then
+      if line=$(timeout "$timeout_s" "${cmd[@]}" 2>"$out/last.err") && [[ "$line" == RESULT* ]]; then
         pa=$(probe_ns)
         read -r _ sec got <<<"$line"
         awk -v r="$r" -v c="$name" -v l="$lib" -v s="$sec" -v n="$got" -v pb="$pb" -v pa="$pa" \
           'BEGIN { printf "%d %s %s %s %s %.3f %s %s\n", r, c, l, s, n, (s > 0 ? n / s / 1e6 : 0), pb, pa }' >>"$raw"
       else
-        echo "bench-peers-run: round $r $name $lib FAILED: $cmd" >&2
+        echo "bench-peers-run: round $r $name $lib FAILED: ${cmd[*]}" >&2
         cat "$out/last.err" >&2
         echo "$r $name $lib FAILED" >>"$raw"
         failed=$((failed + 1))

@@ -42,6 +42,16 @@ if(FERRY_SANITIZE STREQUAL "")
     OUTPUT_NAME ferry-rtcheck PREFIX lib
     LIBRARY_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/tools
     C_VISIBILITY_PRESET hidden)
+  # How the tests preload it. LD_PRELOAD splits its list at spaces and
+  # colons, with no way to quote one, so in a build tree whose path has
+  # either the tests name the library relative to their working directory
+  # (the build tree's top, where ctest runs them: a name with a slash is a
+  # path from the current directory); elsewhere by its absolute path.
+  if(PROJECT_BINARY_DIR MATCHES "[ \t:]")
+    set(FERRY_RTCHECK_PRELOAD "tools/$<TARGET_FILE_NAME:ferry_rtcheck>")
+  else()
+    set(FERRY_RTCHECK_PRELOAD "$<TARGET_FILE:ferry_rtcheck>")
+  endif()
   # -O1 at least, and frame pointers, for readable backtraces.
   target_compile_options(ferry_rtcheck PRIVATE -fno-omit-frame-pointer)
   target_link_libraries(ferry_rtcheck PRIVATE ${CMAKE_DL_LIBS})
@@ -76,7 +86,7 @@ if(FERRY_BUILD_TESTS AND FERRY_SANITIZE STREQUAL "" AND NOT FERRY_RTSAN_ACTIVE)
   target_link_libraries(rtcheck_test PRIVATE ferry_static Threads::Threads ${CMAKE_DL_LIBS})
   add_dependencies(rtcheck_test ferry_rtcheck)
   ferry_add_test_cases(rtcheck_test PREFIX unit.rtcheck LABEL unit TIMEOUT 60 NO_TIMING_SERIAL
-    ENV "LD_PRELOAD=$<TARGET_FILE:ferry_rtcheck>")
+    ENV "LD_PRELOAD=${FERRY_RTCHECK_PRELOAD}")
 endif()
 
 ferry_add_example(audio_sim SOURCES ${PROJECT_SOURCE_DIR}/examples/audio_sim.c LIBS m)
@@ -94,7 +104,7 @@ if(FERRY_BUILD_EXAMPLES AND FERRY_BUILD_TESTS)
   if(FERRY_SANITIZE STREQUAL "" AND NOT FERRY_RTSAN_ACTIVE)
     add_test(NAME unit.audio_sim.under_rtcheck COMMAND ${_audio_run})
     set_tests_properties(unit.audio_sim.under_rtcheck PROPERTIES LABELS unit TIMEOUT 60
-      ENVIRONMENT "LD_PRELOAD=$<TARGET_FILE:ferry_rtcheck>" RUN_SERIAL TRUE)
+      ENVIRONMENT "LD_PRELOAD=${FERRY_RTCHECK_PRELOAD}" RUN_SERIAL TRUE)
   else()
     add_test(NAME unit.audio_sim.plain COMMAND ${_audio_run})
     set_tests_properties(unit.audio_sim.plain PROPERTIES LABELS unit TIMEOUT 60 RUN_SERIAL TRUE)

@@ -3,11 +3,15 @@
 # scripts/bench-peers-run.sh and handoff_probe: every run's line in raw.txt
 # ends with the probes before and after it (ns, or "-" where fewer than two
 # CPUs can be pinned), and the summary has the probe line; --no-probe
-# leaves them out.
+# leaves them out. The binaries are reached through a directory whose name
+# has a space (a path the runner must keep in one piece).
 #   peers_runner_probe.sh RUNNER BINDIR OUTDIR
 set -eu
-runner=$1 bindir=$2 out=$3
-rm -rf "$out"
+runner=$1 out=$3
+rm -rf "$out" "$out.bins"
+mkdir -p "$out.bins"
+ln -s "$(cd "$2" && pwd)" "$out.bins/bin dir"
+bindir="$out.bins/bin dir"
 run() {
   "$runner" "$bindir" --rounds 2 --n 4000 --filter '^spsc-b1-bounded$' --libs ferry,ring --out "$out" "$@" \
     >"$out.log" 2>&1 || { cat "$out.log"; exit 1; }

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import resource
+import shlex
 import shutil
 import signal
 import sqlite3
@@ -375,7 +376,7 @@ def case_output_write_errors():
         check(p.returncode == 2 and b"cannot write the output: No space left on device" in p.stderr,
               "/dev/full: %d %r" % (p.returncode, p.stderr))
         for close_err in (False, True):
-            p = subprocess.run("exec %s --no-db t >&- %s" % (t.BIN, "2>&-" if close_err else ""),
+            p = subprocess.run("exec %s --no-db t >&- %s" % (shlex.quote(t.BIN), "2>&-" if close_err else ""),
                                shell=True, stderr=subprocess.PIPE, cwd=tmp)
             check(p.returncode == 2, "stdout closed: exit %d" % p.returncode)
             check(close_err or b"cannot write the output: Bad file descriptor" in p.stderr,
@@ -409,7 +410,7 @@ def case_help_and_version_write_errors():
             p = subprocess.run([t.BIN, arg], stdout=full, stderr=subprocess.PIPE)
         check(p.returncode == 2 and p.stderr == b"ferry-dupes: cannot write the output: No space left on device\n",
               "%s > /dev/full: %d %r" % (arg, p.returncode, p.stderr))
-        p = subprocess.run("exec %s %s >&-" % (t.BIN, arg), shell=True, stderr=subprocess.PIPE)
+        p = subprocess.run("exec %s %s >&-" % (shlex.quote(t.BIN), arg), shell=True, stderr=subprocess.PIPE)
         check(p.returncode == 2 and b"cannot write the output: Bad file descriptor" in p.stderr,
               "%s >&-: %d %r" % (arg, p.returncode, p.stderr))
 
@@ -695,7 +696,7 @@ def case_index_is_the_output():
         small_tree(tmp + b"/t")
         for db, redirect, what in ((b"out", b">", b"output"), (b"/dev/stdout", b">", b"output"),
                                    (b"out", b"2>", b"error"), (b"/dev/stderr", b"2>", b"error")):
-            sh = b"exec %s --db %s t %s out" % (os.fsencode(t.BIN), db, redirect)
+            sh = b"exec %s --db %s t %s out" % (os.fsencode(shlex.quote(t.BIN)), db, redirect)
             p = subprocess.run(sh, shell=True, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             with open(tmp + b"/out", "rb") as f:
                 data = f.read()
