@@ -12,7 +12,10 @@
 # and says it is skipped elsewhere, or with FERRY_TEST_M32=0. It leaves out
 # what has no 32-bit libraries here: benchmarks (their peers), examples
 # (libuv) and ferry-dupes (sqlite3, xxhash, b2). About 3 minutes on 2 CPUs.
-# Prints CTest's summary for each and one closing line for all of them.
+# Prints CTest's summary for each and one closing line for all of them;
+# before that line, what each failed test printed (its first 40 lines, for
+# at most 5 tests a build), so that the end of the output, which is often
+# all a CI log shows, says why.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh test || exit 1
@@ -20,6 +23,7 @@ scripts/deps.sh test || exit 1
 jobs=$(nproc)
 total_pass=0 total_fail=0 status=0
 failed_names=''   # "build: test (reason)" lines, repeated after the closing line
+failed_output=''  # what the failed tests printed, repeated before it
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
@@ -47,6 +51,14 @@ run() {   # name labels cmake-args...
   local names
   names=$(sed -n '/^The following tests FAILED:/,/^$/{/ - /s/^[[:space:]]*[0-9]* - /  '"$name"': /p}' "$log")
   [ -n "$names" ] && failed_names+="$names"$'\n'
+  # A failed test's output follows its result line (--output-on-failure)
+  # up to the next test's Start or result line.
+  local out
+  out=$(awk -v b="$name" '
+    /^ *[0-9]+\/[0-9]+ Test +#[0-9]+: .*\*\*\*(Failed|Timeout|Exception|Not Run)/ { if (++k > 5) exit; grab = 1; n = 0; print "--- " b ": " $0; next }
+    grab && (/^ +Start +[0-9]+: / || /^ *[0-9]+\/[0-9]+ Test +#/ || /^[0-9]+% tests passed/) { grab = 0 }
+    grab && n < 40 { print; n++ }' "$log")
+  [ -n "$out" ] && failed_output+="$out"$'\n'
 }
 
 run release 'unit|torture|death' -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++
@@ -74,6 +86,11 @@ else
             -DFERRY_BUILD_DUPES=OFF
 fi
 
+if [ -n "$failed_output" ]; then
+  echo
+  echo "=== what the failed tests printed:"
+  printf '%s' "$failed_output"
+fi
 echo
 echo "=== all builds ($builds):"
 echo "$total_pass passed, $total_fail failed"
