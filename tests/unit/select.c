@@ -935,14 +935,15 @@ FERRY_TEST(select_cases_reused)
  * past its deadline for ever. The parent's wait is unaffected. */
 
 static ferry_tx *fork_tx;
-static volatile pid_t fork_child = -1;
+static FERRY_ATOMIC(int) fork_child = -1; /* the pid fork() returned (lock-free: a handler's) */
 static const long CHILD_ITEM = 4242, PARENT_ITEM = 77;
 
 static void fork_in_handler(int sig)
 {
     (void)sig;
-    if (fork_child != -1)
+    if (atomic_load(&fork_child) != -1)
         return;
+    int saved = errno;
     pid_t pid = fork();
     if (pid == 0) {
         alarm(20); /* a hang is the child's failure, not the test's timeout */
@@ -951,7 +952,8 @@ static void fork_in_handler(int sig)
         if (ferry_try_send(fork_tx, &v, 1) != 1)
             _exit(3);
     }
-    fork_child = pid;
+    atomic_store(&fork_child, (int)pid);
+    errno = saved;
 }
 
 /* Is thread tid of this process asleep ('S' in /proc)? Plain read(2): no
@@ -988,7 +990,7 @@ static void *kick_asleep(void *arg)
     while (!task_sleeps(tid))
         usleep(100);
     CHECK_EQ(pthread_kill(k->waiter, SIGUSR1), 0);
-    while (fork_child == -1)
+    while (atomic_load(&fork_child) == -1)
         usleep(100);
     long v = PARENT_ITEM;
     CHECK_EQ(ferry_send(fork_tx, &v, 1), 1);
@@ -1007,7 +1009,7 @@ FERRY_TEST(select_fork_in_a_signal_handler_keeps_the_wait)
         for (int how = 0; how < 2; how++) { /* 0: ferry_select_until, 1: ferry_recv_until */
             ferry_rx *rx;
             open_kind(kinds[ki], &fork_tx, &rx);
-            fork_child = -1;
+            atomic_store(&fork_child, -1);
             struct kicker k = {.waiter = pthread_self(), .tid = 0};
             pthread_t th;
             CHECK_EQ(pthread_create(&th, NULL, kick_asleep, &k), 0);
@@ -1023,14 +1025,15 @@ FERRY_TEST(select_fork_in_a_signal_handler_keeps_the_wait)
             } else {
                 r = ferry_recv_until(rx, &out, 1, &dl);
             }
-            if (fork_child == 0) /* the child: its own wait got its own item */
+            pid_t child = (pid_t)atomic_load(&fork_child);
+            if (child == 0) /* the child: its own wait got its own item */
                 _exit(r == 1 && out == CHILD_ITEM ? 0 : 1);
             CHECK_EQ(pthread_join(th, NULL), 0);
             CHECK_EQ(r, 1);
             CHECK_EQ(out, PARENT_ITEM);
-            CHECK(fork_child > 0);
+            CHECK(child > 0);
             int status;
-            while (waitpid(fork_child, &status, 0) < 0)
+            while (waitpid(child, &status, 0) < 0)
                 CHECK_EQ(errno, EINTR);
             CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s, %s: the child failed (%s %d)",
                       kind_name[kinds[ki]], how ? "recv_until" : "select_until",
