@@ -273,6 +273,12 @@ ssize_t ferry__op_wait(struct ferry_chan *c, ferry_op *op, const struct timespec
 /* ------------------------------------------------------------------------ */
 /* Result and cancel                                                         */
 
+/* A state no start leaves: zero-filled (never started), or memory that no
+ * start set up at all (op.h: such memory must not be passed; most of it,
+ * e.g. a fill pattern, has a state word beyond the last one, and is told
+ * apart here rather than followed to a channel that is not there). */
+static inline bool never_started(uint32_t s) { return s == FERRY__ST_NONE || s > FERRY__ST_LOST; }
+
 ssize_t ferry_op_result(const ferry_op *op)
 {
     if (!op)
@@ -281,7 +287,7 @@ ssize_t ferry_op_result(const ferry_op *op)
     uint32_t s = atomic_load_explicit(&op->state, memory_order_acquire);
     if (s == FERRY__ST_DONE)
         return op->result;
-    return s == FERRY__ST_NONE ? -EINVAL : -EINPROGRESS;
+    return never_started(s) ? -EINVAL : -EINPROGRESS;
 }
 
 /* Under c's wake_lock: the registered round `r` of c, if it is still
@@ -310,7 +316,7 @@ ssize_t ferry_op_cancel(ferry_op *op)
         return -EINVAL;
     /* Acquire: O3 (a DONE seen here makes result readable). */
     uint32_t s = atomic_load_explicit(&op->state, memory_order_acquire);
-    if (s == FERRY__ST_NONE)
+    if (never_started(s))
         return -EINVAL;
     if (s == FERRY__ST_DONE && op->round == NULL)
         return op->result; /* no waker outstanding: immediate, failed, withdrawn, taken over */

@@ -106,7 +106,16 @@ static inline void ferry__unlock_and_wake(struct ferry_chan *c, struct ferry__wa
         ferry__wake_round(c, wk);
 }
 
-/* Set an op up for a call. need: items that complete a send (n). */
+/* The calling thread's mark: the address of one of its thread-locals --
+ * distinct among the threads alive at any moment, and in a fork's child the
+ * forking thread's own. It names the owner of a thread's wait (a blocking
+ * call's op, a blocking select's sleep), so that the fork handling
+ * (ferry__op_is_thread_wait) keeps the waits of the thread that forked: one
+ * whose signal handler forked while it waited goes on waiting in the child. */
+static inline void *ferry__thread_mark(void) { return (void *)&ferry__tid_tls; }
+
+/* Set an op up for a call. need: items that complete a send (n). A
+ * blocking op's waker.ctx is set to its thread's mark. */
 static inline void ferry__op_setup(ferry_op *op, struct ferry_chan *c, int kind, void *buf, size_t n, unsigned prio, bool async,
                      ferry_waker w)
 {
@@ -120,6 +129,8 @@ static inline void ferry__op_setup(ferry_op *op, struct ferry_chan *c, int kind,
     op->head_weight = 0;
     op->result = -EINPROGRESS;
     op->waker = w;
+    if (!async) /* a blocking call's op has no waker: its ctx names the thread */
+        op->waker.ctx = ferry__thread_mark();
     op->round = NULL;
     op->claim = NULL;
     op->round_gen = 0;
@@ -285,15 +296,33 @@ ssize_t ferry__send_start_claimed(ferry_tx *tx, ferry_op *op, const void *items,
                                   size_t need, ferry_waker w, FERRY_ATOMIC(uintptr_t) *claim);
 
 /* The waker of a blocking select's cases (select.c): such a case, like a
- * blocking call's op, is a wait of the thread that made the call. */
+ * blocking call's op, is a wait of the thread that made the call. Its ctx
+ * is the select's sleep, on that thread's stack: */
+struct ferry__select_sleep {
+    FERRY_ATOMIC(uint32_t) word; /* the futex word the selector sleeps on */
+    void *owner;                 /* the selector's ferry__thread_mark()    */
+};
 void ferry__select_wake(void *ctx);
 
-/* Is `op` a wait of the thread that made the call -- a blocking call's op
- * or a blocking select's case -- rather than an async op, which its owner
- * may complete or cancel from any thread? */
+/* Is `op` a wait of another thread than the caller -- a blocking call's op
+ * or a blocking select's case -- rather than an async op (which its owner
+ * may complete or cancel from any thread), or a wait of the calling thread?
+ * The fork handling drops such waits in the child (chan.c): their threads
+ * do not exist there. The calling thread's own waits stay: in the child it
+ * is the thread that forked, and a thread that forks is waiting only if a
+ * signal handler forked during its wait, which then goes on (dropped, a
+ * blocking wait slept past its deadline for ever, and a select aborted:
+ * "case 0 moved -115 items"). */
 static inline bool ferry__op_is_thread_wait(const ferry_op *op)
 {
-    return !op->async || op->waker.wake == ferry__select_wake;
+    const void *owner;
+    if (!op->async)
+        owner = op->waker.ctx;
+    else if (op->waker.wake == ferry__select_wake)
+        owner = ((const struct ferry__select_sleep *)op->waker.ctx)->owner;
+    else
+        return false;
+    return owner != ferry__thread_mark();
 }
 
 /* Finish an op that lived on the caller's stack (checks it is on no list). */

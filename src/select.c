@@ -317,7 +317,7 @@ static int sel_done(ferry_select_case *cases, size_t n, int result)
  * address marks the cases of a blocking select (chan_op.h). */
 void ferry__select_wake(void *ctx)
 {
-    FERRY_ATOMIC(uint32_t) *word = (FERRY_ATOMIC(uint32_t) *)ctx;
+    FERRY_ATOMIC(uint32_t) *word = &((struct ferry__select_sleep *)ctx)->word;
     /* Release: S1. The word outlives this call: the selector's cancel of
      * the chosen case waits for its waker to return (proof (d)). */
     if (atomic_exchange_explicit(word, SLEEP_WOKEN, memory_order_release) == SLEEP_SLEEPING)
@@ -359,18 +359,22 @@ static int select_call(ferry_select_case *cases, size_t ncases, enum ferry__mode
     } else if (mode == FERRY__TRY) {
         return sel_done(cases, ncases, -EAGAIN);
     }
-    FERRY_ATOMIC(uint32_t) word = SLEEP_IDLE;
+    /* The waker's context: the futex word, and whose wait it is (chan_op.h,
+     * for fork). Relaxed: published to completers by the starts' locks. */
+    struct ferry__select_sleep sl;
+    atomic_store_explicit(&sl.word, SLEEP_IDLE, memory_order_relaxed);
+    sl.owner = ferry__thread_mark();
     if (live == 0) {
         /* Nothing can ever be ready: sleep until the deadline. */
         while (!ferry__deadline_passed(deadline))
-            ferry__futex_wait(&word, SLEEP_IDLE, deadline);
+            ferry__futex_wait(&sl.word, SLEEP_IDLE, deadline);
         return sel_done(cases, ncases, -ETIMEDOUT);
     }
     if (ferry__deadline_passed(deadline))
         return sel_done(cases, ncases, -ETIMEDOUT);
-    ferry_waker w = {ferry__select_wake, (void *)&word};
+    ferry_waker w = {ferry__select_wake, &sl};
     if (start_cases(cases, n, w) == -EINPROGRESS)
-        sleep_on(&word, deadline);
+        sleep_on(&sl.word, deadline);
     r = finish_cases(cases, n);
     return sel_done(cases, ncases, r >= 0 ? r : -ETIMEDOUT);
 }

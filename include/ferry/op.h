@@ -82,7 +82,9 @@ typedef struct ferry_waker {
  * A zero-filled ferry_op is "never started": ferry_op_result returns
  * -EINVAL and ferry_op_cancel returns -EINVAL. Other uninitialized memory
  * must not be passed to those two (a *_start sets the op up whatever it
- * held). */
+ * held); they answer -EINVAL, without following its pointers, where its
+ * state word holds a value no op ever has (a byte fill such as 0xa5 or
+ * 0xff), but other garbage may crash. */
 typedef struct ferry_op {
     ferry_waiter waiter;               /* in a waiter list or a wake round      */
     struct ferry_chan *chan;

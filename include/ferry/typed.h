@@ -68,7 +68,19 @@ FERRY_EXTERN_C_BEGIN
  * wrappers listed above for channels of items of type T (T must be a
  * complete object type; write it as a typedef name if it is an array or
  * function pointer type). Use it once per name, at file scope, in a header
- * shared by the code that uses the channel. */
+ * shared by the code that uses the channel.
+ *
+ * Item types: items are copied byte by byte (memcpy), so T must be
+ * trivially copyable in C++ terms; a struct with padding is fine (its
+ * members arrive, its padding bytes are whatever the sender's held). T
+ * itself must not be const- or volatile-qualified: a receive writes into
+ * name_item *out, so `const int` does not compile (-Werror, and in C++)
+ * -- a pointer to const, such as `const char *`, is a plain T. An array
+ * type works (typedef int quad[4]; one item is four ints), but C before
+ * C23 sees `quad *` and `const quad *` as pointers to differently
+ * qualified arrays: with -pedantic, sending from a plain `quad *` warns
+ * unless it is cast to `const quad *` (or the array is wrapped in a
+ * struct). Every wrapper is a function: each argument is evaluated once. */
 #define FERRY_CHAN_TYPED(name, T)                                                                          \
     typedef T name##_item; /* so that `const name##_item *` is a pointer to const T, whatever T is */      \
     typedef struct name##_tx name##_tx;                                                                    \

@@ -254,6 +254,21 @@ FERRY_TEST(zero_filled_op_is_never_started)
     CHECK_EQ(ferry_op_cancel(&op), -EINVAL);
 }
 
+/* Memory that no start set up, filled with a byte pattern: its state word
+ * is no op's, and both calls say -EINVAL instead of following its pointers
+ * (op.h). Before, ferry_op_result said -EINPROGRESS and ferry_op_cancel
+ * crashed on the channel pointer 0xa5a5... */
+FERRY_TEST(filled_op_is_never_started)
+{
+    static const unsigned char fills[] = {0x01, 0x06, 0x5a, 0xa5, 0xff};
+    for (size_t i = 0; i < sizeof fills; i++) {
+        ferry_op op;
+        memset(&op, fills[i], sizeof op);
+        CHECK_EQ(ferry_op_result(&op), -EINVAL);
+        CHECK_EQ(ferry_op_cancel(&op), -EINVAL);
+    }
+}
+
 FERRY_TEST(cancel_after_rejected_start_returns_the_error)
 {
     ferry_tx *tx;

@@ -2,10 +2,17 @@
 /* ferry/select.h: every rule of the contract, on every kind of channel
  * (docs/chan.md, "Select"). */
 #include <errno.h>
+#include <fcntl.h>
+#include <ferry/deadline.h>
 #include <ferry/select.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "chan_test.h"
 
@@ -913,4 +920,127 @@ FERRY_TEST(select_cases_reused)
         cs[1].tx = tx;
     }
     close_chan(tx, rx);
+}
+
+/* ------------------------------------------------------------------------ */
+/* fork() from a signal handler during the wait                              */
+
+/* A thread that waits in a blocking select (or a blocking receive) and
+ * whose signal handler forks: in the child that thread exists -- it is the
+ * thread that forked -- and its wait goes on. The child's send (from the
+ * handler, which interrupted the futex sleep, no lock held) reaches it, and
+ * the wait returns that item. Before the fix the fork handling dropped the
+ * wait as another thread's: the select aborted at its deadline ("case 0
+ * moved -115 items without being chosen"), and a ferry_recv_until slept
+ * past its deadline for ever. The parent's wait is unaffected. */
+
+static ferry_tx *fork_tx;
+static FERRY_ATOMIC(int) fork_child = -1; /* the pid fork() returned (lock-free: a handler's) */
+static const long CHILD_ITEM = 4242, PARENT_ITEM = 77;
+
+static void fork_in_handler(int sig)
+{
+    (void)sig;
+    if (atomic_load(&fork_child) != -1)
+        return;
+    int saved = errno;
+    pid_t pid = fork();
+    if (pid == 0) {
+        alarm(20); /* a hang is the child's failure, not the test's timeout */
+        long v = CHILD_ITEM;
+        /* The waiting thread holds no lock: it sleeps in its futex. */
+        if (ferry_try_send(fork_tx, &v, 1) != 1)
+            _exit(3);
+    }
+    atomic_store(&fork_child, (int)pid);
+    errno = saved;
+}
+
+/* Is thread tid of this process asleep ('S' in /proc)? Plain read(2): no
+ * allocation, since the other thread may fork at any moment. */
+static bool task_sleeps(pid_t tid)
+{
+    char path[64], buf[256];
+    snprintf(path, sizeof path, "/proc/self/task/%d/stat", (int)tid);
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return false;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return false;
+    buf[n] = 0;
+    const char *p = strrchr(buf, ')'); /* "tid (comm) S ..." */
+    return p && p[1] == ' ' && p[2] == 'S';
+}
+
+struct kicker {
+    pthread_t waiter;
+    FERRY_ATOMIC(pid_t) tid; /* the waiter's, once it is about to wait */
+};
+
+/* Signal the waiter once it sleeps in its wait; once its handler has
+ * forked, end the parent's wait with an item. */
+static void *kick_asleep(void *arg)
+{
+    struct kicker *k = (struct kicker *)arg;
+    pid_t tid;
+    while ((tid = atomic_load(&k->tid)) == 0)
+        usleep(100);
+    while (!task_sleeps(tid))
+        usleep(100);
+    CHECK_EQ(pthread_kill(k->waiter, SIGUSR1), 0);
+    while (atomic_load(&fork_child) == -1)
+        usleep(100);
+    long v = PARENT_ITEM;
+    CHECK_EQ(ferry_send(fork_tx, &v, 1), 1);
+    return NULL;
+}
+
+FERRY_TEST(select_fork_in_a_signal_handler_keeps_the_wait)
+{
+    static const enum kind kinds[] = {RENDEZVOUS, LOCKFREE, LOCKED, UNBOUNDED};
+    struct sigaction sa, old;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = fork_in_handler;
+    sigemptyset(&sa.sa_mask);
+    CHECK_EQ(sigaction(SIGUSR1, &sa, &old), 0);
+    for (size_t ki = 0; ki < sizeof kinds / sizeof kinds[0]; ki++) {
+        for (int how = 0; how < 2; how++) { /* 0: ferry_select_until, 1: ferry_recv_until */
+            ferry_rx *rx;
+            open_kind(kinds[ki], &fork_tx, &rx);
+            atomic_store(&fork_child, -1);
+            struct kicker k = {.waiter = pthread_self(), .tid = 0};
+            pthread_t th;
+            CHECK_EQ(pthread_create(&th, NULL, kick_asleep, &k), 0);
+            fflush(NULL);
+            long out = SENTINEL;
+            ferry_select_case cs[2] = {recv_case(rx, &out, 1), recv_case(NULL, NULL, 0)};
+            struct timespec dl = ferry_deadline_in_ms(10000);
+            atomic_store(&k.tid, (pid_t)syscall(SYS_gettid));
+            ssize_t r;
+            if (how == 0) {
+                int i = ferry_select_until(cs, 2, &dl);
+                r = i == 0 ? cs[0].result : i;
+            } else {
+                r = ferry_recv_until(rx, &out, 1, &dl);
+            }
+            pid_t child = (pid_t)atomic_load(&fork_child);
+            if (child == 0) /* the child: its own wait got its own item */
+                _exit(r == 1 && out == CHILD_ITEM ? 0 : 1);
+            CHECK_EQ(pthread_join(th, NULL), 0);
+            CHECK_EQ(r, 1);
+            CHECK_EQ(out, PARENT_ITEM);
+            CHECK(child > 0);
+            int status;
+            while (waitpid(child, &status, 0) < 0)
+                CHECK_EQ(errno, EINTR);
+            CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s, %s: the child failed (%s %d)",
+                      kind_name[kinds[ki]], how ? "recv_until" : "select_until",
+                      WIFSIGNALED(status) ? "signal" : "exit status",
+                      WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+            close_chan(fork_tx, rx);
+        }
+    }
+    CHECK_EQ(sigaction(SIGUSR1, &old, NULL), 0);
 }

@@ -111,3 +111,76 @@ FERRY_TEST(typed_select_cases)
         jobq_rx_release(rx[i]);
     }
 }
+
+/* Item types beyond a pointer and a plain struct (typed.h, "Item types"):
+ * a struct with padding arrives member by member, an array typedef is one
+ * item of several elements, a pointer to const is a plain T; and each
+ * wrapper evaluates its arguments once (they are functions). */
+struct padded {
+    char c;
+    double d;
+    short s;
+};
+FERRY_CHAN_TYPED(padq, struct padded);
+typedef int quad[4];
+FERRY_CHAN_TYPED(quadq, quad);
+FERRY_CHAN_TYPED(strq, const char *);
+
+FERRY_TEST(typed_odd_item_types)
+{
+    ferry_chan_config cfg = {.capacity = 4};
+    padq_tx *ptx;
+    padq_rx *prx;
+    CHECK_EQ(padq_open(&cfg, &ptx, &prx), 0);
+    struct padded pin[2] = {{'a', 1.5, -3}, {'b', -2.25, 7}}, pout[2];
+    memset(pout, 0, sizeof pout);
+    CHECK_EQ(padq_send(ptx, pin, 2), 2);
+    CHECK_EQ(padq_recv(prx, pout, 2), 2);
+    CHECK(pout[0].c == 'a' && pout[0].d == 1.5 && pout[0].s == -3);
+    CHECK(pout[1].c == 'b' && pout[1].d == -2.25 && pout[1].s == 7);
+    struct ferry_chan_stats st;
+    CHECK_EQ(ferry_chan_stats(padq_tx_handle(ptx), &st), 0);
+    CHECK_EQ(st.elem_size, sizeof(struct padded));
+    padq_tx_release(ptx);
+    padq_rx_release(prx);
+
+    quadq_tx *qtx;
+    quadq_rx *qrx;
+    CHECK_EQ(quadq_open(&cfg, &qtx, &qrx), 0);
+    quad qin[3] = {{1, 2, 3, 4}, {5, 6, 7, 8}, {9, 10, 11, 12}}, qout[3];
+    memset(qout, 0, sizeof qout);
+    CHECK_EQ(quadq_send(qtx, (const quad *)qin, 3), 3);
+    CHECK_EQ(quadq_recv(qrx, qout, 2), 2);
+    CHECK(qout[0][0] == 1 && qout[0][3] == 4 && qout[1][0] == 5 && qout[1][3] == 8);
+    ferry_select_case cs[1];
+    quadq_select_recv(&cs[0], qrx, qout + 2, 1);
+    CHECK_EQ(ferry_select(cs, 1), 0);
+    CHECK_EQ(cs[0].result, 1);
+    CHECK(qout[2][0] == 9 && qout[2][3] == 12);
+    CHECK_EQ(ferry_chan_stats(quadq_rx_handle(qrx), &st), 0);
+    CHECK_EQ(st.elem_size, 4 * sizeof(int));
+    quadq_tx_release(qtx);
+    quadq_rx_release(qrx);
+
+    strq_tx *stx;
+    strq_rx *srx;
+    CHECK_EQ(strq_open(&cfg, &stx, &srx), 0);
+    const char *words[2] = {"one", "two"}, *got[2] = {NULL, NULL};
+    /* Arguments with side effects: each evaluated once. */
+    int handles = 0, counts = 0;
+    size_t k = 0;
+    ssize_t r = strq_send((++handles, stx), &words[k++], (++counts, 1));
+    CHECK_EQ(r, 1);
+    CHECK_EQ(handles, 1);
+    CHECK_EQ(counts, 1);
+    CHECK_EQ(k, 1);
+    r = strq_send(stx, &words[k++], 1);
+    CHECK_EQ(r, 1);
+    r = strq_recv((++handles, srx), got, (++counts, 2));
+    CHECK_EQ(r, 2);
+    CHECK_EQ(handles, 2);
+    CHECK_EQ(counts, 2);
+    CHECK(strcmp(got[0], "one") == 0 && strcmp(got[1], "two") == 0);
+    strq_tx_release(stx);
+    strq_rx_release(srx);
+}
