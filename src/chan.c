@@ -38,17 +38,37 @@
  * that do not exist there, and would take the child's items (a receive) or
  * hand it their own and hold its sends up behind them (a send). The child
  * handler counts the fork; each channel, the first time its lock is taken
- * after it, drops those waits (chan_internal.h). The forking thread itself
- * is not waiting (it called fork), and async ops stay: their owner may be
- * the forking thread. Calls that other threads were in the middle of (a
+ * after it, drops those waits (chan_internal.h). The forking thread's own
+ * waits stay: it waits only if a signal handler forked during its wait, and
+ * that wait goes on in the child (each wait names its thread:
+ * ferry__thread_mark, chan_op.h). Async ops stay: their owner may be the
+ * forking thread. Calls that other threads were in the middle of (a
  * lock held, a fast path between claim and publication) are not repaired:
  * docs/chan.md, "fork()". */
 
 FERRY_ATOMIC(uint32_t) ferry__fork_gen;
+void *ferry__fork_owner;
+FERRY__TID_TLS uintptr_t ferry__thread_mark_tls;
+static FERRY_ATOMIC(uintptr_t) thread_marks;
+
+uintptr_t ferry__thread_mark_new(void)
+{
+    /* Relaxed: only distinctness matters, which the RMW gives. Skips 0
+     * (no mark yet) when the count wraps (2^32 threads on 32 bits). */
+    uintptr_t m;
+    do
+        m = atomic_fetch_add_explicit(&thread_marks, 1, memory_order_relaxed) + 1;
+    while (m == 0);
+    ferry__thread_mark_tls = m;
+    return m;
+}
 
 static void chan_forked_child(void)
 {
-    /* Relaxed: the child has one thread (chan_internal.h). */
+    /* The child has one thread, this one (chan_internal.h): plain store,
+     * read by that thread or by threads it creates later (ordered by
+     * pthread_create). Relaxed count, likewise. */
+    ferry__fork_owner = ferry__thread_mark();
     atomic_fetch_add_explicit(&ferry__fork_gen, 1, memory_order_relaxed);
 }
 

@@ -106,13 +106,29 @@ static inline void ferry__unlock_and_wake(struct ferry_chan *c, struct ferry__wa
         ferry__wake_round(c, wk);
 }
 
-/* The calling thread's mark: the address of one of its thread-locals --
- * distinct among the threads alive at any moment, and in a fork's child the
- * forking thread's own. It names the owner of a thread's wait (a blocking
- * call's op, a blocking select's sleep), so that the fork handling
- * (ferry__op_is_thread_wait) keeps the waits of the thread that forked: one
- * whose signal handler forked while it waited goes on waiting in the child. */
-static inline void *ferry__thread_mark(void) { return (void *)&ferry__tid_tls; }
+/* The calling thread's mark: a number given to each thread at its first
+ * wait (ferry__thread_mark_new, chan.c) from a count that never goes back,
+ * so that no two threads of a process -- nor a thread of a fork's child
+ * and one that was alive at the fork -- ever share one; in a fork's child
+ * the forking thread keeps its own. It names the owner of a thread's wait
+ * (a blocking call's op, a blocking select's sleep), so that the fork
+ * handling (ferry__op_is_thread_wait) keeps the waits of the thread that
+ * forked: one whose signal handler forked while it waited goes on waiting
+ * in the child. (Not an address: a thread the child creates may be given
+ * the stack, and so the thread-locals, of a thread that is gone.) */
+extern FERRY__TID_TLS uintptr_t ferry__thread_mark_tls;
+__attribute__((cold)) uintptr_t ferry__thread_mark_new(void);
+static inline void *ferry__thread_mark(void)
+{
+    uintptr_t m = ferry__thread_mark_tls;
+    if (FERRY_UNLIKELY(m == 0))
+        m = ferry__thread_mark_new();
+    return (void *)m;
+}
+/* The mark of the thread that made the latest fork this process is the
+ * child of (set by chan.c's child handler; NULL in a process that is no
+ * fork's child). */
+extern __attribute__((visibility("hidden"))) void *ferry__fork_owner;
 
 /* Set an op up for a call. need: items that complete a send (n). A
  * blocking op's waker.ctx is set to its thread's mark. */
@@ -304,15 +320,15 @@ struct ferry__select_sleep {
 };
 void ferry__select_wake(void *ctx);
 
-/* Is `op` a wait of another thread than the caller -- a blocking call's op
- * or a blocking select's case -- rather than an async op (which its owner
- * may complete or cancel from any thread), or a wait of the calling thread?
- * The fork handling drops such waits in the child (chan.c): their threads
- * do not exist there. The calling thread's own waits stay: in the child it
- * is the thread that forked, and a thread that forks is waiting only if a
- * signal handler forked during its wait, which then goes on (dropped, a
- * blocking wait slept past its deadline for ever, and a select aborted:
- * "case 0 moved -115 items"). */
+/* In a fork's child: is `op` a wait of a thread that does not exist here
+ * -- a blocking call's op or a blocking select's case of any thread but the
+ * one that forked -- rather than an async op (which its owner may complete
+ * or cancel from any thread) or a wait of the forking thread? The fork
+ * handling drops such waits (chan.c), in whichever thread takes the
+ * channel's lock first. The forking thread's own waits stay: a thread that
+ * forks is waiting only if a signal handler forked during its wait, which
+ * then goes on (dropped, a blocking wait slept past its deadline for ever,
+ * and a select aborted: "case 0 moved -115 items"). */
 static inline bool ferry__op_is_thread_wait(const ferry_op *op)
 {
     const void *owner;
@@ -322,7 +338,7 @@ static inline bool ferry__op_is_thread_wait(const ferry_op *op)
         owner = ((const struct ferry__select_sleep *)op->waker.ctx)->owner;
     else
         return false;
-    return owner != ferry__thread_mark();
+    return owner != ferry__fork_owner;
 }
 
 /* Finish an op that lived on the caller's stack (checks it is on no list). */

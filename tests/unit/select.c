@@ -934,9 +934,37 @@ FERRY_TEST(select_cases_reused)
  * moved -115 items without being chosen"), and a ferry_recv_until slept
  * past its deadline for ever. The parent's wait is unaffected. */
 
+/* ThreadSanitizer cannot start a thread in the child of a multi-threaded
+ * fork: the child's send from a thread is left out there. */
+#if defined(__SANITIZE_THREAD__)
+#define SELECT_FORK_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SELECT_FORK_TSAN 1
+#endif
+#endif
+#ifdef SELECT_FORK_TSAN
+#define FORK_SEND_WAYS 1
+#else
+#define FORK_SEND_WAYS 2
+#endif
+
 static ferry_tx *fork_tx;
 static FERRY_ATOMIC(int) fork_child = -1; /* the pid fork() returned (lock-free: a handler's) */
+static FERRY_ATOMIC(int) child_sends_from_thread; /* the child's send: 0 from the handler, 1 from a new thread */
 static const long CHILD_ITEM = 4242, PARENT_ITEM = 77;
+
+/* The child's send from a thread it creates: the fork handling then runs
+ * in that thread (the first to take the channel's lock), which must still
+ * keep the forking thread's wait. */
+static void *child_send(void *arg)
+{
+    (void)arg;
+    long v = CHILD_ITEM;
+    if (ferry_try_send(fork_tx, &v, 1) != 1)
+        _exit(3);
+    return NULL;
+}
 
 static void fork_in_handler(int sig)
 {
@@ -947,10 +975,15 @@ static void fork_in_handler(int sig)
     pid_t pid = fork();
     if (pid == 0) {
         alarm(20); /* a hang is the child's failure, not the test's timeout */
-        long v = CHILD_ITEM;
-        /* The waiting thread holds no lock: it sleeps in its futex. */
-        if (ferry_try_send(fork_tx, &v, 1) != 1)
-            _exit(3);
+        /* The waiting thread holds no lock: it sleeps in its futex (and
+         * no other thread exists in the child to hold malloc's). */
+        pthread_t t;
+        if (atomic_load(&child_sends_from_thread)) {
+            if (pthread_create(&t, NULL, child_send, NULL) != 0)
+                _exit(4);
+        } else {
+            child_send(NULL);
+        }
     }
     atomic_store(&fork_child, (int)pid);
     errno = saved;
@@ -1006,7 +1039,10 @@ FERRY_TEST(select_fork_in_a_signal_handler_keeps_the_wait)
     sigemptyset(&sa.sa_mask);
     CHECK_EQ(sigaction(SIGUSR1, &sa, &old), 0);
     for (size_t ki = 0; ki < sizeof kinds / sizeof kinds[0]; ki++) {
-        for (int how = 0; how < 2; how++) { /* 0: ferry_select_until, 1: ferry_recv_until */
+        /* 0: ferry_select_until, 1: ferry_recv_until; 2, 3: the same with
+         * the child's send from a thread it creates. */
+        for (int how = 0; how < 2 * FORK_SEND_WAYS; how++) {
+            atomic_store(&child_sends_from_thread, how >= 2);
             ferry_rx *rx;
             open_kind(kinds[ki], &fork_tx, &rx);
             atomic_store(&fork_child, -1);
@@ -1019,7 +1055,7 @@ FERRY_TEST(select_fork_in_a_signal_handler_keeps_the_wait)
             struct timespec dl = ferry_deadline_in_ms(10000);
             atomic_store(&k.tid, (pid_t)syscall(SYS_gettid));
             ssize_t r;
-            if (how == 0) {
+            if (how % 2 == 0) {
                 int i = ferry_select_until(cs, 2, &dl);
                 r = i == 0 ? cs[0].result : i;
             } else {
@@ -1035,8 +1071,8 @@ FERRY_TEST(select_fork_in_a_signal_handler_keeps_the_wait)
             int status;
             while (waitpid(child, &status, 0) < 0)
                 CHECK_EQ(errno, EINTR);
-            CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s, %s: the child failed (%s %d)",
-                      kind_name[kinds[ki]], how ? "recv_until" : "select_until",
+            CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0, "%s, %s, send from the %s: the child failed (%s %d)",
+                      kind_name[kinds[ki]], how % 2 ? "recv_until" : "select_until", how >= 2 ? "thread" : "handler",
                       WIFSIGNALED(status) ? "signal" : "exit status",
                       WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
             close_chan(fork_tx, rx);
