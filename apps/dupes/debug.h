@@ -21,8 +21,10 @@
  *                                      (dir), a thread start (thread: EAGAIN)
  *                                      a stage's channel send (send: -ENOMEM)
  *                                      a file's open to read it (open: -ENOMEM)
- *                                      or a directory's entry in the set of
+ *                                      a directory's entry in the set of
  *                                      directories listed (dirset: -ENOMEM)
+ *                                      or a loop's entry in the set of loops
+ *                                      reported (loops: -ENOMEM)
  */
 #ifndef FERRY_DUPES_DEBUG_H
 #define FERRY_DUPES_DEBUG_H
@@ -33,7 +35,7 @@
 #include <stdint.h>
 
 enum debug_stage { DBG_NONE, DBG_WALK, DBG_HASH, DBG_ROW, DBG_STAGES };
-enum debug_site { FAIL_NONE, FAIL_DIR, FAIL_THREAD, FAIL_SEND, FAIL_OPEN, FAIL_DIRSET, FAIL_SITES };
+enum debug_site { FAIL_NONE, FAIL_DIR, FAIL_THREAD, FAIL_SEND, FAIL_OPEN, FAIL_DIRSET, FAIL_LOOPS, FAIL_SITES };
 
 struct debug {
     enum debug_stage sigint_stage;

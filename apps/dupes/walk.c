@@ -326,7 +326,7 @@ static bool route_lists(struct walker *w, struct dir *dir)
         /* One loop however many routes reach it (one through a bind mount
          * of its parent too): reported once. Not recorded (out of memory):
          * reported again rather than not at all. */
-        if (dirset_add_loop(&d->dirs_seen, dir) == 1) {
+        if ((debug_fail(FAIL_LOOPS) ? -ENOMEM : dirset_add_loop(&d->dirs_seen, dir)) == 1) {
             atomic_fetch_add_explicit(&c->dirs_again, 1, memory_order_relaxed);
             return false;
         }

@@ -634,6 +634,29 @@ def case_bind_loop_ends_and_is_reported_once():
             check(ds["dirs"] == dirs - 3 and ds["loops"] == 2 and ds["skipped"] == 1 and
                   ds["relisted"] == relisted,
                   "%d directories, 2 loops, 1 more mount, %d listed again: %r" % (dirs, relisted, ds))
+        # The set of loops reported cannot grow (out of memory: the K-th
+        # entry fails, FERRY_DUPES_DEBUG_FAIL=loops:K), with both routes to
+        # the loop under a taken (other first): nothing is lost -- every
+        # loop is reported, every file found -- and the loop whose entry
+        # failed is reported again by its other route, not left out.
+        routes = {root + b"/a/loop", root + b"/other/loop", root + b"/b/deep/up"}
+        twice = 0
+        for k in (1, 2, 3):
+            env = {"FERRY_DUPES_DEBUG_BEFORE_OPENDIR": hold % "a", "FERRY_DUPES_DEBUG_FAIL": "loops:%d" % k}
+            rc, out, err = run_with_binds(binds, ["--no-db", "--stats", "--walkers", 4, "-f", "json", root],
+                                          timeout=60, env=env)
+            check(rc == 0, "loops:%d: exit %d: %s" % (k, rc, err.decode(errors="replace")))
+            got = sorted((size, sorted(p.replace(b"/other/", b"/a/") for p in paths))
+                         for size, paths in parse_json(out))
+            same_groups(got, sorted((size, sorted(paths)) for size, paths in want), "loops:%d" % k)
+            msgs = re.findall(rb"^ferry-dupes: (.*): directory loop \(a bind mount\?\): skipped$", err, re.M)
+            check(len(set(msgs)) == len(msgs) and set(msgs) <= routes and root + b"/b/deep/up" in msgs and
+                  (root + b"/a/loop" in msgs or root + b"/other/loop" in msgs),
+                  "loops:%d: loop messages %r" % (k, msgs))
+            check(stat_value(err, "files") == files, "loops:%d: files found: %d of %d"
+                  % (k, stat_value(err, "files"), files))
+            twice += len(msgs) == 3
+        check(twice >= 1, "no run reported the loop under a by both routes: the hook never failed its entry")
 
 
 # ---------------------------------------------------------------------------
