@@ -92,8 +92,15 @@ ferry_shared *ferry_shared_acquire(ferry_shared *s)
     /* Relaxed: taking a reference needs an existing one, which already
      * orders the object's contents for this thread. */
     size_t old = atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
-    if (FERRY_UNLIKELY(old == 0))
-        ferry__die("ferry_shared %p acquired after its last release", (void *)s);
+    /* One comparison for both misuses: old == 0 (the object is being or
+     * has been destroyed) and old == SIZE_MAX (the count just wrapped to 0:
+     * the next release would destroy an object that still has holders). */
+    if (FERRY_UNLIKELY(old - 1 >= SIZE_MAX - 1)) {
+        if (old == 0)
+            ferry__die("ferry_shared %p acquired after its last release", (void *)s);
+        ferry__die("ferry_shared %p acquired with too many references (%zu; a reference leak?)",
+                   (void *)s, old);
+    }
     return s;
 }
 

@@ -24,6 +24,14 @@
  * ferry_shared (below) is a reference-counted handle built on it: the
  * release that drops the last reference inside a real-time section defers
  * the destruction to the collector instead of running it.
+ *
+ * fork(): the child has only the forking thread. A push another thread had
+ * half done at the fork (exchanged, not yet linked) stays half done there,
+ * and the child's ferry_defer_collect and ferry_defer_fini wait for it for
+ * ever; a batch another thread was collecting at the fork is not in the
+ * child's list (its functions never run there). In a child that may have
+ * forked so, call ferry_defer_init() (forgetting what was queued) before
+ * collecting, or fork only while no other thread pushes or collects.
  */
 #ifndef FERRY_DEFER_H
 #define FERRY_DEFER_H
@@ -131,7 +139,9 @@ typedef struct ferry_shared {
 int ferry_shared_init(ferry_shared *s, ferry_defer *d, void (*destroy)(ferry_shared *s));
 
 /* Add a reference; returns s. Any thread, wait-free. Acquiring an object
- * whose count already reached zero is misuse and aborts. */
+ * whose count already reached zero is misuse and aborts, and so does an
+ * acquire beyond SIZE_MAX references (a leak: 2^32 on a 32-bit machine)
+ * rather than wrap the count to zero. */
 ferry_shared *ferry_shared_acquire(ferry_shared *s);
 
 /* Drop a reference. The last one destroys s: directly when the calling
