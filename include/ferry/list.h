@@ -70,7 +70,11 @@ static inline bool ferry_list_empty(const ferry_list *head)
 }
 
 /* True if `node` is linked into some list (and is not a self-linked or
- * zero-filled head, nor a poisoned deleted node). */
+ * zero-filled head, nor a poisoned deleted node). Ask only about nodes that
+ * were never linked or were removed with ferry_list_del_init() (or are
+ * linked now): a node removed with ferry_list_del() or ferry_list_pop()
+ * keeps its old pointers in release builds and reads as linked there (debug
+ * builds poison it, and it reads as not linked). */
 static inline bool ferry_list_linked(const ferry_list *node)
 {
     return node->next != FERRY__NULLPTR && node->next != node && node->next != FERRY_LIST_POISON_NEXT;
