@@ -117,3 +117,26 @@ FERRY_TEST(zero_filled_is_empty_queue)
     CHECK_EQ(pop_id(&q), 1);
     CHECK(ferry_llq_empty(&q));
 }
+
+/* init on a queue that still holds nodes forgets them (llq.h: they are the
+ * caller's, nothing is freed or touched) and leaves an empty queue into
+ * which the forgotten nodes may be pushed again. */
+FERRY_TEST(init_forgets_queued_nodes)
+{
+    ferry_llq q;
+    ferry_llq_init(&q);
+    obj o[3] = {{.id = 0}, {.id = 1}, {.id = 2}};
+    for (int i = 0; i < 3; i++)
+        ferry_llq_push(&q, &o[i].node);
+    CHECK_EQ(pop_id(&q), 0);
+    o[0].before = 42;
+    ferry_llq_init(&q);
+    CHECK(ferry_llq_empty(&q));
+    CHECK(ferry_llq_pop(&q) == NULL);
+    CHECK_EQ(o[0].before, 42);
+    for (int i = 2; i >= 0; i--)
+        ferry_llq_push(&q, &o[i].node);
+    for (int i = 2; i >= 0; i--)
+        CHECK_EQ(pop_id(&q), i);
+    CHECK(ferry_llq_empty(&q));
+}
