@@ -20,7 +20,8 @@
  * leaves the node as an empty self-linked list, safe to delete again.
  *
  * Concurrency: none. Callers serialize all access (for RCU traversal see
- * ferry/rculist.h). Nothing here blocks or allocates.
+ * ferry/rculist.h). Nothing here blocks or allocates. The calls are inline
+ * and do not check for NULL: heads and nodes must exist.
  */
 #ifndef FERRY_LIST_H
 #define FERRY_LIST_H
