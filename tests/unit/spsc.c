@@ -3,7 +3,9 @@
 #include <ferry/spsc.h>
 
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
+#include <ucontext.h>
 
 #include "test.h"
 
@@ -177,3 +179,74 @@ FERRY_DEATH_TEST(pop_ptr_on_wrong_item_size, "ferry_spsc_pop_ptr on a ring of 2-
     ferry_spsc_init(&q, buf, sizeof buf[0], 4);
     ferry_spsc_pop_ptr(&q, &out);
 }
+
+/* ferry_spsc_size from a third context (spsc.h: any thread) stays within
+ * the capacity. It reads tail, then head; when both sides move on between
+ * those two loads, head - tail counted the old tail against the new head
+ * (43209 items in a ring of 2 once, from a third thread, in a billion
+ * reads). To land between the two loads every time, the reading thread
+ * single-steps (x86's trap flag): after each instruction a SIGTRAP handler
+ * plays both sides, popping the whole (full) ring and filling it again.
+ * x86 only; not under ThreadSanitizer (it would step through its runtime,
+ * and the handler re-enters it). */
+#if defined(__SANITIZE_THREAD__)
+#define SPSC_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SPSC_TSAN 1
+#endif
+#endif
+#if (defined(__x86_64__) || defined(__i386__)) && !defined(SPSC_TSAN)
+static ferry_spsc step_q;
+static uint64_t step_buf[2];
+static volatile sig_atomic_t stepping, steps;
+
+static void step_cycle(int sig, siginfo_t *si, void *ucv)
+{
+    (void)sig, (void)si;
+    ucontext_t *uc = ucv;
+    if (!stepping) {
+        uc->uc_mcontext.gregs[REG_EFL] &= ~0x100;   /* stop stepping */
+        return;
+    }
+    uint64_t v[2] = {1, 2};
+    ferry_spsc_pop(&step_q, v, 2);
+    ferry_spsc_push(&step_q, v, 2);
+    steps = steps + 1;
+}
+
+/* The size of step_q, read one instruction at a time. */
+__attribute__((noinline)) static size_t stepped_size(void)
+{
+    stepping = 1;
+#if defined(__x86_64__)
+    /* (below the red zone, which this function's frame may use) */
+    __asm__ volatile("sub $128, %%rsp\n\tpushfq\n\torq $0x100, (%%rsp)\n\tpopfq\n\tadd $128, %%rsp"
+                     ::: "memory", "cc");
+#else
+    __asm__ volatile("pushfl\n\torl $0x100, (%%esp)\n\tpopfl" ::: "memory", "cc");
+#endif
+    size_t n = ferry_spsc_size(&step_q);
+    stepping = 0;
+    return n;
+}
+
+FERRY_TEST(size_from_a_third_context_is_within_capacity)
+{
+    uint64_t v[2] = {1, 2};
+    CHECK_EQ(ferry_spsc_init(&step_q, step_buf, sizeof step_buf[0], 2), 0);
+    CHECK_EQ(ferry_spsc_push(&step_q, v, 2), 2);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = step_cycle;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    CHECK_EQ(sigaction(SIGTRAP, &sa, NULL), 0);
+    for (int i = 0; i < 100; i++) {
+        size_t n = stepped_size();
+        CHECK_EQ(n, 2);
+    }
+    CHECK(steps >= 200);   /* it did step: at least the two loads, each time */
+    CHECK_EQ(ferry_spsc_size(&step_q), 2);
+}
+#endif
