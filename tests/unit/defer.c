@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -208,27 +209,41 @@ FERRY_DEATH_TEST(shared_acquire_at_the_largest_count_aborts, "too many reference
  * its copy of the list, as the header says to, and then pushes and
  * collects normally, whatever state the fork caught the list in (a push
  * half done included: collecting without the init could wait for ever);
- * the parent's list loses nothing. */
-enum { FORK_NODES = 20000, FORKS = 20 };
+ * the parent's list loses nothing. The pusher recycles its nodes once they
+ * are collected, so that it is still pushing at every fork. */
+enum { FORK_NODES = 256, FORKS = 20 };
 static ferry_defer fork_d;
 static ferry_defer_node fork_nodes[FORK_NODES];
+static atomic_bool fork_busy[FORK_NODES];
 static atomic_size_t fork_pushed, fork_ran;
 static atomic_bool fork_stop;
 
 static void fork_count(ferry_defer_node *n)
 {
-    (void)n;
+    atomic_store(&fork_busy[n - fork_nodes], false);
     atomic_fetch_add(&fork_ran, 1);
 }
 
 static void *fork_pusher(void *arg)
 {
     (void)arg;
-    for (size_t i = 0; i < FORK_NODES && !atomic_load(&fork_stop); i++) {
+    for (size_t i = 0; !atomic_load(&fork_stop); i = (i + 1) % FORK_NODES) {
+        if (atomic_load(&fork_busy[i])) {
+            sched_yield();   /* not collected yet */
+            continue;
+        }
+        atomic_store(&fork_busy[i], true);
         ferry_defer_push(&fork_d, &fork_nodes[i], fork_count);
         atomic_fetch_add(&fork_pushed, 1);
     }
     return NULL;
+}
+
+static bool fork_mine_ran;
+static void fork_mine(ferry_defer_node *n)
+{
+    (void)n;
+    fork_mine_ran = true;
 }
 
 FERRY_TEST(fork_child_reinitializes_and_collects)
@@ -237,14 +252,15 @@ FERRY_TEST(fork_child_reinitializes_and_collects)
     CHECK_EQ(ferry_defer_init(&fork_d), 0);
     CHECK_EQ(pthread_create(&t, NULL, fork_pusher, NULL), 0);
     for (int i = 0; i < FORKS; i++) {
+        while (atomic_load(&fork_pushed) < (size_t)i * 100)
+            sched_yield();   /* let it push between forks */
         pid_t pid = fork();
         CHECK(pid >= 0);
         if (pid == 0) {
             static ferry_defer_node mine;
-            int ok = ferry_defer_init(&fork_d) == 0 && !ferry_defer_pending(&fork_d);
-            size_t before = atomic_load(&fork_ran);
-            ferry_defer_push(&fork_d, &mine, fork_count);
-            ok = ok && ferry_defer_collect(&fork_d) == 1 && atomic_load(&fork_ran) == before + 1;
+            bool ok = ferry_defer_init(&fork_d) == 0 && !ferry_defer_pending(&fork_d);
+            ferry_defer_push(&fork_d, &mine, fork_mine);
+            ok = ok && ferry_defer_collect(&fork_d) == 1 && fork_mine_ran;
             ferry_defer_fini(&fork_d);
             _exit(ok ? 0 : 1);
         }
@@ -257,4 +273,5 @@ FERRY_TEST(fork_child_reinitializes_and_collects)
     pthread_join(t, NULL);
     ferry_defer_fini(&fork_d);
     CHECK_EQ(atomic_load(&fork_ran), atomic_load(&fork_pushed));
+    CHECK(atomic_load(&fork_pushed) >= (FORKS - 1) * 100);
 }
