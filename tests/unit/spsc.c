@@ -3,10 +3,9 @@
 #include <ferry/spsc.h>
 
 #include <errno.h>
-#include <signal.h>
 #include <string.h>
-#include <ucontext.h>
 
+#include "step.h"
 #include "test.h"
 
 FERRY_TEST(init_rejects_bad_arguments)
@@ -180,73 +179,135 @@ FERRY_DEATH_TEST(pop_ptr_on_wrong_item_size, "ferry_spsc_pop_ptr on a ring of 2-
     ferry_spsc_pop_ptr(&q, &out);
 }
 
-/* ferry_spsc_size from a third context (spsc.h: any thread) stays within
- * the capacity. It reads tail, then head; when both sides move on between
- * those two loads, head - tail counted the old tail against the new head
- * (43209 items in a ring of 2 once, from a third thread, in a billion
- * reads). To land between the two loads every time, the reading thread
- * single-steps (x86's trap flag): after each instruction a SIGTRAP handler
- * plays both sides, popping the whole (full) ring and filling it again.
- * x86 only; not under ThreadSanitizer (it would step through its runtime,
- * and the handler re-enters it). */
-#if defined(__SANITIZE_THREAD__)
-#define SPSC_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define SPSC_TSAN 1
-#endif
-#endif
-#if (defined(__x86_64__) || defined(__i386__)) && !defined(SPSC_TSAN)
-static ferry_spsc step_q;
-static uint64_t step_buf[2];
-static volatile sig_atomic_t stepping, steps;
+#ifdef FERRY_TEST_CAN_STEP
+/* ---- ferry_spsc_size from a third context --------------------------------
+ * It reads tail, then head; when both sides move on between those two
+ * loads, head - tail counted the old tail against the new head (43209 items
+ * in a ring of 2 once, from a third thread, in a billion reads; 4 here,
+ * every time): it is clamped to the capacity. */
+static ferry_spsc size_q;
+static uint64_t size_buf[2];
+static size_t size_seen;
 
-static void step_cycle(int sig, siginfo_t *si, void *ucv)
-{
-    (void)sig, (void)si;
-    ucontext_t *uc = ucv;
-    if (!stepping) {
-        uc->uc_mcontext.gregs[REG_EFL] &= ~0x100;   /* stop stepping */
-        return;
-    }
-    uint64_t v[2] = {1, 2};
-    ferry_spsc_pop(&step_q, v, 2);
-    ferry_spsc_push(&step_q, v, 2);
-    steps = steps + 1;
-}
-
-/* The size of step_q, read one instruction at a time. */
-__attribute__((noinline)) static size_t stepped_size(void)
-{
-    stepping = 1;
-#if defined(__x86_64__)
-    /* (below the red zone, which this function's frame may use) */
-    __asm__ volatile("sub $128, %%rsp\n\tpushfq\n\torq $0x100, (%%rsp)\n\tpopfq\n\tadd $128, %%rsp"
-                     ::: "memory", "cc");
-#else
-    __asm__ volatile("pushfl\n\torl $0x100, (%%esp)\n\tpopfl" ::: "memory", "cc");
-#endif
-    size_t n = ferry_spsc_size(&step_q);
-    stepping = 0;
-    return n;
-}
-
-FERRY_TEST(size_from_a_third_context_is_within_capacity)
+static void size_cycle(void)
 {
     uint64_t v[2] = {1, 2};
-    CHECK_EQ(ferry_spsc_init(&step_q, step_buf, sizeof step_buf[0], 2), 0);
-    CHECK_EQ(ferry_spsc_push(&step_q, v, 2), 2);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = step_cycle;
-    sa.sa_flags = SA_SIGINFO;
-    sigemptyset(&sa.sa_mask);
-    CHECK_EQ(sigaction(SIGTRAP, &sa, NULL), 0);
-    for (int i = 0; i < 100; i++) {
-        size_t n = stepped_size();
-        CHECK_EQ(n, 2);
-    }
-    CHECK(steps >= 200);   /* it did step: at least the two loads, each time */
-    CHECK_EQ(ferry_spsc_size(&step_q), 2);
+    CHECK_EQ(ferry_spsc_pop(&size_q, v, 2), 2);
+    CHECK_EQ(ferry_spsc_push(&size_q, v, 2), 2);
 }
-#endif
+
+static void size_read(void)
+{
+    size_seen = ferry_spsc_size(&size_q);
+}
+
+FERRY_TEST(spsc_size_from_a_third_context_is_within_capacity)
+{
+    uint64_t v[2] = {1, 2};
+    CHECK_EQ(ferry_spsc_init(&size_q, size_buf, sizeof size_buf[0], 2), 0);
+    CHECK_EQ(ferry_spsc_push(&size_q, v, 2), 2);
+    int k = 1;
+    while (step_run(size_read, size_cycle, k)) {
+        CHECK_EQ(size_seen, 2);
+        k++;
+    }
+    CHECK(k > 2);   /* it did step */
+    CHECK_EQ(size_seen, 2);
+}
+
+#ifdef FERRY_TEST_CAN_STEP_LONG_CALLS
+/* ---- ferry_spsc: each call against the other side ------------------------
+ * Producer calls with the consumer draining after instruction k, consumer
+ * calls with the producer filling; every item arrives once, in order, from
+ * rings whose indices start at each offset (so that batches wrap) with
+ * 0 to 4 items in (full and empty included). */
+static ferry_spsc q;
+static uintptr_t qbuf[4], pin, pout;   /* pointer-sized: the _ptr calls too */
+
+static void q_drain(void)
+{
+    uintptr_t v[8];
+    size_t m = ferry_spsc_pop(&q, v, 8);
+    for (size_t i = 0; i < m; i++)
+        CHECK_EQ(v[i], pout++);
+}
+
+static void q_fill(void)
+{
+    uintptr_t v[8];
+    for (int i = 0; i < 8; i++)
+        v[i] = pin + (uintptr_t)i;
+    pin += ferry_spsc_push(&q, v, 8);
+}
+
+static void q_push3(void)
+{
+    uintptr_t v[3] = {pin, pin + 1, pin + 2};
+    pin += ferry_spsc_push(&q, v, 3);
+}
+
+static void q_pop3(void)
+{
+    uintptr_t v[3];
+    size_t m = ferry_spsc_pop(&q, v, 3);
+    for (size_t i = 0; i < m; i++)
+        CHECK_EQ(v[i], pout++);
+}
+
+static void q_push_ptr(void)
+{
+    if (ferry_spsc_push_ptr(&q, FERRY__RCAST(void *, FERRY__SCAST(uintptr_t, pin))))
+        pin++;
+}
+
+static void q_pop_ptr(void)
+{
+    void *p;
+    if (ferry_spsc_pop_ptr(&q, &p))
+        CHECK_EQ(FERRY__RCAST(uintptr_t, p), pout++);
+}
+
+static void q_peek(void)
+{
+    uintptr_t *p = ferry_spsc_peek(&q);
+    if (p) {
+        CHECK_EQ(*p, pout);
+        CHECK_EQ(ferry_spsc_consume(&q, 1), 1);
+        pout++;
+    }
+}
+
+FERRY_TEST(spsc_every_call_against_the_other_side_at_every_instruction)
+{
+    void (*body[])(void) = {q_push3, q_push_ptr, q_pop3, q_pop_ptr, q_peek};
+    void (*other[])(void) = {q_drain, q_drain, q_fill, q_fill, q_fill};
+    int runs = 0;
+    for (int b = 0; b < 5; b++) {
+        for (int state = 1; state < 6; state++) {
+            for (int k = 1;; k++) {
+                CHECK_EQ(ferry_spsc_init(&q, qbuf, sizeof qbuf[0], 4), 0);
+                pin = pout = 0;
+                /* (offset, items): (1, 3), (2, 1), (3, 4), (0, 2), (1, 0) */
+                for (int i = 0; i < state % 4; i++) {   /* indices at 0-3 */
+                    uintptr_t v = pin;
+                    pin += ferry_spsc_push(&q, &v, 1);
+                    q_drain();
+                }
+                for (int i = 0; i < state * 3 % 5; i++) {   /* 0-4 items in */
+                    uintptr_t v = pin;
+                    pin += ferry_spsc_push(&q, &v, 1);
+                }
+                bool more = step_run(body[b], other[b], k);
+                q_drain();
+                CHECK_EQ(pin, pout);
+                CHECK_EQ(ferry_spsc_size(&q), 0);
+                runs++;
+                if (!more)
+                    break;
+            }
+        }
+    }
+    CHECK(runs > 5 * 5 * 3);
+}
+#endif /* FERRY_TEST_CAN_STEP_LONG_CALLS */
+#endif /* FERRY_TEST_CAN_STEP */
