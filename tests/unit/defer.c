@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "step.h"
 #include "test.h"
 
 typedef struct obj {
@@ -275,3 +276,54 @@ FERRY_TEST(fork_child_reinitializes_and_collects)
     CHECK_EQ(atomic_load(&fork_ran), atomic_load(&fork_pushed));
     CHECK(atomic_load(&fork_pushed) >= (FORKS - 1) * 100);
 }
+
+#ifdef FERRY_TEST_CAN_STEP
+/* A push after ANY instruction of a collect (tests/harness/step.h): the
+ * collect runs what was pushed before it began, in push order, and the
+ * push it overlapped runs then or at the next collect, never twice and
+ * never before an older node. With 0 to 3 nodes queued before. */
+static ferry_defer step_d;
+static ferry_defer_node step_nodes[8];
+static int step_pushed, step_ran, step_order[8];
+
+static void step_record(ferry_defer_node *n)
+{
+    step_order[step_ran++] = (int)(n - step_nodes);
+}
+
+static void step_push(void)
+{
+    ferry_defer_push(&step_d, &step_nodes[step_pushed], step_record);
+    step_pushed++;
+}
+
+static size_t step_collected;
+static void step_collect(void)
+{
+    step_collected = ferry_defer_collect(&step_d);
+}
+
+FERRY_TEST(push_after_any_instruction_of_a_collect)
+{
+    int runs = 0;
+    for (int queued = 0; queued < 4; queued++) {
+        for (int k = 1;; k++) {
+            CHECK_EQ(ferry_defer_init(&step_d), 0);
+            step_pushed = step_ran = 0;
+            for (int i = 0; i < queued; i++)
+                step_push();
+            bool more = step_run(step_collect, step_push, k);
+            CHECK((int)step_collected >= queued);
+            CHECK_EQ((int)step_collected, step_ran);
+            ferry_defer_fini(&step_d);
+            CHECK_EQ(step_ran, step_pushed);
+            for (int i = 0; i < step_ran; i++)
+                CHECK_EQ(step_order[i], i);
+            runs++;
+            if (!more)
+                break;
+        }
+    }
+    CHECK(runs > 4 * 3);
+}
+#endif /* FERRY_TEST_CAN_STEP */
