@@ -32,6 +32,10 @@
  * child's list (its functions never run there). In a child that may have
  * forked so, call ferry_defer_init() (forgetting what was queued) before
  * collecting, or fork only while no other thread pushes or collects.
+ *
+ * ferry_defer is aligned to FERRY_CACHELINE (64) bytes: on the heap,
+ * allocate it with aligned_alloc(FERRY_CACHELINE, ...), not malloc (see
+ * spsc.h).
  */
 #ifndef FERRY_DEFER_H
 #define FERRY_DEFER_H

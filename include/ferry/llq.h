@@ -29,6 +29,9 @@
  * and a node pushed while it is still queued corrupts the queue): they are
  * the wait-free hot paths. init and empty take a NULL q (doing nothing;
  * reporting empty).
+ *
+ * ferry_llq is aligned to FERRY_CACHELINE (64) bytes: on the heap, allocate
+ * it with aligned_alloc(FERRY_CACHELINE, ...), not malloc (see spsc.h).
  */
 #ifndef FERRY_LLQ_H
 #define FERRY_LLQ_H

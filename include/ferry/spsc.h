@@ -25,6 +25,14 @@
  * pairs lines), so each side touches the other side's line only when its
  * cached copy says the ring looks full (producer) or empty (consumer).
  * Indices run freely (size_t, wrapping) and are masked on use.
+ *
+ * Alignment: ferry_spsc is aligned to FERRY_CACHELINE (64) bytes, which the
+ * compiler gives static and automatic objects and struct members. malloc()
+ * promises less (16 bytes): allocate one on the heap (or a struct holding
+ * one) with aligned_alloc(FERRY_CACHELINE, size rounded up to a multiple of
+ * it) or posix_memalign; a less aligned one is undefined behaviour (UBSan's
+ * "misaligned address") and shares lines between the sides. The same holds
+ * for ferry_llq and ferry_defer.
  */
 #ifndef FERRY_SPSC_H
 #define FERRY_SPSC_H
