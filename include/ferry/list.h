@@ -199,10 +199,11 @@ static inline void ferry_list_move_tail(ferry_list *head, ferry_list *node)
 }
 
 /* Move every node of `from` to the tail of `to`, in order; `from` is left
- * empty (self-linked). */
+ * empty (self-linked). A list spliced onto itself (to == from) stays as it
+ * is. */
 static inline void ferry_list_splice_tail(ferry_list *to, ferry_list *from)
 {
-    if (ferry_list_empty(from))
+    if (ferry_list_empty(from) || to == from)
         return;
     ferry__list_touch(to);
     ferry_list *first = from->next, *last = from->prev, *at = to->prev;

@@ -209,6 +209,24 @@ FERRY_TEST(move_tail_and_splice)
     CHECK(ferry_list_empty(&a));
 }
 
+/* Splicing a list onto its own tail leaves it as it was (every node, in
+ * order); it used to empty the head and leave the nodes in a headless,
+ * half-linked ring. An empty or zero-filled list onto itself too. */
+FERRY_TEST(splice_onto_itself_keeps_the_list)
+{
+    ferry_list h = {0};
+    item it[3];
+    ferry_list_splice_tail(&h, &h);
+    CHECK(ferry_list_empty(&h));
+    fill(&h, it, 3);
+    ferry_list_splice_tail(&h, &h);
+    int w[] = {0, 1, 2};
+    check_order(&h, w, 3);
+    ferry_list_del(&it[1].node);
+    int w2[] = {0, 2};
+    check_order(&h, w2, 2);
+}
+
 FERRY_TEST(for_each_safe_may_delete_current)
 {
     ferry_list h = {0};
