@@ -5,6 +5,7 @@
 #include <ferry/rt.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 
 #include "platform.h"
@@ -40,6 +41,12 @@ size_t ferry_defer_collect(ferry_defer *d)
 {
     if (!d || !atomic_load_explicit(&d->head, memory_order_relaxed))
         return 0;
+    /* The batch below is ours alone once taken: a cancellation acted on
+     * inside a function it runs (a destroy that closes a file reaches a
+     * cancellation point) would lose the rest of it. So collect is not a
+     * cancellation point: a request waits for the thread's next one. */
+    int cancel_state;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
     /* Acquire: pairs with the release exchanges of ferry_defer_push (all
      * of them, through the release sequence of exchanges on head), so each
      * node's fn and its object's contents are visible. */
@@ -61,6 +68,7 @@ size_t ferry_defer_collect(ferry_defer *d)
         fifo = next;
         count++;
     }
+    pthread_setcancelstate(cancel_state, NULL);
     return count;
 }
 

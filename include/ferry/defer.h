@@ -100,7 +100,10 @@ static inline void ferry_defer_push(ferry_defer *d, ferry_defer_node *node,
  * Ordinary threads only: may wait briefly (sched_yield) for a pusher that is
  * between its two instructions. Several collectors may run at once (each
  * takes a disjoint batch), but normally one thread collects. Allocates
- * nothing itself. A NULL d collects nothing (returns 0). */
+ * nothing itself. A NULL d collects nothing (returns 0). Not a cancellation
+ * point, and cancellation is held off while the functions run (a batch
+ * taken off the list is run whole): a request made meanwhile takes effect
+ * at the thread's next cancellation point. */
 size_t ferry_defer_collect(ferry_defer *d);
 
 /* Whether something is waiting to be collected (false for a NULL d). Any

@@ -277,11 +277,12 @@ FERRY_TEST(fork_child_reinitializes_and_collects)
     CHECK(atomic_load(&fork_pushed) >= (FORKS - 1) * 100);
 }
 
-#ifdef FERRY_TEST_CAN_STEP
+#ifdef FERRY_TEST_CAN_STEP_LONG_CALLS
 /* A push after ANY instruction of a collect (tests/harness/step.h): the
  * collect runs what was pushed before it began, in push order, and the
  * push it overlapped runs then or at the next collect, never twice and
- * never before an older node. With 0 to 3 nodes queued before. */
+ * never before an older node. With 0 to 3 nodes queued before. (A long
+ * call: collect calls into libc for the cancellation state.) */
 static ferry_defer step_d;
 static ferry_defer_node step_nodes[8];
 static int step_pushed, step_ran, step_order[8];
@@ -326,4 +327,51 @@ FERRY_TEST(push_after_any_instruction_of_a_collect)
     }
     CHECK(runs > 4 * 3);
 }
-#endif /* FERRY_TEST_CAN_STEP */
+#endif /* FERRY_TEST_CAN_STEP_LONG_CALLS */
+
+/* A collector cancelled inside a function it runs (a destroy function that
+ * closes a file or writes a log reaches a cancellation point) loses
+ * nothing: collect runs its whole batch, then the cancellation takes
+ * effect. The batch used to be lost with the thread: taken off the list,
+ * never run, invisible to ferry_defer_fini. */
+enum { CANCEL_NODES = 10 };
+static ferry_defer cancel_d;
+static ferry_defer_node cancel_nodes[CANCEL_NODES];
+static atomic_int cancel_ran, cancel_phase;
+
+static void cancel_fn(ferry_defer_node *n)
+{
+    atomic_fetch_add(&cancel_ran, 1);
+    if (n == &cancel_nodes[0]) {
+        atomic_store(&cancel_phase, 1);   /* in the batch: cancel me */
+        while (atomic_load(&cancel_phase) != 2)
+            sched_yield();
+        pthread_testcancel();   /* a cancellation point, the request pending */
+    }
+}
+
+static void *cancel_collector(void *arg)
+{
+    (void)arg;
+    ferry_defer_collect(&cancel_d);
+    pthread_testcancel();   /* where the request takes effect */
+    return NULL;
+}
+
+FERRY_TEST(collector_cancelled_inside_a_function_loses_nothing)
+{
+    CHECK_EQ(ferry_defer_init(&cancel_d), 0);
+    for (int i = 0; i < CANCEL_NODES; i++)
+        ferry_defer_push(&cancel_d, &cancel_nodes[i], cancel_fn);
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, cancel_collector, NULL), 0);
+    while (atomic_load(&cancel_phase) != 1)
+        sched_yield();
+    CHECK_EQ(pthread_cancel(t), 0);
+    atomic_store(&cancel_phase, 2);
+    void *res;
+    CHECK_EQ(pthread_join(t, &res), 0);
+    CHECK(res == PTHREAD_CANCELED);
+    ferry_defer_fini(&cancel_d);
+    CHECK_EQ(atomic_load(&cancel_ran), CANCEL_NODES);
+}
