@@ -96,7 +96,8 @@ static inline void ferry_defer_push(ferry_defer *d, ferry_defer_node *node,
  * pushed while it runs), in push order (exactly push order for the nodes of
  * one thread; across threads, the order their exchanges happened).
  * Returns how many ran. fn may push onto d again (collected next time) or
- * free the node.
+ * free the node; it must return (a longjmp or pthread_exit out of it
+ * loses the rest of the batch, which is off the list by then).
  * Ordinary threads only: may wait briefly (sched_yield) for a pusher that is
  * between its two instructions. Several collectors may run at once (each
  * takes a disjoint batch), but normally one thread collects. Allocates
