@@ -5,6 +5,7 @@
 #include <ferry/rt.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 
 #include "platform.h"
@@ -40,6 +41,12 @@ size_t ferry_defer_collect(ferry_defer *d)
 {
     if (!d || !atomic_load_explicit(&d->head, memory_order_relaxed))
         return 0;
+    /* The batch below is ours alone once taken: a cancellation acted on
+     * inside a function it runs (a destroy that closes a file reaches a
+     * cancellation point) would lose the rest of it. So collect is not a
+     * cancellation point: a request waits for the thread's next one. */
+    int cancel_state;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
     /* Acquire: pairs with the release exchanges of ferry_defer_push (all
      * of them, through the release sequence of exchanges on head), so each
      * node's fn and its object's contents are visible. */
@@ -61,6 +68,7 @@ size_t ferry_defer_collect(ferry_defer *d)
         fifo = next;
         count++;
     }
+    pthread_setcancelstate(cancel_state, NULL);
     return count;
 }
 
@@ -92,8 +100,15 @@ ferry_shared *ferry_shared_acquire(ferry_shared *s)
     /* Relaxed: taking a reference needs an existing one, which already
      * orders the object's contents for this thread. */
     size_t old = atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
-    if (FERRY_UNLIKELY(old == 0))
-        ferry__die("ferry_shared %p acquired after its last release", (void *)s);
+    /* One comparison for both misuses: old == 0 (the object is being or
+     * has been destroyed) and old == SIZE_MAX (the count just wrapped to 0:
+     * the next release would destroy an object that still has holders). */
+    if (FERRY_UNLIKELY(old - 1 >= SIZE_MAX - 1)) {
+        if (old == 0)
+            ferry__die("ferry_shared %p acquired after its last release", (void *)s);
+        ferry__die("ferry_shared %p acquired with too many references (%zu; a reference leak?)",
+                   (void *)s, old);
+    }
     return s;
 }
 

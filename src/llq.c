@@ -4,6 +4,8 @@
 
 void ferry_llq_init(ferry_llq *q)
 {
+    if (!q)
+        return;
     atomic_store_explicit(&q->stub.next, (ferry_llq_node *)NULL, memory_order_relaxed);
     q->first = &q->stub;
     atomic_store_explicit(&q->last, &q->stub, memory_order_relaxed);
@@ -52,6 +54,8 @@ ferry_llq_node *ferry_llq_pop(ferry_llq *q)
 
 bool ferry_llq_empty(ferry_llq *q)
 {
+    if (!q)
+        return true;
     ferry_llq_node *cur = llq_first(q);
     ferry_llq_node *next = atomic_load_explicit(&cur->next, memory_order_acquire);
     return cur == &q->stub && next == NULL;

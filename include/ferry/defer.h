@@ -24,6 +24,18 @@
  * ferry_shared (below) is a reference-counted handle built on it: the
  * release that drops the last reference inside a real-time section defers
  * the destruction to the collector instead of running it.
+ *
+ * fork(): the child has only the forking thread. A push another thread had
+ * half done at the fork (exchanged, not yet linked) stays half done there,
+ * and the child's ferry_defer_collect and ferry_defer_fini wait for it for
+ * ever; a batch another thread was collecting at the fork is not in the
+ * child's list (its functions never run there). In a child that may have
+ * forked so, call ferry_defer_init() (forgetting what was queued) before
+ * collecting, or fork only while no other thread pushes or collects.
+ *
+ * ferry_defer is aligned to FERRY_CACHELINE (64) bytes: on the heap,
+ * allocate it with aligned_alloc(FERRY_CACHELINE, ...), not malloc (see
+ * spsc.h).
  */
 #ifndef FERRY_DEFER_H
 #define FERRY_DEFER_H
@@ -84,11 +96,15 @@ static inline void ferry_defer_push(ferry_defer *d, ferry_defer_node *node,
  * pushed while it runs), in push order (exactly push order for the nodes of
  * one thread; across threads, the order their exchanges happened).
  * Returns how many ran. fn may push onto d again (collected next time) or
- * free the node.
+ * free the node; it must return (a longjmp or pthread_exit out of it
+ * loses the rest of the batch, which is off the list by then).
  * Ordinary threads only: may wait briefly (sched_yield) for a pusher that is
  * between its two instructions. Several collectors may run at once (each
  * takes a disjoint batch), but normally one thread collects. Allocates
- * nothing itself. A NULL d collects nothing (returns 0). */
+ * nothing itself. A NULL d collects nothing (returns 0). Not a cancellation
+ * point, and cancellation is held off while the functions run (a batch
+ * taken off the list is run whole): a request made meanwhile takes effect
+ * at the thread's next cancellation point. */
 size_t ferry_defer_collect(ferry_defer *d);
 
 /* Whether something is waiting to be collected (false for a NULL d). Any
@@ -131,7 +147,9 @@ typedef struct ferry_shared {
 int ferry_shared_init(ferry_shared *s, ferry_defer *d, void (*destroy)(ferry_shared *s));
 
 /* Add a reference; returns s. Any thread, wait-free. Acquiring an object
- * whose count already reached zero is misuse and aborts. */
+ * whose count already reached zero is misuse and aborts, and so does an
+ * acquire beyond SIZE_MAX references (a leak: 2^32 on a 32-bit machine)
+ * rather than wrap the count to zero. */
 ferry_shared *ferry_shared_acquire(ferry_shared *s);
 
 /* Drop a reference. The last one destroys s: directly when the calling

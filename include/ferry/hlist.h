@@ -18,7 +18,9 @@
  * Recover the element with ferry_hlist_entry() (= ferry_container_of).
  *
  * Concurrency: none; callers serialize. For RCU readers see the _rcu
- * functions in ferry/rculist.h. Nothing here blocks or allocates.
+ * functions in ferry/rculist.h. Nothing here blocks or allocates. The calls
+ * are inline and do not check for NULL (ferry_hlist_entry_safe aside):
+ * heads and nodes must exist.
  */
 #ifndef FERRY_HLIST_H
 #define FERRY_HLIST_H

@@ -20,7 +20,8 @@
  * leaves the node as an empty self-linked list, safe to delete again.
  *
  * Concurrency: none. Callers serialize all access (for RCU traversal see
- * ferry/rculist.h). Nothing here blocks or allocates.
+ * ferry/rculist.h). Nothing here blocks or allocates. The calls are inline
+ * and do not check for NULL: heads and nodes must exist.
  */
 #ifndef FERRY_LIST_H
 #define FERRY_LIST_H
@@ -70,7 +71,11 @@ static inline bool ferry_list_empty(const ferry_list *head)
 }
 
 /* True if `node` is linked into some list (and is not a self-linked or
- * zero-filled head, nor a poisoned deleted node). */
+ * zero-filled head, nor a poisoned deleted node). Ask only about nodes that
+ * were never linked or were removed with ferry_list_del_init() (or are
+ * linked now): a node removed with ferry_list_del() or ferry_list_pop()
+ * keeps its old pointers in release builds and reads as linked there (debug
+ * builds poison it, and it reads as not linked). */
 static inline bool ferry_list_linked(const ferry_list *node)
 {
     return node->next != FERRY__NULLPTR && node->next != node && node->next != FERRY_LIST_POISON_NEXT;
@@ -194,10 +199,11 @@ static inline void ferry_list_move_tail(ferry_list *head, ferry_list *node)
 }
 
 /* Move every node of `from` to the tail of `to`, in order; `from` is left
- * empty (self-linked). */
+ * empty (self-linked). A list spliced onto itself (to == from) stays as it
+ * is. */
 static inline void ferry_list_splice_tail(ferry_list *to, ferry_list *from)
 {
-    if (ferry_list_empty(from))
+    if (ferry_list_empty(from) || to == from)
         return;
     ferry__list_touch(to);
     ferry_list *first = from->next, *last = from->prev, *at = to->prev;

@@ -25,9 +25,13 @@
  * (the item it is pushing is not there yet) and the next pop finds it.
  *
  * A node may be pushed again (to this or another queue) once pop returned it.
- * Neither call checks its arguments (q and node must not be NULL, and a
- * node pushed while it is still queued corrupts the queue): they are the
- * wait-free hot paths.
+ * Neither push nor pop checks its arguments (q and node must not be NULL,
+ * and a node pushed while it is still queued corrupts the queue): they are
+ * the wait-free hot paths. init and empty take a NULL q (doing nothing;
+ * reporting empty).
+ *
+ * ferry_llq is aligned to FERRY_CACHELINE (64) bytes: on the heap, allocate
+ * it with aligned_alloc(FERRY_CACHELINE, ...), not malloc (see spsc.h).
  */
 #ifndef FERRY_LLQ_H
 #define FERRY_LLQ_H
@@ -51,7 +55,9 @@ typedef struct ferry_llq {
 } ferry_llq;
 
 /* Make q an empty queue. Zero-filled memory is an empty queue too (as long
- * as it has not been used). Not concurrent with any other call on q. */
+ * as it has not been used). Nodes still queued are forgotten (they are the
+ * caller's: nothing is freed). A NULL q is a no-op. Not concurrent with any
+ * other call on q. */
 void ferry_llq_init(ferry_llq *q);
 
 /* Append node (its contents are overwritten). Wait-free (one atomic exchange
@@ -80,7 +86,7 @@ static inline void ferry_llq_push(ferry_llq *q, ferry_llq_node *node)
 ferry_llq_node *ferry_llq_pop(ferry_llq *q);
 
 /* Consumer only: whether pop would return NULL now (approximately, as the
- * producer may be pushing). */
+ * producer may be pushing). True for a NULL q. */
 bool ferry_llq_empty(ferry_llq *q);
 
 FERRY_EXTERN_C_END

@@ -41,7 +41,8 @@
  * thread had open at the fork stays open in the child (its readers wait
  * for ever), over half-written data: there, re-initialize the seqlock and
  * rewrite the data, or fork only while no other thread writes. Nothing here allocates. Zero-
- * filled memory is an unlocked seqlock.
+ * filled memory is an unlocked seqlock. The calls are inline and do not
+ * check for NULL: sl must exist (and dst/src, unless n is 0).
  */
 #ifndef FERRY_SEQLOCK_H
 #define FERRY_SEQLOCK_H

@@ -25,6 +25,14 @@
  * pairs lines), so each side touches the other side's line only when its
  * cached copy says the ring looks full (producer) or empty (consumer).
  * Indices run freely (size_t, wrapping) and are masked on use.
+ *
+ * Alignment: ferry_spsc is aligned to FERRY_CACHELINE (64) bytes, which the
+ * compiler gives static and automatic objects and struct members. malloc()
+ * promises less (16 bytes): allocate one on the heap (or a struct holding
+ * one) with aligned_alloc(FERRY_CACHELINE, size rounded up to a multiple of
+ * it) or posix_memalign; a less aligned one is undefined behaviour (UBSan's
+ * "misaligned address") and shares lines between the sides. The same holds
+ * for ferry_llq and ferry_defer.
  */
 #ifndef FERRY_SPSC_H
 #define FERRY_SPSC_H
@@ -271,14 +279,21 @@ static inline size_t ferry_spsc_free(ferry_spsc *q)
     return q->p_mask + 1 - (head - q->p_tail_cache);
 }
 
-/* Any thread: approximate number of items in the ring (exact when neither
- * side is running). Wait-free. */
+/* Any thread: approximate number of items in the ring, from 0 to the
+ * capacity (exact when neither side is running, and as seen by either side
+ * when called there). Wait-free. */
 static inline size_t ferry_spsc_size(const ferry_spsc *q)
 {
-    /* Read tail first: head only grows, so head - tail never underflows. */
+    /* Read tail first: head only grows, so head - tail never underflows.
+     * Acquire (both): pairs with the release stores of tail and head in
+     * pop and push. */
     size_t tail = atomic_load_explicit(&q->tail, memory_order_acquire);
     size_t head = atomic_load_explicit(&q->head, memory_order_acquire);
-    return head - tail;
+    size_t n = head - tail;
+    /* From a third thread, both sides may have moved on between the two
+     * loads: the old tail against the new head would count items that are
+     * gone, beyond the capacity. */
+    return n <= q->c_mask ? n : q->c_mask + 1;
 }
 
 /* Capacity given to ferry_spsc_init. */

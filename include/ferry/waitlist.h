@@ -41,6 +41,8 @@
 #include <ferry/common.h>
 #include <ferry/list.h>
 
+#include <pthread.h>
+
 FERRY_EXTERN_C_BEGIN
 
 typedef struct ferry_waiter ferry_waiter;
@@ -230,11 +232,18 @@ static inline size_t ferry_waitlist_take(ferry_waitlist *wl, uint64_t round, fer
  * Returns the number woken. Aborts with a message on a waiter whose wake
  * function is NULL (a zero-filled waiter, or one initialized with NULL:
  * such waiters may be linked and taken, but their owner must wake them
- * itself). */
+ * itself). With more than one waiter, thread cancellation is held off
+ * until all are woken (a wake function that reaches a cancellation point
+ * would otherwise leave the rest unwoken, on no list, for ever): a
+ * request takes effect at the thread's next cancellation point. */
 static inline size_t ferry_wakeset_wake(ferry_wakeset *ws)
 {
     size_t n = 0;
     ferry_list *node;
+    int cancel_state = 0;
+    bool hold = ws->len > 1;
+    if (hold)
+        pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
     while ((node = ferry_list_first(&ws->head)) != FERRY__NULLPTR) {
         ferry_waiter *w = ferry_container_of(node, ferry_waiter, node);
         ferry_list_del(node);
@@ -247,6 +256,8 @@ static inline size_t ferry_wakeset_wake(ferry_wakeset *ws)
         fn(w);
         n++;
     }
+    if (hold)
+        pthread_setcancelstate(cancel_state, FERRY__NULLPTR);
     return n;
 }
 

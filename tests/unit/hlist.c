@@ -163,6 +163,20 @@ FERRY_DEATH_TEST(add_before_unlinked_aborts, "is not on a list")
     ferry_hlist_add_before(&a.node, &b.node);
 }
 
+/* The same for add_behind next to a node on no list, and for del_init of
+ * a node on no list (hlist.h: deleting a node that is not linked aborts). */
+FERRY_DEATH_TEST(add_behind_unlinked_aborts, "is not on a list")
+{
+    struct item a = { 1, { 0 } }, b = { 2, { 0 } };
+    ferry_hlist_add_behind(&a.node, &b.node);
+}
+
+FERRY_DEATH_TEST(del_init_never_linked_aborts, "is not on a list")
+{
+    struct item a = { 1, { 0 } };
+    ferry_hlist_del_init(&a.node);
+}
+
 FERRY_DEBUG_DEATH_TEST(del_twice_aborts, "deleted twice")
 {
     ferry_hlist_head head = FERRY_HLIST_HEAD_INIT;

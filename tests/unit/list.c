@@ -130,6 +130,39 @@ FERRY_TEST(del_init_leaves_node_reusable)
     check_order(&h, w2, 2);
 }
 
+/* ferry_list_linked in each state list.h names: a zero-filled node, a
+ * self-linked one, a linked one (first, middle, last, and alone), one
+ * removed by del_init or by pop, and (debug builds, where it is poisoned)
+ * one removed by del. A head is not "linked", whether empty or not. */
+FERRY_TEST(linked_in_each_state)
+{
+    ferry_list h = {0};
+    item it[3];
+    memset(it, 0, sizeof it);
+    CHECK(!ferry_list_linked(&it[0].node));   /* zero-filled */
+    CHECK(!ferry_list_linked(&h));
+    ferry_list_init(&it[0].node);
+    CHECK(!ferry_list_linked(&it[0].node));   /* self-linked */
+    ferry_list_add_tail(&h, &it[0].node);
+    CHECK(ferry_list_linked(&it[0].node));    /* alone */
+    ferry_list_add_tail(&h, &it[1].node);
+    ferry_list_add_tail(&h, &it[2].node);
+    for (int i = 0; i < 3; i++)
+        CHECK(ferry_list_linked(&it[i].node));
+    ferry_list_del_init(&it[1].node);
+    CHECK(!ferry_list_linked(&it[1].node));
+    CHECK_PTR_EQ(ferry_list_pop(&h), &it[0].node);
+#ifdef FERRY_DEBUG
+    CHECK(!ferry_list_linked(&it[0].node));   /* poisoned */
+#endif
+    ferry_list_del(&it[2].node);
+#ifdef FERRY_DEBUG
+    CHECK(!ferry_list_linked(&it[2].node));
+#endif
+    CHECK(ferry_list_empty(&h));
+    CHECK(!ferry_list_linked(&h));
+}
+
 FERRY_TEST(pop_returns_first)
 {
     ferry_list h = {0};
@@ -174,6 +207,24 @@ FERRY_TEST(move_tail_and_splice)
     ferry_list_splice_tail(&c, &a);
     check_order(&c, w2, 5);
     CHECK(ferry_list_empty(&a));
+}
+
+/* Splicing a list onto its own tail leaves it as it was (every node, in
+ * order); it used to empty the head and leave the nodes in a headless,
+ * half-linked ring. An empty or zero-filled list onto itself too. */
+FERRY_TEST(splice_onto_itself_keeps_the_list)
+{
+    ferry_list h = {0};
+    item it[3];
+    ferry_list_splice_tail(&h, &h);
+    CHECK(ferry_list_empty(&h));
+    fill(&h, it, 3);
+    ferry_list_splice_tail(&h, &h);
+    int w[] = {0, 1, 2};
+    check_order(&h, w, 3);
+    ferry_list_del(&it[1].node);
+    int w2[] = {0, 2};
+    check_order(&h, w2, 2);
 }
 
 FERRY_TEST(for_each_safe_may_delete_current)

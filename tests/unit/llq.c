@@ -5,6 +5,7 @@
 
 #include <string.h>
 
+#include "step.h"
 #include "test.h"
 
 typedef struct obj {
@@ -117,3 +118,133 @@ FERRY_TEST(zero_filled_is_empty_queue)
     CHECK_EQ(pop_id(&q), 1);
     CHECK(ferry_llq_empty(&q));
 }
+
+/* init on a queue that still holds nodes forgets them (llq.h: they are the
+ * caller's, nothing is freed or touched) and leaves an empty queue into
+ * which the forgotten nodes may be pushed again. */
+FERRY_TEST(init_forgets_queued_nodes)
+{
+    ferry_llq q;
+    ferry_llq_init(&q);
+    obj o[3] = {{.id = 0}, {.id = 1}, {.id = 2}};
+    for (int i = 0; i < 3; i++)
+        ferry_llq_push(&q, &o[i].node);
+    CHECK_EQ(pop_id(&q), 0);
+    o[0].before = 42;
+    ferry_llq_init(&q);
+    CHECK(ferry_llq_empty(&q));
+    CHECK(ferry_llq_pop(&q) == NULL);
+    CHECK_EQ(o[0].before, 42);
+    for (int i = 2; i >= 0; i--)
+        ferry_llq_push(&q, &o[i].node);
+    for (int i = 2; i >= 0; i--)
+        CHECK_EQ(pop_id(&q), i);
+    CHECK(ferry_llq_empty(&q));
+}
+
+#ifdef FERRY_TEST_CAN_STEP
+/* ---- ferry_llq: pop against a push, push against a pop -------------------
+ * llq.h: a pop that meets a push half done reports NULL and a later pop
+ * finds the item; the consumer's own stub append may race a push. Each
+ * queue state below, each k: every node comes out once, in order, and the
+ * queue works afterwards. */
+static ferry_llq lq;
+static obj objs[64];   /* (obj: above) */
+static int next_id, want_id;
+static ferry_llq_node *popped;
+
+static void got(ferry_llq_node *n)
+{
+    CHECK(n != NULL);
+    CHECK_EQ(ferry_container_of(n, obj, node)->id, want_id);
+    want_id++;
+}
+
+static void l_drain(void)
+{
+    ferry_llq_node *n;
+    while ((n = ferry_llq_pop(&lq)) != NULL)
+        got(n);
+}
+
+static void l_push(void)
+{
+    CHECK(next_id < 64);
+    objs[next_id].id = next_id;
+    ferry_llq_push(&lq, &objs[next_id].node);
+    next_id++;
+}
+
+/* The consumer, as often as it likes while a push is half done: each pop
+ * after the first finds the same half-linked state. */
+static void l_drain_twice(void)
+{
+    l_drain();
+    l_drain();
+}
+
+static void l_pop(void)
+{
+    popped = ferry_llq_pop(&lq);
+}
+
+/* 0 empty; 1 one item; 2 two; 3 the stub appended behind a popped item,
+ * then one more; 4 zero-filled with one item; 5 the stub passed, then an
+ * item alone again. */
+static void l_setup(int state)
+{
+    ferry_llq_init(&lq);
+    next_id = want_id = 0;
+    switch (state) {
+    case 1: l_push(); break;
+    case 2: l_push(); l_push(); break;
+    case 3: l_push(); got(ferry_llq_pop(&lq)); l_push(); break;
+    case 4: memset(&lq, 0, sizeof lq); l_push(); break;
+    case 5:
+        l_push();
+        got(ferry_llq_pop(&lq));
+        CHECK(ferry_llq_pop(&lq) == NULL);
+        l_push();
+        l_push();
+        got(ferry_llq_pop(&lq));
+        break;
+    default: break;
+    }
+}
+
+FERRY_TEST(llq_pop_and_push_against_each_other_at_every_instruction)
+{
+    int runs = 0;
+    for (int state = 0; state < 6; state++) {
+        for (int k = 1;; k++) {   /* a pop, a push after its k-th instruction */
+            l_setup(state);
+            popped = NULL;
+            bool more = step_run(l_pop, l_push, k);
+            if (popped)
+                got(popped);
+            l_drain();
+            CHECK_EQ(want_id, next_id);
+            l_push();
+            l_drain();
+            CHECK_EQ(want_id, next_id);
+            CHECK(ferry_llq_empty(&lq));
+            runs++;
+            if (!more)
+                break;
+        }
+        for (int k = 1;; k++) {   /* a push, the consumer draining after its k-th */
+            l_setup(state);
+            bool more = step_run(l_push, l_drain_twice, k);
+            l_drain();
+            CHECK_EQ(want_id, next_id);
+            l_push();
+            l_drain();
+            CHECK_EQ(want_id, next_id);
+            runs++;
+            if (!more)
+                break;
+        }
+    }
+    CHECK(runs > 6 * 2 * 3);
+}
+#endif /* FERRY_TEST_CAN_STEP */

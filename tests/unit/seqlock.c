@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "step.h"
 #include "test.h"
 
 FERRY_TEST(single_thread_sequence)
@@ -137,3 +138,56 @@ FERRY_DEATH_TEST(write_end_without_begin_aborts, "without write_begin")
     ferry_seqlock sl = FERRY_SEQLOCK_INIT;
     ferry_seqlock_write_end(&sl);
 }
+
+#ifdef FERRY_TEST_CAN_STEP
+/* ---- ferry_seqlock: a write section after any instruction of a read ------
+ * The snapshot a reader accepts is whole, also across the sequence wrap. */
+static ferry_seqlock sl;
+static struct {
+    uint64_t a, b, c;
+} shared_data;
+static uint64_t wv, ra, rb, rc;
+
+static void s_write(void)
+{
+    ferry_seqlock_write_begin(&sl);
+    wv++;
+    ferry_seqlock_store(shared_data.a, wv);
+    ferry_seqlock_store(shared_data.b, wv * 3);
+    ferry_seqlock_store(shared_data.c, wv * 7);
+    ferry_seqlock_write_end(&sl);
+}
+
+static void s_read(void)
+{
+    uint32_t s;
+    do {
+        s = ferry_seqlock_read_begin(&sl);
+        ra = ferry_seqlock_load(shared_data.a);
+        rb = ferry_seqlock_load(shared_data.b);
+        rc = ferry_seqlock_load(shared_data.c);
+    } while (ferry_seqlock_read_retry(&sl, s));
+}
+
+FERRY_TEST(seqlock_write_after_any_instruction_of_a_read)
+{
+    int runs = 0;
+    for (int wrap = 0; wrap < 2; wrap++) {
+        for (int k = 1;; k++) {
+            ferry_seqlock_init(&sl);
+            s_write();
+            if (wrap)   /* the injected write section wraps the sequence to 0 */
+                atomic_store_explicit(&sl.seq, UINT32_MAX - 1, memory_order_relaxed);
+            uint64_t before = wv;
+            bool more = step_run(s_read, s_write, k);
+            CHECK(ra == before || ra == before + 1);
+            CHECK_EQ(rb, ra * 3);
+            CHECK_EQ(rc, ra * 7);
+            runs++;
+            if (!more)
+                break;
+        }
+    }
+    CHECK(runs > 2 * 3);
+}
+#endif /* FERRY_TEST_CAN_STEP */

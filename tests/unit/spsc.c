@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "step.h"
 #include "test.h"
 
 FERRY_TEST(init_rejects_bad_arguments)
@@ -177,3 +178,136 @@ FERRY_DEATH_TEST(pop_ptr_on_wrong_item_size, "ferry_spsc_pop_ptr on a ring of 2-
     ferry_spsc_init(&q, buf, sizeof buf[0], 4);
     ferry_spsc_pop_ptr(&q, &out);
 }
+
+#ifdef FERRY_TEST_CAN_STEP
+/* ---- ferry_spsc_size from a third context --------------------------------
+ * It reads tail, then head; when both sides move on between those two
+ * loads, head - tail counted the old tail against the new head (43209 items
+ * in a ring of 2 once, from a third thread, in a billion reads; 4 here,
+ * every time): it is clamped to the capacity. */
+static ferry_spsc size_q;
+static uint64_t size_buf[2];
+static size_t size_seen;
+
+static void size_cycle(void)
+{
+    uint64_t v[2] = {1, 2};
+    CHECK_EQ(ferry_spsc_pop(&size_q, v, 2), 2);
+    CHECK_EQ(ferry_spsc_push(&size_q, v, 2), 2);
+}
+
+static void size_read(void)
+{
+    size_seen = ferry_spsc_size(&size_q);
+}
+
+FERRY_TEST(spsc_size_from_a_third_context_is_within_capacity)
+{
+    uint64_t v[2] = {1, 2};
+    CHECK_EQ(ferry_spsc_init(&size_q, size_buf, sizeof size_buf[0], 2), 0);
+    CHECK_EQ(ferry_spsc_push(&size_q, v, 2), 2);
+    int k = 1;
+    while (step_run(size_read, size_cycle, k)) {
+        CHECK_EQ(size_seen, 2);
+        k++;
+    }
+    CHECK(k > 2);   /* it did step */
+    CHECK_EQ(size_seen, 2);
+}
+
+#ifdef FERRY_TEST_CAN_STEP_LONG_CALLS
+/* ---- ferry_spsc: each call against the other side ------------------------
+ * Producer calls with the consumer draining after instruction k, consumer
+ * calls with the producer filling; every item arrives once, in order, from
+ * rings whose indices start at each offset (so that batches wrap) with
+ * 0 to 4 items in (full and empty included). */
+static ferry_spsc q;
+static uintptr_t qbuf[4], pin, pout;   /* pointer-sized: the _ptr calls too */
+
+static void q_drain(void)
+{
+    uintptr_t v[8];
+    size_t m = ferry_spsc_pop(&q, v, 8);
+    for (size_t i = 0; i < m; i++)
+        CHECK_EQ(v[i], pout++);
+}
+
+static void q_fill(void)
+{
+    uintptr_t v[8];
+    for (int i = 0; i < 8; i++)
+        v[i] = pin + (uintptr_t)i;
+    pin += ferry_spsc_push(&q, v, 8);
+}
+
+static void q_push3(void)
+{
+    uintptr_t v[3] = {pin, pin + 1, pin + 2};
+    pin += ferry_spsc_push(&q, v, 3);
+}
+
+static void q_pop3(void)
+{
+    uintptr_t v[3];
+    size_t m = ferry_spsc_pop(&q, v, 3);
+    for (size_t i = 0; i < m; i++)
+        CHECK_EQ(v[i], pout++);
+}
+
+static void q_push_ptr(void)
+{
+    if (ferry_spsc_push_ptr(&q, FERRY__RCAST(void *, FERRY__SCAST(uintptr_t, pin))))
+        pin++;
+}
+
+static void q_pop_ptr(void)
+{
+    void *p;
+    if (ferry_spsc_pop_ptr(&q, &p))
+        CHECK_EQ(FERRY__RCAST(uintptr_t, p), pout++);
+}
+
+static void q_peek(void)
+{
+    uintptr_t *p = ferry_spsc_peek(&q);
+    if (p) {
+        CHECK_EQ(*p, pout);
+        CHECK_EQ(ferry_spsc_consume(&q, 1), 1);
+        pout++;
+    }
+}
+
+FERRY_TEST(spsc_every_call_against_the_other_side_at_every_instruction)
+{
+    void (*body[])(void) = {q_push3, q_push_ptr, q_pop3, q_pop_ptr, q_peek};
+    void (*other[])(void) = {q_drain, q_drain, q_fill, q_fill, q_fill};
+    int runs = 0;
+    for (int b = 0; b < 5; b++) {
+        for (int state = 1; state < 6; state++) {
+            for (int k = 1;; k++) {
+                CHECK_EQ(ferry_spsc_init(&q, qbuf, sizeof qbuf[0], 4), 0);
+                pin = pout = 0;
+                /* (offset, items): (1, 3), (2, 1), (3, 4), (0, 2), (1, 0) */
+                for (int i = 0; i < state % 4; i++) {   /* indices at 0-3 */
+                    uintptr_t v = pin;
+                    pin += ferry_spsc_push(&q, &v, 1);
+                    q_drain();
+                }
+                for (int i = 0; i < state * 3 % 5; i++) {   /* 0-4 items in */
+                    uintptr_t v = pin;
+                    pin += ferry_spsc_push(&q, &v, 1);
+                }
+                bool more = step_run(body[b], other[b], k);
+                q_drain();
+                CHECK_EQ(pin, pout);
+                CHECK_EQ(ferry_spsc_size(&q), 0);
+                runs++;
+                if (!more)
+                    break;
+            }
+        }
+    }
+    CHECK(runs > 5 * 5 * 3);
+}
+#endif /* FERRY_TEST_CAN_STEP_LONG_CALLS */
+#endif /* FERRY_TEST_CAN_STEP */

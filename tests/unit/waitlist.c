@@ -2,6 +2,9 @@
 /* ferry/waitlist.h: link, unlink, rounds (the starvation guard), wakesets,
  * and each misuse that must abort. */
 #include <ferry/waitlist.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -197,6 +200,62 @@ FERRY_TEST(wake_function_may_free_waiter)
     for (int i = 0; i < 8; i++)
         CHECK_EQ(wake_order[i], i);
     ferry_waitlist_fini(&wl);
+}
+
+/* A thread cancelled inside a wake function (one that writes to an event
+ * loop's pipe reaches a cancellation point) still wakes every waiter of
+ * its wakeset: they are on no list any more, and the wakeset, usually on
+ * its stack, would be gone with it (their owners waiting for ever). */
+enum { CANCEL_WAITERS = 3 };
+static ferry_waitlist cancel_wl = FERRY_WAITLIST_INIT;
+static ferry_waiter cancel_w[CANCEL_WAITERS];
+static atomic_int cancel_woken, cancel_phase;
+
+static void cancel_wake(ferry_waiter *fw)
+{
+    atomic_fetch_add(&cancel_woken, 1);
+    if (fw == &cancel_w[0]) {
+        atomic_store(&cancel_phase, 1);   /* cancel me now */
+        while (atomic_load(&cancel_phase) != 2)
+            sched_yield();
+        pthread_testcancel();   /* a cancellation point, the request pending */
+    }
+}
+
+/* (The wakeset is static, not on the stack as usual: AddressSanitizer
+ * misreads a cancelled thread's unwound stack frames that had redzones.) */
+static ferry_wakeset cancel_ws;
+
+static void *cancel_waker(void *arg)
+{
+    (void)arg;
+    CHECK_EQ(ferry_waitlist_take(&cancel_wl, FERRY_ROUND_ALL, &cancel_ws, CANCEL_WAITERS), CANCEL_WAITERS);
+    ferry_wakeset_wake(&cancel_ws);
+    pthread_testcancel();   /* where the request takes effect */
+    return NULL;
+}
+
+FERRY_TEST(waker_cancelled_inside_a_wake_function_wakes_the_rest)
+{
+    for (int i = 0; i < CANCEL_WAITERS; i++) {
+        ferry_waiter_init(&cancel_w[i], cancel_wake);
+        ferry_waitlist_link(&cancel_wl, &cancel_w[i]);
+    }
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, cancel_waker, NULL), 0);
+    while (atomic_load(&cancel_phase) != 1)
+        sched_yield();
+    CHECK_EQ(pthread_cancel(t), 0);
+    atomic_store(&cancel_phase, 2);
+    void *res;
+    CHECK_EQ(pthread_join(t, &res), 0);
+    CHECK(res == PTHREAD_CANCELED);
+    CHECK_EQ(atomic_load(&cancel_woken), CANCEL_WAITERS);
+    for (int i = 0; i < CANCEL_WAITERS; i++) {
+        CHECK(!ferry_waiter_taken(&cancel_w[i]));
+        ferry_waiter_fini(&cancel_w[i]);
+    }
+    ferry_waitlist_fini(&cancel_wl);
 }
 
 FERRY_DEATH_TEST(fini_nonempty_list_aborts, "waitlist 'chan.receivers'")
