@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The lock-free block list: set-up, the pool of blocks, linking and
- * entering blocks, a batch's ready bytes, closing and draining. The hot paths (push, pop) are
+ * entering blocks, a batch's ready bytes and items in either layout,
+ * closing and draining. The hot paths (push, pop) are
  * static inline in chan_lflist.h, which states the design, the invariants
  * and the rules L1-L8 cited here. */
 #include "chan_lflist.h"
@@ -16,7 +17,8 @@ void *(*ferry__lflist_test_alloc)(size_t);
 
 bool ferry__lflist_fits(size_t elem) { return elem >= 1 && elem <= FERRY__LFLIST_MAX_ELEM; }
 
-/* Call fn on every ready byte of block b in layout lay, in slot order. */
+/* Run body with r pointing at each ready byte of block b in layout lay,
+ * in slot order. */
 #define FOR_EACH_READY(l, b, lay, r, body)                                                                         \
     do {                                                                                                           \
         if ((lay) == FERRY__LFLIST_PACKED) {                                                                       \
