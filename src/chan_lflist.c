@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The lock-free block list: set-up, the pool of blocks, linking and
- * entering blocks, a batch's ready bytes, closing and draining. The hot paths (push, pop) are
+ * entering blocks, a batch's ready bytes and items in either layout,
+ * closing and draining. The hot paths (push, pop) are
  * static inline in chan_lflist.h, which states the design, the invariants
  * and the rules L1-L8 cited here. */
 #include "chan_lflist.h"
@@ -9,27 +10,48 @@
 #include <sched.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 unsigned ferry__lflist_test_shift;
 void *(*ferry__lflist_test_alloc)(size_t);
 
 bool ferry__lflist_fits(size_t elem) { return elem >= 1 && elem <= FERRY__LFLIST_MAX_ELEM; }
 
-/* A block for linking, cleared, its ready bytes laid out for batches of n
- * ("Layout"; it is private until linked: L2). Only the new layout's
- * positions are cleared: a byte at another position may still be 1 from an
- * earlier layout, and is read only through a stale pointer (L4). Stale
- * pointers may read the layout and ready bytes meanwhile (L4), hence
- * atomic stores. */
+/* Run body with r pointing at each ready byte of block b in layout lay,
+ * in slot order. */
+#define FOR_EACH_READY(l, b, lay, r, body)                                                                         \
+    do {                                                                                                           \
+        if ((lay) == FERRY__LFLIST_PACKED) {                                                                       \
+            for (size_t o_ = 0; o_ < (l)->cap; o_++) {                                                             \
+                FERRY_ATOMIC(uint8_t) *r = &(b)->ready[o_];                                                        \
+                body;                                                                                              \
+            }                                                                                                      \
+        } else {                                                                                                   \
+            char *line_ = (char *)(b) + (l)->inl_off;                                                              \
+            for (size_t o_ = 0, j_ = 0; o_ < (l)->cap; o_++) {                                                     \
+                FERRY_ATOMIC(uint8_t) *r = (FERRY_ATOMIC(uint8_t) *)(void *)(line_ + j_);                          \
+                body;                                                                                              \
+                if (++j_ == (l)->grp) {                                                                            \
+                    j_ = 0;                                                                                        \
+                    line_ += FERRY_CACHELINE;                                                                      \
+                }                                                                                                  \
+            }                                                                                                      \
+        }                                                                                                          \
+    } while (0)
+
+/* A block for linking, cleared, laid out for batches of n ("Layout"; it
+ * is private until linked: L2). Only the new layout's ready bytes are
+ * cleared: the other layout's may still be 1 from an earlier use, and are
+ * read only through stale pointers (L4). Stale pointers may read the
+ * layout and ready bytes meanwhile (L4), hence atomic stores. */
 static void block_clear(struct ferry__lflist *l, struct ferry__lfblock *b, size_t n)
 {
-    unsigned spread = n < FERRY__LFLIST_SPREAD_BELOW ? FERRY__LFLIST_SPREAD_SHIFT : 0;
+    unsigned lay = n < FERRY__LFLIST_INLINE_BELOW && l->inl_off != 0 ? FERRY__LFLIST_INLINE : FERRY__LFLIST_PACKED;
     /* Relaxed: published by the linker's release stores (L2). */
     atomic_store_explicit(&b->next, NULL, memory_order_relaxed);
     atomic_store_explicit(&b->acks, 0, memory_order_relaxed);
-    atomic_store_explicit(&b->spread, (uint8_t)spread, memory_order_relaxed);
-    for (size_t i = 0; i < l->cap; i++)
-        atomic_store_explicit(&b->ready[i << spread], 0, memory_order_relaxed);
+    atomic_store_explicit(&b->layout, (uint8_t)lay, memory_order_relaxed);
+    FOR_EACH_READY(l, b, lay, r, atomic_store_explicit(r, 0, memory_order_relaxed));
 }
 
 /* Under pool_lock: pop the stack (L6: the only popper), else allocate. */
@@ -42,20 +64,21 @@ static struct ferry__lfblock *pool_take_locked(struct ferry__lflist *l)
         ;
     if (top)
         return top;
-    /* Cache-line aligned, so that the ready bytes of eight slots and their
-     * items (8 bytes each) lie on one line each ("Layout"). */
+    /* Cache-line aligned, so that each line of the inline area holds its
+     * slots' ready bytes and items ("Layout"). */
     char *mem = l->alloc(l->block_bytes + FERRY_CACHELINE - 1);
     if (!mem)
         return NULL;
     struct ferry__lfblock *b =
         (struct ferry__lfblock *)(mem + (FERRY_CACHELINE - 1 - ((uintptr_t)mem + FERRY_CACHELINE - 1) % FERRY_CACHELINE));
-    b->mem = mem;
-    /* Every ready byte zero once: block_clear clears only the positions of
-     * a block's current layout, and the others are read only through stale
+    /* Every ready byte of both layouts zero once: block_clear clears only
+     * the current layout's, and the others are read only through stale
      * pointers (L4) -- which must not read memory never written. Relaxed:
      * the block is new, nobody else can see it. */
-    for (size_t i = 0; i < l->cap << FERRY__LFLIST_SPREAD_SHIFT; i++)
-        atomic_store_explicit(&b->ready[i], 0, memory_order_relaxed);
+    FOR_EACH_READY(l, b, FERRY__LFLIST_PACKED, r, atomic_store_explicit(r, 0, memory_order_relaxed));
+    if (l->inl_off != 0)
+        FOR_EACH_READY(l, b, FERRY__LFLIST_INLINE, r, atomic_store_explicit(r, 0, memory_order_relaxed));
+    b->mem = mem;
     b->all_next = l->all;
     l->all = b;
     l->blocks++;
@@ -122,12 +145,23 @@ int ferry__lflist_init_shape(struct ferry__lflist *l, size_t elem, unsigned shif
     l->elem = elem;
     l->shift = shift;
     l->cap = ((size_t)1 << shift) - 1;
-    /* Items after room for the spread ready bytes, on a cache line of
-     * their own (blocks are cache-line aligned: pool_take_locked). */
-    size_t align = FERRY_CACHELINE;
-    l->items_off = (sizeof(struct ferry__lfblock) + (l->cap << FERRY__LFLIST_SPREAD_SHIFT) + align - 1) / align *
-                   align;
+    /* The packed area: CAP ready bytes, then the items on a line of their
+     * own (blocks are cache-line aligned: pool_take_locked); then the
+     * inline area, grp slots a line: as many as fit with their ready
+     * bytes (rounded up to 8, so that the items stay aligned). */
+    size_t line = FERRY_CACHELINE;
+    l->items_off = (sizeof(struct ferry__lfblock) + l->cap + line - 1) / line * line;
     l->block_bytes = l->items_off + l->cap * elem; /* <= 32 KiB * 1023 + a little: no overflow */
+    l->grp = 0;
+    while ((l->grp + 1 + 7) / 8 * 8 + (l->grp + 1) * elem <= line)
+        l->grp++;
+    l->inl_off = 0;
+    if (l->grp > 0) {
+        l->grp_hdr = (l->grp + 7) / 8 * 8;
+        l->grp_mul = ((uint64_t)1 << 32) / l->grp + (((uint64_t)1 << 32) % l->grp != 0);
+        l->inl_off = (l->block_bytes + line - 1) / line * line;
+        l->block_bytes = l->inl_off + (l->cap + l->grp - 1) / l->grp * line;
+    }
     if (!l->alloc)
         l->alloc = ferry__lflist_test_alloc ? ferry__lflist_test_alloc : malloc;
     l->all = NULL;
@@ -141,7 +175,7 @@ int ferry__lflist_init_shape(struct ferry__lflist *l, size_t elem, unsigned shif
         ferry__lflist_fini(l);
         return -ENOMEM;
     }
-    block_clear(l, b, FERRY__LFLIST_SPREAD_BELOW); /* packed, until a push links the next */
+    block_clear(l, b, FERRY__LFLIST_INLINE_BELOW); /* packed, until a push links the next */
     atomic_store_explicit(&l->tail, 0, memory_order_relaxed);
     atomic_store_explicit(&l->head, 0, memory_order_relaxed);
     atomic_store_explicit(&l->tail_blk, b, memory_order_relaxed);
@@ -170,42 +204,96 @@ size_t ferry__lflist_blocks(struct ferry__lflist *l)
     return n;
 }
 
-size_t ferry__lflist_ready_run(struct ferry__lfblock *b, size_t o, size_t lim)
+size_t ferry__lflist_ready_run(const struct ferry__lflist *l, struct ferry__lfblock *b, unsigned lay, size_t o,
+                               size_t lim)
 {
-    /* Relaxed: the layout, as ferry__lflist_ready reads it. */
-    unsigned sh = atomic_load_explicit(&b->spread, memory_order_relaxed);
-    FERRY_ATOMIC(uint8_t) *r = b->ready;
     size_t k = 0;
-    for (; lim - k >= 4; k += 4) {
-        /* Acquire: L1 (four bytes, one branch; a step with a byte still
-         * clear is read again one byte at a time). */
-        unsigned x = (unsigned)atomic_load_explicit(&r[(o + k) << sh], memory_order_acquire) &
-                     atomic_load_explicit(&r[(o + k + 1) << sh], memory_order_acquire) &
-                     atomic_load_explicit(&r[(o + k + 2) << sh], memory_order_acquire) &
-                     atomic_load_explicit(&r[(o + k + 3) << sh], memory_order_acquire);
-        if (x == 0)
-            break;
+    if (lay == FERRY__LFLIST_PACKED) {
+        FERRY_ATOMIC(uint8_t) *r = b->ready + o;
+        for (; lim - k >= 4; k += 4) {
+            /* Acquire: L1 (four bytes, one branch; a step with a byte
+             * still clear is read again one byte at a time). */
+            unsigned x = (unsigned)atomic_load_explicit(&r[k], memory_order_acquire) &
+                         atomic_load_explicit(&r[k + 1], memory_order_acquire) &
+                         atomic_load_explicit(&r[k + 2], memory_order_acquire) &
+                         atomic_load_explicit(&r[k + 3], memory_order_acquire);
+            if (x == 0)
+                break;
+        }
+        while (k < lim && atomic_load_explicit(&r[k], memory_order_acquire)) /* L1 */
+            k++;
+        return k;
     }
-    while (k < lim && atomic_load_explicit(&r[(o + k) << sh], memory_order_acquire)) /* L1 */
+    size_t j;
+    char *line = ferry__lflist_line(l, b, o, &j);
+    while (k < lim && atomic_load_explicit((FERRY_ATOMIC(uint8_t) *)(void *)(line + j), memory_order_acquire)) { /* L1 */
         k++;
+        if (++j == l->grp) {
+            j = 0;
+            line += FERRY_CACHELINE;
+        }
+    }
     return k;
 }
 
-void ferry__lflist_set_ready(struct ferry__lfblock *b, size_t o, size_t k)
+void ferry__lflist_set_ready(const struct ferry__lflist *l, struct ferry__lfblock *b, unsigned lay, size_t o,
+                             size_t k)
 {
-    /* Relaxed: the layout, set before the block was linked (L2). */
-    unsigned sh = atomic_load_explicit(&b->spread, memory_order_relaxed);
-    FERRY_ATOMIC(uint8_t) *r = b->ready;
-    size_t j = 0;
-    for (; k - j >= 4; j += 4) {
-        /* Release: L1 (the items were copied in before). */
-        atomic_store_explicit(&r[(o + j) << sh], 1, memory_order_release);
-        atomic_store_explicit(&r[(o + j + 1) << sh], 1, memory_order_release);
-        atomic_store_explicit(&r[(o + j + 2) << sh], 1, memory_order_release);
-        atomic_store_explicit(&r[(o + j + 3) << sh], 1, memory_order_release);
+    if (lay == FERRY__LFLIST_PACKED) {
+        FERRY_ATOMIC(uint8_t) *r = b->ready + o;
+        size_t i = 0;
+        for (; k - i >= 4; i += 4) {
+            /* Release: L1 (the items were copied in before). */
+            atomic_store_explicit(&r[i], 1, memory_order_release);
+            atomic_store_explicit(&r[i + 1], 1, memory_order_release);
+            atomic_store_explicit(&r[i + 2], 1, memory_order_release);
+            atomic_store_explicit(&r[i + 3], 1, memory_order_release);
+        }
+        for (; i < k; i++)
+            atomic_store_explicit(&r[i], 1, memory_order_release); /* L1 */
+        return;
     }
-    for (; j < k; j++)
-        atomic_store_explicit(&r[(o + j) << sh], 1, memory_order_release); /* L1 */
+    size_t j;
+    char *line = ferry__lflist_line(l, b, o, &j);
+    for (size_t i = 0; i < k; i++) {
+        atomic_store_explicit((FERRY_ATOMIC(uint8_t) *)(void *)(line + j), 1, memory_order_release); /* L1 */
+        if (++j == l->grp) {
+            j = 0;
+            line += FERRY_CACHELINE;
+        }
+    }
+}
+
+/* k items from slot o of an inline block, line by line. */
+void ferry__lflist_copy_out_lines(const struct ferry__lflist *l, struct ferry__lfblock *b, size_t o, size_t k,
+                                  void *dst)
+{
+    size_t j;
+    char *line = ferry__lflist_line(l, b, o, &j), *to = dst;
+    while (k > 0) {
+        size_t m = l->grp - j < k ? l->grp - j : k;
+        memcpy(to, line + l->grp_hdr + j * l->elem, m * l->elem);
+        to += m * l->elem;
+        k -= m;
+        j = 0;
+        line += FERRY_CACHELINE;
+    }
+}
+
+void ferry__lflist_copy_in_lines(const struct ferry__lflist *l, struct ferry__lfblock *b, size_t o, size_t k,
+                                 const void *src)
+{
+    size_t j;
+    char *line = ferry__lflist_line(l, b, o, &j);
+    const char *from = src;
+    while (k > 0) {
+        size_t m = l->grp - j < k ? l->grp - j : k;
+        memcpy(line + l->grp_hdr + j * l->elem, from, m * l->elem);
+        from += m * l->elem;
+        k -= m;
+        j = 0;
+        line += FERRY_CACHELINE;
+    }
 }
 
 void ferry__lflist_close(struct ferry__lflist *l, uint64_t flags)
@@ -234,7 +322,7 @@ size_t ferry__lflist_drain(struct ferry__lflist *l, void (*fn)(void *item, void 
         }
         /* Acquire: L1. Claimed before the flag (L7): its producer is
          * between its claim and its publication. */
-        while (!atomic_load_explicit(ferry__lflist_ready(b, o), memory_order_acquire))
+        while (!atomic_load_explicit(ferry__lflist_ready(l, b, o), memory_order_acquire))
             sched_yield();
         if (fn)
             fn(ferry__lflist_item(l, b, o), ctx);

@@ -20,7 +20,8 @@
  * Flag bits in `tail` (CLOSED, RXGONE) make every later enqueue claim
  * fail, atomically with the claim (it is a CAS on the same word).
  *
- * Blocks. A block has CAP slots (items and one `ready` byte each), `next`,
+ * Blocks. A block has CAP slots (items and one `ready` byte each, laid out
+ * as below), `next`,
  * and `acks`: the number of its slots whose items have been taken out. Two
  * pointers say where the ends are: tail_blk holds the block of `tail`,
  * head_blk the block of `head` (each updated, as below, before its index
@@ -45,22 +46,26 @@
  * takes the block's last slot enters the next block (L3). After the
  * claim: copy the items out, then add k to the block's acks (L5).
  *
- * Layout of the ready bytes, chosen per block by the producer that
- * prepares it for linking, from the size of the batch it is pushing:
- * packed (slot o's byte at ready[o]: 64 slots' bytes on a cache line, so a
- * batch of 256 is published and scanned in 4 lines) for batches of
- * FERRY__LFLIST_SPREAD_BELOW items or more; spread (at ready[o * 8]: eight
- * slots' bytes a line, the eight 8-byte items of an item line) for smaller
- * ones. At batch 1 a consumer follows the producer closely, and while they
- * are within 64 slots of each other every publication and check of a
- * packed byte moves its line between their CPUs, though their items lie
- * on different lines; spread, the two lines a handoff moves are shared at
- * the same moments. Where moving a line between CPUs is dear (2-CPU VM,
- * slow state: a 335 ns round trip), spread ran batch 1 1.2-1.5x faster and
- * packed ran batch 256 1.6-2.5x faster (docs/performance.md, "The slow
- * machine state, measured"). Every block has room for the spread bytes;
- * `spread` (L2: set before linking) says which layout it has now.
- *
+ * Layout, chosen per block by the producer that prepares it for linking,
+ * from the size of the batch it is pushing. Packed, for batches of
+ * FERRY__LFLIST_INLINE_BELOW items or more: the items one after another,
+ * and the ready bytes in an array before them (slot o's at ready[o]: 64
+ * slots' bytes on a cache line, so a batch of 256 is published and
+ * scanned in 4 lines besides its items). Inline, for smaller batches (and
+ * items of at most FERRY__LFLIST_INLINE_MAX_ELEM bytes): each cache line
+ * of the block's inline area holds a group of `grp` slots, their ready
+ * bytes first, then their items (seven 8-byte items and their bytes a
+ * line), so that a handoff moves one line, not a ready line and an item
+ * line. At batch 1 a consumer follows the producer closely; packed, every
+ * publication and check of a ready byte moved a line between their CPUs
+ * besides the item's. Where moving a line between CPUs is dear (2-CPU VM,
+ * slow state: a 335 ns round trip) that doubled the cost of a handoff
+ * (docs/performance.md, "The slow machine state, measured", and "One line
+ * a handoff"). The two layouts lie in separate areas of every block (a
+ * byte that one layout uses as a ready byte is never an item byte of the
+ * other, so a stale pointer (L4) reads only bytes that are only ever
+ * accessed atomically); `layout` (L2: set before linking) says which one
+ * the block has now.
  * ------------------------------------------------------------------------
  * Why it is safe: the rules (cited at each atomic access as L1-L8).
  *  L1 Publication: a producer copies its items in, then stores each
@@ -131,8 +136,11 @@
  * acked, a producer's hands (prepared for linking), `spare`, the stack --
  * and in the list of all blocks until fini.
  *
- * Memory: a block is its items (about TARGET bytes) plus room for CAP
- * spread ready bytes (8 a slot), cache-line aligned. One block at init;
+ * Memory: a block is its packed area (about TARGET bytes of items and a
+ * ready byte a slot) and, for items of up to INLINE_MAX_ELEM bytes, its
+ * inline area (CAP / grp lines), cache-line aligned: 2.2-2.4x the items'
+ * bytes for most sizes up to 56 (18.4 KiB a block for 8-byte items), 3.3x
+ * for 29-byte items (one a line); larger items 1.0x. One block at init;
  * more only when the chain holds more items
  * than the blocks so far (a backlog); every block is kept and reused,
  * so a list that once held a backlog of B items keeps about B items of
@@ -166,27 +174,31 @@
 #define FERRY__LFLIST_MIN_LAP 32u
 #define FERRY__LFLIST_MAX_LAP 1024u
 #define FERRY__LFLIST_MAX_ELEM ((size_t)32 << 10)
-/* Ready bytes spread out (see "Layout"): slot o's at ready[o << SHIFT],
- * for blocks linked by a push of fewer than SPREAD_BELOW items. */
-#define FERRY__LFLIST_SPREAD_SHIFT 3u
-#ifndef FERRY__LFLIST_SPREAD_BELOW
-#define FERRY__LFLIST_SPREAD_BELOW 8u
+/* The layouts (see "Layout"): blocks linked by a push of fewer than
+ * INLINE_BELOW items are inline, if their items have at most
+ * INLINE_MAX_ELEM bytes (a line holds at least one and its ready byte). */
+#define FERRY__LFLIST_PACKED 0u
+#define FERRY__LFLIST_INLINE 1u
+#ifndef FERRY__LFLIST_INLINE_BELOW
+#define FERRY__LFLIST_INLINE_BELOW 8u
 #endif
+#define FERRY__LFLIST_INLINE_MAX_ELEM ((size_t)FERRY_CACHELINE - 8)
 
 struct ferry__lfblock {
     FERRY_ATOMIC(struct ferry__lfblock *) next; /* L2 */
     struct ferry__lfblock *pool_next;           /* on the stack (L6) */
     struct ferry__lfblock *all_next;            /* every block, for fini */
     void *mem;                                  /* what to free (the block is aligned in it) */
-    /* The layout of the ready bytes: 0 packed, FERRY__LFLIST_SPREAD_SHIFT
-     * spread. Set while the block is private, published by linking (L2);
-     * atomic because a stale pointer may read it meanwhile (L4). */
-    FERRY_ATOMIC(uint8_t) spread;
+    /* The layout: FERRY__LFLIST_PACKED or _INLINE. Set while the block is
+     * private, published by linking (L2); atomic because a stale pointer
+     * may read it meanwhile (L4). */
+    FERRY_ATOMIC(uint8_t) layout;
     char pad0[FERRY_CACHELINE];
     FERRY_ATOMIC(size_t) acks; /* slots taken out (L5), on its own line */
     char pad1[FERRY_CACHELINE];
-    /* Room for CAP spread ready bytes (CAP << SPREAD_SHIFT), from a line
-     * of its own; then the items (at items_off, on a line of their own). */
+    /* The packed area: CAP ready bytes from a line of their own, then the
+     * items (at items_off, on a line of their own); then the inline area,
+     * if any (at inl_off). */
     _Alignas(FERRY_CACHELINE) FERRY_ATOMIC(uint8_t) ready[];
 };
 
@@ -194,7 +206,11 @@ struct ferry__lflist {
     size_t elem;
     unsigned shift;   /* LAP = 1 << shift */
     size_t cap;       /* slots per block: LAP - 1 */
-    size_t items_off; /* offset of the items in a block */
+    size_t items_off; /* offset of the packed items in a block */
+    size_t inl_off;   /* offset of the inline area, or 0: none (items too big) */
+    size_t grp;       /* inline: slots a line */
+    size_t grp_hdr;   /* inline: offset of the items in a line (after grp ready bytes) */
+    uint64_t grp_mul; /* inline: ceil(2^32 / grp), so that o / grp = o * grp_mul >> 32 for o < 2^10 */
     size_t block_bytes;
     /* Test hook: the allocator of blocks (malloc unless a test sets it). */
     void *(*alloc)(size_t);
@@ -241,31 +257,92 @@ struct ferry__lfblock *ferry__lflist_get(struct ferry__lflist *l, size_t n);
 void ferry__lflist_put(struct ferry__lflist *l, struct ferry__lfblock *b);
 void ferry__lflist_link(struct ferry__lflist *l, struct ferry__lfblock *b, struct ferry__lfblock *n);
 void ferry__lflist_enter(struct ferry__lflist *l, struct ferry__lfblock *b, uint64_t end);
-/* Slot o's ready byte in block b, in b's layout. Relaxed: the layout was
- * set before b was linked and is ordered like its cleared bytes (L2, L4);
- * through a stale b any layout gives a byte within the block, and what it
- * says means nothing (L4). */
-static inline FERRY_ATOMIC(uint8_t) *ferry__lflist_ready(struct ferry__lfblock *b, size_t o)
+/* Block b's layout. Relaxed: it was set before b was linked and is
+ * ordered like its cleared bytes (L2, L4); through a stale b any layout
+ * gives bytes within the block that are only ever accessed atomically as
+ * ready bytes, and what they say means nothing (L4). */
+static inline unsigned ferry__lflist_layout(struct ferry__lfblock *b)
 {
-    return &b->ready[o << atomic_load_explicit(&b->spread, memory_order_relaxed)];
+    return atomic_load_explicit(&b->layout, memory_order_relaxed);
 }
 
-/* A batch's ready bytes, four per step (out of line, so that the one-item
- * paths stay small): how many slots from o, up to lim, are ready (acquire:
- * L1); set k slots' bytes from o (release: L1). */
-size_t ferry__lflist_ready_run(struct ferry__lfblock *b, size_t o, size_t lim);
-void ferry__lflist_set_ready(struct ferry__lfblock *b, size_t o, size_t k);
+/* Inline layout: the line that holds slot o, and o's place *j in it. */
+static inline char *ferry__lflist_line(const struct ferry__lflist *l, struct ferry__lfblock *b, size_t o, size_t *j)
+{
+    size_t g = (size_t)(((uint64_t)o * l->grp_mul) >> 32);
+    *j = o - g * l->grp;
+    return (char *)b + l->inl_off + g * FERRY_CACHELINE;
+}
+
+/* Slot o's ready byte and item in block b, in layout lay. */
+static inline FERRY_ATOMIC(uint8_t) *ferry__lflist_ready_at(const struct ferry__lflist *l, struct ferry__lfblock *b,
+                                                            unsigned lay, size_t o)
+{
+    if (lay == FERRY__LFLIST_PACKED)
+        return &b->ready[o];
+    size_t j;
+    char *line = ferry__lflist_line(l, b, o, &j);
+    return (FERRY_ATOMIC(uint8_t) *)(void *)(line + j);
+}
+
+static inline char *ferry__lflist_item_at(const struct ferry__lflist *l, struct ferry__lfblock *b, unsigned lay,
+                                          size_t o)
+{
+    if (lay == FERRY__LFLIST_PACKED)
+        return (char *)b + l->items_off + o * l->elem;
+    size_t j;
+    char *line = ferry__lflist_line(l, b, o, &j);
+    return line + l->grp_hdr + j * l->elem;
+}
+
+/* The same in b's layout now (tests, drain). */
+static inline FERRY_ATOMIC(uint8_t) *ferry__lflist_ready(const struct ferry__lflist *l, struct ferry__lfblock *b,
+                                                         size_t o)
+{
+    return ferry__lflist_ready_at(l, b, ferry__lflist_layout(b), o);
+}
+
+static inline char *ferry__lflist_item(const struct ferry__lflist *l, struct ferry__lfblock *b, size_t o)
+{
+    return ferry__lflist_item_at(l, b, ferry__lflist_layout(b), o);
+}
+
+/* A batch's ready bytes and items, in layout lay (out of line, so that
+ * the one-item paths stay small): how many slots from o, up to lim, are
+ * ready (acquire: L1); set k slots' bytes from o (release: L1); copy k
+ * items from o out to dst / in from src, across an inline block's lines. */
+size_t ferry__lflist_ready_run(const struct ferry__lflist *l, struct ferry__lfblock *b, unsigned lay, size_t o,
+                               size_t lim);
+void ferry__lflist_set_ready(const struct ferry__lflist *l, struct ferry__lfblock *b, unsigned lay, size_t o,
+                             size_t k);
+void ferry__lflist_copy_out_lines(const struct ferry__lflist *l, struct ferry__lfblock *b, size_t o, size_t k,
+                                  void *dst);
+void ferry__lflist_copy_in_lines(const struct ferry__lflist *l, struct ferry__lfblock *b, size_t o, size_t k,
+                                 const void *src);
+
+static inline void ferry__lflist_copy_out(const struct ferry__lflist *l, struct ferry__lfblock *b, unsigned lay,
+                                          size_t o, size_t k, void *dst)
+{
+    if (lay == FERRY__LFLIST_PACKED || k == 1)
+        ferry__copy_items(dst, ferry__lflist_item_at(l, b, lay, o), k, l->elem);
+    else
+        ferry__lflist_copy_out_lines(l, b, o, k, dst);
+}
+
+static inline void ferry__lflist_copy_in(const struct ferry__lflist *l, struct ferry__lfblock *b, unsigned lay,
+                                         size_t o, size_t k, const void *src)
+{
+    if (lay == FERRY__LFLIST_PACKED || k == 1)
+        ferry__copy_items(ferry__lflist_item_at(l, b, lay, o), src, k, l->elem);
+    else
+        ferry__lflist_copy_in_lines(l, b, o, k, src);
+}
 
 /* Tests may define this before including this header, to stall a pop
  * between its head and head_blk loads (the window L4 is about). */
 #ifndef FERRY__LFLIST_POP_STALL
 #define FERRY__LFLIST_POP_STALL() ((void)0)
 #endif
-
-static inline char *ferry__lflist_item(const struct ferry__lflist *l, struct ferry__lfblock *b, size_t o)
-{
-    return (char *)b + l->items_off + o * l->elem;
-}
 
 /* Push up to n items (n >= 1); returns how many went in (fewer: a flag
  * is set, or no block could be had: then *nomem is set). With `backoff`,
@@ -311,11 +388,12 @@ static inline size_t ferry__lflist_push(struct ferry__lflist *l, const void *src
             ferry__lflist_link(l, b, next);
             next = NULL;
         }
-        ferry__copy_items(ferry__lflist_item(l, b, o), from + done * l->elem, k, l->elem);
+        unsigned lay = ferry__lflist_layout(b);
+        ferry__lflist_copy_in(l, b, lay, o, k, from + done * l->elem);
         if (k == 1)
-            atomic_store_explicit(ferry__lflist_ready(b, o), 1, memory_order_release); /* L1 */
+            atomic_store_explicit(ferry__lflist_ready_at(l, b, lay, o), 1, memory_order_release); /* L1 */
         else
-            ferry__lflist_set_ready(b, o, k); /* L1 */
+            ferry__lflist_set_ready(l, b, lay, o, k); /* L1 */
         done += k;
     }
     if (FERRY_UNLIKELY(next != NULL))
@@ -331,6 +409,7 @@ static inline size_t ferry__lflist_pop(struct ferry__lflist *l, void *dst, size_
 {
     size_t o, k;
     struct ferry__lfblock *b;
+    unsigned lay;
     uint64_t h;
     unsigned lost = 0;
     for (;;) {
@@ -350,12 +429,13 @@ static inline size_t ferry__lflist_pop(struct ferry__lflist *l, void *dst, size_
          * caught the relaxed load reading a block fresh from malloc.) */
         b = atomic_load_explicit(&l->head_blk, memory_order_acquire);
         size_t lim = max < l->cap - o ? max : l->cap - o;
+        lay = ferry__lflist_layout(b);
         /* Acquire: L1. Through a stale b these bytes mean nothing and the
          * CAS below fails (L4). */
         if (lim == 1)
-            k = atomic_load_explicit(ferry__lflist_ready(b, o), memory_order_acquire) != 0;
+            k = atomic_load_explicit(ferry__lflist_ready_at(l, b, lay, o), memory_order_acquire) != 0;
         else
-            k = ferry__lflist_ready_run(b, o, lim);
+            k = ferry__lflist_ready_run(l, b, lay, o, lim);
         if (k == 0)
             return 0;
         /* Relaxed CAS: L4. */
@@ -368,7 +448,7 @@ static inline size_t ferry__lflist_pop(struct ferry__lflist *l, void *dst, size_
         ferry__lflist_enter(l, b, h + k);
         *entered = true;
     }
-    ferry__copy_items(dst, ferry__lflist_item(l, b, o), k, l->elem);
+    ferry__lflist_copy_out(l, b, lay, o, k, dst);
     /* acq_rel: L5 (our copy-out before the reuse; the recycler sees all). */
     if (atomic_fetch_add_explicit(&b->acks, k, memory_order_acq_rel) + k == l->cap)
         ferry__lflist_put(l, b);

@@ -135,19 +135,27 @@ FERRY_TEST(lflist_fifo_batches_across_blocks)
     }
 }
 
-/* The layout of a block's ready bytes follows the push that links it
- * (chan_lflist.h, "Layout"): spread (slot o's byte at o << SPREAD_SHIFT)
- * after a push of fewer than SPREAD_BELOW items, packed after a larger one;
- * a recycled block takes the layout of its new linker (checked at every
- * link), and no byte of its old one is read as set. Blocks, their ready bytes and their items are
- * cache-line aligned. FIFO throughout. */
+/* The layout of a block follows the push that links it (chan_lflist.h,
+ * "Layout"): inline (each line a group of slots' ready bytes and items)
+ * after a push of fewer than INLINE_BELOW items, packed after a larger
+ * one; a recycled block takes the layout of its new linker (checked at
+ * every link), and no byte of its old one is read as set. Blocks and
+ * their packed ready bytes and items are cache-line aligned; an inline
+ * slot's ready byte and item share one line. FIFO throughout. */
 static struct ferry__lfblock *tail_block(struct ferry__lflist *l) { return atomic_load(&l->tail_blk); }
 
 static void check_aligned(struct ferry__lflist *l, struct ferry__lfblock *b)
 {
     CHECK_EQ((uintptr_t)b % FERRY_CACHELINE, 0);
     CHECK_EQ((uintptr_t)b->ready % FERRY_CACHELINE, 0);
-    CHECK_EQ((uintptr_t)ferry__lflist_item(l, b, 0) % FERRY_CACHELINE, 0);
+    CHECK_EQ((uintptr_t)ferry__lflist_item_at(l, b, FERRY__LFLIST_PACKED, 0) % FERRY_CACHELINE, 0);
+    for (size_t o = 0; l->inl_off != 0 && o < l->cap; o++) {
+        uintptr_t r = (uintptr_t)ferry__lflist_ready_at(l, b, FERRY__LFLIST_INLINE, o);
+        uintptr_t it = (uintptr_t)ferry__lflist_item_at(l, b, FERRY__LFLIST_INLINE, o);
+        CHECK_EQ(r / FERRY_CACHELINE, it / FERRY_CACHELINE);
+        CHECK_EQ(r / FERRY_CACHELINE, (it + l->elem - 1) / FERRY_CACHELINE);
+        CHECK(it >= (uintptr_t)b + l->inl_off && it + l->elem <= (uintptr_t)b + l->block_bytes);
+    }
 }
 
 FERRY_TEST(lflist_layout_follows_the_linking_push)
@@ -157,8 +165,8 @@ FERRY_TEST(lflist_layout_follows_the_linking_push)
     long in[64], out[64], next_in = 0, next_out = 0;
     struct ferry__lfblock *first = tail_block(&l);
     check_aligned(&l, first);
-    CHECK_EQ(atomic_load(&first->spread), 0); /* the first block: packed */
-    /* One at a time to the block's end: the block linked then is spread. */
+    CHECK_EQ(atomic_load(&first->layout), FERRY__LFLIST_PACKED); /* the first block */
+    /* One at a time to the block's end: the block linked then is inline. */
     for (int i = 0; i < 7; i++) {
         in[0] = next_in++;
         CHECK_EQ(push(&l, in, 1), 1);
@@ -166,24 +174,28 @@ FERRY_TEST(lflist_layout_follows_the_linking_push)
     struct ferry__lfblock *b = tail_block(&l);
     CHECK(b != first);
     check_aligned(&l, b);
-    CHECK_EQ(atomic_load(&b->spread), FERRY__LFLIST_SPREAD_SHIFT);
-    /* Its bytes where spread puts them, none where packed would (a new
-     * block's ready bytes are all zero). */
+    CHECK_EQ(atomic_load(&b->layout), FERRY__LFLIST_INLINE);
+    /* Its bytes where inline puts them, none where packed would (a new
+     * block's ready bytes are all zero), and the items beside them. */
     for (int i = 0; i < 3; i++) {
         in[0] = next_in++;
         CHECK_EQ(push(&l, in, 1), 1);
     }
-    for (size_t o = 0; o < 3; o++)
-        CHECK_EQ(atomic_load(&b->ready[o << FERRY__LFLIST_SPREAD_SHIFT]), 1);
-    CHECK_EQ(atomic_load(&b->ready[1]), 0);
-    CHECK_EQ(atomic_load(&b->ready[2]), 0);
-    /* A batch of SPREAD_BELOW across the end: the next block is packed. */
-    for (size_t i = 0; i < FERRY__LFLIST_SPREAD_BELOW; i++)
+    for (size_t o = 0; o < 3; o++) {
+        CHECK_EQ(atomic_load(ferry__lflist_ready_at(&l, b, FERRY__LFLIST_INLINE, o)), 1);
+        CHECK_EQ(atomic_load(&b->ready[o]), 0);
+        long v;
+        memcpy(&v, ferry__lflist_item_at(&l, b, FERRY__LFLIST_INLINE, o), sizeof v);
+        CHECK_EQ(v, 7 + (long)o);
+    }
+    CHECK_EQ(atomic_load(ferry__lflist_ready_at(&l, b, FERRY__LFLIST_INLINE, 3)), 0);
+    /* A batch of INLINE_BELOW across the end: the next block is packed. */
+    for (size_t i = 0; i < FERRY__LFLIST_INLINE_BELOW; i++)
         in[i] = next_in++;
-    CHECK_EQ(push(&l, in, FERRY__LFLIST_SPREAD_BELOW), FERRY__LFLIST_SPREAD_BELOW);
+    CHECK_EQ(push(&l, in, FERRY__LFLIST_INLINE_BELOW), FERRY__LFLIST_INLINE_BELOW);
     struct ferry__lfblock *c = tail_block(&l);
     CHECK(c != b);
-    CHECK_EQ(atomic_load(&c->spread), 0);
+    CHECK_EQ(atomic_load(&c->layout), FERRY__LFLIST_PACKED);
     /* Everything out, in order, in pops of 1 and of many. */
     for (size_t got; (got = pop(&l, out, next_out % 2 ? 5 : 1)) > 0;)
         for (size_t i = 0; i < got; i++)
@@ -199,12 +211,12 @@ FERRY_TEST(lflist_layout_follows_the_linking_push)
         for (size_t i = 0; i < k; i++)
             in[i] = next_in++;
         struct ferry__lfblock *before = tail_block(&l);
-        unsigned was = atomic_load(&before->spread);
+        unsigned was = atomic_load(&before->layout);
         CHECK_EQ(push(&l, in, k), k);
         struct ferry__lfblock *now = tail_block(&l);
         if (now != before) { /* this push linked it */
-            unsigned want = k < FERRY__LFLIST_SPREAD_BELOW ? FERRY__LFLIST_SPREAD_SHIFT : 0;
-            CHECK_EQ(atomic_load(&now->spread), want);
+            unsigned want = k < FERRY__LFLIST_INLINE_BELOW ? FERRY__LFLIST_INLINE : FERRY__LFLIST_PACKED;
+            CHECK_EQ(atomic_load(&now->layout), want);
             relaid += want != was;
         }
         size_t want = 1 + ferry_test_rand(&rnd) % 12, got = 0, g;
@@ -221,6 +233,76 @@ FERRY_TEST(lflist_layout_follows_the_linking_push)
     CHECK(ferry__lflist_blocks(&l) <= 6); /* recycled, not allocated again */
     CHECK(relaid > 100);                  /* layouts changed along the way */
     ferry__lflist_fini(&l);
+}
+
+/* Inline blocks for every item size: items of 1 to 56 bytes lie in
+ * groups a line (with 1 byte: 32 a line; 8: 7; 56: 1), larger ones are
+ * never inline. Small pushes (inline blocks) and pops of up to 40 (across
+ * lines and blocks) carry every byte through in order, for blocks of 31
+ * slots, which end in a partly used line for most group sizes. */
+static void fill_item(unsigned char *p, size_t elem, uint64_t seq)
+{
+    for (size_t i = 0; i < elem; i++)
+        p[i] = (unsigned char)(seq * 31 + i * 7 + (seq >> 8));
+}
+
+FERRY_TEST(lflist_inline_lines_every_item_size)
+{
+    static const size_t sizes[] = {1, 2, 3, 5, 7, 8, 9, 13, 16, 24, 28, 29, 40, 55, 56, 57, 64, 100};
+    unsigned char in[7 * 100], out[40 * 100], want[100];
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        size_t elem = sizes[si];
+        struct ferry__lflist l;
+        memset(&l, 0, sizeof l);
+        CHECK_EQ(ferry__lflist_init_shape(&l, elem, 5), 0);
+        if (elem <= FERRY__LFLIST_INLINE_MAX_ELEM) {
+            CHECK(l.grp >= 1);
+            CHECK_EQ(l.grp_hdr % 8, 0);
+            CHECK(l.grp_hdr >= l.grp && l.grp_hdr + l.grp * elem <= FERRY_CACHELINE);
+            CHECK((l.grp + 1 + 7) / 8 * 8 + (l.grp + 1) * elem > FERRY_CACHELINE); /* no room for one more */
+            for (size_t o = 0; o < 1024; o++) /* o / grp by the multiply */
+                CHECK_EQ((size_t)(((uint64_t)o * l.grp_mul) >> 32), o / l.grp);
+        } else {
+            CHECK_EQ(l.inl_off, 0);
+        }
+        uint64_t rnd = 11 + elem, seq_in = 0, seq_out = 0;
+        size_t inline_links = 0;
+        for (int round = 0; round < 300; round++) {
+            size_t k = 1 + ferry_test_rand(&rnd) % 7;
+            for (size_t i = 0; i < k; i++)
+                fill_item(in + i * elem, elem, seq_in++);
+            struct ferry__lfblock *before = tail_block(&l);
+            bool nomem = false;
+            CHECK_EQ(ferry__lflist_push(&l, in, k, false, &nomem), k);
+            struct ferry__lfblock *now = tail_block(&l);
+            if (now != before) {
+                check_aligned(&l, now);
+                unsigned lay = atomic_load(&now->layout);
+                CHECK_EQ(lay, elem <= FERRY__LFLIST_INLINE_MAX_ELEM ? FERRY__LFLIST_INLINE : FERRY__LFLIST_PACKED);
+                inline_links += lay == FERRY__LFLIST_INLINE;
+            }
+            if (ferry_test_rand(&rnd) % 3 == 0)
+                continue; /* let a backlog build across lines and blocks */
+            size_t max = 1 + ferry_test_rand(&rnd) % 40, got = 0, g;
+            bool entered = false;
+            while (got < max && (g = ferry__lflist_pop(&l, out + got * elem, max - got, false, &entered)) > 0)
+                got += g;
+            for (size_t i = 0; i < got; i++) {
+                fill_item(want, elem, seq_out++);
+                CHECK(memcmp(out + i * elem, want, elem) == 0);
+            }
+        }
+        bool entered = false;
+        for (size_t g; (g = ferry__lflist_pop(&l, out, 40, false, &entered)) > 0;)
+            for (size_t i = 0; i < g; i++) {
+                fill_item(want, elem, seq_out++);
+                CHECK(memcmp(out + i * elem, want, elem) == 0);
+            }
+        CHECK_EQ(seq_out, seq_in);
+        CHECK_MSG((inline_links > 0) == (elem <= FERRY__LFLIST_INLINE_MAX_ELEM), "elem %zu: %zu inline links", elem,
+                  inline_links);
+        ferry__lflist_fini(&l);
+    }
 }
 
 /* Steady traffic allocates no block: after a warm-up with a backlog of at
@@ -353,7 +435,7 @@ static void *publish_late(void *arg)
     long v = 99;
     memcpy(ferry__lflist_item(lt->l, lt->b, lt->o), &v, sizeof v);
     atomic_store(&lt->published, 1);
-    atomic_store_explicit(ferry__lflist_ready(lt->b, lt->o), 1, memory_order_release);
+    atomic_store_explicit(ferry__lflist_ready(lt->l, lt->b, lt->o), 1, memory_order_release);
     return NULL;
 }
 
