@@ -60,6 +60,12 @@ void ferry_rt_exit(void)
     ferry__rt_depth_tls--;
 }
 
+void ferry__rt_leave_all(void)
+{
+    ferry__rt_depth_tls = 0;
+    atomic_signal_fence(memory_order_seq_cst); /* see ferry_rt_enter */
+}
+
 bool ferry_rt_active(void)
 {
     return ferry__rt_depth_tls != 0;

@@ -33,6 +33,11 @@ static inline bool ferry__rt_checking(void)
     return FERRY_UNLIKELY(atomic_load_explicit(&ferry__rt_block_hook, memory_order_relaxed) != NULL);
 }
 
+/* The calling thread leaves every real-time section at once: for
+ * ferry__die_at only, which is about to print its message and abort (a
+ * checker would otherwise report the print instead of the misuse). */
+void ferry__rt_leave_all(void);
+
 /* `call`, a ferry function that may block, is starting. */
 #define FERRY__RT_MAY_BLOCK(call)                                                            \
     do {                                                                                     \

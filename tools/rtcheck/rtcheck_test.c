@@ -270,6 +270,18 @@ FERRY_TEST(clean_threads)
     CHECK_EQ(freed, 10000);
 }
 
+/* ---- misuse inside a section: ferry's own message, not a report of the
+ * print that carries it ---- */
+
+FERRY_DEATH_TEST(death_misuse_in_section_says_what, "ferry_defer_push: NULL fn for node")
+{
+    static ferry_defer d;
+    static ferry_defer_node n;
+    ferry_defer_init(&d);
+    ferry_rt_enter();
+    ferry_defer_push(&d, &n, NULL);
+}
+
 /* ---- each forbidden call is caught ---- */
 
 FERRY_DEATH_TEST(death_malloc, "ferry-rtcheck: malloc in real-time section")
