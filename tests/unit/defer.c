@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "step.h"
+#include "cancel_inside.h"
 #include "test.h"
 
 typedef struct obj {
@@ -337,16 +338,13 @@ FERRY_TEST(push_after_any_instruction_of_a_collect)
 enum { CANCEL_NODES = 10 };
 static ferry_defer cancel_d;
 static ferry_defer_node cancel_nodes[CANCEL_NODES];
-static atomic_int cancel_ran, cancel_phase;
+static atomic_int cancel_ran;
 
 static void cancel_fn(ferry_defer_node *n)
 {
     atomic_fetch_add(&cancel_ran, 1);
     if (n == &cancel_nodes[0]) {
-        atomic_store(&cancel_phase, 1);   /* in the batch: cancel me */
-        while (atomic_load(&cancel_phase) != 2)
-            sched_yield();
-        pthread_testcancel();   /* a cancellation point, the request pending */
+        ferry_test_cancel_me(); /* a cancellation point, the request pending */
     }
 }
 
@@ -363,15 +361,7 @@ FERRY_TEST(collector_cancelled_inside_a_function_loses_nothing)
     CHECK_EQ(ferry_defer_init(&cancel_d), 0);
     for (int i = 0; i < CANCEL_NODES; i++)
         ferry_defer_push(&cancel_d, &cancel_nodes[i], cancel_fn);
-    pthread_t t;
-    CHECK_EQ(pthread_create(&t, NULL, cancel_collector, NULL), 0);
-    while (atomic_load(&cancel_phase) != 1)
-        sched_yield();
-    CHECK_EQ(pthread_cancel(t), 0);
-    atomic_store(&cancel_phase, 2);
-    void *res;
-    CHECK_EQ(pthread_join(t, &res), 0);
-    CHECK(res == PTHREAD_CANCELED);
+    ferry_test_cancel_inside(cancel_collector);
     ferry_defer_fini(&cancel_d);
     CHECK_EQ(atomic_load(&cancel_ran), CANCEL_NODES);
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cancel_inside.h"
 #include "test.h"
 
 typedef struct w {
@@ -209,16 +210,13 @@ FERRY_TEST(wake_function_may_free_waiter)
 enum { CANCEL_WAITERS = 3 };
 static ferry_waitlist cancel_wl = FERRY_WAITLIST_INIT;
 static ferry_waiter cancel_w[CANCEL_WAITERS];
-static atomic_int cancel_woken, cancel_phase;
+static atomic_int cancel_woken;
 
 static void cancel_wake(ferry_waiter *fw)
 {
     atomic_fetch_add(&cancel_woken, 1);
     if (fw == &cancel_w[0]) {
-        atomic_store(&cancel_phase, 1);   /* cancel me now */
-        while (atomic_load(&cancel_phase) != 2)
-            sched_yield();
-        pthread_testcancel();   /* a cancellation point, the request pending */
+        ferry_test_cancel_me(); /* a cancellation point, the request pending */
     }
 }
 
@@ -241,15 +239,7 @@ FERRY_TEST(waker_cancelled_inside_a_wake_function_wakes_the_rest)
         ferry_waiter_init(&cancel_w[i], cancel_wake);
         ferry_waitlist_link(&cancel_wl, &cancel_w[i]);
     }
-    pthread_t t;
-    CHECK_EQ(pthread_create(&t, NULL, cancel_waker, NULL), 0);
-    while (atomic_load(&cancel_phase) != 1)
-        sched_yield();
-    CHECK_EQ(pthread_cancel(t), 0);
-    atomic_store(&cancel_phase, 2);
-    void *res;
-    CHECK_EQ(pthread_join(t, &res), 0);
-    CHECK(res == PTHREAD_CANCELED);
+    ferry_test_cancel_inside(cancel_waker);
     CHECK_EQ(atomic_load(&cancel_woken), CANCEL_WAITERS);
     for (int i = 0; i < CANCEL_WAITERS; i++) {
         CHECK(!ferry_waiter_taken(&cancel_w[i]));
