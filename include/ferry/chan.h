@@ -42,7 +42,10 @@
  *   nothing lost). No call here (nor in ferry/op.h, ferry/select.h) is a
  *   cancellation point: a pthread_cancel that arrives while a thread waits
  *   in a blocking call acts at the thread's next cancellation point, after
- *   the call has returned with what it moved. The calls are neither
+ *   the call has returned with what it moved. The callbacks a call runs
+ *   (weigh, drop, the wakers of async ops it completes) run with
+ *   cancellation held off likewise: one that reaches a cancellation point
+ *   does not cut the call short. The calls are neither
  *   async-signal-safe nor async-cancel-safe.
  *
  * Arguments (one policy for every channel and op function):
