@@ -9,6 +9,7 @@
  * drop, and every op the call completed has its waker called. */
 #include <errno.h>
 #include <ferry/op.h>
+#include <ferry/select.h>
 #include <pthread.h>
 
 #include "cancel_inside.h"
@@ -32,11 +33,12 @@ static void drop_cb(void *item, void *ctx)
         ferry_test_cancel_me();
 }
 
+static int cancel_at_weigh; /* the weigh call (from 0) that is cancelled */
 static size_t weigh_cb(const void *item, void *ctx)
 {
     (void)item;
     (void)ctx;
-    if (atomic_fetch_add(&weighed, 1) == 0)
+    if (atomic_fetch_add(&weighed, 1) == cancel_at_weigh)
         ferry_test_cancel_me();
     return 1;
 }
@@ -80,21 +82,31 @@ static void open_with(size_t cap, unsigned levels, size_t budget, bool weigh)
     atomic_store(&weighed, 0);
     atomic_store(&woken, 0);
     atomic_store(&returned, 0);
+    cancel_at_weigh = 0;
 }
 
-/* The victims: one call each, in a frame that returns normally; the
- * pending request acts at the pthread_testcancel after it. */
+/* The victims: one call each, in a frame that returns normally (a thread
+ * unwound through a frame with address-taken locals leaves AddressSanitizer's
+ * redzones behind); the pending request acts at the pthread_testcancel
+ * after it. */
+static void (*victim_call)(void);
+static void *victim(void *arg)
+{
+    (void)arg;
+    victim_call();
+    pthread_testcancel();
+    return NULL;
+}
+static void cancel_inside(void (*call)(void))
+{
+    victim_call = call;
+    ferry_test_cancel_inside(victim);
+}
+
 __attribute__((noinline)) static void release_rx(void)
 {
     ferry_rx_release(rx);
     atomic_store(&returned, 1);
-}
-static void *release_victim(void *arg)
-{
-    (void)arg;
-    release_rx();
-    pthread_testcancel();
-    return NULL;
 }
 
 static void drop_case(size_t cap, unsigned levels)
@@ -102,7 +114,7 @@ static void drop_case(size_t cap, unsigned levels)
     open_with(cap, levels, 0, false);
     long v[ITEMS] = {0};
     CHECK_EQ(ferry_send(tx, v, ITEMS), ITEMS);
-    ferry_test_cancel_inside(release_victim);
+    cancel_inside(release_rx);
     CHECK_MSG(atomic_load(&returned), "ferry_rx_release was cut short by the cancellation");
     CHECK_EQ(atomic_load(&dropped), ITEMS); /* every buffered item reached drop */
     check_lock_free();
@@ -120,19 +132,12 @@ __attribute__((noinline)) static void send_items(void)
     result = ferry_send(tx, v, nsend);
     atomic_store(&returned, 1);
 }
-static void *send_victim(void *arg)
-{
-    (void)arg;
-    send_items();
-    pthread_testcancel();
-    return NULL;
-}
 
 FERRY_TEST(cancelled_inside_weigh)
 {
     open_with(16, 1, 1000, true);
     nsend = ITEMS;
-    ferry_test_cancel_inside(send_victim);
+    cancel_inside(send_items);
     CHECK_MSG(atomic_load(&returned), "ferry_send was cut short by the cancellation");
     CHECK_EQ(result, ITEMS);
     check_lock_free();
@@ -143,6 +148,45 @@ FERRY_TEST(cancelled_inside_weigh)
     CHECK_EQ(stats(tx).weight, 0);
     ferry_tx_release(tx);
     ferry_rx_release(rx);
+}
+
+/* A select's send case on a channel whose budget is spent (with a receive
+ * case on an idle channel, so that the cases claim): its try pass weighs
+ * the item and finds no room, then its start weighs it again before it
+ * would claim (the path's room check): that weigh is cancelled. The select
+ * then waits until its deadline. */
+static ferry_tx *idle_tx;
+static ferry_rx *idle_rx;
+__attribute__((noinline)) static void select_send(void)
+{
+    long v = 5, out = 0;
+    ferry_select_case cs[2] = {{.op = FERRY_SELECT_RECV, .rx = idle_rx, .buf = &out, .n = 1},
+                               {.op = FERRY_SELECT_SEND, .tx = tx, .buf = &v, .n = 1}};
+    struct timespec dl = ferry_deadline_in_ms(50);
+    result = ferry_select_until(cs, 2, &dl);
+    atomic_store(&returned, 1);
+}
+
+FERRY_TEST(cancelled_inside_weigh_of_a_select_case)
+{
+    open_with(16, 1, 1, true);
+    cancel_at_weigh = 2;
+    long one = 9;
+    CHECK_EQ(ferry_send(tx, &one, 1), 1); /* weigh call 0: the budget is spent */
+    ferry_chan_config idle = {.elem_size = sizeof(long), .capacity = 4};
+    CHECK_EQ(ferry_chan_open(&idle, &idle_tx, &idle_rx), 0);
+    cancel_inside(select_send);
+    CHECK_MSG(atomic_load(&returned), "ferry_select_until was cut short by the cancellation");
+    CHECK_EQ(result, -ETIMEDOUT);
+    CHECK_EQ(atomic_load(&weighed), 3);
+    check_lock_free();
+    long out[2];
+    CHECK_EQ(ferry_try_recv(rx, out, 2), 1);
+    CHECK_EQ(out[0], 9);
+    ferry_tx_release(tx);
+    ferry_rx_release(rx);
+    ferry_tx_release(idle_tx);
+    ferry_rx_release(idle_rx);
 }
 
 /* Async receives pending on a channel; the victim's send completes them
@@ -158,7 +202,7 @@ static void wakers_case(size_t cap)
     nsend = cap == 0 ? OPS : ITEMS;
     for (int i = 0; i < OPS; i++)
         CHECK_EQ(ferry_recv_start(rx, &ops[i], &outs[i], 1, (ferry_waker){wake_cb, NULL}), -EINPROGRESS);
-    ferry_test_cancel_inside(send_victim);
+    cancel_inside(send_items);
     CHECK_MSG(atomic_load(&returned), "ferry_send was cut short by the cancellation");
     CHECK_EQ(result, (ssize_t)nsend);
     CHECK_EQ(atomic_load(&woken), OPS); /* every completed op's waker ran */
