@@ -28,7 +28,8 @@
 
 static inline struct ferry__chan_buf *B(struct ferry_chan *c) { return &c->u.buf; }
 
-/* The weight of one item, by the user's weigh callback (under the lock). */
+/* The weight of one item, by the user's weigh callback (under the lock;
+ * the caller holds cancellation off: ferry__nocancel_begin). */
 static size_t weigh_one(struct ferry_chan *c, const char *item)
 {
     ferry__callback_enter(c);
@@ -200,8 +201,12 @@ static bool buf_put(struct ferry_chan *c, ferry_op *op)
 {
     struct ferry__chan_buf *b = B(c);
     struct ferry__ring *r = &b->rings[op->prio];
-    if (c->weigh)
-        return buffer_put_weighed(c, op, r);
+    if (c->weigh) {
+        int cancel = ferry__nocancel_begin(); /* around the run's weigh calls */
+        bool ok = buffer_put_weighed(c, op, r);
+        ferry__nocancel_end(cancel);
+        return ok;
+    }
     size_t k = op->n - op->done;
     if (k > c->cap - b->count)
         k = c->cap - b->count;
@@ -236,7 +241,9 @@ static bool buf_room(struct ferry_chan *c, ferry_op *op)
     if (!c->weigh)
         return b->count == 0 || (b->weight < c->budget && c->budget - b->weight >= c->elem);
     if (!op->has_head_weight) {
+        int cancel = ferry__nocancel_begin();
         op->head_weight = weigh_one(c, (const char *)op->buf + op->done * c->elem);
+        ferry__nocancel_end(cancel);
         op->has_head_weight = true;
     }
     return weight_fits(c, 0, b->weight, op->head_weight);

@@ -177,7 +177,9 @@ struct ferry_chan {
     char pad2[FERRY_CACHELINE];
 };
 
-/* Around a weigh or drop callback, under the lock (C1). */
+/* Around a weigh or drop callback, under the lock (C1). The caller also
+ * holds thread cancellation off around them (ferry__nocancel_begin), once
+ * per run of callbacks. */
 static inline void ferry__callback_enter(struct ferry_chan *c)
 {
     atomic_store_explicit(&c->cb_tid, ferry__self_tid(), memory_order_relaxed); /* C1 */
@@ -186,6 +188,22 @@ static inline void ferry__callback_leave(struct ferry_chan *c)
 {
     atomic_store_explicit(&c->cb_tid, 0, memory_order_relaxed); /* C1 */
 }
+
+/* Thread cancellation held off around user callbacks that run inside a
+ * channel call (weigh and drop under the lock, wakers in a wake round). A
+ * callback that reaches a cancellation point (a drop that logs, a waker
+ * that writes to an eventfd) would otherwise end the thread inside the
+ * call: with the lock held and cb_tid set (every later call on the channel
+ * would wait for ever), or with the rest of a wake round never woken. The
+ * request stays pending and acts at the thread's next cancellation point,
+ * after the call returned. begin returns the state that end restores. */
+static inline int ferry__nocancel_begin(void)
+{
+    int state;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &state);
+    return state;
+}
+static inline void ferry__nocancel_end(int state) { pthread_setcancelstate(state, NULL); }
 
 /* Every entry point, before it takes the lock: abort if the calling thread
  * is inside one of c's callbacks (C1). `what` names the call's handle. */

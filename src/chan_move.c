@@ -439,7 +439,9 @@ void ferry__chan_close_locked(struct ferry_chan *c, struct ferry__wake *wk)
 
 void ferry__chan_receivers_gone(struct ferry_chan *c, struct ferry__wake *wk)
 {
+    int cancel = ferry__nocancel_begin(); /* every buffered item reaches drop */
     c->path->drop_all(c);
+    ferry__nocancel_end(cancel);
     complete_all(c, &c->sendq, -EPIPE, wk);
     complete_all(c, &c->recvq, -EPIPE, wk);
 }

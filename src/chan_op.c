@@ -107,6 +107,13 @@ void ferry__wake_round(struct ferry_chan *c, struct ferry__wake *wk)
     }
     if (!wk->registered)
         return;
+    /* A waker that reaches a cancellation point (a write to an eventfd)
+     * must not end the thread here: the round lives in this thread's
+     * frame, the ops after it would never be woken, and cancellers would
+     * find a round that is gone. Cancellation is held off until every
+     * waker has run and the round has left the registry (chan_internal.h,
+     * ferry__nocancel_begin). */
+    int cancel_state = ferry__nocancel_begin();
     wk->outer = tls_waking;
     tls_waking = wk;
     for (;;) {
@@ -138,6 +145,7 @@ void ferry__wake_round(struct ferry_chan *c, struct ferry__wake *wk)
     uint32_t v;
     while ((v = atomic_load_explicit(&wk->pins, memory_order_acquire)) != 0)
         ferry__futex_wait(&wk->pins, v, NULL);
+    ferry__nocancel_end(cancel_state);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -42,7 +42,10 @@
  *   nothing lost). No call here (nor in ferry/op.h, ferry/select.h) is a
  *   cancellation point: a pthread_cancel that arrives while a thread waits
  *   in a blocking call acts at the thread's next cancellation point, after
- *   the call has returned with what it moved. The calls are neither
+ *   the call has returned with what it moved. The callbacks a call runs
+ *   (weigh, drop, the wakers of async ops it completes) run with
+ *   cancellation held off likewise: one that reaches a cancellation point
+ *   does not cut the call short. The calls are neither
  *   async-signal-safe nor async-cancel-safe.
  *
  * Arguments (one policy for every channel and op function):
@@ -107,7 +110,10 @@ typedef struct ferry_chan_config {
  * weigh and drop run with the channel's lock held: they must not call any
  * function on the same channel (through any of its handles, ferry_chan_stats
  * included, or ferry_op_cancel of an op on it): such a call aborts with a
- * message (it would deadlock on the lock). Other threads' calls meanwhile simply wait for the lock. */
+ * message (it would deadlock on the lock). Other threads' calls meanwhile
+ * simply wait for the lock. They run with thread cancellation held off (a
+ * request acts after the call returns), and must return: a longjmp or
+ * pthread_exit out of one leaves the lock held for ever. */
 int ferry_chan_open(const ferry_chan_config *cfg, ferry_tx **tx, ferry_rx **rx);
 
 /* One more sender / receiver: counts a reference and returns its argument
