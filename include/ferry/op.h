@@ -58,6 +58,11 @@
  * - Blocking calls and async ops mix freely on both ends of one channel; a
  *   blocking call is an op on the caller's stack whose waker is a futex.
  * - Nothing allocates.
+ * - A waker runs with thread cancellation held off (a waker that writes to
+ *   an eventfd reaches a cancellation point): a cancellation request acts
+ *   after the channel call that ran the waker has returned. A waker must
+ *   return; a longjmp or pthread_exit out of one leaves the other ops of
+ *   its wake round unwoken.
  */
 #ifndef FERRY_OP_H
 #define FERRY_OP_H
