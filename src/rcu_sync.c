@@ -189,10 +189,11 @@ int ferry_rcu_sync_enter(ferry_rcu_sync *rs)
     FERRY__RT_MAY_BLOCK("ferry_rcu_sync_enter");
     if (!rs || !rs->ops)   /* NULL, zero-filled or finished: not set up */
         return -EINVAL;
-#ifdef FERRY_DEBUG
+    /* Always checked (one thread-local load): from inside a section, an
+     * enter that shares another enterer's grace period would wait for it
+     * while that grace period waits for this section -- a silent hang. */
     if (rs->ops->reading && rs->ops->reading())
         ferry__die("ferry_rcu_sync_enter inside a read-side section (deadlock)");
-#endif
     /* Not a cancellation point, though pthread_cond_wait below is one: a
      * thread cancelled there would die holding sync_lock (cond_wait takes it
      * back first), and every later call on rs, the enterer whose grace

@@ -92,8 +92,10 @@ static inline bool ferry_rcu_sync_is_idle(const ferry_rcu_sync *rs)
  * running and none will see it until the matching exit (and a grace period
  * more). Blocks for a grace period when the state is idle (concurrent
  * callers share it), else at most until the first enterer's grace period
- * ends. Not inside a read-side section (FERRY_DEBUG aborts; otherwise it
- * deadlocks). QSBR: an online caller goes offline for the call and comes
+ * ends. Not inside a read-side section of the default flavor (aborts with a
+ * message: it would wait for a grace period that waits for the caller); a
+ * QSBR caller inside a ferry_qsbr_read_lock section aborts in FERRY_DEBUG
+ * builds (otherwise it goes offline as below). QSBR: an online caller goes offline for the call and comes
  * back online. Returns 0, or -EINVAL for NULL. Never allocates. Not a
  * cancellation point: a pthread_cancel that arrives while it waits takes
  * effect at the caller's next cancellation point, after it returned. */
