@@ -128,12 +128,18 @@ extern bool ferry__rcu_strict;
 extern unsigned ferry__rcu_ncpus;
 
 /* Registry. A parked reader is registered but does not count in `active`
- * (callback threads between batches); it must be outside any section. */
-void ferry__rcu_register(struct ferry__rcu_flavor *f, struct ferry__rcu_reader *r, bool parked);
+ * (callback threads between batches); it must be outside any section.
+ * Registering a reader that is not parked first arms the thread-exit
+ * destructor: returns 0, or a negative errno when that fails (-ENOMEM,
+ * -EAGAIN; nothing registered). Parked registration always succeeds.
+ * register_or_die: the same for a user thread, aborting with a message. */
+int ferry__rcu_register(struct ferry__rcu_flavor *f, struct ferry__rcu_reader *r, bool parked);
+void ferry__rcu_register_or_die(struct ferry__rcu_flavor *f, struct ferry__rcu_reader *r);
 void ferry__rcu_unregister(struct ferry__rcu_flavor *f, struct ferry__rcu_reader *r);
 void ferry__rcu_park(struct ferry__rcu_flavor *f, struct ferry__rcu_reader *r, bool parked);
-/* Arm the flavor's thread-exit destructor for the calling thread. */
-void ferry__rcu_arm_exit(struct ferry__rcu_flavor *f);
+/* Arm the flavor's thread-exit destructor for the calling thread. Returns
+ * 0, or a negative errno (-EAGAIN: no key left; -ENOMEM). */
+int ferry__rcu_arm_exit(struct ferry__rcu_flavor *f);
 
 /* Scan `input` until no reader in it is OLD: INACTIVE readers move to qs,
  * CURRENT ones to cur_snap (or qs when cur_snap is NULL). Called with

@@ -558,7 +558,14 @@ int ferry__rcu_set_thread_worker(struct ferry__rcu_flavor *f, ferry_rcu_worker *
         ferry_mutex_unlock(&f->worker_lock);
         if (stopping)
             return -EINVAL;
-        ferry__rcu_arm_exit(f);
+        /* Unbinds the thread at its exit; without it w would count the
+         * thread for ever (every destroy -EBUSY). */
+        int rc = ferry__rcu_arm_exit(f);
+        if (FERRY_UNLIKELY(rc != 0)) {
+            /* Relaxed: as below. */
+            atomic_fetch_sub_explicit(&w->nbound, 1, memory_order_relaxed);
+            return rc;
+        }
     }
     if (old)
         /* Relaxed: a count destroy checks; the unbinding thread no longer

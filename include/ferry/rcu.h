@@ -177,7 +177,11 @@ typedef struct ferry_rcu_head {
 
 /* Make the calling thread a reader (and let callbacks know it). Must be
  * called before the thread's first read lock; aborts if already registered.
- * Takes a lock; may block briefly behind a running grace-period scan. */
+ * Takes a lock; may block briefly behind a running grace-period scan. May
+ * allocate (the thread-specific value that unregisters the thread at its
+ * exit, in a process with more than 32 keys): aborts, saying so, when that
+ * fails, as a thread registered without it would leave a dangling record
+ * behind at its exit. */
 void ferry_rcu_register_thread(void);
 
 /* Remove the calling thread from the readers. Aborts if it is not registered
@@ -347,8 +351,11 @@ int ferry_rcu_worker_destroy(ferry_rcu_worker *w);
 /* Send the calling thread's callbacks to w (NULL: back to the per-CPU or
  * default worker; also when the thread is bound to none). Returns 0, or
  * -EINVAL (w of another flavor, the default worker, being destroyed or
- * destroyed already: looked up, as in destroy). A bound thread that exits is
- * unbound. Never blocks long. */
+ * destroyed already: looked up, as in destroy), or -ENOMEM / -EAGAIN (the
+ * thread-specific value that unbinds the thread at its exit could not be
+ * set up; the binding is unchanged). A bound thread that exits is unbound.
+ * Never blocks long; may allocate (that value, in a process with more than
+ * 32 thread-specific keys). */
 int ferry_rcu_set_thread_worker(ferry_rcu_worker *w);
 
 /* The worker the calling thread is bound to, or NULL. */
