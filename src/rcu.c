@@ -147,6 +147,7 @@ void ferry_rcu_register_thread(void)
 }
 void ferry_rcu_unregister_thread(void)
 {
+    ferry__rcu_check_not_own_worker(&memb, "ferry_rcu_unregister_thread");
     if (FERRY_UNLIKELY(ferry_rcu_read_ongoing()))
         ferry__die("ferry_rcu_unregister_thread inside a read-side section "
                    "(or the thread exited inside one)");

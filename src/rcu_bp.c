@@ -128,6 +128,7 @@ static void release_self(void)
 
 void ferry_rcu_bp_unregister_thread(void)
 {
+    ferry__rcu_check_not_own_worker(&bp, "ferry_rcu_bp_unregister_thread");
     if (!ferry__rcu_bp_self)
         return;
     if (FERRY_UNLIKELY(ferry_rcu_bp_read_ongoing()))

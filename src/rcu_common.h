@@ -190,6 +190,11 @@ void ferry__rcu_gp_after_fork_child(struct ferry__rcu_flavor *f);
 void ferry__rcu_set_fork_child_hook(void (*fn)(void));
 bool ferry__rcu_head_pending(const ferry_rcu_head *head);
 
+/* Abort when the caller is one of f's callback threads: user code there
+ * must not unregister it (the worker would go on running callbacks, which
+ * may read, unseen by grace periods, and its reader count would go wrong). */
+void ferry__rcu_check_not_own_worker(struct ferry__rcu_flavor *f, const char *what);
+
 /* Debug: abort if the caller is inside a read-side section of f. */
 void ferry__rcu_check_not_reading(struct ferry__rcu_flavor *f, const char *what,
                                   const char *file, int line);

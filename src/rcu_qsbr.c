@@ -125,6 +125,7 @@ void ferry_qsbr_register_thread(void)
 
 void ferry_qsbr_unregister_thread(void)
 {
+    ferry__rcu_check_not_own_worker(&qsbr, "ferry_qsbr_unregister_thread");
     if (FERRY_UNLIKELY(ferry__qsbr_reader.nest != 0))
         ferry__die("ferry_qsbr_unregister_thread inside a read-side section "
                    "(or the thread exited inside one)");

@@ -446,6 +446,14 @@ void ferry__rcu_barrier(struct ferry__rcu_flavor *f, const char *file, int line)
     }
 }
 
+void ferry__rcu_check_not_own_worker(struct ferry__rcu_flavor *f, const char *what)
+{
+    ferry_rcu_worker *w = self_worker;
+    if (FERRY_UNLIKELY(w && w->f == f))
+        ferry__die("%s called from a %s callback (the callback thread's registration "
+                   "belongs to its worker)", what, f->name);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Worker management.                                                        */
 

@@ -185,7 +185,9 @@ typedef struct ferry_rcu_head {
 void ferry_rcu_register_thread(void);
 
 /* Remove the calling thread from the readers. Aborts if it is not registered
- * or is inside a read-side section. Call before the thread exits. */
+ * or is inside a read-side section, and from a callback of this flavor (the
+ * callback thread is registered by RCU, not by the callback). Call before
+ * the thread exits. */
 void ferry_rcu_unregister_thread(void);
 
 /* The counter updates of read_lock / read_unlock, shared by the memb and bp

@@ -54,7 +54,8 @@ int ferry_rcu_bp_register_thread(void);
 
 /* Unregister the calling thread now (optional: thread exit does it). A
  * later read lock registers it again. No-op when not registered; aborts
- * inside a read-side section. */
+ * inside a read-side section, and from a ferry_rcu_bp callback (its thread
+ * is registered by RCU). */
 void ferry_rcu_bp_unregister_thread(void);
 
 /* Begin a read-side section: nestable, wait-free once the thread is

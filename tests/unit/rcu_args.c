@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The three RCU flavors' core calls attacked: NULL heads and callbacks on
  * every flavor, registering twice, unregistering when not registered,
- * synchronize and call from inside a callback. */
+ * synchronize and call from inside a callback, unregistering the callback
+ * thread from inside a callback. */
 #include <ferry/rcu.h>
 #include <ferry/rcu_bp.h>
 #include <ferry/rcu_qsbr.h>
@@ -157,6 +158,77 @@ FERRY_DEATH_TEST(bp_barrier_from_callback_aborts, "ferry_rcu_bp_barrier called f
     static ferry_rcu_head h;
     ferry_rcu_bp_call(&h, cb_bp_barrier);
     ferry_rcu_bp_barrier();
+}
+
+/* A callback that unregisters its own thread: before the fix the worker
+ * went on running callbacks unseen by grace periods, with the flavor's
+ * reader count driven below zero (bp: with its record released, read
+ * through a NULL pointer at its next park). The callback thread's
+ * registration belongs to RCU: abort. */
+static void cb_memb_unregister(ferry_rcu_head *h)
+{
+    (void)h;
+    ferry_rcu_unregister_thread();
+}
+
+FERRY_DEATH_TEST(memb_unregister_from_callback_aborts,
+                 "ferry_rcu_unregister_thread called from a ferry_rcu callback")
+{
+    static ferry_rcu_head h;
+    ferry_rcu_call(&h, cb_memb_unregister);
+    ferry_rcu_barrier();
+}
+
+static void cb_qsbr_unregister(ferry_rcu_head *h)
+{
+    (void)h;
+    ferry_qsbr_unregister_thread();
+}
+
+FERRY_DEATH_TEST(qsbr_unregister_from_callback_aborts,
+                 "ferry_qsbr_unregister_thread called from a ferry_qsbr callback")
+{
+    static ferry_rcu_head h;
+    ferry_qsbr_call(&h, cb_qsbr_unregister);
+    ferry_qsbr_barrier();
+}
+
+static void cb_bp_unregister(ferry_rcu_head *h)
+{
+    (void)h;
+    ferry_rcu_bp_unregister_thread();
+}
+
+FERRY_DEATH_TEST(bp_unregister_from_callback_aborts,
+                 "ferry_rcu_bp_unregister_thread called from a ferry_rcu_bp callback")
+{
+    static ferry_rcu_head h;
+    ferry_rcu_bp_call(&h, cb_bp_unregister);
+    ferry_rcu_bp_barrier();
+}
+
+/* A callback of one flavor may register and unregister its thread with
+ * another flavor (it is that flavor's ordinary reader). */
+static FERRY_ATOMIC(int) qsbr_reader_done;
+
+static void cb_memb_uses_qsbr(ferry_rcu_head *h)
+{
+    (void)h;
+    ferry_qsbr_register_thread();
+    ferry_qsbr_quiescent_state();
+    ferry_qsbr_unregister_thread();
+    /* Relaxed: read after the barrier, which orders the callback before. */
+    atomic_store_explicit(&qsbr_reader_done, 1, memory_order_relaxed);
+}
+
+FERRY_TEST(callback_registers_with_another_flavor)
+{
+    static ferry_rcu_head h;
+    ferry_rcu_call(&h, cb_memb_uses_qsbr);
+    ferry_rcu_barrier();
+    CHECK_EQ(atomic_load_explicit(&qsbr_reader_done, memory_order_relaxed), 1);
+    ferry_rcu_synchronize();
+    ferry_qsbr_synchronize();
 }
 
 /* qsbr sections exist only in debug builds; there, unregistering inside
