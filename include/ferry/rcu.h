@@ -402,7 +402,9 @@ ferry_rcu_worker *ferry_rcu_get_cpu_worker(int cpu);
  * callbacks or calls in progress (only for locks held a few
  * instructions), so fork is safe inside a read-side section and while
  * QSBR threads are online. A callback that forks: in the child its thread
- * goes on as that worker's thread. after_fork_* without before_fork abort. */
+ * goes on as that worker's thread. after_fork_* without before_fork abort.
+ * Not handled: a fork from a signal handler that interrupted the same
+ * thread inside an update-side call (docs/rcu.md, "Pitfalls"). */
 void ferry_rcu_before_fork(void);
 void ferry_rcu_after_fork_parent(void);
 void ferry_rcu_after_fork_child(void);
