@@ -77,7 +77,7 @@ struct ferry__rcu_flavor {
     void (*worker_init)(void);
     void (*worker_enter)(bool running);
     void (*worker_fini)(void);
-    bool (*in_read_section)(void);       /* debug checks */
+    bool (*in_read_section)(void);       /* checks (QSBR: FERRY_DEBUG builds only) */
     void (*fork_child)(void);            /* flavor-specific reset in a child; or NULL */
 
     ferry_mutex gp_lock;                 /* one grace period at a time */

@@ -34,7 +34,8 @@
  * an unregistered thread, ferry_rcu_dereference() outside any read-side
  * section, synchronize or barrier inside a read-side section. Always checked:
  * unlock without lock, nesting deeper than 2^32 - 1 levels, the same head
- * queued twice, double register/unregister.
+ * queued twice, double register/unregister, a callback that returns inside
+ * a read-side section.
  *
  * Strict mode: FERRY_RCU_STRICT=1 in the environment makes grace periods as
  * short as possible: every callback gets its own grace period, run at once.
@@ -287,7 +288,9 @@ void (ferry_rcu_synchronize)(void);
  * allocation, and the only failure point: it aborts if it cannot be
  * created). A thread's callbacks run in the order of its calls (see the
  * workers below), on the worker's thread, which is a registered reader
- * while it runs callbacks. Aborts if head is already queued, or if head or
+ * while it runs callbacks; a callback must return outside any read-side
+ * section it opened (the worker aborts at the end of the batch: a section
+ * left open would hold up every later grace period). Aborts if head is already queued, or if head or
  * fn is NULL. Any thread, also inside a read-side section. */
 void ferry_rcu_call_at(ferry_rcu_head *head, void (*fn)(ferry_rcu_head *head),
                        const char *file, int line);

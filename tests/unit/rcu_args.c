@@ -207,6 +207,46 @@ FERRY_DEATH_TEST(bp_unregister_from_callback_aborts,
     ferry_rcu_bp_barrier();
 }
 
+/* A callback that returns inside a read-side section it opened: before
+ * the fix the worker went on with the section open, and every later grace
+ * period of the flavor waited for it for ever (the barrier below still
+ * returned; the next synchronize with another reader registered hung). */
+static void cb_memb_leaves_section_open(ferry_rcu_head *h)
+{
+    (void)h;
+    ferry_rcu_read_lock();
+}
+
+FERRY_DEATH_TEST(memb_callback_returning_inside_a_section_aborts,
+                 "ferry_rcu: a callback returned inside a read-side section")
+{
+    static ferry_rcu_head h, h2;
+    ferry_rcu_call(&h, cb_memb_leaves_section_open);
+    ferry_rcu_barrier();
+    /* The check is at the end of a batch, which the barrier's own callback
+     * may share: the next batch starts after it. */
+    ferry_rcu_call(&h2, cb_nop);
+    ferry_rcu_barrier();
+}
+
+static void cb_bp_leaves_section_open(ferry_rcu_head *h)
+{
+    (void)h;
+    ferry_rcu_bp_read_lock();
+    ferry_rcu_bp_read_lock();
+    ferry_rcu_bp_read_unlock();
+}
+
+FERRY_DEATH_TEST(bp_callback_returning_inside_a_section_aborts,
+                 "returned inside a read-side section (a read lock without its unlock)")
+{
+    static ferry_rcu_head h, h2;
+    ferry_rcu_bp_call(&h, cb_bp_leaves_section_open);
+    ferry_rcu_bp_barrier();
+    ferry_rcu_bp_call(&h2, cb_nop);   /* as above */
+    ferry_rcu_bp_barrier();
+}
+
 /* A callback of one flavor may register and unregister its thread with
  * another flavor (it is that flavor's ordinary reader). */
 static FERRY_ATOMIC(int) qsbr_reader_done;
