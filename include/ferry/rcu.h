@@ -291,7 +291,10 @@ void (ferry_rcu_synchronize)(void);
  * while it runs callbacks; a callback must return outside any read-side
  * section it opened (the worker aborts at the end of the batch: a section
  * left open would hold up every later grace period). Aborts if head is already queued, or if head or
- * fn is NULL. Any thread, also inside a read-side section. */
+ * fn is NULL. Any thread, also inside a read-side section, and from a
+ * signal handler once the worker's thread has started (a lock-free push
+ * and a futex wake; the start takes a lock that the interrupted code of
+ * the same thread may hold). */
 void ferry_rcu_call_at(ferry_rcu_head *head, void (*fn)(ferry_rcu_head *head),
                        const char *file, int line);
 #define ferry_rcu_call(head, fn) ferry_rcu_call_at((head), (fn), __FILE__, __LINE__)

@@ -7,7 +7,10 @@
 #include <ferry/rcu_bp.h>
 #include <ferry/rcu_qsbr.h>
 
+#include <signal.h>
 #include <stdatomic.h>
+#include <string.h>
+#include <sys/time.h>
 
 #include "test.h"
 
@@ -278,4 +281,61 @@ FERRY_DEBUG_DEATH_TEST(qsbr_unregister_in_read_section_aborts, "ferry_qsbr_unreg
     ferry_qsbr_register_thread();
     ferry_qsbr_read_lock();
     ferry_qsbr_unregister_thread();
+}
+
+/* ferry_rcu_call from a signal handler, also one that interrupts a call of
+ * its own thread (a 100 us interval timer while the thread calls in a
+ * loop): once the worker's thread runs, a call is a lock-free push
+ * (reentrant) and a futex wake. Every callback runs exactly once. */
+#define SIGNAL_CALLS 2000
+#define LOOP_CALLS 200000
+static ferry_rcu_head signal_heads[SIGNAL_CALLS];
+static FERRY_ATOMIC(int) signal_next, signal_ran, loop_ran;
+
+static void cb_count_signal(ferry_rcu_head *h)
+{
+    (void)h;
+    /* Relaxed: read after the barrier. */
+    atomic_fetch_add_explicit(&signal_ran, 1, memory_order_relaxed);
+}
+
+static void cb_count_loop(ferry_rcu_head *h)
+{
+    (void)h;
+    /* Relaxed: as above. */
+    atomic_fetch_add_explicit(&loop_ran, 1, memory_order_relaxed);
+}
+
+static void on_signal_call(int sig)
+{
+    (void)sig;
+    /* Relaxed: only this thread's handler uses it (then the main code,
+     * after the timer is stopped). */
+    int i = atomic_fetch_add_explicit(&signal_next, 1, memory_order_relaxed);
+    if (i < SIGNAL_CALLS)
+        ferry_rcu_call(&signal_heads[i], cb_count_signal);
+}
+
+FERRY_TEST(call_from_a_signal_handler)
+{
+    static ferry_rcu_head first, mine[LOOP_CALLS];
+    ferry_rcu_call(&first, cb_nop);   /* starts the worker's thread */
+    ferry_rcu_barrier();
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal_call;
+    sa.sa_flags = SA_RESTART;
+    CHECK_EQ(sigaction(SIGALRM, &sa, NULL), 0);
+    struct itimerval it = { { 0, 100 }, { 0, 100 } }, off = { { 0, 0 }, { 0, 0 } };
+    CHECK_EQ(setitimer(ITIMER_REAL, &it, NULL), 0);
+    for (int i = 0; i < LOOP_CALLS; i++)
+        ferry_rcu_call(&mine[i], cb_count_loop);
+    CHECK_EQ(setitimer(ITIMER_REAL, &off, NULL), 0);
+    ferry_rcu_barrier();
+    int handled = atomic_load_explicit(&signal_next, memory_order_relaxed);
+    if (handled > SIGNAL_CALLS)
+        handled = SIGNAL_CALLS;
+    CHECK_EQ(atomic_load_explicit(&loop_ran, memory_order_relaxed), LOOP_CALLS);
+    CHECK_EQ(atomic_load_explicit(&signal_ran, memory_order_relaxed), handled);
+    CHECK(handled > 0);
 }
