@@ -71,8 +71,9 @@ typedef struct ferry_rcu_sync {
 
 /* Set up rs, idle, for the default flavor / the QSBR flavor. Returns 0, or
  * -EINVAL for NULL. Not while rs is in use. Never blocks or allocates.
- * enter, exit and fini return -EINVAL for an rs that is zero-filled (never
- * set up) or finished by ferry_rcu_sync_fini (it may be set up again). */
+ * enter, exit and fini return -EINVAL for an rs that is zero-filled or
+ * holds any other bytes that no init wrote (never set up), or that was
+ * finished by ferry_rcu_sync_fini (it may be set up again). */
 int ferry_rcu_sync_init(ferry_rcu_sync *rs);
 int ferry_rcu_sync_init_qsbr(ferry_rcu_sync *rs);
 
