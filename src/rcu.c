@@ -120,7 +120,7 @@ static struct ferry__rcu_reader *memb_self(void)
 /* The callback thread: registered, counted only while running callbacks. */
 static void memb_worker_init(void)
 {
-    ferry__rcu_register(&ferry__rcu_memb, &ferry__rcu_reader, true);
+    (void)ferry__rcu_register(&ferry__rcu_memb, &ferry__rcu_reader, true);   /* parked: never fails */
 }
 
 static void memb_worker_enter(bool running)
@@ -143,10 +143,11 @@ struct ferry__rcu_flavor ferry__rcu_memb =
 
 void ferry_rcu_register_thread(void)
 {
-    ferry__rcu_register(&memb, &ferry__rcu_reader, false);
+    ferry__rcu_register_or_die(&memb, &ferry__rcu_reader);
 }
 void ferry_rcu_unregister_thread(void)
 {
+    ferry__rcu_check_not_own_worker(&memb, "ferry_rcu_unregister_thread");
     if (FERRY_UNLIKELY(ferry_rcu_read_ongoing()))
         ferry__die("ferry_rcu_unregister_thread inside a read-side section "
                    "(or the thread exited inside one)");

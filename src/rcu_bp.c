@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/mman.h>
 
 __thread struct ferry__rcu_reader *ferry__rcu_bp_self;
@@ -75,17 +76,23 @@ static int bp_register(bool parked)
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
-    ferry__rcu_arm_exit(&bp);
-    ferry_mutex_lock(&bp.registry_lock);
-    struct ferry__rcu_reader *r = record_get();
-    ferry_mutex_unlock(&bp.registry_lock);
-    int rc = -ENOMEM;
-    if (r) {
-        /* Relaxed: no section yet; registration's lock and fence publish it. */
-        atomic_store_explicit(&r->ctr, 0, memory_order_relaxed);
-        ferry__rcu_register(&bp, r, parked);
-        ferry__rcu_bp_self = r;
-        rc = 0;
+    /* A thread that could not arm its exit destructor would keep its
+     * record registered after it exits (callback threads release theirs
+     * themselves). */
+    int rc = parked ? 0 : ferry__rcu_arm_exit(&bp);
+    if (rc == 0) {
+        ferry_mutex_lock(&bp.registry_lock);
+        struct ferry__rcu_reader *r = record_get();
+        ferry_mutex_unlock(&bp.registry_lock);
+        rc = -ENOMEM;
+        if (r) {
+            /* Relaxed: no section yet; registration's lock and fence publish it. */
+            atomic_store_explicit(&r->ctr, 0, memory_order_relaxed);
+            /* Armed above (or parked): cannot fail. */
+            (void)ferry__rcu_register(&bp, r, parked);
+            ferry__rcu_bp_self = r;
+            rc = 0;
+        }
     }
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     return rc;
@@ -98,8 +105,10 @@ int ferry_rcu_bp_register_thread(void)
 
 struct ferry__rcu_reader *ferry__rcu_bp_register_slow(void)
 {
-    if (bp_register(false) != 0)
-        ferry__die("ferry_rcu_bp_read_lock: cannot register the thread (out of memory)");
+    int rc = bp_register(false);
+    if (rc != 0)
+        ferry__die("ferry_rcu_bp_read_lock: cannot register the thread (%s)",
+                   rc == -ENOMEM ? "out of memory" : strerror(-rc));
     return ferry__rcu_bp_self;
 }
 
@@ -119,6 +128,7 @@ static void release_self(void)
 
 void ferry_rcu_bp_unregister_thread(void)
 {
+    ferry__rcu_check_not_own_worker(&bp, "ferry_rcu_bp_unregister_thread");
     if (!ferry__rcu_bp_self)
         return;
     if (FERRY_UNLIKELY(ferry_rcu_bp_read_ongoing()))

@@ -82,23 +82,32 @@ static void thread_exit(void *arg)
     ferry__rcu_thread_exit_workers(f);
 }
 
-void ferry__rcu_arm_exit(struct ferry__rcu_flavor *f)
+int ferry__rcu_arm_exit(struct ferry__rcu_flavor *f)
 {
     /* Acquire pairs with the release below (the key exists). */
     if (!atomic_load_explicit(&f->exit_key_ready, memory_order_acquire)) {
         ferry_mutex_lock(&f->worker_lock);
+        int rc = 0;
         if (!atomic_load_explicit(&f->exit_key_ready, memory_order_relaxed)) {
-            int rc = pthread_key_create(&f->exit_key, thread_exit);
-            if (rc != 0)
-                ferry__die("%s: pthread_key_create: %s", f->name, strerror(rc));
-            atomic_store_explicit(&f->exit_key_ready, 1, memory_order_release);
+            rc = pthread_key_create(&f->exit_key, thread_exit);
+            if (rc == 0)
+                atomic_store_explicit(&f->exit_key_ready, 1, memory_order_release);
         }
         ferry_mutex_unlock(&f->worker_lock);
+        if (rc != 0)
+            return -rc;   /* EAGAIN: the process has no key left */
     }
     /* The value only needs to be non-NULL for the destructor to run; it is
-     * never cleared (the destructor finds nothing to do then). */
-    if (pthread_getspecific(f->exit_key) == NULL)
-        pthread_setspecific(f->exit_key, f);
+     * never cleared (the destructor finds nothing to do then). Setting it
+     * allocates when the key's index is past glibc's first 32 (a process
+     * with many keys): out of memory, the thread would exit with its record
+     * still linked, so the caller must not register it. */
+    if (pthread_getspecific(f->exit_key) == NULL) {
+        int rc = pthread_setspecific(f->exit_key, f);
+        if (rc != 0)
+            return -rc;
+    }
+    return 0;
 }
 
 /* Count r in `active`: the fetch_add and the fence after it are the
@@ -121,11 +130,16 @@ static void uncount_reader(struct ferry__rcu_flavor *f)
     atomic_fetch_sub_explicit(&f->active, 1, memory_order_release);
 }
 
-void ferry__rcu_register(struct ferry__rcu_flavor *f, struct ferry__rcu_reader *r, bool parked)
+int ferry__rcu_register(struct ferry__rcu_flavor *f, struct ferry__rcu_reader *r, bool parked)
 {
     if (FERRY_UNLIKELY(r->registered))
         ferry__die("%s_register_thread: thread already registered", f->name);
-    ferry__rcu_arm_exit(f);
+    /* Callback threads (parked) unregister themselves before they exit. */
+    if (!parked) {
+        int rc = ferry__rcu_arm_exit(f);
+        if (FERRY_UNLIKELY(rc != 0))
+            return rc;
+    }
     ferry_mutex_lock(&f->registry_lock);
     ferry_list_add_tail(&f->registry, &r->node);
     r->registered = true;
@@ -133,6 +147,15 @@ void ferry__rcu_register(struct ferry__rcu_flavor *f, struct ferry__rcu_reader *
     ferry_mutex_unlock(&f->registry_lock);
     if (!parked)
         count_reader(f);
+    return 0;
+}
+
+void ferry__rcu_register_or_die(struct ferry__rcu_flavor *f, struct ferry__rcu_reader *r)
+{
+    int rc = ferry__rcu_register(f, r, false);
+    if (FERRY_UNLIKELY(rc != 0))
+        ferry__die("%s_register_thread: cannot set up the thread's exit handler (%s): "
+                   "the thread is not registered", f->name, strerror(-rc));
 }
 
 void ferry__rcu_unregister(struct ferry__rcu_flavor *f, struct ferry__rcu_reader *r)

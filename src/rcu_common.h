@@ -77,7 +77,7 @@ struct ferry__rcu_flavor {
     void (*worker_init)(void);
     void (*worker_enter)(bool running);
     void (*worker_fini)(void);
-    bool (*in_read_section)(void);       /* debug checks */
+    bool (*in_read_section)(void);       /* checks (QSBR: FERRY_DEBUG builds only) */
     void (*fork_child)(void);            /* flavor-specific reset in a child; or NULL */
 
     ferry_mutex gp_lock;                 /* one grace period at a time */
@@ -128,12 +128,18 @@ extern bool ferry__rcu_strict;
 extern unsigned ferry__rcu_ncpus;
 
 /* Registry. A parked reader is registered but does not count in `active`
- * (callback threads between batches); it must be outside any section. */
-void ferry__rcu_register(struct ferry__rcu_flavor *f, struct ferry__rcu_reader *r, bool parked);
+ * (callback threads between batches); it must be outside any section.
+ * Registering a reader that is not parked first arms the thread-exit
+ * destructor: returns 0, or a negative errno when that fails (-ENOMEM,
+ * -EAGAIN; nothing registered). Parked registration always succeeds.
+ * register_or_die: the same for a user thread, aborting with a message. */
+int ferry__rcu_register(struct ferry__rcu_flavor *f, struct ferry__rcu_reader *r, bool parked);
+void ferry__rcu_register_or_die(struct ferry__rcu_flavor *f, struct ferry__rcu_reader *r);
 void ferry__rcu_unregister(struct ferry__rcu_flavor *f, struct ferry__rcu_reader *r);
 void ferry__rcu_park(struct ferry__rcu_flavor *f, struct ferry__rcu_reader *r, bool parked);
-/* Arm the flavor's thread-exit destructor for the calling thread. */
-void ferry__rcu_arm_exit(struct ferry__rcu_flavor *f);
+/* Arm the flavor's thread-exit destructor for the calling thread. Returns
+ * 0, or a negative errno (-EAGAIN: no key left; -ENOMEM). */
+int ferry__rcu_arm_exit(struct ferry__rcu_flavor *f);
 
 /* Scan `input` until no reader in it is OLD: INACTIVE readers move to qs,
  * CURRENT ones to cur_snap (or qs when cur_snap is NULL). Called with
@@ -183,6 +189,11 @@ void ferry__rcu_gp_after_fork_child(struct ferry__rcu_flavor *f);
  * the marks already (the mark is set just before the push). */
 void ferry__rcu_set_fork_child_hook(void (*fn)(void));
 bool ferry__rcu_head_pending(const ferry_rcu_head *head);
+
+/* Abort when the caller is one of f's callback threads: user code there
+ * must not unregister it (the worker would go on running callbacks, which
+ * may read, unseen by grace periods, and its reader count would go wrong). */
+void ferry__rcu_check_not_own_worker(struct ferry__rcu_flavor *f, const char *what);
 
 /* Debug: abort if the caller is inside a read-side section of f. */
 void ferry__rcu_check_not_reading(struct ferry__rcu_flavor *f, const char *what,

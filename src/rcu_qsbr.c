@@ -90,7 +90,7 @@ static struct ferry__rcu_reader *qsbr_self(void)
  * runs callbacks. */
 static void qsbr_worker_init(void)
 {
-    ferry__rcu_register(&ferry__rcu_qsbr_flavor, &ferry__qsbr_reader, true);
+    (void)ferry__rcu_register(&ferry__rcu_qsbr_flavor, &ferry__qsbr_reader, true);   /* parked: never fails */
 }
 
 static void qsbr_worker_enter(bool running)
@@ -119,12 +119,13 @@ struct ferry__rcu_flavor ferry__rcu_qsbr_flavor =
 
 void ferry_qsbr_register_thread(void)
 {
-    ferry__rcu_register(&qsbr, &ferry__qsbr_reader, false);
+    ferry__rcu_register_or_die(&qsbr, &ferry__qsbr_reader);
     ferry__qsbr_thread_online_at(__FILE__, __LINE__);
 }
 
 void ferry_qsbr_unregister_thread(void)
 {
+    ferry__rcu_check_not_own_worker(&qsbr, "ferry_qsbr_unregister_thread");
     if (FERRY_UNLIKELY(ferry__qsbr_reader.nest != 0))
         ferry__die("ferry_qsbr_unregister_thread inside a read-side section "
                    "(or the thread exited inside one)");

@@ -119,6 +119,14 @@ static void fork_register(void)
         ferry__die("pthread_atfork failed: ferry_rcu_sync would not survive fork");
 }
 
+/* Set up by init and not finished: its ops is one of ours. NULL (zero-filled,
+ * finished) or any other value (memory never set up, filled with a pattern)
+ * is not, and is never called through. */
+static bool set_up(const ferry_rcu_sync *rs)
+{
+    return rs && (rs->ops == &memb_ops || rs->ops == &qsbr_ops);
+}
+
 static int init(ferry_rcu_sync *rs, const struct ferry__rcu_sync_ops *ops)
 {
     if (!rs)
@@ -187,12 +195,13 @@ static void return_to_idle(ferry_rcu_head *h)
 int ferry_rcu_sync_enter(ferry_rcu_sync *rs)
 {
     FERRY__RT_MAY_BLOCK("ferry_rcu_sync_enter");
-    if (!rs || !rs->ops)   /* NULL, zero-filled or finished: not set up */
+    if (!set_up(rs))   /* NULL, zero-filled, garbage or finished */
         return -EINVAL;
-#ifdef FERRY_DEBUG
+    /* Always checked (one thread-local load): from inside a section, an
+     * enter that shares another enterer's grace period would wait for it
+     * while that grace period waits for this section -- a silent hang. */
     if (rs->ops->reading && rs->ops->reading())
         ferry__die("ferry_rcu_sync_enter inside a read-side section (deadlock)");
-#endif
     /* Not a cancellation point, though pthread_cond_wait below is one: a
      * thread cancelled there would die holding sync_lock (cond_wait takes it
      * back first), and every later call on rs, the enterer whose grace
@@ -230,7 +239,7 @@ int ferry_rcu_sync_enter(ferry_rcu_sync *rs)
 
 int ferry_rcu_sync_exit(ferry_rcu_sync *rs)
 {
-    if (!rs || !rs->ops)   /* NULL, zero-filled or finished: not set up */
+    if (!set_up(rs))   /* NULL, zero-filled, garbage or finished */
         return -EINVAL;
     bool queue = false;
     pthread_mutex_lock(&sync_lock);
@@ -260,7 +269,7 @@ int ferry_rcu_sync_exit(ferry_rcu_sync *rs)
 
 int ferry_rcu_sync_fini(ferry_rcu_sync *rs)
 {
-    if (!rs || !rs->ops)   /* NULL, zero-filled or finished: not set up */
+    if (!set_up(rs))   /* NULL, zero-filled, garbage or finished */
         return -EINVAL;
     pthread_mutex_lock(&sync_lock);
     if (rs->count > 0) {

@@ -1148,10 +1148,35 @@ static void resize_cb(ferry_rcu_head *h)
     }
 }
 
+/* A resize's read-side sections and quiescent states are the caller's: with
+ * the built-in flavors, check what the caller must be (a resize is rare, so
+ * the check costs nothing that matters). An unregistered thread's sections
+ * are not seen by grace periods (the resize could walk freed nodes), and a
+ * QSBR quiescent state in an offline or unregistered thread puts it online
+ * (grace periods would then wait for a thread that believes it is offline).
+ * Returns 0, -EPERM; *go_online: a registered QSBR caller that is offline,
+ * which the resize puts online for its work and back offline after. */
+static int resize_caller_ok(const ferry_lfht *ht, bool *go_online)
+{
+    *go_online = false;
+    if (ht->fl == &ferry_lfht_flavor_memb)
+        return ferry__rcu_reader.registered ? 0 : -EPERM;
+    if (ht->fl == &ferry_lfht_flavor_qsbr) {
+        if (!ferry__qsbr_reader.registered)
+            return -EPERM;
+        *go_online = !ferry_qsbr_read_ongoing();
+    }
+    return 0;
+}
+
 int ferry_lfht_resize(ferry_lfht *ht, unsigned long new_size)
 {
     if (!ht || new_size == 0)
         return -EINVAL;
+    bool go_online;
+    int ok = resize_caller_ok(ht, &go_online);
+    if (ok != 0)
+        return ok;
     unsigned long min = 1UL << ht->min_order;
     if (new_size > ht->max_size)
         new_size = ht->max_size;
@@ -1164,7 +1189,11 @@ int ferry_lfht_resize(ferry_lfht *ht, unsigned long new_size)
     pthread_mutex_lock(&ht->resize_lock);
     /* seq_cst: see queue_resize. */
     atomic_store_explicit(&ht->target, new_size, memory_order_seq_cst);
+    if (go_online)   /* only while working: not while waiting for the lock */
+        ferry_qsbr_thread_online();
     int rc = do_resize(ht, false, &retired);
+    if (go_online)
+        ferry_qsbr_thread_offline();
     pthread_mutex_unlock(&ht->resize_lock);
     free_retired(ht, retired);
     return rc;

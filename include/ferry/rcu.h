@@ -34,7 +34,8 @@
  * an unregistered thread, ferry_rcu_dereference() outside any read-side
  * section, synchronize or barrier inside a read-side section. Always checked:
  * unlock without lock, nesting deeper than 2^32 - 1 levels, the same head
- * queued twice, double register/unregister.
+ * queued twice, double register/unregister, a callback that returns inside
+ * a read-side section.
  *
  * Strict mode: FERRY_RCU_STRICT=1 in the environment makes grace periods as
  * short as possible: every callback gets its own grace period, run at once.
@@ -177,11 +178,17 @@ typedef struct ferry_rcu_head {
 
 /* Make the calling thread a reader (and let callbacks know it). Must be
  * called before the thread's first read lock; aborts if already registered.
- * Takes a lock; may block briefly behind a running grace-period scan. */
+ * Takes a lock; may block briefly behind a running grace-period scan. May
+ * allocate (the thread-specific value that unregisters the thread at its
+ * exit, in a process with more than 32 keys): aborts, saying so, when that
+ * fails, as a thread registered without it would leave a dangling record
+ * behind at its exit. */
 void ferry_rcu_register_thread(void);
 
 /* Remove the calling thread from the readers. Aborts if it is not registered
- * or is inside a read-side section. Call before the thread exits. */
+ * or is inside a read-side section, and from a callback of this flavor (the
+ * callback thread is registered by RCU, not by the callback). Call before
+ * the thread exits. */
 void ferry_rcu_unregister_thread(void);
 
 /* The counter updates of read_lock / read_unlock, shared by the memb and bp
@@ -281,8 +288,13 @@ void (ferry_rcu_synchronize)(void);
  * allocation, and the only failure point: it aborts if it cannot be
  * created). A thread's callbacks run in the order of its calls (see the
  * workers below), on the worker's thread, which is a registered reader
- * while it runs callbacks. Aborts if head is already queued, or if head or
- * fn is NULL. Any thread, also inside a read-side section. */
+ * while it runs callbacks; a callback must return outside any read-side
+ * section it opened (the worker aborts at the end of the batch: a section
+ * left open would hold up every later grace period). Aborts if head is already queued, or if head or
+ * fn is NULL. Any thread, also inside a read-side section, and from a
+ * signal handler once the worker's thread has started (a lock-free push
+ * and a futex wake; the start takes a lock that the interrupted code of
+ * the same thread may hold). */
 void ferry_rcu_call_at(ferry_rcu_head *head, void (*fn)(ferry_rcu_head *head),
                        const char *file, int line);
 #define ferry_rcu_call(head, fn) ferry_rcu_call_at((head), (fn), __FILE__, __LINE__)
@@ -347,8 +359,11 @@ int ferry_rcu_worker_destroy(ferry_rcu_worker *w);
 /* Send the calling thread's callbacks to w (NULL: back to the per-CPU or
  * default worker; also when the thread is bound to none). Returns 0, or
  * -EINVAL (w of another flavor, the default worker, being destroyed or
- * destroyed already: looked up, as in destroy). A bound thread that exits is
- * unbound. Never blocks long. */
+ * destroyed already: looked up, as in destroy), or -ENOMEM / -EAGAIN (the
+ * thread-specific value that unbinds the thread at its exit could not be
+ * set up; the binding is unchanged). A bound thread that exits is unbound.
+ * Never blocks long; may allocate (that value, in a process with more than
+ * 32 thread-specific keys). */
 int ferry_rcu_set_thread_worker(ferry_rcu_worker *w);
 
 /* The worker the calling thread is bound to, or NULL. */
@@ -393,7 +408,9 @@ ferry_rcu_worker *ferry_rcu_get_cpu_worker(int cpu);
  * callbacks or calls in progress (only for locks held a few
  * instructions), so fork is safe inside a read-side section and while
  * QSBR threads are online. A callback that forks: in the child its thread
- * goes on as that worker's thread. after_fork_* without before_fork abort. */
+ * goes on as that worker's thread. after_fork_* without before_fork abort.
+ * Not handled: a fork from a signal handler that interrupted the same
+ * thread inside an update-side call (docs/rcu.md, "Pitfalls"). */
 void ferry_rcu_before_fork(void);
 void ferry_rcu_after_fork_parent(void);
 void ferry_rcu_after_fork_child(void);

@@ -45,13 +45,17 @@ struct ferry__rcu_reader *ferry__rcu_bp_register_slow(void);
 __attribute__((noreturn, cold)) void ferry__rcu_bp_die_unbalanced(const char *file, int line);
 
 /* Register the calling thread now (optional: the first read lock does it).
- * Returns 0 (also when already registered) or -ENOMEM. Blocks briefly (a
- * lock); may allocate. */
+ * Returns 0 (also when already registered), -ENOMEM (no memory for a
+ * record, or for the thread-specific value that unregisters the thread at
+ * its exit) or -EAGAIN (the process has no thread-specific key left for
+ * that, at the flavor's first registration); the thread is then not
+ * registered. Blocks briefly (a lock); may allocate. */
 int ferry_rcu_bp_register_thread(void);
 
 /* Unregister the calling thread now (optional: thread exit does it). A
  * later read lock registers it again. No-op when not registered; aborts
- * inside a read-side section. */
+ * inside a read-side section, and from a ferry_rcu_bp callback (its thread
+ * is registered by RCU). */
 void ferry_rcu_bp_unregister_thread(void);
 
 /* Begin a read-side section: nestable, wait-free once the thread is

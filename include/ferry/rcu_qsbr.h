@@ -64,11 +64,13 @@ static inline void ferry__qsbr_publish(unsigned long v)
 }
 
 /* Register the calling thread as a reader; it starts online. Aborts if it is
- * already registered. Takes a lock; may block briefly. */
+ * already registered. Takes a lock; may block briefly. May allocate, and
+ * aborts when that fails, as ferry_rcu_register_thread. */
 void ferry_qsbr_register_thread(void);
 
-/* Unregister (going offline first). Aborts if not registered; with
- * FERRY_DEBUG, also inside a read_lock section. */
+/* Unregister (going offline first). Aborts if not registered, and from a
+ * ferry_qsbr callback (its thread is registered by RCU); with FERRY_DEBUG,
+ * also inside a read_lock section. */
 void ferry_qsbr_unregister_thread(void);
 
 static inline void ferry__qsbr_read_lock_at(const char *file, int line)

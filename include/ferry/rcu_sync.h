@@ -71,8 +71,9 @@ typedef struct ferry_rcu_sync {
 
 /* Set up rs, idle, for the default flavor / the QSBR flavor. Returns 0, or
  * -EINVAL for NULL. Not while rs is in use. Never blocks or allocates.
- * enter, exit and fini return -EINVAL for an rs that is zero-filled (never
- * set up) or finished by ferry_rcu_sync_fini (it may be set up again). */
+ * enter, exit and fini return -EINVAL for an rs that is zero-filled or
+ * holds any other bytes that no init wrote (never set up), or that was
+ * finished by ferry_rcu_sync_fini (it may be set up again). */
 int ferry_rcu_sync_init(ferry_rcu_sync *rs);
 int ferry_rcu_sync_init_qsbr(ferry_rcu_sync *rs);
 
@@ -92,8 +93,10 @@ static inline bool ferry_rcu_sync_is_idle(const ferry_rcu_sync *rs)
  * running and none will see it until the matching exit (and a grace period
  * more). Blocks for a grace period when the state is idle (concurrent
  * callers share it), else at most until the first enterer's grace period
- * ends. Not inside a read-side section (FERRY_DEBUG aborts; otherwise it
- * deadlocks). QSBR: an online caller goes offline for the call and comes
+ * ends. Not inside a read-side section of the default flavor (aborts with a
+ * message: it would wait for a grace period that waits for the caller); a
+ * QSBR caller inside a ferry_qsbr_read_lock section aborts in FERRY_DEBUG
+ * builds (otherwise it goes offline as below). QSBR: an online caller goes offline for the call and comes
  * back online. Returns 0, or -EINVAL for NULL. Never allocates. Not a
  * cancellation point: a pthread_cancel that arrives while it waits takes
  * effect at the caller's next cancellation point, after it returned. */

@@ -242,10 +242,13 @@ int ferry_lfht_count_nodes(ferry_lfht *ht, long *split_count_before, unsigned lo
  * for NULL ht or new_size 0; -ENOMEM when a bucket table could not be
  * allocated (the table keeps the size reached, consistent and usable) or
  * the size would take more than a quarter of the physical memory (refused
- * before anything changes). The
+ * before anything changes); -EPERM when the calling thread is not
+ * registered with the table's flavor (checked for the built-in flavors:
+ * its sections would not hold grace periods up; nothing changes). The
  * calling thread must be registered with the flavor and not inside a
- * read-side section (QSBR: online; it announces quiescent states). May
- * block behind another resize; allocates. */
+ * read-side section; a QSBR caller announces quiescent states, and one that
+ * is offline is put online for the resize's work and back offline before
+ * the return. May block behind another resize; allocates. */
 int ferry_lfht_resize(ferry_lfht *ht, unsigned long new_size);
 
 /* Iteration over all nodes / over the nodes matching key, inside a

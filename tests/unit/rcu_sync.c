@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <unistd.h>
 
 #include "test.h"
 
@@ -321,11 +322,39 @@ FERRY_TEST(qsbr_flavor)
     ferry_qsbr_unregister_thread();
 }
 
-FERRY_DEBUG_DEATH_TEST(enter_inside_read_section_aborts, "ferry_rcu_sync_enter inside a read-side section")
+FERRY_DEATH_TEST(enter_inside_read_section_aborts, "ferry_rcu_sync_enter inside a read-side section")
 {
     ferry_rcu_register_thread();
     ferry_rcu_sync rs;
     ferry_rcu_sync_init(&rs);
     ferry_rcu_read_lock();
     ferry_rcu_sync_enter(&rs);
+}
+
+/* The case that hung in release builds (the check was FERRY_DEBUG only): a
+ * reader enters while another thread's enter waits for its grace period,
+ * which waits for that reader. It must abort, not wait for ever (the alarm
+ * turns a hang into a failure: SIGALRM instead of the expected abort). */
+static ferry_rcu_sync contended_rs;
+
+static void *enter_contended(void *arg)
+{
+    (void)arg;
+    ferry_rcu_sync_enter(&contended_rs);   /* waits for the main thread's section */
+    return NULL;
+}
+
+FERRY_DEATH_TEST(enter_inside_read_section_while_another_enter_waits_aborts,
+                 "ferry_rcu_sync_enter inside a read-side section")
+{
+    alarm(20);
+    ferry_rcu_register_thread();
+    ferry_rcu_sync_init(&contended_rs);
+    ferry_rcu_read_lock();
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, enter_contended, NULL), 0);
+    /* Relaxed: polling for the other enterer's state change. */
+    while (atomic_load_explicit(&contended_rs.state, memory_order_relaxed) != FERRY__RCU_SYNC_ENTER)
+        usleep(1000);
+    ferry_rcu_sync_enter(&contended_rs);
 }

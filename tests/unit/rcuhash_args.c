@@ -2,14 +2,19 @@
 /* ferry/rcuhash.h as a hostile caller uses it: a node added twice, add_unique
  * and add_replace of the node that is already there, del of a node twice or
  * of one set up deleted, a non-empty destroy, odd sizes, a user flavor with
- * a hook missing. (tests/unit/
+ * a hook missing, a resize from an unregistered or an offline (QSBR)
+ * thread. (tests/unit/
  * rcuhash.c has the NULL arguments and the ordinary contract.) */
 #include <ferry/rcuhash.h>
+#include <ferry/rcu_qsbr.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <limits.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "rcuhash_internal.h"
 #include "test.h"
 
 struct item {
@@ -218,4 +223,69 @@ FERRY_TEST(lfht_flavor_with_a_null_hook_is_einval)
     CHECK_EQ(ferry_lfht_resize(ht, 1), 0);
     ferry_rcu_unregister_thread();
     CHECK_EQ(ferry_lfht_destroy(ht), 0);
+}
+
+static unsigned long buckets(ferry_lfht *ht)
+{
+    struct ferry__lfht_stats st;
+    ferry__lfht_stats(ht, &st);
+    return st.size;
+}
+
+/* A resize walks the table in read-side sections of the caller: from a
+ * thread that is not registered they protect nothing. Before the fix it
+ * resized (and under QSBR left the unregistered thread's counter online). */
+FERRY_TEST(lfht_resize_from_an_unregistered_thread_is_eperm)
+{
+    ferry_lfht *m = ferry_lfht_new(4, 1, 0, 0);
+    ferry_lfht *q = ferry_lfht_new_flavor(4, 1, 0, 0, &ferry_lfht_flavor_qsbr);
+    CHECK(m != NULL && q != NULL);
+    CHECK_EQ(ferry_lfht_resize(m, 1 << 12), -EPERM);
+    CHECK_EQ(ferry_lfht_resize(q, 1 << 12), -EPERM);
+    CHECK_EQ(buckets(m), 4ul);
+    CHECK_EQ(buckets(q), 4ul);
+    CHECK(!ferry_qsbr_read_ongoing());
+    /* Registered, the same calls work. */
+    ferry_rcu_register_thread();
+    CHECK_EQ(ferry_lfht_resize(m, 1 << 12), 0);
+    CHECK_EQ(buckets(m), 1ul << 12);
+    ferry_rcu_unregister_thread();
+    ferry_qsbr_register_thread();
+    CHECK_EQ(ferry_lfht_resize(q, 1 << 12), 0);
+    CHECK_EQ(buckets(q), 1ul << 12);
+    ferry_qsbr_unregister_thread();
+    CHECK_EQ(ferry_lfht_destroy(m), 0);
+    CHECK_EQ(ferry_lfht_destroy(q), 0);
+}
+
+/* An offline QSBR thread that resizes: the resize's quiescent states (one
+ * per 1024 buckets) put it online, and before the fix it stayed online, so
+ * that the synchronize below (another thread's) waited for it for ever. */
+static void *qsbr_synchronize_elsewhere(void *arg)
+{
+    (void)arg;
+    ferry_qsbr_synchronize();
+    return NULL;
+}
+
+FERRY_TEST(lfht_qsbr_resize_from_an_offline_thread_leaves_it_offline)
+{
+    alarm(20);   /* the hang, as a failure */
+    ferry_qsbr_register_thread();
+    ferry_lfht *q = ferry_lfht_new_flavor(1, 1, 0, 0, &ferry_lfht_flavor_qsbr);
+    CHECK(q != NULL);
+    ferry_qsbr_thread_offline();
+    CHECK_EQ(ferry_lfht_resize(q, 1 << 14), 0);
+    CHECK_EQ(buckets(q), 1ul << 14);
+    CHECK(!ferry_qsbr_read_ongoing());
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, qsbr_synchronize_elsewhere, NULL), 0);
+    CHECK_EQ(pthread_join(t, NULL), 0);
+    /* Back online: an online caller stays online. */
+    ferry_qsbr_thread_online();
+    CHECK_EQ(ferry_lfht_resize(q, 1), 0);
+    CHECK_EQ(buckets(q), 1ul);
+    CHECK(ferry_qsbr_read_ongoing());
+    CHECK_EQ(ferry_lfht_destroy(q), 0);
+    ferry_qsbr_unregister_thread();
 }
