@@ -3,9 +3,11 @@
  *
  * - ferry__cpu_relax(): the spin-wait hint (x86 `pause`, Arm `yield`; a
  *   compiler barrier elsewhere). Use it in every busy-wait loop.
- * - FERRY_TLS: thread-local storage, C11 spelling. (Public headers that
- *   declare thread-locals for inline functions keep `__thread`, which C++
- *   also accepts; the definition must match the declaration there.)
+ * - FERRY_TLS: thread-local storage, C11 spelling, initial-exec
+ *   (FERRY__TLS_IE, ferry/common.h: no allocation on a thread's first
+ *   use). (Public headers that declare thread-locals for inline functions
+ *   keep `__thread FERRY__TLS_IE`, which C++ also accepts; the definition
+ *   must match the declaration there.)
  * - FERRY_CACHELINE, FERRY_LIKELY, FERRY_UNLIKELY: from ferry/common.h.
  * - Time: ferry__now() (CLOCK_MONOTONIC), ferry__ts_ns(), ferry__now_ns(),
  *   ferry__deadline_valid() (NULL, or tv_nsec in [0, 1e9): the library-wide
@@ -30,13 +32,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#define FERRY_TLS _Thread_local
+#define FERRY_TLS _Thread_local FERRY__TLS_IE
 
 /* The calling thread's kernel thread id (gettid), cached per thread and
  * refreshed after a fork() (src/thread_id.c); for misuse checks, never on a
- * fast path. initial-exec: no allocation on first access (the calls may be
- * in a real-time section). */
-#define FERRY__TID_TLS FERRY_TLS __attribute__((tls_model("initial-exec")))
+ * fast path. initial-exec, like every FERRY_TLS: no allocation on first
+ * access (the calls may be in a real-time section). */
+#define FERRY__TID_TLS FERRY_TLS
 extern FERRY__TID_TLS uint32_t ferry__tid_tls;
 extern FERRY__TID_TLS uint32_t ferry__tid_gen_tls;
 extern FERRY__TID_TLS uint32_t ferry__tid_prev_tls; /* this thread's id before the last fork, or 0 */

@@ -12,7 +12,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-__thread struct ferry__rcu_reader ferry__rcu_reader;
+__thread FERRY__TLS_IE struct ferry__rcu_reader ferry__rcu_reader;
 
 /* ctr starts with a nest count of 1 and phase 0: an outermost read_lock
  * copies it (nest 1, current phase). use_fences is 1 until the constructor

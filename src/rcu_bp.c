@@ -18,7 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-__thread struct ferry__rcu_reader *ferry__rcu_bp_self;
+__thread FERRY__TLS_IE struct ferry__rcu_reader *ferry__rcu_bp_self;
 struct ferry__rcu_gp ferry__rcu_bp_gp __attribute__((aligned(FERRY_CACHELINE))) = {
     FERRY__RCU_NEST_COUNT, 0, 0,
 };

@@ -15,7 +15,7 @@
 #include <limits.h>
 #include <string.h>
 
-__thread struct ferry__rcu_reader ferry__qsbr_reader;
+__thread FERRY__TLS_IE struct ferry__rcu_reader ferry__qsbr_reader;
 struct ferry__rcu_gp ferry__qsbr_gp __attribute__((aligned(FERRY_CACHELINE))) = { 1, 0, 1 };
 
 void ferry__qsbr_check(const char *what, bool need_online, const char *file, int line)

@@ -411,7 +411,7 @@ static inline unsigned thread_slot(void)
     int cpu = sched_getcpu();
     if (FERRY_LIKELY(cpu >= 0))
         return (unsigned)cpu;
-    static __thread char anchor;
+    static FERRY_TLS char anchor;
     return (unsigned)((uintptr_t)&anchor >> 12);
 }
 

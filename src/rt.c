@@ -20,6 +20,7 @@
 #include <dlfcn.h>
 #include <limits.h>
 
+#include "platform.h"
 #include "rt_block.h"
 
 #ifdef FERRY_RTSAN
@@ -30,7 +31,7 @@ void __rtsan_realtime_exit(void);
 
 /* initial-exec: no allocation and no __tls_get_addr on access, so the probe
  * can be called from inside the checker's malloc. */
-static __thread unsigned ferry__rt_depth_tls __attribute__((tls_model("initial-exec")));
+static FERRY_TLS unsigned ferry__rt_depth_tls;
 
 void ferry_rt_enter(void)
 {

@@ -5,7 +5,8 @@
 # - unit.abi.baseline: no incompatible change against abi/libferry.abi
 #   (abidiff from abigail-tools; `scripts/abi.sh baseline` regenerates it);
 # - unit.abi.selftest: that comparison does fail on an incompatible change;
-# - unit.abi.static_names: libferry.a defines nothing outside ferry_ / ferry__.
+# - unit.abi.static_names: libferry.a defines nothing outside ferry_ / ferry__;
+# - unit.abi.tls_model: every thread-local of libferry.so is initial-exec.
 if(NOT FERRY_BUILD_TESTS)
   return()
 endif()
@@ -23,6 +24,10 @@ if(FERRY_SANITIZE STREQUAL "")
   add_test(NAME unit.abi.static_names
     COMMAND ${PROJECT_SOURCE_DIR}/tests/abi/static_names.sh $<TARGET_FILE:ferry_static> ${CMAKE_C_COMPILER})
   set_tests_properties(unit.abi.static_names PROPERTIES LABELS unit TIMEOUT 60)
+  add_test(NAME unit.abi.tls_model
+    COMMAND ${PROJECT_SOURCE_DIR}/tests/abi/tls_model.sh $<TARGET_FILE:ferry_shared> ${CMAKE_C_COMPILER}
+            "${CMAKE_C_FLAGS}")
+  set_tests_properties(unit.abi.tls_model PROPERTIES LABELS unit TIMEOUT 60)
 endif()
 
 # The baseline comes from a plain (non-sanitizer) build; the types are the

@@ -101,6 +101,15 @@ using std::memory_order_seq_cst;
 #define FERRY_LIKELY(x) __builtin_expect(!!(x), 1)
 #define FERRY_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
+/* The thread-local storage model of every ferry thread-local, including
+ * the ones that the public headers' inline functions read (the RCU
+ * readers): initial-exec. libferry.so then has all of them (about 200
+ * bytes) in the static TLS block, so that no thread's first use of one
+ * goes through __tls_get_addr, which may allocate -- in a real-time thread
+ * too. A libferry.so loaded with dlopen() takes them from glibc's surplus
+ * of static TLS (docs/rt.md, "Thread-locals"). */
+#define FERRY__TLS_IE __attribute__((tls_model("initial-exec")))
+
 /* Size of a cache line (and of the adjacent-line prefetch pair on x86, which
  * is what false sharing is really about). */
 #define FERRY_CACHELINE 64

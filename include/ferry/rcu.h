@@ -83,7 +83,7 @@ struct ferry__rcu_gp {
 #define FERRY__RCU_NEST_MASK ((1UL << (sizeof(unsigned long) * 4)) - 1)
 #define FERRY__RCU_PHASE (1UL << (sizeof(unsigned long) * 4))
 
-extern __thread struct ferry__rcu_reader ferry__rcu_reader;
+extern __thread FERRY__TLS_IE struct ferry__rcu_reader ferry__rcu_reader;
 extern struct ferry__rcu_gp ferry__rcu_gp;
 
 void ferry__rcu_wake_up_gp(struct ferry__rcu_gp *gp);

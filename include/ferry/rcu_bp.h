@@ -39,7 +39,7 @@ FERRY_EXTERN_C_BEGIN
 /* Internals: the thread's reader record (NULL until registered) and the
  * flavor's global grace-period state; the reader barrier (use_fences) is
  * the default flavor's. */
-extern __thread struct ferry__rcu_reader *ferry__rcu_bp_self;
+extern __thread FERRY__TLS_IE struct ferry__rcu_reader *ferry__rcu_bp_self;
 extern struct ferry__rcu_gp ferry__rcu_bp_gp;
 struct ferry__rcu_reader *ferry__rcu_bp_register_slow(void);
 __attribute__((noreturn, cold)) void ferry__rcu_bp_die_unbalanced(const char *file, int line);

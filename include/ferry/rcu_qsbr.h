@@ -36,7 +36,7 @@ FERRY_EXTERN_C_BEGIN
 
 /* Internals. ctr: 0 while offline, else the global counter value of the
  * thread's last quiescent state. The global counter is odd and moves by 2. */
-extern __thread struct ferry__rcu_reader ferry__qsbr_reader;
+extern __thread FERRY__TLS_IE struct ferry__rcu_reader ferry__qsbr_reader;
 extern struct ferry__rcu_gp ferry__qsbr_gp;
 void ferry__qsbr_check(const char *what, bool need_online, const char *file, int line);
 void ferry__qsbr_die_unbalanced(const char *file, int line);
