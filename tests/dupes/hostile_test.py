@@ -907,6 +907,51 @@ def case_new_file_reusing_a_deleted_inode():
         t.integrity(db)
 
 
+def case_hard_linked_file_rewritten_in_place():
+    """x and y are two names of one file, z a copy. The index keeps the
+    file under the name the walk met first, which another run may meet
+    second. x is then rewritten in place with its mtime put back (cp -p
+    onto an existing file does that): its ctime moved, and the path the
+    walk met differs from the row's -- not a rename, since the file has
+    several names: it is read, and no longer grouped with z (it kept its
+    old hashes and was reported as z's duplicate without a byte read).
+    The other name is put into the row here, as a walk that met y first
+    would leave it; a real rename of a file with one name still costs no
+    read."""
+    with Tmp() as tmp:
+        root = tmp + b"/t"
+        os.mkdir(root)
+        for name in (b"x", b"z"):
+            with open(root + b"/" + name, "wb") as f:
+                f.write(b"AAAAAAAA")
+            os.utime(root + b"/" + name, ns=(0, 1577836800_123456789))
+        os.link(root + b"/x", root + b"/y")
+        db = tmp + b"/i.db"
+        out, _ = ok(["--db", db, "-f", "json", root])
+        check(parse_json(out) == [(8, [root + b"/x", root + b"/z"])], "first run: %r" % out)
+        real = os.path.realpath(root)
+        ino = os.stat(root + b"/x").st_ino
+        con = sqlite3.connect(db.decode())
+        with con:
+            (stored,) = con.execute("SELECT path FROM files WHERE ino=?", (ino,)).fetchone()
+            other = real + (b"/y" if stored == real + b"/x" else b"/x")
+            con.execute("UPDATE files SET path=? WHERE ino=?", (other, ino))
+        con.close()
+        with open(root + b"/x", "r+b") as f:
+            f.write(b"BBBBBBBB")
+        os.utime(root + b"/x", ns=(0, 1577836800_123456789))
+        out, err = ok(["--db", db, "-f", "json", "--stats", root])
+        check(parse_json(out) == [], "x kept its old hashes: %r" % out)
+        check(t.stat_value(err, "bytes read") == 8, "x was not read: %r" % err[-300:])
+        want = parse_json(ok(["--no-db", "-f", "json", root])[0])
+        same_groups(parse_json(ok(["--db", db, "-f", "json", root])[0]), want, "third run")
+        os.rename(root + b"/z", root + b"/z2")
+        out, err = ok(["--db", db, "-f", "json", "--stats", root])
+        check(parse_json(out) == [], "after a rename: %r" % out)
+        check(t.stat_value(err, "bytes read") == 0, "the rename cost reads: %r" % err[-300:])
+        t.integrity(db)
+
+
 def case_index_of_version_1_is_upgraded():
     """An index written by version 1 (no birth times) is upgraded in place
     (a column added, user_version 2), keeps its hashes (an unchanged file
