@@ -488,6 +488,52 @@ def case_file_changes_in_every_window():
             out, _ = ok(["--db", tmp + b"/i.db", "-f", "json", root])  # the next run sees x as it is
             same_groups(parse_json(out), dupes_tree.expected_groups(dupes_tree.scan(root)), label)
 
+def driverless_char_device(tmp):
+    """A character device that no driver serves (major 240, reserved for
+    local use: its open fails with ENXIO), or None where mknod is not
+    allowed or the number is taken."""
+    import errno
+    path = tmp + b"/probe"
+    try:
+        os.mknod(path, 0o600 | stat.S_IFCHR, os.makedev(240, 0))
+    except OSError:
+        return None
+    try:
+        os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK))
+        return None  # something serves it here
+    except OSError as e:
+        return (240, 0) if e.errno in (errno.ENXIO, errno.ENODEV) else None
+    finally:
+        os.unlink(path)
+
+
+def case_file_replaced_by_a_socket_or_device():
+    """x is replaced, between the walk and its open, by a socket or a
+    device that no driver serves: open(2) fails (ENXIO), and x is left out
+    as changed since it was listed, like a file replaced by a FIFO -- not
+    reported as unreadable ("cannot open: No such device or address");
+    y and z still form their group."""
+    with Tmp() as tmp:
+        sock = ('rm -f "$1" && %s -c "import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])" "$1"'
+                % shlex.quote(sys.executable))
+        actions = [("socket", sock)]
+        dev = driverless_char_device(tmp)
+        if dev:
+            actions.append(("device", 'rm -f "$1" && mknod "$1" c %d %d' % dev))
+        for kind, action in actions:
+            root = tmp + b"/" + kind.encode()
+            os.mkdir(root)
+            for name in (b"x", b"y", b"z"):
+                with open(root + b"/" + name, "wb") as f:
+                    f.write(b"same")
+            rc, out, err = run(["--no-db", "-f", "json", root],
+                               env={"FERRY_DUPES_DEBUG_BEFORE_OPEN": 'case "$1" in */x) %s;; esac' % action})
+            check(rc == 0, "%s: exit %d %r" % (kind, rc, err))
+            check(parse_json(out) == [(4, [root + b"/y", root + b"/z"])], "%s: %r" % (kind, out))
+            check(b"/x: changed since it was listed: not grouped" in err and b"1 changed while scanned" in err
+                  and b"unreadable" not in err, "%s: %r" % (kind, err))
+
+
 # ---------------------------------------------------------------------------
 # The index where it should not be
 
