@@ -34,7 +34,11 @@ struct index {
     char *shown;         /* path escaped for messages (esc_text) */
     enum hash_kind kind;
     sqlite3_stmt *put, *del;
+    char *wal;           /* SQLite's WAL file beside it, and its (dev, inode) */
+    dev_t wal_dev;
+    ino_t wal_ino;
     bool failed;
+    bool moved;          /* the file is no longer at its name (said once)    */
 };
 
 static const char schema[] =
@@ -162,9 +166,49 @@ static void index_free(struct index *x)
     sqlite3_finalize(x->put);
     sqlite3_finalize(x->del);
     sqlite3_close(x->db);
+    free(x->wal);
     free(x->path);
     free(x->shown);
     free(x);
+}
+
+/* true after a message when the index file is no longer at its name
+ * (deleted, with its directory or alone, renamed, or replaced): SQLite
+ * writes on into the file it holds open, so what this run learned would
+ * be lost (or land elsewhere) without a word. */
+static bool moved(struct index *x, const char *doing)
+{
+    int m = 0;
+    if (x->moved || sqlite3_file_control(x->db, "main", SQLITE_FCNTL_HAS_MOVED, &m) != SQLITE_OK || !m)
+        return x->moved;
+    msg("index %s: %s: it was deleted, moved or replaced during the run (what this run learned "
+        "would be lost)", x->shown, doing);
+    x->moved = true;
+    return true;
+}
+
+/* Remember the WAL file SQLite made beside the index, to remove it should
+ * the index move (drop_stale_wal). */
+static void note_wal(struct index *x)
+{
+    const char *wal = sqlite3_filename_wal(sqlite3_db_filename(x->db, "main"));
+    struct stat st;
+    if (wal && wal[0] && stat(wal, &st) == 0 && (x->wal = strdup(wal))) {
+        x->wal_dev = st.st_dev;
+        x->wal_ino = st.st_ino;
+    }
+}
+
+/* After a close that found the index moved: SQLite leaves the WAL where
+ * it was, unapplied (it does not checkpoint a moved database). Whatever
+ * file takes the index's name next -- another database put in its place,
+ * or a new index -- would take those pages as its own; the WAL (still the
+ * one SQLite made: same dev and inode) goes. */
+static void drop_stale_wal(struct index *x)
+{
+    struct stat st;
+    if (x->wal && stat(x->wal, &st) == 0 && st.st_dev == x->wal_dev && st.st_ino == x->wal_ino)
+        unlink(x->wal);
 }
 
 /* Check the header; create the schema in a new file. 0 or -1. */
@@ -309,6 +353,7 @@ static struct index *open_as(const char *path, const char *shown, enum hash_kind
         index_free(x);
         return NULL;
     }
+    note_wal(x);
     rc = sqlite3_prepare_v2(x->db,
                             "INSERT OR REPLACE INTO files(dev, ino, size, mtime_ns, ctime_ns, path,"
                             " algo, partial, full, btime_ns) VALUES(?,?,?,?,?,?,?,?,?,?)",
@@ -554,8 +599,9 @@ void *writer_main(void *arg)
         if (x->failed)
             continue; /* drain: the run is stopping */
         int rc = write_batch(x, rows, (size_t)n, &path);
-        if (rc != SQLITE_OK) {
-            report(x, "writing", rc);
+        if (rc != SQLITE_OK || moved(x, "writing")) {
+            if (rc != SQLITE_OK)
+                report(x, "writing", rc);
             x->failed = true;
             dupes_fail(d);
             continue;
@@ -576,12 +622,17 @@ int index_close(struct index *x)
     sqlite3_finalize(x->put);
     sqlite3_finalize(x->del);
     x->put = x->del = NULL;
+    if ((!x->failed || x->moved) && moved(x, "closing")) /* (the last rows, or none at all) */
+        ret = -1;
     int rc = sqlite3_close(x->db);
     if (rc != SQLITE_OK) {
         report(x, "closing", rc);
         ret = -1;
     }
+    if (rc == SQLITE_OK && x->moved)
+        drop_stale_wal(x);
     x->db = NULL;
+    free(x->wal);
     free(x->path);
     free(x->shown);
     free(x);

@@ -845,6 +845,54 @@ def case_one_file_system_keeps_other_file_systems_rows():
             subprocess.run(["umount", root + b"/mnt"])
 
 
+def case_index_deleted_moved_or_replaced_mid_run():
+    """While a run writes its index, the index's directory is removed, the
+    index renamed, or another index put in its place (mv over it). SQLite
+    writes on into the file it holds open, so what the run learned would
+    be lost or land elsewhere: exit 2 with a message (it was exit 0 without
+    a word), nothing printed. SQLite does not apply its WAL to a moved
+    database, and leaves it beside the name: it goes, so that the file
+    that has the name next (the index put in its place, or a new one) does
+    not take those pages as its own. Every index involved passes
+    integrity_check, and the next run is right."""
+    with Tmp() as tmp:
+        root, other = tmp + b"/bulk", tmp + b"/other"
+        t.bulk_tree(root, 300)
+        t.bulk_tree(other, 40, seed=3)
+        want = dupes_tree.expected_groups(dupes_tree.scan(root))
+        dbdir = tmp + b"/ix"
+        db = dbdir + b"/i.db"
+        q = lambda p: shlex.quote(p.decode())  # noqa: E731
+        for what, action in (("directory removed", "rm -rf %s" % q(dbdir)),
+                             ("renamed", "mv %s %s" % (q(db), q(dbdir + b"/renamed.db"))),
+                             ("replaced", "cp %s %s && mv %s %s" % (q(tmp + b"/old.db"), q(db + b".new"),
+                                                                     q(db + b".new"), q(db)))):
+            shutil.rmtree(dbdir, ignore_errors=True)
+            os.mkdir(dbdir)
+            ok(["-q", "--db", tmp + b"/old.db", other])  # an index of another tree
+            once = tmp + b"/once"
+            shutil.rmtree(once, ignore_errors=True)
+            hook = "mkdir %s 2>/dev/null && { %s; }; :" % (q(once), action)
+            rc, out, err = run(["--db", db, "-j", "2", "-f", "json", root],
+                               env={"FERRY_DUPES_DEBUG_BEFORE_OPEN": hook})
+            check(rc == 2, "%s: exit %d, want 2 %r" % (what, rc, err))
+            check(b"index " + db + b": " in err and
+                  b": it was deleted, moved or replaced during the run" in err, "%s: %r" % (what, err))
+            check(out == b"", "%s: printed %r" % (what, out[:200]))
+            check(not os.path.exists(db + b"-wal"), "%s: the moved index's WAL was left beside its name" % what)
+            if what == "renamed":
+                t.integrity(dbdir + b"/renamed.db")
+            if what == "replaced":
+                t.integrity(db)
+                out, _ = ok(["--db", db, "-f", "json", other])
+                same_groups(parse_json(out), dupes_tree.expected_groups(dupes_tree.scan(other)),
+                            "%s: the index put in its place" % what)
+            os.makedirs(dbdir, exist_ok=True)
+            out, _ = ok(["--db", db, "-f", "json", root])
+            same_groups(parse_json(out), want, "%s: the next run" % what)
+            t.integrity(db)
+
+
 def case_two_runs_on_one_index():
     """A second ferry-dupes on an index in use stops at once with a clear
     error (exit 2, nothing printed); the first completes, the index is
