@@ -16,10 +16,15 @@
 
 /* pread(2), or with FERRY_DUPES_DEBUG_SHORT_READS as a file system that
  * returns less than asked (FUSE with direct_io does) and is interrupted:
- * at most SHORT_READ bytes a call, and EINTR every fifth call. */
+ * at most SHORT_READ bytes a call, and EINTR every fifth call; with
+ * FERRY_DUPES_DEBUG_FAIL=read:K the K-th call fails with EIO. */
 #define SHORT_READ 4097
 static ssize_t file_pread(int fd, uint8_t *p, size_t n, uint64_t off)
 {
+    if (debug_fail(FAIL_READ)) {
+        errno = EIO;
+        return -1;
+    }
     if (debug.short_reads) {
         static atomic_uint calls; /* (relaxed: any thread's fifth call will do) */
         if (atomic_fetch_add_explicit(&calls, 1, memory_order_relaxed) % 5 == 4) {

@@ -534,6 +534,49 @@ def case_file_replaced_by_a_socket_or_device():
                   and b"unreadable" not in err, "%s: %r" % (kind, err))
 
 
+def case_read_error_at_each_read():
+    """A read that fails with EIO (a failing disk), at each read in turn
+    (FERRY_DUPES_DEBUG_FAIL=read:K): a partial read, each 1 MiB of a full
+    read, each piece of --verify's comparison. The file is reported once
+    ("read error: Input/output error"), counted unreadable, and left out;
+    the others are grouped as if it were not there (in --verify a read
+    error is never "differs"); the exit status stays 0; the index keeps no
+    hash of it, so the next run reads it and the groups are whole."""
+    with Tmp() as tmp:
+        root = tmp + b"/r"
+        os.mkdir(root)
+        rnd = dupes_tree.random.Random(5)
+        for names, size in (((b"s1", b"s2", b"s3"), 1000), ((b"b1", b"b2", b"b3"), 100_000),
+                            ((b"m1", b"m2"), 1_300_000)):
+            data = rnd.randbytes(size)
+            for name in names:
+                with open(root + b"/" + name, "wb") as f:
+                    f.write(data)
+        inodes = dupes_tree.scan(root)
+        whole = dupes_tree.expected_groups(inodes)
+        for verify in ([], ["--verify"]):
+            for k in range(1, 200):
+                db = tmp + b"/i%d.db" % k
+                rc, out, err = run(["--db", db, "-j", "2", "-f", "json"] + verify + [root],
+                                   env={"FERRY_DUPES_DEBUG_FAIL": "read:%d" % k})
+                label = "%s read:%d" % (verify, k)
+                check(rc == 0, "%s: exit %d %r" % (label, rc, err))
+                bad = re.findall(rb"ferry-dupes: (\S+): read error: Input/output error\n", err)
+                if not bad:  # K beyond the run's reads
+                    same_groups(parse_json(out), whole, label)
+                    check(k > 8, "%s: no read failed %r" % (label, err))
+                    break
+                check(len(bad) == 1 and b"; 1 unreadable" in err, "%s: %r" % (label, err))
+                rest = {key: i for key, i in inodes.items() if bad[0] not in i["paths"]}
+                same_groups(parse_json(out), dupes_tree.expected_groups(rest), label)
+                out, err = ok(["--db", db, "-f", "json", "--stats"] + verify + [root])
+                same_groups(parse_json(out), whole, label + ", the next run")
+                check(t.stat_value(err, "bytes read") > 0, "%s: the next run read nothing" % label)
+                os.unlink(db)
+            else:
+                fail("%s: a read failed at every K" % verify)
+
+
 # ---------------------------------------------------------------------------
 # The index where it should not be
 
