@@ -144,7 +144,7 @@ static int exec(struct index *x, const char *sql, const char *doing)
     return rc;
 }
 
-static int pragma_int(struct index *x, const char *sql, int64_t *out)
+static int pragma_int(struct index *x, const char *sql, int64_t *out, const char *doing)
 {
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(x->db, sql, -1, &st, NULL);
@@ -157,7 +157,7 @@ static int pragma_int(struct index *x, const char *sql, int64_t *out)
         sqlite3_finalize(st);
     }
     if (rc != SQLITE_OK && rc != SQLITE_DONE)
-        report(x, "reading its header", rc);
+        report(x, doing, rc);
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
@@ -211,30 +211,23 @@ static void drop_stale_wal(struct index *x)
         unlink(x->wal);
 }
 
-/* Check the header; create the schema in a new file. 0 or -1. */
-static int check_or_create(struct index *x)
+enum { IDX_NEW, IDX_V1, IDX_OURS };
+
+/* What the file is, from its header, reading only: IDX_NEW (empty: a new
+ * index), IDX_V1 (ours, version 1: to upgrade), IDX_OURS, or -1 after a
+ * message (another program's, another version's, damaged, unreadable; an
+ * SQLite failure is reported as doing it). */
+static int classify(struct index *x, const char *doing)
 {
     int64_t app = 0, version = 0, tables = 0;
-    if (pragma_int(x, "PRAGMA application_id", &app) ||
-        pragma_int(x, "PRAGMA user_version", &version) ||
-        pragma_int(x, "SELECT count(*) FROM sqlite_schema", &tables))
+    if (pragma_int(x, "PRAGMA application_id", &app, doing) ||
+        pragma_int(x, "PRAGMA user_version", &version, doing) ||
+        pragma_int(x, "SELECT count(*) FROM sqlite_schema", &tables, doing))
         return -1;
-    if (app == 0 && version == 0 && tables == 0) {
-        char sql[sizeof schema + 128];
-        snprintf(sql, sizeof sql, "%s PRAGMA application_id=%d; PRAGMA user_version=%d;", schema,
-                 INDEX_APPLICATION_ID, INDEX_SCHEMA_VERSION);
-        return exec(x, sql, "creating the index") == SQLITE_OK ? 0 : -1;
-    }
-    if (app == INDEX_APPLICATION_ID && version == 1) {
-        /* Version 1 had no birth times: its rows get NULL (unknown), which
-         * never passes for a rename where the file system keeps birth times
-         * (group.c), so each renamed file is read once more. In the open
-         * transaction: all of it or none. */
-        char sql[128];
-        snprintf(sql, sizeof sql, "ALTER TABLE files ADD COLUMN btime_ns INTEGER; PRAGMA user_version=%d;",
-                 INDEX_SCHEMA_VERSION);
-        return exec(x, sql, "upgrading the index") == SQLITE_OK ? 0 : -1;
-    }
+    if (app == 0 && version == 0 && tables == 0)
+        return IDX_NEW;
+    if (app == INDEX_APPLICATION_ID && version == 1)
+        return IDX_V1;
     if (app != INDEX_APPLICATION_ID) {
         msg("index %s: not a ferry-dupes index (an SQLite database of another program)", x->shown);
         return -1;
@@ -245,7 +238,43 @@ static int check_or_create(struct index *x)
             x->shown, (long long)version, INDEX_SCHEMA_VERSION);
         return -1;
     }
-    return 0;
+    /* Our header on a file whose table of files is missing or not ours
+     * (SQLite said "no such table: files" when the run began to write). */
+    int64_t columns = 0;
+    if (pragma_int(x, "SELECT count(*) FROM pragma_table_info('files') WHERE name IN ('dev', 'ino',"
+                      " 'size', 'mtime_ns', 'ctime_ns', 'path', 'algo', 'partial', 'full', 'btime_ns')",
+                   &columns, doing))
+        return -1;
+    if (columns != 10) {
+        msg("index %s: damaged: a ferry-dupes header without the table of files it goes with (move "
+            "it away; the next run builds a new index)", x->shown);
+        return -1;
+    }
+    return IDX_OURS;
+}
+
+/* In the write transaction: check the header again; create the schema in
+ * a new file, upgrade a version 1 index. 0 or -1. */
+static int check_or_create(struct index *x)
+{
+    int kind = classify(x, "reading its header");
+    if (kind == IDX_NEW) {
+        char sql[sizeof schema + 128];
+        snprintf(sql, sizeof sql, "%s PRAGMA application_id=%d; PRAGMA user_version=%d;", schema,
+                 INDEX_APPLICATION_ID, INDEX_SCHEMA_VERSION);
+        return exec(x, sql, "creating the index") == SQLITE_OK ? 0 : -1;
+    }
+    if (kind == IDX_V1) {
+        /* Version 1 had no birth times: its rows get NULL (unknown), which
+         * never passes for a rename where the file system keeps birth times
+         * (group.c), so each renamed file is read once more. In the open
+         * transaction: all of it or none. */
+        char sql[128];
+        snprintf(sql, sizeof sql, "ALTER TABLE files ADD COLUMN btime_ns INTEGER; PRAGMA user_version=%d;",
+                 INDEX_SCHEMA_VERSION);
+        return exec(x, sql, "upgrading the index") == SQLITE_OK ? 0 : -1;
+    }
+    return kind < 0 ? -1 : 0;
 }
 
 static const char *file_kind(mode_t m)
@@ -340,7 +369,10 @@ static struct index *open_as(const char *path, const char *shown, enum hash_kind
     /* Exclusive locking: the first write takes the lock and the connection
      * keeps it until closed, so a second process gets SQLITE_BUSY at once
      * (and the WAL index lives in heap memory, no -shm file). */
-    if (exec(x, "PRAGMA locking_mode=EXCLUSIVE", "") ||
+    /* The header is read before anything is written: WAL mode, once set,
+     * stays in the file, and another program's database (or another
+     * version's index) is refused as it was found. */
+    if (exec(x, "PRAGMA locking_mode=EXCLUSIVE", "") || classify(x, "") < 0 ||
         exec(x, "PRAGMA journal_mode=WAL", "") ||
         exec(x, "PRAGMA synchronous=NORMAL", "") ||
         exec(x, "PRAGMA cache_size=-" FERRY_STR(CACHE_KIB), "") ||

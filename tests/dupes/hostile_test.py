@@ -936,6 +936,58 @@ def case_index_deleted_moved_or_replaced_mid_run():
             t.integrity(db)
 
 
+def case_index_refused_is_left_as_it_was():
+    """--db naming another program's SQLite database, or an index of
+    another version, in rollback-journal mode: refused, and the file is
+    left byte for byte as it was, still in its journal mode, nothing
+    beside it (the WAL mode was set before the header was read, and stays
+    in the file: another program's database came out in WAL mode, which
+    older SQLite and network file systems cannot open)."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        for name, sql, what in (
+                ("another program's", "CREATE TABLE t(x); INSERT INTO t VALUES (1);", "not a ferry-dupes index"),
+                ("another version's", "PRAGMA application_id=%d; PRAGMA user_version=99; CREATE TABLE files(x);"
+                 % 0x46447570, "made by another version of ferry-dupes (schema version 99")):
+            db = tmp + b"/other.db"
+            con = sqlite3.connect(db.decode())
+            con.executescript(sql)
+            con.close()
+            with open(db, "rb") as f:
+                before = f.read()
+            t.index_error(db, tmp + b"/t", what)
+            with open(db, "rb") as f:
+                check(f.read() == before, "%s: the file was changed" % name)
+            check(sorted(os.listdir(tmp)) == [b"other.db", b"t"], "%s: %r" % (name, os.listdir(tmp)))
+            con = sqlite3.connect(db.decode())
+            mode = con.execute("PRAGMA journal_mode").fetchone()[0]
+            con.close()
+            check(mode == "delete", "%s: journal mode %r" % (name, mode))
+            os.unlink(db)
+
+
+def case_index_header_without_its_table():
+    """A file with a ferry-dupes header (application_id, user_version 2)
+    but without the table of files, or with another table of that name:
+    "damaged", with what to do (it said "no such table: files" or "table
+    files has no column named dev"); the file is left as it was."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        for name, sql in (("no table", ""), ("another files", "CREATE TABLE files(x);"),
+                          ("a column short", "CREATE TABLE files(dev, ino, size, mtime_ns, ctime_ns, path,"
+                                             " algo, partial, full);")):
+            db = tmp + b"/i.db"
+            con = sqlite3.connect(db.decode())
+            con.executescript("PRAGMA application_id=%d; PRAGMA user_version=2; %s" % (0x46447570, sql))
+            con.close()
+            with open(db, "rb") as f:
+                before = f.read()
+            t.index_error(db, tmp + b"/t", "damaged: a ferry-dupes header without the table of files")
+            with open(db, "rb") as f:
+                check(f.read() == before, "%s: the file was changed" % name)
+            os.unlink(db)
+
+
 def case_two_runs_on_one_index():
     """A second ferry-dupes on an index in use stops at once with a clear
     error (exit 2, nothing printed); the first completes, the index is
