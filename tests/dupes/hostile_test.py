@@ -569,6 +569,9 @@ def case_read_error_at_each_read():
                 check(len(bad) == 1 and b"; 1 unreadable" in err, "%s: %r" % (label, err))
                 rest = {key: i for key, i in inodes.items() if bad[0] not in i["paths"]}
                 same_groups(parse_json(out), dupes_tree.expected_groups(rest), label)
+                if k % 4 != 1:  # (the next run, at every fourth K: seconds under TSan)
+                    os.unlink(db)
+                    continue
                 out, err = ok(["--db", db, "-f", "json", "--stats"] + verify + [root])
                 same_groups(parse_json(out), whole, label + ", the next run")
                 check(t.stat_value(err, "bytes read") > 0, "%s: the next run read nothing" % label)
