@@ -297,6 +297,38 @@ static bool same_as_output(const char *shown, const struct stat *st)
     return false;
 }
 
+/* true after a message when standard output or error is redirected to a
+ * file SQLite keeps beside the index, its WAL or its rollback journal
+ * (SQLite names them after the index with its symlinks resolved): SQLite
+ * writes its frames there and deletes the file when it closes the index,
+ * before the groups are printed into it -- they were lost under exit
+ * status 0. */
+static bool output_beside(const char *path, const char *shown)
+{
+    static const char *const suffixes[] = { "-wal", "-journal" };
+    char *real = realpath(path, NULL); /* (a new index: its name as given) */
+    const char *base = real ? real : path;
+    bool found = false;
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0] && !found; i++) {
+        char *name = NULL;
+        struct stat st, out;
+        if (asprintf(&name, "%s%s", base, suffixes[i]) < 0)
+            break;
+        for (int fd = 1; fd <= 2 && !found && stat(name, &st) == 0; fd++)
+            if (fstat(fd, &out) == 0 && S_ISREG(out.st_mode) && st.st_dev == out.st_dev &&
+                st.st_ino == out.st_ino) {
+                char *name_shown = esc_text_dup(name);
+                msg("index %s: the file standard %s is written to is SQLite's %s beside it, %s", shown,
+                    fd == 1 ? "output" : "error", i == 0 ? "WAL" : "journal", name_shown ? name_shown : name);
+                free(name_shown);
+                found = true;
+            }
+        free(name);
+    }
+    free(real);
+    return found;
+}
+
 /* index_open(), with shown: path escaped for messages. */
 static struct index *open_as(const char *path, const char *shown, enum hash_kind kind)
 {
@@ -313,8 +345,8 @@ static struct index *open_as(const char *path, const char *shown, enum hash_kind
         msg("index %s: not a regular file (the name of a directory)", shown);
         return NULL;
     }
-    if (exists && same_as_output(shown, &st)) /* (the index written into the groups) */
-        return NULL;
+    if ((exists && same_as_output(shown, &st)) || output_beside(path, shown))
+        return NULL; /* (the index written into the groups, or they deleted with its WAL) */
     if (exists && st.st_nlink > 1) {
         /* SQLite keeps the journal (WAL) beside the name it opened: two
          * runs through two names would each see only their own, which can

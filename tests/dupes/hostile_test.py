@@ -799,6 +799,34 @@ def case_index_is_the_output():
             os.unlink(tmp + b"/out")
 
 
+def case_index_wal_is_the_output():
+    """Standard output (or error) redirected to the file SQLite keeps beside
+    the index, its WAL or its journal (`--db i.db > i.db-wal`, also through
+    a symlink --db, whose WAL lies beside its target): refused before SQLite
+    touches anything. SQLite wrote its frames into that file and deleted
+    it when it closed the index, before the groups were printed into it:
+    they were lost, under exit status 0."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        ok(["-q", "--db", tmp + b"/old.db", tmp + b"/t"])
+        os.symlink(b"old.db", tmp + b"/link.db")
+        for db, out, redirect, what in ((b"new.db", b"new.db-wal", b">", b"output WAL"),
+                                        (b"old.db", b"old.db-wal", b">", b"output WAL"),
+                                        (b"old.db", b"old.db-journal", b"2>", b"error journal"),
+                                        (b"link.db", b"old.db-wal", b">", b"output WAL")):
+            sh = b"exec %s --db %s t %s %s" % (os.fsencode(shlex.quote(t.BIN)), db, redirect, out)
+            p = subprocess.run(sh, shell=True, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            with open(tmp + b"/" + out, "rb") as f:
+                data = f.read()
+            std, kind = what.split()
+            msg = b"index %s: the file standard %s is written to is SQLite's %s beside it, " % (db, std, kind)
+            check(p.returncode == 2 and msg in p.stderr + data and (p.stderr + data).rstrip().endswith(out),
+                  "%r: exit %d %r %r" % (sh, p.returncode, p.stderr, data[:200]))
+            check(not os.path.exists(tmp + b"/new.db"), "%r: the index was created" % sh)
+            os.unlink(tmp + b"/" + out)
+        t.integrity(tmp + b"/old.db")
+
+
 def stat_chr():
     import stat
     return stat.S_IFCHR
