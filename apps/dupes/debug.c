@@ -48,7 +48,8 @@ static int parse_at(const char *s, const char *const *names, int nnames, uint64_
 int debug_init(void)
 {
     static const char *const stages[DBG_STAGES] = { "", "walk", "hash", "row" };
-    static const char *const sites[FAIL_SITES] = { "", "dir", "thread", "send", "open", "dirset", "loops" };
+    static const char *const sites[FAIL_SITES] = { "", "dir", "thread", "send", "open", "dirset", "loops",
+                                                          "read" };
     const char *s = getenv("FERRY_DUPES_DEBUG_SIGINT");
     if (s && *s && !(debug.sigint_stage = parse_at(s, stages, DBG_STAGES, &debug.sigint_at))) {
         msg("FERRY_DUPES_DEBUG_SIGINT=%s: want walk:K, hash:K or row:K", s);
@@ -56,7 +57,8 @@ int debug_init(void)
     }
     s = getenv("FERRY_DUPES_DEBUG_FAIL");
     if (s && *s && !(debug.fail_site = parse_at(s, sites, FAIL_SITES, &debug.fail_at))) {
-        msg("FERRY_DUPES_DEBUG_FAIL=%s: want dir:K, thread:K, send:K, open:K, dirset:K or loops:K", s);
+        msg("FERRY_DUPES_DEBUG_FAIL=%s: want dir:K, thread:K, send:K, open:K, dirset:K, loops:K "
+            "or read:K", s);
         return -1;
     }
     s = getenv("FERRY_DUPES_DEBUG_BEFORE_OPEN");

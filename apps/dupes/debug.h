@@ -24,7 +24,10 @@
  *                                      a directory's entry in the set of
  *                                      directories listed (dirset: -ENOMEM)
  *                                      or a loop's entry in the set of loops
- *                                      reported (loops: -ENOMEM)
+ *                                      reported (loops: -ENOMEM); or, not for
+ *                                      lack of memory, a read of a file by a
+ *                                      reader or --verify (read: EIO, as a
+ *                                      failing disk does)
  */
 #ifndef FERRY_DUPES_DEBUG_H
 #define FERRY_DUPES_DEBUG_H
@@ -35,7 +38,8 @@
 #include <stdint.h>
 
 enum debug_stage { DBG_NONE, DBG_WALK, DBG_HASH, DBG_ROW, DBG_STAGES };
-enum debug_site { FAIL_NONE, FAIL_DIR, FAIL_THREAD, FAIL_SEND, FAIL_OPEN, FAIL_DIRSET, FAIL_LOOPS, FAIL_SITES };
+enum debug_site { FAIL_NONE, FAIL_DIR, FAIL_THREAD, FAIL_SEND, FAIL_OPEN, FAIL_DIRSET, FAIL_LOOPS, FAIL_READ,
+                  FAIL_SITES };
 
 struct debug {
     enum debug_stage sigint_stage;

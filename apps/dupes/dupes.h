@@ -100,6 +100,9 @@ enum {
     G_ALIAS = 16,        /* a link node: a directory entry already seen under
                             another spelling (PATHs "t" and "./t"), not a
                             further hard link                                */
+    G_LINKS = 32,        /* set by the walker: the file has several names
+                            (st_nlink > 1), so its path in the index says
+                            nothing of a rename (group.c, check_index)       */
 };
 /* have: which hashes are valid */
 enum { HAVE_PARTIAL = 1, HAVE_FULL = 2 };

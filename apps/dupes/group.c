@@ -11,9 +11,10 @@
  *   lookups, not their square.
  * - The index (loaded here at the start, while the walkers already run)
  *   says whether a file's row is current: same (dev, inode), size and
- *   mtime, and the same ctime -- or another path and the same birth time
- *   (a rename moves the ctime: a moved file keeps its hashes and costs no
- *   read; a new file that reuses a deleted file's inode is born later). A
+ *   mtime, and the same ctime -- or another path, the same birth time and
+ *   one name (a rename moves the ctime: a moved file keeps its hashes and
+ *   costs no read; a new file that reuses a deleted file's inode is born
+ *   later; a file with several names is kept under any one of them). A
  *   current row's hashes are used as they are.
  * - Size grouping: a file goes on only once another file has its size.
  *   Then it is sent to the readers for its partial hash (jobs channel, top
@@ -246,6 +247,12 @@ static void check_index(struct grouper *g, struct node *n)
          * once) with its size and mtime (cp -p, tar, rsync): the birth
          * time tells that apart (a row without one is read again). */
         if (e->btime_ns != n->btime_ns)
+            return;
+        /* A file with several names is stored under the one the walk met
+         * first, which another run may meet second: a different path is
+         * then no sign of a rename, and one of its names may have been
+         * rewritten in place with its mtime put back (cp -p onto it). */
+        if (n->g_flags & G_LINKS)
             return;
         size_t len = 0;
         const char *p = node_abs_path(n, &g->path, &len);

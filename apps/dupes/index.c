@@ -34,7 +34,11 @@ struct index {
     char *shown;         /* path escaped for messages (esc_text) */
     enum hash_kind kind;
     sqlite3_stmt *put, *del;
+    char *wal;           /* SQLite's WAL file beside it, and its (dev, inode) */
+    dev_t wal_dev;
+    ino_t wal_ino;
     bool failed;
+    bool moved;          /* the file is no longer at its name (said once)    */
 };
 
 static const char schema[] =
@@ -140,7 +144,7 @@ static int exec(struct index *x, const char *sql, const char *doing)
     return rc;
 }
 
-static int pragma_int(struct index *x, const char *sql, int64_t *out)
+static int pragma_int(struct index *x, const char *sql, int64_t *out, const char *doing)
 {
     sqlite3_stmt *st;
     int rc = sqlite3_prepare_v2(x->db, sql, -1, &st, NULL);
@@ -153,7 +157,7 @@ static int pragma_int(struct index *x, const char *sql, int64_t *out)
         sqlite3_finalize(st);
     }
     if (rc != SQLITE_OK && rc != SQLITE_DONE)
-        report(x, "reading its header", rc);
+        report(x, doing, rc);
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
@@ -162,35 +166,68 @@ static void index_free(struct index *x)
     sqlite3_finalize(x->put);
     sqlite3_finalize(x->del);
     sqlite3_close(x->db);
+    free(x->wal);
     free(x->path);
     free(x->shown);
     free(x);
 }
 
-/* Check the header; create the schema in a new file. 0 or -1. */
-static int check_or_create(struct index *x)
+/* true after a message when the index file is no longer at its name
+ * (deleted, with its directory or alone, renamed, or replaced): SQLite
+ * writes on into the file it holds open, so what this run learned would
+ * be lost (or land elsewhere) without a word. */
+static bool moved(struct index *x, const char *doing)
+{
+    int m = 0;
+    if (x->moved || sqlite3_file_control(x->db, "main", SQLITE_FCNTL_HAS_MOVED, &m) != SQLITE_OK || !m)
+        return x->moved;
+    msg("index %s: %s: it was deleted, moved or replaced during the run (what this run learned "
+        "would be lost)", x->shown, doing);
+    x->moved = true;
+    return true;
+}
+
+/* Remember the WAL file SQLite made beside the index, to remove it should
+ * the index move (drop_stale_wal). */
+static void note_wal(struct index *x)
+{
+    const char *wal = sqlite3_filename_wal(sqlite3_db_filename(x->db, "main"));
+    struct stat st;
+    if (wal && wal[0] && stat(wal, &st) == 0 && (x->wal = strdup(wal))) {
+        x->wal_dev = st.st_dev;
+        x->wal_ino = st.st_ino;
+    }
+}
+
+/* After a close that found the index moved: SQLite leaves the WAL where
+ * it was, unapplied (it does not checkpoint a moved database). Whatever
+ * file takes the index's name next -- another database put in its place,
+ * or a new index -- would take those pages as its own; the WAL (still the
+ * one SQLite made: same dev and inode) goes. */
+static void drop_stale_wal(struct index *x)
+{
+    struct stat st;
+    if (x->wal && stat(x->wal, &st) == 0 && st.st_dev == x->wal_dev && st.st_ino == x->wal_ino)
+        unlink(x->wal);
+}
+
+enum { IDX_NEW, IDX_V1, IDX_OURS };
+
+/* What the file is, from its header, reading only: IDX_NEW (empty: a new
+ * index), IDX_V1 (ours, version 1: to upgrade), IDX_OURS, or -1 after a
+ * message (another program's, another version's, damaged, unreadable; an
+ * SQLite failure is reported as doing it). */
+static int classify(struct index *x, const char *doing)
 {
     int64_t app = 0, version = 0, tables = 0;
-    if (pragma_int(x, "PRAGMA application_id", &app) ||
-        pragma_int(x, "PRAGMA user_version", &version) ||
-        pragma_int(x, "SELECT count(*) FROM sqlite_schema", &tables))
+    if (pragma_int(x, "PRAGMA application_id", &app, doing) ||
+        pragma_int(x, "PRAGMA user_version", &version, doing) ||
+        pragma_int(x, "SELECT count(*) FROM sqlite_schema", &tables, doing))
         return -1;
-    if (app == 0 && version == 0 && tables == 0) {
-        char sql[sizeof schema + 128];
-        snprintf(sql, sizeof sql, "%s PRAGMA application_id=%d; PRAGMA user_version=%d;", schema,
-                 INDEX_APPLICATION_ID, INDEX_SCHEMA_VERSION);
-        return exec(x, sql, "creating the index") == SQLITE_OK ? 0 : -1;
-    }
-    if (app == INDEX_APPLICATION_ID && version == 1) {
-        /* Version 1 had no birth times: its rows get NULL (unknown), which
-         * never passes for a rename where the file system keeps birth times
-         * (group.c), so each renamed file is read once more. In the open
-         * transaction: all of it or none. */
-        char sql[128];
-        snprintf(sql, sizeof sql, "ALTER TABLE files ADD COLUMN btime_ns INTEGER; PRAGMA user_version=%d;",
-                 INDEX_SCHEMA_VERSION);
-        return exec(x, sql, "upgrading the index") == SQLITE_OK ? 0 : -1;
-    }
+    if (app == 0 && version == 0 && tables == 0)
+        return IDX_NEW;
+    if (app == INDEX_APPLICATION_ID && version == 1)
+        return IDX_V1;
     if (app != INDEX_APPLICATION_ID) {
         msg("index %s: not a ferry-dupes index (an SQLite database of another program)", x->shown);
         return -1;
@@ -201,7 +238,43 @@ static int check_or_create(struct index *x)
             x->shown, (long long)version, INDEX_SCHEMA_VERSION);
         return -1;
     }
-    return 0;
+    /* Our header on a file whose table of files is missing or not ours
+     * (SQLite said "no such table: files" when the run began to write). */
+    int64_t columns = 0;
+    if (pragma_int(x, "SELECT count(*) FROM pragma_table_info('files') WHERE name IN ('dev', 'ino',"
+                      " 'size', 'mtime_ns', 'ctime_ns', 'path', 'algo', 'partial', 'full', 'btime_ns')",
+                   &columns, doing))
+        return -1;
+    if (columns != 10) {
+        msg("index %s: damaged: a ferry-dupes header without the table of files it goes with (move "
+            "it away; the next run builds a new index)", x->shown);
+        return -1;
+    }
+    return IDX_OURS;
+}
+
+/* In the write transaction: check the header again; create the schema in
+ * a new file, upgrade a version 1 index. 0 or -1. */
+static int check_or_create(struct index *x)
+{
+    int kind = classify(x, "reading its header");
+    if (kind == IDX_NEW) {
+        char sql[sizeof schema + 128];
+        snprintf(sql, sizeof sql, "%s PRAGMA application_id=%d; PRAGMA user_version=%d;", schema,
+                 INDEX_APPLICATION_ID, INDEX_SCHEMA_VERSION);
+        return exec(x, sql, "creating the index") == SQLITE_OK ? 0 : -1;
+    }
+    if (kind == IDX_V1) {
+        /* Version 1 had no birth times: its rows get NULL (unknown), which
+         * never passes for a rename where the file system keeps birth times
+         * (group.c), so each renamed file is read once more. In the open
+         * transaction: all of it or none. */
+        char sql[128];
+        snprintf(sql, sizeof sql, "ALTER TABLE files ADD COLUMN btime_ns INTEGER; PRAGMA user_version=%d;",
+                 INDEX_SCHEMA_VERSION);
+        return exec(x, sql, "upgrading the index") == SQLITE_OK ? 0 : -1;
+    }
+    return kind < 0 ? -1 : 0;
 }
 
 static const char *file_kind(mode_t m)
@@ -224,6 +297,38 @@ static bool same_as_output(const char *shown, const struct stat *st)
     return false;
 }
 
+/* true after a message when standard output or error is redirected to a
+ * file SQLite keeps beside the index, its WAL or its rollback journal
+ * (SQLite names them after the index with its symlinks resolved): SQLite
+ * writes its frames there and deletes the file when it closes the index,
+ * before the groups are printed into it -- they were lost under exit
+ * status 0. */
+static bool output_beside(const char *path, const char *shown)
+{
+    static const char *const suffixes[] = { "-wal", "-journal" };
+    char *real = realpath(path, NULL); /* (a new index: its name as given) */
+    const char *base = real ? real : path;
+    bool found = false;
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0] && !found; i++) {
+        char *name = NULL;
+        struct stat st, out;
+        if (asprintf(&name, "%s%s", base, suffixes[i]) < 0)
+            break;
+        for (int fd = 1; fd <= 2 && !found && stat(name, &st) == 0; fd++)
+            if (fstat(fd, &out) == 0 && S_ISREG(out.st_mode) && st.st_dev == out.st_dev &&
+                st.st_ino == out.st_ino) {
+                char *name_shown = esc_text_dup(name);
+                msg("index %s: the file standard %s is written to is SQLite's %s beside it, %s", shown,
+                    fd == 1 ? "output" : "error", i == 0 ? "WAL" : "journal", name_shown ? name_shown : name);
+                free(name_shown);
+                found = true;
+            }
+        free(name);
+    }
+    free(real);
+    return found;
+}
+
 /* index_open(), with shown: path escaped for messages. */
 static struct index *open_as(const char *path, const char *shown, enum hash_kind kind)
 {
@@ -240,8 +345,8 @@ static struct index *open_as(const char *path, const char *shown, enum hash_kind
         msg("index %s: not a regular file (the name of a directory)", shown);
         return NULL;
     }
-    if (exists && same_as_output(shown, &st)) /* (the index written into the groups) */
-        return NULL;
+    if ((exists && same_as_output(shown, &st)) || output_beside(path, shown))
+        return NULL; /* (the index written into the groups, or they deleted with its WAL) */
     if (exists && st.st_nlink > 1) {
         /* SQLite keeps the journal (WAL) beside the name it opened: two
          * runs through two names would each see only their own, which can
@@ -296,7 +401,10 @@ static struct index *open_as(const char *path, const char *shown, enum hash_kind
     /* Exclusive locking: the first write takes the lock and the connection
      * keeps it until closed, so a second process gets SQLITE_BUSY at once
      * (and the WAL index lives in heap memory, no -shm file). */
-    if (exec(x, "PRAGMA locking_mode=EXCLUSIVE", "") ||
+    /* The header is read before anything is written: WAL mode, once set,
+     * stays in the file, and another program's database (or another
+     * version's index) is refused as it was found. */
+    if (exec(x, "PRAGMA locking_mode=EXCLUSIVE", "") || classify(x, "") < 0 ||
         exec(x, "PRAGMA journal_mode=WAL", "") ||
         exec(x, "PRAGMA synchronous=NORMAL", "") ||
         exec(x, "PRAGMA cache_size=-" FERRY_STR(CACHE_KIB), "") ||
@@ -309,6 +417,7 @@ static struct index *open_as(const char *path, const char *shown, enum hash_kind
         index_free(x);
         return NULL;
     }
+    note_wal(x);
     rc = sqlite3_prepare_v2(x->db,
                             "INSERT OR REPLACE INTO files(dev, ino, size, mtime_ns, ctime_ns, path,"
                             " algo, partial, full, btime_ns) VALUES(?,?,?,?,?,?,?,?,?,?)",
@@ -554,8 +663,9 @@ void *writer_main(void *arg)
         if (x->failed)
             continue; /* drain: the run is stopping */
         int rc = write_batch(x, rows, (size_t)n, &path);
-        if (rc != SQLITE_OK) {
-            report(x, "writing", rc);
+        if (rc != SQLITE_OK || moved(x, "writing")) {
+            if (rc != SQLITE_OK)
+                report(x, "writing", rc);
             x->failed = true;
             dupes_fail(d);
             continue;
@@ -576,12 +686,17 @@ int index_close(struct index *x)
     sqlite3_finalize(x->put);
     sqlite3_finalize(x->del);
     x->put = x->del = NULL;
+    if ((!x->failed || x->moved) && moved(x, "closing")) /* (the last rows, or none at all) */
+        ret = -1;
     int rc = sqlite3_close(x->db);
     if (rc != SQLITE_OK) {
         report(x, "closing", rc);
         ret = -1;
     }
+    if (rc == SQLITE_OK && x->moved)
+        drop_stale_wal(x);
     x->db = NULL;
+    free(x->wal);
     free(x->path);
     free(x->shown);
     free(x);

@@ -9,16 +9,22 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
 /* pread(2), or with FERRY_DUPES_DEBUG_SHORT_READS as a file system that
  * returns less than asked (FUSE with direct_io does) and is interrupted:
- * at most SHORT_READ bytes a call, and EINTR every fifth call. */
+ * at most SHORT_READ bytes a call, and EINTR every fifth call; with
+ * FERRY_DUPES_DEBUG_FAIL=read:K the K-th call fails with EIO. */
 #define SHORT_READ 4097
 static ssize_t file_pread(int fd, uint8_t *p, size_t n, uint64_t off)
 {
+    if (debug_fail(FAIL_READ)) {
+        errno = EIO;
+        return -1;
+    }
     if (debug.short_reads) {
         static atomic_uint calls; /* (relaxed: any thread's fifth call will do) */
         if (atomic_fetch_add_explicit(&calls, 1, memory_order_relaxed) % 5 == 4) {
@@ -73,6 +79,18 @@ static uint8_t changed(struct dupes *d, struct node *n, const char *when)
     return ST_CHANGED;
 }
 
+/* After an open that failed for another reason than the file's absence:
+ * is the entry still the regular file the walk listed? A socket (ENXIO), a
+ * device without a driver (ENXIO, ENODEV) or another file (unreadable, say)
+ * put in its place is a change, not an unreadable file. */
+static bool replaced(const struct node *n, const char *rel, size_t len)
+{
+    struct stat st;
+    if (len == 0 || len >= PATH_MAX || fstatat(n->dir->root->fd, rel, &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return false; /* (too long to look at in one call: as it was) */
+    return !S_ISREG(st.st_mode) || (uint64_t)st.st_dev != n->dev || (uint64_t)st.st_ino != n->ino;
+}
+
 int read_open(struct dupes *d, struct node *n, uint8_t *status)
 {
     struct buf b = { 0 };
@@ -90,13 +108,19 @@ int read_open(struct dupes *d, struct node *n, uint8_t *status)
                                    : path_open(n->dir->root->fd, rel, len, flags | (noatime ? O_NOATIME : 0));
     if (fd == -EPERM && noatime)
         fd = path_open(n->dir->root->fd, rel, len, flags);
+    bool gone = fd == -ENOENT || fd == -ENOTDIR || fd == -ELOOP; /* or a symlink now */
+    bool other = fd < 0 && fd != -ENOMEM && !gone && replaced(n, rel, len);
     buf_free(&b);
     if (fd == -ENOMEM) {
         *status = read_failed(d, n, fd);
         return -1;
     }
+    if (other) {
+        *status = changed(d, n, "since it was listed");
+        return -1;
+    }
     if (fd < 0) {
-        if (fd == -ENOENT || fd == -ENOTDIR || fd == -ELOOP) { /* gone, or a symlink now */
+        if (gone) {
             atomic_fetch_add_explicit(&d->c.vanished, 1, memory_order_relaxed);
             *status = ST_VANISHED;
         } else {

@@ -198,6 +198,8 @@ static void add_file(struct walker *w, struct dir *dir, const char *name, size_t
     n->ctime_ns = time_ns(st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
     n->btime_ns = btime_ns;
     n->uid = st->st_uid;
+    if (st->st_nlink > 1)
+        n->g_flags = G_LINKS;
     n->dir = dir;
     n->namelen = (uint32_t)len;
     memcpy(n->name, name, len);

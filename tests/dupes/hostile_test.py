@@ -488,6 +488,98 @@ def case_file_changes_in_every_window():
             out, _ = ok(["--db", tmp + b"/i.db", "-f", "json", root])  # the next run sees x as it is
             same_groups(parse_json(out), dupes_tree.expected_groups(dupes_tree.scan(root)), label)
 
+def driverless_char_device(tmp):
+    """A character device that no driver serves (major 240, reserved for
+    local use: its open fails with ENXIO), or None where mknod is not
+    allowed or the number is taken."""
+    import errno
+    path = tmp + b"/probe"
+    try:
+        os.mknod(path, 0o600 | stat.S_IFCHR, os.makedev(240, 0))
+    except OSError:
+        return None
+    try:
+        os.close(os.open(path, os.O_RDONLY | os.O_NONBLOCK))
+        return None  # something serves it here
+    except OSError as e:
+        return (240, 0) if e.errno in (errno.ENXIO, errno.ENODEV) else None
+    finally:
+        os.unlink(path)
+
+
+def case_file_replaced_by_a_socket_or_device():
+    """x is replaced, between the walk and its open, by a socket or a
+    device that no driver serves: open(2) fails (ENXIO), and x is left out
+    as changed since it was listed, like a file replaced by a FIFO -- not
+    reported as unreadable ("cannot open: No such device or address");
+    y and z still form their group."""
+    with Tmp() as tmp:
+        sock = ('rm -f "$1" && %s -c "import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])" "$1"'
+                % shlex.quote(sys.executable))
+        actions = [("socket", sock)]
+        dev = driverless_char_device(tmp)
+        if dev:
+            actions.append(("device", 'rm -f "$1" && mknod "$1" c %d %d' % dev))
+        for kind, action in actions:
+            root = tmp + b"/" + kind.encode()
+            os.mkdir(root)
+            for name in (b"x", b"y", b"z"):
+                with open(root + b"/" + name, "wb") as f:
+                    f.write(b"same")
+            rc, out, err = run(["--no-db", "-f", "json", root],
+                               env={"FERRY_DUPES_DEBUG_BEFORE_OPEN": 'case "$1" in */x) %s;; esac' % action})
+            check(rc == 0, "%s: exit %d %r" % (kind, rc, err))
+            check(parse_json(out) == [(4, [root + b"/y", root + b"/z"])], "%s: %r" % (kind, out))
+            check(b"/x: changed since it was listed: not grouped" in err and b"1 changed while scanned" in err
+                  and b"unreadable" not in err, "%s: %r" % (kind, err))
+
+
+def case_read_error_at_each_read():
+    """A read that fails with EIO (a failing disk), at each read in turn
+    (FERRY_DUPES_DEBUG_FAIL=read:K): a partial read, each 1 MiB of a full
+    read, each piece of --verify's comparison. The file is reported once
+    ("read error: Input/output error"), counted unreadable, and left out;
+    the others are grouped as if it were not there (in --verify a read
+    error is never "differs"); the exit status stays 0; the index keeps no
+    hash of it, so the next run reads it and the groups are whole."""
+    with Tmp() as tmp:
+        root = tmp + b"/r"
+        os.mkdir(root)
+        rnd = dupes_tree.random.Random(5)
+        for names, size in (((b"s1", b"s2", b"s3"), 1000), ((b"b1", b"b2", b"b3"), 100_000),
+                            ((b"m1", b"m2"), 1_300_000)):
+            data = rnd.randbytes(size)
+            for name in names:
+                with open(root + b"/" + name, "wb") as f:
+                    f.write(data)
+        inodes = dupes_tree.scan(root)
+        whole = dupes_tree.expected_groups(inodes)
+        for verify in ([], ["--verify"]):
+            for k in range(1, 200):
+                db = tmp + b"/i%d.db" % k
+                rc, out, err = run(["--db", db, "-j", "2", "-f", "json"] + verify + [root],
+                                   env={"FERRY_DUPES_DEBUG_FAIL": "read:%d" % k})
+                label = "%s read:%d" % (verify, k)
+                check(rc == 0, "%s: exit %d %r" % (label, rc, err))
+                bad = re.findall(rb"ferry-dupes: (\S+): read error: Input/output error\n", err)
+                if not bad:  # K beyond the run's reads
+                    same_groups(parse_json(out), whole, label)
+                    check(k > 8, "%s: no read failed %r" % (label, err))
+                    break
+                check(len(bad) == 1 and b"; 1 unreadable" in err, "%s: %r" % (label, err))
+                rest = {key: i for key, i in inodes.items() if bad[0] not in i["paths"]}
+                same_groups(parse_json(out), dupes_tree.expected_groups(rest), label)
+                if k % 4 != 1:  # (the next run, at every fourth K: seconds under TSan)
+                    os.unlink(db)
+                    continue
+                out, err = ok(["--db", db, "-f", "json", "--stats"] + verify + [root])
+                same_groups(parse_json(out), whole, label + ", the next run")
+                check(t.stat_value(err, "bytes read") > 0, "%s: the next run read nothing" % label)
+                os.unlink(db)
+            else:
+                fail("%s: a read failed at every K" % verify)
+
+
 # ---------------------------------------------------------------------------
 # The index where it should not be
 
@@ -707,6 +799,34 @@ def case_index_is_the_output():
             os.unlink(tmp + b"/out")
 
 
+def case_index_wal_is_the_output():
+    """Standard output (or error) redirected to the file SQLite keeps beside
+    the index, its WAL or its journal (`--db i.db > i.db-wal`, also through
+    a symlink --db, whose WAL lies beside its target): refused before SQLite
+    touches anything. SQLite wrote its frames into that file and deleted
+    it when it closed the index, before the groups were printed into it:
+    they were lost, under exit status 0."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        ok(["-q", "--db", tmp + b"/old.db", tmp + b"/t"])
+        os.symlink(b"old.db", tmp + b"/link.db")
+        for db, out, redirect, what in ((b"new.db", b"new.db-wal", b">", b"output WAL"),
+                                        (b"old.db", b"old.db-wal", b">", b"output WAL"),
+                                        (b"old.db", b"old.db-journal", b"2>", b"error journal"),
+                                        (b"link.db", b"old.db-wal", b">", b"output WAL")):
+            sh = b"exec %s --db %s t %s %s" % (os.fsencode(shlex.quote(t.BIN)), db, redirect, out)
+            p = subprocess.run(sh, shell=True, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            with open(tmp + b"/" + out, "rb") as f:
+                data = f.read()
+            std, kind = what.split()
+            msg = b"index %s: the file standard %s is written to is SQLite's %s beside it, " % (db, std, kind)
+            check(p.returncode == 2 and msg in p.stderr + data and (p.stderr + data).rstrip().endswith(out),
+                  "%r: exit %d %r %r" % (sh, p.returncode, p.stderr, data[:200]))
+            check(not os.path.exists(tmp + b"/new.db"), "%r: the index was created" % sh)
+            os.unlink(tmp + b"/" + out)
+        t.integrity(tmp + b"/old.db")
+
+
 def stat_chr():
     import stat
     return stat.S_IFCHR
@@ -797,6 +917,106 @@ def case_one_file_system_keeps_other_file_systems_rows():
                   "rows %r" % paths)
         finally:
             subprocess.run(["umount", root + b"/mnt"])
+
+
+def case_index_deleted_moved_or_replaced_mid_run():
+    """While a run writes its index, the index's directory is removed, the
+    index renamed, or another index put in its place (mv over it). SQLite
+    writes on into the file it holds open, so what the run learned would
+    be lost or land elsewhere: exit 2 with a message (it was exit 0 without
+    a word), nothing printed. SQLite does not apply its WAL to a moved
+    database, and leaves it beside the name: it goes, so that the file
+    that has the name next (the index put in its place, or a new one) does
+    not take those pages as its own. Every index involved passes
+    integrity_check, and the next run is right."""
+    with Tmp() as tmp:
+        root, other = tmp + b"/bulk", tmp + b"/other"
+        t.bulk_tree(root, 300)
+        t.bulk_tree(other, 40, seed=3)
+        want = dupes_tree.expected_groups(dupes_tree.scan(root))
+        dbdir = tmp + b"/ix"
+        db = dbdir + b"/i.db"
+        q = lambda p: shlex.quote(p.decode())  # noqa: E731
+        for what, action in (("directory removed", "rm -rf %s" % q(dbdir)),
+                             ("renamed", "mv %s %s" % (q(db), q(dbdir + b"/renamed.db"))),
+                             ("replaced", "cp %s %s && mv %s %s" % (q(tmp + b"/old.db"), q(db + b".new"),
+                                                                     q(db + b".new"), q(db)))):
+            shutil.rmtree(dbdir, ignore_errors=True)
+            os.mkdir(dbdir)
+            ok(["-q", "--db", tmp + b"/old.db", other])  # an index of another tree
+            once = tmp + b"/once"
+            shutil.rmtree(once, ignore_errors=True)
+            hook = "mkdir %s 2>/dev/null && { %s; }; :" % (q(once), action)
+            rc, out, err = run(["--db", db, "-j", "2", "-f", "json", root],
+                               env={"FERRY_DUPES_DEBUG_BEFORE_OPEN": hook})
+            check(rc == 2, "%s: exit %d, want 2 %r" % (what, rc, err))
+            check(b"index " + db + b": " in err and
+                  b": it was deleted, moved or replaced during the run" in err, "%s: %r" % (what, err))
+            check(out == b"", "%s: printed %r" % (what, out[:200]))
+            check(not os.path.exists(db + b"-wal"), "%s: the moved index's WAL was left beside its name" % what)
+            if what == "renamed":
+                t.integrity(dbdir + b"/renamed.db")
+            if what == "replaced":
+                t.integrity(db)
+                out, _ = ok(["--db", db, "-f", "json", other])
+                same_groups(parse_json(out), dupes_tree.expected_groups(dupes_tree.scan(other)),
+                            "%s: the index put in its place" % what)
+            os.makedirs(dbdir, exist_ok=True)
+            out, _ = ok(["--db", db, "-f", "json", root])
+            same_groups(parse_json(out), want, "%s: the next run" % what)
+            t.integrity(db)
+
+
+def case_index_refused_is_left_as_it_was():
+    """--db naming another program's SQLite database, or an index of
+    another version, in rollback-journal mode: refused, and the file is
+    left byte for byte as it was, still in its journal mode, nothing
+    beside it (the WAL mode was set before the header was read, and stays
+    in the file: another program's database came out in WAL mode, which
+    older SQLite and network file systems cannot open)."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        for name, sql, what in (
+                ("another program's", "CREATE TABLE t(x); INSERT INTO t VALUES (1);", "not a ferry-dupes index"),
+                ("another version's", "PRAGMA application_id=%d; PRAGMA user_version=99; CREATE TABLE files(x);"
+                 % 0x46447570, "made by another version of ferry-dupes (schema version 99")):
+            db = tmp + b"/other.db"
+            con = sqlite3.connect(db.decode())
+            con.executescript(sql)
+            con.close()
+            with open(db, "rb") as f:
+                before = f.read()
+            t.index_error(db, tmp + b"/t", what)
+            with open(db, "rb") as f:
+                check(f.read() == before, "%s: the file was changed" % name)
+            check(sorted(os.listdir(tmp)) == [b"other.db", b"t"], "%s: %r" % (name, os.listdir(tmp)))
+            con = sqlite3.connect(db.decode())
+            mode = con.execute("PRAGMA journal_mode").fetchone()[0]
+            con.close()
+            check(mode == "delete", "%s: journal mode %r" % (name, mode))
+            os.unlink(db)
+
+
+def case_index_header_without_its_table():
+    """A file with a ferry-dupes header (application_id, user_version 2)
+    but without the table of files, or with another table of that name:
+    "damaged", with what to do (it said "no such table: files" or "table
+    files has no column named dev"); the file is left as it was."""
+    with Tmp() as tmp:
+        small_tree(tmp + b"/t")
+        for name, sql in (("no table", ""), ("another files", "CREATE TABLE files(x);"),
+                          ("a column short", "CREATE TABLE files(dev, ino, size, mtime_ns, ctime_ns, path,"
+                                             " algo, partial, full);")):
+            db = tmp + b"/i.db"
+            con = sqlite3.connect(db.decode())
+            con.executescript("PRAGMA application_id=%d; PRAGMA user_version=2; %s" % (0x46447570, sql))
+            con.close()
+            with open(db, "rb") as f:
+                before = f.read()
+            t.index_error(db, tmp + b"/t", "damaged: a ferry-dupes header without the table of files")
+            with open(db, "rb") as f:
+                check(f.read() == before, "%s: the file was changed" % name)
+            os.unlink(db)
 
 
 def case_two_runs_on_one_index():
@@ -904,6 +1124,51 @@ def case_new_file_reusing_a_deleted_inode():
         out, err = ok(["--db", db, "-f", "json", "--stats", root])
         check(parse_json(out) == [(4, [root + b"/w", root + b"/z2"])], "after a rename: %r" % out)
         check(t.stat_value(err, "bytes read") == 0, "the rename cost reads")
+        t.integrity(db)
+
+
+def case_hard_linked_file_rewritten_in_place():
+    """x and y are two names of one file, z a copy. The index keeps the
+    file under the name the walk met first, which another run may meet
+    second. x is then rewritten in place with its mtime put back (cp -p
+    onto an existing file does that): its ctime moved, and the path the
+    walk met differs from the row's -- not a rename, since the file has
+    several names: it is read, and no longer grouped with z (it kept its
+    old hashes and was reported as z's duplicate without a byte read).
+    The other name is put into the row here, as a walk that met y first
+    would leave it; a real rename of a file with one name still costs no
+    read."""
+    with Tmp() as tmp:
+        root = tmp + b"/t"
+        os.mkdir(root)
+        for name in (b"x", b"z"):
+            with open(root + b"/" + name, "wb") as f:
+                f.write(b"AAAAAAAA")
+            os.utime(root + b"/" + name, ns=(0, 1577836800_123456789))
+        os.link(root + b"/x", root + b"/y")
+        db = tmp + b"/i.db"
+        out, _ = ok(["--db", db, "-f", "json", root])
+        check(parse_json(out) == [(8, [root + b"/x", root + b"/z"])], "first run: %r" % out)
+        real = os.path.realpath(root)
+        ino = os.stat(root + b"/x").st_ino
+        con = sqlite3.connect(db.decode())
+        with con:
+            (stored,) = con.execute("SELECT path FROM files WHERE ino=?", (ino,)).fetchone()
+            other = real + (b"/y" if stored == real + b"/x" else b"/x")
+            con.execute("UPDATE files SET path=? WHERE ino=?", (other, ino))
+        con.close()
+        with open(root + b"/x", "r+b") as f:
+            f.write(b"BBBBBBBB")
+        os.utime(root + b"/x", ns=(0, 1577836800_123456789))
+        out, err = ok(["--db", db, "-f", "json", "--stats", root])
+        check(parse_json(out) == [], "x kept its old hashes: %r" % out)
+        check(t.stat_value(err, "bytes read") == 8, "x was not read: %r" % err[-300:])
+        want = parse_json(ok(["--no-db", "-f", "json", root])[0])
+        same_groups(parse_json(ok(["--db", db, "-f", "json", root])[0]), want, "third run")
+        os.rename(root + b"/z", root + b"/z2")
+        out, err = ok(["--db", db, "-f", "json", "--stats", root])
+        check(parse_json(out) == [], "after a rename: %r" % out)
+        check(t.stat_value(err, "bytes read") == 0, "the rename cost reads: %r" % err[-300:])
         t.integrity(db)
 
 
