@@ -41,8 +41,8 @@ static bool shape(size_t cap, size_t elem, unsigned layout, size_t *grp, size_t 
 
 /* The item sizes laid out inline, whose batch loops are compiled with the
  * shape fixed (ferry__lfring_run_many, _move_many): X(elem) for each.
- * With the shape a variable, a batch of 256 took 2.7x (5-byte items) to
- * 7x (32-byte items) the instructions of the packed layout; fixed, 1.06x
+ * With the shape a variable, a batch of 256 took 3.2x (5-byte items) to
+ * 11x (32-byte items) the instructions of the packed layout; fixed, 1.07x
  * (4), 1.13x (8), 1.4x (16), but 1.6x (24) and 1.8x (32), where a line
  * holds two items or one and wastes a quarter of itself or more. So:
  * pointers, 32-bit words and pairs of them (docs/performance.md, "One

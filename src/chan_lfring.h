@@ -31,7 +31,7 @@
  * doubled the cost of a handoff (docs/performance.md, "One line a
  * handoff"). A batch of 256 8-byte items touches 37 lines inline, 36
  * packed; its loops (chan_lfring.c) are compiled for each of the three
- * sizes with the shape fixed, which keeps them within 1.06-1.4x the
+ * sizes with the shape fixed, which keeps them within 1.07-1.4x the
  * instructions of the packed ones. Packed, for every other size: the
  * sequence bytes in an array (64 a line), then the items, each on lines
  * of their own. Both are one formula: a packed ring is a single "line" of
