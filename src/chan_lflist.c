@@ -147,18 +147,14 @@ int ferry__lflist_init_shape(struct ferry__lflist *l, size_t elem, unsigned shif
     l->cap = ((size_t)1 << shift) - 1;
     /* The packed area: CAP ready bytes, then the items on a line of their
      * own (blocks are cache-line aligned: pool_take_locked); then the
-     * inline area, grp slots a line: as many as fit with their ready
-     * bytes (rounded up to 8, so that the items stay aligned). */
+     * inline area, grp slots a line with their ready bytes (the shape in
+     * chan_lines.h). */
     size_t line = FERRY_CACHELINE;
     l->items_off = (sizeof(struct ferry__lfblock) + l->cap + line - 1) / line * line;
     l->block_bytes = l->items_off + l->cap * elem; /* <= 32 KiB * 1023 + a little: no overflow */
-    l->grp = 0;
-    while ((l->grp + 1 + 7) / 8 * 8 + (l->grp + 1) * elem <= line)
-        l->grp++;
+    l->grp = ferry__lines_shape(elem, &l->grp_hdr, &l->grp_mul);
     l->inl_off = 0;
     if (l->grp > 0) {
-        l->grp_hdr = (l->grp + 7) / 8 * 8;
-        l->grp_mul = ((uint64_t)1 << 32) / l->grp + (((uint64_t)1 << 32) % l->grp != 0);
         l->inl_off = (l->block_bytes + line - 1) / line * line;
         l->block_bytes = l->inl_off + (l->cap + l->grp - 1) / l->grp * line;
     }

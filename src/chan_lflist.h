@@ -161,6 +161,7 @@
 #include <sched.h>
 #include <stdint.h>
 
+#include "chan_lines.h"
 #include "chan_wait.h"
 #include "platform.h"
 
@@ -182,7 +183,7 @@
 #ifndef FERRY__LFLIST_INLINE_BELOW
 #define FERRY__LFLIST_INLINE_BELOW 8u
 #endif
-#define FERRY__LFLIST_INLINE_MAX_ELEM ((size_t)FERRY_CACHELINE - 8)
+#define FERRY__LFLIST_INLINE_MAX_ELEM FERRY__LINES_MAX_ELEM
 
 struct ferry__lfblock {
     FERRY_ATOMIC(struct ferry__lfblock *) next; /* L2 */
@@ -210,7 +211,7 @@ struct ferry__lflist {
     size_t inl_off;   /* offset of the inline area, or 0: none (items too big) */
     size_t grp;       /* inline: slots a line */
     size_t grp_hdr;   /* inline: offset of the items in a line (after grp ready bytes) */
-    uint64_t grp_mul; /* inline: ceil(2^32 / grp), so that o / grp = o * grp_mul >> 32 for o < 2^10 */
+    uint64_t grp_mul; /* inline: o / grp = ferry__lines_div(grp_mul, o) (chan_lines.h) */
     size_t block_bytes;
     /* Test hook: the allocator of blocks (malloc unless a test sets it). */
     void *(*alloc)(size_t);
@@ -269,7 +270,7 @@ static inline unsigned ferry__lflist_layout(struct ferry__lfblock *b)
 /* Inline layout: the line that holds slot o, and o's place *j in it. */
 static inline char *ferry__lflist_line(const struct ferry__lflist *l, struct ferry__lfblock *b, size_t o, size_t *j)
 {
-    size_t g = (size_t)(((uint64_t)o * l->grp_mul) >> 32);
+    size_t g = ferry__lines_div(l->grp_mul, o);
     *j = o - g * l->grp;
     return (char *)b + l->inl_off + g * FERRY_CACHELINE;
 }

@@ -19,6 +19,28 @@
  * 8-byte items move 48 cache lines instead of 36); zeroed memory is the
  * initial state.
  *
+ * Layout: where a slot's sequence byte and item lie, chosen at init from
+ * the item size. Inline, for items of 4, 8 or 16 bytes (unless whole lines
+ * would pass MAX_BYTES where packed storage does not): each cache line
+ * holds a group of `grp` slots, their sequence bytes first, then their
+ * items (chan_lines.h: twelve 4-byte items a line, seven of 8, three of
+ * 16), so that a publication and the check that sees it touch the one
+ * line that carries the item. At batch 1 the consumer follows the
+ * producer closely, and with the bytes packed apart from the items every
+ * handoff moved two lines between their CPUs; where that is dear it
+ * doubled the cost of a handoff (docs/performance.md, "One line a
+ * handoff"). A batch of 256 8-byte items touches 37 lines inline, 36
+ * packed; its loops (chan_lfring.c) are compiled for each of the three
+ * sizes with the shape fixed, which keeps them within 1.07-1.4x the
+ * instructions of the packed ones. Packed, for every other size: the
+ * sequence bytes in an array (64 a line), then the items, each on lines
+ * of their own. Both are one formula: a packed ring is a single "line" of
+ * grp = cap slots whose items begin after cap bytes rounded up to a line
+ * (mul = 0 puts every slot in line 0). Either way every item keeps the
+ * alignment a packed array gives it, up to 16 bytes (chan_lines.h). Tests
+ * force either layout for any size up to 56 bytes
+ * (ferry__lfring_init_layout).
+ *
  * Why a byte is enough (V4). A thread compares a slot's number with the
  * one it wants for its position p, read from `tail` (or `head`) before.
  * While the position word still equals p, the slot's number is one of
@@ -81,15 +103,20 @@
 
 #include <stdint.h>
 
+#include "chan_lines.h"
 #include "chan_wait.h"
 #include "platform.h"
 
 #define FERRY__LFRING_CLOSED (1ull << 63)
 #define FERRY__LFRING_RXGONE (1ull << 62)
 #define FERRY__LFRING_FLAGS (FERRY__LFRING_CLOSED | FERRY__LFRING_RXGONE)
-/* Largest ring: capacity and bytes (items plus sequence numbers). */
+/* Largest ring: capacity and bytes (items plus sequence numbers, as
+ * laid out). */
 #define FERRY__LFRING_MAX_CAP ((size_t)1 << 28)
 #define FERRY__LFRING_MAX_BYTES ((size_t)64 << 20)
+/* The layouts (see "Layout"). */
+#define FERRY__LFRING_PACKED 0u
+#define FERRY__LFRING_INLINE 1u
 
 /* Tests only: runs in push, pop and room between the position load and the
  * slot's load, where a thread can be preempted for any time (V4). */
@@ -98,11 +125,16 @@
 #endif
 
 struct ferry__lfring {
-    char *buf;                     /* cap * elem bytes */
-    FERRY_ATOMIC(uint8_t) *seq;    /* per slot: its sequence number (modulo 256) */
+    char *buf;       /* the lines: sequence bytes and items ("Layout"), cache-line aligned */
+    void *mem;       /* what to free (buf is aligned in it) */
     size_t cap, elem;
-    size_t mask;                   /* cap - 1 when cap is a power of two, else SIZE_MAX */
-    unsigned shift;                /* log2(cap) when cap is a power of two */
+    size_t mask;     /* cap - 1 when cap is a power of two, else SIZE_MAX */
+    unsigned shift;  /* log2(cap) when cap is a power of two */
+    unsigned layout; /* FERRY__LFRING_PACKED or _INLINE */
+    size_t grp;      /* slots a line (packed: cap, one line) */
+    size_t hdr;      /* offset of the items in a line */
+    uint64_t mul;    /* slot i's line: ferry__lines_div(mul, i) (packed: 0) */
+    size_t bytes;    /* of buf */
     /* Hot words, each pair on its own cache lines (padding, since the ring
      * is embedded in calloc'd memory and cannot rely on alignment). */
     char pad0[FERRY_CACHELINE];
@@ -115,11 +147,17 @@ struct ferry__lfring {
 };
 
 /* Can a ring of cap items of elem bytes be had (1 <= cap <= MAX_CAP, at
- * most MAX_BYTES in all)? Overflow-safe for any arguments. */
+ * most MAX_BYTES in all, in the layout init chooses)? Overflow-safe for
+ * any arguments. */
 bool ferry__lfring_fits(size_t cap, size_t elem);
 
-/* Set up an empty ring (r zeroed or not). 0, -EINVAL (!fits), -ENOMEM. */
+/* Set up an empty ring (r zeroed or not), inline for items of 4, 8 or 16
+ * bytes, else (or near the byte limit) packed ("Layout"). 0, -EINVAL
+ * (!fits), -ENOMEM. */
 int ferry__lfring_init(struct ferry__lfring *r, size_t cap, size_t elem);
+/* The same in the given layout (tests: both layouts for every size;
+ * -EINVAL for an inline layout of items that do not fit a line). */
+int ferry__lfring_init_layout(struct ferry__lfring *r, size_t cap, size_t elem, unsigned layout);
 void ferry__lfring_fini(struct ferry__lfring *r);
 
 /* Set flag bits (CLOSED and/or RXGONE): no claim succeeds afterwards.
@@ -157,11 +195,34 @@ static inline uint8_t ferry__lfring_encode(const struct ferry__lfring *r, uint64
     return (uint8_t)(free_seq + (dpos & 1));
 }
 
+/* The line that holds slot idx, and idx's place *j in it ("Layout"). */
+static inline char *ferry__lfring_line(const struct ferry__lfring *r, size_t idx, size_t *j)
+{
+    size_t g = ferry__lines_div(r->mul, idx);
+    *j = idx - g * r->grp;
+    return r->buf + g * FERRY_CACHELINE;
+}
+
+/* Slot idx's sequence byte and item. */
+static inline FERRY_ATOMIC(uint8_t) *ferry__lfring_seq(const struct ferry__lfring *r, size_t idx)
+{
+    size_t j;
+    char *line = ferry__lfring_line(r, idx, &j);
+    return (FERRY_ATOMIC(uint8_t) *)(void *)(line + j);
+}
+
+static inline char *ferry__lfring_item(const struct ferry__lfring *r, size_t idx)
+{
+    size_t j;
+    char *line = ferry__lfring_line(r, idx, &j);
+    return line + r->hdr + j * r->elem;
+}
+
 /* Slot idx's sequence number. Acquire: R1 (a producer's publication) or
  * R2 (a consumer's release of the slot). */
 static inline uint8_t ferry__lfring_stored(const struct ferry__lfring *r, size_t idx)
 {
-    return atomic_load_explicit(&r->seq[idx], memory_order_acquire);
+    return atomic_load_explicit(ferry__lfring_seq(r, idx), memory_order_acquire);
 }
 
 /* Slot idx's sequence number compared with the doubled position dpos
@@ -176,29 +237,12 @@ static inline int ferry__lfring_cmp(const struct ferry__lfring *r, size_t idx, u
  * dpos: R1 (publish) or R2 (free). */
 static inline void ferry__lfring_set(struct ferry__lfring *r, size_t idx, uint64_t dpos)
 {
-    atomic_store_explicit(&r->seq[idx], ferry__lfring_encode(r, dpos), memory_order_release);
-}
-
-/* Copy k items between the ring (from slot idx, wrapping) and mem. */
-static inline void ferry__lfring_copy(struct ferry__lfring *r, size_t idx, char *mem, size_t k, bool in)
-{
-    size_t first = r->cap - idx < k ? r->cap - idx : k;
-    char *slot = r->buf + idx * r->elem;
-    if (in)
-        ferry__copy_items(slot, mem, first, r->elem);
-    else
-        ferry__copy_items(mem, slot, first, r->elem);
-    if (k > first) {
-        if (in)
-            memcpy(r->buf, mem + first * r->elem, (k - first) * r->elem);
-        else
-            memcpy(mem + first * r->elem, r->buf, (k - first) * r->elem);
-    }
+    atomic_store_explicit(ferry__lfring_seq(r, idx), ferry__lfring_encode(r, dpos), memory_order_release);
 }
 
 /* How many slots from idx0 (k = 1 known) up to lim hold sequence number
- * want: the first run (to the array's end), then the run from slot 0, one
- * lap later (want + 2). Acquire loads: R1 or R2. A batch's loop lives out
+ * want: across lines to the ring's end, then from slot 0, one lap later
+ * (want + 2). Acquire loads: R1 or R2. A batch's loop lives out
  * of line in chan_lfring.c, so that the one-item path stays small enough
  * to be inlined into its callers. */
 size_t ferry__lfring_run_many(const struct ferry__lfring *r, size_t idx0, uint8_t want, size_t lim);
@@ -207,15 +251,29 @@ static inline size_t ferry__lfring_run(const struct ferry__lfring *r, size_t idx
     return lim == 1 ? 1 : ferry__lfring_run_many(r, idx0, want, lim);
 }
 
-/* Store `seq` into k slots from idx0 (wrapping: seq + 2 after the array's
- * end), with release: R1 (publish) or R2 (free). */
-void ferry__lfring_set_many(struct ferry__lfring *r, size_t idx0, uint8_t seq, size_t k);
-static inline void ferry__lfring_set_run(struct ferry__lfring *r, size_t idx0, uint8_t seq, size_t k)
+/* After a claim of k slots from idx0: copy the items in (or out) and
+ * store `v` into each slot after its item, with release (R1: publish, or
+ * R2: free), across lines; v + 2, the next lap's number, after the ring's
+ * end. Out of line: the batch path. */
+void ferry__lfring_move_many(struct ferry__lfring *r, size_t idx0, char *mem, size_t k, uint8_t v, bool in);
+
+/* After a claim of k slots from idx0 (whose line and place in it are
+ * line, j): copy the items in or out, then store `seq` into the slots
+ * with release (R1: publish, after a copy in; R2: free, after a copy
+ * out). One item in place; a batch out of line. */
+static inline void ferry__lfring_move(struct ferry__lfring *r, size_t idx0, char *line, size_t j, char *mem, size_t k,
+                                      uint8_t seq, bool in)
 {
-    if (k == 1)
-        atomic_store_explicit(&r->seq[idx0], seq, memory_order_release);
-    else
-        ferry__lfring_set_many(r, idx0, seq, k);
+    if (k == 1) {
+        char *slot = line + r->hdr + j * r->elem;
+        if (in)
+            ferry__copy_items(slot, mem, 1, r->elem);
+        else
+            ferry__copy_items(mem, slot, 1, r->elem);
+        atomic_store_explicit((FERRY_ATOMIC(uint8_t) *)(void *)(line + j), seq, memory_order_release); /* R1 / R2 */
+    } else {
+        ferry__lfring_move_many(r, idx0, mem, k, seq, in); /* R1 / R2 */
+    }
 }
 
 /* Push up to n items; returns how many went in (0: full at the tail, or a
@@ -226,15 +284,19 @@ static inline size_t ferry__lfring_push(struct ferry__lfring *r, const void *src
         return 0;
     /* Relaxed: R3. */
     uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
-    size_t k, idx0;
+    size_t k, idx0, j;
+    char *line;
     uint8_t want;
     unsigned lost = 0;
     for (;;) {
         if (t & FERRY__LFRING_FLAGS)
             return 0;
         idx0 = ferry__lfring_slot(r, t, &want); /* want: free for t */
+        line = ferry__lfring_line(r, idx0, &j);
         FERRY__LFRING_STALL(r);
-        int8_t d = (int8_t)(uint8_t)(ferry__lfring_stored(r, idx0) - want);
+        /* Acquire: R2 (the last lap's consumer read its item before). */
+        uint8_t now_seq = atomic_load_explicit((FERRY_ATOMIC(uint8_t) *)(void *)(line + j), memory_order_acquire);
+        int8_t d = (int8_t)(uint8_t)(now_seq - want);
         if (d != 0) {
             /* Relaxed: R3. Behind: the slot still holds an item of the
              * last lap (full), unless t is stale (V4: re-read). Ahead: t
@@ -253,8 +315,8 @@ static inline size_t ferry__lfring_push(struct ferry__lfring *r, const void *src
         if (backoff)
             ferry__contention_backoff(&lost);
     }
-    ferry__lfring_copy(r, idx0, (char *)(uintptr_t)src, k, true);
-    ferry__lfring_set_run(r, idx0, (uint8_t)(want + 1), k); /* R1: publishes the items */
+    /* R1: the items in, then their slots published. */
+    ferry__lfring_move(r, idx0, line, j, (char *)(uintptr_t)src, k, (uint8_t)(want + 1), true);
     return k;
 }
 
@@ -266,14 +328,18 @@ static inline size_t ferry__lfring_pop(struct ferry__lfring *r, void *dst, size_
         return 0;
     /* Relaxed: R3. */
     uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
-    size_t k, idx0;
+    size_t k, idx0, j;
+    char *line;
     uint8_t want;
     unsigned lost = 0;
     for (;;) {
         idx0 = ferry__lfring_slot(r, h, &want);
+        line = ferry__lfring_line(r, idx0, &j);
         want++; /* holds h */
         FERRY__LFRING_STALL(r);
-        int8_t d = (int8_t)(uint8_t)(ferry__lfring_stored(r, idx0) - want);
+        /* Acquire: R1 (the producer's items are in). */
+        uint8_t now_seq = atomic_load_explicit((FERRY_ATOMIC(uint8_t) *)(void *)(line + j), memory_order_acquire);
+        int8_t d = (int8_t)(uint8_t)(now_seq - want);
         if (d != 0) {
             /* Relaxed: R3. Behind: empty, or the head item not published
              * yet, unless h is stale (V4: re-read). Ahead: h is stale. */
@@ -290,10 +356,9 @@ static inline size_t ferry__lfring_pop(struct ferry__lfring *r, void *dst, size_
         if (backoff)
             ferry__contention_backoff(&lost);
     }
-    ferry__lfring_copy(r, idx0, (char *)dst, k, false);
     /* R2: our read is done before the slots are reused (free for the
      * next lap: 2L + 2). */
-    ferry__lfring_set_run(r, idx0, (uint8_t)(want + 1), k);
+    ferry__lfring_move(r, idx0, line, j, (char *)dst, k, (uint8_t)(want + 1), false);
     return k;
 }
 

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <ferry/op.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -172,4 +173,48 @@ FERRY_TEST(other_thread_waits_while_a_callback_runs)
     CHECK_EQ(out[0] + out[1], 4);
     ferry_tx_release(g_tx);
     ferry_rx_release(g_rx);
+}
+
+/* drop sees every item aligned as in a packed array of items, up to 16
+ * bytes (a drop may read a 16-byte item as __int128 or an SSE vector), on
+ * the ring, the list and the locked buffer, for the item sizes the ring and
+ * the list lay out inline (items and their state bytes in one line). */
+static size_t dropped_misaligned, dropped;
+static void drop_checks_alignment(void *item, void *ctx)
+{
+    size_t elem = *(size_t *)ctx, align = elem & (0 - elem);
+    if (align > 16)
+        align = 16;
+    dropped++;
+    if ((uintptr_t)item % align != 0)
+        dropped_misaligned++;
+}
+
+FERRY_TEST(drop_sees_items_aligned)
+{
+    static const size_t sizes[] = {4, 8, 16, 24, 32, 48};
+    static const size_t caps[] = {8, 100, FERRY_UNBOUNDED};
+    for (size_t si = 0; si < sizeof sizes / sizeof sizes[0]; si++) {
+        for (size_t ci = 0; ci < 3; ci++) {
+            for (unsigned levels = 1; levels <= 2; levels++) {
+                size_t elem = sizes[si];
+                ferry_chan_config cfg = {
+                    .elem_size = elem, .capacity = caps[ci], .levels = levels, .drop = drop_checks_alignment,
+                    .drop_ctx = &elem};
+                ferry_tx *tx;
+                ferry_rx *rx;
+                CHECK_EQ(ferry_chan_open(&cfg, &tx, &rx), 0);
+                unsigned char items[7 * 48] = {0};
+                for (size_t n = 1; n <= 7; n++) { /* batches of 1 to 7: inline blocks on the list */
+                    ssize_t got = ferry_try_send(tx, items, n);
+                    CHECK(got > 0 || (got == -EAGAIN && caps[ci] == 8)); /* capacity 8 fills */
+                }
+                dropped = dropped_misaligned = 0;
+                ferry_rx_release(rx);
+                CHECK(dropped > 0);
+                CHECK_EQ(dropped_misaligned, 0);
+                ferry_tx_release(tx);
+            }
+        }
+    }
 }

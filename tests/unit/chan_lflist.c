@@ -261,7 +261,7 @@ FERRY_TEST(lflist_inline_lines_every_item_size)
             CHECK(l.grp_hdr >= l.grp && l.grp_hdr + l.grp * elem <= FERRY_CACHELINE);
             CHECK((l.grp + 1 + 7) / 8 * 8 + (l.grp + 1) * elem > FERRY_CACHELINE); /* no room for one more */
             for (size_t o = 0; o < 1024; o++) /* o / grp by the multiply */
-                CHECK_EQ((size_t)(((uint64_t)o * l.grp_mul) >> 32), o / l.grp);
+                CHECK_EQ(ferry__lines_div(l.grp_mul, o), o / l.grp);
         } else {
             CHECK_EQ(l.inl_off, 0);
         }

@@ -29,11 +29,25 @@ static void stall(void *r)
     }
 }
 
+/* The layout the tests below open their rings in: each runs in both. */
+static unsigned ring_layout = FERRY__LFRING_INLINE;
+
 static void ring_open(struct ferry__lfring *r, size_t cap)
 {
     memset(r, 0xa5, sizeof *r); /* init must not rely on zeroed memory */
-    CHECK_EQ(ferry__lfring_init(r, cap, sizeof(long)), 0);
+    CHECK_EQ(ferry__lfring_init_layout(r, cap, sizeof(long), ring_layout), 0);
 }
+
+/* A test whose body runs once in each layout ("Layout" in chan_lfring.h). */
+#define LAYOUT_TEST(name)                                                                                              \
+    static void name##_in_layout(void);                                                                                \
+    FERRY_TEST(name)                                                                                                   \
+    {                                                                                                                  \
+        for (ring_layout = FERRY__LFRING_PACKED; ring_layout <= FERRY__LFRING_INLINE; ring_layout++)                  \
+            name##_in_layout();                                                                                        \
+        ring_layout = FERRY__LFRING_INLINE;                                                                            \
+    }                                                                                                                  \
+    static void name##_in_layout(void)
 
 FERRY_TEST(lfring_fits_limits_and_overflow)
 {
@@ -42,25 +56,161 @@ FERRY_TEST(lfring_fits_limits_and_overflow)
     CHECK(!ferry__lfring_fits(1, 0));
     CHECK(ferry__lfring_fits(FERRY__LFRING_MAX_CAP / 64, 8));
     CHECK(!ferry__lfring_fits(FERRY__LFRING_MAX_CAP + 1, 1));
-    /* The byte bound: cap * (elem + 1) <= MAX_BYTES. */
+    /* The byte bound, packed (items over a line's 56 bytes): cap
+     * sequence bytes rounded up to a line, then the items, <= MAX_BYTES. */
     size_t elem = 60, cap = FERRY__LFRING_MAX_BYTES / (elem + 1);
     CHECK(ferry__lfring_fits(cap, elem));
     CHECK(!ferry__lfring_fits(cap + 1, elem));
+    CHECK(ferry__lfring_fits(1, FERRY__LFRING_MAX_BYTES - FERRY_CACHELINE));
+    CHECK(!ferry__lfring_fits(1, FERRY__LFRING_MAX_BYTES - FERRY_CACHELINE + 1));
+    /* Inline (items of 4, 8 or 16 bytes): whole lines of grp slots.
+     * 8-byte items, 7 a line: 2^26 / 64 lines hold 7 * 2^20 items, within
+     * MAX_CAP; 16-byte items, 3 a line. */
+    CHECK(ferry__lfring_fits(7u << 20, 8));
+    CHECK(ferry__lfring_fits(3u << 20, 16));
+    /* Past that, packed: the ring stays lock-free up to the packed bound
+     * (not the locked path), and init lays it out packed. */
+    struct ferry__lfring big;
+    CHECK_EQ(ferry__lfring_init(&big, 7u << 20, 8), 0);
+    CHECK_EQ(big.layout, FERRY__LFRING_INLINE);
+    ferry__lfring_fini(&big);
+    CHECK_EQ(ferry__lfring_init(&big, (7u << 20) + 1, 8), 0);
+    CHECK_EQ(big.layout, FERRY__LFRING_PACKED);
+    ferry__lfring_fini(&big);
+    static const size_t fixed[] = {4, 8, 16};
+    for (size_t fi = 0; fi < 3; fi++) {
+        size_t e = fixed[fi], top = FERRY__LFRING_MAX_BYTES / (e + 1);
+        for (size_t c = top - 100; c < top + 100; c++) {
+            size_t bytes = ((c + 63) / 64 * 64 + c * e + 63) / 64 * 64;
+            CHECK_EQ(ferry__lfring_fits(c, e), bytes <= FERRY__LFRING_MAX_BYTES);
+        }
+    }
+    /* Packed at 56 bytes, around the bound: the bytes rounded up to a
+     * line, then the items, rounded up to a line. */
+    for (size_t c = FERRY__LFRING_MAX_BYTES / 57 - 100; c < FERRY__LFRING_MAX_BYTES / 57 + 100; c++) {
+        size_t bytes = ((c + 63) / 64 * 64 + c * 56 + 63) / 64 * 64;
+        CHECK_EQ(ferry__lfring_fits(c, 56), bytes <= FERRY__LFRING_MAX_BYTES);
+    }
+    CHECK(ferry__lfring_fits(FERRY__LFRING_MAX_CAP / 64, 8));
     /* Sizes whose sum with the sequence number wraps (the old SIGFPE). */
     CHECK(!ferry__lfring_fits(1, SIZE_MAX));
     CHECK(!ferry__lfring_fits(1, SIZE_MAX - 3));
     CHECK(!ferry__lfring_fits(1, SIZE_MAX - 4));
     CHECK(!ferry__lfring_fits(SIZE_MAX, 1));
-    CHECK(ferry__lfring_fits(1, FERRY__LFRING_MAX_BYTES - 1));
     CHECK(!ferry__lfring_fits(1, FERRY__LFRING_MAX_BYTES + 1));
     struct ferry__lfring r;
+    memset(&r, 0xa5, sizeof r);
     CHECK_EQ(ferry__lfring_init(&r, 0, 8), -EINVAL);
+    ferry__lfring_fini(&r); /* safe after a failed init */
     CHECK_EQ(ferry__lfring_init(&r, 1, SIZE_MAX - 3), -EINVAL);
+    CHECK_EQ(ferry__lfring_init_layout(&r, 4, 57, FERRY__LFRING_INLINE), -EINVAL); /* not a line's */
+    ferry__lfring_fini(&r);
+}
+
+/* The layouts for every item size from 1 to 100 bytes: init's choice
+ * (inline for 4, 8 and 16 bytes); either layout forced for every size up
+ * to 56 (the batch loops with the shape a variable, as well as fixed);
+ * the inline shape (a slot's sequence byte and item in one line, every
+ * item aligned as in a packed array up to 16 bytes, all clear of the
+ * bytes, the reciprocal exact); and batches of 1 to 40 across lines and laps with every byte of
+ * every item checked. */
+static void fill_item(unsigned char *p, size_t elem, uint64_t pos)
+{
+    for (size_t b = 0; b < elem; b++)
+        p[b] = (unsigned char)(pos * 31 + b * 7 + 1);
+}
+
+static void sizes_round(struct ferry__lfring *r, size_t cap, size_t elem, uint64_t *rnd)
+{
+    enum { MAXB = 40 };
+    unsigned char *in = malloc(MAXB * elem), *out = malloc(MAXB * elem);
+    CHECK(in && out);
+    uint64_t next_in = 0, next_out = 0;
+    for (int step = 0; step < 300; step++) {
+        size_t k = 1 + ferry_test_rand(rnd) % MAXB;
+        if (ferry_test_rand(rnd) & 1) {
+            for (size_t i = 0; i < k; i++)
+                fill_item(in + i * elem, elem, next_in + i);
+            size_t room = cap - (size_t)(next_in - next_out);
+            size_t got = ferry__lfring_push(r, in, k, false);
+            CHECK_EQ(got, k < room ? k : room);
+            next_in += got;
+        } else {
+            size_t have = (size_t)(next_in - next_out);
+            size_t got = ferry__lfring_pop(r, out, k, false);
+            CHECK_EQ(got, k < have ? k : have);
+            unsigned char *want = malloc(elem);
+            CHECK(want);
+            for (size_t i = 0; i < got; i++, next_out++) {
+                fill_item(want, elem, next_out);
+                CHECK(memcmp(out + i * elem, want, elem) == 0);
+            }
+            free(want);
+        }
+    }
+    free(in);
+    free(out);
+}
+
+FERRY_TEST(lfring_every_item_size_in_both_layouts)
+{
+    static const size_t caps[] = {1, 2, 3, 7, 9, 31, 33, 100};
+    uint64_t rnd = 42;
+    for (size_t elem = 1; elem <= 100; elem++) {
+        struct ferry__lfring r;
+        CHECK_EQ(ferry__lfring_init(&r, 5, elem), 0);
+        bool fixed = elem == 4 || elem == 8 || elem == 16; /* FIXED_SIZES in chan_lfring.c */
+        CHECK_EQ(r.layout, fixed ? FERRY__LFRING_INLINE : FERRY__LFRING_PACKED);
+        ferry__lfring_fini(&r);
+        if (elem > 56)
+            CHECK_EQ(ferry__lfring_init_layout(&r, 5, elem, FERRY__LFRING_INLINE), -EINVAL);
+        for (unsigned lay = FERRY__LFRING_PACKED; lay <= FERRY__LFRING_INLINE; lay++) {
+            if (lay == FERRY__LFRING_INLINE && elem > 56)
+                continue;
+            for (size_t ci = 0; ci < sizeof caps / sizeof caps[0]; ci++) {
+                size_t cap = caps[ci];
+                CHECK_EQ(ferry__lfring_init_layout(&r, cap, elem, lay), 0);
+                CHECK_EQ((uintptr_t)r.buf % FERRY_CACHELINE, 0);
+                for (size_t i = 0; i < cap; i++) {
+                    uintptr_t seq = (uintptr_t)ferry__lfring_seq(&r, i), item = (uintptr_t)ferry__lfring_item(&r, i);
+                    CHECK(seq >= (uintptr_t)r.buf && item + elem <= (uintptr_t)r.buf + r.bytes);
+                    if (lay == FERRY__LFRING_INLINE) {
+                        CHECK_EQ(seq / FERRY_CACHELINE, item / FERRY_CACHELINE); /* one line */
+                        CHECK_EQ((item + elem - 1) / FERRY_CACHELINE, item / FERRY_CACHELINE);
+                        CHECK(item >= seq - seq % FERRY_CACHELINE + r.grp); /* after the bytes */
+                    }
+                    /* The alignment a packed array gives, up to 16. */
+                    size_t align = elem & (0 - elem);
+                    CHECK_EQ(item % (align < 16 ? align : 16), 0);
+                    if (i > 0) /* consecutive, never overlapping */
+                        CHECK(item >= (uintptr_t)ferry__lfring_item(&r, i - 1) + elem);
+                }
+                sizes_round(&r, cap, elem, &rnd);
+                ferry__lfring_fini(&r);
+            }
+        }
+    }
+    /* The reciprocal: exact for every index a ring can have (< 2^28) and
+     * every group size; checked in full below 2^16 and around every
+     * multiple of grp near the top. */
+    for (size_t elem = 1; elem <= 56; elem++) {
+        size_t hdr, grp;
+        uint64_t mul;
+        grp = ferry__lines_shape(elem, &hdr, &mul);
+        CHECK_EQ(grp, FERRY__LINES_GRP(elem));
+        CHECK_EQ(hdr, FERRY__LINES_HDR(elem));
+        CHECK(grp >= 1 && hdr % 8 == 0 && hdr >= grp && hdr + grp * elem <= FERRY_CACHELINE);
+        CHECK(hdr + (grp + 1) * elem > FERRY_CACHELINE || (grp + 1 + 7) / 8 * 8 + (grp + 1) * elem > FERRY_CACHELINE);
+        for (size_t i = 0; i < ((size_t)1 << 16); i++)
+            CHECK_EQ(ferry__lines_div(mul, i), i / grp);
+        for (size_t i = FERRY__LFRING_MAX_CAP - 4096; i < FERRY__LFRING_MAX_CAP; i++)
+            CHECK_EQ(ferry__lines_div(mul, i), i / grp);
+    }
 }
 
 /* Push and pop in batches over many laps, for capacities that are and are
  * not powers of two (1 exercises the doubled sequence domain). */
-FERRY_TEST(lfring_fifo_batches_over_many_laps)
+LAYOUT_TEST(lfring_fifo_batches_over_many_laps)
 {
     static const size_t caps[] = {1, 2, 3, 7, 8, 64, 1000};
     for (size_t ci = 0; ci < sizeof caps / sizeof caps[0]; ci++) {
@@ -107,7 +257,7 @@ static void claim_unpublished(struct ferry__lfring *r, long v)
 {
     uint64_t t = atomic_fetch_add(&r->tail, 1);
     size_t idx = ferry__lfring_index(r, t);
-    memcpy(r->buf + idx * r->elem, &v, sizeof v);
+    memcpy(ferry__lfring_item(r, idx), &v, sizeof v);
     CHECK_EQ(ferry__lfring_cmp(r, idx, 2 * t), 0); /* free for t, untouched */
 }
 
@@ -116,7 +266,7 @@ static void publish(struct ferry__lfring *r, uint64_t pos)
     ferry__lfring_set(r, ferry__lfring_index(r, pos), 2 * pos + 1);
 }
 
-FERRY_TEST(lfring_batch_runs_stop_at_a_slot_in_flight)
+LAYOUT_TEST(lfring_batch_runs_stop_at_a_slot_in_flight)
 {
     static const size_t caps[] = {8, 7}; /* mask and modulo indexing */
     for (size_t ci = 0; ci < 2; ci++) {
@@ -196,7 +346,7 @@ static void move_to_slot(struct ferry__lfring *r, size_t idx)
     }
 }
 
-FERRY_TEST(lfring_long_runs_stop_exactly_at_the_slot_in_flight)
+LAYOUT_TEST(lfring_long_runs_stop_exactly_at_the_slot_in_flight)
 {
     static const size_t caps[] = {64, 61}; /* mask and modulo indexing */
     long in[64], out[64];
@@ -248,7 +398,7 @@ FERRY_TEST(lfring_long_runs_stop_exactly_at_the_slot_in_flight)
     }
 }
 
-FERRY_TEST(lfring_zero_counts_move_nothing)
+LAYOUT_TEST(lfring_zero_counts_move_nothing)
 {
     struct ferry__lfring r;
     ring_open(&r, 4);
@@ -261,7 +411,7 @@ FERRY_TEST(lfring_zero_counts_move_nothing)
 
 /* After CLOSED no push succeeds; what is in the ring still comes out, and
  * head == tail then means closed and drained. */
-FERRY_TEST(lfring_close_stops_claims_not_drains)
+LAYOUT_TEST(lfring_close_stops_claims_not_drains)
 {
     struct ferry__lfring r;
     ring_open(&r, 4);
@@ -287,7 +437,7 @@ static void collect(void *item, void *ctx)
     memcpy(&drained[ndrained++], item, sizeof(long));
 }
 
-FERRY_TEST(lfring_drain_hands_every_item_over_in_order)
+LAYOUT_TEST(lfring_drain_hands_every_item_over_in_order)
 {
     struct ferry__lfring r;
     ring_open(&r, 5);
@@ -320,13 +470,13 @@ static void *publish_late(void *arg)
     ferry_test_sleep_ms(50);
     size_t idx = ferry__lfring_index(l->r, l->pos);
     long v = 99;
-    memcpy(l->r->buf + idx * l->r->elem, &v, sizeof v);
+    memcpy(ferry__lfring_item(l->r, idx), &v, sizeof v);
     atomic_store(&l->published, 1);
     ferry__lfring_set(l->r, idx, 2 * l->pos + 1);
     return NULL;
 }
 
-FERRY_TEST(lfring_drain_waits_for_a_claimed_item)
+LAYOUT_TEST(lfring_drain_waits_for_a_claimed_item)
 {
     struct ferry__lfring r;
     ring_open(&r, 4);
@@ -403,13 +553,13 @@ static void *consumer(void *arg)
     return NULL;
 }
 
-FERRY_TEST(lfring_mpmc_exactly_once_in_order)
+LAYOUT_TEST(lfring_mpmc_exactly_once_in_order)
 {
     static const size_t caps[] = {1, 3, 16};
     for (size_t ci = 0; ci < sizeof caps / sizeof caps[0]; ci++) {
         struct mt m;
         memset(&m, 0, sizeof m);
-        CHECK_EQ(ferry__lfring_init(&m.r, caps[ci], sizeof(long)), 0);
+        CHECK_EQ(ferry__lfring_init_layout(&m.r, caps[ci], sizeof(long), ring_layout), 0);
         m.per = ferry_test_scaled(20000);
         m.seen = calloc(m.per * PRODUCERS, 1);
         pthread_t pt[PRODUCERS], ct[CONSUMERS];
@@ -485,7 +635,7 @@ static void laps_then_item(struct ferry__lfring *r)
     CHECK_EQ(ferry__lfring_push(r, &v, 1, false), 1);
 }
 
-FERRY_TEST(lfring_a_position_stale_by_many_laps_is_read_again)
+LAYOUT_TEST(lfring_a_position_stale_by_many_laps_is_read_again)
 {
     static const size_t laps[] = {1, 63, 64, 100, 127, 128, 129, 200, 256, 300};
     static const size_t caps[] = {8, 7};
@@ -520,6 +670,125 @@ FERRY_TEST(lfring_a_position_stale_by_many_laps_is_read_again)
             CHECK_EQ(out[0], 77);
             CHECK(ferry__lfring_empty(&r));
             ferry__lfring_fini(&r);
+        }
+    }
+}
+
+/* A run never counts past the ring, even for a thread whose position is
+ * stale: one that read t = idx0 after the slots up to idx0 were filled
+ * and freed (holding the next lap's number, want + 2) sees slots idx0 + 1
+ * .. still holding want and then, past the ring's end, slots 0 .. idx0
+ * holding want + 2 -- which is what the next lap looks for. Its claim
+ * fails, but the run must stop at the whole ring (V1), so that no line
+ * past the buffer is read before it does. */
+LAYOUT_TEST(lfring_a_run_never_counts_past_the_ring)
+{
+    for (size_t cap = 2; cap <= 30; cap++) {
+        for (size_t idx0 = 0; idx0 < cap; idx0++) {
+            struct ferry__lfring r;
+            CHECK_EQ(ferry__lfring_init_layout(&r, cap, 8, ring_layout), 0);
+            for (size_t i = 0; i < cap; i++)
+                atomic_store(ferry__lfring_seq(&r, i), i <= idx0 ? 2 : 0);
+            CHECK(ferry__lfring_run_many(&r, idx0, 0, SIZE_MAX) <= cap);
+            CHECK(ferry__lfring_run_many(&r, idx0, 0, cap + 7) <= cap);
+            ferry__lfring_fini(&r);
+        }
+    }
+}
+
+/* Many producers and consumers with batches of 1 to 40 -- whole lines and
+ * pieces of them, across the ring's end -- for each size laid out inline
+ * (4, 8, 16 bytes), capacities with a partial last line and multiples of
+ * the group: every item arrives once, in its producer's order, every byte
+ * intact (the first four bytes number it, the rest repeat its low byte). */
+struct wl {
+    struct ferry__lfring r;
+    size_t elem, per;
+    FERRY_ATOMIC(size_t) taken;
+    unsigned char *seen;
+};
+
+enum { WL_BATCH = 40 };
+
+static void *wl_producer(void *arg)
+{
+    struct wl *m = *(struct wl **)arg;
+    uint32_t id = (uint32_t)(uintptr_t)((void **)arg)[1];
+    uint64_t rnd = id * 7 + 1;
+    unsigned char b[WL_BATCH * 16];
+    for (size_t i = 0; i < m->per;) {
+        size_t k = 1 + ferry_test_rand(&rnd) % WL_BATCH;
+        if (k > m->per - i)
+            k = m->per - i;
+        for (size_t j = 0; j < k; j++) {
+            uint32_t v = id * (uint32_t)m->per + (uint32_t)(i + j);
+            memset(b + j * m->elem, (int)(v & 0xff), m->elem);
+            memcpy(b + j * m->elem, &v, sizeof v);
+        }
+        size_t got = ferry__lfring_push(&m->r, b, k, true);
+        if (got == 0)
+            sched_yield();
+        i += got;
+    }
+    return NULL;
+}
+
+static void *wl_consumer(void *arg)
+{
+    struct wl *m = arg;
+    uint64_t rnd = 5;
+    long last[2] = {-1, -1};
+    unsigned char b[WL_BATCH * 16];
+    while (atomic_load(&m->taken) < 2 * m->per) {
+        size_t got = ferry__lfring_pop(&m->r, b, 1 + ferry_test_rand(&rnd) % WL_BATCH, true);
+        if (got == 0) {
+            sched_yield();
+            continue;
+        }
+        atomic_fetch_add(&m->taken, got);
+        for (size_t j = 0; j < got; j++) {
+            uint32_t v;
+            memcpy(&v, b + j * m->elem, sizeof v);
+            CHECK(v < 2 * m->per);
+            for (size_t x = sizeof v; x < m->elem; x++)
+                CHECK_EQ(b[j * m->elem + x], v & 0xff);
+            long p = (long)(v / m->per), i = (long)(v % m->per);
+            CHECK_MSG(i > last[p], "producer %ld: %ld after %ld", p, i, last[p]);
+            last[p] = i;
+            CHECK_MSG(m->seen[v]++ == 0, "item %u twice", v);
+        }
+    }
+    return NULL;
+}
+
+FERRY_TEST(lfring_mpmc_whole_lines_every_inline_size)
+{
+    static const size_t sizes[] = {4, 8, 16}, caps[] = {7, 13, 16, 24, 36, 100};
+    for (size_t si = 0; si < 3; si++) {
+        for (size_t ci = 0; ci < sizeof caps / sizeof caps[0]; ci++) {
+            struct wl m;
+            memset(&m, 0, sizeof m);
+            m.elem = sizes[si];
+            CHECK_EQ(ferry__lfring_init(&m.r, caps[ci], m.elem), 0);
+            CHECK_EQ(m.r.layout, FERRY__LFRING_INLINE);
+            m.per = ferry_test_scaled(6000);
+            m.seen = calloc(2 * m.per, 1);
+            CHECK(m.seen != NULL);
+            pthread_t t[4];
+            void *args[2][2];
+            for (int i = 0; i < 2; i++) {
+                args[i][0] = &m;
+                args[i][1] = (void *)(uintptr_t)i;
+                pthread_create(&t[i], NULL, wl_producer, args[i]);
+                pthread_create(&t[2 + i], NULL, wl_consumer, &m);
+            }
+            for (int i = 0; i < 4; i++)
+                pthread_join(t[i], NULL);
+            for (size_t i = 0; i < 2 * m.per; i++)
+                CHECK_EQ(m.seen[i], 1);
+            CHECK(ferry__lfring_empty(&m.r));
+            free(m.seen);
+            ferry__lfring_fini(&m.r);
         }
     }
 }
