@@ -18,6 +18,9 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <mqueue.h>
+#include <stdarg.h>
+#include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -35,6 +38,7 @@
 #include <threads.h>
 #include <time.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include "test.h"
 
@@ -825,6 +829,177 @@ FERRY_DEATH_TEST(death_getchar, "ferry-rtcheck: getchar in real-time section")
     int (*volatile get)(void) = getchar;   /* as putchar above */
     ferry_rt_enter();
     get();
+}
+
+/* ---- calls the checker missed: a barrier wait, fcntl's lock waits,
+ * message queues, and the other stdio output forms (printf's va_list, fd
+ * and wide forms, the _unlocked forms, perror) ---- */
+
+FERRY_DEATH_TEST(death_barrier_wait, "ferry-rtcheck: pthread_barrier_wait in real-time section")
+{
+    static pthread_barrier_t b;
+    CHECK_EQ(pthread_barrier_init(&b, NULL, 1), 0);
+    ferry_rt_enter();
+    pthread_barrier_wait(&b);
+}
+
+static void set_write_lock(int fd, int cmd)
+{
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    fcntl(fd, cmd, &fl);
+}
+
+FERRY_DEATH_TEST(death_fcntl_setlkw, "ferry-rtcheck: fcntl(F_SETLKW) in real-time section")
+{
+    int fd = temp_file();
+    ferry_rt_enter();
+    set_write_lock(fd, F_SETLKW);
+}
+
+FERRY_DEATH_TEST(death_fcntl_ofd_setlkw, "ferry-rtcheck: fcntl(F_SETLKW) in real-time section")
+{
+    int fd = temp_file();
+    ferry_rt_enter();
+    set_write_lock(fd, F_OFD_SETLKW);
+}
+
+/* fcntl's other commands never wait: forwarded, not reported. */
+FERRY_TEST(clean_fcntl_without_waiting)
+{
+    int fd = temp_file();
+    ferry_rt_enter();
+    CHECK(checker_sees_rt());
+    int fl = fcntl(fd, F_GETFL);
+    int set = fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    struct flock lk = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    int locked = fcntl(fd, F_SETLK, &lk);
+    int got = fcntl(fd, F_GETFL);
+    ferry_rt_exit();
+    CHECK(fl >= 0);
+    CHECK_EQ(set, 0);
+    CHECK_EQ(locked, 0);
+    CHECK(got & O_NONBLOCK);   /* the int argument was passed on */
+    close(fd);
+}
+
+FERRY_DEATH_TEST(death_mq_receive, "ferry-rtcheck: mq_receive in real-time section")
+{
+    char buf[16];
+    ferry_rt_enter();
+    (void)mq_receive((mqd_t)-1, buf, sizeof buf, NULL);
+}
+
+FERRY_DEATH_TEST(death_mq_timedsend, "ferry-rtcheck: mq_timedsend in real-time section")
+{
+    struct timespec t = {0, 0};
+    ferry_rt_enter();
+    (void)mq_timedsend((mqd_t)-1, "x", 1, 0, &t);
+}
+
+static void call_vprintf(const char *fmt, ...)
+{
+    int (*volatile vp)(const char *, va_list) = vprintf;   /* not glibc's inline form */
+    va_list ap;
+    va_start(ap, fmt);
+    vp(fmt, ap);
+    va_end(ap);
+}
+
+FERRY_DEATH_TEST(death_vprintf, "ferry-rtcheck: vprintf in real-time section")
+{
+    fputs("", stdout);
+    ferry_rt_enter();
+    call_vprintf("level %d\n", 3);
+}
+
+FERRY_DEATH_TEST(death_dprintf, "ferry-rtcheck: dprintf in real-time section")
+{
+    int fd = temp_file();
+    ferry_rt_enter();
+    dprintf(fd, "level %d\n", 3);
+}
+
+static void call_vdprintf(int fd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vdprintf(fd, fmt, ap);
+    va_end(ap);
+}
+
+FERRY_DEATH_TEST(death_vdprintf, "ferry-rtcheck: vdprintf in real-time section")
+{
+    int fd = temp_file();
+    ferry_rt_enter();
+    call_vdprintf(fd, "level %d\n", 3);
+}
+
+/* A stream of its own, set up (and its buffer allocated) before the
+ * section. */
+static FILE *temp_stream(void)
+{
+    FILE *f = fdopen(temp_file(), "w");
+    CHECK(f != NULL);
+    fputs("", f);
+    return f;
+}
+
+FERRY_DEATH_TEST(death_fwrite_unlocked, "ferry-rtcheck: fwrite_unlocked in real-time section")
+{
+    FILE *f = temp_stream();
+    size_t (*volatile w)(const void *, size_t, size_t, FILE *) = fwrite_unlocked;
+    ferry_rt_enter();
+    w("abc", 1, 3, f);
+}
+
+FERRY_DEATH_TEST(death_fputs_unlocked, "ferry-rtcheck: fputs_unlocked in real-time section")
+{
+    FILE *f = temp_stream();
+    int (*volatile put)(const char *, FILE *) = fputs_unlocked;
+    ferry_rt_enter();
+    put("abc", f);
+}
+
+FERRY_DEATH_TEST(death_fwprintf, "ferry-rtcheck: fwprintf in real-time section")
+{
+    FILE *f = fdopen(temp_file(), "w");
+    CHECK(f != NULL);
+    fwide(f, 1);
+    ferry_rt_enter();
+    fwprintf(f, L"level %d\n", 3);
+}
+
+FERRY_DEATH_TEST(death_fputws, "ferry-rtcheck: fputws in real-time section")
+{
+    FILE *f = fdopen(temp_file(), "w");
+    CHECK(f != NULL);
+    fwide(f, 1);
+    ferry_rt_enter();
+    fputws(L"level\n", f);
+}
+
+FERRY_DEATH_TEST(death_perror, "ferry-rtcheck: perror in real-time section")
+{
+    ferry_rt_enter();
+    errno = EAGAIN;
+    perror("ferry");
+}
+
+/* A program that forks and execs under the checker: the child runs, and a
+ * new program started from it (checker preloaded again) exits normally. */
+FERRY_TEST(clean_fork_and_exec)
+{
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", "exit 7", (char *)NULL);
+        _exit(99);
+    }
+    int st = 0;
+    CHECK_EQ(waitpid(pid, &st, 0), pid);
+    CHECK(WIFEXITED(st));
+    CHECK_EQ(WEXITSTATUS(st), 7);
+    CHECK(getenv("LD_PRELOAD") != NULL);
 }
 
 /* ---- ferry's own calls that may block: caught even when they would not
