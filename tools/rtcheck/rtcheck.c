@@ -11,7 +11,8 @@
  * preadv/pwritev, select/pselect, socket send/recv/accept/connect and
  * their batched forms, sendfile, fsync/syncfs/msync, flock/lockf),
  * poll/epoll_wait,
- * syscall(SYS_futex, ...), pthread_join, pthread_barrier_wait, fcntl's lock
+ * syscall(SYS_futex, ...), pthread_join, pthread_barrier_wait, starting a
+ * thread or a process (pthread_create, fork, posix_spawn, system), fcntl's lock
  * waits (F_SETLKW, F_OFD_SETLKW), POSIX message queues, mmap/munmap, the
  * stdio output calls: printf, fprintf, vprintf, vfprintf, dprintf,
  * vdprintf, puts, fputs, fputc, putc, putchar, fwrite, fflush, perror, their
@@ -51,6 +52,7 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -272,7 +274,10 @@ EXPORT void ferry_rtcheck_blocking(const char *call)
 }
 
 /* ------------------------------------------------------------------ */
-/* Calls that are checked and forwarded as they are: the other forms of
+/* Calls that are checked and forwarded as they are (starting a thread or a
+ * process among them: stacks, the fork's locks, a wait for the child's
+ * exec; vfork is left alone, as a wrapper's frame would not survive it);
+ * the other forms of
  * I/O (positioned, vectored, sockets, select, sync, file locks), stdio's character
  * output (the stream lock, and a write when the buffer fills), stdio input (a
  * buffered stream's read() happens inside glibc, out of the read()
@@ -328,6 +333,16 @@ EXPORT void ferry_rtcheck_blocking(const char *call)
     X(ssize_t, getdelim, (char **l, size_t *n, int d, FILE *f), (l, n, d, f))            \
     X(int, pthread_join, (pthread_t t, void **r), (t, r))                                \
     X(int, pthread_barrier_wait, (pthread_barrier_t *b), (b))                            \
+    X(int, pthread_create, (pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *),  \
+                            void *arg), (t, a, fn, arg))                                 \
+    X(pid_t, fork, (void), ())                                                           \
+    X(int, posix_spawn, (pid_t *p, const char *path, const posix_spawn_file_actions_t *fa, \
+                         const posix_spawnattr_t *at, char *const av[], char *const ev[]), \
+      (p, path, fa, at, av, ev))                                                         \
+    X(int, posix_spawnp, (pid_t *p, const char *file, const posix_spawn_file_actions_t *fa, \
+                          const posix_spawnattr_t *at, char *const av[], char *const ev[]), \
+      (p, file, fa, at, av, ev))                                                         \
+    X(int, system, (const char *cmd), (cmd))                                             \
     X(int, vdprintf, (int fd, const char *f, va_list ap), (fd, f, ap))                   \
     X(int, fputs_unlocked, (const char *s, FILE *f), (s, f))                             \
     X(size_t, fwrite_unlocked, (const void *p, size_t size, size_t n, FILE *f), (p, size, n, f)) \

@@ -24,6 +24,7 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -983,6 +984,37 @@ FERRY_DEATH_TEST(death_perror, "ferry-rtcheck: perror in real-time section")
     ferry_rt_enter();
     errno = EAGAIN;
     perror("ferry");
+}
+
+/* Starting a thread or a process. The first pthread_create of a program is
+ * seen through its calloc, a later one (a cached stack) only through free:
+ * now each is named. */
+FERRY_DEATH_TEST(death_pthread_create, "ferry-rtcheck: pthread_create in real-time section")
+{
+    pthread_t t;
+    ferry_rt_enter();
+    pthread_create(&t, NULL, idle_thread, NULL);
+}
+
+FERRY_DEATH_TEST(death_fork, "ferry-rtcheck: fork in real-time section")
+{
+    ferry_rt_enter();
+    if (fork() == 0)
+        _exit(0);
+}
+
+FERRY_DEATH_TEST(death_posix_spawn, "ferry-rtcheck: posix_spawn in real-time section")
+{
+    static char *argv[] = {"true", NULL};
+    pid_t pid;
+    ferry_rt_enter();
+    posix_spawn(&pid, "/bin/true", NULL, NULL, argv, NULL);
+}
+
+FERRY_DEATH_TEST(death_system, "ferry-rtcheck: system in real-time section")
+{
+    ferry_rt_enter();
+    CHECK(system("true") >= 0);
 }
 
 /* A program that forks and execs under the checker: the child runs, and a
