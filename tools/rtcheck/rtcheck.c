@@ -94,15 +94,43 @@ static int flag_all_syscalls;   /* FERRY_RTCHECK_SYSCALLS=all */
 EXPORT int ferry_rtcheck_register(unsigned *(*probe)(void))
 {
     unsigned n = atomic_load_explicit(&nprobes, memory_order_relaxed);
-    for (unsigned i = 0; i < n && i < MAX_PROBES; i++)
+    if (n > MAX_PROBES)
+        n = MAX_PROBES;
+    for (unsigned i = 0; i < n; i++)
         if (atomic_load_explicit(&probes[i], memory_order_acquire) == probe)
             return 0;
+    /* A slot an unloaded copy gave back (ferry_rtcheck_unregister), else a
+     * new one. Release (both): pairs with the acquire load in
+     * thread_in_rt(). */
+    for (unsigned i = 0; i < n; i++) {
+        probe_fn none = NULL;
+        if (atomic_compare_exchange_strong_explicit(&probes[i], &none, probe,
+                                                    memory_order_release, memory_order_relaxed))
+            return 0;
+    }
     unsigned slot = atomic_fetch_add_explicit(&nprobes, 1, memory_order_relaxed);
     if (slot >= MAX_PROBES)
         return -ENOSPC;
-    /* Release: pairs with the acquire load in thread_in_rt(). */
     atomic_store_explicit(&probes[slot], probe, memory_order_release);
     return 0;
+}
+
+/* A library copy that is being unloaded (dlclose of libferry.so, or of a
+ * plugin that linked libferry.a) takes its probe back: the probe's code is
+ * about to be unmapped, and the next wrapper to call it would crash. A
+ * thread already inside thread_in_rt() with the old pointer still races
+ * with the unmapping, as any call into a library being closed does. */
+EXPORT void ferry_rtcheck_unregister(unsigned *(*probe)(void))
+{
+    unsigned n = atomic_load_explicit(&nprobes, memory_order_relaxed);
+    if (n > MAX_PROBES)
+        n = MAX_PROBES;
+    for (unsigned i = 0; i < n; i++) {
+        probe_fn p = probe;
+        /* Relaxed: nothing is published with the empty slot. */
+        atomic_compare_exchange_strong_explicit(&probes[i], &p, NULL, memory_order_relaxed,
+                                                memory_order_relaxed);
+    }
 }
 
 /* True when the calling thread is inside a real-time section (of any

@@ -1017,6 +1017,37 @@ FERRY_DEATH_TEST(death_system, "ferry-rtcheck: system in real-time section")
     CHECK(system("true") >= 0);
 }
 
+/* A copy of libferry loaded and unloaded while the checker runs (a plugin
+ * host closing a plugin): the copy's sections are seen while it is loaded,
+ * and after dlclose the checker no longer calls the copy's probe (it
+ * crashed in the next malloc). Forty rounds, more than the checker has
+ * slots, so the slot a closed copy gives back is reused. */
+FERRY_TEST(clean_dlclose_of_a_copy)
+{
+    for (int round = 0; round < 40; round++) {
+        void *h = dlopen(FERRY_TEST_LIBFERRY_SO, RTLD_NOW | RTLD_LOCAL);
+        CHECK_MSG(h != NULL, "dlopen %s: %s", FERRY_TEST_LIBFERRY_SO, dlerror());
+        void (*enter)(void), (*leave)(void);
+        void *e = dlsym(h, "ferry_rt_enter"), *x = dlsym(h, "ferry_rt_exit");
+        CHECK(e != NULL && x != NULL && e != (void *)ferry_rt_enter);
+        memcpy(&enter, &e, sizeof enter);
+        memcpy(&leave, &x, sizeof leave);
+        enter();
+        bool seen = checker_sees_rt();
+        leave();
+        CHECK(seen);
+        CHECK(!checker_sees_rt());
+        CHECK_EQ(dlclose(h), 0);
+        void *volatile p = malloc(32);   /* asks every registered probe */
+        free(p);
+        CHECK(!checker_sees_rt());
+    }
+    ferry_rt_enter();   /* the program's own copy is still seen */
+    bool seen = checker_sees_rt();
+    ferry_rt_exit();
+    CHECK(seen);
+}
+
 /* A program that forks and execs under the checker: the child runs, and a
  * new program started from it (checker preloaded again) exits normally. */
 FERRY_TEST(clean_fork_and_exec)
