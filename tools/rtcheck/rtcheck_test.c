@@ -28,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/select.h>
@@ -1046,6 +1048,256 @@ FERRY_TEST(clean_dlclose_of_a_copy)
     bool seen = checker_sees_rt();
     ferry_rt_exit();
     CHECK(seen);
+}
+
+/* ---- the interposed calls that had no case of their own ---- */
+
+FERRY_DEATH_TEST(death_realloc, "ferry-rtcheck: realloc in real-time section")
+{
+    void *p = malloc(16);
+    ferry_rt_enter();
+    void *volatile q = realloc(p, 4096);
+    (void)q;
+}
+
+FERRY_DEATH_TEST(death_aligned_alloc, "ferry-rtcheck: aligned_alloc in real-time section")
+{
+    void *(*volatile al)(size_t, size_t) = aligned_alloc;   /* not elided as unused */
+    ferry_rt_enter();
+    al(64, 64);
+}
+
+FERRY_DEATH_TEST(death_posix_memalign, "ferry-rtcheck: posix_memalign in real-time section")
+{
+    void *p;
+    ferry_rt_enter();
+    CHECK_EQ(posix_memalign(&p, 64, 64), 0);
+}
+
+FERRY_DEATH_TEST(death_memalign, "ferry-rtcheck: memalign in real-time section")
+{
+    void *(*volatile al)(size_t, size_t) = memalign;
+    ferry_rt_enter();
+    al(64, 64);
+}
+
+FERRY_DEATH_TEST(death_valloc, "ferry-rtcheck: valloc in real-time section")
+{
+    void *(*volatile al)(size_t) = valloc;
+    ferry_rt_enter();
+    al(64);
+}
+
+FERRY_DEATH_TEST(death_sleep, "ferry-rtcheck: sleep in real-time section")
+{
+    ferry_rt_enter();
+    sleep(0);
+}
+
+FERRY_DEATH_TEST(death_clock_nanosleep, "ferry-rtcheck: clock_nanosleep in real-time section")
+{
+    struct timespec ts = {0, 1000};
+    ferry_rt_enter();
+    clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
+}
+
+FERRY_DEATH_TEST(death_cond_wait, "ferry-rtcheck: pthread_cond_wait in real-time section")
+{
+    static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    static pthread_cond_t c = PTHREAD_COND_INITIALIZER;
+    pthread_mutex_lock(&m);
+    ferry_rt_enter();
+    pthread_cond_wait(&c, &m);
+}
+
+FERRY_DEATH_TEST(death_cond_clockwait, "ferry-rtcheck: pthread_cond_clockwait in real-time section")
+{
+    static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    static pthread_cond_t c = PTHREAD_COND_INITIALIZER;
+    struct timespec ts = {0, 0};
+    pthread_mutex_lock(&m);
+    ferry_rt_enter();
+    pthread_cond_clockwait(&c, &m, CLOCK_MONOTONIC, &ts);
+}
+
+FERRY_DEATH_TEST(death_mutex_timedlock, "ferry-rtcheck: pthread_mutex_timedlock in real-time section")
+{
+    static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    struct timespec ts = {0, 0};
+    ferry_rt_enter();
+    pthread_mutex_timedlock(&m, &ts);
+}
+
+FERRY_DEATH_TEST(death_rwlock_rdlock, "ferry-rtcheck: pthread_rwlock_rdlock in real-time section")
+{
+    static pthread_rwlock_t l = PTHREAD_RWLOCK_INITIALIZER;
+    ferry_rt_enter();
+    pthread_rwlock_rdlock(&l);
+}
+
+FERRY_DEATH_TEST(death_rwlock_wrlock, "ferry-rtcheck: pthread_rwlock_wrlock in real-time section")
+{
+    static pthread_rwlock_t l = PTHREAD_RWLOCK_INITIALIZER;
+    ferry_rt_enter();
+    pthread_rwlock_wrlock(&l);
+}
+
+FERRY_DEATH_TEST(death_rwlock_timedrdlock, "ferry-rtcheck: pthread_rwlock_timedrdlock in real-time section")
+{
+    static pthread_rwlock_t l = PTHREAD_RWLOCK_INITIALIZER;
+    struct timespec ts = {0, 0};
+    ferry_rt_enter();
+    pthread_rwlock_timedrdlock(&l, &ts);
+}
+
+FERRY_DEATH_TEST(death_rwlock_timedwrlock, "ferry-rtcheck: pthread_rwlock_timedwrlock in real-time section")
+{
+    static pthread_rwlock_t l = PTHREAD_RWLOCK_INITIALIZER;
+    struct timespec ts = {0, 0};
+    ferry_rt_enter();
+    pthread_rwlock_timedwrlock(&l, &ts);
+}
+
+FERRY_DEATH_TEST(death_sem_timedwait, "ferry-rtcheck: sem_timedwait in real-time section")
+{
+    sem_t sem;
+    struct timespec ts = {0, 0};
+    sem_init(&sem, 0, 1);
+    ferry_rt_enter();
+    sem_timedwait(&sem, &ts);
+}
+
+FERRY_DEATH_TEST(death_read, "ferry-rtcheck: read in real-time section")
+{
+    int fd = open("/dev/null", O_RDONLY);
+    char c;
+    ferry_rt_enter();
+    CHECK_EQ(read(fd, &c, 1), 0);
+}
+
+FERRY_DEATH_TEST(death_openat, "ferry-rtcheck: openat in real-time section")
+{
+    ferry_rt_enter();
+    int fd = openat(AT_FDCWD, "/dev/null", O_RDONLY);
+    (void)fd;
+}
+
+FERRY_DEATH_TEST(death_close, "ferry-rtcheck: close in real-time section")
+{
+    int fd = open("/dev/null", O_RDONLY);
+    ferry_rt_enter();
+    close(fd);
+}
+
+FERRY_DEATH_TEST(death_poll, "ferry-rtcheck: poll in real-time section")
+{
+    ferry_rt_enter();
+    poll(NULL, 0, 0);
+}
+
+FERRY_DEATH_TEST(death_ppoll, "ferry-rtcheck: ppoll in real-time section")
+{
+    struct timespec ts = {0, 0};
+    ferry_rt_enter();
+    ppoll(NULL, 0, &ts, NULL);
+}
+
+FERRY_DEATH_TEST(death_epoll_wait, "ferry-rtcheck: epoll_wait in real-time section")
+{
+    int ep = epoll_create1(0);
+    struct epoll_event ev;
+    ferry_rt_enter();
+    epoll_wait(ep, &ev, 1, 0);
+}
+
+FERRY_DEATH_TEST(death_epoll_pwait, "ferry-rtcheck: epoll_pwait in real-time section")
+{
+    int ep = epoll_create1(0);
+    struct epoll_event ev;
+    ferry_rt_enter();
+    epoll_pwait(ep, &ev, 1, 0, NULL);
+}
+
+FERRY_DEATH_TEST(death_fprintf, "ferry-rtcheck: fprintf in real-time section")
+{
+    FILE *f = temp_stream();
+    ferry_rt_enter();
+    fprintf(f, "level %d\n", 3);
+}
+
+FERRY_DEATH_TEST(death_puts, "ferry-rtcheck: puts in real-time section")
+{
+    fputs("", stdout);
+    int (*volatile put)(const char *) = puts;
+    ferry_rt_enter();
+    put("");
+}
+
+FERRY_DEATH_TEST(death_fputs, "ferry-rtcheck: fputs in real-time section")
+{
+    FILE *f = temp_stream();
+    int (*volatile put)(const char *, FILE *) = fputs;
+    ferry_rt_enter();
+    put("abc", f);
+}
+
+FERRY_DEATH_TEST(death_fwrite, "ferry-rtcheck: fwrite in real-time section")
+{
+    FILE *f = temp_stream();
+    size_t (*volatile w)(const void *, size_t, size_t, FILE *) = fwrite;
+    ferry_rt_enter();
+    w("abc", 1, 3, f);
+}
+
+FERRY_DEATH_TEST(death_fflush, "ferry-rtcheck: fflush in real-time section")
+{
+    FILE *f = temp_stream();
+    ferry_rt_enter();
+    fflush(f);
+}
+
+FERRY_DEATH_TEST(death_getline, "ferry-rtcheck: getline in real-time section")
+{
+    FILE *f = fopen("/dev/null", "r");
+    CHECK(f != NULL);
+    char *line = NULL;
+    size_t n = 0;
+    ssize_t (*volatile get)(char **, size_t *, FILE *) = getline;
+    ferry_rt_enter();
+    get(&line, &n, f);
+}
+
+FERRY_DEATH_TEST(death_fdatasync, "ferry-rtcheck: fdatasync in real-time section")
+{
+    int fd = temp_file();
+    ferry_rt_enter();
+    fdatasync(fd);
+}
+
+FERRY_DEATH_TEST(death_connect, "ferry-rtcheck: connect in real-time section")
+{
+    int sv = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr sa = {.sa_family = AF_UNIX};
+    ferry_rt_enter();
+    connect(sv, &sa, sizeof sa);
+}
+
+/* syscall(): numbers other than the futex calls pass, unless
+ * FERRY_RTCHECK_SYSCALLS=all (read when the checker starts: the death case
+ * runs the clean one again in a new program with it set). */
+FERRY_TEST(clean_syscall_other_numbers)
+{
+    ferry_rt_enter();
+    CHECK(checker_sees_rt());
+    long pid = syscall(SYS_getpid);
+    ferry_rt_exit();
+    CHECK_EQ(pid, (long)getpid());
+}
+
+FERRY_DEATH_TEST(death_any_syscall_with_all, "ferry-rtcheck: syscall in real-time section")
+{
+    CHECK_EQ(setenv("FERRY_RTCHECK_SYSCALLS", "all", 1), 0);
+    execl("/proc/self/exe", "rtcheck_test", "clean_syscall_other_numbers", (char *)NULL);
 }
 
 /* A program that forks and execs under the checker: the child runs, and a
