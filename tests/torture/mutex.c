@@ -382,7 +382,8 @@ FERRY_TEST(timed_races_with_wakes)
  * that does not want it) and waits again; one that times out leaves. If a
  * signal were swallowed by a waiter returning -ETIMEDOUT, a token would be
  * left with no untimed waiter woken for it. Every waiter returns, each with
- * the mutex held, and nothing stays queued. */
+ * the mutex held, and nothing stays queued. Rounds alternate signalling
+ * with the mutex held and after its unlock. */
 #define CROWD_UNTIMED 32
 
 static struct {
@@ -481,8 +482,11 @@ FERRY_TEST(crowd_of_timeouts_loses_no_signal)
         for (int i = 0; i < CROWD_UNTIMED; i++) {
             ferry_mutex_lock(&cr.m);
             cr.tokens++;
-            ferry_cond_signal(&cr.c);
+            if (round % 2 == 0)   /* held: the waiter is moved onto m */
+                ferry_cond_signal(&cr.c);
             ferry_mutex_unlock(&cr.m);
+            if (round % 2 == 1)   /* after the unlock: woken directly */
+                ferry_cond_signal(&cr.c);
             spin_ns(100000);
         }
         for (size_t i = 0; i < timed; i++)
