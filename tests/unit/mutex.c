@@ -615,6 +615,20 @@ FERRY_DEBUG_DEATH_TEST(relock_until_by_holder, "which already holds it")
     (void)ferry_mutex_lock_until(&m, &past);
 }
 
+#ifndef FERRY_DEBUG
+/* Release builds do not record the owner: lock_until by the holder waits
+ * for its deadline like any other locker (docs/mutex.md, "Pitfalls"). */
+FERRY_TEST(relock_until_by_holder_times_out_in_release)
+{
+    static ferry_mutex m = FERRY_MUTEX_INIT;
+    ferry_mutex_lock(&m);
+    struct timespec d = ferry_test_deadline_ms(5);
+    CHECK_EQ(ferry_mutex_lock_until(&m, &d), -ETIMEDOUT);
+    ferry_mutex_unlock(&m);
+    CHECK(!ferry_mutex_is_locked(&m));
+}
+#endif
+
 /* Not robust: a holder whose thread exits leaves the mutex locked (no
  * EOWNERDEAD); a later locker times out, trylock fails. */
 static void *lock_and_exit(void *arg)
