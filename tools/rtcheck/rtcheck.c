@@ -13,7 +13,8 @@
  * poll/epoll_wait,
  * syscall(SYS_futex, ...), pthread_join, pthread_barrier_wait, starting a
  * thread or a process (pthread_create, fork, posix_spawn, system), fcntl's lock
- * waits (F_SETLKW, F_OFD_SETLKW), POSIX message queues, mmap/munmap, the
+ * waits (F_SETLKW, F_OFD_SETLKW), POSIX message queues, mmap/munmap/
+ * mprotect/mremap, the
  * stdio output calls: printf, fprintf, vprintf, vfprintf, dprintf,
  * vdprintf, puts, fputs, fputc, putc, putchar, fwrite, fflush, perror, their
  * _unlocked and wide-character forms (wprintf, fputws, ...), and stdio
@@ -254,6 +255,7 @@ REAL(int, fputs, (const char *, FILE *), NULL)
 REAL(size_t, fwrite, (const void *, size_t, size_t, FILE *), NULL)
 REAL(int, fflush, (FILE *), NULL)
 REAL(int, fcntl, (int, int, ...), NULL)
+REAL(void *, mremap, (void *, size_t, size_t, int, ...), NULL)
 REAL(int, fcntl64, (int, int, ...), NULL)
 REAL(void, perror, (const char *), NULL)
 
@@ -392,6 +394,7 @@ EXPORT void ferry_rtcheck_blocking(const char *call)
     X(void *, mmap64, (void *a, size_t n, int pr, int fl, int fd, off64_t o),            \
       (a, n, pr, fl, fd, o))                                                             \
     X(int, munmap, (void *a, size_t n), (a, n))                                          \
+    X(int, mprotect, (void *a, size_t n, int pr), (a, n, pr))                            \
     X(void *, pvalloc, (size_t n), (n))                                                  \
     X(int, pthread_mutex_clocklock, (pthread_mutex_t *m, clockid_t c, const struct timespec *t), \
       (m, c, t))                                                                         \
@@ -457,7 +460,7 @@ __attribute__((constructor)) static void rtcheck_init(void)
     get_read(); get_write(); get_open(); get_open64(); get_openat(); get_close();
     get_poll(); get_ppoll(); get_epoll_wait(); get_epoll_pwait(); get_syscall();
     get_vprintf(); get_vfprintf(); get_puts(); get_fputs(); get_fwrite(); get_fflush();
-    get_fcntl(); get_fcntl64(); get_perror();
+    get_fcntl(); get_fcntl64(); get_perror(); get_mremap();
     SIMPLE_CALLS(SIMPLE_RESOLVE)
     /* backtrace() loads libgcc's unwinder (dlopen, malloc) on first use: do
      * that now, so that reporting from a real-time section works. */
@@ -742,6 +745,18 @@ int rtcheck_fcntl64(int fd, int cmd, ...)
     if (fcntl_waits(cmd))
         CHECK("fcntl(F_SETLKW)");
     return get_fcntl64()(fd, cmd, arg);
+}
+
+/* mremap(): its fifth argument (the new address) is there only with
+ * MREMAP_FIXED; passed on as given. */
+EXPORT void *mremap(void *old, size_t old_size, size_t new_size, int flags, ...)
+{
+    va_list ap;
+    va_start(ap, flags);
+    void *to = (flags & MREMAP_FIXED) ? va_arg(ap, void *) : NULL;
+    va_end(ap);
+    CHECK("mremap");
+    return get_mremap()(old, old_size, new_size, flags, to);
 }
 
 EXPORT int epoll_wait(int ep, struct epoll_event *ev, int n, int timeout)

@@ -504,6 +504,35 @@ FERRY_DEATH_TEST(death_munmap, "ferry-rtcheck: munmap in real-time section")
     munmap(p, 4096);
 }
 
+FERRY_DEATH_TEST(death_mprotect, "ferry-rtcheck: mprotect in real-time section")
+{
+    void *p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(p != MAP_FAILED);
+    ferry_rt_enter();
+    mprotect(p, 4096, PROT_READ | PROT_WRITE);
+}
+
+FERRY_DEATH_TEST(death_mremap, "ferry-rtcheck: mremap in real-time section")
+{
+    void *p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(p != MAP_FAILED);
+    ferry_rt_enter();
+    void *volatile q = mremap(p, 4096, 8192, MREMAP_MAYMOVE);
+    (void)q;
+}
+
+/* Outside a section mremap forwards its optional address intact. */
+FERRY_TEST(clean_mremap_fixed_outside_sections)
+{
+    char *p = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(p != MAP_FAILED);
+    p[0] = 42;
+    char *q = mremap(p, 4096, 4096, MREMAP_MAYMOVE | MREMAP_FIXED, p + 2 * 4096);
+    CHECK(q == p + 2 * 4096);
+    CHECK_EQ(q[0], 42);
+    munmap(p, 3 * 4096);
+}
+
 /* ---- the other forms of those calls: clock-based and C11 locks and
  * waits (libstdc++'s timed mutexes use the clock forms), spin locks,
  * joins with a deadline, waiting for a child or a signal ---- */
