@@ -434,6 +434,13 @@ int ferry__mutex_lock_slow(ferry_mutex *m, const struct timespec *deadline)
 {
     if (FERRY_UNLIKELY(!ferry__deadline_valid(deadline)))
         return -EINVAL;
+    /* The owner's id is recorded only by FERRY_DEBUG's inline code (0
+     * otherwise); a thread finds its own id there only while it holds m,
+     * since it clears the id itself before its unlock. Relaxed: the same
+     * thread wrote what it would find. Locking again would wait forever. */
+    if (FERRY_UNLIKELY(ferry__is_self_tid(atomic_load_explicit(&m->owner, memory_order_relaxed))))
+        ferry__die("ferry_mutex %p: locked again by thread %u, which already holds it "
+                   "(not recursive)", (void *)m, ferry__self_tid());
     node n;
     n.mutex = m;
     n.since = 0;

@@ -83,6 +83,11 @@ static unsigned *ferry__rt_probe(void)
 }
 
 typedef int (*ferry__rtcheck_register_fn)(unsigned *(*probe)(void));
+typedef void (*ferry__rtcheck_unregister_fn)(unsigned *(*probe)(void));
+
+/* The checker's unregister call, when this copy registered: the destructor
+ * takes the probe back before the copy is unloaded. */
+static ferry__rtcheck_unregister_fn ferry__rt_unregister;
 
 FERRY_ATOMIC(ferry__rt_block_fn) ferry__rt_block_hook; /* rt_block.h */
 
@@ -95,7 +100,12 @@ __attribute__((constructor)) static void ferry__rt_attach_checker(void)
     if (sym) {
         ferry__rtcheck_register_fn reg;
         *(void **)&reg = sym;
-        reg(ferry__rt_probe);
+        if (reg(ferry__rt_probe) == 0) {
+            /* An older checker has no unregister call: then nothing. */
+            sym = dlsym(RTLD_DEFAULT, "ferry_rtcheck_unregister");
+            if (sym)
+                *(void **)&ferry__rt_unregister = sym;
+        }
     }
     /* ferry's own calls that may block report through this (rt_block.h);
      * an older checker without it leaves them to its futex check. */
@@ -106,4 +116,15 @@ __attribute__((constructor)) static void ferry__rt_attach_checker(void)
         /* Relaxed: rt_block.h. */
         atomic_store_explicit(&ferry__rt_block_hook, fn, memory_order_relaxed);
     }
+}
+
+/* This copy of libferry is being unloaded (dlclose of libferry.so, or of a
+ * plugin linked with libferry.a), or the process is exiting: the checker
+ * must not call the probe, whose code goes away with the copy. Wrappers
+ * called after this (by later destructors) see this copy's sections no
+ * more. */
+__attribute__((destructor)) static void ferry__rt_detach_checker(void)
+{
+    if (ferry__rt_unregister)
+        ferry__rt_unregister(ferry__rt_probe);
 }

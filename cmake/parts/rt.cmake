@@ -84,7 +84,10 @@ if(FERRY_BUILD_TESTS AND FERRY_SANITIZE STREQUAL "" AND NOT FERRY_RTSAN_ACTIVE)
   add_executable(rtcheck_test ${src} ${PROJECT_SOURCE_DIR}/tests/harness/test.c)
   target_include_directories(rtcheck_test PRIVATE ${PROJECT_SOURCE_DIR}/tests/harness)
   target_link_libraries(rtcheck_test PRIVATE ferry_static Threads::Threads ${CMAKE_DL_LIBS})
-  add_dependencies(rtcheck_test ferry_rtcheck)
+  # clean_dlclose_of_a_copy loads and unloads a second copy of libferry.
+  target_compile_definitions(rtcheck_test PRIVATE
+    "FERRY_TEST_LIBFERRY_SO=\"$<TARGET_FILE:ferry_shared>\"")
+  add_dependencies(rtcheck_test ferry_rtcheck ferry_shared)
   ferry_add_test_cases(rtcheck_test PREFIX unit.rtcheck LABEL unit TIMEOUT 60 NO_TIMING_SERIAL
     ENV "LD_PRELOAD=${FERRY_RTCHECK_PRELOAD}")
 endif()

@@ -108,7 +108,9 @@ int ferry_mutex_init(ferry_mutex *m);
 void ferry_mutex_fini(ferry_mutex *m);
 
 /* Lock the mutex, blocking until it is available. Not recursive: locking a
- * mutex the calling thread holds deadlocks. Thread-safe. Blocks (after a
+ * mutex the calling thread holds deadlocks (with FERRY_DEBUG it aborts).
+ * Not robust: if the holder's thread exits without unlocking, the mutex
+ * stays locked and its waiters wait forever. Thread-safe. Blocks (after a
  * short bounded spin); never allocates. */
 static inline void ferry_mutex_lock(ferry_mutex *m)
 {
@@ -143,7 +145,8 @@ static inline bool ferry_mutex_trylock(ferry_mutex *m)
  * CLOCK_MONOTONIC; NULL waits without a deadline). Returns 0 when the caller
  * holds the mutex, -ETIMEDOUT if the deadline passed first (a mutex that is
  * free is taken even after the deadline), -EINVAL if m is NULL or
- * deadline->tv_nsec is out of range. Thread-safe. Blocks; never allocates. */
+ * deadline->tv_nsec is out of range. With FERRY_DEBUG, aborts if the
+ * calling thread holds m. Thread-safe. Blocks; never allocates. */
 static inline int ferry_mutex_lock_until(ferry_mutex *m, const struct timespec *deadline)
 {
     int r = 0;

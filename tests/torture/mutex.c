@@ -2,7 +2,8 @@
 /* ferry_mutex / ferry_cond under stress, with invariants checked as they
  * run: mutual exclusion and exact counts, no lost wakeups (producer /
  * consumer, barrier rounds over broadcast), timeouts racing with wakes,
- * bounded waits (fairness), and the handover to a waiter that a barging
+ * a crowd of timed waits expiring at once (no signal lost), bounded waits
+ * (fairness), and the handover to a waiter that a barging
  * thread would otherwise keep out. */
 #include <ferry/mutex.h>
 
@@ -12,6 +13,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "test.h"
@@ -370,6 +372,148 @@ FERRY_TEST(timed_races_with_wakes)
     CHECK_EQ(atomic_load(&tm.c.word), 0);
     printf("timed: %ld ops, %ld tokens, %ld lock timeouts, %ld wait timeouts\n", tm.counter, tm.tokens_taken,
            atomic_load(&tm.lock_timeouts), atomic_load(&tm.wait_timeouts));
+}
+
+/* ----------------------- a crowd of timeouts expiring at one instant */
+
+/* Hundreds of cond waiters share one deadline while a few untimed waiters
+ * wait for tokens, each token signalled straddling that deadline. A timed
+ * waiter that is signalled passes the signal on (the usual rule for a waiter
+ * that does not want it) and waits again; one that times out leaves. If a
+ * signal were swallowed by a waiter returning -ETIMEDOUT, a token would be
+ * left with no untimed waiter woken for it. Every waiter returns, each with
+ * the mutex held, and nothing stays queued. Rounds alternate signalling
+ * with the mutex held and after its unlock. */
+#define CROWD_UNTIMED 32
+
+static struct {
+    ferry_mutex m;
+    ferry_cond c;
+    struct timespec deadline;
+    long arrived, inside, tokens, taken, passed_on, timed_out, bad;
+} cr;
+
+static void crowd_enter(void)
+{
+    if (++cr.inside != 1)
+        cr.bad++;   /* two threads inside m at once */
+}
+
+static void *crowd_timed(void *arg)
+{
+    (void)arg;
+    ferry_mutex_lock(&cr.m);
+    crowd_enter();
+    cr.arrived++;
+    for (;;) {
+        cr.inside--;
+        int r = ferry_cond_wait_until(&cr.c, &cr.m, &cr.deadline);
+        crowd_enter();
+        if (r == -ETIMEDOUT) {
+            cr.timed_out++;
+            break;
+        }
+        if (r != 0) {
+            cr.bad++;
+            break;
+        }
+        cr.passed_on++;
+        ferry_cond_signal(&cr.c);
+    }
+    cr.inside--;
+    ferry_mutex_unlock(&cr.m);
+    return NULL;
+}
+
+static void *crowd_untimed(void *arg)
+{
+    (void)arg;
+    ferry_mutex_lock(&cr.m);
+    crowd_enter();
+    cr.arrived++;
+    while (cr.tokens == 0) {
+        cr.inside--;
+        if (ferry_cond_wait(&cr.c, &cr.m) != 0)
+            cr.bad++;
+        crowd_enter();
+    }
+    cr.tokens--;
+    cr.taken++;
+    cr.inside--;
+    ferry_mutex_unlock(&cr.m);
+    return NULL;
+}
+
+static long crowd_get(long *field)
+{
+    ferry_mutex_lock(&cr.m);
+    long v = *field;
+    ferry_mutex_unlock(&cr.m);
+    return v;
+}
+
+FERRY_TEST(crowd_of_timeouts_loses_no_signal)
+{
+    size_t timed = ferry_test_scaled(200);
+    if (timed < 32)
+        timed = 32;
+    pthread_t *t = calloc(timed + CROWD_UNTIMED, sizeof *t);
+    CHECK(t != NULL);
+    long passed = 0;
+    for (int round = 0; round < 4; round++) {
+        memset(&cr, 0, sizeof cr);
+        cr.deadline = ferry_test_deadline_ms(150);
+        size_t n = 0;
+        for (size_t i = 0; i < timed; i++)
+            t[n++] = spawn(crowd_timed, NULL);
+        for (int i = 0; i < CROWD_UNTIMED; i++)
+            t[n++] = spawn(crowd_untimed, NULL);
+        while (crowd_get(&cr.arrived) < (long)n)
+            sched_yield();
+        /* The tokens, 0.1 ms apart from 0.5 ms before the deadline. */
+        struct timespec at = cr.deadline;
+        at.tv_nsec -= 500000;
+        if (at.tv_nsec < 0) {
+            at.tv_sec--;
+            at.tv_nsec += 1000000000L;
+        }
+        while (ferry_test_ns_between(ferry_test_now(), at) > 0)
+            sched_yield();
+        for (int i = 0; i < CROWD_UNTIMED; i++) {
+            ferry_mutex_lock(&cr.m);
+            cr.tokens++;
+            if (round % 2 == 0)   /* held: the waiter is moved onto m */
+                ferry_cond_signal(&cr.c);
+            ferry_mutex_unlock(&cr.m);
+            if (round % 2 == 1)   /* after the unlock: woken directly */
+                ferry_cond_signal(&cr.c);
+            spin_ns(100000);
+        }
+        for (size_t i = 0; i < timed; i++)
+            pthread_join(t[i], NULL);
+        /* Every timed waiter has left, so every signal went to an untimed
+         * waiter by now or was passed on to one: each takes its token. */
+        struct timespec give_up = ferry_test_deadline_ms(10000);
+        while (crowd_get(&cr.taken) < CROWD_UNTIMED &&
+               ferry_test_ns_between(ferry_test_now(), give_up) > 0)
+            sched_yield();
+        long taken = crowd_get(&cr.taken);
+        ferry_mutex_lock(&cr.m);   /* free any stranded waiter, then check */
+        ferry_cond_broadcast(&cr.c);
+        ferry_mutex_unlock(&cr.m);
+        for (size_t i = timed; i < n; i++)
+            pthread_join(t[i], NULL);
+        CHECK_EQ(taken, CROWD_UNTIMED);
+        CHECK_EQ(cr.timed_out, (long)timed);
+        CHECK_EQ(cr.bad, 0);
+        CHECK_EQ(cr.inside, 0);
+        CHECK_EQ(cr.tokens, 0);
+        CHECK_EQ(atomic_load(&cr.m.word), 0);
+        CHECK_EQ(atomic_load(&cr.c.word), 0);
+        passed += cr.passed_on;
+    }
+    free(t);
+    printf("crowd: %zu timed waiters a round, %ld signals passed on\n", timed, passed);
 }
 
 /* ---------------------------------------------------------- fairness */

@@ -597,6 +597,57 @@ FERRY_DEBUG_DEATH_TEST(unlock_by_non_owner, "which does not own it")
     pthread_join(t, NULL);
 }
 
+/* Locking a mutex the thread holds would wait forever: debug builds say so,
+ * for the blocking lock and for lock_until, whose deadline would otherwise
+ * only turn the deadlock into -ETIMEDOUT. */
+FERRY_DEBUG_DEATH_TEST(relock_by_holder, "which already holds it")
+{
+    static ferry_mutex m = FERRY_MUTEX_INIT;
+    ferry_mutex_lock(&m);
+    ferry_mutex_lock(&m);
+}
+
+FERRY_DEBUG_DEATH_TEST(relock_until_by_holder, "which already holds it")
+{
+    static ferry_mutex m = FERRY_MUTEX_INIT;
+    struct timespec past = {0, 0};
+    ferry_mutex_lock(&m);
+    (void)ferry_mutex_lock_until(&m, &past);
+}
+
+#ifndef FERRY_DEBUG
+/* Release builds do not record the owner: lock_until by the holder waits
+ * for its deadline like any other locker (docs/mutex.md, "Pitfalls"). */
+FERRY_TEST(relock_until_by_holder_times_out_in_release)
+{
+    static ferry_mutex m = FERRY_MUTEX_INIT;
+    ferry_mutex_lock(&m);
+    struct timespec d = ferry_test_deadline_ms(5);
+    CHECK_EQ(ferry_mutex_lock_until(&m, &d), -ETIMEDOUT);
+    ferry_mutex_unlock(&m);
+    CHECK(!ferry_mutex_is_locked(&m));
+}
+#endif
+
+/* Not robust: a holder whose thread exits leaves the mutex locked (no
+ * EOWNERDEAD); a later locker times out, trylock fails. */
+static void *lock_and_exit(void *arg)
+{
+    ferry_mutex_lock(arg);
+    return NULL;
+}
+
+FERRY_TEST(holder_exit_leaves_it_locked)
+{
+    static ferry_mutex m = FERRY_MUTEX_INIT;
+    pthread_join(spawn(lock_and_exit, &m), NULL);
+    CHECK(ferry_mutex_is_locked(&m));
+    CHECK(!ferry_mutex_trylock(&m));
+    struct timespec d = ferry_test_deadline_ms(20);
+    CHECK_EQ(ferry_mutex_lock_until(&m, &d), -ETIMEDOUT);
+    CHECK(ferry_mutex_is_locked(&m));
+}
+
 static void *lock_forever(void *arg)
 {
     ferry_mutex_lock(arg);

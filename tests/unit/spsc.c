@@ -19,6 +19,13 @@ FERRY_TEST(init_rejects_bad_arguments)
     CHECK_EQ(ferry_spsc_init(&q, buf, 8, 3), -EINVAL);
     CHECK_EQ(ferry_spsc_init(&q, buf, 8, 6), -EINVAL);
     CHECK_EQ(ferry_spsc_init(&q, buf, SIZE_MAX / 2, 4), -EINVAL);   /* overflow */
+    CHECK_EQ(ferry_spsc_init(&q, buf, 8, SIZE_MAX), -EINVAL);   /* not a power of two */
+    CHECK_EQ(ferry_spsc_buffer_size(1, SIZE_MAX), 0);
+    /* The largest power of two: exact for 1-byte items, overflow for 2. */
+    size_t top = (SIZE_MAX >> 1) + 1;
+    CHECK_EQ(ferry_spsc_buffer_size(1, top), top);
+    CHECK_EQ(ferry_spsc_buffer_size(2, top), 0);
+    CHECK_EQ(ferry_spsc_init(&q, buf, 2, top), -EINVAL);
     CHECK_EQ(ferry_spsc_buffer_size(8, 6), 0);
     CHECK_EQ(ferry_spsc_buffer_size(24, 16), 24 * 16);
     CHECK_EQ(ferry_spsc_init(&q, buf, 8, 8), 0);

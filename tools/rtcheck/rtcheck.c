@@ -11,10 +11,15 @@
  * preadv/pwritev, select/pselect, socket send/recv/accept/connect and
  * their batched forms, sendfile, fsync/syncfs/msync, flock/lockf),
  * poll/epoll_wait,
- * syscall(SYS_futex, ...), pthread_join, mmap/munmap, the common stdio output
- * calls: printf, fprintf, puts, fputs, fputc, putc, putchar, fwrite, fflush,
- * and stdio input: fread, fgets, fgetc, getc, getchar, getline, getdelim;
- * see SIMPLE_CALLS). Each
+ * syscall(SYS_futex, ...), pthread_join, pthread_barrier_wait, starting a
+ * thread or a process (pthread_create, fork, posix_spawn, system), fcntl's lock
+ * waits (F_SETLKW, F_OFD_SETLKW), POSIX message queues, mmap/munmap/
+ * mprotect/mremap, the
+ * stdio output calls: printf, fprintf, vprintf, vfprintf, dprintf,
+ * vdprintf, puts, fputs, fputc, putc, putchar, fwrite, fflush, perror, their
+ * _unlocked and wide-character forms (wprintf, fputws, ...), and stdio
+ * input: fread, fgets, fgetc, getc, getchar, getline, getdelim; see
+ * SIMPLE_CALLS). Each
  * wrapper asks whether the calling thread is inside a ferry real-time
  * section (ferry_rt_enter/ferry_rt_exit); if it is, the checker prints
  *
@@ -43,10 +48,12 @@
 #include <errno.h>
 #include <execinfo.h>
 #include <fcntl.h>
+#include <mqueue.h>
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -66,6 +73,7 @@
 #include <threads.h>
 #include <time.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #define EXPORT __attribute__((visibility("default")))
 #define IE __attribute__((tls_model("initial-exec")))
@@ -87,15 +95,43 @@ static int flag_all_syscalls;   /* FERRY_RTCHECK_SYSCALLS=all */
 EXPORT int ferry_rtcheck_register(unsigned *(*probe)(void))
 {
     unsigned n = atomic_load_explicit(&nprobes, memory_order_relaxed);
-    for (unsigned i = 0; i < n && i < MAX_PROBES; i++)
+    if (n > MAX_PROBES)
+        n = MAX_PROBES;
+    for (unsigned i = 0; i < n; i++)
         if (atomic_load_explicit(&probes[i], memory_order_acquire) == probe)
             return 0;
+    /* A slot an unloaded copy gave back (ferry_rtcheck_unregister), else a
+     * new one. Release (both): pairs with the acquire load in
+     * thread_in_rt(). */
+    for (unsigned i = 0; i < n; i++) {
+        probe_fn none = NULL;
+        if (atomic_compare_exchange_strong_explicit(&probes[i], &none, probe,
+                                                    memory_order_release, memory_order_relaxed))
+            return 0;
+    }
     unsigned slot = atomic_fetch_add_explicit(&nprobes, 1, memory_order_relaxed);
     if (slot >= MAX_PROBES)
         return -ENOSPC;
-    /* Release: pairs with the acquire load in thread_in_rt(). */
     atomic_store_explicit(&probes[slot], probe, memory_order_release);
     return 0;
+}
+
+/* A library copy that is being unloaded (dlclose of libferry.so, or of a
+ * plugin that linked libferry.a) takes its probe back: the probe's code is
+ * about to be unmapped, and the next wrapper to call it would crash. A
+ * thread already inside thread_in_rt() with the old pointer still races
+ * with the unmapping, as any call into a library being closed does. */
+EXPORT void ferry_rtcheck_unregister(unsigned *(*probe)(void))
+{
+    unsigned n = atomic_load_explicit(&nprobes, memory_order_relaxed);
+    if (n > MAX_PROBES)
+        n = MAX_PROBES;
+    for (unsigned i = 0; i < n; i++) {
+        probe_fn p = probe;
+        /* Relaxed: nothing is published with the empty slot. */
+        atomic_compare_exchange_strong_explicit(&probes[i], &p, NULL, memory_order_relaxed,
+                                                memory_order_relaxed);
+    }
 }
 
 /* True when the calling thread is inside a real-time section (of any
@@ -218,6 +254,10 @@ REAL(int, puts, (const char *), NULL)
 REAL(int, fputs, (const char *, FILE *), NULL)
 REAL(size_t, fwrite, (const void *, size_t, size_t, FILE *), NULL)
 REAL(int, fflush, (FILE *), NULL)
+REAL(int, fcntl, (int, int, ...), NULL)
+REAL(void *, mremap, (void *, size_t, size_t, int, ...), NULL)
+REAL(int, fcntl64, (int, int, ...), NULL)
+REAL(void, perror, (const char *), NULL)
 
 /* ------------------------------------------------------------------ */
 /* Reporting. */
@@ -264,7 +304,10 @@ EXPORT void ferry_rtcheck_blocking(const char *call)
 }
 
 /* ------------------------------------------------------------------ */
-/* Calls that are checked and forwarded as they are: the other forms of
+/* Calls that are checked and forwarded as they are (starting a thread or a
+ * process among them: stacks, the fork's locks, a wait for the child's
+ * exec; vfork is left alone, as a wrapper's frame would not survive it);
+ * the other forms of
  * I/O (positioned, vectored, sockets, select, sync, file locks), stdio's character
  * output (the stream lock, and a write when the buffer fills), stdio input (a
  * buffered stream's read() happens inside glibc, out of the read()
@@ -319,10 +362,39 @@ EXPORT void ferry_rtcheck_blocking(const char *call)
     X(ssize_t, getline, (char **l, size_t *n, FILE *f), (l, n, f))                       \
     X(ssize_t, getdelim, (char **l, size_t *n, int d, FILE *f), (l, n, d, f))            \
     X(int, pthread_join, (pthread_t t, void **r), (t, r))                                \
+    X(int, pthread_barrier_wait, (pthread_barrier_t *b), (b))                            \
+    X(int, pthread_create, (pthread_t *t, const pthread_attr_t *a, void *(*fn)(void *),  \
+                            void *arg), (t, a, fn, arg))                                 \
+    X(pid_t, fork, (void), ())                                                           \
+    X(int, posix_spawn, (pid_t *p, const char *path, const posix_spawn_file_actions_t *fa, \
+                         const posix_spawnattr_t *at, char *const av[], char *const ev[]), \
+      (p, path, fa, at, av, ev))                                                         \
+    X(int, posix_spawnp, (pid_t *p, const char *file, const posix_spawn_file_actions_t *fa, \
+                          const posix_spawnattr_t *at, char *const av[], char *const ev[]), \
+      (p, file, fa, at, av, ev))                                                         \
+    X(int, system, (const char *cmd), (cmd))                                             \
+    X(int, vdprintf, (int fd, const char *f, va_list ap), (fd, f, ap))                   \
+    X(int, fputs_unlocked, (const char *s, FILE *f), (s, f))                             \
+    X(size_t, fwrite_unlocked, (const void *p, size_t size, size_t n, FILE *f), (p, size, n, f)) \
+    X(int, fputc_unlocked, (int c, FILE *f), (c, f))                                     \
+    X(int, fflush_unlocked, (FILE *f), (f))                                              \
+    X(int, vfwprintf, (FILE *f, const wchar_t *fmt, va_list ap), (f, fmt, ap))           \
+    X(int, vwprintf, (const wchar_t *fmt, va_list ap), (fmt, ap))                        \
+    X(int, fputws, (const wchar_t *ws, FILE *f), (ws, f))                                \
+    X(wint_t, fputwc, (wchar_t c, FILE *f), (c, f))                                      \
+    X(wint_t, putwc, (wchar_t c, FILE *f), (c, f))                                       \
+    X(wint_t, putwchar, (wchar_t c), (c))                                                \
+    X(ssize_t, mq_receive, (mqd_t q, char *b, size_t n, unsigned *pr), (q, b, n, pr))    \
+    X(ssize_t, mq_timedreceive, (mqd_t q, char *restrict b, size_t n, unsigned *restrict pr, \
+                                 const struct timespec *restrict t), (q, b, n, pr, t))   \
+    X(int, mq_send, (mqd_t q, const char *b, size_t n, unsigned pr), (q, b, n, pr))      \
+    X(int, mq_timedsend, (mqd_t q, const char *b, size_t n, unsigned pr,                 \
+                          const struct timespec *t), (q, b, n, pr, t))                   \
     X(void *, mmap, (void *a, size_t n, int pr, int fl, int fd, off_t o), (a, n, pr, fl, fd, o)) \
     X(void *, mmap64, (void *a, size_t n, int pr, int fl, int fd, off64_t o),            \
       (a, n, pr, fl, fd, o))                                                             \
     X(int, munmap, (void *a, size_t n), (a, n))                                          \
+    X(int, mprotect, (void *a, size_t n, int pr), (a, n, pr))                            \
     X(void *, pvalloc, (size_t n), (n))                                                  \
     X(int, pthread_mutex_clocklock, (pthread_mutex_t *m, clockid_t c, const struct timespec *t), \
       (m, c, t))                                                                         \
@@ -388,6 +460,7 @@ __attribute__((constructor)) static void rtcheck_init(void)
     get_read(); get_write(); get_open(); get_open64(); get_openat(); get_close();
     get_poll(); get_ppoll(); get_epoll_wait(); get_epoll_pwait(); get_syscall();
     get_vprintf(); get_vfprintf(); get_puts(); get_fputs(); get_fwrite(); get_fflush();
+    get_fcntl(); get_fcntl64(); get_perror(); get_mremap();
     SIMPLE_CALLS(SIMPLE_RESOLVE)
     /* backtrace() loads libgcc's unwinder (dlopen, malloc) on first use: do
      * that now, so that reporting from a real-time section works. */
@@ -635,6 +708,57 @@ EXPORT int ppoll(struct pollfd *fds, nfds_t n, const struct timespec *t, const s
     return get_ppoll()(fds, n, t, m);
 }
 
+/* fcntl(): only the lock commands that wait (F_SETLKW, F_OFD_SETLKW) are
+ * violations by themselves; the others are forwarded unchecked, as
+ * syscall() numbers are. The third argument, when there is one, is an int
+ * or a pointer: passed on as a pointer, as glibc itself reads it. The
+ * wrappers' symbols are asm labels, as in SIMPLE_WRAPPER: headers may
+ * redirect fcntl to fcntl64. */
+static bool fcntl_waits(int cmd)
+{
+    return cmd == F_SETLKW || cmd == F_OFD_SETLKW
+#if defined(F_SETLKW64) && F_SETLKW64 != F_SETLKW
+           || cmd == F_SETLKW64
+#endif
+        ;
+}
+
+EXPORT int rtcheck_fcntl(int fd, int cmd, ...) __asm__("fcntl");
+int rtcheck_fcntl(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    if (fcntl_waits(cmd))
+        CHECK("fcntl(F_SETLKW)");
+    return get_fcntl()(fd, cmd, arg);
+}
+
+EXPORT int rtcheck_fcntl64(int fd, int cmd, ...) __asm__("fcntl64");
+int rtcheck_fcntl64(int fd, int cmd, ...)
+{
+    va_list ap;
+    va_start(ap, cmd);
+    void *arg = va_arg(ap, void *);
+    va_end(ap);
+    if (fcntl_waits(cmd))
+        CHECK("fcntl(F_SETLKW)");
+    return get_fcntl64()(fd, cmd, arg);
+}
+
+/* mremap(): its fifth argument (the new address) is there only with
+ * MREMAP_FIXED; passed on as given. */
+EXPORT void *mremap(void *old, size_t old_size, size_t new_size, int flags, ...)
+{
+    va_list ap;
+    va_start(ap, flags);
+    void *to = (flags & MREMAP_FIXED) ? va_arg(ap, void *) : NULL;
+    va_end(ap);
+    CHECK("mremap");
+    return get_mremap()(old, old_size, new_size, flags, to);
+}
+
 EXPORT int epoll_wait(int ep, struct epoll_event *ev, int n, int timeout)
 {
     CHECK("epoll_wait");
@@ -674,6 +798,9 @@ EXPORT long syscall(long nr, ...)
 /* stdio: its buffers are locked and flushing calls write() inside glibc,
  * where the write() wrapper above cannot see it. printf() is the classic
  * mistake in an audio callback. */
+/* The wrappers added later carry asm labels, as SIMPLE_WRAPPER's do:
+ * glibc's headers define vprintf inline when optimizing, and dprintf,
+ * wprintf and fwprintf with _FORTIFY_SOURCE. */
 
 EXPORT int printf(const char *fmt, ...)
 {
@@ -699,6 +826,53 @@ EXPORT int vfprintf(FILE *f, const char *fmt, va_list ap)
 {
     CHECK("vfprintf");
     return get_vfprintf()(f, fmt, ap);
+}
+
+EXPORT int rtcheck_vprintf(const char *fmt, va_list ap) __asm__("vprintf");
+int rtcheck_vprintf(const char *fmt, va_list ap)
+{
+    CHECK("vprintf");
+    return get_vprintf()(fmt, ap);
+}
+
+EXPORT int rtcheck_dprintf(int fd, const char *fmt, ...) __asm__("dprintf");
+int rtcheck_dprintf(int fd, const char *fmt, ...)
+{
+    CHECK("dprintf");
+    va_list ap;
+    va_start(ap, fmt);
+    int r = get_vdprintf()(fd, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+EXPORT int rtcheck_fwprintf(FILE *f, const wchar_t *fmt, ...) __asm__("fwprintf");
+int rtcheck_fwprintf(FILE *f, const wchar_t *fmt, ...)
+{
+    CHECK("fwprintf");
+    va_list ap;
+    va_start(ap, fmt);
+    int r = get_vfwprintf()(f, fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+EXPORT int rtcheck_wprintf(const wchar_t *fmt, ...) __asm__("wprintf");
+int rtcheck_wprintf(const wchar_t *fmt, ...)
+{
+    CHECK("wprintf");
+    va_list ap;
+    va_start(ap, fmt);
+    int r = get_vwprintf()(fmt, ap);
+    va_end(ap);
+    return r;
+}
+
+EXPORT void rtcheck_perror(const char *s) __asm__("perror");
+void rtcheck_perror(const char *s)
+{
+    CHECK("perror");
+    get_perror()(s);
 }
 
 EXPORT int puts(const char *s)

@@ -18,12 +18,18 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <mqueue.h>
+#include <stdarg.h>
+#include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/select.h>
@@ -35,6 +41,7 @@
 #include <threads.h>
 #include <time.h>
 #include <unistd.h>
+#include <wchar.h>
 
 #include "test.h"
 
@@ -497,6 +504,35 @@ FERRY_DEATH_TEST(death_munmap, "ferry-rtcheck: munmap in real-time section")
     munmap(p, 4096);
 }
 
+FERRY_DEATH_TEST(death_mprotect, "ferry-rtcheck: mprotect in real-time section")
+{
+    void *p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(p != MAP_FAILED);
+    ferry_rt_enter();
+    mprotect(p, 4096, PROT_READ | PROT_WRITE);
+}
+
+FERRY_DEATH_TEST(death_mremap, "ferry-rtcheck: mremap in real-time section")
+{
+    void *p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(p != MAP_FAILED);
+    ferry_rt_enter();
+    void *volatile q = mremap(p, 4096, 8192, MREMAP_MAYMOVE);
+    (void)q;
+}
+
+/* Outside a section mremap forwards its optional address intact. */
+FERRY_TEST(clean_mremap_fixed_outside_sections)
+{
+    char *p = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(p != MAP_FAILED);
+    p[0] = 42;
+    char *q = mremap(p, 4096, 4096, MREMAP_MAYMOVE | MREMAP_FIXED, p + 2 * 4096);
+    CHECK(q == p + 2 * 4096);
+    CHECK_EQ(q[0], 42);
+    munmap(p, 3 * 4096);
+}
+
 /* ---- the other forms of those calls: clock-based and C11 locks and
  * waits (libstdc++'s timed mutexes use the clock forms), spin locks,
  * joins with a deadline, waiting for a child or a signal ---- */
@@ -825,6 +861,489 @@ FERRY_DEATH_TEST(death_getchar, "ferry-rtcheck: getchar in real-time section")
     int (*volatile get)(void) = getchar;   /* as putchar above */
     ferry_rt_enter();
     get();
+}
+
+/* ---- calls the checker missed: a barrier wait, fcntl's lock waits,
+ * message queues, and the other stdio output forms (printf's va_list, fd
+ * and wide forms, the _unlocked forms, perror) ---- */
+
+FERRY_DEATH_TEST(death_barrier_wait, "ferry-rtcheck: pthread_barrier_wait in real-time section")
+{
+    static pthread_barrier_t b;
+    CHECK_EQ(pthread_barrier_init(&b, NULL, 1), 0);
+    ferry_rt_enter();
+    pthread_barrier_wait(&b);
+}
+
+static void set_write_lock(int fd, int cmd)
+{
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    fcntl(fd, cmd, &fl);
+}
+
+FERRY_DEATH_TEST(death_fcntl_setlkw, "ferry-rtcheck: fcntl(F_SETLKW) in real-time section")
+{
+    int fd = temp_file();
+    ferry_rt_enter();
+    set_write_lock(fd, F_SETLKW);
+}
+
+FERRY_DEATH_TEST(death_fcntl_ofd_setlkw, "ferry-rtcheck: fcntl(F_SETLKW) in real-time section")
+{
+    int fd = temp_file();
+    ferry_rt_enter();
+    set_write_lock(fd, F_OFD_SETLKW);
+}
+
+/* fcntl's other commands never wait: forwarded, not reported. */
+FERRY_TEST(clean_fcntl_without_waiting)
+{
+    int fd = temp_file();
+    ferry_rt_enter();
+    CHECK(checker_sees_rt());
+    int fl = fcntl(fd, F_GETFL);
+    int set = fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    struct flock lk = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    int locked = fcntl(fd, F_SETLK, &lk);
+    int got = fcntl(fd, F_GETFL);
+    ferry_rt_exit();
+    CHECK(fl >= 0);
+    CHECK_EQ(set, 0);
+    CHECK_EQ(locked, 0);
+    CHECK(got & O_NONBLOCK);   /* the int argument was passed on */
+    close(fd);
+}
+
+FERRY_DEATH_TEST(death_mq_receive, "ferry-rtcheck: mq_receive in real-time section")
+{
+    char buf[16];
+    ferry_rt_enter();
+    (void)mq_receive((mqd_t)-1, buf, sizeof buf, NULL);
+}
+
+FERRY_DEATH_TEST(death_mq_timedsend, "ferry-rtcheck: mq_timedsend in real-time section")
+{
+    struct timespec t = {0, 0};
+    ferry_rt_enter();
+    (void)mq_timedsend((mqd_t)-1, "x", 1, 0, &t);
+}
+
+static void call_vprintf(const char *fmt, ...)
+{
+    int (*volatile vp)(const char *, va_list) = vprintf;   /* not glibc's inline form */
+    va_list ap;
+    va_start(ap, fmt);
+    vp(fmt, ap);
+    va_end(ap);
+}
+
+FERRY_DEATH_TEST(death_vprintf, "ferry-rtcheck: vprintf in real-time section")
+{
+    fputs("", stdout);
+    ferry_rt_enter();
+    call_vprintf("level %d\n", 3);
+}
+
+FERRY_DEATH_TEST(death_dprintf, "ferry-rtcheck: dprintf in real-time section")
+{
+    int fd = temp_file();
+    ferry_rt_enter();
+    dprintf(fd, "level %d\n", 3);
+}
+
+static void call_vdprintf(int fd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vdprintf(fd, fmt, ap);
+    va_end(ap);
+}
+
+FERRY_DEATH_TEST(death_vdprintf, "ferry-rtcheck: vdprintf in real-time section")
+{
+    int fd = temp_file();
+    ferry_rt_enter();
+    call_vdprintf(fd, "level %d\n", 3);
+}
+
+/* A stream of its own, set up (and its buffer allocated) before the
+ * section. */
+static FILE *temp_stream(void)
+{
+    FILE *f = fdopen(temp_file(), "w");
+    CHECK(f != NULL);
+    fputs("", f);
+    return f;
+}
+
+FERRY_DEATH_TEST(death_fwrite_unlocked, "ferry-rtcheck: fwrite_unlocked in real-time section")
+{
+    FILE *f = temp_stream();
+    size_t (*volatile w)(const void *, size_t, size_t, FILE *) = fwrite_unlocked;
+    ferry_rt_enter();
+    w("abc", 1, 3, f);
+}
+
+FERRY_DEATH_TEST(death_fputs_unlocked, "ferry-rtcheck: fputs_unlocked in real-time section")
+{
+    FILE *f = temp_stream();
+    int (*volatile put)(const char *, FILE *) = fputs_unlocked;
+    ferry_rt_enter();
+    put("abc", f);
+}
+
+FERRY_DEATH_TEST(death_fwprintf, "ferry-rtcheck: fwprintf in real-time section")
+{
+    FILE *f = fdopen(temp_file(), "w");
+    CHECK(f != NULL);
+    fwide(f, 1);
+    ferry_rt_enter();
+    fwprintf(f, L"level %d\n", 3);
+}
+
+FERRY_DEATH_TEST(death_fputws, "ferry-rtcheck: fputws in real-time section")
+{
+    FILE *f = fdopen(temp_file(), "w");
+    CHECK(f != NULL);
+    fwide(f, 1);
+    ferry_rt_enter();
+    fputws(L"level\n", f);
+}
+
+FERRY_DEATH_TEST(death_perror, "ferry-rtcheck: perror in real-time section")
+{
+    ferry_rt_enter();
+    errno = EAGAIN;
+    perror("ferry");
+}
+
+/* Starting a thread or a process. The first pthread_create of a program is
+ * seen through its calloc, a later one (a cached stack) only through free:
+ * now each is named. */
+FERRY_DEATH_TEST(death_pthread_create, "ferry-rtcheck: pthread_create in real-time section")
+{
+    pthread_t t;
+    ferry_rt_enter();
+    pthread_create(&t, NULL, idle_thread, NULL);
+}
+
+FERRY_DEATH_TEST(death_fork, "ferry-rtcheck: fork in real-time section")
+{
+    ferry_rt_enter();
+    if (fork() == 0)
+        _exit(0);
+}
+
+FERRY_DEATH_TEST(death_posix_spawn, "ferry-rtcheck: posix_spawn in real-time section")
+{
+    static char *argv[] = {"true", NULL};
+    pid_t pid;
+    ferry_rt_enter();
+    posix_spawn(&pid, "/bin/true", NULL, NULL, argv, NULL);
+}
+
+FERRY_DEATH_TEST(death_system, "ferry-rtcheck: system in real-time section")
+{
+    ferry_rt_enter();
+    CHECK(system("true") >= 0);
+}
+
+/* A copy of libferry loaded and unloaded while the checker runs (a plugin
+ * host closing a plugin): the copy's sections are seen while it is loaded,
+ * and after dlclose the checker no longer calls the copy's probe (it
+ * crashed in the next malloc). Forty rounds, more than the checker has
+ * slots, so the slot a closed copy gives back is reused. */
+FERRY_TEST(clean_dlclose_of_a_copy)
+{
+    for (int round = 0; round < 40; round++) {
+        void *h = dlopen(FERRY_TEST_LIBFERRY_SO, RTLD_NOW | RTLD_LOCAL);
+        CHECK_MSG(h != NULL, "dlopen %s: %s", FERRY_TEST_LIBFERRY_SO, dlerror());
+        void (*enter)(void), (*leave)(void);
+        void *e = dlsym(h, "ferry_rt_enter"), *x = dlsym(h, "ferry_rt_exit");
+        CHECK(e != NULL && x != NULL && e != (void *)ferry_rt_enter);
+        memcpy(&enter, &e, sizeof enter);
+        memcpy(&leave, &x, sizeof leave);
+        enter();
+        bool seen = checker_sees_rt();
+        leave();
+        CHECK(seen);
+        CHECK(!checker_sees_rt());
+        CHECK_EQ(dlclose(h), 0);
+        void *volatile p = malloc(32);   /* asks every registered probe */
+        free(p);
+        CHECK(!checker_sees_rt());
+    }
+    ferry_rt_enter();   /* the program's own copy is still seen */
+    bool seen = checker_sees_rt();
+    ferry_rt_exit();
+    CHECK(seen);
+}
+
+/* ---- the interposed calls that had no case of their own ---- */
+
+FERRY_DEATH_TEST(death_realloc, "ferry-rtcheck: realloc in real-time section")
+{
+    void *p = malloc(16);
+    ferry_rt_enter();
+    void *volatile q = realloc(p, 4096);
+    (void)q;
+}
+
+FERRY_DEATH_TEST(death_aligned_alloc, "ferry-rtcheck: aligned_alloc in real-time section")
+{
+    void *(*volatile al)(size_t, size_t) = aligned_alloc;   /* not elided as unused */
+    ferry_rt_enter();
+    al(64, 64);
+}
+
+FERRY_DEATH_TEST(death_posix_memalign, "ferry-rtcheck: posix_memalign in real-time section")
+{
+    void *p;
+    ferry_rt_enter();
+    CHECK_EQ(posix_memalign(&p, 64, 64), 0);
+}
+
+FERRY_DEATH_TEST(death_memalign, "ferry-rtcheck: memalign in real-time section")
+{
+    void *(*volatile al)(size_t, size_t) = memalign;
+    ferry_rt_enter();
+    al(64, 64);
+}
+
+FERRY_DEATH_TEST(death_valloc, "ferry-rtcheck: valloc in real-time section")
+{
+    void *(*volatile al)(size_t) = valloc;
+    ferry_rt_enter();
+    al(64);
+}
+
+FERRY_DEATH_TEST(death_sleep, "ferry-rtcheck: sleep in real-time section")
+{
+    ferry_rt_enter();
+    sleep(0);
+}
+
+FERRY_DEATH_TEST(death_clock_nanosleep, "ferry-rtcheck: clock_nanosleep in real-time section")
+{
+    struct timespec ts = {0, 1000};
+    ferry_rt_enter();
+    clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, NULL);
+}
+
+FERRY_DEATH_TEST(death_cond_wait, "ferry-rtcheck: pthread_cond_wait in real-time section")
+{
+    static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    static pthread_cond_t c = PTHREAD_COND_INITIALIZER;
+    pthread_mutex_lock(&m);
+    ferry_rt_enter();
+    pthread_cond_wait(&c, &m);
+}
+
+FERRY_DEATH_TEST(death_cond_clockwait, "ferry-rtcheck: pthread_cond_clockwait in real-time section")
+{
+    static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    static pthread_cond_t c = PTHREAD_COND_INITIALIZER;
+    struct timespec ts = {0, 0};
+    pthread_mutex_lock(&m);
+    ferry_rt_enter();
+    pthread_cond_clockwait(&c, &m, CLOCK_MONOTONIC, &ts);
+}
+
+FERRY_DEATH_TEST(death_mutex_timedlock, "ferry-rtcheck: pthread_mutex_timedlock in real-time section")
+{
+    static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    struct timespec ts = {0, 0};
+    ferry_rt_enter();
+    pthread_mutex_timedlock(&m, &ts);
+}
+
+FERRY_DEATH_TEST(death_rwlock_rdlock, "ferry-rtcheck: pthread_rwlock_rdlock in real-time section")
+{
+    static pthread_rwlock_t l = PTHREAD_RWLOCK_INITIALIZER;
+    ferry_rt_enter();
+    pthread_rwlock_rdlock(&l);
+}
+
+FERRY_DEATH_TEST(death_rwlock_wrlock, "ferry-rtcheck: pthread_rwlock_wrlock in real-time section")
+{
+    static pthread_rwlock_t l = PTHREAD_RWLOCK_INITIALIZER;
+    ferry_rt_enter();
+    pthread_rwlock_wrlock(&l);
+}
+
+FERRY_DEATH_TEST(death_rwlock_timedrdlock, "ferry-rtcheck: pthread_rwlock_timedrdlock in real-time section")
+{
+    static pthread_rwlock_t l = PTHREAD_RWLOCK_INITIALIZER;
+    struct timespec ts = {0, 0};
+    ferry_rt_enter();
+    pthread_rwlock_timedrdlock(&l, &ts);
+}
+
+FERRY_DEATH_TEST(death_rwlock_timedwrlock, "ferry-rtcheck: pthread_rwlock_timedwrlock in real-time section")
+{
+    static pthread_rwlock_t l = PTHREAD_RWLOCK_INITIALIZER;
+    struct timespec ts = {0, 0};
+    ferry_rt_enter();
+    pthread_rwlock_timedwrlock(&l, &ts);
+}
+
+FERRY_DEATH_TEST(death_sem_timedwait, "ferry-rtcheck: sem_timedwait in real-time section")
+{
+    sem_t sem;
+    struct timespec ts = {0, 0};
+    sem_init(&sem, 0, 1);
+    ferry_rt_enter();
+    sem_timedwait(&sem, &ts);
+}
+
+FERRY_DEATH_TEST(death_read, "ferry-rtcheck: read in real-time section")
+{
+    int fd = open("/dev/null", O_RDONLY);
+    char c;
+    ferry_rt_enter();
+    CHECK_EQ(read(fd, &c, 1), 0);
+}
+
+FERRY_DEATH_TEST(death_openat, "ferry-rtcheck: openat in real-time section")
+{
+    ferry_rt_enter();
+    int fd = openat(AT_FDCWD, "/dev/null", O_RDONLY);
+    (void)fd;
+}
+
+FERRY_DEATH_TEST(death_close, "ferry-rtcheck: close in real-time section")
+{
+    int fd = open("/dev/null", O_RDONLY);
+    ferry_rt_enter();
+    close(fd);
+}
+
+FERRY_DEATH_TEST(death_poll, "ferry-rtcheck: poll in real-time section")
+{
+    ferry_rt_enter();
+    poll(NULL, 0, 0);
+}
+
+FERRY_DEATH_TEST(death_ppoll, "ferry-rtcheck: ppoll in real-time section")
+{
+    struct timespec ts = {0, 0};
+    ferry_rt_enter();
+    ppoll(NULL, 0, &ts, NULL);
+}
+
+FERRY_DEATH_TEST(death_epoll_wait, "ferry-rtcheck: epoll_wait in real-time section")
+{
+    int ep = epoll_create1(0);
+    struct epoll_event ev;
+    ferry_rt_enter();
+    epoll_wait(ep, &ev, 1, 0);
+}
+
+FERRY_DEATH_TEST(death_epoll_pwait, "ferry-rtcheck: epoll_pwait in real-time section")
+{
+    int ep = epoll_create1(0);
+    struct epoll_event ev;
+    ferry_rt_enter();
+    epoll_pwait(ep, &ev, 1, 0, NULL);
+}
+
+FERRY_DEATH_TEST(death_fprintf, "ferry-rtcheck: fprintf in real-time section")
+{
+    FILE *f = temp_stream();
+    ferry_rt_enter();
+    fprintf(f, "level %d\n", 3);
+}
+
+FERRY_DEATH_TEST(death_puts, "ferry-rtcheck: puts in real-time section")
+{
+    fputs("", stdout);
+    int (*volatile put)(const char *) = puts;
+    ferry_rt_enter();
+    put("");
+}
+
+FERRY_DEATH_TEST(death_fputs, "ferry-rtcheck: fputs in real-time section")
+{
+    FILE *f = temp_stream();
+    int (*volatile put)(const char *, FILE *) = fputs;
+    ferry_rt_enter();
+    put("abc", f);
+}
+
+FERRY_DEATH_TEST(death_fwrite, "ferry-rtcheck: fwrite in real-time section")
+{
+    FILE *f = temp_stream();
+    size_t (*volatile w)(const void *, size_t, size_t, FILE *) = fwrite;
+    ferry_rt_enter();
+    w("abc", 1, 3, f);
+}
+
+FERRY_DEATH_TEST(death_fflush, "ferry-rtcheck: fflush in real-time section")
+{
+    FILE *f = temp_stream();
+    ferry_rt_enter();
+    fflush(f);
+}
+
+FERRY_DEATH_TEST(death_getline, "ferry-rtcheck: getline in real-time section")
+{
+    FILE *f = fopen("/dev/null", "r");
+    CHECK(f != NULL);
+    char *line = NULL;
+    size_t n = 0;
+    ssize_t (*volatile get)(char **, size_t *, FILE *) = getline;
+    ferry_rt_enter();
+    get(&line, &n, f);
+}
+
+FERRY_DEATH_TEST(death_fdatasync, "ferry-rtcheck: fdatasync in real-time section")
+{
+    int fd = temp_file();
+    ferry_rt_enter();
+    fdatasync(fd);
+}
+
+FERRY_DEATH_TEST(death_connect, "ferry-rtcheck: connect in real-time section")
+{
+    int sv = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr sa = {.sa_family = AF_UNIX};
+    ferry_rt_enter();
+    connect(sv, &sa, sizeof sa);
+}
+
+/* syscall(): numbers other than the futex calls pass, unless
+ * FERRY_RTCHECK_SYSCALLS=all (read when the checker starts: the death case
+ * runs the clean one again in a new program with it set). */
+FERRY_TEST(clean_syscall_other_numbers)
+{
+    ferry_rt_enter();
+    CHECK(checker_sees_rt());
+    long pid = syscall(SYS_getpid);
+    ferry_rt_exit();
+    CHECK_EQ(pid, (long)getpid());
+}
+
+FERRY_DEATH_TEST(death_any_syscall_with_all, "ferry-rtcheck: syscall in real-time section")
+{
+    CHECK_EQ(setenv("FERRY_RTCHECK_SYSCALLS", "all", 1), 0);
+    execl("/proc/self/exe", "rtcheck_test", "clean_syscall_other_numbers", (char *)NULL);
+}
+
+/* A program that forks and execs under the checker: the child runs, and a
+ * new program started from it (checker preloaded again) exits normally. */
+FERRY_TEST(clean_fork_and_exec)
+{
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", "exit 7", (char *)NULL);
+        _exit(99);
+    }
+    int st = 0;
+    CHECK_EQ(waitpid(pid, &st, 0), pid);
+    CHECK(WIFEXITED(st));
+    CHECK_EQ(WEXITSTATUS(st), 7);
+    CHECK(getenv("LD_PRELOAD") != NULL);
 }
 
 /* ---- ferry's own calls that may block: caught even when they would not
