@@ -44,6 +44,15 @@
  * versions that _FORTIFY_SOURCE (a distribution's default flags) puts in
  * glibc's headers under those names must not be there. */
 #undef _FORTIFY_SOURCE
+/* Likewise open and open64 both: with 64-bit file offsets (on 32-bit
+ * targets, where a distribution's flags may ask for them) the headers
+ * would name open open64, and the two definitions would clash. 64-bit
+ * time (_TIME_BITS=64) needs them, so it goes too. Programs built with
+ * 64-bit offsets call open64, which is checked; on a 32-bit target,
+ * programs built with 64-bit time call the _time64 forms of the timed
+ * calls (__nanosleep64, ...), which are not (docs/rt.md). */
+#undef _FILE_OFFSET_BITS
+#undef _TIME_BITS
 #include <dlfcn.h>
 #include <errno.h>
 #include <execinfo.h>
