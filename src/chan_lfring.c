@@ -45,8 +45,8 @@ static bool shape(size_t cap, size_t elem, unsigned layout, size_t *grp, size_t 
  * 11x (32-byte items) the instructions of the packed layout; fixed, 1.07x
  * (4), 1.13x (8), 1.4x (16), but 1.6x (24) and 1.8x (32), where a line
  * holds two items or one and wastes a quarter of itself or more. So:
- * pointers, 32-bit words and pairs of them (docs/performance.md, "One
- * line a handoff"). */
+ * pointers, 32-bit words and pairs of them (docs/performance.md, "The
+ * bounded ring inline"). */
 #define FIXED_SIZES(X) X(4) X(8) X(16)
 
 /* Inline for the fixed sizes, unless whole lines would pass the byte limit

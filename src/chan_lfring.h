@@ -29,7 +29,7 @@
  * producer closely, and with the bytes packed apart from the items every
  * handoff moved two lines between their CPUs; where that is dear it
  * doubled the cost of a handoff (docs/performance.md, "One line a
- * handoff"). A batch of 256 8-byte items touches 37 lines inline, 36
+ * handoff" and "The bounded ring inline"). A batch of 256 8-byte items touches 37 lines inline, 36
  * packed; its loops (chan_lfring.c) are compiled for each of the three
  * sizes with the shape fixed, which keeps them within 1.07-1.4x the
  * instructions of the packed ones. Packed, for every other size: the

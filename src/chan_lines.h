@@ -5,7 +5,7 @@
  * not a line of states and a line of items. The bounded ring
  * (chan_lfring.h, "Layout") and the block list's inline blocks
  * (chan_lflist.h, "Layout") both use it; docs/performance.md, "One line a
- * handoff", measures why.
+ * handoff" and "The bounded ring inline", measures why.
  *
  * A line of `grp` slots: grp state bytes, rounded up to 8 or 16 (`hdr`)
  * so that the items after them stay aligned (below), then grp items. grp is the
