@@ -246,6 +246,10 @@ sub comment_lines {
         s{^\s*// ?}{};
         s{\s+$}{};
     }
+    # A rule (a line of dashes or equals signs that sets a section apart in
+    # the header) is layout, not text: as prose it would be one word wider
+    # than the page.
+    @l = grep { !/^[-=]{4,}$/ } @l;
     shift @l while @l && $l[0] eq '';
     pop @l while @l && $l[-1] eq '';
     return @l;
@@ -385,10 +389,15 @@ sub page_of {
     push @o, '.SH NAME';
     push @o, esc(join(', ', $page, grep { $_ ne $page } @names)) . ' \- ' . esc($what);
     push @o, '.SH SYNOPSIS', '.nf', esc("#include <ferry/$h->{base}.h>"), '';
+    # Once each: a macro defined in both branches of an #if (FERRY_DEBUG or
+    # not) is one name to the reader.
+    my %synopsis;
     for my $g (@groups) {
         for my $d (@{$g->{decls}}) {
             next unless is_callable($d) && $shown_decl->($g, $d);
-            push @o, map { esc($_) } split /\n/, wrap_proto($d->{kind} eq 'macro' ? "$d->{show}    (macro)" : $d->{show});
+            my $s = $d->{kind} eq 'macro' ? "$d->{show}    (macro)" : $d->{show};
+            next if $synopsis{$s}++;
+            push @o, map { esc($_) } split /\n/, wrap_proto($s);
         }
     }
     push @o, '', esc('Compile and link with: $(pkg-config --cflags --libs ferry)'), '.fi';
