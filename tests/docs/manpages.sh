@@ -5,8 +5,8 @@
 #   2. the check catches an undocumented function, inline function and macro;
 #   3. every public function and macro has a page of its name in the build,
 #      each link page points at a page that exists;
-#   4. the pages format without groff warnings (other than long code lines
-#      in verbatim blocks);
+#   4. the pages, and the section-1 pages of apps/ and tools/, format without
+#      groff warnings (other than long code lines in verbatim blocks);
 #   manpages.sh PERL SOURCE_DIR MAN_DIR HEADER...
 set -euo pipefail
 perl=$1 src=$2 man=$3; shift 3
@@ -63,7 +63,8 @@ done
 #    else: a line of prose or a heading that overflows is a rendering defect
 #    (a comment's "-----" rule line once did).
 if command -v groff >/dev/null; then
-  for f in "$man"/man3/*.3; do
+  # The section-1 pages are written by hand, in the source tree.
+  for f in "$man"/man3/*.3 $(find "$src/apps" "$src/tools" -name '*.1' -type f); do
     grep -q '^\.so ' "$f" && continue
     groff -man -Tutf8 -ww -z "$f" 2>&1 |
       awk -v page="$f" '
