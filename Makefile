@@ -7,6 +7,10 @@
 #   make bench-peers  the channel against crossbeam, flume, Go, moodycamel and
 #                     a mutex ring (ARGS="--quick" for a short run)
 #   make install      install the release build (cmake --install build/release)
+#                     under /usr/local, or PREFIX=DIR (prefix=DIR, the GNU name);
+#                     DESTDIR=DIR stages it there
+#   make uninstall    remove what the last make install installed
+#                     (build/release/install_manifest.txt; the same DESTDIR)
 #   make package      build the Debian packages (build/package/NAME_VERSION_ARCH.deb,
 #                     or PACKAGE_DIR=DIR:
 #                     libferry0.2, libferry-dev, ferry-dupes)
@@ -15,8 +19,11 @@
 # packages (scripts/deps.sh); a plain make uses what is there.
 JOBS ?= $(shell nproc)
 PACKAGE_DIR ?= build/package
+# make install PREFIX=DIR: the prefix is given at install time (ferry.pc and
+# the CMake package find their place relative to themselves).
+PREFIX ?= $(prefix)
 
-.PHONY: all release test demo bench bench-peers install package abi-baseline clean
+.PHONY: all release test demo bench bench-peers install uninstall package abi-baseline clean
 all: release
 
 release:
@@ -36,7 +43,10 @@ bench-peers:
 	scripts/bench-peers.sh $(ARGS)
 
 install: release
-	cmake --install build/release
+	cmake --install build/release $(if $(PREFIX),--prefix "$(PREFIX)")
+
+uninstall:
+	scripts/uninstall.sh build/release
 
 # Its own build tree without tests, benchmarks or examples: fast from a clean tree.
 # Prefix /usr, so that the libraries go where Debian puts them

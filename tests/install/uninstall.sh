@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# make install PREFIX=DIR installs under DIR (prefix=DIR too; without it the
+# configured prefix), and make uninstall (scripts/uninstall.sh) takes back
+# what an install put in place and nothing else. The make commands are
+# taken from `make -n` and run in a directory whose build/release is this
+# build (a real make would configure and build build/release first):
+#   - into a prefix, named with a space, that already holds other files (include/other.h, a
+#     library, a file of the user's in share/doc/ferry): after the uninstall
+#     only those are left, ferry's own directories are gone unless they hold
+#     something of the user's, the shared ones (lib, share/man/man3) stay;
+#   - again: nothing left to remove, and it still succeeds;
+#   - an install staged under DESTDIR is taken back the same way;
+#   - a build tree that installed nothing: a clear error.
+# It reads BUILD_DIR/install_manifest.txt, which every install from the tree
+# rewrites: the test runs alone (RUN_SERIAL).
+#   uninstall.sh BUILD_DIR SOURCE_DIR
+set -euo pipefail
+build=$1 src=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+un="$src/scripts/uninstall.sh"
+mkdir -p "$tmp/work/build"
+ln -s "$(cd "$build" && pwd)" "$tmp/work/build/release"
+ln -s "$src/scripts" "$tmp/work/scripts"
+mk() {   # mk ARG...: the last command `make ARG...` would run
+  make -s -n --no-print-directory -C "$src" "$@" | tail -n 1
+}
+p="$tmp/my prefix"
+line=$(mk install PREFIX="$p")
+[ "$line" = "cmake --install build/release --prefix \"$p\"" ] || { echo "make install PREFIX=DIR runs: $line"; exit 1; }
+line=$(mk install prefix="$p")
+[ "$line" = "cmake --install build/release --prefix \"$p\"" ] || { echo "make install prefix=DIR runs: $line"; exit 1; }
+line=$(env -u PREFIX -u prefix make -s -n --no-print-directory -C "$src" install | tail -n 1)
+[[ $line =~ ^cmake\ --install\ build/release\ *$ ]] || { echo "make install runs: $line"; exit 1; }
+install_line=$(mk install PREFIX="$p")
+uninstall_line=$(mk uninstall)
+[ "$uninstall_line" = "scripts/uninstall.sh build/release" ] || { echo "make uninstall runs: $uninstall_line"; exit 1; }
+mkdir -p "$p/include" "$p/lib" "$p/share/doc/ferry"
+echo '/* not ferry */' >"$p/include/other.h"
+echo 'not ferry' >"$p/lib/libother.so.1"
+ln -s libother.so.1 "$p/lib/libother.so"
+echo 'my notes' >"$p/share/doc/ferry/notes.txt"
+( cd "$p" && find . \( -type f -o -type l \) | sort ) >"$tmp/before"
+
+(cd "$tmp/work" && eval "$install_line") >/dev/null
+n=$(grep -c . "$build/install_manifest.txt")
+[ "$n" -gt 20 ] || { echo "install_manifest.txt lists $n files"; exit 1; }
+[ -f "$p/include/ferry/chan.h" ] || { echo "the install put no include/ferry/chan.h in $p"; exit 1; }
+# Never let the uninstall loose on a list that is not this test's install.
+only_under() {   # only_under DIR: every path in the manifest is under DIR
+  local bad; bad=$(grep -v -F "$1/" "$build/install_manifest.txt" | grep . || true)
+  [ -z "$bad" ] || { echo "install_manifest.txt lists paths outside $1:"; head -n 3 <<<"$bad"; exit 1; }
+}
+only_under "$p"
+(cd "$tmp/work" && eval "$uninstall_line") >"$tmp/out" || { cat "$tmp/out"; echo "uninstall failed"; exit 1; }
+grep -q "removed $n file" "$tmp/out" || { cat "$tmp/out"; echo "uninstall did not remove the $n files"; exit 1; }
+( cd "$p" && find . \( -type f -o -type l \) | sort ) >"$tmp/after"
+diff "$tmp/before" "$tmp/after" || { echo "after uninstall, the prefix holds other files than before it (diff above)"; exit 1; }
+for d in include/ferry lib/ferry lib/cmake/ferry share/doc/ferry/docs share/doc/ferry/examples; do
+  [ ! -e "$p/$d" ] || { echo "uninstall left $d"; exit 1; }
+done
+for d in lib share/man/man3 share/doc/ferry; do
+  [ -d "$p/$d" ] || { echo "uninstall removed $d, which is not ferry's alone"; exit 1; }
+done
+
+only_under "$p"
+"$un" "$build" >"$tmp/out2" || { cat "$tmp/out2"; echo "a second uninstall failed"; exit 1; }
+grep -q 'removed 0 file' "$tmp/out2" || { cat "$tmp/out2"; echo "a second uninstall removed something"; exit 1; }
+
+DESTDIR="$tmp/stage" cmake --install "$build" --prefix /usr >/dev/null
+[ -n "$(find "$tmp/stage" -type f)" ] || { echo "nothing staged under DESTDIR"; exit 1; }
+only_under /usr
+DESTDIR="$tmp/stage" "$un" "$build" >/dev/null
+left=$(find "$tmp/stage" \( -type f -o -type l \))
+[ -z "$left" ] || { echo "uninstall of a DESTDIR install left:"; head -n 5 <<<"$left"; exit 1; }
+
+mkdir "$tmp/empty_build"
+if "$un" "$tmp/empty_build" 2>"$tmp/err"; then echo "uninstall from a tree that installed nothing succeeded"; exit 1; fi
+grep -q 'nothing was installed' "$tmp/err" || { cat "$tmp/err"; echo "its error does not say why"; exit 1; }
+echo "make install PREFIX=DIR, make uninstall: $n installed files removed, the prefix's other files kept, twice, under DESTDIR: ok"
