@@ -22,12 +22,19 @@ PACKAGE_DIR ?= build/package
 # make install PREFIX=DIR: the prefix is given at install time (ferry.pc and
 # the CMake package find their place relative to themselves).
 PREFIX ?= $(prefix)
+# CC=... and CXX=... (on the command line or in the environment) choose the
+# compilers, also where build/release was configured before with others:
+# CMake alone keeps a tree's first compiler and ignores them (configure.sh
+# keeps the other settings when CMake resets the cache for a new compiler).
+given = $(filter-out default undefined,$(origin $(1)))
+COMPILERS = $(if $(call given,CC),-DCMAKE_C_COMPILER="$(CC)") \
+            $(if $(call given,CXX),-DCMAKE_CXX_COMPILER="$(CXX)")
 
 .PHONY: all release test demo bench bench-peers install uninstall package abi-baseline clean
 all: release
 
 release:
-	cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
+	scripts/configure.sh . build/release -DCMAKE_BUILD_TYPE=Release $(COMPILERS) >/dev/null
 	cmake --build build/release -j $(JOBS)
 
 test:

@@ -9,7 +9,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh build
-cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
+# CC and CXX, when set (make demo CC=clang), choose the compilers even where
+# build/release was configured with others, as for a plain make.
+compilers=()
+if [ -n "${CC:-}" ]; then compilers+=(-DCMAKE_C_COMPILER="$CC"); fi
+if [ -n "${CXX:-}" ]; then compilers+=(-DCMAKE_CXX_COMPILER="$CXX"); fi
+scripts/configure.sh . build/release -DCMAKE_BUILD_TYPE=Release "${compilers[@]}" >/dev/null
 cmake --build build/release -j "$(nproc)" --target ferry-dupes >/dev/null
 tree=${1:-/usr/share}
 bin=build/release/apps/ferry-dupes

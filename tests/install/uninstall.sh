@@ -24,14 +24,14 @@ mkdir -p "$tmp/work/build"
 ln -s "$(cd "$build" && pwd)" "$tmp/work/build/release"
 ln -s "$src/scripts" "$tmp/work/scripts"
 mk() {   # mk ARG...: the last command `make ARG...` would run
-  make -s -n --no-print-directory -C "$src" "$@" | tail -n 1
+  env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -n --no-print-directory -C "$src" "$@" | tail -n 1
 }
 p="$tmp/my prefix"
 line=$(mk install PREFIX="$p")
 [ "$line" = "cmake --install build/release --prefix \"$p\"" ] || { echo "make install PREFIX=DIR runs: $line"; exit 1; }
 line=$(mk install prefix="$p")
 [ "$line" = "cmake --install build/release --prefix \"$p\"" ] || { echo "make install prefix=DIR runs: $line"; exit 1; }
-line=$(env -u PREFIX -u prefix make -s -n --no-print-directory -C "$src" install | tail -n 1)
+line=$(unset PREFIX prefix; mk install)
 [[ $line =~ ^cmake\ --install\ build/release\ *$ ]] || { echo "make install runs: $line"; exit 1; }
 install_line=$(mk install PREFIX="$p")
 uninstall_line=$(mk uninstall)
