@@ -8,7 +8,7 @@
 #                     a mutex ring (ARGS="--quick" for a short run)
 #   make install      install the release build (cmake --install build/release)
 #                     under /usr/local, or PREFIX=DIR (prefix=DIR, the GNU name);
-#                     DESTDIR=DIR stages it there
+#                     DESTDIR=DIR stages it there; as root, then runs ldconfig
 #   make uninstall    remove what the last make install installed
 #                     (build/release/install_manifest.txt; the same DESTDIR)
 #   make package      build the Debian packages (build/package/NAME_VERSION_ARCH.deb,
@@ -49,8 +49,14 @@ bench:
 bench-peers:
 	scripts/bench-peers.sh $(ARGS)
 
+# The loader finds a new shared library in /usr/local/lib only once ldconfig
+# has rebuilt its cache (/usr/local/lib is not a default search directory):
+# without this, a program linked with -lferry right after `sudo make install`
+# fails to start. So a real install as root runs ldconfig; a staged one
+# (DESTDIR) and the packages leave it to the package manager.
 install: release
 	cmake --install build/release $(if $(PREFIX),--prefix "$(PREFIX)")
+	@if [ -z "$${DESTDIR:-}" ] && [ "$$(id -u)" = 0 ]; then PATH="$$PATH:/sbin:/usr/sbin" ldconfig; fi
 
 uninstall:
 	scripts/uninstall.sh build/release

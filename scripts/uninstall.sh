@@ -8,7 +8,8 @@
 # ferry's own directories that are now empty (include/ferry, lib/cmake/ferry,
 # lib/ferry, share/doc/ferry and those below it); shared ones (lib,
 # share/man/man3, the prefix) stay, even when empty. A file already gone is
-# fine; running it twice removes nothing the second time. Packages (make
+# fine; running it twice removes nothing the second time. As root, and not
+# under DESTDIR, it then runs ldconfig, as make install does. Packages (make
 # package) are removed with the package manager instead.
 #   scripts/uninstall.sh [BUILD_DIR]      (default build/release)
 set -euo pipefail
@@ -45,5 +46,7 @@ if [ ${#dirs[@]} -gt 0 ]; then
   done < <(printf '%s\n' "${dirs[@]}" | sort -u -r)
   for d in "${dirs[@]}"; do if [[ $d =~ $own ]] && [ -d "$d" ]; then left=1; fi; done
 fi
+# As make install does: the loader's cache forgets the removed library.
+if [ -z "${DESTDIR:-}" ] && [ "$(id -u)" = 0 ]; then PATH="$PATH:/sbin:/usr/sbin" ldconfig; fi
 echo "uninstall: removed $removed file(s) listed in $manifest"
 [ $left = 0 ] || echo "uninstall: directories named for ferry that hold other files were kept"
