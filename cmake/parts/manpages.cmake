@@ -34,6 +34,7 @@ if(FERRY_BUILD_TESTS)
   # word and compiles against it (tests/docs/synopsis.sh).
   add_test(NAME unit.docs.synopsis
     COMMAND ${PROJECT_SOURCE_DIR}/tests/docs/synopsis.sh ${PERL_EXECUTABLE}
-            ${PROJECT_SOURCE_DIR} ${FERRY_MAN_DIR} ${CMAKE_C_COMPILER} ${FERRY_HEADERS})
+            ${PROJECT_SOURCE_DIR} ${FERRY_MAN_DIR} ${CMAKE_C_COMPILER} $<TARGET_FILE:ferry_shared>
+            ${FERRY_HEADERS})
   set_tests_properties(unit.docs.synopsis PROPERTIES LABELS unit TIMEOUT 60)
 endif()

@@ -9,13 +9,14 @@
 #      is compatible with the header's (a changed type is "conflicting types"),
 #      and every function and macro it names is declared by the headers, as
 #      C11 with -Wall -Wextra -Werror -pedantic, with and without FERRY_DEBUG;
-#   3. every public function and macro (manpages.pl --list-public) is in a
-#      SYNOPSIS, and none is there twice;
+#   3. every public function, macro and variable (manpages.pl --list-public)
+#      is in a SYNOPSIS, and none is there twice; so is, independently of
+#      that parse, every ferry_ symbol the shared library exports (nm -D);
 #   4. the check itself: a page whose prototype has another parameter type,
 #      or names a function no header declares, fails it.
-#   synopsis.sh PERL SOURCE_DIR MAN_DIR C_COMPILER HEADER...
+#   synopsis.sh PERL SOURCE_DIR MAN_DIR C_COMPILER LIBFERRY_SO HEADER...
 set -euo pipefail
-perl=$1 src=$2 man=$3 cc=$4; shift 4
+perl=$1 src=$2 man=$3 cc=$4 lib=$5; shift 5
 headers=("$@")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -92,6 +93,11 @@ check() {
         push @uses, "#ifndef $1\n#error \"SYNOPSIS macro $1 is not defined by the headers\"\n#endif";
         next;
       }
+      if ($e =~ /^extern\b.*\b(ferry_\w+)\s*;$/) {   # a variable
+        push @uses, "    (void)&$1;";
+        push @decls, $e;
+        next;
+      }
       my ($name) = $e =~ /\b(ferry_\w+)\s*\(/ or do { print "#error \"not a prototype: $e\"\n"; next; };
       push @uses, "    (void)&$name;";
       (my $d = $e) =~ s/\b\Q$name\E\s*\(/($name)(/;
@@ -107,10 +113,13 @@ check() {
       { sed 's/^/  /' "$tmp/cc.err"; echo "the SYNOPSIS prototypes do not compile against the headers (FERRY_DEBUG=$debug)"; }
   done
   # 3. Every public name once.
-  cut -f2 "$tmp/entries" | "$perl" -ne 'print "$1\n" if /\b(ferry_\w+)\s*\(/' | sort >"$tmp/shown"
+  cut -f2 "$tmp/entries" | "$perl" -ne 'print "$1\n" if /^extern\b.*\b(ferry_\w+)\s*;$/ || /\b(ferry_\w+)\s*\(/' |
+    sort >"$tmp/shown"
   uniq -d "$tmp/shown" | sed 's/^/SYNOPSIS shows twice: /'
   "$perl" "$src/scripts/manpages.pl" --list-public "${headers[@]}" | sort -u | comm -23 - <(sort -u "$tmp/shown") |
     sed 's/^/in no SYNOPSIS: /'
+  nm -D --defined-only "$lib" | awk '{ sub(/@.*/, "", $3); if ($3 ~ /^ferry_[a-z0-9]/) print $3 }' | sort -u |
+    comm -23 - <(sort -u "$tmp/shown") | sed "s/^/exported by $(basename "$lib") but in no SYNOPSIS: /"
 }
 
 check "$man/man3" >"$tmp/problems"
