@@ -26,9 +26,12 @@ PREFIX ?= $(prefix)
 # compilers, also where build/release was configured before with others:
 # CMake alone keeps a tree's first compiler and ignores them (configure.sh
 # keeps the other settings when CMake resets the cache for a new compiler).
+# A compiler given with arguments (CC="gcc -m32") is passed as CMake's list
+# "gcc;-m32", as CMake itself reads CC from the environment.
 given = $(filter-out default undefined,$(origin $(1)))
-COMPILERS = $(if $(call given,CC),-DCMAKE_C_COMPILER="$(CC)") \
-            $(if $(call given,CXX),-DCMAKE_CXX_COMPILER="$(CXX)")
+space := $(subst ,, )
+compiler = -DCMAKE_$(1)_COMPILER="$(subst $(space),;,$(strip $($(2))))"
+COMPILERS = $(if $(call given,CC),$(call compiler,C,CC)) $(if $(call given,CXX),$(call compiler,CXX,CXX))
 
 .PHONY: all release test demo bench bench-peers install uninstall package abi-baseline clean
 all: release

@@ -15,7 +15,11 @@ src=$1 build=$2; shift 2
 out=$(cmake -S "$src" -B "$build" "$@" 2>&1) || { printf '%s\n' "$out" >&2; exit 1; }
 if grep -q 'require your cache to be deleted' <<<"$out"; then
   printf '%s\n' "$out"
-  echo "configure.sh: the cache of $build was reset (another compiler): configuring again with every argument"
+  echo "configure.sh: the cache of $build was reset (another compiler): configuring again, afresh, with every argument"
+  # Afresh: what CMake found out about the old compiler goes too (after its
+  # own reset it kept the new compiler but dropped the arguments given with
+  # it, CC="gcc -m32" or -DCMAKE_C_COMPILER="gcc;-m32").
+  rm -rf "$build/CMakeCache.txt" "$build/CMakeFiles"
   out=$(cmake -S "$src" -B "$build" "$@" 2>&1) || { printf '%s\n' "$out" >&2; exit 1; }
 fi
 printf '%s\n' "$out"

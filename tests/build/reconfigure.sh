@@ -37,11 +37,14 @@ line=$(CC="$tmp/othercc" mk)
 [[ $line == *"-DCMAKE_C_COMPILER=\"$tmp/othercc\""* ]] || { echo "CC=... make configures with: $line"; exit 1; }
 line=$(unset CC CXX; mk)
 [[ $line != *CMAKE_C_COMPILER* ]] || { echo "make without CC configures with: $line"; exit 1; }
-line=$(mk CC="$tmp/othercc")
+# A compiler with arguments, as CMake takes CC from the environment.
+line=$(mk CC="$tmp/othercc -O1")
+[[ $line == *"-DCMAKE_C_COMPILER=\"$tmp/othercc;-O1\""* ]] || { echo "make CC=\"cc -O1\" configures with: $line"; exit 1; }
 line=${line/ . build\/release / \"$src\" \"$tmp\/b\" }
 (cd "$src" && eval "$line ${off[*]}") || { echo "make CC=...'s configure failed: $line"; exit 1; }
-grep -q -x -E "CMAKE_C_COMPILER:[A-Z]+=$tmp/othercc" "$tmp/b/CMakeCache.txt" &&
+grep -q -x -E "CMAKE_C_COMPILER:[A-Z]+=$tmp/othercc(;-O1)?" "$tmp/b/CMakeCache.txt" &&
   grep -q -F "set(CMAKE_C_COMPILER \"$tmp/othercc\")" "$tmp"/b/CMakeFiles/*/CMakeCCompiler.cmake &&
+  grep -q -F 'set(CMAKE_C_COMPILER_ARG1 "-O1")' "$tmp"/b/CMakeFiles/*/CMakeCCompiler.cmake &&
   grep -q -x -F CMAKE_BUILD_TYPE:STRING=Release "$tmp/b/CMakeCache.txt" ||
   { echo "after make CC=...'s configure: $(grep -E '^CMAKE_(C_COMPILER|BUILD_TYPE):' "$tmp/b/CMakeCache.txt" | xargs)"; exit 1; }
 
