@@ -9,8 +9,8 @@
 #   make install      install the release build (cmake --install build/release)
 #                     under /usr/local, or PREFIX=DIR (prefix=DIR, the GNU name);
 #                     DESTDIR=DIR stages it there; as root, then runs ldconfig
-#   make uninstall    remove what the last make install installed
-#                     (build/release/install_manifest.txt; the same DESTDIR)
+#   make uninstall    remove what make install installed (the list
+#                     build/installed-files.txt)
 #   make package      build the Debian packages (build/package/NAME_VERSION_ARCH.deb,
 #                     or PACKAGE_DIR=DIR:
 #                     libferry0.2, libferry-dev, ferry-dupes)
@@ -57,12 +57,15 @@ bench-peers:
 # without this, a program linked with -lferry right after `sudo make install`
 # fails to start. So a real install as root runs ldconfig; a staged one
 # (DESTDIR) and the packages leave it to the package manager.
+# make uninstall removes what the list build/installed-files.txt names
+# (scripts/uninstall.sh: every make install adds to it).
 install: release
 	cmake --install build/release $(if $(PREFIX),--prefix "$(PREFIX)")
+	scripts/uninstall.sh --record build/release/install_manifest.txt build/installed-files.txt
 	@if [ -z "$${DESTDIR:-}" ] && [ "$$(id -u)" = 0 ]; then PATH="$$PATH:/sbin:/usr/sbin" ldconfig; fi
 
 uninstall:
-	scripts/uninstall.sh build/release
+	scripts/uninstall.sh build/installed-files.txt
 
 # Its own build tree without tests, benchmarks or examples: fast from a clean tree.
 # Prefix /usr, so that the libraries go where Debian puts them
