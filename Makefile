@@ -7,6 +7,10 @@
 #   make bench-peers  the channel against crossbeam, flume, Go, moodycamel and
 #                     a mutex ring (ARGS="--quick" for a short run)
 #   make install      install the release build (cmake --install build/release)
+#                     under /usr/local, or PREFIX=DIR (prefix=DIR, the GNU name);
+#                     DESTDIR=DIR stages it there; as root, then runs ldconfig
+#   make uninstall    remove what make install installed (the list
+#                     build/installed-files.txt)
 #   make package      build the Debian packages (build/package/NAME_VERSION_ARCH.deb,
 #                     or PACKAGE_DIR=DIR:
 #                     libferry0.2, libferry-dev, ferry-dupes)
@@ -15,12 +19,25 @@
 # packages (scripts/deps.sh); a plain make uses what is there.
 JOBS ?= $(shell nproc)
 PACKAGE_DIR ?= build/package
+# make install PREFIX=DIR: the prefix is given at install time (ferry.pc and
+# the CMake package find their place relative to themselves).
+PREFIX ?= $(prefix)
+# CC=... and CXX=... (on the command line or in the environment) choose the
+# compilers, also where build/release was configured before with others:
+# CMake alone keeps a tree's first compiler and ignores them (configure.sh
+# keeps the other settings when CMake resets the cache for a new compiler).
+# A compiler given with arguments (CC="gcc -m32") is passed as CMake's list
+# "gcc;-m32", as CMake itself reads CC from the environment.
+given = $(filter-out default undefined,$(origin $(1)))
+space := $(subst ,, )
+compiler = -DCMAKE_$(1)_COMPILER="$(subst $(space),;,$(strip $($(2))))"
+COMPILERS = $(if $(call given,CC),$(call compiler,C,CC)) $(if $(call given,CXX),$(call compiler,CXX,CXX))
 
-.PHONY: all release test demo bench bench-peers install package abi-baseline clean
+.PHONY: all release test demo bench bench-peers install uninstall package abi-baseline clean
 all: release
 
 release:
-	cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
+	scripts/configure.sh . build/release -DCMAKE_BUILD_TYPE=Release $(COMPILERS) >/dev/null
 	cmake --build build/release -j $(JOBS)
 
 test:
@@ -35,8 +52,20 @@ bench:
 bench-peers:
 	scripts/bench-peers.sh $(ARGS)
 
+# The loader finds a new shared library in /usr/local/lib only once ldconfig
+# has rebuilt its cache (/usr/local/lib is not a default search directory):
+# without this, a program linked with -lferry right after `sudo make install`
+# fails to start. So a real install as root runs ldconfig; a staged one
+# (DESTDIR) and the packages leave it to the package manager.
+# make uninstall removes what the list build/installed-files.txt names
+# (scripts/uninstall.sh: every make install adds to it).
 install: release
-	cmake --install build/release
+	cmake --install build/release $(if $(PREFIX),--prefix "$(PREFIX)")
+	scripts/uninstall.sh --record build/release/install_manifest.txt build/installed-files.txt
+	@if [ -z "$${DESTDIR:-}" ] && [ "$$(id -u)" = 0 ]; then PATH="$$PATH:/sbin:/usr/sbin" ldconfig; fi
+
+uninstall:
+	scripts/uninstall.sh build/installed-files.txt
 
 # Its own build tree without tests, benchmarks or examples: fast from a clean tree.
 # Prefix /usr, so that the libraries go where Debian puts them

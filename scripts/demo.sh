@@ -9,7 +9,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh build
-cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
+# CC and CXX, when set (make demo CC=clang), choose the compilers even where
+# build/release was configured with others, as for a plain make.
+# A compiler with arguments (CC="gcc -m32") goes as CMake's list "gcc;-m32".
+compilers=()
+as_list() { local w; read -ra w <<<"$1"; local IFS=';'; echo "${w[*]}"; }
+if [ -n "${CC:-}" ]; then compilers+=(-DCMAKE_C_COMPILER="$(as_list "$CC")"); fi
+if [ -n "${CXX:-}" ]; then compilers+=(-DCMAKE_CXX_COMPILER="$(as_list "$CXX")"); fi
+scripts/configure.sh . build/release -DCMAKE_BUILD_TYPE=Release "${compilers[@]}" >/dev/null
 cmake --build build/release -j "$(nproc)" --target ferry-dupes >/dev/null
 tree=${1:-/usr/share}
 bin=build/release/apps/ferry-dupes

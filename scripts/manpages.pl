@@ -6,7 +6,7 @@
 #   manpages.pl --out DIR --version V HEADER...   write DIR/man3/*.3
 #   manpages.pl --check HEADER...                 fail on undocumented API
 #   manpages.pl --list-externs HEADER...          print declared symbols
-#   manpages.pl --list-public HEADER...           print public functions
+#   manpages.pl --list-public HEADER...           print public functions, macros, variables
 #
 # The headers are the documentation: the comment at the top of a header
 # describes the component, and a comment directly above a declaration (or
@@ -14,7 +14,8 @@
 # those declarations. For each header ferry/NAME.h this writes one page,
 # ferry_NAME(3) (the header comment, a synopsis, then every documented
 # declaration with its comment, in header order), and one link page per
-# public function, function-like macro and type name (".so man3/ferry_NAME.3"),
+# public function, function-like macro, variable and type name
+# (".so man3/ferry_NAME.3"),
 # so that `man ferry_send` finds the page of ferry/chan.h.
 #
 # Public names start with "ferry_" (and "FERRY_" for constants); "ferry__"
@@ -24,7 +25,8 @@
 # --list-externs prints every function and variable that the headers declare
 # with external linkage (not static inline, not macros), one per line: the
 # symbols the shared library must export. --list-public prints every public
-# function and function-like macro (each has a page of its name).
+# function, function-like macro and variable (each has a page of its name and
+# is in its header's SYNOPSIS).
 #
 # Only Perl's core is needed (perl-base, which every Debian system has).
 use strict;
@@ -230,6 +232,9 @@ sub wrap_proto {
 # Public: ferry_x / FERRY_X, not ferry__x, nor an include guard FERRY_X_H.
 sub is_public { my ($n) = @_; return $n =~ /^(?:ferry|FERRY)_[A-Za-z0-9]/ && $n !~ /^FERRY_\w+_H$/ ? 1 : 0; }
 sub is_callable { my ($d) = @_; return $d->{kind} =~ /^(?:function|inline|macro)$/ && $d->{name} =~ /^ferry_[a-z0-9]/; }
+# What a reader looks up by name (NAME, SYNOPSIS, a link page): the public
+# functions and macros, and the public variables (ferry_lfht_flavor_memb).
+sub is_listed { my ($d) = @_; return is_callable($d) || ($d->{kind} eq 'variable' && $d->{name} =~ /^ferry_[a-z0-9]/); }
 
 # ---------------------------------------------------------------------------
 # Groups: a comment and the declarations right below it (up to a blank line
@@ -246,6 +251,10 @@ sub comment_lines {
         s{^\s*// ?}{};
         s{\s+$}{};
     }
+    # A rule (a line of dashes or equals signs that sets a section apart in
+    # the header) is layout, not text: as prose it would be one word wider
+    # than the page.
+    @l = grep { !/^[-=]{4,}$/ } @l;
     shift @l while @l && $l[0] eq '';
     pop @l while @l && $l[-1] eq '';
     return @l;
@@ -361,7 +370,7 @@ sub page_of {
     my (@names, %seen);
     for my $g (@groups) {
         for my $d (@{$g->{decls}}) {
-            next unless is_callable($d) && !$seen{$d->{name}}++;
+            next unless is_listed($d) && !$seen{$d->{name}}++;
             push @names, $d->{name};
         }
     }
@@ -385,10 +394,15 @@ sub page_of {
     push @o, '.SH NAME';
     push @o, esc(join(', ', $page, grep { $_ ne $page } @names)) . ' \- ' . esc($what);
     push @o, '.SH SYNOPSIS', '.nf', esc("#include <ferry/$h->{base}.h>"), '';
+    # Once each: a macro defined in both branches of an #if (FERRY_DEBUG or
+    # not) is one name to the reader.
+    my %synopsis;
     for my $g (@groups) {
         for my $d (@{$g->{decls}}) {
-            next unless is_callable($d) && $shown_decl->($g, $d);
-            push @o, map { esc($_) } split /\n/, wrap_proto($d->{kind} eq 'macro' ? "$d->{show}    (macro)" : $d->{show});
+            next unless is_listed($d) && $shown_decl->($g, $d);
+            my $s = $d->{kind} eq 'macro' ? "$d->{show}    (macro)" : $d->{show};
+            next if $synopsis{$s}++;
+            push @o, map { esc($_) } split /\n/, wrap_proto($s);
         }
     }
     push @o, '', esc('Compile and link with: $(pkg-config --cflags --libs ferry)'), '.fi';
@@ -443,7 +457,7 @@ if ($public) {
     my %seen;
     for my $h (@parsed) {
         for my $d (map { @{$_->{decls}} } @{$h->{groups}}) {
-            print "$d->{name}\n" if is_callable($d) && !$seen{$d->{name}}++;
+            print "$d->{name}\n" if is_listed($d) && !$seen{$d->{name}}++;
         }
     }
     exit 0;

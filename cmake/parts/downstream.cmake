@@ -10,7 +10,9 @@
 # - unit.build.flags: the library with -Werror at -O0, with Debian's
 #   hardening flags (_FORTIFY_SOURCE=3) and with LTO (about 8 s);
 # - unit.build.reconfigure: scripts/test.sh's configure keeps its settings in
-#   a build tree configured before with another compiler (configures only).
+#   a build tree configured before with another compiler (configures only);
+# - unit.build.build_testing: -DBUILD_TESTING=OFF, a distribution's recipe's
+#   switch, leaves the tests out (configures only).
 if(NOT FERRY_BUILD_TESTS OR NOT FERRY_SANITIZE STREQUAL "")
   return()
 endif()
@@ -22,6 +24,8 @@ add_test(NAME unit.build.flags
   COMMAND ${PROJECT_SOURCE_DIR}/tests/build/flags.sh ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR} ${CMAKE_C_COMPILER})
 add_test(NAME unit.build.reconfigure
   COMMAND ${PROJECT_SOURCE_DIR}/tests/build/reconfigure.sh ${PROJECT_SOURCE_DIR} ${CMAKE_C_COMPILER})
+add_test(NAME unit.build.build_testing
+  COMMAND ${PROJECT_SOURCE_DIR}/tests/build/build_testing.sh ${PROJECT_SOURCE_DIR} ${CMAKE_C_COMPILER})
 set_tests_properties(unit.build.subproject unit.build.m32 unit.build.flags unit.build.reconfigure
-  PROPERTIES LABELS unit TIMEOUT 300)
+  unit.build.build_testing PROPERTIES LABELS unit TIMEOUT 300)
 set_tests_properties(unit.build.m32 PROPERTIES SKIP_RETURN_CODE 77)

@@ -30,4 +30,11 @@ if(FERRY_BUILD_TESTS)
     COMMAND ${PROJECT_SOURCE_DIR}/tests/docs/manpages.sh ${PERL_EXECUTABLE}
             ${PROJECT_SOURCE_DIR} ${FERRY_MAN_DIR} ${FERRY_HEADERS})
   set_tests_properties(unit.docs.manpages PROPERTIES LABELS unit TIMEOUT 60)
+  # Each page's SYNOPSIS, read back from the page, is its header's word for
+  # word and compiles against it (tests/docs/synopsis.sh).
+  add_test(NAME unit.docs.synopsis
+    COMMAND ${PROJECT_SOURCE_DIR}/tests/docs/synopsis.sh ${PERL_EXECUTABLE}
+            ${PROJECT_SOURCE_DIR} ${FERRY_MAN_DIR} ${CMAKE_C_COMPILER} $<TARGET_FILE:ferry_shared>
+            ${FERRY_HEADERS})
+  set_tests_properties(unit.docs.synopsis PROPERTIES LABELS unit TIMEOUT 60)
 endif()

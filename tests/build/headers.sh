@@ -6,8 +6,8 @@
 #     without FERRY_DEBUG;
 #   - all of them together as C17 and gnu11, and optimized with
 #     _FORTIFY_SOURCE=2 (its inline checking versions of libc's functions);
-#   - as C++11 and C++20, also inside the program's own extern "C" { } block
-#     (as programs include C libraries whose headers they do not trust),
+#   - as C++11, C++17 and C++20, also inside the program's own extern "C" { }
+#     block (as programs include C libraries whose headers they do not trust),
 #     also with -Wold-style-cast and -Wzero-as-null-pointer-constant.
 #   headers.sh SOURCE_DIR BUILD_DIR C_COMPILER [CXX_COMPILER]
 set -euo pipefail
@@ -47,10 +47,10 @@ if [ -n "$cxx" ]; then
   { echo 'extern "C" {'; sed '$d' "$tmp/all.c" | sed '$d'; echo '}'; sed -n '$p' "$tmp/all.c"; } > "$tmp/extern_c.cpp"
   sed -i 's/^int ferry_all(void) {/extern "C" int ferry_all(void);\nint ferry_all(void) {/' "$tmp/extern_c.cpp"
   cp "$tmp/all.c" "$tmp/all.cpp"
-  for std in c++11 c++20; do
+  for std in c++11 c++17 c++20; do
     compile "$tmp/all.cpp" "all headers, $std" "$cxx" -std=$std -fsyntax-only "${cxxwarn[@]}"
     compile "$tmp/extern_c.cpp" "all headers inside extern \"C\", $std" "$cxx" -std=$std -fsyntax-only "${cxxwarn[@]}"
   done
-  langs="$langs, C++11, C++20 (also in extern \"C\")"
+  langs="$langs, C++11, C++17, C++20 (also in extern \"C\")"
 fi
 echo "${#headers[@]} headers with $cc${cxx:+ and $cxx}, strict warnings ($langs): ok"

@@ -7,7 +7,8 @@
 #     the static library;
 #   - a consumer built with pkg-config (shared, static) and with
 #     find_package(ferry) (ferry::ferry, ferry::ferry_static) runs, and the
-#     library it loads reports the version pkg-config does;
+#     library it loads reports the version pkg-config does; find_package
+#     refuses a version of another ABI (another minor while 0.x);
 #   - ferry-rtcheck runs a program under the real-time checker (installed
 #     in LIBDIR/ferry): it catches a malloc in a real-time section, --warn
 #     goes on, a clean program runs as without it;
@@ -57,6 +58,24 @@ cmake -S "$src/tests/install/consumer" -B "$tmp/cm" -DCMAKE_PREFIX_PATH="$prefix
 cmake --build "$tmp/cm" >/dev/null
 [ "$(LD_LIBRARY_PATH="$libdir" "$tmp/cm/consumer_shared")" = "installed ferry $version works" ] || fail "find_package consumer"
 "$tmp/cm/consumer_static" >/dev/null
+# The package's version rule (docs/design.md, "The rules"): while the major
+# version is 0, only the same minor version is accepted; from 1.0 on, the
+# same major one. A newer patch level than the installed one is not.
+IFS=. read -r major minor patch <<<"$version"
+if [ "$major" = 0 ]; then
+  refuse=("0.$((minor + 1))" "$major.$minor.$((patch + 1))" "1.0")
+  [ "$minor" = 0 ] || refuse+=("0.$((minor - 1))")
+else
+  refuse=("$((major + 1)).0" "$((major - 1)).0" "$major.$minor.$((patch + 1))")
+fi
+for v in "${refuse[@]}"; do
+  if cmake -S "$src/tests/install/consumer" -B "$tmp/cm_$v" -DCMAKE_PREFIX_PATH="$prefix" \
+       -DFERRY_WANT_VERSION="$v" >"$tmp/cm_$v.log" 2>&1; then
+    fail "find_package(ferry $v) accepted the installed $version"
+  fi
+  grep -q 'not compatible\|not found\|Could not find a configuration file' "$tmp/cm_$v.log" ||
+    { cat "$tmp/cm_$v.log"; fail "find_package(ferry $v) failed for another reason"; }
+done
 
 # The real-time checker, through its command, on a program linked with the
 # installed library: a malloc inside a section is caught (and the program
