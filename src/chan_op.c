@@ -318,6 +318,21 @@ static bool waking_here(const struct ferry__wake *r)
     return false;
 }
 
+/* A pending op (or a complete one whose waker has not run) is on a list by
+ * its address. A copy of it -- memcpy'd or assigned to another ferry_op,
+ * the original moved away -- carries the original's links, but its
+ * neighbours do not point to it: unlinking it would unlink the original
+ * and corrupt the list later. Called under the lock that guards the list
+ * the op is on (op.h: a pending op must not be moved or copied). */
+static void check_not_moved(const ferry_op *op)
+{
+    const ferry_list *n = &op->waiter.node;
+    if (FERRY_UNLIKELY(n->prev == NULL || n->prev->next != n))
+        ferry__die("ferry_op %p was moved or copied while pending (a pending op is linked by its address: "
+                   "cancel it first)",
+                   (const void *)op);
+}
+
 ssize_t ferry_op_cancel(ferry_op *op)
 {
     if (!op)
@@ -335,6 +350,8 @@ ssize_t ferry_op_cancel(ferry_op *op)
     struct ferry__wake wk;
     ferry__wake_init(&wk, c);
     ferry__chan_lock(c);
+    if (op->waiter.owner != NULL)
+        check_not_moved(op);
     if (ferry__chan_unlink_locked(c, op, &wk)) {
         /* Still pending: withdrawn. Report what already moved. */
         ferry__unlock_and_wake(c, &wk);
@@ -358,6 +375,7 @@ ssize_t ferry_op_cancel(ferry_op *op)
         ferry_mutex_lock(&r->lock);
         if (atomic_load_explicit(&op->state, memory_order_relaxed) == FERRY__ST_TAKEN) { /* O2, under r->lock */
             /* Not popped: take the completion over; its waker is never called. */
+            check_not_moved(op);
             ferry_list_del(&op->waiter.node);
             r->async.len--;
             op->waiter.taken = false;

@@ -14,7 +14,10 @@
  * - If the operation can complete at once, *_start returns its result (as the
  *   blocking call would) and the waker is never called. Otherwise it returns
  *   -EINPROGRESS: the op is linked into the channel, and out / items must stay
- *   valid until it completes or is cancelled.
+ *   valid until it completes or is cancelled. A pending op is linked by its
+ *   address: it must not be moved or copied (memcpy, struct assignment)
+ *   until ferry_op_result says it is complete; ferry_op_cancel of such a
+ *   copy aborts with a message ("moved or copied while pending").
  * - A receive op completes once it has at least one item (up to max); a send
  *   op once all n items are taken. Closing and releasing complete pending ops
  *   (receive: 0 when closed and drained, -EPIPE when the receiving side is
@@ -40,6 +43,14 @@
  *   completed in the same round and has not woken yet is taken over. Two
  *   wake callbacks running on different threads must not each cancel the
  *   other's op (each would wait for the other to return).
+ * - Wakers nest: a channel call made inside a waker runs the wakers of the
+ *   ops it completes before it returns, on the same stack. A chain in which
+ *   each waker's call completes the next op (two ops whose wakers each
+ *   restart their receive and send to the other's channel) nests one level
+ *   a hop, some 400-800 bytes of stack each: about 10,000 hops overflow an
+ *   8 MiB stack. A waker that would start such a chain should only record
+ *   that its op is ready (a flag, a run queue, an eventfd) and leave the
+ *   next call to its loop.
  * - A waker may run inside the *_start of another op B (B's start completed
  *   the waker's op) and cancel B before that start has returned. If the
  *   start completes B at once, there is nothing to withdraw: the cancel

@@ -146,7 +146,9 @@ int ferry_select_until(ferry_select_case *cases, size_t ncases, const struct tim
  * same -EINVAL (when ncases >= 1). Every handle NULL: -EINPROGRESS, and only
  * a cancel ends it.
  * The cases, their buffers and handles must stay valid, and untouched, until
- * ferry_select_cancel has returned (the waker must not free or reuse them).
+ * ferry_select_cancel has returned (the waker must not free or reuse them),
+ * and in place: the cases are linked by their addresses, so a cancel of a
+ * copy of them aborts ("moved or copied while pending").
  * Any thread; never blocks; allocates only as a send case would. */
 int ferry_select_start(ferry_select_case *cases, size_t ncases, ferry_waker w);
 

@@ -80,9 +80,13 @@ FERRY_EXTERN_C_BEGIN
  * C23 sees `quad *` and `const quad *` as pointers to differently
  * qualified arrays: with -pedantic, sending from a plain `quad *` warns
  * unless it is cast to `const quad *` (or the array is wrapped in a
- * struct). Every wrapper is a function: each argument is evaluated once. */
-#define FERRY_CHAN_TYPED(name, T)                                                                          \
-    typedef T name##_item; /* so that `const name##_item *` is a pointer to const T, whatever T is */      \
+ * struct). Every wrapper is a function: each argument is evaluated once.
+ *
+ * T is the rest of the macro's arguments, so a type spelled with a comma
+ * needs no typedef: FERRY_CHAN_TYPED(pairq, struct { int a, b; }), and in
+ * C++ FERRY_CHAN_TYPED(arrq, std::array<int, 3>). */
+#define FERRY_CHAN_TYPED(name, ...)                                                                        \
+    typedef __VA_ARGS__ name##_item; /* T; `const name##_item *` is a pointer to const T, whatever T is */ \
     typedef struct name##_tx name##_tx;                                                                    \
     typedef struct name##_rx name##_rx;                                                                    \
     FERRY__TYPED_FN ferry_tx *name##_tx_handle(name##_tx *tx)                                              \

@@ -23,10 +23,16 @@
 #include <ferry/typed.h>
 #include <ferry/waitlist.h>
 
+#include <array>
 #include <cstdio>
+#include <utility>
 #include <cstdlib>
 
 FERRY_CHAN_TYPED(intq, int);
+/* Item types whose spelling has a comma in it (T is the rest of the macro
+ * arguments): they did not compile before. */
+FERRY_CHAN_TYPED(arrq, std::array<int, 3>);
+FERRY_CHAN_TYPED(pairq, std::pair<int, long>);
 
 namespace {
 
@@ -337,6 +343,25 @@ void test_typed()
     CHECK(intq_recv(rx, out, 1) == 0);   /* closed and drained */
     intq_tx_release(tx);
     intq_rx_release(rx);
+
+    arrq_tx *atx = nullptr;
+    arrq_rx *arx = nullptr;
+    CHECK(arrq_open(&cfg, &atx, &arx) == 0);
+    if (!atx || !arx)
+        return;
+    std::array<int, 3> a = {{1, 2, 3}}, b = {};
+    CHECK(arrq_send(atx, &a, 1) == 1 && arrq_recv(arx, &b, 1) == 1 && b[2] == 3);
+    arrq_tx_release(atx);
+    arrq_rx_release(arx);
+    pairq_tx *ptx = nullptr;
+    pairq_rx *prx = nullptr;
+    CHECK(pairq_open(&cfg, &ptx, &prx) == 0);
+    if (!ptx || !prx)
+        return;
+    std::pair<int, long> p(7, 8L), q;
+    CHECK(pairq_send(ptx, &p, 1) == 1 && pairq_recv(prx, &q, 1) == 1 && q.first == 7 && q.second == 8L);
+    pairq_tx_release(ptx);
+    pairq_rx_release(prx);
 }
 
 } // namespace

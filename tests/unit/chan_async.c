@@ -593,3 +593,59 @@ FERRY_TEST(restart_after_completion_cancel_or_garbage)
     ferry_tx_release(tx);
     ferry_rx_release(rx);
 }
+
+/* Wakers nest (op.h, "Wakers nest"): a waker that restarts its receive and
+ * then sends the next value into the same channel completes its own new op,
+ * whose waker runs inside that send, and so on -- a chain on one channel,
+ * each hop a wake round nested in the one before. On every kind of channel
+ * every value arrives once, in order, and the chain ends with nothing
+ * pending. (The depth is what op.h warns about; 1000 hops is far below.) */
+#define CHAIN_HOPS 1000
+struct chain {
+    ferry_tx *tx;
+    ferry_rx *rx;
+    ferry_op op;
+    long in;
+    long next;  /* the value the next hop must bring */
+    int depth, max_depth;
+    bool bad;
+};
+
+static void chain_wake(void *ctx)
+{
+    struct chain *ch = ctx;
+    if (ferry_op_result(&ch->op) != 1 || ch->in != ch->next)
+        ch->bad = true;
+    if (++ch->depth > ch->max_depth)
+        ch->max_depth = ch->depth;
+    long v = ++ch->next;
+    if (v <= CHAIN_HOPS) {
+        if (ferry_recv_start(ch->rx, &ch->op, &ch->in, 1, (ferry_waker){chain_wake, ch}) != -EINPROGRESS)
+            ch->bad = true;
+        else if (ferry_send(ch->tx, &v, 1) != 1)
+            ch->bad = true;
+    }
+    ch->depth--;
+}
+
+FERRY_TEST(wakers_that_restart_and_send_nest_on_one_channel)
+{
+    size_t caps[] = {0, 1, 4, FERRY_UNBOUNDED};
+    for (size_t k = 0; k < sizeof caps / sizeof caps[0]; k++) {
+        struct chain ch;
+        memset(&ch, 0, sizeof ch);
+        open_chan(caps[k], 0, &ch.tx, &ch.rx);
+        ch.next = 1;
+        CHECK_EQ(ferry_recv_start(ch.rx, &ch.op, &ch.in, 1, (ferry_waker){chain_wake, &ch}), -EINPROGRESS);
+        long first = 1;
+        CHECK_EQ(ferry_send(ch.tx, &first, 1), 1);
+        CHECK(!ch.bad);
+        CHECK_EQ(ch.next, CHAIN_HOPS + 1);
+        CHECK_EQ(ch.max_depth, CHAIN_HOPS); /* each hop inside the last: they nest */
+        CHECK_EQ(ferry_op_result(&ch.op), 1); /* the last hop's, complete */
+        long rest;
+        CHECK_EQ(ferry_try_recv(ch.rx, &rest, 1), -EAGAIN);
+        ferry_tx_release(ch.tx);
+        ferry_rx_release(ch.rx);
+    }
+}

@@ -311,3 +311,45 @@ FERRY_TEST(cancel_after_immediate_failure_does_not_touch_the_channel)
     CHECK_EQ(ferry_op_result(&op), -EPIPE);
     CHECK_EQ(ferry_op_cancel(&op), -EPIPE);
 }
+
+/* A pending op is linked by its address: a copy of it (memcpy'd, or the
+ * struct assigned) is not on the list, whatever its links say. Cancelling
+ * the copy unlinked the original's neighbours' view of the original and
+ * left the channel's queue corrupt (in release builds silently; debug
+ * builds said only "list corrupted"): it aborts with what went wrong. */
+FERRY_DEATH_TEST(cancel_of_a_pending_op_moved_away_aborts, "was moved or copied while pending")
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    ferry_chan_config cfg = {.elem_size = sizeof(long), .capacity = 4};
+    CHECK_EQ(ferry_chan_open(&cfg, &tx, &rx), 0);
+    long a, b;
+    ferry_op first, op, moved;
+    CHECK_EQ(ferry_recv_start(rx, &first, &a, 1, NEVER), -EINPROGRESS);
+    CHECK_EQ(ferry_recv_start(rx, &op, &b, 1, NEVER), -EINPROGRESS);
+    memcpy(&moved, &op, sizeof op);
+    ferry_op_cancel(&moved);
+}
+
+/* The same for a complete op whose waker has not run yet (it is on its
+ * wake round's list): a sibling's waker cancels a copy of it. */
+static ferry_op taken_ops[2];
+static void cancel_copy_of_sibling(void *ctx)
+{
+    (void)ctx;
+    ferry_op copy;
+    memcpy(&copy, &taken_ops[1], sizeof copy);
+    ferry_op_cancel(&copy);
+}
+
+FERRY_DEATH_TEST(cancel_of_a_complete_op_moved_away_aborts, "was moved or copied while pending")
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    ferry_chan_config cfg = {.elem_size = sizeof(long), .capacity = 4};
+    CHECK_EQ(ferry_chan_open(&cfg, &tx, &rx), 0);
+    long a, b, v[2] = {1, 2};
+    CHECK_EQ(ferry_recv_start(rx, &taken_ops[0], &a, 1, (ferry_waker){cancel_copy_of_sibling, NULL}), -EINPROGRESS);
+    CHECK_EQ(ferry_recv_start(rx, &taken_ops[1], &b, 1, NEVER), -EINPROGRESS);
+    ferry_send(tx, v, 2); /* completes both in one round; the first waker runs first */
+}

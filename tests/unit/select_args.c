@@ -516,3 +516,22 @@ FERRY_DEATH_TEST(select_rx_as_tx_aborts, "is not a live ferry_tx")
     ferry_select_case cs[1] = {mk_case(FERRY_SELECT_SEND, (ferry_tx *)(void *)rx, NULL, &in, 1)};
     ferry_select(cs, 1);
 }
+
+/* The cases of an async select in flight are linked by their addresses
+ * (select.h: untouched until the cancel). Cancelling a copy of them aborts
+ * with what went wrong; it used to unlink the originals through the copy's
+ * links (a corrupt wait queue in release builds). */
+FERRY_DEATH_TEST(select_cancel_of_copied_cases_aborts, "was moved or copied while pending")
+{
+    ferry_tx *tx[2];
+    ferry_rx *rx[2];
+    open_cap(0, sizeof(long), &tx[0], &rx[0]);
+    open_cap(0, sizeof(long), &tx[1], &rx[1]);
+    long a, b;
+    ferry_select_case cs[2] = {mk_case(FERRY_SELECT_RECV, NULL, rx[0], &a, 1),
+                               mk_case(FERRY_SELECT_RECV, NULL, rx[1], &b, 1)};
+    ferry_select_case copy[2];
+    CHECK_EQ(ferry_select_start(cs, 2, W), -EINPROGRESS);
+    memcpy(copy, cs, sizeof cs);
+    ferry_select_cancel(copy, 2);
+}

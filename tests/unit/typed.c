@@ -184,3 +184,32 @@ FERRY_TEST(typed_odd_item_types)
     strq_tx_release(stx);
     strq_rx_release(srx);
 }
+
+/* A type whose spelling has a comma in it (an unnamed struct with two
+ * members in one declaration): the macro takes T as the rest of its
+ * arguments, so the comma does not split it (a C++ template such as
+ * std::array<int, 3> is the same case: tests/cxx/macros.cpp). Before, this
+ * did not compile ("passed 3 arguments, but takes just 2"). */
+FERRY_CHAN_TYPED(twoq, struct { int a, b; });
+
+FERRY_TEST(typed_item_type_spelled_with_a_comma)
+{
+    ferry_chan_config cfg = {.capacity = 4};
+    twoq_tx *tx;
+    twoq_rx *rx;
+    CHECK_EQ(twoq_open(&cfg, &tx, &rx), 0);
+    twoq_item in[2] = {{1, 2}, {3, 4}}, out[2];
+    memset(out, 0, sizeof out);
+    CHECK_EQ(twoq_send(tx, in, 2), 2);
+    /* A compound literal and a cast as arguments. */
+    CHECK_EQ(twoq_send(tx, (const twoq_item[]){{5, 6}}, 1), 1);
+    CHECK_EQ(twoq_recv(rx, out, 2), 2);
+    CHECK(out[0].a == 1 && out[0].b == 2 && out[1].a == 3 && out[1].b == 4);
+    CHECK_EQ(twoq_try_recv(rx, (twoq_item *)(void *)out, 1), 1);
+    CHECK(out[0].a == 5 && out[0].b == 6);
+    struct ferry_chan_stats st;
+    CHECK_EQ(ferry_chan_stats(twoq_tx_handle(tx), &st), 0);
+    CHECK_EQ(st.elem_size, 2 * sizeof(int));
+    twoq_tx_release(tx);
+    twoq_rx_release(rx);
+}
