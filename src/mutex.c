@@ -437,10 +437,15 @@ int ferry__mutex_lock_slow(ferry_mutex *m, const struct timespec *deadline)
     /* The owner's id is recorded only by FERRY_DEBUG's inline code (0
      * otherwise); a thread finds its own id there only while it holds m,
      * since it clears the id itself before its unlock. Relaxed: the same
-     * thread wrote what it would find. Locking again would wait forever. */
-    if (FERRY_UNLIKELY(ferry__is_self_tid(atomic_load_explicit(&m->owner, memory_order_relaxed))))
+     * thread wrote what it would find. Locking again would wait forever --
+     * or until a deadline: one already past is the try call, which fails
+     * (-ETIMEDOUT, as for any holder), not a wait. */
+    if (FERRY_UNLIKELY(ferry__is_self_tid(atomic_load_explicit(&m->owner, memory_order_relaxed)))) {
+        if (deadline && ferry__deadline_passed(deadline))
+            return -ETIMEDOUT;
         ferry__die("ferry_mutex %p: locked again by thread %u, which already holds it "
                    "(not recursive)", (void *)m, ferry__self_tid());
+    }
     node n;
     n.mutex = m;
     n.since = 0;

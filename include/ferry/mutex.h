@@ -146,7 +146,8 @@ static inline bool ferry_mutex_trylock(ferry_mutex *m)
  * holds the mutex, -ETIMEDOUT if the deadline passed first (a mutex that is
  * free is taken even after the deadline), -EINVAL if m is NULL or
  * deadline->tv_nsec is out of range. With FERRY_DEBUG, aborts if the
- * calling thread holds m. Thread-safe. Blocks; never allocates. */
+ * calling thread holds m and the deadline is still ahead (one already past
+ * is the try call: -ETIMEDOUT). Thread-safe. Blocks; never allocates. */
 static inline int ferry_mutex_lock_until(ferry_mutex *m, const struct timespec *deadline)
 {
     int r = 0;
