@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* ferry/common.h: definitions shared by every ferry header.
  *
+ * - A C compiler in C99 or older mode stops at a clear #error: the
+ *   headers need C11 (C++11 in C++).
  * - FERRY_ATOMIC(T): an atomic object of type T, written so that a header
  *   compiles both as C11 (_Atomic(T)) and as C++ (std::atomic<T>, which has
  *   the same size and representation on the platforms ferry supports). In C++
@@ -20,6 +22,13 @@
  */
 #ifndef FERRY_COMMON_H
 #define FERRY_COMMON_H
+
+/* The headers are C11 (_Atomic, _Static_assert, <stdatomic.h>) or C++11.
+ * Compiled as C99 or older they would fail further down with errors that
+ * name none of that; say it here, first (tests/build/c_standard.sh). */
+#if !defined(__cplusplus) && (!defined(__STDC_VERSION__) || __STDC_VERSION__ < 201112L)
+#error "ferry's headers need C11 or later: compile with -std=c11 or -std=gnu11 (or a newer standard), not C99 or older"
+#endif
 
 #include <stdbool.h>
 #include <stddef.h>
