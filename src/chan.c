@@ -26,6 +26,7 @@
 #include "rt_block.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -429,22 +430,53 @@ static ssize_t start_done(ferry_op *op, ssize_t r)
     return r;
 }
 
-/* Starting an op that is still pending on channel c (started, neither
- * complete nor cancelled; or complete, in a wake round of c, with its waker
- * not called yet: ferry_op_result says -EINPROGRESS) is misuse that would
- * corrupt c's wait queues or the round's list: abort with a message. The op
- * need not be initialized before a start, so its memory may hold anything:
- * only a pending state AND a waiter linked on one of c's queues, or the
- * taken state AND c as the op's channel, looked at under c's lock, counts
- * (a taken op's channel is c's only while c's round holds it: every other
- * way out of TAKEN sets DONE, and a start sets PENDING). An op pending on
- * another channel is not detected. */
+/* Is `op`, as its fields say, linked on one of its own channel's wait
+ * queues -- pending there? Address arithmetic only: nothing is followed,
+ * so memory that no start set up (op.h: a start takes any memory) is only
+ * compared, and a fill pattern or other garbage never matches (its `owner`
+ * would have to be its `chan` plus the offset of a queue). Read without
+ * the channel's lock: in a correct program an op this is asked about is
+ * not pending at all (its owner saw it complete or withdrawn before
+ * starting it again), so nothing changes the fields meanwhile. */
+static bool linked_on_own_chan(const ferry_op *op)
+{
+    uintptr_t owner = (uintptr_t)op->waiter.owner, chan = (uintptr_t)op->chan;
+    return owner != 0 && chan != 0 &&
+           (owner == chan + offsetof(struct ferry_chan, recvq) || owner == chan + offsetof(struct ferry_chan, sendq));
+}
+
+/* Starting an op that is still pending would corrupt the wait queues of
+ * the channel it is pending on, or its wake round's list: abort with a
+ * message. The op need not be initialized before a start, so its memory
+ * may hold anything; only what is certain counts:
+ *  - on another channel than c (or with a NULL handle, c NULL: the failed
+ *    start would mark the op done while that channel still links it): a
+ *    pending or sleeping state AND a waiter linked on a queue of the op's
+ *    own channel (linked_on_own_chan). An op complete there whose waker
+ *    has not been called yet (TAKEN) is in a round's list, which nothing
+ *    here can tell from garbage without following its pointers: not
+ *    detected (op.h);
+ *  - on c: a pending state AND a waiter linked on one of c's queues, or the
+ *    taken state AND c as the op's channel, looked at under c's lock (a
+ *    taken op's channel is c's only while c's round holds it: every other
+ *    way out of TAKEN sets DONE, and a start sets PENDING). */
 static void check_not_pending(struct ferry_chan *c, ferry_op *op)
 {
-    /* Relaxed: the value only decides whether to look closer under the
-     * lock, which orders what follows with the op's completer. */
+    /* Relaxed: the value only decides whether to look closer (under c's
+     * lock for c), which orders what follows with the op's completer. */
     uint32_t st = atomic_load_explicit(&op->state, memory_order_relaxed);
-    if (FERRY_LIKELY(!c || (st != FERRY__ST_PENDING && st != FERRY__ST_SLEEPING && st != FERRY__ST_TAKEN)))
+    if (FERRY_LIKELY(st != FERRY__ST_PENDING && st != FERRY__ST_SLEEPING && st != FERRY__ST_TAKEN))
+        return;
+    if (st != FERRY__ST_TAKEN && op->chan != c && linked_on_own_chan(op)) {
+        if (c)
+            ferry__die("ferry_op %p started on channel '%s' while it is still pending on channel '%s' (cancel "
+                       "it, or wait for its result, first)",
+                       (void *)op, ferry__chan_name(c), ferry__chan_name(op->chan));
+        ferry__die("ferry_op %p started with a NULL handle while it is still pending on channel '%s' (cancel "
+                   "it, or wait for its result, first)",
+                   (void *)op, ferry__chan_name(op->chan));
+    }
+    if (!c)
         return;
     ferry__chan_lock(c);
     /* Relaxed: under the lock, which orders PENDING, SLEEPING and TAKEN

@@ -137,9 +137,12 @@ _Static_assert(sizeof(ferry_op) == 192, "ferry_op's size is part of the ABI");
  * max * elem_size above PTRDIFF_MAX), or -EINPROGRESS (pending). The op need
  * not be initialized first, but must not be pending (ferry_op_result says
  * -EINPROGRESS, also while it is complete and its waker not yet called):
- * starting an op that is still pending on the same channel aborts with a
- * message (it would corrupt the channel's queues); on another channel it is
- * undetected misuse. Any thread; never blocks or allocates. */
+ * starting an op that is still pending aborts with a message naming the op
+ * and the channel(s) (it would corrupt that channel's queues) -- on the
+ * same channel in every state, on another channel (or with a NULL rx)
+ * while it waits there; one complete on another channel whose waker has
+ * not been called yet is undetected misuse. Any thread; never blocks or
+ * allocates. */
 ssize_t ferry_recv_start(ferry_rx *rx, ferry_op *op, void *out, size_t max, ferry_waker w);
 
 /* Start a send of n items at level 0. Returns n (all sent now), -EPIPE,
