@@ -432,6 +432,12 @@ int ferry_select_start(ferry_select_case *cases, size_t ncases, ferry_waker w)
     return -EINPROGRESS;
 }
 
+/* From the select's own waker too (select.h), once the start has
+ * returned: the chosen case's ferry_op_cancel finds its own waker running
+ * on this thread and does not wait for it (chan_op.c); the other cases'
+ * cancels take their channels' locks, which no waker holds (wakers run
+ * after their round dropped the lock). Before the start has returned it
+ * would race with start_cases' writes to the cases and sel_state. */
 int ferry_select_cancel(ferry_select_case *cases, size_t ncases)
 {
     if (!cases || ncases == 0 || ncases > INT_MAX)

@@ -146,19 +146,34 @@ int ferry_select_until(ferry_select_case *cases, size_t ncases, const struct tim
  * same -EINVAL (when ncases >= 1). Every handle NULL: -EINPROGRESS, and only
  * a cancel ends it.
  * The cases, their buffers and handles must stay valid, and untouched, until
- * ferry_select_cancel has returned (the waker must not free or reuse them),
- * and in place: the cases are linked by their addresses, so a cancel of a
- * copy of them aborts ("moved or copied while pending").
+ * ferry_select_cancel has returned (the waker must not free or reuse them
+ * before that, but may call it: see there), and in place: the cases are
+ * linked by their addresses, so a cancel of a copy of them aborts ("moved or
+ * copied while pending").
  * Any thread; never blocks; allocates only as a send case would. */
 int ferry_select_start(ferry_select_case *cases, size_t ncases, ferry_waker w);
 
 /* End an async select: withdraw every case still pending and return the
  * index of the case that completed (its `result` set), or -ECANCELED if none
  * did (nothing moved). After it returns the waker will not be called and is
- * not running. It waits only for the chosen case's own waker, if that runs
- * on another thread at the moment (never for new items; ferry/op.h, "the
- * cancel guarantee"), so it must not be called from that waker. Calling it
- * again, or for a select that finished at once or failed, returns the same
+ * not running, and the cases are the caller's again (to reuse or free). It
+ * waits only for the chosen case's own waker, if that runs on another thread
+ * at the moment (never for new items; ferry/op.h, "the cancel guarantee").
+ * The select's own waker may call it once ferry_select_start has returned
+ * -EINPROGRESS: that waker is the chosen case's, running on this thread, so
+ * the cancel does not wait for it; it withdraws the other cases and returns
+ * the chosen index, and the waker may then reuse or free the cases. Not
+ * before the start has returned: the waker runs as soon as a case
+ * completes, possibly while the start is still starting the later cases (on
+ * another thread; or on this one, when a case's start completes some other
+ * op whose waker completes an earlier case), and a cancel then races with
+ * the start (it may answer -EINVAL, or miss cases the start links after
+ * it). A waker that may come first hands over: the starter once the start
+ * has returned -EINPROGRESS, and the waker, each add 1 to a counter zeroed
+ * before the start (atomic_fetch_add, acq_rel), and the one that finds 1
+ * there cancels (docs/chan.md, "Async select"). As with ferry_op_cancel,
+ * two wakers on different threads must not each cancel the other's select.
+ * Calling it again, or for a select that finished at once or failed, returns the same
  * result; for zero-filled, never-started cases (or cases NULL, ncases 0 or
  * above INT_MAX) it returns -EINVAL. While the select is pending, ncases
  * must be its start's: any other count is -EINVAL and changes nothing (the
