@@ -2,6 +2,7 @@
 # Thin wrapper over CMake/CTest; the real work is in scripts/.
 #   make              release build only (build/release); installs nothing
 #   make test         install what is missing, build, run the whole suite
+#                     (in trees of its own: build/test-release, build/debug, ...)
 #   make demo         the main job: ferry-dupes on /usr/share, a new index then the re-run from it
 #   make bench        every benchmark, full size (ferry-dupes against its peers: bench/dupes.sh)
 #   make bench-peers  the channel against crossbeam, flume, Go, moodycamel and
@@ -28,6 +29,11 @@ PREFIX ?= $(prefix)
 # keeps the other settings when CMake resets the cache for a new compiler).
 # A compiler given with arguments (CC="gcc -m32") is passed as CMake's list
 # "gcc;-m32", as CMake itself reads CC from the environment.
+# build/release is make's alone (and make demo's, which takes CC alike):
+# make test builds its release job with gcc in build/test-release. When it
+# shared build/release, an exported CC (export CC=clang) made make and make
+# test configure that tree in turn with two compilers, a full rebuild at
+# every switch (tests/build/test_trees.sh).
 given = $(filter-out default undefined,$(origin $(1)))
 space := $(subst ,, )
 compiler = -DCMAKE_$(1)_COMPILER="$(subst $(space),;,$(strip $($(2))))"

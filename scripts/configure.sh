@@ -2,13 +2,13 @@
 # SPDX-License-Identifier: MIT
 # cmake -S SOURCE -B BUILD ARGS..., so that every -D of ARGS holds afterwards.
 # When ARGS name another compiler than the one BUILD was configured with
-# (build/release made by `make` or by hand with cc, then scripts/test.sh
-# asking for gcc), CMake deletes the cache and configures again without the
-# other -D arguments: CMAKE_BUILD_TYPE, FERRY_WERROR, FERRY_SANITIZE, ...
-# silently back to their defaults. Then this configures once more, which
-# sets them on the new cache. Prints CMake's output (on stderr when it
-# fails, so that a caller that hides the output still shows why); exits
-# with its status.
+# (a tree made by hand with cc, then scripts/test.sh asking for gcc; or
+# `make CC=gcc`, then `make CC=clang`), CMake deletes the cache and
+# configures again without the other -D arguments: CMAKE_BUILD_TYPE,
+# FERRY_WERROR, FERRY_SANITIZE, ... silently back to their defaults. Then
+# this configures once more, which sets them on the new cache. Prints
+# CMake's output (on stderr when it fails, so that a caller that hides the
+# output still shows why); exits with its status.
 #   scripts/configure.sh SOURCE BUILD ARGS...
 set -euo pipefail
 src=$1 build=$2; shift 2

@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # The README's test command (make test) runs this: install what is missing,
-# then build and run the suite in four configurations:
+# then build and run the suite in four configurations, each in its own tree
+# build/NAME -- the release job's is build/test-release, not build/release:
+# that one is `make`'s, with the compiler CC names (export CC=clang), and
+# sharing it made each of `make` and `make test` configure it again with
+# its own compiler, a full rebuild at every switch:
 #   release  gcc -O2                         unit, torture, death
 #   debug    clang -O1, FERRY_DEBUG            unit, death
 #   tsan     clang, ThreadSanitizer           unit, torture
@@ -29,15 +33,17 @@ trap 'rm -f "$log"' EXIT
 
 run() {   # name labels cmake-args...
   local name=$1 labels=$2; shift 2
+  local tree=build/$name
+  [ "$name" = release ] && tree=build/test-release # build/release is make's (above)
   echo "=== $name: configure and build"
-  # (scripts/configure.sh: every setting holds even where build/$name was
-  # configured before with another compiler, e.g. by `make`.)
-  if ! scripts/configure.sh . "build/$name" -DFERRY_WERROR=ON "$@" >"$log" 2>&1 ||
-     ! cmake --build "build/$name" -j "$jobs" >>"$log" 2>&1; then
+  # (scripts/configure.sh: every setting holds even where the tree was
+  # configured before with another compiler, e.g. by hand.)
+  if ! scripts/configure.sh . "$tree" -DFERRY_WERROR=ON "$@" >"$log" 2>&1 ||
+     ! cmake --build "$tree" -j "$jobs" >>"$log" 2>&1; then
     cat "$log"; echo "=== $name: BUILD FAILED"; status=1; total_fail=$((total_fail + 1)); return
   fi
   echo "=== $name: ctest -L '$labels'"
-  ctest --test-dir "build/$name" -L "$labels" -j "$jobs" --output-on-failure 2>&1 | tee "$log"
+  ctest --test-dir "$tree" -L "$labels" -j "$jobs" --output-on-failure 2>&1 | tee "$log"
   local rc=${PIPESTATUS[0]}
   local line; line=$(grep -E 'tests passed, [0-9]+ tests? failed out of' "$log" | tail -1)
   if [ -n "$line" ]; then

@@ -13,6 +13,8 @@
 #   a build tree configured before with another compiler (configures only);
 # - unit.build.build_testing: -DBUILD_TESTING=OFF, a distribution's recipe's
 #   switch, leaves the tests out (configures only).
+# - unit.build.test_trees: make test's jobs never configure build/release,
+#   make's tree, whatever CC is exported (scripts/test.sh on stubs).
 if(NOT FERRY_BUILD_TESTS OR NOT FERRY_SANITIZE STREQUAL "")
   return()
 endif()
@@ -26,6 +28,8 @@ add_test(NAME unit.build.reconfigure
   COMMAND ${PROJECT_SOURCE_DIR}/tests/build/reconfigure.sh ${PROJECT_SOURCE_DIR} ${CMAKE_C_COMPILER})
 add_test(NAME unit.build.build_testing
   COMMAND ${PROJECT_SOURCE_DIR}/tests/build/build_testing.sh ${PROJECT_SOURCE_DIR} ${CMAKE_C_COMPILER})
+add_test(NAME unit.build.test_trees
+  COMMAND ${PROJECT_SOURCE_DIR}/tests/build/test_trees.sh ${PROJECT_SOURCE_DIR})
 set_tests_properties(unit.build.subproject unit.build.m32 unit.build.flags unit.build.reconfigure
-  unit.build.build_testing PROPERTIES LABELS unit TIMEOUT 300)
+  unit.build.build_testing unit.build.test_trees PROPERTIES LABELS unit TIMEOUT 300)
 set_tests_properties(unit.build.m32 PROPERTIES SKIP_RETURN_CODE 77)
