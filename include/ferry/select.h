@@ -173,12 +173,13 @@ int ferry_select_start(ferry_select_case *cases, size_t ncases, ferry_waker w);
  * before the start (atomic_fetch_add, acq_rel), and the one that finds 1
  * there cancels (docs/chan.md, "Async select"). As with ferry_op_cancel,
  * two wakers on different threads must not each cancel the other's select.
- * Calling it again, or for a select that finished at once or failed, returns the same
- * result; for zero-filled, never-started cases (or cases NULL, ncases 0 or
- * above INT_MAX) it returns -EINVAL. While the select is pending, ncases
- * must be its start's: any other count is -EINVAL and changes nothing (the
- * cancel with the right count still ends it). Not concurrently with the start or
- * another cancel of the same cases. Never allocates. */
+ * Calling it again, or for a select that finished at once or failed,
+ * returns the same result; for zero-filled, never-started cases (or cases
+ * NULL, ncases 0 or above INT_MAX) it returns -EINVAL. While the select is
+ * pending, ncases must be its start's: any other count is -EINVAL and
+ * changes nothing (the cancel with the right count still ends it). Not
+ * concurrently with the start or another cancel of the same cases. Never
+ * allocates. */
 int ferry_select_cancel(ferry_select_case *cases, size_t ncases);
 
 FERRY_EXTERN_C_END
