@@ -259,12 +259,14 @@ ferry_rx *ferry_rx_clone(ferry_rx *rx)
     return rx;
 }
 
-/* Drop one handle's hold on the memory; the last frees it (L2). */
+/* Drop one hold on the memory (a handle's, or a wake carrier's: chan_op.c);
+ * the last frees it (L2). */
 static void chan_put(struct ferry_chan *c)
 {
     if (atomic_fetch_sub_explicit(&c->live, 1, memory_order_acq_rel) == 1) /* L2 */
         chan_free(c);
 }
+void ferry__chan_put(struct ferry_chan *c) { chan_put(c); }
 
 /* Close for sending (close) and/or drop one sender (release): the last
  * sender's release closes too. */

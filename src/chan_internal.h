@@ -237,6 +237,8 @@ static inline void ferry__chan_unlock(struct ferry_chan *c) { pthread_mutex_unlo
  * that is not live aborts); NULL for NULL. */
 struct ferry_chan *ferry__tx_chan(const ferry_tx *tx);
 struct ferry_chan *ferry__rx_chan(const ferry_rx *rx);
+/* chan.c: drop one count of `live` (I5); the last frees the channel. */
+void ferry__chan_put(struct ferry_chan *c);
 
 static inline const char *ferry__chan_name(const struct ferry_chan *c)
 {

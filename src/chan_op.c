@@ -19,6 +19,17 @@
  *  W4 Blocking ops in a round are woken before any async waker runs, so a
  *     blocking waiter that times out and finds its op taken waits only for
  *     the completer's next few instructions.
+ *  W5 A round that would run wakers FERRY__WAKE_NEST_MAX deep moves its
+ *     async ops (all but a blocking select's, which never nest) to the
+ *     outermost round's carrier for its channel, under the channel's lock
+ *     -- which every canceller holds while it finds and takes over an op --
+ *     and the carrier's lock, then leaves the registry: to a canceller an
+ *     op is in one registered round or the other, never in neither. A
+ *     carrier is a registered round of the same channel (W1, W2 hold for
+ *     it) and holds a count of the channel's memory until it has run. It
+ *     may receive an op again, completed anew inside its own running
+ *     waker: that op is TAKEN while also the carrier's `current`, so a
+ *     cancel looks at TAKEN first.
  *
  * Ordering rules (cited at each atomic access as O1-O6):
  *  O1 Blocking op: the completer's release exchange to DONE publishes the
@@ -52,6 +63,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <sched.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "futex.h"
@@ -94,19 +106,26 @@ static ferry_op *wakeset_pop(ferry_wakeset *ws)
     return op;
 }
 
-void ferry__wake_round(struct ferry_chan *c, struct ferry__wake *wk)
+/* The carriers of a thread's outermost round (FERRY__WAKE_NEST_MAX): on
+ * that round's frame, which outlives every round nested in its wakers. A
+ * carrier is a round of its own, registered in its channel like any other
+ * (cancellers find it there, W1), and holds a count of the channel's
+ * memory (I5) from its first op until its last waker has returned: the
+ * call that completed the op may release the last handle before then.
+ * Only the thread whose frame holds them touches `used` and the carriers'
+ * lists (appends under the channel's lock and the carrier's lock, pops
+ * under the carrier's lock). */
+#define CARRIERS 4
+struct ferry__carry {
+    struct ferry__wake k[CARRIERS];
+    bool used[CARRIERS];
+};
+
+/* The rounds of async ops: pop each op under the round's lock and call its
+ * waker (W2), then leave the registry. */
+static void run_round(struct ferry_chan *c, struct ferry__wake *wk, struct ferry__carry *carry)
 {
     ferry_op *op;
-    if (!ferry_wakeset_empty(&wk->blocking))
-        ferry__wake_stamp(&c->wake_ns); /* the wait policy's wake-cost sample (chan_wait.h P1) */
-    while ((op = wakeset_pop(&wk->blocking)) != NULL) {
-        /* Release: O1. From here on the op may be gone (W3). */
-        uint32_t prev = atomic_exchange_explicit(&op->state, FERRY__ST_DONE, memory_order_release);
-        if (prev == FERRY__ST_SLEEPING)
-            ferry__futex_wake(&op->state, 1); /* may hit reused memory: harmless */
-    }
-    if (!wk->registered)
-        return;
     /* A waker that reaches a cancellation point (a write to an eventfd)
      * must not end the thread here: the round lives in this thread's
      * frame, the ops after it would never be woken, and cancellers would
@@ -115,6 +134,8 @@ void ferry__wake_round(struct ferry_chan *c, struct ferry__wake *wk)
      * ferry__nocancel_begin). */
     int cancel_state = ferry__nocancel_begin();
     wk->outer = tls_waking;
+    wk->depth = wk->outer ? wk->outer->depth + 1 : 1;
+    wk->carry = carry;
     tls_waking = wk;
     for (;;) {
         ferry_mutex_lock(&wk->lock);
@@ -146,6 +167,109 @@ void ferry__wake_round(struct ferry_chan *c, struct ferry__wake *wk)
     while ((v = atomic_load_explicit(&wk->pins, memory_order_acquire)) != 0)
         ferry__futex_wait(&wk->pins, v, NULL);
     ferry__nocancel_end(cancel_state);
+}
+
+/* Hand the user wakers of round wk (of channel c, registered, not yet
+ * running) to the outermost round's carrier for c; false if every carrier
+ * is taken by other channels (wk then runs here, nested). The select's
+ * blocking waker stays: it only wakes a futex and never nests, and a
+ * sleeping selector must not wait for the outermost waker to return. */
+static bool carry_round(struct ferry_chan *c, struct ferry__wake *wk, struct ferry__carry *carry)
+{
+    /* The channel's lock holds off every canceller of wk's ops (they find
+     * and take over an op under it), so that each op moves, with its
+     * round and registration number, as one step for them. */
+    ferry__chan_lock(c);
+    int free_slot = -1, slot = -1;
+    for (int i = 0; i < CARRIERS && slot < 0; i++) {
+        if (carry->used[i] && carry->k[i].chan == c)
+            slot = i;
+        else if (!carry->used[i] && free_slot < 0)
+            free_slot = i;
+    }
+    if (slot < 0 && free_slot < 0) {
+        ferry__chan_unlock(c);
+        return false;
+    }
+    struct ferry__wake *k;
+    if (slot < 0) {
+        slot = free_slot;
+        k = &carry->k[slot];
+        ferry__wake_init(k, c);
+        ferry__round_register(c, k);
+        atomic_fetch_add_explicit(&c->live, 1, memory_order_relaxed); /* I5, as a handle's clone (chan.c L1) */
+        carry->used[slot] = true;
+    }
+    k = &carry->k[slot];
+    ferry_mutex_lock(&k->lock);
+    ferry_mutex_lock(&wk->lock);
+    ferry_list_for_each_safe(n, &wk->async.head) {
+        ferry_op *op = op_of_node(n);
+        if (op->waker.wake == ferry__select_wake)
+            continue;
+        /* Still TAKEN, now in k's list under k's registration (W1). */
+        ferry_list_move_tail(&k->async.head, n);
+        wk->async.len--;
+        k->async.len++;
+        op->round = k;
+        op->round_gen = k->gen;
+    }
+    ferry_mutex_unlock(&wk->lock);
+    ferry_mutex_unlock(&k->lock);
+    bool empty = ferry_wakeset_empty(&wk->async);
+    if (empty) {
+        ferry_mutex_lock(&c->wake_lock);
+        ferry_list_del(&wk->node);
+        ferry_mutex_unlock(&c->wake_lock);
+    }
+    ferry__chan_unlock(c);
+    return empty;
+}
+
+/* The outermost round of its thread: run it, then the carriers its
+ * wakers' nested rounds filled, until none is left. Out of line, so that
+ * only the outermost frame holds the carriers. */
+__attribute__((noinline)) static void run_outermost(struct ferry_chan *c, struct ferry__wake *wk)
+{
+    struct ferry__carry carry;
+    memset(carry.used, 0, sizeof carry.used);
+    run_round(c, wk, &carry);
+    for (bool again = true; again;) {
+        again = false;
+        for (int i = 0; i < CARRIERS; i++) {
+            if (!carry.used[i])
+                continue;
+            struct ferry__wake *k = &carry.k[i];
+            struct ferry_chan *kc = k->chan;
+            run_round(kc, k, &carry);
+            carry.used[i] = false;
+            ferry__chan_put(kc);
+            again = true;
+        }
+    }
+}
+
+void ferry__wake_round(struct ferry_chan *c, struct ferry__wake *wk)
+{
+    ferry_op *op;
+    if (!ferry_wakeset_empty(&wk->blocking))
+        ferry__wake_stamp(&c->wake_ns); /* the wait policy's wake-cost sample (chan_wait.h P1) */
+    while ((op = wakeset_pop(&wk->blocking)) != NULL) {
+        /* Release: O1. From here on the op may be gone (W3). */
+        uint32_t prev = atomic_exchange_explicit(&op->state, FERRY__ST_DONE, memory_order_release);
+        if (prev == FERRY__ST_SLEEPING)
+            ferry__futex_wake(&op->state, 1); /* may hit reused memory: harmless */
+    }
+    if (!wk->registered)
+        return;
+    struct ferry__wake *outer = tls_waking;
+    if (!outer) {
+        run_outermost(c, wk);
+        return;
+    }
+    if (outer->depth >= FERRY__WAKE_NEST_MAX && carry_round(c, wk, outer->carry))
+        return;
+    run_round(c, wk, outer->carry);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -371,8 +495,11 @@ ssize_t ferry_op_cancel(ferry_op *op)
     struct ferry__wake *r = round_find(c, op->round, op->round_gen);
     bool wait = false;
     uint32_t ticket = 0;
-    if (r && !(waking_here(r) && r->current == op)) {
+    if (r) {
         ferry_mutex_lock(&r->lock);
+        /* TAKEN first: a carrier (FERRY__WAKE_NEST_MAX) may hold the op
+         * again, completed anew by a call in its own waker, while that
+         * waker -- r's current -- still runs on this thread. */
         if (atomic_load_explicit(&op->state, memory_order_relaxed) == FERRY__ST_TAKEN) { /* O2, under r->lock */
             /* Not popped: take the completion over; its waker is never called. */
             check_not_moved(op);
@@ -381,7 +508,7 @@ ssize_t ferry_op_cancel(ferry_op *op)
             op->waiter.taken = false;
             /* Release: O3 (taken over). */
             atomic_store_explicit(&op->state, FERRY__ST_DONE, memory_order_release);
-        } else {
+        } else if (!(waking_here(r) && r->current == op)) {
             /* Popped: its waker has returned iff seq >= ticket (W2). */
             ticket = op->ticket;
             /* seq_cst: O4 (pin, then read seq). */

@@ -49,6 +49,12 @@
  * address and registration number and waits until seq reaches the op's
  * ticket. The round stays registered until it has called every waker and
  * every canceller waiting on it has left (pins).
+ *
+ * Nesting: a waker may call into a channel, whose round then runs inside
+ * that waker. A round that would run wakers FERRY__WAKE_NEST_MAX rounds
+ * deep instead moves its async ops, still TAKEN, to a carrier: a round on
+ * the frame of the thread's outermost round, registered in the same
+ * channel, which runs once that outermost round has (chan_op.c, W5).
  */
 #ifndef FERRY_SRC_CHAN_OP_H
 #define FERRY_SRC_CHAN_OP_H
@@ -83,7 +89,16 @@ struct ferry__wake {
     FERRY_ATOMIC(uint32_t) pins; /* cancellers waiting on seq                  */
     ferry_op *current;          /* op whose waker runs now (this thread's)    */
     struct ferry__wake *outer;  /* the round this thread was waking before    */
+    unsigned depth;             /* 1 + outer's depth while it runs wakers     */
+    struct ferry__carry *carry; /* the outermost round's carriers (chan_op.c) */
 };
+
+/* A round that would run wakers at this nesting depth on its thread (a
+ * waker's channel call whose round runs wakers, inside a waker, ...) hands
+ * its user wakers to a carrier of the outermost round instead: they run
+ * after the outermost waker running now returns, and the stack stays
+ * bounded (op.h, "Wakers nest"). */
+#define FERRY__WAKE_NEST_MAX 32
 
 static inline void ferry__wake_init(struct ferry__wake *wk, struct ferry_chan *c)
 {

@@ -43,14 +43,23 @@
  *   completed in the same round and has not woken yet is taken over. Two
  *   wake callbacks running on different threads must not each cancel the
  *   other's op (each would wait for the other to return).
- * - Wakers nest: a channel call made inside a waker runs the wakers of the
- *   ops it completes before it returns, on the same stack. A chain in which
- *   each waker's call completes the next op (two ops whose wakers each
- *   restart their receive and send to the other's channel) nests one level
- *   a hop, some 400-800 bytes of stack each: about 10,000 hops overflow an
- *   8 MiB stack. A waker that would start such a chain should only record
- *   that its op is ready (a flag, a run queue, an eventfd) and leave the
- *   next call to its loop.
+ * - Wakers nest, 32 deep: a channel call made inside a waker runs the
+ *   wakers of the ops it completes before it returns, on the same stack,
+ *   while the thread is fewer than 32 wake rounds deep. Deeper (a chain in
+ *   which each waker's call completes the next op: two ops whose wakers
+ *   each restart their receive and send to the other's channel), the call
+ *   returns with those ops complete and their wakers not yet called; they
+ *   run, in order, after the thread's outermost waker returns, on the
+ *   thread's outermost call. So a chain of any length runs in bounded
+ *   stack (32 levels, some 400-800 bytes each, plus the wakers' own
+ *   frames). Meanwhile such an op is like any complete op whose waker has
+ *   not run: ferry_op_result is -EINPROGRESS, and ferry_op_cancel takes
+ *   the completion over (returning its result; the waker is then never
+ *   called). A waker that deep must not block waiting for what such a
+ *   waker would do -- it would wait for ever. A blocking select's wake-up
+ *   is never held back. (Rarely, when a waker that deep completes ops on
+ *   more than 4 channels at once, the ops of the channels beyond the 4th
+ *   are woken nested, as above.)
  * - A waker may run inside the *_start of another op B (B's start completed
  *   the waker's op) and cancel B before that start has returned. If the
  *   start completes B at once, there is nothing to withdraw: the cancel
