@@ -15,7 +15,8 @@
 #   make package      build the Debian packages (build/package/NAME_VERSION_ARCH.deb,
 #                     or PACKAGE_DIR=DIR:
 #                     libferry0.2, libferry-dev, ferry-dupes)
-#   make abi-baseline store the ABI of this version as abi/libferry.abi
+#   make abi-baseline store the ABI of this version as abi/libferry.abi (x86-64)
+#                     and abi/libferry-i386.abi (gcc -m32)
 # Only test, demo, bench, bench-peers and package install missing Debian
 # packages (scripts/deps.sh); a plain make uses what is there.
 JOBS ?= $(shell nproc)

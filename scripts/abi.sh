@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# The ABI of libferry.so against the stored baseline abi/libferry.abi.
+# The ABI of libferry.so against the stored baselines: abi/libferry.abi
+# (x86-64, LP64) and abi/libferry-i386.abi (32-bit x86, ILP32: the types
+# have other sizes there, so each has its own).
 #
 #   scripts/abi.sh baseline          rebuild the library (build/abi, gcc
-#                                    Release) and store its ABI as the baseline
+#                                    Release; build/abi32 with -m32 where gcc
+#                                    builds 32-bit programs) and store its ABI
+#                                    as the baselines
 #   scripts/abi.sh check LIB INCDIR  compare LIB (built with the generated
-#                                    headers in INCDIR) with the baseline
+#                                    headers in INCDIR) with the baseline of
+#                                    its architecture (read from its ELF
+#                                    header)
 #   scripts/abi.sh selftest          show that the comparison fails on a grown
 #                                    struct and a removed function, and accepts
 #                                    an added function
@@ -21,6 +27,38 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 baseline=abi/libferry.abi
+baseline32=abi/libferry-i386.abi
+
+# The baseline for a library, from its ELF header's class and machine; none
+# (exit 1) for an architecture without one.
+baseline_of() {
+  local hdr; hdr=$(LC_ALL=C readelf -h "$1") || return 1
+  if grep -q 'Class: *ELF64' <<<"$hdr" && grep -q 'Machine: *Advanced Micro Devices X86-64' <<<"$hdr"; then
+    echo "$baseline"
+  elif grep -q 'Class: *ELF32' <<<"$hdr" && grep -q 'Machine: *Intel 80386' <<<"$hdr"; then
+    echo "$baseline32"
+  else
+    return 1
+  fi
+}
+
+# Build the shared library alone in a tree of its own and store its ABI.
+store() {   # store TREE OUT CMAKE_ARGS...
+  local tree=$1 out=$2; shift 2
+  cmake -S . -B "$tree" -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=gcc \
+    -DFERRY_BUILD_TESTS=OFF -DFERRY_BUILD_BENCH=OFF -DFERRY_BUILD_EXAMPLES=OFF -DFERRY_BUILD_DUPES=OFF "$@" >/dev/null
+  cmake --build "$tree" --target ferry_shared -j "$(nproc)" >/dev/null
+  mkdir -p abi
+  dump "$tree/libferry.so" "$out" include/ferry "$tree/include/ferry"
+  echo "abi.sh: wrote $out ($(grep -c '<elf-symbol' "$out") symbols); commit it"
+}
+
+m32_builds() {   # gcc -m32 links a 32-bit shared library here
+  local d; d=$(mktemp -d) || return 1
+  printf 'int f(void) { return 1; }\n' > "$d/f.c"
+  gcc -m32 -shared -fPIC "$d/f.c" -o "$d/f.so" 2>/dev/null
+  local rc=$?; rm -rf "$d"; return $rc
+}
 
 dump() {   # dump LIB OUT HEADER_DIR...
   local lib=$1 out=$2; shift 2
@@ -55,21 +93,22 @@ need_tools() {
 case "${1:-}" in
 baseline)
   need_tools
-  cmake -S . -B build/abi -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER=gcc \
-    -DFERRY_BUILD_TESTS=OFF -DFERRY_BUILD_BENCH=OFF -DFERRY_BUILD_EXAMPLES=OFF >/dev/null
-  cmake --build build/abi --target ferry_shared -j "$(nproc)" >/dev/null
-  mkdir -p abi
-  dump build/abi/libferry.so "$baseline" include/ferry build/abi/include/ferry
-  echo "abi.sh: wrote $baseline ($(grep -c '<elf-symbol' "$baseline") symbols); commit it"
+  store build/abi "$baseline"
+  if m32_builds; then
+    store build/abi32 "$baseline32" -DCMAKE_C_FLAGS=-m32
+  else
+    echo "abi.sh: gcc -m32 cannot build here (gcc-multilib): $baseline32 left as it is" >&2
+  fi
   ;;
 check)
   need_tools
   lib=$2 incdir=$3
-  [ -f "$baseline" ] || { echo "abi.sh: no $baseline: run scripts/abi.sh baseline"; exit 1; }
+  base=$(baseline_of "$lib") || { echo "abi.sh: $lib: no baseline for its architecture (x86-64 and i386 have one)"; exit 1; }
+  [ -f "$base" ] || { echo "abi.sh: no $base: run scripts/abi.sh baseline"; exit 1; }
   tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
   dump "$lib" "$tmp/new.abi" include/ferry "$incdir"
-  compare "$baseline" "$tmp/new.abi"
-  echo "abi.sh: $lib is compatible with $baseline"
+  compare "$base" "$tmp/new.abi"
+  echo "abi.sh: $lib is compatible with $base"
   ;;
 selftest)
   need_tools
