@@ -90,6 +90,18 @@ if(FERRY_BUILD_TESTS AND FERRY_SANITIZE STREQUAL "" AND NOT FERRY_RTSAN_ACTIVE)
   add_dependencies(rtcheck_test ferry_rtcheck ferry_shared)
   ferry_add_test_cases(rtcheck_test PREFIX unit.rtcheck LABEL unit TIMEOUT 60 NO_TIMING_SERIAL
     ENV "LD_PRELOAD=${FERRY_RTCHECK_PRELOAD}")
+  # On a 32-bit target (the m32 job): a program built with 64-bit time has
+  # the _time64 forms of the timed calls caught (tools/rtcheck/rtcheck_time64.c;
+  # tests/build/rtcheck_flags.sh runs it too, from any x86-64 build).
+  if(CMAKE_SIZEOF_VOID_P EQUAL 4)
+    add_executable(rtcheck_time64 ${PROJECT_SOURCE_DIR}/tools/rtcheck/rtcheck_time64.c)
+    target_compile_definitions(rtcheck_time64 PRIVATE _FILE_OFFSET_BITS=64 _TIME_BITS=64)
+    target_link_libraries(rtcheck_time64 PRIVATE Threads::Threads ${CMAKE_DL_LIBS})
+    add_dependencies(rtcheck_time64 ferry_rtcheck)
+    add_test(NAME unit.rtcheck.time64_calls COMMAND rtcheck_time64)
+    set_tests_properties(unit.rtcheck.time64_calls PROPERTIES LABELS unit TIMEOUT 60
+      ENVIRONMENT "LD_PRELOAD=${FERRY_RTCHECK_PRELOAD}")
+  endif()
 endif()
 
 ferry_add_example(audio_sim SOURCES ${PROJECT_SOURCE_DIR}/examples/audio_sim.c LIBS m)

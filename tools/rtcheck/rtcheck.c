@@ -10,7 +10,7 @@
  * read/write/open/close and the other I/O calls (pread/pwrite, readv/writev,
  * preadv/pwritev, select/pselect, socket send/recv/accept/connect and
  * their batched forms, sendfile, fsync/syncfs/msync, flock/lockf),
- * poll/epoll_wait,
+ * poll/epoll_wait/epoll_pwait2,
  * syscall(SYS_futex, ...), pthread_join, pthread_barrier_wait, starting a
  * thread or a process (pthread_create, fork, posix_spawn, system), fcntl's lock
  * waits (F_SETLKW, F_OFD_SETLKW), POSIX message queues, mmap/munmap/
@@ -50,7 +50,7 @@
  * time (_TIME_BITS=64) needs them, so it goes too. Programs built with
  * 64-bit offsets call open64, which is checked; on a 32-bit target,
  * programs built with 64-bit time call the _time64 forms of the timed
- * calls (__nanosleep64, ...), which are not (docs/rt.md). */
+ * calls (__nanosleep64, ...), which are checked too (TIME64_CALLS). */
 #undef _FILE_OFFSET_BITS
 #undef _TIME_BITS
 #include <dlfcn.h>
@@ -85,6 +85,17 @@
 #include <wchar.h>
 
 #define EXPORT __attribute__((visibility("default")))
+
+/* A 32-bit target whose time_t is 32 bits by default (i386, arm): there
+ * glibc (2.34 and later) gives a program built with _TIME_BITS=64 the
+ * _time64 forms of the timed calls, which the checker interposes as well
+ * (TIME64_CALLS). __TIMESIZE is the target's default, which _TIME_BITS
+ * does not change. */
+#if defined(__TIMESIZE) && __TIMESIZE == 32
+#define HAVE_TIME64_CALLS 1
+#else
+#define HAVE_TIME64_CALLS 0
+#endif
 #define IE __attribute__((tls_model("initial-exec")))
 
 /* ------------------------------------------------------------------ */
@@ -266,6 +277,9 @@ REAL(int, fflush, (FILE *), NULL)
 REAL(int, fcntl, (int, int, ...), NULL)
 REAL(void *, mremap, (void *, size_t, size_t, int, ...), NULL)
 REAL(int, fcntl64, (int, int, ...), NULL)
+#if HAVE_TIME64_CALLS
+REAL(int, __fcntl_time64, (int, int, ...), NULL)
+#endif
 REAL(void, perror, (const char *), NULL)
 
 /* ------------------------------------------------------------------ */
@@ -283,8 +297,11 @@ static void say(const char *s)
     }
 }
 
-__attribute__((noinline)) static void report(const char *call)
+/* ------------------------------------------------------------------ */
+/* `site`: where the interposed call returns to in its caller. */
+__attribute__((noinline)) static void report(const char *call, void *site)
 {
+    (void)site;
     in_checker++;
     say("ferry-rtcheck: ");
     say(call);
@@ -299,10 +316,12 @@ __attribute__((noinline)) static void report(const char *call)
     in_checker--;
 }
 
+/* Used in the wrappers themselves (never in a function they call), so that
+ * the return address is the call site in the program. */
 #define CHECK(call)                                                       \
     do {                                                                  \
         if (__builtin_expect(thread_in_rt(), 0))                          \
-            report(call);                                                 \
+            report(call, __builtin_return_address(0));                    \
     } while (0)
 
 /* libferry's own calls that may block (src/rt_block.h) name themselves
@@ -404,6 +423,8 @@ EXPORT void ferry_rtcheck_blocking(const char *call)
       (a, n, pr, fl, fd, o))                                                             \
     X(int, munmap, (void *a, size_t n), (a, n))                                          \
     X(int, mprotect, (void *a, size_t n, int pr), (a, n, pr))                            \
+    X(int, epoll_pwait2, (int ep, struct epoll_event *ev, int n, const struct timespec *t, \
+                          const sigset_t *m), (ep, ev, n, t, m))                         \
     X(void *, pvalloc, (size_t n), (n))                                                  \
     X(int, pthread_mutex_clocklock, (pthread_mutex_t *m, clockid_t c, const struct timespec *t), \
       (m, c, t))                                                                         \
@@ -438,17 +459,80 @@ EXPORT void ferry_rtcheck_blocking(const char *call)
  * (getline when optimizing; read, fread, fgets, ... with _FORTIFY_SOURCE),
  * and a second definition of that C name would not take EXPORT (clang
  * rejects the attribute, and without -Werror hides the symbol). */
-#define SIMPLE_WRAPPER(ret, name, params, args)                           \
+#define NAMED_WRAPPER(ret, name, shown, params, args)                    \
     REAL(ret, name, params, NULL)                                        \
     EXPORT ret rtcheck_##name params __asm__(#name);                     \
     ret rtcheck_##name params                                            \
     {                                                                    \
-        CHECK(#name);                                                    \
+        CHECK(shown);                                                    \
         return get_##name() args;                                        \
     }
+#define SIMPLE_WRAPPER(ret, name, params, args) NAMED_WRAPPER(ret, name, #name, params, args)
 SIMPLE_CALLS(SIMPLE_WRAPPER)
 
 #define SIMPLE_RESOLVE(ret, name, params, args) get_##name();
+
+/* The _time64 forms (HAVE_TIME64_CALLS) of the timed calls above: glibc's
+ * headers send a program built with _TIME_BITS=64 on a 32-bit target to
+ * these. They are reported under the name the program's source uses
+ * (nanosleep for __nanosleep64); the backtrace shows the symbol. Their
+ * struct __timespec64 (and timeval) arguments are passed on as pointers.
+ * Where glibc predates them (2.34) nothing can call them, and they stay
+ * unresolved. */
+#if HAVE_TIME64_CALLS
+#define TIME64_CALLS(Y)                                                                  \
+    Y(int, __nanosleep64, "nanosleep", (const void *rq, void *rm), (rq, rm))             \
+    Y(int, __clock_nanosleep_time64, "clock_nanosleep",                                  \
+      (clockid_t c, int fl, const void *rq, void *rm), (c, fl, rq, rm))                  \
+    Y(int, __thrd_sleep64, "thrd_sleep", (const void *d, void *r), (d, r))               \
+    Y(int, __pthread_mutex_timedlock64, "pthread_mutex_timedlock",                       \
+      (pthread_mutex_t *m, const void *t), (m, t))                                       \
+    Y(int, __pthread_mutex_clocklock64, "pthread_mutex_clocklock",                       \
+      (pthread_mutex_t *m, clockid_t c, const void *t), (m, c, t))                       \
+    Y(int, __pthread_cond_timedwait64, "pthread_cond_timedwait",                         \
+      (pthread_cond_t *c, pthread_mutex_t *m, const void *t), (c, m, t))                 \
+    Y(int, __pthread_cond_clockwait64, "pthread_cond_clockwait",                         \
+      (pthread_cond_t *c, pthread_mutex_t *m, clockid_t k, const void *t), (c, m, k, t)) \
+    Y(int, __pthread_rwlock_timedrdlock64, "pthread_rwlock_timedrdlock",                 \
+      (pthread_rwlock_t *l, const void *t), (l, t))                                      \
+    Y(int, __pthread_rwlock_timedwrlock64, "pthread_rwlock_timedwrlock",                 \
+      (pthread_rwlock_t *l, const void *t), (l, t))                                      \
+    Y(int, __pthread_rwlock_clockrdlock64, "pthread_rwlock_clockrdlock",                 \
+      (pthread_rwlock_t *l, clockid_t c, const void *t), (l, c, t))                      \
+    Y(int, __pthread_rwlock_clockwrlock64, "pthread_rwlock_clockwrlock",                 \
+      (pthread_rwlock_t *l, clockid_t c, const void *t), (l, c, t))                      \
+    Y(int, __sem_timedwait64, "sem_timedwait", (sem_t *s, const void *t), (s, t))        \
+    Y(int, __sem_clockwait64, "sem_clockwait", (sem_t *s, clockid_t c, const void *t),   \
+      (s, c, t))                                                                         \
+    Y(int, __pthread_timedjoin_np64, "pthread_timedjoin_np",                             \
+      (pthread_t t, void **r, const void *d), (t, r, d))                                 \
+    Y(int, __pthread_clockjoin_np64, "pthread_clockjoin_np",                             \
+      (pthread_t t, void **r, clockid_t c, const void *d), (t, r, c, d))                 \
+    Y(int, __mtx_timedlock64, "mtx_timedlock", (mtx_t *m, const void *t), (m, t))        \
+    Y(int, __cnd_timedwait64, "cnd_timedwait", (cnd_t *c, mtx_t *m, const void *t),      \
+      (c, m, t))                                                                         \
+    Y(int, __sigtimedwait64, "sigtimedwait", (const sigset_t *m, siginfo_t *in,          \
+                                              const void *t), (m, in, t))                \
+    Y(int, __select64, "select", (int n, fd_set *r, fd_set *w, fd_set *e, void *t),      \
+      (n, r, w, e, t))                                                                   \
+    Y(int, __pselect64, "pselect", (int n, fd_set *r, fd_set *w, fd_set *e, const void *t, \
+                                    const sigset_t *m), (n, r, w, e, t, m))              \
+    Y(int, __ppoll64, "ppoll", (struct pollfd *f, nfds_t n, const void *t,              \
+                                const sigset_t *m), (f, n, t, m))                        \
+    Y(int, __epoll_pwait2_time64, "epoll_pwait2", (int ep, struct epoll_event *ev, int n, \
+                                                   const void *t, const sigset_t *m),    \
+      (ep, ev, n, t, m))                                                                 \
+    Y(int, __recvmmsg64, "recvmmsg", (int fd, struct mmsghdr *m, unsigned n, int fl,     \
+                                      void *t), (fd, m, n, fl, t))                       \
+    Y(ssize_t, __mq_timedreceive_time64, "mq_timedreceive",                              \
+      (mqd_t q, char *b, size_t n, unsigned *pr, const void *t), (q, b, n, pr, t))       \
+    Y(int, __mq_timedsend_time64, "mq_timedsend",                                        \
+      (mqd_t q, const char *b, size_t n, unsigned pr, const void *t), (q, b, n, pr, t))
+TIME64_CALLS(NAMED_WRAPPER)
+#define TIME64_RESOLVE(ret, name, shown, params, args) get_##name();
+#else
+#define TIME64_CALLS(Y)
+#endif
 
 __attribute__((constructor)) static void rtcheck_init(void)
 {
@@ -471,6 +555,10 @@ __attribute__((constructor)) static void rtcheck_init(void)
     get_vprintf(); get_vfprintf(); get_puts(); get_fputs(); get_fwrite(); get_fflush();
     get_fcntl(); get_fcntl64(); get_perror(); get_mremap();
     SIMPLE_CALLS(SIMPLE_RESOLVE)
+    TIME64_CALLS(TIME64_RESOLVE)
+#if HAVE_TIME64_CALLS
+    get___fcntl_time64();
+#endif
     /* backtrace() loads libgcc's unwinder (dlopen, malloc) on first use: do
      * that now, so that reporting from a real-time section works. */
     void *frames[4];
@@ -732,29 +820,25 @@ static bool fcntl_waits(int cmd)
         ;
 }
 
-EXPORT int rtcheck_fcntl(int fd, int cmd, ...) __asm__("fcntl");
-int rtcheck_fcntl(int fd, int cmd, ...)
-{
-    va_list ap;
-    va_start(ap, cmd);
-    void *arg = va_arg(ap, void *);
-    va_end(ap);
-    if (fcntl_waits(cmd))
-        CHECK("fcntl(F_SETLKW)");
-    return get_fcntl()(fd, cmd, arg);
-}
-
-EXPORT int rtcheck_fcntl64(int fd, int cmd, ...) __asm__("fcntl64");
-int rtcheck_fcntl64(int fd, int cmd, ...)
-{
-    va_list ap;
-    va_start(ap, cmd);
-    void *arg = va_arg(ap, void *);
-    va_end(ap);
-    if (fcntl_waits(cmd))
-        CHECK("fcntl(F_SETLKW)");
-    return get_fcntl64()(fd, cmd, arg);
-}
+/* fcntl, fcntl64 (64-bit offsets on a 32-bit target) and __fcntl_time64
+ * (also 64-bit time there): the same wrapper under each name. */
+#define FCNTL_WRAPPER(name)                                               \
+    EXPORT int rtcheck_##name(int fd, int cmd, ...) __asm__(#name);      \
+    int rtcheck_##name(int fd, int cmd, ...)                             \
+    {                                                                    \
+        va_list ap;                                                      \
+        va_start(ap, cmd);                                               \
+        void *arg = va_arg(ap, void *);                                  \
+        va_end(ap);                                                      \
+        if (fcntl_waits(cmd))                                            \
+            CHECK("fcntl(F_SETLKW)");                                    \
+        return get_##name()(fd, cmd, arg);                               \
+    }
+FCNTL_WRAPPER(fcntl)
+FCNTL_WRAPPER(fcntl64)
+#if HAVE_TIME64_CALLS
+FCNTL_WRAPPER(__fcntl_time64)
+#endif
 
 /* mremap(): its fifth argument (the new address) is there only with
  * MREMAP_FIXED; passed on as given. */
@@ -780,8 +864,8 @@ EXPORT int epoll_pwait(int ep, struct epoll_event *ev, int n, int timeout, const
     return get_epoll_pwait()(ep, ev, n, timeout, m);
 }
 
-/* syscall(): only futex is a real-time violation by itself here; other
- * numbers are forwarded unchecked (use FERRY_RTCHECK_SYSCALLS=all to flag
+/* syscall(): only the futex calls are real-time violations by themselves
+ * here; other numbers are forwarded unchecked (use FERRY_RTCHECK_SYSCALLS=all to flag
  * every syscall() from a real-time section). */
 EXPORT long syscall(long nr, ...)
 {
@@ -791,14 +875,21 @@ EXPORT long syscall(long nr, ...)
     long a4 = va_arg(ap, long), a5 = va_arg(ap, long), a6 = va_arg(ap, long);
     va_end(ap);
     if (__builtin_expect(thread_in_rt(), 0)) {
-#ifdef SYS_futex_waitv
-        if (nr == SYS_futex_waitv)
-            report("syscall(SYS_futex_waitv)");
-#endif
+        const char *what = NULL;
         if (nr == SYS_futex)
-            report("syscall(SYS_futex)");
+            what = "syscall(SYS_futex)";
+#ifdef SYS_futex_waitv
+        else if (nr == SYS_futex_waitv)
+            what = "syscall(SYS_futex_waitv)";
+#endif
+#ifdef SYS_futex_time64
+        else if (nr == SYS_futex_time64)   /* 32-bit, with a 64-bit timespec */
+            what = "syscall(SYS_futex_time64)";
+#endif
         else if (flag_all_syscalls)
-            report("syscall");
+            what = "syscall";
+        if (what)
+            report(what, __builtin_return_address(0));
     }
     return get_syscall()(nr, a1, a2, a3, a4, a5, a6);
 }
