@@ -90,6 +90,13 @@ if(FERRY_BUILD_TESTS AND FERRY_SANITIZE STREQUAL "" AND NOT FERRY_RTSAN_ACTIVE)
   add_dependencies(rtcheck_test ferry_rtcheck ferry_shared)
   ferry_add_test_cases(rtcheck_test PREFIX unit.rtcheck LABEL unit TIMEOUT 60 NO_TIMING_SERIAL
     ENV "LD_PRELOAD=${FERRY_RTCHECK_PRELOAD}")
+  # The ferry-rtcheck command turns its options into the checker's
+  # settings (ferry-rtcheck(1)).
+  add_test(NAME unit.rtcheck.command_options
+    COMMAND ${PROJECT_BINARY_DIR}/tools/ferry-rtcheck --warn --once-per-site --all-syscalls --
+            sh -c "echo \"settings \$FERRY_RTCHECK,\$FERRY_RTCHECK_SITES,\$FERRY_RTCHECK_SYSCALLS\"")
+  set_tests_properties(unit.rtcheck.command_options PROPERTIES LABELS unit TIMEOUT 60
+    PASS_REGULAR_EXPRESSION "settings warn,once,all")
   # On a 32-bit target (the m32 job): a program built with 64-bit time has
   # the _time64 forms of the timed calls caught (tools/rtcheck/rtcheck_time64.c;
   # tests/build/rtcheck_flags.sh runs it too, from any x86-64 build).

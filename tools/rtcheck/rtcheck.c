@@ -26,7 +26,8 @@
  *     ferry-rtcheck: <call> in real-time section
  *
  * and a backtrace to stderr, then aborts (FERRY_RTCHECK=warn: reports and
- * continues). Otherwise it forwards to the next definition
+ * continues; FERRY_RTCHECK_SITES=once: reports each call site once, see
+ * site_first_report). Otherwise it forwards to the next definition
  * (dlsym(RTLD_NEXT, ...)).
  *
  * How the checker learns the depth: libferry's rt.c looks up
@@ -111,6 +112,7 @@ static atomic_uint nprobes;
 static __thread int in_checker IE;
 static int warn_only;
 static int flag_all_syscalls;   /* FERRY_RTCHECK_SYSCALLS=all */
+static int once_per_site;       /* FERRY_RTCHECK_SITES=once */
 
 EXPORT int ferry_rtcheck_register(unsigned *(*probe)(void))
 {
@@ -298,10 +300,48 @@ static void say(const char *s)
 }
 
 /* ------------------------------------------------------------------ */
+/* FERRY_RTCHECK_SITES=once: the call sites (return addresses into the
+ * caller) already reported, in a fixed table with open addressing, so that
+ * a loop that allocates in a section is reported once, not each time round.
+ * No allocation and no lock: a slot goes from 0 to a site once, by CAS, and
+ * never changes again. When the table is full a new site is reported each
+ * time (the report is never lost, only no longer deduplicated). */
+#define SITES 4096 /* a power of two */
+static atomic_uintptr_t sites[SITES];
+
+/* True the first time `site` is seen (and when the table is full). */
+static bool site_first_report(uintptr_t site)
+{
+    if (site == 0)   /* 0 marks an empty slot: an unknown caller */
+        return true;
+    /* Fibonacci hashing of the address: call sites are close together,
+     * and their low bits vary least. */
+    size_t h = (size_t)((uint64_t)site * UINT64_C(0x9E3779B97F4A7C15) >> 32);
+    for (size_t i = 0; i < SITES; i++) {
+        atomic_uintptr_t *slot = &sites[(h + i) & (SITES - 1)];
+        /* Relaxed (load and CAS): only the slot's own value matters, and
+         * it is compared with the site, never used to reach other data. */
+        uintptr_t seen = atomic_load_explicit(slot, memory_order_relaxed);
+        if (seen == 0 && atomic_compare_exchange_strong_explicit(
+                             slot, &seen, site, memory_order_relaxed, memory_order_relaxed))
+            return true;
+        if (seen == site)   /* set before us (or by the CAS we lost) */
+            return false;
+    }
+    return true;
+}
+
+/* For the checker's own tests: the table's answer for a made-up site. */
+EXPORT bool ferry_rtcheck__test_site_first(uintptr_t site)
+{
+    return site_first_report(site);
+}
+
 /* `site`: where the interposed call returns to in its caller. */
 __attribute__((noinline)) static void report(const char *call, void *site)
 {
-    (void)site;
+    if (once_per_site && !site_first_report((uintptr_t)site))
+        return;
     in_checker++;
     say("ferry-rtcheck: ");
     say(call);
@@ -541,6 +581,8 @@ __attribute__((constructor)) static void rtcheck_init(void)
     warn_only = mode && strcmp(mode, "warn") == 0;
     const char *sc = getenv("FERRY_RTCHECK_SYSCALLS");
     flag_all_syscalls = sc && strcmp(sc, "all") == 0;
+    const char *sites_mode = getenv("FERRY_RTCHECK_SITES");
+    once_per_site = sites_mode && strcmp(sites_mode, "once") == 0;
     /* Resolve everything now, outside any real-time section. */
     get_malloc(); get_calloc(); get_realloc(); get_free();
     get_aligned_alloc(); get_posix_memalign(); get_memalign(); get_valloc();

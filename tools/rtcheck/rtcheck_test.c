@@ -1460,3 +1460,119 @@ FERRY_DEATH_TEST(death_ferry_rcu_sync_enter, "ferry-rtcheck: ferry_rcu_sync_ente
     ferry_rt_enter();
     (void)ferry_rcu_sync_enter(&rs);
 }
+
+/* FERRY_RTCHECK_SITES=once: the table of call sites already reported. A
+ * site is new once, then seen; 0 (no caller known) is never recorded; when
+ * the table is full (4096 sites) a new site is reported every time rather
+ * than dropped, and the sites already in it stay seen. */
+FERRY_TEST(clean_site_table)
+{
+    bool (*first)(uintptr_t);
+    void *sym = dlsym(RTLD_DEFAULT, "ferry_rtcheck__test_site_first");
+    CHECK_MSG(sym != NULL, "libferry-rtcheck.so is not preloaded");
+    memcpy(&first, &sym, sizeof first);
+    enum { SITES = 4096 };
+    /* Made-up return addresses, close together as real ones are. */
+    uintptr_t base = (uintptr_t)0x10000;
+    CHECK(first(0));
+    CHECK(first(0));
+    for (uintptr_t i = 0; i < SITES; i++)
+        CHECK_MSG(first(base + 5 * i), "site %zu not new", (size_t)i);
+    for (uintptr_t i = 0; i < SITES; i++)
+        CHECK_MSG(!first(base + 5 * i), "site %zu reported twice", (size_t)i);
+    for (uintptr_t i = SITES; i < SITES + 100; i++) {
+        CHECK(first(base + 5 * i));   /* full: reported, each time */
+        CHECK(first(base + 5 * i));
+    }
+    CHECK(!first(base));
+}
+
+/* The body that a program runs under FERRY_RTCHECK=warn (and maybe
+ * FERRY_RTCHECK_SITES=once): ten allocations at one call site, one at
+ * another. Each site is a function of its own, called through a volatile
+ * pointer, so that the compiler cannot copy its call. Without the warn
+ * setting (a plain run of the suite) it does nothing. */
+__attribute__((noinline)) static void alloc_at_site_a(void)
+{
+    void *volatile p = malloc(16);
+    free(p);
+}
+
+__attribute__((noinline)) static void alloc_at_site_b(void)
+{
+    void *volatile p = malloc(32);
+    free(p);
+}
+
+FERRY_TEST(clean_sites_child)
+{
+    const char *mode = getenv("FERRY_RTCHECK");
+    if (!mode || strcmp(mode, "warn") != 0)
+        return;
+    void (*volatile a)(void) = alloc_at_site_a;
+    void (*volatile b)(void) = alloc_at_site_b;
+    ferry_rt_enter();
+    for (int i = 0; i < 10; i++)
+        a();
+    b();
+    ferry_rt_exit();
+}
+
+static size_t count_of(const char *text, const char *what)
+{
+    size_t n = 0;
+    for (const char *p = text; (p = strstr(p, what)) != NULL; p += strlen(what))
+        n++;
+    return n;
+}
+
+/* Runs clean_sites_child in a new program with FERRY_RTCHECK=warn and
+ * FERRY_RTCHECK_SITES=sites (NULL: unset); returns how many malloc reports
+ * it printed. */
+static size_t malloc_reports(const char *sites)
+{
+    int p[2];
+    CHECK_EQ(pipe(p), 0);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        dup2(p[1], STDERR_FILENO);
+        close(p[0]);
+        setenv("FERRY_RTCHECK", "warn", 1);
+        if (sites)
+            setenv("FERRY_RTCHECK_SITES", sites, 1);
+        else
+            unsetenv("FERRY_RTCHECK_SITES");
+        execl("/proc/self/exe", "rtcheck_test", "clean_sites_child", (char *)NULL);
+        _exit(99);
+    }
+    close(p[1]);
+    static char out[1 << 20];
+    size_t len = 0;
+    ssize_t r;
+    while (len < sizeof out - 1 && (r = read(p[0], out + len, sizeof out - 1 - len)) != 0) {
+        if (r < 0) {
+            CHECK(errno == EINTR);
+            continue;
+        }
+        len += (size_t)r;
+    }
+    out[len] = '\0';
+    close(p[0]);
+    int st;
+    CHECK_EQ(waitpid(pid, &st, 0), pid);
+    CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x", (unsigned)st);
+    CHECK_EQ(count_of(out, "ferry-rtcheck: free in real-time section"),
+             count_of(out, "ferry-rtcheck: malloc in real-time section"));
+    return count_of(out, "ferry-rtcheck: malloc in real-time section");
+}
+
+/* Every call is reported by default; with FERRY_RTCHECK_SITES=once each
+ * call site only the first time (a loop that allocated in a section filled
+ * the log with one report per round); another value is the default. */
+FERRY_TEST(clean_warn_once_per_site)
+{
+    CHECK_EQ(malloc_reports(NULL), 11);
+    CHECK_EQ(malloc_reports("once"), 2);
+    CHECK_EQ(malloc_reports("every"), 11);
+}
