@@ -19,7 +19,8 @@
  * vdprintf, puts, fputs, fputc, putc, putchar, fwrite, fflush, perror, their
  * _unlocked and wide-character forms (wprintf, fputws, ...), and stdio
  * input: fread, fgets, fgetc, getc, getchar, getline, getdelim; see
- * SIMPLE_CALLS). Each
+ * SIMPLE_CALLS; and the forms that _FORTIFY_SOURCE and 64-bit time on a
+ * 32-bit target turn them into, FORTIFY_CALLS and TIME64_CALLS). Each
  * wrapper asks whether the calling thread is inside a ferry real-time
  * section (ferry_rt_enter/ferry_rt_exit); if it is, the checker prints
  *
@@ -263,6 +264,7 @@ REAL(ssize_t, read, (int, void *, size_t), NULL)
 REAL(ssize_t, write, (int, const void *, size_t), NULL)
 REAL(int, open, (const char *, int, ...), NULL)
 REAL(int, open64, (const char *, int, ...), NULL)
+REAL(int, openat64, (int, const char *, int, ...), NULL)
 REAL(int, openat, (int, const char *, int, ...), NULL)
 REAL(int, close, (int), NULL)
 REAL(int, poll, (struct pollfd *, nfds_t, int), NULL)
@@ -387,9 +389,7 @@ EXPORT void ferry_rtcheck_blocking(const char *call)
  * wrappers), pvalloc, waiting for a child and waiting for a signal. */
 #define SIMPLE_CALLS(X)                                                                  \
     X(ssize_t, pread, (int fd, void *b, size_t n, off_t o), (fd, b, n, o))               \
-    X(ssize_t, pread64, (int fd, void *b, size_t n, off64_t o), (fd, b, n, o))           \
     X(ssize_t, pwrite, (int fd, const void *b, size_t n, off_t o), (fd, b, n, o))        \
-    X(ssize_t, pwrite64, (int fd, const void *b, size_t n, off64_t o), (fd, b, n, o))    \
     X(ssize_t, readv, (int fd, const struct iovec *v, int n), (fd, v, n))                \
     X(ssize_t, writev, (int fd, const struct iovec *v, int n), (fd, v, n))               \
     X(int, select, (int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *t),          \
@@ -459,8 +459,6 @@ EXPORT void ferry_rtcheck_blocking(const char *call)
     X(int, mq_timedsend, (mqd_t q, const char *b, size_t n, unsigned pr,                 \
                           const struct timespec *t), (q, b, n, pr, t))                   \
     X(void *, mmap, (void *a, size_t n, int pr, int fl, int fd, off_t o), (a, n, pr, fl, fd, o)) \
-    X(void *, mmap64, (void *a, size_t n, int pr, int fl, int fd, off64_t o),            \
-      (a, n, pr, fl, fd, o))                                                             \
     X(int, munmap, (void *a, size_t n), (a, n))                                          \
     X(int, mprotect, (void *a, size_t n, int pr), (a, n, pr))                            \
     X(int, epoll_pwait2, (int ep, struct epoll_event *ev, int n, const struct timespec *t, \
@@ -511,6 +509,66 @@ EXPORT void ferry_rtcheck_blocking(const char *call)
 SIMPLE_CALLS(SIMPLE_WRAPPER)
 
 #define SIMPLE_RESOLVE(ret, name, params, args) get_##name();
+#define NAMED_RESOLVE(ret, name, shown, params, args) get_##name();
+
+/* The 64-bit-offset forms that a program built with _FILE_OFFSET_BITS=64
+ * calls (on a 32-bit target, and on a 64-bit one too, where they are
+ * aliases): openat64, preadv64, pwritev64, lockf64 and sendfile64 were not
+ * interposed, and such a program's calls went unreported (open64 is below,
+ * fcntl64 with fcntl). Reported under the name the program's source uses. */
+#define LFS64_CALLS(Y)                                                                   \
+    Y(ssize_t, pread64, "pread", (int fd, void *b, size_t n, off64_t o), (fd, b, n, o))  \
+    Y(ssize_t, pwrite64, "pwrite", (int fd, const void *b, size_t n, off64_t o),         \
+      (fd, b, n, o))                                                                     \
+    Y(ssize_t, preadv64, "preadv", (int fd, const struct iovec *v, int n, off64_t o),    \
+      (fd, v, n, o))                                                                     \
+    Y(ssize_t, pwritev64, "pwritev", (int fd, const struct iovec *v, int n, off64_t o),  \
+      (fd, v, n, o))                                                                     \
+    Y(int, lockf64, "lockf", (int fd, int cmd, off64_t n), (fd, cmd, n))                 \
+    Y(ssize_t, sendfile64, "sendfile", (int o, int i, off64_t *off, size_t n), (o, i, off, n)) \
+    Y(void *, mmap64, "mmap", (void *a, size_t n, int pr, int fl, int fd, off64_t o),    \
+      (a, n, pr, fl, fd, o))
+LFS64_CALLS(NAMED_WRAPPER)
+
+/* The checking forms that a program built with _FORTIFY_SOURCE (the
+ * default of Debian's and Ubuntu's packages, and of Ubuntu's gcc when
+ * optimizing) calls instead: glibc's headers turn printf into __printf_chk,
+ * read into __read_chk where the buffer's size is known, open with flags
+ * that are not a constant into __open_2, and so on. They were not
+ * interposed: such a program's printf in a section went unreported once
+ * stdout had its buffer (the first one was seen as malloc), its read, recv,
+ * poll, fread, fgets not at all. Reported under the name the program's
+ * source uses; the variadic printf forms are PRINT_WRAPPERs, below. */
+#define FORTIFY_CALLS(Y)                                                                 \
+    Y(ssize_t, __read_chk, "read", (int fd, void *b, size_t n, size_t bl), (fd, b, n, bl)) \
+    Y(ssize_t, __pread_chk, "pread", (int fd, void *b, size_t n, off_t o, size_t bl),    \
+      (fd, b, n, o, bl))                                                                 \
+    Y(ssize_t, __pread64_chk, "pread", (int fd, void *b, size_t n, off64_t o, size_t bl), \
+      (fd, b, n, o, bl))                                                                 \
+    Y(ssize_t, __recv_chk, "recv", (int fd, void *b, size_t n, size_t bl, int fl),       \
+      (fd, b, n, bl, fl))                                                                \
+    Y(ssize_t, __recvfrom_chk, "recvfrom", (int fd, void *b, size_t n, size_t bl, int fl, \
+                                            struct sockaddr *a, socklen_t *al),          \
+      (fd, b, n, bl, fl, a, al))                                                         \
+    Y(int, __poll_chk, "poll", (struct pollfd *f, nfds_t n, int t, size_t fl), (f, n, t, fl)) \
+    Y(int, __ppoll_chk, "ppoll", (struct pollfd *f, nfds_t n, const struct timespec *t,  \
+                                  const sigset_t *m, size_t fl), (f, n, t, m, fl))       \
+    Y(size_t, __fread_chk, "fread", (void *p, size_t pl, size_t size, size_t n, FILE *f), \
+      (p, pl, size, n, f))                                                               \
+    Y(char *, __fgets_chk, "fgets", (char *b, size_t bl, int n, FILE *f), (b, bl, n, f)) \
+    Y(int, __open_2, "open", (const char *p, int fl), (p, fl))                           \
+    Y(int, __open64_2, "open", (const char *p, int fl), (p, fl))                         \
+    Y(int, __openat_2, "openat", (int d, const char *p, int fl), (d, p, fl))             \
+    Y(int, __openat64_2, "openat", (int d, const char *p, int fl), (d, p, fl))           \
+    Y(int, __vprintf_chk, "vprintf", (int fl, const char *f, va_list ap), (fl, f, ap))   \
+    Y(int, __vfprintf_chk, "vfprintf", (FILE *s, int fl, const char *f, va_list ap),     \
+      (s, fl, f, ap))                                                                    \
+    Y(int, __vdprintf_chk, "vdprintf", (int fd, int fl, const char *f, va_list ap),      \
+      (fd, fl, f, ap))                                                                   \
+    Y(int, __vwprintf_chk, "vwprintf", (int fl, const wchar_t *f, va_list ap), (fl, f, ap)) \
+    Y(int, __vfwprintf_chk, "vfwprintf", (FILE *s, int fl, const wchar_t *f, va_list ap), \
+      (s, fl, f, ap))
+FORTIFY_CALLS(NAMED_WRAPPER)
 
 /* The _time64 forms (HAVE_TIME64_CALLS) of the timed calls above: glibc's
  * headers send a program built with _TIME_BITS=64 on a 32-bit target to
@@ -569,7 +627,6 @@ SIMPLE_CALLS(SIMPLE_WRAPPER)
     Y(int, __mq_timedsend_time64, "mq_timedsend",                                        \
       (mqd_t q, const char *b, size_t n, unsigned pr, const void *t), (q, b, n, pr, t))
 TIME64_CALLS(NAMED_WRAPPER)
-#define TIME64_RESOLVE(ret, name, shown, params, args) get_##name();
 #else
 #define TIME64_CALLS(Y)
 #endif
@@ -592,12 +649,14 @@ __attribute__((constructor)) static void rtcheck_init(void)
     get_pthread_rwlock_timedrdlock(); get_pthread_rwlock_timedwrlock();
     get_sem_wait(); get_sem_timedwait();
     get_sleep(); get_usleep(); get_nanosleep(); get_clock_nanosleep();
-    get_read(); get_write(); get_open(); get_open64(); get_openat(); get_close();
+    get_read(); get_write(); get_open(); get_open64(); get_openat(); get_openat64(); get_close();
     get_poll(); get_ppoll(); get_epoll_wait(); get_epoll_pwait(); get_syscall();
     get_vprintf(); get_vfprintf(); get_puts(); get_fputs(); get_fwrite(); get_fflush();
     get_fcntl(); get_fcntl64(); get_perror(); get_mremap();
     SIMPLE_CALLS(SIMPLE_RESOLVE)
-    TIME64_CALLS(TIME64_RESOLVE)
+    LFS64_CALLS(NAMED_RESOLVE)
+    TIME64_CALLS(NAMED_RESOLVE)
+    FORTIFY_CALLS(NAMED_RESOLVE)
 #if HAVE_TIME64_CALLS
     get___fcntl_time64();
 #endif
@@ -799,35 +858,25 @@ static mode_t open_mode(int flags, va_list ap)
     return 0;
 }
 
-EXPORT int open(const char *path, int flags, ...)
-{
-    va_list ap;
-    va_start(ap, flags);
-    mode_t mode = open_mode(flags, ap);
-    va_end(ap);
-    CHECK("open");
-    return get_open()(path, flags, mode);
-}
-
-EXPORT int open64(const char *path, int flags, ...)
-{
-    va_list ap;
-    va_start(ap, flags);
-    mode_t mode = open_mode(flags, ap);
-    va_end(ap);
-    CHECK("open");
-    return get_open64()(path, flags, mode);
-}
-
-EXPORT int openat(int dir, const char *path, int flags, ...)
-{
-    va_list ap;
-    va_start(ap, flags);
-    mode_t mode = open_mode(flags, ap);
-    va_end(ap);
-    CHECK("openat");
-    return get_openat()(dir, path, flags, mode);
-}
+/* open, openat and their 64-bit-offset forms (open64 and openat64, which
+ * a program built with _FILE_OFFSET_BITS=64 calls): the mode argument is
+ * there only when the flags create a file. */
+#define OPEN_WRAPPER(name, shown, params, args)                          \
+    EXPORT int rtcheck_##name params __asm__(#name);                     \
+    int rtcheck_##name params                                            \
+    {                                                                    \
+        va_list ap;                                                      \
+        va_start(ap, flags);                                             \
+        mode_t mode = open_mode(flags, ap);                              \
+        va_end(ap);                                                      \
+        CHECK(shown);                                                    \
+        return get_##name() args;                                        \
+    }
+OPEN_WRAPPER(open, "open", (const char *path, int flags, ...), (path, flags, mode))
+OPEN_WRAPPER(open64, "open", (const char *path, int flags, ...), (path, flags, mode))
+OPEN_WRAPPER(openat, "openat", (int dir, const char *path, int flags, ...), (dir, path, flags, mode))
+OPEN_WRAPPER(openat64, "openat", (int dir, const char *path, int flags, ...),
+             (dir, path, flags, mode))
 
 EXPORT int close(int fd)
 {
@@ -944,26 +993,6 @@ EXPORT long syscall(long nr, ...)
  * glibc's headers define vprintf inline when optimizing, and dprintf,
  * wprintf and fwprintf with _FORTIFY_SOURCE. */
 
-EXPORT int printf(const char *fmt, ...)
-{
-    CHECK("printf");
-    va_list ap;
-    va_start(ap, fmt);
-    int r = get_vprintf()(fmt, ap);
-    va_end(ap);
-    return r;
-}
-
-EXPORT int fprintf(FILE *f, const char *fmt, ...)
-{
-    CHECK("fprintf");
-    va_list ap;
-    va_start(ap, fmt);
-    int r = get_vfprintf()(f, fmt, ap);
-    va_end(ap);
-    return r;
-}
-
 EXPORT int vfprintf(FILE *f, const char *fmt, va_list ap)
 {
     CHECK("vfprintf");
@@ -977,38 +1006,33 @@ int rtcheck_vprintf(const char *fmt, va_list ap)
     return get_vprintf()(fmt, ap);
 }
 
-EXPORT int rtcheck_dprintf(int fd, const char *fmt, ...) __asm__("dprintf");
-int rtcheck_dprintf(int fd, const char *fmt, ...)
-{
-    CHECK("dprintf");
-    va_list ap;
-    va_start(ap, fmt);
-    int r = get_vdprintf()(fd, fmt, ap);
-    va_end(ap);
-    return r;
-}
-
-EXPORT int rtcheck_fwprintf(FILE *f, const wchar_t *fmt, ...) __asm__("fwprintf");
-int rtcheck_fwprintf(FILE *f, const wchar_t *fmt, ...)
-{
-    CHECK("fwprintf");
-    va_list ap;
-    va_start(ap, fmt);
-    int r = get_vfwprintf()(f, fmt, ap);
-    va_end(ap);
-    return r;
-}
-
-EXPORT int rtcheck_wprintf(const wchar_t *fmt, ...) __asm__("wprintf");
-int rtcheck_wprintf(const wchar_t *fmt, ...)
-{
-    CHECK("wprintf");
-    va_list ap;
-    va_start(ap, fmt);
-    int r = get_vwprintf()(fmt, ap);
-    va_end(ap);
-    return r;
-}
+/* The variadic print calls, each forwarded to its va_list form. */
+#define PRINT_WRAPPER(name, shown, vname, params, args, last)            \
+    EXPORT int rtcheck_##name params __asm__(#name);                     \
+    int rtcheck_##name params                                            \
+    {                                                                    \
+        CHECK(shown);                                                    \
+        va_list ap;                                                      \
+        va_start(ap, last);                                              \
+        int r = get_##vname() args;                                      \
+        va_end(ap);                                                      \
+        return r;                                                        \
+    }
+PRINT_WRAPPER(printf, "printf", vprintf, (const char *fmt, ...), (fmt, ap), fmt)
+PRINT_WRAPPER(fprintf, "fprintf", vfprintf, (FILE *f, const char *fmt, ...), (f, fmt, ap), fmt)
+PRINT_WRAPPER(dprintf, "dprintf", vdprintf, (int fd, const char *fmt, ...), (fd, fmt, ap), fmt)
+PRINT_WRAPPER(wprintf, "wprintf", vwprintf, (const wchar_t *fmt, ...), (fmt, ap), fmt)
+PRINT_WRAPPER(fwprintf, "fwprintf", vfwprintf, (FILE *f, const wchar_t *fmt, ...), (f, fmt, ap), fmt)
+/* _FORTIFY_SOURCE's forms (FORTIFY_CALLS), with their flag argument. */
+PRINT_WRAPPER(__printf_chk, "printf", __vprintf_chk, (int fl, const char *fmt, ...), (fl, fmt, ap), fmt)
+PRINT_WRAPPER(__fprintf_chk, "fprintf", __vfprintf_chk, (FILE *f, int fl, const char *fmt, ...),
+              (f, fl, fmt, ap), fmt)
+PRINT_WRAPPER(__dprintf_chk, "dprintf", __vdprintf_chk, (int fd, int fl, const char *fmt, ...),
+              (fd, fl, fmt, ap), fmt)
+PRINT_WRAPPER(__wprintf_chk, "wprintf", __vwprintf_chk, (int fl, const wchar_t *fmt, ...),
+              (fl, fmt, ap), fmt)
+PRINT_WRAPPER(__fwprintf_chk, "fwprintf", __vfwprintf_chk, (FILE *f, int fl, const wchar_t *fmt, ...),
+              (f, fl, fmt, ap), fmt)
 
 EXPORT void rtcheck_perror(const char *s) __asm__("perror");
 void rtcheck_perror(const char *s)

@@ -1,20 +1,37 @@
 /* SPDX-License-Identifier: MIT */
-/* The checker catches the timed calls of a program built with 64-bit time
- * on a 32-bit target (-m32 -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64), where
- * glibc's headers send nanosleep to __nanosleep64, sem_timedwait to
- * __sem_timedwait64, and so on: those were not interposed, and a real-time
- * thread of such a program slept uncaught. Built and run with the checker
- * preloaded by tests/build/rtcheck_flags.sh (on any x86-64 host with
- * gcc-multilib) and, in a 32-bit build (the m32 job), by CMake
- * (cmake/parts/rt.cmake). On a 64-bit target it checks the plain calls.
+/* The checker catches the calls that glibc's headers rename:
+ *
+ * - with _FORTIFY_SOURCE (a distribution's default flags, set below),
+ *   printf becomes __printf_chk, read __read_chk where the buffer's size is
+ *   known, open with flags that are not a constant __open_2, ...;
+ * - with 64-bit file offsets (_FILE_OFFSET_BITS=64, set below; on 64-bit
+ *   targets too), openat becomes openat64, preadv preadv64, lockf lockf64,
+ *   sendfile sendfile64, ...;
+ * - with 64-bit time on a 32-bit target (-m32 -D_FILE_OFFSET_BITS=64
+ *   -D_TIME_BITS=64), nanosleep becomes __nanosleep64, sem_timedwait
+ *   __sem_timedwait64, ...
+ *
+ * Neither kind was interposed, and a real-time thread of such a program
+ * printed or slept uncaught. Built and run with the checker preloaded by
+ * tests/build/rtcheck_flags.sh (under each of its flag sets, -m32 ones
+ * included on an x86-64 host with gcc-multilib) and by CMake
+ * (cmake/parts/rt.cmake: unit.rtcheck.renamed_calls, with 64-bit time in a
+ * 32-bit build such as the m32 job's). It must be built optimizing
+ * (_FORTIFY_SOURCE needs it).
  *
  * It does not link libferry: it registers a real-time depth of its own with
  * the checker (ferry_rtcheck_register, as libferry's rt.c does). Each call
  * runs in a child: once outside a section (it must go through: the checker
  * found the real definition), and once inside (the child must die of
  * SIGABRT with the checker's report naming the call). No call is made so
- * that it could wait: every deadline is past, every lock free.
+ * that it could wait: every deadline is past, every lock free, every
+ * descriptor ready or non-blocking, every stream buffered in memory the
+ * program gave it (so that no first-use malloc is reported instead).
  * Exit status 0 when every call is caught, 1 otherwise. */
+#undef _FORTIFY_SOURCE
+#define _FORTIFY_SOURCE 2
+#undef _FILE_OFFSET_BITS
+#define _FILE_OFFSET_BITS 64
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -27,19 +44,27 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/select.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <threads.h>
 #include <time.h>
 #include <unistd.h>
+#include <wchar.h>
 
+#if !defined(__OPTIMIZE__)
+#error "build optimizing: _FORTIFY_SOURCE needs it"
+#endif
 #if defined(__TIMESIZE) && __TIMESIZE == 32
 _Static_assert(sizeof(time_t) == 8, "build with -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64");
 #endif
@@ -60,6 +85,14 @@ static cnd_t c11_cond;
 static pthread_t joinable;
 static int sv[2], epfd, lockfd;
 static unsigned futex_word;
+static FILE *in, *out, *wout;   /* buffered in memory of ours */
+static char in_data[] = "line one\nline two\n";
+static char in_buf[256], out_buf[256], wout_buf[256];
+/* Sizes the compiler cannot see through, so that the _chk forms are
+ * called (with a constant size that fits it checks at compile time and
+ * calls the plain form). */
+static volatile size_t some = 4;
+static volatile int flags_of_open = O_RDONLY;
 
 static void *run_forever(void *arg)
 {
@@ -126,6 +159,125 @@ static void call_futex(void)
     syscall(SYS_futex, &futex_word, FUTEX_WAKE, 1, NULL, NULL, 0);
 #endif
 }
+/* _FORTIFY_SOURCE's forms. */
+static void call_printf(void) { printf("%zu", some); }
+static void call_fprintf(void) { fprintf(out, "%zu", some); }
+static void call_dprintf(void) { dprintf(lockfd, "%zu", some); }
+static void call_wprintf(void) { wprintf(L"%zu", some); }
+static void call_fwprintf(void) { fwprintf(wout, L"%zu", some); }
+static void v_print(int which, ...)
+{
+    va_list ap;
+    va_start(ap, which);
+    if (which == 0)
+        vprintf("%zu", ap);
+    else if (which == 1)
+        vfprintf(out, "%zu", ap);
+    else if (which == 2)
+        vdprintf(lockfd, "%zu", ap);
+    else if (which == 3)
+        vwprintf(L"%zu", ap);
+    else
+        vfwprintf(wout, L"%zu", ap);
+    va_end(ap);
+}
+static void call_vprintf(void) { v_print(0, some); }
+static void call_vfprintf(void) { v_print(1, some); }
+static void call_vdprintf(void) { v_print(2, some); }
+static void call_vwprintf(void) { v_print(3, some); }
+static void call_vfwprintf(void) { v_print(4, some); }
+static void call_read(void)
+{
+    char b[8];
+    (void)!read(lockfd, b, some);
+}
+static void call_pread(void)
+{
+    char b[8];
+    (void)!pread(lockfd, b, some, 0);
+}
+static void call_recv(void)
+{
+    char b[8];
+    (void)!recv(sv[0], b, some, MSG_DONTWAIT);
+}
+static void call_recvfrom(void)
+{
+    char b[8];
+    (void)!recvfrom(sv[0], b, some, MSG_DONTWAIT, NULL, NULL);
+}
+static void call_poll(void)
+{
+    struct pollfd f[2] = {{sv[1], POLLOUT, 0}, {sv[1], POLLOUT, 0}};
+    poll(f, some / 4, 0);
+}
+static void call_ppoll_fds(void)
+{
+    struct pollfd f[2] = {{sv[1], POLLOUT, 0}, {sv[1], POLLOUT, 0}};
+    ppoll(f, some / 4, &zero, NULL);
+}
+static void call_fread(void)
+{
+    char b[8];
+    (void)!fread(b, 1, some, in);
+}
+static void call_fgets(void)
+{
+    char b[8];
+    (void)!fgets(b, (int)some, in);
+}
+static void call_open(void)
+{
+    int fd = open("/dev/null", flags_of_open);
+    if (fd >= 0)
+        close(fd);
+}
+static void call_openat(void)
+{
+    int fd = openat(AT_FDCWD, "/dev/null", flags_of_open);
+    if (fd >= 0)
+        close(fd);
+}
+
+/* 64-bit offsets' forms (with constant arguments, which _FORTIFY_SOURCE
+ * checks at compile time and then calls the plain form). */
+static void call_openat64(void)
+{
+    int fd = openat(AT_FDCWD, "/dev/null", O_RDONLY);
+    if (fd >= 0)
+        close(fd);
+}
+static void call_open64(void)
+{
+    int fd = open("/dev/null", O_RDONLY);
+    if (fd >= 0)
+        close(fd);
+}
+static void call_pwrite(void) { (void)!pwrite(lockfd, "x", 1, 0); }
+static void call_preadv(void)
+{
+    char b[4];
+    struct iovec v = {b, sizeof b};
+    (void)!preadv(lockfd, &v, 1, 0);
+}
+static void call_pwritev(void)
+{
+    struct iovec v = {(void *)"x", 1};
+    (void)!pwritev(lockfd, &v, 1, 0);
+}
+static void call_lockf(void) { (void)!lockf(lockfd, F_TEST, 0); }
+static void call_sendfile(void)
+{
+    off_t at = 0;
+    (void)!sendfile(sv[1], lockfd, &at, 0);
+}
+static void call_mmap(void)
+{
+    void *p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p != MAP_FAILED)
+        munmap(p, 4096);
+}
+
 /* These two wait with the lock held: taken before the section. */
 static void call_cond_timedwait(void)
 {
@@ -183,6 +335,35 @@ static const struct {
 #else
     {"syscall(SYS_futex)", call_futex, PLAIN},
 #endif
+    {"printf", call_printf, PLAIN},
+    {"fprintf", call_fprintf, PLAIN},
+    {"dprintf", call_dprintf, PLAIN},
+    {"wprintf", call_wprintf, PLAIN},
+    {"fwprintf", call_fwprintf, PLAIN},
+    /* glibc's headers make vprintf a vfprintf on stdout when optimizing. */
+    {"vfprintf", call_vprintf, PLAIN},
+    {"vfprintf", call_vfprintf, PLAIN},
+    {"vdprintf", call_vdprintf, PLAIN},
+    {"vwprintf", call_vwprintf, PLAIN},
+    {"vfwprintf", call_vfwprintf, PLAIN},
+    {"read", call_read, PLAIN},
+    {"pread", call_pread, PLAIN},
+    {"recv", call_recv, PLAIN},
+    {"recvfrom", call_recvfrom, PLAIN},
+    {"poll", call_poll, PLAIN},
+    {"ppoll", call_ppoll_fds, PLAIN},
+    {"fread", call_fread, PLAIN},
+    {"fgets", call_fgets, PLAIN},
+    {"open", call_open, PLAIN},
+    {"openat", call_openat, PLAIN},
+    {"openat", call_openat64, PLAIN},
+    {"open", call_open64, PLAIN},
+    {"pwrite", call_pwrite, PLAIN},
+    {"preadv", call_preadv, PLAIN},
+    {"pwritev", call_pwritev, PLAIN},
+    {"lockf", call_lockf, PLAIN},
+    {"sendfile", call_sendfile, PLAIN},
+    {"mmap", call_mmap, PLAIN},
 };
 
 /* Runs calls[i] in a child with the given depth; returns its wait status
@@ -227,20 +408,34 @@ int main(void)
     int (*reg)(unsigned *(*)(void));
     void *sym = dlsym(RTLD_DEFAULT, "ferry_rtcheck_register");
     if (!sym) {
-        fprintf(stderr, "rtcheck_time64: libferry-rtcheck.so is not preloaded\n");
+        fprintf(stderr, "rtcheck_renamed: libferry-rtcheck.so is not preloaded\n");
         return 1;
     }
     memcpy(&reg, &sym, sizeof reg);
     if (reg(probe) != 0) {
-        fprintf(stderr, "rtcheck_time64: ferry_rtcheck_register failed\n");
+        fprintf(stderr, "rtcheck_renamed: ferry_rtcheck_register failed\n");
         return 1;
     }
-    char path[] = "/tmp/rtcheck_time64.XXXXXX";
+    /* Every stream the calls use is buffered in our memory, stdout too
+     * (before anything is written to it), so that a first use allocates
+     * nothing: the report must name the call, not a malloc inside it. */
+    static char stdout_buf[4096];
+    setvbuf(stdout, stdout_buf, _IOFBF, sizeof stdout_buf);
+    in = fmemopen(in_data, sizeof in_data - 1, "r");
+    out = fopen("/dev/null", "w");
+    wout = fopen("/dev/null", "w");
+    if (!in || !out || !wout || setvbuf(in, in_buf, _IOFBF, sizeof in_buf) != 0 ||
+        setvbuf(out, out_buf, _IOFBF, sizeof out_buf) != 0 ||
+        setvbuf(wout, wout_buf, _IOFBF, sizeof wout_buf) != 0 || fwide(wout, 1) <= 0) {
+        fprintf(stderr, "rtcheck_renamed: cannot set up the streams\n");
+        return 1;
+    }
+    char path[] = "/tmp/rtcheck_renamed.XXXXXX";
     lockfd = mkstemp(path);
     if (lockfd < 0 || sem_init(&sem, 0, 1) != 0 || mtx_init(&c11_mutex, mtx_timed) != thrd_success ||
         cnd_init(&c11_cond) != thrd_success || socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) != 0 ||
         (epfd = epoll_create1(0)) < 0 || pthread_create(&joinable, NULL, run_forever, NULL) != 0) {
-        perror("rtcheck_time64: setup");
+        perror("rtcheck_renamed: setup");
         return 1;
     }
     unlink(path);
@@ -264,7 +459,7 @@ int main(void)
             failed++;
         }
     }
-    printf("rtcheck_time64 (time_t of %zu bytes): %zu calls, %d not as expected: %s\n",
-           sizeof(time_t), n, failed, failed ? "FAILED" : "ok");
+    printf("rtcheck_renamed (off_t and time_t of %zu and %zu bytes, _FORTIFY_SOURCE %d): %zu calls, %d not as expected: %s\n",
+           sizeof(off_t), sizeof(time_t), __USE_FORTIFY_LEVEL, n, failed, failed ? "FAILED" : "ok");
     return failed != 0;
 }
