@@ -305,6 +305,27 @@ FERRY_DEATH_TEST(death_free, "ferry-rtcheck: free in real-time section")
     free(p);
 }
 
+/* free(NULL) is a no-op, allowed in a section (it was reported, and a
+ * cleanup with nothing to free, or a C++ delete of a null pointer, aborted
+ * the program); realloc(NULL, n) allocates and is caught (death_realloc
+ * and below). */
+FERRY_TEST(clean_free_null)
+{
+    void *volatile none = NULL;
+    ferry_rt_enter();
+    CHECK(checker_sees_rt());
+    free(none);
+    ferry_rt_exit();
+}
+
+FERRY_DEATH_TEST(death_realloc_null, "ferry-rtcheck: realloc in real-time section")
+{
+    void *volatile none = NULL;
+    ferry_rt_enter();
+    void *volatile p = realloc(none, 16);
+    (void)p;
+}
+
 FERRY_DEATH_TEST(death_calloc_nested, "ferry-rtcheck: calloc in real-time section")
 {
     ferry_rt_enter();
