@@ -6,7 +6,7 @@
  * It interposes the calls a real-time thread must not make (the malloc family
  * and free, pthread mutex/cond/rwlock waits and their clock forms, spin
  * locks, semaphores, C11 mtx/cnd/thrd waits, sleeps, waits for a child
- * (wait/waitpid/waitid) or a signal (pause, sigsuspend, sigwait, ...),
+ * (wait/waitpid/waitid/wait3/wait4) or a signal (pause, sigsuspend, sigwait, ...),
  * read/write/open/close and the other I/O calls (pread/pwrite, readv/writev,
  * preadv/pwritev, select/pselect, socket send/recv/accept/connect and
  * their batched forms, sendfile, fsync/syncfs/msync, flock/lockf),
@@ -75,6 +75,7 @@
 #include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -485,6 +486,8 @@ EXPORT void ferry_rtcheck_blocking(const char *call)
     X(pid_t, wait, (int *st), (st))                                                      \
     X(pid_t, waitpid, (pid_t p, int *st, int o), (p, st, o))                             \
     X(int, waitid, (idtype_t i, id_t id, siginfo_t *in, int o), (i, id, in, o))          \
+    X(pid_t, wait3, (int *st, int o, struct rusage *ru), (st, o, ru))                   \
+    X(pid_t, wait4, (pid_t p, int *st, int o, struct rusage *ru), (p, st, o, ru))        \
     X(int, pause, (void), ())                                                            \
     X(int, sigsuspend, (const sigset_t *m), (m))                                         \
     X(int, sigwait, (const sigset_t *restrict m, int *restrict s), (m, s))               \
@@ -625,7 +628,11 @@ FORTIFY_CALLS(NAMED_WRAPPER)
     Y(ssize_t, __mq_timedreceive_time64, "mq_timedreceive",                              \
       (mqd_t q, char *b, size_t n, unsigned *pr, const void *t), (q, b, n, pr, t))       \
     Y(int, __mq_timedsend_time64, "mq_timedsend",                                        \
-      (mqd_t q, const char *b, size_t n, unsigned pr, const void *t), (q, b, n, pr, t))
+      (mqd_t q, const char *b, size_t n, unsigned pr, const void *t), (q, b, n, pr, t))  \
+    Y(pid_t, __wait3_time64, "wait3", (int *st, int o, void *ru), (st, o, ru))           \
+    Y(pid_t, __wait4_time64, "wait4", (pid_t p, int *st, int o, void *ru), (p, st, o, ru)) \
+    Y(int, __ppoll64_chk, "ppoll", (struct pollfd *f, nfds_t n, const void *t,          \
+                                    const sigset_t *m, size_t fl), (f, n, t, m, fl))
 TIME64_CALLS(NAMED_WRAPPER)
 #else
 #define TIME64_CALLS(Y)

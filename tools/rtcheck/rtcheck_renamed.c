@@ -51,6 +51,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -271,6 +272,17 @@ static void call_sendfile(void)
     off_t at = 0;
     (void)!sendfile(sv[1], lockfd, &at, 0);
 }
+/* 64-bit time's forms of these two take a struct rusage of 64-bit time. */
+static void call_wait3(void)
+{
+    struct rusage ru;
+    wait3(NULL, WNOHANG, &ru);
+}
+static void call_wait4(void)
+{
+    struct rusage ru;
+    wait4(-1, NULL, WNOHANG, &ru);
+}
 static void call_mmap(void)
 {
     void *p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -364,6 +376,8 @@ static const struct {
     {"lockf", call_lockf, PLAIN},
     {"sendfile", call_sendfile, PLAIN},
     {"mmap", call_mmap, PLAIN},
+    {"wait3", call_wait3, PLAIN},
+    {"wait4", call_wait4, PLAIN},
 };
 
 /* Runs calls[i] in a child with the given depth; returns its wait status

@@ -32,6 +32,7 @@
 #include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -700,6 +701,20 @@ FERRY_DEATH_TEST(death_waitpid, "ferry-rtcheck: waitpid in real-time section")
 {
     ferry_rt_enter();
     waitpid(-1, NULL, WNOHANG);
+}
+
+/* wait3 and wait4 wait for a child as waitpid does (they were not
+ * interposed). */
+FERRY_DEATH_TEST(death_wait3, "ferry-rtcheck: wait3 in real-time section")
+{
+    ferry_rt_enter();
+    (void)wait3(NULL, WNOHANG, NULL);
+}
+
+FERRY_DEATH_TEST(death_wait4, "ferry-rtcheck: wait4 in real-time section")
+{
+    ferry_rt_enter();
+    (void)wait4(-1, NULL, WNOHANG, NULL);
 }
 
 FERRY_DEATH_TEST(death_wait, "ferry-rtcheck: wait in real-time section")
