@@ -18,7 +18,8 @@
  * stdio output calls: printf, fprintf, vprintf, vfprintf, dprintf,
  * vdprintf, puts, fputs, fputc, putc, putchar, fwrite, fflush, perror, their
  * _unlocked and wide-character forms (wprintf, fputws, ...), and stdio
- * input: fread, fgets, fgetc, getc, getchar, getline, getdelim; see
+ * input: fread, fgets, fgetc, getc, getchar, getline, getdelim, scanf,
+ * fscanf, vscanf, vfscanf; syslog and vsyslog; see
  * SIMPLE_CALLS; and the forms that _FORTIFY_SOURCE and 64-bit time on a
  * 32-bit target turn them into, FORTIFY_CALLS and TIME64_CALLS). Each
  * wrapper asks whether the calling thread is inside a ferry real-time
@@ -573,6 +574,24 @@ LFS64_CALLS(NAMED_WRAPPER)
       (s, fl, f, ap))
 FORTIFY_CALLS(NAMED_WRAPPER)
 
+/* Formatted input (stdio reads inside glibc, out of the read wrapper's
+ * sight) and syslog (a send to the log socket inside glibc): they were not
+ * interposed. The va_list forms, under every name glibc's headers may give
+ * them (__isoc99_ for C99 scanf without _GNU_SOURCE, __isoc23_ for C23 in
+ * glibc 2.38 and later; __vsyslog_chk with _FORTIFY_SOURCE); the variadic
+ * forms are PRINT_WRAPPERs and LOG_WRAPPERs, below. A name the C library
+ * lacks is never called (nothing could have linked against it). */
+#define INPUT_CALLS(Y)                                                                   \
+    Y(int, vscanf, "vscanf", (const char *f, va_list ap), (f, ap))                       \
+    Y(int, vfscanf, "vfscanf", (FILE *s, const char *f, va_list ap), (s, f, ap))         \
+    Y(int, __isoc99_vscanf, "vscanf", (const char *f, va_list ap), (f, ap))              \
+    Y(int, __isoc99_vfscanf, "vfscanf", (FILE *s, const char *f, va_list ap), (s, f, ap)) \
+    Y(int, __isoc23_vscanf, "vscanf", (const char *f, va_list ap), (f, ap))              \
+    Y(int, __isoc23_vfscanf, "vfscanf", (FILE *s, const char *f, va_list ap), (s, f, ap))
+INPUT_CALLS(NAMED_WRAPPER)
+REAL(void, vsyslog, (int, const char *, va_list), NULL)
+REAL(void, __vsyslog_chk, (int, int, const char *, va_list), NULL)
+
 /* The _time64 forms (HAVE_TIME64_CALLS) of the timed calls above: glibc's
  * headers send a program built with _TIME_BITS=64 on a 32-bit target to
  * these. They are reported under the name the program's source uses
@@ -664,6 +683,8 @@ __attribute__((constructor)) static void rtcheck_init(void)
     LFS64_CALLS(NAMED_RESOLVE)
     TIME64_CALLS(NAMED_RESOLVE)
     FORTIFY_CALLS(NAMED_RESOLVE)
+    INPUT_CALLS(NAMED_RESOLVE)
+    get_vsyslog(); get___vsyslog_chk();
 #if HAVE_TIME64_CALLS
     get___fcntl_time64();
 #endif
@@ -1045,6 +1066,42 @@ PRINT_WRAPPER(__wprintf_chk, "wprintf", __vwprintf_chk, (int fl, const wchar_t *
               (fl, fmt, ap), fmt)
 PRINT_WRAPPER(__fwprintf_chk, "fwprintf", __vfwprintf_chk, (FILE *f, int fl, const wchar_t *fmt, ...),
               (f, fl, fmt, ap), fmt)
+PRINT_WRAPPER(scanf, "scanf", vscanf, (const char *fmt, ...), (fmt, ap), fmt)
+PRINT_WRAPPER(fscanf, "fscanf", vfscanf, (FILE *f, const char *fmt, ...), (f, fmt, ap), fmt)
+PRINT_WRAPPER(__isoc99_scanf, "scanf", __isoc99_vscanf, (const char *fmt, ...), (fmt, ap), fmt)
+PRINT_WRAPPER(__isoc99_fscanf, "fscanf", __isoc99_vfscanf, (FILE *f, const char *fmt, ...),
+              (f, fmt, ap), fmt)
+PRINT_WRAPPER(__isoc23_scanf, "scanf", __isoc23_vscanf, (const char *fmt, ...), (fmt, ap), fmt)
+PRINT_WRAPPER(__isoc23_fscanf, "fscanf", __isoc23_vfscanf, (FILE *f, const char *fmt, ...),
+              (f, fmt, ap), fmt)
+
+/* syslog and its forms, which return nothing. */
+#define LOG_WRAPPER(name, vname, params, args, last)                     \
+    EXPORT void rtcheck_##name params __asm__(#name);                    \
+    void rtcheck_##name params                                           \
+    {                                                                    \
+        CHECK("syslog");                                                 \
+        va_list ap;                                                      \
+        va_start(ap, last);                                              \
+        get_##vname() args;                                              \
+        va_end(ap);                                                      \
+    }
+LOG_WRAPPER(syslog, vsyslog, (int pr, const char *fmt, ...), (pr, fmt, ap), fmt)
+LOG_WRAPPER(__syslog_chk, __vsyslog_chk, (int pr, int fl, const char *fmt, ...), (pr, fl, fmt, ap), fmt)
+
+EXPORT void rtcheck_vsyslog(int pr, const char *fmt, va_list ap) __asm__("vsyslog");
+void rtcheck_vsyslog(int pr, const char *fmt, va_list ap)
+{
+    CHECK("vsyslog");
+    get_vsyslog()(pr, fmt, ap);
+}
+
+EXPORT void rtcheck___vsyslog_chk(int pr, int fl, const char *fmt, va_list ap) __asm__("__vsyslog_chk");
+void rtcheck___vsyslog_chk(int pr, int fl, const char *fmt, va_list ap)
+{
+    CHECK("vsyslog");
+    get___vsyslog_chk()(pr, fl, fmt, ap);
+}
 
 EXPORT void rtcheck_perror(const char *s) __asm__("perror");
 void rtcheck_perror(const char *s)

@@ -37,6 +37,7 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <syslog.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <threads.h>
@@ -1319,6 +1320,63 @@ FERRY_DEATH_TEST(death_fflush, "ferry-rtcheck: fflush in real-time section")
     FILE *f = temp_stream();
     ferry_rt_enter();
     fflush(f);
+}
+
+/* Formatted input reads inside glibc (out of the read wrapper's sight), and
+ * syslog sends to the log socket there: they were not interposed. The
+ * stream is buffered in our memory, so that the report is not a malloc. */
+static FILE *memory_stream(void)
+{
+    static char text[] = "42 43\n", buf[64];
+    FILE *f = fmemopen(text, sizeof text - 1, "r");
+    CHECK(f != NULL);
+    CHECK_EQ(setvbuf(f, buf, _IOFBF, sizeof buf), 0);
+    return f;
+}
+
+FERRY_DEATH_TEST(death_fscanf, "ferry-rtcheck: fscanf in real-time section")
+{
+    FILE *f = memory_stream();
+    int x;
+    ferry_rt_enter();
+    (void)!fscanf(f, "%d", &x);
+}
+
+/* The name C99 programs built without _GNU_SOURCE call (glibc's headers
+ * send fscanf there). */
+FERRY_DEATH_TEST(death_isoc99_fscanf, "ferry-rtcheck: fscanf in real-time section")
+{
+    FILE *f = memory_stream();
+    int (*isoc99_fscanf)(FILE *, const char *, ...);
+    void *sym = dlsym(RTLD_DEFAULT, "__isoc99_fscanf");
+    CHECK(sym != NULL);
+    memcpy(&isoc99_fscanf, &sym, sizeof isoc99_fscanf);
+    int x;
+    ferry_rt_enter();
+    (void)isoc99_fscanf(f, "%d", &x);
+}
+
+/* Outside a section they read as before. */
+FERRY_TEST(clean_fscanf_outside_sections)
+{
+    FILE *f = memory_stream();
+    int (*isoc99_fscanf)(FILE *, const char *, ...);
+    void *sym = dlsym(RTLD_DEFAULT, "__isoc99_fscanf");
+    CHECK(sym != NULL);
+    memcpy(&isoc99_fscanf, &sym, sizeof isoc99_fscanf);
+    int x = 0, y = 0;
+    CHECK_EQ(fscanf(f, "%d", &x), 1);
+    CHECK_EQ(isoc99_fscanf(f, "%d", &y), 1);
+    CHECK_EQ(x, 42);
+    CHECK_EQ(y, 43);
+    fclose(f);
+}
+
+FERRY_DEATH_TEST(death_syslog, "ferry-rtcheck: syslog in real-time section")
+{
+    setlogmask(LOG_MASK(LOG_EMERG));   /* nothing reaches the system's log */
+    ferry_rt_enter();
+    syslog(LOG_DEBUG, "rtcheck_test %d", 1);
 }
 
 FERRY_DEATH_TEST(death_getline, "ferry-rtcheck: getline in real-time section")
