@@ -657,15 +657,33 @@ TIME64_CALLS(NAMED_WRAPPER)
 #define TIME64_CALLS(Y)
 #endif
 
+/* Whether the setting `name` holds `value`. Unset or empty: no. Another
+ * value is ignored with a line on stderr saying so: a typo (warn as Warn,
+ * once as 1) went unnoticed, and the program ran under other settings than
+ * it was given. */
+static bool setting(const char *name, const char *value)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return false;
+    if (strcmp(v, value) == 0)
+        return true;
+    say("ferry-rtcheck: ");
+    say(name);
+    say("=");
+    say(v);
+    say(" not understood (the one value it takes is ");
+    say(value);
+    say("): ignored\n");
+    return false;
+}
+
 __attribute__((constructor)) static void rtcheck_init(void)
 {
     in_checker++;
-    const char *mode = getenv("FERRY_RTCHECK");
-    warn_only = mode && strcmp(mode, "warn") == 0;
-    const char *sc = getenv("FERRY_RTCHECK_SYSCALLS");
-    flag_all_syscalls = sc && strcmp(sc, "all") == 0;
-    const char *sites_mode = getenv("FERRY_RTCHECK_SITES");
-    once_per_site = sites_mode && strcmp(sites_mode, "once") == 0;
+    warn_only = setting("FERRY_RTCHECK", "warn");
+    flag_all_syscalls = setting("FERRY_RTCHECK_SYSCALLS", "all");
+    once_per_site = setting("FERRY_RTCHECK_SITES", "once");
     /* Resolve everything now, outside any real-time section. */
     get_malloc(); get_calloc(); get_realloc(); get_free();
     get_aligned_alloc(); get_posix_memalign(); get_memalign(); get_valloc();

@@ -1620,10 +1620,10 @@ static size_t count_of(const char *text, const char *what)
     return n;
 }
 
-/* Runs clean_sites_child in a new program with FERRY_RTCHECK=warn and
- * FERRY_RTCHECK_SITES=sites (NULL: unset); returns how many malloc reports
- * it printed. */
-static size_t malloc_reports(const char *sites)
+/* Runs case `name` in a new program with the given FERRY_RTCHECK and
+ * FERRY_RTCHECK_SITES (NULL: unset); returns its stderr (a static buffer)
+ * and its wait status in *status. */
+static const char *run_case(const char *name, const char *mode, const char *sites, int *status)
 {
     int p[2];
     CHECK_EQ(pipe(p), 0);
@@ -1632,12 +1632,14 @@ static size_t malloc_reports(const char *sites)
     if (pid == 0) {
         dup2(p[1], STDERR_FILENO);
         close(p[0]);
-        setenv("FERRY_RTCHECK", "warn", 1);
-        if (sites)
-            setenv("FERRY_RTCHECK_SITES", sites, 1);
-        else
-            unsetenv("FERRY_RTCHECK_SITES");
-        execl("/proc/self/exe", "rtcheck_test", "clean_sites_child", (char *)NULL);
+        const char *names[] = {"FERRY_RTCHECK", "FERRY_RTCHECK_SITES"}, *values[] = {mode, sites};
+        for (int i = 0; i < 2; i++) {
+            if (values[i])
+                setenv(names[i], values[i], 1);
+            else
+                unsetenv(names[i]);
+        }
+        execl("/proc/self/exe", "rtcheck_test", name, (char *)NULL);
         _exit(99);
     }
     close(p[1]);
@@ -1653,8 +1655,16 @@ static size_t malloc_reports(const char *sites)
     }
     out[len] = '\0';
     close(p[0]);
+    CHECK_EQ(waitpid(pid, status, 0), pid);
+    return out;
+}
+
+/* Runs clean_sites_child under FERRY_RTCHECK=warn and FERRY_RTCHECK_SITES=
+ * sites; returns how many malloc reports it printed. */
+static size_t malloc_reports(const char *sites)
+{
     int st;
-    CHECK_EQ(waitpid(pid, &st, 0), pid);
+    const char *out = run_case("clean_sites_child", "warn", sites, &st);
     CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x", (unsigned)st);
     CHECK_EQ(count_of(out, "ferry-rtcheck: free in real-time section"),
              count_of(out, "ferry-rtcheck: malloc in real-time section"));
@@ -1663,10 +1673,27 @@ static size_t malloc_reports(const char *sites)
 
 /* Every call is reported by default; with FERRY_RTCHECK_SITES=once each
  * call site only the first time (a loop that allocated in a section filled
- * the log with one report per round); another value is the default. */
+ * the log with one report per round); another value is the default (and
+ * said to be ignored: clean_settings_not_understood). */
 FERRY_TEST(clean_warn_once_per_site)
 {
     CHECK_EQ(malloc_reports(NULL), 11);
     CHECK_EQ(malloc_reports("once"), 2);
     CHECK_EQ(malloc_reports("every"), 11);
+}
+
+/* A setting with a value the checker does not know is ignored, and the
+ * checker says so when it starts (FERRY_RTCHECK=Warn ran in the default
+ * mode, aborting at the first report, without a word about why). */
+FERRY_TEST(clean_settings_not_understood)
+{
+    int st;
+    const char *out = run_case("clean_sites_child", "Warn", "1", &st);
+    CHECK_MSG(strstr(out, "ferry-rtcheck: FERRY_RTCHECK=Warn not understood") != NULL, "%s", out);
+    CHECK_MSG(strstr(out, "ferry-rtcheck: FERRY_RTCHECK_SITES=1 not understood") != NULL, "%s", out);
+    /* Unknown: the default mode. The child case does nothing then. */
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    out = run_case("clean_sites_child", "", "", &st);   /* empty: unset */
+    CHECK_MSG(strstr(out, "not understood") == NULL, "%s", out);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
