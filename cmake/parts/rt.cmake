@@ -108,7 +108,7 @@ if(FERRY_BUILD_TESTS AND FERRY_SANITIZE STREQUAL "" AND NOT FERRY_RTSAN_ACTIVE)
   if(CMAKE_SIZEOF_VOID_P EQUAL 4)
     target_compile_definitions(rtcheck_renamed PRIVATE _TIME_BITS=64)
   endif()
-  target_link_libraries(rtcheck_renamed PRIVATE Threads::Threads ${CMAKE_DL_LIBS})
+  target_link_libraries(rtcheck_renamed PRIVATE Threads::Threads ${CMAKE_DL_LIBS} rt)   # rt: mq_* before glibc 2.34
   add_dependencies(rtcheck_renamed ferry_rtcheck)
   add_test(NAME unit.rtcheck.renamed_calls COMMAND rtcheck_renamed)
   set_tests_properties(unit.rtcheck.renamed_calls PROPERTIES LABELS unit TIMEOUT 60

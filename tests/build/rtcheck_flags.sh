@@ -60,7 +60,7 @@ for flags in "${variants[@]}"; do
   # offsets, and with these flags 64-bit time) has each caught.
   # shellcheck disable=SC2086 # $flags is a list of flags
   "$cc" -std=c11 $flags -Wall -Wextra -Werror "$src/tools/rtcheck/rtcheck_renamed.c" \
-    -o "$tmp/renamed" -pthread -ldl || { echo "rtcheck_renamed.c does not build with $cc $flags"; exit 1; }
+    -o "$tmp/renamed" -pthread -ldl -lrt || { echo "rtcheck_renamed.c does not build with $cc $flags"; exit 1; }
   LD_PRELOAD="$tmp/rt.so" "$tmp/renamed" >"$tmp/out" ||
     { cat "$tmp/out"; echo "$cc $flags: renamed calls not caught"; exit 1; }
 done
