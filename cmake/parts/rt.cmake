@@ -90,6 +90,29 @@ if(FERRY_BUILD_TESTS AND FERRY_SANITIZE STREQUAL "" AND NOT FERRY_RTSAN_ACTIVE)
   add_dependencies(rtcheck_test ferry_rtcheck ferry_shared)
   ferry_add_test_cases(rtcheck_test PREFIX unit.rtcheck LABEL unit TIMEOUT 60 NO_TIMING_SERIAL
     ENV "LD_PRELOAD=${FERRY_RTCHECK_PRELOAD}")
+  # The ferry-rtcheck command turns its options into the checker's
+  # settings (ferry-rtcheck(1)).
+  add_test(NAME unit.rtcheck.command_options
+    COMMAND ${PROJECT_BINARY_DIR}/tools/ferry-rtcheck --warn --once-per-site --all-syscalls --
+            sh -c "echo \"settings \$FERRY_RTCHECK,\$FERRY_RTCHECK_SITES,\$FERRY_RTCHECK_SYSCALLS\"")
+  set_tests_properties(unit.rtcheck.command_options PROPERTIES LABELS unit TIMEOUT 60
+    PASS_REGULAR_EXPRESSION "settings warn,once,all")
+  # A program whose calls glibc's headers rename has each caught:
+  # _FORTIFY_SOURCE's __printf_chk, __read_chk, ..., 64-bit offsets'
+  # openat64, preadv64, ..., and on a 32-bit target (the m32 job) 64-bit
+  # time's __nanosleep64, ... (tools/rtcheck/rtcheck_renamed.c, which sets
+  # the first two itself; tests/build/rtcheck_flags.sh runs it too, under
+  # more flags). Optimizing, which _FORTIFY_SOURCE needs, in every build.
+  add_executable(rtcheck_renamed ${PROJECT_SOURCE_DIR}/tools/rtcheck/rtcheck_renamed.c)
+  target_compile_options(rtcheck_renamed PRIVATE -O2)
+  if(CMAKE_SIZEOF_VOID_P EQUAL 4)
+    target_compile_definitions(rtcheck_renamed PRIVATE _TIME_BITS=64)
+  endif()
+  target_link_libraries(rtcheck_renamed PRIVATE Threads::Threads ${CMAKE_DL_LIBS} rt)   # rt: mq_* before glibc 2.34
+  add_dependencies(rtcheck_renamed ferry_rtcheck)
+  add_test(NAME unit.rtcheck.renamed_calls COMMAND rtcheck_renamed)
+  set_tests_properties(unit.rtcheck.renamed_calls PROPERTIES LABELS unit TIMEOUT 60
+    ENVIRONMENT "LD_PRELOAD=${FERRY_RTCHECK_PRELOAD}")
 endif()
 
 ferry_add_example(audio_sim SOURCES ${PROJECT_SOURCE_DIR}/examples/audio_sim.c LIBS m)

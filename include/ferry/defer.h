@@ -14,6 +14,8 @@
  *     ferry_defer_push(&garbage, &b->dn, free_buf);    // real-time thread
  *     ferry_defer_collect(&garbage);                   // housekeeping thread
  *
+ * (ferry_container_of is in ferry/list.h.)
+ *
  * Push is one atomic exchange onto a list (no compare-and-swap loop, so it is
  * wait-free for any number of pushing threads) and two plain stores. Collect
  * takes the whole list with one exchange, restores push order and runs the

@@ -13,6 +13,8 @@
  *     ferry_llq_node *n = ferry_llq_pop(&q);           // consumer
  *     if (n) { struct buf *b = ferry_container_of(n, struct buf, node); ... }
  *
+ * (ferry_container_of is in ferry/list.h.)
+ *
  * How it works (Vyukov's intrusive queue with a stub): the queue always keeps
  * one node that the consumer has already passed ("current"), because the
  * producer may still be linking a successor onto the newest node. A node is

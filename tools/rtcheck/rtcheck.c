@@ -6,11 +6,11 @@
  * It interposes the calls a real-time thread must not make (the malloc family
  * and free, pthread mutex/cond/rwlock waits and their clock forms, spin
  * locks, semaphores, C11 mtx/cnd/thrd waits, sleeps, waits for a child
- * (wait/waitpid/waitid) or a signal (pause, sigsuspend, sigwait, ...),
+ * (wait/waitpid/waitid/wait3/wait4) or a signal (pause, sigsuspend, sigwait, ...),
  * read/write/open/close and the other I/O calls (pread/pwrite, readv/writev,
  * preadv/pwritev, select/pselect, socket send/recv/accept/connect and
  * their batched forms, sendfile, fsync/syncfs/msync, flock/lockf),
- * poll/epoll_wait,
+ * poll/epoll_wait/epoll_pwait2,
  * syscall(SYS_futex, ...), pthread_join, pthread_barrier_wait, starting a
  * thread or a process (pthread_create, fork, posix_spawn, system), fcntl's lock
  * waits (F_SETLKW, F_OFD_SETLKW), POSIX message queues, mmap/munmap/
@@ -18,15 +18,18 @@
  * stdio output calls: printf, fprintf, vprintf, vfprintf, dprintf,
  * vdprintf, puts, fputs, fputc, putc, putchar, fwrite, fflush, perror, their
  * _unlocked and wide-character forms (wprintf, fputws, ...), and stdio
- * input: fread, fgets, fgetc, getc, getchar, getline, getdelim; see
- * SIMPLE_CALLS). Each
+ * input: fread, fgets, fgetc, getc, getchar, getline, getdelim, scanf,
+ * fscanf, vscanf, vfscanf; syslog and vsyslog; see
+ * SIMPLE_CALLS; and the forms that _FORTIFY_SOURCE and 64-bit time on a
+ * 32-bit target turn them into, FORTIFY_CALLS and TIME64_CALLS). Each
  * wrapper asks whether the calling thread is inside a ferry real-time
  * section (ferry_rt_enter/ferry_rt_exit); if it is, the checker prints
  *
  *     ferry-rtcheck: <call> in real-time section
  *
  * and a backtrace to stderr, then aborts (FERRY_RTCHECK=warn: reports and
- * continues). Otherwise it forwards to the next definition
+ * continues; FERRY_RTCHECK_SITES=once: reports each call site once, see
+ * site_first_report). Otherwise it forwards to the next definition
  * (dlsym(RTLD_NEXT, ...)).
  *
  * How the checker learns the depth: libferry's rt.c looks up
@@ -50,7 +53,7 @@
  * time (_TIME_BITS=64) needs them, so it goes too. Programs built with
  * 64-bit offsets call open64, which is checked; on a 32-bit target,
  * programs built with 64-bit time call the _time64 forms of the timed
- * calls (__nanosleep64, ...), which are not (docs/rt.md). */
+ * calls (__nanosleep64, ...), which are checked too (TIME64_CALLS). */
 #undef _FILE_OFFSET_BITS
 #undef _TIME_BITS
 #include <dlfcn.h>
@@ -73,6 +76,7 @@
 #include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -85,6 +89,17 @@
 #include <wchar.h>
 
 #define EXPORT __attribute__((visibility("default")))
+
+/* A 32-bit target whose time_t is 32 bits by default (i386, arm): there
+ * glibc (2.34 and later) gives a program built with _TIME_BITS=64 the
+ * _time64 forms of the timed calls, which the checker interposes as well
+ * (TIME64_CALLS). __TIMESIZE is the target's default, which _TIME_BITS
+ * does not change. */
+#if defined(__TIMESIZE) && __TIMESIZE == 32
+#define HAVE_TIME64_CALLS 1
+#else
+#define HAVE_TIME64_CALLS 0
+#endif
 #define IE __attribute__((tls_model("initial-exec")))
 
 /* ------------------------------------------------------------------ */
@@ -100,6 +115,7 @@ static atomic_uint nprobes;
 static __thread int in_checker IE;
 static int warn_only;
 static int flag_all_syscalls;   /* FERRY_RTCHECK_SYSCALLS=all */
+static int once_per_site;       /* FERRY_RTCHECK_SITES=once */
 
 EXPORT int ferry_rtcheck_register(unsigned *(*probe)(void))
 {
@@ -250,6 +266,7 @@ REAL(ssize_t, read, (int, void *, size_t), NULL)
 REAL(ssize_t, write, (int, const void *, size_t), NULL)
 REAL(int, open, (const char *, int, ...), NULL)
 REAL(int, open64, (const char *, int, ...), NULL)
+REAL(int, openat64, (int, const char *, int, ...), NULL)
 REAL(int, openat, (int, const char *, int, ...), NULL)
 REAL(int, close, (int), NULL)
 REAL(int, poll, (struct pollfd *, nfds_t, int), NULL)
@@ -266,6 +283,9 @@ REAL(int, fflush, (FILE *), NULL)
 REAL(int, fcntl, (int, int, ...), NULL)
 REAL(void *, mremap, (void *, size_t, size_t, int, ...), NULL)
 REAL(int, fcntl64, (int, int, ...), NULL)
+#if HAVE_TIME64_CALLS
+REAL(int, __fcntl_time64, (int, int, ...), NULL)
+#endif
 REAL(void, perror, (const char *), NULL)
 
 /* ------------------------------------------------------------------ */
@@ -283,8 +303,49 @@ static void say(const char *s)
     }
 }
 
-__attribute__((noinline)) static void report(const char *call)
+/* ------------------------------------------------------------------ */
+/* FERRY_RTCHECK_SITES=once: the call sites (return addresses into the
+ * caller) already reported, in a fixed table with open addressing, so that
+ * a loop that allocates in a section is reported once, not each time round.
+ * No allocation and no lock: a slot goes from 0 to a site once, by CAS, and
+ * never changes again. When the table is full a new site is reported each
+ * time (the report is never lost, only no longer deduplicated). */
+#define SITES 4096 /* a power of two */
+static atomic_uintptr_t sites[SITES];
+
+/* True the first time `site` is seen (and when the table is full). */
+static bool site_first_report(uintptr_t site)
 {
+    if (site == 0)   /* 0 marks an empty slot: an unknown caller */
+        return true;
+    /* Fibonacci hashing of the address: call sites are close together,
+     * and their low bits vary least. */
+    size_t h = (size_t)((uint64_t)site * UINT64_C(0x9E3779B97F4A7C15) >> 32);
+    for (size_t i = 0; i < SITES; i++) {
+        atomic_uintptr_t *slot = &sites[(h + i) & (SITES - 1)];
+        /* Relaxed (load and CAS): only the slot's own value matters, and
+         * it is compared with the site, never used to reach other data. */
+        uintptr_t seen = atomic_load_explicit(slot, memory_order_relaxed);
+        if (seen == 0 && atomic_compare_exchange_strong_explicit(
+                             slot, &seen, site, memory_order_relaxed, memory_order_relaxed))
+            return true;
+        if (seen == site)   /* set before us (or by the CAS we lost) */
+            return false;
+    }
+    return true;
+}
+
+/* For the checker's own tests: the table's answer for a made-up site. */
+EXPORT bool ferry_rtcheck__test_site_first(uintptr_t site)
+{
+    return site_first_report(site);
+}
+
+/* `site`: where the interposed call returns to in its caller. */
+__attribute__((noinline)) static void report(const char *call, void *site)
+{
+    if (once_per_site && !site_first_report((uintptr_t)site))
+        return;
     in_checker++;
     say("ferry-rtcheck: ");
     say(call);
@@ -299,10 +360,12 @@ __attribute__((noinline)) static void report(const char *call)
     in_checker--;
 }
 
+/* Used in the wrappers themselves (never in a function they call), so that
+ * the return address is the call site in the program. */
 #define CHECK(call)                                                       \
     do {                                                                  \
         if (__builtin_expect(thread_in_rt(), 0))                          \
-            report(call);                                                 \
+            report(call, __builtin_return_address(0));                    \
     } while (0)
 
 /* libferry's own calls that may block (src/rt_block.h) name themselves
@@ -328,9 +391,7 @@ EXPORT void ferry_rtcheck_blocking(const char *call)
  * wrappers), pvalloc, waiting for a child and waiting for a signal. */
 #define SIMPLE_CALLS(X)                                                                  \
     X(ssize_t, pread, (int fd, void *b, size_t n, off_t o), (fd, b, n, o))               \
-    X(ssize_t, pread64, (int fd, void *b, size_t n, off64_t o), (fd, b, n, o))           \
     X(ssize_t, pwrite, (int fd, const void *b, size_t n, off_t o), (fd, b, n, o))        \
-    X(ssize_t, pwrite64, (int fd, const void *b, size_t n, off64_t o), (fd, b, n, o))    \
     X(ssize_t, readv, (int fd, const struct iovec *v, int n), (fd, v, n))                \
     X(ssize_t, writev, (int fd, const struct iovec *v, int n), (fd, v, n))               \
     X(int, select, (int n, fd_set *r, fd_set *w, fd_set *e, struct timeval *t),          \
@@ -400,10 +461,10 @@ EXPORT void ferry_rtcheck_blocking(const char *call)
     X(int, mq_timedsend, (mqd_t q, const char *b, size_t n, unsigned pr,                 \
                           const struct timespec *t), (q, b, n, pr, t))                   \
     X(void *, mmap, (void *a, size_t n, int pr, int fl, int fd, off_t o), (a, n, pr, fl, fd, o)) \
-    X(void *, mmap64, (void *a, size_t n, int pr, int fl, int fd, off64_t o),            \
-      (a, n, pr, fl, fd, o))                                                             \
     X(int, munmap, (void *a, size_t n), (a, n))                                          \
     X(int, mprotect, (void *a, size_t n, int pr), (a, n, pr))                            \
+    X(int, epoll_pwait2, (int ep, struct epoll_event *ev, int n, const struct timespec *t, \
+                          const sigset_t *m), (ep, ev, n, t, m))                         \
     X(void *, pvalloc, (size_t n), (n))                                                  \
     X(int, pthread_mutex_clocklock, (pthread_mutex_t *m, clockid_t c, const struct timespec *t), \
       (m, c, t))                                                                         \
@@ -426,6 +487,8 @@ EXPORT void ferry_rtcheck_blocking(const char *call)
     X(pid_t, wait, (int *st), (st))                                                      \
     X(pid_t, waitpid, (pid_t p, int *st, int o), (p, st, o))                             \
     X(int, waitid, (idtype_t i, id_t id, siginfo_t *in, int o), (i, id, in, o))          \
+    X(pid_t, wait3, (int *st, int o, struct rusage *ru), (st, o, ru))                   \
+    X(pid_t, wait4, (pid_t p, int *st, int o, struct rusage *ru), (p, st, o, ru))        \
     X(int, pause, (void), ())                                                            \
     X(int, sigsuspend, (const sigset_t *m), (m))                                         \
     X(int, sigwait, (const sigset_t *restrict m, int *restrict s), (m, s))               \
@@ -438,25 +501,189 @@ EXPORT void ferry_rtcheck_blocking(const char *call)
  * (getline when optimizing; read, fread, fgets, ... with _FORTIFY_SOURCE),
  * and a second definition of that C name would not take EXPORT (clang
  * rejects the attribute, and without -Werror hides the symbol). */
-#define SIMPLE_WRAPPER(ret, name, params, args)                           \
+#define NAMED_WRAPPER(ret, name, shown, params, args)                    \
     REAL(ret, name, params, NULL)                                        \
     EXPORT ret rtcheck_##name params __asm__(#name);                     \
     ret rtcheck_##name params                                            \
     {                                                                    \
-        CHECK(#name);                                                    \
+        CHECK(shown);                                                    \
         return get_##name() args;                                        \
     }
+#define SIMPLE_WRAPPER(ret, name, params, args) NAMED_WRAPPER(ret, name, #name, params, args)
 SIMPLE_CALLS(SIMPLE_WRAPPER)
 
 #define SIMPLE_RESOLVE(ret, name, params, args) get_##name();
+#define NAMED_RESOLVE(ret, name, shown, params, args) get_##name();
+
+/* The 64-bit-offset forms that a program built with _FILE_OFFSET_BITS=64
+ * calls (on a 32-bit target, and on a 64-bit one too, where they are
+ * aliases): openat64, preadv64, pwritev64, lockf64 and sendfile64 were not
+ * interposed, and such a program's calls went unreported (open64 is below,
+ * fcntl64 with fcntl). Reported under the name the program's source uses. */
+#define LFS64_CALLS(Y)                                                                   \
+    Y(ssize_t, pread64, "pread", (int fd, void *b, size_t n, off64_t o), (fd, b, n, o))  \
+    Y(ssize_t, pwrite64, "pwrite", (int fd, const void *b, size_t n, off64_t o),         \
+      (fd, b, n, o))                                                                     \
+    Y(ssize_t, preadv64, "preadv", (int fd, const struct iovec *v, int n, off64_t o),    \
+      (fd, v, n, o))                                                                     \
+    Y(ssize_t, pwritev64, "pwritev", (int fd, const struct iovec *v, int n, off64_t o),  \
+      (fd, v, n, o))                                                                     \
+    Y(int, lockf64, "lockf", (int fd, int cmd, off64_t n), (fd, cmd, n))                 \
+    Y(ssize_t, sendfile64, "sendfile", (int o, int i, off64_t *off, size_t n), (o, i, off, n)) \
+    Y(void *, mmap64, "mmap", (void *a, size_t n, int pr, int fl, int fd, off64_t o),    \
+      (a, n, pr, fl, fd, o))
+LFS64_CALLS(NAMED_WRAPPER)
+
+/* The checking forms that a program built with _FORTIFY_SOURCE (the
+ * default of Debian's and Ubuntu's packages, and of Ubuntu's gcc when
+ * optimizing) calls instead: glibc's headers turn printf into __printf_chk,
+ * read into __read_chk where the buffer's size is known, open with flags
+ * that are not a constant into __open_2, and so on. They were not
+ * interposed: such a program's printf in a section went unreported once
+ * stdout had its buffer (the first one was seen as malloc), its read, recv,
+ * poll, fread, fgets not at all. Reported under the name the program's
+ * source uses; the variadic printf forms are PRINT_WRAPPERs, below. */
+#define FORTIFY_CALLS(Y)                                                                 \
+    Y(ssize_t, __read_chk, "read", (int fd, void *b, size_t n, size_t bl), (fd, b, n, bl)) \
+    Y(ssize_t, __pread_chk, "pread", (int fd, void *b, size_t n, off_t o, size_t bl),    \
+      (fd, b, n, o, bl))                                                                 \
+    Y(ssize_t, __pread64_chk, "pread", (int fd, void *b, size_t n, off64_t o, size_t bl), \
+      (fd, b, n, o, bl))                                                                 \
+    Y(ssize_t, __recv_chk, "recv", (int fd, void *b, size_t n, size_t bl, int fl),       \
+      (fd, b, n, bl, fl))                                                                \
+    Y(ssize_t, __recvfrom_chk, "recvfrom", (int fd, void *b, size_t n, size_t bl, int fl, \
+                                            struct sockaddr *a, socklen_t *al),          \
+      (fd, b, n, bl, fl, a, al))                                                         \
+    Y(int, __poll_chk, "poll", (struct pollfd *f, nfds_t n, int t, size_t fl), (f, n, t, fl)) \
+    Y(int, __ppoll_chk, "ppoll", (struct pollfd *f, nfds_t n, const struct timespec *t,  \
+                                  const sigset_t *m, size_t fl), (f, n, t, m, fl))       \
+    Y(size_t, __fread_chk, "fread", (void *p, size_t pl, size_t size, size_t n, FILE *f), \
+      (p, pl, size, n, f))                                                               \
+    Y(char *, __fgets_chk, "fgets", (char *b, size_t bl, int n, FILE *f), (b, bl, n, f)) \
+    Y(int, __open_2, "open", (const char *p, int fl), (p, fl))                           \
+    Y(int, __open64_2, "open", (const char *p, int fl), (p, fl))                         \
+    Y(int, __openat_2, "openat", (int d, const char *p, int fl), (d, p, fl))             \
+    Y(int, __openat64_2, "openat", (int d, const char *p, int fl), (d, p, fl))           \
+    Y(int, __vprintf_chk, "vprintf", (int fl, const char *f, va_list ap), (fl, f, ap))   \
+    Y(int, __vfprintf_chk, "vfprintf", (FILE *s, int fl, const char *f, va_list ap),     \
+      (s, fl, f, ap))                                                                    \
+    Y(int, __vdprintf_chk, "vdprintf", (int fd, int fl, const char *f, va_list ap),      \
+      (fd, fl, f, ap))                                                                   \
+    Y(int, __vwprintf_chk, "vwprintf", (int fl, const wchar_t *f, va_list ap), (fl, f, ap)) \
+    Y(int, __vfwprintf_chk, "vfwprintf", (FILE *s, int fl, const wchar_t *f, va_list ap), \
+      (s, fl, f, ap))
+FORTIFY_CALLS(NAMED_WRAPPER)
+
+/* Formatted input (stdio reads inside glibc, out of the read wrapper's
+ * sight) and syslog (a send to the log socket inside glibc): they were not
+ * interposed. The va_list forms, under every name glibc's headers may give
+ * them (__isoc99_ for C99 scanf without _GNU_SOURCE, __isoc23_ for C23 in
+ * glibc 2.38 and later; __vsyslog_chk with _FORTIFY_SOURCE); the variadic
+ * forms are PRINT_WRAPPERs and LOG_WRAPPERs, below. A name the C library
+ * lacks is never called (nothing could have linked against it). */
+#define INPUT_CALLS(Y)                                                                   \
+    Y(int, vscanf, "vscanf", (const char *f, va_list ap), (f, ap))                       \
+    Y(int, vfscanf, "vfscanf", (FILE *s, const char *f, va_list ap), (s, f, ap))         \
+    Y(int, __isoc99_vscanf, "vscanf", (const char *f, va_list ap), (f, ap))              \
+    Y(int, __isoc99_vfscanf, "vfscanf", (FILE *s, const char *f, va_list ap), (s, f, ap)) \
+    Y(int, __isoc23_vscanf, "vscanf", (const char *f, va_list ap), (f, ap))              \
+    Y(int, __isoc23_vfscanf, "vfscanf", (FILE *s, const char *f, va_list ap), (s, f, ap))
+INPUT_CALLS(NAMED_WRAPPER)
+REAL(void, vsyslog, (int, const char *, va_list), NULL)
+REAL(void, __vsyslog_chk, (int, int, const char *, va_list), NULL)
+
+/* The _time64 forms (HAVE_TIME64_CALLS) of the timed calls above: glibc's
+ * headers send a program built with _TIME_BITS=64 on a 32-bit target to
+ * these. They are reported under the name the program's source uses
+ * (nanosleep for __nanosleep64); the backtrace shows the symbol. Their
+ * struct __timespec64 (and timeval) arguments are passed on as pointers.
+ * Where glibc predates them (2.34) nothing can call them, and they stay
+ * unresolved. */
+#if HAVE_TIME64_CALLS
+#define TIME64_CALLS(Y)                                                                  \
+    Y(int, __nanosleep64, "nanosleep", (const void *rq, void *rm), (rq, rm))             \
+    Y(int, __clock_nanosleep_time64, "clock_nanosleep",                                  \
+      (clockid_t c, int fl, const void *rq, void *rm), (c, fl, rq, rm))                  \
+    Y(int, __thrd_sleep64, "thrd_sleep", (const void *d, void *r), (d, r))               \
+    Y(int, __pthread_mutex_timedlock64, "pthread_mutex_timedlock",                       \
+      (pthread_mutex_t *m, const void *t), (m, t))                                       \
+    Y(int, __pthread_mutex_clocklock64, "pthread_mutex_clocklock",                       \
+      (pthread_mutex_t *m, clockid_t c, const void *t), (m, c, t))                       \
+    Y(int, __pthread_cond_timedwait64, "pthread_cond_timedwait",                         \
+      (pthread_cond_t *c, pthread_mutex_t *m, const void *t), (c, m, t))                 \
+    Y(int, __pthread_cond_clockwait64, "pthread_cond_clockwait",                         \
+      (pthread_cond_t *c, pthread_mutex_t *m, clockid_t k, const void *t), (c, m, k, t)) \
+    Y(int, __pthread_rwlock_timedrdlock64, "pthread_rwlock_timedrdlock",                 \
+      (pthread_rwlock_t *l, const void *t), (l, t))                                      \
+    Y(int, __pthread_rwlock_timedwrlock64, "pthread_rwlock_timedwrlock",                 \
+      (pthread_rwlock_t *l, const void *t), (l, t))                                      \
+    Y(int, __pthread_rwlock_clockrdlock64, "pthread_rwlock_clockrdlock",                 \
+      (pthread_rwlock_t *l, clockid_t c, const void *t), (l, c, t))                      \
+    Y(int, __pthread_rwlock_clockwrlock64, "pthread_rwlock_clockwrlock",                 \
+      (pthread_rwlock_t *l, clockid_t c, const void *t), (l, c, t))                      \
+    Y(int, __sem_timedwait64, "sem_timedwait", (sem_t *s, const void *t), (s, t))        \
+    Y(int, __sem_clockwait64, "sem_clockwait", (sem_t *s, clockid_t c, const void *t),   \
+      (s, c, t))                                                                         \
+    Y(int, __pthread_timedjoin_np64, "pthread_timedjoin_np",                             \
+      (pthread_t t, void **r, const void *d), (t, r, d))                                 \
+    Y(int, __pthread_clockjoin_np64, "pthread_clockjoin_np",                             \
+      (pthread_t t, void **r, clockid_t c, const void *d), (t, r, c, d))                 \
+    Y(int, __mtx_timedlock64, "mtx_timedlock", (mtx_t *m, const void *t), (m, t))        \
+    Y(int, __cnd_timedwait64, "cnd_timedwait", (cnd_t *c, mtx_t *m, const void *t),      \
+      (c, m, t))                                                                         \
+    Y(int, __sigtimedwait64, "sigtimedwait", (const sigset_t *m, siginfo_t *in,          \
+                                              const void *t), (m, in, t))                \
+    Y(int, __select64, "select", (int n, fd_set *r, fd_set *w, fd_set *e, void *t),      \
+      (n, r, w, e, t))                                                                   \
+    Y(int, __pselect64, "pselect", (int n, fd_set *r, fd_set *w, fd_set *e, const void *t, \
+                                    const sigset_t *m), (n, r, w, e, t, m))              \
+    Y(int, __ppoll64, "ppoll", (struct pollfd *f, nfds_t n, const void *t,              \
+                                const sigset_t *m), (f, n, t, m))                        \
+    Y(int, __epoll_pwait2_time64, "epoll_pwait2", (int ep, struct epoll_event *ev, int n, \
+                                                   const void *t, const sigset_t *m),    \
+      (ep, ev, n, t, m))                                                                 \
+    Y(int, __recvmmsg64, "recvmmsg", (int fd, struct mmsghdr *m, unsigned n, int fl,     \
+                                      void *t), (fd, m, n, fl, t))                       \
+    Y(ssize_t, __mq_timedreceive_time64, "mq_timedreceive",                              \
+      (mqd_t q, char *b, size_t n, unsigned *pr, const void *t), (q, b, n, pr, t))       \
+    Y(int, __mq_timedsend_time64, "mq_timedsend",                                        \
+      (mqd_t q, const char *b, size_t n, unsigned pr, const void *t), (q, b, n, pr, t))  \
+    Y(pid_t, __wait3_time64, "wait3", (int *st, int o, void *ru), (st, o, ru))           \
+    Y(pid_t, __wait4_time64, "wait4", (pid_t p, int *st, int o, void *ru), (p, st, o, ru)) \
+    Y(int, __ppoll64_chk, "ppoll", (struct pollfd *f, nfds_t n, const void *t,          \
+                                    const sigset_t *m, size_t fl), (f, n, t, m, fl))
+TIME64_CALLS(NAMED_WRAPPER)
+#else
+#define TIME64_CALLS(Y)
+#endif
+
+/* Whether the setting `name` holds `value`. Unset or empty: no. Another
+ * value is ignored with a line on stderr saying so: a typo (warn as Warn,
+ * once as 1) went unnoticed, and the program ran under other settings than
+ * it was given. */
+static bool setting(const char *name, const char *value)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return false;
+    if (strcmp(v, value) == 0)
+        return true;
+    say("ferry-rtcheck: ");
+    say(name);
+    say("=");
+    say(v);
+    say(" not understood (the one value it takes is ");
+    say(value);
+    say("): ignored\n");
+    return false;
+}
 
 __attribute__((constructor)) static void rtcheck_init(void)
 {
     in_checker++;
-    const char *mode = getenv("FERRY_RTCHECK");
-    warn_only = mode && strcmp(mode, "warn") == 0;
-    const char *sc = getenv("FERRY_RTCHECK_SYSCALLS");
-    flag_all_syscalls = sc && strcmp(sc, "all") == 0;
+    warn_only = setting("FERRY_RTCHECK", "warn");
+    flag_all_syscalls = setting("FERRY_RTCHECK_SYSCALLS", "all");
+    once_per_site = setting("FERRY_RTCHECK_SITES", "once");
     /* Resolve everything now, outside any real-time section. */
     get_malloc(); get_calloc(); get_realloc(); get_free();
     get_aligned_alloc(); get_posix_memalign(); get_memalign(); get_valloc();
@@ -466,11 +693,19 @@ __attribute__((constructor)) static void rtcheck_init(void)
     get_pthread_rwlock_timedrdlock(); get_pthread_rwlock_timedwrlock();
     get_sem_wait(); get_sem_timedwait();
     get_sleep(); get_usleep(); get_nanosleep(); get_clock_nanosleep();
-    get_read(); get_write(); get_open(); get_open64(); get_openat(); get_close();
+    get_read(); get_write(); get_open(); get_open64(); get_openat(); get_openat64(); get_close();
     get_poll(); get_ppoll(); get_epoll_wait(); get_epoll_pwait(); get_syscall();
     get_vprintf(); get_vfprintf(); get_puts(); get_fputs(); get_fwrite(); get_fflush();
     get_fcntl(); get_fcntl64(); get_perror(); get_mremap();
     SIMPLE_CALLS(SIMPLE_RESOLVE)
+    LFS64_CALLS(NAMED_RESOLVE)
+    TIME64_CALLS(NAMED_RESOLVE)
+    FORTIFY_CALLS(NAMED_RESOLVE)
+    INPUT_CALLS(NAMED_RESOLVE)
+    get_vsyslog(); get___vsyslog_chk();
+#if HAVE_TIME64_CALLS
+    get___fcntl_time64();
+#endif
     /* backtrace() loads libgcc's unwinder (dlopen, malloc) on first use: do
      * that now, so that reporting from a real-time section works. */
     void *frames[4];
@@ -513,11 +748,16 @@ EXPORT void *realloc(void *p, size_t n)
     return get_realloc()(p, n);
 }
 
+/* free(NULL) does nothing (C11 7.22.3.3; glibc returns at once): it is
+ * real-time safe and not reported. It was, so a section that ran a
+ * cleanup with nothing to free, or C++'s delete of a null pointer
+ * (operator delete calls free), aborted the program. */
 EXPORT void free(void *p)
 {
     if (p && in_arena(p))
         return;
-    CHECK("free");
+    if (p)
+        CHECK("free");
     get_free()(p);
 }
 
@@ -669,35 +909,25 @@ static mode_t open_mode(int flags, va_list ap)
     return 0;
 }
 
-EXPORT int open(const char *path, int flags, ...)
-{
-    va_list ap;
-    va_start(ap, flags);
-    mode_t mode = open_mode(flags, ap);
-    va_end(ap);
-    CHECK("open");
-    return get_open()(path, flags, mode);
-}
-
-EXPORT int open64(const char *path, int flags, ...)
-{
-    va_list ap;
-    va_start(ap, flags);
-    mode_t mode = open_mode(flags, ap);
-    va_end(ap);
-    CHECK("open");
-    return get_open64()(path, flags, mode);
-}
-
-EXPORT int openat(int dir, const char *path, int flags, ...)
-{
-    va_list ap;
-    va_start(ap, flags);
-    mode_t mode = open_mode(flags, ap);
-    va_end(ap);
-    CHECK("openat");
-    return get_openat()(dir, path, flags, mode);
-}
+/* open, openat and their 64-bit-offset forms (open64 and openat64, which
+ * a program built with _FILE_OFFSET_BITS=64 calls): the mode argument is
+ * there only when the flags create a file. */
+#define OPEN_WRAPPER(name, shown, params, args)                          \
+    EXPORT int rtcheck_##name params __asm__(#name);                     \
+    int rtcheck_##name params                                            \
+    {                                                                    \
+        va_list ap;                                                      \
+        va_start(ap, flags);                                             \
+        mode_t mode = open_mode(flags, ap);                              \
+        va_end(ap);                                                      \
+        CHECK(shown);                                                    \
+        return get_##name() args;                                        \
+    }
+OPEN_WRAPPER(open, "open", (const char *path, int flags, ...), (path, flags, mode))
+OPEN_WRAPPER(open64, "open", (const char *path, int flags, ...), (path, flags, mode))
+OPEN_WRAPPER(openat, "openat", (int dir, const char *path, int flags, ...), (dir, path, flags, mode))
+OPEN_WRAPPER(openat64, "openat", (int dir, const char *path, int flags, ...),
+             (dir, path, flags, mode))
 
 EXPORT int close(int fd)
 {
@@ -732,29 +962,25 @@ static bool fcntl_waits(int cmd)
         ;
 }
 
-EXPORT int rtcheck_fcntl(int fd, int cmd, ...) __asm__("fcntl");
-int rtcheck_fcntl(int fd, int cmd, ...)
-{
-    va_list ap;
-    va_start(ap, cmd);
-    void *arg = va_arg(ap, void *);
-    va_end(ap);
-    if (fcntl_waits(cmd))
-        CHECK("fcntl(F_SETLKW)");
-    return get_fcntl()(fd, cmd, arg);
-}
-
-EXPORT int rtcheck_fcntl64(int fd, int cmd, ...) __asm__("fcntl64");
-int rtcheck_fcntl64(int fd, int cmd, ...)
-{
-    va_list ap;
-    va_start(ap, cmd);
-    void *arg = va_arg(ap, void *);
-    va_end(ap);
-    if (fcntl_waits(cmd))
-        CHECK("fcntl(F_SETLKW)");
-    return get_fcntl64()(fd, cmd, arg);
-}
+/* fcntl, fcntl64 (64-bit offsets on a 32-bit target) and __fcntl_time64
+ * (also 64-bit time there): the same wrapper under each name. */
+#define FCNTL_WRAPPER(name)                                               \
+    EXPORT int rtcheck_##name(int fd, int cmd, ...) __asm__(#name);      \
+    int rtcheck_##name(int fd, int cmd, ...)                             \
+    {                                                                    \
+        va_list ap;                                                      \
+        va_start(ap, cmd);                                               \
+        void *arg = va_arg(ap, void *);                                  \
+        va_end(ap);                                                      \
+        if (fcntl_waits(cmd))                                            \
+            CHECK("fcntl(F_SETLKW)");                                    \
+        return get_##name()(fd, cmd, arg);                               \
+    }
+FCNTL_WRAPPER(fcntl)
+FCNTL_WRAPPER(fcntl64)
+#if HAVE_TIME64_CALLS
+FCNTL_WRAPPER(__fcntl_time64)
+#endif
 
 /* mremap(): its fifth argument (the new address) is there only with
  * MREMAP_FIXED; passed on as given. */
@@ -780,8 +1006,8 @@ EXPORT int epoll_pwait(int ep, struct epoll_event *ev, int n, int timeout, const
     return get_epoll_pwait()(ep, ev, n, timeout, m);
 }
 
-/* syscall(): only futex is a real-time violation by itself here; other
- * numbers are forwarded unchecked (use FERRY_RTCHECK_SYSCALLS=all to flag
+/* syscall(): only the futex calls are real-time violations by themselves
+ * here; other numbers are forwarded unchecked (use FERRY_RTCHECK_SYSCALLS=all to flag
  * every syscall() from a real-time section). */
 EXPORT long syscall(long nr, ...)
 {
@@ -791,14 +1017,21 @@ EXPORT long syscall(long nr, ...)
     long a4 = va_arg(ap, long), a5 = va_arg(ap, long), a6 = va_arg(ap, long);
     va_end(ap);
     if (__builtin_expect(thread_in_rt(), 0)) {
-#ifdef SYS_futex_waitv
-        if (nr == SYS_futex_waitv)
-            report("syscall(SYS_futex_waitv)");
-#endif
+        const char *what = NULL;
         if (nr == SYS_futex)
-            report("syscall(SYS_futex)");
+            what = "syscall(SYS_futex)";
+#ifdef SYS_futex_waitv
+        else if (nr == SYS_futex_waitv)
+            what = "syscall(SYS_futex_waitv)";
+#endif
+#ifdef SYS_futex_time64
+        else if (nr == SYS_futex_time64)   /* 32-bit, with a 64-bit timespec */
+            what = "syscall(SYS_futex_time64)";
+#endif
         else if (flag_all_syscalls)
-            report("syscall");
+            what = "syscall";
+        if (what)
+            report(what, __builtin_return_address(0));
     }
     return get_syscall()(nr, a1, a2, a3, a4, a5, a6);
 }
@@ -810,26 +1043,6 @@ EXPORT long syscall(long nr, ...)
 /* The wrappers added later carry asm labels, as SIMPLE_WRAPPER's do:
  * glibc's headers define vprintf inline when optimizing, and dprintf,
  * wprintf and fwprintf with _FORTIFY_SOURCE. */
-
-EXPORT int printf(const char *fmt, ...)
-{
-    CHECK("printf");
-    va_list ap;
-    va_start(ap, fmt);
-    int r = get_vprintf()(fmt, ap);
-    va_end(ap);
-    return r;
-}
-
-EXPORT int fprintf(FILE *f, const char *fmt, ...)
-{
-    CHECK("fprintf");
-    va_list ap;
-    va_start(ap, fmt);
-    int r = get_vfprintf()(f, fmt, ap);
-    va_end(ap);
-    return r;
-}
 
 EXPORT int vfprintf(FILE *f, const char *fmt, va_list ap)
 {
@@ -844,37 +1057,68 @@ int rtcheck_vprintf(const char *fmt, va_list ap)
     return get_vprintf()(fmt, ap);
 }
 
-EXPORT int rtcheck_dprintf(int fd, const char *fmt, ...) __asm__("dprintf");
-int rtcheck_dprintf(int fd, const char *fmt, ...)
+/* The variadic print calls, each forwarded to its va_list form. */
+#define PRINT_WRAPPER(name, shown, vname, params, args, last)            \
+    EXPORT int rtcheck_##name params __asm__(#name);                     \
+    int rtcheck_##name params                                            \
+    {                                                                    \
+        CHECK(shown);                                                    \
+        va_list ap;                                                      \
+        va_start(ap, last);                                              \
+        int r = get_##vname() args;                                      \
+        va_end(ap);                                                      \
+        return r;                                                        \
+    }
+PRINT_WRAPPER(printf, "printf", vprintf, (const char *fmt, ...), (fmt, ap), fmt)
+PRINT_WRAPPER(fprintf, "fprintf", vfprintf, (FILE *f, const char *fmt, ...), (f, fmt, ap), fmt)
+PRINT_WRAPPER(dprintf, "dprintf", vdprintf, (int fd, const char *fmt, ...), (fd, fmt, ap), fmt)
+PRINT_WRAPPER(wprintf, "wprintf", vwprintf, (const wchar_t *fmt, ...), (fmt, ap), fmt)
+PRINT_WRAPPER(fwprintf, "fwprintf", vfwprintf, (FILE *f, const wchar_t *fmt, ...), (f, fmt, ap), fmt)
+/* _FORTIFY_SOURCE's forms (FORTIFY_CALLS), with their flag argument. */
+PRINT_WRAPPER(__printf_chk, "printf", __vprintf_chk, (int fl, const char *fmt, ...), (fl, fmt, ap), fmt)
+PRINT_WRAPPER(__fprintf_chk, "fprintf", __vfprintf_chk, (FILE *f, int fl, const char *fmt, ...),
+              (f, fl, fmt, ap), fmt)
+PRINT_WRAPPER(__dprintf_chk, "dprintf", __vdprintf_chk, (int fd, int fl, const char *fmt, ...),
+              (fd, fl, fmt, ap), fmt)
+PRINT_WRAPPER(__wprintf_chk, "wprintf", __vwprintf_chk, (int fl, const wchar_t *fmt, ...),
+              (fl, fmt, ap), fmt)
+PRINT_WRAPPER(__fwprintf_chk, "fwprintf", __vfwprintf_chk, (FILE *f, int fl, const wchar_t *fmt, ...),
+              (f, fl, fmt, ap), fmt)
+PRINT_WRAPPER(scanf, "scanf", vscanf, (const char *fmt, ...), (fmt, ap), fmt)
+PRINT_WRAPPER(fscanf, "fscanf", vfscanf, (FILE *f, const char *fmt, ...), (f, fmt, ap), fmt)
+PRINT_WRAPPER(__isoc99_scanf, "scanf", __isoc99_vscanf, (const char *fmt, ...), (fmt, ap), fmt)
+PRINT_WRAPPER(__isoc99_fscanf, "fscanf", __isoc99_vfscanf, (FILE *f, const char *fmt, ...),
+              (f, fmt, ap), fmt)
+PRINT_WRAPPER(__isoc23_scanf, "scanf", __isoc23_vscanf, (const char *fmt, ...), (fmt, ap), fmt)
+PRINT_WRAPPER(__isoc23_fscanf, "fscanf", __isoc23_vfscanf, (FILE *f, const char *fmt, ...),
+              (f, fmt, ap), fmt)
+
+/* syslog and its forms, which return nothing. */
+#define LOG_WRAPPER(name, vname, params, args, last)                     \
+    EXPORT void rtcheck_##name params __asm__(#name);                    \
+    void rtcheck_##name params                                           \
+    {                                                                    \
+        CHECK("syslog");                                                 \
+        va_list ap;                                                      \
+        va_start(ap, last);                                              \
+        get_##vname() args;                                              \
+        va_end(ap);                                                      \
+    }
+LOG_WRAPPER(syslog, vsyslog, (int pr, const char *fmt, ...), (pr, fmt, ap), fmt)
+LOG_WRAPPER(__syslog_chk, __vsyslog_chk, (int pr, int fl, const char *fmt, ...), (pr, fl, fmt, ap), fmt)
+
+EXPORT void rtcheck_vsyslog(int pr, const char *fmt, va_list ap) __asm__("vsyslog");
+void rtcheck_vsyslog(int pr, const char *fmt, va_list ap)
 {
-    CHECK("dprintf");
-    va_list ap;
-    va_start(ap, fmt);
-    int r = get_vdprintf()(fd, fmt, ap);
-    va_end(ap);
-    return r;
+    CHECK("vsyslog");
+    get_vsyslog()(pr, fmt, ap);
 }
 
-EXPORT int rtcheck_fwprintf(FILE *f, const wchar_t *fmt, ...) __asm__("fwprintf");
-int rtcheck_fwprintf(FILE *f, const wchar_t *fmt, ...)
+EXPORT void rtcheck___vsyslog_chk(int pr, int fl, const char *fmt, va_list ap) __asm__("__vsyslog_chk");
+void rtcheck___vsyslog_chk(int pr, int fl, const char *fmt, va_list ap)
 {
-    CHECK("fwprintf");
-    va_list ap;
-    va_start(ap, fmt);
-    int r = get_vfwprintf()(f, fmt, ap);
-    va_end(ap);
-    return r;
-}
-
-EXPORT int rtcheck_wprintf(const wchar_t *fmt, ...) __asm__("wprintf");
-int rtcheck_wprintf(const wchar_t *fmt, ...)
-{
-    CHECK("wprintf");
-    va_list ap;
-    va_start(ap, fmt);
-    int r = get_vwprintf()(fmt, ap);
-    va_end(ap);
-    return r;
+    CHECK("vsyslog");
+    get___vsyslog_chk()(pr, fl, fmt, ap);
 }
 
 EXPORT void rtcheck_perror(const char *s) __asm__("perror");

@@ -32,10 +32,12 @@
 #include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/select.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <syslog.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <threads.h>
@@ -303,6 +305,27 @@ FERRY_DEATH_TEST(death_free, "ferry-rtcheck: free in real-time section")
     void *volatile p = malloc(32);
     ferry_rt_enter();
     free(p);
+}
+
+/* free(NULL) is a no-op, allowed in a section (it was reported, and a
+ * cleanup with nothing to free, or a C++ delete of a null pointer, aborted
+ * the program); realloc(NULL, n) allocates and is caught (death_realloc
+ * and below). */
+FERRY_TEST(clean_free_null)
+{
+    void *volatile none = NULL;
+    ferry_rt_enter();
+    CHECK(checker_sees_rt());
+    free(none);
+    ferry_rt_exit();
+}
+
+FERRY_DEATH_TEST(death_realloc_null, "ferry-rtcheck: realloc in real-time section")
+{
+    void *volatile none = NULL;
+    ferry_rt_enter();
+    void *volatile p = realloc(none, 16);
+    (void)p;
 }
 
 FERRY_DEATH_TEST(death_calloc_nested, "ferry-rtcheck: calloc in real-time section")
@@ -679,6 +702,20 @@ FERRY_DEATH_TEST(death_waitpid, "ferry-rtcheck: waitpid in real-time section")
 {
     ferry_rt_enter();
     waitpid(-1, NULL, WNOHANG);
+}
+
+/* wait3 and wait4 wait for a child as waitpid does (they were not
+ * interposed). */
+FERRY_DEATH_TEST(death_wait3, "ferry-rtcheck: wait3 in real-time section")
+{
+    ferry_rt_enter();
+    (void)wait3(NULL, WNOHANG, NULL);
+}
+
+FERRY_DEATH_TEST(death_wait4, "ferry-rtcheck: wait4 in real-time section")
+{
+    ferry_rt_enter();
+    (void)wait4(-1, NULL, WNOHANG, NULL);
 }
 
 FERRY_DEATH_TEST(death_wait, "ferry-rtcheck: wait in real-time section")
@@ -1285,6 +1322,63 @@ FERRY_DEATH_TEST(death_fflush, "ferry-rtcheck: fflush in real-time section")
     fflush(f);
 }
 
+/* Formatted input reads inside glibc (out of the read wrapper's sight), and
+ * syslog sends to the log socket there: they were not interposed. The
+ * stream is buffered in our memory, so that the report is not a malloc. */
+static FILE *memory_stream(void)
+{
+    static char text[] = "42 43\n", buf[64];
+    FILE *f = fmemopen(text, sizeof text - 1, "r");
+    CHECK(f != NULL);
+    CHECK_EQ(setvbuf(f, buf, _IOFBF, sizeof buf), 0);
+    return f;
+}
+
+FERRY_DEATH_TEST(death_fscanf, "ferry-rtcheck: fscanf in real-time section")
+{
+    FILE *f = memory_stream();
+    int x;
+    ferry_rt_enter();
+    (void)!fscanf(f, "%d", &x);
+}
+
+/* The name C99 programs built without _GNU_SOURCE call (glibc's headers
+ * send fscanf there). */
+FERRY_DEATH_TEST(death_isoc99_fscanf, "ferry-rtcheck: fscanf in real-time section")
+{
+    FILE *f = memory_stream();
+    int (*isoc99_fscanf)(FILE *, const char *, ...);
+    void *sym = dlsym(RTLD_DEFAULT, "__isoc99_fscanf");
+    CHECK(sym != NULL);
+    memcpy(&isoc99_fscanf, &sym, sizeof isoc99_fscanf);
+    int x;
+    ferry_rt_enter();
+    (void)isoc99_fscanf(f, "%d", &x);
+}
+
+/* Outside a section they read as before. */
+FERRY_TEST(clean_fscanf_outside_sections)
+{
+    FILE *f = memory_stream();
+    int (*isoc99_fscanf)(FILE *, const char *, ...);
+    void *sym = dlsym(RTLD_DEFAULT, "__isoc99_fscanf");
+    CHECK(sym != NULL);
+    memcpy(&isoc99_fscanf, &sym, sizeof isoc99_fscanf);
+    int x = 0, y = 0;
+    CHECK_EQ(fscanf(f, "%d", &x), 1);
+    CHECK_EQ(isoc99_fscanf(f, "%d", &y), 1);
+    CHECK_EQ(x, 42);
+    CHECK_EQ(y, 43);
+    fclose(f);
+}
+
+FERRY_DEATH_TEST(death_syslog, "ferry-rtcheck: syslog in real-time section")
+{
+    setlogmask(LOG_MASK(LOG_EMERG));   /* nothing reaches the system's log */
+    ferry_rt_enter();
+    syslog(LOG_DEBUG, "rtcheck_test %d", 1);
+}
+
 FERRY_DEATH_TEST(death_getline, "ferry-rtcheck: getline in real-time section")
 {
     FILE *f = fopen("/dev/null", "r");
@@ -1459,4 +1553,147 @@ FERRY_DEATH_TEST(death_ferry_rcu_sync_enter, "ferry-rtcheck: ferry_rcu_sync_ente
     CHECK_EQ(ferry_rcu_sync_init(&rs), 0);
     ferry_rt_enter();
     (void)ferry_rcu_sync_enter(&rs);
+}
+
+/* FERRY_RTCHECK_SITES=once: the table of call sites already reported. A
+ * site is new once, then seen; 0 (no caller known) is never recorded; when
+ * the table is full (4096 sites) a new site is reported every time rather
+ * than dropped, and the sites already in it stay seen. */
+FERRY_TEST(clean_site_table)
+{
+    bool (*first)(uintptr_t);
+    void *sym = dlsym(RTLD_DEFAULT, "ferry_rtcheck__test_site_first");
+    CHECK_MSG(sym != NULL, "libferry-rtcheck.so is not preloaded");
+    memcpy(&first, &sym, sizeof first);
+    enum { SITES = 4096 };
+    /* Made-up return addresses, close together as real ones are. */
+    uintptr_t base = (uintptr_t)0x10000;
+    CHECK(first(0));
+    CHECK(first(0));
+    for (uintptr_t i = 0; i < SITES; i++)
+        CHECK_MSG(first(base + 5 * i), "site %zu not new", (size_t)i);
+    for (uintptr_t i = 0; i < SITES; i++)
+        CHECK_MSG(!first(base + 5 * i), "site %zu reported twice", (size_t)i);
+    for (uintptr_t i = SITES; i < SITES + 100; i++) {
+        CHECK(first(base + 5 * i));   /* full: reported, each time */
+        CHECK(first(base + 5 * i));
+    }
+    CHECK(!first(base));
+}
+
+/* The body that a program runs under FERRY_RTCHECK=warn (and maybe
+ * FERRY_RTCHECK_SITES=once): ten allocations at one call site, one at
+ * another. Each site is a function of its own, called through a volatile
+ * pointer, so that the compiler cannot copy its call. Without the warn
+ * setting (a plain run of the suite) it does nothing. */
+__attribute__((noinline)) static void alloc_at_site_a(void)
+{
+    void *volatile p = malloc(16);
+    free(p);
+}
+
+__attribute__((noinline)) static void alloc_at_site_b(void)
+{
+    void *volatile p = malloc(32);
+    free(p);
+}
+
+FERRY_TEST(clean_sites_child)
+{
+    const char *mode = getenv("FERRY_RTCHECK");
+    if (!mode || strcmp(mode, "warn") != 0)
+        return;
+    void (*volatile a)(void) = alloc_at_site_a;
+    void (*volatile b)(void) = alloc_at_site_b;
+    ferry_rt_enter();
+    for (int i = 0; i < 10; i++)
+        a();
+    b();
+    ferry_rt_exit();
+}
+
+static size_t count_of(const char *text, const char *what)
+{
+    size_t n = 0;
+    for (const char *p = text; (p = strstr(p, what)) != NULL; p += strlen(what))
+        n++;
+    return n;
+}
+
+/* Runs case `name` in a new program with the given FERRY_RTCHECK and
+ * FERRY_RTCHECK_SITES (NULL: unset); returns its stderr (a static buffer)
+ * and its wait status in *status. */
+static const char *run_case(const char *name, const char *mode, const char *sites, int *status)
+{
+    int p[2];
+    CHECK_EQ(pipe(p), 0);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        dup2(p[1], STDERR_FILENO);
+        close(p[0]);
+        const char *names[] = {"FERRY_RTCHECK", "FERRY_RTCHECK_SITES"}, *values[] = {mode, sites};
+        for (int i = 0; i < 2; i++) {
+            if (values[i])
+                setenv(names[i], values[i], 1);
+            else
+                unsetenv(names[i]);
+        }
+        execl("/proc/self/exe", "rtcheck_test", name, (char *)NULL);
+        _exit(99);
+    }
+    close(p[1]);
+    static char out[1 << 20];
+    size_t len = 0;
+    ssize_t r;
+    while (len < sizeof out - 1 && (r = read(p[0], out + len, sizeof out - 1 - len)) != 0) {
+        if (r < 0) {
+            CHECK(errno == EINTR);
+            continue;
+        }
+        len += (size_t)r;
+    }
+    out[len] = '\0';
+    close(p[0]);
+    CHECK_EQ(waitpid(pid, status, 0), pid);
+    return out;
+}
+
+/* Runs clean_sites_child under FERRY_RTCHECK=warn and FERRY_RTCHECK_SITES=
+ * sites; returns how many malloc reports it printed. */
+static size_t malloc_reports(const char *sites)
+{
+    int st;
+    const char *out = run_case("clean_sites_child", "warn", sites, &st);
+    CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x", (unsigned)st);
+    CHECK_EQ(count_of(out, "ferry-rtcheck: free in real-time section"),
+             count_of(out, "ferry-rtcheck: malloc in real-time section"));
+    return count_of(out, "ferry-rtcheck: malloc in real-time section");
+}
+
+/* Every call is reported by default; with FERRY_RTCHECK_SITES=once each
+ * call site only the first time (a loop that allocated in a section filled
+ * the log with one report per round); another value is the default (and
+ * said to be ignored: clean_settings_not_understood). */
+FERRY_TEST(clean_warn_once_per_site)
+{
+    CHECK_EQ(malloc_reports(NULL), 11);
+    CHECK_EQ(malloc_reports("once"), 2);
+    CHECK_EQ(malloc_reports("every"), 11);
+}
+
+/* A setting with a value the checker does not know is ignored, and the
+ * checker says so when it starts (FERRY_RTCHECK=Warn ran in the default
+ * mode, aborting at the first report, without a word about why). */
+FERRY_TEST(clean_settings_not_understood)
+{
+    int st;
+    const char *out = run_case("clean_sites_child", "Warn", "1", &st);
+    CHECK_MSG(strstr(out, "ferry-rtcheck: FERRY_RTCHECK=Warn not understood") != NULL, "%s", out);
+    CHECK_MSG(strstr(out, "ferry-rtcheck: FERRY_RTCHECK_SITES=1 not understood") != NULL, "%s", out);
+    /* Unknown: the default mode. The child case does nothing then. */
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    out = run_case("clean_sites_child", "", "", &st);   /* empty: unset */
+    CHECK_MSG(strstr(out, "not understood") == NULL, "%s", out);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
