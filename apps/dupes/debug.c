@@ -47,18 +47,18 @@ static int parse_at(const char *s, const char *const *names, int nnames, uint64_
 
 int debug_init(void)
 {
-    static const char *const stages[DBG_STAGES] = { "", "walk", "hash", "row" };
+    static const char *const stages[DBG_STAGES] = { "", "walk", "hash", "row", "done" };
     static const char *const sites[FAIL_SITES] = { "", "dir", "thread", "send", "open", "dirset", "loops",
-                                                          "read" };
+                                                          "read", "again" };
     const char *s = getenv("FERRY_DUPES_DEBUG_SIGINT");
     if (s && *s && !(debug.sigint_stage = parse_at(s, stages, DBG_STAGES, &debug.sigint_at))) {
-        msg("FERRY_DUPES_DEBUG_SIGINT=%s: want walk:K, hash:K or row:K", s);
+        msg("FERRY_DUPES_DEBUG_SIGINT=%s: want walk:K, hash:K, row:K or done:1", s);
         return -1;
     }
     s = getenv("FERRY_DUPES_DEBUG_FAIL");
     if (s && *s && !(debug.fail_site = parse_at(s, sites, FAIL_SITES, &debug.fail_at))) {
-        msg("FERRY_DUPES_DEBUG_FAIL=%s: want dir:K, thread:K, send:K, open:K, dirset:K, loops:K "
-            "or read:K", s);
+        msg("FERRY_DUPES_DEBUG_FAIL=%s: want dir:K, thread:K, send:K, open:K, dirset:K, loops:K, "
+            "read:K or again:K", s);
         return -1;
     }
     s = getenv("FERRY_DUPES_DEBUG_BEFORE_OPEN");

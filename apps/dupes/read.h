@@ -13,8 +13,9 @@
 
 /* Open n for reading (O_NONBLOCK: a FIFO put in its place cannot block us;
  * O_NOATIME where permitted) and check it is the same regular file with the
- * same size, mtime and ctime. The fd, or -1 with *status set (and the
- * message printed, the counter counted). */
+ * same size, mtime and ctime; then clear O_NONBLOCK (the reads block, as
+ * reads of a file do). The fd, or -1 with *status set (and the message
+ * printed, the counter counted; a failing fcntl is a read error). */
 int read_open(struct dupes *d, struct node *n, uint8_t *status);
 
 /* After hashing: is it unchanged and still linked? ST_OK, ST_CHANGED or
@@ -39,7 +40,9 @@ uint8_t read_longer(struct dupes *d, struct node *n);
 bool stat_same(const struct node *n, const struct stat *st);
 
 /* pread(2) until n bytes, the end of the file or an error (a short read or
- * EINTR is read on): the count, or -errno. */
+ * EINTR is read on; EAGAIN, should something have made fd non-blocking
+ * again, makes it blocking and is read on, up to 8 in a row): the count,
+ * or -errno. */
 ssize_t read_at(int fd, uint8_t *p, size_t n, uint64_t off);
 
 struct hasher;

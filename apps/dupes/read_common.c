@@ -17,12 +17,20 @@
 /* pread(2), or with FERRY_DUPES_DEBUG_SHORT_READS as a file system that
  * returns less than asked (FUSE with direct_io does) and is interrupted:
  * at most SHORT_READ bytes a call, and EINTR every fifth call; with
- * FERRY_DUPES_DEBUG_FAIL=read:K the K-th call fails with EIO. */
+ * FERRY_DUPES_DEBUG_FAIL=read:K the K-th call fails with EIO, with
+ * again:K it sets O_NONBLOCK on fd and fails with EAGAIN. */
 #define SHORT_READ 4097
 static ssize_t file_pread(int fd, uint8_t *p, size_t n, uint64_t off)
 {
     if (debug_fail(FAIL_READ)) {
         errno = EIO;
+        return -1;
+    }
+    if (debug_fail(FAIL_AGAIN)) { /* as if another holder of the file made it non-blocking */
+        int fl = fcntl(fd, F_GETFL);
+        if (fl >= 0)
+            fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+        errno = EAGAIN;
         return -1;
     }
     if (debug.short_reads) {
@@ -37,16 +45,44 @@ static ssize_t file_pread(int fd, uint8_t *p, size_t n, uint64_t off)
     return pread(fd, p, n, (off_t)off);
 }
 
+/* Make fd blocking: 0 or -errno. */
+static int set_blocking(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0)
+        return -errno;
+    if ((fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0)
+        return -errno;
+    return 0;
+}
+
+/* EAGAINs in a row that read_at takes before it gives up (each after
+ * making fd blocking again). */
+#define AGAIN_MAX 8
+
 ssize_t read_at(int fd, uint8_t *p, size_t n, uint64_t off)
 {
     size_t got = 0;
+    unsigned again = 0;
     while (got < n) {
         ssize_t r = file_pread(fd, p + got, n - got, off + got);
         if (r < 0) {
-            if (errno == EINTR)
+            int err = errno;
+            if (err == EINTR)
                 continue;
-            return -errno;
+            /* read_open made it blocking; something else made it
+             * non-blocking again (a regular file is always "ready", yet a
+             * network file system may say EAGAIN): blocking once more, a
+             * few times, then a read error like any other. */
+            if ((err == EAGAIN || err == EWOULDBLOCK) && ++again <= AGAIN_MAX) {
+                int e = set_blocking(fd);
+                if (e)
+                    return e;
+                continue;
+            }
+            return -err;
         }
+        again = 0;
         if (r == 0)
             break;
         got += (size_t)r;
@@ -134,6 +170,13 @@ int read_open(struct dupes *d, struct node *n, uint8_t *status)
     if (fstat(fd, &st) != 0 || !stat_same(n, &st)) {
         close(fd);
         *status = changed(d, n, "since it was listed");
+        return -1;
+    }
+    /* A regular file: it is read blocking (O_NONBLOCK was for the open). */
+    int e = set_blocking(fd);
+    if (e) {
+        close(fd);
+        *status = read_failed(d, n, e);
         return -1;
     }
     *status = ST_OK;

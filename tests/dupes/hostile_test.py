@@ -1706,5 +1706,70 @@ def case_opens_out_of_memory():
         fail_each(root, "open", (["--no-db"], ["--no-db", "--verify"]), 40, 1000)
 
 
+# ---------------------------------------------------------------------------
+# Stale hashes, non-blocking files, late signals
+
+def write_files(root, files):
+    """files: {name: bytes}, created under root (made)."""
+    os.makedirs(root, exist_ok=True)
+    for name, data in files.items():
+        with open(root + b"/" + name, "wb") as f:
+            f.write(data)
+
+
+def row_hashes(db, path):
+    """(partial, full) of path's index row, or None: no row."""
+    con = sqlite3.connect(db.decode())
+    try:
+        r = con.execute("SELECT partial, full FROM files WHERE path = ?", (path,)).fetchall()
+    finally:
+        con.close()
+    return r[0] if r else None
+
+
+def case_files_are_read_blocking():
+    """Files are opened non-blocking (a FIFO put in a file's place must not
+    hang the open), then made blocking before they are read, by the
+    readers and by --verify: no read of a regular file meets EAGAIN.
+    The after-read hook looks at the program's descriptor of the file in
+    /proc/PID/fdinfo."""
+    with Tmp() as tmp:
+        root = tmp + b"/t"
+        same = b"z" * 40000  # (beyond 2 * 16 KiB: partial and full reads)
+        write_files(root, {b"a": same, b"b": same})
+        log = tmp + b"/flags"
+        hook = ('for f in /proc/$PPID/fd/*; do [ "$(readlink "$f")" = "$1" ] && '
+                'sed -n "s/^flags:[[:space:]]*//p" "/proc/$PPID/fdinfo/${f##*/}" >> \'%s\'; done; :'
+                % log.decode())
+        out, err = ok(["--no-db", "--verify", "-f", "json", root], env={"FERRY_DUPES_DEBUG_AFTER_READ": hook})
+        check(parse_json(out) == [(40000, [root + b"/a", root + b"/b"])], "groups %r" % out)
+        with open(log) as f:
+            flags = [int(x, 8) for x in f.read().split()]
+        check(len(flags) >= 6, "the hook saw %d descriptors: test is void" % len(flags))
+        check(not any(x & os.O_NONBLOCK for x in flags), "read with O_NONBLOCK: %s" % [oct(x) for x in flags])
+
+
+def case_read_meets_eagain():
+    """A read that fails with EAGAIN (the file made non-blocking by
+    something else: FERRY_DUPES_DEBUG_FAIL=again:K) is made blocking again
+    and read on: the same groups, no read error, for every K, readers and
+    --verify alike."""
+    with Tmp() as tmp:
+        root = tmp + b"/t"
+        big = dupes_tree.random.Random(9).randbytes(100_000)
+        write_files(root, {b"a": b"s" * 5000, b"b": b"s" * 5000, b"c": big, b"d": big, b"e": b"x" * 7})
+        want = [(100_000, [root + b"/c", root + b"/d"]), (5000, [root + b"/a", root + b"/b"])]
+        for args in (["--no-db"], ["--no-db", "--verify"]):
+            k = 0
+            while True:
+                k += 1
+                check(k < 200, "the hook never ran out")
+                rc, out, err = run(args + ["-q", "-f", "json", root], env={"FERRY_DUPES_DEBUG_FAIL": "again:%d" % k})
+                check(rc == 0 and parse_json(out) == want and not err,
+                      "%r again:%d: exit %d %r %r" % (args, k, rc, out, err))
+                if k > 30:  # (more reads than the run makes: the hook no longer fires)
+                    break
+
+
 if __name__ == "__main__":
     sys.exit(t.main(globals()))
