@@ -224,6 +224,8 @@ struct dupes {
     atomic_bool failed;
     atomic_bool oom_said;         /* "out of memory" was printed (dupes_oom) */
     atomic_bool walk_incomplete;  /* a directory was skipped: no index deletions */
+    bool cut_short;               /* main's: a stop signal stopped the stages before
+                                     the pipeline was done (the groups are partial) */
 
     struct index *index;          /* NULL with --no-db */
     /* The index's own files (NAME, NAME-wal, NAME-shm, NAME-journal in the

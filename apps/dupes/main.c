@@ -123,7 +123,9 @@ static int open_channels(struct dupes *d)
 
 /* Wait for the pipeline; the first stop signal stops it (it then drains).
  * The pipe wake_fd carries 'I' from the signal handler and 'D' from the
- * matcher when it is done. */
+ * matcher when it is done. A signal seen only with (or after) the 'D'
+ * stops nothing: every stage had finished its work, the results are
+ * complete. d->cut_short: a signal stopped the stages before that. */
 static void wait_pipeline(struct dupes *d, int wake_fd, struct progress *p)
 {
     bool stopped = false, done = false;
@@ -135,8 +137,10 @@ static void wait_pipeline(struct dupes *d, int wake_fd, struct progress *p)
             while ((n = read(wake_fd, c, sizeof c)) > 0)
                 done = done || memchr(c, 'D', (size_t)n) != NULL;
         }
-        if (!stopped && (signals_count() > 0 || atomic_load_explicit(&d->stop, memory_order_relaxed))) {
+        if (!stopped && !done &&
+            (signals_count() > 0 || atomic_load_explicit(&d->stop, memory_order_relaxed))) {
             stopped = true;
+            d->cut_short = signals_count() > 0; /* (else a fatal error: exit 2) */
             atomic_store_explicit(&d->stop, true, memory_order_relaxed);
             ferry_tx_close(d->dirs_tx); /* walkers blocked on the queue wake up */
         }
@@ -198,6 +202,7 @@ static int scan(struct dupes *d, struct options *o, int wake_fd)
         wait_pipeline(d, wake_fd, &p);
     threads_join(&t); /* (a stage that did not start: the others drained) */
     progress_end(&p);
+    debug_count(DBG_DONE, 1); /* (test hook: a signal once the scan is over) */
     bool fatal = !started || atomic_load_explicit(&d->failed, memory_order_relaxed) ||
                  d->index_unusable || (d->index && index_failed(d->index));
     return fatal ? 2 : 0;
@@ -207,7 +212,9 @@ static int scan(struct dupes *d, struct options *o, int wake_fd)
  * status. */
 static int print(struct dupes *d, const struct options *o)
 {
-    bool interrupted = signals_count() > 0;
+    /* Partial when a signal cut the scan short (or, below, --verify): one
+     * that came after the scan stops nothing, and the groups are whole. */
+    bool interrupted = d->cut_short;
     struct report r = { .partial = interrupted };
     int err = report_build(d, &r);
     if (!err && o->verify)

@@ -1771,5 +1771,39 @@ def case_read_meets_eagain():
                     break
 
 
+def case_signal_after_the_scan_is_not_partial():
+    """A stop signal that comes once the scan is over (the index being
+    closed, the groups built: FERRY_DUPES_DEBUG_SIGINT=done:1) cuts
+    nothing short: the groups are complete, not marked partial, exit
+    status 0, and the index holds the whole run (a deleted file's row
+    gone, nothing to read again). With --verify the signal ends the
+    verification, which it does cut short: partial, 130."""
+    with Tmp() as tmp:
+        root, db = tmp + b"/t", tmp + b"/i.db"
+        small_tree(root)
+        with open(root + b"/gone", "wb") as f:
+            f.write(b"gone")
+        ok(["--db", db, "-q", root])
+        os.unlink(root + b"/gone")
+        with open(root + b"/new1", "wb") as f:
+            f.write(b"new!")
+        with open(root + b"/new2", "wb") as f:
+            f.write(b"new!")
+        want = dupes_tree.expected_groups(dupes_tree.scan(root))
+        late = {"FERRY_DUPES_DEBUG_SIGINT": "done:1"}
+        for fmt in ("json", "text"):
+            rc, out, err = run(["--db", db, "-f", fmt, root], env=late)
+            check(rc == 0, "%s: exit %d %r" % (fmt, rc, err))
+            check(b"partial" not in out and b"interrupted" not in err, "%s: marked partial: %r %r" % (fmt, out, err))
+        rc, out, err = run(["--db", db, "-f", "json", root], env=late)
+        same_groups(parse_json(out), want, "signal after the scan")
+        check(not any(p.endswith(b"/gone") for p, *_ in t.rows(db)), "the deleted file's row stayed")
+        out, err = ok(["--db", db, "--stats", root])
+        check(t.stat_value(err, "bytes read") == 0, "the next run read again")
+        rc, out, err = run(["--db", db, "--verify", "-f", "json", root], env=late)
+        check(rc == 130 and all(g.get("partial") for g in json.loads(out)) and b"interrupted" in err,
+              "--verify: exit %d %r %r" % (rc, out, err))
+
+
 if __name__ == "__main__":
     sys.exit(t.main(globals()))
