@@ -75,6 +75,17 @@ int debug_init(void)
             return -1;
         }
     }
+    s = getenv("FERRY_DUPES_DEBUG_CLOCK");
+    if (s && *s) {
+        char *end;
+        errno = 0;
+        long long ns = strtoll(s, &end, 10);
+        if (*end || ns <= 0 || errno == ERANGE || s[0] < '0' || s[0] > '9') {
+            msg("FERRY_DUPES_DEBUG_CLOCK=%s: want nanoseconds since 1970 (1 to 2^63 - 1)", s);
+            return -1;
+        }
+        debug.clock_ns = ns;
+    }
     s = getenv("FERRY_DUPES_DEBUG_WEAK_HASH");
     debug.weak_hash = s && *s && strcmp(s, "0") != 0;
     s = getenv("FERRY_DUPES_DEBUG_SHORT_READS");

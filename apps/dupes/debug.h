@@ -15,6 +15,8 @@
  *   FERRY_DUPES_DEBUG_READ_LOG=FILE    append "P PATH\0" or "F PATH\0" for
  *                                      every partial / full read that completed
  *   FERRY_DUPES_DEBUG_WEAK_HASH=1      every hash is 0 (to test --verify)
+ *   FERRY_DUPES_DEBUG_CLOCK=NS         the time (ns since 1970) read_racy
+ *                                      takes for "now" before each read
  *   FERRY_DUPES_DEBUG_SHORT_READS=1    every read of a file returns at most
  *                                      4097 bytes, and every fifth fails
  *                                      with EINTR (as on FUSE)
@@ -52,6 +54,7 @@ struct debug {
     const char *before_open, *after_read, *before_opendir;
     int read_log;          /* fd, or -1 */
     bool weak_hash;
+    int64_t clock_ns;      /* 0: the real clock */
     bool short_reads;
     enum debug_site fail_site;
     uint64_t fail_at;

@@ -561,7 +561,7 @@ void row_of_node(struct row *r, const struct node *n)
     r->ctime_ns = n->ctime_ns;
     r->btime_ns = n->btime_ns;
     r->node = n;
-    r->have = n->have;
+    r->have = n->racy ? 0 : n->have; /* (racily clean: no hashes to trust next run) */
     memcpy(r->partial, n->partial, PARTIAL_LEN);
     memcpy(r->full, n->full, HASH_MAX);
 }

@@ -38,7 +38,8 @@ uint64_t index_entry_hash(const void *entry);   /* table_hash_fn */
 uint64_t index_path_hash(const char *path, size_t len);
 
 /* An index row (ROW_PUT) describing n as it is now: its stat, its path (by
- * reference: immutable) and a copy of the hashes it has. */
+ * reference: immutable) and a copy of the hashes it has -- none when n was
+ * read racily clean (read_racy): the next run reads it again. */
 void row_of_node(struct row *r, const struct node *n);
 
 /* The index's rows written so far, and whether a write failed (the message

@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* pread(2), or with FERRY_DUPES_DEBUG_SHORT_READS as a file system that
@@ -96,6 +97,34 @@ bool stat_same(const struct node *n, const struct stat *st)
            (uint64_t)st->st_size == n->size &&
            time_ns(st->st_mtim.tv_sec, st->st_mtim.tv_nsec) == n->mtime_ns &&
            time_ns(st->st_ctim.tv_sec, st->st_ctim.tv_nsec) == n->ctime_ns;
+}
+
+/* The coarsest granularity t may have been truncated to (ns). */
+static int64_t granularity(int64_t t)
+{
+    static const int64_t g[] = { 2000000000, 1000000000, 10000000, 1000000, 1000, 100 };
+    for (size_t i = 0; i < sizeof g / sizeof g[0]; i++)
+        if (t % g[i] == 0)
+            return g[i];
+    return 1;
+}
+
+bool time_racy(int64_t t, int64_t now)
+{
+    if (now <= 0)
+        return true;
+    if (t < 0)
+        return false;
+    int64_t g = granularity(t);
+    return t >= now - now % g;
+}
+
+bool read_racy(const struct node *n)
+{
+    struct timespec ts;
+    int64_t now = debug.clock_ns ? debug.clock_ns
+                  : clock_gettime(CLOCK_REALTIME_COARSE, &ts) == 0 ? time_ns(ts.tv_sec, ts.tv_nsec) : 0;
+    return time_racy(n->mtime_ns, now) && time_racy(n->ctime_ns, now);
 }
 
 static void hook(const char *cmd, const struct node *n)

@@ -1805,5 +1805,40 @@ def case_signal_after_the_scan_is_not_partial():
               "--verify: exit %d %r %r" % (rc, out, err))
 
 
+def case_racily_clean_rows_keep_no_hashes():
+    """A file read in the clock tick of its last change (mtime and ctime:
+    on kernels before 6.13 a tick is ~4 ms) could be rewritten right after
+    the read with neither time moving: the index row of such a racily
+    clean file keeps no hashes, and the next run reads it again instead of
+    trusting a stale hash. Deterministic: FERRY_DUPES_DEBUG_CLOCK makes the
+    run read "now" as the file's own ctime, the file system's clock at its
+    last change. A file with an old mtime (set with utimensat; its ctime
+    is as new), or changed before the run, keeps its hashes."""
+    with Tmp() as tmp:
+        root, db = tmp + b"/t", tmp + b"/i.db"
+        rnd = dupes_tree.random.Random(11)
+        write_files(root, {b"old": rnd.randbytes(3000), b"old-big": rnd.randbytes(90_000)})
+        day_ago = time.time_ns() - 86400 * 10**9
+        for name in (b"old", b"old-big"):
+            os.utime(root + b"/" + name, ns=(day_ago, day_ago))
+        write_files(root, {b"racy": rnd.randbytes(3000), b"racy-big": rnd.randbytes(90_000)})
+        sts = [os.stat(root + b"/" + name) for name in (b"racy", b"racy-big")]
+        now = min(st.st_ctime_ns for st in sts)  # (the first one's last change)
+        check(all(st.st_mtime_ns >= now for st in sts), "mtimes %r" % [st.st_mtime_ns for st in sts])
+        clock = {"FERRY_DUPES_DEBUG_CLOCK": str(now)}
+        ok(["--db", db, "-q", root], env=clock)
+        for name, racy in ((b"old", False), (b"old-big", False), (b"racy", True), (b"racy-big", True)):
+            h = row_hashes(db, root + b"/" + name)
+            check(h is not None and (h == (None, None)) == racy, "%r: row %r" % (name, h))
+        log = tmp + b"/reads.log"
+        ok(["--db", db, "-q", root], env={"FERRY_DUPES_DEBUG_READ_LOG": log})
+        read = {p for _, p in t.read_log(log)}
+        check(read == {root + b"/racy", root + b"/racy-big"}, "read on the rerun: %r" % sorted(read))
+        # read now, a tick later by the real clock: hashes kept, no more reads
+        log2 = tmp + b"/reads2.log"
+        ok(["--db", db, "-q", root], env={"FERRY_DUPES_DEBUG_READ_LOG": log2})
+        check(t.read_log(log2) == [], "read again: %r" % t.read_log(log2))
+
+
 if __name__ == "__main__":
     sys.exit(t.main(globals()))
