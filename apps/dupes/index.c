@@ -680,6 +680,36 @@ void *writer_main(void *arg)
     return NULL;
 }
 
+int index_forget(struct index *x, const struct node *const *nodes, size_t n)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_exec(x->db, "BEGIN", NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(x->db, "UPDATE files SET partial = NULL, full = NULL WHERE dev = ? AND ino = ?",
+                                -1, &st, NULL);
+    for (size_t i = 0; i < n && rc == SQLITE_OK; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)nodes[i]->dev);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)nodes[i]->ino);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+            rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(x->db, "COMMIT", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        report(x, "forgetting the hashes --verify found stale", rc);
+        if (!sqlite3_get_autocommit(x->db))
+            sqlite3_exec(x->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    if (rc != SQLITE_OK || moved(x, "forgetting the hashes --verify found stale")) {
+        x->failed = true;
+        return -1;
+    }
+    return 0;
+}
+
 int index_close(struct index *x)
 {
     int ret = 0;

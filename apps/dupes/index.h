@@ -46,6 +46,12 @@ void row_of_node(struct row *r, const struct node *n);
  * is printed; the index is sound: the failed transaction was rolled back). */
 bool index_failed(const struct index *x);
 
+/* After the writer ended: the rows of nodes (dev, inode) keep no hashes
+ * (--verify found them stale), in one transaction, so that the next run
+ * reads those files again. 0, or -1 after a message (the index marked
+ * failed; nothing changed). */
+int index_forget(struct index *x, const struct node *const *nodes, size_t n);
+
 /* Close it (the last checkpoint folds the WAL in). 0, or -1 after a message. */
 int index_close(struct index *x);
 

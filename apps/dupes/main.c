@@ -208,36 +208,35 @@ static int scan(struct dupes *d, struct options *o, int wake_fd)
     return fatal ? 2 : 0;
 }
 
-/* The groups (verified with --verify), the summary and --stats: the exit
- * status. */
-static int print(struct dupes *d, const struct options *o)
+/* The groups, verified with --verify (while the index is still open: the
+ * hashes of a group that splits leave it). Partial when a signal cut the
+ * scan short, or the verification: one that came after the scan stops
+ * nothing, and the groups are whole. 0, or 2 after a message. */
+static int build(struct dupes *d, const struct options *o, struct report *r)
 {
-    /* Partial when a signal cut the scan short (or, below, --verify): one
-     * that came after the scan stops nothing, and the groups are whole. */
-    bool interrupted = d->cut_short;
-    struct report r = { .partial = interrupted };
-    int err = report_build(d, &r);
+    r->partial = d->cut_short;
+    int err = report_build(d, r);
     if (!err && o->verify)
-        err = verify_report(d, &r); /* (a signal now: the groups verified so far) */
-    if (err) {
+        err = verify_report(d, r); /* (a signal now: the groups verified so far) */
+    if (err == -ENOMEM)
         dupes_oom(d); /* (said once: a read in verify_report may have said it) */
-        report_free(&r);
-        return 2;
-    }
-    r.partial = interrupted = interrupted || r.partial;
-    int werr = output_report(stdout, &r, o->format, o->hash);
+    return err ? 2 : 0;
+}
+
+/* The groups, the summary and --stats: the exit status. */
+static int print(struct dupes *d, const struct options *o, struct report *r)
+{
+    int werr = output_report(stdout, r, o->format, o->hash);
     if (werr) {
         msg("cannot write the output: %s", strerror(werr));
-        report_free(&r);
         return 2;
     }
     int64_t end = now_ns();
     if (!o->quiet)
-        summary_print(d, &r, end, interrupted);
+        summary_print(d, r, end, r->partial);
     if (o->stats)
         stats_print(stderr, d, end);
-    report_free(&r);
-    return interrupted ? signals_exit_status() : 0;
+    return r->partial ? signals_exit_status() : 0;
 }
 
 int main(int argc, char **argv)
@@ -258,13 +257,17 @@ int main(int argc, char **argv)
     struct dupes d = { .opt = &o, .euid = geteuid(), .start_ns = now_ns(), .wake_fd = signals_wake_fd() };
     dirset_init(&d.dirs_seen);
     status = debug_init() ? 2 : scan(&d, &o, wake_fd);
+    struct report r = { 0 };
+    if (status == 0)
+        status = build(&d, &o, &r);
     /* The index is closed before anything is printed: a SIGPIPE or a
      * second Ctrl-C while printing cannot touch it. */
     if (d.index && index_close(d.index))
         status = 2;
     d.index = NULL;
     if (status == 0)
-        status = print(&d, &o);
+        status = print(&d, &o, &r);
+    report_free(&r);
     cleanup(&d);
     debug_fini();
     opts_free(&o);

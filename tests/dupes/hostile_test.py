@@ -1727,6 +1727,40 @@ def row_hashes(db, path):
     return r[0] if r else None
 
 
+def case_verify_mismatch_forgets_the_stale_hashes():
+    """A row whose hashes no longer match its file (rewritten in the tick
+    it was read in, or renamed without a birth time to tell) groups it
+    wrongly; --verify splits the group, and the hashes of the group's
+    files leave the index: the next run, without --verify, reads them
+    again instead of trusting the stale hash once more."""
+    with Tmp() as tmp:
+        root, db = tmp + b"/v", tmp + b"/i.db"
+        same = dupes_tree.random.Random(3).randbytes(5000)
+        write_files(root, {b"a": same, b"c": same, b"b": dupes_tree.random.Random(4).randbytes(5000)})
+        a, b, c = root + b"/a", root + b"/b", root + b"/c"
+        ok(["--db", db, "-q", root])
+        con = sqlite3.connect(db.decode())  # b's row takes a's hashes: stale
+        con.execute("UPDATE files SET partial = (SELECT partial FROM files WHERE path = ?1),"
+                    " full = (SELECT full FROM files WHERE path = ?1) WHERE path = ?2", (a, b))
+        con.commit()
+        con.close()
+        out, _ = ok(["--db", db, "-f", "json", root])
+        check(parse_json(out) == [(5000, [a, b, c])], "the stale row is not trusted: test is void: %r" % out)
+        rc, out, err = run(["--db", db, "--verify", "-f", "json", root])
+        check(rc == 0 and parse_json(out) == [(5000, [a, c])], "--verify: exit %d %r %r" % (rc, out, err))
+        check(b"differs from the files with the same hash" in err, "no message: %r" % err)
+        for p in (a, b, c):
+            check(row_hashes(db, p) == (None, None), "%r keeps its hashes: %r" % (p, row_hashes(db, p)))
+        log = tmp + b"/reads.log"
+        out, _ = ok(["--db", db, "-f", "json", root], env={"FERRY_DUPES_DEBUG_READ_LOG": log})
+        check(parse_json(out) == [(5000, [a, c])], "the stale hash was trusted again: %r" % out)
+        check((b"P", b) in t.read_log(log), "b was not read again: %r" % t.read_log(log))
+        check(row_hashes(db, b)[1] is not None, "b's row got no new hash")
+        # a group that --verify confirms keeps its hashes
+        ok(["--db", db, "--verify", "-q", root])
+        check(row_hashes(db, a)[1] is not None, "a confirmed group lost its hashes")
+
+
 def case_files_are_read_blocking():
     """Files are opened non-blocking (a FIFO put in a file's place must not
     hang the open), then made blocking before they are read, by the
