@@ -51,7 +51,8 @@ int debug_init(void)
     static const char *const sites[FAIL_SITES] = { "", "dir", "thread", "send", "open", "dirset", "loops",
                                                           "read", "again" };
     const char *s = getenv("FERRY_DUPES_DEBUG_SIGINT");
-    if (s && *s && !(debug.sigint_stage = parse_at(s, stages, DBG_STAGES, &debug.sigint_at))) {
+    if (s && *s && (!(debug.sigint_stage = parse_at(s, stages, DBG_STAGES, &debug.sigint_at)) ||
+                    (debug.sigint_stage == DBG_DONE && debug.sigint_at != 1))) { /* (once a run) */
         msg("FERRY_DUPES_DEBUG_SIGINT=%s: want walk:K, hash:K, row:K or done:1", s);
         return -1;
     }

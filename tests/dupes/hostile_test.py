@@ -1639,13 +1639,16 @@ def case_test_hooks_refuse_bad_values():
     """The fault and signal hooks take SITE:K with K from 1 to 2^64 - 1;
     anything else is refused with exit 2 before the scan (K beyond 2^64
     was taken as 2^64 - 1, a hook that never fires: a test that passed
-    without testing)."""
+    without testing). done:K fires once a run: only done:1; the clock hook
+    takes nanoseconds from 1 to 2^63 - 1, digits only."""
     with Tmp() as tmp:
         small_tree(tmp + b"/t")
         for var, value in (("FAIL", "dir:0"), ("FAIL", "dir:-1"), ("FAIL", "dir:"), ("FAIL", "dir"),
                            ("FAIL", "dir:1x"), ("FAIL", "dir: 1"), ("FAIL", "nosuch:1"),
                            ("FAIL", "dir:18446744073709551616"), ("FAIL", "send:99999999999999999999999"),
-                           ("SIGINT", "walk:0"), ("SIGINT", "hash:18446744073709551616"), ("SIGINT", "row:")):
+                           ("SIGINT", "walk:0"), ("SIGINT", "hash:18446744073709551616"), ("SIGINT", "row:"),
+                           ("SIGINT", "done:2"), ("SIGINT", "done:0"), ("CLOCK", "0"), ("CLOCK", "-5"),
+                           ("CLOCK", "+5"), ("CLOCK", " 5"), ("CLOCK", "5s"), ("CLOCK", "9223372036854775808")):
             rc, out, err = run(["--no-db", tmp + b"/t"], env={"FERRY_DUPES_DEBUG_" + var: value})
             check(rc == 2 and out == b"" and ("FERRY_DUPES_DEBUG_%s=%s: want" % (var, value)).encode() in err,
                   "%s=%s: exit %d %r" % (var, value, rc, err))
@@ -1759,6 +1762,24 @@ def case_verify_mismatch_forgets_the_stale_hashes():
         # a group that --verify confirms keeps its hashes
         ok(["--db", db, "--verify", "-q", root])
         check(row_hashes(db, a)[1] is not None, "a confirmed group lost its hashes")
+
+
+def case_verify_cannot_forget_in_a_moved_index():
+    """--verify splits a group (every hash forced to 0) while the index has
+    been moved away: the stale hashes cannot be forgotten where the next
+    run looks, so it is an index failure -- a message, exit 2, nothing
+    printed -- not a silent success that leaves them trusted."""
+    with Tmp() as tmp:
+        root, db = tmp + b"/t", tmp + b"/i.db"
+        write_files(root, {b"a": b"same1", b"b": b"same2"})
+        weak = {"FERRY_DUPES_DEBUG_WEAK_HASH": "1"}
+        out, _ = ok(["--db", db, "-f", "json", root], env=weak)
+        check(len(json.loads(out)) == 1, "the weak hash did not group them: test is void")
+        hook = "mv -f '%s' '%s' 2>/dev/null; :" % (db.decode(), (tmp + b"/moved.db").decode())
+        rc, out, err = run(["--db", db, "--verify", "-f", "json", root],
+                           env=dict(weak, FERRY_DUPES_DEBUG_BEFORE_OPEN=hook))
+        check(rc == 2 and out == b"", "exit %d %r %r" % (rc, out, err))
+        check(b"forgetting the hashes --verify found stale: it was deleted, moved or replaced" in err, "%r" % err)
 
 
 def case_files_are_read_blocking():
