@@ -124,10 +124,10 @@ struct node {
     uint8_t g_flags;
     /* The current owner's (grouper, then reader, then matcher). */
     uint8_t have;
-    bool racy;           /* its last read began in the clock tick of its mtime
-                            and ctime, or before them (read_racy): a change
-                            right after it would move neither, so its index
-                            row keeps no hashes (row_of_node)              */
+    bool racy;           /* its last read began in the clock tick of its
+                            ctime, or before it (read_racy): a change right
+                            after it could leave its stat as it was, so its
+                            index row keeps no hashes (row_of_node)        */
     uint8_t partial[PARTIAL_LEN];
     uint8_t full[HASH_MAX];
     /* Matcher's. */

@@ -39,8 +39,8 @@ uint8_t read_longer(struct dupes *d, struct node *n);
 
 bool stat_same(const struct node *n, const struct stat *st);
 
-/* Racily clean: may a file changed at time t (ns since 1970: its mtime or
- * ctime) still be changed, without t moving, by a write at time now or
+/* Racily clean: may a file changed at time t (ns since 1970: its ctime)
+ * still be changed, without t moving, by a write at time now or
  * later? Yes when t is not older than now's tick of t's granularity: the
  * kernel stamps a file with its coarse clock, truncated to the file
  * system's granularity (whole seconds, even ones on FAT, 10 ms on exFAT,
@@ -49,14 +49,15 @@ bool stat_same(const struct node *n, const struct stat *st);
  * negative) is not: a write now stamps another. now <= 0: yes. */
 bool time_racy(int64_t t, int64_t now);
 
-/* Is n racily clean now: time_racy of its mtime and of its ctime against
- * the CLOCK_REALTIME_COARSE the kernel stamps files with (or the test
- * hook's FERRY_DUPES_DEBUG_CLOCK)? A write after now stamps both; it goes
- * unseen only when neither would move (a mtime set into the future alone
- * is not racy: the write stamps an earlier one; nor is an old mtime with a
- * fresh ctime). Asked before the read: a hash of content that may change
- * after it unseen is not one to keep in the index (the next run reads it
- * again). */
+/* Is n racily clean now: time_racy of its ctime against the
+ * CLOCK_REALTIME_COARSE the kernel stamps files with (or the test hook's
+ * FERRY_DUPES_DEBUG_CLOCK)? Every change of a file after now -- a write,
+ * or a write with its mtime put back by utimensat -- stamps its ctime, which
+ * no one can set: it goes unseen only when the ctime was already in now's
+ * tick. The mtime says nothing either way (a file's mtime set into the
+ * future is not racy; an old mtime put back in this tick is). Asked before
+ * the read: a hash of content that may change after it unseen is not one
+ * to keep in the index (the next run reads it again). */
 bool read_racy(const struct node *n);
 
 /* pread(2) until n bytes, the end of the file or an error (a short read or

@@ -124,7 +124,7 @@ bool read_racy(const struct node *n)
     struct timespec ts;
     int64_t now = debug.clock_ns ? debug.clock_ns
                   : clock_gettime(CLOCK_REALTIME_COARSE, &ts) == 0 ? time_ns(ts.tv_sec, ts.tv_nsec) : 0;
-    return time_racy(n->mtime_ns, now) && time_racy(n->ctime_ns, now);
+    return time_racy(n->ctime_ns, now);
 }
 
 static void hook(const char *cmd, const struct node *n)

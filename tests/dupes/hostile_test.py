@@ -1862,35 +1862,43 @@ def case_signal_after_the_scan_is_not_partial():
 
 
 def case_racily_clean_rows_keep_no_hashes():
-    """A file read in the clock tick of its last change (mtime and ctime:
-    on kernels before 6.13 a tick is ~4 ms) could be rewritten right after
-    the read with neither time moving: the index row of such a racily
-    clean file keeps no hashes, and the next run reads it again instead of
-    trusting a stale hash. Deterministic: FERRY_DUPES_DEBUG_CLOCK makes the
-    run read "now" as the file's own ctime, the file system's clock at its
-    last change. A file with an old mtime (set with utimensat; its ctime
-    is as new), or changed before the run, keeps its hashes."""
+    """A file read in the clock tick of its last change (its ctime: on
+    kernels before 6.13 a tick is ~4 ms) could be rewritten right after the
+    read with neither its size nor its times moving: the index row of such
+    a racily clean file keeps no hashes, and the next run reads it again
+    instead of trusting a stale hash. Also when its mtime was put back to
+    an old one (utimensat): only the ctime cannot be set. Deterministic:
+    FERRY_DUPES_DEBUG_CLOCK makes the run read "now" as the files' own
+    ctime, the file system's clock at their last change. Files changed
+    before -- one with an old mtime, one with a future one -- keep their
+    hashes and are not read again."""
     with Tmp() as tmp:
         root, db = tmp + b"/t", tmp + b"/i.db"
         rnd = dupes_tree.random.Random(11)
-        write_files(root, {b"old": rnd.randbytes(3000), b"old-big": rnd.randbytes(90_000)})
-        day_ago = time.time_ns() - 86400 * 10**9
-        for name in (b"old", b"old-big"):
-            os.utime(root + b"/" + name, ns=(day_ago, day_ago))
-        write_files(root, {b"racy": rnd.randbytes(3000), b"racy-big": rnd.randbytes(90_000)})
-        sts = [os.stat(root + b"/" + name) for name in (b"racy", b"racy-big")]
-        now = min(st.st_ctime_ns for st in sts)  # (the first one's last change)
-        check(all(st.st_mtime_ns >= now for st in sts), "mtimes %r" % [st.st_mtime_ns for st in sts])
-        clock = {"FERRY_DUPES_DEBUG_CLOCK": str(now)}
-        ok(["--db", db, "-q", root], env=clock)
-        for name, racy in ((b"old", False), (b"old-big", False), (b"racy", True), (b"racy-big", True)):
+        now = time.time_ns()
+        day = 86400 * 10**9
+        write_files(root, {b"old": rnd.randbytes(3000), b"old-big": rnd.randbytes(90_000),
+                           b"future": rnd.randbytes(3000)})
+        for name, when in ((b"old", now - day), (b"old-big", now - day), (b"future", now + day)):
+            os.utime(root + b"/" + name, ns=(when, when))
+        t.settle()  # (their ctimes a tick older than the racy ones')
+        write_files(root, {b"racy": rnd.randbytes(3000), b"racy-big": rnd.randbytes(90_000),
+                           b"put-back": rnd.randbytes(3000)})
+        os.utime(root + b"/put-back", ns=(now - day, now - day))
+        sts = [os.stat(root + b"/" + name) for name in (b"racy", b"racy-big", b"put-back")]
+        clock = min(st.st_ctime_ns for st in sts)  # (the first one's last change)
+        check(all(os.stat(root + b"/" + name).st_ctime_ns < clock for name in (b"old", b"old-big", b"future")),
+              "the old files' ctimes are not older")
+        ok(["--db", db, "-q", root], env={"FERRY_DUPES_DEBUG_CLOCK": str(clock)})
+        racy = {b"racy", b"racy-big", b"put-back"}
+        for name in (b"old", b"old-big", b"future", b"racy", b"racy-big", b"put-back"):
             h = row_hashes(db, root + b"/" + name)
-            check(h is not None and (h == (None, None)) == racy, "%r: row %r" % (name, h))
+            check(h is not None and (h == (None, None)) == (name in racy), "%r: row %r" % (name, h))
         log = tmp + b"/reads.log"
         ok(["--db", db, "-q", root], env={"FERRY_DUPES_DEBUG_READ_LOG": log})
         read = {p for _, p in t.read_log(log)}
-        check(read == {root + b"/racy", root + b"/racy-big"}, "read on the rerun: %r" % sorted(read))
-        # read now, a tick later by the real clock: hashes kept, no more reads
+        check(read == {root + b"/" + name for name in racy}, "read on the rerun: %r" % sorted(read))
+        # read now, ticks later by the real clock: hashes kept, no more reads
         log2 = tmp + b"/reads2.log"
         ok(["--db", db, "-q", root], env={"FERRY_DUPES_DEBUG_READ_LOG": log2})
         check(t.read_log(log2) == [], "read again: %r" % t.read_log(log2))
