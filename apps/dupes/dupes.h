@@ -124,6 +124,8 @@ struct node {
     uint8_t g_flags;
     /* The current owner's (grouper, then reader, then matcher). */
     uint8_t have;
+    bool indexed;        /* its partial hash is the index's, not read this run
+                            (set by the grouper, cleared by hash_partial)  */
     bool racy;           /* its last read began in the clock tick of its
                             ctime, or before it (read_racy): a change right
                             after it could leave its stat as it was, so its
@@ -148,7 +150,10 @@ struct job {
 };
 
 enum res_kind { RES_PARTIAL, RES_FULL, RES_LINK, RES_END };
-enum res_status { ST_OK, ST_UNREADABLE, ST_VANISHED, ST_CHANGED, ST_DROPPED };
+/* ST_STALE: a full read found the partial hash from the index wrong for the
+ * file as it is (its row was stale): not grouped, its row written without
+ * hashes. */
+enum res_status { ST_OK, ST_UNREADABLE, ST_VANISHED, ST_CHANGED, ST_DROPPED, ST_STALE };
 struct result {
     struct node *node;
     uint8_t kind, status;

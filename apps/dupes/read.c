@@ -107,6 +107,8 @@ static uint8_t process(struct reader *r, const struct job *j)
     status = j->kind == JOB_PARTIAL ? read_partial(r, n, fd) : read_full(r, n, fd);
     if (status == ST_OK)
         status = read_restat(d, n, fd);
+    else if (status == ST_STALE)
+        status = read_stale(d, n, fd);
     close(fd);
     if (status == ST_OK && debug.read_log >= 0) {
         size_t len = 0;

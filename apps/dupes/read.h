@@ -33,6 +33,14 @@ uint8_t read_failed(struct dupes *d, struct node *n, ssize_t got);
  * ST_CHANGED, reported as that and counted as changed. */
 uint8_t read_short(struct dupes *d, struct node *n, int fd, ssize_t got);
 
+/* A full read of n (open as fd) disagreed with the partial hash the index
+ * gave it (ST_STALE from hash_full_done): when the re-stat finds n
+ * unchanged, the index row was stale -- reported, n's hashes dropped (its
+ * row is written without any: the next run reads it afresh), ST_STALE;
+ * else what the re-stat says. Until this, every run left such a file out
+ * as "changed between its partial and full reads", and its duplicates. */
+uint8_t read_stale(struct dupes *d, struct node *n, int fd);
+
 /* n holds more than its size says (an empty file that is not: /proc's
  * files have a size of 0): ST_CHANGED, reported and counted as changed. */
 uint8_t read_longer(struct dupes *d, struct node *n);
@@ -77,7 +85,9 @@ void hash_partial(struct hasher *h, struct node *n, const uint8_t *buf);
 void hash_full_chunk(struct hasher *h, struct hasher *hp, uint8_t tail[BLK], const struct node *n,
                      uint64_t off, const uint8_t *p, size_t len);
 /* After the last chunk: ST_OK with n->full set, or ST_CHANGED (reported)
- * when the first and last blocks no longer give n's partial hash. */
+ * when the first and last blocks no longer give n's partial hash -- or,
+ * when that hash came from the index (n->indexed), ST_STALE unreported:
+ * call read_stale. */
 uint8_t hash_full_done(struct dupes *d, struct hasher *h, struct hasher *hp, const uint8_t tail[BLK],
                        struct node *n);
 

@@ -226,6 +226,16 @@ uint8_t read_restat(struct dupes *d, struct node *n, int fd)
     return stat_same(n, &st) ? ST_OK : changed(d, n, "while being read");
 }
 
+uint8_t read_stale(struct dupes *d, struct node *n, int fd)
+{
+    uint8_t st = read_restat(d, n, fd);
+    if (st != ST_OK)
+        return st; /* (it did change: said and counted) */
+    msg_node(n, "its partial hash in the index was stale: not grouped (the next run reads it again)");
+    n->have = 0;
+    return ST_STALE;
+}
+
 uint8_t read_longer(struct dupes *d, struct node *n)
 {
     atomic_fetch_add_explicit(&d->c.changed, 1, memory_order_relaxed);
@@ -261,6 +271,7 @@ uint8_t read_failed(struct dupes *d, struct node *n, ssize_t got)
 void hash_partial(struct hasher *h, struct node *n, const uint8_t *buf)
 {
     uint8_t digest[HASH_MAX];
+    n->indexed = false; /* (read now) */
     hasher_reset(h);
     if (n->size <= 2 * BLK) {
         hasher_update(h, buf, n->size);
@@ -298,6 +309,8 @@ uint8_t hash_full_done(struct dupes *d, struct hasher *h, struct hasher *hp, con
     uint8_t check[HASH_MAX];
     hasher_update(hp, tail, BLK);
     hasher_digest(hp, check);
+    if (memcmp(check, n->partial, PARTIAL_LEN) != 0 && n->indexed)
+        return ST_STALE; /* (not read this run: the index's; read_stale says so) */
     if (memcmp(check, n->partial, PARTIAL_LEN) != 0) {
         atomic_fetch_add_explicit(&d->c.changed, 1, memory_order_relaxed);
         msg_node(n, "changed between its partial and full reads: not grouped");
