@@ -47,18 +47,19 @@ static int parse_at(const char *s, const char *const *names, int nnames, uint64_
 
 int debug_init(void)
 {
-    static const char *const stages[DBG_STAGES] = { "", "walk", "hash", "row" };
+    static const char *const stages[DBG_STAGES] = { "", "walk", "hash", "row", "done" };
     static const char *const sites[FAIL_SITES] = { "", "dir", "thread", "send", "open", "dirset", "loops",
-                                                          "read" };
+                                                          "read", "again" };
     const char *s = getenv("FERRY_DUPES_DEBUG_SIGINT");
-    if (s && *s && !(debug.sigint_stage = parse_at(s, stages, DBG_STAGES, &debug.sigint_at))) {
-        msg("FERRY_DUPES_DEBUG_SIGINT=%s: want walk:K, hash:K or row:K", s);
+    if (s && *s && (!(debug.sigint_stage = parse_at(s, stages, DBG_STAGES, &debug.sigint_at)) ||
+                    (debug.sigint_stage == DBG_DONE && debug.sigint_at != 1))) { /* (once a run) */
+        msg("FERRY_DUPES_DEBUG_SIGINT=%s: want walk:K, hash:K, row:K or done:1", s);
         return -1;
     }
     s = getenv("FERRY_DUPES_DEBUG_FAIL");
     if (s && *s && !(debug.fail_site = parse_at(s, sites, FAIL_SITES, &debug.fail_at))) {
-        msg("FERRY_DUPES_DEBUG_FAIL=%s: want dir:K, thread:K, send:K, open:K, dirset:K, loops:K "
-            "or read:K", s);
+        msg("FERRY_DUPES_DEBUG_FAIL=%s: want dir:K, thread:K, send:K, open:K, dirset:K, loops:K, "
+            "read:K or again:K", s);
         return -1;
     }
     s = getenv("FERRY_DUPES_DEBUG_BEFORE_OPEN");
@@ -74,6 +75,17 @@ int debug_init(void)
             msg("FERRY_DUPES_DEBUG_READ_LOG=%s: cannot open", s);
             return -1;
         }
+    }
+    s = getenv("FERRY_DUPES_DEBUG_CLOCK");
+    if (s && *s) {
+        char *end;
+        errno = 0;
+        long long ns = strtoll(s, &end, 10);
+        if (*end || ns <= 0 || errno == ERANGE || s[0] < '0' || s[0] > '9') {
+            msg("FERRY_DUPES_DEBUG_CLOCK=%s: want nanoseconds since 1970 (1 to 2^63 - 1)", s);
+            return -1;
+        }
+        debug.clock_ns = ns;
     }
     s = getenv("FERRY_DUPES_DEBUG_WEAK_HASH");
     debug.weak_hash = s && *s && strcmp(s, "0") != 0;

@@ -4,7 +4,9 @@
  *
  *   FERRY_DUPES_DEBUG_SIGINT=STAGE:K   send ourselves SIGINT when the K-th file
  *                                      is found (walk), hashed (hash) or its
- *                                      index row committed (row)
+ *                                      index row committed (row), or (done:1)
+ *                                      once the scan has ended, before the
+ *                                      groups are built
  *   FERRY_DUPES_DEBUG_BEFORE_OPEN=CMD  run `sh -c CMD sh PATH` before a reader
  *   FERRY_DUPES_DEBUG_AFTER_READ=CMD     opens PATH / after it read it (before
  *                                      the re-stat), and wait for it
@@ -13,6 +15,8 @@
  *   FERRY_DUPES_DEBUG_READ_LOG=FILE    append "P PATH\0" or "F PATH\0" for
  *                                      every partial / full read that completed
  *   FERRY_DUPES_DEBUG_WEAK_HASH=1      every hash is 0 (to test --verify)
+ *   FERRY_DUPES_DEBUG_CLOCK=NS         the time (ns since 1970) read_racy
+ *                                      takes for "now" before each read
  *   FERRY_DUPES_DEBUG_SHORT_READS=1    every read of a file returns at most
  *                                      4097 bytes, and every fifth fails
  *                                      with EINTR (as on FUSE)
@@ -27,7 +31,10 @@
  *                                      reported (loops: -ENOMEM); or, not for
  *                                      lack of memory, a read of a file by a
  *                                      reader or --verify (read: EIO, as a
- *                                      failing disk does)
+ *                                      failing disk does), or such a read
+ *                                      finds the file non-blocking and
+ *                                      fails with EAGAIN (again: O_NONBLOCK
+ *                                      set on it, as something else might)
  */
 #ifndef FERRY_DUPES_DEBUG_H
 #define FERRY_DUPES_DEBUG_H
@@ -37,9 +44,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum debug_stage { DBG_NONE, DBG_WALK, DBG_HASH, DBG_ROW, DBG_STAGES };
+enum debug_stage { DBG_NONE, DBG_WALK, DBG_HASH, DBG_ROW, DBG_DONE, DBG_STAGES };
 enum debug_site { FAIL_NONE, FAIL_DIR, FAIL_THREAD, FAIL_SEND, FAIL_OPEN, FAIL_DIRSET, FAIL_LOOPS, FAIL_READ,
-                  FAIL_SITES };
+                  FAIL_AGAIN, FAIL_SITES };
 
 struct debug {
     enum debug_stage sigint_stage;
@@ -47,6 +54,7 @@ struct debug {
     const char *before_open, *after_read, *before_opendir;
     int read_log;          /* fd, or -1 */
     bool weak_hash;
+    int64_t clock_ns;      /* 0: the real clock */
     bool short_reads;
     enum debug_site fail_site;
     uint64_t fail_at;

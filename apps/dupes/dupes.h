@@ -124,6 +124,12 @@ struct node {
     uint8_t g_flags;
     /* The current owner's (grouper, then reader, then matcher). */
     uint8_t have;
+    bool indexed;        /* its partial hash is the index's, not read this run
+                            (set by the grouper, cleared by hash_partial)  */
+    bool racy;           /* its last read began in the clock tick of its
+                            ctime, or before it (read_racy): a change right
+                            after it could leave its stat as it was, so its
+                            index row keeps no hashes (row_of_node)        */
     uint8_t partial[PARTIAL_LEN];
     uint8_t full[HASH_MAX];
     /* Matcher's. */
@@ -144,7 +150,10 @@ struct job {
 };
 
 enum res_kind { RES_PARTIAL, RES_FULL, RES_LINK, RES_END };
-enum res_status { ST_OK, ST_UNREADABLE, ST_VANISHED, ST_CHANGED, ST_DROPPED };
+/* ST_STALE: a full read found the partial hash from the index wrong for the
+ * file as it is (its row was stale): not grouped, its row written without
+ * hashes. */
+enum res_status { ST_OK, ST_UNREADABLE, ST_VANISHED, ST_CHANGED, ST_DROPPED, ST_STALE };
 struct result {
     struct node *node;
     uint8_t kind, status;
@@ -224,6 +233,8 @@ struct dupes {
     atomic_bool failed;
     atomic_bool oom_said;         /* "out of memory" was printed (dupes_oom) */
     atomic_bool walk_incomplete;  /* a directory was skipped: no index deletions */
+    bool cut_short;               /* main's: a stop signal stopped the stages before
+                                     the pipeline was done (the groups are partial) */
 
     struct index *index;          /* NULL with --no-db */
     /* The index's own files (NAME, NAME-wal, NAME-shm, NAME-journal in the

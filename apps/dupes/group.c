@@ -262,6 +262,7 @@ static void check_index(struct grouper *g, struct node *n)
     }
     n->g_flags |= G_ROW_CURRENT;
     n->have = e->have;
+    n->indexed = (e->have & HAVE_PARTIAL) != 0;
     memcpy(n->partial, e->partial, PARTIAL_LEN);
     memcpy(n->full, e->full, HASH_MAX);
     if (n->g_flags & G_RENAMED)

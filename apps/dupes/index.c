@@ -561,7 +561,7 @@ void row_of_node(struct row *r, const struct node *n)
     r->ctime_ns = n->ctime_ns;
     r->btime_ns = n->btime_ns;
     r->node = n;
-    r->have = n->have;
+    r->have = n->racy ? 0 : n->have; /* (racily clean: no hashes to trust next run) */
     memcpy(r->partial, n->partial, PARTIAL_LEN);
     memcpy(r->full, n->full, HASH_MAX);
 }
@@ -678,6 +678,36 @@ void *writer_main(void *arg)
     ferry_rx_release(d->rows_rx);
     stage_thread_done(d, STAGE_WRITE);
     return NULL;
+}
+
+int index_forget(struct index *x, const struct node *const *nodes, size_t n)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_exec(x->db, "BEGIN", NULL, NULL, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(x->db, "UPDATE files SET partial = NULL, full = NULL WHERE dev = ? AND ino = ?",
+                                -1, &st, NULL);
+    for (size_t i = 0; i < n && rc == SQLITE_OK; i++) {
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)nodes[i]->dev);
+        sqlite3_bind_int64(st, 2, (sqlite3_int64)nodes[i]->ino);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_DONE)
+            rc = SQLITE_OK;
+    }
+    sqlite3_finalize(st);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(x->db, "COMMIT", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        report(x, "forgetting the hashes --verify found stale", rc);
+        if (!sqlite3_get_autocommit(x->db))
+            sqlite3_exec(x->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    if (rc != SQLITE_OK || moved(x, "forgetting the hashes --verify found stale")) {
+        x->failed = true;
+        return -1;
+    }
+    return 0;
 }
 
 int index_close(struct index *x)

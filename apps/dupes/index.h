@@ -38,12 +38,19 @@ uint64_t index_entry_hash(const void *entry);   /* table_hash_fn */
 uint64_t index_path_hash(const char *path, size_t len);
 
 /* An index row (ROW_PUT) describing n as it is now: its stat, its path (by
- * reference: immutable) and a copy of the hashes it has. */
+ * reference: immutable) and a copy of the hashes it has -- none when n was
+ * read racily clean (read_racy): the next run reads it again. */
 void row_of_node(struct row *r, const struct node *n);
 
 /* The index's rows written so far, and whether a write failed (the message
  * is printed; the index is sound: the failed transaction was rolled back). */
 bool index_failed(const struct index *x);
+
+/* After the writer ended: the rows of nodes (dev, inode) keep no hashes
+ * (--verify found them stale), in one transaction, so that the next run
+ * reads those files again. 0, or -1 after a message (the index marked
+ * failed; nothing changed). */
+int index_forget(struct index *x, const struct node *const *nodes, size_t n);
 
 /* Close it (the last checkpoint folds the WAL in). 0, or -1 after a message. */
 int index_close(struct index *x);

@@ -123,7 +123,9 @@ static int open_channels(struct dupes *d)
 
 /* Wait for the pipeline; the first stop signal stops it (it then drains).
  * The pipe wake_fd carries 'I' from the signal handler and 'D' from the
- * matcher when it is done. */
+ * matcher when it is done. A signal seen only with (or after) the 'D'
+ * stops nothing: every stage had finished its work, the results are
+ * complete. d->cut_short: a signal stopped the stages before that. */
 static void wait_pipeline(struct dupes *d, int wake_fd, struct progress *p)
 {
     bool stopped = false, done = false;
@@ -135,8 +137,10 @@ static void wait_pipeline(struct dupes *d, int wake_fd, struct progress *p)
             while ((n = read(wake_fd, c, sizeof c)) > 0)
                 done = done || memchr(c, 'D', (size_t)n) != NULL;
         }
-        if (!stopped && (signals_count() > 0 || atomic_load_explicit(&d->stop, memory_order_relaxed))) {
+        if (!stopped && !done &&
+            (signals_count() > 0 || atomic_load_explicit(&d->stop, memory_order_relaxed))) {
             stopped = true;
+            d->cut_short = signals_count() > 0; /* (else a fatal error: exit 2) */
             atomic_store_explicit(&d->stop, true, memory_order_relaxed);
             ferry_tx_close(d->dirs_tx); /* walkers blocked on the queue wake up */
         }
@@ -198,39 +202,41 @@ static int scan(struct dupes *d, struct options *o, int wake_fd)
         wait_pipeline(d, wake_fd, &p);
     threads_join(&t); /* (a stage that did not start: the others drained) */
     progress_end(&p);
+    debug_count(DBG_DONE, 1); /* (test hook: a signal once the scan is over) */
     bool fatal = !started || atomic_load_explicit(&d->failed, memory_order_relaxed) ||
                  d->index_unusable || (d->index && index_failed(d->index));
     return fatal ? 2 : 0;
 }
 
-/* The groups (verified with --verify), the summary and --stats: the exit
- * status. */
-static int print(struct dupes *d, const struct options *o)
+/* The groups, verified with --verify (while the index is still open: the
+ * hashes of a group that splits leave it). Partial when a signal cut the
+ * scan short, or the verification: one that came after the scan stops
+ * nothing, and the groups are whole. 0, or 2 after a message. */
+static int build(struct dupes *d, const struct options *o, struct report *r)
 {
-    bool interrupted = signals_count() > 0;
-    struct report r = { .partial = interrupted };
-    int err = report_build(d, &r);
+    r->partial = d->cut_short;
+    int err = report_build(d, r);
     if (!err && o->verify)
-        err = verify_report(d, &r); /* (a signal now: the groups verified so far) */
-    if (err) {
+        err = verify_report(d, r); /* (a signal now: the groups verified so far) */
+    if (err == -ENOMEM)
         dupes_oom(d); /* (said once: a read in verify_report may have said it) */
-        report_free(&r);
-        return 2;
-    }
-    r.partial = interrupted = interrupted || r.partial;
-    int werr = output_report(stdout, &r, o->format, o->hash);
+    return err ? 2 : 0;
+}
+
+/* The groups, the summary and --stats: the exit status. */
+static int print(struct dupes *d, const struct options *o, struct report *r)
+{
+    int werr = output_report(stdout, r, o->format, o->hash);
     if (werr) {
         msg("cannot write the output: %s", strerror(werr));
-        report_free(&r);
         return 2;
     }
     int64_t end = now_ns();
     if (!o->quiet)
-        summary_print(d, &r, end, interrupted);
+        summary_print(d, r, end, r->partial);
     if (o->stats)
         stats_print(stderr, d, end);
-    report_free(&r);
-    return interrupted ? signals_exit_status() : 0;
+    return r->partial ? signals_exit_status() : 0;
 }
 
 int main(int argc, char **argv)
@@ -251,13 +257,17 @@ int main(int argc, char **argv)
     struct dupes d = { .opt = &o, .euid = geteuid(), .start_ns = now_ns(), .wake_fd = signals_wake_fd() };
     dirset_init(&d.dirs_seen);
     status = debug_init() ? 2 : scan(&d, &o, wake_fd);
+    struct report r = { 0 };
+    if (status == 0)
+        status = build(&d, &o, &r);
     /* The index is closed before anything is printed: a SIGPIPE or a
      * second Ctrl-C while printing cannot touch it. */
     if (d.index && index_close(d.index))
         status = 2;
     d.index = NULL;
     if (status == 0)
-        status = print(&d, &o);
+        status = print(&d, &o, &r);
+    report_free(&r);
     cleanup(&d);
     debug_fini();
     opts_free(&o);

@@ -217,6 +217,8 @@ static void take(struct matcher *m, const struct result *r)
         return;
     }
     m->received++;
+    if (r->status == ST_STALE)
+        put_row(m, n); /* (without hashes: the next run reads it afresh) */
     if (r->status != ST_OK)
         return;
     if (!r->known) {

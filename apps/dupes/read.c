@@ -103,9 +103,12 @@ static uint8_t process(struct reader *r, const struct job *j)
     int fd = read_open(d, n, &status);
     if (fd < 0)
         return status;
+    n->racy = read_racy(n); /* (before the read: a change after it is what it guards) */
     status = j->kind == JOB_PARTIAL ? read_partial(r, n, fd) : read_full(r, n, fd);
     if (status == ST_OK)
         status = read_restat(d, n, fd);
+    else if (status == ST_STALE)
+        status = read_stale(d, n, fd);
     close(fd);
     if (status == ST_OK && debug.read_log >= 0) {
         size_t len = 0;

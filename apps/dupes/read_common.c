@@ -12,17 +12,26 @@
 #include <limits.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* pread(2), or with FERRY_DUPES_DEBUG_SHORT_READS as a file system that
  * returns less than asked (FUSE with direct_io does) and is interrupted:
  * at most SHORT_READ bytes a call, and EINTR every fifth call; with
- * FERRY_DUPES_DEBUG_FAIL=read:K the K-th call fails with EIO. */
+ * FERRY_DUPES_DEBUG_FAIL=read:K the K-th call fails with EIO, with
+ * again:K it sets O_NONBLOCK on fd and fails with EAGAIN. */
 #define SHORT_READ 4097
 static ssize_t file_pread(int fd, uint8_t *p, size_t n, uint64_t off)
 {
     if (debug_fail(FAIL_READ)) {
         errno = EIO;
+        return -1;
+    }
+    if (debug_fail(FAIL_AGAIN)) { /* as if another holder of the file made it non-blocking */
+        int fl = fcntl(fd, F_GETFL);
+        if (fl >= 0)
+            fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+        errno = EAGAIN;
         return -1;
     }
     if (debug.short_reads) {
@@ -37,16 +46,44 @@ static ssize_t file_pread(int fd, uint8_t *p, size_t n, uint64_t off)
     return pread(fd, p, n, (off_t)off);
 }
 
+/* Make fd blocking: 0 or -errno. */
+static int set_blocking(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0)
+        return -errno;
+    if ((fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) != 0)
+        return -errno;
+    return 0;
+}
+
+/* EAGAINs in a row that read_at takes before it gives up (each after
+ * making fd blocking again). */
+#define AGAIN_MAX 8
+
 ssize_t read_at(int fd, uint8_t *p, size_t n, uint64_t off)
 {
     size_t got = 0;
+    unsigned again = 0;
     while (got < n) {
         ssize_t r = file_pread(fd, p + got, n - got, off + got);
         if (r < 0) {
-            if (errno == EINTR)
+            int err = errno;
+            if (err == EINTR)
                 continue;
-            return -errno;
+            /* read_open made it blocking; something else made it
+             * non-blocking again (a regular file is always "ready", yet a
+             * network file system may say EAGAIN): blocking once more, a
+             * few times, then a read error like any other. */
+            if ((err == EAGAIN || err == EWOULDBLOCK) && ++again <= AGAIN_MAX) {
+                int e = set_blocking(fd);
+                if (e)
+                    return e;
+                continue;
+            }
+            return -err;
         }
+        again = 0;
         if (r == 0)
             break;
         got += (size_t)r;
@@ -60,6 +97,34 @@ bool stat_same(const struct node *n, const struct stat *st)
            (uint64_t)st->st_size == n->size &&
            time_ns(st->st_mtim.tv_sec, st->st_mtim.tv_nsec) == n->mtime_ns &&
            time_ns(st->st_ctim.tv_sec, st->st_ctim.tv_nsec) == n->ctime_ns;
+}
+
+/* The coarsest granularity t may have been truncated to (ns). */
+static int64_t granularity(int64_t t)
+{
+    static const int64_t g[] = { 2000000000, 1000000000, 10000000, 1000000, 1000, 100 };
+    for (size_t i = 0; i < sizeof g / sizeof g[0]; i++)
+        if (t % g[i] == 0)
+            return g[i];
+    return 1;
+}
+
+bool time_racy(int64_t t, int64_t now)
+{
+    if (now <= 0)
+        return true;
+    if (t < 0)
+        return false;
+    int64_t g = granularity(t);
+    return t >= now - now % g;
+}
+
+bool read_racy(const struct node *n)
+{
+    struct timespec ts;
+    int64_t now = debug.clock_ns ? debug.clock_ns
+                  : clock_gettime(CLOCK_REALTIME_COARSE, &ts) == 0 ? time_ns(ts.tv_sec, ts.tv_nsec) : 0;
+    return time_racy(n->ctime_ns, now);
 }
 
 static void hook(const char *cmd, const struct node *n)
@@ -136,6 +201,13 @@ int read_open(struct dupes *d, struct node *n, uint8_t *status)
         *status = changed(d, n, "since it was listed");
         return -1;
     }
+    /* A regular file: it is read blocking (O_NONBLOCK was for the open). */
+    int e = set_blocking(fd);
+    if (e) {
+        close(fd);
+        *status = read_failed(d, n, e);
+        return -1;
+    }
     *status = ST_OK;
     return fd;
 }
@@ -152,6 +224,16 @@ uint8_t read_restat(struct dupes *d, struct node *n, int fd)
         return ST_VANISHED;
     }
     return stat_same(n, &st) ? ST_OK : changed(d, n, "while being read");
+}
+
+uint8_t read_stale(struct dupes *d, struct node *n, int fd)
+{
+    uint8_t st = read_restat(d, n, fd);
+    if (st != ST_OK)
+        return st; /* (it did change: said and counted) */
+    msg_node(n, "its partial hash in the index was stale: not grouped (the next run reads it again)");
+    n->have = 0;
+    return ST_STALE;
 }
 
 uint8_t read_longer(struct dupes *d, struct node *n)
@@ -189,6 +271,7 @@ uint8_t read_failed(struct dupes *d, struct node *n, ssize_t got)
 void hash_partial(struct hasher *h, struct node *n, const uint8_t *buf)
 {
     uint8_t digest[HASH_MAX];
+    n->indexed = false; /* (read now) */
     hasher_reset(h);
     if (n->size <= 2 * BLK) {
         hasher_update(h, buf, n->size);
@@ -226,6 +309,8 @@ uint8_t hash_full_done(struct dupes *d, struct hasher *h, struct hasher *hp, con
     uint8_t check[HASH_MAX];
     hasher_update(hp, tail, BLK);
     hasher_digest(hp, check);
+    if (memcmp(check, n->partial, PARTIAL_LEN) != 0 && n->indexed)
+        return ST_STALE; /* (not read this run: the index's; read_stale says so) */
     if (memcmp(check, n->partial, PARTIAL_LEN) != 0) {
         atomic_fetch_add_explicit(&d->c.changed, 1, memory_order_relaxed);
         msg_node(n, "changed between its partial and full reads: not grouped");

@@ -10,9 +10,14 @@
  * is left out (with a message); when it is a class's representative,
  * another member takes its place (they all matched it while it was
  * unchanged) and the comparison is made again. A stop signal ends the
- * verification: the groups verified so far are reported, marked partial. */
+ * verification: the groups verified so far are reported, marked partial.
+ * The files of a group that split (one file differs from another with its
+ * hash: a stale index row, or a collision) lose their hashes in the index
+ * (index_forget): which one is stale cannot be told without reading them
+ * all again, which the next run does. */
 #include "verify.h"
 
+#include "index.h"
 #include "msg.h"
 #include "read.h"
 #include "signals.h"
@@ -26,7 +31,28 @@
 
 struct vbuf {
     uint8_t *a, *b;
+    /* The files of the groups that split, for index_forget. */
+    const struct node **stale;
+    size_t nstale, stale_cap;
 };
+
+/* Note the files (distinct inodes) of a group that split. 0 or -ENOMEM. */
+static int add_stale(struct vbuf *v, struct node *const *nodes, size_t n)
+{
+    if (v->stale_cap - v->nstale < n) {
+        size_t cap = v->stale_cap ? v->stale_cap : 64;
+        while (cap - v->nstale < n)
+            cap *= 2;
+        const struct node **p = realloc(v->stale, cap * sizeof *p);
+        if (!p)
+            return -ENOMEM;
+        v->stale = p;
+        v->stale_cap = cap;
+    }
+    memcpy(v->stale + v->nstale, nodes, n * sizeof *nodes);
+    v->nstale += n;
+    return 0;
+}
 
 static bool stopped(struct dupes *d)
 {
@@ -170,6 +196,8 @@ static int verify_group(struct dupes *d, struct vbuf *v, struct group *g, struct
             ret = -EINTR;
         close(fd);
     }
+    if (k.ncls > 1 && ret != -EINTR) /* (a class apart: their hashes agree, their bytes do not) */
+        ret = add_stale(v, k.nodes, k.n);
     for (size_t c = 0; c < k.ncls && !ret; c++) {
         struct group h = { .size = g->size, .m = malloc(g->n * sizeof *h.m) };
         memcpy(h.hash, g->hash, HASH_MAX);
@@ -195,7 +223,7 @@ done:
 int verify_report(struct dupes *d, struct report *r)
 {
     struct report out = { .partial = r->partial };
-    struct vbuf v = { malloc(VCHUNK), malloc(VCHUNK) };
+    struct vbuf v = { .a = malloc(VCHUNK), .b = malloc(VCHUNK) };
     int ret = v.a && v.b ? 0 : -ENOMEM;
     for (size_t i = 0; i < r->n && !ret; i++) {
         ret = stopped(d) ? -EINTR : verify_group(d, &v, &r->g[i], &out);
@@ -209,6 +237,10 @@ int verify_report(struct dupes *d, struct report *r)
      * signal would): no result, rather than one short of that file. */
     if (atomic_load_explicit(&d->failed, memory_order_relaxed))
         ret = -ENOMEM;
+    /* (Also after a stop: what was found stale so far.) */
+    if (!ret && v.nstale && d->index && index_forget(d->index, v.stale, v.nstale))
+        ret = -EIO;
+    free(v.stale);
     free(v.a);
     free(v.b);
     out.paths = r->paths; /* the members moved to out point into it */

@@ -1031,6 +1031,7 @@ def case_two_runs_on_one_index():
         db = tmp + b"/i.db"
         marker = tmp + b"/reading"
         hook = "mkdir -p '%s'; sleep 0.02" % marker.decode()
+        t.settle()  # (the tree is not racily clean: the next run is to read nothing)
         first = subprocess.Popen([t.BIN, "--db", db, "-f", "json", "-j", "2", root], stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, env=dict(os.environ, FERRY_DUPES_DEBUG_AFTER_READ=hook))
         t0 = time.monotonic()
@@ -1639,13 +1640,16 @@ def case_test_hooks_refuse_bad_values():
     """The fault and signal hooks take SITE:K with K from 1 to 2^64 - 1;
     anything else is refused with exit 2 before the scan (K beyond 2^64
     was taken as 2^64 - 1, a hook that never fires: a test that passed
-    without testing)."""
+    without testing). done:K fires once a run: only done:1; the clock hook
+    takes nanoseconds from 1 to 2^63 - 1, digits only."""
     with Tmp() as tmp:
         small_tree(tmp + b"/t")
         for var, value in (("FAIL", "dir:0"), ("FAIL", "dir:-1"), ("FAIL", "dir:"), ("FAIL", "dir"),
                            ("FAIL", "dir:1x"), ("FAIL", "dir: 1"), ("FAIL", "nosuch:1"),
                            ("FAIL", "dir:18446744073709551616"), ("FAIL", "send:99999999999999999999999"),
-                           ("SIGINT", "walk:0"), ("SIGINT", "hash:18446744073709551616"), ("SIGINT", "row:")):
+                           ("SIGINT", "walk:0"), ("SIGINT", "hash:18446744073709551616"), ("SIGINT", "row:"),
+                           ("SIGINT", "done:2"), ("SIGINT", "done:0"), ("CLOCK", "0"), ("CLOCK", "-5"),
+                           ("CLOCK", "+5"), ("CLOCK", " 5"), ("CLOCK", "5s"), ("CLOCK", "9223372036854775808")):
             rc, out, err = run(["--no-db", tmp + b"/t"], env={"FERRY_DUPES_DEBUG_" + var: value})
             check(rc == 2 and out == b"" and ("FERRY_DUPES_DEBUG_%s=%s: want" % (var, value)).encode() in err,
                   "%s=%s: exit %d %r" % (var, value, rc, err))
@@ -1704,6 +1708,229 @@ def case_opens_out_of_memory():
         root = tmp + b"/bulk"
         failure_tree(root, 40)
         fail_each(root, "open", (["--no-db"], ["--no-db", "--verify"]), 40, 1000)
+
+
+# ---------------------------------------------------------------------------
+# Stale hashes, non-blocking files, late signals
+
+def write_files(root, files):
+    """files: {name: bytes}, created under root (made)."""
+    os.makedirs(root, exist_ok=True)
+    for name, data in files.items():
+        with open(root + b"/" + name, "wb") as f:
+            f.write(data)
+
+
+def row_hashes(db, path):
+    """(partial, full) of path's index row, or None: no row."""
+    con = sqlite3.connect(db.decode())
+    try:
+        r = con.execute("SELECT partial, full FROM files WHERE path = ?", (path,)).fetchall()
+    finally:
+        con.close()
+    return r[0] if r else None
+
+
+def case_verify_mismatch_forgets_the_stale_hashes():
+    """A row whose hashes no longer match its file (rewritten in the tick
+    it was read in, or renamed without a birth time to tell) groups it
+    wrongly; --verify splits the group, and the hashes of the group's
+    files leave the index: the next run, without --verify, reads them
+    again instead of trusting the stale hash once more."""
+    with Tmp() as tmp:
+        root, db = tmp + b"/v", tmp + b"/i.db"
+        same = dupes_tree.random.Random(3).randbytes(5000)
+        write_files(root, {b"a": same, b"c": same, b"b": dupes_tree.random.Random(4).randbytes(5000)})
+        a, b, c = root + b"/a", root + b"/b", root + b"/c"
+        ok(["--db", db, "-q", root])
+        con = sqlite3.connect(db.decode())  # b's row takes a's hashes: stale
+        con.execute("UPDATE files SET partial = (SELECT partial FROM files WHERE path = ?1),"
+                    " full = (SELECT full FROM files WHERE path = ?1) WHERE path = ?2", (a, b))
+        con.commit()
+        con.close()
+        out, _ = ok(["--db", db, "-f", "json", root])
+        check(parse_json(out) == [(5000, [a, b, c])], "the stale row is not trusted: test is void: %r" % out)
+        rc, out, err = run(["--db", db, "--verify", "-f", "json", root])
+        check(rc == 0 and parse_json(out) == [(5000, [a, c])], "--verify: exit %d %r %r" % (rc, out, err))
+        check(b"differs from the files with the same hash" in err, "no message: %r" % err)
+        for p in (a, b, c):
+            check(row_hashes(db, p) == (None, None), "%r keeps its hashes: %r" % (p, row_hashes(db, p)))
+        log = tmp + b"/reads.log"
+        out, _ = ok(["--db", db, "-f", "json", root], env={"FERRY_DUPES_DEBUG_READ_LOG": log})
+        check(parse_json(out) == [(5000, [a, c])], "the stale hash was trusted again: %r" % out)
+        check((b"P", b) in t.read_log(log), "b was not read again: %r" % t.read_log(log))
+        check(row_hashes(db, b)[1] is not None, "b's row got no new hash")
+        # a group that --verify confirms keeps its hashes
+        ok(["--db", db, "--verify", "-q", root])
+        check(row_hashes(db, a)[1] is not None, "a confirmed group lost its hashes")
+
+
+def case_verify_cannot_forget_in_a_moved_index():
+    """--verify splits a group (every hash forced to 0) while the index has
+    been moved away: the stale hashes cannot be forgotten where the next
+    run looks, so it is an index failure -- a message, exit 2, nothing
+    printed -- not a silent success that leaves them trusted."""
+    with Tmp() as tmp:
+        root, db = tmp + b"/t", tmp + b"/i.db"
+        write_files(root, {b"a": b"same1", b"b": b"same2"})
+        weak = {"FERRY_DUPES_DEBUG_WEAK_HASH": "1"}
+        out, _ = ok(["--db", db, "-f", "json", root], env=weak)
+        check(len(json.loads(out)) == 1, "the weak hash did not group them: test is void")
+        hook = "mv -f '%s' '%s' 2>/dev/null; :" % (db.decode(), (tmp + b"/moved.db").decode())
+        rc, out, err = run(["--db", db, "--verify", "-f", "json", root],
+                           env=dict(weak, FERRY_DUPES_DEBUG_BEFORE_OPEN=hook))
+        check(rc == 2 and out == b"", "exit %d %r %r" % (rc, out, err))
+        check(b"forgetting the hashes --verify found stale: it was deleted, moved or replaced" in err, "%r" % err)
+
+
+def case_stale_indexed_partial_hash_is_forgotten():
+    """An index row whose partial hash is stale (the file's stat as it
+    was: rewritten in the tick it was read in, by a version without the
+    racily clean rule, or a row gone wrong) puts the file in the wrong
+    partial group; its full read disagrees with that partial hash. It was
+    left out as "changed between its partial and full reads" by every run,
+    its real duplicate missed for ever. Now the stale row is said as much,
+    written without hashes, and the next run groups the file rightly."""
+    with Tmp() as tmp:
+        root, db = tmp + b"/t", tmp + b"/i.db"
+        rnd = dupes_tree.random.Random(1)
+        x, y = rnd.randbytes(100_000), rnd.randbytes(100_000)
+        write_files(root, {b"a": x, b"b": x, b"c": y})
+        a, b, c = root + b"/a", root + b"/b", root + b"/c"
+        ok(["--db", db, "-q", root])
+        con = sqlite3.connect(db.decode())  # b takes c's partial hash, and no full one
+        con.execute("UPDATE files SET partial = (SELECT partial FROM files WHERE path = ?1), full = NULL"
+                    " WHERE path = ?2", (c, b))
+        con.commit()
+        con.close()
+        rc, out, err = run(["--db", db, "-f", "json", root])
+        check(rc == 0 and parse_json(out) == [], "exit %d %r %r" % (rc, out, err))
+        check(b"/t/b: its partial hash in the index was stale: not grouped" in err and b"changed" not in err,
+              "message %r" % err)
+        check(row_hashes(db, b) == (None, None), "b's row keeps a hash: %r" % (row_hashes(db, b),))
+        out, err = ok(["--db", db, "-f", "json", root])
+        check(parse_json(out) == [(100_000, [a, b])] and b"stale" not in err, "the next run: %r %r" % (out, err))
+
+
+def case_files_are_read_blocking():
+    """Files are opened non-blocking (a FIFO put in a file's place must not
+    hang the open), then made blocking before they are read, by the
+    readers and by --verify: no read of a regular file meets EAGAIN.
+    The after-read hook looks at the program's descriptor of the file in
+    /proc/PID/fdinfo."""
+    with Tmp() as tmp:
+        root = tmp + b"/t"
+        same = b"z" * 40000  # (beyond 2 * 16 KiB: partial and full reads)
+        write_files(root, {b"a": same, b"b": same})
+        log = tmp + b"/flags"
+        hook = ('for f in /proc/$PPID/fd/*; do [ "$(readlink "$f")" = "$1" ] && '
+                'sed -n "s/^flags:[[:space:]]*//p" "/proc/$PPID/fdinfo/${f##*/}" >> \'%s\'; done; :'
+                % log.decode())
+        out, err = ok(["--no-db", "--verify", "-f", "json", root], env={"FERRY_DUPES_DEBUG_AFTER_READ": hook})
+        check(parse_json(out) == [(40000, [root + b"/a", root + b"/b"])], "groups %r" % out)
+        with open(log) as f:
+            flags = [int(x, 8) for x in f.read().split()]
+        check(len(flags) >= 6, "the hook saw %d descriptors: test is void" % len(flags))
+        check(not any(x & os.O_NONBLOCK for x in flags), "read with O_NONBLOCK: %s" % [oct(x) for x in flags])
+
+
+def case_read_meets_eagain():
+    """A read that fails with EAGAIN (the file made non-blocking by
+    something else: FERRY_DUPES_DEBUG_FAIL=again:K) is made blocking again
+    and read on: the same groups, no read error, for every K, readers and
+    --verify alike."""
+    with Tmp() as tmp:
+        root = tmp + b"/t"
+        big = dupes_tree.random.Random(9).randbytes(100_000)
+        write_files(root, {b"a": b"s" * 5000, b"b": b"s" * 5000, b"c": big, b"d": big, b"e": b"x" * 7})
+        want = [(100_000, [root + b"/c", root + b"/d"]), (5000, [root + b"/a", root + b"/b"])]
+        for args in (["--no-db"], ["--no-db", "--verify"]):
+            k = 0
+            while True:
+                k += 1
+                check(k < 200, "the hook never ran out")
+                rc, out, err = run(args + ["-q", "-f", "json", root], env={"FERRY_DUPES_DEBUG_FAIL": "again:%d" % k})
+                check(rc == 0 and parse_json(out) == want and not err,
+                      "%r again:%d: exit %d %r %r" % (args, k, rc, out, err))
+                if k > 30:  # (more reads than the run makes: the hook no longer fires)
+                    break
+
+
+def case_signal_after_the_scan_is_not_partial():
+    """A stop signal that comes once the scan is over (the index being
+    closed, the groups built: FERRY_DUPES_DEBUG_SIGINT=done:1) cuts
+    nothing short: the groups are complete, not marked partial, exit
+    status 0, and the index holds the whole run (a deleted file's row
+    gone, nothing to read again). With --verify the signal ends the
+    verification, which it does cut short: partial, 130."""
+    with Tmp() as tmp:
+        root, db = tmp + b"/t", tmp + b"/i.db"
+        small_tree(root)
+        with open(root + b"/gone", "wb") as f:
+            f.write(b"gone")
+        ok(["--db", db, "-q", root])
+        os.unlink(root + b"/gone")
+        with open(root + b"/new1", "wb") as f:
+            f.write(b"new!")
+        with open(root + b"/new2", "wb") as f:
+            f.write(b"new!")
+        want = dupes_tree.expected_groups(dupes_tree.scan(root))
+        late = {"FERRY_DUPES_DEBUG_SIGINT": "done:1"}
+        for fmt in ("json", "text"):
+            rc, out, err = run(["--db", db, "-f", fmt, root], env=late)
+            check(rc == 0, "%s: exit %d %r" % (fmt, rc, err))
+            check(b"partial" not in out and b"interrupted" not in err, "%s: marked partial: %r %r" % (fmt, out, err))
+        rc, out, err = run(["--db", db, "-f", "json", root], env=late)
+        same_groups(parse_json(out), want, "signal after the scan")
+        check(not any(p.endswith(b"/gone") for p, *_ in t.rows(db)), "the deleted file's row stayed")
+        out, err = ok(["--db", db, "--stats", root])
+        check(t.stat_value(err, "bytes read") == 0, "the next run read again")
+        rc, out, err = run(["--db", db, "--verify", "-f", "json", root], env=late)
+        check(rc == 130 and all(g.get("partial") for g in json.loads(out)) and b"interrupted" in err,
+              "--verify: exit %d %r %r" % (rc, out, err))
+
+
+def case_racily_clean_rows_keep_no_hashes():
+    """A file read in the clock tick of its last change (its ctime: on
+    kernels before 6.13 a tick is ~4 ms) could be rewritten right after the
+    read with neither its size nor its times moving: the index row of such
+    a racily clean file keeps no hashes, and the next run reads it again
+    instead of trusting a stale hash. Also when its mtime was put back to
+    an old one (utimensat): only the ctime cannot be set. Deterministic:
+    FERRY_DUPES_DEBUG_CLOCK makes the run read "now" as the files' own
+    ctime, the file system's clock at their last change. Files changed
+    before -- one with an old mtime, one with a future one -- keep their
+    hashes and are not read again."""
+    with Tmp() as tmp:
+        root, db = tmp + b"/t", tmp + b"/i.db"
+        rnd = dupes_tree.random.Random(11)
+        now = time.time_ns()
+        day = 86400 * 10**9
+        write_files(root, {b"old": rnd.randbytes(3000), b"old-big": rnd.randbytes(90_000),
+                           b"future": rnd.randbytes(3000)})
+        for name, when in ((b"old", now - day), (b"old-big", now - day), (b"future", now + day)):
+            os.utime(root + b"/" + name, ns=(when, when))
+        t.settle()  # (their ctimes a tick older than the racy ones')
+        write_files(root, {b"racy": rnd.randbytes(3000), b"racy-big": rnd.randbytes(90_000),
+                           b"put-back": rnd.randbytes(3000)})
+        os.utime(root + b"/put-back", ns=(now - day, now - day))
+        sts = [os.stat(root + b"/" + name) for name in (b"racy", b"racy-big", b"put-back")]
+        clock = min(st.st_ctime_ns for st in sts)  # (the first one's last change)
+        check(all(os.stat(root + b"/" + name).st_ctime_ns < clock for name in (b"old", b"old-big", b"future")),
+              "the old files' ctimes are not older")
+        ok(["--db", db, "-q", root], env={"FERRY_DUPES_DEBUG_CLOCK": str(clock)})
+        racy = {b"racy", b"racy-big", b"put-back"}
+        for name in (b"old", b"old-big", b"future", b"racy", b"racy-big", b"put-back"):
+            h = row_hashes(db, root + b"/" + name)
+            check(h is not None and (h == (None, None)) == (name in racy), "%r: row %r" % (name, h))
+        log = tmp + b"/reads.log"
+        ok(["--db", db, "-q", root], env={"FERRY_DUPES_DEBUG_READ_LOG": log})
+        read = {p for _, p in t.read_log(log)}
+        check(read == {root + b"/" + name for name in racy}, "read on the rerun: %r" % sorted(read))
+        # read now, ticks later by the real clock: hashes kept, no more reads
+        log2 = tmp + b"/reads2.log"
+        ok(["--db", db, "-q", root], env={"FERRY_DUPES_DEBUG_READ_LOG": log2})
+        check(t.read_log(log2) == [], "read again: %r" % t.read_log(log2))
 
 
 if __name__ == "__main__":

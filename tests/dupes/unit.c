@@ -2,7 +2,8 @@
 /* Unit tests of ferry-dupes' pieces: escaping, sizes, byte totals, the hash
  * table, the arena, paths (including opening paths longer than PATH_MAX without
  * following symlinks), the order of the printed groups and the set of
- * directories listed (several threads at once). The program as a
+ * directories listed (several threads at once), which file times are
+ * racily clean. The program as a
  * whole is tested by dupes_test.py. */
 #include "test.h"
 
@@ -13,6 +14,7 @@
 #include "opts.h"
 #include "overlap.h"
 #include "path.h"
+#include "read.h"
 #include "report.h"
 #include "satcount.h"
 #include "stats.h"
@@ -552,4 +554,29 @@ FERRY_TEST(byte_totals_stop_at_the_top_instead_of_wrapping)
     CHECK_MSG(!strcmp(human_bytes((uint64_t)3 << 50, buf, sizeof buf), "3.00 PiB"), "%s", buf);
     CHECK_MSG(!strcmp(human_bytes(1023, buf, sizeof buf), "1023 B"), "%s", buf);
     CHECK_MSG(!strcmp(human_bytes(1536, buf, sizeof buf), "1.50 KiB"), "%s", buf);
+}
+
+/* A time not older than the tick of "now" (at its own granularity) is
+ * racily clean: a write now could leave it as it is. */
+FERRY_TEST(racily_clean_times_are_those_of_the_current_tick)
+{
+    const int64_t s = 1000000000;
+    const int64_t now = 1700000005 * s + 300000000; /* xx5.3 s, an odd second */
+    CHECK(time_racy(now, now));                 /* this very moment */
+    CHECK(time_racy(now + 3600 * s, now));      /* later (the clock went back, or set) */
+    CHECK(time_racy(now - 12345, now) == false); /* a nanosecond-stamped moment before */
+    CHECK(!time_racy(now - 1, now));
+    CHECK(time_racy(1700000005 * s, now));      /* whole seconds: this second */
+    CHECK(time_racy(1700000004 * s, now));      /* whole even seconds (FAT): these two */
+    CHECK(!time_racy(1700000003 * s, now));     /* an odd second before: 1 s granularity */
+    CHECK(!time_racy(1700000002 * s, now));     /* the even seconds before */
+    CHECK(time_racy(now - now % 10000000, now));     /* this 10 ms (exFAT) */
+    CHECK(!time_racy(now - 10000000, now));
+    CHECK(time_racy(now - 50, now) == false);   /* 100 ns granularity: the tick before */
+    CHECK(time_racy(now - now % 100, now));
+    CHECK(!time_racy(0, now));                  /* 1970 */
+    CHECK(!time_racy(-5 * s, now));             /* before 1970, or past 2262 (wrapped) */
+    CHECK(!time_racy(INT64_MIN, now));
+    CHECK(time_racy(INT64_MAX, now));           /* 2262 */
+    CHECK(time_racy(now - 1, 0));               /* no clock: everything */
 }
