@@ -197,6 +197,13 @@ static void *worker_main(void *arg)
 {
     ferry_rcu_worker *w = arg;
     struct ferry__rcu_flavor *f = w->f;
+    /* Cancellation held off for the thread's life: a callback may hand
+     * pthread_self() to code that cancels it and then reach a cancellation
+     * point (a write, a printf); the thread must not end there, which
+     * would leave later callbacks unrun, barriers waiting for ever and its
+     * reader record registered after its storage is gone. A request that
+     * arrives stays pending and never acts. */
+    (void)pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
     self_worker = w;
     if (w->cpu >= 0) {
         cpu_set_t set;

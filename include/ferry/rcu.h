@@ -290,7 +290,9 @@ void (ferry_rcu_synchronize)(void);
  * workers below), on the worker's thread, which is a registered reader
  * while it runs callbacks; a callback must return outside any read-side
  * section it opened (the worker aborts at the end of the batch: a section
- * left open would hold up every later grace period). Aborts if head is already queued, or if head or
+ * left open would hold up every later grace period). The worker's thread
+ * runs with cancellation disabled (a pthread_cancel of it never acts); a
+ * callback must return (no pthread_exit or longjmp out of it). Aborts if head is already queued, or if head or
  * fn is NULL. Any thread, also inside a read-side section, and from a
  * signal handler once the worker's thread has started (a lock-free push
  * and a futex wake; the start takes a lock that the interrupted code of
