@@ -187,4 +187,12 @@ void (ferry_rcu_barrier)(void)
     ferry_rcu_barrier_at(NULL, 0);
 }
 
+/* Waits for w's pending callbacks, hence for a grace period: as barrier,
+ * not inside a read-side section (it would wait for the caller). */
+int ferry_rcu_worker_destroy(ferry_rcu_worker *w)
+{
+    ferry__rcu_check_not_reading(&memb, "ferry_rcu_worker_destroy", NULL, 0);
+    return ferry__rcu_worker_destroy(&memb, w);
+}
+
 FERRY__RCU_DEFINE_COMMON_API(ferry_rcu, memb)

@@ -222,4 +222,10 @@ void ferry_rcu_bp_barrier_at(const char *file, int line)
     ferry__rcu_barrier(&bp, file, line);
 }
 
+int ferry_rcu_bp_worker_destroy(ferry_rcu_worker *w)
+{
+    ferry__rcu_check_not_reading(&bp, "ferry_rcu_bp_worker_destroy", NULL, 0);
+    return ferry__rcu_worker_destroy(&bp, w);
+}
+
 FERRY__RCU_DEFINE_COMMON_API(ferry_rcu_bp, bp)

@@ -200,7 +200,9 @@ void ferry__rcu_check_not_reading(struct ferry__rcu_flavor *f, const char *what,
                                   const char *file, int line);
 
 /* The update-side entry points that are the same for every flavor:
- * polling, statistics and worker management, under the flavor's prefix. */
+ * polling, statistics and worker management, under the flavor's prefix
+ * (but worker_destroy, which waits for a grace period as barrier does:
+ * each flavor's file defines it with its read-side rule). */
 #define FERRY__RCU_DEFINE_COMMON_API(pfx, fl)                                              \
     unsigned long pfx##_start_poll(void) { return ferry__rcu_start_poll(&(fl)); }        \
     bool pfx##_poll(unsigned long cookie) { return ferry__rcu_poll(&(fl), cookie); }     \
@@ -209,7 +211,6 @@ void ferry__rcu_check_not_reading(struct ferry__rcu_flavor *f, const char *what,
     {                                                                                     \
         return ferry__rcu_worker_create(&(fl), out, cpu);                                 \
     }                                                                                     \
-    int pfx##_worker_destroy(ferry_rcu_worker *w) { return ferry__rcu_worker_destroy(&(fl), w); } \
     int pfx##_set_thread_worker(ferry_rcu_worker *w)                                      \
     {                                                                                     \
         return ferry__rcu_set_thread_worker(&(fl), w);                                    \

@@ -163,4 +163,15 @@ void ferry_qsbr_barrier_at(const char *file, int line)
     OFFLINE_AROUND(ferry__rcu_barrier(&qsbr, file, line));
 }
 
+/* w's pending callbacks wait for a grace period, which would wait for an
+ * online caller: offline around it, as barrier. */
+int ferry_qsbr_worker_destroy(ferry_rcu_worker *w)
+{
+    const char *file = NULL;
+    int line = 0, rc;
+    ferry__rcu_check_not_reading(&qsbr, "ferry_qsbr_worker_destroy", file, line);
+    OFFLINE_AROUND(rc = ferry__rcu_worker_destroy(&qsbr, w));
+    return rc;
+}
+
 FERRY__RCU_DEFINE_COMMON_API(ferry_qsbr, qsbr)

@@ -32,8 +32,8 @@
  *
  * Debug checks (FERRY_DEBUG, each aborts naming the call site): a read lock in
  * an unregistered thread, ferry_rcu_dereference() outside any read-side
- * section, synchronize or barrier inside a read-side section. Always checked:
- * unlock without lock, nesting deeper than 2^32 - 1 levels, the same head
+ * section. Always checked: synchronize, barrier or worker_destroy inside a
+ * read-side section, unlock without lock, nesting deeper than 2^32 - 1 levels, the same head
  * queued twice, double register/unregister, a callback that returns inside
  * a read-side section.
  *
@@ -353,7 +353,9 @@ int ferry_rcu_worker_create(ferry_rcu_worker **out, int cpu);
  * read through first, until its address is reused by a later create),
  * -EBUSY (a thread is still bound to it, or it is being destroyed), or
  * -EDEADLK (called from one of w's callbacks). Blocks until w's callbacks
- * have run; not a cancellation point (a pthread_cancel meanwhile acts at
+ * have run (after a grace period): not inside a read-side section (aborts,
+ * as barrier; ferry_qsbr_worker_destroy takes an online caller offline for
+ * the call and back online, as ferry_qsbr_barrier); not a cancellation point (a pthread_cancel meanwhile acts at
  * the caller's next one). Not concurrently with a call that binds a thread
  * to w. */
 int ferry_rcu_worker_destroy(ferry_rcu_worker *w);

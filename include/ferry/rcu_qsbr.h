@@ -165,7 +165,9 @@ unsigned long ferry_qsbr_gp_count(void);
 
 /* Callback workers of this flavor, as ferry_rcu_worker_create & co. in
  * ferry/rcu.h. A QSBR worker's thread is online only while it runs
- * callbacks. */
+ * callbacks. ferry_qsbr_worker_destroy, which waits for the worker's
+ * callbacks (and so for a grace period), takes an online caller offline
+ * for the call and back online, as ferry_qsbr_barrier. */
 int ferry_qsbr_worker_create(ferry_rcu_worker **out, int cpu);
 int ferry_qsbr_worker_destroy(ferry_rcu_worker *w);
 int ferry_qsbr_set_thread_worker(ferry_rcu_worker *w);
