@@ -8,12 +8,14 @@
  * locks, semaphores, C11 mtx/cnd/thrd waits, sleeps, waits for a child
  * (wait/waitpid/waitid/wait3/wait4) or a signal (pause, sigsuspend, sigwait, ...),
  * read/write/open/close and the other I/O calls (pread/pwrite, readv/writev,
- * preadv/pwritev, select/pselect, socket send/recv/accept/connect and
+ * preadv/pwritev and their flag forms, aio_suspend, select/pselect,
+ * socket send/recv/accept/connect and
  * their batched forms, sendfile, fsync/syncfs/msync, flock/lockf),
  * poll/epoll_wait/epoll_pwait2,
  * syscall(SYS_futex, ...), pthread_join, pthread_barrier_wait, starting a
  * thread or a process (pthread_create, fork, posix_spawn, system), fcntl's lock
- * waits (F_SETLKW, F_OFD_SETLKW), POSIX message queues, mmap/munmap/
+ * waits (F_SETLKW, F_OFD_SETLKW), POSIX message queues, System V
+ * semaphores and message queues (semop, semtimedop, msgsnd, msgrcv), mmap/munmap/
  * mprotect/mremap, the
  * stdio output calls: printf, fprintf, vprintf, vfprintf, dprintf,
  * vdprintf, puts, fputs, fputc, putc, putchar, fwrite, fflush, perror, their
@@ -56,6 +58,7 @@
  * calls (__nanosleep64, ...), which are checked too (TIME64_CALLS). */
 #undef _FILE_OFFSET_BITS
 #undef _TIME_BITS
+#include <aio.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <execinfo.h>
@@ -76,8 +79,10 @@
 #include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/msg.h>
 #include <sys/resource.h>
 #include <sys/select.h>
+#include <sys/sem.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -468,6 +473,14 @@ EXPORT void ferry_rtcheck_blocking(const char *call)
     X(void *, pvalloc, (size_t n), (n))                                                  \
     X(int, pthread_mutex_clocklock, (pthread_mutex_t *m, clockid_t c, const struct timespec *t), \
       (m, c, t))                                                                         \
+    X(ssize_t, preadv2, (int fd, const struct iovec *v, int n, off_t o, int fl), (fd, v, n, o, fl)) \
+    X(ssize_t, pwritev2, (int fd, const struct iovec *v, int n, off_t o, int fl), (fd, v, n, o, fl)) \
+    X(int, aio_suspend, (const struct aiocb *const l[], int n, const struct timespec *t), (l, n, t)) \
+    X(int, semop, (int id, struct sembuf *ops, size_t n), (id, ops, n))                  \
+    X(int, semtimedop, (int id, struct sembuf *ops, size_t n, const struct timespec *t), \
+      (id, ops, n, t))                                                                   \
+    X(int, msgsnd, (int id, const void *m, size_t n, int fl), (id, m, n, fl))            \
+    X(ssize_t, msgrcv, (int id, void *m, size_t n, long t, int fl), (id, m, n, t, fl))   \
     X(int, pthread_rwlock_clockrdlock, (pthread_rwlock_t *l, clockid_t c, const struct timespec *t), \
       (l, c, t))                                                                         \
     X(int, pthread_rwlock_clockwrlock, (pthread_rwlock_t *l, clockid_t c, const struct timespec *t), \
@@ -528,6 +541,12 @@ SIMPLE_CALLS(SIMPLE_WRAPPER)
       (fd, v, n, o))                                                                     \
     Y(ssize_t, pwritev64, "pwritev", (int fd, const struct iovec *v, int n, off64_t o),  \
       (fd, v, n, o))                                                                     \
+    Y(int, aio_suspend64, "aio_suspend", (const struct aiocb64 *const l[], int n,       \
+                                          const struct timespec *t), (l, n, t))          \
+    Y(ssize_t, preadv64v2, "preadv2", (int fd, const struct iovec *v, int n, off64_t o, int fl), \
+      (fd, v, n, o, fl))                                                                 \
+    Y(ssize_t, pwritev64v2, "pwritev2", (int fd, const struct iovec *v, int n, off64_t o, int fl), \
+      (fd, v, n, o, fl))                                                                 \
     Y(int, lockf64, "lockf", (int fd, int cmd, off64_t n), (fd, cmd, n))                 \
     Y(ssize_t, sendfile64, "sendfile", (int o, int i, off64_t *off, size_t n), (o, i, off, n)) \
     Y(void *, mmap64, "mmap", (void *a, size_t n, int pr, int fl, int fd, off64_t o),    \
@@ -648,6 +667,10 @@ REAL(void, __vsyslog_chk, (int, int, const char *, va_list), NULL)
       (mqd_t q, char *b, size_t n, unsigned *pr, const void *t), (q, b, n, pr, t))       \
     Y(int, __mq_timedsend_time64, "mq_timedsend",                                        \
       (mqd_t q, const char *b, size_t n, unsigned pr, const void *t), (q, b, n, pr, t))  \
+    Y(int, __aio_suspend_time64, "aio_suspend", (const struct aiocb *const l[], int n, const void *t), \
+      (l, n, t))                                                                         \
+    Y(int, __semtimedop64, "semtimedop", (int id, struct sembuf *ops, size_t n, const void *t), \
+      (id, ops, n, t))                                                                   \
     Y(pid_t, __wait3_time64, "wait3", (int *st, int o, void *ru), (st, o, ru))           \
     Y(pid_t, __wait4_time64, "wait4", (pid_t p, int *st, int o, void *ru), (p, st, o, ru)) \
     Y(int, __ppoll64_chk, "ppoll", (struct pollfd *f, nfds_t n, const void *t,          \

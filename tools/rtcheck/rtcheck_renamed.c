@@ -35,6 +35,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <aio.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -53,6 +54,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/select.h>
+#include <sys/sem.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -277,6 +279,29 @@ static void call_pwritev(void)
     struct iovec v = {(void *)"x", 1};
     (void)!pwritev(lockfd, &v, 1, 0);
 }
+static void call_preadv2(void)
+{
+    char b[4];
+    struct iovec v = {b, sizeof b};
+    (void)!preadv2(lockfd, &v, 1, 0, 0);
+}
+static void call_pwritev2(void)
+{
+    struct iovec v = {(void *)"x", 1};
+    (void)!pwritev2(lockfd, &v, 1, 0, 0);
+}
+/* A SysV semaphore at 0: the decrement waits, for no time. */
+static int semid = -1;
+static void call_semtimedop(void)
+{
+    struct sembuf op = {0, -1, 0};
+    semtimedop(semid, &op, 1, &zero);
+}
+static void call_aio_suspend(void)
+{
+    const struct aiocb *none[1] = {NULL};
+    aio_suspend(none, 1, &zero);
+}
 static void call_lockf(void) { (void)!lockf(lockfd, F_TEST, 0); }
 static void call_sendfile(void)
 {
@@ -386,6 +411,10 @@ static const struct {
     {"pwrite", call_pwrite, PLAIN},
     {"preadv", call_preadv, PLAIN},
     {"pwritev", call_pwritev, PLAIN},
+    {"preadv2", call_preadv2, PLAIN},
+    {"pwritev2", call_pwritev2, PLAIN},
+    {"semtimedop", call_semtimedop, PLAIN},
+    {"aio_suspend", call_aio_suspend, PLAIN},
     {"lockf", call_lockf, PLAIN},
     {"sendfile", call_sendfile, PLAIN},
     {"mmap", call_mmap, PLAIN},
@@ -467,6 +496,11 @@ int main(void)
         return 1;
     }
     unlink(path);
+    semid = semget(IPC_PRIVATE, 1, 0600);
+    if (semid < 0) {
+        perror("rtcheck_renamed: semget");
+        return 1;
+    }
     int failed = 0;
     size_t n = sizeof calls / sizeof calls[0];
     static char out[65536];
@@ -487,6 +521,7 @@ int main(void)
             failed++;
         }
     }
+    semctl(semid, 0, IPC_RMID);
     printf("rtcheck_renamed (off_t and time_t of %zu and %zu bytes, _FORTIFY_SOURCE %d): %zu calls, %d not as expected: %s\n",
            sizeof(off_t), sizeof(time_t), __USE_FORTIFY_LEVEL, n, failed, failed ? "FAILED" : "ok");
     return failed != 0;
