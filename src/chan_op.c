@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The op state machine, wake rounds, blocking waits and cancel. The states,
  * transitions and the cancel guarantee are in chan_op.h; the cancel
- * protocol is model-checked in models/chan_cancel.pml.
+ * protocol is model-checked in models/chan_cancel.pml, its carry step (W5)
+ * in models/chan_carry.pml.
  *
  * Invariants:
  *  W1 An async op is TAKEN exactly while it is in a registered round's
@@ -29,7 +30,11 @@
  *     it) and holds a count of the channel's memory until it has run. It
  *     may receive an op again, completed anew inside its own running
  *     waker: that op is TAKEN while also the carrier's `current`, so a
- *     cancel looks at TAKEN first.
+ *     cancel looks at TAKEN first. Carriers take turns, oldest first, a
+ *     turn being the ops a carrier held when it began (what its wakers
+ *     add waits for the next): no carried waker waits behind a chain that
+ *     goes on in another carrier. Between turns a carrier stays
+ *     registered (W1) and keeps its tickets and seq (W2).
  *
  * Ordering rules (cited at each atomic access as O1-O6):
  *  O1 Blocking op: the completer's release exchange to DONE publishes the
@@ -63,6 +68,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <sched.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -114,18 +120,26 @@ static ferry_op *wakeset_pop(ferry_wakeset *ws)
  * call that completed the op may release the last handle before then.
  * Only the thread whose frame holds them touches `used` and the carriers'
  * lists (appends under the channel's lock and the carrier's lock, pops
- * under the carrier's lock). */
+ * under the carrier's lock). Carriers take turns (W5): a turn runs the ops
+ * the carrier held when it began; with more left, the carrier goes to the
+ * back of the queue, so that an op waits for the turns queued before its
+ * own, never for a chain that goes on in another carrier (each hop would
+ * be added to that carrier's next turn). */
 #define CARRIERS 4
 struct ferry__carry {
     struct ferry__wake k[CARRIERS];
     bool used[CARRIERS];
+    uint32_t turn[CARRIERS]; /* place in the queue: the lowest runs next */
+    uint32_t turns;          /* the next place */
 };
 
 /* The rounds of async ops: pop each op under the round's lock and call its
- * waker (W2), then leave the registry. */
-static void run_round(struct ferry_chan *c, struct ferry__wake *wk, struct ferry__carry *carry)
+ * waker (W2), then leave the registry. A carrier's turn pops at most `max`
+ * ops; true if it stopped there with ops left (it stays registered). */
+static bool run_round(struct ferry_chan *c, struct ferry__wake *wk, struct ferry__carry *carry, size_t max)
 {
     ferry_op *op;
+    bool left = false;
     /* A waker that reaches a cancellation point (a write to an eventfd)
      * must not end the thread here: the round lives in this thread's
      * frame, the ops after it would never be woken, and cancellers would
@@ -137,8 +151,13 @@ static void run_round(struct ferry_chan *c, struct ferry__wake *wk, struct ferry
     wk->depth = wk->outer ? wk->outer->depth + 1 : 1;
     wk->carry = carry;
     tls_waking = wk;
-    for (;;) {
+    for (size_t n = 0;; n++) {
         ferry_mutex_lock(&wk->lock);
+        if (n == max && !ferry_wakeset_empty(&wk->async)) {
+            ferry_mutex_unlock(&wk->lock);
+            left = true;
+            break;
+        }
         op = wakeset_pop(&wk->async);
         if (!op) {
             ferry_mutex_unlock(&wk->lock);
@@ -158,6 +177,10 @@ static void run_round(struct ferry_chan *c, struct ferry__wake *wk, struct ferry
             ferry__futex_wake(&wk->seq, INT_MAX);
     }
     tls_waking = wk->outer;
+    if (left) {
+        ferry__nocancel_end(cancel_state);
+        return true;
+    }
     ferry_mutex_lock(&c->wake_lock);
     ferry_list_del(&wk->node);
     ferry_mutex_unlock(&c->wake_lock);
@@ -167,6 +190,7 @@ static void run_round(struct ferry_chan *c, struct ferry__wake *wk, struct ferry
     while ((v = atomic_load_explicit(&wk->pins, memory_order_acquire)) != 0)
         ferry__futex_wait(&wk->pins, v, NULL);
     ferry__nocancel_end(cancel_state);
+    return false;
 }
 
 /* Hand the user wakers of round wk (of channel c, registered, not yet
@@ -199,6 +223,7 @@ static bool carry_round(struct ferry_chan *c, struct ferry__wake *wk, struct fer
         ferry__round_register(c, k);
         atomic_fetch_add_explicit(&c->live, 1, memory_order_relaxed); /* I5, as a handle's clone (chan.c L1) */
         carry->used[slot] = true;
+        carry->turn[slot] = carry->turns++;
     }
     k = &carry->k[slot];
     ferry_mutex_lock(&k->lock);
@@ -233,19 +258,27 @@ __attribute__((noinline)) static void run_outermost(struct ferry_chan *c, struct
 {
     struct ferry__carry carry;
     memset(carry.used, 0, sizeof carry.used);
-    run_round(c, wk, &carry);
-    for (bool again = true; again;) {
-        again = false;
-        for (int i = 0; i < CARRIERS; i++) {
-            if (!carry.used[i])
-                continue;
-            struct ferry__wake *k = &carry.k[i];
-            struct ferry_chan *kc = k->chan;
-            run_round(kc, k, &carry);
-            carry.used[i] = false;
-            ferry__chan_put(kc);
-            again = true;
+    carry.turns = 0;
+    run_round(c, wk, &carry, SIZE_MAX);
+    for (;;) {
+        int i = -1;
+        for (int j = 0; j < CARRIERS; j++)
+            if (carry.used[j] && (i < 0 || (int32_t)(carry.turn[j] - carry.turn[i]) < 0))
+                i = j;
+        if (i < 0)
+            break;
+        struct ferry__wake *k = &carry.k[i];
+        struct ferry_chan *kc = k->chan;
+        /* The turn: what k holds now (only this thread adds to it). */
+        ferry_mutex_lock(&k->lock);
+        size_t n = k->async.len;
+        ferry_mutex_unlock(&k->lock);
+        if (run_round(kc, k, &carry, n)) {
+            carry.turn[i] = carry.turns++; /* to the back of the queue */
+            continue;
         }
+        carry.used[i] = false;
+        ferry__chan_put(kc);
     }
 }
 
@@ -269,7 +302,7 @@ void ferry__wake_round(struct ferry_chan *c, struct ferry__wake *wk)
     }
     if (outer->depth >= FERRY__WAKE_NEST_MAX && carry_round(c, wk, outer->carry))
         return;
-    run_round(c, wk, outer->carry);
+    run_round(c, wk, outer->carry, SIZE_MAX);
 }
 
 /* ------------------------------------------------------------------------ */

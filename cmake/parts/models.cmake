@@ -26,6 +26,11 @@ if(FERRY_BUILD_TESTS AND FERRY_SPIN AND FERRY_SANITIZE STREQUAL "" AND CMAKE_BUI
   # deadlocks, a cancel that does not wait for its op's running waker
   # breaks.
   ferry_add_model(chan_cancel "pass/canceller " "deadlock -DPHASE_WAIT" "assert -DNO_WAIT")
+  # Its carry step (src/chan_op.c W5): a round past the nesting depth moves
+  # its ops to a carrier under the channel's lock, the carrier holding the
+  # channel's memory; the move without that lock, or a carrier without that
+  # count, breaks.
+  ferry_add_model(chan_carry "pass/canceller " "fail -DNO_CHAN_LOCK" "assert -DNO_LIVE")
   # The lock-free ring's sleep/wake handshake (src/chan_lf.c,
   # src/chan_move.c): each missing fence, the missing waiter check and the
   # missing settle after a receive strand a sleeper.

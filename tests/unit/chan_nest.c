@@ -442,3 +442,185 @@ FERRY_TEST(a_blocking_select_is_woken_at_any_depth)
     ferry_tx_release(sc.stx);
     ferry_rx_release(sc.srx);
 }
+
+/* ---- a waiting waker is not held back by a chain that goes on --------- */
+
+/* A chain that goes on for ever (here: until told to stop) runs in the
+ * carriers of its thread's outermost round, one carrier after another.
+ * Inside one of them, at the depth, a waker completes a receive on channel
+ * X whose waker tells the chain to stop: that waker must run once the
+ * carrier's ops of the moment have run -- within a few passes of the
+ * depth -- not after the chain ends (it would never end). */
+struct stop_case {
+    struct chain ch;
+    ferry_tx *xtx;
+    ferry_rx *xrx;
+    ferry_op xop;
+    long xin;
+    long sent_at;    /* the chain's value when X's item was sent */
+    long stopped_at; /* ... and when X's waker ran */
+    int passes;      /* of the depth so far */
+};
+
+static void stop_x_wake(void *ctx)
+{
+    struct stop_case *sc = ctx;
+    CHECK_EQ(ferry_op_result(&sc->xop), 1);
+    sc->stopped_at = sc->ch.next;
+}
+
+static void stop_wake(void *ctx)
+{
+    struct stop_case *sc = ctx;
+    struct chain *ch = &sc->ch;
+    ch->wakes++;
+    if (ferry_op_result(&ch->op) != 1 || ch->in != ch->next)
+        ch->bad = true;
+    ch->depth++;
+    /* The second pass: the chain runs in a carrier now. */
+    if (ch->depth == NEST_MAX && ++sc->passes == 2) {
+        long x = 1;
+        CHECK_EQ(ferry_send(sc->xtx, &x, 1), 1);
+        sc->sent_at = ch->next;
+    }
+    long v = ++ch->next;
+    if (v <= ch->hops && sc->stopped_at == 0) {
+        CHECK_EQ(ferry_recv_start(ch->rx, &ch->op, &ch->in, 1, (ferry_waker){stop_wake, sc}), -EINPROGRESS);
+        CHECK_EQ(ferry_send(ch->tx, &v, 1), 1);
+    }
+    ch->depth--;
+}
+
+FERRY_TEST(a_waiting_waker_is_not_held_back_by_a_chain_that_goes_on)
+{
+    for (size_t k = 0; k < CHAN_NKINDS; k++) {
+        struct stop_case sc;
+        memset(&sc, 0, sizeof sc);
+        sc.ch.hops = CHAIN_HOPS; /* "for ever" */
+        open_chan_kind(&chan_kinds[k], &sc.ch.tx, &sc.ch.rx);
+        open_chan_kind(&chan_kinds[k], &sc.xtx, &sc.xrx);
+        CHECK_EQ(ferry_recv_start(sc.xrx, &sc.xop, &sc.xin, 1, (ferry_waker){stop_x_wake, &sc}), -EINPROGRESS);
+        sc.ch.next = 1;
+        CHECK_EQ(ferry_recv_start(sc.ch.rx, &sc.ch.op, &sc.ch.in, 1, (ferry_waker){stop_wake, &sc}),
+                 -EINPROGRESS);
+        long first = 1;
+        CHECK_EQ(ferry_send(sc.ch.tx, &first, 1), 1);
+        CHECK(!sc.ch.bad);
+        CHECK_EQ(sc.sent_at, 2 * NEST_MAX);
+        CHECK_MSG(sc.stopped_at > 0 && sc.stopped_at - sc.sent_at <= 2 * NEST_MAX,
+                  "%s: X's waker ran %ld hops after its op completed (the chain ran on in its carrier)",
+                  chan_kinds[k].name, sc.stopped_at - sc.sent_at);
+        CHECK_EQ(sc.xin, 1);
+        CHECK_EQ(ferry_op_result(&sc.ch.op), 1); /* the last hop's, complete */
+        long rest;
+        CHECK_EQ(ferry_try_recv(sc.ch.rx, &rest, 1), -EAGAIN);
+        ferry_tx_release(sc.ch.tx);
+        ferry_rx_release(sc.ch.rx);
+        ferry_tx_release(sc.xtx);
+        ferry_rx_release(sc.xrx);
+    }
+}
+
+/* ---- a chain in a carrier beside three other channels' carriers ------- */
+
+/* Each time the chain reaches the depth, its waker also completes a
+ * receive on each of 3 other channels (their wakers restart them): with
+ * the chain's own channel, every carrier of the outermost round is in use.
+ * The chain must still go on in bounded stack -- its next hop waits in its
+ * channel's carrier, the one running -- and each of those receives must be
+ * woken before the chain comes back to the depth. */
+#define SIDE 3
+struct side_case {
+    struct chain ch;
+    ferry_tx *tx[SIDE];
+    ferry_rx *rx[SIDE];
+    ferry_op op[SIDE];
+    long in[SIDE];
+    long wakes[SIDE];
+    long passes;
+};
+
+struct side_leaf {
+    struct side_case *sc;
+    int i;
+};
+static struct side_leaf side_leaves[SIDE];
+
+static void side_leaf_wake(void *ctx)
+{
+    struct side_leaf *l = ctx;
+    struct side_case *sc = l->sc;
+    CHECK_EQ(ferry_op_result(&sc->op[l->i]), 1);
+    CHECK_EQ(sc->in[l->i], sc->wakes[l->i]);
+    sc->wakes[l->i]++;
+    CHECK_EQ(ferry_recv_start(sc->rx[l->i], &sc->op[l->i], &sc->in[l->i], 1, (ferry_waker){side_leaf_wake, l}),
+             -EINPROGRESS);
+}
+
+static void side_wake(void *ctx)
+{
+    struct side_case *sc = ctx;
+    struct chain *ch = &sc->ch;
+    ch->wakes++;
+    if (ferry_op_result(&ch->op) != 1 || ch->in != ch->next)
+        ch->bad = true;
+    if (++ch->depth > ch->max_depth)
+        ch->max_depth = ch->depth;
+    if (ch->depth == NEST_MAX) {
+        for (int i = 0; i < SIDE; i++) {
+            CHECK_EQ(sc->wakes[i], sc->passes); /* the last pass's was woken */
+            long x = sc->passes;
+            CHECK_EQ(ferry_send(sc->tx[i], &x, 1), 1);
+        }
+        sc->passes++;
+    }
+    long v = ++ch->next;
+    if (v <= ch->hops) {
+        CHECK_EQ(ferry_recv_start(ch->rx, &ch->op, &ch->in, 1, (ferry_waker){side_wake, sc}), -EINPROGRESS);
+        CHECK_EQ(ferry_send(ch->tx, &v, 1), 1);
+    }
+    ch->depth--;
+}
+
+static void *side_thread(void *arg)
+{
+    struct side_case *sc = arg;
+    for (size_t k = 0; k < CHAN_NKINDS; k++) {
+        memset(sc, 0, sizeof *sc);
+        sc->ch.hops = CHAIN_HOPS;
+        for (int i = 0; i < SIDE; i++) {
+            open_chan_kind(&chan_kinds[k], &sc->tx[i], &sc->rx[i]);
+            side_leaves[i] = (struct side_leaf){sc, i};
+            CHECK_EQ(ferry_recv_start(sc->rx[i], &sc->op[i], &sc->in[i], 1,
+                                      (ferry_waker){side_leaf_wake, &side_leaves[i]}),
+                     -EINPROGRESS);
+        }
+        open_chan_kind(&chan_kinds[k], &sc->ch.tx, &sc->ch.rx);
+        sc->ch.next = 1;
+        CHECK_EQ(ferry_recv_start(sc->ch.rx, &sc->ch.op, &sc->ch.in, 1, (ferry_waker){side_wake, sc}),
+                 -EINPROGRESS);
+        long first = 1;
+        CHECK_EQ(ferry_send(sc->ch.tx, &first, 1), 1);
+        CHECK_MSG(!sc->ch.bad, "%s: a hop saw the wrong value or result", chan_kinds[k].name);
+        CHECK_EQ(sc->ch.next, CHAIN_HOPS + 1);
+        CHECK_EQ(sc->ch.wakes, CHAIN_HOPS);
+        CHECK_MSG(sc->ch.max_depth == NEST_MAX, "%s: the chain nested %d deep", chan_kinds[k].name,
+                  sc->ch.max_depth);
+        CHECK_EQ(sc->passes, CHAIN_HOPS / NEST_MAX);
+        for (int i = 0; i < SIDE; i++) {
+            CHECK_EQ(sc->wakes[i], sc->passes);
+            CHECK_EQ(ferry_op_cancel(&sc->op[i]), 0); /* pending again: withdrawn */
+            ferry_tx_release(sc->tx[i]);
+            ferry_rx_release(sc->rx[i]);
+        }
+        ferry_tx_release(sc->ch.tx);
+        ferry_rx_release(sc->ch.rx);
+    }
+    return NULL;
+}
+
+FERRY_TEST(a_chain_in_a_carrier_beside_other_channels_carriers_stays_bounded)
+{
+    struct side_case sc;
+    on_small_stack(side_thread, &sc);
+}
