@@ -284,11 +284,14 @@ FERRY_TEST(poll_can_be_turned_off_for_tests)
 }
 
 /* Run fn on a new thread and give it round i's head start: a different
- * moment of its call each round (the yields here are not counted). */
+ * moment of its call each round (the yields here are not counted), from
+ * none to 147 yields -- past a poll phase's budget (chan_wait.h) into the
+ * sleep. (Not more: under a loaded machine a yield may cost a time slice,
+ * and the rounds' yields add up.) */
 static void start_then_race(struct waiter *w, void *(*fn)(void *), int i)
 {
     pthread_create(&w->t, NULL, fn, w);
-    for (int j = 0; j < i * 5; j++)
+    for (int j = 0; j < (i % 50) * 3; j++)
         syscall(SYS_sched_yield);
 }
 
