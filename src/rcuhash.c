@@ -282,6 +282,7 @@ enum {
     HOOK_SHRINK,    /* halving: after publishing the size, between buckets */
     HOOK_GROW,      /* doubling: after linking, before publishing */
     HOOK_CALLBACK,  /* resize_cb: started, before anything else */
+    HOOK_RESIZED,   /* resize_cb: a pass done, before it clears queued */
     HOOK_COUNT
 };
 #ifdef FERRY_LFHT_TEST_HOOKS
@@ -1131,15 +1132,32 @@ static void resize_cb(ferry_rcu_head *h)
         pthread_mutex_lock(&ht->resize_lock);
         if (ht->slots)
             retarget(ht);
-        do_resize(ht, false, &retired);
+        int rc = do_resize(ht, false, &retired);
         pthread_mutex_unlock(&ht->resize_lock);
         free_retired(ht, retired);
+        TEST_HOOK(HOOK_RESIZED);
         /* seq_cst: Dekker with queue_resize (see there): the store of
          * queued, then the load of target. destroying and size: relaxed,
          * they only decide whether to go round again. */
         atomic_store_explicit(&ht->queued, 0, memory_order_seq_cst);
-        if (atomic_load_explicit(&ht->destroying, memory_order_relaxed) ||
-            atomic_load_explicit(&ht->target, memory_order_seq_cst) ==
+        if (atomic_load_explicit(&ht->destroying, memory_order_relaxed))
+            return;
+        /* ACCOUNTING: updates that came while this resize was queued did
+         * not count (check_count skips while queued is set), and if they
+         * all came before the store above, none will ask again: the table
+         * would keep the size of the count when this pass began. So take
+         * the count once more, now. (Relaxed counters: an update whose
+         * count this misses sees queued clear and asks itself, but for a
+         * store-buffer race of the two, which the table's next update
+         * settles.) Not after a failed allocation: do_resize gave that
+         * target up, and a later request may retry (going round again here
+         * would retry for as long as allocations fail). */
+        if (ht->slots && rc == 0) {
+            pthread_mutex_lock(&ht->resize_lock);
+            retarget(ht);
+            pthread_mutex_unlock(&ht->resize_lock);
+        }
+        if (atomic_load_explicit(&ht->target, memory_order_seq_cst) ==
                 atomic_load_explicit(&ht->size, memory_order_relaxed))
             return;
         /* seq_cst: Dekker with queue_resize, as above. */
