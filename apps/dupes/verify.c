@@ -98,6 +98,7 @@ struct classes {
     int *cls_of;         /* each one's class, or -1: left out (or not yet placed) */
     size_t *rep;         /* each class's representative (a node index), or SIZE_MAX: none left */
     size_t n, ncls;
+    bool split;          /* two files were compared and differ (not: a class lost its members) */
 };
 
 /* verify_group's table of the distinct inodes: node -> its index. */
@@ -149,7 +150,7 @@ static int place(struct dupes *d, struct vbuf *v, struct classes *k, size_t i, i
                 k->cls_of[i] = (int)c;
             if (res == SAME || res == B_FAILED || res == STOPPED)
                 return res;
-            compared = true; /* DIFFERENT: the next class */
+            compared = k->split = true; /* DIFFERENT: the next class */
             break;
         }
     }
@@ -185,9 +186,10 @@ static int verify_group(struct dupes *d, struct vbuf *v, struct group *g, struct
         k.node_of[i] = k.n;
         k.nodes[k.n++] = n;
     }
+    for (size_t i = 0; i < k.n; i++) /* (replace_rep looks at the files not yet placed too) */
+        k.cls_of[i] = -1;
     ret = 0;
     for (size_t i = 0; i < k.n && !ret; i++) {
-        k.cls_of[i] = -1;
         uint8_t status;
         int fd = read_open(d, k.nodes[i], &status);
         if (fd < 0)
@@ -196,7 +198,10 @@ static int verify_group(struct dupes *d, struct vbuf *v, struct group *g, struct
             ret = -EINTR;
         close(fd);
     }
-    if (k.ncls > 1 && ret != -EINTR) /* (a class apart: their hashes agree, their bytes do not) */
+    /* Two files whose hashes agree and whose bytes do not: a stale hash or a
+     * collision. (Not a class whose members all changed: another class
+     * then begins without any comparison that failed.) */
+    if (k.split && ret != -EINTR)
         ret = add_stale(v, k.nodes, k.n);
     for (size_t c = 0; c < k.ncls && !ret; c++) {
         struct group h = { .size = g->size, .m = malloc(g->n * sizeof *h.m) };

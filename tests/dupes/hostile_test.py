@@ -1783,6 +1783,33 @@ def case_verify_cannot_forget_in_a_moved_index():
         check(b"forgetting the hashes --verify found stale: it was deleted, moved or replaced" in err, "%r" % err)
 
 
+def case_verify_changed_file_is_no_split():
+    """--verify compares each file with the first member of every class of
+    its group; x1 (the first) changes before the next comparison opens it,
+    so its class is left without members. That is a file that changed, not
+    a group that split: the others keep their hashes in the index (they
+    were forgotten, and read again by the next run), and they are grouped
+    whatever the heap held (the classes of the files not yet compared were
+    read from memory never written). With two files and with four."""
+    for names in ([b"x1", b"x2"], [b"x1", b"x2", b"x3", b"x4"]):
+        with Tmp() as tmp:
+            root, db = indexed_copies(tmp, names), tmp + b"/i.db"
+            os.mkdir(tmp + b"/count")
+            # x1's opens in the run: 1 to place it, 2 to compare x2 with it
+            hook = nth_open_hook(tmp + b"/count", "x1", 2, 'printf more >> "$1"')
+            rc, out, err = run(["--db", db, "--verify", "-f", "json", root],
+                               env={"FERRY_DUPES_DEBUG_BEFORE_OPEN": hook})
+            label = "%d files" % len(names)
+            check(rc == 0, "%s: exit %d %r" % (label, rc, err))
+            want = [(100_000, [root + b"/" + n for n in names[1:]])] if len(names) > 2 else []
+            check(parse_json(out) == want, "%s: groups %r" % (label, out))
+            check(b"x1: changed since it was listed: not grouped" in err, "%s: %r" % (label, err))
+            check(b"differs" not in err, "%s: a changed file made a split: %r" % (label, err))
+            for n in names[1:]:
+                check(row_hashes(db, root + b"/" + n)[1] is not None,
+                      "%s: %r lost its hashes: %r" % (label, n, err))
+
+
 def case_stale_indexed_partial_hash_is_forgotten():
     """An index row whose partial hash is stale (the file's stat as it
     was: rewritten in the tick it was read in, by a version without the
