@@ -39,6 +39,8 @@ struct index {
     ino_t wal_ino;
     bool failed;
     bool moved;          /* the file is no longer at its name (said once)    */
+    bool busy;           /* SQLITE_BUSY was met (report), opening it        */
+    bool busy_quiet;     /* ... and not said: the open is tried again       */
 };
 
 static const char schema[] =
@@ -125,8 +127,13 @@ static const char *why_cannot_open(const char *path, char *buf, size_t len)
     return buf;
 }
 
-static void report(const struct index *x, const char *doing, int rc)
+static void report(struct index *x, const char *doing, int rc)
 {
+    if ((rc & 0xff) == SQLITE_BUSY) {
+        x->busy = true;
+        if (x->busy_quiet)
+            return;
+    }
     char buf[512];
     const char *why = NULL;
     if ((rc & 0xff) == SQLITE_CANTOPEN)
@@ -329,6 +336,45 @@ static bool output_beside(const char *path, const char *shown)
     return found;
 }
 
+/* Tries to open the index while another run's locks refuse it (open_as),
+ * and the most milliseconds between two. */
+#define OPEN_TRIES 24
+#define OPEN_WAIT_MS 16
+
+/* Open x->db (name: the path as SQLite is to take it), read its header and
+ * make it an index in WAL mode. 0, or -1 after a message (none for a
+ * SQLITE_BUSY while x->busy_quiet: x->busy says it). */
+static int open_db(struct index *x, const char *name)
+{
+    int rc = sqlite3_open_v2(name, &x->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    if (rc != SQLITE_OK) {
+        report(x, "", rc);
+        return -1;
+    }
+    sqlite3_extended_result_codes(x->db, 1);
+    if (sqlite3_db_readonly(x->db, "main") == 1) {
+        report(x, "", SQLITE_READONLY);
+        return -1;
+    }
+    /* Exclusive locking: the first write takes the lock and the connection
+     * keeps it until closed, so a second process gets SQLITE_BUSY (and the
+     * WAL index lives in heap memory, no -shm file). */
+    /* The header is read before anything is written: WAL mode, once set,
+     * stays in the file, and another program's database (or another
+     * version's index) is refused as it was found. */
+    if (exec(x, "PRAGMA locking_mode=EXCLUSIVE", "") || classify(x, "") < 0 ||
+        exec(x, "PRAGMA journal_mode=WAL", "") ||
+        exec(x, "PRAGMA synchronous=NORMAL", "") ||
+        exec(x, "PRAGMA cache_size=-" FERRY_STR(CACHE_KIB), "") ||
+        exec(x, "BEGIN IMMEDIATE", ""))
+        return -1;
+    if (check_or_create(x) || exec(x, "COMMIT", "")) {
+        sqlite3_exec(x->db, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    return 0;
+}
+
 /* index_open(), with shown: path escaped for messages. */
 static struct index *open_as(const char *path, const char *shown, enum hash_kind kind)
 {
@@ -384,41 +430,34 @@ static struct index *open_as(const char *path, const char *shown, enum hash_kind
         return NULL;
     }
     x->kind = kind;
-    int rc = sqlite3_open_v2(sqlite_name ? sqlite_name : path, &x->db,
-                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    /* Two runs that start together each take SQLite's shared lock to read
+     * the header and, in exclusive locking mode, keep it while they wait
+     * for the exclusive one, which the other's shared lock refuses: both
+     * met SQLITE_BUSY and stopped, "locked" (about one pair in 30). A busy
+     * open lets go of every lock and is tried again after a random wait, so
+     * one of them gets through; a run that holds the index (all its run)
+     * still stops the other, after OPEN_TRIES tries. */
+    unsigned seed = (unsigned)getpid() ^ (unsigned)time(NULL);
+    int r;
+    for (int i = 1;; i++) {
+        x->busy = false;
+        x->busy_quiet = i < OPEN_TRIES;
+        r = open_db(x, sqlite_name ? sqlite_name : path);
+        if (r == 0 || !x->busy || !x->busy_quiet)
+            break;
+        sqlite3_close(x->db);
+        x->db = NULL;
+        struct timespec wait = { 0, (long)(1 + rand_r(&seed) % OPEN_WAIT_MS) * 1000000 };
+        nanosleep(&wait, NULL);
+    }
+    x->busy_quiet = false;
     free(sqlite_name);
-    if (rc != SQLITE_OK) {
-        report(x, "", rc);
-        index_free(x);
-        return NULL;
-    }
-    sqlite3_extended_result_codes(x->db, 1);
-    if (sqlite3_db_readonly(x->db, "main") == 1) {
-        report(x, "", SQLITE_READONLY);
-        index_free(x);
-        return NULL;
-    }
-    /* Exclusive locking: the first write takes the lock and the connection
-     * keeps it until closed, so a second process gets SQLITE_BUSY at once
-     * (and the WAL index lives in heap memory, no -shm file). */
-    /* The header is read before anything is written: WAL mode, once set,
-     * stays in the file, and another program's database (or another
-     * version's index) is refused as it was found. */
-    if (exec(x, "PRAGMA locking_mode=EXCLUSIVE", "") || classify(x, "") < 0 ||
-        exec(x, "PRAGMA journal_mode=WAL", "") ||
-        exec(x, "PRAGMA synchronous=NORMAL", "") ||
-        exec(x, "PRAGMA cache_size=-" FERRY_STR(CACHE_KIB), "") ||
-        exec(x, "BEGIN IMMEDIATE", "")) {
-        index_free(x);
-        return NULL;
-    }
-    if (check_or_create(x) || exec(x, "COMMIT", "")) {
-        sqlite3_exec(x->db, "ROLLBACK", NULL, NULL, NULL);
+    if (r) {
         index_free(x);
         return NULL;
     }
     note_wal(x);
-    rc = sqlite3_prepare_v2(x->db,
+    int rc = sqlite3_prepare_v2(x->db,
                             "INSERT OR REPLACE INTO files(dev, ino, size, mtime_ns, ctime_ns, path,"
                             " algo, partial, full, btime_ns) VALUES(?,?,?,?,?,?,?,?,?,?)",
                             -1, &x->put, NULL);

@@ -1053,6 +1053,35 @@ def case_two_runs_on_one_index():
         same_groups(parse_json(out), want, "a zero-length index")
         t.integrity(empty)
 
+def case_two_runs_started_together():
+    """Two runs started at the same moment on one index, new or not, 150
+    times each: one of them runs (exit 0), the other completes after it or
+    stops with "locked". Both used to stop, "locked", about one pair in 30
+    (each held SQLite's shared lock from reading the header and waited for
+    the other's to go): a nightly job and a user's run lost both."""
+    with Tmp() as tmp:
+        root = tmp + b"/t"
+        small_tree(root)
+        db = tmp + b"/i.db"
+        for new in (True, False):
+            if not new:
+                ok(["--db", db, "-q", root])
+            for i in range(150):
+                if new:
+                    for f in (db, db + b"-wal", db + b"-journal"):
+                        if os.path.exists(f):
+                            os.unlink(f)
+                runs = [subprocess.Popen([t.BIN, "--db", db, "-q", root], stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.PIPE) for _ in range(2)]
+                res = [(p.wait(timeout=120), p.stderr.read()) for p in runs]
+                for p in runs:
+                    p.stderr.close()
+                label = "%s index, pair %d: %r" % ("new" if new else "an", i, res)
+                check(any(rc == 0 for rc, _ in res), "both stopped: " + label)
+                check(all(rc == 0 or (rc == 2 and b"locked by another process" in err) for rc, err in res), label)
+        t.integrity(db)
+
+
 def case_times_beyond_the_nanosecond_range():
     """Files dated 2286 and 1653 (ext4, XFS and tmpfs keep such times; the
     nanoseconds since 1970 do not fit 64 bits): grouped, indexed, re-run
