@@ -232,7 +232,8 @@ struct dupes {
      * after joining every thread). */
     atomic_bool failed;
     atomic_bool oom_said;         /* "out of memory" was printed (dupes_oom) */
-    atomic_bool walk_incomplete;  /* a directory was skipped: no index deletions */
+    atomic_bool walk_incomplete;  /* a directory was skipped, or a file could not be
+                                     stat'ed: no index deletions */
     bool cut_short;               /* main's: a stop signal stopped the stages before
                                      the pipeline was done (the groups are partial) */
 

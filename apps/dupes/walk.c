@@ -428,6 +428,11 @@ static void walk_dir(struct walker *w, struct dir *dir)
                     dupes_oom(d);
                     continue;
                 }
+                /* Whether it still exists is not known: its index row stays,
+                 * as do those below a directory that cannot be listed.
+                 * (Relaxed: the walkers' release of the entries channel
+                 * orders it before the grouper's load, after its last recv.) */
+                atomic_store_explicit(&d->walk_incomplete, true, memory_order_relaxed);
                 atomic_fetch_add_explicit(&d->c.unreadable, 1, memory_order_relaxed);
                 size_t plen = 0;
                 struct buf b = { 0 };

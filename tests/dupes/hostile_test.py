@@ -919,6 +919,36 @@ def case_one_file_system_keeps_other_file_systems_rows():
             subprocess.run(["umount", root + b"/mnt"])
 
 
+def case_files_that_cannot_be_stated_keep_their_rows():
+    """A directory that can be listed but not searched (mode r--: its
+    names, but no stat of them), met in the walk: its files are reported
+    unreadable and the run does not know whether they still exist, as for
+    a directory that cannot be listed, so their index rows stay (they were
+    deleted as vanished, and read again once the mode was back). As root
+    (whom modes stop not) the runs are the user nobody's."""
+    user, binary = t.as_nobody()
+    with Tmp() as tmp:
+        root, dbdir = tmp + b"/t", tmp + b"/db"
+        same = dupes_tree.random.Random(8).randbytes(5000)
+        write_files(root + b"/d", {b"a": same, b"b": same})
+        write_files(root, {b"c": same})
+        os.mkdir(dbdir)
+        os.chmod(dbdir, 0o777)
+        db, log = dbdir + b"/i.db", dbdir + b"/reads.log"
+        t.settle()  # (not racily clean: the last run is to read nothing)
+        ok(["--db", db, "-q", root], user=user, binary=binary)
+        os.chmod(root + b"/d", 0o444)
+        try:
+            rc, out, err = run(["--db", db, "-q", root], user=user, binary=binary)
+        finally:
+            os.chmod(root + b"/d", 0o755)
+        check(rc == 0 and b"/d/a: cannot stat: Permission denied" in err, "exit %d %r" % (rc, err))
+        out, err = ok(["--db", db, "-f", "json", root], user=user, binary=binary,
+                      env={"FERRY_DUPES_DEBUG_READ_LOG": log})
+        check(parse_json(out) == [(5000, [root + b"/c", root + b"/d/a", root + b"/d/b"])], "groups %r" % out)
+        check(t.read_log(log) == [], "read again: %r" % t.read_log(log))
+
+
 def case_index_deleted_moved_or_replaced_mid_run():
     """While a run writes its index, the index's directory is removed, the
     index renamed, or another index put in its place (mv over it). SQLite
