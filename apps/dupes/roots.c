@@ -170,21 +170,22 @@ static int dir_readable(int fd)
     return 0;
 }
 
-/* The message when the PATHs' directories do not fit the open-file limit
+/* The message when the PATHs' directories (ndirs: each directory PATH,
+ * and each directory that holds file PATHs) do not fit the open-file limit
  * (roots_open made what room it could). */
-static void too_many_dirs(int npaths)
+static void too_many_dirs(size_t ndirs)
 {
     struct rlimit rl = { 0 };
     getrlimit(RLIMIT_NOFILE, &rl);
-    msg("the open-file limit (ulimit -n) is %llu: too low for %d directory PATH%s (each "
-        "holds a descriptor for the whole run)", (unsigned long long)rl.rlim_cur, npaths,
-        npaths == 1 ? "" : "s");
+    msg("the open-file limit (ulimit -n) is %llu: too low for the PATHs' %zu director%s (a "
+        "directory PATH, or one that holds file PATHs, holds a descriptor for the whole run)",
+        (unsigned long long)rl.rlim_cur, ndirs, ndirs == 1 ? "y" : "ies");
 }
 
 /* Open r's directory, or share the descriptor of an earlier PATH in the
  * same directory: `ferry-dupes $(find ...)` may name thousands of files
  * of a few directories, and a descriptor each would exhaust the limit. */
-static int open_dir(struct root *r, struct table *dirs, int npaths)
+static int open_dir(struct root *r, struct table *dirs, size_t ndirs)
 {
     uint64_t h = root_dir_hash(r);
     const struct root *same = table_find(dirs, h, same_root_dir, r);
@@ -200,7 +201,7 @@ static int open_dir(struct root *r, struct table *dirs, int npaths)
     if (r->fd < 0)
         r->fd = -1;
     if (r->fd < 0 && err == EMFILE) {
-        too_many_dirs(npaths);
+        too_many_dirs(ndirs);
         return -1;
     }
     if (r->fd < 0) {
@@ -212,7 +213,7 @@ static int open_dir(struct root *r, struct table *dirs, int npaths)
          * be scanned, as one that does not exist (exit 2, nothing scanned),
          * not a directory met on the way (warned and counted). */
         if (err == EMFILE)
-            too_many_dirs(npaths);
+            too_many_dirs(ndirs);
         else
             msg_path(r->arg, strlen(r->arg), "cannot open directory: %s", strerror(err));
         close(r->fd);
@@ -237,7 +238,6 @@ int roots_open(struct dupes *d)
     d->nroots = o->npaths;
     for (int i = 0; i < o->npaths; i++)
         d->roots[i].fd = -1;
-    fdlimit_make_room((unsigned)o->npaths + 1); /* (one per PATH, and one to test that a directory lists) */
     struct table dirs = { 0 }, args = { 0 };
     int ret = 0, n = 0;
     for (int i = 0; i < o->npaths && !ret; i++) {
@@ -255,14 +255,31 @@ int roots_open(struct dupes *d)
             *r = (struct root){ .fd = -1 };
             continue;
         }
-        if (open_dir(r, &dirs, o->npaths))
-            ret = -1;
-        else if (table_add(&args, h, r, root_arg_hash)) {
+        if (table_add(&args, h, r, root_arg_hash)) {
             msg("out of memory");
             ret = -1;
         } else
             n++;
     }
+    /* The descriptors the PATHs hold: one a directory (the message names
+     * how many, not how many PATHs: `ferry-dupes $(find ...)`). */
+    size_t ndirs = 0;
+    for (int i = 0; i < n && !ret; i++) {
+        uint64_t h = root_dir_hash(&d->roots[i]);
+        if (table_find(&dirs, h, same_root_dir, &d->roots[i]))
+            continue;
+        if (table_add(&dirs, h, &d->roots[i], root_dir_hash)) {
+            msg("out of memory");
+            ret = -1;
+        }
+        ndirs++;
+    }
+    table_free(&dirs);
+    dirs = (struct table){ 0 };
+    if (!ret)
+        fdlimit_make_room((unsigned)ndirs + 1); /* (and one to test that a directory lists) */
+    for (int i = 0; i < n && !ret; i++)
+        ret = open_dir(&d->roots[i], &dirs, ndirs);
     if (!ret)
         d->nroots = n; /* (after an error every slot is closed) */
     table_free(&dirs);

@@ -152,10 +152,33 @@ def case_many_directory_paths():
         groups = parse_json(out)
         check(len(groups) == 10 and all(len(ps) == 300 for _, ps in groups) and b"Too many" not in err,
               "%d groups %r" % (len(groups), err[-300:]))
-        usage_error(["--no-db"] + names, "the open-file limit (ulimit -n) is 256: too low for 3000 "
-                    "directory PATHs", cwd=tmp, rlimits={nofile: 256})
-        usage_error(["--no-db", "d0"], "the open-file limit (ulimit -n) is 5: too low for 1 "
-                    "directory PATH (each", cwd=tmp, rlimits={nofile: 5})
+        usage_error(["--no-db"] + names, "the open-file limit (ulimit -n) is 256: too low for the "
+                    "PATHs' 3000 directories", cwd=tmp, rlimits={nofile: 256})
+        usage_error(["--no-db", "d0"], "the open-file limit (ulimit -n) is 5: too low for the PATHs' "
+                    "1 directory (a", cwd=tmp, rlimits={nofile: 5})
+
+
+def case_many_file_paths_in_many_directories():
+    """`ferry-dupes $(find ...)`: each directory that holds file PATHs holds
+    one descriptor, however many PATHs it holds. Where the hard limit is too
+    low for them, the message counts those directories (it said "60
+    directory PATHs" of 60 files, and counted every file as a directory)."""
+    with Tmp() as tmp:
+        names = []
+        for i in range(30):
+            os.mkdir(tmp + b"/d%d" % i)
+            names.append(b"d%d/f" % i)
+            names.append(b"f%d" % i)
+        for name in names:
+            with open(tmp + b"/" + name, "wb") as f:
+                f.write(b"same")
+        nofile = resource.RLIMIT_NOFILE
+        out, _ = ok(["--no-db", "-f", "json", "-j", "1", "--walkers", "1"] + names[1::2], cwd=tmp,
+                    rlimits={nofile: 20})
+        check(parse_json(out) == [(4, sorted(names[1::2]))], "30 files of one directory: %r" % out)
+        usage_error(["--no-db"] + names, "the open-file limit (ulimit -n) is 20: too low for the PATHs' "
+                    "31 directories (a directory PATH, or one that holds file PATHs, holds a descriptor for "
+                    "the whole run)", cwd=tmp, rlimits={nofile: 20})
 
 
 def case_path_argument_beyond_path_max():
