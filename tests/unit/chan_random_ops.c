@@ -1,30 +1,34 @@
 /* SPDX-License-Identifier: MIT */
 /* Random sequences of channel calls on one thread, checked against the
  * channel's promises (docs/chan.md, "Guarantees"; "Priorities and weight
- * budgets"). Each run draws a shape -- rendezvous, capacities 1 to 16,
- * unbounded; 1 to 8 levels; no budget, a count budget or a weighed one,
- * weights 0 to 10 -- and makes 3000 calls from four producers and three
- * receivers: async sends at random levels that stay pending, complete or
- * are cancelled part way; sends with a past deadline; try receives; async
- * receives that stay pending, complete or are cancelled; in a quarter of
+ * budgets"; ferry/select.h). Each run draws a shape -- rendezvous,
+ * capacities 1 to 16, unbounded; 1 to 8 levels; no budget, a count budget
+ * or a weighed one, weights 0 to 10 -- and makes 3000 calls from four
+ * producers, three receivers and a selector: async sends at random levels
+ * that stay pending, complete or are cancelled part way; sends with a past
+ * deadline; try receives; async receives that stay pending, complete or
+ * are cancelled; selects of a receive and a send (a fifth producer's
+ * items) on the channel, tried or started and cancelled; in a quarter of
  * the runs a close, and in a quarter the last receiver's release, at a
  * random step. A producer sends its next batch once the last one is over,
  * from the next sequence number. Checked throughout: every item received
  * or dropped at most once, per producer and level in sequence order, each
  * received batch highest level first; the buffer within its capacity and
- * its budget (but for one oversize item alone); after a close, sends get
+ * its budget (but for one oversize item alone), its statistics agreeing
+ * (items sent less received are those buffered, no weight when empty); after a close, sends get
  * -EPIPE and receives 0 once drained. At the end: exactly the items the
  * sends counted were received or dropped. Wakers record what their receive
  * got as they run, in the order ops complete. Deterministic: the seeds are
  * fixed. */
 #include <errno.h>
 #include <ferry/op.h>
+#include <ferry/select.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "chan_test.h"
 
-#define P 4      /* producers */
+#define P 4      /* producers; the selector sends as producer P */
 #define R 3      /* async receivers */
 #define BATCH 8  /* most items a call */
 #define SEQS 24000
@@ -47,9 +51,9 @@ static long item_seq(uint64_t v) { return (long)(v & 0xffffffffu); }
 
 static struct {
     unsigned levels;
-    unsigned char sent[P][SEQS];  /* counted as sent by its send's result */
-    unsigned char taken[P][SEQS]; /* 1 received, 2 dropped */
-    long last[P][FERRY_MAX_LEVELS];
+    unsigned char sent[P + 1][SEQS];  /* counted as sent by its send's result */
+    unsigned char taken[P + 1][SEQS]; /* 1 received, 2 dropped */
+    long last[P + 1][FERRY_MAX_LEVELS];
 } m;
 
 static size_t weigh(const void *it, void *ctx)
@@ -65,7 +69,7 @@ static void drop(void *it, void *ctx)
     (void)ctx;
     uint64_t v;
     memcpy(&v, it, sizeof v);
-    CHECK(item_p(v) < P && item_seq(v) < SEQS);
+    CHECK(item_p(v) <= P && item_seq(v) < SEQS);
     CHECK_MSG(m.taken[item_p(v)][item_seq(v)] == 0, "item %#llx dropped after it was taken", (unsigned long long)v);
     m.taken[item_p(v)][item_seq(v)] = 2;
 }
@@ -76,7 +80,7 @@ static void received(const uint64_t *b, ssize_t k)
         int p = item_p(b[i]);
         unsigned lvl = item_lvl(b[i]);
         long seq = item_seq(b[i]);
-        CHECK_MSG(p < P && lvl < m.levels && seq < SEQS, "garbage item %#llx", (unsigned long long)b[i]);
+        CHECK_MSG(p <= P && lvl < m.levels && seq < SEQS, "garbage item %#llx", (unsigned long long)b[i]);
         CHECK_MSG(m.taken[p][seq] == 0, "item %#llx twice", (unsigned long long)b[i]);
         m.taken[p][seq] = 1;
         CHECK_MSG(m.last[p][lvl] < seq, "producer %d level %u: %ld after %ld", p, lvl, seq, m.last[p][lvl]);
@@ -114,11 +118,76 @@ static void receiver_woken(void *ctx)
         received(r->out, k);
 }
 
-static void counted(struct producer *q, int p, ssize_t k)
+/* Producer p's next batch: 1 to BATCH items at a random level, from
+ * sequence number *next on. False: its numbers are used up. */
+static bool next_batch(int p, long *next, long *first, size_t *n, uint64_t *items, unsigned *lvl)
 {
-    CHECK_MSG(k <= (ssize_t)q->n, "a send of %zu counted %zd", q->n, k);
+    if (*next + BATCH >= SEQS)
+        return false;
+    *lvl = pick(m.levels);
+    *n = 1 + pick(BATCH);
+    *first = *next;
+    for (size_t i = 0; i < *n; i++)
+        items[i] = item(p, *lvl, (*next)++);
+    return true;
+}
+
+/* Producer p's send of n items from sequence number first counted k. */
+static void counted_items(int p, long first, size_t n, ssize_t k)
+{
+    CHECK_MSG(k <= (ssize_t)n, "a send of %zu counted %zd", n, k);
     for (ssize_t i = 0; i < k; i++)
-        m.sent[p][q->first + i] = 1;
+        m.sent[p][first + i] = 1;
+}
+
+static void counted(struct producer *q, int p, ssize_t k) { counted_items(p, q->first, q->n, k); }
+
+/* A select of a receive (case 0) and a send (case 1) on the channel. */
+struct selector {
+    ferry_select_case cs[2];
+    uint64_t out[BATCH], items[BATCH];
+    long first, next;
+    size_t n;
+    bool pending;
+};
+
+/* The select is over: case i (or -ECANCELED, -EAGAIN: nothing moved). */
+static void select_over(struct selector *s, int i)
+{
+    if (i == 0 && s->cs[0].result > 0)
+        received(s->out, s->cs[0].result);
+    else if (i == 1)
+        counted_items(P, s->first, s->n, s->cs[1].result > 0 ? s->cs[1].result : 0);
+    else
+        CHECK_MSG(i == 0 || i == -ECANCELED || i == -EAGAIN, "select: %d", i);
+    s->pending = false;
+}
+
+/* Its waker: a later call completed a case (the start has returned): end
+ * the select here, so that a receive is recorded in completion order. */
+static void selector_woken(void *ctx)
+{
+    struct selector *s = ctx;
+    select_over(s, ferry_select_cancel(s->cs, 2));
+}
+
+static void select_step(struct selector *s, ferry_tx *tx, ferry_rx *rx)
+{
+    if (s->pending) {
+        if (pick(2))
+            select_over(s, ferry_select_cancel(s->cs, 2));
+        return;
+    }
+    unsigned lvl;
+    if (!next_batch(P, &s->next, &s->first, &s->n, s->items, &lvl))
+        return;
+    memset(s->cs, 0, sizeof s->cs);
+    s->cs[0] = (ferry_select_case){.op = FERRY_SELECT_RECV, .rx = rx, .buf = s->out, .n = 1 + pick(BATCH)};
+    s->cs[1] = (ferry_select_case){.op = FERRY_SELECT_SEND, .prio = lvl, .tx = tx, .buf = s->items, .n = s->n};
+    s->pending = true;
+    int i = pick(2) ? ferry_try_select(s->cs, 2) : ferry_select_start(s->cs, 2, (ferry_waker){selector_woken, s});
+    if (i != -EINPROGRESS)
+        select_over(s, i);
 }
 
 static void one_run(int run)
@@ -128,7 +197,7 @@ static void one_run(int run)
     static const size_t budgets[] = {0, 0, 1, 7, 30};
     rng = 0x9e3779b97f4a7c15ull * (uint64_t)(run + 1);
     memset(&m, 0, sizeof m);
-    for (int p = 0; p < P; p++)
+    for (int p = 0; p <= P; p++)
         for (int l = 0; l < FERRY_MAX_LEVELS; l++)
             m.last[p][l] = -1;
     ferry_chan_config cfg = {.elem_size = sizeof(uint64_t), .capacity = caps[pick(7)], .levels = levels[pick(4)],
@@ -141,8 +210,10 @@ static void one_run(int run)
     CHECK_EQ(ferry_chan_open(&cfg, &tx, &rx), 0);
     static struct producer pr[P];
     static struct receiver rc[R];
+    static struct selector sel;
     memset(pr, 0, sizeof pr);
     memset(rc, 0, sizeof rc);
+    memset(&sel, 0, sizeof sel);
     int close_at = pick(4) == 0 ? (int)pick(STEPS) : -1, gone_at = pick(4) == 0 ? (int)pick(STEPS) : -1;
     bool closed = false, gone = false;
     for (int step = 0; step < STEPS; step++) {
@@ -154,10 +225,12 @@ static void one_run(int run)
             ferry_rx_release(rx);
             gone = true;
         }
-        unsigned what = pick(10);
+        unsigned what = pick(11);
         if (gone)
             what = 0; /* sends only */
-        if (what < 4) {
+        if (what == 10) {
+            select_step(&sel, tx, rx);
+        } else if (what < 4) {
             int p = (int)pick(P);
             struct producer *q = &pr[p];
             if (q->pending) {
@@ -169,13 +242,9 @@ static void one_run(int run)
                 q->pending = false;
                 continue;
             }
-            if (q->next + BATCH >= SEQS)
+            unsigned lvl;
+            if (!next_batch(p, &q->next, &q->first, &q->n, q->items, &lvl))
                 continue;
-            unsigned lvl = pick(m.levels);
-            q->n = 1 + pick(BATCH);
-            q->first = q->next;
-            for (size_t i = 0; i < q->n; i++)
-                q->items[i] = item(p, lvl, q->next++);
             ssize_t r;
             if (pick(2)) {
                 r = ferry_send_prio_start(tx, &q->op, q->items, q->n, lvl, (ferry_waker){nop_wake, NULL});
@@ -226,9 +295,14 @@ static void one_run(int run)
         CHECK_MSG(cfg.budget == 0 || st.weight <= cfg.budget || st.len == 1, "weight %zu of %zu items, budget %zu",
                   st.weight, st.len, cfg.budget);
         CHECK_MSG(!gone || st.len == 0, "%zu items left after the last receiver", st.len);
+        CHECK_MSG(st.len != 0 || st.weight == 0, "weight %zu with nothing buffered", st.weight);
+        CHECK_MSG(gone || st.items_sent - st.items_received == st.len, "%llu items sent, %llu received, %zu buffered",
+                  (unsigned long long)st.items_sent, (unsigned long long)st.items_received, st.len);
     }
     /* Close; pending sends are over (a count or -EPIPE); drain; pending
      * receives are over (items, 0, or -EPIPE once the receivers left). */
+    if (sel.pending)
+        select_over(&sel, ferry_select_cancel(sel.cs, 2));
     ferry_tx_close(tx);
     for (int p = 0; p < P; p++) {
         if (!pr[p].pending)
@@ -253,8 +327,8 @@ static void one_run(int run)
     if (!gone)
         ferry_rx_release(rx); /* drained: nothing to drop */
     ferry_tx_release(tx);
-    for (int p = 0; p < P; p++)
-        for (long s = 0; s < pr[p].next; s++)
+    for (int p = 0; p <= P; p++)
+        for (long s = 0; s < (p < P ? pr[p].next : sel.next); s++)
             CHECK_MSG(m.sent[p][s] == (m.taken[p][s] != 0),
                       "run %d (capacity %zu, %u levels, budget %zu%s): producer %d item %ld counted %d, taken %d",
                       run, cfg.capacity, m.levels, cfg.budget, cfg.weigh ? " weighed" : "", p, s, m.sent[p][s],
