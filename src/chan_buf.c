@@ -260,6 +260,7 @@ static size_t buf_take(struct ferry_chan *c, char *out, size_t max)
         size_t k = r->len < max - got ? r->len : max - got;
         ring_get(c, r, out + got * c->elem, k);
         got += k;
+        b->last_level = lvl;
         b->count -= k;
         if (r->len == 0)
             b->nonempty &= ~(1ull << lvl);

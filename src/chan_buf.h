@@ -22,6 +22,8 @@ struct ferry__chan_buf {
     uint64_t nonempty;         /* bit per level with buffered items */
     size_t count;              /* items buffered, all levels */
     size_t weight;             /* their total weight (budgeted channels) */
+    unsigned last_level;       /* the level of the last item taken (chan_move.c: a
+                                * receive that goes on into blocked senders) */
 };
 
 #endif /* FERRY_SRC_CHAN_BUF_H */

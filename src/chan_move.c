@@ -17,8 +17,9 @@
  *   4. done, or not waiting (try, deadline past, storage): return;
  *      otherwise link and wait (blocking) or return -EINPROGRESS (async).
  * A receive: buffer first, then (buffer empty) blocked senders' items
- * directly; then refill the room it freed from blocked senders; wait only
- * with nothing taken.
+ * directly, at levels up to the last one the buffer gave (its batch stays
+ * highest first); then refill the room it freed from blocked senders; wait
+ * only with nothing taken.
  *
  * Claims (select, chan_op.h): every move through a claimed op claims it
  * first -- a linked op's by whoever completes it, the caller's own op (a
@@ -80,8 +81,11 @@ static bool handoff_to_receivers(struct ferry_chan *c, ferry_op *op, struct ferr
 /* The blocked sender whose items receiver `rop` (the caller's) takes
  * next: the oldest at the highest level that the caller may complete
  * (losers leave the list on the way; rop's own siblings are passed over).
- * NULL if none, or if rop's claim was lost (*own_lost). */
-static ferry_op *next_sender(struct ferry_chan *c, ferry_op *rop, bool *own_lost)
+ * NULL if none, if rop's claim was lost (*own_lost), or if that sender's
+ * level is above `top`: a receive that took lower-level items from the
+ * buffer does not put higher-level ones behind them in its batch (one
+ * receive spans levels highest first; the next receive gets them). */
+static ferry_op *next_sender(struct ferry_chan *c, ferry_op *rop, unsigned top, bool *own_lost)
 {
     for (;;) {
         ferry_op *best = NULL;
@@ -95,7 +99,7 @@ static ferry_op *next_sender(struct ferry_chan *c, ferry_op *rop, bool *own_lost
             if (c->levels <= 1)
                 break;
         }
-        if (!best)
+        if (!best || best->prio > top)
             return NULL;
         switch (ferry__op_claim_pair(rop, best)) {
         case FERRY__PAIR_WON:
@@ -111,14 +115,15 @@ static ferry_op *next_sender(struct ferry_chan *c, ferry_op *rop, bool *own_lost
 }
 
 /* The buffer is empty: receiver `rop` (the caller's) takes items directly
- * from blocked senders (this is how a rendezvous channel moves anything).
- * Senders that have given what they need complete. Returns false, having
- * moved nothing, if rop's claim was lost. */
-static bool take_from_senders(struct ferry_chan *c, ferry_op *rop, struct ferry__wake *wk)
+ * from blocked senders (this is how a rendezvous channel moves anything),
+ * at levels up to `top` (next_sender). Senders that have given what they
+ * need complete. Returns false, having moved nothing, if rop's claim was
+ * lost. */
+static bool take_from_senders(struct ferry_chan *c, ferry_op *rop, unsigned top, struct ferry__wake *wk)
 {
     ferry_op *s;
     bool own_lost = false;
-    while (rop->done < rop->n && (s = next_sender(c, rop, &own_lost)) != NULL) {
+    while (rop->done < rop->n && (s = next_sender(c, rop, top, &own_lost)) != NULL) {
         size_t k = s->n - s->done < rop->n - rop->done ? s->n - s->done : rop->n - rop->done;
         memcpy((char *)rop->buf + rop->done * c->elem, (const char *)s->buf + s->done * c->elem, k * c->elem);
         s->done += k;
@@ -340,6 +345,7 @@ ssize_t ferry__chan_send_locked(struct ferry_chan *c, ferry_op *op, enum ferry__
 static bool take_into(struct ferry_chan *c, ferry_op *op, struct ferry__wake *wk)
 {
     char *out = (char *)op->buf + op->done * c->elem;
+    size_t before = op->done;
     if (FERRY_LIKELY(op->claim == NULL)) {
         op->done += c->path->take(c, out, op->n - op->done);
     } else if (!c->path->empty(c)) {
@@ -350,8 +356,13 @@ static bool take_into(struct ferry_chan *c, ferry_op *op, struct ferry__wake *wk
         op->done += k;
         ferry__op_claim_done(op, k != 0);
     }
-    if (op->done < op->n && !ferry_waitlist_empty(&c->sendq) && c->path->empty(c))
-        return take_from_senders(c, op, wk);
+    if (op->done < op->n && !ferry_waitlist_empty(&c->sendq) && c->path->empty(c)) {
+        /* Items taken from the buffer just now end at its last level:
+         * senders above it wait for the next receive. (Levels live on the
+         * locked path only: chan_buf.c.) */
+        unsigned top = c->levels > 1 && op->done > before ? c->u.buf.last_level : ~0u;
+        return take_from_senders(c, op, top, wk);
+    }
     return true;
 }
 

@@ -3,6 +3,7 @@
 #include "chan_model.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -145,12 +146,15 @@ static void buffer_put(struct model *m, struct model_op *op)
     }
 }
 
-/* Move buffered items into op, highest level first, up to max in all. */
-static void buffer_take(struct model *m, struct model_op *op, size_t max)
+/* Move buffered items into op, highest level first, up to max in all.
+ * Returns the level of the last item taken (UINT_MAX: none). */
+static unsigned buffer_take(struct model *m, struct model_op *op, size_t max)
 {
+    unsigned last = UINT_MAX;
     for (unsigned l = m->levels; l-- > 0 && op->done < max;) {
         struct model_fifo *f = &m->lvl[l];
         while (op->done < max && f->head < f->tail) {
+            last = l;
             uint32_t id = f->ids[f->head++];
             op->ids[op->done++] = id;
             m->fate[id] = F_RECEIVED;
@@ -159,6 +163,7 @@ static void buffer_take(struct model *m, struct model_op *op, size_t max)
             m->items_received++;
         }
     }
+    return last;
 }
 
 /* Move one item from a sender to a receiver directly. */
@@ -253,9 +258,11 @@ ssize_t model_recv(struct model *m, struct model_op *op, size_t max, enum model_
     op->n = max;
     op->done = 0;
     op->exp_wakes = 0;
-    buffer_take(m, op, max);
+    /* One receive spans levels highest first: after the buffer's items,
+     * blocked senders' only at levels up to the last one taken. */
+    unsigned top = buffer_take(m, op, max);
     struct model_op *s;
-    while (op->done < max && (s = next_sender(m)) != NULL) {
+    while (op->done < max && (s = next_sender(m)) != NULL && s->prio <= top) {
         while (op->done < max && s->done < s->n)
             hand(m, s, op, P_TAKEN);
         if (s->done == s->n)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Levels + budget torture: producers send batches at random levels with
  * item-dependent weights; consumers check exactly-once delivery and
- * per-producer order within each level; a monitor samples the channel and
+ * per-producer order within each level and levels highest first within
+ * each received batch; a monitor samples the channel and
  * checks that neither the budget (unless one oversize item is alone) nor the
  * capacity is ever exceeded. Blocking, try and async-free timed calls mixed. */
 #include <errno.h>
@@ -105,6 +106,9 @@ static void *consumer(void *a_)
             CHECK_MSG(atomic_fetch_add(&r->seen[(size_t)p * r->per + seq], 1) == 0, "twice");
             CHECK_MSG(last[p][lvl] == SIZE_MAX || last[p][lvl] < seq, "level %u out of order", lvl);
             last[p][lvl] = seq;
+            /* One receive spans levels highest first. */
+            CHECK_MSG(i == 0 || lvl <= ((unsigned)(buf[i - 1] >> 32) & 0xff), "level %u after level %u in one batch",
+                      lvl, (unsigned)(buf[i - 1] >> 32) & 0xff);
         }
         atomic_fetch_add(&r->received, (size_t)k);
     }

@@ -2,6 +2,7 @@
 /* Priority levels and weight budgets (docs/chan.md, "Priorities and weight budgets"). */
 #include <errno.h>
 #include <ferry/chan.h>
+#include <ferry/op.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
@@ -336,4 +337,72 @@ FERRY_TEST(zero_weight_items_count_against_capacity_only)
     CHECK_EQ(stats(tx).weight, 0);
     ferry_tx_release(tx);
     ferry_rx_release(rx);
+}
+
+/* One receive that spans levels returns them highest first, also when it
+ * goes on from the buffer into blocked senders' items (the receive takes
+ * what the buffer holds, then, the buffer empty, straight from blocked
+ * senders). A sender blocked at a higher level than the buffer's last
+ * item taken is not taken behind it in the same batch: its items come
+ * first in the next receive. Senders at the same or a lower level still
+ * fill the batch. The blocked senders are async ops (no threads). */
+static void nop_wake(void *ctx) { (void)ctx; }
+
+/* Items are level * 1000 + index: a batch's levels never go up. */
+static void check_highest_first(const long *out, ssize_t n)
+{
+    for (ssize_t i = 1; i < n; i++)
+        CHECK_MSG(out[i] / 1000 <= out[i - 1] / 1000, "item %ld (level %ld) after item %ld (level %ld) in one batch",
+                  out[i], out[i] / 1000, out[i - 1], out[i - 1] / 1000);
+}
+
+/* Fill a channel of capacity 2 and `levels` levels with two items at level
+ * `buffered`, block an async send of two at level `blocked`, then receive
+ * up to 4: returns that receive's count (out: every item, in order). */
+static ssize_t buffer_then_blocked_sender(unsigned buffered, unsigned blocked, long out[4])
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    ferry_chan_config cfg = {.elem_size = sizeof(long), .capacity = 2, .levels = 2};
+    CHECK_EQ(ferry_chan_open(&cfg, &tx, &rx), 0);
+    long b[2] = {buffered * 1000L, buffered * 1000L + 1}, s[2] = {blocked * 1000L + 10, blocked * 1000L + 11};
+    CHECK_EQ(ferry_send_prio(tx, b, 2, buffered), 2);
+    ferry_op op;
+    CHECK_EQ(ferry_send_prio_start(tx, &op, s, 2, blocked, (ferry_waker){nop_wake, NULL}), -EINPROGRESS);
+    ssize_t first = ferry_recv(rx, out, 4);
+    CHECK(first >= 2);
+    check_highest_first(out, first);
+    /* The sender's items went in (or out) meanwhile: all four arrive. */
+    CHECK_EQ(ferry_op_result(&op), 2);
+    ssize_t got = first;
+    while (got < 4) {
+        ssize_t r = ferry_try_recv(rx, out + got, (size_t)(4 - got));
+        CHECK(r > 0);
+        check_highest_first(out + got, r);
+        got += r;
+    }
+    CHECK_EQ(ferry_try_recv(rx, out, 1), -EAGAIN);
+    ferry_tx_release(tx);
+    ferry_rx_release(rx);
+    return first;
+}
+
+FERRY_TEST(a_receive_spanning_buffer_and_blocked_senders_is_highest_first)
+{
+    long out[4];
+    /* A higher level blocked behind the buffer: its items come next, not
+     * after the lower level's in the same batch (they did: 0 1 1010 1011). */
+    CHECK_EQ(buffer_then_blocked_sender(0, 1, out), 2);
+    long want_up[4] = {0, 1, 1010, 1011};
+    for (int i = 0; i < 4; i++)
+        CHECK_EQ(out[i], want_up[i]);
+    /* The same level, or a lower one: one batch, in order. */
+    CHECK_EQ(buffer_then_blocked_sender(1, 1, out), 4);
+    long want_same[4] = {1000, 1001, 1010, 1011};
+    for (int i = 0; i < 4; i++)
+        CHECK_EQ(out[i], want_same[i]);
+    CHECK_EQ(buffer_then_blocked_sender(1, 0, out), 4);
+    long want_down[4] = {1000, 1001, 10, 11};
+    for (int i = 0; i < 4; i++)
+        CHECK_EQ(out[i], want_down[i]);
 }
