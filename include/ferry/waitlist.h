@@ -26,11 +26,13 @@
  * The inline calls (init, fini, empty, len, name, waiter init and fini) do
  * not check for NULL; the list and the waiter must exist.
  *
- * Misuse aborts with a message naming the list (its name, or its address):
- * finishing a waitlist that still has waiters, finishing a waiter that is
- * still linked or is waiting in a wakeset to be woken, linking a waiter twice,
- * unlinking a waiter from a list it is not on, and waking (with
- * ferry_wakeset_wake) a waiter that has no wake function.
+ * Misuse aborts with a message naming the list (its name, or "(unnamed)",
+ * and its address) where one is involved, and the waiter: finishing a
+ * waitlist that still has waiters, finishing a waiter that is still linked
+ * or is waiting in a wakeset to be woken, linking a waiter twice, unlinking
+ * a waiter that is linked on another list (one linked on no list is left
+ * alone), moving a waiter that is not linked on the list given, and waking
+ * (with ferry_wakeset_wake) a waiter that has no wake function.
  *
  * Zero-filled memory is a valid empty waitlist, waiter and wakeset.
  * Nothing here blocks or allocates.
@@ -75,6 +77,8 @@ typedef struct ferry_wakeset {
     size_t len;
 } ferry_wakeset;
 
+/* Static initializers of an empty, unnamed waitlist and an empty wakeset:
+ * the same as zero-filling (ferry_waitlist_init names a list). */
 #define FERRY_WAITLIST_INIT {{FERRY__NULLPTR, FERRY__NULLPTR}, 0, 0, FERRY__NULLPTR}
 #define FERRY_WAKESET_INIT {{FERRY__NULLPTR, FERRY__NULLPTR}, 0}
 
