@@ -56,6 +56,10 @@ typedef struct ferry_waitlist ferry_waitlist;
  * call begins. */
 typedef void (*ferry_wake_fn)(ferry_waiter *w);
 
+/* A waiting operation's link, embedded in its owner (on the waiting
+ * thread's stack, in a ferry_op). Its fields belong to the calls below:
+ * read them through ferry_waiter_linked and ferry_waiter_taken. Zero-filled
+ * (or after ferry_waiter_init): linked nowhere. */
 struct ferry_waiter {
     ferry_list node;          /* in owner's list, or in a wakeset           */
     ferry_waitlist *owner;    /* the list it is linked on; NULL if none      */
@@ -64,6 +68,8 @@ struct ferry_waiter {
     bool taken;               /* in a wakeset, not yet woken                 */
 };
 
+/* The waiters of one object, oldest first, protected by the object's
+ * lock. Zero-filled: empty and unnamed. */
 struct ferry_waitlist {
     ferry_list head;
     size_t len;               /* waiters linked                              */
