@@ -28,7 +28,8 @@
  * - No allocation after setup: waiters live on the caller's stack (blocking
  *   calls) or in the caller's ferry_op (async, see ferry/op.h). Storage grows
  *   to the largest backlog seen (bounded channels: at most the capacity,
- *   allocated up front when small) and is then kept.
+ *   allocated up front when small, and always for a plain one: see
+ *   ferry_chan_open) and is then kept.
  * - Every function here may be called concurrently from any number of
  *   threads on the same channel, except where a handle's lifetime is
  *   concerned: do not use a handle after releasing it.
@@ -78,10 +79,18 @@ FERRY_EXTERN_C_BEGIN
 typedef struct ferry_tx ferry_tx; /* sending handle   */
 typedef struct ferry_rx ferry_rx; /* receiving handle */
 
+/* The capacity of an unbounded channel (ferry_chan_config.capacity): its
+ * storage grows as needed, and without a budget a send never waits for
+ * room (with one, senders wait while the buffered weight is at the budget). */
 #define FERRY_UNBOUNDED SIZE_MAX
 /* Most priority levels a channel may have. */
 #define FERRY_MAX_LEVELS 64
 
+/* A channel's configuration, for ferry_chan_open, which copies it (the
+ * struct may go away after the call; the name string may not). Zero-fill
+ * it (a designated initializer or memset) and set what you need: elem_size
+ * is required; capacity 0 is a rendezvous channel; every other field means
+ * "none" when 0. */
 typedef struct ferry_chan_config {
     size_t elem_size;   /* bytes per item; required, > 0                         */
     size_t capacity;    /* most items buffered; 0 = rendezvous; FERRY_UNBOUNDED  */
@@ -97,10 +106,14 @@ typedef struct ferry_chan_config {
 /* Create a channel and its first sender and receiver.
  * Returns 0, -EINVAL (NULL arguments, elem_size 0 or above PTRDIFF_MAX, a
  * bounded capacity * elem_size above PTRDIFF_MAX, levels >
- * FERRY_MAX_LEVELS, weigh set without a budget) or -ENOMEM. Allocates
- * (bounded channels whose whole storage is at most 1 MiB get all of it
- * now); never blocks. Large items that pass these checks but whose storage
- * cannot be had make the sends that need it return -ENOMEM.
+ * FERRY_MAX_LEVELS, weigh set without a budget) or -ENOMEM. Allocates;
+ * never blocks. A plain bounded channel (one level, no budget, capacity at
+ * most 2^28, storage about capacity * (elem_size + 1) bytes at most 64 MiB)
+ * gets all of its storage, a lock-free ring, now; another bounded channel
+ * gets its storage now when all of it is at most 1 MiB, and grows it by
+ * doubling otherwise; an unbounded one starts with one block or none.
+ * Large items that pass these checks but whose storage cannot be had make
+ * the sends that need it return -ENOMEM.
  *
  * With a budget, each item's weight is computed once, when it enters the
  * buffer (by the sending thread, or by the receiver that moves a blocked
@@ -148,10 +161,11 @@ void ferry_tx_close(ferry_tx *tx);
 /* Send all n items in order, blocking while there is no room. Returns n; or
  * the count sent before the channel closed (for sending, or because every
  * receiver is gone), or -EPIPE if it closed before any was sent. On an
- * unbounded channel it never blocks: if storage cannot grow it returns the
- * count sent so far, or -ENOMEM. n == 0 returns 0. -EINVAL: see
- * "Arguments" above. Blocks (never on an unbounded channel); allocates only
- * to grow storage (see above). */
+ * unbounded channel without a budget it never blocks: if storage cannot
+ * grow it returns the count sent so far, or -ENOMEM. n == 0 returns 0.
+ * -EINVAL: see "Arguments" above. Blocks (never on an unbounded channel
+ * without a budget; with one, while the buffered weight leaves no room);
+ * allocates only to grow storage (see above). */
 ssize_t ferry_send(ferry_tx *tx, const void *items, size_t n);
 
 /* Send as many as fit now, without blocking: a count >= 1, -EAGAIN if none

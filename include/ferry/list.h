@@ -30,6 +30,8 @@
 
 FERRY_EXTERN_C_BEGIN
 
+/* A list's head, and the node embedded in each element: the same type.
+ * Zero-filled, it is an empty head or an unlinked node. */
 typedef struct ferry_list {
     struct ferry_list *next;
     struct ferry_list *prev;

@@ -92,6 +92,8 @@
 
 FERRY_EXTERN_C_BEGIN
 
+/* What completing an op calls: wake(ctx), once, on the completing thread,
+ * after it has dropped the channel's lock. wake must not be NULL. */
 typedef struct ferry_waker {
     void (*wake)(void *ctx);
     void *ctx;

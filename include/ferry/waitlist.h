@@ -26,11 +26,13 @@
  * The inline calls (init, fini, empty, len, name, waiter init and fini) do
  * not check for NULL; the list and the waiter must exist.
  *
- * Misuse aborts with a message naming the list (its name, or its address):
- * finishing a waitlist that still has waiters, finishing a waiter that is
- * still linked or is waiting in a wakeset to be woken, linking a waiter twice,
- * unlinking a waiter from a list it is not on, and waking (with
- * ferry_wakeset_wake) a waiter that has no wake function.
+ * Misuse aborts with a message naming the list (its name, or "(unnamed)",
+ * and its address) where one is involved, and the waiter: finishing a
+ * waitlist that still has waiters, finishing a waiter that is still linked
+ * or is waiting in a wakeset to be woken, linking a waiter twice, unlinking
+ * a waiter that is linked on another list (one linked on no list is left
+ * alone), moving a waiter that is not linked on the list given, and waking
+ * (with ferry_wakeset_wake) a waiter that has no wake function.
  *
  * Zero-filled memory is a valid empty waitlist, waiter and wakeset.
  * Nothing here blocks or allocates.
@@ -54,6 +56,10 @@ typedef struct ferry_waitlist ferry_waitlist;
  * call begins. */
 typedef void (*ferry_wake_fn)(ferry_waiter *w);
 
+/* A waiting operation's link, embedded in its owner (on the waiting
+ * thread's stack, in a ferry_op). Its fields belong to the calls below:
+ * read them through ferry_waiter_linked and ferry_waiter_taken. Zero-filled
+ * (or after ferry_waiter_init): linked nowhere. */
 struct ferry_waiter {
     ferry_list node;          /* in owner's list, or in a wakeset           */
     ferry_waitlist *owner;    /* the list it is linked on; NULL if none      */
@@ -62,6 +68,8 @@ struct ferry_waiter {
     bool taken;               /* in a wakeset, not yet woken                 */
 };
 
+/* The waiters of one object, oldest first, protected by the object's
+ * lock. Zero-filled: empty and unnamed. */
 struct ferry_waitlist {
     ferry_list head;
     size_t len;               /* waiters linked                              */
@@ -75,6 +83,8 @@ typedef struct ferry_wakeset {
     size_t len;
 } ferry_wakeset;
 
+/* Static initializers of an empty, unnamed waitlist and an empty wakeset:
+ * the same as zero-filling (ferry_waitlist_init names a list). */
 #define FERRY_WAITLIST_INIT {{FERRY__NULLPTR, FERRY__NULLPTR}, 0, 0, FERRY__NULLPTR}
 #define FERRY_WAKESET_INIT {{FERRY__NULLPTR, FERRY__NULLPTR}, 0}
 
