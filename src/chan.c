@@ -189,8 +189,12 @@ static struct ferry_chan *handle_chan(const void *h, uint32_t magic, const char 
     const struct ferry_tx *hd = (const struct ferry_tx *)h;
     if (FERRY_UNLIKELY(!hd))
         return NULL;
+    /* A dead handle is still the channel's own field (the other side keeps
+     * the channel; afterwards reading it at all is a use after free), so
+     * its channel and name can be read for the message. */
     if (FERRY_UNLIKELY(hd->magic == FERRY__DEAD_MAGIC))
-        ferry__die("%s released more often than cloned, or used after its last release (handle %p)", kind, h);
+        ferry__die("%s released more often than cloned, or used after its last release (handle %p, channel %s)",
+                   kind, h, ferry__chan_name(hd->chan));
     if (FERRY_UNLIKELY(hd->magic != magic))
         ferry__die("%p is not a live %s (magic %#x): released too often, or the other kind of handle", h, kind,
                    hd->magic);

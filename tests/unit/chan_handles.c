@@ -54,3 +54,17 @@ FERRY_TEST(stats_of_a_released_side_is_einval)
     CHECK(st.closed);
     ferry_rx_release(rx);
 }
+
+/* The message names the channel (cfg.name), which lives on through the
+ * other side. */
+FERRY_DEATH_TEST(released_handle_message_names_the_channel,
+                 ", channel jobs)")
+{
+    ferry_tx *tx;
+    ferry_rx *rx;
+    ferry_chan_config cfg = {.elem_size = sizeof(long), .capacity = 4, .name = "jobs"};
+    CHECK_EQ(ferry_chan_open(&cfg, &tx, &rx), 0);
+    ferry_tx_release(tx);
+    ferry_tx_release(tx);
+}
+
