@@ -6,11 +6,11 @@
 # that one is `make`'s, with the compiler CC names (export CC=clang), and
 # sharing it made each of `make` and `make test` configure it again with
 # its own compiler, a full rebuild at every switch:
-#   release  gcc -O2                         unit, torture, death
-#   debug    clang -O1, FERRY_DEBUG            unit, death
-#   tsan     clang, ThreadSanitizer           unit, torture
-#   asan     gcc, AddressSanitizer+UBSan      unit, torture
-#   m32      gcc -m32 -O2 (i386)              unit, torture, death
+#   release  gcc -O3 (CMake's Release)       unit, torture, death
+#   debug    clang -O0 -g, FERRY_DEBUG         unit, death
+#   tsan     clang -O2 -g, ThreadSanitizer    unit, torture
+#   asan     gcc -O2 -g, AddressSanitizer+UBSan, FERRY_DEBUG  unit, torture
+#   m32      gcc -m32 -O3 (i386)              unit, torture, death
 # The m32 job runs where gcc and g++ build and run 32-bit programs
 # (gcc-multilib, g++-multilib: scripts/deps.sh test installs them on amd64)
 # and says it is skipped elsewhere, or with FERRY_TEST_M32=0. It leaves out

@@ -46,11 +46,19 @@
 
 FERRY_EXTERN_C_BEGIN
 
+/* The link embedded in each object handed to ferry_defer_push: fn is
+ * called with it by ferry_defer_collect (recover the object with
+ * ferry_container_of). Owned by the list from the push until fn runs. */
 typedef struct ferry_defer_node {
     FERRY_ATOMIC(struct ferry_defer_node *) next;
     void (*fn)(struct ferry_defer_node *node);
 } ferry_defer_node;
 
+/* A list of deferred frees: pushed to wait-free by any thread (a
+ * real-time one included), collected later (ferry_defer_collect) by a
+ * thread that may block.
+ * Zero-filled (or ferry_defer_init) is empty. Aligned to FERRY_CACHELINE:
+ * on the heap, allocate it with aligned_alloc. */
 typedef struct ferry_defer {
     /* Newest pushed node; each node links to the one pushed before it. */
     FERRY_ATOMIC(ferry_defer_node *) head __attribute__((aligned(FERRY_CACHELINE)));
@@ -136,6 +144,9 @@ void ferry_defer_fini(ferry_defer *d);   /* (a fn that always re-pushes makes it
  * The counting uses atomic read-modify-writes only, so acquire and release
  * are wait-free and safe in a real-time section.
  */
+/* A reference-counted object whose last release defers its destroy to a
+ * ferry_defer list (see above); embed it and recover the object with
+ * ferry_container_of. */
 typedef struct ferry_shared {
     FERRY_ATOMIC(size_t) refs;
     ferry_defer *defer;

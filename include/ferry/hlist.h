@@ -29,11 +29,15 @@
 
 FERRY_EXTERN_C_BEGIN
 
+/* The node embedded in each element of an hlist. Zero-filled, it is
+ * unlinked (ferry_hlist_unhashed). */
 typedef struct ferry_hlist_node {
     struct ferry_hlist_node *next;
     struct ferry_hlist_node **pprev;   /* NULL: not on a list */
 } ferry_hlist_node;
 
+/* An hlist's head: one pointer, so that a hash table's buckets stay
+ * small. Zero-filled (or FERRY_HLIST_HEAD_INIT), it is empty. */
 typedef struct ferry_hlist_head {
     ferry_hlist_node *first;
 } ferry_hlist_head;
@@ -68,8 +72,8 @@ static inline bool ferry_hlist_empty(const ferry_hlist_head *head)
 }
 
 /* True if node is on no list (never linked, or removed with _del_init).
- * A node removed with ferry_hlist_del is poisoned in debug builds and reads
- * as linked there; do not ask. */
+ * A node removed with ferry_hlist_del reads as linked in every build (its
+ * pprev is left as it was, or poisoned in debug builds); do not ask. */
 static inline bool ferry_hlist_unhashed(const ferry_hlist_node *node)
 {
     return node->pprev == FERRY__NULLPTR;

@@ -42,10 +42,14 @@
 
 FERRY_EXTERN_C_BEGIN
 
+/* The link embedded in each element of a ferry_llq: the queue owns it from
+ * the push until the pop that returns it. */
 typedef struct ferry_llq_node {
     FERRY_ATOMIC(struct ferry_llq_node *) next;
 } ferry_llq_node;
 
+/* The wait-free linked queue: one producer, one consumer, intrusive (see
+ * above). Set up with ferry_llq_init; aligned to FERRY_CACHELINE. */
 typedef struct ferry_llq {
     /* Newest node: exchanged by push (producer, and the consumer when it
      * appends the stub). */

@@ -53,10 +53,14 @@
 
 FERRY_EXTERN_C_BEGIN
 
+/* A sequence lock: one 32-bit word, odd while a writer is inside.
+ * Zero-filled, FERRY_SEQLOCK_INIT or ferry_seqlock_init: unlocked. Writers
+ * must exclude each other (their own lock). */
 typedef struct ferry_seqlock {
     FERRY_ATOMIC(uint32_t) seq;   /* odd while a writer is inside */
 } ferry_seqlock;
 
+/* Static initializer: an unlocked seqlock. */
 #define FERRY_SEQLOCK_INIT FERRY__ZERO_INIT
 
 /* Make sl an unlocked seqlock (the same as zero-filling it or

@@ -43,6 +43,10 @@
 
 FERRY_EXTERN_C_BEGIN
 
+/* The wait-free bounded ring: one producer, one consumer, fixed-size
+ * items, the producer's and the consumer's fields on lines of their own.
+ * Set up with ferry_spsc_init over storage the caller owns (nothing to
+ * free); aligned to FERRY_CACHELINE. */
 typedef struct ferry_spsc {
     /* Producer's line: written by the producer only. */
     FERRY_ATOMIC(size_t) head __attribute__((aligned(FERRY_CACHELINE)));

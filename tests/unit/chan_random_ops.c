@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Random sequences of channel calls on one thread, checked against the
- * channel's promises (docs/chan.md, "Guarantees"; "Priorities and weight
+ * channel's promises (docs/chan.md, "The contract"; "Priorities and weight
  * budgets"; ferry/select.h). Each run draws a shape -- rendezvous,
  * capacities 1 to 16, unbounded; 1 to 8 levels; no budget, a count budget
  * or a weighed one, weights 0 to 10 -- and makes 3000 calls from four
