@@ -21,7 +21,8 @@
 # Public names start with "ferry_" (and "FERRY_" for constants); "ferry__"
 # names are internal and never shown. --check (and page generation, which
 # prints the same complaints as warnings) lists every public function and
-# function-like macro that has no comment, and exits 1 if there is one.
+# function-like macro (FERRY_ ones included) that has no comment, and exits
+# 1 if there is one.
 # --list-externs prints every function and variable that the headers declare
 # with external linkage (not static inline, not macros), one per line: the
 # symbols the shared library must export. --list-public prints every public
@@ -230,8 +231,16 @@ sub wrap_proto {
 }
 
 # Public: ferry_x / FERRY_X, not ferry__x, nor an include guard FERRY_X_H.
+# Callable (a page of its own, in the SYNOPSIS, checked for a comment): the
+# ferry_ functions and macros, and the FERRY_ function-like macros
+# (FERRY_CHAN_TYPED, FERRY_LIST_INIT, ...); FERRY_ constants appear on their
+# header's page only.
 sub is_public { my ($n) = @_; return $n =~ /^(?:ferry|FERRY)_[A-Za-z0-9]/ && $n !~ /^FERRY_\w+_H$/ ? 1 : 0; }
-sub is_callable { my ($d) = @_; return $d->{kind} =~ /^(?:function|inline|macro)$/ && $d->{name} =~ /^ferry_[a-z0-9]/; }
+sub is_callable {
+    my ($d) = @_;
+    return $d->{kind} =~ /^(?:function|inline|macro)$/
+        && ($d->{name} =~ /^ferry_[a-z0-9]/ || ($d->{kind} eq 'macro' && $d->{name} =~ /^FERRY_[A-Z0-9]/));
+}
 # What a reader looks up by name (NAME, SYNOPSIS, a link page): the public
 # functions and macros, and the public variables (ferry_lfht_flavor_memb).
 sub is_listed { my ($d) = @_; return is_callable($d) || ($d->{kind} eq 'variable' && $d->{name} =~ /^ferry_[a-z0-9]/); }

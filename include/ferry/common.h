@@ -107,6 +107,8 @@ using std::memory_order_seq_cst;
 #define FERRY__ZERO_INIT { 0 }
 #endif
 
+/* Branch hints: x (any scalar) is expected true / false. The value is
+ * x != 0; x is evaluated once. */
 #define FERRY_LIKELY(x) __builtin_expect(!!(x), 1)
 #define FERRY_UNLIKELY(x) __builtin_expect(!!(x), 0)
 

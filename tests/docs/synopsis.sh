@@ -113,7 +113,7 @@ check() {
       { sed 's/^/  /' "$tmp/cc.err"; echo "the SYNOPSIS prototypes do not compile against the headers (FERRY_DEBUG=$debug)"; }
   done
   # 3. Every public name once.
-  cut -f2 "$tmp/entries" | "$perl" -ne 'print "$1\n" if /^extern\b.*\b(ferry_\w+)\s*;$/ || /\b(ferry_\w+)\s*\(/' |
+  cut -f2 "$tmp/entries" | "$perl" -ne 'print "$1\n" if /^extern\b.*\b(ferry_\w+)\s*;$/ || /\b((?:ferry|FERRY)_[A-Za-z0-9]\w*)\s*\(/' |
     sort >"$tmp/shown"
   uniq -d "$tmp/shown" | sed 's/^/SYNOPSIS shows twice: /'
   "$perl" "$src/scripts/manpages.pl" --list-public "${headers[@]}" | sort -u | comm -23 - <(sort -u "$tmp/shown") |
