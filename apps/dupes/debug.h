@@ -34,7 +34,13 @@
  *                                      failing disk does), or such a read
  *                                      finds the file non-blocking and
  *                                      fails with EAGAIN (again: O_NONBLOCK
- *                                      set on it, as something else might)
+ *                                      set on it, as something else might),
+ *                                      or such a read blocks until a signal
+ *                                      interrupts it (block: a read(2) of a
+ *                                      pipe no one writes, as a read of
+ *                                      /proc/kmsg or of a stalled FUSE or
+ *                                      NFS file does; SA_RESTART restarts
+ *                                      it, as it would those)
  */
 #ifndef FERRY_DUPES_DEBUG_H
 #define FERRY_DUPES_DEBUG_H
@@ -43,10 +49,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 enum debug_stage { DBG_NONE, DBG_WALK, DBG_HASH, DBG_ROW, DBG_DONE, DBG_STAGES };
 enum debug_site { FAIL_NONE, FAIL_DIR, FAIL_THREAD, FAIL_SEND, FAIL_OPEN, FAIL_DIRSET, FAIL_LOOPS, FAIL_READ,
-                  FAIL_AGAIN, FAIL_SITES };
+                  FAIL_AGAIN, FAIL_BLOCK, FAIL_SITES };
 
 struct debug {
     enum debug_stage sigint_stage;
@@ -70,6 +77,10 @@ void debug_count(enum debug_stage s, uint64_t n);
 
 /* Count one event of a site: true for the one that is to fail (the K-th). */
 bool debug_fail(enum debug_site s);
+
+/* The block hook's read: blocks until a signal without SA_RESTART
+ * interrupts it; then -1 with errno EINTR (or the pipe's error). */
+ssize_t debug_block(void);
 
 /* Run a hook command with the path as $1 and wait for it. */
 void debug_hook(const char *cmd, const char *path);

@@ -126,7 +126,7 @@ static int open_channels(struct dupes *d)
  * matcher when it is done. A signal seen only with (or after) the 'D'
  * stops nothing: every stage had finished its work, the results are
  * complete. d->cut_short: a signal stopped the stages before that. */
-static void wait_pipeline(struct dupes *d, int wake_fd, struct progress *p)
+static void wait_pipeline(struct dupes *d, struct threads *t, int wake_fd, struct progress *p)
 {
     bool stopped = false, done = false;
     while (!done) {
@@ -144,6 +144,8 @@ static void wait_pipeline(struct dupes *d, int wake_fd, struct progress *p)
             atomic_store_explicit(&d->stop, true, memory_order_relaxed);
             ferry_tx_close(d->dirs_tx); /* walkers blocked on the queue wake up */
         }
+        if (stopped && !done) /* (again each tick: a kick just before a read is lost) */
+            threads_kick_readers(t); /* readers blocked in a read give up */
         if (!done)
             progress_tick(p, d);
     }
@@ -199,8 +201,8 @@ static int scan(struct dupes *d, struct options *o, int wake_fd)
     progress_init(&p, o);
     bool started = threads_start(d, &t) == 0;
     if (started)
-        wait_pipeline(d, wake_fd, &p);
-    threads_join(&t); /* (a stage that did not start: the others drained) */
+        wait_pipeline(d, &t, wake_fd, &p);
+    threads_join(&t, d); /* (a stage that did not start: the others drained) */
     progress_end(&p);
     debug_count(DBG_DONE, 1); /* (test hook: a signal once the scan is over) */
     bool fatal = !started || atomic_load_explicit(&d->failed, memory_order_relaxed) ||

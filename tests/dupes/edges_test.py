@@ -5,15 +5,20 @@ the scan, and the grammar of its messages. Run as `python3 edges_test.py
 BINARY CASE`; CMake registers every case_NAME as the CTest test
 unit.dupes.NAME. The helpers are dupes_test.py's."""
 
+import json
 import os
 import re
 import resource
+import signal
+import socket
+import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dupes_test as t  # noqa: E402
 import dupes_tree  # noqa: E402
-from dupes_test import Tmp, check, run, parse_json, same_groups  # noqa: E402
+from dupes_test import Tmp, check, ok, run, parse_json, same_groups  # noqa: E402
 
 
 def pairs_tree(root, n=4):
@@ -25,6 +30,91 @@ def pairs_tree(root, n=4):
         for side in (b"a", b"b"):
             with open(root + b"/%s%d" % (side, i), "wb") as f:
                 f.write(data)
+
+
+def wait_for(path, p, what):
+    """Wait until path exists (the program is still running)."""
+    t0 = time.monotonic()
+    while not os.path.exists(path):
+        check(p.poll() is None, "%s: the program ended first (exit %s)" % (what, p.returncode))
+        check(time.monotonic() - t0 < 120, "%s: never happened" % what)
+        time.sleep(0.01)
+
+
+# ---------------------------------------------------------------------------
+# A read that blocks
+
+def case_blocked_read_ends_on_first_signal():
+    """A regular file whose read never returns (/proc/kmsg when empty, a
+    stalled FUSE or NFS file; here FERRY_DUPES_DEBUG_FAIL=block:K, a read
+    of a pipe no one writes, restarted by SA_RESTART as those would be)
+    held its reader for ever: the first SIGINT (or SIGTERM) did not end the
+    run, only a second one did. Now the first one ends it: the groups found
+    so far, marked partial, exit 130 (143), the index sound, and the next
+    run completes it. For each read of the run in turn, with one reader and
+    with four, and with --verify (the file whose read blocks: one of a
+    group)."""
+    with Tmp() as tmp:
+        root, db = tmp + b"/t", tmp + b"/i.db"
+        pairs_tree(root)
+        want = dupes_tree.expected_groups(dupes_tree.scan(root))
+        marker = tmp + b"/opening"
+        hook = "exec </dev/null >/dev/null 2>&1; touch '%s'" % marker.decode()
+        cases = [(k, threads, sig) for k in (1, 3, 6) for threads, sig in
+                 ((1, signal.SIGINT), (4, signal.SIGTERM))]
+        for k, threads, sig in cases:
+            for f in (db, db + b"-wal", marker):
+                if os.path.exists(f):
+                    os.unlink(f)
+            env = dict(os.environ, FERRY_DUPES_DEBUG_FAIL="block:%d" % k,
+                       FERRY_DUPES_DEBUG_BEFORE_OPEN=hook)
+            env.pop("XDG_CACHE_HOME", None)
+            p = subprocess.Popen([t.BIN, "--db", db, "--threads", str(threads), "-f", "json", root],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+            what = "block:%d, %d readers" % (k, threads)
+            try:
+                wait_for(marker, p, what)
+                time.sleep(0.2)  # (into the read, mostly: before it must work too)
+                p.send_signal(sig)
+                # one signal only: a hang is the bug (no timed assertion:
+                # the timeout only ends a run that would never end)
+                out, err = p.communicate(timeout=120)
+            finally:
+                if p.poll() is None:
+                    p.kill()
+                    p.communicate()
+            status = 128 + sig
+            check(p.returncode == status, "%s: exit %d, want %d %r" % (what, p.returncode, status, err))
+            check(b"interrupted (partial results)" in err, "%s: not said partial: %r" % (what, err))
+            check(all(g.get("partial") is True for g in json.loads(out)), "%s: groups not partial" % what)
+            check(b"Interrupted system call" not in err and b"read error" not in err,
+                  "%s: the interrupted read reported: %r" % (what, err))
+            for _, paths in parse_json(out):
+                check(any(set(paths) <= set(w) for _, w in want), "%s: a wrong group %r" % (what, paths))
+            t.integrity(db)
+            out, err = ok(["--db", db, "-f", "json", root])
+            same_groups(parse_json(out), want, what + ", resumed")
+        # --verify: the blocked read is the comparison's (the scan's reads
+        # come from the index, all of it: only --verify reads)
+        os.unlink(marker)
+        env = dict(os.environ, FERRY_DUPES_DEBUG_FAIL="block:1", FERRY_DUPES_DEBUG_BEFORE_OPEN=hook)
+        env.pop("XDG_CACHE_HOME", None)
+        p = subprocess.Popen([t.BIN, "--db", db, "--verify", "-f", "json", root],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        try:
+            wait_for(marker, p, "--verify")
+            time.sleep(0.2)
+            p.send_signal(signal.SIGINT)
+            out, err = p.communicate(timeout=120)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+        check(p.returncode == 130 and b"interrupted" in err, "--verify: exit %d %r" % (p.returncode, err))
+        check(all(g.get("partial") is True for g in json.loads(out)), "--verify: groups not partial")
+        check(b"read error" not in err and b"Interrupted" not in err and b"not grouped" not in err,
+              "--verify: the interrupted read reported: %r" % err)
+        t.integrity(db)
 
 
 # ---------------------------------------------------------------------------
