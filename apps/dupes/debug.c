@@ -51,13 +51,13 @@ static int parse_at(const char *s, const char *const *names, int nnames, uint64_
 
 int debug_init(void)
 {
-    static const char *const stages[DBG_STAGES] = { "", "walk", "hash", "row", "done" };
+    static const char *const stages[DBG_STAGES] = { "", "walk", "hash", "row", "matched", "done" };
     static const char *const sites[FAIL_SITES] = { "", "dir", "thread", "send", "open", "dirset", "loops",
                                                           "read", "again", "block" };
     const char *s = getenv("FERRY_DUPES_DEBUG_SIGINT");
     if (s && *s && (!(debug.sigint_stage = parse_at(s, stages, DBG_STAGES, &debug.sigint_at)) ||
-                    (debug.sigint_stage == DBG_DONE && debug.sigint_at != 1))) { /* (once a run) */
-        msg("FERRY_DUPES_DEBUG_SIGINT=%s: want walk:K, hash:K, row:K or done:1", s);
+                    (debug.sigint_stage >= DBG_MATCHED && debug.sigint_at != 1))) { /* (once a run) */
+        msg("FERRY_DUPES_DEBUG_SIGINT=%s: want walk:K, hash:K, row:K, matched:1 or done:1", s);
         return -1;
     }
     s = getenv("FERRY_DUPES_DEBUG_FAIL");

@@ -4,7 +4,9 @@
  *
  *   FERRY_DUPES_DEBUG_SIGINT=STAGE:K   send ourselves SIGINT when the K-th file
  *                                      is found (walk), hashed (hash) or its
- *                                      index row committed (row), or (done:1)
+ *                                      index row committed (row), (matched:1)
+ *                                      when the matcher has every result,
+ *                                      before it says "done", or (done:1)
  *                                      once the scan has ended, before the
  *                                      groups are built
  *   FERRY_DUPES_DEBUG_BEFORE_OPEN=CMD  run `sh -c CMD sh PATH` before a reader
@@ -51,7 +53,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-enum debug_stage { DBG_NONE, DBG_WALK, DBG_HASH, DBG_ROW, DBG_DONE, DBG_STAGES };
+enum debug_stage { DBG_NONE, DBG_WALK, DBG_HASH, DBG_ROW, DBG_MATCHED, DBG_DONE, DBG_STAGES };
 enum debug_site { FAIL_NONE, FAIL_DIR, FAIL_THREAD, FAIL_SEND, FAIL_OPEN, FAIL_DIRSET, FAIL_LOOPS, FAIL_READ,
                   FAIL_AGAIN, FAIL_BLOCK, FAIL_SITES };
 

@@ -123,9 +123,10 @@ static int open_channels(struct dupes *d)
 
 /* Wait for the pipeline; the first stop signal stops it (it then drains).
  * The pipe wake_fd carries 'I' from the signal handler and 'D' from the
- * matcher when it is done. A signal seen only with (or after) the 'D'
- * stops nothing: every stage had finished its work, the results are
- * complete. d->cut_short: a signal stopped the stages before that. */
+ * matcher when it is done. A signal seen only with (or after) the 'D',
+ * or once the matcher had every result (d->scan_end), stops nothing: every
+ * stage had finished its work, the results are complete. d->cut_short: a
+ * signal stopped the stages before that. */
 static void wait_pipeline(struct dupes *d, struct threads *t, int wake_fd, struct progress *p)
 {
     bool stopped = false, done = false;
@@ -140,12 +141,20 @@ static void wait_pipeline(struct dupes *d, struct threads *t, int wake_fd, struc
         if (!stopped && !done &&
             (signals_count() > 0 || atomic_load_explicit(&d->stop, memory_order_relaxed))) {
             stopped = true;
-            d->cut_short = signals_count() > 0; /* (else a fatal error: exit 2) */
-            atomic_store_explicit(&d->stop, true, memory_order_relaxed);
-            ferry_tx_close(d->dirs_tx); /* walkers blocked on the queue wake up */
+            int running = SCAN_RUNNING;
+            /* (pairs with the matcher's: it may have every result already,
+             * its "done" not yet written; then this signal stops nothing) */
+            if (atomic_compare_exchange_strong_explicit(&d->scan_end, &running, SCAN_STOPPED,
+                                                        memory_order_acq_rel, memory_order_acquire)) {
+                d->cut_short = signals_count() > 0; /* (else a fatal error: exit 2) */
+                atomic_store_explicit(&d->stop, true, memory_order_relaxed);
+                ferry_tx_close(d->dirs_tx); /* walkers blocked on the queue wake up */
+            }
         }
-        if (stopped && !done) /* (again each tick: a kick just before a read is lost) */
-            threads_kick_readers(t); /* readers blocked in a read give up */
+        /* Readers blocked in a read give up (each tick: a kick that comes
+         * just before the read is lost). */
+        if (!done && atomic_load_explicit(&d->stop, memory_order_relaxed))
+            threads_kick_readers(t);
         if (!done)
             progress_tick(p, d);
     }

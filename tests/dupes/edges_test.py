@@ -118,6 +118,40 @@ def case_blocked_read_ends_on_first_signal():
 
 
 # ---------------------------------------------------------------------------
+# A signal at the last moment
+
+def case_signal_once_every_result_is_in_is_not_partial():
+    """A signal that comes once the matcher has every result, before it
+    tells main it is done (FERRY_DUPES_DEBUG_SIGINT=matched:1: the signal
+    is sent there, and the matcher waits until main has taken it) cuts
+    nothing short: the groups are complete, not marked partial, exit 0, and
+    the index holds the whole run. It marked them partial (exit 130): main
+    saw the signal before the matcher's "done". With --verify the signal
+    ends the verification: partial, 130."""
+    with Tmp() as tmp:
+        root, db = tmp + b"/t", tmp + b"/i.db"
+        pairs_tree(root)
+        want = dupes_tree.expected_groups(dupes_tree.scan(root))
+        late = {"FERRY_DUPES_DEBUG_SIGINT": "matched:1"}
+        for args in (["--no-db"], ["--db", db], ["--db", db]):  # (the last: all from the index)
+            for fmt in ("json", "text"):
+                rc, out, err = run(args + ["-f", fmt, root], env=late)
+                check(rc == 0, "%r %s: exit %d %r" % (args, fmt, rc, err))
+                check(b"partial" not in out and b"interrupted" not in err,
+                      "%r %s: marked partial: %r %r" % (args, fmt, out, err))
+            rc, out, err = run(args + ["-f", "json", root], env=late)
+            same_groups(parse_json(out), want, "%r: signal with every result in" % args)
+        t.integrity(db)
+        out, err = ok(["--db", db, "--stats", root])
+        check(t.stat_value(err, "bytes read") == 0, "the next run read again")
+        rc, out, err = run(["--db", db, "--verify", "-f", "json", root], env=late)
+        check(rc == 130 and all(g.get("partial") for g in json.loads(out)) and b"interrupted" in err,
+              "--verify: exit %d %r %r" % (rc, out, err))
+        rc, out, err = run(["--no-db", root], env={"FERRY_DUPES_DEBUG_SIGINT": "matched:2"})
+        check(rc == 2 and b"matched:1" in err, "matched:2: exit %d %r" % (rc, err))
+
+
+# ---------------------------------------------------------------------------
 # Messages
 
 def case_thread_counts_in_words():
