@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -304,17 +305,94 @@ static bool same_as_output(const char *shown, const struct stat *st)
     return false;
 }
 
+/* The name SQLite gives the index, which its WAL, journal and shm files are
+ * named after: path with its symlinks resolved -- a dangling one too (a
+ * new index through a symlink is made where it points). Allocated; NULL:
+ * out of memory. */
+static char *sqlite_base(const char *path)
+{
+    char *cur = strdup(path);
+    for (int i = 0; cur && i < 40; i++) { /* (40: the kernel's own limit) */
+        struct stat st;
+        char target[PATH_MAX];
+        ssize_t n;
+        if (lstat(cur, &st) != 0 || !S_ISLNK(st.st_mode) ||
+            (n = readlink(cur, target, sizeof target - 1)) <= 0)
+            break;
+        target[n] = 0;
+        const char *slash = strrchr(cur, '/');
+        char *next = NULL;
+        if (target[0] == '/' || !slash)
+            next = strdup(target);
+        else if (asprintf(&next, "%.*s/%s", (int)(slash - cur), cur, target) < 0)
+            next = NULL;
+        free(cur);
+        cur = next;
+    }
+    if (!cur)
+        return NULL;
+    char *real = realpath(cur, NULL); /* (the directories' symlinks) */
+    if (real) {
+        free(cur);
+        return real;
+    }
+    const char *slash = strrchr(cur, '/');
+    char *dir = slash == cur ? strdup("/") : slash ? strndup(cur, (size_t)(slash - cur)) : strdup(".");
+    char *dir_real = dir ? realpath(dir, NULL) : NULL;
+    char *full = NULL;
+    if (dir_real && asprintf(&full, "%s%s%s", dir_real, strcmp(dir_real, "/") ? "/" : "",
+                             slash ? slash + 1 : cur) < 0)
+        full = NULL;
+    free(dir);
+    free(dir_real);
+    if (full) {
+        free(cur);
+        return full;
+    }
+    return cur; /* (a directory that does not exist: SQLite's open fails) */
+}
+
+/* true after a message when SQLite's WAL, rollback journal or shm file
+ * beside the index (base: sqlite_base) is there and is not a regular
+ * file: a FIFO at INDEX-journal hung SQLite's open (a FIFO opened for
+ * reading waits for a writer), one at INDEX-wal took the WAL's frames, and
+ * a directory or a socket ended the run with "I/O error" or "cannot open".
+ * lstat only: nothing is opened. */
+static bool side_file_bad(const char *base, const char *shown)
+{
+    static const struct {
+        const char *suffix, *what;
+    } side[] = { { "-wal", "write-ahead log" }, { "-journal", "rollback journal" },
+                 { "-shm", "WAL index" } };
+    for (size_t i = 0; i < sizeof side / sizeof side[0]; i++) {
+        char *name = NULL;
+        struct stat st;
+        if (asprintf(&name, "%s%s", base, side[i].suffix) < 0)
+            return false; /* (out of memory: SQLite's open will say so) */
+        bool bad = lstat(name, &st) == 0 && !S_ISREG(st.st_mode);
+        if (bad) {
+            char *name_shown = esc_text_dup(name);
+            msg("index %s: %s is %s, not a regular file (SQLite keeps the index's %s there): "
+                "remove it", shown, name_shown ? name_shown : name,
+                S_ISLNK(st.st_mode) ? "a symbolic link" : file_kind(st.st_mode), side[i].what);
+            free(name_shown);
+        }
+        free(name);
+        if (bad)
+            return true;
+    }
+    return false;
+}
+
 /* true after a message when standard output or error is redirected to a
  * file SQLite keeps beside the index, its WAL or its rollback journal
  * (SQLite names them after the index with its symlinks resolved): SQLite
  * writes its frames there and deletes the file when it closes the index,
  * before the groups are printed into it -- they were lost under exit
  * status 0. */
-static bool output_beside(const char *path, const char *shown)
+static bool output_beside(const char *base, const char *shown)
 {
     static const char *const suffixes[] = { "-wal", "-journal" };
-    char *real = realpath(path, NULL); /* (a new index: its name as given) */
-    const char *base = real ? real : path;
     bool found = false;
     for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0] && !found; i++) {
         char *name = NULL;
@@ -332,7 +410,6 @@ static bool output_beside(const char *path, const char *shown)
             }
         free(name);
     }
-    free(real);
     return found;
 }
 
@@ -391,8 +468,17 @@ static struct index *open_as(const char *path, const char *shown, enum hash_kind
         msg("index %s: not a regular file (the name of a directory)", shown);
         return NULL;
     }
-    if ((exists && same_as_output(shown, &st)) || output_beside(path, shown))
-        return NULL; /* (the index written into the groups, or they deleted with its WAL) */
+    char *base = sqlite_base(path);
+    if (!base) {
+        msg("index %s: out of memory", shown);
+        return NULL;
+    }
+    bool refused = (exists && same_as_output(shown, &st)) || output_beside(base, shown) ||
+                   side_file_bad(base, shown);
+    free(base);
+    if (refused)
+        return NULL; /* (the index written into the groups, or they deleted with its WAL; a
+                      * FIFO that would hang SQLite's open) */
     if (exists && st.st_nlink > 1) {
         /* SQLite keeps the journal (WAL) beside the name it opened: two
          * runs through two names would each see only their own, which can

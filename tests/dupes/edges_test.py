@@ -118,6 +118,67 @@ def case_blocked_read_ends_on_first_signal():
 
 
 # ---------------------------------------------------------------------------
+# The index's side files
+
+def make_kind(path, kind, tmp):
+    if kind == "FIFO":
+        os.mkfifo(path)
+    elif kind == "directory":
+        os.mkdir(path)
+    elif kind == "socket":
+        s = socket.socket(socket.AF_UNIX)
+        s.bind(path)
+        s.close()
+    elif kind == "symbolic link":
+        os.symlink(tmp + b"/elsewhere", path)
+
+
+def case_index_side_file_not_a_regular_file():
+    """A FIFO, a directory, a socket or a symlink where SQLite keeps the
+    index's journal (INDEX-wal, INDEX-journal, INDEX-shm) is refused when
+    the index is opened: exit 2, a message naming the file and what it is,
+    nothing printed, the index untouched -- never a hang (a FIFO at
+    INDEX-journal hung the run in SQLite's open, deaf to the first signal;
+    one at INDEX-wal took the WAL's frames; the others ended with "I/O
+    error" or "cannot open: Is a directory"). For a new index and an old
+    one, and through a symlink to the index (SQLite puts its files beside
+    the real file)."""
+    with Tmp() as tmp:
+        root = tmp + b"/t"
+        pairs_tree(root)
+        os.mkdir(tmp + b"/real")
+        for existing in (False, True):
+            for via_link in (False, True):
+                for suffix in (b"-wal", b"-journal", b"-shm"):
+                    for kind in ("FIFO", "directory", "socket", "symbolic link"):
+                        what = "%s%s index, %s at %s" % ("an old" if existing else "a new",
+                                                         " linked" if via_link else "", kind, suffix)
+                        real = tmp + b"/real/i.db"
+                        db = tmp + b"/link.db" if via_link else real
+                        subprocess.run(["rm", "-rf", real, real + b"-wal", real + b"-journal",
+                                        real + b"-shm", tmp + b"/link.db"], check=True)
+                        if existing:
+                            ok(["--db", real, "-q", root])
+                        if via_link:
+                            os.symlink(real, db)
+                        make_kind(real + suffix, kind, tmp)
+                        before = open(real, "rb").read() if existing else None
+                        rc, out, err = run(["--db", db, root], timeout=60)
+                        want = b"index %s: %s%s is a %s, not a regular file" % (db, real, suffix, kind.encode())
+                        check(rc == 2 and out == b"", "%s: exit %d %r" % (what, rc, err))
+                        check(want in err, "%s: message %r, want %r" % (what, err, want))
+                        check(os.path.lexists(real + suffix), "%s: removed" % what)
+                        if existing:
+                            check(open(real, "rb").read() == before, "%s: the index changed" % what)
+                        else:
+                            check(not os.path.exists(real), "%s: an index was made" % what)
+        # once the file is gone, the run goes on
+        os.unlink(tmp + b"/real/i.db-shm")
+        ok(["--db", tmp + b"/link.db", root])
+        t.integrity(tmp + b"/real/i.db")
+
+
+# ---------------------------------------------------------------------------
 # A signal at the last moment
 
 def case_signal_once_every_result_is_in_is_not_partial():
