@@ -76,6 +76,12 @@ int debug_init(void)
     debug.after_read = s && *s ? s : NULL;
     s = getenv("FERRY_DUPES_DEBUG_BEFORE_OPENDIR");
     debug.before_opendir = s && *s ? s : NULL;
+    s = getenv("FERRY_DUPES_DEBUG_JOURNAL");
+    if (s && *s && strspn(s, "abcdefghijklmnopqrstuvwxyz") != strlen(s)) {
+        msg("FERRY_DUPES_DEBUG_JOURNAL=%s: want a journal mode (delete, memory, off...)", s);
+        return -1;
+    }
+    debug.journal = s && *s ? s : NULL;
     s = getenv("FERRY_DUPES_DEBUG_READ_LOG");
     if (s && *s) {
         debug.read_log = open(s, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);

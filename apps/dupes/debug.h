@@ -17,6 +17,9 @@
  *   FERRY_DUPES_DEBUG_READ_LOG=FILE    append "P PATH\0" or "F PATH\0" for
  *                                      every partial / full read that completed
  *   FERRY_DUPES_DEBUG_WEAK_HASH=1      every hash is 0 (to test --verify)
+ *   FERRY_DUPES_DEBUG_JOURNAL=MODE     the index asks SQLite for journal
+ *                                      mode MODE, not WAL (as if SQLite
+ *                                      had fallen back to it)
  *   FERRY_DUPES_DEBUG_CLOCK=NS         the time (ns since 1970) read_racy
  *                                      takes for "now" before each read
  *   FERRY_DUPES_DEBUG_SHORT_READS=1    every read of a file returns at most
@@ -61,6 +64,7 @@ struct debug {
     enum debug_stage sigint_stage;
     uint64_t sigint_at;
     const char *before_open, *after_read, *before_opendir;
+    const char *journal;   /* NULL: WAL */
     int read_log;          /* fd, or -1 */
     bool weak_hash;
     int64_t clock_ns;      /* 0: the real clock */

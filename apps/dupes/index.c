@@ -413,6 +413,45 @@ static bool output_beside(const char *base, const char *shown)
     return found;
 }
 
+/* PRAGMA journal_mode=WAL, whose answer is the mode the database is in
+ * after it: SQLite keeps the old one where it cannot have WAL (a VFS
+ * without it, a file system that will not take the WAL file). A rollback
+ * journal on disk (delete, truncate, persist) keeps the index as sound
+ * through a crash or a second Ctrl-C, only slower: the run goes on, with a
+ * note; any other mode (memory, off: a crash mid-transaction corrupts the
+ * database) is refused. 0, or -1 after a message. */
+static int set_wal(struct index *x)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA journal_mode=%s", debug.journal ? debug.journal : "WAL");
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(x->db, sql, -1, &st, NULL);
+    char mode[16] = "";
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            const unsigned char *m = sqlite3_column_text(st, 0);
+            snprintf(mode, sizeof mode, "%s", m ? (const char *)m : "");
+            rc = SQLITE_OK;
+        }
+        sqlite3_finalize(st);
+    }
+    if (rc != SQLITE_OK && rc != SQLITE_DONE) {
+        report(x, "", rc);
+        return -1;
+    }
+    if (!strcmp(mode, "wal"))
+        return 0;
+    if (!strcmp(mode, "delete") || !strcmp(mode, "truncate") || !strcmp(mode, "persist")) {
+        msg("index %s: SQLite could not put it in WAL mode (it stays in %s mode): going on with a "
+            "rollback journal beside it, as sound, only slower", x->shown, mode);
+        return 0;
+    }
+    msg("index %s: SQLite could not put it in WAL mode, and its journal mode, \"%s\", would not keep "
+        "it sound through a crash", x->shown, mode);
+    return -1;
+}
+
 /* Tries to open the index while another run's locks refuse it (open_as),
  * and the most milliseconds between two. */
 #define OPEN_TRIES 24
@@ -440,7 +479,7 @@ static int open_db(struct index *x, const char *name)
      * stays in the file, and another program's database (or another
      * version's index) is refused as it was found. */
     if (exec(x, "PRAGMA locking_mode=EXCLUSIVE", "") || classify(x, "") < 0 ||
-        exec(x, "PRAGMA journal_mode=WAL", "") ||
+        set_wal(x) ||
         exec(x, "PRAGMA synchronous=NORMAL", "") ||
         exec(x, "PRAGMA cache_size=-" FERRY_STR(CACHE_KIB), "") ||
         exec(x, "BEGIN IMMEDIATE", ""))

@@ -178,6 +178,48 @@ def case_index_side_file_not_a_regular_file():
         t.integrity(tmp + b"/real/i.db")
 
 
+def case_journal_mode_not_wal():
+    """Where SQLite cannot put the index in WAL mode it keeps the mode the
+    file had, and says so only in the pragma's answer, which went unread
+    (FERRY_DUPES_DEBUG_JOURNAL=MODE asks for MODE instead, as if SQLite had
+    fallen back to it). A rollback journal on disk (delete, truncate,
+    persist) keeps the index as sound: the run goes on with a note, the
+    groups right, the index whole and reused. A journal in memory, or none,
+    would not survive a crash: exit 2 with a message, nothing printed, the
+    index sound and whole (SQLite rewrote its header as it left WAL mode:
+    the next run reads nothing again)."""
+    with Tmp() as tmp:
+        root = tmp + b"/t"
+        pairs_tree(root)
+        want = dupes_tree.expected_groups(dupes_tree.scan(root))
+        for mode in ("delete", "truncate", "persist"):
+            db = tmp + b"/%s.db" % mode.encode()
+            env = {"FERRY_DUPES_DEBUG_JOURNAL": mode}
+            for _ in range(2):
+                out, err = ok(["--db", db, "-f", "json", "--stats", root], env=env)
+                same_groups(parse_json(out), want, mode)
+                check(b"index %s: SQLite could not put it in WAL mode (it stays in %s mode): going on with a "
+                      b"rollback journal" % (db, mode.encode()) in err, "%s: no note: %r" % (mode, err))
+                t.integrity(db)
+            check(t.stat_value(err, "bytes read") == 0, "%s: the second run read again" % mode)
+            out, err = ok(["--db", db, "-f", "json", "--stats", root])
+            same_groups(parse_json(out), want, mode + ", then WAL")
+            check(b"WAL mode" not in err and t.stat_value(err, "bytes read") == 0, "%s, then WAL: %r" % (mode, err))
+        db = tmp + b"/i.db"
+        ok(["--db", db, "-q", root])
+        for mode in ("memory", "off"):
+            rc, out, err = run(["--db", db, root], env={"FERRY_DUPES_DEBUG_JOURNAL": mode})
+            check(rc == 2 and out == b"", "%s: exit %d %r" % (mode, rc, err))
+            check(b"index %s: SQLite could not put it in WAL mode, and its journal mode, \"%s\", would not keep "
+                  b"it sound through a crash" % (db, mode.encode()) in err, "%s: message %r" % (mode, err))
+            t.integrity(db)
+            out, err = ok(["--db", db, "-f", "json", "--stats", root])
+            same_groups(parse_json(out), want, mode + ", then WAL")
+            check(t.stat_value(err, "bytes read") == 0, "%s, then WAL: read again" % mode)
+        rc, out, err = run(["--db", db, root], env={"FERRY_DUPES_DEBUG_JOURNAL": "wal; drop table files"})
+        check(rc == 2 and b"FERRY_DUPES_DEBUG_JOURNAL=" in err, "a bad hook value: exit %d %r" % (rc, err))
+
+
 # ---------------------------------------------------------------------------
 # A signal at the last moment
 
