@@ -357,6 +357,8 @@ static char *sqlite_base(const char *path)
  * file: a FIFO at INDEX-journal hung SQLite's open (a FIFO opened for
  * reading waits for a writer), one at INDEX-wal took the WAL's frames, and
  * a directory or a socket ended the run with "I/O error" or "cannot open".
+ * So is a regular one with another name (a hard link): SQLite wrote its
+ * WAL over the file the other name is (another user's, planted there).
  * lstat only: nothing is opened. */
 static bool side_file_bad(const char *base, const char *shown)
 {
@@ -369,14 +371,18 @@ static bool side_file_bad(const char *base, const char *shown)
         struct stat st;
         if (asprintf(&name, "%s%s", base, side[i].suffix) < 0)
             return false; /* (out of memory: SQLite's open will say so) */
-        bool bad = lstat(name, &st) == 0 && !S_ISREG(st.st_mode);
-        if (bad) {
-            char *name_shown = esc_text_dup(name);
+        bool there = lstat(name, &st) == 0;
+        bool bad = there && (!S_ISREG(st.st_mode) || st.st_nlink > 1);
+        char *name_shown = bad ? esc_text_dup(name) : NULL;
+        if (bad && !S_ISREG(st.st_mode))
             msg("index %s: %s is %s, not a regular file (SQLite keeps the index's %s there): "
                 "remove it", shown, name_shown ? name_shown : name,
                 S_ISLNK(st.st_mode) ? "a symbolic link" : file_kind(st.st_mode), side[i].what);
-            free(name_shown);
-        }
+        else if (bad) /* (SQLite writes its own header over what it takes for a stale one) */
+            msg("index %s: %s has %ju names (hard links): SQLite would write the index's %s "
+                "into that file, over what it holds: remove this name", shown,
+                name_shown ? name_shown : name, (uintmax_t)st.st_nlink, side[i].what);
+        free(name_shown);
         free(name);
         if (bad)
             return true;

@@ -178,6 +178,35 @@ def case_index_side_file_not_a_regular_file():
         t.integrity(tmp + b"/real/i.db")
 
 
+def case_index_side_file_with_another_name():
+    """A regular file at INDEX-wal or INDEX-journal that is another name of
+    some other file (a hard link planted there, to a file the user can
+    write) is refused: SQLite took it for a stale WAL and wrote its own
+    header and frames over the other file's bytes. The index and the file
+    stay as they were; the run says which name to remove."""
+    with Tmp() as tmp:
+        root, db = tmp + b"/t", tmp + b"/i.db"
+        pairs_tree(root)
+        ok(["--db", db, "-q", root])
+        victim = tmp + b"/victim"
+        data = b"".join(b"%d\n" % i for i in range(5000))
+        with open(victim, "wb") as f:
+            f.write(data)
+        for suffix in (b"-wal", b"-journal", b"-shm"):
+            os.link(victim, db + suffix)
+            with open(root + b"/new1", "wb") as f, open(root + b"/new2", "wb") as g:
+                f.write(b"new")
+                g.write(b"new")
+            rc, out, err = run(["--db", db, root])
+            check(rc == 2 and out == b"", "%r: exit %d %r" % (suffix, rc, err))
+            check(b"index %s: %s%s has 2 names (hard links)" % (db, db, suffix) in err,
+                  "%r: message %r" % (suffix, err))
+            check(open(victim, "rb").read() == data, "%r: the other file was written" % suffix)
+            os.unlink(db + suffix)
+        t.integrity(db)
+        ok(["--db", db, "-q", root])
+
+
 def case_journal_mode_not_wal():
     """Where SQLite cannot put the index in WAL mode it keeps the mode the
     file had, and says so only in the pragma's answer, which went unread
