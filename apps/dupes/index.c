@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -291,6 +292,28 @@ static const char *file_kind(mode_t m)
            S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device" : "not a plain file";
 }
 
+/* The name of the pseudo file system (/proc, /sys and their kin) path lies
+ * on, or NULL: its files are the kernel's, with sizes that say nothing, and
+ * a read of some blocks for ever (/proc/kmsg), or takes what it reads away
+ * from others (/proc/kmsg, tracefs's trace_pipe). */
+static const char *pseudo_fs(const char *path)
+{
+    static const struct {
+        unsigned long magic;
+        const char *name;
+    } fs[] = { { 0x9fa0, "proc" }, { 0x62656572, "sysfs" }, { 0x64626720, "debugfs" },
+               { 0x74726163, "tracefs" }, { 0x73636673, "securityfs" }, { 0x27e0eb, "cgroup" },
+               { 0x63677270, "cgroup2" }, { 0xcafe4a11, "bpf" }, { 0x6165676c, "pstore" },
+               { 0xde5e81e4, "efivarfs" }, { 0x62656570, "configfs" } };
+    struct statfs sf;
+    if (statfs(path, &sf) != 0)
+        return NULL;
+    for (size_t i = 0; i < sizeof fs / sizeof fs[0]; i++)
+        if ((unsigned long)sf.f_type == fs[i].magic)
+            return fs[i].name;
+    return NULL;
+}
+
 /* true after a message when the index (st: its stat) is the file that
  * standard output or standard error writes to. */
 static bool same_as_output(const char *shown, const struct stat *st)
@@ -507,6 +530,12 @@ static struct index *open_as(const char *path, const char *shown, enum hash_kind
     bool exists = stat(path, &st) == 0;
     if (exists && !S_ISREG(st.st_mode)) {
         msg("index %s: not a regular file (%s)", shown, file_kind(st.st_mode));
+        return NULL;
+    }
+    const char *pseudo = exists ? pseudo_fs(path) : NULL;
+    if (pseudo) { /* (SQLite read its header: it said "not a database", or "cannot open") */
+        msg("index %s: a file of the kernel's %s file system, not one to keep an index in", shown,
+            pseudo);
         return NULL;
     }
     if (path[0] && path[strlen(path) - 1] == '/') { /* (SQLite made a file of "new/") */

@@ -207,6 +207,33 @@ def case_index_side_file_with_another_name():
         ok(["--db", db, "-q", root])
 
 
+def case_index_on_a_pseudo_file_system():
+    """--db naming a file of /proc or /sys (a symlink planted in the
+    index's place, a slip of the keyboard) is refused with a message that
+    says so, before SQLite reads it (a read of /proc/kmsg blocks for ever,
+    and takes the kernel's messages away from the system log): it said
+    "cannot open: No such file or directory" or "not an SQLite database"
+    after reading its header."""
+    with Tmp() as tmp:
+        root = tmp + b"/t"
+        pairs_tree(root)
+        files = [f for f in (b"/proc/self/status", b"/proc/sys/kernel/hostname", b"/sys/kernel/uevent_seqnum",
+                             b"/sys/kernel/mm/transparent_hugepage/enabled") if os.path.isfile(f)]
+        if not files:
+            raise t.Skip("no /proc or /sys files here")
+        for f in files:
+            link = tmp + b"/i.db"
+            for db in (f, link):
+                if os.path.lexists(link):
+                    os.unlink(link)
+                os.symlink(f, link)
+                rc, out, err = run(["--db", db, root], timeout=60)
+                fs = b"proc" if f.startswith(b"/proc/") else b"sysfs"
+                check(rc == 2 and out == b"", "%r: exit %d %r" % (db, rc, err))
+                check(b"index %s: a file of the kernel's %s file system, not one to keep an index in" % (db, fs)
+                      in err, "%r: message %r" % (db, err))
+
+
 def case_journal_mode_not_wal():
     """Where SQLite cannot put the index in WAL mode it keeps the mode the
     file had, and says so only in the pragma's answer, which went unread
