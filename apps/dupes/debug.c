@@ -25,6 +25,10 @@ static atomic_uint_fast64_t counts[DBG_STAGES];
 /* Events counted per fault site (relaxed, as counts). */
 static atomic_uint_fast64_t site_counts[FAIL_SITES];
 
+/* The block hook's pipe: its write end stays open and silent, so that a
+ * read of it blocks. */
+static int block_pipe[2] = { -1, -1 };
+
 /* "NAME:K" with NAME one of names[1..]: its index and K, or 0. */
 static int parse_at(const char *s, const char *const *names, int nnames, uint64_t *at)
 {
@@ -47,19 +51,23 @@ static int parse_at(const char *s, const char *const *names, int nnames, uint64_
 
 int debug_init(void)
 {
-    static const char *const stages[DBG_STAGES] = { "", "walk", "hash", "row", "done" };
+    static const char *const stages[DBG_STAGES] = { "", "walk", "hash", "row", "matched", "done" };
     static const char *const sites[FAIL_SITES] = { "", "dir", "thread", "send", "open", "dirset", "loops",
-                                                          "read", "again" };
+                                                          "read", "again", "block" };
     const char *s = getenv("FERRY_DUPES_DEBUG_SIGINT");
     if (s && *s && (!(debug.sigint_stage = parse_at(s, stages, DBG_STAGES, &debug.sigint_at)) ||
-                    (debug.sigint_stage == DBG_DONE && debug.sigint_at != 1))) { /* (once a run) */
-        msg("FERRY_DUPES_DEBUG_SIGINT=%s: want walk:K, hash:K, row:K or done:1", s);
+                    (debug.sigint_stage >= DBG_MATCHED && debug.sigint_at != 1))) { /* (once a run) */
+        msg("FERRY_DUPES_DEBUG_SIGINT=%s: want walk:K, hash:K, row:K, matched:1 or done:1", s);
         return -1;
     }
     s = getenv("FERRY_DUPES_DEBUG_FAIL");
     if (s && *s && !(debug.fail_site = parse_at(s, sites, FAIL_SITES, &debug.fail_at))) {
         msg("FERRY_DUPES_DEBUG_FAIL=%s: want dir:K, thread:K, send:K, open:K, dirset:K, loops:K, "
-            "read:K or again:K", s);
+            "read:K, again:K or block:K", s);
+        return -1;
+    }
+    if (debug.fail_site == FAIL_BLOCK && pipe2(block_pipe, O_CLOEXEC) != 0) {
+        msg("FERRY_DUPES_DEBUG_FAIL=%s: cannot create a pipe: %s", s, strerror(errno));
         return -1;
     }
     s = getenv("FERRY_DUPES_DEBUG_BEFORE_OPEN");
@@ -68,6 +76,12 @@ int debug_init(void)
     debug.after_read = s && *s ? s : NULL;
     s = getenv("FERRY_DUPES_DEBUG_BEFORE_OPENDIR");
     debug.before_opendir = s && *s ? s : NULL;
+    s = getenv("FERRY_DUPES_DEBUG_JOURNAL");
+    if (s && *s && strspn(s, "abcdefghijklmnopqrstuvwxyz") != strlen(s)) {
+        msg("FERRY_DUPES_DEBUG_JOURNAL=%s: want a journal mode (delete, memory, off...)", s);
+        return -1;
+    }
+    debug.journal = s && *s ? s : NULL;
     s = getenv("FERRY_DUPES_DEBUG_READ_LOG");
     if (s && *s) {
         debug.read_log = open(s, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -96,6 +110,10 @@ int debug_init(void)
 
 void debug_fini(void)
 {
+    for (int i = 0; i < 2; i++)
+        if (block_pipe[i] >= 0)
+            close(block_pipe[i]);
+    block_pipe[0] = block_pipe[1] = -1;
     if (debug.read_log >= 0)
         close(debug.read_log);
     debug.read_log = -1;
@@ -126,6 +144,12 @@ bool debug_fail(enum debug_site s)
     if (s != debug.fail_site)
         return false;
     return atomic_fetch_add_explicit(&site_counts[s], 1, memory_order_relaxed) + 1 == debug.fail_at;
+}
+
+ssize_t debug_block(void)
+{
+    char c;
+    return read(block_pipe[0], &c, 1);
 }
 
 void debug_hook(const char *cmd, const char *path)

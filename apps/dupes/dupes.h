@@ -236,6 +236,13 @@ struct dupes {
                                      stat'ed: no index deletions */
     bool cut_short;               /* main's: a stop signal stopped the stages before
                                      the pipeline was done (the groups are partial) */
+    /* Who came first: the matcher with every result (SCAN_COMPLETE), or
+     * main stopping the stages on a signal (SCAN_STOPPED); each sets it
+     * once, from SCAN_RUNNING, with a compare-and-swap (acq_rel, paired
+     * with the other's): the loser's event changes nothing. A signal
+     * once the results are complete stops nothing and marks nothing
+     * partial; main stores stop only after it won. */
+    atomic_int scan_end;
 
     struct index *index;          /* NULL with --no-db */
     /* The index's own files (NAME, NAME-wal, NAME-shm, NAME-journal in the
@@ -260,6 +267,8 @@ struct dupes {
     struct stage_times t;
     int wake_fd;                  /* main polls it: the matcher writes 'D' when done */
 };
+
+enum { SCAN_RUNNING, SCAN_COMPLETE, SCAN_STOPPED };
 
 /* A full group (matcher's table): the nodes with one size and full hash. */
 struct fgroup {

@@ -60,8 +60,8 @@ int fit_open_files(unsigned *walkers, unsigned *readers)
         else
             w--;
     }
-    msg("the open-file limit (ulimit -n) is %llu: using %u walker and %u reader threads",
-        (unsigned long long)limit, w, r);
+    msg("the open-file limit (ulimit -n) is %llu: using %u walker thread%s and %u reader thread%s",
+        (unsigned long long)limit, w, w == 1 ? "" : "s", r, r == 1 ? "" : "s");
     *walkers = w;
     *readers = r;
     return 0;

@@ -13,8 +13,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -290,6 +292,28 @@ static const char *file_kind(mode_t m)
            S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device" : "not a plain file";
 }
 
+/* The name of the pseudo file system (/proc, /sys and their kin) path lies
+ * on, or NULL: its files are the kernel's, with sizes that say nothing, and
+ * a read of some blocks for ever (/proc/kmsg), or takes what it reads away
+ * from others (/proc/kmsg, tracefs's trace_pipe). */
+static const char *pseudo_fs(const char *path)
+{
+    static const struct {
+        unsigned long magic;
+        const char *name;
+    } fs[] = { { 0x9fa0, "proc" }, { 0x62656572, "sysfs" }, { 0x64626720, "debugfs" },
+               { 0x74726163, "tracefs" }, { 0x73636673, "securityfs" }, { 0x27e0eb, "cgroup" },
+               { 0x63677270, "cgroup2" }, { 0xcafe4a11, "bpf" }, { 0x6165676c, "pstore" },
+               { 0xde5e81e4, "efivarfs" }, { 0x62656570, "configfs" } };
+    struct statfs sf;
+    if (statfs(path, &sf) != 0)
+        return NULL;
+    for (size_t i = 0; i < sizeof fs / sizeof fs[0]; i++)
+        if ((unsigned long)sf.f_type == fs[i].magic)
+            return fs[i].name;
+    return NULL;
+}
+
 /* true after a message when the index (st: its stat) is the file that
  * standard output or standard error writes to. */
 static bool same_as_output(const char *shown, const struct stat *st)
@@ -304,17 +328,100 @@ static bool same_as_output(const char *shown, const struct stat *st)
     return false;
 }
 
+/* The name SQLite gives the index, which its WAL, journal and shm files are
+ * named after: path with its symlinks resolved -- a dangling one too (a
+ * new index through a symlink is made where it points). Allocated; NULL:
+ * out of memory. */
+static char *sqlite_base(const char *path)
+{
+    char *cur = strdup(path);
+    for (int i = 0; cur && i < 40; i++) { /* (40: the kernel's own limit) */
+        struct stat st;
+        char target[PATH_MAX];
+        ssize_t n;
+        if (lstat(cur, &st) != 0 || !S_ISLNK(st.st_mode) ||
+            (n = readlink(cur, target, sizeof target - 1)) <= 0)
+            break;
+        target[n] = 0;
+        const char *slash = strrchr(cur, '/');
+        char *next = NULL;
+        if (target[0] == '/' || !slash)
+            next = strdup(target);
+        else if (asprintf(&next, "%.*s/%s", (int)(slash - cur), cur, target) < 0)
+            next = NULL;
+        free(cur);
+        cur = next;
+    }
+    if (!cur)
+        return NULL;
+    char *real = realpath(cur, NULL); /* (the directories' symlinks) */
+    if (real) {
+        free(cur);
+        return real;
+    }
+    const char *slash = strrchr(cur, '/');
+    char *dir = slash == cur ? strdup("/") : slash ? strndup(cur, (size_t)(slash - cur)) : strdup(".");
+    char *dir_real = dir ? realpath(dir, NULL) : NULL;
+    char *full = NULL;
+    if (dir_real && asprintf(&full, "%s%s%s", dir_real, strcmp(dir_real, "/") ? "/" : "",
+                             slash ? slash + 1 : cur) < 0)
+        full = NULL;
+    free(dir);
+    free(dir_real);
+    if (full) {
+        free(cur);
+        return full;
+    }
+    return cur; /* (a directory that does not exist: SQLite's open fails) */
+}
+
+/* true after a message when SQLite's WAL, rollback journal or shm file
+ * beside the index (base: sqlite_base) is there and is not a regular
+ * file: a FIFO at INDEX-journal hung SQLite's open (a FIFO opened for
+ * reading waits for a writer), one at INDEX-wal took the WAL's frames, and
+ * a directory or a socket ended the run with "I/O error" or "cannot open".
+ * So is a regular one with another name (a hard link): SQLite wrote its
+ * WAL over the file the other name is (another user's, planted there).
+ * lstat only: nothing is opened. */
+static bool side_file_bad(const char *base, const char *shown)
+{
+    static const struct {
+        const char *suffix, *what;
+    } side[] = { { "-wal", "write-ahead log" }, { "-journal", "rollback journal" },
+                 { "-shm", "WAL index" } };
+    for (size_t i = 0; i < sizeof side / sizeof side[0]; i++) {
+        char *name = NULL;
+        struct stat st;
+        if (asprintf(&name, "%s%s", base, side[i].suffix) < 0)
+            return false; /* (out of memory: SQLite's open will say so) */
+        bool there = lstat(name, &st) == 0;
+        bool bad = there && (!S_ISREG(st.st_mode) || st.st_nlink > 1);
+        char *name_shown = bad ? esc_text_dup(name) : NULL;
+        if (bad && !S_ISREG(st.st_mode))
+            msg("index %s: %s is %s, not a regular file (SQLite keeps the index's %s there): "
+                "remove it", shown, name_shown ? name_shown : name,
+                S_ISLNK(st.st_mode) ? "a symbolic link" : file_kind(st.st_mode), side[i].what);
+        else if (bad) /* (SQLite writes its own header over what it takes for a stale one) */
+            msg("index %s: %s has %ju names (hard links): SQLite would write the index's %s "
+                "into that file, over what it holds: remove this name", shown,
+                name_shown ? name_shown : name, (uintmax_t)st.st_nlink, side[i].what);
+        free(name_shown);
+        free(name);
+        if (bad)
+            return true;
+    }
+    return false;
+}
+
 /* true after a message when standard output or error is redirected to a
  * file SQLite keeps beside the index, its WAL or its rollback journal
  * (SQLite names them after the index with its symlinks resolved): SQLite
  * writes its frames there and deletes the file when it closes the index,
  * before the groups are printed into it -- they were lost under exit
  * status 0. */
-static bool output_beside(const char *path, const char *shown)
+static bool output_beside(const char *base, const char *shown)
 {
     static const char *const suffixes[] = { "-wal", "-journal" };
-    char *real = realpath(path, NULL); /* (a new index: its name as given) */
-    const char *base = real ? real : path;
     bool found = false;
     for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0] && !found; i++) {
         char *name = NULL;
@@ -332,8 +439,46 @@ static bool output_beside(const char *path, const char *shown)
             }
         free(name);
     }
-    free(real);
     return found;
+}
+
+/* PRAGMA journal_mode=WAL, whose answer is the mode the database is in
+ * after it: SQLite keeps the old one where it cannot have WAL (a VFS
+ * without it, a file system that will not take the WAL file). A rollback
+ * journal on disk (delete, truncate, persist) keeps the index as sound
+ * through a crash or a second Ctrl-C, only slower: the run goes on, with a
+ * note; any other mode (memory, off: a crash mid-transaction corrupts the
+ * database) is refused. 0, or -1 after a message. */
+static int set_wal(struct index *x)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA journal_mode=%s", debug.journal ? debug.journal : "WAL");
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(x->db, sql, -1, &st, NULL);
+    char mode[16] = "";
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            const unsigned char *m = sqlite3_column_text(st, 0);
+            snprintf(mode, sizeof mode, "%s", m ? (const char *)m : "");
+            rc = SQLITE_OK;
+        }
+        sqlite3_finalize(st);
+    }
+    if (rc != SQLITE_OK && rc != SQLITE_DONE) {
+        report(x, "", rc);
+        return -1;
+    }
+    if (!strcmp(mode, "wal"))
+        return 0;
+    if (!strcmp(mode, "delete") || !strcmp(mode, "truncate") || !strcmp(mode, "persist")) {
+        msg("index %s: SQLite could not put it in WAL mode (it stays in %s mode): going on with a "
+            "rollback journal beside it, as sound, only slower", x->shown, mode);
+        return 0;
+    }
+    msg("index %s: SQLite could not put it in WAL mode, and its journal mode, \"%s\", would not keep "
+        "it sound through a crash", x->shown, mode);
+    return -1;
 }
 
 /* Tries to open the index while another run's locks refuse it (open_as),
@@ -363,7 +508,7 @@ static int open_db(struct index *x, const char *name)
      * stays in the file, and another program's database (or another
      * version's index) is refused as it was found. */
     if (exec(x, "PRAGMA locking_mode=EXCLUSIVE", "") || classify(x, "") < 0 ||
-        exec(x, "PRAGMA journal_mode=WAL", "") ||
+        set_wal(x) ||
         exec(x, "PRAGMA synchronous=NORMAL", "") ||
         exec(x, "PRAGMA cache_size=-" FERRY_STR(CACHE_KIB), "") ||
         exec(x, "BEGIN IMMEDIATE", ""))
@@ -387,12 +532,27 @@ static struct index *open_as(const char *path, const char *shown, enum hash_kind
         msg("index %s: not a regular file (%s)", shown, file_kind(st.st_mode));
         return NULL;
     }
+    const char *pseudo = exists ? pseudo_fs(path) : NULL;
+    if (pseudo) { /* (SQLite read its header: it said "not a database", or "cannot open") */
+        msg("index %s: a file of the kernel's %s file system, not one to keep an index in", shown,
+            pseudo);
+        return NULL;
+    }
     if (path[0] && path[strlen(path) - 1] == '/') { /* (SQLite made a file of "new/") */
         msg("index %s: not a regular file (the name of a directory)", shown);
         return NULL;
     }
-    if ((exists && same_as_output(shown, &st)) || output_beside(path, shown))
-        return NULL; /* (the index written into the groups, or they deleted with its WAL) */
+    char *base = sqlite_base(path);
+    if (!base) {
+        msg("index %s: out of memory", shown);
+        return NULL;
+    }
+    bool refused = (exists && same_as_output(shown, &st)) || output_beside(base, shown) ||
+                   side_file_bad(base, shown);
+    free(base);
+    if (refused)
+        return NULL; /* (the index written into the groups, or they deleted with its WAL; a
+                      * FIFO that would hang SQLite's open) */
     if (exists && st.st_nlink > 1) {
         /* SQLite keeps the journal (WAL) beside the name it opened: two
          * runs through two names would each see only their own, which can

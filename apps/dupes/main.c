@@ -123,10 +123,11 @@ static int open_channels(struct dupes *d)
 
 /* Wait for the pipeline; the first stop signal stops it (it then drains).
  * The pipe wake_fd carries 'I' from the signal handler and 'D' from the
- * matcher when it is done. A signal seen only with (or after) the 'D'
- * stops nothing: every stage had finished its work, the results are
- * complete. d->cut_short: a signal stopped the stages before that. */
-static void wait_pipeline(struct dupes *d, int wake_fd, struct progress *p)
+ * matcher when it is done. A signal seen only with (or after) the 'D',
+ * or once the matcher had every result (d->scan_end), stops nothing: every
+ * stage had finished its work, the results are complete. d->cut_short: a
+ * signal stopped the stages before that. */
+static void wait_pipeline(struct dupes *d, struct threads *t, int wake_fd, struct progress *p)
 {
     bool stopped = false, done = false;
     while (!done) {
@@ -140,10 +141,20 @@ static void wait_pipeline(struct dupes *d, int wake_fd, struct progress *p)
         if (!stopped && !done &&
             (signals_count() > 0 || atomic_load_explicit(&d->stop, memory_order_relaxed))) {
             stopped = true;
-            d->cut_short = signals_count() > 0; /* (else a fatal error: exit 2) */
-            atomic_store_explicit(&d->stop, true, memory_order_relaxed);
-            ferry_tx_close(d->dirs_tx); /* walkers blocked on the queue wake up */
+            int running = SCAN_RUNNING;
+            /* (pairs with the matcher's: it may have every result already,
+             * its "done" not yet written; then this signal stops nothing) */
+            if (atomic_compare_exchange_strong_explicit(&d->scan_end, &running, SCAN_STOPPED,
+                                                        memory_order_acq_rel, memory_order_acquire)) {
+                d->cut_short = signals_count() > 0; /* (else a fatal error: exit 2) */
+                atomic_store_explicit(&d->stop, true, memory_order_relaxed);
+                ferry_tx_close(d->dirs_tx); /* walkers blocked on the queue wake up */
+            }
         }
+        /* Readers blocked in a read give up (each tick: a kick that comes
+         * just before the read is lost). */
+        if (!done && atomic_load_explicit(&d->stop, memory_order_relaxed))
+            threads_kick_readers(t);
         if (!done)
             progress_tick(p, d);
     }
@@ -199,8 +210,8 @@ static int scan(struct dupes *d, struct options *o, int wake_fd)
     progress_init(&p, o);
     bool started = threads_start(d, &t) == 0;
     if (started)
-        wait_pipeline(d, wake_fd, &p);
-    threads_join(&t); /* (a stage that did not start: the others drained) */
+        wait_pipeline(d, &t, wake_fd, &p);
+    threads_join(&t, d); /* (a stage that did not start: the others drained) */
     progress_end(&p);
     debug_count(DBG_DONE, 1); /* (test hook: a signal once the scan is over) */
     bool fatal = !started || atomic_load_explicit(&d->failed, memory_order_relaxed) ||

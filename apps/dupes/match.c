@@ -246,6 +246,13 @@ void *matcher_main(void *arg)
             take(m, &batch[i]);
         flush(m);
     }
+    /* Every result is in (unless the run stopped first, or results were
+     * lost): from now on a signal changes nothing. */
+    int running = SCAN_RUNNING;
+    if (!m->lost && m->end_seen && m->received >= m->expected)
+        atomic_compare_exchange_strong_explicit(&d->scan_end, &running, SCAN_COMPLETE, memory_order_acq_rel,
+                                                memory_order_acquire); /* (pairs with main's) */
+    debug_count(DBG_MATCHED, 1); /* (test hook: a signal now, with every result in) */
     flush(m);
     ferry_tx_release(d->jobs_tx);
     if (d->rows_tx)

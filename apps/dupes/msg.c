@@ -5,6 +5,7 @@
 #include "dupes.h"
 #include "escape.h"
 #include "path.h"
+#include "signals.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -13,10 +14,28 @@
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static bool line_shown; /* a progress line is on the terminal (under lock) */
+static _Thread_local sigset_t held; /* the mask before lock_out() */
+
+/* Take the lock, and hold off SIG_KICK while we write: a reader kicked out
+ * of a write blocked on a full pipe would lose the rest of its message. */
+static void lock_out(void)
+{
+    sigset_t k;
+    sigemptyset(&k);
+    sigaddset(&k, SIG_KICK);
+    pthread_sigmask(SIG_BLOCK, &k, &held);
+    pthread_mutex_lock(&lock);
+}
+
+static void unlock_out(void)
+{
+    pthread_mutex_unlock(&lock);
+    pthread_sigmask(SIG_SETMASK, &held, NULL);
+}
 
 static void begin(void)
 {
-    pthread_mutex_lock(&lock);
+    lock_out();
     if (line_shown) {
         fputs("\r\033[K", stderr);
         line_shown = false;
@@ -29,7 +48,7 @@ static void end(const char *fmt, va_list ap)
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);
     fflush(stderr);
-    pthread_mutex_unlock(&lock);
+    unlock_out();
 }
 
 void msg(const char *fmt, ...)
@@ -83,7 +102,7 @@ void msg_dir(const struct dir *d, const char *fmt, ...)
 
 void msg_progress(const char *line)
 {
-    pthread_mutex_lock(&lock);
+    lock_out();
     if (line) {
         fprintf(stderr, "\r%s\033[K", line);
         line_shown = true;
@@ -92,5 +111,5 @@ void msg_progress(const char *line)
         line_shown = false;
     }
     fflush(stderr);
-    pthread_mutex_unlock(&lock);
+    unlock_out();
 }

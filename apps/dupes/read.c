@@ -19,6 +19,7 @@
 #include "msg.h"
 #include "path.h"
 #include "read.h"
+#include "signals.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,7 +47,7 @@ static uint8_t read_partial(struct reader *r, struct node *n, int fd)
 {
     ssize_t a, b = 0;
     if (n->size == 0) { /* (--empty) one byte: is it really empty? */
-        a = read_at(fd, r->buf, 1, 0);
+        a = read_at(r->d, fd, r->buf, 1, 0);
         count_read(r, a > 0 ? (uint64_t)a : 0);
         if (a < 0)
             return read_failed(r->d, n, a);
@@ -55,7 +56,7 @@ static uint8_t read_partial(struct reader *r, struct node *n, int fd)
             return st == ST_OK ? read_longer(r->d, n) : st;
         }
     } else if (n->size <= 2 * BLK) {
-        a = read_at(fd, r->buf, n->size, 0);
+        a = read_at(r->d, fd, r->buf, n->size, 0);
         count_read(r, a > 0 ? (uint64_t)a : 0);
         if (a != (ssize_t)n->size)
             return read_short(r->d, n, fd, a);
@@ -64,9 +65,9 @@ static uint8_t read_partial(struct reader *r, struct node *n, int fd)
          * needed (measured cold on /usr: 4.3-4.7 s with, 4.9-5.0 s without;
          * a full read later opens its own fd, with readahead). */
         posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
-        a = read_at(fd, r->buf, BLK, 0);
+        a = read_at(r->d, fd, r->buf, BLK, 0);
         if (a == BLK)
-            b = read_at(fd, r->buf + BLK, BLK, n->size - BLK);
+            b = read_at(r->d, fd, r->buf + BLK, BLK, n->size - BLK);
         count_read(r, (uint64_t)(a > 0 ? a : 0) + (uint64_t)(b > 0 ? b : 0));
         if (a != BLK || b != BLK)
             return read_short(r->d, n, fd, a != BLK ? a : b);
@@ -83,7 +84,7 @@ static uint8_t read_full(struct reader *r, struct node *n, int fd)
         if (atomic_load_explicit(&d->stop, memory_order_relaxed))
             return ST_DROPPED;
         size_t want = n->size - off < CHUNK ? (size_t)(n->size - off) : CHUNK;
-        ssize_t got = read_at(fd, r->buf, want, off);
+        ssize_t got = read_at(r->d, fd, r->buf, want, off);
         count_read(r, got > 0 ? (uint64_t)got : 0);
         if (got != (ssize_t)want)
             return read_short(d, n, fd, got);
@@ -158,6 +159,7 @@ void *reader_main(void *arg)
     struct job jobs[JOB_BATCH];
     struct result res[JOB_BATCH];
     ssize_t n;
+    signals_allow_kick(); /* a read that blocks ends when the run stops */
     while ((n = ferry_recv(d->jobs_rx, jobs, JOB_BATCH)) > 0) {
         size_t nres = 0;
         for (ssize_t i = 0; i < n; i++) {

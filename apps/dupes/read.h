@@ -15,7 +15,8 @@
  * O_NOATIME where permitted) and check it is the same regular file with the
  * same size, mtime and ctime; then clear O_NONBLOCK (the reads block, as
  * reads of a file do). The fd, or -1 with *status set (and the message
- * printed, the counter counted; a failing fcntl is a read error). */
+ * printed, the counter counted; a failing fcntl is a read error; an open
+ * interrupted as the run stops: ST_DROPPED, unreported). */
 int read_open(struct dupes *d, struct node *n, uint8_t *status);
 
 /* After hashing: is it unchanged and still linked? ST_OK, ST_CHANGED or
@@ -24,7 +25,7 @@ uint8_t read_restat(struct dupes *d, struct node *n, int fd);
 
 /* Report a read error (EIO...) on n: ST_UNREADABLE, or ST_CHANGED when the
  * file turned out shorter than when listed; -ENOMEM is fatal (dupes_oom):
- * ST_DROPPED. */
+ * ST_DROPPED; -EINTR (read_at: the run stops) is ST_DROPPED, unreported. */
 uint8_t read_failed(struct dupes *d, struct node *n, ssize_t got);
 
 /* A read of n (open as fd) that got less than asked (got >= 0), or an
@@ -71,8 +72,10 @@ bool read_racy(const struct node *n);
 /* pread(2) until n bytes, the end of the file or an error (a short read or
  * EINTR is read on; EAGAIN, should something have made fd non-blocking
  * again, makes it blocking and is read on, up to 8 in a row): the count,
- * or -errno. */
-ssize_t read_at(int fd, uint8_t *p, size_t n, uint64_t off);
+ * or -errno. -EINTR when the run is stopping (d->stop, or a stop signal
+ * came): a read that blocks for ever is interrupted then (signals.h's
+ * kick), and gives up. */
+ssize_t read_at(struct dupes *d, int fd, uint8_t *p, size_t n, uint64_t off);
 
 struct hasher;
 /* The partial hash of n from buf: its whole content (size <= 2 * BLK, and

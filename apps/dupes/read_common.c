@@ -6,6 +6,7 @@
 #include "hash.h"
 #include "msg.h"
 #include "path.h"
+#include "signals.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +20,8 @@
  * returns less than asked (FUSE with direct_io does) and is interrupted:
  * at most SHORT_READ bytes a call, and EINTR every fifth call; with
  * FERRY_DUPES_DEBUG_FAIL=read:K the K-th call fails with EIO, with
- * again:K it sets O_NONBLOCK on fd and fails with EAGAIN. */
+ * again:K it sets O_NONBLOCK on fd and fails with EAGAIN, with block:K it
+ * blocks until a signal interrupts it. */
 #define SHORT_READ 4097
 static ssize_t file_pread(int fd, uint8_t *p, size_t n, uint64_t off)
 {
@@ -27,6 +29,8 @@ static ssize_t file_pread(int fd, uint8_t *p, size_t n, uint64_t off)
         errno = EIO;
         return -1;
     }
+    if (debug_fail(FAIL_BLOCK))
+        return debug_block(); /* (-1, EINTR: read_at reads on unless the run stops) */
     if (debug_fail(FAIL_AGAIN)) { /* as if another holder of the file made it non-blocking */
         int fl = fcntl(fd, F_GETFL);
         if (fl >= 0)
@@ -61,7 +65,13 @@ static int set_blocking(int fd)
  * making fd blocking again). */
 #define AGAIN_MAX 8
 
-ssize_t read_at(int fd, uint8_t *p, size_t n, uint64_t off)
+/* Is the run stopping (a read that meets EINTR gives up)? */
+static bool stopping(struct dupes *d)
+{
+    return atomic_load_explicit(&d->stop, memory_order_relaxed) || signals_count() > 0;
+}
+
+ssize_t read_at(struct dupes *d, int fd, uint8_t *p, size_t n, uint64_t off)
 {
     size_t got = 0;
     unsigned again = 0;
@@ -69,6 +79,8 @@ ssize_t read_at(int fd, uint8_t *p, size_t n, uint64_t off)
         ssize_t r = file_pread(fd, p + got, n - got, off + got);
         if (r < 0) {
             int err = errno;
+            if (err == EINTR && stopping(d))
+                return -EINTR; /* (a kick: signals.h) */
             if (err == EINTR)
                 continue;
             /* read_open made it blocking; something else made it
@@ -169,10 +181,18 @@ int read_open(struct dupes *d, struct node *n, uint8_t *status)
         hook(debug.before_open, n);
     int flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC;
     bool noatime = d->euid == 0 || d->euid == n->uid;
-    int fd = debug_fail(FAIL_OPEN) ? -ENOMEM
+    int fd;
+    do { /* (an open that blocks, on FUSE or NFS, is interrupted the same way) */
+        fd = debug_fail(FAIL_OPEN) ? -ENOMEM
                                    : path_open(n->dir->root->fd, rel, len, flags | (noatime ? O_NOATIME : 0));
-    if (fd == -EPERM && noatime)
-        fd = path_open(n->dir->root->fd, rel, len, flags);
+        if (fd == -EPERM && noatime)
+            fd = path_open(n->dir->root->fd, rel, len, flags);
+    } while (fd == -EINTR && !stopping(d));
+    if (fd == -EINTR) {
+        buf_free(&b);
+        *status = ST_DROPPED; /* (the run stops: dropped, as a job not yet taken is) */
+        return -1;
+    }
     bool gone = fd == -ENOENT || fd == -ENOTDIR || fd == -ELOOP; /* or a symlink now */
     bool other = fd < 0 && fd != -ENOMEM && !gone && replaced(n, rel, len);
     buf_free(&b);
@@ -259,6 +279,8 @@ uint8_t read_failed(struct dupes *d, struct node *n, ssize_t got)
 {
     if (got >= 0)
         return changed(d, n, "while being read (shorter)");
+    if (got == -EINTR) /* a read the stop interrupted: dropped, as a job not yet taken is */
+        return ST_DROPPED;
     if (got == -ENOMEM) { /* not the file's fault: the run cannot be complete */
         dupes_oom(d);
         return ST_DROPPED;

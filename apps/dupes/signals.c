@@ -3,7 +3,9 @@
 #include "signals.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdatomic.h>
 #include <unistd.h>
 
@@ -24,6 +26,27 @@ static void on_stop(int sig)
     }
 }
 
+static bool handled[3]; /* stops[i]'s handler is ours (it was not ignored) */
+static const int stops[] = { SIGINT, SIGTERM, SIGHUP };
+
+/* Install on_stop for the stop signals not ignored at the start. */
+static void install(bool restart)
+{
+    struct sigaction sa = { .sa_handler = on_stop, .sa_flags = restart ? SA_RESTART : 0 };
+    sigemptyset(&sa.sa_mask);
+    for (int i = 0; i < 3; i++) /* one handler at a time: the count is exact */
+        sigaddset(&sa.sa_mask, stops[i]);
+    for (int i = 0; i < 3; i++)
+        if (handled[i])
+            sigaction(stops[i], &sa, NULL);
+}
+
+/* The kick: it only interrupts the system call its thread is blocked in. */
+static void on_kick(int sig)
+{
+    (void)sig;
+}
+
 int signals_install(void)
 {
     int p[2];
@@ -31,21 +54,26 @@ int signals_install(void)
         return -1;
     pipe_r = p[0];
     pipe_w = p[1];
-    struct sigaction sa = { .sa_handler = on_stop, .sa_flags = SA_RESTART };
-    sigemptyset(&sa.sa_mask);
-    sigaddset(&sa.sa_mask, SIGINT); /* one handler at a time: the count is exact */
-    sigaddset(&sa.sa_mask, SIGTERM);
-    sigaddset(&sa.sa_mask, SIGHUP);
-    static const int stops[] = { SIGINT, SIGTERM, SIGHUP };
     for (int i = 0; i < 3; i++) {
         /* A signal ignored when we start stays ignored: nohup's SIGHUP, the
          * SIGINT of a background job started by a shell without job
          * control. */
         struct sigaction old;
-        if (sigaction(stops[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN)
-            continue;
-        sigaction(stops[i], &sa, NULL);
+        handled[i] = !(sigaction(stops[i], NULL, &old) == 0 && old.sa_handler == SIG_IGN);
     }
+    install(true);
+    /* No SA_RESTART: a read(2) it interrupts fails with EINTR (a file
+     * system that restarts or retries such a read -- FUSE, NFS -- is asked
+     * to give up by each kick). Blocked in main from now on, so that only
+     * the threads that ask for it (signals_allow_kick) ever take it: main's
+     * own calls (the output's writes) are never interrupted. */
+    struct sigaction kick = { .sa_handler = on_kick };
+    sigemptyset(&kick.sa_mask);
+    sigaction(SIG_KICK, &kick, NULL);
+    sigset_t k;
+    sigemptyset(&k);
+    sigaddset(&k, SIG_KICK);
+    pthread_sigmask(SIG_BLOCK, &k, NULL);
     struct sigaction ign = { .sa_handler = SIG_IGN };
     sigemptyset(&ign.sa_mask);
     sigaction(SIGXFSZ, &ign, NULL);
@@ -75,6 +103,24 @@ void signals_block(void)
 void signals_unblock(void)
 {
     mask(SIG_UNBLOCK);
+}
+
+void signals_restart(bool on)
+{
+    install(on);
+}
+
+void signals_allow_kick(void)
+{
+    sigset_t k;
+    sigemptyset(&k);
+    sigaddset(&k, SIG_KICK);
+    pthread_sigmask(SIG_UNBLOCK, &k, NULL);
+}
+
+void signals_kick(pthread_t t)
+{
+    pthread_kill(t, SIG_KICK); /* (ESRCH: it has ended, not yet joined) */
 }
 
 int signals_count(void)

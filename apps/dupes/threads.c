@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Stacks: every stage keeps its buffers on the heap, so 512 KiB is plenty
  * (the deepest frames are a PATH_MAX piece in path_open and vfprintf) and
@@ -211,18 +212,43 @@ int threads_start(struct dupes *d, struct threads *t)
     return ok ? 0 : -1;
 }
 
-void threads_join(struct threads *t)
+void threads_kick_readers(struct threads *t)
+{
+    for (unsigned i = t->readers_joined; i < t->nreaders; i++)
+        signals_kick(t->readers[i]);
+}
+
+/* Join th; while the run is stopping, kick the readers every KICK_MS: one
+ * blocked in a read holds up the others (the matcher waits for its
+ * result, the grouper for room among the jobs). */
+#define KICK_MS 100
+static void join(struct threads *t, struct dupes *d, pthread_t th)
+{
+    for (;;) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until); /* (pthread_timedjoin_np's clock) */
+        until.tv_nsec += KICK_MS * 1000000L;
+        until.tv_sec += until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        if (pthread_timedjoin_np(th, NULL, &until) != ETIMEDOUT)
+            return;
+        if (atomic_load_explicit(&d->stop, memory_order_relaxed)) /* (relaxed: polled again) */
+            threads_kick_readers(t);
+    }
+}
+
+void threads_join(struct threads *t, struct dupes *d)
 {
     for (unsigned i = 0; i < t->nwalkers; i++)
-        pthread_join(t->walkers[i], NULL);
+        join(t, d, t->walkers[i]);
     if (t->grouper_started)
-        pthread_join(t->grouper, NULL);
-    for (unsigned i = 0; i < t->nreaders; i++)
-        pthread_join(t->readers[i], NULL);
+        join(t, d, t->grouper);
+    for (; t->readers_joined < t->nreaders; t->readers_joined++)
+        join(t, d, t->readers[t->readers_joined]);
     if (t->matcher_started)
-        pthread_join(t->matcher, NULL);
+        join(t, d, t->matcher);
     if (t->writer_started)
-        pthread_join(t->writer, NULL);
+        join(t, d, t->writer);
     free(t->walkers);
     free(t->readers);
     free(t->wargs);

@@ -13,6 +13,7 @@ struct threads {
     pthread_t *walkers, *readers, grouper, matcher, writer;
     struct walker_arg *wargs;
     unsigned nwalkers, nreaders;  /* started */
+    unsigned readers_joined;      /* readers[0 .. readers_joined) are joined */
     bool grouper_started, matcher_started, writer_started;
 };
 
@@ -23,6 +24,12 @@ struct threads {
  * them). */
 int threads_start(struct dupes *d, struct threads *t);
 /* Join the threads that started; free t's arrays. */
-void threads_join(struct threads *t);
+void threads_join(struct threads *t, struct dupes *d);
+
+/* Once the run stops (d->stop): interrupt each reader not yet joined in
+ * the read(2) it may be blocked in (signals_kick); it then drops its file
+ * (ST_DROPPED) and drains like the others. Called again and again until
+ * they are joined: a kick that comes just before the read is lost. */
+void threads_kick_readers(struct threads *t);
 
 #endif

@@ -70,12 +70,16 @@ static int compare(struct dupes *d, struct vbuf *v, int fa, struct node *na, int
         if (stopped(d))
             return STOPPED;
         size_t want = na->size - off < VCHUNK ? (size_t)(na->size - off) : VCHUNK;
-        ssize_t x = read_at(fa, v->a, want, off);
+        ssize_t x = read_at(d, fa, v->a, want, off);
+        if (x == -EINTR)
+            return STOPPED; /* (a read a stop signal interrupted: read_at) */
         if (x != (ssize_t)want) {
             read_short(d, na, fa, x);
             return A_FAILED;
         }
-        ssize_t y = read_at(fb, v->b, want, off);
+        ssize_t y = read_at(d, fb, v->b, want, off);
+        if (y == -EINTR)
+            return STOPPED;
         if (y != (ssize_t)want) {
             read_short(d, nb, fb, y);
             return B_FAILED;
@@ -138,6 +142,8 @@ static int place(struct dupes *d, struct vbuf *v, struct classes *k, size_t i, i
             size_t r = k->rep[c];
             uint8_t status;
             int rfd = read_open(d, k->nodes[r], &status);
+            if (rfd < 0 && stopped(d))
+                return STOPPED; /* (an open a stop signal interrupted: dropped) */
             int res = rfd < 0 ? A_FAILED : compare(d, v, rfd, k->nodes[r], fd, k->nodes[i]);
             if (rfd >= 0)
                 close(rfd);
@@ -192,6 +198,8 @@ static int verify_group(struct dupes *d, struct vbuf *v, struct group *g, struct
     for (size_t i = 0; i < k.n && !ret; i++) {
         uint8_t status;
         int fd = read_open(d, k.nodes[i], &status);
+        if (fd < 0 && stopped(d))
+            ret = -EINTR; /* (maybe an open a stop signal interrupted: dropped) */
         if (fd < 0)
             continue; /* left out (reported) */
         if (place(d, v, &k, i, fd) == STOPPED)
@@ -230,6 +238,7 @@ int verify_report(struct dupes *d, struct report *r)
     struct report out = { .partial = r->partial };
     struct vbuf v = { .a = malloc(VCHUNK), .b = malloc(VCHUNK) };
     int ret = v.a && v.b ? 0 : -ENOMEM;
+    signals_restart(false); /* a read that blocks ends at the first signal */
     for (size_t i = 0; i < r->n && !ret; i++) {
         ret = stopped(d) ? -EINTR : verify_group(d, &v, &r->g[i], &out);
         if (ret == -EINTR) {
@@ -238,6 +247,7 @@ int verify_report(struct dupes *d, struct report *r)
             break;
         }
     }
+    signals_restart(true);
     /* A read that ran out of memory (said, and it stopped the loop as a
      * signal would): no result, rather than one short of that file. */
     if (atomic_load_explicit(&d->failed, memory_order_relaxed))

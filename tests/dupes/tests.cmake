@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # Tests of ferry-dupes (included by cmake/parts/dupes.cmake), in every build:
 # - unit.c: the C pieces (escaping, sizes, the hash table, paths), FERRY_TEST cases;
-# - dupes_test.py, hostile_test.py, torture_test.py: the program itself, one
+# - dupes_test.py, hostile_test.py, edges_test.py, torture_test.py: the program itself, one
 #   CTest test per case_NAME, run on trees the test generates and checks
 #   independently (exit 77: skipped).
 ferry_add_test_file(${PROJECT_SOURCE_DIR}/tests/dupes/unit.c LABEL unit LIBS ferry_dupes_core)
@@ -28,6 +28,8 @@ endfunction()
 # what a hostile user tries (bad arguments, races, signals, limits).
 ferry_dupes_py_tests(dupes_test.py unit)
 ferry_dupes_py_tests(hostile_test.py unit)
+# edges_test.py: reads that block, the index's side files, late signals.
+ferry_dupes_py_tests(edges_test.py unit)
 # torture_test.py: the slow attacks (huge trees, deep trees, many files),
 # only in the release and ASan builds (TSan would take minutes per case).
 if(NOT FERRY_SANITIZE STREQUAL "thread")
