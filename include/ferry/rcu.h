@@ -182,7 +182,11 @@ typedef struct ferry_rcu_head {
  * allocate (the thread-specific value that unregisters the thread at its
  * exit, in a process with more than 32 keys): aborts, saying so, when that
  * fails, as a thread registered without it would leave a dangling record
- * behind at its exit. */
+ * behind at its exit. From a thread-specific-data destructor: a
+ * registration is undone by ferry's destructor in the next round of
+ * destructors; in the last round (PTHREAD_DESTRUCTOR_ITERATIONS), after
+ * ferry's destructor, there is none and it aborts, saying so (see
+ * docs/rcu.md, "The thread-exit destructor"). */
 void ferry_rcu_register_thread(void);
 
 /* Remove the calling thread from the readers. Aborts if it is not registered
@@ -365,7 +369,9 @@ int ferry_rcu_worker_destroy(ferry_rcu_worker *w);
  * -EINVAL (w of another flavor, the default worker, being destroyed or
  * destroyed already: looked up, as in destroy), or -ENOMEM / -EAGAIN (the
  * thread-specific value that unbinds the thread at its exit could not be
- * set up; the binding is unchanged). A bound thread that exits is unbound.
+ * set up; the binding is unchanged), or -ESRCH (from a thread-specific-data
+ * destructor after ferry's ran its last round: the thread could not be
+ * unbound). A bound thread that exits is unbound.
  * Never blocks long; may allocate (that value, in a process with more than
  * 32 thread-specific keys). */
 int ferry_rcu_set_thread_worker(ferry_rcu_worker *w);
