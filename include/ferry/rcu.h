@@ -184,8 +184,9 @@ typedef struct ferry_rcu_head {
  * fails, as a thread registered without it would leave a dangling record
  * behind at its exit. From a thread-specific-data destructor: a
  * registration is undone by ferry's destructor in the next round of
- * destructors; in the last round (PTHREAD_DESTRUCTOR_ITERATIONS), after
- * ferry's destructor, there is none and it aborts, saying so (see
+ * destructors; ferry's runs in every round but the C library's last
+ * (PTHREAD_DESTRUCTOR_ITERATIONS, 4 in glibc: the last is left to sanitizer
+ * runtimes), and a registration after its last run aborts, saying so (see
  * docs/rcu.md, "The thread-exit destructor"). */
 void ferry_rcu_register_thread(void);
 
@@ -370,8 +371,8 @@ int ferry_rcu_worker_destroy(ferry_rcu_worker *w);
  * destroyed already: looked up, as in destroy), or -ENOMEM / -EAGAIN (the
  * thread-specific value that unbinds the thread at its exit could not be
  * set up; the binding is unchanged), or -ESRCH (from a thread-specific-data
- * destructor after ferry's ran its last round: the thread could not be
- * unbound). A bound thread that exits is unbound.
+ * destructor after ferry's last run, see ferry_rcu_register_thread: the
+ * thread could not be unbound). A bound thread that exits is unbound.
  * Never blocks long; may allocate (that value, in a process with more than
  * 32 thread-specific keys). */
 int ferry_rcu_set_thread_worker(ferry_rcu_worker *w);
