@@ -66,8 +66,8 @@ static inline void ferry__qsbr_publish(unsigned long v)
 
 /* Register the calling thread as a reader; it starts online. Aborts if it is
  * already registered. Takes a lock; may block briefly. May allocate, and
- * aborts when that fails, and in the last round of thread-specific-data
- * destructors, as ferry_rcu_register_thread. */
+ * aborts when that fails, and from a thread-specific-data destructor after
+ * ferry's last round of them, as ferry_rcu_register_thread. */
 void ferry_qsbr_register_thread(void);
 
 /* Unregister (going offline first). Aborts if not registered, and from a
