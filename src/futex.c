@@ -14,6 +14,30 @@ static long sys_futex(void *uaddr, int op, uint32_t val, const struct timespec *
     return syscall(SYS_futex, uaddr, op, val, ts, uaddr2, val3);
 }
 
+/* FUTEX_WAIT_BITSET until the absolute deadline d (tv_sec >= 0). SYS_futex
+ * reads the kernel's timespec of the target's default time_t; a library
+ * built with a 64-bit time_t on a 32-bit target (glibc's _TIME_BITS=64)
+ * has another struct timespec, and passes it as futex_time64's (Linux 5.1;
+ * on an older kernel, SYS_futex's, a second past 2^31 being never). */
+static long futex_wait_abs(void *uaddr, uint32_t val, const struct timespec *d)
+{
+    int op = FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG;
+#if defined(__TIMESIZE) && __TIMESIZE == 32 && defined(__USE_TIME_BITS64)
+#ifdef SYS_futex_time64
+    struct { int64_t tv_sec, tv_nsec; } k64 = { d->tv_sec, d->tv_nsec };
+    long r = syscall(SYS_futex_time64, uaddr, op, val, &k64, NULL, FUTEX_BITSET_MATCH_ANY);
+    if (r == 0 || errno != ENOSYS)
+        return r;
+#endif
+    struct { int32_t tv_sec, tv_nsec; } k32 = {
+        d->tv_sec > INT32_MAX ? INT32_MAX : (int32_t)d->tv_sec, (int32_t)d->tv_nsec,
+    };
+    return syscall(SYS_futex, uaddr, op, val, &k32, NULL, FUTEX_BITSET_MATCH_ANY);
+#else
+    return sys_futex(uaddr, op, val, d, NULL, FUTEX_BITSET_MATCH_ANY);
+#endif
+}
+
 int ferry__futex_wait(FERRY_ATOMIC(uint32_t) *word, uint32_t expected,
                       const struct timespec *deadline)
 {
@@ -28,8 +52,7 @@ int ferry__futex_wait(FERRY_ATOMIC(uint32_t) *word, uint32_t expected,
             return -ETIMEDOUT;
         /* FUTEX_WAIT_BITSET takes an absolute timeout, on CLOCK_MONOTONIC
          * unless FUTEX_CLOCK_REALTIME is given. */
-        r = sys_futex((void *)word, FUTEX_WAIT_BITSET | FUTEX_PRIVATE_FLAG, expected,
-                      deadline, NULL, FUTEX_BITSET_MATCH_ANY);
+        r = futex_wait_abs((void *)word, expected, deadline);
     } else {
         r = sys_futex((void *)word, FUTEX_WAIT | FUTEX_PRIVATE_FLAG, expected, NULL, NULL, 0);
     }

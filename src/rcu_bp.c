@@ -108,7 +108,8 @@ struct ferry__rcu_reader *ferry__rcu_bp_register_slow(void)
     int rc = bp_register(false);
     if (rc != 0)
         ferry__die("ferry_rcu_bp_read_lock: cannot register the thread (%s)",
-                   rc == -ENOMEM ? "out of memory" : strerror(-rc));
+                   rc == -ENOMEM ? "out of memory"
+                   : rc == -ESRCH ? ferry__rcu_exited_msg : strerror(-rc));
     return ferry__rcu_bp_self;
 }
 

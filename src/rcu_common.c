@@ -7,6 +7,7 @@
 #include <ferry/rcu_qsbr.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -72,18 +73,48 @@ void ferry__rcu_check_not_reading(struct ferry__rcu_flavor *f, const char *what,
 
 /* A thread that exits while registered (or bound to a worker) would leave a
  * dangling node in the registry: a thread-specific key's destructor
- * unregisters and unbinds it. */
+ * unregisters and unbinds it.
+ *
+ * Another key's destructor may register (or bind) the thread again after
+ * ours has run; arming sets our key again, and the C library runs
+ * destructors in rounds while values are set, but at most
+ * PTHREAD_DESTRUCTOR_ITERATIONS rounds: a registration after our last run
+ * would outlive the thread (a memb or QSBR record is in its thread-local
+ * storage, freed or handed to the next thread; every later grace period
+ * would scan it). So the destructor counts the rounds it ran in and sets
+ * its key again until EXIT_ROUNDS, so that it runs in each round from its
+ * first; once it has run in that one, arming refuses (-ESRCH). It keeps
+ * out of the C library's last round: sanitizer runtimes (ThreadSanitizer,
+ * AddressSanitizer) tear the thread's state down there with a destructor
+ * that sets itself again until then, and instrumented code that runs after
+ * it can crash (ThreadSanitizer's does). The count is exact for a thread whose key was armed before
+ * it began to exit; one that first registers inside a destructor starts
+ * counting late (the round it was in is not known), so a registration in
+ * its last rounds is not refused. */
+#if PTHREAD_DESTRUCTOR_ITERATIONS > 1
+#define EXIT_ROUNDS (PTHREAD_DESTRUCTOR_ITERATIONS - 1)
+#else
+#define EXIT_ROUNDS 1
+#endif
+static FERRY_TLS unsigned exit_rounds[FERRY__RCU_NFLAVORS];
+
 static void thread_exit(void *arg)
 {
     struct ferry__rcu_flavor *f = arg;
     struct ferry__rcu_reader *r = f->self();
+    unsigned rounds = ++exit_rounds[f->index];
     if (r && r->registered)
         f->unregister_self();
     ferry__rcu_thread_exit_workers(f);
+    /* The value's block exists (it was set before): this cannot allocate. */
+    if (rounds < EXIT_ROUNDS)
+        (void)pthread_setspecific(f->exit_key, f);
 }
 
 int ferry__rcu_arm_exit(struct ferry__rcu_flavor *f)
 {
+    if (FERRY_UNLIKELY(exit_rounds[f->index] >= EXIT_ROUNDS))
+        return -ESRCH;   /* past our last destructor round */
     /* Acquire pairs with the release below (the key exists). */
     if (!atomic_load_explicit(&f->exit_key_ready, memory_order_acquire)) {
         ferry_mutex_lock(&f->worker_lock);
@@ -153,10 +184,17 @@ int ferry__rcu_register(struct ferry__rcu_flavor *f, struct ferry__rcu_reader *r
 void ferry__rcu_register_or_die(struct ferry__rcu_flavor *f, struct ferry__rcu_reader *r)
 {
     int rc = ferry__rcu_register(f, r, false);
+    if (FERRY_UNLIKELY(rc == -ESRCH))
+        ferry__die("%s_register_thread: %s", f->name, ferry__rcu_exited_msg);
     if (FERRY_UNLIKELY(rc != 0))
         ferry__die("%s_register_thread: cannot set up the thread's exit handler (%s): "
                    "the thread is not registered", f->name, strerror(-rc));
 }
+
+const char ferry__rcu_exited_msg[] =
+    "the thread is exiting and ferry's thread-exit destructor has run its last round "
+    "(PTHREAD_DESTRUCTOR_ITERATIONS - 1); registered from a later destructor, it would exit "
+    "registered";
 
 void ferry__rcu_unregister(struct ferry__rcu_flavor *f, struct ferry__rcu_reader *r)
 {

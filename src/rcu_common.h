@@ -131,15 +131,18 @@ extern unsigned ferry__rcu_ncpus;
  * (callback threads between batches); it must be outside any section.
  * Registering a reader that is not parked first arms the thread-exit
  * destructor: returns 0, or a negative errno when that fails (-ENOMEM,
- * -EAGAIN; nothing registered). Parked registration always succeeds.
+ * -EAGAIN, -ESRCH; nothing registered). Parked registration always succeeds.
  * register_or_die: the same for a user thread, aborting with a message. */
 int ferry__rcu_register(struct ferry__rcu_flavor *f, struct ferry__rcu_reader *r, bool parked);
 void ferry__rcu_register_or_die(struct ferry__rcu_flavor *f, struct ferry__rcu_reader *r);
 void ferry__rcu_unregister(struct ferry__rcu_flavor *f, struct ferry__rcu_reader *r);
 void ferry__rcu_park(struct ferry__rcu_flavor *f, struct ferry__rcu_reader *r, bool parked);
 /* Arm the flavor's thread-exit destructor for the calling thread. Returns
- * 0, or a negative errno (-EAGAIN: no key left; -ENOMEM). */
+ * 0, or a negative errno (-EAGAIN: no key left; -ENOMEM; -ESRCH: the thread
+ * is exiting and the destructor has run its last round, see rcu_common.c).
+ * exited_msg: what -ESRCH means, for messages. */
 int ferry__rcu_arm_exit(struct ferry__rcu_flavor *f);
+extern const char ferry__rcu_exited_msg[];
 
 /* Scan `input` until no reader in it is OLD: INACTIVE readers move to qs,
  * CURRENT ones to cur_snap (or qs when cur_snap is NULL). Called with

@@ -60,6 +60,15 @@
  * be given a mutex. Deadlines: any tv_sec is valid (a negative one is long
  * past, time_t's maximum never comes); a tv_nsec outside [0, 1e9) is
  * -EINVAL before anything happens.
+ *
+ * 32-bit targets where a program may choose a 64-bit time_t (glibc's
+ * _TIME_BITS=64; the default there is 32 bits): struct timespec has another
+ * layout in such a program, so the calls that take a deadline have a
+ * second entry point for it (ferry__mutex_lock_slow_time64,
+ * ferry__cond_wait_until_time64), which this header selects in a program
+ * built that way. A deadline past what a 32-bit time_t holds never comes
+ * (the library's clock would need 68 years to get there). Elsewhere the two
+ * entry points are the same.
  */
 #ifndef FERRY_MUTEX_H
 #define FERRY_MUTEX_H
@@ -88,8 +97,20 @@ typedef struct ferry_cond {
 #define FERRY__MUTEX_LOCKED FERRY__SCAST(uintptr_t, 1)
 #define FERRY__MUTEX_QLOCK FERRY__SCAST(uintptr_t, 2)
 
-/* Out-of-line parts (src/mutex.c); not for direct use. */
+/* Out-of-line parts (src/mutex.c); not for direct use. The _time64 ones
+ * take a deadline in the 64-bit time_t layout of a 32-bit target (see
+ * above); the header calls them in a program built with it. */
 int ferry__mutex_lock_slow(ferry_mutex *m, const struct timespec *deadline);
+int ferry__mutex_lock_slow_time64(ferry_mutex *m, const struct timespec *deadline);
+#if defined(__USE_TIME_BITS64) && defined(__TIMESIZE) && __TIMESIZE == 32 && \
+    !defined(FERRY__MUTEX_IMPL)
+#define FERRY__MUTEX_LOCK_SLOW_DL ferry__mutex_lock_slow_time64
+/* (declared below, as ferry_cond_wait_until) */
+#define ferry_cond_wait_until ferry__cond_wait_until_time64
+#else
+#define FERRY__MUTEX_LOCK_SLOW_DL ferry__mutex_lock_slow
+int ferry__cond_wait_until_time64(ferry_cond *c, ferry_mutex *m, const struct timespec *deadline);
+#endif
 void ferry__mutex_unlock_slow(ferry_mutex *m);
 void ferry__mutex_debug_acquired(ferry_mutex *m);
 void ferry__mutex_debug_release(ferry_mutex *m);
@@ -156,7 +177,7 @@ static inline int ferry_mutex_lock_until(ferry_mutex *m, const struct timespec *
     /* Acquire: as in ferry_mutex_lock. */
     if (FERRY_UNLIKELY(atomic_fetch_or_explicit(&m->word, FERRY__MUTEX_LOCKED, memory_order_acquire) &
                        FERRY__MUTEX_LOCKED))
-        r = ferry__mutex_lock_slow(m, deadline);
+        r = FERRY__MUTEX_LOCK_SLOW_DL(m, deadline);
 #ifdef FERRY_DEBUG
     if (r == 0)
         ferry__mutex_debug_acquired(m);

@@ -182,7 +182,12 @@ typedef struct ferry_rcu_head {
  * allocate (the thread-specific value that unregisters the thread at its
  * exit, in a process with more than 32 keys): aborts, saying so, when that
  * fails, as a thread registered without it would leave a dangling record
- * behind at its exit. */
+ * behind at its exit. From a thread-specific-data destructor: a
+ * registration is undone by ferry's destructor in the next round of
+ * destructors; ferry's runs in every round but the C library's last
+ * (PTHREAD_DESTRUCTOR_ITERATIONS, 4 in glibc: the last is left to sanitizer
+ * runtimes), and a registration after its last run aborts, saying so (see
+ * docs/rcu.md, "The thread-exit destructor"). */
 void ferry_rcu_register_thread(void);
 
 /* Remove the calling thread from the readers. Aborts if it is not registered
@@ -365,7 +370,9 @@ int ferry_rcu_worker_destroy(ferry_rcu_worker *w);
  * -EINVAL (w of another flavor, the default worker, being destroyed or
  * destroyed already: looked up, as in destroy), or -ENOMEM / -EAGAIN (the
  * thread-specific value that unbinds the thread at its exit could not be
- * set up; the binding is unchanged). A bound thread that exits is unbound.
+ * set up; the binding is unchanged), or -ESRCH (from a thread-specific-data
+ * destructor after ferry's last run, see ferry_rcu_register_thread: the
+ * thread could not be unbound). A bound thread that exits is unbound.
  * Never blocks long; may allocate (that value, in a process with more than
  * 32 thread-specific keys). */
 int ferry_rcu_set_thread_worker(ferry_rcu_worker *w);

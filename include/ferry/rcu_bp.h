@@ -23,7 +23,8 @@
  * record is released after the section is closed for it (the thread can
  * no longer use what it read). A destructor of the same thread that runs
  * after ferry's and reads again registers the thread again for the next
- * round of destructors.
+ * round of destructors; after ferry's last round there is none to do
+ * that, and the read lock aborts, saying so.
  *
  * Debug checks: unlock without lock and nesting deeper than 2^32 - 1 levels
  * (always), synchronize or barrier inside a section (always), and
@@ -48,8 +49,10 @@ __attribute__((noreturn, cold)) void ferry__rcu_bp_die_unbalanced(const char *fi
  * Returns 0 (also when already registered), -ENOMEM (no memory for a
  * record, or for the thread-specific value that unregisters the thread at
  * its exit) or -EAGAIN (the process has no thread-specific key left for
- * that, at the flavor's first registration); the thread is then not
- * registered. Blocks briefly (a lock); may allocate. */
+ * that, at the flavor's first registration) or -ESRCH (from a
+ * thread-specific-data destructor after ferry's last run, see
+ * ferry_rcu_register_thread: nothing would release the record); the
+ * thread is then not registered. Blocks briefly (a lock); may allocate. */
 int ferry_rcu_bp_register_thread(void);
 
 /* Unregister the calling thread now (optional: thread exit does it). A

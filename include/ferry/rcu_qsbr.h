@@ -21,7 +21,8 @@
  * other's readers.
  *
  * Debug checks (FERRY_DEBUG): read_lock in an unregistered or offline
- * thread, unlock without lock, online when already online, quiescent
+ * thread, quiescent state in an unregistered one (in an offline one it does
+ * nothing), unlock without lock, online when already online, quiescent
  * state / offline / synchronize / barrier / unregister inside a read_lock
  * section, a thread that exits inside one: each aborts (naming the call
  * site where there is one). Release builds do not count read_lock
@@ -65,7 +66,8 @@ static inline void ferry__qsbr_publish(unsigned long v)
 
 /* Register the calling thread as a reader; it starts online. Aborts if it is
  * already registered. Takes a lock; may block briefly. May allocate, and
- * aborts when that fails, as ferry_rcu_register_thread. */
+ * aborts when that fails, and from a thread-specific-data destructor after
+ * ferry's last round of them, as ferry_rcu_register_thread. */
 void ferry_qsbr_register_thread(void);
 
 /* Unregister (going offline first). Aborts if not registered, and from a
@@ -107,12 +109,28 @@ static inline bool ferry_qsbr_read_ongoing(void)
 
 /* Announce a quiescent state: the thread holds no RCU reference now. Cheap
  * when no grace period is waiting (a load and a compare); otherwise two full
- * fences and possibly a futex wake. Wait-free. Only for an online thread. */
+ * fences and possibly a futex wake. Wait-free. In an offline thread it does
+ * nothing (such a thread is quiescent already, and grace periods do not
+ * wait for it): it must not bring the thread online, which would stall
+ * every grace period while the thread believes itself offline. That is the
+ * case of a signal handler that announces a quiescent state while its
+ * thread waits in ferry_qsbr_synchronize or _barrier (which take an online
+ * caller offline for the wait) or blocks offline. Async-signal-safe. */
 static inline void ferry__qsbr_quiescent_state_at(const char *file, int line)
 {
+    /* Relaxed: the thread's own word (a signal handler runs on the thread). */
+    unsigned long mine = atomic_load_explicit(&ferry__qsbr_reader.ctr, memory_order_relaxed);
+    if (mine == 0) {
+#ifdef FERRY_DEBUG
+        if (FERRY_UNLIKELY(!ferry__qsbr_reader.registered))
+            ferry__qsbr_check("ferry_qsbr_quiescent_state", false, file, line);
+#endif
+        (void)file, (void)line;
+        return;
+    }
     FERRY__QSBR_CHECK("ferry_qsbr_quiescent_state", true);
     unsigned long g = atomic_load_explicit(&ferry__qsbr_gp.ctr, FERRY__RCU_ORD);
-    if (g != atomic_load_explicit(&ferry__qsbr_reader.ctr, memory_order_relaxed))
+    if (g != mine)
         ferry__qsbr_publish(g);
 }
 #define ferry_qsbr_quiescent_state() ferry__qsbr_quiescent_state_at(__FILE__, __LINE__)
