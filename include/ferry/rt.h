@@ -18,7 +18,8 @@
  *
  * - libferry-rtcheck.so (tools/rtcheck), loaded with LD_PRELOAD, interposes
  *   the malloc family, free, pthread mutex/cond/rwlock waits (also the
- *   clock forms), spin locks, semaphores, C11 mtx/cnd/thrd waits, sleeps,
+ *   clock forms), spin locks, semaphores, C11 mtx/cnd/thrd waits,
+ *   pthread_once and call_once whose routine has not run yet, sleeps,
  *   waits for a child process or a signal, file and socket I/O (read/write/open/close, pread, readv,
  *   select, send/recv, fsync, ...), poll/epoll_wait, syscall(SYS_futex),
  *   pthread_join, mmap/munmap, stdio (printf, fputs, fwrite, fread,

@@ -5,7 +5,8 @@
  *
  * It interposes the calls a real-time thread must not make (the malloc family
  * and free, pthread mutex/cond/rwlock waits and their clock forms, spin
- * locks, semaphores, C11 mtx/cnd/thrd waits, sleeps, waits for a child
+ * locks, semaphores, C11 mtx/cnd/thrd waits, pthread_once and call_once
+ * while their routine has not returned, sleeps, waits for a child
  * (wait/waitpid/waitid/wait3/wait4) or a signal (pause, sigsuspend, sigwait, ...),
  * read/write/open/close and the other I/O calls (pread/pwrite, readv/writev,
  * preadv/pwritev and their flag forms, aio_suspend, select/pselect,
@@ -263,6 +264,8 @@ REAL(int, pthread_rwlock_timedrdlock, (pthread_rwlock_t *, const struct timespec
 REAL(int, pthread_rwlock_timedwrlock, (pthread_rwlock_t *, const struct timespec *), NULL)
 REAL(int, sem_wait, (sem_t *), NULL)
 REAL(int, sem_timedwait, (sem_t *, const struct timespec *), NULL)
+REAL(int, pthread_once, (pthread_once_t *, void (*)(void)), NULL)
+REAL(void, call_once, (once_flag *, void (*)(void)), NULL)
 REAL(unsigned, sleep, (unsigned), NULL)
 REAL(int, usleep, (useconds_t), NULL)
 REAL(int, nanosleep, (const struct timespec *, struct timespec *), NULL)
@@ -715,6 +718,7 @@ __attribute__((constructor)) static void rtcheck_init(void)
     get_pthread_rwlock_rdlock(); get_pthread_rwlock_wrlock();
     get_pthread_rwlock_timedrdlock(); get_pthread_rwlock_timedwrlock();
     get_sem_wait(); get_sem_timedwait();
+    get_pthread_once(); get_call_once();
     get_sleep(); get_usleep(); get_nanosleep(); get_clock_nanosleep();
     get_read(); get_write(); get_open(); get_open64(); get_openat(); get_openat64(); get_close();
     get_poll(); get_ppoll(); get_epoll_wait(); get_epoll_pwait(); get_syscall();
@@ -879,6 +883,44 @@ EXPORT int sem_timedwait(sem_t *s, const struct timespec *t)
 {
     CHECK("sem_timedwait");
     return get_sem_timedwait()(s, t);
+}
+
+/* pthread_once and C11's call_once: reported only while the routine has
+ * not yet returned, when the call would run it (arbitrary work: the
+ * allocations a lazy initializer makes) or wait for the thread that runs
+ * it. Once it has returned they are one load and a branch, never wait, and
+ * are not reported: a library that checks its lazy setup on each call
+ * (pthread_once at the top of a function) is fine in a section once it
+ * was set up before, which is what a real-time thread's warm-up is for.
+ * glibc's once control is an int (call_once's once_flag holds one) whose
+ * bit of value 2 is set when the routine has returned (nptl/pthread_once.c: its
+ * fast path tests that bit alone, and nothing clears it, not even fork).
+ * Elsewhere every call in a section is reported. A null control is
+ * reported (and forwarded: what the C library does with it is its own). */
+static bool once_done(const void *control)
+{
+#ifdef __GLIBC__
+    /* Relaxed: only the bit is looked at, to decide whether to report;
+     * the real call makes its own acquire load of it. */
+    return control && (__atomic_load_n((const int *)control, __ATOMIC_RELAXED) & 2) != 0;
+#else
+    (void)control;
+    return false;
+#endif
+}
+
+EXPORT int pthread_once(pthread_once_t *once, void (*routine)(void))
+{
+    if (!once_done(once))
+        CHECK("pthread_once");
+    return get_pthread_once()(once, routine);
+}
+
+EXPORT void call_once(once_flag *once, void (*routine)(void))
+{
+    if (!once_done(once))
+        CHECK("call_once");
+    get_call_once()(once, routine);
 }
 
 /* ------------------------------------------------------------------ */

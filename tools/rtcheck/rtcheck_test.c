@@ -21,8 +21,10 @@
 #include <malloc.h>
 #include <mqueue.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <spawn.h>
@@ -1771,4 +1773,73 @@ FERRY_TEST(clean_settings_not_understood)
     out = run_case("clean_sites_child", "", "", &st);   /* empty: unset */
     CHECK_MSG(strstr(out, "not understood") == NULL, "%s", out);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* ---- pthread_once and call_once: reported while the routine has not
+ * returned (the call would run it, or wait for the thread running it), not
+ * once it has (a load and a branch). They were not interposed: a section
+ * that ran a lazy initializer, or waited for another thread's, went
+ * unreported. ---- */
+
+static void once_routine(void)
+{
+}
+
+FERRY_DEATH_TEST(death_pthread_once_first, "ferry-rtcheck: pthread_once in real-time section")
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    ferry_rt_enter();
+    pthread_once(&once, once_routine);
+}
+
+FERRY_DEATH_TEST(death_call_once_first, "ferry-rtcheck: call_once in real-time section")
+{
+    static once_flag once = ONCE_FLAG_INIT;
+    ferry_rt_enter();
+    call_once(&once, once_routine);
+}
+
+/* Another thread is inside the routine: the section's call would wait. */
+static atomic_int once_started;
+
+static void once_routine_that_stays(void)
+{
+    /* Release: pairs with the acquire load in the test below. */
+    atomic_store_explicit(&once_started, 1, memory_order_release);
+    for (;;)
+        pause();
+}
+
+static void *run_once_routine(void *arg)
+{
+    pthread_once(arg, once_routine_that_stays);
+    return NULL;
+}
+
+FERRY_DEATH_TEST(death_pthread_once_running, "ferry-rtcheck: pthread_once in real-time section")
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, run_once_routine, &once), 0);
+    /* Acquire: pairs with the release store in the routine. */
+    while (!atomic_load_explicit(&once_started, memory_order_acquire))
+        sched_yield();
+    ferry_rt_enter();
+    pthread_once(&once, once_routine);
+}
+
+/* Done before the section (its warm-up): allowed, each time. */
+FERRY_TEST(clean_once_done)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    static once_flag c11_once = ONCE_FLAG_INIT;
+    pthread_once(&once, once_routine);
+    call_once(&c11_once, once_routine);
+    ferry_rt_enter();
+    CHECK(checker_sees_rt());
+    for (int i = 0; i < 3; i++) {
+        CHECK_EQ(pthread_once(&once, once_routine), 0);
+        call_once(&c11_once, once_routine);
+    }
+    ferry_rt_exit();
 }
