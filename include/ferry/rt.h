@@ -23,7 +23,10 @@
  *   waits for a child process or a signal, file and socket I/O (read/write/open/close, pread, readv,
  *   select, send/recv, fsync, ...), poll/epoll_wait, syscall(SYS_futex),
  *   pthread_join, mmap/munmap, stdio (printf, fputs, fwrite, fread,
- *   fgets, fscanf, ...) and syslog, also in the forms that _FORTIFY_SOURCE, 64-bit file
+ *   fgets, fscanf, the _unlocked and wide forms, and the __overflow and
+ *   __uflow that inline putc_unlocked and getc_unlocked call when the
+ *   buffer is full or empty) and syslog, also in the forms that
+ *   _FORTIFY_SOURCE, 64-bit file
  *   offsets and (on 32-bit targets) 64-bit time rename them to, and aborts with "ferry-rtcheck: <call> in real-time
  *   section" and a backtrace when the calling thread is inside a section.
  *   ferry's own calls that may block (blocking sends, receives and selects,

@@ -22,7 +22,9 @@
  * vdprintf, puts, fputs, fputc, putc, putchar, fwrite, fflush, perror, their
  * _unlocked and wide-character forms (wprintf, fputws, ...), and stdio
  * input: fread, fgets, fgetc, getc, getchar, getline, getdelim, scanf,
- * fscanf, vscanf, vfscanf; syslog and vsyslog; see
+ * fscanf, vscanf, vfscanf, their _unlocked and wide forms, and the
+ * __overflow/__uflow that the inline putc_unlocked/getc_unlocked call
+ * (STDIO_CALLS); syslog and vsyslog; see
  * SIMPLE_CALLS; and the forms that _FORTIFY_SOURCE and 64-bit time on a
  * 32-bit target turn them into, FORTIFY_CALLS and TIME64_CALLS). Each
  * wrapper asks whether the calling thread is inside a ferry real-time
@@ -611,6 +613,60 @@ FORTIFY_CALLS(NAMED_WRAPPER)
     Y(int, __isoc23_vscanf, "vscanf", (const char *f, va_list ap), (f, ap))              \
     Y(int, __isoc23_vfscanf, "vfscanf", (FILE *s, const char *f, va_list ap), (s, f, ap))
 INPUT_CALLS(NAMED_WRAPPER)
+/* stdio's character and line calls that glibc's headers expand inline
+ * (optimizing: __USE_EXTERN_INLINES; or as macros), and their library
+ * forms. The inline putc_unlocked, putchar_unlocked and fputc_unlocked
+ * store into the stream's buffer and call __overflow when it is full
+ * (always, on an unbuffered or line-buffered stream at a newline), which
+ * writes; the inline getc_unlocked, getchar_unlocked and fgetc_unlocked
+ * take from the buffer and call __uflow when it is empty, which reads;
+ * getline is __getdelim; _FORTIFY_SOURCE makes fgets_unlocked,
+ * fread_unlocked and fgetws their __*_chk forms. None was interposed: a
+ * real-time thread's putc_unlocked into stdout wrote unseen. A character
+ * that only goes into (or comes out of) the buffer makes no call, and is
+ * not seen: it does not wait either. The wide-character input calls and
+ * the _unlocked wide output calls were missing too; glibc's own calls of
+ * these (fputc's __overflow) are inside it and never reach a wrapper.
+ * __overflow and the rest are reported under their own names: the source
+ * may have used any of the inline forms. */
+#define STDIO_CALLS(Y)                                                                   \
+    Y(int, __overflow, "__overflow", (FILE *f, int c), (f, c))                           \
+    Y(int, __uflow, "__uflow", (FILE *f), (f))                                           \
+    Y(int, __underflow, "__underflow", (FILE *f), (f))                                   \
+    Y(wint_t, __woverflow, "__woverflow", (FILE *f, wint_t c), (f, c))                   \
+    Y(wint_t, __wuflow, "__wuflow", (FILE *f), (f))                                      \
+    Y(wint_t, __wunderflow, "__wunderflow", (FILE *f), (f))                              \
+    Y(int, putc_unlocked, "putc_unlocked", (int c, FILE *f), (c, f))                     \
+    Y(int, putchar_unlocked, "putchar_unlocked", (int c), (c))                           \
+    Y(int, getc_unlocked, "getc_unlocked", (FILE *f), (f))                               \
+    Y(int, getchar_unlocked, "getchar_unlocked", (void), ())                             \
+    Y(int, fgetc_unlocked, "fgetc_unlocked", (FILE *f), (f))                             \
+    Y(size_t, fread_unlocked, "fread_unlocked", (void *p, size_t size, size_t n, FILE *f), \
+      (p, size, n, f))                                                                   \
+    Y(char *, fgets_unlocked, "fgets_unlocked", (char *b, int n, FILE *f), (b, n, f))    \
+    Y(ssize_t, __getdelim, "getline", (char **l, size_t *n, int d, FILE *f), (l, n, d, f)) \
+    Y(char *, __fgets_unlocked_chk, "fgets_unlocked", (char *b, size_t bl, int n, FILE *f), \
+      (b, bl, n, f))                                                                     \
+    Y(size_t, __fread_unlocked_chk, "fread_unlocked", (void *p, size_t pl, size_t size,  \
+                                                       size_t n, FILE *f),               \
+      (p, pl, size, n, f))                                                               \
+    Y(wint_t, fgetwc, "fgetwc", (FILE *f), (f))                                          \
+    Y(wint_t, getwc, "getwc", (FILE *f), (f))                                            \
+    Y(wint_t, getwchar, "getwchar", (void), ())                                          \
+    Y(wchar_t *, fgetws, "fgetws", (wchar_t *b, int n, FILE *f), (b, n, f))              \
+    Y(wchar_t *, __fgetws_chk, "fgetws", (wchar_t *b, size_t bl, int n, FILE *f),       \
+      (b, bl, n, f))                                                                     \
+    Y(wint_t, fgetwc_unlocked, "fgetwc_unlocked", (FILE *f), (f))                        \
+    Y(wint_t, getwc_unlocked, "getwc_unlocked", (FILE *f), (f))                          \
+    Y(wint_t, getwchar_unlocked, "getwchar_unlocked", (void), ())                        \
+    Y(wchar_t *, fgetws_unlocked, "fgetws_unlocked", (wchar_t *b, int n, FILE *f), (b, n, f)) \
+    Y(wchar_t *, __fgetws_unlocked_chk, "fgetws_unlocked",                               \
+      (wchar_t *b, size_t bl, int n, FILE *f), (b, bl, n, f))                            \
+    Y(wint_t, fputwc_unlocked, "fputwc_unlocked", (wchar_t c, FILE *f), (c, f))          \
+    Y(wint_t, putwc_unlocked, "putwc_unlocked", (wchar_t c, FILE *f), (c, f))            \
+    Y(wint_t, putwchar_unlocked, "putwchar_unlocked", (wchar_t c), (c))                  \
+    Y(int, fputws_unlocked, "fputws_unlocked", (const wchar_t *ws, FILE *f), (ws, f))
+STDIO_CALLS(NAMED_WRAPPER)
 REAL(void, vsyslog, (int, const char *, va_list), NULL)
 REAL(void, __vsyslog_chk, (int, int, const char *, va_list), NULL)
 
@@ -729,6 +785,7 @@ __attribute__((constructor)) static void rtcheck_init(void)
     TIME64_CALLS(NAMED_RESOLVE)
     FORTIFY_CALLS(NAMED_RESOLVE)
     INPUT_CALLS(NAMED_RESOLVE)
+    STDIO_CALLS(NAMED_RESOLVE)
     get_vsyslog(); get___vsyslog_chk();
 #if HAVE_TIME64_CALLS
     get___fcntl_time64();

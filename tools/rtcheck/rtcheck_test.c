@@ -1843,3 +1843,241 @@ FERRY_TEST(clean_once_done)
     }
     ferry_rt_exit();
 }
+
+/* ---- stdio's inline paths: each call in a section is reported under its
+ * name. glibc's headers expand putc_unlocked, getc_unlocked and their
+ * kin inline (a store into the buffer, and __overflow when it is full;
+ * a load from it, and __uflow when it is empty), and getline into
+ * __getdelim; none of these, nor the library forms of the _unlocked
+ * calls, nor the wide-character input calls, were interposed: a real-time
+ * thread's putc_unlocked into stdout wrote unseen. A character that only
+ * goes into the buffer makes no call and is not reported (the last
+ * entry). The child case makes each call in its own section under
+ * FERRY_RTCHECK=warn, after a line that names it; the test reads what
+ * each printed. ---- */
+
+static FILE *stdio_out, *stdio_unbuffered, *stdio_in, *stdio_win, *stdio_wout;
+
+/* A stream reading lines of text from a file of its own (fmemopen's
+ * streams cannot be wide), buffered in memory of ours: nothing to
+ * allocate in the section. */
+static FILE *text_stream(void)
+{
+    static char text[4096];
+    static char bufs[2][256];
+    static int used;
+    memset(text, 'a', sizeof text);
+    for (size_t i = 60; i < sizeof text; i += 61)
+        text[i] = '\n';
+    int fd = temp_file();
+    CHECK_EQ(write(fd, text, sizeof text), (ssize_t)sizeof text);
+    CHECK_EQ(lseek(fd, 0, SEEK_SET), 0);
+    FILE *f = fdopen(fd, "r");
+    CHECK(f != NULL && used < 2);
+    CHECK_EQ(setvbuf(f, bufs[used++], _IOFBF, sizeof bufs[0]), 0);
+    return f;
+}
+
+static void call_inline_putc(void)
+{
+#ifdef __putc_unlocked_body
+    __putc_unlocked_body('x', stdio_unbuffered);   /* what putc_unlocked expands to */
+#else
+    __overflow(stdio_unbuffered, 'x');
+#endif
+}
+
+static void call_inline_getc(void)
+{
+#ifdef __getc_unlocked_body
+    (void)__getc_unlocked_body(stdio_in);   /* the buffer is empty: the first read */
+#else
+    __uflow(stdio_in);
+#endif
+}
+
+static void call_inline_putc_buffered(void)
+{
+#ifdef __putc_unlocked_body
+    __putc_unlocked_body('x', stdio_out);   /* room in the buffer: a store */
+#endif
+}
+
+static void call_putc_unlocked(void)
+{
+    int (*volatile f)(int, FILE *) = putc_unlocked;
+    f('x', stdio_out);
+}
+
+static void call_putchar_unlocked(void)
+{
+    int (*volatile f)(int) = putchar_unlocked;
+    f('x');
+}
+
+static void call_getc_unlocked(void)
+{
+    int (*volatile f)(FILE *) = getc_unlocked;
+    f(stdio_in);
+}
+
+static void call_getchar_unlocked(void)
+{
+    int (*volatile f)(void) = getchar_unlocked;
+    f();
+}
+
+static void call_fgetc_unlocked(void)
+{
+    int (*volatile f)(FILE *) = fgetc_unlocked;
+    f(stdio_in);
+}
+
+static void call_fread_unlocked(void)
+{
+    char b[8];
+    size_t (*volatile f)(void *, size_t, size_t, FILE *) = fread_unlocked;
+    f(b, 1, sizeof b, stdio_in);
+}
+
+static void call_fgets_unlocked(void)
+{
+    char b[8];
+    char *(*volatile f)(char *, int, FILE *) = fgets_unlocked;
+    f(b, sizeof b, stdio_in);
+}
+
+static char *stdio_line;   /* room for a line: getline does not allocate */
+static size_t stdio_line_cap;
+
+static void call_getdelim(void)
+{
+    extern ssize_t __getdelim(char **, size_t *, int, FILE *);   /* what getline expands to */
+    (void)__getdelim(&stdio_line, &stdio_line_cap, '\n', stdio_in);
+}
+
+/* The wide calls and their _unlocked forms, through a pointer (a library
+ * call, whatever the headers make of a direct one). */
+static void read_wide_line(wchar_t *(*volatile f)(wchar_t *, int, FILE *))
+{
+    wchar_t b[8];
+    f(b, 8, stdio_win);
+}
+static void call_fgetwc(void) { fgetwc(stdio_win); }
+static void call_getwc(void)
+{
+    wint_t (*volatile f)(FILE *) = getwc;
+    f(stdio_win);
+}
+static void call_getwchar(void) { getwchar(); }
+static void call_fgetws(void) { read_wide_line(fgetws); }
+static void call_fgetwc_unlocked(void) { fgetwc_unlocked(stdio_win); }
+static void call_getwc_unlocked(void)
+{
+    wint_t (*volatile f)(FILE *) = getwc_unlocked;
+    f(stdio_win);
+}
+static void call_getwchar_unlocked(void) { getwchar_unlocked(); }
+static void call_fgetws_unlocked(void) { read_wide_line(fgetws_unlocked); }
+static void call_fputwc_unlocked(void) { fputwc_unlocked(L'x', stdio_wout); }
+static void call_putwc_unlocked(void)
+{
+    wint_t (*volatile f)(wchar_t, FILE *) = putwc_unlocked;
+    f(L'x', stdio_wout);
+}
+static void call_putwchar_unlocked(void) { putwchar_unlocked(L'x'); }
+static void call_fputws_unlocked(void) { fputws_unlocked(L"x", stdio_wout); }
+
+static const struct {
+    const char *reported;   /* NULL: nothing is */
+    void (*call)(void);
+} stdio_calls[] = {
+    {"__overflow", call_inline_putc},
+    {"__uflow", call_inline_getc},
+    {"putc_unlocked", call_putc_unlocked},
+    {"putchar_unlocked", call_putchar_unlocked},
+    {"getc_unlocked", call_getc_unlocked},
+    {"getchar_unlocked", call_getchar_unlocked},
+    {"fgetc_unlocked", call_fgetc_unlocked},
+    {"fread_unlocked", call_fread_unlocked},
+    {"fgets_unlocked", call_fgets_unlocked},
+    {"getline", call_getdelim},
+    {"fgetwc", call_fgetwc},
+    {"getwc", call_getwc},
+    {"getwchar", call_getwchar},
+    {"fgetws", call_fgetws},
+    {"fgetwc_unlocked", call_fgetwc_unlocked},
+    {"getwc_unlocked", call_getwc_unlocked},
+    {"getwchar_unlocked", call_getwchar_unlocked},
+    {"fgetws_unlocked", call_fgetws_unlocked},
+    {"fputwc_unlocked", call_fputwc_unlocked},
+    {"putwc_unlocked", call_putwc_unlocked},
+    {"putwchar_unlocked", call_putwchar_unlocked},
+    {"fputws_unlocked", call_fputws_unlocked},
+    {NULL, call_inline_putc_buffered},
+};
+enum { STDIO_CALLS = sizeof stdio_calls / sizeof stdio_calls[0] };
+
+static void say_stdio_call(size_t i)
+{
+    char line[32];
+    int n = snprintf(line, sizeof line, "[stdio call %zu]\n", i);
+    CHECK_EQ(write(STDERR_FILENO, line, (size_t)n), n);
+}
+
+FERRY_TEST(clean_stdio_child)
+{
+    const char *mode = getenv("FERRY_RTCHECK");
+    if (!mode || strcmp(mode, "warn") != 0)
+        return;
+    /* stdin reads nothing, stdout writes nowhere. */
+    int null = open("/dev/null", O_RDWR);
+    CHECK(null >= 0);
+    CHECK_EQ(dup2(null, STDIN_FILENO), STDIN_FILENO);
+    CHECK_EQ(dup2(null, STDOUT_FILENO), STDOUT_FILENO);
+    stdio_out = fopen("/dev/null", "w");
+    stdio_unbuffered = fopen("/dev/null", "w");
+    stdio_wout = fopen("/dev/null", "w");
+    CHECK(stdio_out && stdio_unbuffered && stdio_wout);
+    static char out_buf[256];
+    CHECK_EQ(setvbuf(stdio_out, out_buf, _IOFBF, sizeof out_buf), 0);
+    CHECK_EQ(setvbuf(stdio_unbuffered, NULL, _IONBF, 0), 0);
+    stdio_in = text_stream();
+    stdio_win = text_stream();
+    /* Wide streams get their wide buffers at their first use. */
+    CHECK(fputwc(L'x', stdio_wout) == L'x');
+    CHECK(fgetwc(stdio_win) == L'a');
+    stdio_line_cap = 256;
+    stdio_line = malloc(stdio_line_cap);
+    for (size_t i = 0; i < STDIO_CALLS; i++) {
+        say_stdio_call(i);
+        ferry_rt_enter();
+        stdio_calls[i].call();
+        ferry_rt_exit();
+    }
+    say_stdio_call(STDIO_CALLS);
+}
+
+FERRY_TEST(clean_stdio_inline_paths_reported)
+{
+    int st;
+    const char *out = run_case("clean_stdio_child", "warn", NULL, &st);
+    CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x: %s", (unsigned)st, out);
+    for (size_t i = 0; i < STDIO_CALLS; i++) {
+        char mark[32], next[32], want[96];
+        snprintf(mark, sizeof mark, "[stdio call %zu]\n", i);
+        snprintf(next, sizeof next, "[stdio call %zu]\n", i + 1);
+        const char *from = strstr(out, mark), *to = from ? strstr(from, next) : NULL;
+        CHECK_MSG(from && to, "no [stdio call %zu] in the child's output: %s", i, out);
+        from += strlen(mark);
+        const char *report = strstr(from, "ferry-rtcheck: ");
+        if (!stdio_calls[i].reported) {
+            CHECK_MSG(!report || report >= to, "call %zu reported: %.*s", i, (int)(to - from), from);
+            continue;
+        }
+        snprintf(want, sizeof want, "ferry-rtcheck: %s in real-time section\n", stdio_calls[i].reported);
+        const char *found = strstr(from, want);
+        CHECK_MSG(found && found < to, "%s not reported: %.*s", stdio_calls[i].reported,
+                  (int)(to - from), from);
+    }
+}
