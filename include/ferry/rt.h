@@ -17,7 +17,8 @@
  * unless one of the checkers is present:
  *
  * - libferry-rtcheck.so (tools/rtcheck), loaded with LD_PRELOAD, interposes
- *   the malloc family, free, pthread mutex/cond/rwlock waits (also the
+ *   the malloc family, free, pthread mutex/cond/rwlock waits and condition
+ *   signals (not unlocks, nor sem_post: they never wait) (also the
  *   clock forms), spin locks, semaphores, C11 mtx/cnd/thrd waits,
  *   pthread_once and call_once whose routine has not run yet, sleeps,
  *   waits for a child process or a signal, file and socket I/O (read/write/open/close, pread, readv,

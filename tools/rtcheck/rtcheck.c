@@ -4,7 +4,9 @@
  *     LD_PRELOAD=/path/to/libferry-rtcheck.so ./my_audio_app
  *
  * It interposes the calls a real-time thread must not make (the malloc family
- * and free, pthread mutex/cond/rwlock waits and their clock forms, spin
+ * and free, pthread mutex/cond/rwlock waits and their clock forms,
+ * condition signals (pthread_cond_signal/broadcast, cnd_signal/broadcast;
+ * not unlocks, nor sem_post), spin
  * locks, semaphores, C11 mtx/cnd/thrd waits, pthread_once and call_once
  * while their routine has not returned, sleeps, waits for a child
  * (wait/waitpid/waitid/wait3/wait4) or a signal (pause, sigsuspend, sigwait, ...),
@@ -260,6 +262,8 @@ REAL(int, pthread_mutex_timedlock, (pthread_mutex_t *, const struct timespec *),
 REAL(int, pthread_cond_wait, (pthread_cond_t *, pthread_mutex_t *), "GLIBC_2.3.2")
 REAL(int, pthread_cond_timedwait, (pthread_cond_t *, pthread_mutex_t *, const struct timespec *), "GLIBC_2.3.2")
 REAL(int, pthread_cond_clockwait, (pthread_cond_t *, pthread_mutex_t *, clockid_t, const struct timespec *), NULL)
+REAL(int, pthread_cond_signal, (pthread_cond_t *), "GLIBC_2.3.2")
+REAL(int, pthread_cond_broadcast, (pthread_cond_t *), "GLIBC_2.3.2")
 REAL(int, pthread_rwlock_rdlock, (pthread_rwlock_t *), NULL)
 REAL(int, pthread_rwlock_wrlock, (pthread_rwlock_t *), NULL)
 REAL(int, pthread_rwlock_timedrdlock, (pthread_rwlock_t *, const struct timespec *), NULL)
@@ -498,6 +502,8 @@ EXPORT void ferry_rtcheck_blocking(const char *call)
     X(int, mtx_lock, (mtx_t *m), (m))                                                    \
     X(int, mtx_timedlock, (mtx_t *restrict m, const struct timespec *restrict t), (m, t)) \
     X(int, cnd_wait, (cnd_t *c, mtx_t *m), (c, m))                                       \
+    X(int, cnd_signal, (cnd_t *c), (c))                                                  \
+    X(int, cnd_broadcast, (cnd_t *c), (c))                                               \
     X(int, cnd_timedwait, (cnd_t *restrict c, mtx_t *restrict m,                         \
                            const struct timespec *restrict t), (c, m, t))                \
     X(int, thrd_sleep, (const struct timespec *d, struct timespec *r), (d, r))           \
@@ -771,6 +777,7 @@ __attribute__((constructor)) static void rtcheck_init(void)
     get_aligned_alloc(); get_posix_memalign(); get_memalign(); get_valloc();
     get_pthread_mutex_lock(); get_pthread_mutex_timedlock();
     get_pthread_cond_wait(); get_pthread_cond_timedwait(); get_pthread_cond_clockwait();
+    get_pthread_cond_signal(); get_pthread_cond_broadcast();
     get_pthread_rwlock_rdlock(); get_pthread_rwlock_wrlock();
     get_pthread_rwlock_timedrdlock(); get_pthread_rwlock_timedwrlock();
     get_sem_wait(); get_sem_timedwait();
@@ -904,6 +911,33 @@ EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid
 {
     CHECK("pthread_cond_clockwait");
     return get_pthread_cond_clockwait()(c, m, clk, t);
+}
+
+/* The wakes. Signalling a condition variable is reported (and C11's
+ * cnd_signal and cnd_broadcast, SIMPLE_CALLS), whether or not a thread
+ * waits: glibc's (2.25 and later) takes the condition variable's internal
+ * lock when one does, and waits for it while a waiter or another
+ * signaller holds it -- a thread of ordinary priority, which the real-time
+ * thread then waits for (priority inversion) -- and makes a futex wake
+ * system call. A real-time thread that must wake another posts a
+ * semaphore (sem_post: an atomic add, and a wake only when a thread
+ * waits; no lock), or leaves data where the other polls for it.
+ * pthread_mutex_unlock, pthread_rwlock_unlock, pthread_spin_unlock,
+ * mtx_unlock and sem_post are not interposed: none of them waits (an
+ * atomic store or exchange, and a futex wake when a thread waits, which
+ * the kernel does without blocking the caller, for priority-inheritance
+ * mutexes too), and a real-time thread that unlocks got the lock with a
+ * try-lock (allowed: it never waits) or was already reported taking it. */
+EXPORT int pthread_cond_signal(pthread_cond_t *c)
+{
+    CHECK("pthread_cond_signal");
+    return get_pthread_cond_signal()(c);
+}
+
+EXPORT int pthread_cond_broadcast(pthread_cond_t *c)
+{
+    CHECK("pthread_cond_broadcast");
+    return get_pthread_cond_broadcast()(c);
 }
 
 EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *l)

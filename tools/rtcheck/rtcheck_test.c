@@ -2081,3 +2081,69 @@ FERRY_TEST(clean_stdio_inline_paths_reported)
                   (int)(to - from), from);
     }
 }
+
+/* ---- wakes: signalling a condition variable is reported (glibc's takes
+ * the condition variable's internal lock when a thread waits, and may
+ * wait for it behind a thread of ordinary priority), whether or not a
+ * thread waits this time; an unlock after a try-lock and sem_post never
+ * wait and pass. The signals were not interposed. ---- */
+
+FERRY_DEATH_TEST(death_cond_signal, "ferry-rtcheck: pthread_cond_signal in real-time section")
+{
+    static pthread_cond_t c = PTHREAD_COND_INITIALIZER;
+    ferry_rt_enter();
+    pthread_cond_signal(&c);
+}
+
+FERRY_DEATH_TEST(death_cond_broadcast, "ferry-rtcheck: pthread_cond_broadcast in real-time section")
+{
+    static pthread_cond_t c = PTHREAD_COND_INITIALIZER;
+    ferry_rt_enter();
+    pthread_cond_broadcast(&c);
+}
+
+FERRY_DEATH_TEST(death_cnd_signal, "ferry-rtcheck: cnd_signal in real-time section")
+{
+    static cnd_t c;
+    CHECK_EQ(cnd_init(&c), thrd_success);
+    ferry_rt_enter();
+    cnd_signal(&c);
+}
+
+FERRY_DEATH_TEST(death_cnd_broadcast, "ferry-rtcheck: cnd_broadcast in real-time section")
+{
+    static cnd_t c;
+    CHECK_EQ(cnd_init(&c), thrd_success);
+    ferry_rt_enter();
+    cnd_broadcast(&c);
+}
+
+FERRY_TEST(clean_unlocks_and_posts)
+{
+    static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+    static pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
+    pthread_spinlock_t spin;
+    mtx_t c11_mutex;
+    sem_t sem;
+    CHECK_EQ(pthread_spin_init(&spin, PTHREAD_PROCESS_PRIVATE), 0);
+    CHECK_EQ(mtx_init(&c11_mutex, mtx_plain), thrd_success);
+    CHECK_EQ(sem_init(&sem, 0, 0), 0);
+    ferry_rt_enter();
+    CHECK(checker_sees_rt());
+    CHECK_EQ(pthread_mutex_trylock(&m), 0);
+    CHECK_EQ(pthread_mutex_unlock(&m), 0);
+    CHECK_EQ(pthread_rwlock_tryrdlock(&rw), 0);
+    CHECK_EQ(pthread_rwlock_unlock(&rw), 0);
+    CHECK_EQ(pthread_rwlock_trywrlock(&rw), 0);
+    CHECK_EQ(pthread_rwlock_unlock(&rw), 0);
+    CHECK_EQ(pthread_spin_trylock(&spin), 0);
+    CHECK_EQ(pthread_spin_unlock(&spin), 0);
+    CHECK_EQ(mtx_trylock(&c11_mutex), thrd_success);
+    CHECK_EQ(mtx_unlock(&c11_mutex), thrd_success);
+    CHECK_EQ(sem_post(&sem), 0);
+    CHECK_EQ(sem_trywait(&sem), 0);
+    ferry_rt_exit();
+    mtx_destroy(&c11_mutex);
+    pthread_spin_destroy(&spin);
+    sem_destroy(&sem);
+}
