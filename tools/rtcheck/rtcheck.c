@@ -19,7 +19,7 @@
  * thread or a process (pthread_create, fork, posix_spawn, system), fcntl's lock
  * waits (F_SETLKW, F_OFD_SETLKW), POSIX message queues, System V
  * semaphores and message queues (semop, semtimedop, msgsnd, msgrcv), mmap/munmap/
- * mprotect/mremap, the
+ * mprotect/mremap, brk and sbrk (a nonzero increment), the
  * stdio output calls: printf, fprintf, vprintf, vfprintf, dprintf,
  * vdprintf, puts, fputs, fputc, putc, putchar, fwrite, fflush, perror, their
  * _unlocked and wide-character forms (wprintf, fputws, ...), and stdio
@@ -296,6 +296,8 @@ REAL(size_t, fwrite, (const void *, size_t, size_t, FILE *), NULL)
 REAL(int, fflush, (FILE *), NULL)
 REAL(int, fcntl, (int, int, ...), NULL)
 REAL(void *, mremap, (void *, size_t, size_t, int, ...), NULL)
+REAL(int, brk, (void *), NULL)
+REAL(void *, sbrk, (intptr_t), NULL)
 REAL(int, fcntl64, (int, int, ...), NULL)
 #if HAVE_TIME64_CALLS
 REAL(int, __fcntl_time64, (int, int, ...), NULL)
@@ -786,7 +788,7 @@ __attribute__((constructor)) static void rtcheck_init(void)
     get_read(); get_write(); get_open(); get_open64(); get_openat(); get_openat64(); get_close();
     get_poll(); get_ppoll(); get_epoll_wait(); get_epoll_pwait(); get_syscall();
     get_vprintf(); get_vfprintf(); get_puts(); get_fputs(); get_fwrite(); get_fflush();
-    get_fcntl(); get_fcntl64(); get_perror(); get_mremap();
+    get_fcntl(); get_fcntl64(); get_perror(); get_mremap(); get_brk(); get_sbrk();
     SIMPLE_CALLS(SIMPLE_RESOLVE)
     LFS64_CALLS(NAMED_RESOLVE)
     TIME64_CALLS(NAMED_RESOLVE)
@@ -1137,6 +1139,22 @@ FCNTL_WRAPPER(fcntl64)
 #if HAVE_TIME64_CALLS
 FCNTL_WRAPPER(__fcntl_time64)
 #endif
+
+/* brk and sbrk move the program break (a system call that takes the
+ * process's memory-map lock, as mmap does): they were not interposed.
+ * sbrk(0) only reads the break glibc keeps, and passes. */
+EXPORT int brk(void *end)
+{
+    CHECK("brk");
+    return get_brk()(end);
+}
+
+EXPORT void *sbrk(intptr_t increment)
+{
+    if (increment != 0)
+        CHECK("sbrk");
+    return get_sbrk()(increment);
+}
 
 /* mremap(): its fifth argument (the new address) is there only with
  * MREMAP_FIXED; passed on as given. */

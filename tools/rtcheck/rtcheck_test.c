@@ -2147,3 +2147,31 @@ FERRY_TEST(clean_unlocks_and_posts)
     pthread_spin_destroy(&spin);
     sem_destroy(&sem);
 }
+
+/* ---- the program break: moving it is a system call under the memory-map
+ * lock, as mmap is; reading it (sbrk(0)) is not. They were not
+ * interposed. ---- */
+
+FERRY_DEATH_TEST(death_sbrk, "ferry-rtcheck: sbrk in real-time section")
+{
+    ferry_rt_enter();
+    void *volatile p = sbrk(4096);
+    (void)p;
+}
+
+FERRY_DEATH_TEST(death_brk, "ferry-rtcheck: brk in real-time section")
+{
+    void *end = sbrk(0);
+    ferry_rt_enter();
+    (void)!brk(end);   /* where it is: moves nothing, still a system call */
+}
+
+FERRY_TEST(clean_sbrk_zero)
+{
+    void *before = sbrk(0);
+    ferry_rt_enter();
+    CHECK(checker_sees_rt());
+    void *inside = sbrk(0);
+    ferry_rt_exit();
+    CHECK(inside == before);
+}
