@@ -15,7 +15,8 @@
  * socket send/recv/accept/connect and
  * their batched forms, sendfile, fsync/syncfs/msync, flock/lockf),
  * poll/epoll_wait/epoll_pwait2,
- * syscall(SYS_futex, ...), pthread_join, pthread_barrier_wait, starting a
+ * syscall(SYS_futex, ...), pthread_join, pthread_barrier_wait, ending the
+ * thread (pthread_exit, thrd_exit), starting a
  * thread or a process (pthread_create, fork, posix_spawn, system), fcntl's lock
  * waits (F_SETLKW, F_OFD_SETLKW), POSIX message queues, System V
  * semaphores and message queues (semop, semtimedop, msgsnd, msgrcv), mmap/munmap/
@@ -297,6 +298,8 @@ REAL(int, fflush, (FILE *), NULL)
 REAL(int, fcntl, (int, int, ...), NULL)
 REAL(void *, mremap, (void *, size_t, size_t, int, ...), NULL)
 REAL(int, brk, (void *), NULL)
+REAL(void, pthread_exit, (void *), NULL)
+REAL(void, thrd_exit, (int), NULL)
 REAL(void *, sbrk, (intptr_t), NULL)
 REAL(int, fcntl64, (int, int, ...), NULL)
 #if HAVE_TIME64_CALLS
@@ -789,6 +792,7 @@ __attribute__((constructor)) static void rtcheck_init(void)
     get_poll(); get_ppoll(); get_epoll_wait(); get_epoll_pwait(); get_syscall();
     get_vprintf(); get_vfprintf(); get_puts(); get_fputs(); get_fwrite(); get_fflush();
     get_fcntl(); get_fcntl64(); get_perror(); get_mremap(); get_brk(); get_sbrk();
+    get_pthread_exit(); get_thrd_exit();
     SIMPLE_CALLS(SIMPLE_RESOLVE)
     LFS64_CALLS(NAMED_RESOLVE)
     TIME64_CALLS(NAMED_RESOLVE)
@@ -913,6 +917,27 @@ EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid
 {
     CHECK("pthread_cond_clockwait");
     return get_pthread_cond_clockwait()(c, m, clk, t);
+}
+
+/* A thread that ends inside a section: pthread_exit (and C11's thrd_exit)
+ * unwinds the stack, runs the cleanup handlers and the thread-specific
+ * data's destructors (which free), and leaves the section unbalanced.
+ * They were not interposed: the exit went unreported, and a destructor's
+ * free was reported in its stead, as if the destructor were at fault. (A
+ * thread that returns from its start routine inside a section makes no
+ * call to see; its destructors' frees are reported.) */
+EXPORT void pthread_exit(void *result)
+{
+    CHECK("pthread_exit");
+    get_pthread_exit()(result);
+    __builtin_unreachable();
+}
+
+EXPORT void thrd_exit(int result)
+{
+    CHECK("thrd_exit");
+    get_thrd_exit()(result);
+    __builtin_unreachable();
 }
 
 /* The wakes. Signalling a condition variable is reported (and C11's

@@ -2175,3 +2175,74 @@ FERRY_TEST(clean_sbrk_zero)
     ferry_rt_exit();
     CHECK(inside == before);
 }
+
+/* ---- a thread that ends inside a section: pthread_exit and thrd_exit
+ * are reported (they were not, and the thread's destructors' frees were
+ * reported instead); outside a section they end the thread as before,
+ * unwinding through the checker's frame to the cleanup handlers. ---- */
+
+static void *exit_inside(void *arg)
+{
+    (void)arg;
+    ferry_rt_enter();
+    pthread_exit(NULL);
+}
+
+FERRY_DEATH_TEST(death_pthread_exit, "ferry-rtcheck: pthread_exit in real-time section")
+{
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, exit_inside, NULL), 0);
+    pthread_join(t, NULL);
+}
+
+static int thrd_exit_inside(void *arg)
+{
+    (void)arg;
+    ferry_rt_enter();
+    thrd_exit(1);
+}
+
+FERRY_DEATH_TEST(death_thrd_exit, "ferry-rtcheck: thrd_exit in real-time section")
+{
+    thrd_t t;
+    CHECK_EQ(thrd_create(&t, thrd_exit_inside, NULL), thrd_success);
+    thrd_join(t, NULL);
+}
+
+static void count_cleanup(void *arg)
+{
+    ++*(int *)arg;
+}
+
+static void *exit_outside(void *arg)
+{
+    pthread_cleanup_push(count_cleanup, arg);
+    ferry_rt_enter();
+    ferry_rt_exit();
+    pthread_exit(arg);
+    pthread_cleanup_pop(0);
+    return NULL;
+}
+
+static int thrd_exit_outside(void *arg)
+{
+    (void)arg;
+    thrd_exit(7);
+}
+
+FERRY_TEST(clean_thread_exit_outside_sections)
+{
+    int cleanups = 0;
+    pthread_t t;
+    void *result = NULL;
+    CHECK_EQ(pthread_create(&t, NULL, exit_outside, &cleanups), 0);
+    CHECK_EQ(pthread_join(t, &result), 0);
+    CHECK(result == &cleanups);
+    CHECK_EQ(cleanups, 1);
+    thrd_t c11;
+    int res = 0;
+    CHECK_EQ(thrd_create(&c11, thrd_exit_outside, NULL), thrd_success);
+    CHECK_EQ(thrd_join(c11, &res), thrd_success);
+    CHECK_EQ(res, 7);
+}
+
