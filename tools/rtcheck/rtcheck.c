@@ -72,6 +72,7 @@
 #include <mqueue.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <spawn.h>
@@ -360,14 +361,53 @@ EXPORT bool ferry_rtcheck__test_site_first(uintptr_t site)
     return site_first_report(site);
 }
 
+/* One report at a time: a report is several writes (its line, then a
+ * write per frame of the backtrace), and the reports of threads that
+ * reported at once came out interleaved, line into line (FERRY_RTCHECK=
+ * warn). The lock holds the pid of the process whose thread holds it (0:
+ * free): a child forked while a thread of its parent held it finds
+ * another pid there, and takes it over (no thread of the child holds it).
+ * Only reports take it, never a call that is not reported; a signal
+ * handler that runs on a reporting thread is not checked (in_checker), so
+ * it never waits for its own thread. */
+static atomic_int report_owner;
+
+static void report_lock(void)
+{
+    int self = (int)getpid();
+    for (;;) {
+        int owner = 0;
+        /* Acquire (both): pairs with the release store in report_unlock,
+         * so that reports follow one another on stderr. */
+        if (atomic_compare_exchange_strong_explicit(&report_owner, &owner, self,
+                                                    memory_order_acquire, memory_order_relaxed))
+            return;
+        if (owner != self &&
+            atomic_compare_exchange_strong_explicit(&report_owner, &owner, self,
+                                                    memory_order_acquire, memory_order_relaxed))
+            return;
+        sched_yield();
+    }
+}
+
+static void report_unlock(void)
+{
+    /* Release: pairs with the acquire CAS in report_lock. */
+    atomic_store_explicit(&report_owner, 0, memory_order_release);
+}
+
 /* `site`: where the interposed call returns to in its caller. */
 __attribute__((noinline)) static void report(const char *call, void *site)
 {
     if (once_per_site && !site_first_report((uintptr_t)site))
         return;
     in_checker++;
+    /* Not cancelled in a write, holding the lock. */
+    int cancel_state;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
+    report_lock();
     say("ferry-rtcheck: ");
-    say(call);
+    say(call ? call : "(a call that did not say its name)");
     say(" in real-time section\n");
     void *frames[64];
     int n = backtrace(frames, 64);
@@ -375,7 +415,9 @@ __attribute__((noinline)) static void report(const char *call, void *site)
     if (n > 1)
         backtrace_symbols_fd(frames + 1, n - 1, STDERR_FILENO);
     if (!warn_only)
-        abort();
+        abort();   /* holding the lock: the last report is whole */
+    report_unlock();
+    pthread_setcancelstate(cancel_state, NULL);
     in_checker--;
 }
 

@@ -2246,3 +2246,64 @@ FERRY_TEST(clean_thread_exit_outside_sections)
     CHECK_EQ(res, 7);
 }
 
+/* ---- reports of threads that report at once (FERRY_RTCHECK=warn) come
+ * out one after the other, each line and backtrace whole: they were
+ * interleaved, line into line. ---- */
+
+enum { REPORTING_THREADS = 16, REPORTS_EACH = 40 };
+static pthread_barrier_t reporting_start;
+
+static void *report_many(void *arg)
+{
+    (void)arg;
+    pthread_barrier_wait(&reporting_start);
+    ferry_rt_enter();
+    for (int i = 0; i < REPORTS_EACH; i++) {
+        void *volatile p = malloc(8);
+        (void)p;
+    }
+    ferry_rt_exit();
+    return NULL;
+}
+
+FERRY_TEST(clean_reports_child)
+{
+    const char *mode = getenv("FERRY_RTCHECK");
+    if (!mode || strcmp(mode, "warn") != 0)
+        return;
+    pthread_t t[REPORTING_THREADS];
+    CHECK_EQ(pthread_barrier_init(&reporting_start, NULL, REPORTING_THREADS), 0);
+    for (int i = 0; i < REPORTING_THREADS; i++)
+        CHECK_EQ(pthread_create(&t[i], NULL, report_many, NULL), 0);
+    for (int i = 0; i < REPORTING_THREADS; i++)
+        CHECK_EQ(pthread_join(t[i], NULL), 0);
+}
+
+FERRY_TEST(clean_reports_of_threads_whole)
+{
+    int st;
+    const char *out = run_case("clean_reports_child", "warn", NULL, &st);
+    CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x", (unsigned)st);
+    const char *line = "ferry-rtcheck: malloc in real-time section\n";
+    CHECK_EQ(count_of(out, line), (size_t)REPORTING_THREADS * REPORTS_EACH);
+    /* Each report's line is followed by its backtrace, not by another
+     * report's line; and the checker's name starts each line it is in. */
+    CHECK_EQ(count_of(out, "ferry-rtcheck: "), (size_t)REPORTING_THREADS * REPORTS_EACH);
+    for (const char *p = out; (p = strstr(p, line)) != NULL; p += strlen(line)) {
+        CHECK(p == out || p[-1] == '\n');
+        CHECK_MSG(strncmp(p + strlen(line), "ferry-rtcheck: ", 15) != 0, "a report without its backtrace");
+    }
+}
+
+/* A blocking call that names itself NULL (ferry_rtcheck_blocking is
+ * exported): reported, not a crash in the report. */
+FERRY_DEATH_TEST(death_blocking_call_without_a_name,
+                 "ferry-rtcheck: (a call that did not say its name) in real-time section")
+{
+    void (*blocking)(const char *);
+    void *sym = dlsym(RTLD_DEFAULT, "ferry_rtcheck_blocking");
+    CHECK_MSG(sym != NULL, "libferry-rtcheck.so is not preloaded");
+    memcpy(&blocking, &sym, sizeof blocking);
+    ferry_rt_enter();
+    blocking(NULL);
+}
