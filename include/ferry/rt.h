@@ -23,7 +23,8 @@
  *   pthread_once and call_once whose routine has not run yet, sleeps,
  *   waits for a child process or a signal, file and socket I/O (read/write/open/close, pread, readv,
  *   select, send/recv, fsync, ...), poll/epoll_wait, syscall(SYS_futex),
- *   pthread_join, pthread_exit, mmap/munmap/brk/sbrk, stdio (printf, fputs, fwrite, fread,
+ *   pthread_join, pthread_exit, fork/vfork, dlopen/dlclose,
+ *   mmap/munmap/brk/sbrk, stdio (printf, fputs, fwrite, fread,
  *   fgets, fscanf, the _unlocked and wide forms, and the __overflow and
  *   __uflow that inline putc_unlocked and getc_unlocked call when the
  *   buffer is full or empty) and syslog, also in the forms that

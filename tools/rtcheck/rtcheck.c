@@ -17,7 +17,8 @@
  * poll/epoll_wait/epoll_pwait2,
  * syscall(SYS_futex, ...), pthread_join, pthread_barrier_wait, ending the
  * thread (pthread_exit, thrd_exit), starting a
- * thread or a process (pthread_create, fork, posix_spawn, system), fcntl's lock
+ * thread or a process (pthread_create, fork, vfork, posix_spawn, system),
+ * the dynamic loader (dlopen, dlmopen, dlclose), fcntl's lock
  * waits (F_SETLKW, F_OFD_SETLKW), POSIX message queues, System V
  * semaphores and message queues (semop, semtimedop, msgsnd, msgrcv), mmap/munmap/
  * mprotect/mremap, brk and sbrk (a nonzero increment), the
@@ -436,10 +437,90 @@ EXPORT void ferry_rtcheck_blocking(const char *call)
     CHECK(call);
 }
 
+/* dlopen, dlmopen and vfork look at their caller: dlopen and dlmopen
+ * search the calling object's RUNPATH and expand $ORIGIN from its
+ * directory, and a vfork child returns into its caller's frame on the
+ * shared stack, which a wrapper's frame would be gone from. So on x86-64
+ * and i386 they are trampolines, written in assembly: each asks
+ * rtcheck__next_NAME (with the return address, to report the call site)
+ * for the next definition, puts the argument registers back as they came,
+ * and jumps to it, leaving the caller's return address where it was.
+ * dlclose looks at nothing of its caller and is a plain wrapper. They were
+ * not interposed: a dlopen of a library already loaded, and a dlclose,
+ * took the loader's lock (held by another thread's dlopen for as long as
+ * it reads the file and runs constructors) unseen, and so did vfork. On
+ * other targets dlopen, dlmopen and vfork stay uninterposed. */
+#define TRAMPOLINE_NEXT(ret, name, params)                                \
+    REAL(ret, name, params, NULL)                                        \
+    __attribute__((used, visibility("hidden"))) void *rtcheck__next_##name(void *site); \
+    void *rtcheck__next_##name(void *site)                               \
+    {                                                                    \
+        if (thread_in_rt())                                              \
+            report(#name, site);                                         \
+        name##_fn f = get_##name();                                      \
+        void *p;                                                         \
+        memcpy(&p, &f, sizeof p);                                        \
+        return p;                                                        \
+    }
+#if defined(__x86_64__)
+/* The six argument registers are kept (these calls take three at most);
+ * 7 words pushed keep the stack 16-byte aligned at the call. */
+#define TRAMPOLINE(name)                                                  \
+    __asm__(".text\n.globl " #name "\n.type " #name ",@function\n"        \
+            #name ":\n.cfi_startproc\n"                                   \
+            "push %rdi\n.cfi_adjust_cfa_offset 8\n"                        \
+            "push %rsi\n.cfi_adjust_cfa_offset 8\n"                        \
+            "push %rdx\n.cfi_adjust_cfa_offset 8\n"                        \
+            "push %rcx\n.cfi_adjust_cfa_offset 8\n"                        \
+            "push %r8\n.cfi_adjust_cfa_offset 8\n"                         \
+            "push %r9\n.cfi_adjust_cfa_offset 8\n"                         \
+            "sub $8, %rsp\n.cfi_adjust_cfa_offset 8\n"                     \
+            "mov 56(%rsp), %rdi\n"                                         \
+            "call rtcheck__next_" #name "\n"                               \
+            "add $8, %rsp\n.cfi_adjust_cfa_offset -8\n"                    \
+            "pop %r9\n.cfi_adjust_cfa_offset -8\n"                         \
+            "pop %r8\n.cfi_adjust_cfa_offset -8\n"                         \
+            "pop %rcx\n.cfi_adjust_cfa_offset -8\n"                        \
+            "pop %rdx\n.cfi_adjust_cfa_offset -8\n"                        \
+            "pop %rsi\n.cfi_adjust_cfa_offset -8\n"                        \
+            "pop %rdi\n.cfi_adjust_cfa_offset -8\n"                        \
+            "jmp *%rax\n.cfi_endproc\n.size " #name ", .-" #name "\n");
+#elif defined(__i386__)
+/* The arguments are on the stack, untouched; 12 bytes keep it 16-byte
+ * aligned at the call. */
+#define TRAMPOLINE(name)                                                  \
+    __asm__(".text\n.globl " #name "\n.type " #name ",@function\n"        \
+            #name ":\n.cfi_startproc\n"                                   \
+            "sub $8, %esp\n.cfi_adjust_cfa_offset 8\n"                     \
+            "pushl 8(%esp)\n.cfi_adjust_cfa_offset 4\n"                    \
+            "call rtcheck__next_" #name "\n"                               \
+            "add $12, %esp\n.cfi_adjust_cfa_offset -12\n"                  \
+            "jmp *%eax\n.cfi_endproc\n.size " #name ", .-" #name "\n");
+#endif
+#ifdef TRAMPOLINE
+#define HAVE_TRAMPOLINES 1
+TRAMPOLINE_NEXT(void *, dlopen, (const char *, int))
+TRAMPOLINE_NEXT(void *, dlmopen, (Lmid_t, const char *, int))
+TRAMPOLINE_NEXT(pid_t, vfork, (void))
+TRAMPOLINE(dlopen)
+TRAMPOLINE(dlmopen)
+TRAMPOLINE(vfork)
+#else
+#define HAVE_TRAMPOLINES 0
+#endif
+
+REAL(int, dlclose, (void *), NULL)
+
+EXPORT int dlclose(void *handle)
+{
+    CHECK("dlclose");
+    return get_dlclose()(handle);
+}
+
 /* ------------------------------------------------------------------ */
 /* Calls that are checked and forwarded as they are (starting a thread or a
  * process among them: stacks, the fork's locks, a wait for the child's
- * exec; vfork is left alone, as a wrapper's frame would not survive it);
+ * exec; vfork is a trampoline, above);
  * the other forms of
  * I/O (positioned, vectored, sockets, select, sync, file locks), stdio's character
  * output (the stream lock, and a write when the buffer fills), stdio input (a
@@ -835,6 +916,10 @@ __attribute__((constructor)) static void rtcheck_init(void)
     get_vprintf(); get_vfprintf(); get_puts(); get_fputs(); get_fwrite(); get_fflush();
     get_fcntl(); get_fcntl64(); get_perror(); get_mremap(); get_brk(); get_sbrk();
     get_pthread_exit(); get_thrd_exit();
+    get_dlclose();
+#if HAVE_TRAMPOLINES
+    get_dlopen(); get_dlmopen(); get_vfork();
+#endif
     SIMPLE_CALLS(SIMPLE_RESOLVE)
     LFS64_CALLS(NAMED_RESOLVE)
     TIME64_CALLS(NAMED_RESOLVE)

@@ -2307,3 +2307,81 @@ FERRY_DEATH_TEST(death_blocking_call_without_a_name,
     ferry_rt_enter();
     blocking(NULL);
 }
+
+/* ---- the dynamic loader and vfork: dlopen of a library already loaded,
+ * dlopen(NULL) and dlclose take the loader's lock (which another thread's
+ * dlopen holds while it reads files and runs constructors), vfork waits
+ * for the child's exec; none was seen. dlopen, dlmopen and vfork look at
+ * their caller, and are trampolines on x86-64 and i386 (elsewhere not
+ * interposed): outside a section dlopen still expands $ORIGIN from the
+ * caller's directory, and a vfork child returns into its caller. ---- */
+
+#if defined(__x86_64__) || defined(__i386__)
+FERRY_DEATH_TEST(death_dlopen_loaded, "ferry-rtcheck: dlopen in real-time section")
+{
+    ferry_rt_enter();
+    void *volatile h = dlopen(NULL, RTLD_NOW);
+    (void)h;
+}
+
+FERRY_DEATH_TEST(death_dlmopen, "ferry-rtcheck: dlmopen in real-time section")
+{
+    ferry_rt_enter();
+    void *volatile h = dlmopen(LM_ID_BASE, NULL, RTLD_NOW);
+    (void)h;
+}
+
+FERRY_DEATH_TEST(death_vfork, "ferry-rtcheck: vfork in real-time section")
+{
+    ferry_rt_enter();
+    if (vfork() == 0)
+        _exit(0);
+}
+
+/* The test program and libferry.so are built side by side: "$ORIGIN/"
+ * names this program's directory only when dlopen sees this program as
+ * its caller (the checker's is tools/). */
+FERRY_TEST(clean_dlopen_sees_its_caller)
+{
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    CHECK(n > 0);
+    exe[n] = '\0';
+    const char *lib = FERRY_TEST_LIBFERRY_SO, *exe_slash = strrchr(exe, '/'),
+               *lib_slash = strrchr(lib, '/');
+    CHECK(exe_slash && lib_slash);
+    if ((size_t)(exe_slash - exe) != (size_t)(lib_slash - lib) ||
+        strncmp(exe, lib, (size_t)(exe_slash - exe)) != 0)
+        return;   /* not side by side in this tree */
+    char path[4096];
+    snprintf(path, sizeof path, "$ORIGIN/%s", lib_slash + 1);
+    void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    CHECK_MSG(h != NULL, "dlopen %s: %s", path, dlerror());
+    CHECK(dlsym(h, "ferry_rt_enter") != NULL);
+    CHECK_EQ(dlclose(h), 0);
+    void *lm = dlmopen(LM_ID_BASE, path, RTLD_NOW | RTLD_LOCAL);
+    CHECK_MSG(lm != NULL, "dlmopen %s: %s", path, dlerror());
+    CHECK_EQ(dlclose(lm), 0);
+}
+
+FERRY_TEST(clean_vfork_outside_sections)
+{
+    ferry_rt_enter();
+    ferry_rt_exit();
+    pid_t pid = vfork();
+    if (pid == 0)
+        _exit(3);
+    CHECK(pid > 0);
+    int st;
+    CHECK_EQ(waitpid(pid, &st, 0), pid);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 3);
+}
+#endif
+
+FERRY_DEATH_TEST(death_dlclose, "ferry-rtcheck: dlclose in real-time section")
+{
+    void *h = dlopen(NULL, RTLD_NOW);
+    CHECK(h != NULL);
+    ferry_rt_enter();
+    dlclose(h);
+}
