@@ -462,12 +462,21 @@ EXPORT void ferry_rtcheck_blocking(const char *call)
         memcpy(&p, &f, sizeof p);                                        \
         return p;                                                        \
     }
+/* Under -fcf-protection the object says it has indirect-branch marks:
+ * each trampoline starts with one (a no-op on processors without CET). */
+#if defined(__CET__) && (__CET__ & 1) && defined(__x86_64__)
+#define TRAMPOLINE_ENTRY "endbr64\n"
+#elif defined(__CET__) && (__CET__ & 1)
+#define TRAMPOLINE_ENTRY "endbr32\n"
+#else
+#define TRAMPOLINE_ENTRY ""
+#endif
 #if defined(__x86_64__)
 /* The six argument registers are kept (these calls take three at most);
  * 7 words pushed keep the stack 16-byte aligned at the call. */
 #define TRAMPOLINE(name)                                                  \
     __asm__(".text\n.globl " #name "\n.type " #name ",@function\n"        \
-            #name ":\n.cfi_startproc\n"                                   \
+            #name ":\n.cfi_startproc\n" TRAMPOLINE_ENTRY                  \
             "push %rdi\n.cfi_adjust_cfa_offset 8\n"                        \
             "push %rsi\n.cfi_adjust_cfa_offset 8\n"                        \
             "push %rdx\n.cfi_adjust_cfa_offset 8\n"                        \
@@ -490,7 +499,7 @@ EXPORT void ferry_rtcheck_blocking(const char *call)
  * aligned at the call. */
 #define TRAMPOLINE(name)                                                  \
     __asm__(".text\n.globl " #name "\n.type " #name ",@function\n"        \
-            #name ":\n.cfi_startproc\n"                                   \
+            #name ":\n.cfi_startproc\n" TRAMPOLINE_ENTRY                  \
             "sub $8, %esp\n.cfi_adjust_cfa_offset 8\n"                     \
             "pushl 8(%esp)\n.cfi_adjust_cfa_offset 4\n"                    \
             "call rtcheck__next_" #name "\n"                               \
