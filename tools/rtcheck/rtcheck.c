@@ -397,6 +397,16 @@ static void report_unlock(void)
     atomic_store_explicit(&report_owner, 0, memory_order_release);
 }
 
+/* For the checker's own tests: hold the report lock (on: 1) as a
+ * reporting thread does, and let it go (0). */
+EXPORT void ferry_rtcheck__test_hold_reports(int on)
+{
+    if (on)
+        report_lock();
+    else
+        report_unlock();
+}
+
 /* `site`: where the interposed call returns to in its caller. */
 __attribute__((noinline)) static void report(const char *call, void *site)
 {

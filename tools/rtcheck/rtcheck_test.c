@@ -2385,3 +2385,74 @@ FERRY_DEATH_TEST(death_dlclose, "ferry-rtcheck: dlclose in real-time section")
     ferry_rt_enter();
     dlclose(h);
 }
+
+/* ---- a child forked while a thread of its parent was reporting: the
+ * report lock it inherits held is taken over (no thread of the child
+ * holds it), and the child's own reports come out. ---- */
+
+FERRY_TEST(clean_reports_child_of_fork)
+{
+    const char *mode = getenv("FERRY_RTCHECK");
+    if (!mode || strcmp(mode, "warn") != 0)
+        return;
+    void (*hold)(int);
+    void *sym = dlsym(RTLD_DEFAULT, "ferry_rtcheck__test_hold_reports");
+    CHECK_MSG(sym != NULL, "libferry-rtcheck.so is not preloaded");
+    memcpy(&hold, &sym, sizeof hold);
+    hold(1);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        ferry_rt_enter();
+        void *volatile p = malloc(8);
+        ferry_rt_exit();
+        free(p);
+        _exit(0);
+    }
+    int st;
+    CHECK_EQ(waitpid(pid, &st, 0), pid);
+    hold(0);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+FERRY_TEST(clean_reports_after_fork)
+{
+    int st;
+    const char *out = run_case("clean_reports_child_of_fork", "warn", NULL, &st);
+    CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x: %s", (unsigned)st, out);
+    CHECK_EQ(count_of(out, "ferry-rtcheck: malloc in real-time section\n"), 1);
+}
+
+/* ---- a signal handler that runs on a thread inside a section is inside
+ * it: its calls are reported (and a handler's own section on a thread
+ * outside any is checked as any other). ---- */
+
+static void allocating_handler(int sig)
+{
+    (void)sig;
+    void *volatile p = malloc(8);
+    (void)p;
+}
+
+FERRY_DEATH_TEST(death_malloc_in_handler_in_section, "ferry-rtcheck: malloc in real-time section")
+{
+    struct sigaction sa = {.sa_handler = allocating_handler};
+    CHECK_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+    ferry_rt_enter();
+    raise(SIGUSR1);
+}
+
+static void handler_with_a_section(int sig)
+{
+    (void)sig;
+    ferry_rt_enter();
+    void *volatile p = malloc(8);
+    (void)p;
+}
+
+FERRY_DEATH_TEST(death_malloc_in_handlers_section, "ferry-rtcheck: malloc in real-time section")
+{
+    struct sigaction sa = {.sa_handler = handler_with_a_section};
+    CHECK_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
+    raise(SIGUSR1);
+}
