@@ -28,7 +28,8 @@
  * input: fread, fgets, fgetc, getc, getchar, getline, getdelim, scanf,
  * fscanf, vscanf, vfscanf, their _unlocked and wide forms, and the
  * __overflow/__uflow that the inline putc_unlocked/getc_unlocked call
- * (STDIO_CALLS); syslog and vsyslog; see
+ * (STDIO_CALLS), and opening, closing and moving in a stream (fopen,
+ * fclose, fseek, ftell, ...: STREAM_CALLS); syslog and vsyslog; see
  * SIMPLE_CALLS; and the forms that _FORTIFY_SOURCE and 64-bit time on a
  * 32-bit target turn them into, FORTIFY_CALLS and TIME64_CALLS). Each
  * wrapper asks whether the calling thread is inside a ferry real-time
@@ -820,6 +821,40 @@ INPUT_CALLS(NAMED_WRAPPER)
     Y(wint_t, putwchar_unlocked, "putwchar_unlocked", (wchar_t c), (c))                  \
     Y(int, fputws_unlocked, "fputws_unlocked", (const wchar_t *ws, FILE *f), (ws, f))
 STDIO_CALLS(NAMED_WRAPPER)
+
+/* Opening, closing and moving in a stream: open or close (a close may
+ * flush: write), lseek, a flush of what is buffered before a seek, and the
+ * stream's lock; they were not interposed (fopen and fclose were seen as
+ * the malloc and free they make, fseek and ftell not at all). The 64-bit
+ * offset forms are reported under the names the source uses. */
+#define STREAM_CALLS(Y)                                                                  \
+    Y(FILE *, fopen, "fopen", (const char *p, const char *m), (p, m))                    \
+    Y(FILE *, fopen64, "fopen", (const char *p, const char *m), (p, m))                  \
+    Y(FILE *, fdopen, "fdopen", (int fd, const char *m), (fd, m))                        \
+    Y(FILE *, freopen, "freopen", (const char *p, const char *m, FILE *f), (p, m, f))    \
+    Y(FILE *, freopen64, "freopen", (const char *p, const char *m, FILE *f), (p, m, f))  \
+    Y(int, fclose, "fclose", (FILE *f), (f))                                             \
+    Y(FILE *, tmpfile, "tmpfile", (void), ())                                            \
+    Y(FILE *, tmpfile64, "tmpfile", (void), ())                                          \
+    Y(int, fseek, "fseek", (FILE *f, long o, int w), (f, o, w))                          \
+    Y(int, fseeko, "fseeko", (FILE *f, off_t o, int w), (f, o, w))                       \
+    Y(int, fseeko64, "fseeko", (FILE *f, off64_t o, int w), (f, o, w))                   \
+    Y(long, ftell, "ftell", (FILE *f), (f))                                              \
+    Y(off_t, ftello, "ftello", (FILE *f), (f))                                           \
+    Y(off64_t, ftello64, "ftello", (FILE *f), (f))                                       \
+    Y(int, fgetpos, "fgetpos", (FILE *f, fpos_t *p), (f, p))                             \
+    Y(int, fsetpos, "fsetpos", (FILE *f, const fpos_t *p), (f, p))                       \
+    Y(int, fgetpos64, "fgetpos", (FILE *f, fpos64_t *p), (f, p))                         \
+    Y(int, fsetpos64, "fsetpos", (FILE *f, const fpos64_t *p), (f, p))
+STREAM_CALLS(NAMED_WRAPPER)
+REAL(void, rewind, (FILE *), NULL)
+
+EXPORT void rtcheck_rewind(FILE *f) __asm__("rewind");
+void rtcheck_rewind(FILE *f)
+{
+    CHECK("rewind");
+    get_rewind()(f);
+}
 REAL(void, vsyslog, (int, const char *, va_list), NULL)
 REAL(void, __vsyslog_chk, (int, int, const char *, va_list), NULL)
 
@@ -945,6 +980,8 @@ __attribute__((constructor)) static void rtcheck_init(void)
     FORTIFY_CALLS(NAMED_RESOLVE)
     INPUT_CALLS(NAMED_RESOLVE)
     STDIO_CALLS(NAMED_RESOLVE)
+    STREAM_CALLS(NAMED_RESOLVE)
+    get_rewind();
     get_vsyslog(); get___vsyslog_chk();
 #if HAVE_TIME64_CALLS
     get___fcntl_time64();

@@ -275,6 +275,29 @@ static void call_fgetws_unlocked(void)
     wchar_t b[8];
     (void)!fgetws_unlocked(b, (int)some, win);
 }
+/* 64-bit offsets' stream calls: fopen64, freopen64, tmpfile64, fseeko64,
+ * ftello64, fgetpos64, fsetpos64. */
+static void call_fopen(void)
+{
+    FILE *f = fopen("/dev/null", "r");
+    if (f)
+        fclose(f);
+}
+static void call_freopen(void) { (void)!freopen("/dev/null", "w", out); }
+static void call_tmpfile(void)
+{
+    FILE *f = tmpfile();
+    if (f)
+        fclose(f);
+}
+static void call_fseeko(void) { fseeko(in, 0, SEEK_SET); }
+static void call_ftello(void) { (void)ftello(in); }
+static void call_fgetpos(void)
+{
+    fpos_t p;
+    if (fgetpos(in, &p) == 0)
+        fsetpos(in, &p);
+}
 static void call_open(void)
 {
     int fd = open("/dev/null", flags_of_open);
@@ -442,6 +465,12 @@ static const struct {
     {"__overflow", call_putc_unlocked, PLAIN},
     {"__uflow", call_getc_unlocked, PLAIN},
     {"getline", call_getline, PLAIN},
+    {"fopen", call_fopen, PLAIN},
+    {"freopen", call_freopen, PLAIN},
+    {"tmpfile", call_tmpfile, PLAIN},
+    {"fseeko", call_fseeko, PLAIN},
+    {"ftello", call_ftello, PLAIN},
+    {"fgetpos", call_fgetpos, PLAIN},
     {"fgets_unlocked", call_fgets_unlocked, PLAIN},
     {"fread_unlocked", call_fread_unlocked, PLAIN},
     {"fgetws", call_fgetws, PLAIN},

@@ -1988,6 +1988,50 @@ static void call_putwc_unlocked(void)
 static void call_putwchar_unlocked(void) { putwchar_unlocked(L'x'); }
 static void call_fputws_unlocked(void) { fputws_unlocked(L"x", stdio_wout); }
 
+/* Opening, closing and moving in a stream. */
+static FILE *stdio_closed, *stdio_reopened;
+
+static void call_fopen(void)
+{
+    FILE *volatile f = fopen("/dev/null", "r");
+    (void)f;
+}
+static void call_fdopen(void)
+{
+    FILE *volatile f = fdopen(STDIN_FILENO, "r");
+    (void)f;
+}
+static void call_freopen(void)
+{
+    FILE *volatile f = freopen("/dev/null", "r", stdio_reopened);
+    (void)f;
+}
+static void call_fclose(void) { fclose(stdio_closed); }
+static void call_tmpfile(void)
+{
+    FILE *volatile f = tmpfile();
+    (void)f;
+}
+static void call_fseek(void) { fseek(stdio_in, 0, SEEK_SET); }
+static void call_fseeko(void) { fseeko(stdio_in, 0, SEEK_SET); }
+static void call_ftell(void) { (void)ftell(stdio_in); }
+static void call_ftello(void) { (void)ftello(stdio_in); }
+static void call_rewind(void) { rewind(stdio_in); }
+static void call_fgetpos(void)
+{
+    fpos_t pos;
+    (void)fgetpos(stdio_in, &pos);
+}
+static void call_fsetpos(void)
+{
+    static fpos_t pos;
+    static bool got;
+    if (!got)   /* outside the section: the child's setup */
+        got = fgetpos(stdio_in, &pos) == 0;
+    else
+        (void)fsetpos(stdio_in, &pos);
+}
+
 static const struct {
     const char *reported;   /* NULL: nothing is */
     void (*call)(void);
@@ -2014,6 +2058,18 @@ static const struct {
     {"putwc_unlocked", call_putwc_unlocked},
     {"putwchar_unlocked", call_putwchar_unlocked},
     {"fputws_unlocked", call_fputws_unlocked},
+    {"fopen", call_fopen},
+    {"fdopen", call_fdopen},
+    {"freopen", call_freopen},
+    {"fclose", call_fclose},
+    {"tmpfile", call_tmpfile},
+    {"fseek", call_fseek},
+    {"fseeko", call_fseeko},
+    {"ftell", call_ftell},
+    {"ftello", call_ftello},
+    {"rewind", call_rewind},
+    {"fgetpos", call_fgetpos},
+    {"fsetpos", call_fsetpos},
     {NULL, call_inline_putc_buffered},
 };
 enum { STDIO_CALLS = sizeof stdio_calls / sizeof stdio_calls[0] };
@@ -2049,6 +2105,10 @@ FERRY_TEST(clean_stdio_child)
     CHECK(fgetwc(stdio_win) == L'a');
     stdio_line_cap = 256;
     stdio_line = malloc(stdio_line_cap);
+    stdio_closed = fopen("/dev/null", "r");
+    stdio_reopened = fopen("/dev/null", "r");
+    CHECK(stdio_closed && stdio_reopened && stdio_line);
+    call_fsetpos();   /* the position it goes back to */
     for (size_t i = 0; i < STDIO_CALLS; i++) {
         say_stdio_call(i);
         ferry_rt_enter();
