@@ -27,7 +27,8 @@
  *   mmap/munmap/brk/sbrk, stdio (printf, fputs, fwrite, fread,
  *   fgets, fscanf, the _unlocked and wide forms, and the __overflow and
  *   __uflow that inline putc_unlocked and getc_unlocked call when the
- *   buffer is full or empty; fopen, fclose, fseek, ftell, ...) and
+ *   buffer is full or empty; fopen, fclose, fseek, ftell, flockfile,
+ *   feof, ...) and
  *   syslog, also in the forms that
  *   _FORTIFY_SOURCE, 64-bit file
  *   offsets and (on 32-bit targets) 64-bit time rename them to, and aborts with "ferry-rtcheck: <call> in real-time

@@ -29,7 +29,9 @@
  * fscanf, vscanf, vfscanf, their _unlocked and wide forms, and the
  * __overflow/__uflow that the inline putc_unlocked/getc_unlocked call
  * (STDIO_CALLS), and opening, closing and moving in a stream (fopen,
- * fclose, fseek, ftell, ...: STREAM_CALLS); syslog and vsyslog; see
+ * fclose, fseek, ftell, ...: STREAM_CALLS) and the calls that take its
+ * lock (flockfile, feof, ungetc, ...: STREAM_LOCK_CALLS); syslog and
+ * vsyslog; see
  * SIMPLE_CALLS; and the forms that _FORTIFY_SOURCE and 64-bit time on a
  * 32-bit target turn them into, FORTIFY_CALLS and TIME64_CALLS). Each
  * wrapper asks whether the calling thread is inside a ferry real-time
@@ -847,14 +849,40 @@ STDIO_CALLS(NAMED_WRAPPER)
     Y(int, fgetpos64, "fgetpos", (FILE *f, fpos64_t *p), (f, p))                         \
     Y(int, fsetpos64, "fsetpos", (FILE *f, const fpos64_t *p), (f, p))
 STREAM_CALLS(NAMED_WRAPPER)
-REAL(void, rewind, (FILE *), NULL)
 
-EXPORT void rtcheck_rewind(FILE *f) __asm__("rewind");
-void rtcheck_rewind(FILE *f)
-{
-    CHECK("rewind");
-    get_rewind()(f);
-}
+/* The calls that take the stream's lock and nothing more: flockfile, and
+ * the checks and settings that take it for their moment (glibc takes it
+ * once the program has a second thread). Another thread holds that lock
+ * for the whole of its own call on the stream, a write to a slow terminal
+ * or a pipe included: they were not interposed, and a real-time thread's
+ * flockfile(stdout) before its putc_unlocked calls waited unseen.
+ * ftrylockfile and funlockfile never wait and pass. */
+#define STREAM_LOCK_CALLS(Y)                                                             \
+    Y(int, feof, "feof", (FILE *f), (f))                                                 \
+    Y(int, ferror, "ferror", (FILE *f), (f))                                             \
+    Y(int, ungetc, "ungetc", (int c, FILE *f), (c, f))                                   \
+    Y(wint_t, ungetwc, "ungetwc", (wint_t c, FILE *f), (c, f))                           \
+    Y(int, fwide, "fwide", (FILE *f, int m), (f, m))                                     \
+    Y(int, setvbuf, "setvbuf", (FILE *f, char *b, int m, size_t n), (f, b, m, n))
+STREAM_LOCK_CALLS(NAMED_WRAPPER)
+#define VOID_STREAM_CALLS(Z)                                                             \
+    Z(flockfile, (FILE *f), (f))                                                         \
+    Z(clearerr, (FILE *f), (f))                                                          \
+    Z(setbuf, (FILE *f, char *b), (f, b))                                                \
+    Z(setbuffer, (FILE *f, char *b, size_t n), (f, b, n))                                \
+    Z(setlinebuf, (FILE *f), (f))                                                        \
+    Z(rewind, (FILE *f), (f))
+/* As NAMED_WRAPPER, for the calls that return nothing. */
+#define VOID_WRAPPER(name, params, args)                                 \
+    REAL(void, name, params, NULL)                                       \
+    EXPORT void rtcheck_##name params __asm__(#name);                    \
+    void rtcheck_##name params                                           \
+    {                                                                    \
+        CHECK(#name);                                                    \
+        get_##name() args;                                               \
+    }
+#define VOID_RESOLVE(name, params, args) get_##name();
+VOID_STREAM_CALLS(VOID_WRAPPER)
 REAL(void, vsyslog, (int, const char *, va_list), NULL)
 REAL(void, __vsyslog_chk, (int, int, const char *, va_list), NULL)
 
@@ -981,7 +1009,8 @@ __attribute__((constructor)) static void rtcheck_init(void)
     INPUT_CALLS(NAMED_RESOLVE)
     STDIO_CALLS(NAMED_RESOLVE)
     STREAM_CALLS(NAMED_RESOLVE)
-    get_rewind();
+    STREAM_LOCK_CALLS(NAMED_RESOLVE)
+    VOID_STREAM_CALLS(VOID_RESOLVE)
     get_vsyslog(); get___vsyslog_chk();
 #if HAVE_TIME64_CALLS
     get___fcntl_time64();

@@ -2032,6 +2032,31 @@ static void call_fsetpos(void)
         (void)fsetpos(stdio_in, &pos);
 }
 
+/* The calls that take the stream's lock: on a stream of their own, which
+ * nothing has been written to. */
+static FILE *stdio_locked;
+
+static void call_feof(void) { (void)feof(stdio_locked); }
+static void call_ferror(void) { (void)ferror(stdio_locked); }
+static void call_clearerr(void) { clearerr(stdio_locked); }
+static void call_ungetc(void) { ungetc('a', stdio_in); }
+static void call_ungetwc(void) { ungetwc(L'a', stdio_win); }
+static void call_fwide(void) { (void)fwide(stdio_locked, 0); }
+static void call_setvbuf(void) { (void)setvbuf(stdio_locked, NULL, _IOFBF, 0); }
+static void call_setbuf(void) { setbuf(stdio_locked, NULL); }
+static void call_setbuffer(void) { setbuffer(stdio_locked, NULL, 0); }
+static void call_setlinebuf(void) { setlinebuf(stdio_locked); }
+static void call_flockfile(void)
+{
+    flockfile(stdio_locked);
+    funlockfile(stdio_locked);   /* never waits: not reported */
+}
+static void call_ftrylockfile(void)
+{
+    if (ftrylockfile(stdio_locked) == 0)
+        funlockfile(stdio_locked);
+}
+
 static const struct {
     const char *reported;   /* NULL: nothing is */
     void (*call)(void);
@@ -2070,6 +2095,18 @@ static const struct {
     {"rewind", call_rewind},
     {"fgetpos", call_fgetpos},
     {"fsetpos", call_fsetpos},
+    {"feof", call_feof},
+    {"ferror", call_ferror},
+    {"clearerr", call_clearerr},
+    {"ungetc", call_ungetc},
+    {"ungetwc", call_ungetwc},
+    {"fwide", call_fwide},
+    {"setvbuf", call_setvbuf},
+    {"setbuf", call_setbuf},
+    {"setbuffer", call_setbuffer},
+    {"setlinebuf", call_setlinebuf},
+    {"flockfile", call_flockfile},
+    {NULL, call_ftrylockfile},
     {NULL, call_inline_putc_buffered},
 };
 enum { STDIO_CALLS = sizeof stdio_calls / sizeof stdio_calls[0] };
@@ -2107,7 +2144,8 @@ FERRY_TEST(clean_stdio_child)
     stdio_line = malloc(stdio_line_cap);
     stdio_closed = fopen("/dev/null", "r");
     stdio_reopened = fopen("/dev/null", "r");
-    CHECK(stdio_closed && stdio_reopened && stdio_line);
+    stdio_locked = fopen("/dev/null", "w");
+    CHECK(stdio_closed && stdio_reopened && stdio_locked && stdio_line);
     call_fsetpos();   /* the position it goes back to */
     for (size_t i = 0; i < STDIO_CALLS; i++) {
         say_stdio_call(i);
