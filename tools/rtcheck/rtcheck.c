@@ -73,6 +73,7 @@
 #include <errno.h>
 #include <execinfo.h>
 #include <fcntl.h>
+#include <link.h>
 #include <mqueue.h>
 #include <poll.h>
 #include <pthread.h>
@@ -373,23 +374,37 @@ EXPORT bool ferry_rtcheck__test_site_first(uintptr_t site)
  * another pid there, and takes it over (no thread of the child holds it).
  * Only reports take it, never a call that is not reported; a signal
  * handler that runs on a reporting thread is not checked (in_checker), so
- * it never waits for its own thread. */
+ * it never waits for its own thread. A report waits for it REPORT_WAIT_S
+ * at most, then goes ahead without it (and may interleave): the holder
+ * may be waiting for a lock the waiter holds -- backtrace_symbols_fd
+ * takes the dynamic loader's lock (dladdr), and a thread inside dlopen
+ * holds that while it reports the allocations the loader makes in a
+ * section -- and a report must not hang the program. */
+#define REPORT_WAIT_S 2
 static atomic_int report_owner;
 
-static void report_lock(void)
+/* True when the lock was taken. */
+static bool report_lock(void)
 {
     int self = (int)getpid();
-    for (;;) {
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (unsigned round = 1;; round++) {
         int owner = 0;
         /* Acquire (both): pairs with the release store in report_unlock,
          * so that reports follow one another on stderr. */
         if (atomic_compare_exchange_strong_explicit(&report_owner, &owner, self,
                                                     memory_order_acquire, memory_order_relaxed))
-            return;
+            return true;
         if (owner != self &&
             atomic_compare_exchange_strong_explicit(&report_owner, &owner, self,
                                                     memory_order_acquire, memory_order_relaxed))
-            return;
+            return true;
+        if (round % 64 == 0) {
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            if (now.tv_sec - start.tv_sec > REPORT_WAIT_S)
+                return false;
+        }
         sched_yield();
     }
 }
@@ -405,9 +420,67 @@ static void report_unlock(void)
 EXPORT void ferry_rtcheck__test_hold_reports(int on)
 {
     if (on)
-        report_lock();
+        (void)report_lock();
     else
         report_unlock();
+}
+
+/* A frame of a report's backtrace, named (dladdr1) before the report lock
+ * is taken: naming takes the dynamic loader's lock, and a thread inside
+ * dlopen holds that while it reports the allocations the loader makes in
+ * a section, waiting for the report lock -- held by a thread that named
+ * its frames under it (backtrace_symbols_fd) and so waited for the
+ * loader's lock: the two hung, under FERRY_RTCHECK=warn. The strings
+ * belong to the objects of the frames, which are running, so still
+ * mapped when they are printed. */
+struct frame_name {
+    const void *addr;
+    const char *file, *symbol;   /* NULL: not known */
+    uintptr_t from;              /* the symbol's address, or the object's base */
+};
+
+static void name_frame(const void *addr, struct frame_name *out)
+{
+    Dl_info info;
+    struct link_map *map = NULL;
+    *out = (struct frame_name){.addr = addr};
+    if (!dladdr1(addr, &info, (void **)&map, RTLD_DL_LINKMAP))
+        return;
+    out->file = info.dli_fname;
+    out->symbol = info.dli_sname;
+    out->from = info.dli_sname ? (uintptr_t)info.dli_saddr : map ? (uintptr_t)map->l_addr : 0;
+}
+
+static void say_hex(uintptr_t v)
+{
+    char buf[2 + 2 * sizeof v + 1], *p = buf + sizeof buf - 1;
+    *p = '\0';
+    do {
+        *--p = "0123456789abcdef"[v & 15];
+        v >>= 4;
+    } while (v);
+    *--p = 'x';
+    *--p = '0';
+    say(p);
+}
+
+/* As backtrace_symbols_fd prints a frame: file(symbol+0xoffset)[0xaddress],
+ * file(+0xoffset) without a symbol, [0xaddress] alone when unknown. */
+static void say_frame(const struct frame_name *f)
+{
+    uintptr_t a = (uintptr_t)f->addr;
+    if (f->file && f->file[0]) {
+        say(f->file);
+        say("(");
+        if (f->symbol)
+            say(f->symbol);
+        say(a >= f->from ? "+" : "-");
+        say_hex(a >= f->from ? a - f->from : f->from - a);
+        say(")");
+    }
+    say("[");
+    say_hex(a);
+    say("]\n");
 }
 
 /* `site`: where the interposed call returns to in its caller. */
@@ -419,18 +492,22 @@ __attribute__((noinline)) static void report(const char *call, void *site)
     /* Not cancelled in a write, holding the lock. */
     int cancel_state;
     pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
-    report_lock();
+    void *frames[64];
+    struct frame_name names[64];
+    int n = backtrace(frames, 64);
+    /* Skip report() itself; the wrapper's frame shows the call. */
+    for (int i = 1; i < n; i++)
+        name_frame(frames[i], &names[i]);
+    bool locked = report_lock();
     say("ferry-rtcheck: ");
     say(call ? call : "(a call that did not say its name)");
     say(" in real-time section\n");
-    void *frames[64];
-    int n = backtrace(frames, 64);
-    /* Skip report() itself; the wrapper's frame shows the call. */
-    if (n > 1)
-        backtrace_symbols_fd(frames + 1, n - 1, STDERR_FILENO);
+    for (int i = 1; i < n; i++)
+        say_frame(&names[i]);
     if (!warn_only)
         abort();   /* holding the lock: the last report is whole */
-    report_unlock();
+    if (locked)
+        report_unlock();
     pthread_setcancelstate(cancel_state, NULL);
     in_checker--;
 }

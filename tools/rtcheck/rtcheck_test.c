@@ -2111,6 +2111,24 @@ static const struct {
 };
 enum { STDIO_CALLS = sizeof stdio_calls / sizeof stdio_calls[0] };
 
+/* The child cases run their body only under FERRY_RTCHECK=warn (run by
+ * their test through run_case); in a plain run of the suite they pass. */
+static bool warn_child(void)
+{
+    const char *mode = getenv("FERRY_RTCHECK");
+    return mode && strcmp(mode, "warn") == 0;
+}
+
+/* ferry_rtcheck__test_hold_reports: hold the report lock (1) or let it go. */
+static void hold_reports(int on)
+{
+    void (*hold)(int);
+    void *sym = dlsym(RTLD_DEFAULT, "ferry_rtcheck__test_hold_reports");
+    CHECK_MSG(sym != NULL, "libferry-rtcheck.so is not preloaded");
+    memcpy(&hold, &sym, sizeof hold);
+    hold(on);
+}
+
 static void say_stdio_call(size_t i)
 {
     char line[32];
@@ -2120,8 +2138,7 @@ static void say_stdio_call(size_t i)
 
 FERRY_TEST(clean_stdio_child)
 {
-    const char *mode = getenv("FERRY_RTCHECK");
-    if (!mode || strcmp(mode, "warn") != 0)
+    if (!warn_child())
         return;
     /* stdin reads nothing, stdout writes nowhere. */
     int null = open("/dev/null", O_RDWR);
@@ -2366,8 +2383,7 @@ static void *report_many(void *arg)
 
 FERRY_TEST(clean_reports_child)
 {
-    const char *mode = getenv("FERRY_RTCHECK");
-    if (!mode || strcmp(mode, "warn") != 0)
+    if (!warn_child())
         return;
     pthread_t t[REPORTING_THREADS];
     CHECK_EQ(pthread_barrier_init(&reporting_start, NULL, REPORTING_THREADS), 0);
@@ -2490,14 +2506,9 @@ FERRY_DEATH_TEST(death_dlclose, "ferry-rtcheck: dlclose in real-time section")
 
 FERRY_TEST(clean_reports_child_of_fork)
 {
-    const char *mode = getenv("FERRY_RTCHECK");
-    if (!mode || strcmp(mode, "warn") != 0)
+    if (!warn_child())
         return;
-    void (*hold)(int);
-    void *sym = dlsym(RTLD_DEFAULT, "ferry_rtcheck__test_hold_reports");
-    CHECK_MSG(sym != NULL, "libferry-rtcheck.so is not preloaded");
-    memcpy(&hold, &sym, sizeof hold);
-    hold(1);
+    hold_reports(1);
     pid_t pid = fork();
     CHECK(pid >= 0);
     if (pid == 0) {
@@ -2509,7 +2520,7 @@ FERRY_TEST(clean_reports_child_of_fork)
     }
     int st;
     CHECK_EQ(waitpid(pid, &st, 0), pid);
-    hold(0);
+    hold_reports(0);
     CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
@@ -2553,4 +2564,87 @@ FERRY_DEATH_TEST(death_malloc_in_handlers_section, "ferry-rtcheck: malloc in rea
     struct sigaction sa = {.sa_handler = handler_with_a_section};
     CHECK_EQ(sigaction(SIGUSR1, &sa, NULL), 0);
     raise(SIGUSR1);
+}
+
+/* ---- a report whose lock stays held (its holder waits for the dynamic
+ * loader's lock, which a thread inside dlopen holds while it reports the
+ * loader's allocations in a section) goes ahead after a while rather than
+ * hang the program. The child holds the lock itself, for ever, and
+ * another of its threads reports. ---- */
+
+static void *allocate_in_section(void *arg)
+{
+    (void)arg;
+    ferry_rt_enter();
+    void *volatile p = malloc(8);
+    ferry_rt_exit();
+    free(p);
+    return NULL;
+}
+
+FERRY_TEST(clean_report_lock_held_child)
+{
+    if (!warn_child())
+        return;
+    hold_reports(1);
+    pthread_t t;
+    CHECK_EQ(pthread_create(&t, NULL, allocate_in_section, NULL), 0);
+    CHECK_EQ(pthread_join(t, NULL), 0);
+    hold_reports(0);
+}
+
+FERRY_TEST(clean_report_when_the_lock_stays_held)
+{
+    int st;
+    const char *out = run_case("clean_report_lock_held_child", "warn", NULL, &st);
+    CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x: %s", (unsigned)st, out);
+    CHECK_EQ(count_of(out, "ferry-rtcheck: malloc in real-time section\n"), 1);
+}
+
+/* ---- a thread inside dlopen reports the loader's allocations in its
+ * section (holding the loader's lock) while another thread reports: the
+ * second named its frames under the report lock (which takes the loader's
+ * lock), the first waited for the report lock, and the two hung. The
+ * child's reports go to /dev/null: only that it ends matters. ---- */
+
+static void *load_in_section(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 300; i++) {
+        ferry_rt_enter();
+        void *h = dlopen(FERRY_TEST_LIBFERRY_SO, RTLD_NOW | RTLD_LOCAL);
+        ferry_rt_exit();
+        CHECK_MSG(h != NULL, "dlopen %s: %s", FERRY_TEST_LIBFERRY_SO, dlerror());
+        dlclose(h);
+    }
+    return NULL;
+}
+
+static void *allocate_in_sections(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < 6000; i++)
+        allocate_in_section(NULL);
+    return NULL;
+}
+
+FERRY_TEST(clean_loader_reports_child)
+{
+    if (!warn_child())
+        return;
+    int null = open("/dev/null", O_WRONLY);
+    CHECK(null >= 0);
+    CHECK_EQ(dup2(null, STDERR_FILENO), STDERR_FILENO);
+    pthread_t loader, allocator;
+    CHECK_EQ(pthread_create(&loader, NULL, load_in_section, NULL), 0);
+    CHECK_EQ(pthread_create(&allocator, NULL, allocate_in_sections, NULL), 0);
+    CHECK_EQ(pthread_join(loader, NULL), 0);
+    CHECK_EQ(pthread_join(allocator, NULL), 0);
+}
+
+FERRY_TEST(clean_reports_while_the_loader_reports)
+{
+    int st;
+    const char *out = run_case("clean_loader_reports_child", "warn", NULL, &st);
+    CHECK_MSG(WIFEXITED(st) && WEXITSTATUS(st) == 0, "child status %#x: %s", (unsigned)st, out);
 }
