@@ -374,12 +374,11 @@ EXPORT bool ferry_rtcheck__test_site_first(uintptr_t site)
  * another pid there, and takes it over (no thread of the child holds it).
  * Only reports take it, never a call that is not reported; a signal
  * handler that runs on a reporting thread is not checked (in_checker), so
- * it never waits for its own thread. A report waits for it REPORT_WAIT_S
- * at most, then goes ahead without it (and may interleave): the holder
- * may be waiting for a lock the waiter holds -- backtrace_symbols_fd
- * takes the dynamic loader's lock (dladdr), and a thread inside dlopen
- * holds that while it reports the allocations the loader makes in a
- * section -- and a report must not hang the program. */
+ * it never waits for its own thread. The holder only writes (the frames
+ * are named before, struct frame_name), but a report waits for it
+ * REPORT_WAIT_S at most, then goes ahead without it (and may interleave):
+ * should the holder wait for something the waiter holds, a report must
+ * not hang the program. */
 #define REPORT_WAIT_S 2
 static atomic_int report_owner;
 
