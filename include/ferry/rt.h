@@ -17,12 +17,20 @@
  * unless one of the checkers is present:
  *
  * - libferry-rtcheck.so (tools/rtcheck), loaded with LD_PRELOAD, interposes
- *   the malloc family, free, pthread mutex/cond/rwlock waits (also the
- *   clock forms), spin locks, semaphores, C11 mtx/cnd/thrd waits, sleeps,
+ *   the malloc family, free, pthread mutex/cond/rwlock waits and condition
+ *   signals (not unlocks, nor sem_post: they never wait) (also the
+ *   clock forms), spin locks, semaphores, C11 mtx/cnd/thrd waits,
+ *   pthread_once and call_once whose routine has not run yet, sleeps,
  *   waits for a child process or a signal, file and socket I/O (read/write/open/close, pread, readv,
  *   select, send/recv, fsync, ...), poll/epoll_wait, syscall(SYS_futex),
- *   pthread_join, mmap/munmap, stdio (printf, fputs, fwrite, fread,
- *   fgets, fscanf, ...) and syslog, also in the forms that _FORTIFY_SOURCE, 64-bit file
+ *   pthread_join, pthread_exit, fork/vfork, dlopen/dlclose,
+ *   mmap/munmap/brk/sbrk, stdio (printf, fputs, fwrite, fread,
+ *   fgets, fscanf, the _unlocked and wide forms, and the __overflow and
+ *   __uflow that inline putc_unlocked and getc_unlocked call when the
+ *   buffer is full or empty; fopen, fclose, fseek, ftell, flockfile,
+ *   feof, ...) and
+ *   syslog, also in the forms that
+ *   _FORTIFY_SOURCE, 64-bit file
  *   offsets and (on 32-bit targets) 64-bit time rename them to, and aborts with "ferry-rtcheck: <call> in real-time
  *   section" and a backtrace when the calling thread is inside a section.
  *   ferry's own calls that may block (blocking sends, receives and selects,

@@ -23,13 +23,14 @@ trap 'rm -rf "$tmp"' EXIT
 # What it interposes: every EXPORT definition (by its asm label where it has
 # one), every *_WRAPPER(name, ...) (open, fcntl, the print calls, ...), and
 # every entry of the call lists (SIMPLE_CALLS, LFS64_CALLS, FORTIFY_CALLS,
-# TIME64_CALLS). The _time64 forms (TIME64_CALLS, __fcntl_time64) exist on
-# 32-bit targets only.
+# TIME64_CALLS, ...; Z entries: the calls that return nothing). The
+# _time64 forms (TIME64_CALLS, __fcntl_time64) exist on 32-bit targets only.
 {
   sed -n -E '/__asm__/!s/^EXPORT [^(]*[ *]([a-z_0-9]+)\(.*/\1/p' "$rt"
   sed -n -E 's/^EXPORT .*__asm__\("([a-z_0-9]+)"\).*/\1/p' "$rt"
   sed -n -E 's/^[A-Z_]+_WRAPPER\(([a-z_0-9]+)[,)].*/\1/p' "$rt"
   sed -n -E 's/^ *[XY]\([^,]+, ([a-z_0-9]+), .*/\1/p' "$rt"
+  sed -n -E 's/^ *Z\(([a-z_0-9]+), .*/\1/p' "$rt"
 } | sort -u > "$tmp/want_all"
 {
   sed -n '/^#define TIME64_CALLS(Y)/,/^TIME64_CALLS(/p' "$rt" | sed -n -E 's/^ *Y\([^,]+, ([a-z_0-9]+), .*/\1/p'

@@ -4,24 +4,34 @@
  *     LD_PRELOAD=/path/to/libferry-rtcheck.so ./my_audio_app
  *
  * It interposes the calls a real-time thread must not make (the malloc family
- * and free, pthread mutex/cond/rwlock waits and their clock forms, spin
- * locks, semaphores, C11 mtx/cnd/thrd waits, sleeps, waits for a child
+ * and free, pthread mutex/cond/rwlock waits and their clock forms,
+ * condition signals (pthread_cond_signal/broadcast, cnd_signal/broadcast;
+ * not unlocks, nor sem_post), spin
+ * locks, semaphores, C11 mtx/cnd/thrd waits, pthread_once and call_once
+ * while their routine has not returned, sleeps, waits for a child
  * (wait/waitpid/waitid/wait3/wait4) or a signal (pause, sigsuspend, sigwait, ...),
  * read/write/open/close and the other I/O calls (pread/pwrite, readv/writev,
  * preadv/pwritev and their flag forms, aio_suspend, select/pselect,
  * socket send/recv/accept/connect and
  * their batched forms, sendfile, fsync/syncfs/msync, flock/lockf),
  * poll/epoll_wait/epoll_pwait2,
- * syscall(SYS_futex, ...), pthread_join, pthread_barrier_wait, starting a
- * thread or a process (pthread_create, fork, posix_spawn, system), fcntl's lock
+ * syscall(SYS_futex, ...), pthread_join, pthread_barrier_wait, ending the
+ * thread (pthread_exit, thrd_exit), starting a
+ * thread or a process (pthread_create, fork, vfork, posix_spawn, system),
+ * the dynamic loader (dlopen, dlmopen, dlclose), fcntl's lock
  * waits (F_SETLKW, F_OFD_SETLKW), POSIX message queues, System V
  * semaphores and message queues (semop, semtimedop, msgsnd, msgrcv), mmap/munmap/
- * mprotect/mremap, the
+ * mprotect/mremap, brk and sbrk (a nonzero increment), the
  * stdio output calls: printf, fprintf, vprintf, vfprintf, dprintf,
  * vdprintf, puts, fputs, fputc, putc, putchar, fwrite, fflush, perror, their
  * _unlocked and wide-character forms (wprintf, fputws, ...), and stdio
  * input: fread, fgets, fgetc, getc, getchar, getline, getdelim, scanf,
- * fscanf, vscanf, vfscanf; syslog and vsyslog; see
+ * fscanf, vscanf, vfscanf, their _unlocked and wide forms, and the
+ * __overflow/__uflow that the inline putc_unlocked/getc_unlocked call
+ * (STDIO_CALLS), and opening, closing and moving in a stream (fopen,
+ * fclose, fseek, ftell, ...: STREAM_CALLS) and the calls that take its
+ * lock (flockfile, feof, ungetc, ...: STREAM_LOCK_CALLS); syslog and
+ * vsyslog; see
  * SIMPLE_CALLS; and the forms that _FORTIFY_SOURCE and 64-bit time on a
  * 32-bit target turn them into, FORTIFY_CALLS and TIME64_CALLS). Each
  * wrapper asks whether the calling thread is inside a ferry real-time
@@ -63,9 +73,11 @@
 #include <errno.h>
 #include <execinfo.h>
 #include <fcntl.h>
+#include <link.h>
 #include <mqueue.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <spawn.h>
@@ -257,12 +269,16 @@ REAL(int, pthread_mutex_timedlock, (pthread_mutex_t *, const struct timespec *),
 REAL(int, pthread_cond_wait, (pthread_cond_t *, pthread_mutex_t *), "GLIBC_2.3.2")
 REAL(int, pthread_cond_timedwait, (pthread_cond_t *, pthread_mutex_t *, const struct timespec *), "GLIBC_2.3.2")
 REAL(int, pthread_cond_clockwait, (pthread_cond_t *, pthread_mutex_t *, clockid_t, const struct timespec *), NULL)
+REAL(int, pthread_cond_signal, (pthread_cond_t *), "GLIBC_2.3.2")
+REAL(int, pthread_cond_broadcast, (pthread_cond_t *), "GLIBC_2.3.2")
 REAL(int, pthread_rwlock_rdlock, (pthread_rwlock_t *), NULL)
 REAL(int, pthread_rwlock_wrlock, (pthread_rwlock_t *), NULL)
 REAL(int, pthread_rwlock_timedrdlock, (pthread_rwlock_t *, const struct timespec *), NULL)
 REAL(int, pthread_rwlock_timedwrlock, (pthread_rwlock_t *, const struct timespec *), NULL)
 REAL(int, sem_wait, (sem_t *), NULL)
 REAL(int, sem_timedwait, (sem_t *, const struct timespec *), NULL)
+REAL(int, pthread_once, (pthread_once_t *, void (*)(void)), NULL)
+REAL(void, call_once, (once_flag *, void (*)(void)), NULL)
 REAL(unsigned, sleep, (unsigned), NULL)
 REAL(int, usleep, (useconds_t), NULL)
 REAL(int, nanosleep, (const struct timespec *, struct timespec *), NULL)
@@ -287,6 +303,10 @@ REAL(size_t, fwrite, (const void *, size_t, size_t, FILE *), NULL)
 REAL(int, fflush, (FILE *), NULL)
 REAL(int, fcntl, (int, int, ...), NULL)
 REAL(void *, mremap, (void *, size_t, size_t, int, ...), NULL)
+REAL(int, brk, (void *), NULL)
+REAL(void, pthread_exit, (void *), NULL)
+REAL(void, thrd_exit, (int), NULL)
+REAL(void *, sbrk, (intptr_t), NULL)
 REAL(int, fcntl64, (int, int, ...), NULL)
 #if HAVE_TIME64_CALLS
 REAL(int, __fcntl_time64, (int, int, ...), NULL)
@@ -346,22 +366,148 @@ EXPORT bool ferry_rtcheck__test_site_first(uintptr_t site)
     return site_first_report(site);
 }
 
+/* One report at a time: a report is several writes (its line, then a
+ * write per frame of the backtrace), and the reports of threads that
+ * reported at once came out interleaved, line into line (FERRY_RTCHECK=
+ * warn). The lock holds the pid of the process whose thread holds it (0:
+ * free): a child forked while a thread of its parent held it finds
+ * another pid there, and takes it over (no thread of the child holds it).
+ * Only reports take it, never a call that is not reported; a signal
+ * handler that runs on a reporting thread is not checked (in_checker), so
+ * it never waits for its own thread. The holder only writes (the frames
+ * are named before, struct frame_name), but a report waits for it
+ * REPORT_WAIT_S at most, then goes ahead without it (and may interleave):
+ * should the holder wait for something the waiter holds, a report must
+ * not hang the program. */
+#define REPORT_WAIT_S 2
+static atomic_int report_owner;
+
+/* True when the lock was taken. */
+static bool report_lock(void)
+{
+    int self = (int)getpid();
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (unsigned round = 1;; round++) {
+        int owner = 0;
+        /* Acquire (both): pairs with the release store in report_unlock,
+         * so that reports follow one another on stderr. */
+        if (atomic_compare_exchange_strong_explicit(&report_owner, &owner, self,
+                                                    memory_order_acquire, memory_order_relaxed))
+            return true;
+        if (owner != self &&
+            atomic_compare_exchange_strong_explicit(&report_owner, &owner, self,
+                                                    memory_order_acquire, memory_order_relaxed))
+            return true;
+        if (round % 64 == 0) {
+            clock_gettime(CLOCK_MONOTONIC, &now);
+            if (now.tv_sec - start.tv_sec > REPORT_WAIT_S)
+                return false;
+        }
+        sched_yield();
+    }
+}
+
+static void report_unlock(void)
+{
+    /* Release: pairs with the acquire CAS in report_lock. */
+    atomic_store_explicit(&report_owner, 0, memory_order_release);
+}
+
+/* For the checker's own tests: hold the report lock (on: 1) as a
+ * reporting thread does, and let it go (0). */
+EXPORT void ferry_rtcheck__test_hold_reports(int on)
+{
+    if (on)
+        (void)report_lock();
+    else
+        report_unlock();
+}
+
+/* A frame of a report's backtrace, named (dladdr1) before the report lock
+ * is taken: naming takes the dynamic loader's lock, and a thread inside
+ * dlopen holds that while it reports the allocations the loader makes in
+ * a section, waiting for the report lock -- held by a thread that named
+ * its frames under it (backtrace_symbols_fd) and so waited for the
+ * loader's lock: the two hung, under FERRY_RTCHECK=warn. The strings
+ * belong to the objects of the frames, which are running, so still
+ * mapped when they are printed. */
+struct frame_name {
+    const void *addr;
+    const char *file, *symbol;   /* NULL: not known */
+    uintptr_t from;              /* the symbol's address, or the object's base */
+};
+
+static void name_frame(const void *addr, struct frame_name *out)
+{
+    Dl_info info;
+    struct link_map *map = NULL;
+    *out = (struct frame_name){.addr = addr};
+    if (!dladdr1(addr, &info, (void **)&map, RTLD_DL_LINKMAP))
+        return;
+    out->file = info.dli_fname;
+    out->symbol = info.dli_sname;
+    out->from = info.dli_sname ? (uintptr_t)info.dli_saddr : map ? (uintptr_t)map->l_addr : 0;
+}
+
+static void say_hex(uintptr_t v)
+{
+    char buf[2 + 2 * sizeof v + 1], *p = buf + sizeof buf - 1;
+    *p = '\0';
+    do {
+        *--p = "0123456789abcdef"[v & 15];
+        v >>= 4;
+    } while (v);
+    *--p = 'x';
+    *--p = '0';
+    say(p);
+}
+
+/* As backtrace_symbols_fd prints a frame: file(symbol+0xoffset)[0xaddress],
+ * file(+0xoffset) without a symbol, [0xaddress] alone when unknown. */
+static void say_frame(const struct frame_name *f)
+{
+    uintptr_t a = (uintptr_t)f->addr;
+    if (f->file && f->file[0]) {
+        say(f->file);
+        say("(");
+        if (f->symbol)
+            say(f->symbol);
+        say(a >= f->from ? "+" : "-");
+        say_hex(a >= f->from ? a - f->from : f->from - a);
+        say(")");
+    }
+    say("[");
+    say_hex(a);
+    say("]\n");
+}
+
 /* `site`: where the interposed call returns to in its caller. */
 __attribute__((noinline)) static void report(const char *call, void *site)
 {
     if (once_per_site && !site_first_report((uintptr_t)site))
         return;
     in_checker++;
-    say("ferry-rtcheck: ");
-    say(call);
-    say(" in real-time section\n");
+    /* Not cancelled in a write, holding the lock. */
+    int cancel_state;
+    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &cancel_state);
     void *frames[64];
+    struct frame_name names[64];
     int n = backtrace(frames, 64);
     /* Skip report() itself; the wrapper's frame shows the call. */
-    if (n > 1)
-        backtrace_symbols_fd(frames + 1, n - 1, STDERR_FILENO);
+    for (int i = 1; i < n; i++)
+        name_frame(frames[i], &names[i]);
+    bool locked = report_lock();
+    say("ferry-rtcheck: ");
+    say(call ? call : "(a call that did not say its name)");
+    say(" in real-time section\n");
+    for (int i = 1; i < n; i++)
+        say_frame(&names[i]);
     if (!warn_only)
-        abort();
+        abort();   /* holding the lock: the last report is whole */
+    if (locked)
+        report_unlock();
+    pthread_setcancelstate(cancel_state, NULL);
     in_checker--;
 }
 
@@ -380,10 +526,99 @@ EXPORT void ferry_rtcheck_blocking(const char *call)
     CHECK(call);
 }
 
+/* dlopen, dlmopen and vfork look at their caller: dlopen and dlmopen
+ * search the calling object's RUNPATH and expand $ORIGIN from its
+ * directory, and a vfork child returns into its caller's frame on the
+ * shared stack, which a wrapper's frame would be gone from. So on x86-64
+ * and i386 they are trampolines, written in assembly: each asks
+ * rtcheck__next_NAME (with the return address, to report the call site)
+ * for the next definition, puts the argument registers back as they came,
+ * and jumps to it, leaving the caller's return address where it was.
+ * dlclose looks at nothing of its caller and is a plain wrapper. They were
+ * not interposed: a dlopen of a library already loaded, and a dlclose,
+ * took the loader's lock (held by another thread's dlopen for as long as
+ * it reads the file and runs constructors) unseen, and so did vfork. On
+ * other targets dlopen, dlmopen and vfork stay uninterposed. */
+#define TRAMPOLINE_NEXT(ret, name, params)                                \
+    REAL(ret, name, params, NULL)                                        \
+    __attribute__((used, visibility("hidden"))) void *rtcheck__next_##name(void *site); \
+    void *rtcheck__next_##name(void *site)                               \
+    {                                                                    \
+        if (thread_in_rt())                                              \
+            report(#name, site);                                         \
+        name##_fn f = get_##name();                                      \
+        void *p;                                                         \
+        memcpy(&p, &f, sizeof p);                                        \
+        return p;                                                        \
+    }
+/* Under -fcf-protection the object says it has indirect-branch marks:
+ * each trampoline starts with one (a no-op on processors without CET). */
+#if defined(__CET__) && (__CET__ & 1) && defined(__x86_64__)
+#define TRAMPOLINE_ENTRY "endbr64\n"
+#elif defined(__CET__) && (__CET__ & 1)
+#define TRAMPOLINE_ENTRY "endbr32\n"
+#else
+#define TRAMPOLINE_ENTRY ""
+#endif
+#if defined(__x86_64__)
+/* The six argument registers are kept (these calls take three at most);
+ * 7 words pushed keep the stack 16-byte aligned at the call. */
+#define TRAMPOLINE(name)                                                  \
+    __asm__(".text\n.globl " #name "\n.type " #name ",@function\n"        \
+            #name ":\n.cfi_startproc\n" TRAMPOLINE_ENTRY                  \
+            "push %rdi\n.cfi_adjust_cfa_offset 8\n"                        \
+            "push %rsi\n.cfi_adjust_cfa_offset 8\n"                        \
+            "push %rdx\n.cfi_adjust_cfa_offset 8\n"                        \
+            "push %rcx\n.cfi_adjust_cfa_offset 8\n"                        \
+            "push %r8\n.cfi_adjust_cfa_offset 8\n"                         \
+            "push %r9\n.cfi_adjust_cfa_offset 8\n"                         \
+            "sub $8, %rsp\n.cfi_adjust_cfa_offset 8\n"                     \
+            "mov 56(%rsp), %rdi\n"                                         \
+            "call rtcheck__next_" #name "\n"                               \
+            "add $8, %rsp\n.cfi_adjust_cfa_offset -8\n"                    \
+            "pop %r9\n.cfi_adjust_cfa_offset -8\n"                         \
+            "pop %r8\n.cfi_adjust_cfa_offset -8\n"                         \
+            "pop %rcx\n.cfi_adjust_cfa_offset -8\n"                        \
+            "pop %rdx\n.cfi_adjust_cfa_offset -8\n"                        \
+            "pop %rsi\n.cfi_adjust_cfa_offset -8\n"                        \
+            "pop %rdi\n.cfi_adjust_cfa_offset -8\n"                        \
+            "jmp *%rax\n.cfi_endproc\n.size " #name ", .-" #name "\n");
+#elif defined(__i386__)
+/* The arguments are on the stack, untouched; 12 bytes keep it 16-byte
+ * aligned at the call. */
+#define TRAMPOLINE(name)                                                  \
+    __asm__(".text\n.globl " #name "\n.type " #name ",@function\n"        \
+            #name ":\n.cfi_startproc\n" TRAMPOLINE_ENTRY                  \
+            "sub $8, %esp\n.cfi_adjust_cfa_offset 8\n"                     \
+            "pushl 8(%esp)\n.cfi_adjust_cfa_offset 4\n"                    \
+            "call rtcheck__next_" #name "\n"                               \
+            "add $12, %esp\n.cfi_adjust_cfa_offset -12\n"                  \
+            "jmp *%eax\n.cfi_endproc\n.size " #name ", .-" #name "\n");
+#endif
+#ifdef TRAMPOLINE
+#define HAVE_TRAMPOLINES 1
+TRAMPOLINE_NEXT(void *, dlopen, (const char *, int))
+TRAMPOLINE_NEXT(void *, dlmopen, (Lmid_t, const char *, int))
+TRAMPOLINE_NEXT(pid_t, vfork, (void))
+TRAMPOLINE(dlopen)
+TRAMPOLINE(dlmopen)
+TRAMPOLINE(vfork)
+#else
+#define HAVE_TRAMPOLINES 0
+#endif
+
+REAL(int, dlclose, (void *), NULL)
+
+EXPORT int dlclose(void *handle)
+{
+    CHECK("dlclose");
+    return get_dlclose()(handle);
+}
+
 /* ------------------------------------------------------------------ */
 /* Calls that are checked and forwarded as they are (starting a thread or a
  * process among them: stacks, the fork's locks, a wait for the child's
- * exec; vfork is left alone, as a wrapper's frame would not survive it);
+ * exec; vfork is a trampoline, above);
  * the other forms of
  * I/O (positioned, vectored, sockets, select, sync, file locks), stdio's character
  * output (the stream lock, and a write when the buffer fills), stdio input (a
@@ -493,6 +728,8 @@ EXPORT void ferry_rtcheck_blocking(const char *call)
     X(int, mtx_lock, (mtx_t *m), (m))                                                    \
     X(int, mtx_timedlock, (mtx_t *restrict m, const struct timespec *restrict t), (m, t)) \
     X(int, cnd_wait, (cnd_t *c, mtx_t *m), (c, m))                                       \
+    X(int, cnd_signal, (cnd_t *c), (c))                                                  \
+    X(int, cnd_broadcast, (cnd_t *c), (c))                                               \
     X(int, cnd_timedwait, (cnd_t *restrict c, mtx_t *restrict m,                         \
                            const struct timespec *restrict t), (c, m, t))                \
     X(int, thrd_sleep, (const struct timespec *d, struct timespec *r), (d, r))           \
@@ -608,6 +845,120 @@ FORTIFY_CALLS(NAMED_WRAPPER)
     Y(int, __isoc23_vscanf, "vscanf", (const char *f, va_list ap), (f, ap))              \
     Y(int, __isoc23_vfscanf, "vfscanf", (FILE *s, const char *f, va_list ap), (s, f, ap))
 INPUT_CALLS(NAMED_WRAPPER)
+/* stdio's character and line calls that glibc's headers expand inline
+ * (optimizing: __USE_EXTERN_INLINES; or as macros), and their library
+ * forms. The inline putc_unlocked, putchar_unlocked and fputc_unlocked
+ * store into the stream's buffer and call __overflow when it is full
+ * (always, on an unbuffered or line-buffered stream at a newline), which
+ * writes; the inline getc_unlocked, getchar_unlocked and fgetc_unlocked
+ * take from the buffer and call __uflow when it is empty, which reads;
+ * getline is __getdelim; _FORTIFY_SOURCE makes fgets_unlocked,
+ * fread_unlocked and fgetws their __*_chk forms. None was interposed: a
+ * real-time thread's putc_unlocked into stdout wrote unseen. A character
+ * that only goes into (or comes out of) the buffer makes no call, and is
+ * not seen: it does not wait either. The wide-character input calls and
+ * the _unlocked wide output calls were missing too; glibc's own calls of
+ * these (fputc's __overflow) are inside it and never reach a wrapper.
+ * __overflow and the rest are reported under their own names: the source
+ * may have used any of the inline forms. */
+#define STDIO_CALLS(Y)                                                                   \
+    Y(int, __overflow, "__overflow", (FILE *f, int c), (f, c))                           \
+    Y(int, __uflow, "__uflow", (FILE *f), (f))                                           \
+    Y(int, __underflow, "__underflow", (FILE *f), (f))                                   \
+    Y(wint_t, __woverflow, "__woverflow", (FILE *f, wint_t c), (f, c))                   \
+    Y(wint_t, __wuflow, "__wuflow", (FILE *f), (f))                                      \
+    Y(wint_t, __wunderflow, "__wunderflow", (FILE *f), (f))                              \
+    Y(int, putc_unlocked, "putc_unlocked", (int c, FILE *f), (c, f))                     \
+    Y(int, putchar_unlocked, "putchar_unlocked", (int c), (c))                           \
+    Y(int, getc_unlocked, "getc_unlocked", (FILE *f), (f))                               \
+    Y(int, getchar_unlocked, "getchar_unlocked", (void), ())                             \
+    Y(int, fgetc_unlocked, "fgetc_unlocked", (FILE *f), (f))                             \
+    Y(size_t, fread_unlocked, "fread_unlocked", (void *p, size_t size, size_t n, FILE *f), \
+      (p, size, n, f))                                                                   \
+    Y(char *, fgets_unlocked, "fgets_unlocked", (char *b, int n, FILE *f), (b, n, f))    \
+    Y(ssize_t, __getdelim, "getline", (char **l, size_t *n, int d, FILE *f), (l, n, d, f)) \
+    Y(char *, __fgets_unlocked_chk, "fgets_unlocked", (char *b, size_t bl, int n, FILE *f), \
+      (b, bl, n, f))                                                                     \
+    Y(size_t, __fread_unlocked_chk, "fread_unlocked", (void *p, size_t pl, size_t size,  \
+                                                       size_t n, FILE *f),               \
+      (p, pl, size, n, f))                                                               \
+    Y(wint_t, fgetwc, "fgetwc", (FILE *f), (f))                                          \
+    Y(wint_t, getwc, "getwc", (FILE *f), (f))                                            \
+    Y(wint_t, getwchar, "getwchar", (void), ())                                          \
+    Y(wchar_t *, fgetws, "fgetws", (wchar_t *b, int n, FILE *f), (b, n, f))              \
+    Y(wchar_t *, __fgetws_chk, "fgetws", (wchar_t *b, size_t bl, int n, FILE *f),       \
+      (b, bl, n, f))                                                                     \
+    Y(wint_t, fgetwc_unlocked, "fgetwc_unlocked", (FILE *f), (f))                        \
+    Y(wint_t, getwc_unlocked, "getwc_unlocked", (FILE *f), (f))                          \
+    Y(wint_t, getwchar_unlocked, "getwchar_unlocked", (void), ())                        \
+    Y(wchar_t *, fgetws_unlocked, "fgetws_unlocked", (wchar_t *b, int n, FILE *f), (b, n, f)) \
+    Y(wchar_t *, __fgetws_unlocked_chk, "fgetws_unlocked",                               \
+      (wchar_t *b, size_t bl, int n, FILE *f), (b, bl, n, f))                            \
+    Y(wint_t, fputwc_unlocked, "fputwc_unlocked", (wchar_t c, FILE *f), (c, f))          \
+    Y(wint_t, putwc_unlocked, "putwc_unlocked", (wchar_t c, FILE *f), (c, f))            \
+    Y(wint_t, putwchar_unlocked, "putwchar_unlocked", (wchar_t c), (c))                  \
+    Y(int, fputws_unlocked, "fputws_unlocked", (const wchar_t *ws, FILE *f), (ws, f))
+STDIO_CALLS(NAMED_WRAPPER)
+
+/* Opening, closing and moving in a stream: open or close (a close may
+ * flush: write), lseek, a flush of what is buffered before a seek, and the
+ * stream's lock; they were not interposed (fopen and fclose were seen as
+ * the malloc and free they make, fseek and ftell not at all). The 64-bit
+ * offset forms are reported under the names the source uses. */
+#define STREAM_CALLS(Y)                                                                  \
+    Y(FILE *, fopen, "fopen", (const char *p, const char *m), (p, m))                    \
+    Y(FILE *, fopen64, "fopen", (const char *p, const char *m), (p, m))                  \
+    Y(FILE *, fdopen, "fdopen", (int fd, const char *m), (fd, m))                        \
+    Y(FILE *, freopen, "freopen", (const char *p, const char *m, FILE *f), (p, m, f))    \
+    Y(FILE *, freopen64, "freopen", (const char *p, const char *m, FILE *f), (p, m, f))  \
+    Y(int, fclose, "fclose", (FILE *f), (f))                                             \
+    Y(FILE *, tmpfile, "tmpfile", (void), ())                                            \
+    Y(FILE *, tmpfile64, "tmpfile", (void), ())                                          \
+    Y(int, fseek, "fseek", (FILE *f, long o, int w), (f, o, w))                          \
+    Y(int, fseeko, "fseeko", (FILE *f, off_t o, int w), (f, o, w))                       \
+    Y(int, fseeko64, "fseeko", (FILE *f, off64_t o, int w), (f, o, w))                   \
+    Y(long, ftell, "ftell", (FILE *f), (f))                                              \
+    Y(off_t, ftello, "ftello", (FILE *f), (f))                                           \
+    Y(off64_t, ftello64, "ftello", (FILE *f), (f))                                       \
+    Y(int, fgetpos, "fgetpos", (FILE *f, fpos_t *p), (f, p))                             \
+    Y(int, fsetpos, "fsetpos", (FILE *f, const fpos_t *p), (f, p))                       \
+    Y(int, fgetpos64, "fgetpos", (FILE *f, fpos64_t *p), (f, p))                         \
+    Y(int, fsetpos64, "fsetpos", (FILE *f, const fpos64_t *p), (f, p))
+STREAM_CALLS(NAMED_WRAPPER)
+
+/* The calls that take the stream's lock and nothing more: flockfile, and
+ * the checks and settings that take it for their moment (glibc takes it
+ * once the program has a second thread). Another thread holds that lock
+ * for the whole of its own call on the stream, a write to a slow terminal
+ * or a pipe included: they were not interposed, and a real-time thread's
+ * flockfile(stdout) before its putc_unlocked calls waited unseen.
+ * ftrylockfile and funlockfile never wait and pass. */
+#define STREAM_LOCK_CALLS(Y)                                                             \
+    Y(int, feof, "feof", (FILE *f), (f))                                                 \
+    Y(int, ferror, "ferror", (FILE *f), (f))                                             \
+    Y(int, ungetc, "ungetc", (int c, FILE *f), (c, f))                                   \
+    Y(wint_t, ungetwc, "ungetwc", (wint_t c, FILE *f), (c, f))                           \
+    Y(int, fwide, "fwide", (FILE *f, int m), (f, m))                                     \
+    Y(int, setvbuf, "setvbuf", (FILE *f, char *b, int m, size_t n), (f, b, m, n))
+STREAM_LOCK_CALLS(NAMED_WRAPPER)
+#define VOID_STREAM_CALLS(Z)                                                             \
+    Z(flockfile, (FILE *f), (f))                                                         \
+    Z(clearerr, (FILE *f), (f))                                                          \
+    Z(setbuf, (FILE *f, char *b), (f, b))                                                \
+    Z(setbuffer, (FILE *f, char *b, size_t n), (f, b, n))                                \
+    Z(setlinebuf, (FILE *f), (f))                                                        \
+    Z(rewind, (FILE *f), (f))
+/* As NAMED_WRAPPER, for the calls that return nothing. */
+#define VOID_WRAPPER(name, params, args)                                 \
+    REAL(void, name, params, NULL)                                       \
+    EXPORT void rtcheck_##name params __asm__(#name);                    \
+    void rtcheck_##name params                                           \
+    {                                                                    \
+        CHECK(#name);                                                    \
+        get_##name() args;                                               \
+    }
+#define VOID_RESOLVE(name, params, args) get_##name();
+VOID_STREAM_CALLS(VOID_WRAPPER)
 REAL(void, vsyslog, (int, const char *, va_list), NULL)
 REAL(void, __vsyslog_chk, (int, int, const char *, va_list), NULL)
 
@@ -712,19 +1063,30 @@ __attribute__((constructor)) static void rtcheck_init(void)
     get_aligned_alloc(); get_posix_memalign(); get_memalign(); get_valloc();
     get_pthread_mutex_lock(); get_pthread_mutex_timedlock();
     get_pthread_cond_wait(); get_pthread_cond_timedwait(); get_pthread_cond_clockwait();
+    get_pthread_cond_signal(); get_pthread_cond_broadcast();
     get_pthread_rwlock_rdlock(); get_pthread_rwlock_wrlock();
     get_pthread_rwlock_timedrdlock(); get_pthread_rwlock_timedwrlock();
     get_sem_wait(); get_sem_timedwait();
+    get_pthread_once(); get_call_once();
     get_sleep(); get_usleep(); get_nanosleep(); get_clock_nanosleep();
     get_read(); get_write(); get_open(); get_open64(); get_openat(); get_openat64(); get_close();
     get_poll(); get_ppoll(); get_epoll_wait(); get_epoll_pwait(); get_syscall();
     get_vprintf(); get_vfprintf(); get_puts(); get_fputs(); get_fwrite(); get_fflush();
-    get_fcntl(); get_fcntl64(); get_perror(); get_mremap();
+    get_fcntl(); get_fcntl64(); get_perror(); get_mremap(); get_brk(); get_sbrk();
+    get_pthread_exit(); get_thrd_exit();
+    get_dlclose();
+#if HAVE_TRAMPOLINES
+    get_dlopen(); get_dlmopen(); get_vfork();
+#endif
     SIMPLE_CALLS(SIMPLE_RESOLVE)
     LFS64_CALLS(NAMED_RESOLVE)
     TIME64_CALLS(NAMED_RESOLVE)
     FORTIFY_CALLS(NAMED_RESOLVE)
     INPUT_CALLS(NAMED_RESOLVE)
+    STDIO_CALLS(NAMED_RESOLVE)
+    STREAM_CALLS(NAMED_RESOLVE)
+    STREAM_LOCK_CALLS(NAMED_RESOLVE)
+    VOID_STREAM_CALLS(VOID_RESOLVE)
     get_vsyslog(); get___vsyslog_chk();
 #if HAVE_TIME64_CALLS
     get___fcntl_time64();
@@ -845,6 +1207,54 @@ EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid
     return get_pthread_cond_clockwait()(c, m, clk, t);
 }
 
+/* A thread that ends inside a section: pthread_exit (and C11's thrd_exit)
+ * unwinds the stack, runs the cleanup handlers and the thread-specific
+ * data's destructors (which free), and leaves the section unbalanced.
+ * They were not interposed: the exit went unreported, and a destructor's
+ * free was reported in its stead, as if the destructor were at fault. (A
+ * thread that returns from its start routine inside a section makes no
+ * call to see; its destructors' frees are reported.) */
+EXPORT void pthread_exit(void *result)
+{
+    CHECK("pthread_exit");
+    get_pthread_exit()(result);
+    __builtin_unreachable();
+}
+
+EXPORT void thrd_exit(int result)
+{
+    CHECK("thrd_exit");
+    get_thrd_exit()(result);
+    __builtin_unreachable();
+}
+
+/* The wakes. Signalling a condition variable is reported (and C11's
+ * cnd_signal and cnd_broadcast, SIMPLE_CALLS), whether or not a thread
+ * waits: glibc's (2.25 and later) takes the condition variable's internal
+ * lock when one does, and waits for it while a waiter or another
+ * signaller holds it -- a thread of ordinary priority, which the real-time
+ * thread then waits for (priority inversion) -- and makes a futex wake
+ * system call. A real-time thread that must wake another posts a
+ * semaphore (sem_post: an atomic add, and a wake only when a thread
+ * waits; no lock), or leaves data where the other polls for it.
+ * pthread_mutex_unlock, pthread_rwlock_unlock, pthread_spin_unlock,
+ * mtx_unlock and sem_post are not interposed: none of them waits (an
+ * atomic store or exchange, and a futex wake when a thread waits, which
+ * the kernel does without blocking the caller, for priority-inheritance
+ * mutexes too), and a real-time thread that unlocks got the lock with a
+ * try-lock (allowed: it never waits) or was already reported taking it. */
+EXPORT int pthread_cond_signal(pthread_cond_t *c)
+{
+    CHECK("pthread_cond_signal");
+    return get_pthread_cond_signal()(c);
+}
+
+EXPORT int pthread_cond_broadcast(pthread_cond_t *c)
+{
+    CHECK("pthread_cond_broadcast");
+    return get_pthread_cond_broadcast()(c);
+}
+
 EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *l)
 {
     CHECK("pthread_rwlock_rdlock");
@@ -879,6 +1289,44 @@ EXPORT int sem_timedwait(sem_t *s, const struct timespec *t)
 {
     CHECK("sem_timedwait");
     return get_sem_timedwait()(s, t);
+}
+
+/* pthread_once and C11's call_once: reported only while the routine has
+ * not yet returned, when the call would run it (arbitrary work: the
+ * allocations a lazy initializer makes) or wait for the thread that runs
+ * it. Once it has returned they are one load and a branch, never wait, and
+ * are not reported: a library that checks its lazy setup on each call
+ * (pthread_once at the top of a function) is fine in a section once it
+ * was set up before, which is what a real-time thread's warm-up is for.
+ * glibc's once control is an int (call_once's once_flag holds one) whose
+ * bit of value 2 is set when the routine has returned (nptl/pthread_once.c: its
+ * fast path tests that bit alone, and nothing clears it, not even fork).
+ * Elsewhere every call in a section is reported. A null control is
+ * reported (and forwarded: what the C library does with it is its own). */
+static bool once_done(const void *control)
+{
+#ifdef __GLIBC__
+    /* Relaxed: only the bit is looked at, to decide whether to report;
+     * the real call makes its own acquire load of it. */
+    return control && (__atomic_load_n((const int *)control, __ATOMIC_RELAXED) & 2) != 0;
+#else
+    (void)control;
+    return false;
+#endif
+}
+
+EXPORT int pthread_once(pthread_once_t *once, void (*routine)(void))
+{
+    if (!once_done(once))
+        CHECK("pthread_once");
+    return get_pthread_once()(once, routine);
+}
+
+EXPORT void call_once(once_flag *once, void (*routine)(void))
+{
+    if (!once_done(once))
+        CHECK("call_once");
+    get_call_once()(once, routine);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1004,6 +1452,22 @@ FCNTL_WRAPPER(fcntl64)
 #if HAVE_TIME64_CALLS
 FCNTL_WRAPPER(__fcntl_time64)
 #endif
+
+/* brk and sbrk move the program break (a system call that takes the
+ * process's memory-map lock, as mmap does): they were not interposed.
+ * sbrk(0) only reads the break glibc keeps, and passes. */
+EXPORT int brk(void *end)
+{
+    CHECK("brk");
+    return get_brk()(end);
+}
+
+EXPORT void *sbrk(intptr_t increment)
+{
+    if (increment != 0)
+        CHECK("sbrk");
+    return get_sbrk()(increment);
+}
 
 /* mremap(): its fifth argument (the new address) is there only with
  * MREMAP_FIXED; passed on as given. */

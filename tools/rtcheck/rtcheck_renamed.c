@@ -240,6 +240,64 @@ static void call_fgets(void)
     char b[8];
     (void)!fgets(b, (int)some, in);
 }
+/* stdio's inline forms (optimizing): a putc_unlocked into a full buffer
+ * calls __overflow, a getc_unlocked from an empty one __uflow (the
+ * stream is fresh in each child), getline is __getdelim; and
+ * _FORTIFY_SOURCE's fgets_unlocked, fread_unlocked, fgetws and
+ * fgetws_unlocked. */
+static char *line;
+static size_t line_cap;
+static FILE *win;   /* wide, reading a file */
+static void call_putc_unlocked(void)
+{
+    for (size_t i = 0; i <= sizeof out_buf; i++)
+        putc_unlocked('x', out);
+}
+static void call_getc_unlocked(void) { (void)getc_unlocked(in); }
+static void call_getline(void) { (void)!getline(&line, &line_cap, in); }
+static void call_fgets_unlocked(void)
+{
+    char b[8];
+    (void)!fgets_unlocked(b, (int)some, in);
+}
+static void call_fread_unlocked(void)
+{
+    char b[8];
+    (void)!fread_unlocked(b, 1, some, in);
+}
+static void call_fgetws(void)
+{
+    wchar_t b[8];
+    (void)!fgetws(b, (int)some, win);
+}
+static void call_fgetws_unlocked(void)
+{
+    wchar_t b[8];
+    (void)!fgetws_unlocked(b, (int)some, win);
+}
+/* 64-bit offsets' stream calls: fopen64, freopen64, tmpfile64, fseeko64,
+ * ftello64, fgetpos64, fsetpos64. */
+static void call_fopen(void)
+{
+    FILE *f = fopen("/dev/null", "r");
+    if (f)
+        fclose(f);
+}
+static void call_freopen(void) { (void)!freopen("/dev/null", "w", out); }
+static void call_tmpfile(void)
+{
+    FILE *f = tmpfile();
+    if (f)
+        fclose(f);
+}
+static void call_fseeko(void) { fseeko(in, 0, SEEK_SET); }
+static void call_ftello(void) { (void)ftello(in); }
+static void call_fgetpos(void)
+{
+    fpos_t p;
+    if (fgetpos(in, &p) == 0)
+        fsetpos(in, &p);
+}
 static void call_open(void)
 {
     int fd = open("/dev/null", flags_of_open);
@@ -404,6 +462,19 @@ static const struct {
     {"ppoll", call_ppoll_fds, PLAIN},
     {"fread", call_fread, PLAIN},
     {"fgets", call_fgets, PLAIN},
+    {"__overflow", call_putc_unlocked, PLAIN},
+    {"__uflow", call_getc_unlocked, PLAIN},
+    {"getline", call_getline, PLAIN},
+    {"fopen", call_fopen, PLAIN},
+    {"freopen", call_freopen, PLAIN},
+    {"tmpfile", call_tmpfile, PLAIN},
+    {"fseeko", call_fseeko, PLAIN},
+    {"ftello", call_ftello, PLAIN},
+    {"fgetpos", call_fgetpos, PLAIN},
+    {"fgets_unlocked", call_fgets_unlocked, PLAIN},
+    {"fread_unlocked", call_fread_unlocked, PLAIN},
+    {"fgetws", call_fgetws, PLAIN},
+    {"fgetws_unlocked", call_fgetws_unlocked, PLAIN},
     {"open", call_open, PLAIN},
     {"openat", call_openat, PLAIN},
     {"openat", call_openat64, PLAIN},
@@ -496,6 +567,16 @@ int main(void)
         return 1;
     }
     unlink(path);
+    char wpath[] = "/tmp/rtcheck_renamed.XXXXXX";
+    int wfd = mkstemp(wpath);
+    line_cap = 64;
+    line = malloc(line_cap);
+    if (wfd < 0 || write(wfd, in_data, sizeof in_data - 1) != (ssize_t)sizeof in_data - 1 ||
+        lseek(wfd, 0, SEEK_SET) != 0 || !(win = fdopen(wfd, "r")) || fwide(win, 1) <= 0 || !line) {
+        perror("rtcheck_renamed: setup of the wide stream");
+        return 1;
+    }
+    unlink(wpath);
     semid = semget(IPC_PRIVATE, 1, 0600);
     if (semid < 0) {
         perror("rtcheck_renamed: semget");
