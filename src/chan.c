@@ -22,8 +22,12 @@
  *     orders every thread's use before the free, the acquire half makes the
  *     freeing thread see it.
  */
+/* The timed calls are defined under their plain names (ferry/chan.h,
+ * after ferry_recv_until). */
+#define FERRY__TIME64_IMPL 1
 #include "chan_op.h"
 #include "rt_block.h"
+#include "time64.h"
 
 #include <errno.h>
 #include <stddef.h>
@@ -382,11 +386,21 @@ ssize_t ferry_try_send(ferry_tx *tx, const void *items, size_t n)
     return send_call(tx, items, n, 0, FERRY__TRY, NULL);
 }
 
-ssize_t ferry_send_until(ferry_tx *tx, const void *items, size_t n, const struct timespec *deadline)
+/* The timed calls take a deadline in the default layout of struct timespec
+ * (plain names) or, on 32-bit targets, also the 64-bit one (_time64:
+ * time64.h). */
+static ssize_t send_until(ferry_tx *tx, const void *items, size_t n, unsigned prio, const struct timespec *deadline,
+                          const char *name)
 {
     if (ferry__rt_checking())
-        return send_named("ferry_send_until", tx, items, n, 0, deadline);
-    return send_call(tx, items, n, 0, FERRY__BLOCK, deadline);
+        return send_named(name, tx, items, n, prio, deadline);
+    return send_call(tx, items, n, prio, FERRY__BLOCK, deadline);
+}
+
+ssize_t ferry_send_until(ferry_tx *tx, const void *items, size_t n, const struct timespec *deadline)
+{
+    struct timespec buf;
+    return send_until(tx, items, n, 0, ferry__deadline_of32(deadline, &buf), "ferry_send_until");
 }
 
 ssize_t ferry_send_prio(ferry_tx *tx, const void *items, size_t n, unsigned prio)
@@ -399,9 +413,8 @@ ssize_t ferry_send_prio(ferry_tx *tx, const void *items, size_t n, unsigned prio
 ssize_t ferry_send_prio_until(ferry_tx *tx, const void *items, size_t n, unsigned prio,
                               const struct timespec *deadline)
 {
-    if (ferry__rt_checking())
-        return send_named("ferry_send_prio_until", tx, items, n, prio, deadline);
-    return send_call(tx, items, n, prio, FERRY__BLOCK, deadline);
+    struct timespec buf;
+    return send_until(tx, items, n, prio, ferry__deadline_of32(deadline, &buf), "ferry_send_prio_until");
 }
 
 ssize_t ferry_recv(ferry_rx *rx, void *out, size_t max)
@@ -416,11 +429,36 @@ ssize_t ferry_try_recv(ferry_rx *rx, void *out, size_t max)
     return recv_call(rx, out, max, FERRY__TRY, NULL);
 }
 
-ssize_t ferry_recv_until(ferry_rx *rx, void *out, size_t max, const struct timespec *deadline)
+static ssize_t recv_until(ferry_rx *rx, void *out, size_t max, const struct timespec *deadline)
 {
     if (ferry__rt_checking())
         return recv_named("ferry_recv_until", rx, out, max, deadline);
     return recv_call(rx, out, max, FERRY__BLOCK, deadline);
+}
+
+ssize_t ferry_recv_until(ferry_rx *rx, void *out, size_t max, const struct timespec *deadline)
+{
+    struct timespec buf;
+    return recv_until(rx, out, max, ferry__deadline_of32(deadline, &buf));
+}
+
+ssize_t ferry__send_until_time64(ferry_tx *tx, const void *items, size_t n, const struct timespec *deadline)
+{
+    struct timespec buf;
+    return send_until(tx, items, n, 0, ferry__deadline_of64(deadline, &buf), "ferry_send_until");
+}
+
+ssize_t ferry__send_prio_until_time64(ferry_tx *tx, const void *items, size_t n, unsigned prio,
+                                      const struct timespec *deadline)
+{
+    struct timespec buf;
+    return send_until(tx, items, n, prio, ferry__deadline_of64(deadline, &buf), "ferry_send_prio_until");
+}
+
+ssize_t ferry__recv_until_time64(ferry_rx *rx, void *out, size_t max, const struct timespec *deadline)
+{
+    struct timespec buf;
+    return recv_until(rx, out, max, ferry__deadline_of64(deadline, &buf));
 }
 
 /* ------------------------------------------------------------------------ */

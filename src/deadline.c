@@ -2,9 +2,15 @@
 /* Absolute deadlines from durations (include/ferry/deadline.h): now on
  * CLOCK_MONOTONIC plus a duration, saturating at time_t's ends. No shared
  * state, no atomics. */
-#include <ferry/deadline.h>
-
 #include "platform.h"
+#include "time64.h"
+
+/* On 32-bit targets the calls are defined below with the layouts they
+ * return (time64.h), which the header, written for the caller's struct
+ * timespec, does not name. */
+#ifndef FERRY__TWO_TIME_LAYOUTS
+#include <ferry/deadline.h>
+#endif
 
 #define NS_PER_SEC 1000000000
 
@@ -19,7 +25,7 @@ static struct timespec saturated(bool future)
     return t;
 }
 
-struct timespec ferry_deadline_in(int64_t ns)
+static struct timespec deadline_in(int64_t ns)
 {
     struct timespec now = ferry__now();
     int64_t sec = ns / NS_PER_SEC; /* truncates toward zero: rem has ns's sign */
@@ -39,11 +45,61 @@ struct timespec ferry_deadline_in(int64_t ns)
     return t;
 }
 
-struct timespec ferry_deadline_in_ms(int64_t ms)
+static struct timespec deadline_in_ms(int64_t ms)
 {
     if (ms > INT64_MAX / 1000000)
         return saturated(true);
     if (ms < INT64_MIN / 1000000)
         return saturated(false);
-    return ferry_deadline_in(ms * 1000000);
+    return deadline_in(ms * 1000000);
 }
+
+/* The plain names return the default layout of struct timespec; on 32-bit
+ * targets the _time64 ones return the 64-bit layout (time64.h), whatever
+ * time_t this library has. */
+#ifdef FERRY__TWO_TIME_LAYOUTS
+struct ferry__timespec32 ferry_deadline_in(int64_t ns);
+struct ferry__timespec32 ferry_deadline_in_ms(int64_t ms);
+struct ferry__timespec64 ferry__deadline_in_time64(int64_t ns);
+struct ferry__timespec64 ferry__deadline_in_ms_time64(int64_t ms);
+
+struct ferry__timespec32 ferry_deadline_in(int64_t ns)
+{
+    return ferry__timespec_to32(deadline_in(ns));
+}
+
+struct ferry__timespec32 ferry_deadline_in_ms(int64_t ms)
+{
+    return ferry__timespec_to32(deadline_in_ms(ms));
+}
+
+struct ferry__timespec64 ferry__deadline_in_time64(int64_t ns)
+{
+    return ferry__timespec_to64(deadline_in(ns));
+}
+
+struct ferry__timespec64 ferry__deadline_in_ms_time64(int64_t ms)
+{
+    return ferry__timespec_to64(deadline_in_ms(ms));
+}
+#else
+struct timespec ferry_deadline_in(int64_t ns)
+{
+    return deadline_in(ns);
+}
+
+struct timespec ferry_deadline_in_ms(int64_t ms)
+{
+    return deadline_in_ms(ms);
+}
+
+struct timespec ferry__deadline_in_time64(int64_t ns)
+{
+    return deadline_in(ns);
+}
+
+struct timespec ferry__deadline_in_ms_time64(int64_t ms)
+{
+    return deadline_in_ms(ms);
+}
+#endif

@@ -52,6 +52,7 @@
 #include "futex.h"
 #include "platform.h"
 #include "rt_block.h"
+#include "time64.h"
 
 #include <errno.h>
 #include <sched.h>
@@ -434,69 +435,6 @@ static int mutex_lock_node(ferry_mutex *m, const struct timespec *deadline, node
     }
 }
 
-/* ------------------------------------------------------- deadline layouts */
-
-/* On a 32-bit target whose C library defaults to a 32-bit time_t (glibc's
- * __TIMESIZE 32), a program may be built with a 64-bit one (_TIME_BITS=64),
- * and its struct timespec is { 64-bit tv_sec, 32-bit tv_nsec, 32 bits of
- * padding } (the padding first on big-endian targets) instead of two 32-bit
- * words: the plain entry points read the default layout, the _time64 ones
- * the other, whatever time_t this library was built with, and both make
- * the library's own struct timespec of it (buf). Elsewhere struct timespec
- * has one layout and both take it as it is. */
-#if defined(__TIMESIZE) && __TIMESIZE == 32
-struct deadline32 {
-    int32_t tv_sec, tv_nsec;
-};
-
-struct deadline64 {
-    int64_t tv_sec;
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-    int32_t pad, tv_nsec;
-#else
-    int32_t tv_nsec, pad;
-#endif
-};
-
-static const struct timespec *deadline_of32(const struct timespec *d, struct timespec *buf)
-{
-    if (!d)
-        return NULL;
-    struct deadline32 t;
-    memcpy(&t, d, sizeof t);   /* (d's type is not the caller's) */
-    buf->tv_sec = t.tv_sec;
-    buf->tv_nsec = t.tv_nsec;
-    return buf;
-}
-
-static const struct timespec *deadline_of64(const struct timespec *d, struct timespec *buf)
-{
-    if (!d)
-        return NULL;
-    struct deadline64 t;
-    memcpy(&t, d, offsetof(struct deadline64, tv_nsec) + sizeof t.tv_nsec);
-    int64_t s = t.tv_sec;
-    /* A 32-bit time_t: a later second never comes (the monotonic clock
-     * reaches 2^31 s after 68 years), an earlier one is long past. */
-    if (sizeof(time_t) < sizeof s) {
-        if (s > INT32_MAX)
-            s = INT32_MAX;
-        else if (s < INT32_MIN)
-            s = INT32_MIN;
-    }
-    buf->tv_sec = (time_t)s;
-    buf->tv_nsec = t.tv_nsec;
-    return buf;
-}
-#else
-static inline const struct timespec *deadline_of32(const struct timespec *d, struct timespec *buf)
-{
-    (void)buf;
-    return d;
-}
-#define deadline_of64 deadline_of32
-#endif
-
 /* --------------------------------------------------------- mutex (slow) */
 
 static int mutex_lock_slow(ferry_mutex *m, const struct timespec *deadline)
@@ -526,13 +464,13 @@ static int mutex_lock_slow(ferry_mutex *m, const struct timespec *deadline)
 int ferry__mutex_lock_slow(ferry_mutex *m, const struct timespec *deadline)
 {
     struct timespec buf;
-    return mutex_lock_slow(m, deadline_of32(deadline, &buf));
+    return mutex_lock_slow(m, ferry__deadline_of32(deadline, &buf));
 }
 
 int ferry__mutex_lock_slow_time64(ferry_mutex *m, const struct timespec *deadline)
 {
     struct timespec buf;
-    return mutex_lock_slow(m, deadline_of64(deadline, &buf));
+    return mutex_lock_slow(m, ferry__deadline_of64(deadline, &buf));
 }
 
 /* Per-thread count of unlocks that found a thread on its way to the mutex
@@ -731,14 +669,14 @@ int ferry_cond_wait_until(ferry_cond *c, ferry_mutex *m, const struct timespec *
 {
     FERRY__RT_MAY_BLOCK("ferry_cond_wait_until");
     struct timespec buf;
-    return cond_wait_until(c, m, deadline_of32(deadline, &buf));
+    return cond_wait_until(c, m, ferry__deadline_of32(deadline, &buf));
 }
 
 int ferry__cond_wait_until_time64(ferry_cond *c, ferry_mutex *m, const struct timespec *deadline)
 {
     FERRY__RT_MAY_BLOCK("ferry_cond_wait_until");
     struct timespec buf;
-    return cond_wait_until(c, m, deadline_of64(deadline, &buf));
+    return cond_wait_until(c, m, ferry__deadline_of64(deadline, &buf));
 }
 
 int ferry_cond_wait(ferry_cond *c, ferry_mutex *m)

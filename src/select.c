@@ -107,6 +107,8 @@
  *     O1-O3). The sleeper's CAS to SLEEPING and the exchange are RMWs of
  *     one word: one of them sees the other (proof (b)).
  */
+/* ferry_select_until is defined under its plain name (ferry/select.h). */
+#define FERRY__TIME64_IMPL 1
 #include <ferry/select.h>
 
 #include <errno.h>
@@ -116,6 +118,7 @@
 #include "chan_op.h"
 #include "futex.h"
 #include "rt_block.h"
+#include "time64.h"
 
 enum { CASE_IDLE = 0, CASE_LINKED = 1, CASE_FINISHED = 2 };
 enum { SEL_NEVER = 0, SEL_PENDING = 1, SEL_DONE = 2 };
@@ -395,7 +398,15 @@ int ferry_try_select(ferry_select_case *cases, size_t ncases)
 int ferry_select_until(ferry_select_case *cases, size_t ncases, const struct timespec *deadline)
 {
     FERRY__RT_MAY_BLOCK("ferry_select_until");
-    return select_call(cases, ncases, FERRY__BLOCK, deadline);
+    struct timespec buf;
+    return select_call(cases, ncases, FERRY__BLOCK, ferry__deadline_of32(deadline, &buf));
+}
+
+int ferry__select_until_time64(ferry_select_case *cases, size_t ncases, const struct timespec *deadline)
+{
+    FERRY__RT_MAY_BLOCK("ferry_select_until");
+    struct timespec buf;
+    return select_call(cases, ncases, FERRY__BLOCK, ferry__deadline_of64(deadline, &buf));
 }
 
 /* ------------------------------------------------------------------------ */

@@ -200,6 +200,23 @@ ssize_t ferry_try_recv(ferry_rx *rx, void *out, size_t max);
  * tv_nsec out of range: -EINVAL, nothing taken). */
 ssize_t ferry_recv_until(ferry_rx *rx, void *out, size_t max, const struct timespec *deadline);
 
+/* 32-bit targets where a program may choose a 64-bit time_t (glibc's
+ * _TIME_BITS=64; the default there is 32 bits): struct timespec has another
+ * layout in such a program, so each call that takes a deadline has a
+ * second entry point for it, which these headers select in a program built
+ * that way (ferry/mutex.h and ferry/deadline.h do the same). A deadline
+ * past what the library's time_t holds never comes. Elsewhere the two are
+ * the same. Not for direct use. */
+ssize_t ferry__send_until_time64(ferry_tx *tx, const void *items, size_t n, const struct timespec *deadline);
+ssize_t ferry__send_prio_until_time64(ferry_tx *tx, const void *items, size_t n, unsigned prio,
+                                      const struct timespec *deadline);
+ssize_t ferry__recv_until_time64(ferry_rx *rx, void *out, size_t max, const struct timespec *deadline);
+#if defined(__USE_TIME_BITS64) && defined(__TIMESIZE) && __TIMESIZE == 32 && !defined(FERRY__TIME64_IMPL)
+#define ferry_send_until ferry__send_until_time64
+#define ferry_send_prio_until ferry__send_prio_until_time64
+#define ferry_recv_until ferry__recv_until_time64
+#endif
+
 /* Like POSIX struct stat / stat(): the struct tag and the function share a
  * name (in C++ too: write `struct ferry_chan_stats` for the type). */
 struct ferry_chan_stats {

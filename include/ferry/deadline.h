@@ -32,6 +32,18 @@ struct timespec ferry_deadline_in(int64_t ns);
 /* The CLOCK_MONOTONIC time `ms` milliseconds from now (saturating). */
 struct timespec ferry_deadline_in_ms(int64_t ms);
 
+/* A program built with a 64-bit time_t on a 32-bit target whose default is
+ * 32 bits (glibc's _TIME_BITS=64) has another struct timespec: these
+ * return that layout, and the names above call them there (see
+ * ferry/chan.h, after ferry_recv_until); elsewhere they are the same as
+ * the names above. Not for direct use. */
+struct timespec ferry__deadline_in_time64(int64_t ns);
+struct timespec ferry__deadline_in_ms_time64(int64_t ms);
+#if defined(__TIMESIZE) && __TIMESIZE == 32 && defined(__USE_TIME_BITS64) && !defined(FERRY__TIME64_IMPL)
+#define ferry_deadline_in ferry__deadline_in_time64
+#define ferry_deadline_in_ms ferry__deadline_in_ms_time64
+#endif
+
 FERRY_EXTERN_C_END
 
 #endif /* FERRY_DEADLINE_H */

@@ -135,6 +135,13 @@ int ferry_try_select(ferry_select_case *cases, size_t ncases);
  * tv_nsec outside [0, 1e9): -EINVAL, nothing moved. */
 int ferry_select_until(ferry_select_case *cases, size_t ncases, const struct timespec *deadline);
 
+/* The entry point for a program built with a 64-bit time_t on a 32-bit
+ * target (see ferry/chan.h, after ferry_recv_until). Not for direct use. */
+int ferry__select_until_time64(ferry_select_case *cases, size_t ncases, const struct timespec *deadline);
+#if defined(__USE_TIME_BITS64) && defined(__TIMESIZE) && __TIMESIZE == 32 && !defined(FERRY__TIME64_IMPL)
+#define ferry_select_until ferry__select_until_time64
+#endif
+
 /* Async select: start the cases as async ops with one waker. Returns the
  * index of a case that completed at once (with `result` set; w is never
  * called), or -EINPROGRESS: exactly one case will complete (or none, if

@@ -3,10 +3,11 @@
 # The library built with a 64-bit time_t for a 32-bit x86 target (gcc -m32
 # -D_TIME_BITS=64, what a distribution's time64 build does), with -Werror:
 # its timed futex waits (src/futex.c) and the mutex's deadlines
-# (tests/unit/futex.c, mutex.c, mutex_args.c and mutex_time64.c, every case
+# and the channel's, select's and deadline.h's (tests/unit/futex.c, mutex.c,
+# mutex_args.c, mutex_time64.c, chan_time64.c and deadline.c, every case
 # but the death tests, which the suite runs). The m32 job of
 # scripts/test.sh covers the default 32-bit time_t, with programs built for
-# 64-bit time_t in tests/unit/mutex_time64.c. Skipped (exit 77) where the
+# 64-bit time_t in tests/unit/mutex_time64.c and chan_time64.c. Skipped (exit 77) where the
 # compiler cannot build and run a 32-bit program (gcc-multilib). About 20 s
 # of CPU.
 #   m32_time64.sh SOURCE_DIR C_COMPILER
@@ -30,7 +31,7 @@ cmake -S "$src" -B "$tmp/b" -DCMAKE_C_COMPILER="$cc" "-DCMAKE_C_FLAGS=$flags" -D
 cmake --build "$tmp/b" -j2 --target ferry_static >"$tmp/log" 2>&1 ||
   { grep -E 'error|warning' "$tmp/log" | head -n 20; fail "the library does not build"; }
 
-for t in futex mutex mutex_args mutex_time64; do
+for t in futex mutex mutex_args mutex_time64 chan_time64 deadline; do
   # shellcheck disable=SC2086
   "$cc" $flags -std=gnu11 -O2 -I"$src/include" -I"$tmp/b/include" -I"$src/tests/harness" -I"$src/src" \
     "$src/tests/unit/$t.c" "$src/tests/harness/test.c" "$tmp/b/libferry.a" -pthread -lm -o "$tmp/$t" ||
@@ -44,4 +45,4 @@ for t in futex mutex mutex_args mutex_time64; do
   [ $n -gt 0 ] || fail "$t: no case ran"
   echo "$t: $n cases passed"
 done
-echo "32-bit build with a 64-bit time_t: library with -Werror, futex and mutex deadlines: ok"
+echo "32-bit build with a 64-bit time_t: library with -Werror, futex, mutex, channel and select deadlines: ok"
