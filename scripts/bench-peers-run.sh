@@ -7,8 +7,13 @@
 #
 #   scripts/bench-peers-run.sh BINDIR [options]
 #     --rounds R     rounds (default 5; --quick 2)
-#     --n N          items per batch-1 run (default 2000000; --quick 200000);
-#                    batch 16 and 256 runs move 4N
+#     --n N          items per batch-1 run (default 8000000; --quick 200000);
+#                    batch 16 runs move 4N, batch 256 runs 16N. Sized so
+#                    that ferry's runs last about 0.1-0.2 s: with 2000000
+#                    (and 4N at both batch sizes) they lasted 10-25 ms, and
+#                    thread start-up moved a result up to 1.5x between runs
+#                    of the same binary (docs/performance.md, "Run length,
+#                    and issue 16's goals now")
 #     --filter RE    only cases whose name matches the extended regex RE
 #                    (names: spsc-b1-bounded, mpmc8x8-b256-unbounded,
 #                    spsc-cap1024-b16, select8, ...)
@@ -94,7 +99,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ -n "$rounds" ] || rounds=$([ $quick = 1 ] && echo 2 || echo 5)
-[ -n "$n" ] || n=$([ $quick = 1 ] && echo 200000 || echo 2000000)
+[ -n "$n" ] || n=$([ $quick = 1 ] && echo 200000 || echo 8000000)
 for v in "$rounds" "$n" "$timeout_s"; do
   [[ "$v" =~ ^[1-9][0-9]*$ ]] || { echo "bench-peers-run: bad number '$v'" >&2; exit 2; }
 done
@@ -173,7 +178,7 @@ probe_ns() {
 {
   echo "# ferry peer suite, $(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -srm)$placement"
   echo "# $(nproc) CPUs:$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
-  echo "# rounds $rounds, N $n (batch 16/256: $((4 * n))), filter '${filter}', binaries $bindir"
+  echo "# rounds $rounds, N $n (batch 16: $((4 * n)), batch 256: $((16 * n))), filter '${filter}', binaries $bindir"
   for e in "${extras[@]}"; do echo "# extra ${e%%=*}: ${e#*=}"; done
   echo "# round case lib seconds items Mitems/s probe-before-ns probe-after-ns"
 } >"$raw"
@@ -195,8 +200,7 @@ for ((r = 1; r <= rounds; r++)); do
     set -- $spec
     name=$1 p=$2 c=$3 b=$4 cap=$5
     [ -z "$filter" ] || [[ "$name" =~ $filter ]] || continue
-    items=$n
-    [ "$b" = 1 ] || items=$((4 * n))
+    case $b in 1) items=$n ;; 16) items=$((4 * n)) ;; *) items=$((16 * n)) ;; esac
     read -r -a libs <<<"$(libs_for "$name" "$b" "$cap")"
     k=${#libs[@]}
     for ((i = 0; i < k; i++)); do
