@@ -689,6 +689,11 @@ void ferry_cond_signal(ferry_cond *c)
 {
     if (!c)
         return;
+    /* Reported in a real-time section whether or not a thread waits this
+     * time (as pthread_cond_signal is, docs/rt.md): with a waiter it spins
+     * for the queue's lock bit, which a preempted thread of ordinary
+     * priority may hold, and makes a futex call. */
+    FERRY__RT_MAY_BLOCK("ferry_cond_signal");
     /* Relaxed is enough: a waiter that queued before the signaller took the
      * mutex is ordered before this load by the mutex (and one that queued
      * later is not owed this signal). */
@@ -727,6 +732,7 @@ void ferry_cond_broadcast(ferry_cond *c)
 {
     if (!c)
         return;
+    FERRY__RT_MAY_BLOCK("ferry_cond_broadcast"); /* as ferry_cond_signal */
     /* Relaxed: as in ferry_cond_signal. */
     if (atomic_load_explicit(&c->word, memory_order_relaxed) == 0)
         return;

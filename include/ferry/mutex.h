@@ -240,15 +240,18 @@ int ferry_cond_wait_until(ferry_cond *c, ferry_mutex *m, const struct timespec *
  * no sleeping waiters, the waiter is moved onto the mutex's queue instead of
  * being woken, and runs when the mutex is released; otherwise it is woken to
  * compete for the mutex. May be called with or without the mutex held.
- * Thread-safe. Never blocks (may make one wake system call); never
- * allocates. */
+ * Thread-safe. Never blocks (may make one wake system call; spins for the
+ * waiter queue's lock bit while another signaller or waiter holds it);
+ * never allocates. The real-time checker reports it in a section (as it
+ * does pthread_cond_signal: docs/rt.md). */
 void ferry_cond_signal(ferry_cond *c);
 
 /* Wake every thread waiting on c: all of them are moved onto the mutex's
  * queue at once (one of them is woken if the mutex is free), so they run one
  * at a time as the mutex is released rather than all at once. May be called
  * with or without the mutex held. Thread-safe. Never blocks (at most one wake
- * system call); never allocates. */
+ * system call; spins for the queue's lock bit as ferry_cond_signal); never
+ * allocates. Reported by the real-time checker, as ferry_cond_signal. */
 void ferry_cond_broadcast(ferry_cond *c);
 
 FERRY_EXTERN_C_END

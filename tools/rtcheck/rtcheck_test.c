@@ -1624,6 +1624,24 @@ FERRY_DEATH_TEST(death_ferry_cond_wait_until_past, "ferry-rtcheck: ferry_cond_wa
     (void)ferry_cond_wait_until(&c, &m, &past);
 }
 
+/* Waking: reported whether or not a thread waits (docs/rt.md), as
+ * pthread_cond_signal is. */
+FERRY_DEATH_TEST(death_ferry_cond_signal_no_waiter, "ferry-rtcheck: ferry_cond_signal in real-time section")
+{
+    static ferry_cond c;
+    CHECK_EQ(ferry_cond_init(&c), 0);
+    ferry_rt_enter();
+    ferry_cond_signal(&c);
+}
+
+FERRY_DEATH_TEST(death_ferry_cond_broadcast_no_waiter, "ferry-rtcheck: ferry_cond_broadcast in real-time section")
+{
+    static ferry_cond c;
+    CHECK_EQ(ferry_cond_init(&c), 0);
+    ferry_rt_enter();
+    ferry_cond_broadcast(&c);
+}
+
 FERRY_DEATH_TEST(death_ferry_rcu_sync_enter, "ferry-rtcheck: ferry_rcu_sync_enter in real-time section")
 {
     static ferry_rcu_sync rs;
