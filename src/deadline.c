@@ -56,31 +56,50 @@ static struct timespec deadline_in_ms(int64_t ms)
 
 /* The plain names return the default layout of struct timespec; on 32-bit
  * targets the _time64 ones return the 64-bit layout (time64.h), whatever
- * time_t this library has. */
+ * time_t this library has. One of the two is the library's own struct
+ * timespec (which one depends on how the library was built), so that the
+ * plain names keep the type they always had in the default build (the ABI
+ * baseline, abi/libferry-i386.abi, says struct timespec). */
 #ifdef FERRY__TWO_TIME_LAYOUTS
-struct ferry__timespec32 ferry_deadline_in(int64_t ns);
-struct ferry__timespec32 ferry_deadline_in_ms(int64_t ms);
-struct ferry__timespec64 ferry__deadline_in_time64(int64_t ns);
-struct ferry__timespec64 ferry__deadline_in_ms_time64(int64_t ms);
+#ifdef __USE_TIME_BITS64
+#define PLAIN_TS struct ferry__timespec32
+#define WIDE_TS struct timespec
+#define TO_PLAIN(t) ferry__timespec_to32(t)
+#define TO_WIDE(t) (t)
+#else
+#define PLAIN_TS struct timespec
+#define WIDE_TS struct ferry__timespec64
+#define TO_PLAIN(t) (t)
+#define TO_WIDE(t) ferry__timespec_to64(t)
+#endif
+/* Declared here, not by the header: exported as the header's declarations
+ * are (FERRY_EXTERN_C_BEGIN gives them default visibility; the library is
+ * built with -fvisibility=hidden). */
+FERRY_EXTERN_C_BEGIN
+PLAIN_TS ferry_deadline_in(int64_t ns);
+PLAIN_TS ferry_deadline_in_ms(int64_t ms);
+WIDE_TS ferry__deadline_in_time64(int64_t ns);
+WIDE_TS ferry__deadline_in_ms_time64(int64_t ms);
+FERRY_EXTERN_C_END
 
-struct ferry__timespec32 ferry_deadline_in(int64_t ns)
+PLAIN_TS ferry_deadline_in(int64_t ns)
 {
-    return ferry__timespec_to32(deadline_in(ns));
+    return TO_PLAIN(deadline_in(ns));
 }
 
-struct ferry__timespec32 ferry_deadline_in_ms(int64_t ms)
+PLAIN_TS ferry_deadline_in_ms(int64_t ms)
 {
-    return ferry__timespec_to32(deadline_in_ms(ms));
+    return TO_PLAIN(deadline_in_ms(ms));
 }
 
-struct ferry__timespec64 ferry__deadline_in_time64(int64_t ns)
+WIDE_TS ferry__deadline_in_time64(int64_t ns)
 {
-    return ferry__timespec_to64(deadline_in(ns));
+    return TO_WIDE(deadline_in(ns));
 }
 
-struct ferry__timespec64 ferry__deadline_in_ms_time64(int64_t ms)
+WIDE_TS ferry__deadline_in_ms_time64(int64_t ms)
 {
-    return ferry__timespec_to64(deadline_in_ms(ms));
+    return TO_WIDE(deadline_in_ms(ms));
 }
 #else
 struct timespec ferry_deadline_in(int64_t ns)
